@@ -1,0 +1,71 @@
+"""Generate the Python code for protos/ (``make protos``).
+
+The generated modules are committed next to the .proto files (package ``stride.<area>.v1``);
+``tests/unit/test_protos_fresh.py`` regenerates into a temporary folder and fails when the
+committed code is stale.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from grpc_tools import protoc
+
+ROOT = Path(__file__).resolve().parents[2]
+PROTO_ROOT = ROOT / "protos"
+
+
+def proto_files(root: Path = PROTO_ROOT) -> list[Path]:
+    return sorted(root.rglob("*.proto"))
+
+
+def generated_files(root: Path) -> dict[str, bytes]:
+    """Every generated file below ``root`` keyed by its relative path."""
+    out: dict[str, bytes] = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and (path.name.endswith(("_pb2.py", "_pb2_grpc.py", "_pb2.pyi"))):
+            out[str(path.relative_to(root))] = path.read_bytes()
+    return out
+
+
+def generate(out_dir: Path, proto_root: Path = PROTO_ROOT) -> None:
+    """Run protoc for every .proto below ``proto_root`` writing into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    include = Path(protoc.__file__).parent / "_proto"
+    files = [str(p.relative_to(proto_root)) for p in proto_files(proto_root)]
+    args = [
+        "grpc_tools.protoc",
+        f"-I{proto_root}",
+        f"-I{include}",
+        f"--python_out={out_dir}",
+        f"--grpc_python_out={out_dir}",
+        f"--plugin=protoc-gen-mypy={Path(sys.executable).parent / 'protoc-gen-mypy'}",
+        f"--mypy_out={out_dir}",
+        *files,
+    ]
+    code = protoc.main(args)
+    if code != 0:
+        raise RuntimeError(f"protoc failed with exit code {code}")
+    # Every folder holding generated code is a package.
+    for rel in files:
+        pkg = (out_dir / rel).parent
+        while pkg != out_dir:
+            (pkg / "__init__.py").touch(exist_ok=True)
+            pkg = pkg.parent
+
+
+def main() -> None:
+    # Remove stale output (e.g. a deleted .proto) before generating again.
+    for path in generated_files(PROTO_ROOT):
+        (PROTO_ROOT / path).unlink()
+    generate(PROTO_ROOT)
+    for stale in PROTO_ROOT.rglob("__pycache__"):
+        shutil.rmtree(stale, ignore_errors=True)
+    print(f"generated {len(generated_files(PROTO_ROOT))} files from {len(proto_files())} protos")
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""Settings shared by every Stride process (pydantic-settings, env prefix ``STRIDE_``).
+
+Each process has its own settings class deriving from :class:`StrideSettings`; nothing is
+read from module globals. Construct settings once in the process entry point and pass them on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICE_PORTS: dict[str, int] = {
+    "identity": 50051,
+    "goals": 50052,
+}
+
+
+class StrideSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STRIDE_", extra="ignore")
+
+    # Where `stride up` keeps state (SQLite files, Temporal's database, NATS' store, logs).
+    data_dir: Path = Path(".stride")
+    # PostgreSQL URL (postgresql+asyncpg://...). Unset: one SQLite file per service in data_dir.
+    database_url: str | None = None
+    nats_url: str = "nats://127.0.0.1:4222"
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "stride"
+    # The organisation's time zone: calendars (Monday check-ins, month end) use it.
+    time_zone: str = "Asia/Shanghai"
+    identity_addr: str = f"127.0.0.1:{SERVICE_PORTS['identity']}"
+    goals_addr: str = f"127.0.0.1:{SERVICE_PORTS['goals']}"
+    log_level: str = "INFO"
+    # "console" for people, "json" for log shippers.
+    log_format: str = "console"
+    # OpenTelemetry exporter: "none", "console" or "otlp" (OTEL_EXPORTER_OTLP_* env applies).
+    otel_exporter: str = "none"
+
+
+class ServiceSettings(StrideSettings):
+    """A gRPC service process (identity, goals, ...)."""
+
+    grpc_host: str = "127.0.0.1"
+    # 0 means: the service's default port from SERVICE_PORTS.
+    grpc_port: int = 0
+    # How often the outbox relay polls when it was not woken by a commit (seconds).
+    outbox_poll_interval: float = 1.0
+    # Run the outbox relay inside the service process.
+    outbox_relay: bool = True
+
+
+class GatewaySettings(StrideSettings):
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+
+
+class WorkerSettings(StrideSettings):
+    # Durable JetStream consumer name of the event bridge.
+    bridge_consumer: str = "worker-bridge"

