@@ -1,0 +1,66 @@
+"""NATS JetStream connection and stream bootstrap."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import nats
+import structlog
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+log = structlog.get_logger(__name__)
+
+GOALS_STREAM = "STRIDE_GOALS"
+IDENTITY_STREAM = "STRIDE_IDENTITY"
+STREAMS: dict[str, list[str]] = {
+    GOALS_STREAM: ["stride.goals.v1.>"],
+    IDENTITY_STREAM: ["stride.identity.v1.>"],
+}
+# How long JetStream remembers a Nats-Msg-Id: a relay restarted within this window never
+# duplicates an event.
+DUPLICATE_WINDOW_SECONDS = 15 * 60
+MAX_AGE_SECONDS = 30 * 24 * 3600
+
+
+async def connect(url: str, name: str = "stride", *, wait: float = 30.0) -> Client:
+    """Connect, retrying for ``wait`` seconds (the stack starts its engines concurrently)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return await nats.connect(
+                url, name=name, connect_timeout=2, max_reconnect_attempts=-1,
+                reconnect_time_wait=1,
+            )
+        except Exception as exc:
+            if time.monotonic() > deadline:
+                raise
+            log.info("waiting for NATS", url=url, error=str(exc))
+            await asyncio.sleep(0.5)
+
+
+async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
+    """Create Stride's streams, or bring their configuration up to date."""
+    for name, subjects in STREAMS.items():
+        config = StreamConfig(
+            name=name,
+            subjects=subjects,
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            num_replicas=replicas,
+            duplicate_window=DUPLICATE_WINDOW_SECONDS,
+            max_age=MAX_AGE_SECONDS,
+        )
+        try:
+            await js.stream_info(name)
+        except NotFoundError:
+            try:
+                await js.add_stream(config)
+                continue
+            except Exception:
+                # Created concurrently by another process: fall through to update.
+                pass
+        await js.update_stream(config)

@@ -1,0 +1,201 @@
+"""Transactional outbox and its relay to NATS JetStream.
+
+A service writes the event row in the same transaction as the data it describes
+(:func:`add_event`). The relay publishes unpublished rows in order with ``Nats-Msg-Id`` equal
+to the event id and marks them published only after JetStream acknowledged them. A crash
+between publish and mark republishes the row on restart; JetStream's duplicate window
+(see services.common.nats.DUPLICATE_WINDOW_SECONDS) drops the copy, so every event reaches
+the stream exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import structlog
+from google.protobuf.message import Message
+from opentelemetry import propagate
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from stride.common.v1 import common_pb2
+
+log = structlog.get_logger(__name__)
+
+OUTBOX_TABLE = "outbox"
+
+
+def _outbox_columns() -> list[Column[Any]]:
+    return [
+        Column(
+            "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+        ),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("subject", String(255), nullable=False),
+        Column("payload", LargeBinary, nullable=False),
+        Column("headers", Text, nullable=False, default="{}"),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("published_at", DateTime(timezone=True), nullable=True),
+    ]
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    """The outbox table in a service's metadata (each service has its own)."""
+    return Table(
+        OUTBOX_TABLE,
+        metadata,
+        *_outbox_columns(),
+        Index("ix_outbox_unpublished", "published_at", "id"),
+    )
+
+
+def create_outbox_table(op: Any) -> None:
+    """For a service's first Alembic migration: ``create_outbox_table(op)``."""
+    op.create_table(OUTBOX_TABLE, *_outbox_columns())
+    op.create_index("ix_outbox_unpublished", OUTBOX_TABLE, ["published_at", "id"])
+
+
+def new_event_meta(producer: str) -> common_pb2.EventMeta:
+    return common_pb2.EventMeta(
+        event_id=str(uuid.uuid4()),
+        occurred_at=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        producer=producer,
+    )
+
+
+async def add_event(session: AsyncSession, table: Table, subject: str, message: Message) -> str:
+    """Queue ``message`` (which has a ``meta`` EventMeta field) for ``subject``.
+
+    Call inside the transaction that writes the data the event describes. The current trace
+    context is stored with it so consumers continue the same trace.
+    """
+    meta: common_pb2.EventMeta = message.meta  # type: ignore[attr-defined]
+    if not meta.event_id:
+        raise ValueError("event meta.event_id must be set (use new_event_meta)")
+    headers: dict[str, str] = {}
+    propagate.inject(headers)
+    await session.execute(
+        table.insert().values(
+            event_id=meta.event_id,
+            subject=subject,
+            payload=message.SerializeToString(),
+            headers=json.dumps(headers),
+        )
+    )
+    return meta.event_id
+
+
+class Publisher(Protocol):
+    """What the relay needs from JetStream (nats.js.JetStreamContext fits)."""
+
+    async def publish(
+        self, subject: str, payload: bytes = b"", timeout: float | None = None,
+        stream: str | None = None, headers: dict[str, Any] | None = None,
+    ) -> Any: ...
+
+
+class OutboxRelay:
+    """Publishes outbox rows to JetStream, oldest first, at least once (exactly once in the stream)."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        table: Table,
+        js: Publisher,
+        *,
+        batch_size: int = 200,
+        poll_interval: float = 1.0,
+        lock_rows: bool = False,
+        after_publish: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._table = table
+        self._js = js
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        # PostgreSQL: FOR UPDATE SKIP LOCKED so several relays never publish the same batch.
+        self._lock_rows = lock_rows
+        self._after_publish = after_publish  # test hook: runs after each ack, before marking
+        self._wake = asyncio.Event()
+        self.published = 0
+
+    def wake(self) -> None:
+        """Called after a commit that added events, so they go out without waiting for a poll."""
+        self._wake.set()
+
+    async def relay_once(self) -> int:
+        """Publish one batch. Returns how many rows were published and marked."""
+        t = self._table
+        async with self._sessions() as session, session.begin():
+            query = (
+                select(t.c.id, t.c.event_id, t.c.subject, t.c.payload, t.c.headers)
+                .where(t.c.published_at.is_(None))
+                .order_by(t.c.id)
+                .limit(self._batch_size)
+            )
+            if self._lock_rows:
+                query = query.with_for_update(skip_locked=True)
+            rows = (await session.execute(query)).all()
+            done: list[int] = []
+            try:
+                for row in rows:
+                    headers = {**json.loads(row.headers or "{}"), "Nats-Msg-Id": row.event_id}
+                    await self._js.publish(row.subject, row.payload, headers=headers)
+                    if self._after_publish is not None:
+                        await self._after_publish(row.event_id)
+                    done.append(row.id)
+            finally:
+                # Mark what JetStream acknowledged, even when a later publish failed.
+                if done:
+                    await session.execute(
+                        update(t).where(t.c.id.in_(done)).values(published_at=datetime.now(UTC))
+                    )
+        self.published += len(done)
+        return len(done)
+
+    async def backlog(self) -> int:
+        t = self._table
+        async with self._sessions() as session:
+            count = await session.scalar(
+                select(func.count()).select_from(t).where(t.c.published_at.is_(None))
+            )
+        return int(count or 0)
+
+    async def run(self) -> None:
+        """Relay until cancelled; transient failures back off and retry, nothing is dropped."""
+        delay = self._poll_interval
+        while True:
+            try:
+                n = await self.relay_once()
+                delay = self._poll_interval
+                if n == self._batch_size:
+                    continue  # more waiting
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # NATS or database down: retry with backoff
+                log.warning("outbox relay failed, retrying", error=str(exc), retry_in=delay)
+                delay = min(delay * 2, 30.0)
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            except TimeoutError:
+                pass

@@ -1,0 +1,33 @@
+"""Page tokens for list calls (opaque to clients)."""
+
+from __future__ import annotations
+
+import base64
+
+from services.common.errors import InvalidArgument
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+def page_window(page_size: int, page_token: str) -> tuple[int, int]:
+    """(limit, offset) for a request; raises InvalidArgument on a bad size or token."""
+    if page_size < 0 or page_size > MAX_PAGE_SIZE:
+        raise InvalidArgument("invalid_page_size", f"page_size must be 1..{MAX_PAGE_SIZE}")
+    limit = page_size or DEFAULT_PAGE_SIZE
+    if not page_token:
+        return limit, 0
+    try:
+        offset = int(base64.urlsafe_b64decode(page_token.encode()).decode().removeprefix("o:"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidArgument("invalid_page_token", "page_token is not valid") from exc
+    if offset < 0:
+        raise InvalidArgument("invalid_page_token", "page_token is not valid")
+    return limit, offset
+
+
+def next_page_token(offset: int, limit: int, returned: int) -> str:
+    """Token for the following page, or "" when this page was the last."""
+    if returned < limit:
+        return ""
+    return base64.urlsafe_b64encode(f"o:{offset + limit}".encode()).decode()
