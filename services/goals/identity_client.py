@@ -1,0 +1,52 @@
+"""The goals service's view of people: asks the identity service over gRPC."""
+
+from __future__ import annotations
+
+import grpc
+
+from services.common.errors import DomainError, InvalidArgument
+from stride.identity.v1 import identity_pb2 as pb
+from stride.identity.v1 import identity_pb2_grpc
+
+DEADLINE_SECONDS = 5.0
+
+
+class IdentityClient:
+    def __init__(self, address: str) -> None:
+        self.channel = grpc.aio.insecure_channel(address)
+        self.stub = identity_pb2_grpc.IdentityServiceStub(self.channel)
+
+    async def close(self) -> None:
+        await self.channel.close()
+
+    async def employee(self, employee_id: str, field: str = "owner") -> pb.Employee:
+        """The employee, or InvalidArgument ``unknown_<field>`` when there is none."""
+        if not employee_id:
+            raise InvalidArgument(f"{field}_required", f"{field}_id must be given")
+        try:
+            found = await self.stub.GetEmployee(
+                pb.GetEmployeeRequest(id=employee_id), timeout=DEADLINE_SECONDS
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise self._translate(exc, field) from exc
+        if found.status != pb.EMPLOYEE_STATUS_ACTIVE:
+            raise InvalidArgument(f"inactive_{field}", f"the {field} has left the organisation")
+        return found
+
+    async def department(self, department_id: str) -> pb.Department:
+        try:
+            return await self.stub.GetDepartment(
+                pb.GetDepartmentRequest(id=department_id), timeout=DEADLINE_SECONDS
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise self._translate(exc, "department") from exc
+
+    @staticmethod
+    def _translate(exc: grpc.aio.AioRpcError, field: str) -> DomainError:
+        if exc.code() == grpc.StatusCode.NOT_FOUND:
+            return InvalidArgument(f"unknown_{field}", f"{field} not found")
+        return DomainError(
+            "identity_unavailable",
+            "the identity service did not answer; try again",
+            status=grpc.StatusCode.UNAVAILABLE,
+        )
