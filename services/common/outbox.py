@@ -156,19 +156,24 @@ class OutboxRelay:
                 query = query.with_for_update(skip_locked=True)
             rows = (await session.execute(query)).all()
             done: list[int] = []
-            try:
-                for row in rows:
-                    headers = {**json.loads(row.headers or "{}"), "Nats-Msg-Id": row.event_id}
+            failure: Exception | None = None
+            for row in rows:
+                headers = {**json.loads(row.headers or "{}"), "Nats-Msg-Id": row.event_id}
+                try:
                     await self._js.publish(row.subject, row.payload, headers=headers)
-                    if self._after_publish is not None:
-                        await self._after_publish(row.event_id)
-                    done.append(row.id)
-            finally:
-                # Mark what JetStream acknowledged, even when a later publish failed.
-                if done:
-                    await session.execute(
-                        update(t).where(t.c.id.in_(done)).values(published_at=datetime.now(UTC))
-                    )
+                except Exception as exc:
+                    failure = exc
+                    break
+                if self._after_publish is not None:
+                    await self._after_publish(row.event_id)
+                done.append(row.id)
+            # Mark what JetStream acknowledged, even when a later publish failed.
+            if done:
+                await session.execute(
+                    update(t).where(t.c.id.in_(done)).values(published_at=datetime.now(UTC))
+                )
+        if failure is not None:
+            raise failure
         self.published += len(done)
         return len(done)
 

@@ -1,0 +1,54 @@
+"""The relay against real JetStream and the real database: a restart never duplicates."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from services.common.nats import IDENTITY_STREAM, connect, ensure_streams
+from services.common.outbox import OutboxRelay
+from tests.outbox_helpers import scratch_outbox, write_events
+
+
+async def test_relay_killed_midway_yields_each_event_once_in_the_stream(
+    database_url: str | None, data_dir: Path, nats_url: str
+) -> None:
+    subject = f"stride.identity.v1.relaytest.{uuid.uuid4().hex[:8]}"
+    nc = await connect(nats_url)
+    try:
+        js = nc.jetstream()
+        await ensure_streams(js)
+        async with scratch_outbox(database_url, data_dir) as (sessions, table, pg):
+            ids = await write_events(sessions, table, 20, subject)
+            published: list[str] = []
+
+            async def die_after_seven(event_id: str) -> None:
+                published.append(event_id)
+                if len(published) == 7:
+                    raise RuntimeError("relay process killed after publishing, before marking")
+
+            with pytest.raises(RuntimeError):
+                await OutboxRelay(
+                    sessions, table, js, lock_rows=pg, after_publish=die_after_seven
+                ).relay_once()
+            restarted = OutboxRelay(sessions, table, js, lock_rows=pg)
+            while await restarted.relay_once():
+                pass
+            assert await restarted.backlog() == 0
+
+        sub = await js.pull_subscribe(subject, durable=None, stream=IDENTITY_STREAM)
+        got: list[str] = []
+        while True:
+            try:
+                msgs = await sub.fetch(50, timeout=1)
+            except TimeoutError:
+                break
+            for m in msgs:
+                assert m.headers is not None
+                got.append(m.headers["Nats-Msg-Id"])
+                await m.ack()
+        assert got == ids
+    finally:
+        await nc.close()

@@ -1,0 +1,65 @@
+"""Outbox relay logic with a fake JetStream (the real one is in tests/integration)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.common.outbox import OutboxRelay
+from tests.outbox_helpers import scratch_outbox, write_events
+
+
+class FakeJetStream:
+    def __init__(self, fail_after: int | None = None) -> None:
+        self.messages: list[tuple[str, bytes, dict[str, Any]]] = []
+        self.fail_after = fail_after
+
+    async def publish(self, subject: str, payload: bytes = b"", timeout: float | None = None,
+                      stream: str | None = None, headers: dict[str, Any] | None = None) -> None:
+        if self.fail_after is not None and len(self.messages) >= self.fail_after:
+            raise ConnectionError("nats down")
+        self.messages.append((subject, payload, headers or {}))
+
+
+async def test_publishes_in_order_with_msg_id_and_marks(data_dir: Path) -> None:
+    async with scratch_outbox(None, data_dir) as (sessions, table, _):
+        ids = await write_events(sessions, table, 5, "stride.identity.v1.department.created")
+        js = FakeJetStream()
+        relay = OutboxRelay(sessions, table, js, batch_size=3)
+        assert await relay.backlog() == 5
+        assert await relay.relay_once() == 3
+        assert await relay.relay_once() == 2
+        assert await relay.relay_once() == 0
+        assert [h["Nats-Msg-Id"] for _, _, h in js.messages] == ids
+        assert await relay.backlog() == 0
+
+
+async def test_failed_publish_keeps_the_rest_for_later(data_dir: Path) -> None:
+    async with scratch_outbox(None, data_dir) as (sessions, table, _):
+        ids = await write_events(sessions, table, 4, "s.x")
+        js = FakeJetStream(fail_after=2)
+        relay = OutboxRelay(sessions, table, js)
+        with pytest.raises(ConnectionError):
+            await relay.relay_once()
+        # The two acknowledged rows are marked; the others wait.
+        assert await relay.backlog() == 2
+        js.fail_after = None
+        assert await relay.relay_once() == 2
+        assert [h["Nats-Msg-Id"] for _, _, h in js.messages] == ids
+
+
+async def test_crash_between_publish_and_mark_republishes_same_ids(data_dir: Path) -> None:
+    async with scratch_outbox(None, data_dir) as (sessions, table, _):
+        ids = await write_events(sessions, table, 3, "s.x")
+        js = FakeJetStream()
+
+        async def crash(_event_id: str) -> None:
+            raise RuntimeError("process killed")
+
+        with pytest.raises(RuntimeError):
+            await OutboxRelay(sessions, table, js, after_publish=crash).relay_once()
+        assert await OutboxRelay(sessions, table, js).relay_once() == 3
+        # First id published twice with the same Nats-Msg-Id: JetStream drops the copy.
+        assert [h["Nats-Msg-Id"] for _, _, h in js.messages] == [ids[0], *ids]
