@@ -8,6 +8,7 @@ from typing import Any
 import grpc
 import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
 from grpc_reflection.v1alpha import reflection
 
 from services.common.errors import ERROR_CODE_KEY, DomainError
@@ -30,7 +31,7 @@ class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
 
         async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
             try:
-                return await inner(request, context)
+                return await inner(request, context)  # type: ignore[arg-type]
             except DomainError as exc:
                 context.set_trailing_metadata(((ERROR_CODE_KEY, exc.code),))
                 await context.abort(exc.status, exc.message)
@@ -66,7 +67,7 @@ class GrpcServer:
     ) -> None:
         self.server = grpc.aio.server(interceptors=_interceptors())
         register(self.server)
-        self.health = health.aio.HealthServicer()
+        self.health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self._service_names = list(service_names)
         reflection.enable_server_reflection(

@@ -32,7 +32,10 @@ async def connect(url: str, name: str = "stride", *, wait: float = 30.0) -> Clie
     while True:
         try:
             return await nats.connect(
-                url, name=name, connect_timeout=2, max_reconnect_attempts=-1,
+                url,
+                name=name,
+                connect_timeout=2,
+                max_reconnect_attempts=-1,
                 reconnect_time_wait=1,
             )
         except Exception as exc:

@@ -108,13 +108,17 @@ class Publisher(Protocol):
     """What the relay needs from JetStream (nats.js.JetStreamContext fits)."""
 
     async def publish(
-        self, subject: str, payload: bytes = b"", timeout: float | None = None,
-        stream: str | None = None, headers: dict[str, Any] | None = None,
+        self,
+        subject: str,
+        payload: bytes = b"",
+        timeout: float | None = None,
+        stream: str | None = None,
+        headers: dict[str, Any] | None = None,
     ) -> Any: ...
 
 
 class OutboxRelay:
-    """Publishes outbox rows to JetStream, oldest first, at least once (exactly once in the stream)."""
+    """Publishes outbox rows oldest first, at least once (so exactly once in the stream)."""
 
     def __init__(
         self,

@@ -44,4 +44,6 @@ def parse_date(value: str, field: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
-        raise InvalidArgument(f"invalid_{field}", f"{field} must be an ISO date (YYYY-MM-DD)") from exc
+        raise InvalidArgument(
+            f"invalid_{field}", f"{field} must be an ISO date (YYYY-MM-DD)"
+        ) from exc

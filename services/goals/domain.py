@@ -69,7 +69,9 @@ def new_key_result(title: str, baseline: float, target: float, unit: str) -> New
     if base == goal:
         raise InvalidArgument("target_equals_baseline", "target must differ from baseline")
     return NewKeyResult(
-        clean_text(title, "title", MAX_TITLE), base, goal,
+        clean_text(title, "title", MAX_TITLE),
+        base,
+        goal,
         clean_text(unit, "unit", MAX_UNIT, required=False),
     )
 
@@ -92,7 +94,7 @@ def new_check_in(
     cycle_start: date,
     cycle_end: date,
 ) -> NewCheckIn:
-    """Validate a check-in; ``week`` defaults to the current week (``today`` in the cycle's zone)."""
+    """Validate a check-in; ``week`` defaults to the week of ``today`` (cycle's zone)."""
     checked = number(value, "value")
     if not 0 <= confidence <= 10:
         raise InvalidArgument("invalid_confidence", "confidence must be 0..10")

@@ -17,7 +17,7 @@ class IdentityClient:
         self.stub = identity_pb2_grpc.IdentityServiceStub(self.channel)
 
     async def close(self) -> None:
-        await self.channel.close()
+        await self.channel.close(None)
 
     async def employee(self, employee_id: str, field: str = "owner") -> pb.Employee:
         """The employee, or InvalidArgument ``unknown_<field>`` when there is none."""

@@ -44,7 +44,9 @@ class GoalsRepository:
             query = query.where(KeyResult.objective_id == objective_id)
         return list((await self.session.scalars(query.limit(limit).offset(offset))).all())
 
-    async def check_ins(self, kr_id: str, limit: int | None = None, offset: int = 0) -> list[CheckIn]:
+    async def check_ins(
+        self, kr_id: str, limit: int | None = None, offset: int = 0
+    ) -> list[CheckIn]:
         query = select(CheckIn).where(CheckIn.key_result_id == kr_id).order_by(CheckIn.week)
         if limit is not None:
             query = query.limit(limit).offset(offset)

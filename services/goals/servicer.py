@@ -126,12 +126,20 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
         self, request: pb.CreateCycleRequest, context: grpc.aio.ServicerContext
     ) -> pb.Cycle:
         new = domain.new_cycle(
-            request.name, request.start_date, request.end_date, request.time_zone,
+            request.name,
+            request.start_date,
+            request.end_date,
+            request.time_zone,
             self.ctx.settings.time_zone,
         )
         row = Cycle(
-            id=new_id(), name=new.name, start_date=new.start, end_date=new.end,
-            time_zone=new.time_zone, status="open", created_at=utcnow(),
+            id=new_id(),
+            name=new.name,
+            start_date=new.start,
+            end_date=new.end,
+            time_zone=new.time_zone,
+            status="open",
+            created_at=utcnow(),
         )
         async with transaction(self.ctx.sessions) as session:
             GoalsRepository(session).add(row)
@@ -186,8 +194,13 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
                 raise DomainError("unknown_cycle", "cycle not found")
             domain.ensure_open(cycle.status)
             row = Objective(
-                id=new_id(), cycle_id=cycle.id, title=title, description=description,
-                owner_id=owner.id, department_id=department_id, created_at=utcnow(),
+                id=new_id(),
+                cycle_id=cycle.id,
+                title=title,
+                description=description,
+                owner_id=owner.id,
+                department_id=department_id,
+                created_at=utcnow(),
             )
             repo.add(row)
         return objective_pb(row)
@@ -230,9 +243,17 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
             assert cycle is not None  # objectives reference cycles by foreign key
             domain.ensure_open(cycle.status)
             row = KeyResult(
-                id=new_id(), objective_id=objective.id, cycle_id=cycle.id, title=new.title,
-                owner_id=owner.id, department_id=owner.department_id, baseline=new.baseline,
-                target=new.target, unit=new.unit, current_value=new.baseline, created_at=utcnow(),
+                id=new_id(),
+                objective_id=objective.id,
+                cycle_id=cycle.id,
+                title=new.title,
+                owner_id=owner.id,
+                department_id=owner.department_id,
+                baseline=new.baseline,
+                target=new.target,
+                unit=new.unit,
+                current_value=new.baseline,
+                created_at=utcnow(),
             )
             _store_assessment(row, risk.Assessment(risk.Risk.NO_DATA))
             repo.add(row)
@@ -283,9 +304,13 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
             assert cycle is not None
             domain.ensure_open(cycle.status)
             new = domain.new_check_in(
-                request.value, request.confidence, request.note, request.week,
+                request.value,
+                request.confidence,
+                request.note,
+                request.week,
                 today=local_today(datetime.now(UTC), cycle.time_zone),
-                cycle_start=cycle.start_date, cycle_end=cycle.end_date,
+                cycle_start=cycle.start_date,
+                cycle_end=cycle.end_date,
             )
             existing = await repo.check_ins(kr.id)
             history = [(c.week, c.value) for c in existing if c.week != new.week]

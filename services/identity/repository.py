@@ -18,7 +18,8 @@ class IdentityRepository:
     async def department_name_taken(self, name: str, parent_id: str | None) -> bool:
         query = select(Department.id).where(Department.name == name)
         query = query.where(
-            Department.parent_id.is_(None) if parent_id is None
+            Department.parent_id.is_(None)
+            if parent_id is None
             else Department.parent_id == parent_id
         )
         return (await self.session.scalar(query.limit(1))) is not None

@@ -55,7 +55,9 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             async with transaction(self.ctx.sessions) as session:
                 repo = IdentityRepository(session)
                 if parent_id and await repo.get_department(parent_id) is None:
-                    raise InvalidArgument("unknown_parent_department", "parent department not found")
+                    raise InvalidArgument(
+                        "unknown_parent_department", "parent department not found"
+                    )
                 if await repo.department_name_taken(name, parent_id):
                     raise AlreadyExists(
                         "department_name_taken", f"a department named {name!r} already exists here"

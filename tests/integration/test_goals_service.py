@@ -48,12 +48,17 @@ async def make_kr(identity, goals, baseline: float = 0, target: float = 100):
         pb.CreateCycleRequest(name=f"2025 Q4 {tag}", start_date=Q4_2025[0], end_date=Q4_2025[1])
     )
     objective = await goals.CreateObjective(
-        pb.CreateObjectiveRequest(cycle_id=cycle.id, title="Ship right first time", owner_id=owner.id)
+        pb.CreateObjectiveRequest(
+            cycle_id=cycle.id, title="Ship right first time", owner_id=owner.id
+        )
     )
     kr = await goals.CreateKeyResult(
         pb.CreateKeyResultRequest(
-            objective_id=objective.id, title="First-article pass rate", baseline=baseline,
-            target=target, unit="%",
+            objective_id=objective.id,
+            title="First-article pass rate",
+            baseline=baseline,
+            target=target,
+            unit="%",
         )
     )
     return dept, owner, cycle, objective, kr
@@ -69,7 +74,9 @@ def code_of(err: grpc.aio.AioRpcError) -> str:
     return dict(err.trailing_metadata() or ()).get(ERROR_CODE_KEY, "")
 
 
-async def drain_checkin_events(nats_url: str, kr_id: str, expected: int) -> list[pb.CheckInRecorded]:
+async def drain_checkin_events(
+    nats_url: str, kr_id: str, expected: int
+) -> list[pb.CheckInRecorded]:
     nc = await connect(nats_url)
     try:
         sub = await nc.jetstream().pull_subscribe(
@@ -97,7 +104,7 @@ async def drain_checkin_events(nats_url: str, kr_id: str, expected: int) -> list
 
 async def test_two_lagging_weeks_put_the_key_result_at_risk(stack, nats_url: str) -> None:
     identity, goals = stack
-    dept, owner, cycle, objective, kr = await make_kr(identity, goals)
+    dept, owner, cycle, _objective, kr = await make_kr(identity, goals)
     assert kr.owner_id == owner.id and kr.department_id == dept.id
     assert kr.risk.status == pb.RISK_STATUS_NO_DATA and kr.current_value == 0
 
@@ -125,7 +132,9 @@ async def test_two_lagging_weeks_put_the_key_result_at_risk(stack, nats_url: str
     events = await drain_checkin_events(nats_url, kr.id, expected=3)
     assert [e.check_in.week for e in events] == ["2025-W46", "2025-W47", "2025-W47"]
     assert [e.check_in.risk.status for e in events] == [
-        pb.RISK_STATUS_BEHIND, pb.RISK_STATUS_AT_RISK, pb.RISK_STATUS_AT_RISK,
+        pb.RISK_STATUS_BEHIND,
+        pb.RISK_STATUS_AT_RISK,
+        pb.RISK_STATUS_AT_RISK,
     ]
     assert events[-1].cycle_id == cycle.id and events[-1].cycle_end_date == "2025-12-31"
     assert events[-1].time_zone == "Asia/Shanghai"
@@ -134,31 +143,74 @@ async def test_two_lagging_weeks_put_the_key_result_at_risk(stack, nats_url: str
 
 async def test_bad_input_writes_nothing(stack) -> None:
     identity, goals = stack
-    _, owner, cycle, objective, kr = await make_kr(identity, goals)
+    _, _owner, cycle, objective, kr = await make_kr(identity, goals)
     bad_checkins = [
-        (pb.RecordCheckInRequest(key_result_id=kr.id, value=-1, week="2025-W46"),
-         "negative_value"),
-        (pb.RecordCheckInRequest(key_result_id=kr.id, value=float("nan"), week="2025-W46"),
-         "invalid_value"),
-        (pb.RecordCheckInRequest(key_result_id=kr.id, value=1, confidence=11, week="2025-W46"),
-         "invalid_confidence"),
-        (pb.RecordCheckInRequest(key_result_id=kr.id, value=1, week="2025-W30"),
-         "week_outside_cycle"),
+        (pb.RecordCheckInRequest(key_result_id=kr.id, value=-1, week="2025-W46"), "negative_value"),
+        (
+            pb.RecordCheckInRequest(key_result_id=kr.id, value=float("nan"), week="2025-W46"),
+            "invalid_value",
+        ),
+        (
+            pb.RecordCheckInRequest(key_result_id=kr.id, value=1, confidence=11, week="2025-W46"),
+            "invalid_confidence",
+        ),
+        (
+            pb.RecordCheckInRequest(key_result_id=kr.id, value=1, week="2025-W30"),
+            "week_outside_cycle",
+        ),
         (pb.RecordCheckInRequest(key_result_id=kr.id, value=1, week="2099-W01"), "week_in_future"),
         (pb.RecordCheckInRequest(key_result_id=kr.id, value=1, week="46"), "invalid_week"),
         (pb.RecordCheckInRequest(key_result_id="nope", value=1), "key_result_not_found"),
     ]
     for request, code in bad_checkins:
         assert code_of(await rpc_error(goals.RecordCheckIn(request))) == code
-    assert code_of(await rpc_error(goals.CreateKeyResult(pb.CreateKeyResultRequest(
-        objective_id=objective.id, title="x", baseline=5, target=5)))) == "target_equals_baseline"
-    assert code_of(await rpc_error(goals.CreateObjective(pb.CreateObjectiveRequest(
-        cycle_id=cycle.id, title="x", owner_id="ghost")))) == "unknown_owner"
-    assert code_of(await rpc_error(goals.CreateCycle(pb.CreateCycleRequest(
-        name="x", start_date="2026-01-31", end_date="2026-01-01")))) == "invalid_cycle_dates"
-    assert code_of(await rpc_error(goals.CreateCycle(pb.CreateCycleRequest(
-        name="x", start_date="2026-01-01", end_date="2026-03-31", time_zone="Mars/Base"
-    )))) == "invalid_time_zone"
+    assert (
+        code_of(
+            await rpc_error(
+                goals.CreateKeyResult(
+                    pb.CreateKeyResultRequest(
+                        objective_id=objective.id, title="x", baseline=5, target=5
+                    )
+                )
+            )
+        )
+        == "target_equals_baseline"
+    )
+    assert (
+        code_of(
+            await rpc_error(
+                goals.CreateObjective(
+                    pb.CreateObjectiveRequest(cycle_id=cycle.id, title="x", owner_id="ghost")
+                )
+            )
+        )
+        == "unknown_owner"
+    )
+    assert (
+        code_of(
+            await rpc_error(
+                goals.CreateCycle(
+                    pb.CreateCycleRequest(name="x", start_date="2026-01-31", end_date="2026-01-01")
+                )
+            )
+        )
+        == "invalid_cycle_dates"
+    )
+    assert (
+        code_of(
+            await rpc_error(
+                goals.CreateCycle(
+                    pb.CreateCycleRequest(
+                        name="x",
+                        start_date="2026-01-01",
+                        end_date="2026-03-31",
+                        time_zone="Mars/Base",
+                    )
+                )
+            )
+        )
+        == "invalid_time_zone"
+    )
 
     closed = await goals.CloseCycle(pb.CloseCycleRequest(id=cycle.id))
     assert closed.status == pb.CYCLE_STATUS_CLOSED

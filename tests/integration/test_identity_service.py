@@ -31,7 +31,7 @@ async def identity(database_url: str | None, data_dir: Path, nats_url: str):
 
 
 async def test_departments_and_employees_with_events(identity, nats_url: str) -> None:
-    stub, rt = identity
+    stub, _rt = identity
     tag = uuid.uuid4().hex[:6]
     dept = await stub.CreateDepartment(pb.CreateDepartmentRequest(name=f"Quality {tag}"))
     boss = await stub.CreateEmployee(
@@ -53,7 +53,7 @@ async def test_departments_and_employees_with_events(identity, nats_url: str) ->
     try:
         js = nc.jetstream()
         sub = await js.pull_subscribe(
-            f"stride.identity.v1.employee.created", durable=None, stream=IDENTITY_STREAM
+            "stride.identity.v1.employee.created", durable=None, stream=IDENTITY_STREAM
         )
         seen: set[str] = set()
         for _ in range(50):
@@ -81,15 +81,28 @@ async def test_bad_input_is_rejected_and_writes_nothing(identity) -> None:
         pb.CreateEmployeeRequest(employee_number=f"E{tag}", name="Zhao", department_id=dept.id)
     )
     cases = [
-        (pb.CreateEmployeeRequest(employee_number=f"E{tag}", name="Dup", department_id=dept.id),
-         grpc.StatusCode.ALREADY_EXISTS, "employee_number_taken"),
-        (pb.CreateEmployeeRequest(employee_number=f"X{tag}", name="A", department_id="nope"),
-         grpc.StatusCode.INVALID_ARGUMENT, "unknown_department"),
-        (pb.CreateEmployeeRequest(
-            employee_number=f"Y{tag}", name="B", department_id=dept.id, manager_id="nope"),
-         grpc.StatusCode.INVALID_ARGUMENT, "unknown_manager"),
-        (pb.CreateEmployeeRequest(employee_number=f"Z{tag}", name="  ", department_id=dept.id),
-         grpc.StatusCode.INVALID_ARGUMENT, "name_required"),
+        (
+            pb.CreateEmployeeRequest(employee_number=f"E{tag}", name="Dup", department_id=dept.id),
+            grpc.StatusCode.ALREADY_EXISTS,
+            "employee_number_taken",
+        ),
+        (
+            pb.CreateEmployeeRequest(employee_number=f"X{tag}", name="A", department_id="nope"),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "unknown_department",
+        ),
+        (
+            pb.CreateEmployeeRequest(
+                employee_number=f"Y{tag}", name="B", department_id=dept.id, manager_id="nope"
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "unknown_manager",
+        ),
+        (
+            pb.CreateEmployeeRequest(employee_number=f"Z{tag}", name="  ", department_id=dept.id),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "name_required",
+        ),
     ]
     for request, status, code in cases:
         with pytest.raises(grpc.aio.AioRpcError) as err:

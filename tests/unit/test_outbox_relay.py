@@ -16,8 +16,14 @@ class FakeJetStream:
         self.messages: list[tuple[str, bytes, dict[str, Any]]] = []
         self.fail_after = fail_after
 
-    async def publish(self, subject: str, payload: bytes = b"", timeout: float | None = None,
-                      stream: str | None = None, headers: dict[str, Any] | None = None) -> None:
+    async def publish(
+        self,
+        subject: str,
+        payload: bytes = b"",
+        timeout: float | None = None,
+        stream: str | None = None,
+        headers: dict[str, Any] | None = None,
+    ) -> None:
         if self.fail_after is not None and len(self.messages) >= self.fail_after:
             raise ConnectionError("nats down")
         self.messages.append((subject, payload, headers or {}))
