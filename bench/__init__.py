@@ -1,0 +1,1 @@
+"""Reproducible benchmarks (``make bench``): each prints ratios against raw engine ceilings."""
