@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import structlog
 from google.protobuf.message import Message
-from opentelemetry import propagate
+from opentelemetry import propagate, trace
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stride.common.v1 import common_pb2
 
 log = structlog.get_logger(__name__)
+_tracer = trace.get_tracer(__name__)
 
 OUTBOX_TABLE = "outbox"
 
@@ -162,12 +163,28 @@ class OutboxRelay:
             done: list[int] = []
             failure: Exception | None = None
             for row in rows:
-                headers = {**json.loads(row.headers or "{}"), "Nats-Msg-Id": row.event_id}
-                try:
-                    await self._js.publish(row.subject, row.payload, headers=headers)
-                except Exception as exc:
-                    failure = exc
-                    break
+                # Continue the trace of the request that wrote the event (context stored
+                # with the row) with a producer span, and hand it on in the message headers.
+                parent = propagate.extract(json.loads(row.headers or "{}"))
+                with _tracer.start_as_current_span(
+                    f"{row.subject} publish",
+                    context=parent,
+                    kind=trace.SpanKind.PRODUCER,
+                    attributes={
+                        "messaging.system": "nats",
+                        "messaging.destination.name": row.subject,
+                        "messaging.message.id": row.event_id,
+                    },
+                ) as span:
+                    headers: dict[str, str] = {"Nats-Msg-Id": row.event_id}
+                    propagate.inject(headers)
+                    try:
+                        await self._js.publish(row.subject, row.payload, headers=headers)
+                    except Exception as exc:
+                        span.record_exception(exc)
+                        span.set_status(trace.Status(trace.StatusCode.ERROR))
+                        failure = exc
+                        break
                 if self._after_publish is not None:
                     await self._after_publish(row.event_id)
                 done.append(row.id)
