@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 
 from services.common.errors import InvalidArgument
 
 EMPLOYEE_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MOBILE = re.compile(r"^\+?[0-9][0-9 \-]{4,30}$")
 MAX_NAME = 200
+# Roles that are granted; "employee" is everyone and "manager" is derived from having reports.
+GRANTED_ROLES = frozenset({"hr", "admin", "executive"})
 
 
 def clean_name(value: str, field: str = "name") -> str:
@@ -21,6 +26,56 @@ def clean_name(value: str, field: str = "name") -> str:
     return name
 
 
+def clean_optional(value: str, field: str, limit: int) -> str | None:
+    text = " ".join(value.split())
+    if len(text) > limit:
+        raise InvalidArgument(f"{field}_too_long", f"{field} must be at most {limit} characters")
+    return text or None
+
+
+def clean_email(value: str) -> str | None:
+    mail = value.strip() or None
+    if mail is not None and not EMAIL.match(mail):
+        raise InvalidArgument("invalid_email", "email is not a valid address")
+    return mail
+
+
+def clean_mobile(value: str) -> str | None:
+    mobile = value.strip() or None
+    if mobile is not None and not MOBILE.match(mobile):
+        raise InvalidArgument("invalid_mobile", "mobile is not a valid phone number")
+    return mobile
+
+
+def clean_hire_date(value: str) -> date | None:
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise InvalidArgument("invalid_hire_date", "hire_date must be an ISO date") from exc
+
+
+def clean_roles(roles: Iterable[str]) -> list[str]:
+    cleaned = sorted({r.strip().lower() for r in roles if r.strip()} - {"employee"})
+    unknown = [r for r in cleaned if r not in GRANTED_ROLES]
+    if unknown:
+        raise InvalidArgument(
+            "unknown_role", f"unknown role(s) {', '.join(unknown)}; use hr, admin or executive"
+        )
+    return cleaned
+
+
+def clean_employee_number(value: str) -> str:
+    number = value.strip()
+    if not EMPLOYEE_NUMBER.match(number):
+        raise InvalidArgument(
+            "invalid_employee_number",
+            "employee_number must be 1-64 letters, digits, '.', '_' or '-'",
+        )
+    return number
+
+
 @dataclass(frozen=True)
 class NewEmployee:
     employee_number: str
@@ -28,26 +83,53 @@ class NewEmployee:
     email: str | None
     department_id: str
     manager_id: str | None
+    mobile: str | None = None
+    title: str | None = None
+    grade: str | None = None
+    hire_date: date | None = None
+    roles: tuple[str, ...] = ()
+    external_id: str | None = None
 
 
 def new_employee(
-    employee_number: str, name: str, email: str, department_id: str, manager_id: str
+    employee_number: str,
+    name: str,
+    email: str,
+    department_id: str,
+    manager_id: str,
+    *,
+    mobile: str = "",
+    title: str = "",
+    grade: str = "",
+    hire_date: str = "",
+    roles: Iterable[str] = (),
+    external_id: str = "",
 ) -> NewEmployee:
-    number = employee_number.strip()
-    if not EMPLOYEE_NUMBER.match(number):
-        raise InvalidArgument(
-            "invalid_employee_number",
-            "employee_number must be 1-64 letters, digits, '.', '_' or '-'",
-        )
-    mail = email.strip() or None
-    if mail is not None and not EMAIL.match(mail):
-        raise InvalidArgument("invalid_email", "email is not a valid address")
     if not department_id.strip():
         raise InvalidArgument("department_required", "department_id must be given")
     return NewEmployee(
-        employee_number=number,
+        employee_number=clean_employee_number(employee_number),
         name=clean_name(name),
-        email=mail,
+        email=clean_email(email),
         department_id=department_id.strip(),
         manager_id=manager_id.strip() or None,
+        mobile=clean_mobile(mobile),
+        title=clean_optional(title, "title", 200),
+        grade=clean_optional(grade, "grade", 32),
+        hire_date=clean_hire_date(hire_date),
+        roles=tuple(clean_roles(roles)),
+        external_id=external_id.strip() or None,
     )
+
+
+def check_manager(employee_id: str, manager_id: str, manager_chain: Iterable[str]) -> None:
+    """Reject a manager that would put the employee in a loop of the management chain.
+
+    ``manager_chain`` holds the ids above the proposed manager (its manager, and so on).
+    """
+    if manager_id == employee_id:
+        raise InvalidArgument("manager_is_self", "an employee cannot be their own manager")
+    if employee_id in set(manager_chain):
+        raise InvalidArgument(
+            "manager_cycle", "that manager reports to this employee: it would make a loop"
+        )

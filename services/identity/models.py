@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.models import created_at_column, id_column
@@ -25,6 +25,10 @@ class Department(Base):
         String(36), ForeignKey("departments.id"), nullable=True
     )
     created_at: Mapped[datetime] = created_at_column()
+    # No foreign key: departments and employees reference each other; checked in code.
+    head_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    stride_enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    external_id: Mapped[str | None] = mapped_column(String(128), nullable=True, unique=True)
 
 
 class Employee(Base):
@@ -46,6 +50,13 @@ class Employee(Base):
     )
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="active")
     created_at: Mapped[datetime] = created_at_column()
+    mobile: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    title: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    grade: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    hire_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # Granted roles, space separated ("hr admin"); "manager" is derived, never stored.
+    roles: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    external_id: Mapped[str | None] = mapped_column(String(128), nullable=True, unique=True)
 
 
 OUTBOX = outbox_table(Base.metadata)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from services.identity.models import Department, Employee
+
+# Deeper than any real organisation; stops a loop in bad data from running away.
+MAX_CHAIN = 64
 
 
 class IdentityRepository:
@@ -15,14 +21,30 @@ class IdentityRepository:
     async def get_department(self, department_id: str) -> Department | None:
         return await self.session.get(Department, department_id)
 
-    async def department_name_taken(self, name: str, parent_id: str | None) -> bool:
+    async def department_name_taken(
+        self, name: str, parent_id: str | None, except_id: str | None = None
+    ) -> bool:
         query = select(Department.id).where(Department.name == name)
         query = query.where(
             Department.parent_id.is_(None)
             if parent_id is None
             else Department.parent_id == parent_id
         )
+        if except_id is not None:
+            query = query.where(Department.id != except_id)
         return (await self.session.scalar(query.limit(1))) is not None
+
+    async def department_ancestors(self, department_id: str) -> list[str]:
+        """Ids above a department (parent first), for loop checks."""
+        up = (
+            select(Department.parent_id.label("id"), Department.id.label("child"))
+            .where(Department.id == department_id)
+            .cte("up", recursive=True)
+        )
+        parent = aliased(Department)
+        up = up.union(select(parent.parent_id, parent.id).where(parent.id == up.c.id))
+        rows = (await self.session.execute(select(up.c.id).where(up.c.id.is_not(None)))).all()
+        return [r.id for r in rows]
 
     async def list_departments(self, limit: int, offset: int) -> list[Department]:
         query = select(Department).order_by(Department.created_at, Department.id)
@@ -44,6 +66,75 @@ class IdentityRepository:
         if manager_id:
             query = query.where(Employee.manager_id == manager_id)
         return list((await self.session.scalars(query.limit(limit).offset(offset))).all())
+
+    async def by_numbers(self, numbers: Iterable[str]) -> list[Employee]:
+        wanted = list(dict.fromkeys(numbers))
+        found: list[Employee] = []
+        for i in range(0, len(wanted), 500):
+            query = select(Employee).where(Employee.employee_number.in_(wanted[i : i + 500]))
+            found += list((await self.session.scalars(query)).all())
+        return found
+
+    async def reports(
+        self, employee_id: str, *, transitive: bool, limit: int, offset: int
+    ) -> list[Employee]:
+        """Active reports, direct or all levels down (one recursive query)."""
+        if not transitive:
+            query = select(Employee).where(Employee.manager_id == employee_id)
+        else:
+            tree = (
+                select(Employee.id)
+                .where(Employee.manager_id == employee_id)
+                .cte("tree", recursive=True)
+            )
+            below = aliased(Employee)
+            tree = tree.union(select(below.id).where(below.manager_id == tree.c.id))
+            query = select(Employee).where(Employee.id.in_(select(tree.c.id)))
+        query = query.where(Employee.status == "active", Employee.id != employee_id)
+        query = query.order_by(Employee.employee_number).limit(limit).offset(offset)
+        return list((await self.session.scalars(query)).all())
+
+    async def manager_chain(self, employee_id: str) -> list[Employee]:
+        """Managers from the direct one upwards (one recursive query)."""
+        chain = (
+            select(Employee.manager_id.label("id"), Employee.id.label("below"))
+            .add_columns(select(1).scalar_subquery().label("depth"))
+            .where(Employee.id == employee_id)
+            .cte("chain", recursive=True)
+        )
+        above = aliased(Employee)
+        chain = chain.union_all(
+            select(above.manager_id, above.id, chain.c.depth + 1).where(
+                above.id == chain.c.id, chain.c.depth < MAX_CHAIN
+            )
+        )
+        rows = (
+            await self.session.execute(
+                select(Employee, chain.c.depth)
+                .join(chain, Employee.id == chain.c.id)
+                .order_by(chain.c.depth)
+            )
+        ).all()
+        seen: set[str] = set()
+        managers: list[Employee] = []
+        for employee, _depth in rows:
+            if employee.id in seen or employee.id == employee_id:
+                break  # a loop in the data: stop at the repetition
+            seen.add(employee.id)
+            managers.append(employee)
+        return managers
+
+    async def managers_among(self, ids: Iterable[str]) -> set[str]:
+        """Which of ``ids`` have at least one active report."""
+        wanted = list(ids)
+        if not wanted:
+            return set()
+        query = (
+            select(Employee.manager_id)
+            .where(Employee.manager_id.in_(wanted), Employee.status == "active")
+            .distinct()
+        )
+        return {m for m in (await self.session.scalars(query)).all() if m}
 
     def add(self, row: Department | Employee) -> None:
         self.session.add(row)

@@ -45,11 +45,20 @@ class Department(_message.Message):
     NAME_FIELD_NUMBER: _builtins.int
     PARENT_ID_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
+    HEAD_ID_FIELD_NUMBER: _builtins.int
+    STRIDE_ENABLED_FIELD_NUMBER: _builtins.int
+    EXTERNAL_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     name: _builtins.str
     parent_id: _builtins.str
     """Empty for a top-level department."""
     created_at: _builtins.str
+    head_id: _builtins.str
+    """Employee id of the department head; empty when none is set."""
+    stride_enabled: _builtins.bool
+    """Pilot rollout: Stride is enabled for this department's people."""
+    external_id: _builtins.str
+    """Key of the department in the source it is synchronised from (e.g. a DingTalk dept_id)."""
     def __init__(
         self,
         *,
@@ -57,10 +66,13 @@ class Department(_message.Message):
         name: _builtins.str = ...,
         parent_id: _builtins.str = ...,
         created_at: _builtins.str = ...,
+        head_id: _builtins.str = ...,
+        stride_enabled: _builtins.bool = ...,
+        external_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "id", b"id", "name", b"name", "parent_id", b"parent_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "external_id", b"external_id", "head_id", b"head_id", "id", b"id", "name", b"name", "parent_id", b"parent_id", "stride_enabled", b"stride_enabled"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -78,6 +90,13 @@ class Employee(_message.Message):
     MANAGER_ID_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
+    MOBILE_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    GRADE_FIELD_NUMBER: _builtins.int
+    HIRE_DATE_FIELD_NUMBER: _builtins.int
+    ROLES_FIELD_NUMBER: _builtins.int
+    IS_MANAGER_FIELD_NUMBER: _builtins.int
+    EXTERNAL_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     employee_number: _builtins.str
     name: _builtins.str
@@ -87,6 +106,19 @@ class Employee(_message.Message):
     """Empty when the employee has no manager (top of the organisation)."""
     status: Global___EmployeeStatus.ValueType
     created_at: _builtins.str
+    mobile: _builtins.str
+    title: _builtins.str
+    grade: _builtins.str
+    hire_date: _builtins.str
+    """ISO date."""
+    is_manager: _builtins.bool
+    external_id: _builtins.str
+    @_builtins.property
+    def roles(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Granted roles: "hr", "admin", "executive". Everyone is an employee; "manager" is derived
+        (has reports) and reported in is_manager.
+        """
+
     def __init__(
         self,
         *,
@@ -98,10 +130,17 @@ class Employee(_message.Message):
         manager_id: _builtins.str = ...,
         status: Global___EmployeeStatus.ValueType = ...,
         created_at: _builtins.str = ...,
+        mobile: _builtins.str = ...,
+        title: _builtins.str = ...,
+        grade: _builtins.str = ...,
+        hire_date: _builtins.str = ...,
+        roles: _abc.Iterable[_builtins.str] | None = ...,
+        is_manager: _builtins.bool = ...,
+        external_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "department_id", b"department_id", "email", b"email", "employee_number", b"employee_number", "id", b"id", "manager_id", b"manager_id", "name", b"name", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "department_id", b"department_id", "email", b"email", "employee_number", b"employee_number", "external_id", b"external_id", "grade", b"grade", "hire_date", b"hire_date", "id", b"id", "is_manager", b"is_manager", "manager_id", b"manager_id", "mobile", b"mobile", "name", b"name", "roles", b"roles", "status", b"status", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -113,21 +152,81 @@ class CreateDepartmentRequest(_message.Message):
 
     NAME_FIELD_NUMBER: _builtins.int
     PARENT_ID_FIELD_NUMBER: _builtins.int
+    HEAD_ID_FIELD_NUMBER: _builtins.int
+    STRIDE_ENABLED_FIELD_NUMBER: _builtins.int
+    EXTERNAL_ID_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     parent_id: _builtins.str
+    head_id: _builtins.str
+    stride_enabled: _builtins.bool
+    """Defaults to true when not given."""
+    external_id: _builtins.str
     def __init__(
         self,
         *,
         name: _builtins.str = ...,
         parent_id: _builtins.str = ...,
+        head_id: _builtins.str = ...,
+        stride_enabled: _builtins.bool | None = ...,
+        external_id: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_stride_enabled", b"_stride_enabled", "stride_enabled", b"stride_enabled"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "parent_id", b"parent_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_stride_enabled", b"_stride_enabled", "external_id", b"external_id", "head_id", b"head_id", "name", b"name", "parent_id", b"parent_id", "stride_enabled", b"stride_enabled"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__stride_enabled: _TypeAlias = _typing.Literal["stride_enabled"]  # noqa: Y015
+    _WhichOneofArgType__stride_enabled: _TypeAlias = _typing.Literal["_stride_enabled", b"_stride_enabled"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__stride_enabled) -> _WhichOneofReturnType__stride_enabled | None: ...
 
 Global___CreateDepartmentRequest: _TypeAlias = CreateDepartmentRequest  # noqa: Y015
+
+@_typing.final
+class UpdateDepartmentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    PARENT_ID_FIELD_NUMBER: _builtins.int
+    HEAD_ID_FIELD_NUMBER: _builtins.int
+    STRIDE_ENABLED_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    name: _builtins.str
+    parent_id: _builtins.str
+    """"" makes it a top-level department."""
+    head_id: _builtins.str
+    """"" removes the head."""
+    stride_enabled: _builtins.bool
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        name: _builtins.str | None = ...,
+        parent_id: _builtins.str | None = ...,
+        head_id: _builtins.str | None = ...,
+        stride_enabled: _builtins.bool | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_head_id", b"_head_id", "_name", b"_name", "_parent_id", b"_parent_id", "_stride_enabled", b"_stride_enabled", "head_id", b"head_id", "name", b"name", "parent_id", b"parent_id", "stride_enabled", b"stride_enabled"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_head_id", b"_head_id", "_name", b"_name", "_parent_id", b"_parent_id", "_stride_enabled", b"_stride_enabled", "head_id", b"head_id", "id", b"id", "name", b"name", "parent_id", b"parent_id", "stride_enabled", b"stride_enabled"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__head_id: _TypeAlias = _typing.Literal["head_id"]  # noqa: Y015
+    _WhichOneofArgType__head_id: _TypeAlias = _typing.Literal["_head_id", b"_head_id"]  # noqa: Y015
+    _WhichOneofReturnType__name: _TypeAlias = _typing.Literal["name"]  # noqa: Y015
+    _WhichOneofArgType__name: _TypeAlias = _typing.Literal["_name", b"_name"]  # noqa: Y015
+    _WhichOneofReturnType__parent_id: _TypeAlias = _typing.Literal["parent_id"]  # noqa: Y015
+    _WhichOneofArgType__parent_id: _TypeAlias = _typing.Literal["_parent_id", b"_parent_id"]  # noqa: Y015
+    _WhichOneofReturnType__stride_enabled: _TypeAlias = _typing.Literal["stride_enabled"]  # noqa: Y015
+    _WhichOneofArgType__stride_enabled: _TypeAlias = _typing.Literal["_stride_enabled", b"_stride_enabled"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__head_id) -> _WhichOneofReturnType__head_id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__name) -> _WhichOneofReturnType__name | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__parent_id) -> _WhichOneofReturnType__parent_id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__stride_enabled) -> _WhichOneofReturnType__stride_enabled | None: ...
+
+Global___UpdateDepartmentRequest: _TypeAlias = UpdateDepartmentRequest  # noqa: Y015
 
 @_typing.final
 class GetDepartmentRequest(_message.Message):
@@ -201,11 +300,24 @@ class CreateEmployeeRequest(_message.Message):
     EMAIL_FIELD_NUMBER: _builtins.int
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
     MANAGER_ID_FIELD_NUMBER: _builtins.int
+    MOBILE_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    GRADE_FIELD_NUMBER: _builtins.int
+    HIRE_DATE_FIELD_NUMBER: _builtins.int
+    ROLES_FIELD_NUMBER: _builtins.int
+    EXTERNAL_ID_FIELD_NUMBER: _builtins.int
     employee_number: _builtins.str
     name: _builtins.str
     email: _builtins.str
     department_id: _builtins.str
     manager_id: _builtins.str
+    mobile: _builtins.str
+    title: _builtins.str
+    grade: _builtins.str
+    hire_date: _builtins.str
+    external_id: _builtins.str
+    @_builtins.property
+    def roles(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
         self,
         *,
@@ -214,14 +326,220 @@ class CreateEmployeeRequest(_message.Message):
         email: _builtins.str = ...,
         department_id: _builtins.str = ...,
         manager_id: _builtins.str = ...,
+        mobile: _builtins.str = ...,
+        title: _builtins.str = ...,
+        grade: _builtins.str = ...,
+        hire_date: _builtins.str = ...,
+        roles: _abc.Iterable[_builtins.str] | None = ...,
+        external_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "email", b"email", "employee_number", b"employee_number", "manager_id", b"manager_id", "name", b"name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "email", b"email", "employee_number", b"employee_number", "external_id", b"external_id", "grade", b"grade", "hire_date", b"hire_date", "manager_id", b"manager_id", "mobile", b"mobile", "name", b"name", "roles", b"roles", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CreateEmployeeRequest: _TypeAlias = CreateEmployeeRequest  # noqa: Y015
+
+@_typing.final
+class UpdateEmployeeRequest(_message.Message):
+    """Only the fields that are set change."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    EMAIL_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    MANAGER_ID_FIELD_NUMBER: _builtins.int
+    MOBILE_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    GRADE_FIELD_NUMBER: _builtins.int
+    HIRE_DATE_FIELD_NUMBER: _builtins.int
+    ROLES_FIELD_NUMBER: _builtins.int
+    REPLACE_ROLES_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    name: _builtins.str
+    email: _builtins.str
+    department_id: _builtins.str
+    manager_id: _builtins.str
+    """"" removes the manager."""
+    mobile: _builtins.str
+    title: _builtins.str
+    grade: _builtins.str
+    hire_date: _builtins.str
+    replace_roles: _builtins.bool
+    status: Global___EmployeeStatus.ValueType
+    @_builtins.property
+    def roles(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Replaces the granted roles when replace_roles is true."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        name: _builtins.str | None = ...,
+        email: _builtins.str | None = ...,
+        department_id: _builtins.str | None = ...,
+        manager_id: _builtins.str | None = ...,
+        mobile: _builtins.str | None = ...,
+        title: _builtins.str | None = ...,
+        grade: _builtins.str | None = ...,
+        hire_date: _builtins.str | None = ...,
+        roles: _abc.Iterable[_builtins.str] | None = ...,
+        replace_roles: _builtins.bool = ...,
+        status: Global___EmployeeStatus.ValueType | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_department_id", b"_department_id", "_email", b"_email", "_grade", b"_grade", "_hire_date", b"_hire_date", "_manager_id", b"_manager_id", "_mobile", b"_mobile", "_name", b"_name", "_status", b"_status", "_title", b"_title", "department_id", b"department_id", "email", b"email", "grade", b"grade", "hire_date", b"hire_date", "manager_id", b"manager_id", "mobile", b"mobile", "name", b"name", "status", b"status", "title", b"title"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_department_id", b"_department_id", "_email", b"_email", "_grade", b"_grade", "_hire_date", b"_hire_date", "_manager_id", b"_manager_id", "_mobile", b"_mobile", "_name", b"_name", "_status", b"_status", "_title", b"_title", "department_id", b"department_id", "email", b"email", "grade", b"grade", "hire_date", b"hire_date", "id", b"id", "manager_id", b"manager_id", "mobile", b"mobile", "name", b"name", "replace_roles", b"replace_roles", "roles", b"roles", "status", b"status", "title", b"title"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__department_id: _TypeAlias = _typing.Literal["department_id"]  # noqa: Y015
+    _WhichOneofArgType__department_id: _TypeAlias = _typing.Literal["_department_id", b"_department_id"]  # noqa: Y015
+    _WhichOneofReturnType__email: _TypeAlias = _typing.Literal["email"]  # noqa: Y015
+    _WhichOneofArgType__email: _TypeAlias = _typing.Literal["_email", b"_email"]  # noqa: Y015
+    _WhichOneofReturnType__grade: _TypeAlias = _typing.Literal["grade"]  # noqa: Y015
+    _WhichOneofArgType__grade: _TypeAlias = _typing.Literal["_grade", b"_grade"]  # noqa: Y015
+    _WhichOneofReturnType__hire_date: _TypeAlias = _typing.Literal["hire_date"]  # noqa: Y015
+    _WhichOneofArgType__hire_date: _TypeAlias = _typing.Literal["_hire_date", b"_hire_date"]  # noqa: Y015
+    _WhichOneofReturnType__manager_id: _TypeAlias = _typing.Literal["manager_id"]  # noqa: Y015
+    _WhichOneofArgType__manager_id: _TypeAlias = _typing.Literal["_manager_id", b"_manager_id"]  # noqa: Y015
+    _WhichOneofReturnType__mobile: _TypeAlias = _typing.Literal["mobile"]  # noqa: Y015
+    _WhichOneofArgType__mobile: _TypeAlias = _typing.Literal["_mobile", b"_mobile"]  # noqa: Y015
+    _WhichOneofReturnType__name: _TypeAlias = _typing.Literal["name"]  # noqa: Y015
+    _WhichOneofArgType__name: _TypeAlias = _typing.Literal["_name", b"_name"]  # noqa: Y015
+    _WhichOneofReturnType__status: _TypeAlias = _typing.Literal["status"]  # noqa: Y015
+    _WhichOneofArgType__status: _TypeAlias = _typing.Literal["_status", b"_status"]  # noqa: Y015
+    _WhichOneofReturnType__title: _TypeAlias = _typing.Literal["title"]  # noqa: Y015
+    _WhichOneofArgType__title: _TypeAlias = _typing.Literal["_title", b"_title"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__department_id) -> _WhichOneofReturnType__department_id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__email) -> _WhichOneofReturnType__email | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__grade) -> _WhichOneofReturnType__grade | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__hire_date) -> _WhichOneofReturnType__hire_date | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__manager_id) -> _WhichOneofReturnType__manager_id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__mobile) -> _WhichOneofReturnType__mobile | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__name) -> _WhichOneofReturnType__name | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__status) -> _WhichOneofReturnType__status | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__title) -> _WhichOneofReturnType__title | None: ...
+
+Global___UpdateEmployeeRequest: _TypeAlias = UpdateEmployeeRequest  # noqa: Y015
+
+@_typing.final
+class ListReportsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMPLOYEE_ID_FIELD_NUMBER: _builtins.int
+    TRANSITIVE_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    employee_id: _builtins.str
+    transitive: _builtins.bool
+    @_builtins.property
+    def page(self) -> _common_pb2.PageRequest: ...
+    def __init__(
+        self,
+        *,
+        employee_id: _builtins.str = ...,
+        transitive: _builtins.bool = ...,
+        page: _common_pb2.PageRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["employee_id", b"employee_id", "page", b"page", "transitive", b"transitive"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListReportsRequest: _TypeAlias = ListReportsRequest  # noqa: Y015
+
+@_typing.final
+class GetManagerChainRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMPLOYEE_ID_FIELD_NUMBER: _builtins.int
+    employee_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        employee_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["employee_id", b"employee_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetManagerChainRequest: _TypeAlias = GetManagerChainRequest  # noqa: Y015
+
+@_typing.final
+class ManagerChain(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MANAGERS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def managers(self) -> _containers.RepeatedCompositeFieldContainer[Global___Employee]:
+        """Direct manager first, then upwards to the top of the organisation."""
+
+    def __init__(
+        self,
+        *,
+        managers: _abc.Iterable[Global___Employee] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["managers", b"managers"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ManagerChain: _TypeAlias = ManagerChain  # noqa: Y015
+
+@_typing.final
+class LookupEmployeesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMPLOYEE_NUMBERS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def employee_numbers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        employee_numbers: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["employee_numbers", b"employee_numbers"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LookupEmployeesRequest: _TypeAlias = LookupEmployeesRequest  # noqa: Y015
+
+@_typing.final
+class LookupEmployeesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMPLOYEES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def employees(self) -> _containers.RepeatedCompositeFieldContainer[Global___Employee]: ...
+    def __init__(
+        self,
+        *,
+        employees: _abc.Iterable[Global___Employee] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["employees", b"employees"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LookupEmployeesResponse: _TypeAlias = LookupEmployeesResponse  # noqa: Y015
 
 @_typing.final
 class GetEmployeeRequest(_message.Message):
@@ -342,3 +660,91 @@ class EmployeeCreated(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___EmployeeCreated: _TypeAlias = EmployeeCreated  # noqa: Y015
+
+@_typing.final
+class EmployeeUpdated(_message.Message):
+    """stride.identity.v1.employee.updated (includes moves between departments or managers)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    META_FIELD_NUMBER: _builtins.int
+    EMPLOYEE_FIELD_NUMBER: _builtins.int
+    CHANGED_FIELDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def meta(self) -> _common_pb2.EventMeta: ...
+    @_builtins.property
+    def employee(self) -> Global___Employee: ...
+    @_builtins.property
+    def changed_fields(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Names of the fields that changed, e.g. "department_id", "manager_id", "title"."""
+
+    def __init__(
+        self,
+        *,
+        meta: _common_pb2.EventMeta | None = ...,
+        employee: Global___Employee | None = ...,
+        changed_fields: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["employee", b"employee", "meta", b"meta"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed_fields", b"changed_fields", "employee", b"employee", "meta", b"meta"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EmployeeUpdated: _TypeAlias = EmployeeUpdated  # noqa: Y015
+
+@_typing.final
+class EmployeeDeactivated(_message.Message):
+    """stride.identity.v1.employee.deactivated: the person left; history is kept."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    META_FIELD_NUMBER: _builtins.int
+    EMPLOYEE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def meta(self) -> _common_pb2.EventMeta: ...
+    @_builtins.property
+    def employee(self) -> Global___Employee: ...
+    def __init__(
+        self,
+        *,
+        meta: _common_pb2.EventMeta | None = ...,
+        employee: Global___Employee | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["employee", b"employee", "meta", b"meta"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["employee", b"employee", "meta", b"meta"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EmployeeDeactivated: _TypeAlias = EmployeeDeactivated  # noqa: Y015
+
+@_typing.final
+class DepartmentUpdated(_message.Message):
+    """stride.identity.v1.department.updated"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    META_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_FIELD_NUMBER: _builtins.int
+    CHANGED_FIELDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def meta(self) -> _common_pb2.EventMeta: ...
+    @_builtins.property
+    def department(self) -> Global___Department: ...
+    @_builtins.property
+    def changed_fields(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        meta: _common_pb2.EventMeta | None = ...,
+        department: Global___Department | None = ...,
+        changed_fields: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["department", b"department", "meta", b"meta"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed_fields", b"changed_fields", "department", b"department", "meta", b"meta"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DepartmentUpdated: _TypeAlias = DepartmentUpdated  # noqa: Y015

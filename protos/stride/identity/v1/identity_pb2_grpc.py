@@ -65,6 +65,31 @@ class IdentityServiceStub:
                 request_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.ListEmployeesRequest.SerializeToString,
                 response_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.ListEmployeesResponse.FromString,
                 _registered_method=True)
+        self.UpdateDepartment = channel.unary_unary(
+                '/stride.identity.v1.IdentityService/UpdateDepartment',
+                request_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.UpdateDepartmentRequest.SerializeToString,
+                response_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.Department.FromString,
+                _registered_method=True)
+        self.UpdateEmployee = channel.unary_unary(
+                '/stride.identity.v1.IdentityService/UpdateEmployee',
+                request_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.UpdateEmployeeRequest.SerializeToString,
+                response_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.Employee.FromString,
+                _registered_method=True)
+        self.ListReports = channel.unary_unary(
+                '/stride.identity.v1.IdentityService/ListReports',
+                request_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.ListReportsRequest.SerializeToString,
+                response_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.ListEmployeesResponse.FromString,
+                _registered_method=True)
+        self.GetManagerChain = channel.unary_unary(
+                '/stride.identity.v1.IdentityService/GetManagerChain',
+                request_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.GetManagerChainRequest.SerializeToString,
+                response_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.ManagerChain.FromString,
+                _registered_method=True)
+        self.LookupEmployees = channel.unary_unary(
+                '/stride.identity.v1.IdentityService/LookupEmployees',
+                request_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.LookupEmployeesRequest.SerializeToString,
+                response_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.LookupEmployeesResponse.FromString,
+                _registered_method=True)
 
 
 class IdentityServiceServicer:
@@ -107,6 +132,39 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateDepartment(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateEmployee(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListReports(self, request, context):
+        """Direct reports, or every transitive report, of an employee.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetManagerChain(self, request, context):
+        """The employee's managers from the direct manager upwards (index 1 is the skip-level).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LookupEmployees(self, request, context):
+        """Employees by employee number (e.g. to resolve imported rows); unknown numbers are absent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -139,6 +197,31 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.ListEmployees,
                     request_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.ListEmployeesRequest.FromString,
                     response_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.ListEmployeesResponse.SerializeToString,
+            ),
+            'UpdateDepartment': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateDepartment,
+                    request_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.UpdateDepartmentRequest.FromString,
+                    response_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.Department.SerializeToString,
+            ),
+            'UpdateEmployee': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateEmployee,
+                    request_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.UpdateEmployeeRequest.FromString,
+                    response_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.Employee.SerializeToString,
+            ),
+            'ListReports': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReports,
+                    request_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.ListReportsRequest.FromString,
+                    response_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.ListEmployeesResponse.SerializeToString,
+            ),
+            'GetManagerChain': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetManagerChain,
+                    request_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.GetManagerChainRequest.FromString,
+                    response_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.ManagerChain.SerializeToString,
+            ),
+            'LookupEmployees': grpc.unary_unary_rpc_method_handler(
+                    servicer.LookupEmployees,
+                    request_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.LookupEmployeesRequest.FromString,
+                    response_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.LookupEmployeesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -304,6 +387,141 @@ class IdentityService:
             '/stride.identity.v1.IdentityService/ListEmployees',
             stride_dot_identity_dot_v1_dot_identity__pb2.ListEmployeesRequest.SerializeToString,
             stride_dot_identity_dot_v1_dot_identity__pb2.ListEmployeesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateDepartment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.identity.v1.IdentityService/UpdateDepartment',
+            stride_dot_identity_dot_v1_dot_identity__pb2.UpdateDepartmentRequest.SerializeToString,
+            stride_dot_identity_dot_v1_dot_identity__pb2.Department.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateEmployee(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.identity.v1.IdentityService/UpdateEmployee',
+            stride_dot_identity_dot_v1_dot_identity__pb2.UpdateEmployeeRequest.SerializeToString,
+            stride_dot_identity_dot_v1_dot_identity__pb2.Employee.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReports(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.identity.v1.IdentityService/ListReports',
+            stride_dot_identity_dot_v1_dot_identity__pb2.ListReportsRequest.SerializeToString,
+            stride_dot_identity_dot_v1_dot_identity__pb2.ListEmployeesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetManagerChain(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.identity.v1.IdentityService/GetManagerChain',
+            stride_dot_identity_dot_v1_dot_identity__pb2.GetManagerChainRequest.SerializeToString,
+            stride_dot_identity_dot_v1_dot_identity__pb2.ManagerChain.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LookupEmployees(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.identity.v1.IdentityService/LookupEmployees',
+            stride_dot_identity_dot_v1_dot_identity__pb2.LookupEmployeesRequest.SerializeToString,
+            stride_dot_identity_dot_v1_dot_identity__pb2.LookupEmployeesResponse.FromString,
             options,
             channel_credentials,
             insecure,
