@@ -30,11 +30,17 @@ from services.common.settings import StrideSettings
 _MIGRATION_LOCK = 0x5374726964650001
 
 
+def schema_name(settings: StrideSettings, service: str) -> str:
+    """The service's PostgreSQL schema (or SQLite file stem): ``<schema_prefix><service>``."""
+    return f"{settings.schema_prefix}{service}"
+
+
 def service_database_url(settings: StrideSettings, service: str) -> str:
     if settings.database_url:
         return settings.database_url
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return f"sqlite+aiosqlite:///{(settings.data_dir / f'{service}.db').resolve()}"
+    path = settings.data_dir / f"{schema_name(settings, service)}.db"
+    return f"sqlite+aiosqlite:///{path.resolve()}"
 
 
 def is_postgres(engine: AsyncEngine) -> bool:
@@ -49,7 +55,7 @@ def create_engine(settings: StrideSettings, service: str, **kwargs: Any) -> Asyn
             url,
             pool_pre_ping=True,
             pool_size=kwargs.pop("pool_size", 10),
-            connect_args={"server_settings": {"search_path": service}},
+            connect_args={"server_settings": {"search_path": schema_name(settings, service)}},
             **kwargs,
         )
     else:
@@ -78,7 +84,7 @@ def _upgrade(conn: Connection, script_location: str) -> None:
     command.upgrade(cfg, "head")
 
 
-async def migrate(engine: AsyncEngine, service: str, migrations: Path) -> None:
+async def migrate(engine: AsyncEngine, schema: str, migrations: Path) -> None:
     """Create the service's schema (PostgreSQL) and apply its Alembic migrations to head.
 
     Safe when several replicas start at once: PostgreSQL serialises them with an advisory lock.
@@ -86,7 +92,7 @@ async def migrate(engine: AsyncEngine, service: str, migrations: Path) -> None:
     async with engine.connect() as conn:
         if is_postgres(engine):
             await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK})
-            await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{service}"'))
+            await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
             await conn.commit()
         try:
             await conn.run_sync(_upgrade, str(migrations))

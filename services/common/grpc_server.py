@@ -11,13 +11,15 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
 from grpc_reflection.v1alpha import reflection
 
+from services.common.audit import ACTOR_KEY, CURRENT_REQUEST, REQUEST_ID_KEY, RequestInfo
 from services.common.errors import ERROR_CODE_KEY, DomainError
 
 log = structlog.get_logger(__name__)
 
 
 class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
-    """Turns :class:`DomainError` into its gRPC status plus the ``stride-error-code`` trailer."""
+    """Turns :class:`DomainError` into its gRPC status plus the ``stride-error-code`` trailer,
+    and makes the caller's actor and request id (metadata) available to the handler."""
 
     async def intercept_service(
         self,
@@ -30,11 +32,20 @@ class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
         inner = handler.unary_unary
 
         async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            metadata = dict(context.invocation_metadata() or ())
+            token = CURRENT_REQUEST.set(
+                RequestInfo(
+                    actor=str(metadata.get(ACTOR_KEY) or "system"),
+                    request_id=str(metadata.get(REQUEST_ID_KEY) or ""),
+                )
+            )
             try:
                 return await inner(request, context)  # type: ignore[arg-type]
             except DomainError as exc:
                 context.set_trailing_metadata(((ERROR_CODE_KEY, exc.code),))
                 await context.abort(exc.status, exc.message)
+            finally:
+                CURRENT_REQUEST.reset(token)
 
         return grpc.unary_unary_rpc_method_handler(
             unary,

@@ -38,6 +38,7 @@ class ServiceContext:
     sessions: async_sessionmaker[AsyncSession]
     # Call after committing a transaction that added outbox rows.
     outbox_committed: Callable[[], None]
+    nats: NatsClient
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
@@ -72,7 +73,7 @@ class ServiceRuntime:
     async def start(self) -> None:
         s = self.settings
         self.engine = db.create_engine(s, self.name)
-        await db.migrate(self.engine, self.name, self._migrations)
+        await db.migrate(self.engine, db.schema_name(s, self.name), self._migrations)
         sessions = db.session_factory(self.engine)
         self.nc = await stride_nats.connect(s.nats_url, name=f"stride-{self.name}")
         js = self.nc.jetstream()
@@ -91,6 +92,7 @@ class ServiceRuntime:
             engine=self.engine,
             sessions=sessions,
             outbox_committed=relay.wake if s.outbox_relay else (lambda: None),
+            nats=self.nc,
         )
         ctx = self._ctx
         port = s.grpc_port or SERVICE_PORTS[self.name]

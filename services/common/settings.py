@@ -23,6 +23,9 @@ class StrideSettings(BaseSettings):
     data_dir: Path = Path(".stride")
     # PostgreSQL URL (postgresql+asyncpg://...). Unset: one SQLite file per service in data_dir.
     database_url: str | None = None
+    # Prepended to each service's schema (PostgreSQL) or file name (SQLite): lets several
+    # stacks (or test runs) share one database without seeing each other's data.
+    schema_prefix: str = ""
     nats_url: str = "nats://127.0.0.1:4222"
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"

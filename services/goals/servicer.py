@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import grpc
+from google.protobuf.message import Message
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.common import audit
 from services.common.db import transaction
 from services.common.errors import DomainError, NotFound
 from services.common.models import new_id, rfc3339, utcnow
@@ -121,6 +124,26 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
         self.ctx = ctx
         self.identity = identity
 
+    async def _audit(
+        self,
+        session: AsyncSession,
+        action: str,
+        resource_type: str,
+        resource_id: str,
+        before: Message | None,
+        after: Message | None,
+    ) -> None:
+        await audit.record(
+            session,
+            OUTBOX,
+            service="goals",
+            action=f"goals.{action}",
+            resource_type=resource_type,
+            resource_id=resource_id,
+            before=before,
+            after=after,
+        )
+
     # --- cycles -------------------------------------------------------------------------
     async def CreateCycle(
         self, request: pb.CreateCycleRequest, context: grpc.aio.ServicerContext
@@ -143,6 +166,8 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
         )
         async with transaction(self.ctx.sessions) as session:
             GoalsRepository(session).add(row)
+            await self._audit(session, "cycle.create", "cycle", row.id, None, cycle_pb(row))
+        self.ctx.outbox_committed()
         return cycle_pb(row)
 
     async def GetCycle(
@@ -172,7 +197,10 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
             if row is None:
                 raise NotFound("cycle_not_found", "cycle not found")
             domain.ensure_open(row.status)
+            before = cycle_pb(row)
             row.status = "closed"
+            await self._audit(session, "cycle.close", "cycle", row.id, before, cycle_pb(row))
+        self.ctx.outbox_committed()
         return cycle_pb(row)
 
     # --- objectives ---------------------------------------------------------------------
@@ -203,6 +231,10 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
                 created_at=utcnow(),
             )
             repo.add(row)
+            await self._audit(
+                session, "objective.create", "objective", row.id, None, objective_pb(row)
+            )
+        self.ctx.outbox_committed()
         return objective_pb(row)
 
     async def GetObjective(
@@ -257,6 +289,10 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
             )
             _store_assessment(row, risk.Assessment(risk.Risk.NO_DATA))
             repo.add(row)
+            await self._audit(
+                session, "key_result.create", "key_result", row.id, None, key_result_pb(row)
+            )
+        self.ctx.outbox_committed()
         return key_result_pb(row)
 
     async def GetKeyResult(
@@ -315,6 +351,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
             existing = await repo.check_ins(kr.id)
             history = [(c.week, c.value) for c in existing if c.week != new.week]
             row = next((c for c in existing if c.week == new.week), None)
+            before = check_in_pb(row) if row is not None else None
             if row is None:
                 row = CheckIn(id=new_id(), key_result_id=kr.id, week=new.week, revision=1)
             else:
@@ -344,6 +381,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
                     time_zone=cycle.time_zone,
                 ),
             )
+            await self._audit(session, "checkin.record", "check_in", row.id, before, message)
         return message
 
     async def ListCheckIns(

@@ -9,6 +9,7 @@ from google.protobuf.message import Message
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.common import audit
 from services.common.db import transaction
 from services.common.errors import AlreadyExists, InvalidArgument, NotFound
 from services.common.models import new_id, rfc3339, utcnow
@@ -80,6 +81,26 @@ async def _emit(session: AsyncSession, subject: str, message: Message) -> None:
     await add_event(session, OUTBOX, subject, message)
 
 
+async def _audit(
+    session: AsyncSession,
+    action: str,
+    resource_type: str,
+    resource_id: str,
+    before: Message | None,
+    after: Message | None,
+) -> None:
+    await audit.record(
+        session,
+        OUTBOX,
+        service="identity",
+        action=f"identity.{action}",
+        resource_type=resource_type,
+        resource_id=resource_id,
+        before=before,
+        after=after,
+    )
+
+
 class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
@@ -130,6 +151,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
                     SUBJECT_DEPARTMENT_CREATED,
                     pb.DepartmentCreated(meta=new_event_meta("identity"), department=msg),
                 )
+                await _audit(session, "department.create", "department", row.id, None, msg)
         except IntegrityError as exc:
             raise taken from exc
         self.ctx.outbox_committed()
@@ -144,6 +166,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             if row is None:
                 raise NotFound("department_not_found", "department not found")
             changed: list[str] = []
+            before = department_pb(row)
             if request.HasField("parent_id"):
                 parent_id = request.parent_id.strip() or None
                 if parent_id is not None:
@@ -186,6 +209,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
                         meta=new_event_meta("identity"), department=msg, changed_fields=changed
                     ),
                 )
+                await _audit(session, "department.update", "department", row.id, before, msg)
         if changed:
             self.ctx.outbox_committed()
         return msg
@@ -274,6 +298,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
                     SUBJECT_EMPLOYEE_CREATED,
                     pb.EmployeeCreated(meta=new_event_meta("identity"), employee=msg),
                 )
+                await _audit(session, "employee.create", "employee", row.id, None, msg)
         except IntegrityError as exc:  # a concurrent request took the number first
             raise taken from exc
         self.ctx.outbox_committed()
@@ -287,6 +312,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             row = await repo.get_employee(request.id)
             if row is None:
                 raise NotFound("employee_not_found", "employee not found")
+            before = (await employees_pb(repo, [row]))[0]
             changes: dict[str, object] = {}
             if request.HasField("name"):
                 changes["name"] = domain.clean_name(request.name)
@@ -335,6 +361,8 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
                         SUBJECT_EMPLOYEE_UPDATED,
                         pb.EmployeeUpdated(meta=meta, employee=msg, changed_fields=changed),
                     )
+                action = "employee.deactivate" if row.status == "left" else "employee.update"
+                await _audit(session, action, "employee", row.id, before, msg)
         if changed:
             self.ctx.outbox_committed()
         return msg

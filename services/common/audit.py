@@ -1,0 +1,82 @@
+"""Writing the audit trail from any service.
+
+Who is acting travels with each gRPC call as metadata (``x-stride-actor``, ``x-request-id``,
+set by the gateway or the worker); the gRPC bootstrap puts it in :data:`CURRENT_REQUEST`.
+A servicer calls :func:`record` inside the transaction that makes the change: the entry
+goes to the service's outbox as an ``AuditRecorded`` event, so the change and its audit
+record commit together or not at all. The identity service appends those events to the
+hash chain (services/identity/audit.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from opentelemetry import trace
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.common.outbox import add_event, new_event_meta
+from stride.audit.v1 import audit_pb2
+
+ACTOR_KEY = "x-stride-actor"
+REQUEST_ID_KEY = "x-request-id"
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    actor: str = "system"
+    request_id: str = ""
+
+
+CURRENT_REQUEST: ContextVar[RequestInfo] = ContextVar("stride_request", default=RequestInfo())  # noqa: B039 (frozen)
+
+
+def digest(message: Message | None) -> str:
+    """SHA-256 of the canonical JSON of a message ("" for None)."""
+    if message is None:
+        return ""
+    canonical = json_format.MessageToJson(
+        message, sort_keys=True, indent=None, preserving_proto_field_name=True
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def audit_subject(service: str) -> str:
+    return f"stride.audit.v1.{service}.recorded"
+
+
+async def record(
+    session: AsyncSession,
+    outbox: Table,
+    *,
+    service: str,
+    action: str,
+    resource_type: str,
+    resource_id: str,
+    before: Message | None = None,
+    after: Message | None = None,
+) -> None:
+    """Queue an audit entry for the change being made in ``session``'s transaction."""
+    request = CURRENT_REQUEST.get()
+    span = trace.get_current_span().get_span_context()
+    meta = new_event_meta(service)
+    entry = audit_pb2.AuditEntry(
+        occurred_at=meta.occurred_at,
+        actor=request.actor,
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        request_id=request.request_id,
+        trace_id=format(span.trace_id, "032x") if span.is_valid else "",
+        before_digest=digest(before),
+        after_digest=digest(after),
+        service=service,
+    )
+    await add_event(
+        session, outbox, audit_subject(service), audit_pb2.AuditRecorded(meta=meta, entry=entry)
+    )
