@@ -32,3 +32,10 @@ def rfc3339(value: datetime | None) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """Timezone-aware UTC (SQLite hands back naive datetimes for timezone columns)."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)

@@ -51,6 +51,9 @@ class ServiceSettings(StrideSettings):
     outbox_poll_interval: float = 1.0
     # Run the outbox relay inside the service process.
     outbox_relay: bool = True
+    # argon2 parameter profile (argon2.profiles): RFC_9106_LOW_MEMORY in production;
+    # tests use CHEAPEST so hashing does not dominate their run time.
+    password_hash_profile: str = "RFC_9106_LOW_MEMORY"
 
 
 class GatewaySettings(StrideSettings):

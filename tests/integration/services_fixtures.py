@@ -22,6 +22,7 @@ def service_settings(
         nats_url=nats_url,
         grpc_port=free_port(),
         outbox_poll_interval=0.2,
+        password_hash_profile="CHEAPEST",
         **extra,  # type: ignore[arg-type]
     )
 

@@ -1,0 +1,82 @@
+"""Pure credential rules: password policy, lockout, token and API-key formats (no I/O)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from services.common.errors import InvalidArgument
+
+MIN_PASSWORD = 10
+MAX_PASSWORD = 256
+# What an API key may be allowed to do. Keep in step with the gateway's policy module.
+API_SCOPES = frozenset(
+    {
+        "telemetry:write",
+        "goals:read",
+        "goals:write",
+        "org:read",
+        "org:write",
+        "audit:read",
+    }
+)
+API_KEY_PREFIX = "sk_"
+
+
+def check_password_policy(password: str, employee_number: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidArgument(
+            "weak_password", f"a password needs at least {MIN_PASSWORD} characters"
+        )
+    if len(password) > MAX_PASSWORD:
+        raise InvalidArgument("weak_password", f"a password has at most {MAX_PASSWORD} characters")
+    if employee_number and employee_number.lower() in password.lower():
+        raise InvalidArgument("weak_password", "a password must not contain the employee number")
+    if password.isdigit() or password.isalpha():
+        raise InvalidArgument("weak_password", "a password needs both letters and other characters")
+
+
+@dataclass(frozen=True)
+class LockoutPolicy:
+    max_failures: int = 5
+    lock_for: timedelta = timedelta(minutes=15)
+
+    def is_locked(self, locked_until: datetime | None, now: datetime) -> bool:
+        return locked_until is not None and locked_until > now
+
+    def after_failure(self, failures: int, now: datetime) -> tuple[int, datetime | None]:
+        """(failures to store, locked_until) after one more failed attempt."""
+        failures += 1
+        if failures >= self.max_failures:
+            return 0, now + self.lock_for
+        return failures, None
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    """Refresh tokens and API keys are high-entropy: a fast hash is the right tool at rest."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_api_key() -> tuple[str, str]:
+    """(key shown once, its display prefix)."""
+    key = f"{API_KEY_PREFIX}{secrets.token_urlsafe(32)}"
+    return key, key[: len(API_KEY_PREFIX) + 6]
+
+
+def clean_scopes(scopes: list[str]) -> list[str]:
+    cleaned = sorted({s.strip() for s in scopes if s.strip()})
+    if not cleaned:
+        raise InvalidArgument("scopes_required", "an API key needs at least one scope")
+    unknown = [s for s in cleaned if s not in API_SCOPES]
+    if unknown:
+        raise InvalidArgument(
+            "unknown_scope",
+            f"unknown scope(s) {', '.join(unknown)}; known: {', '.join(sorted(API_SCOPES))}",
+        )
+    return cleaned
