@@ -10,9 +10,8 @@ import pytest
 
 from services.identity import server
 from stride.identity.v1 import auth_pb2 as apb
-from stride.identity.v1 import auth_pb2_grpc
+from stride.identity.v1 import auth_pb2_grpc, identity_pb2_grpc
 from stride.identity.v1 import identity_pb2 as pb
-from stride.identity.v1 import identity_pb2_grpc
 from tests.integration.services_fixtures import running, service_settings
 from tests.integration.test_identity_service import error_code
 
