@@ -26,11 +26,17 @@ def configure_logging(process: str, level: str = "INFO", fmt: str = "console") -
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _add_trace_ids,
     ]
+    # Plain tracebacks: the rich default prints every frame's variables (slow, and it
+    # would write secrets into the log).
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=False)
+        else structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
     )
+    if fmt == "json":
+        shared.append(structlog.processors.dict_tracebacks)
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

@@ -77,7 +77,7 @@ class ServiceRuntime:
         sessions = db.session_factory(self.engine)
         self.nc = await stride_nats.connect(s.nats_url, name=f"stride-{self.name}")
         js = self.nc.jetstream()
-        await stride_nats.ensure_streams(js)
+        await stride_nats.ensure_streams(js, replicas=s.nats_stream_replicas)
         self.relay = OutboxRelay(
             sessions,
             self._outbox,

@@ -27,6 +27,8 @@ class StrideSettings(BaseSettings):
     # stacks (or test runs) share one database without seeing each other's data.
     schema_prefix: str = ""
     nats_url: str = "nats://127.0.0.1:4222"
+    # JetStream replicas of Stride's streams (3 on a production NATS cluster).
+    nats_stream_replicas: int = 1
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     task_queue: str = "stride"

@@ -1,0 +1,70 @@
+"""The gateway's FastAPI application: ``create_app(settings, deps)``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+
+from gateway.bootstrap import GatewayDeps, build_deps
+from gateway.middleware import RequestIdMiddleware
+from gateway.problems import install_handlers
+from gateway.routers import api_router, health
+from services.common.settings import GatewaySettings
+
+log = structlog.get_logger(__name__)
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: GatewaySettings, deps: GatewayDeps | None = None) -> FastAPI:
+    """The gateway app.
+
+    Without ``deps`` the lifespan builds the real dependencies from ``settings`` and closes
+    them at shutdown. With ``deps`` (tests, embedding) they are used as given, are available
+    without running the lifespan, and stay owned by the caller.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if deps is not None:
+            yield
+            return
+        built = await build_deps(settings)
+        app.state.deps = built
+        log.info(
+            "gateway dependencies ready",
+            identity=settings.identity_addr,
+            goals=settings.goals_addr,
+            temporal=settings.temporal_address,
+            nats=settings.nats_url,
+        )
+        try:
+            yield
+        finally:
+            await built.aclose()
+            app.state.deps = None
+
+    app = FastAPI(
+        title="Stride API",
+        version="1",
+        description="OKRs, weekly check-ins and escalations. Errors are RFC 9457 problem+json "
+        "with a stable `code`.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.deps = deps
+    app.state.settings = settings
+    install_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(api_router, prefix=API_PREFIX)
+    app.include_router(health.router)
+    if settings.otel_exporter != "none":
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
+    return app

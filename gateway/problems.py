@@ -1,0 +1,196 @@
+"""RFC 9457 problem+json responses and the exception handlers that produce them.
+
+Every error the gateway returns has a stable ``code``. gRPC errors take it from the
+``stride-error-code`` trailer set by the service (see services/common/errors.py) and fall
+back to a code derived from the status; their HTTP status follows the shared mapping.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from http import HTTPStatus
+from typing import Any
+
+import grpc
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gateway.schemas import Problem
+from services.common.errors import ERROR_CODE_KEY
+
+log = structlog.get_logger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+REQUEST_ID_HEADER = "X-Request-ID"
+
+# gRPC status → (HTTP status, fallback code when the service sent no stride-error-code).
+GRPC_STATUS_MAP: dict[grpc.StatusCode, tuple[int, str]] = {
+    grpc.StatusCode.INVALID_ARGUMENT: (422, "invalid_argument"),
+    grpc.StatusCode.NOT_FOUND: (404, "not_found"),
+    grpc.StatusCode.ALREADY_EXISTS: (409, "already_exists"),
+    grpc.StatusCode.FAILED_PRECONDITION: (409, "failed_precondition"),
+    # A conflicting concurrent write (e.g. concurrent_check_in): the client may retry.
+    grpc.StatusCode.ABORTED: (409, "aborted"),
+    grpc.StatusCode.UNAVAILABLE: (503, "service_unavailable"),
+    grpc.StatusCode.DEADLINE_EXCEEDED: (504, "service_timeout"),
+}
+GRPC_DEFAULT: tuple[int, str] = (502, "upstream_error")
+# Statuses whose details were written for people by the service (DomainError.message);
+# the details of any other status may carry internals and are not passed on.
+_CLIENT_FACING = {
+    grpc.StatusCode.INVALID_ARGUMENT,
+    grpc.StatusCode.NOT_FOUND,
+    grpc.StatusCode.ALREADY_EXISTS,
+    grpc.StatusCode.FAILED_PRECONDITION,
+    grpc.StatusCode.ABORTED,
+}
+_GENERIC_DETAIL = {
+    503: "A backing service is unavailable; retry later.",
+    504: "A backing service did not answer in time; retry later.",
+    502: "A backing service failed to handle the request.",
+}
+_CODE = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 415: "unsupported_media_type"}
+
+
+class ProblemError(Exception):
+    """Raise from a route to answer with a problem+json of the given status and code."""
+
+    def __init__(self, status: int, code: str, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.extra = extra
+
+
+def problem(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    instance: str,
+    request_id: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body = Problem(
+        type=f"urn:stride:problem:{code}",
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        code=code,
+        instance=instance,
+        request_id=request_id,
+        **extra,
+    )
+    return JSONResponse(
+        body.model_dump(mode="json", exclude_none=True),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def request_problem(
+    request: Request, status: int, code: str, detail: str, **extra: Any
+) -> JSONResponse:
+    return problem(
+        status,
+        code,
+        detail,
+        instance=request.url.path,
+        request_id=getattr(request.state, "request_id", None),
+        **extra,
+    )
+
+
+def _error_code(metadata: Iterable[Any] | None) -> str | None:
+    for key, value in metadata or ():
+        if key == ERROR_CODE_KEY:
+            code = value.decode() if isinstance(value, bytes) else value
+            return code if _CODE.match(code) else None
+    return None
+
+
+def grpc_problem(request: Request, err: grpc.aio.AioRpcError) -> JSONResponse:
+    status_code = err.code()
+    http_status, fallback = GRPC_STATUS_MAP.get(status_code, GRPC_DEFAULT)
+    code = _error_code(err.trailing_metadata()) or fallback
+    if status_code in _CLIENT_FACING:
+        detail = err.details() or HTTPStatus(http_status).phrase
+    else:
+        detail = _GENERIC_DETAIL.get(http_status, _GENERIC_DETAIL[502])
+        log.warning(
+            "gRPC call failed",
+            grpc_status=status_code.name,
+            grpc_details=err.details(),
+            path=request.url.path,
+        )
+    return request_problem(request, http_status, code, detail)
+
+
+def _field_errors(errors: Iterable[Any]) -> list[dict[str, Any]]:
+    out = []
+    for e in errors:
+        loc = [p if isinstance(p, int) else str(p) for p in e.get("loc", ())]
+        # loc[0] is where the value came from (body, query, path, header).
+        field = ".".join(str(p) for p in loc[1:]) or (str(loc[0]) if loc else "")
+        message, kind = str(e.get("msg", "")), str(e.get("type", ""))
+        out.append({"loc": loc, "field": field, "message": message, "type": kind})
+    return out
+
+
+async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = _field_errors(exc.errors())
+    fields = ", ".join(sorted({e["field"] for e in errors if e["field"]}))
+    detail = f"Invalid request: {fields}." if fields else "Invalid request."
+    return request_problem(request, 422, "validation_error", detail, errors=errors)
+
+
+async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    response = request_problem(request, exc.status_code, code, detail)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _grpc_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, grpc.aio.AioRpcError)
+    return grpc_problem(request, exc)
+
+
+async def _problem_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ProblemError)
+    return request_problem(request, exc.status, exc.code, exc.detail, **exc.extra)
+
+
+def install_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_handler)
+    app.add_exception_handler(grpc.aio.AioRpcError, _grpc_handler)
+    app.add_exception_handler(ProblemError, _problem_handler)
+
+
+def _problem_doc(description: str) -> dict[str, Any]:
+    return {"model": Problem, "description": description, "content": {PROBLEM_JSON: {}}}
+
+
+# OpenAPI documentation of the error responses every resource route can give.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: _problem_doc("Not found (code e.g. not_found, unknown_cycle)"),
+    409: _problem_doc("Conflict: already exists or a rule forbids it (e.g. cycle_closed)"),
+    422: _problem_doc("Invalid input (code validation_error, or a service's own code)"),
+    500: _problem_doc("Unexpected error (code internal_error)"),
+    502: _problem_doc("A backing service failed (code upstream_error)"),
+    503: _problem_doc("A backing service is unavailable (code service_unavailable)"),
+    504: _problem_doc("A backing service timed out (code service_timeout)"),
+}

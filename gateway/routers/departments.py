@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from gateway.convert import to_dict
+from gateway.deps import Paging, PathId, RpcDep
+from gateway.routers.common import created, page
+from gateway.schemas import Department, DepartmentCreate, Page
+from stride.identity.v1 import identity_pb2 as pb
+
+router = APIRouter(prefix="/departments", tags=["departments"])
+
+
+@router.post("", status_code=201, response_model=Department, name="create_department")
+async def create_department(
+    body: DepartmentCreate, rpc: RpcDep, request: Request, response: Response
+) -> dict[str, Any]:
+    msg = await rpc(
+        rpc.identity.CreateDepartment,
+        pb.CreateDepartmentRequest(name=body.name, parent_id=body.parent_id),
+    )
+    created(request, response, "get_department", department_id=msg.id)
+    return to_dict(msg)
+
+
+@router.get("", response_model=Page[Department], name="list_departments")
+async def list_departments(rpc: RpcDep, paging: Paging) -> dict[str, Any]:
+    msg = await rpc(rpc.identity.ListDepartments, pb.ListDepartmentsRequest(page=paging.proto()))
+    return page(msg, "departments")
+
+
+@router.get("/{department_id}", response_model=Department, name="get_department")
+async def get_department(department_id: PathId, rpc: RpcDep) -> dict[str, Any]:
+    msg = await rpc(rpc.identity.GetDepartment, pb.GetDepartmentRequest(id=department_id))
+    return to_dict(msg)

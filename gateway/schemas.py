@@ -1,0 +1,270 @@
+"""Request and response bodies of the REST API.
+
+Field names mirror the protobuf messages; enums are short lower-case strings ("open", "at_risk");
+ids are strings. Request models do all the input checks a client can get wrong (required
+fields, non-empty names, finite non-negative numbers, ISO dates and weeks) so bad input is a
+422 ``validation_error`` before any service is called.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Generic, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+
+# -- shared field types ---------------------------------------------------------------------
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+OptionalId = Annotated[str, StringConstraints(strip_whitespace=True, max_length=128)]
+# Finite and ≥ 0; strict, so "12" (a string) or true are rejected rather than coerced.
+Amount = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
+Confidence = Annotated[int, Field(strict=True, ge=0, le=10)]
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError("not a valid email address")
+    return value
+
+
+def _week(value: str) -> str:
+    m = _WEEK.match(value)
+    if m is None:
+        raise ValueError('week must look like "2026-W48"')
+    try:
+        dt.date.fromisocalendar(int(m[1]), int(m[2]), 1)
+    except ValueError as exc:
+        raise ValueError(f"{value} is not an ISO week") from exc
+    return value
+
+
+def _time_zone(value: str) -> str:
+    if value:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+    return value
+
+
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=320), AfterValidator(_email)
+]
+Week = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_week)]
+TimeZone = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=64), AfterValidator(_time_zone)
+]
+
+
+class RequestModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ResponseModel(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+T = TypeVar("T")
+
+
+class Page(ResponseModel, Generic[T]):
+    items: list[T]
+    # Empty when this page is the last one; pass it back as page_token otherwise.
+    next_page_token: str = ""
+
+
+# -- identity -------------------------------------------------------------------------------
+
+
+class DepartmentCreate(RequestModel):
+    name: Name
+    parent_id: OptionalId = ""
+
+
+class Department(ResponseModel):
+    id: str
+    name: str
+    parent_id: str
+    created_at: str
+
+
+class EmployeeCreate(RequestModel):
+    employee_number: Name
+    name: Name
+    email: Email
+    department_id: Id
+    manager_id: OptionalId = ""
+
+
+class Employee(ResponseModel):
+    id: str
+    employee_number: str
+    name: str
+    email: str
+    department_id: str
+    manager_id: str
+    status: Literal["unspecified", "active", "left"]
+    created_at: str
+
+
+# -- goals ----------------------------------------------------------------------------------
+
+
+class CycleCreate(RequestModel):
+    name: Name
+    start_date: dt.date = Field(description="ISO date YYYY-MM-DD, inclusive")
+    end_date: dt.date = Field(description="ISO date YYYY-MM-DD, inclusive")
+    time_zone: TimeZone = Field(default="", description="IANA zone; the service default if empty")
+
+    @field_validator("end_date")
+    @classmethod
+    def _ordered(cls, end: dt.date, info: ValidationInfo) -> dt.date:
+        start = info.data.get("start_date")
+        if start is not None and end < start:
+            raise ValueError("end_date must not be before start_date")
+        return end
+
+
+class Cycle(ResponseModel):
+    id: str
+    name: str
+    start_date: str
+    end_date: str
+    time_zone: str
+    status: Literal["unspecified", "open", "closed"]
+    created_at: str
+
+
+class ObjectiveCreate(RequestModel):
+    cycle_id: Id
+    title: Name
+    description: Text = ""
+    owner_id: Id
+    department_id: OptionalId = Field(default="", description="the owner's department if empty")
+
+
+class Objective(ResponseModel):
+    id: str
+    cycle_id: str
+    title: str
+    description: str
+    owner_id: str
+    department_id: str
+    created_at: str
+
+
+RiskStatus = Literal["unspecified", "no_data", "on_track", "behind", "at_risk"]
+
+
+class RiskAssessment(ResponseModel):
+    status: RiskStatus
+    progress: float
+    expected_progress: float
+    expected_value: float
+    shortfall: float
+    behind_streak: int
+
+
+class KeyResultCreate(RequestModel):
+    title: Name
+    owner_id: OptionalId = Field(default="", description="the objective's owner if empty")
+    baseline: Amount
+    target: Amount
+    unit: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] = ""
+
+
+class KeyResult(ResponseModel):
+    id: str
+    objective_id: str
+    cycle_id: str
+    title: str
+    owner_id: str
+    department_id: str
+    baseline: float
+    target: float
+    unit: str
+    current_value: float
+    risk: RiskAssessment | None
+    created_at: str
+
+
+class CheckInCreate(RequestModel):
+    value: Amount
+    confidence: Confidence = Field(description="0 (no confidence) to 10 (certain)")
+    note: Text = ""
+    week: Week | None = Field(
+        default=None, description='ISO week "YYYY-Www"; the current week if omitted'
+    )
+
+
+class CheckIn(ResponseModel):
+    id: str
+    key_result_id: str
+    week: str
+    value: float
+    confidence: int
+    note: str
+    recorded_at: str
+    risk: RiskAssessment | None
+    revision: int
+
+
+# -- workflows ------------------------------------------------------------------------------
+
+
+class EscalationState(BaseModel):
+    """The ``state`` query of the ``kr-escalation/<key_result_id>`` workflow."""
+
+    model_config = ConfigDict(extra="allow")
+
+    key_result_id: str
+    level: int = Field(description="0 none, 1 warning, 2 red, 3 coordination, 4 skip_level, 5 hr")
+    level_name: str
+    status: str = Field(description='"active", "resolved" or "cycle_ended"')
+    at_risk_weeks: list[str]
+
+
+# -- errors and health ----------------------------------------------------------------------
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    field: str
+    message: str
+    type: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, served as application/problem+json."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    instance: str
+    request_id: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"]
+    checks: dict[str, str]

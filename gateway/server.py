@@ -1,0 +1,71 @@
+"""Gateway process: ``async def serve(settings)`` runs uvicorn until cancelled."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Iterator
+
+import structlog
+import uvicorn
+
+from gateway.app import create_app
+from services.common.settings import GatewaySettings
+
+log = structlog.get_logger(__name__)
+
+# Seconds in-flight requests get to finish once shutdown starts.
+GRACEFUL_SHUTDOWN = 10
+
+
+class GatewayServer(uvicorn.Server):
+    """uvicorn embedded in a larger asyncio program.
+
+    - The caller owns signals (it cancels :func:`serve`), so uvicorn installs no handlers.
+    - A failed start (port taken, app startup failed) raises instead of ``sys.exit``, which
+      would otherwise escape the event loop and take down every other component in it.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().startup(sockets=sockets)
+        except SystemExit as exc:
+            raise RuntimeError(
+                f"gateway failed to start on {self.config.host}:{self.config.port}"
+            ) from exc
+
+
+def build_server(settings: GatewaySettings) -> GatewayServer:
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        lifespan="on",
+        log_config=None,  # keep the process' logging (services.common.logging)
+        access_log=True,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
+    )
+    return GatewayServer(config)
+
+
+async def serve(settings: GatewaySettings) -> None:
+    """Serve HTTP until cancelled. Cancellation stops accepting connections, lets in-flight
+    requests finish (up to ``GRACEFUL_SHUTDOWN`` s), then closes the app's dependencies."""
+    server = build_server(settings)
+    task = asyncio.create_task(server.serve(), name="gateway-uvicorn")
+    try:
+        await asyncio.shield(task)
+    finally:
+        if not task.done():
+            server.should_exit = True
+            # Shielded so a second cancellation cannot cut the graceful shutdown short.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(task)
+    if not server.started:  # pragma: no cover - startup failures raise above
+        raise RuntimeError("gateway stopped before it started")
+    log.info("gateway stopped")

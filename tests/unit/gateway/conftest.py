@@ -1,0 +1,102 @@
+"""Fixtures for the gateway's unit tests: fake gRPC services and an app wired to them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+import structlog
+
+from gateway.app import create_app
+from gateway.bootstrap import GatewayDeps, TemporalConnector, grpc_channel, grpc_health_check
+from services.common.settings import GatewaySettings
+from stride.goals.v1 import goals_pb2_grpc
+from stride.identity.v1 import identity_pb2_grpc
+from tests.unit.gateway.fakes import FakeServices
+
+BASE = "http://gateway.test"
+
+
+async def _no_temporal() -> object:
+    raise ConnectionError("no Temporal in this test")
+
+
+async def ok() -> None:
+    return None
+
+
+@pytest.fixture
+async def services() -> AsyncIterator[FakeServices]:
+    fakes = FakeServices()
+    await fakes.start()
+    try:
+        yield fakes
+    finally:
+        await fakes.stop()
+
+
+@pytest.fixture
+def settings(services: FakeServices) -> GatewaySettings:
+    return GatewaySettings(
+        identity_addr=services.identity_addr,
+        goals_addr=services.goals_addr,
+        nats_url="nats://127.0.0.1:1",
+        temporal_address="127.0.0.1:1",
+    )
+
+
+@pytest.fixture
+async def deps(services: FakeServices) -> AsyncIterator[GatewayDeps]:
+    """Real grpc.aio channels to the fakes; NATS and Temporal checks pass (not under test)."""
+    identity = grpc_channel(services.identity_addr)
+    goals = grpc_channel(services.goals_addr)
+    d = GatewayDeps(
+        identity=identity_pb2_grpc.IdentityServiceStub(identity),
+        goals=goals_pb2_grpc.GoalsServiceStub(goals),
+        temporal=TemporalConnector(_no_temporal),  # type: ignore[arg-type]
+        readiness={
+            "identity": grpc_health_check(identity),
+            "goals": grpc_health_check(goals),
+            "nats": ok,
+            "temporal": ok,
+        },
+    )
+    try:
+        yield d
+    finally:
+        await identity.close(None)
+        await goals.close(None)
+
+
+@pytest.fixture
+def plain_tracebacks() -> Iterator[None]:
+    """structlog's default console renderer draws exceptions with rich and every frame's
+    locals, which takes ~20 s for an ASGI stack; render them plainly for this test."""
+    old = structlog.get_config()
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.dev.ConsoleRenderer(
+                colors=False, exception_formatter=structlog.dev.plain_traceback
+            ),
+        ]
+    )
+    try:
+        yield
+    finally:
+        structlog.configure(**old)
+
+
+def make_client(settings: GatewaySettings, deps: GatewayDeps) -> httpx.AsyncClient:
+    app = create_app(settings, deps)
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url=BASE
+    )
+
+
+@pytest.fixture
+async def client(settings: GatewaySettings, deps: GatewayDeps) -> AsyncIterator[httpx.AsyncClient]:
+    async with make_client(settings, deps) as c:
+        yield c
