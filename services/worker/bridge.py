@@ -1,0 +1,342 @@
+"""Event bridge: NATS JetStream events → Temporal signals.
+
+A durable pull consumer on ``STRIDE_GOALS`` filtered to ``stride.goals.v1.checkin.recorded``:
+
+- risk ``AT_RISK``  → signal-with-start ``kr-escalation/<kr>`` (starts the escalation or
+  signals the running one);
+- risk ``ON_TRACK`` → signal the running escalation only (none running: nothing to do);
+- anything else     → nothing.
+
+A message is acknowledged only after Temporal accepted the signal. A transient failure naks
+it with a growing delay (it comes back; nothing is lost); a message that can never be handled
+(undecodable, missing fields) is terminated and logged. Redelivery is harmless: the workflow
+ignores an ``event_id`` it has seen. Within one fetched batch, the events of one key result
+are handled in order, different key results concurrently; when one event of a key result
+fails, its later events in the batch are nak'd too so that they do not overtake it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+import nats.errors
+import structlog
+from google.protobuf.message import DecodeError
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from services.common.nats import GOALS_STREAM, ensure_streams
+from stride.goals.v1 import goals_pb2
+from workflows.kr_escalation import (
+    RISK_AT_RISK,
+    RISK_BEHIND,
+    RISK_NO_DATA,
+    RISK_ON_TRACK,
+    SIGNAL_RISK_ASSESSED,
+    KrEscalationInput,
+    KrEscalationWorkflow,
+    RiskSignal,
+    workflow_id,
+)
+
+log = structlog.get_logger(__name__)
+
+CHECKIN_RECORDED_SUBJECT = "stride.goals.v1.checkin.recorded"
+DEFAULT_TIME_ZONE = "Asia/Shanghai"
+
+_RISK_STATUS_NAMES: dict[int, str] = {
+    goals_pb2.RISK_STATUS_AT_RISK: RISK_AT_RISK,
+    goals_pb2.RISK_STATUS_BEHIND: RISK_BEHIND,
+    goals_pb2.RISK_STATUS_ON_TRACK: RISK_ON_TRACK,
+    goals_pb2.RISK_STATUS_NO_DATA: RISK_NO_DATA,
+}
+
+
+class Outcome(StrEnum):
+    """What the bridge did with one event."""
+
+    # AT_RISK: signal-with-start accepted (escalation started or signalled).
+    ESCALATED = "escalated"
+    # ON_TRACK: the running escalation was signalled.
+    SIGNALLED = "signalled"
+    # ON_TRACK but no escalation is running for the key result.
+    NO_ESCALATION = "no_escalation"
+    # BEHIND / NO_DATA / unspecified: nothing to tell Temporal.
+    IGNORED = "ignored"
+
+
+class InvalidEvent(ValueError):
+    """The event can never be handled (undecodable or missing what the bridge needs)."""
+
+
+def cycle_end_utc(end_date: str, time_zone: str) -> str:
+    """End of the cycle's last day (``end_date`` inclusive, in ``time_zone``) as RFC 3339 UTC.
+
+    >>> cycle_end_utc("2026-12-31", "Asia/Shanghai")
+    '2026-12-31T16:00:00Z'
+    """
+    try:
+        zone = ZoneInfo(time_zone)
+    except (KeyError, ValueError) as err:
+        raise InvalidEvent(f"unknown time zone {time_zone!r}") from err
+    try:
+        last_day = date.fromisoformat(end_date)
+    except ValueError as err:
+        raise InvalidEvent(f"cycle_end_date is not an ISO date: {end_date!r}") from err
+    end_local = datetime.combine(last_day + timedelta(days=1), time.min, tzinfo=zone)
+    return end_local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def decode_check_in_recorded(data: bytes) -> goals_pb2.CheckInRecorded:
+    event = goals_pb2.CheckInRecorded()
+    try:
+        event.ParseFromString(data)
+    except DecodeError as err:
+        raise InvalidEvent(f"not a CheckInRecorded: {err}") from err
+    return event
+
+
+def _risk_signal(event: goals_pb2.CheckInRecorded, status: str) -> RiskSignal:
+    return RiskSignal(
+        event_id=event.meta.event_id,
+        check_in_id=event.check_in.id,
+        week=event.check_in.week,
+        status=status,
+        shortfall=event.check_in.risk.shortfall,
+        behind_streak=event.check_in.risk.behind_streak,
+    )
+
+
+def _require(event: goals_pb2.CheckInRecorded) -> str:
+    """Validate what every handled event needs; return the key result id."""
+    key_result_id = event.key_result.id or event.check_in.key_result_id
+    missing = [
+        name
+        for name, value in (
+            ("meta.event_id", event.meta.event_id),
+            ("key_result.id", key_result_id),
+            ("check_in.week", event.check_in.week),
+        )
+        if not value
+    ]
+    if missing:
+        raise InvalidEvent(f"CheckInRecorded lacks {', '.join(missing)}")
+    return key_result_id
+
+
+async def handle_check_in_recorded(
+    client: Client,
+    event: goals_pb2.CheckInRecorded,
+    *,
+    task_queue: str,
+    default_time_zone: str = DEFAULT_TIME_ZONE,
+) -> Outcome:
+    """Tell Temporal about one decoded ``CheckInRecorded`` event.
+
+    ``default_time_zone`` (the organisation's) applies when the event names none.
+
+    Raises :class:`InvalidEvent` for an event that can never be handled and ``RPCError`` (or
+    any other exception) for a failure worth retrying.
+    """
+    status = _RISK_STATUS_NAMES.get(event.check_in.risk.status)
+    if status not in (RISK_AT_RISK, RISK_ON_TRACK):
+        return Outcome.IGNORED
+    key_result_id = _require(event)
+    signal = _risk_signal(event, status)
+    if status == RISK_AT_RISK:
+        if not event.cycle_end_date:
+            raise InvalidEvent("CheckInRecorded lacks cycle_end_date")
+        escalation = KrEscalationInput(
+            key_result_id=key_result_id,
+            cycle_id=event.cycle_id or event.key_result.cycle_id,
+            department_id=event.key_result.department_id,
+            cycle_end_utc=cycle_end_utc(event.cycle_end_date, event.time_zone or default_time_zone),
+        )
+        await client.start_workflow(
+            KrEscalationWorkflow.run,
+            escalation,
+            id=workflow_id(key_result_id),
+            task_queue=task_queue,
+            start_signal=SIGNAL_RISK_ASSESSED,
+            start_signal_args=[signal],
+        )
+        return Outcome.ESCALATED
+    handle = client.get_workflow_handle(workflow_id(key_result_id))
+    try:
+        await handle.signal(SIGNAL_RISK_ASSESSED, signal)
+    except RPCError as err:
+        # Never started, or already closed (resolved / cycle ended): nothing to resolve.
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return Outcome.NO_ESCALATION
+        raise
+    return Outcome.SIGNALLED
+
+
+@dataclass
+class _Decoded:
+    msg: Msg
+    event: goals_pb2.CheckInRecorded
+
+
+class EventBridge:
+    """Pull ``CheckInRecorded`` events from JetStream and hand them to Temporal until stopped."""
+
+    def __init__(
+        self,
+        js: JetStreamContext,
+        client: Client,
+        *,
+        task_queue: str,
+        consumer: str,
+        default_time_zone: str = DEFAULT_TIME_ZONE,
+        batch_size: int = 64,
+        fetch_timeout: float = 1.0,
+        ack_wait: float = 30.0,
+        retry_base_delay: float = 1.0,
+        retry_max_delay: float = 60.0,
+    ) -> None:
+        self._js = js
+        self._client = client
+        self._task_queue = task_queue
+        self._consumer = consumer
+        self._default_time_zone = default_time_zone
+        self._batch_size = batch_size
+        self._fetch_timeout = fetch_timeout
+        self._ack_wait = ack_wait
+        self._retry_base_delay = retry_base_delay
+        self._retry_max_delay = retry_max_delay
+        self._stopping = asyncio.Event()
+        self._sub: JetStreamContext.PullSubscription | None = None
+
+    async def setup(self) -> None:
+        """Create the stream (if needed) and the durable consumer (or update its config)."""
+        await ensure_streams(self._js)
+        await self._js.add_consumer(
+            GOALS_STREAM,
+            ConsumerConfig(
+                name=self._consumer,
+                durable_name=self._consumer,
+                description="worker: check-in events to Temporal escalations",
+                filter_subject=CHECKIN_RECORDED_SUBJECT,
+                deliver_policy=DeliverPolicy.ALL,
+                ack_policy=AckPolicy.EXPLICIT,
+                ack_wait=self._ack_wait,
+                max_deliver=-1,
+            ),
+        )
+        self._sub = await self._js.pull_subscribe_bind(durable=self._consumer, stream=GOALS_STREAM)
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to return after the batch in hand is handled."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Fetch and handle batches until :meth:`stop`; unsubscribes on the way out."""
+        if self._sub is None:
+            await self.setup()
+        sub = self._sub
+        assert sub is not None
+        log.info("event bridge started", consumer=self._consumer, task_queue=self._task_queue)
+        try:
+            while not self._stopping.is_set():
+                try:
+                    msgs = await sub.fetch(self._batch_size, timeout=self._fetch_timeout)
+                except nats.errors.TimeoutError:
+                    continue
+                except Exception as err:
+                    # E.g. NATS reconnecting: nats-py reconnects by itself, so keep going.
+                    log.warning("bridge: fetch failed, retrying", error=str(err))
+                    await asyncio.sleep(1.0)
+                    continue
+                # Shielded: a cancelled run still settles (acks / naks) the batch in hand.
+                await asyncio.shield(self.handle_batch(msgs))
+        finally:
+            self._sub = None
+            try:
+                await sub.unsubscribe()
+            except Exception as err:  # connection already closed: nothing to release
+                log.debug("bridge unsubscribe failed", error=str(err))
+            log.info("event bridge stopped", consumer=self._consumer)
+
+    async def handle_batch(self, msgs: list[Msg]) -> None:
+        groups: dict[str, list[_Decoded]] = {}
+        for msg in msgs:
+            try:
+                event = decode_check_in_recorded(msg.data)
+            except InvalidEvent as err:
+                await self._terminate(msg, err)
+                continue
+            key = event.key_result.id or event.check_in.key_result_id
+            groups.setdefault(key, []).append(_Decoded(msg, event))
+        results = await asyncio.gather(
+            *(self._handle_in_order(group) for group in groups.values()), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                # Acking / nak'ing failed (NATS connection trouble): JetStream redelivers
+                # whatever stayed unacknowledged after ack_wait.
+                log.warning("bridge: could not settle messages", error=repr(result))
+
+    async def _handle_in_order(self, group: list[_Decoded]) -> None:
+        for index, item in enumerate(group):
+            if not await self._handle_one(item):
+                # Keep the key result's order: its later events wait for the failed one.
+                for later in group[index + 1 :]:
+                    await later.msg.nak(delay=self._retry_delay(later.msg))
+                return
+
+    async def _handle_one(self, item: _Decoded) -> bool:
+        """Handle and settle one message; False when it was nak'd for a retry."""
+        msg, event = item.msg, item.event
+        try:
+            outcome = await handle_check_in_recorded(
+                self._client,
+                event,
+                task_queue=self._task_queue,
+                default_time_zone=self._default_time_zone,
+            )
+        except InvalidEvent as err:
+            await self._terminate(msg, err)
+            return True
+        except Exception as err:
+            delay = self._retry_delay(msg)
+            log.warning(
+                "bridge: Temporal did not take the event, retrying",
+                event_id=event.meta.event_id,
+                delivered=_num_delivered(msg),
+                retry_in=delay,
+                error=str(err),
+                error_type=type(err).__name__,
+            )
+            await msg.nak(delay=delay)
+            return False
+        await msg.ack()
+        log.debug("bridge: event handled", event_id=event.meta.event_id, outcome=str(outcome))
+        return True
+
+    def _retry_delay(self, msg: Msg) -> float:
+        attempt = min(max(_num_delivered(msg), 1), 32)
+        return min(self._retry_base_delay * 2 ** (attempt - 1), self._retry_max_delay)
+
+    async def _terminate(self, msg: Msg, err: Exception) -> None:
+        log.error(
+            "bridge: dropping an event that can never be handled",
+            subject=msg.subject,
+            msg_id=(msg.headers or {}).get("Nats-Msg-Id"),
+            error=str(err),
+        )
+        await msg.term()
+
+
+def _num_delivered(msg: Msg) -> int:
+    try:
+        return msg.metadata.num_delivered
+    except Exception:
+        return 1

@@ -1,0 +1,67 @@
+"""What the worker runs, in one place: used by the process, the tests and the replay tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import structlog
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
+from temporalio.client import Client
+from temporalio.common import SearchAttributeKey
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.worker import Worker
+
+from workflows import SEARCH_ATTRIBUTES
+from workflows.kr_escalation import KrEscalationWorkflow
+
+log = structlog.get_logger(__name__)
+
+WORKFLOWS: list[type] = [KrEscalationWorkflow]
+ACTIVITIES: list[Callable[..., Any]] = []
+
+
+def build_worker(client: Client, task_queue: str, **kwargs: Any) -> Worker:
+    """A worker for every Stride workflow and activity on ``task_queue``."""
+    return Worker(
+        client, task_queue=task_queue, workflows=WORKFLOWS, activities=ACTIVITIES, **kwargs
+    )
+
+
+async def ensure_search_attributes(
+    client: Client, keys: Sequence[SearchAttributeKey[Any]] = SEARCH_ATTRIBUTES
+) -> None:
+    """Register the custom search attributes Stride's workflows upsert, if missing.
+
+    Works on the dev server (list, then add the missing ones) and on the time-skipping test
+    server, which implements AddSearchAttributes but not ListSearchAttributes and answers
+    ALREADY_EXISTS for a known attribute. Raises RPCError when the caller may not register
+    (e.g. PERMISSION_DENIED on a managed cluster, where ops register them).
+    """
+    wanted = {key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in keys}
+    try:
+        resp = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=client.namespace)
+        )
+    except RPCError as err:
+        if err.status != RPCStatusCode.UNIMPLEMENTED:
+            raise
+        missing = wanted
+    else:
+        missing = {n: t for n, t in wanted.items() if n not in resp.custom_attributes}
+    for name, value_type in missing.items():
+        try:
+            await client.operator_service.add_search_attributes(
+                AddSearchAttributesRequest(
+                    namespace=client.namespace, search_attributes={name: value_type}
+                )
+            )
+        except RPCError as err:
+            if err.status != RPCStatusCode.ALREADY_EXISTS:
+                raise
+        else:
+            log.info("registered search attribute", name=name, namespace=client.namespace)

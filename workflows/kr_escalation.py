@@ -1,0 +1,179 @@
+"""Escalation of an at-risk key result: ``kr-escalation/<key_result_id>``.
+
+Started by the event bridge with signal-with-start when a check-in turns the key result
+at risk; every further check-in result arrives as the ``risk_assessed`` signal.
+
+- A signal whose ``event_id`` was seen before is ignored (NATS redelivers at least once).
+- Each ``at_risk`` signal for an ISO week not yet counted raises the level by one
+  (1 warning → 2 red → 3 coordination → 4 skip_level → 5 hr, capped at 5); a re-submitted
+  check-in of a week already counted does not.
+- ``on_track`` resolves the escalation (status ``resolved``); ``behind`` and ``no_data``
+  change nothing.
+- A durable timer to the end of the cycle ends it (status ``cycle_ended``).
+
+The rules are the pure :func:`apply_risk_signal`; the workflow only keeps state, dedupes
+events, publishes search attributes and waits. Notifications per level are not sent yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+from workflows import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE, STRIDE_RISK_LEVEL
+
+WORKFLOW_ID_PREFIX = "kr-escalation/"
+SIGNAL_RISK_ASSESSED = "risk_assessed"
+PHASE = "escalation"
+
+LEVEL_NAMES: tuple[str, ...] = ("none", "warning", "red", "coordination", "skip_level", "hr")
+MAX_LEVEL = len(LEVEL_NAMES) - 1
+
+RISK_AT_RISK = "at_risk"
+RISK_BEHIND = "behind"
+RISK_ON_TRACK = "on_track"
+RISK_NO_DATA = "no_data"
+RISK_STATUSES = frozenset({RISK_AT_RISK, RISK_BEHIND, RISK_ON_TRACK, RISK_NO_DATA})
+
+STATUS_ACTIVE = "active"
+STATUS_RESOLVED = "resolved"
+STATUS_CYCLE_ENDED = "cycle_ended"
+
+
+def workflow_id(key_result_id: str) -> str:
+    return f"{WORKFLOW_ID_PREFIX}{key_result_id}"
+
+
+@dataclass
+class KrEscalationInput:
+    key_result_id: str
+    cycle_id: str
+    department_id: str
+    # RFC 3339 UTC instant at which the cycle ends (end of its last day in its time zone).
+    cycle_end_utc: str
+
+
+@dataclass
+class RiskSignal:
+    # Id of the event that carried the assessment (dedupe key).
+    event_id: str
+    check_in_id: str
+    # ISO week of the check-in, e.g. "2026-W48".
+    week: str
+    # "at_risk" | "behind" | "on_track" | "no_data"
+    status: str
+    shortfall: float = 0.0
+    behind_streak: int = 0
+
+
+@dataclass
+class EscalationState:
+    key_result_id: str
+    # 0 none, 1 warning, 2 red, 3 coordination, 4 skip_level, 5 hr
+    level: int = 0
+    level_name: str = LEVEL_NAMES[0]
+    # "active" | "resolved" | "cycle_ended"
+    status: str = STATUS_ACTIVE
+    # Weeks whose at-risk check-in raised the level, in the order they were counted.
+    at_risk_weeks: list[str] = field(default_factory=list)
+
+
+def level_name(level: int) -> str:
+    if not 0 <= level <= MAX_LEVEL:
+        raise ValueError(f"escalation level must be 0..{MAX_LEVEL}, got {level}")
+    return LEVEL_NAMES[level]
+
+
+def apply_risk_signal(state: EscalationState, signal: RiskSignal) -> EscalationState:
+    """The escalation state after one (not yet seen) risk signal. Pure; never mutates ``state``.
+
+    A closed escalation does not change. ``on_track`` resolves it. ``at_risk`` in a week not
+    counted yet raises the level by one (capped at :data:`MAX_LEVEL`) and counts the week;
+    everything else (a week already counted, ``behind``, ``no_data``, an unknown status)
+    leaves it as it is.
+    """
+    if state.status != STATUS_ACTIVE:
+        return state
+    if signal.status == RISK_ON_TRACK:
+        return replace(state, status=STATUS_RESOLVED, at_risk_weeks=list(state.at_risk_weeks))
+    if signal.status != RISK_AT_RISK or signal.week in state.at_risk_weeks:
+        return state
+    level = min(state.level + 1, MAX_LEVEL)
+    return replace(
+        state,
+        level=level,
+        level_name=level_name(level),
+        at_risk_weeks=[*state.at_risk_weeks, signal.week],
+    )
+
+
+def parse_utc(value: str) -> datetime:
+    """Parse an RFC 3339 timestamp with an offset (``Z`` accepted)."""
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError(f"timestamp needs a UTC offset: {value!r}")
+    return parsed
+
+
+@workflow.defn
+class KrEscalationWorkflow:
+    @workflow.init
+    def __init__(self, input: KrEscalationInput) -> None:
+        # Set up before any handler runs: with signal-with-start the first signal is handled
+        # in the same activation as the start, before ``run`` begins.
+        self._state = EscalationState(key_result_id=input.key_result_id)
+        self._seen_events: set[str] = set()
+
+    @workflow.run
+    async def run(self, input: KrEscalationInput) -> EscalationState:
+        workflow.upsert_search_attributes(
+            [
+                STRIDE_CYCLE.value_set(input.cycle_id),
+                STRIDE_DEPARTMENT.value_set(input.department_id),
+                STRIDE_PHASE.value_set(PHASE),
+                STRIDE_RISK_LEVEL.value_set(self._state.level_name),
+            ]
+        )
+        try:
+            cycle_end = parse_utc(input.cycle_end_utc)
+        except ValueError as err:
+            # Fail the run (not the task, which would retry forever): the input cannot change.
+            raise ApplicationError(str(err), type="InvalidInput", non_retryable=True) from err
+        remaining = cycle_end - workflow.now()
+        if self._state.status == STATUS_ACTIVE:
+            if remaining > timedelta(0):
+                try:
+                    await workflow.wait_condition(
+                        lambda: self._state.status != STATUS_ACTIVE,
+                        timeout=remaining,
+                        timeout_summary="cycle end",
+                    )
+                except TimeoutError:
+                    self._state = replace(self._state, status=STATUS_CYCLE_ENDED)
+            else:
+                self._state = replace(self._state, status=STATUS_CYCLE_ENDED)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.logger.info(
+            "escalation closed", extra={"status": self._state.status, "level": self._state.level}
+        )
+        return self.state()
+
+    @workflow.signal(name=SIGNAL_RISK_ASSESSED)
+    def risk_assessed(self, signal: RiskSignal) -> None:
+        if signal.event_id in self._seen_events:
+            return
+        self._seen_events.add(signal.event_id)
+        if signal.status not in RISK_STATUSES:
+            workflow.logger.warning("ignoring unknown risk status %r", signal.status)
+            return
+        before = self._state
+        self._state = apply_risk_signal(before, signal)
+        if self._state.level != before.level:
+            workflow.upsert_search_attributes([STRIDE_RISK_LEVEL.value_set(self._state.level_name)])
+
+    @workflow.query(name="state")
+    def state(self) -> EscalationState:
+        return replace(self._state, at_risk_weeks=list(self._state.at_risk_weeks))
