@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from opentelemetry import trace
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from temporalio.client import Interceptor
+from temporalio.contrib.opentelemetry import TracingInterceptor
 
 
 def configure_tracing(process: str, exporter: str = "none") -> TracerProvider:
@@ -24,3 +29,26 @@ def configure_tracing(process: str, exporter: str = "none") -> TracerProvider:
         provider.add_span_processor(BatchSpanProcessor(span_exporter))
     trace.set_tracer_provider(provider)
     return provider
+
+
+@contextmanager
+def consumer_span(subject: str, headers: Mapping[str, str] | None) -> Iterator[trace.Span]:
+    """A CONSUMER span continuing the trace whose context travelled in the message headers."""
+    parent = propagate.extract(dict(headers or {}))
+    tracer = trace.get_tracer("stride.messaging")
+    with tracer.start_as_current_span(
+        f"{subject} process",
+        context=parent,
+        kind=trace.SpanKind.CONSUMER,
+        attributes={
+            "messaging.system": "nats",
+            "messaging.destination.name": subject,
+            "messaging.message.id": (headers or {}).get("Nats-Msg-Id", ""),
+        },
+    ) as span:
+        yield span
+
+
+def temporal_interceptors() -> list[Interceptor]:
+    """Temporal client/worker interceptors that carry the trace into workflows and activities."""
+    return [TracingInterceptor()]

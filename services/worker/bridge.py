@@ -33,6 +33,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from services.common.nats import GOALS_STREAM, ensure_streams
+from services.common.telemetry import consumer_span
 from stride.goals.v1 import goals_pb2
 from workflows.kr_escalation import (
     RISK_AT_RISK,
@@ -296,12 +297,13 @@ class EventBridge:
         """Handle and settle one message; False when it was nak'd for a retry."""
         msg, event = item.msg, item.event
         try:
-            outcome = await handle_check_in_recorded(
-                self._client,
-                event,
-                task_queue=self._task_queue,
-                default_time_zone=self._default_time_zone,
-            )
+            with consumer_span(msg.subject, msg.headers):
+                outcome = await handle_check_in_recorded(
+                    self._client,
+                    event,
+                    task_queue=self._task_queue,
+                    default_time_zone=self._default_time_zone,
+                )
         except InvalidEvent as err:
             await self._terminate(msg, err)
             return True

@@ -19,6 +19,7 @@ from temporalio.worker import Worker
 
 from services.common import nats as stride_nats
 from services.common.settings import WorkerSettings
+from services.common.telemetry import temporal_interceptors
 from services.worker.bridge import EventBridge
 from services.worker.worker import build_worker, ensure_search_attributes
 
@@ -37,7 +38,12 @@ async def connect_temporal(
     deadline = time.monotonic() + wait
     while True:
         try:
-            return await Client.connect(address, namespace=namespace, identity="stride-worker")
+            return await Client.connect(
+                address,
+                namespace=namespace,
+                identity="stride-worker",
+                interceptors=temporal_interceptors(),
+            )
         except Exception as err:
             if time.monotonic() > deadline:
                 raise
