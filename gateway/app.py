@@ -12,11 +12,18 @@ from gateway.bootstrap import GatewayDeps, build_deps
 from gateway.middleware import RequestIdMiddleware
 from gateway.problems import install_handlers
 from gateway.routers import api_router, health
+from gateway.security import ApiKeyCache, Authenticator
+from gateway.tokens import access_tokens
 from services.common.settings import GatewaySettings
 
 log = structlog.get_logger(__name__)
 
 API_PREFIX = "/api/v1"
+OPENAPI_URL = f"{API_PREFIX}/openapi.json"
+DOCS_URL = f"{API_PREFIX}/docs"
+# Routes FastAPI adds itself (the API description and its viewer): public, no rule object.
+OAUTH2_REDIRECT_URL = f"{DOCS_URL}/oauth2-redirect"
+PUBLIC_DOC_ROUTES = frozenset({OPENAPI_URL, DOCS_URL, OAUTH2_REDIRECT_URL})
 
 
 def create_app(settings: GatewaySettings, deps: GatewayDeps | None = None) -> FastAPI:
@@ -25,7 +32,10 @@ def create_app(settings: GatewaySettings, deps: GatewayDeps | None = None) -> Fa
     Without ``deps`` the lifespan builds the real dependencies from ``settings`` and closes
     them at shutdown. With ``deps`` (tests, embedding) they are used as given, are available
     without running the lifespan, and stay owned by the caller.
+
+    Raises :class:`gateway.tokens.ConfigurationError` when the JWT secret is unusable.
     """
+    authenticator = Authenticator(access_tokens(settings), ApiKeyCache(settings.api_key_cache_ttl))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -52,13 +62,15 @@ def create_app(settings: GatewaySettings, deps: GatewayDeps | None = None) -> Fa
         version="1",
         description="OKRs, weekly check-ins and escalations. Errors are RFC 9457 problem+json "
         "with a stable `code`.",
-        openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        openapi_url=OPENAPI_URL,
+        docs_url=DOCS_URL,
+        swagger_ui_oauth2_redirect_url=OAUTH2_REDIRECT_URL,
         redoc_url=None,
         lifespan=lifespan,
     )
     app.state.deps = deps
     app.state.settings = settings
+    app.state.auth = authenticator
     install_handlers(app)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(api_router, prefix=API_PREFIX)

@@ -23,8 +23,9 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client as TemporalClient
 
 from services.common.settings import GatewaySettings
+from stride.audit.v1 import audit_pb2_grpc
 from stride.goals.v1 import goals_pb2_grpc
-from stride.identity.v1 import identity_pb2_grpc
+from stride.identity.v1 import auth_pb2_grpc, identity_pb2_grpc
 
 log = structlog.get_logger(__name__)
 
@@ -174,6 +175,10 @@ class GatewayDeps:
     temporal: TemporalConnector
     # name → check; each raises (or times out) when that dependency is not usable.
     readiness: Mapping[str, ReadinessCheck]
+    # Served by the identity process: credentials (auth_pb2_grpc.AuthServiceStub) and the
+    # audit trail (audit_pb2_grpc.AuditServiceStub).
+    auth: Any = None
+    audit: Any = None
     rpc_timeout: float = RPC_TIMEOUT
     ready_timeout: float = READY_TIMEOUT
     closers: list[Closer] = field(default_factory=list)
@@ -214,6 +219,8 @@ async def build_deps(settings: GatewaySettings) -> GatewayDeps:
     return GatewayDeps(
         identity=identity_pb2_grpc.IdentityServiceStub(identity_channel),
         goals=goals_pb2_grpc.GoalsServiceStub(goals_channel),
+        auth=auth_pb2_grpc.AuthServiceStub(identity_channel),
+        audit=audit_pb2_grpc.AuditServiceStub(identity_channel),
         temporal=temporal,
         readiness={
             "identity": grpc_health_check(identity_channel),

@@ -8,6 +8,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Path, Query, Request
 
 from gateway.bootstrap import GatewayDeps
+from services.common.audit import ACTOR_KEY, REQUEST_ID_KEY
 from services.common.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from stride.common.v1 import common_pb2
 
@@ -31,21 +32,50 @@ def get_request_id(request: Request) -> str:
 RequestId = Annotated[str, Depends(get_request_id)]
 
 
-class Rpc:
-    """Calls a gRPC method with the gateway's deadline and the request id as metadata."""
+# Actor of calls made before anyone is identified (sign-in, refresh, API-key checks).
+ANONYMOUS_ACTOR = "anonymous"
 
-    def __init__(self, deps: GatewayDeps, request_id: str) -> None:
+
+class Rpc:
+    """Calls a gRPC method with the gateway's deadline and, as metadata, the request id and
+    the acting principal (``x-stride-actor``: employee id or ``apikey:<id>``) so services
+    record who did what in the audit trail.
+
+    The actor is read at call time from ``request.state.principal``, which the route's
+    authorization dependency sets before the route runs.
+    """
+
+    def __init__(self, deps: GatewayDeps, request: Request) -> None:
         self.identity = deps.identity
         self.goals = deps.goals
-        self._timeout = deps.rpc_timeout
-        self._metadata = (("x-request-id", request_id),) if request_id else ()
+        self.auth = deps.auth
+        self.audit = deps.audit
+        self.timeout = deps.rpc_timeout
+        self._request = request
 
-    async def __call__(self, method: Callable[..., Awaitable[R]], request: Any) -> R:
-        return await method(request, timeout=self._timeout, metadata=self._metadata)
+    @property
+    def request_id(self) -> str:
+        return get_request_id(self._request)
+
+    @property
+    def actor(self) -> str:
+        principal = getattr(self._request.state, "principal", None)
+        return str(principal.actor) if principal is not None else ANONYMOUS_ACTOR
+
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        md = [(ACTOR_KEY, self.actor)]
+        if self.request_id:
+            md.append((REQUEST_ID_KEY, self.request_id))
+        return tuple(md)
+
+    async def __call__(
+        self, method: Callable[..., Awaitable[R]], request: Any, *, timeout: float | None = None
+    ) -> R:
+        return await method(request, timeout=timeout or self.timeout, metadata=self.metadata())
 
 
-def get_rpc(deps: Deps, request_id: RequestId) -> Rpc:
-    return Rpc(deps, request_id)
+def get_rpc(deps: Deps, request: Request) -> Rpc:
+    return Rpc(deps, request)
 
 
 RpcDep = Annotated[Rpc, Depends(get_rpc)]

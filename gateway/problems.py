@@ -26,6 +26,17 @@ log = structlog.get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 REQUEST_ID_HEADER = "X-Request-ID"
+# RFC 9110 §11.6.1: every 401 names the scheme; RFC 6750 §3 for the error attribute.
+AUTH_REALM = 'Bearer realm="stride"'
+# 401 codes that mean "the credentials sent are bad" rather than "none were sent".
+_BAD_TOKEN_CODES = {"invalid_token", "token_expired", "invalid_api_key"}
+
+
+def www_authenticate(code: str) -> str:
+    if code in _BAD_TOKEN_CODES:
+        return f'{AUTH_REALM}, error="invalid_token"'
+    return AUTH_REALM
+
 
 # gRPC status → (HTTP status, fallback code when the service sent no stride-error-code).
 GRPC_STATUS_MAP: dict[grpc.StatusCode, tuple[int, str]] = {
@@ -35,6 +46,11 @@ GRPC_STATUS_MAP: dict[grpc.StatusCode, tuple[int, str]] = {
     grpc.StatusCode.FAILED_PRECONDITION: (409, "failed_precondition"),
     # A conflicting concurrent write (e.g. concurrent_check_in): the client may retry.
     grpc.StatusCode.ABORTED: (409, "aborted"),
+    # Credentials: wrong password, bad refresh token or API key (code e.g. invalid_credentials).
+    grpc.StatusCode.UNAUTHENTICATED: (401, "unauthenticated"),
+    grpc.StatusCode.PERMISSION_DENIED: (403, "forbidden"),
+    # Too many attempts (code e.g. account_locked).
+    grpc.StatusCode.RESOURCE_EXHAUSTED: (429, "too_many_requests"),
     grpc.StatusCode.UNAVAILABLE: (503, "service_unavailable"),
     grpc.StatusCode.DEADLINE_EXCEEDED: (504, "service_timeout"),
 }
@@ -47,6 +63,9 @@ _CLIENT_FACING = {
     grpc.StatusCode.ALREADY_EXISTS,
     grpc.StatusCode.FAILED_PRECONDITION,
     grpc.StatusCode.ABORTED,
+    grpc.StatusCode.UNAUTHENTICATED,
+    grpc.StatusCode.PERMISSION_DENIED,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
 }
 _GENERIC_DETAIL = {
     503: "A backing service is unavailable; retry later.",
@@ -88,6 +107,8 @@ def problem(
         request_id=request_id,
         **extra,
     )
+    if status == 401:
+        headers = {"WWW-Authenticate": www_authenticate(code), **(headers or {})}
     return JSONResponse(
         body.model_dump(mode="json", exclude_none=True),
         status_code=status,
@@ -186,9 +207,17 @@ def _problem_doc(description: str) -> dict[str, Any]:
 
 # OpenAPI documentation of the error responses every resource route can give.
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _problem_doc(
+        "Not signed in or bad credentials (code unauthenticated, invalid_token, "
+        "token_expired, invalid_api_key); carries WWW-Authenticate"
+    ),
+    403: _problem_doc(
+        "Not allowed (code forbidden, insufficient_scope, password_change_required, admin_required)"
+    ),
     404: _problem_doc("Not found (code e.g. not_found, unknown_cycle)"),
     409: _problem_doc("Conflict: already exists or a rule forbids it (e.g. cycle_closed)"),
     422: _problem_doc("Invalid input (code validation_error, or a service's own code)"),
+    429: _problem_doc("Too many attempts (code e.g. account_locked)"),
     500: _problem_doc("Unexpected error (code internal_error)"),
     502: _problem_doc("A backing service failed (code upstream_error)"),
     503: _problem_doc("A backing service is unavailable (code service_unavailable)"),

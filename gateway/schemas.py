@@ -95,6 +95,19 @@ class Page(ResponseModel, Generic[T]):
 class DepartmentCreate(RequestModel):
     name: Name
     parent_id: OptionalId = ""
+    head_id: OptionalId = Field(default="", description="employee id of the department head")
+    stride_enabled: bool | None = Field(
+        default=None, description="pilot rollout: Stride is on for its people (default true)"
+    )
+
+
+class DepartmentUpdate(RequestModel):
+    """Only the fields sent change."""
+
+    name: Name | None = None
+    parent_id: OptionalId | None = Field(default=None, description='"" makes it top-level')
+    head_id: OptionalId | None = Field(default=None, description='"" removes the head')
+    stride_enabled: bool | None = None
 
 
 class Department(ResponseModel):
@@ -102,6 +115,12 @@ class Department(ResponseModel):
     name: str
     parent_id: str
     created_at: str
+    head_id: str = ""
+    stride_enabled: bool = True
+
+
+GrantedRole = Literal["hr", "admin", "executive"]
+Roles = Annotated[list[GrantedRole], Field(max_length=3)]
 
 
 class EmployeeCreate(RequestModel):
@@ -110,6 +129,20 @@ class EmployeeCreate(RequestModel):
     email: Email
     department_id: Id
     manager_id: OptionalId = ""
+    title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    roles: Roles = Field(default_factory=list, description="granted roles; admin: admins only")
+
+
+class EmployeeUpdate(RequestModel):
+    """Only the fields sent change."""
+
+    name: Name | None = None
+    email: Email | None = None
+    department_id: Id | None = None
+    manager_id: OptionalId | None = Field(default=None, description='"" removes the manager')
+    title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    roles: Roles | None = Field(default=None, description="replaces the granted roles")
+    status: Literal["active", "left"] | None = None
 
 
 class Employee(ResponseModel):
@@ -121,6 +154,9 @@ class Employee(ResponseModel):
     manager_id: str
     status: Literal["unspecified", "active", "left"]
     created_at: str
+    title: str = ""
+    roles: list[str] = Field(default_factory=list)
+    is_manager: bool = False
 
 
 # -- goals ----------------------------------------------------------------------------------
@@ -238,6 +274,111 @@ class EscalationState(BaseModel):
     level_name: str
     status: str = Field(description='"active", "resolved" or "cycle_ended"')
     at_risk_weeks: list[str]
+
+
+# -- sign-in and credentials ----------------------------------------------------------------
+
+Secret = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class LoginRequest(RequestModel):
+    login: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320)
+    ] = Field(description="employee number or email")
+    password: Secret
+
+
+class RefreshRequest(RequestModel):
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=512)]
+
+
+class PasswordChange(RequestModel):
+    current_password: Secret
+    new_password: Secret
+
+
+class PasswordReset(RequestModel):
+    new_password: Secret | None = Field(
+        default=None, description="omit to have a temporary password generated (shown once)"
+    )
+
+
+class PasswordResetResult(ResponseModel):
+    employee_id: str
+    must_change_password: bool
+    temporary_password: str | None = Field(
+        default=None, description="only when generated; shown once"
+    )
+
+
+class Me(ResponseModel):
+    kind: Literal["person", "api_key"]
+    id: str
+    name: str
+    employee_number: str = ""
+    department_id: str = ""
+    roles: list[str] = Field(default_factory=list)
+    scopes: list[str] = Field(default_factory=list)
+    must_change_password: bool = False
+
+
+class Tokens(ResponseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="seconds the access token is valid")
+    refresh_token: str
+    refresh_token_expires_at: str
+    must_change_password: bool = Field(
+        description="the access token only allows POST /auth/password, GET /auth/me and logout"
+    )
+    principal: Me
+
+
+class ApiKeyCreate(RequestModel):
+    name: Name
+    scopes: Annotated[list[Annotated[str, StringConstraints(max_length=64)]], Field(max_length=16)]
+
+
+class ApiKey(ResponseModel):
+    id: str
+    name: str
+    scopes: list[str]
+    created_by: str
+    created_at: str
+    revoked_at: str
+    last_used_at: str
+    prefix: str
+
+
+class ApiKeyCreated(ResponseModel):
+    api_key: ApiKey
+    key: str = Field(description="the secret; shown only in this response")
+
+
+# -- audit ----------------------------------------------------------------------------------
+
+
+class AuditEntry(ResponseModel):
+    seq: int
+    occurred_at: str
+    actor: str
+    action: str
+    resource_type: str
+    resource_id: str
+    request_id: str
+    trace_id: str
+    before_digest: str
+    after_digest: str
+    service: str
+    prev_hash: str
+    hash: str
+
+
+class AuditVerification(ResponseModel):
+    ok: bool
+    rows_checked: int
+    first_bad_seq: int
+    reason: str
 
 
 # -- errors and health ----------------------------------------------------------------------

@@ -5,8 +5,21 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from gateway.problems import PROBLEM_RESPONSES
-from gateway.routers import cycles, departments, employees, key_results, objectives
+from gateway.routers import (
+    api_keys,
+    audit,
+    auth,
+    cycles,
+    departments,
+    employees,
+    health,
+    key_results,
+    objectives,
+)
+from gateway.security import annotate_routes
 
 api_router = APIRouter(responses=PROBLEM_RESPONSES)
-for module in (departments, employees, cycles, objectives, key_results):
+for module in (auth, departments, employees, cycles, objectives, key_results, api_keys, audit):
+    annotate_routes(module.router)
     api_router.include_router(module.router)
+annotate_routes(health.router)

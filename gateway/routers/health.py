@@ -13,11 +13,12 @@ from gateway.bootstrap import NotReadyError, ReadinessCheck
 from gateway.deps import Deps
 from gateway.problems import PROBLEM_JSON, request_problem
 from gateway.schemas import Problem, Readiness
+from gateway.security import Allow
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", name="healthz")
+@router.get("/healthz", name="healthz", dependencies=[Allow("health")])
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -41,6 +42,7 @@ async def _probe(check: ReadinessCheck, timeout: float) -> str:
     "/readyz",
     name="readyz",
     response_model=Readiness,
+    dependencies=[Allow("health")],
     responses={503: {"model": Problem, "content": {PROBLEM_JSON: {}}}},
 )
 async def readyz(request: Request, deps: Deps) -> Any:

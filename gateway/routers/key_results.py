@@ -19,6 +19,7 @@ from gateway.deps import Deps, Paging, PathId, RpcDep
 from gateway.problems import ProblemError
 from gateway.routers.common import created, page
 from gateway.schemas import CheckIn, CheckInCreate, EscalationState, KeyResult, Page
+from gateway.security import Access, Allow
 from stride.goals.v1 import goals_pb2 as pb
 
 log = structlog.get_logger(__name__)
@@ -30,8 +31,10 @@ ESCALATION_QUERY = "state"
 
 
 @router.get("/{key_result_id}", response_model=KeyResult, name="get_key_result")
-async def get_key_result(key_result_id: PathId, rpc: RpcDep) -> dict[str, Any]:
-    return to_dict(await rpc(rpc.goals.GetKeyResult, pb.GetKeyResultRequest(id=key_result_id)))
+async def get_key_result(
+    key_result_id: PathId, access: Access = Allow("key_result.read")
+) -> dict[str, Any]:
+    return to_dict(access.resource)
 
 
 @router.post(
@@ -40,7 +43,8 @@ async def get_key_result(key_result_id: PathId, rpc: RpcDep) -> dict[str, Any]:
     response_model=CheckIn,
     tags=["check-ins"],
     name="record_check_in",
-    description="Records the week's check-in, or replaces it (revision + 1) within the same week.",
+    description="Records the week's check-in, or replaces it (revision + 1) within the same week. "
+    "Only the key result's owner (and admins) may.",
 )
 async def record_check_in(
     key_result_id: PathId,
@@ -48,6 +52,7 @@ async def record_check_in(
     rpc: RpcDep,
     request: Request,
     response: Response,
+    access: Access = Allow("checkin.record"),
 ) -> dict[str, Any]:
     msg = await rpc(
         rpc.goals.RecordCheckIn,
@@ -70,7 +75,9 @@ async def record_check_in(
     tags=["check-ins"],
     name="list_check_ins",
 )
-async def list_check_ins(key_result_id: PathId, rpc: RpcDep, paging: Paging) -> dict[str, Any]:
+async def list_check_ins(
+    key_result_id: PathId, rpc: RpcDep, paging: Paging, access: Access = Allow("checkin.list")
+) -> dict[str, Any]:
     msg = await rpc(
         rpc.goals.ListCheckIns,
         pb.ListCheckInsRequest(page=paging.proto(), key_result_id=key_result_id),
@@ -102,7 +109,9 @@ def _temporal_problem(exc: Exception) -> ProblemError:
     name="get_escalation",
     description="State of the kr-escalation/<key_result_id> workflow (its `state` query).",
 )
-async def get_escalation(key_result_id: PathId, deps: Deps) -> dict[str, Any]:
+async def get_escalation(
+    key_result_id: PathId, deps: Deps, access: Access = Allow("escalation.read")
+) -> dict[str, Any]:
     try:
         client = await deps.temporal.client()
     except Exception as exc:

@@ -114,7 +114,11 @@ class ServiceRuntime:
         if self.grpc is not None:
             await self.grpc.stop()
         if self._relay_task is not None:
-            self._relay_task.cancel()
+            # Cancel until it ends: on Python 3.11 asyncio.wait_for (inside nats-py's publish)
+            # swallows a cancellation that arrives together with the awaited result.
+            while not self._relay_task.done():
+                self._relay_task.cancel()
+                await asyncio.wait({self._relay_task}, timeout=1)
             await asyncio.gather(self._relay_task, return_exceptions=True)
         if self._ctx is not None:
             for close in reversed(self._ctx.closers):

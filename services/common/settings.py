@@ -7,7 +7,9 @@ read from module globals. Construct settings once in the process entry point and
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICE_PORTS: dict[str, int] = {
@@ -61,8 +63,37 @@ class ServiceSettings(StrideSettings):
 class GatewaySettings(StrideSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    # "production": missing secrets are a start-up error instead of being generated.
+    environment: Literal["development", "production"] = "development"
+    # HS256 key of the access tokens (at least 32 bytes; all gateway replicas share it).
+    # Required in production. In development an unset secret is generated once into
+    # data_dir/jwt.secret (mode 0600) and reused by later starts.
+    jwt_secret: SecretStr | None = None
+    # Lifetime of an access token, in seconds.
+    access_token_ttl: int = 15 * 60
+    # Seconds a successful API-key check is cached; a key revoked through another gateway
+    # replica stops working after at most this long (at once on the replica that revoked it).
+    api_key_cache_ttl: float = 5.0
 
 
 class WorkerSettings(StrideSettings):
     # Durable JetStream consumer name of the event bridge.
     bridge_consumer: str = "worker-bridge"
+    # Org sync (docs/org-sync.md): comma-separated sources that get an hourly Temporal
+    # Schedule `org-sync/<source>`: "dingtalk", "json", "file". Empty: none scheduled.
+    org_sync_sources: str = ""
+    org_sync_interval_minutes: int = 60
+    org_sync_batch_size: int = 200
+    # "file" source: a CSV or XLSX path the worker can read. "json" source: a URL answering
+    # {"departments": [...], "people": [...]}, with an optional bearer token.
+    org_sync_file: str = ""
+    org_sync_json_url: str = ""
+    org_sync_json_token: str = ""
+    # DingTalk contacts API (an internal app with contacts read permission).
+    dingtalk_app_key: str = ""
+    dingtalk_app_secret: str = ""
+    dingtalk_base_url: str = "https://oapi.dingtalk.com"
+    dingtalk_root_dept_id: int = 1
+    dingtalk_timeout_seconds: float = 10.0
+    # Pause before retrying a failed DingTalk call (doubles each time; 3 attempts per call).
+    dingtalk_retry_backoff_seconds: float = 0.5

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
+
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.goals.models import CheckIn, Cycle, KeyResult, Objective
@@ -26,13 +28,26 @@ class GoalsRepository:
         return await self.session.get(Objective, objective_id)
 
     async def objectives(
-        self, limit: int, offset: int, cycle_id: str = "", owner_id: str = ""
+        self,
+        limit: int,
+        offset: int,
+        cycle_id: str = "",
+        owner_id: str = "",
+        visible_owner_ids: Sequence[str] = (),
+        visible_department_ids: Sequence[str] = (),
     ) -> list[Objective]:
         query = select(Objective).order_by(Objective.created_at, Objective.id)
         if cycle_id:
             query = query.where(Objective.cycle_id == cycle_id)
         if owner_id:
             query = query.where(Objective.owner_id == owner_id)
+        if visible_owner_ids or visible_department_ids:
+            query = query.where(
+                or_(
+                    Objective.owner_id.in_(list(visible_owner_ids)),
+                    Objective.department_id.in_(list(visible_department_ids)),
+                )
+            )
         return list((await self.session.scalars(query.limit(limit).offset(offset))).all())
 
     async def key_result(self, kr_id: str, *, lock: bool = False) -> KeyResult | None:

@@ -252,7 +252,12 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
         limit, offset = _page(request.page)
         async with self.ctx.sessions() as session:
             rows = await GoalsRepository(session).objectives(
-                limit, offset, request.cycle_id, request.owner_id
+                limit,
+                offset,
+                request.cycle_id,
+                request.owner_id,
+                request.visible_owner_ids,
+                request.visible_department_ids,
             )
         return pb.ListObjectivesResponse(
             objectives=[objective_pb(r) for r in rows], page=_next(offset, limit, len(rows))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 import grpc
 import structlog
@@ -65,19 +66,29 @@ class AuditAppender:
         self.nc = nc
         self.sessions = sessions
         self._task: asyncio.Task[None] | None = None
+        self._sub: Any = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name="audit-appender")
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
+            # Cancel until it ends: on Python 3.11 asyncio.wait_for (used inside nats-py's
+            # fetch) swallows a cancellation that arrives together with a message.
+            while not self._task.done():
+                self._task.cancel()
+                await asyncio.wait({self._task}, timeout=1)
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._sub is not None:
+            # Messages fetched but never handled would keep the connection's drain waiting.
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
 
     async def run(self) -> None:
         js = self.nc.jetstream()
         sub = await js.pull_subscribe("stride.audit.v1.>", durable=CONSUMER, stream=AUDIT_STREAM)
+        self._sub = sub
         while True:
             try:
                 msgs = await sub.fetch(200, timeout=1)

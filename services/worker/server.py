@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 from services.common import nats as stride_nats
 from services.common.settings import WorkerSettings
 from services.common.telemetry import temporal_interceptors
+from services.identity.sync.schedules import ensure_org_sync_schedules
 from services.worker.bridge import EventBridge
 from services.worker.worker import build_worker, ensure_search_attributes
 
@@ -59,6 +60,10 @@ async def serve(settings: WorkerSettings) -> None:
     except RPCError as err:
         # A managed cluster may not let the worker register them; ops do it there.
         log.warning("could not check or register search attributes", error=str(err))
+    try:  # hourly org-sync/<source> schedules of STRIDE_ORG_SYNC_SOURCES (none by default)
+        await ensure_org_sync_schedules(client, settings)
+    except RPCError as err:
+        log.warning("could not create or update the org sync schedules", error=str(err))
     nc = await stride_nats.connect(
         settings.nats_url, name="stride-worker", wait=CONNECT_WAIT_SECONDS
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -10,12 +11,28 @@ import structlog
 
 from gateway.app import create_app
 from gateway.bootstrap import GatewayDeps, TemporalConnector, grpc_channel, grpc_health_check
+from gateway.policy import Principal
+from gateway.tokens import AccessTokens
 from services.common.settings import GatewaySettings
 from stride.goals.v1 import goals_pb2_grpc
 from stride.identity.v1 import identity_pb2_grpc
 from tests.unit.gateway.fakes import FakeServices
 
 BASE = "http://gateway.test"
+JWT_SECRET = "unit-tests-only-" + "k" * 32
+# The caller of most gateway unit tests: an admin may do everything, so the tests about
+# translation and errors need no fakes of the manager chain.
+ADMIN = Principal(id="emp-admin", roles=frozenset({"admin"}), name="Test Admin")
+
+
+def gateway_settings(**kwargs: object) -> GatewaySettings:
+    """GatewaySettings with the tests' JWT secret (so nothing is written to .stride/)."""
+    return GatewaySettings(jwt_secret=JWT_SECRET, **kwargs)  # type: ignore[arg-type]
+
+
+def bearer(principal: Principal = ADMIN) -> dict[str, str]:
+    token = AccessTokens(JWT_SECRET.encode(), timedelta(minutes=5)).issue(principal).token
+    return {"Authorization": f"Bearer {token}"}
 
 
 async def _no_temporal() -> object:
@@ -38,7 +55,7 @@ async def services() -> AsyncIterator[FakeServices]:
 
 @pytest.fixture
 def settings(services: FakeServices) -> GatewaySettings:
-    return GatewaySettings(
+    return gateway_settings(
         identity_addr=services.identity_addr,
         goals_addr=services.goals_addr,
         nats_url="nats://127.0.0.1:1",
@@ -89,10 +106,15 @@ def plain_tracebacks() -> Iterator[None]:
         structlog.configure(**old)
 
 
-def make_client(settings: GatewaySettings, deps: GatewayDeps) -> httpx.AsyncClient:
+def make_client(
+    settings: GatewaySettings, deps: GatewayDeps, principal: Principal | None = ADMIN
+) -> httpx.AsyncClient:
+    """A client of the app; signed in as ``principal`` (None: anonymous)."""
     app = create_app(settings, deps)
     return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url=BASE
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+        base_url=BASE,
+        headers=bearer(principal) if principal is not None else None,
     )
 
 

@@ -16,7 +16,13 @@ from typing import Any, TypeVar
 
 import grpc
 
-from services.common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from services.common.errors import (
+    AlreadyExists,
+    DomainError,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+)
 from services.common.grpc_server import GrpcServer
 from services.common.paging import next_page_token, page_window
 from stride.common.v1 import common_pb2
@@ -27,6 +33,12 @@ from stride.identity.v1 import identity_pb2_grpc
 
 T = TypeVar("T")
 NOW = "2026-03-02T01:02:03Z"
+# GetEmployee ids that answer with a status (and code) the gateway maps.
+_STATUS_IDS = {
+    "unauthenticated": (grpc.StatusCode.UNAUTHENTICATED, "invalid_credentials"),
+    "denied": (grpc.StatusCode.PERMISSION_DENIED, "not_yours"),
+    "locked": (grpc.StatusCode.RESOURCE_EXHAUSTED, "account_locked"),
+}
 
 
 @dataclass
@@ -73,6 +85,8 @@ class FakeIdentity(identity_pb2_grpc.IdentityServiceServicer):
             name=request.name,
             parent_id=request.parent_id,
             created_at=NOW,
+            head_id=request.head_id,
+            stride_enabled=request.stride_enabled if request.HasField("stride_enabled") else True,
         )
         self.departments[dep.id] = dep
         return dep
@@ -120,6 +134,9 @@ class FakeIdentity(identity_pb2_grpc.IdentityServiceServicer):
             raise RuntimeError("secret internal detail: password=hunter2")
         if request.id == "slow":
             await asyncio.sleep(2)
+        if request.id in _STATUS_IDS:
+            status, code = _STATUS_IDS[request.id]
+            raise DomainError(code, f"{code} for you", status=status)
         if request.id not in self.employees:
             raise NotFound("employee_not_found", "employee not found")
         return self.employees[request.id]
@@ -133,6 +150,32 @@ class FakeIdentity(identity_pb2_grpc.IdentityServiceServicer):
             and (not request.manager_id or e.manager_id == request.manager_id)
         ]
         items, token = _page(rows, request.page)
+        return ipb.ListEmployeesResponse(
+            employees=items, page=common_pb2.PageResponse(next_page_token=token)
+        )
+
+    async def GetManagerChain(self, request, context):  # type: ignore[no-untyped-def]
+        self.log.record("GetManagerChain", request, context)
+        if request.employee_id not in self.employees:
+            raise NotFound("employee_not_found", "employee not found")
+        chain = []
+        manager = self.employees[request.employee_id].manager_id
+        while manager:
+            chain.append(self.employees[manager])
+            manager = self.employees[manager].manager_id
+        return ipb.ManagerChain(managers=chain)
+
+    async def ListReports(self, request, context):  # type: ignore[no-untyped-def]
+        self.log.record("ListReports", request, context)
+        found: list[ipb.Employee] = []
+        todo = [request.employee_id]
+        while todo:
+            boss = todo.pop(0)
+            direct = [e for e in self.employees.values() if e.manager_id == boss]
+            found += direct
+            if request.transitive:
+                todo += [e.id for e in direct]
+        items, token = _page(found, request.page)
         return ipb.ListEmployeesResponse(
             employees=items, page=common_pb2.PageResponse(next_page_token=token)
         )
@@ -219,6 +262,11 @@ class FakeGoals(goals_pb2_grpc.GoalsServiceServicer):
             for o in self.objectives.values()
             if (not request.cycle_id or o.cycle_id == request.cycle_id)
             and (not request.owner_id or o.owner_id == request.owner_id)
+            and (
+                not (request.visible_owner_ids or request.visible_department_ids)
+                or o.owner_id in request.visible_owner_ids
+                or o.department_id in request.visible_department_ids
+            )
         ]
         items, token = _page(rows, request.page)
         return gpb.ListObjectivesResponse(

@@ -9,6 +9,7 @@ import pytest
 
 from gateway.bootstrap import GatewayDeps
 from services.common.settings import GatewaySettings
+from stride.goals.v1 import goals_pb2 as gpb
 from tests.unit.gateway.conftest import make_client
 from tests.unit.gateway.fakes import FakeServices
 
@@ -74,7 +75,8 @@ async def test_bad_check_in_is_422_and_never_reaches_the_service(
     assert field in {e["field"] for e in problem["errors"]}
     assert all(e["loc"][0] == "body" for e in problem["errors"])
     assert field in problem["detail"]
-    assert len(services.log.calls) == before
+    # Only the authorization read (the key result's owner) happened; nothing was written.
+    assert [c.method for c in services.log.calls[before:]] == ["GetKeyResult"]
     assert services.goals.check_ins[kr] == []
 
 
@@ -152,10 +154,12 @@ async def test_bad_create_bodies_are_422(
     body: dict[str, Any],
     field: str,
 ) -> None:
+    services.goals.objectives["obj-1"] = gpb.Objective(id="obj-1", owner_id="emp-admin")
     r = await client.post(f"{API}{path}", json=body)
     problem = assert_problem(r, 422, "validation_error")
     assert field in {e["field"] for e in problem["errors"]}
-    assert services.log.calls == []
+    # At most the authorization read of the objective named in the path; nothing written.
+    assert {c.method for c in services.log.calls} <= {"GetObjective"}
 
 
 @pytest.mark.parametrize(
@@ -229,6 +233,26 @@ async def test_failed_precondition_is_409(client: httpx.AsyncClient) -> None:
     assert_problem(await client.post(f"{API}/cycles/{cycle}/close"), 409, "cycle_closed")
     r = await client.post(f"{API}/key-results/{kr}/check-ins", json={"value": 95, "confidence": 5})
     assert_problem(r, 409, "cycle_closed")
+
+
+@pytest.mark.parametrize(
+    ("employee", "status", "code"),
+    [
+        ("unauthenticated", 401, "invalid_credentials"),
+        ("denied", 403, "not_yours"),
+        ("locked", 429, "account_locked"),
+    ],
+)
+async def test_credential_statuses_map_to_401_403_429(
+    client: httpx.AsyncClient, employee: str, status: int, code: str
+) -> None:
+    r = await client.get(f"{API}/employees/{employee}")
+    problem = assert_problem(r, status, code)
+    assert problem["detail"] == f"{code} for you"  # written for people by the service
+    if status == 401:
+        assert r.headers["www-authenticate"] == 'Bearer realm="stride"'
+    else:
+        assert "www-authenticate" not in r.headers
 
 
 async def test_service_crash_is_502_without_details(client: httpx.AsyncClient) -> None:

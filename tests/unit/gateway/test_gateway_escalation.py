@@ -19,10 +19,18 @@ from temporalio.worker import Worker
 from gateway.bootstrap import GatewayDeps, TemporalConnector
 from services.common.binaries import free_port
 from services.common.settings import GatewaySettings
+from stride.goals.v1 import goals_pb2 as gpb
 from tests.unit.gateway.conftest import make_client
 from tests.unit.gateway.fake_workflows import FakeKrEscalationWorkflow
+from tests.unit.gateway.fakes import FakeServices
 
 API = "/api/v1"
+
+
+def _key_result(services: FakeServices, kr: str) -> str:
+    """A key result the gateway can load (its rule is decided on the key result's facts)."""
+    services.goals.key_results[kr] = gpb.KeyResult(id=kr, owner_id="emp-1", department_id="d")
+    return kr
 
 
 @pytest.fixture
@@ -49,10 +57,12 @@ async def _start(env: WorkflowEnvironment, task_queue: str, kr: str) -> Workflow
 
 
 async def test_escalation_state_is_rendered(
-    temporal_client: tuple[httpx.AsyncClient, str], temporal_env: WorkflowEnvironment
+    temporal_client: tuple[httpx.AsyncClient, str],
+    temporal_env: WorkflowEnvironment,
+    services: FakeServices,
 ) -> None:
     client, task_queue = temporal_client
-    kr = f"kr-{uuid.uuid4().hex[:8]}"
+    kr = _key_result(services, f"kr-{uuid.uuid4().hex[:8]}")
     handle = await _start(temporal_env, task_queue, kr)
     try:
         r = await client.get(f"{API}/key-results/{kr}/escalation")
@@ -69,16 +79,20 @@ async def test_escalation_state_is_rendered(
 
 
 async def test_no_escalation_workflow_is_404(
-    temporal_client: tuple[httpx.AsyncClient, str],
+    temporal_client: tuple[httpx.AsyncClient, str], services: FakeServices
 ) -> None:
     client, _ = temporal_client
-    r = await client.get(f"{API}/key-results/kr-never-at-risk-{uuid.uuid4().hex}/escalation")
+    kr = _key_result(services, f"kr-never-at-risk-{uuid.uuid4().hex}")
+    r = await client.get(f"{API}/key-results/{kr}/escalation")
     assert r.status_code == 404
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["code"] == "escalation_not_found"
 
 
-async def test_temporal_unreachable_is_503(settings: GatewaySettings, deps: GatewayDeps) -> None:
+async def test_temporal_unreachable_is_503(
+    settings: GatewaySettings, deps: GatewayDeps, services: FakeServices
+) -> None:
+    _key_result(services, "kr-1")
     dead = GatewaySettings(temporal_address=f"127.0.0.1:{free_port()}")
     deps.temporal = TemporalConnector.from_settings(dead)
     async with make_client(settings, deps) as client:

@@ -15,7 +15,7 @@ from gateway.bootstrap import GatewayDeps
 from gateway.server import serve
 from services.common.binaries import free_port
 from services.common.settings import GatewaySettings
-from tests.unit.gateway.conftest import BASE, make_client
+from tests.unit.gateway.conftest import BASE, bearer, gateway_settings, make_client
 from tests.unit.gateway.fakes import FakeServices
 
 PROBLEM = "application/problem+json"
@@ -78,7 +78,7 @@ async def test_lifespan_builds_real_deps_and_readyz_names_what_is_down(
     services: FakeServices,
 ) -> None:
     """create_app without deps: the lifespan connects to the configured addresses."""
-    settings = GatewaySettings(
+    settings = gateway_settings(
         identity_addr=services.identity_addr,
         goals_addr=f"127.0.0.1:{free_port()}",  # nothing listens there
         nats_url=f"nats://127.0.0.1:{free_port()}",
@@ -87,7 +87,9 @@ async def test_lifespan_builds_real_deps_and_readyz_names_what_is_down(
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url=BASE, headers=bearer()
+        ) as client:
             started = time.monotonic()
             r = await client.get("/readyz")
             assert time.monotonic() - started < 3
@@ -104,7 +106,7 @@ async def test_lifespan_builds_real_deps_and_readyz_names_what_is_down(
 async def test_lifespan_ready_against_real_nats_and_temporal(
     services: FakeServices, nats_url: str, temporal_env: WorkflowEnvironment
 ) -> None:
-    settings = GatewaySettings(
+    settings = gateway_settings(
         identity_addr=services.identity_addr,
         goals_addr=services.goals_addr,
         nats_url=nats_url,
@@ -131,9 +133,9 @@ async def test_openapi_lists_the_routes(client: httpx.AsyncClient) -> None:
     paths = spec["paths"]
     expected = {
         "/api/v1/departments": {"get", "post"},
-        "/api/v1/departments/{department_id}": {"get"},
+        "/api/v1/departments/{department_id}": {"get", "patch"},
         "/api/v1/employees": {"get", "post"},
-        "/api/v1/employees/{employee_id}": {"get"},
+        "/api/v1/employees/{employee_id}": {"get", "patch"},
         "/api/v1/cycles": {"get", "post"},
         "/api/v1/cycles/{cycle_id}": {"get"},
         "/api/v1/cycles/{cycle_id}/close": {"post"},
@@ -143,6 +145,16 @@ async def test_openapi_lists_the_routes(client: httpx.AsyncClient) -> None:
         "/api/v1/key-results/{key_result_id}": {"get"},
         "/api/v1/key-results/{key_result_id}/check-ins": {"get", "post"},
         "/api/v1/key-results/{key_result_id}/escalation": {"get"},
+        "/api/v1/auth/login": {"post"},
+        "/api/v1/auth/refresh": {"post"},
+        "/api/v1/auth/logout": {"post"},
+        "/api/v1/auth/password": {"post"},
+        "/api/v1/auth/me": {"get"},
+        "/api/v1/employees/{employee_id}/password-reset": {"post"},
+        "/api/v1/api-keys": {"get", "post"},
+        "/api/v1/api-keys/{api_key_id}/revoke": {"post"},
+        "/api/v1/audit": {"get"},
+        "/api/v1/audit/verify": {"get"},
     }
     for path, methods in expected.items():
         assert methods <= set(paths[path]), path
@@ -164,7 +176,7 @@ async def test_openapi_lists_the_routes(client: httpx.AsyncClient) -> None:
 
 async def test_serve_runs_until_cancelled(services: FakeServices) -> None:
     port = free_port()
-    settings = GatewaySettings(
+    settings = gateway_settings(
         http_port=port,
         identity_addr=services.identity_addr,
         goals_addr=services.goals_addr,
@@ -174,7 +186,7 @@ async def test_serve_runs_until_cancelled(services: FakeServices) -> None:
     task = asyncio.create_task(serve(settings))
     url = f"http://127.0.0.1:{port}"
     try:
-        async with httpx.AsyncClient(base_url=url) as client:
+        async with httpx.AsyncClient(base_url=url, headers=bearer()) as client:
             deadline = time.monotonic() + 10
             while True:
                 try:
@@ -201,6 +213,6 @@ async def test_serve_raises_when_the_port_is_taken() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        settings = GatewaySettings(http_port=port, nats_url="nats://127.0.0.1:1")
+        settings = gateway_settings(http_port=port, nats_url="nats://127.0.0.1:1")
         with pytest.raises(RuntimeError, match="failed to start"):
             await asyncio.wait_for(serve(settings), 15)

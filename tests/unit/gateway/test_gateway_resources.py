@@ -64,6 +64,8 @@ async def test_department_create_get_list(
         "name": "Assembly",
         "parent_id": "",
         "created_at": "2026-03-02T01:02:03Z",
+        "head_id": "",
+        "stride_enabled": True,
     }
     assert r.headers["location"] == f"{API}/departments/{body['id']}"
     # the request reached the service with the proto fields filled in
@@ -226,6 +228,8 @@ async def test_request_id_and_deadline_reach_the_service(
     assert r.headers["x-request-id"] == "req-123"
     call = services.log.calls[-1]
     assert call.metadata["x-request-id"] == "req-123"
+    # the acting principal travels with every call, for the services' audit trail
+    assert call.metadata["x-stride-actor"] == "emp-admin"
     assert call.time_remaining is not None and 0 < call.time_remaining <= 5
 
     r = await client.get(f"{API}/departments")

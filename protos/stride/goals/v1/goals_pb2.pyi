@@ -451,20 +451,33 @@ class ListObjectivesRequest(_message.Message):
     PAGE_FIELD_NUMBER: _builtins.int
     CYCLE_ID_FIELD_NUMBER: _builtins.int
     OWNER_ID_FIELD_NUMBER: _builtins.int
+    VISIBLE_OWNER_IDS_FIELD_NUMBER: _builtins.int
+    VISIBLE_DEPARTMENT_IDS_FIELD_NUMBER: _builtins.int
     cycle_id: _builtins.str
     owner_id: _builtins.str
     @_builtins.property
     def page(self) -> _common_pb2.PageRequest: ...
+    @_builtins.property
+    def visible_owner_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Visibility (set by the gateway from the caller's rights): when either list is non-empty,
+        only objectives owned by one of visible_owner_ids or in one of visible_department_ids.
+        Combined with the filters above by AND.
+        """
+
+    @_builtins.property
+    def visible_department_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
         self,
         *,
         page: _common_pb2.PageRequest | None = ...,
         cycle_id: _builtins.str = ...,
         owner_id: _builtins.str = ...,
+        visible_owner_ids: _abc.Iterable[_builtins.str] | None = ...,
+        visible_department_ids: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "owner_id", b"owner_id", "page", b"page"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "owner_id", b"owner_id", "page", b"page", "visible_department_ids", b"visible_department_ids", "visible_owner_ids", b"visible_owner_ids"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,157 @@
+"""Activities of the org-sync workflow: fetch + plan, apply one batch (identity over gRPC).
+
+Failures become ApplicationErrors the workflow's retry policies understand:
+``OrgSyncSourceUnavailable`` (retried: outage, timeout), ``OrgSyncSourceInvalid`` (not
+retried: configuration or file), ``OrgSyncRefused`` (not retried: identity refused the
+request, e.g. ``org_changed_since_plan``), ``OrgSyncRunSuperseded``; identity being down is
+retried. Messages carry no personal data (they end up in the workflow history).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import grpc
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from services.common.errors import ERROR_CODE_KEY
+from services.common.settings import WorkerSettings
+from services.identity.sync.client import OrgSyncClient
+from services.identity.sync.connectors import (
+    Connector,
+    SourceError,
+    connector_for,
+)
+from stride.identity.v1 import org_sync_pb2 as pb
+from workflows.org_sync import (
+    APPLY_ACTIVITY,
+    ERROR_REFUSED,
+    ERROR_SOURCE_INVALID,
+    ERROR_SOURCE_UNAVAILABLE,
+    ERROR_SUPERSEDED,
+    PLAN_ACTIVITY,
+    ApplyInput,
+    ApplyResult,
+    PlanInput,
+    PlanResult,
+    SyncCounts,
+    reasons_histogram,
+)
+
+ConnectorFactory = Callable[[str, WorkerSettings], Connector]
+_RETRYABLE = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.StatusCode.ABORTED,
+        grpc.StatusCode.INTERNAL,
+        grpc.StatusCode.UNKNOWN,
+    }
+)
+
+
+def error_code(err: grpc.aio.AioRpcError) -> str:
+    """The domain error code identity sent with a failed call ("" when none)."""
+    metadata: Iterable[Any] = err.trailing_metadata() or ()
+    for key, value in metadata:
+        if key == ERROR_CODE_KEY:
+            return value.decode() if isinstance(value, bytes) else str(value)
+    return ""
+
+
+def _identity_error(err: grpc.aio.AioRpcError) -> ApplicationError:
+    code = error_code(err)
+    message = f"identity: {err.code().name} {code or ''}: {err.details() or ''}".strip()
+    if code == "org_sync_run_superseded":
+        return ApplicationError(message, type=ERROR_SUPERSEDED, non_retryable=True)
+    if err.code() in _RETRYABLE:
+        return ApplicationError(message, type="IdentityUnavailable")
+    return ApplicationError(message, type=ERROR_REFUSED, non_retryable=True)
+
+
+def _source_error(err: SourceError) -> ApplicationError:
+    if err.retryable:
+        return ApplicationError(str(err), type=ERROR_SOURCE_UNAVAILABLE)
+    return ApplicationError(str(err), type=ERROR_SOURCE_INVALID, non_retryable=True)
+
+
+def plan_result(report: pb.OrgSyncReport) -> PlanResult:
+    counts = SyncCounts(
+        **{name: getattr(report.counts, name) for name in SyncCounts.__dataclass_fields__}
+    )
+    return PlanResult(
+        run_id=report.run_id,
+        status=report.status,
+        counts=counts,
+        batch_count=report.batch_count,
+        batches_applied=report.batches_applied,
+        operation_count=report.operation_count,
+        rejected_reasons=reasons_histogram(
+            [r.reason_code for r in report.rows if r.action == "rejected"]
+        ),
+    )
+
+
+class OrgSyncActivities:
+    """The activities, bound to the worker's settings (and a connector factory for tests)."""
+
+    def __init__(
+        self, settings: WorkerSettings, connectors: ConnectorFactory = connector_for
+    ) -> None:
+        self.settings = settings
+        self.connectors = connectors
+
+    def all(self) -> list[Callable[..., object]]:
+        return [self.plan, self.apply_batch]
+
+    @activity.defn(name=PLAN_ACTIVITY)
+    async def plan(self, input: PlanInput) -> PlanResult:
+        try:
+            connector = self.connectors(input.source, self.settings)
+            activity.heartbeat("fetching")
+            snapshot = await connector.fetch(lambda step: activity.heartbeat(step))
+        except SourceError as err:
+            raise _source_error(err) from err
+        activity.heartbeat(f"planning {len(snapshot.people)} people")
+        batch_size = input.batch_size or self.settings.org_sync_batch_size
+        try:
+            async with OrgSyncClient(self.settings.identity_addr, source=input.source) as client:
+                report = await client.plan(
+                    snapshot, run_id=input.run_id, dry_run=input.dry_run, batch_size=batch_size
+                )
+        except grpc.aio.AioRpcError as err:
+            raise _identity_error(err) from err
+        return plan_result(report)
+
+    @activity.defn(name=APPLY_ACTIVITY)
+    async def apply_batch(self, input: ApplyInput) -> ApplyResult:
+        activity.heartbeat(f"batch {input.batch_no}")
+        try:
+            async with OrgSyncClient(
+                self.settings.identity_addr, source=input.source or "unknown"
+            ) as client:
+                done = await client.apply_batch(input.run_id, input.batch_no)
+        except grpc.aio.AioRpcError as err:
+            raise _identity_error(err) from err
+        return ApplyResult(
+            batch_no=done.batch_no,
+            replayed=done.replayed,
+            operations=done.operations,
+            batches_applied=done.batches_applied,
+            batch_count=done.batch_count,
+            status=done.status,
+        )
+
+
+# Registered by the worker (services/worker/worker.py): settings from the STRIDE_* environment.
+@activity.defn(name=PLAN_ACTIVITY)
+async def org_sync_plan(input: PlanInput) -> PlanResult:
+    return await OrgSyncActivities(WorkerSettings()).plan(input)
+
+
+@activity.defn(name=APPLY_ACTIVITY)
+async def org_sync_apply_batch(input: ApplyInput) -> ApplyResult:
+    return await OrgSyncActivities(WorkerSettings()).apply_batch(input)

@@ -1,0 +1,482 @@
+"""Who may do what: the gateway's single policy module. Pure functions, no I/O.
+
+Every route names one *action* (``"checkin.record"``); :data:`RULES` says who may perform it.
+A rule grants *reaches* to roles:
+
+- ``self``: the object belongs to the caller (its owner is the caller);
+- ``direct_reports`` / ``transitive_reports``: its owner reports to the caller (directly /
+  anywhere below them in the management chain);
+- ``department``: it belongs to a department the caller heads, or one below it;
+- ``all``: any object (HR, admin, executive for reads, API keys with the right scope).
+
+Roles are the granted ``hr``, ``admin`` and ``executive`` plus three every person has:
+``employee`` (reach ``self``), ``manager`` and ``department_head`` — the last two only reach
+anything when the facts show reports or a headed department, so they need no flag.
+
+The facts about an object (:class:`Facts`: owner, department, the owner's manager chain,
+the department's heads upwards) are fetched from the services by :mod:`gateway.security`;
+this module only decides. A denied read of an existing object answers 404 like a missing
+object (no existence leak); a denied write to an object the caller may read answers 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+# -- who --------------------------------------------------------------------------------------
+
+EMPLOYEE = "employee"
+MANAGER = "manager"
+DEPARTMENT_HEAD = "department_head"
+HR = "hr"
+ADMIN = "admin"
+EXECUTIVE = "executive"
+# Roles granted explicitly (identity's Employee.roles); "manager" is derived from reports.
+GRANTED_ROLES = frozenset({HR, ADMIN, EXECUTIVE})
+# Roles every signed-in person holds for the purpose of the rules (see the module doc).
+_EVERY_PERSON = frozenset({EMPLOYEE, MANAGER, DEPARTMENT_HEAD})
+# Holders of these roles can only have their password reset by an admin.
+PRIVILEGED_ROLES = frozenset({HR, ADMIN})
+
+# What an API key may be allowed to do (identity checks the same list:
+# services/identity/credentials.py API_SCOPES; a unit test keeps them in step).
+API_SCOPES = frozenset(
+    {"telemetry:write", "goals:read", "goals:write", "org:read", "org:write", "audit:read"}
+)
+# A rule with this api_scope accepts any valid API key (e.g. "who am I").
+ANY_KEY = "*"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller: a person signed in with a token, or an integration's API key."""
+
+    id: str  # employee id, or API key id
+    kind: Literal["person", "api_key"] = "person"
+    roles: frozenset[str] = frozenset()  # granted roles (+ "manager" when it has reports)
+    scopes: frozenset[str] = frozenset()  # API keys only
+    department_id: str = ""
+    name: str = ""
+    employee_number: str = ""
+    # Signed in with a password that must be changed: only a few actions are allowed.
+    must_change_password: bool = False
+
+    @property
+    def is_api_key(self) -> bool:
+        return self.kind == "api_key"
+
+    @property
+    def actor(self) -> str:
+        """The audit trail's name for the caller (``x-stride-actor``)."""
+        return f"apikey:{self.id}" if self.is_api_key else self.id
+
+    def has_role(self, role: str) -> bool:
+        return not self.is_api_key and role in self.roles
+
+
+# -- reach and relations ----------------------------------------------------------------------
+
+
+class Reach(StrEnum):
+    SELF = "self"
+    DIRECT_REPORTS = "direct_reports"
+    TRANSITIVE_REPORTS = "transitive_reports"
+    DEPARTMENT = "department"
+    ALL = "all"
+
+
+class Relation(StrEnum):
+    """How the caller stands to an object."""
+
+    OWNER = "owner"
+    DIRECT_MANAGER = "direct_manager"
+    INDIRECT_MANAGER = "indirect_manager"
+    DEPARTMENT_HEAD = "department_head"
+
+
+_COVERS: dict[Reach, frozenset[Relation]] = {
+    Reach.SELF: frozenset({Relation.OWNER}),
+    Reach.DIRECT_REPORTS: frozenset({Relation.DIRECT_MANAGER}),
+    Reach.TRANSITIVE_REPORTS: frozenset({Relation.DIRECT_MANAGER, Relation.INDIRECT_MANAGER}),
+    Reach.DEPARTMENT: frozenset({Relation.DEPARTMENT_HEAD}),
+    Reach.ALL: frozenset(Relation),
+}
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the services say about one object (or the object a request would create)."""
+
+    owner_id: str = ""
+    department_id: str = ""
+    # The owner's managers, direct manager first (identity GetManagerChain).
+    owner_managers: tuple[str, ...] = ()
+    # Heads of the object's department and of every department above it.
+    department_heads: tuple[str, ...] = ()
+
+
+def relations(principal: Principal, facts: Facts) -> frozenset[Relation]:
+    if principal.is_api_key:
+        return frozenset()
+    me = principal.id
+    found: set[Relation] = set()
+    if facts.owner_id and facts.owner_id == me:
+        found.add(Relation.OWNER)
+    if facts.owner_managers:
+        if facts.owner_managers[0] == me:
+            found.add(Relation.DIRECT_MANAGER)
+        elif me in facts.owner_managers[1:]:
+            found.add(Relation.INDIRECT_MANAGER)
+    if me in facts.department_heads:
+        found.add(Relation.DEPARTMENT_HEAD)
+    return frozenset(found)
+
+
+# -- rules ------------------------------------------------------------------------------------
+
+# Objects whose facts decide a rule, and how "not found" reads for each (a hidden object
+# answers exactly like a missing one).
+NOT_FOUND: dict[str, tuple[str, str]] = {
+    "objective": ("objective_not_found", "objective not found"),
+    "key_result": ("key_result_not_found", "key result not found"),
+    "employee": ("employee_not_found", "employee not found"),
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    action: str
+    summary: str
+    # role → how far it reaches. Empty for public rules.
+    grants: Mapping[str, Reach] = field(default_factory=dict)
+    # The API-key scope that allows the action on every object (ANY_KEY: every key).
+    api_scope: str | None = None
+    public: bool = False
+    # The kind of object whose facts decide (a key of NOT_FOUND); None: no object involved.
+    resource: str | None = None
+    # The rule for reading that object: a denied caller who may read it gets 403, else 404.
+    # None when the object is not an existing one (a create from a request body): 403.
+    read_action: str | None = None
+    # Allowed to a person who must change their password first.
+    while_password_change: bool = False
+
+
+_ORG_ADMINS = {HR: Reach.ALL, ADMIN: Reach.ALL}
+_EVERYONE = {EMPLOYEE: Reach.ALL}
+# Reading goals: own, reports' (transitive), headed departments', or all (HR/admin/exec).
+_GOAL_READERS = {
+    EMPLOYEE: Reach.SELF,
+    MANAGER: Reach.TRANSITIVE_REPORTS,
+    DEPARTMENT_HEAD: Reach.DEPARTMENT,
+    HR: Reach.ALL,
+    ADMIN: Reach.ALL,
+    EXECUTIVE: Reach.ALL,
+}
+# Writing goals and check-ins: the owner (and admin, who may do everything).
+_GOAL_WRITERS = {EMPLOYEE: Reach.SELF, ADMIN: Reach.ALL}
+
+
+def _rules(*rules: Rule) -> dict[str, Rule]:
+    out: dict[str, Rule] = {}
+    for rule in rules:
+        assert rule.action not in out, f"duplicate rule {rule.action}"
+        out[rule.action] = rule
+    for rule in out.values():
+        assert rule.read_action is None or rule.read_action in out, rule.action
+        assert rule.resource is None or rule.resource in NOT_FOUND, rule.action
+        assert rule.public or rule.grants or rule.api_scope, rule.action
+    return out
+
+
+RULES: dict[str, Rule] = _rules(
+    # public
+    Rule("health", "Liveness and readiness probes", public=True),
+    Rule("auth.login", "Sign in with a password", public=True),
+    Rule("auth.refresh", "Swap a refresh token for new tokens", public=True),
+    # one's own session
+    Rule("auth.me", "Who am I", _EVERYONE, api_scope=ANY_KEY, while_password_change=True),
+    Rule("auth.password", "Change one's own password", _EVERYONE, while_password_change=True),
+    Rule("auth.logout", "End one's session", _EVERYONE, while_password_change=True),
+    # people and credentials
+    Rule(
+        "employee.password_reset",
+        "Reset a person's password (HR, admin; only admins reset HR/admin accounts)",
+        _ORG_ADMINS,
+        resource="employee",
+        read_action="employee.read",
+    ),
+    Rule("api_key.create", "Create an API key", {ADMIN: Reach.ALL}),
+    Rule("api_key.list", "List API keys", {ADMIN: Reach.ALL}),
+    Rule("api_key.revoke", "Revoke an API key", {ADMIN: Reach.ALL}),
+    Rule("audit.list", "Query the audit trail", _ORG_ADMINS, api_scope="audit:read"),
+    Rule("audit.verify", "Verify the audit hash chain", _ORG_ADMINS, api_scope="audit:read"),
+    # organisation
+    Rule("department.read", "Read departments", _EVERYONE, api_scope="org:read"),
+    Rule("department.create", "Create a department", _ORG_ADMINS, api_scope="org:write"),
+    Rule("department.update", "Change a department", _ORG_ADMINS, api_scope="org:write"),
+    Rule("employee.read", "Read the employee directory", _EVERYONE, api_scope="org:read"),
+    Rule(
+        "employee.create",
+        "Create an employee (granting admin: admins only)",
+        _ORG_ADMINS,
+        api_scope="org:write",
+    ),
+    Rule(
+        "employee.update",
+        "Change an employee (admins' records and the admin role: admins only)",
+        _ORG_ADMINS,
+        api_scope="org:write",
+        resource="employee",
+        read_action="employee.read",
+    ),
+    # goals
+    Rule("cycle.read", "Read OKR cycles", _EVERYONE, api_scope="goals:read"),
+    Rule("cycle.create", "Create an OKR cycle", _ORG_ADMINS),
+    Rule("cycle.close", "Close an OKR cycle", _ORG_ADMINS),
+    Rule(
+        "objective.list",
+        "List objectives (filtered to the ones the caller may read)",
+        _GOAL_READERS,
+        api_scope="goals:read",
+    ),
+    Rule(
+        "objective.read",
+        "Read an objective and its key results",
+        _GOAL_READERS,
+        api_scope="goals:read",
+        resource="objective",
+        read_action="objective.read",
+    ),
+    Rule(
+        "objective.create",
+        "Create an objective owned by oneself (admin: for anyone)",
+        _GOAL_WRITERS,
+        api_scope="goals:write",
+        resource="objective",
+    ),
+    Rule(
+        "key_result.create",
+        "Add a key result to one's own objective, owned by oneself",
+        _GOAL_WRITERS,
+        api_scope="goals:write",
+        resource="objective",
+        read_action="objective.read",
+    ),
+    Rule(
+        "key_result.read",
+        "Read a key result",
+        _GOAL_READERS,
+        api_scope="goals:read",
+        resource="key_result",
+        read_action="key_result.read",
+    ),
+    Rule(
+        "checkin.list",
+        "Read a key result's check-ins",
+        _GOAL_READERS,
+        api_scope="goals:read",
+        resource="key_result",
+        read_action="key_result.read",
+    ),
+    Rule(
+        "checkin.record",
+        "Record the weekly check-in of one's own key result",
+        _GOAL_WRITERS,
+        api_scope="goals:write",
+        resource="key_result",
+        read_action="key_result.read",
+    ),
+    Rule(
+        "escalation.read",
+        "Read a key result's escalation state",
+        _GOAL_READERS,
+        api_scope="goals:read",
+        resource="key_result",
+        read_action="key_result.read",
+    ),
+)
+
+
+def rule(action: str) -> Rule:
+    """The rule of ``action``; a KeyError names an action nobody declared (a programming error)."""
+    return RULES[action]
+
+
+# -- decisions --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    # When denied: 401 (not signed in), 403 (forbidden) or 404 (hidden object).
+    status: int = 200
+    code: str = ""
+    detail: str = ""
+
+
+ALLOW = Decision(True)
+
+
+def _forbidden(code: str, detail: str) -> Decision:
+    return Decision(False, 403, code, detail)
+
+
+def roles_of(principal: Principal) -> frozenset[str]:
+    """The roles the rules see for a person (granted ones plus the three everybody holds)."""
+    if principal.is_api_key:
+        return frozenset()
+    return _EVERY_PERSON | (principal.roles & GRANTED_ROLES)
+
+
+def reaches(principal: Principal, action: str) -> frozenset[Reach]:
+    """How far the caller reaches for ``action`` (API keys: all, when the scope allows it)."""
+    r = rule(action)
+    if principal.is_api_key:
+        ok = r.api_scope is not None and (r.api_scope == ANY_KEY or r.api_scope in principal.scopes)
+        return frozenset({Reach.ALL}) if ok else frozenset()
+    return frozenset(reach for role, reach in r.grants.items() if role in roles_of(principal))
+
+
+def needed_facts(principal: Principal, action: str) -> frozenset[Reach]:
+    """The reaches whose facts the decision on ``action`` (and, when denied, on its read rule
+    for 403-vs-404) may look at; empty when it does not depend on the object at all."""
+    out: set[Reach] = set()
+    for name in {action, rule(action).read_action} - {None}:
+        assert name is not None
+        r = rule(name)
+        granted = reaches(principal, name)
+        if r.resource is None or Reach.ALL in granted:
+            continue
+        out |= granted
+    return frozenset(out)
+
+
+def _covered(granted: Iterable[Reach], found: frozenset[Relation]) -> bool:
+    return any(_COVERS[reach] & found for reach in granted)
+
+
+def precheck(principal: Principal | None, action: str) -> Decision:
+    """The part of a decision that does not depend on any object: signed in at all, no
+    pending password change, and for API keys the scope."""
+    r = rule(action)
+    if r.public:
+        return ALLOW
+    if principal is None:
+        return Decision(False, 401, "unauthenticated", "Sign in (Bearer token or API key).")
+    if principal.must_change_password and not r.while_password_change:
+        return _forbidden(
+            "password_change_required", "Change your password first (POST /api/v1/auth/password)."
+        )
+    if principal.is_api_key and not reaches(principal, action):
+        needed = r.api_scope if r.api_scope not in (None, ANY_KEY) else None
+        return _forbidden(
+            "insufficient_scope",
+            f"This API key lacks the scope {needed}." if needed else "API keys may not do this.",
+        )
+    return ALLOW
+
+
+def decide(principal: Principal | None, action: str, facts: Facts | None = None) -> Decision:
+    """May ``principal`` perform ``action`` (on the object ``facts`` describe)?"""
+    first = precheck(principal, action)
+    r = rule(action)
+    if not first.allowed or r.public:
+        return first
+    assert principal is not None
+    granted = reaches(principal, action)
+    if Reach.ALL in granted:
+        return ALLOW
+    if r.resource is None:
+        # No object involved: a reach short of "all" only narrows what lists show.
+        return ALLOW if granted else _forbidden("forbidden", "You may not do this.")
+    if _covered(granted, relations(principal, facts or Facts())):
+        return ALLOW
+    if r.read_action == action:
+        return _hidden(r.resource)
+    if r.read_action is not None and not decide(principal, r.read_action, facts).allowed:
+        return _hidden(r.resource)
+    return _forbidden("forbidden", "You may not do this to that object.")
+
+
+def _hidden(resource: str) -> Decision:
+    code, detail = NOT_FOUND[resource]
+    return Decision(False, 404, code, detail)
+
+
+# -- lists ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """Which objects a list shows the caller: everything, or the union of the parts below."""
+
+    everything: bool = False
+    own: bool = False
+    reports: Reach | None = None  # DIRECT_REPORTS or TRANSITIVE_REPORTS
+    headed_departments: bool = False
+
+
+def visibility(principal: Principal, action: str) -> Visibility:
+    """What a list governed by ``action`` shows ``principal`` (call after :func:`decide`)."""
+    granted = reaches(principal, action)
+    if Reach.ALL in granted:
+        return Visibility(everything=True)
+    reports = None
+    if Reach.TRANSITIVE_REPORTS in granted:
+        reports = Reach.TRANSITIVE_REPORTS
+    elif Reach.DIRECT_REPORTS in granted:
+        reports = Reach.DIRECT_REPORTS
+    return Visibility(
+        own=Reach.SELF in granted,
+        reports=reports,
+        headed_departments=Reach.DEPARTMENT in granted,
+    )
+
+
+def department_subtree(
+    departments: Mapping[str, str], heads: Mapping[str, str], person: str
+) -> frozenset[str]:
+    """Departments ``person`` heads and every department below them.
+
+    ``departments``: department id → parent id ("" at the top); ``heads``: id → head id.
+    """
+    children: dict[str, list[str]] = {}
+    for dep, parent in departments.items():
+        children.setdefault(parent, []).append(dep)
+    found: set[str] = set()
+    todo = [dep for dep, head in heads.items() if head and head == person]
+    while todo:
+        dep = todo.pop()
+        if dep in found:
+            continue
+        found.add(dep)
+        todo.extend(children.get(dep, ()))
+    return frozenset(found)
+
+
+# -- privileged people ------------------------------------------------------------------------
+
+
+def check_password_reset(principal: Principal, target_roles: Iterable[str]) -> Decision:
+    """HR may reset passwords, but only an admin resets an HR or admin account's."""
+    if PRIVILEGED_ROLES & set(target_roles) and not principal.has_role(ADMIN):
+        return _forbidden("admin_required", "Only an admin may reset an HR or admin password.")
+    return ALLOW
+
+
+def check_employee_change(
+    principal: Principal, current_roles: Iterable[str], new_roles: Iterable[str] | None
+) -> Decision:
+    """Admins' records, and granting or removing the admin role, are for admins only.
+
+    ``current_roles``: the employee's roles now (empty for a new employee); ``new_roles``:
+    the roles the request sets (None: unchanged).
+    """
+    current = set(current_roles)
+    touches_admin = ADMIN in current or (new_roles is not None and ADMIN in set(new_roles))
+    if touches_admin and not principal.has_role(ADMIN):
+        return _forbidden("admin_required", "Only an admin may change admins or grant admin.")
+    return ALLOW

@@ -1,0 +1,155 @@
+"""Sign-in: access tokens (JWT, minutes) and refresh tokens (opaque, rotated, days).
+
+``POST /auth/login`` and ``POST /auth/refresh`` are public; the other routes need a token.
+A person whose password must be changed (first sign-in of an imported account, or after an
+HR reset) gets an access token that only allows ``POST /auth/password``, ``GET /auth/me``
+and ``POST /auth/logout``; changing the password returns unrestricted tokens.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import grpc
+from fastapi import APIRouter, Request, Response
+
+from gateway.deps import RpcDep
+from gateway.policy import Principal
+from gateway.problems import ProblemError
+from gateway.schemas import LoginRequest, Me, PasswordChange, RefreshRequest, Tokens
+from gateway.security import Access, Allow, AuthDep, Authenticator, person_principal
+from stride.identity.v1 import auth_pb2 as pb
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+def me(principal: Principal) -> dict[str, Any]:
+    return {
+        "kind": principal.kind,
+        "id": principal.id,
+        "name": principal.name,
+        "employee_number": principal.employee_number,
+        "department_id": principal.department_id,
+        "roles": sorted(principal.roles),
+        "scopes": sorted(principal.scopes),
+        "must_change_password": principal.must_change_password,
+    }
+
+
+def _tokens(
+    auth: Authenticator, principal: Principal, refresh: pb.RefreshToken, response: Response
+) -> dict[str, Any]:
+    access = auth.tokens.issue(principal)
+    # RFC 6749 §5.1: token responses are never cached.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return {
+        "access_token": access.token,
+        "token_type": "bearer",
+        "expires_in": access.expires_in,
+        "refresh_token": refresh.token,
+        "refresh_token_expires_at": refresh.expires_at,
+        "must_change_password": principal.must_change_password,
+        "principal": me(principal),
+    }
+
+
+@router.post(
+    "/login",
+    response_model=Tokens,
+    name="login",
+    dependencies=[Allow("auth.login")],
+    description="Sign in with employee number (or email) and password. Wrong credentials: "
+    "401 invalid_credentials; after repeated failures the account is locked for a while: "
+    "429 account_locked.",
+)
+async def login(
+    body: LoginRequest, request: Request, response: Response, rpc: RpcDep, auth: AuthDep
+) -> dict[str, Any]:
+    result = await rpc(
+        rpc.auth.Authenticate, pb.AuthenticateRequest(login=body.login, password=body.password)
+    )
+    principal = person_principal(result.principal)
+    # The rest of this request acts as the person who just signed in (audit actor).
+    request.state.principal = principal
+    refresh = await rpc(
+        rpc.auth.IssueRefreshToken, pb.IssueRefreshTokenRequest(employee_id=principal.id)
+    )
+    return _tokens(auth, principal, refresh, response)
+
+
+@router.post(
+    "/refresh",
+    response_model=Tokens,
+    name="refresh",
+    dependencies=[Allow("auth.refresh")],
+    description="Swap a refresh token for a new access token and a new refresh token (the old "
+    "one stops working). Presenting an already used refresh token ends that whole session.",
+)
+async def refresh(
+    body: RefreshRequest, request: Request, response: Response, rpc: RpcDep, auth: AuthDep
+) -> dict[str, Any]:
+    result = await rpc(
+        rpc.auth.RotateRefreshToken, pb.RotateRefreshTokenRequest(token=body.refresh_token)
+    )
+    principal = person_principal(result.principal)
+    request.state.principal = principal
+    return _tokens(auth, principal, result.refresh_token, response)
+
+
+@router.post(
+    "/logout",
+    status_code=204,
+    name="logout",
+    description="Revoke the refresh token (and the session it belongs to). Access tokens "
+    "already issued stay valid until they expire (minutes).",
+)
+async def logout(
+    body: RefreshRequest, rpc: RpcDep, access: Access = Allow("auth.logout")
+) -> Response:
+    await rpc(rpc.auth.RevokeRefreshToken, pb.RevokeRefreshTokenRequest(token=body.refresh_token))
+    return Response(status_code=204)
+
+
+@router.post(
+    "/password",
+    response_model=Tokens,
+    name="change_password",
+    description="Change one's own password; ends every other session and returns new tokens. "
+    "A wrong current password is 403 wrong_current_password; a weak new one 422 weak_password.",
+)
+async def change_password(
+    body: PasswordChange,
+    response: Response,
+    rpc: RpcDep,
+    auth: AuthDep,
+    access: Access = Allow("auth.password"),
+) -> dict[str, Any]:
+    caller = access.caller
+    try:
+        await rpc(
+            rpc.auth.SetPassword,
+            pb.SetPasswordRequest(
+                employee_id=caller.id,
+                new_password=body.new_password,
+                current_password=body.current_password,
+            ),
+        )
+    except grpc.aio.AioRpcError as exc:
+        # Not a 401: the caller is signed in; the proof they gave is wrong.
+        if exc.code() == grpc.StatusCode.UNAUTHENTICATED:
+            raise ProblemError(
+                403, "wrong_current_password", "The current password is wrong."
+            ) from exc
+        raise
+    refresh_token = await rpc(
+        rpc.auth.IssueRefreshToken, pb.IssueRefreshTokenRequest(employee_id=caller.id)
+    )
+    principal = dataclasses.replace(caller, must_change_password=False)
+    return _tokens(auth, principal, refresh_token, response)
+
+
+@router.get("/me", response_model=Me, name="me")
+async def whoami(access: Access = Allow("auth.me")) -> dict[str, Any]:
+    return me(access.caller)

@@ -1,0 +1,468 @@
+"""Authentication and authorization for the routes (the I/O around gateway/policy.py).
+
+Every route declares its rule with :func:`Allow` (``access: Access = Allow("checkin.record")``
+or ``dependencies=[Allow("department.create")]``). The dependency
+
+1. identifies the caller: ``Authorization: Bearer <access token>`` (a JWT from
+   ``POST /auth/login``), or an API key as ``Authorization: Bearer sk_...`` or ``X-API-Key``
+   (checked with identity's AuthenticateApiKey; successes cached for a few seconds);
+2. when the rule is about an object named in the path (``{objective_id}``,
+   ``{key_result_id}``, ``{employee_id}``), loads it and gathers the facts the policy needs
+   (the owner's manager chain, the heads of the department and the departments above it);
+3. asks :func:`gateway.policy.decide` and answers 401 / 403 / 404 problem+json when denied.
+
+The caller is kept in ``request.state.principal`` so every gRPC call of the request carries
+it as ``x-stride-actor`` (see gateway/deps.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import grpc
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import routing as fastapi_routing
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.routing import BaseRoute
+
+from gateway import policy
+from gateway.deps import Rpc, RpcDep
+from gateway.policy import Decision, Facts, Principal, Reach
+from gateway.problems import ProblemError
+from gateway.tokens import AccessTokens, TokenError
+from services.common.paging import MAX_PAGE_SIZE
+from stride.common.v1 import common_pb2
+from stride.goals.v1 import goals_pb2
+from stride.identity.v1 import auth_pb2, identity_pb2
+
+API_KEY_PREFIX = "sk_"
+# The OpenAPI extension naming each operation's rule (checked by the route-coverage test).
+RULE_EXTENSION = "x-stride-rule"
+# A department tree deeper than this is treated as broken (and not walked further).
+MAX_DEPARTMENT_DEPTH = 64
+
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="An access token from POST /api/v1/auth/login, or an API key (sk_...).",
+)
+api_key_scheme = APIKeyHeader(
+    name="X-API-Key", auto_error=False, scheme_name="apiKey", description="An API key (sk_...)."
+)
+
+
+# -- API keys ---------------------------------------------------------------------------------
+
+
+class ApiKeyCache:
+    """Successful API-key checks for ``ttl`` seconds, keyed by the key's SHA-256."""
+
+    def __init__(
+        self,
+        ttl: float,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl = ttl
+        self._max = max_entries
+        self._clock = clock
+        self._entries: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+
+    @staticmethod
+    def _digest(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    def get(self, key: str) -> Principal | None:
+        digest = self._digest(key)
+        entry = self._entries.get(digest)
+        if entry is None:
+            return None
+        if entry[0] <= self._clock():
+            del self._entries[digest]
+            return None
+        return entry[1]
+
+    def put(self, key: str, principal: Principal) -> None:
+        if self.ttl <= 0:
+            return
+        self._entries[self._digest(key)] = (self._clock() + self.ttl, principal)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+
+    def evict(self, key_id: str) -> None:
+        """Forget the key with this id (it was just revoked through this gateway)."""
+        for digest in [d for d, (_, p) in self._entries.items() if p.id == key_id]:
+            del self._entries[digest]
+
+
+@dataclass
+class Authenticator:
+    tokens: AccessTokens
+    api_keys: ApiKeyCache
+
+
+def get_authenticator(request: Request) -> Authenticator:
+    auth: Authenticator = request.app.state.auth
+    return auth
+
+
+AuthDep = Annotated[Authenticator, Depends(get_authenticator)]
+
+
+def api_key_principal(key: auth_pb2.ApiKey) -> Principal:
+    return Principal(id=key.id, kind="api_key", scopes=frozenset(key.scopes), name=key.name)
+
+
+def person_principal(p: auth_pb2.Principal) -> Principal:
+    return Principal(
+        id=p.employee_id,
+        roles=frozenset(p.roles),
+        department_id=p.department_id,
+        name=p.name,
+        employee_number=p.employee_number,
+        must_change_password=p.must_change_password,
+    )
+
+
+def _unauthenticated(code: str, detail: str) -> ProblemError:
+    return ProblemError(401, code, detail)
+
+
+async def _api_key(auth: Authenticator, rpc: Rpc, key: str) -> Principal:
+    cached = auth.api_keys.get(key)
+    if cached is not None:
+        return cached
+    try:
+        msg = await rpc(rpc.auth.AuthenticateApiKey, auth_pb2.AuthenticateApiKeyRequest(key=key))
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() == grpc.StatusCode.UNAUTHENTICATED:
+            raise _unauthenticated("invalid_api_key", "Unknown or revoked API key.") from exc
+        raise
+    principal = api_key_principal(msg)
+    auth.api_keys.put(key, principal)
+    return principal
+
+
+async def authenticate(
+    request: Request,
+    auth: Authenticator,
+    rpc: Rpc,
+    bearer: HTTPAuthorizationCredentials | None,
+    api_key: str | None,
+) -> Principal | None:
+    """The caller, or None when no credentials were sent; 401 for bad ones."""
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is not None:
+        return known
+    principal: Principal | None = None
+    if bearer is not None and bearer.credentials:
+        token = bearer.credentials
+        if token.startswith(API_KEY_PREFIX):
+            principal = await _api_key(auth, rpc, token)
+        else:
+            try:
+                principal = auth.tokens.verify(token)
+            except TokenError as exc:
+                raise _unauthenticated(exc.code, exc.detail) from exc
+    elif api_key:
+        principal = await _api_key(auth, rpc, api_key)
+    request.state.principal = principal
+    return principal
+
+
+# -- facts ------------------------------------------------------------------------------------
+
+
+async def _load(rpc: Rpc, resource: str, object_id: str) -> tuple[Any, Facts]:
+    """The object a rule is about, and the facts it carries itself."""
+    try:
+        if resource == "objective":
+            o = await rpc(rpc.goals.GetObjective, goals_pb2.GetObjectiveRequest(id=object_id))
+            return o, Facts(owner_id=o.owner_id, department_id=o.department_id)
+        if resource == "key_result":
+            k = await rpc(rpc.goals.GetKeyResult, goals_pb2.GetKeyResultRequest(id=object_id))
+            return k, Facts(owner_id=k.owner_id, department_id=k.department_id)
+        if resource == "employee":
+            e = await rpc(rpc.identity.GetEmployee, identity_pb2.GetEmployeeRequest(id=object_id))
+            return e, Facts(owner_id=e.id, department_id=e.department_id)
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() == grpc.StatusCode.NOT_FOUND:
+            # Answered exactly like a hidden object (policy.NOT_FOUND).
+            raise ProblemError(404, *policy.NOT_FOUND[resource]) from exc
+        raise
+    raise AssertionError(f"no loader for {resource}")
+
+
+async def manager_chain(rpc: Rpc, employee_id: str) -> tuple[str, ...]:
+    try:
+        chain = await rpc(
+            rpc.identity.GetManagerChain,
+            identity_pb2.GetManagerChainRequest(employee_id=employee_id),
+        )
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() == grpc.StatusCode.NOT_FOUND:
+            return ()
+        raise
+    return tuple(m.id for m in chain.managers)
+
+
+async def department_heads(rpc: Rpc, department_id: str) -> tuple[str, ...]:
+    """Heads of ``department_id`` and of every department above it."""
+    heads: list[str] = []
+    seen: set[str] = set()
+    current = department_id
+    while current and current not in seen and len(seen) < MAX_DEPARTMENT_DEPTH:
+        seen.add(current)
+        try:
+            dep = await rpc(
+                rpc.identity.GetDepartment, identity_pb2.GetDepartmentRequest(id=current)
+            )
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                break
+            raise
+        if dep.head_id:
+            heads.append(dep.head_id)
+        current = dep.parent_id
+    return tuple(heads)
+
+
+async def resolve_facts(rpc: Rpc, principal: Principal, action: str, base: Facts) -> Facts:
+    """``base`` plus the relations the decision on ``action`` can depend on, fetched only
+    as far as needed."""
+    need = policy.needed_facts(principal, action)
+    if not need or principal.is_api_key:
+        return base
+    facts = base
+    if (
+        need & {Reach.DIRECT_REPORTS, Reach.TRANSITIVE_REPORTS}
+        and base.owner_id
+        and base.owner_id != principal.id
+    ):
+        facts = Facts(
+            owner_id=base.owner_id,
+            department_id=base.department_id,
+            owner_managers=await manager_chain(rpc, base.owner_id),
+        )
+        if policy.decide(principal, action, facts).allowed:
+            return facts
+    if Reach.DEPARTMENT in need and base.department_id:
+        facts = Facts(
+            owner_id=facts.owner_id,
+            department_id=facts.department_id,
+            owner_managers=facts.owner_managers,
+            department_heads=await department_heads(rpc, base.department_id),
+        )
+    return facts
+
+
+async def _all_pages(fetch: Callable[[common_pb2.PageRequest], Any], field: str) -> list[Any]:
+    items: list[Any] = []
+    token = ""
+    while True:
+        page = await fetch(common_pb2.PageRequest(page_size=MAX_PAGE_SIZE, page_token=token))
+        items.extend(getattr(page, field))
+        token = page.page.next_page_token
+        if not token:
+            return items
+
+
+async def report_ids(rpc: Rpc, employee_id: str, *, transitive: bool) -> list[str]:
+    async def fetch(page: common_pb2.PageRequest) -> Any:
+        return await rpc(
+            rpc.identity.ListReports,
+            identity_pb2.ListReportsRequest(
+                employee_id=employee_id, transitive=transitive, page=page
+            ),
+        )
+
+    try:
+        return [e.id for e in await _all_pages(fetch, "employees")]
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() == grpc.StatusCode.NOT_FOUND:
+            return []
+        raise
+
+
+async def headed_departments(rpc: Rpc, employee_id: str) -> list[str]:
+    async def fetch(page: common_pb2.PageRequest) -> Any:
+        return await rpc(
+            rpc.identity.ListDepartments, identity_pb2.ListDepartmentsRequest(page=page)
+        )
+
+    departments = await _all_pages(fetch, "departments")
+    tree = {d.id: d.parent_id for d in departments}
+    heads = {d.id: d.head_id for d in departments}
+    return sorted(policy.department_subtree(tree, heads, employee_id))
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a list may show: every item (``everything``), or items owned by one of
+    ``owner_ids`` or in one of ``department_ids``."""
+
+    everything: bool
+    owner_ids: tuple[str, ...] = ()
+    department_ids: tuple[str, ...] = ()
+
+
+# -- the route dependency ---------------------------------------------------------------------
+
+
+def _raise_if_denied(decision: Decision) -> None:
+    if not decision.allowed:
+        raise ProblemError(decision.status, decision.code, decision.detail)
+
+
+@dataclass
+class Access:
+    """The outcome of a route's rule: who is calling and, for object rules, the object."""
+
+    action: str
+    principal: Principal | None
+    rpc: Rpc | None
+    # The object named in the path (a protobuf message) when the rule is about one.
+    resource: Any = None
+
+    @property
+    def caller(self) -> Principal:
+        assert self.principal is not None, "public routes have no caller"
+        return self.principal
+
+    async def check(self, action: str, facts: Facts) -> None:
+        """Decide ``action`` on an object described by ``facts`` (e.g. one a request body
+        would create); raise the problem when denied."""
+        assert self.rpc is not None
+        resolved = await resolve_facts(self.rpc, self.caller, action, facts)
+        _raise_if_denied(policy.decide(self.caller, action, resolved))
+
+    def require(self, decision: Decision) -> None:
+        _raise_if_denied(decision)
+
+    async def scope(self) -> Scope:
+        """What the list this route serves may show the caller."""
+        assert self.rpc is not None
+        vis = policy.visibility(self.caller, self.action)
+        if vis.everything:
+            return Scope(everything=True)
+        owners: list[str] = [self.caller.id] if vis.own else []
+        if vis.reports is not None:
+            owners += await report_ids(
+                self.rpc, self.caller.id, transitive=vis.reports == Reach.TRANSITIVE_REPORTS
+            )
+        departments: list[str] = []
+        if vis.headed_departments:
+            departments = await headed_departments(self.rpc, self.caller.id)
+        return Scope(False, tuple(dict.fromkeys(owners)), tuple(departments))
+
+
+class Public:
+    """The rule of a route anybody may call (no credentials looked at)."""
+
+    def __init__(self, action: str) -> None:
+        self.rule = policy.rule(action)
+        assert self.rule.public, f"{action} is not a public rule"
+        self.action = action
+
+    async def __call__(self) -> Access:
+        return Access(self.action, None, None)
+
+
+class Authorize:
+    """The rule of a route that needs a signed-in caller (see the module doc)."""
+
+    def __init__(self, action: str) -> None:
+        self.rule = policy.rule(action)
+        assert not self.rule.public, f"{action} is a public rule: use Public"
+        self.action = action
+
+    async def __call__(
+        self,
+        request: Request,
+        auth: AuthDep,
+        rpc: RpcDep,
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+        api_key: Annotated[str | None, Depends(api_key_scheme)],
+    ) -> Access:
+        principal = await authenticate(request, auth, rpc, bearer, api_key)
+        access = Access(self.action, principal, rpc)
+        rule = self.rule
+        object_id = request.path_params.get(f"{rule.resource}_id") if rule.resource else None
+        if object_id is None:
+            # No object in the path: decided now, or (object from the body) by the route
+            # through access.check() after this first gate.
+            if rule.resource is None or principal is None:
+                _raise_if_denied(policy.decide(principal, self.action))
+            else:
+                _raise_if_denied(policy.precheck(principal, self.action))
+            return access
+        _raise_if_denied(policy.precheck(principal, self.action))
+        assert principal is not None and rule.resource is not None
+        access.resource, base = await _load(rpc, rule.resource, object_id)
+        facts = await resolve_facts(rpc, principal, self.action, base)
+        _raise_if_denied(policy.decide(principal, self.action, facts))
+        return access
+
+
+def Allow(action: str) -> Any:
+    """The dependency enforcing ``action``'s rule; its value is an :class:`Access`."""
+    rule = policy.rule(action)
+    return Depends(Public(action) if rule.public else Authorize(action))
+
+
+# -- route introspection ----------------------------------------------------------------------
+
+
+def _dependants(dependant: Dependant) -> Iterator[Dependant]:
+    for dep in dependant.dependencies:
+        yield dep
+        yield from _dependants(dep)
+
+
+def route_rules(route: APIRoute) -> list[str]:
+    """The actions a route's dependencies enforce (exactly one for a well-declared route)."""
+    return [
+        d.call.action
+        for d in _dependants(route.dependant)
+        if isinstance(d.call, Authorize | Public)
+    ]
+
+
+def annotate_routes(router: APIRouter) -> None:
+    """Name each operation's rule in the OpenAPI document (``x-stride-rule``).
+
+    Call on a resource router before it is included anywhere: FastAPI copies a route's
+    ``openapi_extra`` when it is included.
+    """
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            rules = route_rules(route)
+            if len(rules) == 1:
+                route.openapi_extra = {**(route.openapi_extra or {}), RULE_EXTENSION: rules[0]}
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    path: str  # as served, with every prefix
+    methods: frozenset[str]
+    route: BaseRoute  # the route as declared (an APIRoute for the API's operations)
+
+
+def iter_routes(app: FastAPI) -> Iterator[RouteInfo]:
+    """Every route the app serves, with its full path (FastAPI ≥ 0.165 keeps included
+    routers as such in ``app.routes``; older versions flatten them)."""
+    contexts = getattr(fastapi_routing, "iter_route_contexts", None)
+    if contexts is None:  # pragma: no cover - older FastAPI
+        for route in app.routes:
+            methods = getattr(route, "methods", None) or set()
+            yield RouteInfo(getattr(route, "path", ""), frozenset(methods), route)
+        return
+    for ctx in contexts(app.routes):
+        yield RouteInfo(ctx.path or "", frozenset(ctx.methods or ()), ctx.original_route)

@@ -1,0 +1,5 @@
+"""``python -m services.cli`` = ``stride``."""
+
+from services.cli.app import main
+
+main()

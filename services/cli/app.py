@@ -1,0 +1,116 @@
+"""``stride``: run the whole stack (``stride up``) or one process (``stride serve <name>``)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from services.cli_admin import admin_app
+from services.cli_audit import audit_app
+from services.cli_org import org_app
+
+app = typer.Typer(
+    name="stride",
+    help="Stride: OKRs, weekly check-ins and escalations on Temporal.",
+    no_args_is_help=True,
+    add_completion=False,
+    # Plain tracebacks: they end up in .stride/logs/<process>.log and in CI output.
+    pretty_exceptions_enable=False,
+)
+app.add_typer(audit_app, name="audit")
+app.add_typer(admin_app, name="admin")
+app.add_typer(org_app, name="org")
+
+
+class ProcessName(StrEnum):
+    identity = "identity"
+    goals = "goals"
+    worker = "worker"
+    gateway = "gateway"
+
+
+PortOption = Annotated[
+    int | None,
+    typer.Option(help="Listen on this port instead of STRIDE_GRPC_PORT / STRIDE_HTTP_PORT."),
+]
+
+
+@app.command()
+def up(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where state and logs go (default: STRIDE_DATA_DIR or .stride)."),
+    ] = None,
+    seed: Annotated[bool, typer.Option(help="Create the demo organisation if empty.")] = True,
+    free_ports: Annotated[
+        bool,
+        typer.Option(help="Listen on random free ports (a second stack next to the first)."),
+    ] = False,
+) -> None:
+    """Start Temporal, NATS, every service, the worker and the gateway; Ctrl-C stops all."""
+    from services.cli.up import up as run
+
+    raise typer.Exit(run(data_dir, seed=seed, free_ports=free_ports))
+
+
+@app.command()
+def serve(
+    name: Annotated[ProcessName, typer.Argument(help="The process to run.")],
+    port: PortOption = None,
+) -> None:
+    """Run one process (settings from STRIDE_* variables) until SIGTERM / Ctrl-C."""
+    from services.cli.process import serve_process
+
+    if port is not None and name is ProcessName.worker:
+        raise typer.BadParameter("the worker does not listen on a port", param_hint="--port")
+    serve_process(name.value, port)
+
+
+class ServiceName(StrEnum):
+    identity = "identity"
+    goals = "goals"
+
+
+@app.command()
+def migrate(
+    service: Annotated[
+        list[ServiceName] | None,
+        typer.Argument(help="Services to migrate (default: all)."),
+    ] = None,
+) -> None:
+    """Create each service's schema (PostgreSQL) or file (SQLite), apply its migrations, exit."""
+    import asyncio
+
+    from rich.console import Console
+
+    from services.cli.migrate import migrate as run
+    from services.common.logging import configure_logging
+    from services.common.settings import StrideSettings
+
+    settings = StrideSettings()
+    configure_logging("migrate", settings.log_level, settings.log_format)
+    schemas = asyncio.run(run(settings, [s.value for s in service or []]))
+    Console().print(f"[green]migrated[/green]: {', '.join(schemas)}")
+
+
+@app.command()
+def worker() -> None:
+    """Run the Temporal worker and the event bridge (same as: stride serve worker)."""
+    from services.cli.process import serve_process
+
+    serve_process("worker")
+
+
+@app.command()
+def gateway(port: PortOption = None) -> None:
+    """Run the REST gateway (same as: stride serve gateway)."""
+    from services.cli.process import serve_process
+
+    serve_process("gateway", port)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,95 @@
+"""Run one Stride process (``stride serve <name>``) under asyncio with signal handling.
+
+SIGTERM, SIGINT or SIGHUP cancels the process' ``serve()`` coroutine, which is its graceful
+shutdown; a second signal exits at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import os
+import signal
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from pydantic_settings import BaseSettings
+
+from services.common.logging import configure_logging
+from services.common.settings import (
+    GatewaySettings,
+    ServiceSettings,
+    StrideSettings,
+    WorkerSettings,
+)
+from services.common.telemetry import configure_tracing
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+# name → (module with `serve`, settings class)
+PROCESSES: dict[str, tuple[str, type[StrideSettings]]] = {
+    "identity": ("services.identity.server", ServiceSettings),
+    "goals": ("services.goals.server", ServiceSettings),
+    "worker": ("services.worker.server", WorkerSettings),
+    "gateway": ("gateway.server", GatewaySettings),
+}
+
+
+async def run_until_signal(
+    main: Callable[[], Coroutine[Any, Any, None]],
+    *,
+    on_second_signal: Callable[[], None] | None = None,
+) -> bool:
+    """Run ``main()``; the first stop signal cancels it. True when stopped by a signal."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.create_task(main())
+    signals: list[int] = []
+
+    def handle(sig: signal.Signals) -> None:
+        signals.append(sig)
+        if len(signals) == 1:
+            task.cancel()
+        elif on_second_signal is not None:
+            on_second_signal()
+
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, handle, sig)
+    try:
+        await task
+    except asyncio.CancelledError:
+        if not signals:
+            raise
+    finally:
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
+    return bool(signals)
+
+
+def _force_exit() -> None:
+    os._exit(130)
+
+
+def serve_process(name: str, port: int | None = None) -> None:
+    """Build the settings of process ``name`` from the environment and serve until stopped."""
+    module_name, settings_cls = PROCESSES[name]
+    overrides: dict[str, Any] = {}
+    if port is not None:
+        field = "http_port" if settings_cls is GatewaySettings else "grpc_port"
+        if field not in settings_cls.model_fields:
+            raise ValueError(f"{name} does not listen on a port")
+        overrides[field] = port
+    settings = settings_cls(**overrides)
+    configure_logging(name, settings.log_level, settings.log_format)
+    provider = configure_tracing(name, settings.otel_exporter)
+    serve: Callable[[BaseSettings], Awaitable[None]] = importlib.import_module(module_name).serve
+
+    async def main() -> None:
+        await serve(settings)
+
+    try:
+        asyncio.run(run_until_signal(main, on_second_signal=_force_exit))
+    finally:
+        with contextlib.suppress(Exception):
+            provider.shutdown()

@@ -1,0 +1,227 @@
+"""A small demo organisation, created through the gateway's REST API (``stride up``).
+
+Idempotent: every item is looked up by a natural key (department name, employee number,
+cycle name, objective title, key result title) and only created when missing, so a second
+``stride up`` — or one after an interrupted seed — creates nothing twice. An organisation
+that already has data of its own (departments that are not the demo's) is left alone.
+
+The API needs a signed-in caller: first a demo admin (login ``admin``) is made straight
+through identity's gRPC API, as ``stride admin create`` does, with the password given or a
+fresh random one (set again on every start); the seed then signs in as that admin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import grpc
+import httpx
+
+from services.common.errors import DomainError
+from services.identity.bootstrap import Bootstrap, generate_password
+
+API = "/api/v1"
+# The demo admin: login (employee number), name, department.
+DEMO_ADMIN = ("admin", "Demo Admin", "Production")
+
+DEPARTMENTS = ("Production", "Quality", "Sales")
+# (employee number, name, department, manager's employee number)
+EMPLOYEES = (
+    ("D-1001", "Chen Wei", "Production", ""),
+    ("D-1002", "Li Na", "Production", "D-1001"),
+    ("D-1003", "Wang Fang", "Production", "D-1002"),
+    ("D-1004", "Zhang Jun", "Quality", "D-1001"),
+    ("D-1005", "Liu Yang", "Quality", "D-1004"),
+    ("D-1006", "Zhao Min", "Sales", "D-1001"),
+)
+OBJECTIVE = "Make line 3 the plant's most reliable line"
+OBJECTIVE_OWNER = "D-1002"
+# (title, baseline, target, unit)
+KEY_RESULTS = (
+    ("First-pass yield on line 3", 92.0, 97.0, "%"),
+    ("Unplanned downtime per month", 40.0, 12.0, "h"),
+    ("Operators certified on the new press", 0.0, 24.0, "people"),
+)
+
+
+@dataclass
+class SeedResult:
+    created: dict[str, int] = field(default_factory=dict)
+    skipped: str = ""
+    # How to sign in as the demo admin (empty when the seed was skipped).
+    admin_login: str = ""
+    admin_password: str = ""
+
+    def count(self, kind: str) -> None:
+        self.created[kind] = self.created.get(kind, 0) + 1
+
+    def summary(self) -> str:
+        return ", ".join(f"{n} {kind}{'' if n == 1 else 's'}" for kind, n in self.created.items())
+
+    @property
+    def total(self) -> int:
+        return sum(self.created.values())
+
+
+def quarter_of(day: date) -> tuple[str, date, date]:
+    """(name, first day, last day) of the calendar quarter containing ``day``."""
+    q = (day.month - 1) // 3
+    start = date(day.year, 3 * q + 1, 1)
+    end = date(day.year + 1, 1, 1) if q == 3 else date(day.year, 3 * q + 4, 1)
+    return f"{day.year}-Q{q + 1}", start, date.fromordinal(end.toordinal() - 1)
+
+
+class SeedError(RuntimeError):
+    pass
+
+
+async def _items(client: httpx.AsyncClient, path: str, **params: str) -> AsyncIterator[Any]:
+    token = ""
+    while True:
+        resp = await client.get(path, params={**params, "page_size": "100", "page_token": token})
+        _check(resp)
+        body = resp.json()
+        for item in body["items"]:
+            yield item
+        token = body.get("next_page_token", "")
+        if not token:
+            return
+
+
+async def _all(client: httpx.AsyncClient, path: str, **params: str) -> list[Any]:
+    return [item async for item in _items(client, path, **params)]
+
+
+def _check(resp: httpx.Response) -> None:
+    if resp.is_success:
+        return
+    try:
+        problem = resp.json()
+        detail = f"{problem.get('code')}: {problem.get('detail')}"
+    except ValueError:
+        detail = resp.text[:200]
+    raise SeedError(f"{resp.request.method} {resp.request.url.path} → {resp.status_code} {detail}")
+
+
+async def _create(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> Any:
+    resp = await client.post(path, json=body)
+    _check(resp)
+    return resp.json()
+
+
+async def _demo_admin(identity_addr: str, password: str, result: SeedResult) -> bool:
+    """Make (or refresh) the demo admin; False when the organisation is not the demo's."""
+    login, name, department = DEMO_ADMIN
+    try:
+        async with grpc.aio.insecure_channel(identity_addr) as channel:
+            boot = Bootstrap(channel)
+            names = {d.name for d in await boot.departments()}
+            if names - set(DEPARTMENTS):
+                return False
+            account = await boot.ensure_admin(
+                employee_number=login,
+                name=name,
+                email=f"{login}@demo.stride.example",
+                department=department,
+                password=password,
+            )
+    except DomainError as exc:
+        raise SeedError(f"demo admin: {exc.code}: {exc.message}") from exc
+    except grpc.aio.AioRpcError as exc:
+        raise SeedError(f"demo admin: identity at {identity_addr}: {exc.details()}") from exc
+    if department not in names:
+        result.count("department")
+    result.admin_login, result.admin_password = account.login, password
+    return account.created
+
+
+async def seed_demo(
+    gateway_url: str,
+    *,
+    identity_addr: str,
+    admin_password: str | None = None,
+    today: date | None = None,
+) -> SeedResult:
+    result = SeedResult()
+    password = admin_password or generate_password()
+    admin_created = await _demo_admin(identity_addr, password, result)
+    if not result.admin_login:
+        result.skipped = "the organisation already has its own data"
+        return result
+    async with httpx.AsyncClient(base_url=gateway_url + API, timeout=30.0) as client:
+        resp = await client.post("/auth/login", json={"login": DEMO_ADMIN[0], "password": password})
+        _check(resp)
+        client.headers["Authorization"] = f"Bearer {resp.json()['access_token']}"
+        departments = {d["name"]: d for d in await _all(client, "/departments")}
+        foreign = set(departments) - set(DEPARTMENTS)
+        if foreign:
+            result.skipped = "the organisation already has its own data"
+            return result
+
+        for name in DEPARTMENTS:
+            if name not in departments:
+                departments[name] = await _create(client, "/departments", {"name": name})
+                result.count("department")
+
+        employees = {e["employee_number"]: e for e in await _all(client, "/employees")}
+        for number, name, dept, manager in EMPLOYEES:
+            if number in employees:
+                continue
+            employees[number] = await _create(
+                client,
+                "/employees",
+                {
+                    "employee_number": number,
+                    "name": name,
+                    "email": f"{number.lower()}@demo.stride.example",
+                    "department_id": departments[dept]["id"],
+                    "manager_id": employees[manager]["id"] if manager else "",
+                },
+            )
+            result.count("employee")
+
+        name, start, end = quarter_of(today or date.today())
+        cycles = {c["name"]: c for c in await _all(client, "/cycles")}
+        cycle = cycles.get(name)
+        if cycle is None:
+            cycle = await _create(
+                client,
+                "/cycles",
+                {"name": name, "start_date": start.isoformat(), "end_date": end.isoformat()},
+            )
+            result.count("cycle")
+
+        objectives = {
+            o["title"]: o for o in await _all(client, "/objectives", cycle_id=cycle["id"])
+        }
+        objective = objectives.get(OBJECTIVE)
+        if objective is None:
+            objective = await _create(
+                client,
+                "/objectives",
+                {
+                    "cycle_id": cycle["id"],
+                    "title": OBJECTIVE,
+                    "description": "Fewer stops, fewer rejects, more certified operators.",
+                    "owner_id": employees[OBJECTIVE_OWNER]["id"],
+                },
+            )
+            result.count("objective")
+
+        krs_path = f"/objectives/{objective['id']}/key-results"
+        existing = {k["title"] for k in await _all(client, krs_path)}
+        for title, baseline, target, unit in KEY_RESULTS:
+            if title in existing:
+                continue
+            await _create(
+                client,
+                krs_path,
+                {"title": title, "baseline": baseline, "target": target, "unit": unit},
+            )
+            result.count("key result")
+    if admin_created:
+        result.count("admin account")
+    return result

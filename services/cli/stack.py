@@ -1,0 +1,242 @@
+"""The Stride stack as a list of processes: what ``stride up`` and the e2e tests start.
+
+Engines first (Temporal dev server, nats-server; both in parallel), then the services, the
+worker and the gateway (in parallel; each waits for what it needs). Stopping goes the other
+way round: gateway, worker, services, engines.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from services.cli.supervisor import GrpcHealthCheck, HttpCheck, ProcessSpec, TcpCheck
+from services.common.binaries import find_binary, free_port
+from services.common.settings import SERVICE_PORTS
+
+SEARCH_ATTRIBUTES: tuple[str, ...] = (
+    "StrideCycle",
+    "StrideDepartment",
+    "StridePhase",
+    "StrideRiskLevel",
+)
+# `temporal server start-dev --sqlite-pragma`: measured ~2.5x faster starts, ~5x signals.
+TEMPORAL_SQLITE_PRAGMAS: tuple[str, ...] = ("journal_mode=wal", "synchronous=off")
+TEMPORAL_HEALTH_SERVICE = "temporal.api.workflowservice.v1.WorkflowService"
+
+SERVICES: tuple[str, ...] = ("identity", "goals")
+
+# Environment variables the stack sets for its Python processes; anything else the user
+# exported (STRIDE_LOG_LEVEL, STRIDE_TIME_ZONE, ...) passes through unchanged.
+_MANAGED_ENV = (
+    "STRIDE_DATA_DIR",
+    "STRIDE_DATABASE_URL",
+    "STRIDE_NATS_URL",
+    "STRIDE_TEMPORAL_ADDRESS",
+    "STRIDE_TEMPORAL_NAMESPACE",
+    "STRIDE_TASK_QUEUE",
+    "STRIDE_IDENTITY_ADDR",
+    "STRIDE_GOALS_ADDR",
+    "STRIDE_GRPC_HOST",
+    "STRIDE_GRPC_PORT",
+    "STRIDE_HTTP_HOST",
+    "STRIDE_HTTP_PORT",
+)
+
+
+@dataclass
+class StackConfig:
+    data_dir: Path
+    # PostgreSQL URL; None: one SQLite file per service under data_dir.
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    # Temporal: started here unless temporal_external is set (then that address is used).
+    temporal_port: int = 7233
+    # None: run the dev server without its web UI.
+    temporal_ui_port: int | None = 8233
+    temporal_external: str | None = None
+    namespace: str = "default"
+    task_queue: str = "stride"
+    # NATS: started here unless nats_external is set.
+    nats_port: int = 4222
+    nats_external: str | None = None
+    service_ports: dict[str, int] = field(default_factory=lambda: dict(SERVICE_PORTS))
+    gateway_port: int = 8080
+    # Extra environment for the Python processes (e.g. STRIDE_LOG_LEVEL).
+    env: dict[str, str] = field(default_factory=dict)
+    start_timeout: float = 90.0
+
+    @classmethod
+    def on_free_ports(cls, data_dir: Path, **kwargs: object) -> StackConfig:
+        """Every port picked at random (tests, several stacks on one machine)."""
+        host = str(kwargs.get("host", "127.0.0.1"))
+        ports = {
+            "temporal_port": free_port(host),
+            "temporal_ui_port": free_port(host),
+            "nats_port": free_port(host),
+            "gateway_port": free_port(host),
+            "service_ports": {name: free_port(host) for name in SERVICES},
+        }
+        ports.update(kwargs)
+        return cls(data_dir=data_dir, **ports)  # type: ignore[arg-type]
+
+    # -- addresses -----------------------------------------------------------------------
+
+    @property
+    def temporal_address(self) -> str:
+        return self.temporal_external or f"{self.host}:{self.temporal_port}"
+
+    @property
+    def nats_url(self) -> str:
+        return self.nats_external or f"nats://{self.host}:{self.nats_port}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{self.host}:{self.gateway_port}"
+
+    @property
+    def temporal_ui_url(self) -> str | None:
+        if self.temporal_external or self.temporal_ui_port is None:
+            return None
+        return f"http://{self.host}:{self.temporal_ui_port}"
+
+    def service_addr(self, name: str) -> str:
+        return f"{self.host}:{self.service_ports[name]}"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    # -- processes -----------------------------------------------------------------------
+
+    def temporal_spec(self) -> ProcessSpec:
+        argv = [
+            find_binary("temporal"),
+            "server",
+            "start-dev",
+            "--db-filename",
+            str(self.data_dir / "temporal.db"),
+            "--ip",
+            self.host,
+            "--port",
+            str(self.temporal_port),
+            "--namespace",
+            self.namespace,
+        ]
+        if self.temporal_ui_port is None:
+            argv.append("--headless")
+        else:
+            argv += ["--ui-port", str(self.temporal_ui_port)]
+        for name in SEARCH_ATTRIBUTES:
+            argv += ["--search-attribute", f"{name}=Keyword"]
+        for pragma in TEMPORAL_SQLITE_PRAGMAS:
+            argv += ["--sqlite-pragma", pragma]
+        ports = [(self.host, self.temporal_port)]
+        if self.temporal_ui_port is not None:
+            ports.append((self.host, self.temporal_ui_port))
+        return ProcessSpec(
+            name="temporal",
+            argv=argv,
+            health=GrpcHealthCheck(self.temporal_address, TEMPORAL_HEALTH_SERVICE),
+            ports=ports,
+            start_timeout=self.start_timeout,
+        )
+
+    def nats_spec(self) -> ProcessSpec:
+        argv = [
+            find_binary("nats-server"),
+            "-a",
+            self.host,
+            "-p",
+            str(self.nats_port),
+            "-js",
+            "-sd",
+            str(self.data_dir / "nats"),
+        ]
+        return ProcessSpec(
+            name="nats",
+            argv=argv,
+            health=TcpCheck(self.host, self.nats_port),
+            ports=[(self.host, self.nats_port)],
+            start_timeout=self.start_timeout,
+        )
+
+    def python_env(self, **extra: str) -> dict[str, str | None]:
+        env: dict[str, str | None] = dict.fromkeys(_MANAGED_ENV)
+        env.update(
+            STRIDE_DATA_DIR=str(self.data_dir),
+            STRIDE_NATS_URL=self.nats_url,
+            STRIDE_TEMPORAL_ADDRESS=self.temporal_address,
+            STRIDE_TEMPORAL_NAMESPACE=self.namespace,
+            STRIDE_TASK_QUEUE=self.task_queue,
+            STRIDE_IDENTITY_ADDR=self.service_addr("identity"),
+            STRIDE_GOALS_ADDR=self.service_addr("goals"),
+            PYTHONUNBUFFERED="1",
+        )
+        if self.database_url:
+            env["STRIDE_DATABASE_URL"] = self.database_url
+        env.update(self.env)
+        env.update(extra)
+        return env
+
+    def service_spec(self, name: str) -> ProcessSpec:
+        port = self.service_ports[name]
+        return ProcessSpec(
+            name=name,
+            argv=[*stride_command(), "serve", name],
+            env=self.python_env(STRIDE_GRPC_HOST=self.host, STRIDE_GRPC_PORT=str(port)),
+            health=GrpcHealthCheck(self.service_addr(name)),
+            ports=[(self.host, port)],
+            start_timeout=self.start_timeout,
+        )
+
+    def worker_spec(self) -> ProcessSpec:
+        # No port: the worker only connects out. Its readiness shows in the gateway's
+        # /readyz (Temporal) and in the escalations it starts.
+        return ProcessSpec(
+            name="worker",
+            argv=[*stride_command(), "serve", "worker"],
+            env=self.python_env(),
+            start_timeout=self.start_timeout,
+        )
+
+    def gateway_spec(self) -> ProcessSpec:
+        return ProcessSpec(
+            name="gateway",
+            argv=[*stride_command(), "serve", "gateway"],
+            env=self.python_env(
+                STRIDE_HTTP_HOST=self.host, STRIDE_HTTP_PORT=str(self.gateway_port)
+            ),
+            health=HttpCheck(f"{self.gateway_url}/readyz"),
+            ports=[(self.host, self.gateway_port)],
+            start_timeout=self.start_timeout,
+        )
+
+    def engine_specs(self) -> list[ProcessSpec]:
+        specs = []
+        if self.temporal_external is None:
+            specs.append(self.temporal_spec())
+        if self.nats_external is None:
+            specs.append(self.nats_spec())
+        return specs
+
+    def app_specs(self) -> list[ProcessSpec]:
+        return [
+            *(self.service_spec(name) for name in SERVICES),
+            self.worker_spec(),
+            self.gateway_spec(),
+        ]
+
+    def groups(self) -> list[list[ProcessSpec]]:
+        """Start groups: each group starts in parallel after the previous one is healthy."""
+        return [g for g in (self.engine_specs(), self.app_specs()) if g]
+
+
+def stride_command() -> Sequence[str]:
+    """How to run this installation's ``stride``: the console script beside the interpreter."""
+    script = Path(sys.executable).parent / "stride"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "services.cli"]

@@ -1,0 +1,308 @@
+"""``stride org ...``: import the organisation from a file, sync it from a source, reports.
+
+- ``stride org import FILE [--dry-run]``: CSV/XLSX → identity directly (plan, then every
+  batch with a progress bar), then the report. Columns: docs/org-sync.md.
+- ``stride org sync [SOURCE] [--dry-run]``: starts the ``org-sync/<source>`` workflow on
+  Temporal (the one already running, if any) and waits for its report.
+- ``stride org report RUN_ID`` / ``stride org runs``: what a sync did (from identity).
+- ``stride org schedules``: create or update the hourly Schedules of the configured sources.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import grpc
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from services.common.settings import StrideSettings, WorkerSettings
+from services.identity.sync.client import CHANNEL_OPTIONS, OrgSyncClient
+from services.identity.sync.connectors import (
+    FileConnector,
+    SourceError,
+    configured_sources,
+)
+from stride.identity.v1 import org_sync_pb2 as pb
+from stride.identity.v1 import org_sync_pb2_grpc
+
+if TYPE_CHECKING:
+    from workflows.org_sync import OrgSyncReport
+
+org_app = typer.Typer(help="The organisation: import and sync it.", no_args_is_help=True)
+
+COUNT_LABELS = (
+    ("created", "created"),
+    ("updated", "updated"),
+    ("moved", "moved"),
+    ("deactivated", "deactivated"),
+    ("unchanged", "unchanged"),
+    ("rejected", "rejected"),
+    ("linked", "linked to the source"),
+    ("departments_created", "departments created"),
+    ("departments_updated", "departments updated"),
+    ("departments_rejected", "departments rejected"),
+)
+
+IdentityOption = Annotated[
+    str | None,
+    typer.Option("--identity", help="Identity gRPC address (default: STRIDE_IDENTITY_ADDR)."),
+]
+
+
+def _counts_table(counts: object, title: str) -> Table:
+    table = Table(show_header=False)
+    table.add_column(title)
+    table.add_column("rows", justify="right")
+    for name, label in COUNT_LABELS:
+        value = int(getattr(counts, name))
+        if value or name in ("created", "updated", "moved", "deactivated", "unchanged", "rejected"):
+            table.add_row(label, str(value))
+    return table
+
+
+def _print_counts(console: Console, counts: object, title: str) -> None:
+    console.print(f"[bold]{title}[/bold]")
+    console.print(_counts_table(counts, title))
+
+
+def print_report(console: Console, report: pb.OrgSyncReport, *, max_rows: int = 50) -> None:
+    title = f"org sync {report.run_id or '(dry run)'} · {report.source} · {report.status}"
+    _print_counts(console, report.counts, title)
+    rejected = [r for r in report.rows if r.action == "rejected"]
+    if rejected:
+        table = Table(title=f"rejected rows ({len(rejected)})", title_justify="left")
+        for column in ("row", "kind", "key", "reason"):
+            table.add_column(column)
+        for r in rejected[:max_rows]:
+            table.add_row(str(r.row or ""), r.kind, r.key, f"{r.reason_code}: {r.reason}")
+        console.print(table)
+        if len(rejected) > max_rows:
+            console.print(f"… {len(rejected) - max_rows} more (stride org report {report.run_id})")
+    if report.dry_run:
+        console.print("[yellow]dry run: nothing was written[/yellow]")
+
+
+async def import_file(
+    path: Path,
+    address: str,
+    *,
+    dry_run: bool = False,
+    batch_size: int = 0,
+    allow_mass_deactivation: bool = False,
+    console: Console | None = None,
+) -> pb.OrgSyncReport:
+    """What ``stride org import`` does: read, plan, apply batch by batch with a progress bar."""
+    console = console or Console()
+    snapshot = await FileConnector(path).fetch()
+    console.print(
+        f"{path.name}: {len(snapshot.people)} people, {len(snapshot.departments)} departments"
+    )
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("planning", total=None)
+
+        def planned(report: pb.OrgSyncReport) -> None:
+            description = "dry run" if report.dry_run else "applying batches"
+            progress.update(task, description=description, total=report.batch_count or 1)
+            if report.dry_run or report.batch_count == 0:
+                progress.update(task, completed=report.batch_count or 1)
+
+        def batch_done(done: pb.ApplyOrgSyncBatchResponse) -> None:
+            progress.update(task, completed=done.batches_applied)
+
+        async with OrgSyncClient(address, source="file") as client:
+            return await client.sync(
+                snapshot,
+                dry_run=dry_run,
+                batch_size=batch_size,
+                allow_mass_deactivation=allow_mass_deactivation,
+                on_planned=planned,
+                on_batch=batch_done,
+            )
+
+
+def _fail(console: Console, message: str, code: int = 2) -> typer.Exit:
+    console.print(f"[red]{message}[/red]")
+    return typer.Exit(code)
+
+
+@org_app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(help="CSV or XLSX file, one row per person.")],
+    dry_run: Annotated[bool, typer.Option(help="Report what would change; write nothing.")] = False,
+    batch_size: Annotated[int, typer.Option(help="Operations per transaction.")] = 200,
+    allow_mass_deactivation: Annotated[
+        bool, typer.Option(help="Allow deactivating more than half of the active people.")
+    ] = False,
+    identity: IdentityOption = None,
+) -> None:
+    """Import the organisation from a file (people missing from it are deactivated)."""
+    console = Console()
+    address = identity or StrideSettings().identity_addr
+    try:
+        report = asyncio.run(
+            import_file(
+                file,
+                address,
+                dry_run=dry_run,
+                batch_size=batch_size,
+                allow_mass_deactivation=allow_mass_deactivation,
+                console=console,
+            )
+        )
+    except SourceError as err:
+        raise _fail(console, str(err)) from err
+    except grpc.aio.AioRpcError as err:
+        raise _fail(console, f"identity service at {address}: {err.details()}") from err
+    print_report(console, report)
+
+
+async def _run_workflow(
+    settings: WorkerSettings, source: str, dry_run: bool
+) -> tuple[OrgSyncReport | None, str]:
+    from temporalio.client import Client, WorkflowFailureError
+
+    from services.identity.sync.schedules import start_org_sync
+
+    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    handle = await start_org_sync(client, source, task_queue=settings.task_queue, dry_run=dry_run)
+    try:
+        return await handle.result(), ""
+    except WorkflowFailureError as err:
+        cause = err.cause
+        return None, str(getattr(cause, "message", None) or cause or err)
+
+
+async def _report_rows(address: str, run_id: str) -> pb.OrgSyncReport | None:
+    try:
+        async with grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS) as channel:
+            stub = org_sync_pb2_grpc.OrgSyncServiceStub(channel)
+            return await stub.GetOrgSyncReport(
+                pb.GetOrgSyncReportRequest(run_id=run_id), timeout=10
+            )
+    except grpc.aio.AioRpcError:
+        return None
+
+
+@org_app.command("sync")
+def sync_command(
+    source: Annotated[
+        str | None, typer.Argument(help="Source name (default: the only configured one).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Report what would change; write nothing.")] = False,
+) -> None:
+    """Sync the organisation from a source now, through the org-sync workflow."""
+    console = Console()
+    settings = WorkerSettings()
+    if source is None:
+        sources = configured_sources(settings)
+        if len(sources) != 1:
+            raise _fail(
+                console,
+                "name the source: "
+                + (", ".join(sources) if sources else "none configured (STRIDE_ORG_SYNC_SOURCES)"),
+            )
+        source = sources[0]
+    console.print(f"syncing from {source}{' (dry run)' if dry_run else ''} …")
+    report, error = asyncio.run(_run_workflow(settings, source, dry_run))
+    if report is None:
+        raise _fail(console, f"org sync from {source} failed: {error}", 1)
+    _print_counts(console, report.counts, f"org sync · {source} · {report.status}")
+    if report.rejected_reasons:
+        reasons = ", ".join(f"{code} × {n}" for code, n in report.rejected_reasons.items())
+        console.print(f"rejected: {reasons}")
+    if report.run_id and not report.dry_run:
+        detail = asyncio.run(_report_rows(settings.identity_addr, report.run_id))
+        if detail is not None and any(r.action == "rejected" for r in detail.rows):
+            print_report(console, detail)
+    if report.dry_run:
+        console.print("[yellow]dry run: nothing was written[/yellow]")
+
+
+@org_app.command("report")
+def report_command(run_id: str, identity: IdentityOption = None) -> None:
+    """Show what a sync run did, row by row."""
+    console = Console()
+    address = identity or StrideSettings().identity_addr
+
+    async def get() -> pb.OrgSyncReport:
+        async with OrgSyncClient(address, source="cli") as client:
+            return await client.report(run_id)
+
+    try:
+        report = asyncio.run(get())
+    except grpc.aio.AioRpcError as err:
+        raise _fail(console, f"identity service at {address}: {err.details()}") from err
+    print_report(console, report, max_rows=10_000)
+    changed = [r for r in report.rows if r.action not in ("rejected",)]
+    if changed:
+        table = Table(title=f"changes ({len(changed)})", title_justify="left")
+        for column in ("row", "kind", "key", "action", "fields"):
+            table.add_column(column)
+        for r in changed:
+            table.add_row(str(r.row or ""), r.kind, r.key, r.action, ", ".join(r.changed_fields))
+        console.print(table)
+
+
+@org_app.command("runs")
+def runs_command(limit: int = 20, identity: IdentityOption = None) -> None:
+    """The latest sync runs."""
+    console = Console()
+    address = identity or StrideSettings().identity_addr
+
+    async def get() -> pb.ListOrgSyncRunsResponse:
+        async with grpc.aio.insecure_channel(address) as channel:
+            stub = org_sync_pb2_grpc.OrgSyncServiceStub(channel)
+            return await stub.ListOrgSyncRuns(pb.ListOrgSyncRunsRequest(limit=limit), timeout=10)
+
+    try:
+        runs = asyncio.run(get()).runs
+    except grpc.aio.AioRpcError as err:
+        raise _fail(console, f"identity service at {address}: {err.details()}") from err
+    table = Table(title="org sync runs", title_justify="left")
+    for column in ("planned", "run", "source", "status", "created", "moved", "left", "rejected"):
+        table.add_column(column)
+    for r in runs:
+        c = r.counts
+        table.add_row(
+            r.planned_at,
+            r.run_id,
+            r.source,
+            r.status,
+            str(c.created),
+            str(c.moved),
+            str(c.deactivated),
+            str(c.rejected),
+        )
+    console.print(table)
+
+
+@org_app.command("schedules")
+def schedules_command() -> None:
+    """Create or update the hourly Schedules org-sync/<source> (STRIDE_ORG_SYNC_SOURCES)."""
+    from temporalio.client import Client
+
+    from services.identity.sync.schedules import ensure_org_sync_schedules
+
+    console = Console()
+    settings = WorkerSettings()
+
+    async def ensure() -> list[str]:
+        client = await Client.connect(
+            settings.temporal_address, namespace=settings.temporal_namespace
+        )
+        return await ensure_org_sync_schedules(client, settings)
+
+    ids = asyncio.run(ensure())
+    console.print("schedules: " + (", ".join(ids) if ids else "none (no sources configured)"))

@@ -1,0 +1,84 @@
+"""Starting org sync on Temporal: the hourly Schedules and on-demand runs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+    WorkflowHandle,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+
+from services.common.settings import WorkerSettings
+from services.identity.sync.connectors import configured_sources
+from workflows.org_sync import OrgSyncInput, OrgSyncReport, OrgSyncWorkflow, workflow_id
+
+
+def schedule_id(source: str) -> str:
+    return workflow_id(source)
+
+
+def org_sync_schedule(source: str, settings: WorkerSettings) -> Schedule:
+    every = timedelta(minutes=max(settings.org_sync_interval_minutes, 1))
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            OrgSyncWorkflow.run,
+            OrgSyncInput(source=source),
+            # Temporal appends the scheduled time: org-sync/dingtalk-2026-01-05T08:00:00Z
+            id=workflow_id(source),
+            task_queue=settings.task_queue,
+            execution_timeout=every * 4,
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
+        # A run still going when the next is due: skip that one (the next catches up).
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=every),
+    )
+
+
+async def ensure_org_sync_schedules(client: Client, settings: WorkerSettings) -> list[str]:
+    """Create or update the Schedule ``org-sync/<source>`` of every configured source.
+
+    Idempotent: an existing schedule gets the current interval, task queue and input. Sources
+    removed from the settings keep their schedule (pause or delete it with the Temporal CLI).
+    Returns the schedule ids.
+    """
+    ids: list[str] = []
+    for source in configured_sources(settings):
+        schedule = org_sync_schedule(source, settings)
+        sid = schedule_id(source)
+        try:
+            await client.create_schedule(sid, schedule)
+        except ScheduleAlreadyRunningError:
+
+            def replace_schedule(
+                _current: ScheduleUpdateInput, new: Schedule = schedule
+            ) -> ScheduleUpdate:
+                return ScheduleUpdate(schedule=new)
+
+            await client.get_schedule_handle(sid).update(replace_schedule)
+        ids.append(sid)
+    return ids
+
+
+async def start_org_sync(
+    client: Client, source: str, *, task_queue: str, dry_run: bool = False, batch_size: int = 0
+) -> WorkflowHandle[OrgSyncWorkflow, OrgSyncReport]:
+    """Start a sync now; when one of this source is running already, that one is returned."""
+    return await client.start_workflow(
+        OrgSyncWorkflow.run,
+        OrgSyncInput(source=source, dry_run=dry_run, batch_size=batch_size),
+        id=workflow_id(source, dry_run=dry_run),
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+    )

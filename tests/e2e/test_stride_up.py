@@ -1,0 +1,170 @@
+"""``stride up`` itself (what ``make up`` runs), as a real command on random free ports.
+
+First run: starts everything, seeds the demo organisation, Ctrl-C stops every child.
+Second run on the same data directory: reuses the data (nothing seeded twice); then the
+command is SIGKILLed and its children must still go (PR_SET_PDEATHSIG).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from services.cli.stack import stride_command
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+class Up:
+    """A running ``stride up``; only its own children are ever signalled."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
+        self.data_dir = data_dir
+        self.output = data_dir.parent / f"up-{time.monotonic_ns()}.out"
+        self._out = self.output.open("wb")
+        self.proc = subprocess.Popen(
+            [*stride_command(), "up", "--free-ports", "--data-dir", str(data_dir)],
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        self.state: dict[str, Any] = {}
+
+    def text(self) -> str:
+        return self.output.read_text(errors="replace")
+
+    def wait_up(self, timeout: float = 150) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        state_file = self.data_dir / "stack.json"
+        while not (state_file.exists() and "Press Ctrl-C" in self.text()):
+            assert self.proc.poll() is None, f"stride up exited:\n{self.text()}"
+            assert time.monotonic() < deadline, f"stride up not up:\n{self.text()}"
+            time.sleep(0.2)
+        self.state = json.loads(state_file.read_text())
+        return self.state
+
+    def children(self) -> list[int]:
+        return list(self.state.get("children", {}).values())
+
+    def close(self) -> None:
+        """Last resort after a failed test: stop it and anything it left."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for pid in self.children():
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        self._out.close()
+
+
+@pytest.fixture
+def up_env(database_url: str | None) -> Iterator[dict[str, str]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STRIDE_")}
+    env["STRIDE_PASSWORD_HASH_PROFILE"] = "CHEAPEST"
+    env["COLUMNS"] = "200"  # rich: no line wrapping in the captured output
+    env["STRIDE_DEMO_ADMIN_PASSWORD"] = DEMO_ADMIN_PASSWORD
+    if database_url:
+        env["STRIDE_DATABASE_URL"] = database_url
+        env["STRIDE_SCHEMA_PREFIX"] = f"up{os.getpid()}_"
+    yield env
+
+
+DEMO_ADMIN_PASSWORD = "Stride-demo-pass-1"
+
+
+def _count(gateway: str, path: str) -> int:
+    login = httpx.post(
+        f"{gateway}/api/v1/auth/login",
+        json={"login": "admin", "password": DEMO_ADMIN_PASSWORD},
+        timeout=10,
+    )
+    assert login.status_code == 200, login.text
+    resp = httpx.get(
+        f"{gateway}/api/v1{path}",
+        params={"page_size": 200},
+        headers={"Authorization": f"Bearer {login.json()['access_token']}"},
+        timeout=10,
+    )
+    assert resp.status_code == 200, resp.text
+    return len(resp.json()["items"])
+
+
+def test_stride_up_seeds_once_and_leaves_no_process_behind(
+    tmp_path: Path, up_env: dict[str, str]
+) -> None:
+    data_dir = tmp_path / "stride"
+    first = Up(data_dir, up_env)
+    try:
+        state = first.wait_up()
+        gateway = state["gateway_url"]
+        assert httpx.get(f"{gateway}/readyz", timeout=10).status_code == 200
+        assert "Demo data: created 3 departments, 6 employees" in first.text()
+        counts = {p: _count(gateway, p) for p in ("/departments", "/employees", "/cycles")}
+        # The 6 demo employees and the demo admin.
+        assert counts == {"/departments": 3, "/employees": 7, "/cycles": 1}
+        assert "Demo admin: sign in as admin with password Stride-demo-pass-1" in first.text()
+        temporal = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "temporal"),
+                "workflow",
+                "list",
+                "--address",
+                state["temporal_address"],
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert temporal.returncode == 0, temporal.stderr
+        assert len(first.children()) == 6
+
+        first.proc.send_signal(signal.SIGINT)  # Ctrl-C
+        assert first.proc.wait(90) == 0, first.text()
+        out = first.text()
+        stop_order = ("gateway", "worker", "goals", "identity", "nats", "temporal")
+        order = [out.index(f"{name} (") for name in stop_order]
+        assert order == sorted(order), f"not stopped in reverse order:\n{out}"
+        # Graceful: every process should end on SIGTERM (checked last, so that the rest of
+        # the test still runs when one does not).
+        killed = [line.strip() for line in out.splitlines() if line.strip().startswith("killed")]
+        assert not [pid for pid in first.children() if alive(pid)]
+        assert not (data_dir / "stack.json").exists()
+    finally:
+        first.close()
+
+    second = Up(data_dir, up_env)
+    try:
+        state = second.wait_up()
+        assert "Demo data: already there, reusing it." in second.text()
+        assert _count(state["gateway_url"], "/departments") == 3
+        second.proc.kill()  # no chance to clean up: the kernel must take the children along
+        second.proc.wait()
+        deadline = time.monotonic() + 10
+        while any(alive(pid) for pid in second.children()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in second.children() if alive(pid)]
+    finally:
+        second.close()
+    assert not killed, f"did not stop on SIGTERM within its timeout: {killed}"

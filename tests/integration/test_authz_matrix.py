@@ -1,0 +1,596 @@
+"""The authorization matrix: every endpoint × caller × whose object, through real HTTP.
+
+Callers (columns): e employee, m manager (of e), h head of e's department, r HR, a admin,
+x executive, k an API key with the scopes, n an API key without them, 0 nobody signed in.
+Objects (rows of each endpoint): "own" (the caller's), "report" (e's, for m), "dept" (e's,
+for h) and "other" (an employee's in another department); "-" for endpoints about no one's
+object. Expected outcomes are written out by hand below — not derived from gateway/policy.py
+— so a change of the policy shows up here:
+
+  Y  allowed (the endpoint's own success answer)      F  403 forbidden
+  4  404, exactly like a missing object (BOLA)         S  403 insufficient_scope (API keys)
+  A  403 admin_required                                U  401 unauthenticated
+  .  not applicable
+
+A second test checks that this table names every route of the app, and that every route
+(and every operation of the OpenAPI document) declares its rule.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+from temporalio.testing import WorkflowEnvironment
+
+from gateway.app import PUBLIC_DOC_ROUTES
+from gateway.security import RULE_EXTENSION, iter_routes, route_rules
+from stride.goals.v1 import goals_pb2 as gpb
+from stride.identity.v1 import auth_pb2, identity_pb2
+from tests.integration.gateway_stack import (
+    API,
+    BASE,
+    PASSWORD,
+    GatewayStack,
+    Person,
+    bearer,
+    gateway_stack,
+)
+
+COLUMNS = "emhraxkn0"
+PEOPLE = "emhrax"
+ALL_SCOPES = ["telemetry:write", "goals:read", "goals:write", "org:read", "org:write", "audit:read"]
+
+
+@dataclass
+class World:
+    stack: GatewayStack
+    people: dict[str, Person]  # e m h r a x, plus o (other department), t (target), a2, l
+    headers: dict[str, dict[str, str]]  # by column
+    departments: dict[str, str]  # ops, sales, hq, scratch
+    cycle: str
+    objectives: dict[str, str] = field(default_factory=dict)  # by owner letter
+    key_results: dict[str, str] = field(default_factory=dict)
+
+    def owner(self, column: str, target: str) -> str:
+        """Letter of the person owning the object a column acts on for this row."""
+        if target == "own":
+            return column
+        if target in ("report", "dept"):
+            return "e"
+        return "o"
+
+
+# -- the world ----------------------------------------------------------------------------
+
+
+async def _goals_of(world: World, letter: str) -> None:
+    owner = world.people[letter].id
+    goals = world.stack.goals
+    obj = await goals.CreateObjective(
+        gpb.CreateObjectiveRequest(cycle_id=world.cycle, title=f"Goal of {letter}", owner_id=owner)
+    )
+    kr = await goals.CreateKeyResult(
+        gpb.CreateKeyResultRequest(objective_id=obj.id, title=f"KR of {letter}", target=100)
+    )
+    world.objectives[letter] = obj.id
+    world.key_results[letter] = kr.id
+
+
+@pytest.fixture(scope="module")
+async def stack(
+    database_url: str | None,
+    nats_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    temporal_env: WorkflowEnvironment,
+) -> AsyncIterator[GatewayStack]:
+    async with gateway_stack(
+        database_url,
+        tmp_path_factory.mktemp("gw-matrix"),
+        nats_url,
+        temporal_address=temporal_env.client.service_client.config.target_host,
+    ) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+async def world(stack: GatewayStack) -> World:
+    hq = await stack.department("HQ")
+    sales = await stack.department("Sales")
+    scratch = await stack.department("Scratch")
+    ops = await stack.department("Operations")
+    head = await stack.person(ops.id, name="Ops Head")
+    await stack.admin_grpc.identity.UpdateDepartment(
+        identity_pb2.UpdateDepartmentRequest(id=ops.id, head_id=head.id)
+    )
+    m = await stack.person(ops.id, name="Manager")
+    people = {
+        "e": await stack.person(ops.id, manager_id=m.id, name="Employee"),
+        "m": m,
+        "h": head,
+        "r": await stack.person(hq.id, roles=["hr"], name="HR"),
+        "a": await stack.person(hq.id, roles=["admin"], name="Admin"),
+        "x": await stack.person(hq.id, roles=["executive"], name="Executive"),
+        "o": await stack.person(sales.id, name="Outsider"),
+        "t": await stack.person(sales.id, name="Reset Target", sign_in=False),
+        "a2": await stack.person(hq.id, roles=["admin"], name="Other Admin", sign_in=False),
+        "l": await stack.person(sales.id, name="Login Only", sign_in=False),
+    }
+    keys = {}
+    for column, scopes in (("k", ALL_SCOPES), ("n", ["telemetry:write"])):
+        created = await stack.admin_grpc.auth.CreateApiKey(
+            auth_pb2.CreateApiKeyRequest(name=f"key {column}", scopes=scopes, created_by="test")
+        )
+        keys[column] = created.key
+    headers = {c: people[c].headers for c in PEOPLE}
+    headers["k"] = bearer(keys["k"])
+    headers["n"] = {"X-API-Key": keys["n"]}
+    headers["0"] = {}
+    today = date.today()
+    cycle = await stack.goals.CreateCycle(
+        gpb.CreateCycleRequest(
+            name="Matrix",
+            start_date=(today - timedelta(days=40)).isoformat(),
+            end_date=(today + timedelta(days=60)).isoformat(),
+        )
+    )
+    w = World(
+        stack,
+        people,
+        headers,
+        {"ops": ops.id, "sales": sales.id, "hq": hq.id, "scratch": scratch.id},
+        cycle.id,
+    )
+    for letter in (*PEOPLE, "o"):
+        await _goals_of(w, letter)
+    return w
+
+
+# -- the table ----------------------------------------------------------------------------
+
+Grid = dict[str, str]  # target → one outcome letter per column of COLUMNS
+Params = Callable[[World, str, str], Awaitable[dict[str, str]]]  # (world, column, target)
+Body = Callable[[World, str, str], Awaitable[Any]]
+
+
+def grid(**rows: str) -> Grid:
+    out = {}
+    for target, cells in rows.items():
+        letters = cells.replace(" ", "")
+        assert len(letters) == len(COLUMNS), (target, cells)
+        out["-" if target == "any" else target] = letters
+    return out
+
+
+# Columns:  e m h r a x k n 0
+GOAL_READ = grid(
+    own="Y Y Y Y Y Y . . .",
+    report=". Y . . . . . . .",
+    dept=". . Y . . . . . .",
+    other="4 4 4 Y Y Y Y S U",
+)
+GOAL_WRITE = grid(
+    own="Y Y Y Y Y Y . . .",
+    report=". F . . . . . . .",
+    dept=". . F . . . . . .",
+    other="4 4 4 F Y F Y S U",
+)
+GOAL_CREATE = grid(  # the owner named in the body
+    own="Y Y Y Y Y Y . . .",
+    report=". F . . . . . . .",
+    dept=". . F . . . . . .",
+    other="F F F F Y F Y S U",
+)
+EVERYONE = grid(any="Y Y Y Y Y Y Y S U")
+PEOPLE_ONLY = grid(any="Y Y Y Y Y Y S S U")
+ANY_CALLER = grid(any="Y Y Y Y Y Y Y Y U")
+PUBLIC = grid(any="Y Y Y Y Y Y Y Y Y")
+CYCLES_READ = EVERYONE
+ORG_WRITE = grid(any="F F F Y Y F Y S U")
+HR_ADMIN = grid(any="F F F Y Y F S S U")
+ADMIN_ONLY = grid(any="F F F F Y F S S U")
+AUDIT = grid(any="F F F Y Y F Y S U")
+ADMIN_TARGET = grid(any="F F F A Y F A S U")  # changing an admin, or granting admin
+RESET_ADMIN = grid(any="F F F A Y F S S U")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str  # as routed, below /api/v1
+    grid: Grid
+    ok: tuple[int, str | None] = (200, None)
+    hidden: str = ""  # the "not found" code a 4 must carry
+    params: Params | None = None
+    body: Body | None = None
+    variant: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.method} {self.path}{' ' + self.variant if self.variant else ''}"
+
+
+def _uniq(prefix: str) -> str:
+    return f"{prefix} {uuid.uuid4().hex[:8]}"
+
+
+async def objective(w: World, column: str, target: str) -> dict[str, str]:
+    return {"objective_id": w.objectives[w.owner(column, target)]}
+
+
+async def key_result(w: World, column: str, target: str) -> dict[str, str]:
+    return {"key_result_id": w.key_results[w.owner(column, target)]}
+
+
+async def department(w: World, column: str, target: str) -> dict[str, str]:
+    return {"department_id": w.departments["scratch"]}
+
+
+async def employee(w: World, column: str, target: str) -> dict[str, str]:
+    return {"employee_id": w.people["t"].id}
+
+
+async def other_admin(w: World, column: str, target: str) -> dict[str, str]:
+    return {"employee_id": w.people["a2"].id}
+
+
+async def cycle(w: World, column: str, target: str) -> dict[str, str]:
+    return {"cycle_id": w.cycle}
+
+
+async def fresh_cycle(w: World, column: str, target: str) -> dict[str, str]:
+    c = await w.stack.goals.CreateCycle(
+        gpb.CreateCycleRequest(
+            name=_uniq("To close"), start_date="2026-01-01", end_date="2026-03-31"
+        )
+    )
+    return {"cycle_id": c.id}
+
+
+async def fresh_key(w: World, column: str, target: str) -> dict[str, str]:
+    created = await w.stack.admin_grpc.auth.CreateApiKey(
+        auth_pb2.CreateApiKeyRequest(name=_uniq("revoke me"), scopes=["org:read"], created_by="t")
+    )
+    return {"api_key_id": created.api_key.id}
+
+
+def const(value: Any) -> Body:
+    async def body(w: World, column: str, target: str) -> Any:
+        return value
+
+    return body
+
+
+async def new_department(w: World, column: str, target: str) -> Any:
+    return {"name": _uniq("Dept")}
+
+
+async def new_employee(w: World, column: str, target: str) -> Any:
+    n = uuid.uuid4().hex[:8]
+    return {
+        "employee_number": f"N{n}",
+        "name": "New Hire",
+        "email": f"{n}@example.com",
+        "department_id": w.departments["sales"],
+    }
+
+
+async def new_admin(w: World, column: str, target: str) -> Any:
+    return {**(await new_employee(w, column, target)), "roles": ["admin"]}
+
+
+async def new_objective(w: World, column: str, target: str) -> Any:
+    owner = w.people[w.owner(column, target)].id
+    return {"cycle_id": w.cycle, "title": _uniq("Objective"), "owner_id": owner}
+
+
+async def refresh_token(w: World, column: str, target: str) -> Any:
+    tokens = await w.stack.login(w.people["l"].login, PASSWORD)
+    return {"refresh_token": tokens["refresh_token"]}
+
+
+async def login_body(w: World, column: str, target: str) -> Any:
+    return {"login": w.people["l"].login, "password": PASSWORD}
+
+
+ENDPOINTS: list[Endpoint] = [
+    # sign-in
+    Endpoint("POST", "/auth/login", PUBLIC, body=login_body),
+    Endpoint("POST", "/auth/refresh", PUBLIC, body=refresh_token),
+    Endpoint("GET", "/auth/me", ANY_CALLER),
+    Endpoint(
+        "POST",
+        "/auth/password",
+        PEOPLE_ONLY,
+        # Reaches identity, which refuses the weak password: nothing changes.
+        ok=(422, "weak_password"),
+        body=const({"current_password": "whatever", "new_password": "short"}),
+    ),
+    Endpoint(
+        "POST", "/auth/logout", PEOPLE_ONLY, ok=(204, None), body=const({"refresh_token": "x"})
+    ),
+    # organisation
+    Endpoint("GET", "/departments", EVERYONE),
+    Endpoint("GET", "/departments/{department_id}", EVERYONE, params=department),
+    Endpoint("POST", "/departments", ORG_WRITE, ok=(201, None), body=new_department),
+    Endpoint(
+        "PATCH", "/departments/{department_id}", ORG_WRITE, params=department, body=new_department
+    ),
+    Endpoint("GET", "/employees", EVERYONE),
+    Endpoint("GET", "/employees/{employee_id}", EVERYONE, params=employee),
+    Endpoint("POST", "/employees", ORG_WRITE, ok=(201, None), body=new_employee),
+    Endpoint("POST", "/employees", ADMIN_TARGET, ok=(201, None), body=new_admin, variant="(admin)"),
+    Endpoint(
+        "PATCH",
+        "/employees/{employee_id}",
+        ORG_WRITE,
+        params=employee,
+        body=const({"title": "Line lead"}),
+    ),
+    Endpoint(
+        "PATCH",
+        "/employees/{employee_id}",
+        ADMIN_TARGET,
+        params=other_admin,
+        body=const({"title": "Admin"}),
+        variant="(an admin)",
+    ),
+    Endpoint(
+        "POST", "/employees/{employee_id}/password-reset", HR_ADMIN, params=employee, body=const({})
+    ),
+    Endpoint(
+        "POST",
+        "/employees/{employee_id}/password-reset",
+        RESET_ADMIN,
+        params=other_admin,
+        body=const({}),
+        variant="(an admin)",
+    ),
+    # API keys and audit
+    Endpoint(
+        "POST",
+        "/api-keys",
+        ADMIN_ONLY,
+        ok=(201, None),
+        body=const({"name": "matrix", "scopes": ["org:read"]}),
+    ),
+    Endpoint("GET", "/api-keys", ADMIN_ONLY),
+    Endpoint("POST", "/api-keys/{api_key_id}/revoke", ADMIN_ONLY, params=fresh_key),
+    Endpoint("GET", "/audit", AUDIT),
+    Endpoint("GET", "/audit/verify", AUDIT),
+    # cycles
+    Endpoint("GET", "/cycles", CYCLES_READ),
+    Endpoint("GET", "/cycles/{cycle_id}", CYCLES_READ, params=cycle),
+    Endpoint(
+        "POST",
+        "/cycles",
+        HR_ADMIN,
+        ok=(201, None),
+        body=const({"name": "Q", "start_date": "2026-04-01", "end_date": "2026-06-30"}),
+    ),
+    Endpoint("POST", "/cycles/{cycle_id}/close", HR_ADMIN, params=fresh_cycle),
+    # goals
+    Endpoint("GET", "/objectives", EVERYONE),
+    Endpoint("POST", "/objectives", GOAL_CREATE, ok=(201, None), body=new_objective),
+    Endpoint(
+        "GET",
+        "/objectives/{objective_id}",
+        GOAL_READ,
+        hidden="objective_not_found",
+        params=objective,
+    ),
+    Endpoint(
+        "GET",
+        "/objectives/{objective_id}/key-results",
+        GOAL_READ,
+        hidden="objective_not_found",
+        params=objective,
+    ),
+    Endpoint(
+        "POST",
+        "/objectives/{objective_id}/key-results",
+        GOAL_WRITE,
+        ok=(201, None),
+        hidden="objective_not_found",
+        params=objective,
+        body=const({"title": "More", "baseline": 0, "target": 5}),
+    ),
+    Endpoint(
+        "GET",
+        "/key-results/{key_result_id}",
+        GOAL_READ,
+        hidden="key_result_not_found",
+        params=key_result,
+    ),
+    Endpoint(
+        "GET",
+        "/key-results/{key_result_id}/check-ins",
+        GOAL_READ,
+        hidden="key_result_not_found",
+        params=key_result,
+    ),
+    Endpoint(
+        "POST",
+        "/key-results/{key_result_id}/check-ins",
+        GOAL_WRITE,
+        ok=(201, None),
+        hidden="key_result_not_found",
+        params=key_result,
+        body=const({"value": 10, "confidence": 7}),
+    ),
+    Endpoint(
+        "GET",
+        "/key-results/{key_result_id}/escalation",
+        GOAL_READ,
+        # Allowed, and there is no escalation workflow for it (Temporal answers).
+        ok=(404, "escalation_not_found"),
+        hidden="key_result_not_found",
+        params=key_result,
+    ),
+]
+
+EXPECTED: dict[str, tuple[int, str | None]] = {
+    "F": (403, "forbidden"),
+    "S": (403, "insufficient_scope"),
+    "A": (403, "admin_required"),
+    "U": (401, "unauthenticated"),
+}
+
+
+def _expected(endpoint: Endpoint, letter: str) -> tuple[int, str | None]:
+    if letter == "Y":
+        return endpoint.ok
+    if letter == "4":
+        assert endpoint.hidden, endpoint.name
+        return 404, endpoint.hidden
+    return EXPECTED[letter]
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
+async def test_matrix(world: World, endpoint: Endpoint) -> None:
+    mismatches = []
+    checked = 0
+    for target, cells in endpoint.grid.items():
+        for column, letter in zip(COLUMNS, cells, strict=True):
+            if letter == ".":
+                continue
+            path = endpoint.path
+            if endpoint.params is not None:
+                path = path.format(**(await endpoint.params(world, column, target)))
+            kwargs: dict[str, Any] = {"headers": world.headers[column]}
+            if endpoint.body is not None:
+                kwargs["json"] = await endpoint.body(world, column, target)
+            r = await world.stack.http.request(endpoint.method, path, **kwargs)
+            status, code = _expected(endpoint, letter)
+            got_code = None
+            if r.headers.get("content-type", "").startswith("application/problem+json"):
+                got_code = r.json().get("code")
+            checked += 1
+            if r.status_code != status or (code is not None and got_code != code):
+                mismatches.append(
+                    f"{column} on {target}: expected {status} {code or ''}, "
+                    f"got {r.status_code} {got_code or r.text[:120]}"
+                )
+            elif status == 401:
+                assert r.headers["www-authenticate"].startswith("Bearer"), endpoint.name
+    assert checked > 0
+    assert not mismatches, f"{endpoint.name}:\n  " + "\n  ".join(mismatches)
+
+
+# -- coverage -----------------------------------------------------------------------------
+
+
+def test_every_route_declares_a_rule_and_is_in_the_matrix(stack: GatewayStack) -> None:
+    routed: set[tuple[str, str]] = set()
+    for info in iter_routes(stack.app):
+        if not isinstance(info.route, APIRoute):
+            assert info.path in PUBLIC_DOC_ROUTES, f"{info.path} has no rule"
+            continue
+        rules = route_rules(info.route)
+        assert len(rules) == 1, f"{info.path} {sorted(info.methods)}: rules {rules}"
+        for method in info.methods:
+            routed.add((method, info.path))
+    tabled = {(e.method, API + e.path) for e in ENDPOINTS}
+    health = {("GET", "/healthz"), ("GET", "/readyz")}
+    assert len(routed) > 30
+    assert routed - health == tabled, (
+        f"not in the matrix: {sorted(routed - health - tabled)}; "
+        f"not routed: {sorted(tabled - routed)}"
+    )
+
+
+async def test_every_openapi_operation_names_its_rule(world: World) -> None:
+    r = await world.stack.http.get("/openapi.json")
+    assert r.status_code == 200
+    spec = r.json()
+    public = set()
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            assert RULE_EXTENSION in op, f"{method.upper()} {path} declares no rule"
+            if not op.get("security"):
+                public.add((method.upper(), path, op[RULE_EXTENSION]))
+    assert public == {
+        ("GET", "/healthz", "health"),
+        ("GET", "/readyz", "health"),
+        ("POST", f"{API}/auth/login", "auth.login"),
+        ("POST", f"{API}/auth/refresh", "auth.refresh"),
+    }
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["bearer"]["scheme"] == "bearer" and schemes["apiKey"]["name"] == "X-API-Key"
+    # Probes and the API description need no credentials.
+    for url in (f"{BASE}/healthz", f"{BASE}/readyz", f"{BASE}{API}/docs"):
+        assert (await world.stack.http.get(url)).status_code in (200, 503), url
+
+
+# -- lists and BOLA -----------------------------------------------------------------------
+
+
+async def test_lists_show_only_what_the_caller_may_read(world: World) -> None:
+    ids = {letter: p.id for letter, p in world.people.items()}
+    everyone = {ids[c] for c in (*PEOPLE, "o")}
+    expected = {
+        "e": {ids["e"]},
+        "m": {ids["m"], ids["e"]},
+        "h": {ids["h"], ids["m"], ids["e"]},  # everyone in Operations
+        "r": everyone,
+        "a": everyone,
+        "x": everyone,
+        "k": everyone,
+    }
+    for column, owners in expected.items():
+        r = await world.stack.http.get(
+            "/objectives",
+            params={"cycle_id": world.cycle, "page_size": 200},
+            headers=world.headers[column],
+        )
+        assert r.status_code == 200, r.text
+        got = {o["owner_id"] for o in r.json()["items"]}
+        assert got == owners, column
+    # A filter cannot widen the view: e asking for o's objectives sees none of them.
+    r = await world.stack.http.get(
+        "/objectives", params={"owner_id": ids["o"]}, headers=world.headers["e"]
+    )
+    assert r.status_code == 200 and r.json()["items"] == []
+    r = await world.stack.http.get(
+        "/objectives", params={"owner_id": ids["e"]}, headers=world.headers["m"]
+    )
+    assert {o["owner_id"] for o in r.json()["items"]} == {ids["e"]}
+
+
+def _comparable(r: httpx.Response) -> tuple[int, dict[str, Any]]:
+    body = dict(r.json())
+    body.pop("request_id", None)
+    body.pop("instance", None)
+    return r.status_code, body
+
+
+async def test_a_hidden_object_reads_exactly_like_a_missing_one(world: World) -> None:
+    headers = world.headers["e"]
+    other_objective = world.objectives["o"]
+    other_kr = world.key_results["o"]
+    for template, real in [
+        ("/objectives/{}", other_objective),
+        ("/objectives/{}/key-results", other_objective),
+        ("/key-results/{}", other_kr),
+        ("/key-results/{}/check-ins", other_kr),
+        ("/key-results/{}/escalation", other_kr),
+    ]:
+        hidden = await world.stack.http.get(template.format(real), headers=headers)
+        missing = await world.stack.http.get(
+            template.format(f"no-such-{uuid.uuid4().hex}"), headers=headers
+        )
+        assert _comparable(hidden) == _comparable(missing), template
+        assert hidden.status_code == 404
+    write = await world.stack.http.post(
+        f"/key-results/{other_kr}/check-ins", json={"value": 1, "confidence": 1}, headers=headers
+    )
+    missing = await world.stack.http.post(
+        "/key-results/nope/check-ins", json={"value": 1, "confidence": 1}, headers=headers
+    )
+    assert _comparable(write) == _comparable(missing)

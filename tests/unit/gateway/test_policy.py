@@ -1,0 +1,173 @@
+"""gateway/policy.py: pure decisions from the caller, the action and the object's facts."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway import policy
+from gateway.policy import Decision, Facts, Principal, Reach, Relation, decide
+from services.identity.credentials import API_SCOPES
+
+EMP = Principal(id="e1", department_id="ops")
+BOSS = Principal(id="m1", roles=frozenset({"manager"}))
+SKIP = Principal(id="top")
+HEAD = Principal(id="h1")
+HR = Principal(id="hr1", roles=frozenset({"hr"}))
+ADMIN = Principal(id="a1", roles=frozenset({"admin"}))
+EXEC = Principal(id="x1", roles=frozenset({"executive"}))
+KEY_READ = Principal(id="k1", kind="api_key", scopes=frozenset({"goals:read"}))
+KEY_TELEMETRY = Principal(id="k2", kind="api_key", scopes=frozenset({"telemetry:write"}))
+
+# e1's key result: e1 reports to m1, who reports to top; department ops (under plant, headed
+# by h1).
+OWN = Facts(owner_id="e1", department_id="ops", owner_managers=("m1", "top"))
+OWN_WITH_HEAD = Facts(
+    owner_id="e1", department_id="ops", owner_managers=("m1", "top"), department_heads=("h1",)
+)
+ELSEWHERE = Facts(owner_id="z9", department_id="sales", owner_managers=("z8",))
+
+
+def outcome(d: Decision) -> str:
+    return "allow" if d.allowed else f"{d.status} {d.code}"
+
+
+def test_relations() -> None:
+    assert policy.relations(EMP, OWN) == {Relation.OWNER}
+    assert policy.relations(BOSS, OWN) == {Relation.DIRECT_MANAGER}
+    assert policy.relations(SKIP, OWN) == {Relation.INDIRECT_MANAGER}
+    assert policy.relations(HEAD, OWN_WITH_HEAD) == {Relation.DEPARTMENT_HEAD}
+    assert policy.relations(HR, OWN) == frozenset()
+    # An API key is never anybody's manager, even with a colliding id.
+    assert policy.relations(Principal(id="m1", kind="api_key"), OWN) == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("who", "action", "facts", "expected"),
+    [
+        # reading goals
+        (EMP, "key_result.read", OWN, "allow"),
+        (BOSS, "key_result.read", OWN, "allow"),
+        (SKIP, "key_result.read", OWN, "allow"),  # transitive reports
+        (HEAD, "key_result.read", OWN_WITH_HEAD, "allow"),
+        (HEAD, "key_result.read", OWN, "404 key_result_not_found"),
+        (HR, "key_result.read", ELSEWHERE, "allow"),
+        (EXEC, "key_result.read", ELSEWHERE, "allow"),
+        (EMP, "key_result.read", ELSEWHERE, "404 key_result_not_found"),
+        (EMP, "objective.read", ELSEWHERE, "404 objective_not_found"),
+        (KEY_READ, "key_result.read", ELSEWHERE, "allow"),
+        (KEY_TELEMETRY, "key_result.read", ELSEWHERE, "403 insufficient_scope"),
+        # writing check-ins: the owner (and admin) only
+        (EMP, "checkin.record", OWN, "allow"),
+        (BOSS, "checkin.record", OWN, "403 forbidden"),  # may read it: 403
+        (HR, "checkin.record", OWN, "403 forbidden"),
+        (EXEC, "checkin.record", OWN, "403 forbidden"),
+        (EMP, "checkin.record", ELSEWHERE, "404 key_result_not_found"),  # may not read: 404
+        (ADMIN, "checkin.record", ELSEWHERE, "allow"),
+        (KEY_READ, "checkin.record", OWN, "403 insufficient_scope"),
+        # creating goals for someone (facts from the request body: 403, never 404)
+        (EMP, "objective.create", Facts(owner_id="e1"), "allow"),
+        (BOSS, "objective.create", OWN, "403 forbidden"),
+        (EMP, "objective.create", ELSEWHERE, "403 forbidden"),
+        (ADMIN, "objective.create", ELSEWHERE, "allow"),
+        # organisation
+        (EMP, "department.read", None, "allow"),
+        (EMP, "department.create", None, "403 forbidden"),
+        (HR, "employee.create", None, "allow"),
+        (EXEC, "employee.update", ELSEWHERE, "403 forbidden"),
+        (HR, "cycle.close", None, "allow"),
+        (BOSS, "cycle.create", None, "403 forbidden"),
+        (KEY_READ, "cycle.create", None, "403 insufficient_scope"),
+        # credentials and audit
+        (ADMIN, "api_key.create", None, "allow"),
+        (HR, "api_key.create", None, "403 forbidden"),
+        (HR, "audit.verify", None, "allow"),
+        (EXEC, "audit.list", None, "403 forbidden"),
+        (KEY_READ, "auth.me", None, "allow"),
+        (KEY_READ, "auth.password", None, "403 insufficient_scope"),
+        (None, "auth.me", None, "401 unauthenticated"),
+        (None, "auth.login", None, "allow"),
+        (None, "health", None, "allow"),
+    ],
+)
+def test_decide(who: Principal | None, action: str, facts: Facts | None, expected: str) -> None:
+    assert outcome(decide(who, action, facts)) == expected
+
+
+def test_a_pending_password_change_allows_only_a_few_actions() -> None:
+    limited = Principal(id="e1", must_change_password=True)
+    allowed = {a for a in policy.RULES if decide(limited, a, OWN).allowed}
+    assert allowed == {
+        "health",
+        "auth.login",
+        "auth.refresh",
+        "auth.me",
+        "auth.password",
+        "auth.logout",
+    }
+    assert outcome(decide(limited, "department.read")) == "403 password_change_required"
+
+
+def test_facts_are_only_needed_when_the_decision_depends_on_them() -> None:
+    assert policy.needed_facts(ADMIN, "key_result.read") == frozenset()
+    assert policy.needed_facts(HR, "department.read") == frozenset()
+    assert policy.needed_facts(EMP, "key_result.read") == {
+        Reach.SELF,
+        Reach.TRANSITIVE_REPORTS,
+        Reach.DEPARTMENT,
+    }
+    # A write that may be denied needs the read rule's facts too (403 or 404).
+    assert Reach.TRANSITIVE_REPORTS in policy.needed_facts(EMP, "checkin.record")
+    # HR reads everything: a denied write is a 403 without looking further.
+    assert policy.needed_facts(HR, "checkin.record") == {Reach.SELF}
+
+
+def test_visibility_of_lists() -> None:
+    assert policy.visibility(HR, "objective.list") == policy.Visibility(everything=True)
+    assert policy.visibility(KEY_READ, "objective.list").everything
+    assert policy.visibility(EMP, "objective.list") == policy.Visibility(
+        own=True, reports=Reach.TRANSITIVE_REPORTS, headed_departments=True
+    )
+
+
+def test_department_subtree() -> None:
+    tree = {"plant": "", "ops": "plant", "line1": "ops", "sales": "", "loop": "loop"}
+    heads = {"plant": "", "ops": "h1", "line1": "x", "sales": "h1", "loop": "h1"}
+    assert policy.department_subtree(tree, heads, "h1") == {"ops", "line1", "sales", "loop"}
+    assert policy.department_subtree(tree, heads, "nobody") == frozenset()
+    assert policy.department_subtree(tree, {"plant": "p"}, "p") == {"plant", "ops", "line1"}
+
+
+def test_privileged_accounts() -> None:
+    assert policy.check_password_reset(HR, ["executive"]).allowed
+    assert outcome(policy.check_password_reset(HR, ["hr"])) == "403 admin_required"
+    assert outcome(policy.check_password_reset(HR, ["admin"])) == "403 admin_required"
+    assert policy.check_password_reset(ADMIN, ["admin"]).allowed
+    assert policy.check_employee_change(HR, [], ["hr"]).allowed
+    assert policy.check_employee_change(HR, ["executive"], None).allowed
+    assert not policy.check_employee_change(HR, [], ["admin"]).allowed
+    assert not policy.check_employee_change(HR, ["admin"], None).allowed
+    assert not policy.check_employee_change(HR, ["admin"], []).allowed  # removing admin
+    key = Principal(id="k", kind="api_key", scopes=frozenset({"org:write"}))
+    assert not policy.check_employee_change(key, [], ["admin"]).allowed
+    assert policy.check_employee_change(ADMIN, ["admin"], []).allowed
+
+
+def test_rules_are_consistent() -> None:
+    assert policy.API_SCOPES == API_SCOPES, "keep in step with services/identity/credentials.py"
+    for rule in policy.RULES.values():
+        assert rule.api_scope in (None, policy.ANY_KEY, *policy.API_SCOPES), rule.action
+        if rule.read_action is not None:
+            read = policy.rule(rule.read_action)
+            assert read.resource in (None, rule.resource), rule.action
+        for role in rule.grants:
+            assert role in {"employee", "manager", "department_head", "hr", "admin", "executive"}
+    # admin may do everything but the public routes need no rule.
+    assert all(decide(ADMIN, a, ELSEWHERE).allowed for a in policy.RULES)
+    with pytest.raises(KeyError):
+        policy.rule("no.such.action")
+
+
+def test_principal_actor() -> None:
+    assert EMP.actor == "e1"
+    assert KEY_READ.actor == "apikey:k1"
+    assert not KEY_READ.has_role("admin")

@@ -1,0 +1,168 @@
+"""gateway/tokens.py: access tokens (PyJWT, HS256) and where their secret comes from."""
+
+from __future__ import annotations
+
+import base64
+import json
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import jwt
+import pytest
+
+from gateway.policy import Principal
+from gateway.tokens import AccessTokens, ConfigurationError, TokenError, access_tokens, jwt_secret
+from services.common.settings import GatewaySettings
+
+SECRET = b"s" * 32
+ANNA = Principal(
+    id="emp-1",
+    roles=frozenset({"hr", "manager"}),
+    department_id="dep-1",
+    name="Anna",
+    employee_number="E001",
+)
+
+
+def tokens(now: datetime | None = None) -> AccessTokens:
+    if now is None:
+        return AccessTokens(SECRET, timedelta(minutes=15))
+    return AccessTokens(SECRET, timedelta(minutes=15), now=lambda: now)
+
+
+def _claims(token: str) -> dict[str, object]:
+    payload = token.split(".")[1]
+    return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
+
+
+def test_round_trip() -> None:
+    issued = tokens().issue(ANNA)
+    assert issued.expires_in == 900
+    assert tokens().verify(issued.token) == ANNA
+    claims = _claims(issued.token)
+    assert claims["iss"] == "stride" and claims["aud"] == "stride-api"
+    assert claims["sub"] == "emp-1" and claims["roles"] == ["hr", "manager"]
+    assert claims["exp"] - claims["iat"] == 900  # type: ignore[operator]
+    assert "pwd_change" not in claims
+    assert jwt.get_unverified_header(issued.token)["alg"] == "HS256"
+
+
+def test_password_change_claim() -> None:
+    limited = Principal(id="emp-2", must_change_password=True)
+    issued = tokens().issue(limited)
+    assert _claims(issued.token)["pwd_change"] is True
+    assert tokens().verify(issued.token).must_change_password
+
+
+def test_expired_and_leeway() -> None:
+    old = tokens(datetime.now(UTC) - timedelta(minutes=16)).issue(ANNA)
+    with pytest.raises(TokenError) as err:
+        tokens().verify(old.token)
+    assert err.value.code == "token_expired"
+    # Within the 5 s leeway for clocks of different replicas.
+    almost = tokens(datetime.now(UTC) - timedelta(minutes=15, seconds=-2)).issue(ANNA)
+    assert tokens().verify(almost.token) == ANNA
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"),  # signature
+        lambda t: "x" + t,
+        lambda t: "",
+        lambda t: "a.b.c",
+    ],
+)
+def test_tampered_tokens_are_invalid(mangle) -> None:  # type: ignore[no-untyped-def]
+    token = tokens().issue(ANNA).token
+    with pytest.raises(TokenError) as err:
+        tokens().verify(mangle(token))
+    assert err.value.code == "invalid_token"
+
+
+def _forge(claims: dict[str, object], key: bytes = SECRET, alg: str = "HS256") -> str:
+    now = datetime.now(UTC)
+    base: dict[str, object] = {
+        "iss": "stride",
+        "aud": "stride-api",
+        "sub": "emp-1",
+        "iat": now,
+        "exp": now + timedelta(minutes=5),
+        "typ": "access",
+    }
+    return jwt.encode({**base, **claims}, key, algorithm=alg)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        _forge({}, key=b"another-secret-that-is-long-enough!"),
+        _forge({"aud": "someone-else"}),
+        _forge({"iss": "evil"}),
+        _forge({"typ": "refresh"}),
+        _forge({"roles": "admin"}),  # not a list
+        _forge({"sub": ""}),
+        _forge({}, key=SECRET * 2, alg="HS512"),  # not the algorithm the gateway uses
+        jwt.encode({"sub": "emp-1", "roles": ["admin"]}, key=None, algorithm="none"),
+    ],
+)
+def test_foreign_or_malformed_claims_are_invalid(token: str) -> None:
+    with pytest.raises(TokenError) as err:
+        tokens().verify(token)
+    assert err.value.code == "invalid_token"
+
+
+def test_missing_claims_are_invalid() -> None:
+    now = datetime.now(UTC)
+    token = jwt.encode({"sub": "emp-1", "exp": now + timedelta(minutes=1)}, SECRET, "HS256")
+    with pytest.raises(TokenError):
+        tokens().verify(token)
+
+
+def test_api_keys_get_no_tokens() -> None:
+    with pytest.raises(ValueError, match="API keys"):
+        tokens().issue(Principal(id="k", kind="api_key"))
+
+
+def test_short_secret_or_ttl_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="32 bytes"):
+        AccessTokens(b"short", timedelta(minutes=1))
+    with pytest.raises(ConfigurationError, match="positive"):
+        AccessTokens(SECRET, timedelta(0))
+
+
+def test_secret_from_settings(tmp_path: Path) -> None:
+    given = GatewaySettings(jwt_secret="z" * 40, data_dir=tmp_path)  # type: ignore[arg-type]
+    assert jwt_secret(given) == b"z" * 40
+    assert not (tmp_path / "jwt.secret").exists()
+
+
+def test_development_secret_is_generated_once(tmp_path: Path) -> None:
+    settings = GatewaySettings(data_dir=tmp_path / "state")
+    first = jwt_secret(settings)
+    path = tmp_path / "state" / "jwt.secret"
+    assert len(first) >= 32 and path.exists()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert jwt_secret(settings) == first  # reused by the next start
+    assert [p.name for p in path.parent.iterdir()] == ["jwt.secret"]  # no temp files left
+    # Tokens survive a restart of the gateway.
+    token = access_tokens(settings).issue(ANNA).token
+    assert access_tokens(settings).verify(token) == ANNA
+
+
+def test_production_requires_a_secret(tmp_path: Path) -> None:
+    settings = GatewaySettings(environment="production", data_dir=tmp_path)
+    with pytest.raises(ConfigurationError, match="STRIDE_JWT_SECRET is required"):
+        jwt_secret(settings)
+    assert not (tmp_path / "jwt.secret").exists()
+
+
+def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STRIDE_JWT_SECRET", "e" * 32)
+    monkeypatch.setenv("STRIDE_ACCESS_TOKEN_TTL", "600")
+    monkeypatch.setenv("STRIDE_ENVIRONMENT", "production")
+    settings = GatewaySettings()
+    assert settings.access_token_ttl == 600
+    assert access_tokens(settings).issue(ANNA).expires_in == 600
+    assert "eeee" not in repr(settings)  # a SecretStr

@@ -1,0 +1,265 @@
+"""Organisation sync from a source: ``org-sync/<source>``.
+
+Runs on a Temporal Schedule (hourly by default; the schedule appends the start time to the
+id) and on demand (``stride org sync``; dry runs use ``org-sync/<source>/dry-run``).
+
+1. ``org_sync_plan`` (activity): fetch the source through its connector and ask identity to
+   validate and diff it and store the plan in batches (``PlanOrgSync``). The run id comes from
+   the workflow, so a retried activity gets the same stored plan back.
+2. ``org_sync_apply_batch`` (activity), once per batch in order: identity applies it in one
+   transaction (``ApplyOrgSyncBatch``); a batch applied before is not applied again, so a
+   retry after a crash between commit and answer creates nothing twice.
+3. The report (counts, rejection reasons by code; no names or numbers: Temporal keeps it in
+   the history) is the result and the ``report`` query. Row-level detail stays in identity
+   (``GetOrgSyncReport``).
+
+An unreachable source fails the run after a few attempts without writing anything; the next
+run catches up. Search attribute StridePhase: ``org-sync:planning`` → ``org-sync:applying`` →
+``org-sync:done`` (or ``org-sync:failed``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from workflows import STRIDE_PHASE
+
+WORKFLOW_ID_PREFIX = "org-sync/"
+PLAN_ACTIVITY = "org_sync_plan"
+APPLY_ACTIVITY = "org_sync_apply_batch"
+QUERY_REPORT = "report"
+
+PHASE_PLANNING = "org-sync:planning"
+PHASE_APPLYING = "org-sync:applying"
+PHASE_DONE = "org-sync:done"
+PHASE_FAILED = "org-sync:failed"
+
+STATUS_RUNNING = "running"
+STATUS_DRY_RUN = "dry_run"
+STATUS_APPLIED = "applied"
+STATUS_SUPERSEDED = "superseded"
+STATUS_FAILED = "failed"
+
+# ApplicationError types raised by the activities.
+ERROR_SOURCE_UNAVAILABLE = "OrgSyncSourceUnavailable"
+ERROR_SOURCE_INVALID = "OrgSyncSourceInvalid"
+ERROR_REFUSED = "OrgSyncRefused"  # identity refused (bad input, org changed, ...)
+ERROR_SUPERSEDED = "OrgSyncRunSuperseded"
+ERROR_FAILED = "OrgSyncFailed"  # the workflow's own failure
+
+PLAN_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=10),
+    backoff_coefficient=3.0,
+    maximum_interval=timedelta(minutes=2),
+    maximum_attempts=3,
+    non_retryable_error_types=[ERROR_SOURCE_INVALID, ERROR_REFUSED],
+)
+APPLY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=20,
+    non_retryable_error_types=[ERROR_REFUSED, ERROR_SUPERSEDED],
+)
+
+
+def workflow_id(source: str, *, dry_run: bool = False) -> str:
+    return f"{WORKFLOW_ID_PREFIX}{source}" + ("/dry-run" if dry_run else "")
+
+
+@dataclass
+class OrgSyncInput:
+    # A configured source name: "dingtalk", "json" or "file".
+    source: str
+    dry_run: bool = False
+    # Operations per batch; 0: the worker's setting (org_sync_batch_size).
+    batch_size: int = 0
+
+
+@dataclass
+class SyncCounts:
+    created: int = 0
+    updated: int = 0
+    moved: int = 0
+    deactivated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    linked: int = 0
+    departments_created: int = 0
+    departments_updated: int = 0
+    departments_unchanged: int = 0
+    departments_rejected: int = 0
+    departments_linked: int = 0
+
+
+@dataclass
+class PlanInput:
+    source: str
+    run_id: str
+    dry_run: bool
+    batch_size: int = 0
+
+
+@dataclass
+class PlanResult:
+    run_id: str
+    # identity's run status: dry_run, planned, applying, applied, superseded
+    status: str
+    counts: SyncCounts
+    batch_count: int
+    batches_applied: int
+    operation_count: int
+    # rejection reason code → rows (people and departments)
+    rejected_reasons: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class ApplyInput:
+    run_id: str
+    batch_no: int
+    source: str = ""
+
+
+@dataclass
+class ApplyResult:
+    batch_no: int
+    replayed: bool
+    operations: int
+    batches_applied: int
+    batch_count: int
+    status: str
+
+
+@dataclass
+class OrgSyncReport:
+    source: str
+    dry_run: bool
+    run_id: str = ""
+    # running, dry_run, applied, superseded, failed
+    status: str = STATUS_RUNNING
+    phase: str = PHASE_PLANNING
+    counts: SyncCounts = field(default_factory=SyncCounts)
+    batch_count: int = 0
+    batches_applied: int = 0
+    operation_count: int = 0
+    rejected_reasons: dict[str, int] = field(default_factory=dict)
+    # Batches found applied already when the workflow asked (a retry after a crash).
+    replayed_batches: int = 0
+    error: str = ""
+
+
+def _cause(err: BaseException) -> ApplicationError | None:
+    """The ApplicationError an activity raised, through the ActivityError wrapper."""
+    cause = err.__cause__ if isinstance(err, ActivityError) else err
+    return cause if isinstance(cause, ApplicationError) else None
+
+
+def _message(err: BaseException) -> str:
+    cause = _cause(err)
+    if cause is not None:
+        return cause.message
+    inner = err.__cause__
+    return str(inner) if inner is not None else str(err)
+
+
+@workflow.defn
+class OrgSyncWorkflow:
+    @workflow.init
+    def __init__(self, input: OrgSyncInput) -> None:
+        self._report = OrgSyncReport(source=input.source, dry_run=input.dry_run)
+
+    @workflow.run
+    async def run(self, input: OrgSyncInput) -> OrgSyncReport:
+        self._set_phase(PHASE_PLANNING)
+        run_id = str(workflow.uuid4())
+        try:
+            plan: PlanResult = await workflow.execute_activity(
+                PLAN_ACTIVITY,
+                # A dry run stores nothing, so it has no run in identity to refer to.
+                PlanInput(
+                    input.source, "" if input.dry_run else run_id, input.dry_run, input.batch_size
+                ),
+                result_type=PlanResult,
+                start_to_close_timeout=timedelta(minutes=15),
+                heartbeat_timeout=timedelta(minutes=2),
+                retry_policy=PLAN_RETRY,
+                summary="fetch the source and plan",
+            )
+        except ActivityError as err:
+            raise self._failed(f"fetching or planning failed: {_message(err)}") from err
+        self._report = replace(
+            self._report,
+            run_id=plan.run_id,
+            counts=plan.counts,
+            batch_count=plan.batch_count,
+            batches_applied=plan.batches_applied,
+            operation_count=plan.operation_count,
+            rejected_reasons=dict(plan.rejected_reasons),
+        )
+        if input.dry_run:
+            return self._finish(STATUS_DRY_RUN)
+        if plan.batches_applied < plan.batch_count:
+            self._set_phase(PHASE_APPLYING)
+        for batch_no in range(plan.batches_applied, plan.batch_count):
+            try:
+                done: ApplyResult = await workflow.execute_activity(
+                    APPLY_ACTIVITY,
+                    ApplyInput(plan.run_id, batch_no, input.source),
+                    result_type=ApplyResult,
+                    start_to_close_timeout=timedelta(minutes=5),
+                    heartbeat_timeout=timedelta(minutes=1),
+                    retry_policy=APPLY_RETRY,
+                    summary=f"batch {batch_no + 1} of {plan.batch_count}",
+                )
+            except ActivityError as err:
+                cause = _cause(err)
+                if cause is not None and cause.type == ERROR_SUPERSEDED:
+                    self._report = replace(self._report, error=cause.message)
+                    return self._finish(STATUS_SUPERSEDED)
+                raise self._failed(f"applying batch {batch_no} failed: {_message(err)}") from err
+            self._report = replace(
+                self._report,
+                batches_applied=done.batches_applied,
+                replayed_batches=self._report.replayed_batches + int(done.replayed),
+            )
+        return self._finish(STATUS_APPLIED)
+
+    def _set_phase(self, phase: str) -> None:
+        self._report = replace(self._report, phase=phase)
+        workflow.upsert_search_attributes([STRIDE_PHASE.value_set(phase)])
+
+    def _finish(self, status: str) -> OrgSyncReport:
+        self._report = replace(self._report, status=status)
+        self._set_phase(PHASE_DONE)
+        workflow.logger.info(
+            "org sync finished",
+            extra={"status": status, "operations": self._report.operation_count},
+        )
+        return self.report()
+
+    def _failed(self, message: str) -> ApplicationError:
+        self._report = replace(self._report, status=STATUS_FAILED, error=message)
+        self._set_phase(PHASE_FAILED)
+        return ApplicationError(message, type=ERROR_FAILED, non_retryable=True)
+
+    @workflow.query(name=QUERY_REPORT)
+    def report(self) -> OrgSyncReport:
+        return replace(
+            self._report,
+            counts=replace(self._report.counts),
+            rejected_reasons=dict(self._report.rejected_reasons),
+        )
+
+
+def reasons_histogram(codes: Sequence[str]) -> dict[str, int]:
+    """Rejection reason codes → how many rows (deterministic order)."""
+    histogram: dict[str, int] = {}
+    for code in sorted(codes):
+        histogram[code] = histogram.get(code, 0) + 1
+    return histogram
