@@ -7,6 +7,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from google.protobuf.message import DecodeError
 
 from services.common.errors import ERROR_CODE_KEY
 from services.common.nats import GOALS_STREAM, connect
@@ -92,11 +93,14 @@ async def drain_checkin_events(
                 empty_fetches += 1
                 continue
             for m in msgs:
-                event = pb.CheckInRecorded.FromString(m.data)
+                await m.ack()
+                try:
+                    event = pb.CheckInRecorded.FromString(m.data)
+                except DecodeError:  # another test's deliberately broken message
+                    continue
                 if event.key_result.id == kr_id:
                     assert m.headers and m.headers["Nats-Msg-Id"] == event.meta.event_id
                     found.append(event)
-                await m.ack()
         return found
     finally:
         await nc.close()
