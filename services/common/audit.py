@@ -80,3 +80,31 @@ async def record(
     await add_event(
         session, outbox, audit_subject(service), audit_pb2.AuditRecorded(meta=meta, entry=entry)
     )
+
+
+@dataclass(frozen=True)
+class Recorder:
+    """:func:`record` bound to one service's name and outbox: ``await AUDIT(session, ...)``."""
+
+    service: str
+    outbox: Table
+
+    async def __call__(
+        self,
+        session: AsyncSession,
+        action: str,
+        resource_type: str,
+        resource_id: str,
+        before: Message | None = None,
+        after: Message | None = None,
+    ) -> None:
+        await record(
+            session,
+            self.outbox,
+            service=self.service,
+            action=f"{self.service}.{action}",
+            resource_type=resource_type,
+            resource_id=resource_id,
+            before=before,
+            after=after,
+        )

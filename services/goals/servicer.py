@@ -5,9 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import grpc
-from google.protobuf.message import Message
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common import audit
 from services.common.db import transaction
@@ -119,30 +117,13 @@ def _next(offset: int, limit: int, returned: int) -> common_pb2.PageResponse:
     return common_pb2.PageResponse(next_page_token=next_page_token(offset, limit, returned))
 
 
+_audit = audit.Recorder("goals", OUTBOX)
+
+
 class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
     def __init__(self, ctx: ServiceContext, identity: IdentityClient) -> None:
         self.ctx = ctx
         self.identity = identity
-
-    async def _audit(
-        self,
-        session: AsyncSession,
-        action: str,
-        resource_type: str,
-        resource_id: str,
-        before: Message | None,
-        after: Message | None,
-    ) -> None:
-        await audit.record(
-            session,
-            OUTBOX,
-            service="goals",
-            action=f"goals.{action}",
-            resource_type=resource_type,
-            resource_id=resource_id,
-            before=before,
-            after=after,
-        )
 
     # --- cycles -------------------------------------------------------------------------
     async def CreateCycle(
@@ -166,7 +147,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
         )
         async with transaction(self.ctx.sessions) as session:
             GoalsRepository(session).add(row)
-            await self._audit(session, "cycle.create", "cycle", row.id, None, cycle_pb(row))
+            await _audit(session, "cycle.create", "cycle", row.id, None, cycle_pb(row))
         self.ctx.outbox_committed()
         return cycle_pb(row)
 
@@ -199,7 +180,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
             domain.ensure_open(row.status)
             before = cycle_pb(row)
             row.status = "closed"
-            await self._audit(session, "cycle.close", "cycle", row.id, before, cycle_pb(row))
+            await _audit(session, "cycle.close", "cycle", row.id, before, cycle_pb(row))
         self.ctx.outbox_committed()
         return cycle_pb(row)
 
@@ -231,9 +212,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
                 created_at=utcnow(),
             )
             repo.add(row)
-            await self._audit(
-                session, "objective.create", "objective", row.id, None, objective_pb(row)
-            )
+            await _audit(session, "objective.create", "objective", row.id, None, objective_pb(row))
         self.ctx.outbox_committed()
         return objective_pb(row)
 
@@ -294,7 +273,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
             )
             _store_assessment(row, risk.Assessment(risk.Risk.NO_DATA))
             repo.add(row)
-            await self._audit(
+            await _audit(
                 session, "key_result.create", "key_result", row.id, None, key_result_pb(row)
             )
         self.ctx.outbox_committed()
@@ -386,7 +365,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
                     time_zone=cycle.time_zone,
                 ),
             )
-            await self._audit(session, "checkin.record", "check_in", row.id, before, message)
+            await _audit(session, "checkin.record", "check_in", row.id, before, message)
         return message
 
     async def ListCheckIns(

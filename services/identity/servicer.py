@@ -81,24 +81,7 @@ async def _emit(session: AsyncSession, subject: str, message: Message) -> None:
     await add_event(session, OUTBOX, subject, message)
 
 
-async def _audit(
-    session: AsyncSession,
-    action: str,
-    resource_type: str,
-    resource_id: str,
-    before: Message | None,
-    after: Message | None,
-) -> None:
-    await audit.record(
-        session,
-        OUTBOX,
-        service="identity",
-        action=f"identity.{action}",
-        resource_type=resource_type,
-        resource_id=resource_id,
-        before=before,
-        after=after,
-    )
+_audit = audit.Recorder("identity", OUTBOX)
 
 
 class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):

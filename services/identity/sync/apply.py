@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from google.protobuf.message import Message
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,24 +55,7 @@ class OrgChanged(FailedPrecondition):
         )
 
 
-async def _audit(
-    session: AsyncSession,
-    action: str,
-    resource_type: str,
-    resource_id: str,
-    before: Message | None,
-    after: Message | None,
-) -> None:
-    await audit.record(
-        session,
-        OUTBOX,
-        service="identity",
-        action=f"identity.{action}",
-        resource_type=resource_type,
-        resource_id=resource_id,
-        before=before,
-        after=after,
-    )
+_audit = audit.Recorder("identity", OUTBOX)
 
 
 def _column_value(column: str, value: str | None) -> object:
