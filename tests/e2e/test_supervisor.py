@@ -83,14 +83,19 @@ async def test_a_child_that_ignores_sigterm_is_killed(tmp_path: Path) -> None:
             sys.executable,
             "-c",
             "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-            "print('up', flush=True); time.sleep(60)",
+            "print('handler' + '-installed', flush=True); time.sleep(60)",
         ],
         stop_timeout=0.5,
     )
     async with Supervisor(tmp_path) as sup:
         await sup.start(stubborn)
         pid = sup.child("stubborn").pid
-        await asyncio.sleep(0.3)  # let it install its handler
+        # Wait until it has installed its handler (it prints the marker afterwards; the
+        # marker is split in the command line so the logged command does not match).
+        deadline = time.monotonic() + 20
+        while "handler-installed" not in sup.log_path("stubborn").read_text(errors="replace"):
+            assert time.monotonic() < deadline, "the stubborn child never started"
+            await asyncio.sleep(0.05)
         started = time.monotonic()
         assert await sup.stop("stubborn") == -signal.SIGKILL
         assert time.monotonic() - started < 5
