@@ -23,6 +23,7 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client as TemporalClient
 
 from services.common.settings import GatewaySettings
+from services.common.tasks import cancel_and_wait
 from stride.audit.v1 import audit_pb2_grpc
 from stride.goals.v1 import goals_pb2_grpc
 from stride.identity.v1 import auth_pb2_grpc, identity_pb2_grpc
@@ -138,16 +139,7 @@ class NatsConnection:
     async def close(self) -> None:
         task = self._task
         if task is not None:
-            # nats-py's connect loop can swallow a cancellation that lands while a socket
-            # connect fails at the same moment (asyncio.wait_for race): cancel until it ends.
-            for _ in range(50):
-                if task.done():
-                    break
-                task.cancel()
-                await asyncio.wait([task], timeout=0.1)
-            if task.done() and not task.cancelled():
-                with contextlib.suppress(Exception):
-                    task.result()
+            await cancel_and_wait(task, attempts=50, every=0.1)
         if self.client is not None and not self.client.is_closed:
             with contextlib.suppress(Exception):
                 await self.client.close()

@@ -24,6 +24,7 @@ from services.common import nats as stride_nats
 from services.common.grpc_server import GrpcServer
 from services.common.outbox import OutboxRelay
 from services.common.settings import SERVICE_PORTS, ServiceSettings
+from services.common.tasks import cancel_and_wait
 
 log = structlog.get_logger(__name__)
 
@@ -97,13 +98,9 @@ class ServiceRuntime:
         ctx = self._ctx
         port = s.grpc_port or SERVICE_PORTS[self.name]
 
-        async def register(server: grpc.aio.Server) -> None:
-            await self._setup(ctx, server)
-
-        # GrpcServer registers synchronously; run the async setup first on a holder server.
-        holder: list[grpc.aio.Server] = []
-        self.grpc = GrpcServer(holder.append, self._service_names, s.grpc_host, port)
-        await register(holder[0])
+        # The service's own servicers are added by its (async) setup before the server starts.
+        self.grpc = GrpcServer(lambda _server: None, self._service_names, s.grpc_host, port)
+        await self._setup(ctx, self.grpc.server)
         self.port = self.grpc.port
         if s.outbox_relay:
             self._relay_task = asyncio.create_task(relay.run(), name=f"{self.name}-outbox-relay")
@@ -114,12 +111,7 @@ class ServiceRuntime:
         if self.grpc is not None:
             await self.grpc.stop()
         if self._relay_task is not None:
-            # Cancel until it ends: on Python 3.11 asyncio.wait_for (inside nats-py's publish)
-            # swallows a cancellation that arrives together with the awaited result.
-            while not self._relay_task.done():
-                self._relay_task.cancel()
-                await asyncio.wait({self._relay_task}, timeout=1)
-            await asyncio.gather(self._relay_task, return_exceptions=True)
+            await cancel_and_wait(self._relay_task)
         if self._ctx is not None:
             for close in reversed(self._ctx.closers):
                 await close()

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.common.db import transaction
 from services.common.nats import AUDIT_STREAM
 from services.common.paging import next_page_token, page_window
+from services.common.tasks import cancel_and_wait
 from services.identity.audit_chain import Verdict, verify
 from services.identity.audit_log import AuditRepository, chain_row, entry_pb
 from stride.audit.v1 import audit_pb2, audit_pb2_grpc
@@ -73,13 +74,7 @@ class AuditAppender:
 
     async def stop(self) -> None:
         if self._task is not None:
-            # Cancel until it ends: on Python 3.11 asyncio.wait_for (used inside nats-py's
-            # fetch) swallows a cancellation that arrives together with a message.
-            while not self._task.done():
-                self._task.cancel()
-                await asyncio.wait({self._task}, timeout=1)
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
         if self._sub is not None:
             # Messages fetched but never handled would keep the connection's drain waiting.
             with contextlib.suppress(Exception):

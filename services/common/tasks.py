@@ -1,0 +1,26 @@
+"""Stopping background tasks reliably."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+
+async def cancel_and_wait(
+    task: asyncio.Task[Any], *, attempts: int = 0, every: float = 1.0
+) -> None:
+    """Cancel ``task`` and wait until it has ended; its outcome is discarded.
+
+    Cancels again every ``every`` seconds: on Python 3.11 ``asyncio.wait_for`` (used inside
+    nats-py's connect, publish and fetch) can swallow a cancellation that arrives together
+    with the awaited result. ``attempts`` > 0 gives up after that many tries.
+    """
+    tries = 0
+    while not task.done():
+        if attempts and tries >= attempts:
+            return
+        task.cancel()
+        tries += 1
+        await asyncio.wait({task}, timeout=every)
+    if not task.cancelled():
+        task.exception()  # retrieved, so asyncio does not log "never retrieved"
