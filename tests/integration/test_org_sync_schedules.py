@@ -4,10 +4,8 @@ test server does not implement schedules)."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 
 import pytest
@@ -16,65 +14,19 @@ from temporalio.client import (
     ScheduleActionExecutionStartWorkflow,
     ScheduleActionStartWorkflow,
 )
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from services.common.binaries import find_binary, free_port, port_open
 from services.common.settings import WorkerSettings
 from services.identity.sync.schedules import ensure_org_sync_schedules, start_org_sync
 from tests.unit.test_org_sync_workflow import Stand
 from workflows.org_sync import OrgSyncWorkflow
 
 
-@pytest.fixture(scope="module")
-def dev_server() -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            find_binary("temporal"),
-            "server",
-            "start-dev",
-            "--headless",
-            "--ip",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--http-port",
-            str(free_port()),
-            "--metrics-port",
-            str(free_port()),
-            "--log-level",
-            "error",
-            "--search-attribute",
-            "StridePhase=Keyword",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while not port_open("127.0.0.1", port):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("temporal dev server did not start")
-        time.sleep(0.1)
-    yield f"127.0.0.1:{port}"
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
 @pytest.fixture
-async def client(dev_server: str) -> AsyncIterator[Client]:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            yield await Client.connect(dev_server)
-            return
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.2)
+def client(temporal_dev_env: WorkflowEnvironment) -> Client:
+    """The session's dev server (the time-skipping server has no schedules)."""
+    return temporal_dev_env.client
 
 
 async def test_schedules_are_created_idempotently_and_start_the_workflow(client: Client) -> None:
