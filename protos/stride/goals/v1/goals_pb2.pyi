@@ -37,6 +37,103 @@ CYCLE_STATUS_OPEN: CycleStatus.ValueType  # 1
 CYCLE_STATUS_CLOSED: CycleStatus.ValueType  # 2
 Global___CycleStatus: _TypeAlias = CycleStatus  # noqa: Y015
 
+class _CyclePhase:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _CyclePhaseEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CyclePhase.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CYCLE_PHASE_UNSPECIFIED: _CyclePhase.ValueType  # 0
+    CYCLE_PHASE_PLANNING: _CyclePhase.ValueType  # 1
+    """People write and submit their objectives."""
+    CYCLE_PHASE_APPROVAL: _CyclePhase.ValueType  # 2
+    """Managers approve submitted plans (after the planning deadline)."""
+    CYCLE_PHASE_EXECUTION: _CyclePhase.ValueType  # 3
+    """Weekly check-ins."""
+    CYCLE_PHASE_CLOSING: _CyclePhase.ValueType  # 4
+    """Self-scores, then final scoring."""
+    CYCLE_PHASE_ARCHIVED: _CyclePhase.ValueType  # 5
+    """Scored and handed to the performance archive."""
+
+class CyclePhase(_CyclePhase, metaclass=_CyclePhaseEnumTypeWrapper):
+    """Where the cycle/<cycle> workflow has got to."""
+
+CYCLE_PHASE_UNSPECIFIED: CyclePhase.ValueType  # 0
+CYCLE_PHASE_PLANNING: CyclePhase.ValueType  # 1
+"""People write and submit their objectives."""
+CYCLE_PHASE_APPROVAL: CyclePhase.ValueType  # 2
+"""Managers approve submitted plans (after the planning deadline)."""
+CYCLE_PHASE_EXECUTION: CyclePhase.ValueType  # 3
+"""Weekly check-ins."""
+CYCLE_PHASE_CLOSING: CyclePhase.ValueType  # 4
+"""Self-scores, then final scoring."""
+CYCLE_PHASE_ARCHIVED: CyclePhase.ValueType  # 5
+"""Scored and handed to the performance archive."""
+Global___CyclePhase: _TypeAlias = CyclePhase  # noqa: Y015
+
+class _ObjectiveLevel:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ObjectiveLevelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ObjectiveLevel.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    OBJECTIVE_LEVEL_UNSPECIFIED: _ObjectiveLevel.ValueType  # 0
+    OBJECTIVE_LEVEL_COMPANY: _ObjectiveLevel.ValueType  # 1
+    OBJECTIVE_LEVEL_DEPARTMENT: _ObjectiveLevel.ValueType  # 2
+    OBJECTIVE_LEVEL_TEAM: _ObjectiveLevel.ValueType  # 3
+    OBJECTIVE_LEVEL_INDIVIDUAL: _ObjectiveLevel.ValueType  # 4
+
+class ObjectiveLevel(_ObjectiveLevel, metaclass=_ObjectiveLevelEnumTypeWrapper): ...
+
+OBJECTIVE_LEVEL_UNSPECIFIED: ObjectiveLevel.ValueType  # 0
+OBJECTIVE_LEVEL_COMPANY: ObjectiveLevel.ValueType  # 1
+OBJECTIVE_LEVEL_DEPARTMENT: ObjectiveLevel.ValueType  # 2
+OBJECTIVE_LEVEL_TEAM: ObjectiveLevel.ValueType  # 3
+OBJECTIVE_LEVEL_INDIVIDUAL: ObjectiveLevel.ValueType  # 4
+Global___ObjectiveLevel: _TypeAlias = ObjectiveLevel  # noqa: Y015
+
+class _ObjectiveStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ObjectiveStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ObjectiveStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    OBJECTIVE_STATUS_UNSPECIFIED: _ObjectiveStatus.ValueType  # 0
+    OBJECTIVE_STATUS_DRAFT: _ObjectiveStatus.ValueType  # 1
+    OBJECTIVE_STATUS_PENDING_APPROVAL: _ObjectiveStatus.ValueType  # 2
+    OBJECTIVE_STATUS_APPROVED: _ObjectiveStatus.ValueType  # 3
+    OBJECTIVE_STATUS_CLOSED: _ObjectiveStatus.ValueType  # 4
+
+class ObjectiveStatus(_ObjectiveStatus, metaclass=_ObjectiveStatusEnumTypeWrapper): ...
+
+OBJECTIVE_STATUS_UNSPECIFIED: ObjectiveStatus.ValueType  # 0
+OBJECTIVE_STATUS_DRAFT: ObjectiveStatus.ValueType  # 1
+OBJECTIVE_STATUS_PENDING_APPROVAL: ObjectiveStatus.ValueType  # 2
+OBJECTIVE_STATUS_APPROVED: ObjectiveStatus.ValueType  # 3
+OBJECTIVE_STATUS_CLOSED: ObjectiveStatus.ValueType  # 4
+Global___ObjectiveStatus: _TypeAlias = ObjectiveStatus  # noqa: Y015
+
+class _Visibility:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _VisibilityEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Visibility.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    VISIBILITY_UNSPECIFIED: _Visibility.ValueType  # 0
+    VISIBILITY_RESTRICTED: _Visibility.ValueType  # 1
+    """The owner, their managers, heads of the department (and above), HR, admin, executives."""
+    VISIBILITY_PUBLIC: _Visibility.ValueType  # 2
+    """Everyone in the organisation."""
+
+class Visibility(_Visibility, metaclass=_VisibilityEnumTypeWrapper): ...
+
+VISIBILITY_UNSPECIFIED: Visibility.ValueType  # 0
+VISIBILITY_RESTRICTED: Visibility.ValueType  # 1
+"""The owner, their managers, heads of the department (and above), HR, admin, executives."""
+VISIBILITY_PUBLIC: Visibility.ValueType  # 2
+"""Everyone in the organisation."""
+Global___Visibility: _TypeAlias = Visibility  # noqa: Y015
+
 class _RiskStatus:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -64,6 +161,153 @@ RISK_STATUS_AT_RISK: RiskStatus.ValueType  # 4
 """Behind plan by the threshold for the required number of consecutive check-ins."""
 Global___RiskStatus: _TypeAlias = RiskStatus  # noqa: Y015
 
+class _KeyResultKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _KeyResultKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_KeyResultKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    KEY_RESULT_KIND_UNSPECIFIED: _KeyResultKind.ValueType  # 0
+    KEY_RESULT_KIND_NUMBER: _KeyResultKind.ValueType  # 1
+    KEY_RESULT_KIND_PERCENTAGE: _KeyResultKind.ValueType  # 2
+    KEY_RESULT_KIND_CURRENCY: _KeyResultKind.ValueType  # 3
+    KEY_RESULT_KIND_BOOLEAN: _KeyResultKind.ValueType  # 4
+    """Done or not: baseline 0, target 1, values 0 or 1."""
+    KEY_RESULT_KIND_MILESTONE: _KeyResultKind.ValueType  # 5
+    """Ordered steps: baseline 0, target = number of milestones, value = steps completed."""
+
+class KeyResultKind(_KeyResultKind, metaclass=_KeyResultKindEnumTypeWrapper): ...
+
+KEY_RESULT_KIND_UNSPECIFIED: KeyResultKind.ValueType  # 0
+KEY_RESULT_KIND_NUMBER: KeyResultKind.ValueType  # 1
+KEY_RESULT_KIND_PERCENTAGE: KeyResultKind.ValueType  # 2
+KEY_RESULT_KIND_CURRENCY: KeyResultKind.ValueType  # 3
+KEY_RESULT_KIND_BOOLEAN: KeyResultKind.ValueType  # 4
+"""Done or not: baseline 0, target 1, values 0 or 1."""
+KEY_RESULT_KIND_MILESTONE: KeyResultKind.ValueType  # 5
+"""Ordered steps: baseline 0, target = number of milestones, value = steps completed."""
+Global___KeyResultKind: _TypeAlias = KeyResultKind  # noqa: Y015
+
+class _Direction:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DirectionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Direction.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DIRECTION_UNSPECIFIED: _Direction.ValueType  # 0
+    DIRECTION_INCREASE: _Direction.ValueType  # 1
+    """From baseline up to target."""
+    DIRECTION_DECREASE: _Direction.ValueType  # 2
+    """From baseline down to target."""
+    DIRECTION_STAY_WITHIN: _Direction.ValueType  # 3
+    """Every check-in should lie within [lower_bound, upper_bound] (e.g. downtime <= 4 h/week)."""
+
+class Direction(_Direction, metaclass=_DirectionEnumTypeWrapper): ...
+
+DIRECTION_UNSPECIFIED: Direction.ValueType  # 0
+DIRECTION_INCREASE: Direction.ValueType  # 1
+"""From baseline up to target."""
+DIRECTION_DECREASE: Direction.ValueType  # 2
+"""From baseline down to target."""
+DIRECTION_STAY_WITHIN: Direction.ValueType  # 3
+"""Every check-in should lie within [lower_bound, upper_bound] (e.g. downtime <= 4 h/week)."""
+Global___Direction: _TypeAlias = Direction  # noqa: Y015
+
+class _DataSource:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DataSourceEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DataSource.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DATA_SOURCE_UNSPECIFIED: _DataSource.ValueType  # 0
+    DATA_SOURCE_MANUAL: _DataSource.ValueType  # 1
+    DATA_SOURCE_TELEMETRY: _DataSource.ValueType  # 2
+    """Fed by the telemetry service (IoT / MES / CRM)."""
+
+class DataSource(_DataSource, metaclass=_DataSourceEnumTypeWrapper): ...
+
+DATA_SOURCE_UNSPECIFIED: DataSource.ValueType  # 0
+DATA_SOURCE_MANUAL: DataSource.ValueType  # 1
+DATA_SOURCE_TELEMETRY: DataSource.ValueType  # 2
+"""Fed by the telemetry service (IoT / MES / CRM)."""
+Global___DataSource: _TypeAlias = DataSource  # noqa: Y015
+
+class _ApprovalKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ApprovalKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ApprovalKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    APPROVAL_KIND_UNSPECIFIED: _ApprovalKind.ValueType  # 0
+    APPROVAL_KIND_PLAN: _ApprovalKind.ValueType  # 1
+    """An owner's objectives for the cycle."""
+    APPROVAL_KIND_REVISION: _ApprovalKind.ValueType  # 2
+    """A mid-cycle change of a key result's target."""
+
+class ApprovalKind(_ApprovalKind, metaclass=_ApprovalKindEnumTypeWrapper): ...
+
+APPROVAL_KIND_UNSPECIFIED: ApprovalKind.ValueType  # 0
+APPROVAL_KIND_PLAN: ApprovalKind.ValueType  # 1
+"""An owner's objectives for the cycle."""
+APPROVAL_KIND_REVISION: ApprovalKind.ValueType  # 2
+"""A mid-cycle change of a key result's target."""
+Global___ApprovalKind: _TypeAlias = ApprovalKind  # noqa: Y015
+
+class _ApprovalStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ApprovalStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ApprovalStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    APPROVAL_STATUS_UNSPECIFIED: _ApprovalStatus.ValueType  # 0
+    APPROVAL_STATUS_PENDING: _ApprovalStatus.ValueType  # 1
+    APPROVAL_STATUS_APPROVED: _ApprovalStatus.ValueType  # 2
+    APPROVAL_STATUS_REJECTED: _ApprovalStatus.ValueType  # 3
+
+class ApprovalStatus(_ApprovalStatus, metaclass=_ApprovalStatusEnumTypeWrapper): ...
+
+APPROVAL_STATUS_UNSPECIFIED: ApprovalStatus.ValueType  # 0
+APPROVAL_STATUS_PENDING: ApprovalStatus.ValueType  # 1
+APPROVAL_STATUS_APPROVED: ApprovalStatus.ValueType  # 2
+APPROVAL_STATUS_REJECTED: ApprovalStatus.ValueType  # 3
+Global___ApprovalStatus: _TypeAlias = ApprovalStatus  # noqa: Y015
+
+class _Decision:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DecisionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Decision.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DECISION_UNSPECIFIED: _Decision.ValueType  # 0
+    DECISION_APPROVE: _Decision.ValueType  # 1
+    DECISION_REJECT: _Decision.ValueType  # 2
+
+class Decision(_Decision, metaclass=_DecisionEnumTypeWrapper): ...
+
+DECISION_UNSPECIFIED: Decision.ValueType  # 0
+DECISION_APPROVE: Decision.ValueType  # 1
+DECISION_REJECT: Decision.ValueType  # 2
+Global___Decision: _TypeAlias = Decision  # noqa: Y015
+
+class _RevisionStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _RevisionStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RevisionStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    REVISION_STATUS_UNSPECIFIED: _RevisionStatus.ValueType  # 0
+    REVISION_STATUS_PENDING: _RevisionStatus.ValueType  # 1
+    REVISION_STATUS_APPROVED: _RevisionStatus.ValueType  # 2
+    REVISION_STATUS_REJECTED: _RevisionStatus.ValueType  # 3
+
+class RevisionStatus(_RevisionStatus, metaclass=_RevisionStatusEnumTypeWrapper): ...
+
+REVISION_STATUS_UNSPECIFIED: RevisionStatus.ValueType  # 0
+REVISION_STATUS_PENDING: RevisionStatus.ValueType  # 1
+REVISION_STATUS_APPROVED: RevisionStatus.ValueType  # 2
+REVISION_STATUS_REJECTED: RevisionStatus.ValueType  # 3
+Global___RevisionStatus: _TypeAlias = RevisionStatus  # noqa: Y015
+
 @_typing.final
 class Cycle(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -75,6 +319,10 @@ class Cycle(_message.Message):
     TIME_ZONE_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
+    PHASE_FIELD_NUMBER: _builtins.int
+    PLANNING_DEADLINE_FIELD_NUMBER: _builtins.int
+    APPROVAL_DEADLINE_FIELD_NUMBER: _builtins.int
+    CLOSING_DEADLINE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     name: _builtins.str
     start_date: _builtins.str
@@ -84,6 +332,13 @@ class Cycle(_message.Message):
     """IANA time zone, default Asia/Shanghai."""
     status: Global___CycleStatus.ValueType
     created_at: _builtins.str
+    phase: Global___CyclePhase.ValueType
+    planning_deadline: _builtins.str
+    """Last day to submit objectives (default: start_date + 7 days)."""
+    approval_deadline: _builtins.str
+    """Last day for managers to approve (default: start_date + 14 days)."""
+    closing_deadline: _builtins.str
+    """Last day of the self-score window after the cycle ends (default: end_date + 7 days)."""
     def __init__(
         self,
         *,
@@ -94,10 +349,14 @@ class Cycle(_message.Message):
         time_zone: _builtins.str = ...,
         status: Global___CycleStatus.ValueType = ...,
         created_at: _builtins.str = ...,
+        phase: Global___CyclePhase.ValueType = ...,
+        planning_deadline: _builtins.str = ...,
+        approval_deadline: _builtins.str = ...,
+        closing_deadline: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "end_date", b"end_date", "id", b"id", "name", b"name", "start_date", b"start_date", "status", b"status", "time_zone", b"time_zone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approval_deadline", b"approval_deadline", "closing_deadline", b"closing_deadline", "created_at", b"created_at", "end_date", b"end_date", "id", b"id", "name", b"name", "phase", b"phase", "planning_deadline", b"planning_deadline", "start_date", b"start_date", "status", b"status", "time_zone", b"time_zone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -114,6 +373,17 @@ class Objective(_message.Message):
     OWNER_ID_FIELD_NUMBER: _builtins.int
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    VISIBILITY_FIELD_NUMBER: _builtins.int
+    PARENT_ID_FIELD_NUMBER: _builtins.int
+    PROJECT_FIELD_NUMBER: _builtins.int
+    START_DATE_FIELD_NUMBER: _builtins.int
+    END_DATE_FIELD_NUMBER: _builtins.int
+    SCORE_FIELD_NUMBER: _builtins.int
+    KEY_RESULT_COUNT_FIELD_NUMBER: _builtins.int
+    WEIGHT_TOTAL_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     cycle_id: _builtins.str
     title: _builtins.str
@@ -123,6 +393,22 @@ class Objective(_message.Message):
     department_id: _builtins.str
     """Department id (identity service); the owner's department when not given."""
     created_at: _builtins.str
+    level: Global___ObjectiveLevel.ValueType
+    status: Global___ObjectiveStatus.ValueType
+    visibility: Global___Visibility.ValueType
+    parent_id: _builtins.str
+    """The objective this one aligns to (any cycle level above); empty when not aligned."""
+    project: _builtins.str
+    """Optional project name or code."""
+    start_date: _builtins.str
+    """ISO dates; default to the cycle's."""
+    end_date: _builtins.str
+    score: _builtins.float
+    """Weighted score of the key results (sum of weight x score / 100), 0..1."""
+    key_result_count: _builtins.int
+    weight_total: _builtins.int
+    """Sum of the key results' weights (100 when complete)."""
+    updated_at: _builtins.str
     def __init__(
         self,
         *,
@@ -133,10 +419,21 @@ class Objective(_message.Message):
         owner_id: _builtins.str = ...,
         department_id: _builtins.str = ...,
         created_at: _builtins.str = ...,
+        level: Global___ObjectiveLevel.ValueType = ...,
+        status: Global___ObjectiveStatus.ValueType = ...,
+        visibility: Global___Visibility.ValueType = ...,
+        parent_id: _builtins.str = ...,
+        project: _builtins.str = ...,
+        start_date: _builtins.str = ...,
+        end_date: _builtins.str = ...,
+        score: _builtins.float = ...,
+        key_result_count: _builtins.int = ...,
+        weight_total: _builtins.int = ...,
+        updated_at: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "cycle_id", b"cycle_id", "department_id", b"department_id", "description", b"description", "id", b"id", "owner_id", b"owner_id", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "cycle_id", b"cycle_id", "department_id", b"department_id", "description", b"description", "end_date", b"end_date", "id", b"id", "key_result_count", b"key_result_count", "level", b"level", "owner_id", b"owner_id", "parent_id", b"parent_id", "project", b"project", "score", b"score", "start_date", b"start_date", "status", b"status", "title", b"title", "updated_at", b"updated_at", "visibility", b"visibility", "weight_total", b"weight_total"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -158,7 +455,7 @@ class RiskAssessment(_message.Message):
     progress: _builtins.float
     """Share of the way from baseline to target, 0 = baseline, 1 = target (may exceed [0, 1])."""
     expected_progress: _builtins.float
-    """Share the linear plan expects by the end of the check-in week."""
+    """Share the plan expects by the end of the check-in week."""
     expected_value: _builtins.float
     """Value the plan expects by the end of the check-in week."""
     shortfall: _builtins.float
@@ -184,6 +481,32 @@ class RiskAssessment(_message.Message):
 Global___RiskAssessment: _TypeAlias = RiskAssessment  # noqa: Y015
 
 @_typing.final
+class PlanPoint(_message.Message):
+    """A point of a custom plan curve: by the end of `date`, `progress` (0..1) is expected.
+    Linear between points; a key result without points has a linear plan over the cycle.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATE_FIELD_NUMBER: _builtins.int
+    PROGRESS_FIELD_NUMBER: _builtins.int
+    date: _builtins.str
+    progress: _builtins.float
+    def __init__(
+        self,
+        *,
+        date: _builtins.str = ...,
+        progress: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["date", b"date", "progress", b"progress"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PlanPoint: _TypeAlias = PlanPoint  # noqa: Y015
+
+@_typing.final
 class KeyResult(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -199,6 +522,22 @@ class KeyResult(_message.Message):
     CURRENT_VALUE_FIELD_NUMBER: _builtins.int
     RISK_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    DIRECTION_FIELD_NUMBER: _builtins.int
+    WEIGHT_FIELD_NUMBER: _builtins.int
+    CONFIDENCE_FIELD_NUMBER: _builtins.int
+    DATA_SOURCE_FIELD_NUMBER: _builtins.int
+    MILESTONES_FIELD_NUMBER: _builtins.int
+    PLAN_FIELD_NUMBER: _builtins.int
+    SCORE_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    LOWER_BOUND_FIELD_NUMBER: _builtins.int
+    UPPER_BOUND_FIELD_NUMBER: _builtins.int
+    LAST_CHECK_IN_WEEK_FIELD_NUMBER: _builtins.int
+    SELF_SCORE_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    OBJECTIVE_STATUS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     objective_id: _builtins.str
     cycle_id: _builtins.str
@@ -211,8 +550,37 @@ class KeyResult(_message.Message):
     current_value: _builtins.float
     """Latest checked-in value; equals baseline until the first check-in."""
     created_at: _builtins.str
+    kind: Global___KeyResultKind.ValueType
+    direction: Global___Direction.ValueType
+    weight: _builtins.int
+    """0..100; the key results of an objective total 100."""
+    confidence: _builtins.int
+    """Latest check-in's confidence 0..10 (the initial confidence before any check-in)."""
+    data_source: Global___DataSource.ValueType
+    score: _builtins.float
+    """0..1 (see services/goals/scoring.py)."""
+    currency: _builtins.str
+    """ISO 4217 code for KEY_RESULT_KIND_CURRENCY, e.g. "CNY"."""
+    lower_bound: _builtins.float
+    """DIRECTION_STAY_WITHIN only."""
+    upper_bound: _builtins.float
+    last_check_in_week: _builtins.str
+    """ISO week of the latest check-in, empty before the first."""
+    self_score: _builtins.float
+    """The owner's self-score 0..1 in the closing phase; absent until given."""
+    updated_at: _builtins.str
+    revision: _builtins.int
+    """Number of approved target revisions."""
+    objective_status: Global___ObjectiveStatus.ValueType
+    """Status of the objective the key result belongs to (for approval checks in lists)."""
     @_builtins.property
     def risk(self) -> Global___RiskAssessment: ...
+    @_builtins.property
+    def milestones(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Milestone titles, in order (KEY_RESULT_KIND_MILESTONE only)."""
+
+    @_builtins.property
+    def plan(self) -> _containers.RepeatedCompositeFieldContainer[Global___PlanPoint]: ...
     def __init__(
         self,
         *,
@@ -228,14 +596,131 @@ class KeyResult(_message.Message):
         current_value: _builtins.float = ...,
         risk: Global___RiskAssessment | None = ...,
         created_at: _builtins.str = ...,
+        kind: Global___KeyResultKind.ValueType = ...,
+        direction: Global___Direction.ValueType = ...,
+        weight: _builtins.int = ...,
+        confidence: _builtins.int = ...,
+        data_source: Global___DataSource.ValueType = ...,
+        milestones: _abc.Iterable[_builtins.str] | None = ...,
+        plan: _abc.Iterable[Global___PlanPoint] | None = ...,
+        score: _builtins.float = ...,
+        currency: _builtins.str = ...,
+        lower_bound: _builtins.float = ...,
+        upper_bound: _builtins.float = ...,
+        last_check_in_week: _builtins.str = ...,
+        self_score: _builtins.float | None = ...,
+        updated_at: _builtins.str = ...,
+        revision: _builtins.int = ...,
+        objective_status: Global___ObjectiveStatus.ValueType = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["risk", b"risk"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_self_score", b"_self_score", "risk", b"risk", "self_score", b"self_score"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["baseline", b"baseline", "created_at", b"created_at", "current_value", b"current_value", "cycle_id", b"cycle_id", "department_id", b"department_id", "id", b"id", "objective_id", b"objective_id", "owner_id", b"owner_id", "risk", b"risk", "target", b"target", "title", b"title", "unit", b"unit"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_self_score", b"_self_score", "baseline", b"baseline", "confidence", b"confidence", "created_at", b"created_at", "currency", b"currency", "current_value", b"current_value", "cycle_id", b"cycle_id", "data_source", b"data_source", "department_id", b"department_id", "direction", b"direction", "id", b"id", "kind", b"kind", "last_check_in_week", b"last_check_in_week", "lower_bound", b"lower_bound", "milestones", b"milestones", "objective_id", b"objective_id", "objective_status", b"objective_status", "owner_id", b"owner_id", "plan", b"plan", "revision", b"revision", "risk", b"risk", "score", b"score", "self_score", b"self_score", "target", b"target", "title", b"title", "unit", b"unit", "updated_at", b"updated_at", "upper_bound", b"upper_bound", "weight", b"weight"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__self_score: _TypeAlias = _typing.Literal["self_score"]  # noqa: Y015
+    _WhichOneofArgType__self_score: _TypeAlias = _typing.Literal["_self_score", b"_self_score"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__self_score) -> _WhichOneofReturnType__self_score | None: ...
+
+Global___KeyResult: _TypeAlias = KeyResult  # noqa: Y015
+
+@_typing.final
+class Blocker(_message.Message):
+    """Something the check-in's owner needs from another department."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEXT_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    text: _builtins.str
+    department_id: _builtins.str
+    """Department whose help is needed; may be empty."""
+    def __init__(
+        self,
+        *,
+        text: _builtins.str = ...,
+        department_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___KeyResult: _TypeAlias = KeyResult  # noqa: Y015
+Global___Blocker: _TypeAlias = Blocker  # noqa: Y015
+
+@_typing.final
+class ChecklistItem(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    LABEL_ZH_FIELD_NUMBER: _builtins.int
+    LABEL_EN_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """Stable id, e.g. "inspection-records"."""
+    label_zh: _builtins.str
+    label_en: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        label_zh: _builtins.str = ...,
+        label_en: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "label_en", b"label_en", "label_zh", b"label_zh"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChecklistItem: _TypeAlias = ChecklistItem  # noqa: Y015
+
+@_typing.final
+class Checklist(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    ITEMS_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    department_id: _builtins.str
+    updated_at: _builtins.str
+    @_builtins.property
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___ChecklistItem]: ...
+    def __init__(
+        self,
+        *,
+        department_id: _builtins.str = ...,
+        items: _abc.Iterable[Global___ChecklistItem] | None = ...,
+        updated_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "items", b"items", "updated_at", b"updated_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Checklist: _TypeAlias = Checklist  # noqa: Y015
+
+@_typing.final
+class ChecklistAnswer(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ITEM_ID_FIELD_NUMBER: _builtins.int
+    CHECKED_FIELD_NUMBER: _builtins.int
+    item_id: _builtins.str
+    checked: _builtins.bool
+    def __init__(
+        self,
+        *,
+        item_id: _builtins.str = ...,
+        checked: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checked", b"checked", "item_id", b"item_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChecklistAnswer: _TypeAlias = ChecklistAnswer  # noqa: Y015
 
 @_typing.final
 class CheckIn(_message.Message):
@@ -250,6 +735,10 @@ class CheckIn(_message.Message):
     RECORDED_AT_FIELD_NUMBER: _builtins.int
     RISK_FIELD_NUMBER: _builtins.int
     REVISION_FIELD_NUMBER: _builtins.int
+    BLOCKERS_FIELD_NUMBER: _builtins.int
+    ANSWERS_FIELD_NUMBER: _builtins.int
+    SCORE_FIELD_NUMBER: _builtins.int
+    RECORDED_BY_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     key_result_id: _builtins.str
     week: _builtins.str
@@ -261,8 +750,18 @@ class CheckIn(_message.Message):
     recorded_at: _builtins.str
     revision: _builtins.int
     """Increases each time the check-in of that week is re-submitted (1 for the first)."""
+    score: _builtins.float
+    """The key result's score as of this check-in, 0..1."""
+    recorded_by: _builtins.str
+    """Who submitted it (employee id, or apikey:<id> for integrations)."""
     @_builtins.property
     def risk(self) -> Global___RiskAssessment: ...
+    @_builtins.property
+    def blockers(self) -> _containers.RepeatedCompositeFieldContainer[Global___Blocker]: ...
+    @_builtins.property
+    def answers(self) -> _containers.RepeatedCompositeFieldContainer[Global___ChecklistAnswer]:
+        """Answers to the key result's department checklist."""
+
     def __init__(
         self,
         *,
@@ -275,10 +774,14 @@ class CheckIn(_message.Message):
         recorded_at: _builtins.str = ...,
         risk: Global___RiskAssessment | None = ...,
         revision: _builtins.int = ...,
+        blockers: _abc.Iterable[Global___Blocker] | None = ...,
+        answers: _abc.Iterable[Global___ChecklistAnswer] | None = ...,
+        score: _builtins.float = ...,
+        recorded_by: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["risk", b"risk"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["confidence", b"confidence", "id", b"id", "key_result_id", b"key_result_id", "note", b"note", "recorded_at", b"recorded_at", "revision", b"revision", "risk", b"risk", "value", b"value", "week", b"week"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answers", b"answers", "blockers", b"blockers", "confidence", b"confidence", "id", b"id", "key_result_id", b"key_result_id", "note", b"note", "recorded_at", b"recorded_at", "recorded_by", b"recorded_by", "revision", b"revision", "risk", b"risk", "score", b"score", "value", b"value", "week", b"week"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -292,10 +795,17 @@ class CreateCycleRequest(_message.Message):
     START_DATE_FIELD_NUMBER: _builtins.int
     END_DATE_FIELD_NUMBER: _builtins.int
     TIME_ZONE_FIELD_NUMBER: _builtins.int
+    PLANNING_DEADLINE_FIELD_NUMBER: _builtins.int
+    APPROVAL_DEADLINE_FIELD_NUMBER: _builtins.int
+    CLOSING_DEADLINE_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     start_date: _builtins.str
     end_date: _builtins.str
     time_zone: _builtins.str
+    planning_deadline: _builtins.str
+    """Optional; defaults as documented on Cycle."""
+    approval_deadline: _builtins.str
+    closing_deadline: _builtins.str
     def __init__(
         self,
         *,
@@ -303,10 +813,13 @@ class CreateCycleRequest(_message.Message):
         start_date: _builtins.str = ...,
         end_date: _builtins.str = ...,
         time_zone: _builtins.str = ...,
+        planning_deadline: _builtins.str = ...,
+        approval_deadline: _builtins.str = ...,
+        closing_deadline: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_date", b"end_date", "name", b"name", "start_date", b"start_date", "time_zone", b"time_zone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approval_deadline", b"approval_deadline", "closing_deadline", b"closing_deadline", "end_date", b"end_date", "name", b"name", "planning_deadline", b"planning_deadline", "start_date", b"start_date", "time_zone", b"time_zone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -395,6 +908,93 @@ class CloseCycleRequest(_message.Message):
 Global___CloseCycleRequest: _TypeAlias = CloseCycleRequest  # noqa: Y015
 
 @_typing.final
+class SetCyclePhaseRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    PHASE_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    phase: Global___CyclePhase.ValueType
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        phase: Global___CyclePhase.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "phase", b"phase"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetCyclePhaseRequest: _TypeAlias = SetCyclePhaseRequest  # noqa: Y015
+
+@_typing.final
+class NewKeyResult(_message.Message):
+    """A key result created together with its objective (CreateObjective, all or nothing)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TITLE_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    BASELINE_FIELD_NUMBER: _builtins.int
+    TARGET_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    DIRECTION_FIELD_NUMBER: _builtins.int
+    WEIGHT_FIELD_NUMBER: _builtins.int
+    CONFIDENCE_FIELD_NUMBER: _builtins.int
+    DATA_SOURCE_FIELD_NUMBER: _builtins.int
+    MILESTONES_FIELD_NUMBER: _builtins.int
+    PLAN_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    LOWER_BOUND_FIELD_NUMBER: _builtins.int
+    UPPER_BOUND_FIELD_NUMBER: _builtins.int
+    title: _builtins.str
+    owner_id: _builtins.str
+    baseline: _builtins.float
+    target: _builtins.float
+    unit: _builtins.str
+    kind: Global___KeyResultKind.ValueType
+    direction: Global___Direction.ValueType
+    weight: _builtins.int
+    confidence: _builtins.int
+    data_source: Global___DataSource.ValueType
+    currency: _builtins.str
+    lower_bound: _builtins.float
+    upper_bound: _builtins.float
+    @_builtins.property
+    def milestones(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def plan(self) -> _containers.RepeatedCompositeFieldContainer[Global___PlanPoint]: ...
+    def __init__(
+        self,
+        *,
+        title: _builtins.str = ...,
+        owner_id: _builtins.str = ...,
+        baseline: _builtins.float = ...,
+        target: _builtins.float = ...,
+        unit: _builtins.str = ...,
+        kind: Global___KeyResultKind.ValueType = ...,
+        direction: Global___Direction.ValueType = ...,
+        weight: _builtins.int = ...,
+        confidence: _builtins.int = ...,
+        data_source: Global___DataSource.ValueType = ...,
+        milestones: _abc.Iterable[_builtins.str] | None = ...,
+        plan: _abc.Iterable[Global___PlanPoint] | None = ...,
+        currency: _builtins.str = ...,
+        lower_bound: _builtins.float = ...,
+        upper_bound: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["baseline", b"baseline", "confidence", b"confidence", "currency", b"currency", "data_source", b"data_source", "direction", b"direction", "kind", b"kind", "lower_bound", b"lower_bound", "milestones", b"milestones", "owner_id", b"owner_id", "plan", b"plan", "target", b"target", "title", b"title", "unit", b"unit", "upper_bound", b"upper_bound", "weight", b"weight"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NewKeyResult: _TypeAlias = NewKeyResult  # noqa: Y015
+
+@_typing.final
 class CreateObjectiveRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -403,11 +1003,28 @@ class CreateObjectiveRequest(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     OWNER_ID_FIELD_NUMBER: _builtins.int
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    VISIBILITY_FIELD_NUMBER: _builtins.int
+    PARENT_ID_FIELD_NUMBER: _builtins.int
+    PROJECT_FIELD_NUMBER: _builtins.int
+    START_DATE_FIELD_NUMBER: _builtins.int
+    END_DATE_FIELD_NUMBER: _builtins.int
+    KEY_RESULTS_FIELD_NUMBER: _builtins.int
     cycle_id: _builtins.str
     title: _builtins.str
     description: _builtins.str
     owner_id: _builtins.str
     department_id: _builtins.str
+    level: Global___ObjectiveLevel.ValueType
+    visibility: Global___Visibility.ValueType
+    parent_id: _builtins.str
+    project: _builtins.str
+    start_date: _builtins.str
+    end_date: _builtins.str
+    @_builtins.property
+    def key_results(self) -> _containers.RepeatedCompositeFieldContainer[Global___NewKeyResult]:
+        """Optional; when given, their weights must total 100."""
+
     def __init__(
         self,
         *,
@@ -416,10 +1033,17 @@ class CreateObjectiveRequest(_message.Message):
         description: _builtins.str = ...,
         owner_id: _builtins.str = ...,
         department_id: _builtins.str = ...,
+        level: Global___ObjectiveLevel.ValueType = ...,
+        visibility: Global___Visibility.ValueType = ...,
+        parent_id: _builtins.str = ...,
+        project: _builtins.str = ...,
+        start_date: _builtins.str = ...,
+        end_date: _builtins.str = ...,
+        key_results: _abc.Iterable[Global___NewKeyResult] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "department_id", b"department_id", "description", b"description", "owner_id", b"owner_id", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "department_id", b"department_id", "description", b"description", "end_date", b"end_date", "key_results", b"key_results", "level", b"level", "owner_id", b"owner_id", "parent_id", b"parent_id", "project", b"project", "start_date", b"start_date", "title", b"title", "visibility", b"visibility"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -453,15 +1077,25 @@ class ListObjectivesRequest(_message.Message):
     OWNER_ID_FIELD_NUMBER: _builtins.int
     VISIBLE_OWNER_IDS_FIELD_NUMBER: _builtins.int
     VISIBLE_DEPARTMENT_IDS_FIELD_NUMBER: _builtins.int
+    INCLUDE_PUBLIC_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    PARENT_ID_FIELD_NUMBER: _builtins.int
     cycle_id: _builtins.str
     owner_id: _builtins.str
+    include_public: _builtins.bool
+    department_id: _builtins.str
+    level: Global___ObjectiveLevel.ValueType
+    status: Global___ObjectiveStatus.ValueType
+    parent_id: _builtins.str
     @_builtins.property
     def page(self) -> _common_pb2.PageRequest: ...
     @_builtins.property
     def visible_owner_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Visibility (set by the gateway from the caller's rights): when either list is non-empty,
-        only objectives owned by one of visible_owner_ids or in one of visible_department_ids.
-        Combined with the filters above by AND.
+        only objectives owned by one of visible_owner_ids or in one of visible_department_ids
+        (or, with include_public, public ones). Combined with the filters below by AND.
         """
 
     @_builtins.property
@@ -474,10 +1108,15 @@ class ListObjectivesRequest(_message.Message):
         owner_id: _builtins.str = ...,
         visible_owner_ids: _abc.Iterable[_builtins.str] | None = ...,
         visible_department_ids: _abc.Iterable[_builtins.str] | None = ...,
+        include_public: _builtins.bool = ...,
+        department_id: _builtins.str = ...,
+        level: Global___ObjectiveLevel.ValueType = ...,
+        status: Global___ObjectiveStatus.ValueType = ...,
+        parent_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "owner_id", b"owner_id", "page", b"page", "visible_department_ids", b"visible_department_ids", "visible_owner_ids", b"visible_owner_ids"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "department_id", b"department_id", "include_public", b"include_public", "level", b"level", "owner_id", b"owner_id", "page", b"page", "parent_id", b"parent_id", "status", b"status", "visible_department_ids", b"visible_department_ids", "visible_owner_ids", b"visible_owner_ids"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -508,6 +1147,125 @@ class ListObjectivesResponse(_message.Message):
 Global___ListObjectivesResponse: _TypeAlias = ListObjectivesResponse  # noqa: Y015
 
 @_typing.final
+class UpdateObjectiveRequest(_message.Message):
+    """Fields with has_ (optional) are changed when present."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    VISIBILITY_FIELD_NUMBER: _builtins.int
+    PARENT_ID_FIELD_NUMBER: _builtins.int
+    PROJECT_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    title: _builtins.str
+    description: _builtins.str
+    visibility: Global___Visibility.ValueType
+    parent_id: _builtins.str
+    """Empty string removes the alignment."""
+    project: _builtins.str
+    level: Global___ObjectiveLevel.ValueType
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        title: _builtins.str | None = ...,
+        description: _builtins.str | None = ...,
+        visibility: Global___Visibility.ValueType | None = ...,
+        parent_id: _builtins.str | None = ...,
+        project: _builtins.str | None = ...,
+        level: Global___ObjectiveLevel.ValueType | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_level", b"_level", "_parent_id", b"_parent_id", "_project", b"_project", "_title", b"_title", "_visibility", b"_visibility", "description", b"description", "level", b"level", "parent_id", b"parent_id", "project", b"project", "title", b"title", "visibility", b"visibility"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_level", b"_level", "_parent_id", b"_parent_id", "_project", b"_project", "_title", b"_title", "_visibility", b"_visibility", "description", b"description", "id", b"id", "level", b"level", "parent_id", b"parent_id", "project", b"project", "title", b"title", "visibility", b"visibility"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__description: _TypeAlias = _typing.Literal["description"]  # noqa: Y015
+    _WhichOneofArgType__description: _TypeAlias = _typing.Literal["_description", b"_description"]  # noqa: Y015
+    _WhichOneofReturnType__level: _TypeAlias = _typing.Literal["level"]  # noqa: Y015
+    _WhichOneofArgType__level: _TypeAlias = _typing.Literal["_level", b"_level"]  # noqa: Y015
+    _WhichOneofReturnType__parent_id: _TypeAlias = _typing.Literal["parent_id"]  # noqa: Y015
+    _WhichOneofArgType__parent_id: _TypeAlias = _typing.Literal["_parent_id", b"_parent_id"]  # noqa: Y015
+    _WhichOneofReturnType__project: _TypeAlias = _typing.Literal["project"]  # noqa: Y015
+    _WhichOneofArgType__project: _TypeAlias = _typing.Literal["_project", b"_project"]  # noqa: Y015
+    _WhichOneofReturnType__title: _TypeAlias = _typing.Literal["title"]  # noqa: Y015
+    _WhichOneofArgType__title: _TypeAlias = _typing.Literal["_title", b"_title"]  # noqa: Y015
+    _WhichOneofReturnType__visibility: _TypeAlias = _typing.Literal["visibility"]  # noqa: Y015
+    _WhichOneofArgType__visibility: _TypeAlias = _typing.Literal["_visibility", b"_visibility"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__description) -> _WhichOneofReturnType__description | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__level) -> _WhichOneofReturnType__level | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__parent_id) -> _WhichOneofReturnType__parent_id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__project) -> _WhichOneofReturnType__project | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__title) -> _WhichOneofReturnType__title | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__visibility) -> _WhichOneofReturnType__visibility | None: ...
+
+Global___UpdateObjectiveRequest: _TypeAlias = UpdateObjectiveRequest  # noqa: Y015
+
+@_typing.final
+class CopyObjectivesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SOURCE_CYCLE_ID_FIELD_NUMBER: _builtins.int
+    TARGET_CYCLE_ID_FIELD_NUMBER: _builtins.int
+    OBJECTIVE_IDS_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    source_cycle_id: _builtins.str
+    target_cycle_id: _builtins.str
+    owner_id: _builtins.str
+    """Owner of the copies; objectives of other owners are refused."""
+    @_builtins.property
+    def objective_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Which objectives to copy; empty = every objective of owner_id in the source cycle."""
+
+    def __init__(
+        self,
+        *,
+        source_cycle_id: _builtins.str = ...,
+        target_cycle_id: _builtins.str = ...,
+        objective_ids: _abc.Iterable[_builtins.str] | None = ...,
+        owner_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["objective_ids", b"objective_ids", "owner_id", b"owner_id", "source_cycle_id", b"source_cycle_id", "target_cycle_id", b"target_cycle_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CopyObjectivesRequest: _TypeAlias = CopyObjectivesRequest  # noqa: Y015
+
+@_typing.final
+class CopyObjectivesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OBJECTIVES_FIELD_NUMBER: _builtins.int
+    KEY_RESULTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def objectives(self) -> _containers.RepeatedCompositeFieldContainer[Global___Objective]: ...
+    @_builtins.property
+    def key_results(self) -> _containers.RepeatedCompositeFieldContainer[Global___KeyResult]: ...
+    def __init__(
+        self,
+        *,
+        objectives: _abc.Iterable[Global___Objective] | None = ...,
+        key_results: _abc.Iterable[Global___KeyResult] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["key_results", b"key_results", "objectives", b"objectives"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CopyObjectivesResponse: _TypeAlias = CopyObjectivesResponse  # noqa: Y015
+
+@_typing.final
 class CreateKeyResultRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -517,12 +1275,34 @@ class CreateKeyResultRequest(_message.Message):
     BASELINE_FIELD_NUMBER: _builtins.int
     TARGET_FIELD_NUMBER: _builtins.int
     UNIT_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    DIRECTION_FIELD_NUMBER: _builtins.int
+    WEIGHT_FIELD_NUMBER: _builtins.int
+    CONFIDENCE_FIELD_NUMBER: _builtins.int
+    DATA_SOURCE_FIELD_NUMBER: _builtins.int
+    MILESTONES_FIELD_NUMBER: _builtins.int
+    PLAN_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    LOWER_BOUND_FIELD_NUMBER: _builtins.int
+    UPPER_BOUND_FIELD_NUMBER: _builtins.int
     objective_id: _builtins.str
     title: _builtins.str
     owner_id: _builtins.str
     baseline: _builtins.float
     target: _builtins.float
     unit: _builtins.str
+    kind: Global___KeyResultKind.ValueType
+    direction: Global___Direction.ValueType
+    weight: _builtins.int
+    confidence: _builtins.int
+    data_source: Global___DataSource.ValueType
+    currency: _builtins.str
+    lower_bound: _builtins.float
+    upper_bound: _builtins.float
+    @_builtins.property
+    def milestones(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def plan(self) -> _containers.RepeatedCompositeFieldContainer[Global___PlanPoint]: ...
     def __init__(
         self,
         *,
@@ -532,10 +1312,20 @@ class CreateKeyResultRequest(_message.Message):
         baseline: _builtins.float = ...,
         target: _builtins.float = ...,
         unit: _builtins.str = ...,
+        kind: Global___KeyResultKind.ValueType = ...,
+        direction: Global___Direction.ValueType = ...,
+        weight: _builtins.int = ...,
+        confidence: _builtins.int = ...,
+        data_source: Global___DataSource.ValueType = ...,
+        milestones: _abc.Iterable[_builtins.str] | None = ...,
+        plan: _abc.Iterable[Global___PlanPoint] | None = ...,
+        currency: _builtins.str = ...,
+        lower_bound: _builtins.float = ...,
+        upper_bound: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["baseline", b"baseline", "objective_id", b"objective_id", "owner_id", b"owner_id", "target", b"target", "title", b"title", "unit", b"unit"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["baseline", b"baseline", "confidence", b"confidence", "currency", b"currency", "data_source", b"data_source", "direction", b"direction", "kind", b"kind", "lower_bound", b"lower_bound", "milestones", b"milestones", "objective_id", b"objective_id", "owner_id", b"owner_id", "plan", b"plan", "target", b"target", "title", b"title", "unit", b"unit", "upper_bound", b"upper_bound", "weight", b"weight"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -566,7 +1356,15 @@ class ListKeyResultsRequest(_message.Message):
 
     PAGE_FIELD_NUMBER: _builtins.int
     OBJECTIVE_ID_FIELD_NUMBER: _builtins.int
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    RISK_STATUS_FIELD_NUMBER: _builtins.int
     objective_id: _builtins.str
+    cycle_id: _builtins.str
+    owner_id: _builtins.str
+    department_id: _builtins.str
+    risk_status: Global___RiskStatus.ValueType
     @_builtins.property
     def page(self) -> _common_pb2.PageRequest: ...
     def __init__(
@@ -574,10 +1372,14 @@ class ListKeyResultsRequest(_message.Message):
         *,
         page: _common_pb2.PageRequest | None = ...,
         objective_id: _builtins.str = ...,
+        cycle_id: _builtins.str = ...,
+        owner_id: _builtins.str = ...,
+        department_id: _builtins.str = ...,
+        risk_status: Global___RiskStatus.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["objective_id", b"objective_id", "page", b"page"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "department_id", b"department_id", "objective_id", b"objective_id", "owner_id", b"owner_id", "page", b"page", "risk_status", b"risk_status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -608,6 +1410,179 @@ class ListKeyResultsResponse(_message.Message):
 Global___ListKeyResultsResponse: _TypeAlias = ListKeyResultsResponse  # noqa: Y015
 
 @_typing.final
+class UpdateKeyResultRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    BASELINE_FIELD_NUMBER: _builtins.int
+    TARGET_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    WEIGHT_FIELD_NUMBER: _builtins.int
+    CONFIDENCE_FIELD_NUMBER: _builtins.int
+    DATA_SOURCE_FIELD_NUMBER: _builtins.int
+    SET_MILESTONES_FIELD_NUMBER: _builtins.int
+    MILESTONES_FIELD_NUMBER: _builtins.int
+    SET_PLAN_FIELD_NUMBER: _builtins.int
+    PLAN_FIELD_NUMBER: _builtins.int
+    LOWER_BOUND_FIELD_NUMBER: _builtins.int
+    UPPER_BOUND_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    title: _builtins.str
+    owner_id: _builtins.str
+    baseline: _builtins.float
+    target: _builtins.float
+    unit: _builtins.str
+    weight: _builtins.int
+    confidence: _builtins.int
+    data_source: Global___DataSource.ValueType
+    set_milestones: _builtins.bool
+    """Replace the milestones / plan curve when set_milestones / set_plan is true."""
+    set_plan: _builtins.bool
+    lower_bound: _builtins.float
+    upper_bound: _builtins.float
+    @_builtins.property
+    def milestones(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def plan(self) -> _containers.RepeatedCompositeFieldContainer[Global___PlanPoint]: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        title: _builtins.str | None = ...,
+        owner_id: _builtins.str | None = ...,
+        baseline: _builtins.float | None = ...,
+        target: _builtins.float | None = ...,
+        unit: _builtins.str | None = ...,
+        weight: _builtins.int | None = ...,
+        confidence: _builtins.int | None = ...,
+        data_source: Global___DataSource.ValueType | None = ...,
+        set_milestones: _builtins.bool = ...,
+        milestones: _abc.Iterable[_builtins.str] | None = ...,
+        set_plan: _builtins.bool = ...,
+        plan: _abc.Iterable[Global___PlanPoint] | None = ...,
+        lower_bound: _builtins.float | None = ...,
+        upper_bound: _builtins.float | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_baseline", b"_baseline", "_confidence", b"_confidence", "_data_source", b"_data_source", "_lower_bound", b"_lower_bound", "_owner_id", b"_owner_id", "_target", b"_target", "_title", b"_title", "_unit", b"_unit", "_upper_bound", b"_upper_bound", "_weight", b"_weight", "baseline", b"baseline", "confidence", b"confidence", "data_source", b"data_source", "lower_bound", b"lower_bound", "owner_id", b"owner_id", "target", b"target", "title", b"title", "unit", b"unit", "upper_bound", b"upper_bound", "weight", b"weight"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_baseline", b"_baseline", "_confidence", b"_confidence", "_data_source", b"_data_source", "_lower_bound", b"_lower_bound", "_owner_id", b"_owner_id", "_target", b"_target", "_title", b"_title", "_unit", b"_unit", "_upper_bound", b"_upper_bound", "_weight", b"_weight", "baseline", b"baseline", "confidence", b"confidence", "data_source", b"data_source", "id", b"id", "lower_bound", b"lower_bound", "milestones", b"milestones", "owner_id", b"owner_id", "plan", b"plan", "set_milestones", b"set_milestones", "set_plan", b"set_plan", "target", b"target", "title", b"title", "unit", b"unit", "upper_bound", b"upper_bound", "weight", b"weight"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__baseline: _TypeAlias = _typing.Literal["baseline"]  # noqa: Y015
+    _WhichOneofArgType__baseline: _TypeAlias = _typing.Literal["_baseline", b"_baseline"]  # noqa: Y015
+    _WhichOneofReturnType__confidence: _TypeAlias = _typing.Literal["confidence"]  # noqa: Y015
+    _WhichOneofArgType__confidence: _TypeAlias = _typing.Literal["_confidence", b"_confidence"]  # noqa: Y015
+    _WhichOneofReturnType__data_source: _TypeAlias = _typing.Literal["data_source"]  # noqa: Y015
+    _WhichOneofArgType__data_source: _TypeAlias = _typing.Literal["_data_source", b"_data_source"]  # noqa: Y015
+    _WhichOneofReturnType__lower_bound: _TypeAlias = _typing.Literal["lower_bound"]  # noqa: Y015
+    _WhichOneofArgType__lower_bound: _TypeAlias = _typing.Literal["_lower_bound", b"_lower_bound"]  # noqa: Y015
+    _WhichOneofReturnType__owner_id: _TypeAlias = _typing.Literal["owner_id"]  # noqa: Y015
+    _WhichOneofArgType__owner_id: _TypeAlias = _typing.Literal["_owner_id", b"_owner_id"]  # noqa: Y015
+    _WhichOneofReturnType__target: _TypeAlias = _typing.Literal["target"]  # noqa: Y015
+    _WhichOneofArgType__target: _TypeAlias = _typing.Literal["_target", b"_target"]  # noqa: Y015
+    _WhichOneofReturnType__title: _TypeAlias = _typing.Literal["title"]  # noqa: Y015
+    _WhichOneofArgType__title: _TypeAlias = _typing.Literal["_title", b"_title"]  # noqa: Y015
+    _WhichOneofReturnType__unit: _TypeAlias = _typing.Literal["unit"]  # noqa: Y015
+    _WhichOneofArgType__unit: _TypeAlias = _typing.Literal["_unit", b"_unit"]  # noqa: Y015
+    _WhichOneofReturnType__upper_bound: _TypeAlias = _typing.Literal["upper_bound"]  # noqa: Y015
+    _WhichOneofArgType__upper_bound: _TypeAlias = _typing.Literal["_upper_bound", b"_upper_bound"]  # noqa: Y015
+    _WhichOneofReturnType__weight: _TypeAlias = _typing.Literal["weight"]  # noqa: Y015
+    _WhichOneofArgType__weight: _TypeAlias = _typing.Literal["_weight", b"_weight"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__baseline) -> _WhichOneofReturnType__baseline | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__confidence) -> _WhichOneofReturnType__confidence | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__data_source) -> _WhichOneofReturnType__data_source | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__lower_bound) -> _WhichOneofReturnType__lower_bound | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__owner_id) -> _WhichOneofReturnType__owner_id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__target) -> _WhichOneofReturnType__target | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__title) -> _WhichOneofReturnType__title | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__unit) -> _WhichOneofReturnType__unit | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__upper_bound) -> _WhichOneofReturnType__upper_bound | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__weight) -> _WhichOneofReturnType__weight | None: ...
+
+Global___UpdateKeyResultRequest: _TypeAlias = UpdateKeyResultRequest  # noqa: Y015
+
+@_typing.final
+class SetKeyResultWeightsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class WeightsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    OBJECTIVE_ID_FIELD_NUMBER: _builtins.int
+    WEIGHTS_FIELD_NUMBER: _builtins.int
+    objective_id: _builtins.str
+    @_builtins.property
+    def weights(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """key result id -> weight; must name every key result of the objective and total 100."""
+
+    def __init__(
+        self,
+        *,
+        objective_id: _builtins.str = ...,
+        weights: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["objective_id", b"objective_id", "weights", b"weights"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetKeyResultWeightsRequest: _TypeAlias = SetKeyResultWeightsRequest  # noqa: Y015
+
+@_typing.final
+class SetSelfScoreRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_RESULT_ID_FIELD_NUMBER: _builtins.int
+    SELF_SCORE_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    key_result_id: _builtins.str
+    self_score: _builtins.float
+    note: _builtins.str
+    def __init__(
+        self,
+        *,
+        key_result_id: _builtins.str = ...,
+        self_score: _builtins.float = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["key_result_id", b"key_result_id", "note", b"note", "self_score", b"self_score"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetSelfScoreRequest: _TypeAlias = SetSelfScoreRequest  # noqa: Y015
+
+@_typing.final
 class RecordCheckInRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -616,6 +1591,9 @@ class RecordCheckInRequest(_message.Message):
     CONFIDENCE_FIELD_NUMBER: _builtins.int
     NOTE_FIELD_NUMBER: _builtins.int
     WEEK_FIELD_NUMBER: _builtins.int
+    BLOCKERS_FIELD_NUMBER: _builtins.int
+    ANSWERS_FIELD_NUMBER: _builtins.int
+    RECORDED_BY_FIELD_NUMBER: _builtins.int
     key_result_id: _builtins.str
     value: _builtins.float
     confidence: _builtins.int
@@ -624,6 +1602,12 @@ class RecordCheckInRequest(_message.Message):
     """Optional ISO week ("2026-W48") to record a missed week; defaults to the current
     week in the cycle's time zone. Must lie within the cycle and not in the future.
     """
+    recorded_by: _builtins.str
+    """Who submits it (set by the gateway from the caller)."""
+    @_builtins.property
+    def blockers(self) -> _containers.RepeatedCompositeFieldContainer[Global___Blocker]: ...
+    @_builtins.property
+    def answers(self) -> _containers.RepeatedCompositeFieldContainer[Global___ChecklistAnswer]: ...
     def __init__(
         self,
         *,
@@ -632,14 +1616,68 @@ class RecordCheckInRequest(_message.Message):
         confidence: _builtins.int = ...,
         note: _builtins.str = ...,
         week: _builtins.str = ...,
+        blockers: _abc.Iterable[Global___Blocker] | None = ...,
+        answers: _abc.Iterable[Global___ChecklistAnswer] | None = ...,
+        recorded_by: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["confidence", b"confidence", "key_result_id", b"key_result_id", "note", b"note", "value", b"value", "week", b"week"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answers", b"answers", "blockers", b"blockers", "confidence", b"confidence", "key_result_id", b"key_result_id", "note", b"note", "recorded_by", b"recorded_by", "value", b"value", "week", b"week"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RecordCheckInRequest: _TypeAlias = RecordCheckInRequest  # noqa: Y015
+
+@_typing.final
+class RecordCheckInsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    CHECK_INS_FIELD_NUMBER: _builtins.int
+    WEEK_FIELD_NUMBER: _builtins.int
+    RECORDED_BY_FIELD_NUMBER: _builtins.int
+    owner_id: _builtins.str
+    """Every entry's key result must be owned by this employee."""
+    week: _builtins.str
+    """Default week for entries without one."""
+    recorded_by: _builtins.str
+    @_builtins.property
+    def check_ins(self) -> _containers.RepeatedCompositeFieldContainer[Global___RecordCheckInRequest]: ...
+    def __init__(
+        self,
+        *,
+        owner_id: _builtins.str = ...,
+        check_ins: _abc.Iterable[Global___RecordCheckInRequest] | None = ...,
+        week: _builtins.str = ...,
+        recorded_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["check_ins", b"check_ins", "owner_id", b"owner_id", "recorded_by", b"recorded_by", "week", b"week"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordCheckInsRequest: _TypeAlias = RecordCheckInsRequest  # noqa: Y015
+
+@_typing.final
+class RecordCheckInsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHECK_INS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def check_ins(self) -> _containers.RepeatedCompositeFieldContainer[Global___CheckIn]: ...
+    def __init__(
+        self,
+        *,
+        check_ins: _abc.Iterable[Global___CheckIn] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["check_ins", b"check_ins"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordCheckInsResponse: _TypeAlias = RecordCheckInsResponse  # noqa: Y015
 
 @_typing.final
 class ListCheckInsRequest(_message.Message):
@@ -689,6 +1727,714 @@ class ListCheckInsResponse(_message.Message):
 Global___ListCheckInsResponse: _TypeAlias = ListCheckInsResponse  # noqa: Y015
 
 @_typing.final
+class ListCheckInHistoryRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_FIELD_NUMBER: _builtins.int
+    KEY_RESULT_ID_FIELD_NUMBER: _builtins.int
+    WEEK_FIELD_NUMBER: _builtins.int
+    key_result_id: _builtins.str
+    week: _builtins.str
+    """Optional: one week only."""
+    @_builtins.property
+    def page(self) -> _common_pb2.PageRequest: ...
+    def __init__(
+        self,
+        *,
+        page: _common_pb2.PageRequest | None = ...,
+        key_result_id: _builtins.str = ...,
+        week: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["key_result_id", b"key_result_id", "page", b"page", "week", b"week"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCheckInHistoryRequest: _TypeAlias = ListCheckInHistoryRequest  # noqa: Y015
+
+@_typing.final
+class SetChecklistRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    ITEMS_FIELD_NUMBER: _builtins.int
+    department_id: _builtins.str
+    @_builtins.property
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___ChecklistItem]: ...
+    def __init__(
+        self,
+        *,
+        department_id: _builtins.str = ...,
+        items: _abc.Iterable[Global___ChecklistItem] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "items", b"items"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetChecklistRequest: _TypeAlias = SetChecklistRequest  # noqa: Y015
+
+@_typing.final
+class GetChecklistRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    department_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        department_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetChecklistRequest: _TypeAlias = GetChecklistRequest  # noqa: Y015
+
+@_typing.final
+class Approval(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    EMPLOYEE_ID_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    OBJECTIVE_IDS_FIELD_NUMBER: _builtins.int
+    REVISION_ID_FIELD_NUMBER: _builtins.int
+    APPROVER_IDS_FIELD_NUMBER: _builtins.int
+    ESCALATED_FIELD_NUMBER: _builtins.int
+    WORKFLOW_ID_FIELD_NUMBER: _builtins.int
+    DECIDED_BY_FIELD_NUMBER: _builtins.int
+    COMMENT_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    DECIDED_AT_FIELD_NUMBER: _builtins.int
+    OVERRIDDEN_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    kind: Global___ApprovalKind.ValueType
+    status: Global___ApprovalStatus.ValueType
+    cycle_id: _builtins.str
+    employee_id: _builtins.str
+    """Whose goals: the owner who submitted them."""
+    department_id: _builtins.str
+    revision_id: _builtins.str
+    """REVISION: the revision asked for."""
+    escalated: _builtins.bool
+    workflow_id: _builtins.str
+    """cycle/<cycle>/plan/<employee>"""
+    decided_by: _builtins.str
+    comment: _builtins.str
+    created_at: _builtins.str
+    decided_at: _builtins.str
+    overridden: _builtins.bool
+    """True when HR decided in place of the approvers."""
+    @_builtins.property
+    def objective_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """PLAN: the objectives submitted."""
+
+    @_builtins.property
+    def approver_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Who may decide now: the direct manager, plus the skip-level manager once escalated.
+        Empty when the owner has no manager (then HR decides). HR may always override.
+        """
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        kind: Global___ApprovalKind.ValueType = ...,
+        status: Global___ApprovalStatus.ValueType = ...,
+        cycle_id: _builtins.str = ...,
+        employee_id: _builtins.str = ...,
+        department_id: _builtins.str = ...,
+        objective_ids: _abc.Iterable[_builtins.str] | None = ...,
+        revision_id: _builtins.str = ...,
+        approver_ids: _abc.Iterable[_builtins.str] | None = ...,
+        escalated: _builtins.bool = ...,
+        workflow_id: _builtins.str = ...,
+        decided_by: _builtins.str = ...,
+        comment: _builtins.str = ...,
+        created_at: _builtins.str = ...,
+        decided_at: _builtins.str = ...,
+        overridden: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approver_ids", b"approver_ids", "comment", b"comment", "created_at", b"created_at", "cycle_id", b"cycle_id", "decided_at", b"decided_at", "decided_by", b"decided_by", "department_id", b"department_id", "employee_id", b"employee_id", "escalated", b"escalated", "id", b"id", "kind", b"kind", "objective_ids", b"objective_ids", "overridden", b"overridden", "revision_id", b"revision_id", "status", b"status", "workflow_id", b"workflow_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Approval: _TypeAlias = Approval  # noqa: Y015
+
+@_typing.final
+class Revision(_message.Message):
+    """A requested change of a key result's target; the history keeps both versions."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    KEY_RESULT_ID_FIELD_NUMBER: _builtins.int
+    OBJECTIVE_ID_FIELD_NUMBER: _builtins.int
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    OLD_TARGET_FIELD_NUMBER: _builtins.int
+    NEW_TARGET_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    APPROVAL_ID_FIELD_NUMBER: _builtins.int
+    REQUESTED_BY_FIELD_NUMBER: _builtins.int
+    REQUESTED_AT_FIELD_NUMBER: _builtins.int
+    DECIDED_BY_FIELD_NUMBER: _builtins.int
+    DECIDED_AT_FIELD_NUMBER: _builtins.int
+    COMMENT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    key_result_id: _builtins.str
+    objective_id: _builtins.str
+    cycle_id: _builtins.str
+    owner_id: _builtins.str
+    status: Global___RevisionStatus.ValueType
+    old_target: _builtins.float
+    new_target: _builtins.float
+    reason: _builtins.str
+    approval_id: _builtins.str
+    requested_by: _builtins.str
+    requested_at: _builtins.str
+    decided_by: _builtins.str
+    decided_at: _builtins.str
+    comment: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        key_result_id: _builtins.str = ...,
+        objective_id: _builtins.str = ...,
+        cycle_id: _builtins.str = ...,
+        owner_id: _builtins.str = ...,
+        status: Global___RevisionStatus.ValueType = ...,
+        old_target: _builtins.float = ...,
+        new_target: _builtins.float = ...,
+        reason: _builtins.str = ...,
+        approval_id: _builtins.str = ...,
+        requested_by: _builtins.str = ...,
+        requested_at: _builtins.str = ...,
+        decided_by: _builtins.str = ...,
+        decided_at: _builtins.str = ...,
+        comment: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approval_id", b"approval_id", "comment", b"comment", "cycle_id", b"cycle_id", "decided_at", b"decided_at", "decided_by", b"decided_by", "id", b"id", "key_result_id", b"key_result_id", "new_target", b"new_target", "objective_id", b"objective_id", "old_target", b"old_target", "owner_id", b"owner_id", "reason", b"reason", "requested_at", b"requested_at", "requested_by", b"requested_by", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Revision: _TypeAlias = Revision  # noqa: Y015
+
+@_typing.final
+class SubmitPlanRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    EMPLOYEE_ID_FIELD_NUMBER: _builtins.int
+    OBJECTIVE_IDS_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    employee_id: _builtins.str
+    @_builtins.property
+    def objective_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Which drafts to submit; empty = all of the employee's draft objectives in the cycle."""
+
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+        employee_id: _builtins.str = ...,
+        objective_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "employee_id", b"employee_id", "objective_ids", b"objective_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubmitPlanRequest: _TypeAlias = SubmitPlanRequest  # noqa: Y015
+
+@_typing.final
+class RequestRevisionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_RESULT_ID_FIELD_NUMBER: _builtins.int
+    NEW_TARGET_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    REQUESTED_BY_FIELD_NUMBER: _builtins.int
+    key_result_id: _builtins.str
+    new_target: _builtins.float
+    reason: _builtins.str
+    requested_by: _builtins.str
+    def __init__(
+        self,
+        *,
+        key_result_id: _builtins.str = ...,
+        new_target: _builtins.float = ...,
+        reason: _builtins.str = ...,
+        requested_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["key_result_id", b"key_result_id", "new_target", b"new_target", "reason", b"reason", "requested_by", b"requested_by"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RequestRevisionRequest: _TypeAlias = RequestRevisionRequest  # noqa: Y015
+
+@_typing.final
+class ListRevisionsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_FIELD_NUMBER: _builtins.int
+    KEY_RESULT_ID_FIELD_NUMBER: _builtins.int
+    key_result_id: _builtins.str
+    @_builtins.property
+    def page(self) -> _common_pb2.PageRequest: ...
+    def __init__(
+        self,
+        *,
+        page: _common_pb2.PageRequest | None = ...,
+        key_result_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["key_result_id", b"key_result_id", "page", b"page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRevisionsRequest: _TypeAlias = ListRevisionsRequest  # noqa: Y015
+
+@_typing.final
+class ListRevisionsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVISIONS_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def revisions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Revision]: ...
+    @_builtins.property
+    def page(self) -> _common_pb2.PageResponse: ...
+    def __init__(
+        self,
+        *,
+        revisions: _abc.Iterable[Global___Revision] | None = ...,
+        page: _common_pb2.PageResponse | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page", b"page", "revisions", b"revisions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRevisionsResponse: _TypeAlias = ListRevisionsResponse  # noqa: Y015
+
+@_typing.final
+class GetApprovalRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetApprovalRequest: _TypeAlias = GetApprovalRequest  # noqa: Y015
+
+@_typing.final
+class ListApprovalsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_FIELD_NUMBER: _builtins.int
+    APPROVER_ID_FIELD_NUMBER: _builtins.int
+    EMPLOYEE_ID_FIELD_NUMBER: _builtins.int
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    approver_id: _builtins.str
+    """Approvals this person may decide now (is among approver_ids)."""
+    employee_id: _builtins.str
+    cycle_id: _builtins.str
+    status: Global___ApprovalStatus.ValueType
+    @_builtins.property
+    def page(self) -> _common_pb2.PageRequest: ...
+    def __init__(
+        self,
+        *,
+        page: _common_pb2.PageRequest | None = ...,
+        approver_id: _builtins.str = ...,
+        employee_id: _builtins.str = ...,
+        cycle_id: _builtins.str = ...,
+        status: Global___ApprovalStatus.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approver_id", b"approver_id", "cycle_id", b"cycle_id", "employee_id", b"employee_id", "page", b"page", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListApprovalsRequest: _TypeAlias = ListApprovalsRequest  # noqa: Y015
+
+@_typing.final
+class ListApprovalsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPROVALS_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def approvals(self) -> _containers.RepeatedCompositeFieldContainer[Global___Approval]: ...
+    @_builtins.property
+    def page(self) -> _common_pb2.PageResponse: ...
+    def __init__(
+        self,
+        *,
+        approvals: _abc.Iterable[Global___Approval] | None = ...,
+        page: _common_pb2.PageResponse | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approvals", b"approvals", "page", b"page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListApprovalsResponse: _TypeAlias = ListApprovalsResponse  # noqa: Y015
+
+@_typing.final
+class DecideApprovalRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPROVAL_ID_FIELD_NUMBER: _builtins.int
+    DECISION_FIELD_NUMBER: _builtins.int
+    COMMENT_FIELD_NUMBER: _builtins.int
+    DECIDED_BY_FIELD_NUMBER: _builtins.int
+    OVERRIDE_FIELD_NUMBER: _builtins.int
+    approval_id: _builtins.str
+    decision: Global___Decision.ValueType
+    comment: _builtins.str
+    decided_by: _builtins.str
+    override: _builtins.bool
+    """HR deciding in place of the approvers."""
+    def __init__(
+        self,
+        *,
+        approval_id: _builtins.str = ...,
+        decision: Global___Decision.ValueType = ...,
+        comment: _builtins.str = ...,
+        decided_by: _builtins.str = ...,
+        override: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approval_id", b"approval_id", "comment", b"comment", "decided_by", b"decided_by", "decision", b"decision", "override", b"override"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideApprovalRequest: _TypeAlias = DecideApprovalRequest  # noqa: Y015
+
+@_typing.final
+class EscalateApprovalRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPROVAL_ID_FIELD_NUMBER: _builtins.int
+    ADD_APPROVER_IDS_FIELD_NUMBER: _builtins.int
+    approval_id: _builtins.str
+    @_builtins.property
+    def add_approver_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        approval_id: _builtins.str = ...,
+        add_approver_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["add_approver_ids", b"add_approver_ids", "approval_id", b"approval_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EscalateApprovalRequest: _TypeAlias = EscalateApprovalRequest  # noqa: Y015
+
+@_typing.final
+class GetScoresRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    department_id: _builtins.str
+    """Optional filters."""
+    owner_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+        department_id: _builtins.str = ...,
+        owner_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "department_id", b"department_id", "owner_id", b"owner_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetScoresRequest: _TypeAlias = GetScoresRequest  # noqa: Y015
+
+@_typing.final
+class ObjectiveScore(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OBJECTIVE_ID_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    SCORE_FIELD_NUMBER: _builtins.int
+    ALIGNED_FIELD_NUMBER: _builtins.int
+    objective_id: _builtins.str
+    title: _builtins.str
+    owner_id: _builtins.str
+    department_id: _builtins.str
+    level: Global___ObjectiveLevel.ValueType
+    score: _builtins.float
+    aligned: _builtins.bool
+    def __init__(
+        self,
+        *,
+        objective_id: _builtins.str = ...,
+        title: _builtins.str = ...,
+        owner_id: _builtins.str = ...,
+        department_id: _builtins.str = ...,
+        level: Global___ObjectiveLevel.ValueType = ...,
+        score: _builtins.float = ...,
+        aligned: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["aligned", b"aligned", "department_id", b"department_id", "level", b"level", "objective_id", b"objective_id", "owner_id", b"owner_id", "score", b"score", "title", b"title"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ObjectiveScore: _TypeAlias = ObjectiveScore  # noqa: Y015
+
+@_typing.final
+class PersonScore(_message.Message):
+    """Weighted by key-result weight over the key results a person (department) owns."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMPLOYEE_ID_FIELD_NUMBER: _builtins.int
+    SCORE_FIELD_NUMBER: _builtins.int
+    KEY_RESULT_COUNT_FIELD_NUMBER: _builtins.int
+    SELF_SCORE_FIELD_NUMBER: _builtins.int
+    employee_id: _builtins.str
+    score: _builtins.float
+    key_result_count: _builtins.int
+    self_score: _builtins.float
+    """Mean self-score of the key results that have one; absent when none."""
+    def __init__(
+        self,
+        *,
+        employee_id: _builtins.str = ...,
+        score: _builtins.float = ...,
+        key_result_count: _builtins.int = ...,
+        self_score: _builtins.float | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_self_score", b"_self_score", "self_score", b"self_score"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_self_score", b"_self_score", "employee_id", b"employee_id", "key_result_count", b"key_result_count", "score", b"score", "self_score", b"self_score"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__self_score: _TypeAlias = _typing.Literal["self_score"]  # noqa: Y015
+    _WhichOneofArgType__self_score: _TypeAlias = _typing.Literal["_self_score", b"_self_score"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__self_score) -> _WhichOneofReturnType__self_score | None: ...
+
+Global___PersonScore: _TypeAlias = PersonScore  # noqa: Y015
+
+@_typing.final
+class DepartmentScore(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    SCORE_FIELD_NUMBER: _builtins.int
+    KEY_RESULT_COUNT_FIELD_NUMBER: _builtins.int
+    OBJECTIVE_COUNT_FIELD_NUMBER: _builtins.int
+    ALIGNMENT_FIELD_NUMBER: _builtins.int
+    department_id: _builtins.str
+    score: _builtins.float
+    key_result_count: _builtins.int
+    objective_count: _builtins.int
+    alignment: _builtins.float
+    """Share of the department's non-company objectives that align to a parent, 0..1."""
+    def __init__(
+        self,
+        *,
+        department_id: _builtins.str = ...,
+        score: _builtins.float = ...,
+        key_result_count: _builtins.int = ...,
+        objective_count: _builtins.int = ...,
+        alignment: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alignment", b"alignment", "department_id", b"department_id", "key_result_count", b"key_result_count", "objective_count", b"objective_count", "score", b"score"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DepartmentScore: _TypeAlias = DepartmentScore  # noqa: Y015
+
+@_typing.final
+class Scores(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    OBJECTIVES_FIELD_NUMBER: _builtins.int
+    PEOPLE_FIELD_NUMBER: _builtins.int
+    DEPARTMENTS_FIELD_NUMBER: _builtins.int
+    ALIGNMENT_FIELD_NUMBER: _builtins.int
+    ALIGNED_COUNT_FIELD_NUMBER: _builtins.int
+    OBJECTIVE_COUNT_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    alignment: _builtins.float
+    """Share of non-company objectives linked to a parent objective, 0..1."""
+    aligned_count: _builtins.int
+    objective_count: _builtins.int
+    @_builtins.property
+    def objectives(self) -> _containers.RepeatedCompositeFieldContainer[Global___ObjectiveScore]: ...
+    @_builtins.property
+    def people(self) -> _containers.RepeatedCompositeFieldContainer[Global___PersonScore]: ...
+    @_builtins.property
+    def departments(self) -> _containers.RepeatedCompositeFieldContainer[Global___DepartmentScore]: ...
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+        objectives: _abc.Iterable[Global___ObjectiveScore] | None = ...,
+        people: _abc.Iterable[Global___PersonScore] | None = ...,
+        departments: _abc.Iterable[Global___DepartmentScore] | None = ...,
+        alignment: _builtins.float = ...,
+        aligned_count: _builtins.int = ...,
+        objective_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["aligned_count", b"aligned_count", "alignment", b"alignment", "cycle_id", b"cycle_id", "departments", b"departments", "objective_count", b"objective_count", "objectives", b"objectives", "people", b"people"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Scores: _TypeAlias = Scores  # noqa: Y015
+
+@_typing.final
+class GetParticipationRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    WEEK_FIELD_NUMBER: _builtins.int
+    OWNER_IDS_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    week: _builtins.str
+    """ISO week whose check-ins count; defaults to the current week in the cycle's zone."""
+    @_builtins.property
+    def owner_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Optional: only these owners."""
+
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+        week: _builtins.str = ...,
+        owner_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "owner_ids", b"owner_ids", "week", b"week"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetParticipationRequest: _TypeAlias = GetParticipationRequest  # noqa: Y015
+
+@_typing.final
+class Participation(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMPLOYEE_ID_FIELD_NUMBER: _builtins.int
+    DRAFT_OBJECTIVES_FIELD_NUMBER: _builtins.int
+    PENDING_OBJECTIVES_FIELD_NUMBER: _builtins.int
+    APPROVED_OBJECTIVES_FIELD_NUMBER: _builtins.int
+    KEY_RESULTS_FIELD_NUMBER: _builtins.int
+    CHECKED_IN_FIELD_NUMBER: _builtins.int
+    AT_RISK_FIELD_NUMBER: _builtins.int
+    employee_id: _builtins.str
+    draft_objectives: _builtins.int
+    pending_objectives: _builtins.int
+    approved_objectives: _builtins.int
+    key_results: _builtins.int
+    """Key results the person owns in approved objectives, and how many have a check-in in
+    the week asked for.
+    """
+    checked_in: _builtins.int
+    at_risk: _builtins.int
+    def __init__(
+        self,
+        *,
+        employee_id: _builtins.str = ...,
+        draft_objectives: _builtins.int = ...,
+        pending_objectives: _builtins.int = ...,
+        approved_objectives: _builtins.int = ...,
+        key_results: _builtins.int = ...,
+        checked_in: _builtins.int = ...,
+        at_risk: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approved_objectives", b"approved_objectives", "at_risk", b"at_risk", "checked_in", b"checked_in", "draft_objectives", b"draft_objectives", "employee_id", b"employee_id", "key_results", b"key_results", "pending_objectives", b"pending_objectives"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Participation: _TypeAlias = Participation  # noqa: Y015
+
+@_typing.final
+class GetParticipationResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    WEEK_FIELD_NUMBER: _builtins.int
+    PEOPLE_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    week: _builtins.str
+    @_builtins.property
+    def people(self) -> _containers.RepeatedCompositeFieldContainer[Global___Participation]:
+        """Only people who own at least one objective or key result in the cycle."""
+
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+        week: _builtins.str = ...,
+        people: _abc.Iterable[Global___Participation] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "people", b"people", "week", b"week"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetParticipationResponse: _TypeAlias = GetParticipationResponse  # noqa: Y015
+
+@_typing.final
 class CheckInRecorded(_message.Message):
     """Event on stride.goals.v1.checkin.recorded: everything a consumer needs without calling back."""
 
@@ -727,3 +2473,137 @@ class CheckInRecorded(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CheckInRecorded: _TypeAlias = CheckInRecorded  # noqa: Y015
+
+@_typing.final
+class KeyResultProgressChanged(_message.Message):
+    """Event on stride.goals.v1.kr.progress_changed: a key result's value or score changed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    META_FIELD_NUMBER: _builtins.int
+    KEY_RESULT_FIELD_NUMBER: _builtins.int
+    PREVIOUS_VALUE_FIELD_NUMBER: _builtins.int
+    PREVIOUS_SCORE_FIELD_NUMBER: _builtins.int
+    OBJECTIVE_ID_FIELD_NUMBER: _builtins.int
+    OBJECTIVE_SCORE_FIELD_NUMBER: _builtins.int
+    previous_value: _builtins.float
+    previous_score: _builtins.float
+    objective_id: _builtins.str
+    objective_score: _builtins.float
+    """The objective's weighted score after the change."""
+    @_builtins.property
+    def meta(self) -> _common_pb2.EventMeta: ...
+    @_builtins.property
+    def key_result(self) -> Global___KeyResult: ...
+    def __init__(
+        self,
+        *,
+        meta: _common_pb2.EventMeta | None = ...,
+        key_result: Global___KeyResult | None = ...,
+        previous_value: _builtins.float = ...,
+        previous_score: _builtins.float = ...,
+        objective_id: _builtins.str = ...,
+        objective_score: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["key_result", b"key_result", "meta", b"meta"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["key_result", b"key_result", "meta", b"meta", "objective_id", b"objective_id", "objective_score", b"objective_score", "previous_score", b"previous_score", "previous_value", b"previous_value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___KeyResultProgressChanged: _TypeAlias = KeyResultProgressChanged  # noqa: Y015
+
+@_typing.final
+class ApprovalRequested(_message.Message):
+    """Event on stride.goals.v1.approval.requested: the bridge starts (signal-with-start) the
+    workflow approval.workflow_id with it.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    META_FIELD_NUMBER: _builtins.int
+    APPROVAL_FIELD_NUMBER: _builtins.int
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
+    APPROVAL_DEADLINE_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    time_zone: _builtins.str
+    """The cycle's time zone and approval deadline, for the workflow's calendar."""
+    approval_deadline: _builtins.str
+    title: _builtins.str
+    """Human-readable title for the Temporal memo (no personal data)."""
+    @_builtins.property
+    def meta(self) -> _common_pb2.EventMeta: ...
+    @_builtins.property
+    def approval(self) -> Global___Approval: ...
+    def __init__(
+        self,
+        *,
+        meta: _common_pb2.EventMeta | None = ...,
+        approval: Global___Approval | None = ...,
+        time_zone: _builtins.str = ...,
+        approval_deadline: _builtins.str = ...,
+        title: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["approval", b"approval", "meta", b"meta"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approval", b"approval", "approval_deadline", b"approval_deadline", "meta", b"meta", "time_zone", b"time_zone", "title", b"title"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ApprovalRequested: _TypeAlias = ApprovalRequested  # noqa: Y015
+
+@_typing.final
+class ApprovalDecided(_message.Message):
+    """Event on stride.goals.v1.approval.decided."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    META_FIELD_NUMBER: _builtins.int
+    APPROVAL_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def meta(self) -> _common_pb2.EventMeta: ...
+    @_builtins.property
+    def approval(self) -> Global___Approval: ...
+    def __init__(
+        self,
+        *,
+        meta: _common_pb2.EventMeta | None = ...,
+        approval: Global___Approval | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["approval", b"approval", "meta", b"meta"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approval", b"approval", "meta", b"meta"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ApprovalDecided: _TypeAlias = ApprovalDecided  # noqa: Y015
+
+@_typing.final
+class CycleClosed(_message.Message):
+    """Event on stride.goals.v1.cycle.closed: final scores, the hand-off to the performance archive."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    META_FIELD_NUMBER: _builtins.int
+    CYCLE_FIELD_NUMBER: _builtins.int
+    SCORES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def meta(self) -> _common_pb2.EventMeta: ...
+    @_builtins.property
+    def cycle(self) -> Global___Cycle: ...
+    @_builtins.property
+    def scores(self) -> Global___Scores: ...
+    def __init__(
+        self,
+        *,
+        meta: _common_pb2.EventMeta | None = ...,
+        cycle: Global___Cycle | None = ...,
+        scores: Global___Scores | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cycle", b"cycle", "meta", b"meta", "scores", b"scores"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle", b"cycle", "meta", b"meta", "scores", b"scores"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CycleClosed: _TypeAlias = CycleClosed  # noqa: Y015

@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class GoalsServiceStub:
-    """The goals service: cycles, objectives, key results and weekly check-ins.
+    """The goals service: cycles, objectives, key results, weekly check-ins, approvals, revisions
+    and scoring. Every write is audited and, where others react, emits an event via the outbox.
     """
 
     def __init__(self, channel):
@@ -55,6 +56,11 @@ class GoalsServiceStub:
                 request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.CloseCycleRequest.SerializeToString,
                 response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.Cycle.FromString,
                 _registered_method=True)
+        self.SetCyclePhase = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/SetCyclePhase',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.SetCyclePhaseRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.Cycle.FromString,
+                _registered_method=True)
         self.CreateObjective = channel.unary_unary(
                 '/stride.goals.v1.GoalsService/CreateObjective',
                 request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.CreateObjectiveRequest.SerializeToString,
@@ -69,6 +75,16 @@ class GoalsServiceStub:
                 '/stride.goals.v1.GoalsService/ListObjectives',
                 request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListObjectivesRequest.SerializeToString,
                 response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListObjectivesResponse.FromString,
+                _registered_method=True)
+        self.UpdateObjective = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/UpdateObjective',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.UpdateObjectiveRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.Objective.FromString,
+                _registered_method=True)
+        self.CopyObjectives = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/CopyObjectives',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.CopyObjectivesRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.CopyObjectivesResponse.FromString,
                 _registered_method=True)
         self.CreateKeyResult = channel.unary_unary(
                 '/stride.goals.v1.GoalsService/CreateKeyResult',
@@ -85,20 +101,101 @@ class GoalsServiceStub:
                 request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListKeyResultsRequest.SerializeToString,
                 response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListKeyResultsResponse.FromString,
                 _registered_method=True)
+        self.UpdateKeyResult = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/UpdateKeyResult',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.UpdateKeyResultRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.KeyResult.FromString,
+                _registered_method=True)
+        self.SetKeyResultWeights = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/SetKeyResultWeights',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.SetKeyResultWeightsRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.Objective.FromString,
+                _registered_method=True)
+        self.SetSelfScore = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/SetSelfScore',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.SetSelfScoreRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.KeyResult.FromString,
+                _registered_method=True)
         self.RecordCheckIn = channel.unary_unary(
                 '/stride.goals.v1.GoalsService/RecordCheckIn',
                 request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.RecordCheckInRequest.SerializeToString,
                 response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.CheckIn.FromString,
+                _registered_method=True)
+        self.RecordCheckIns = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/RecordCheckIns',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.RecordCheckInsRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.RecordCheckInsResponse.FromString,
                 _registered_method=True)
         self.ListCheckIns = channel.unary_unary(
                 '/stride.goals.v1.GoalsService/ListCheckIns',
                 request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListCheckInsRequest.SerializeToString,
                 response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListCheckInsResponse.FromString,
                 _registered_method=True)
+        self.ListCheckInHistory = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/ListCheckInHistory',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListCheckInHistoryRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListCheckInsResponse.FromString,
+                _registered_method=True)
+        self.SetChecklist = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/SetChecklist',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.SetChecklistRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.Checklist.FromString,
+                _registered_method=True)
+        self.GetChecklist = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/GetChecklist',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetChecklistRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.Checklist.FromString,
+                _registered_method=True)
+        self.SubmitPlan = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/SubmitPlan',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.SubmitPlanRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.Approval.FromString,
+                _registered_method=True)
+        self.RequestRevision = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/RequestRevision',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.RequestRevisionRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.Revision.FromString,
+                _registered_method=True)
+        self.ListRevisions = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/ListRevisions',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListRevisionsRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListRevisionsResponse.FromString,
+                _registered_method=True)
+        self.GetApproval = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/GetApproval',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetApprovalRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.Approval.FromString,
+                _registered_method=True)
+        self.ListApprovals = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/ListApprovals',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListApprovalsRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListApprovalsResponse.FromString,
+                _registered_method=True)
+        self.DecideApproval = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/DecideApproval',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.DecideApprovalRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.Approval.FromString,
+                _registered_method=True)
+        self.EscalateApproval = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/EscalateApproval',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.EscalateApprovalRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.Approval.FromString,
+                _registered_method=True)
+        self.GetScores = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/GetScores',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetScoresRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.Scores.FromString,
+                _registered_method=True)
+        self.GetParticipation = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/GetParticipation',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetParticipationRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetParticipationResponse.FromString,
+                _registered_method=True)
 
 
 class GoalsServiceServicer:
-    """The goals service: cycles, objectives, key results and weekly check-ins.
+    """The goals service: cycles, objectives, key results, weekly check-ins, approvals, revisions
+    and scoring. Every write is audited and, where others react, emits an event via the outbox.
     """
 
     def CreateCycle(self, request, context):
@@ -120,7 +217,16 @@ class GoalsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CloseCycle(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Final scoring: freezes every key result's and objective's score, closes the objectives
+        and the cycle, and emits stride.goals.v1.cycle.closed (the hand-off to the archive).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetCyclePhase(self, request, context):
+        """Moves the cycle to a phase (called by the cycle/<cycle> workflow); idempotent.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -143,6 +249,20 @@ class GoalsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateObjective(self, request, context):
+        """Draft objectives only (approved ones change through a revision).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CopyObjectives(self, request, context):
+        """Copies objectives (and their key results) of one cycle into another as drafts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateKeyResult(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -161,6 +281,27 @@ class GoalsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateKeyResult(self, request, context):
+        """Draft objectives only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetKeyResultWeights(self, request, context):
+        """Re-balances the weights of all of an objective's key results at once (must total 100).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetSelfScore(self, request, context):
+        """The owner's own score (0..1) for a key result, in the cycle's closing phase.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RecordCheckIn(self, request, context):
         """Records (or, within the same ISO week, replaces) the weekly check-in of a key result.
         """
@@ -168,8 +309,100 @@ class GoalsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordCheckIns(self, request, context):
+        """Checks in on several key results of one owner at once: all or nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListCheckIns(self, request, context):
+        """The latest version of each week's check-in, by week.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCheckInHistory(self, request, context):
+        """Every submitted version of a key result's check-ins (optionally of one week), oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetChecklist(self, request, context):
+        """A department's check-in checklist template ("inspection records complete", ...).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetChecklist(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubmitPlan(self, request, context):
+        """Submits an owner's draft objectives of a cycle for approval: validates them (each has
+        key results whose weights total 100), marks them pending, creates a PLAN approval whose
+        approver is the owner's manager, and emits stride.goals.v1.approval.requested.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RequestRevision(self, request, context):
+        """Asks to change an approved key result's target mid-cycle: creates a pending revision
+        and a REVISION approval, emits stride.goals.v1.approval.requested.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRevisions(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetApproval(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListApprovals(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DecideApproval(self, request, context):
+        """Applies a decision (called by the cycle/<cycle>/plan/<employee> workflow once its Update
+        validator accepted it). Idempotent: repeating the same decision returns the approval.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EscalateApproval(self, request, context):
+        """Adds approvers (the skip-level manager) after the escalation deadline; idempotent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetScores(self, request, context):
+        """Scores and alignment of a cycle, per objective, person and department.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetParticipation(self, request, context):
+        """Per owner: what they have planned and checked in (for reminders and digests).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -197,6 +430,11 @@ def add_GoalsServiceServicer_to_server(servicer, server):
                     request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.CloseCycleRequest.FromString,
                     response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.Cycle.SerializeToString,
             ),
+            'SetCyclePhase': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetCyclePhase,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.SetCyclePhaseRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.Cycle.SerializeToString,
+            ),
             'CreateObjective': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateObjective,
                     request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.CreateObjectiveRequest.FromString,
@@ -211,6 +449,16 @@ def add_GoalsServiceServicer_to_server(servicer, server):
                     servicer.ListObjectives,
                     request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListObjectivesRequest.FromString,
                     response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListObjectivesResponse.SerializeToString,
+            ),
+            'UpdateObjective': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateObjective,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.UpdateObjectiveRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.Objective.SerializeToString,
+            ),
+            'CopyObjectives': grpc.unary_unary_rpc_method_handler(
+                    servicer.CopyObjectives,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.CopyObjectivesRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.CopyObjectivesResponse.SerializeToString,
             ),
             'CreateKeyResult': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateKeyResult,
@@ -227,15 +475,95 @@ def add_GoalsServiceServicer_to_server(servicer, server):
                     request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListKeyResultsRequest.FromString,
                     response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListKeyResultsResponse.SerializeToString,
             ),
+            'UpdateKeyResult': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateKeyResult,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.UpdateKeyResultRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.KeyResult.SerializeToString,
+            ),
+            'SetKeyResultWeights': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetKeyResultWeights,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.SetKeyResultWeightsRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.Objective.SerializeToString,
+            ),
+            'SetSelfScore': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetSelfScore,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.SetSelfScoreRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.KeyResult.SerializeToString,
+            ),
             'RecordCheckIn': grpc.unary_unary_rpc_method_handler(
                     servicer.RecordCheckIn,
                     request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.RecordCheckInRequest.FromString,
                     response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.CheckIn.SerializeToString,
             ),
+            'RecordCheckIns': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordCheckIns,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.RecordCheckInsRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.RecordCheckInsResponse.SerializeToString,
+            ),
             'ListCheckIns': grpc.unary_unary_rpc_method_handler(
                     servicer.ListCheckIns,
                     request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListCheckInsRequest.FromString,
                     response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListCheckInsResponse.SerializeToString,
+            ),
+            'ListCheckInHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCheckInHistory,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListCheckInHistoryRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListCheckInsResponse.SerializeToString,
+            ),
+            'SetChecklist': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetChecklist,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.SetChecklistRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.Checklist.SerializeToString,
+            ),
+            'GetChecklist': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetChecklist,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetChecklistRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.Checklist.SerializeToString,
+            ),
+            'SubmitPlan': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitPlan,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.SubmitPlanRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.Approval.SerializeToString,
+            ),
+            'RequestRevision': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestRevision,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.RequestRevisionRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.Revision.SerializeToString,
+            ),
+            'ListRevisions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRevisions,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListRevisionsRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListRevisionsResponse.SerializeToString,
+            ),
+            'GetApproval': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetApproval,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetApprovalRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.Approval.SerializeToString,
+            ),
+            'ListApprovals': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListApprovals,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListApprovalsRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListApprovalsResponse.SerializeToString,
+            ),
+            'DecideApproval': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecideApproval,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.DecideApprovalRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.Approval.SerializeToString,
+            ),
+            'EscalateApproval': grpc.unary_unary_rpc_method_handler(
+                    servicer.EscalateApproval,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.EscalateApprovalRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.Approval.SerializeToString,
+            ),
+            'GetScores': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetScores,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetScoresRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.Scores.SerializeToString,
+            ),
+            'GetParticipation': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetParticipation,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetParticipationRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetParticipationResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -246,7 +574,8 @@ def add_GoalsServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class GoalsService:
-    """The goals service: cycles, objectives, key results and weekly check-ins.
+    """The goals service: cycles, objectives, key results, weekly check-ins, approvals, revisions
+    and scoring. Every write is audited and, where others react, emits an event via the outbox.
     """
 
     @staticmethod
@@ -358,6 +687,33 @@ class GoalsService:
             _registered_method=True)
 
     @staticmethod
+    def SetCyclePhase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/SetCyclePhase',
+            stride_dot_goals_dot_v1_dot_goals__pb2.SetCyclePhaseRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.Cycle.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def CreateObjective(request,
             target,
             options=(),
@@ -428,6 +784,60 @@ class GoalsService:
             '/stride.goals.v1.GoalsService/ListObjectives',
             stride_dot_goals_dot_v1_dot_goals__pb2.ListObjectivesRequest.SerializeToString,
             stride_dot_goals_dot_v1_dot_goals__pb2.ListObjectivesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateObjective(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/UpdateObjective',
+            stride_dot_goals_dot_v1_dot_goals__pb2.UpdateObjectiveRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.Objective.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CopyObjectives(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/CopyObjectives',
+            stride_dot_goals_dot_v1_dot_goals__pb2.CopyObjectivesRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.CopyObjectivesResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -520,6 +930,87 @@ class GoalsService:
             _registered_method=True)
 
     @staticmethod
+    def UpdateKeyResult(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/UpdateKeyResult',
+            stride_dot_goals_dot_v1_dot_goals__pb2.UpdateKeyResultRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.KeyResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetKeyResultWeights(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/SetKeyResultWeights',
+            stride_dot_goals_dot_v1_dot_goals__pb2.SetKeyResultWeightsRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.Objective.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetSelfScore(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/SetSelfScore',
+            stride_dot_goals_dot_v1_dot_goals__pb2.SetSelfScoreRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.KeyResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def RecordCheckIn(request,
             target,
             options=(),
@@ -547,6 +1038,33 @@ class GoalsService:
             _registered_method=True)
 
     @staticmethod
+    def RecordCheckIns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/RecordCheckIns',
+            stride_dot_goals_dot_v1_dot_goals__pb2.RecordCheckInsRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.RecordCheckInsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def ListCheckIns(request,
             target,
             options=(),
@@ -563,6 +1081,330 @@ class GoalsService:
             '/stride.goals.v1.GoalsService/ListCheckIns',
             stride_dot_goals_dot_v1_dot_goals__pb2.ListCheckInsRequest.SerializeToString,
             stride_dot_goals_dot_v1_dot_goals__pb2.ListCheckInsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCheckInHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/ListCheckInHistory',
+            stride_dot_goals_dot_v1_dot_goals__pb2.ListCheckInHistoryRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.ListCheckInsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetChecklist(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/SetChecklist',
+            stride_dot_goals_dot_v1_dot_goals__pb2.SetChecklistRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.Checklist.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetChecklist(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/GetChecklist',
+            stride_dot_goals_dot_v1_dot_goals__pb2.GetChecklistRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.Checklist.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitPlan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/SubmitPlan',
+            stride_dot_goals_dot_v1_dot_goals__pb2.SubmitPlanRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.Approval.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestRevision(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/RequestRevision',
+            stride_dot_goals_dot_v1_dot_goals__pb2.RequestRevisionRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.Revision.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRevisions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/ListRevisions',
+            stride_dot_goals_dot_v1_dot_goals__pb2.ListRevisionsRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.ListRevisionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetApproval(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/GetApproval',
+            stride_dot_goals_dot_v1_dot_goals__pb2.GetApprovalRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.Approval.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListApprovals(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/ListApprovals',
+            stride_dot_goals_dot_v1_dot_goals__pb2.ListApprovalsRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.ListApprovalsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecideApproval(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/DecideApproval',
+            stride_dot_goals_dot_v1_dot_goals__pb2.DecideApprovalRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.Approval.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EscalateApproval(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/EscalateApproval',
+            stride_dot_goals_dot_v1_dot_goals__pb2.EscalateApprovalRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.Approval.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetScores(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/GetScores',
+            stride_dot_goals_dot_v1_dot_goals__pb2.GetScoresRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.Scores.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetParticipation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/GetParticipation',
+            stride_dot_goals_dot_v1_dot_goals__pb2.GetParticipationRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.GetParticipationResponse.FromString,
             options,
             channel_credentials,
             insecure,
