@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import shutil
 import socket
 import subprocess
@@ -25,7 +26,40 @@ def find_binary(name: str) -> str:
     return found
 
 
+_EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+# Picked from below the kernel's ephemeral range: a port handed out here cannot be taken by
+# an outgoing connection's automatic source port between the check and the server's bind
+# (which made `stride up --free-ports` flaky when it asked the kernel for port 0).
+_FALLBACK_LOW, _FALLBACK_HIGH = 20000, 32767
+
+
+def _unassigned_range() -> tuple[int, int]:
+    try:
+        low = int(_EPHEMERAL_RANGE_FILE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return _FALLBACK_LOW, _FALLBACK_HIGH
+    if low - 1 - _FALLBACK_LOW < 1000:  # an unusual kernel setting: no room below it
+        return 0, 0
+    return _FALLBACK_LOW, low - 1
+
+
+def _bindable(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on now, outside the ephemeral range when possible."""
+    low, high = _unassigned_range()
+    rng = random.SystemRandom()
+    for _ in range(50 if high else 0):
+        port = rng.randint(low, high)
+        if _bindable(host, port):
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
