@@ -1,0 +1,46 @@
+"""The phone screen's bulk check-in: one request for all of a person's key results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from gateway.convert import to_dict
+from gateway.deps import RpcDep
+from gateway.schemas import BulkCheckIn, BulkCheckInResult
+from gateway.security import Access, Allow
+from stride.goals.v1 import goals_pb2 as pb
+
+router = APIRouter(prefix="/check-ins", tags=["check-ins"])
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=BulkCheckInResult,
+    name="record_check_ins",
+    description="Checks in on several of the caller's key results at once: all are recorded "
+    "or none (a bad entry or someone else's key result refuses the whole request). Each "
+    "entry replaces that week's check-in of its key result like a single check-in does.",
+)
+async def record_check_ins(
+    body: BulkCheckIn, rpc: RpcDep, access: Access = Allow("checkin.bulk")
+) -> dict[str, Any]:
+    owner_id = await access.acting_for(body.owner_id)
+    actor = access.caller.actor
+    msg = await rpc(
+        rpc.goals.RecordCheckIns,
+        pb.RecordCheckInsRequest(
+            owner_id=owner_id,
+            week=body.week or "",
+            recorded_by=actor,
+            check_ins=[
+                pb.RecordCheckInRequest(
+                    key_result_id=entry.key_result_id, recorded_by=actor, **entry.proto_fields()
+                )
+                for entry in body.check_ins
+            ],
+        ),
+    )
+    return to_dict(msg)
