@@ -22,7 +22,6 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
     field_validator,
-    model_validator,
 )
 
 from gateway.convert import enum_number
@@ -180,7 +179,7 @@ Weight = Annotated[int, Field(strict=True, ge=0, le=100)]
 Share = Annotated[float, Field(strict=False, ge=0, le=1, allow_inf_nan=False)]
 Project = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Unit = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]
-Currency = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Z]{3}$")]
+Currency = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^([A-Z]{3})?$")]
 Milestone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 # Largest lists a client may send at once (a key result's milestones, an objective's KRs...).
 MAX_KEY_RESULTS = 20
@@ -275,16 +274,19 @@ def _plan_dates(plan: list[PlanPoint] | None) -> None:
 class KeyResultCreate(RequestModel):
     """A key result. Kinds: ``boolean`` goes from 0 to 1 (baseline/target may be omitted);
     ``milestone`` from 0 to the number of ``milestones`` (target may be omitted);
-    ``number``/``percentage``/``currency`` need baseline and target (``currency`` a code).
-    Direction ``increase``: target above baseline; ``decrease``: below; ``stay_within``:
-    every check-in should lie in [lower_bound, upper_bound]."""
+    ``number``/``percentage``/``currency`` need baseline and target (``currency``: CNY if
+    not given). Direction ``increase``: target above baseline; ``decrease``: below (the
+    default follows from baseline and target); ``stay_within``: every check-in should lie in
+    [lower_bound, upper_bound] (baseline and target optional)."""
 
     title: Name
     owner_id: OptionalId = Field(default="", description="the objective's owner if empty")
     kind: KeyResultKind = "number"
-    direction: Direction = "increase"
+    direction: Direction | None = Field(
+        default=None, description="increase or decrease from baseline and target if omitted"
+    )
     milestones: Annotated[list[Milestone], Field(max_length=MAX_MILESTONES)] = Field(
-        default_factory=list, description="ordered steps (kind milestone only)"
+        default_factory=list, validate_default=True, description="ordered steps (milestone only)"
     )
     lower_bound: Amount | None = Field(default=None, description="stay_within only")
     upper_bound: Amount | None = Field(
@@ -299,8 +301,8 @@ class KeyResultCreate(RequestModel):
     plan: Annotated[list[PlanPoint], Field(max_length=MAX_PLAN_POINTS)] = Field(
         default_factory=list, description="custom plan curve; linear over the cycle if empty"
     )
-    currency: Currency | Literal[""] = Field(
-        default="", validate_default=True, description='ISO 4217, e.g. "CNY"'
+    currency: Currency = Field(
+        default="", description="ISO 4217 (kind currency only), CNY if empty"
     )
 
     @field_validator("milestones")
@@ -320,8 +322,8 @@ class KeyResultCreate(RequestModel):
         if info.data.get("direction") == "stay_within":
             if low is None or high is None:
                 raise ValueError("direction stay_within needs lower_bound and upper_bound")
-            if low >= high:
-                raise ValueError("upper_bound must lie above lower_bound")
+            if low > high:
+                raise ValueError("upper_bound must not lie below lower_bound")
         elif low is not None or high is not None:
             raise ValueError("lower_bound and upper_bound are for direction stay_within only")
         return high
@@ -342,7 +344,7 @@ class KeyResultCreate(RequestModel):
     @classmethod
     def _target(cls, value: float | None, info: ValidationInfo) -> float | None:
         kind, direction = info.data.get("kind"), info.data.get("direction")
-        if kind in ("boolean", "milestone") and direction != "increase":
+        if kind in ("boolean", "milestone") and direction not in (None, "increase"):
             raise ValueError(f"a {kind} key result only increases")
         if kind == "boolean":
             if value not in (None, 1.0):
@@ -375,8 +377,8 @@ class KeyResultCreate(RequestModel):
     @field_validator("currency")
     @classmethod
     def _currency(cls, code: str, info: ValidationInfo) -> str:
-        if (info.data.get("kind") == "currency") != bool(code):
-            raise ValueError("currency is required for, and only for, kind currency")
+        if code and info.data.get("kind") != "currency":
+            raise ValueError("currency is for kind currency only")
         return code
 
     def proto_fields(self) -> dict[str, Any]:
@@ -385,7 +387,8 @@ class KeyResultCreate(RequestModel):
         out = {k: v for k, v in out.items() if v is not None}
         out["plan"] = [{"date": p.date.isoformat(), "progress": p.progress} for p in self.plan]
         out["kind"] = enum_number(pb.KeyResultKind.DESCRIPTOR, self.kind)
-        out["direction"] = enum_number(pb.Direction.DESCRIPTOR, self.direction)
+        if self.direction is not None:
+            out["direction"] = enum_number(pb.Direction.DESCRIPTOR, self.direction)
         out["data_source"] = enum_number(pb.DataSource.DESCRIPTOR, self.data_source)
         return out
 
@@ -412,13 +415,19 @@ class ObjectiveCreate(RequestModel):
         "(omit every weight to split 100 evenly)",
     )
 
-    @model_validator(mode="after")
-    def _consistent(self) -> ObjectiveCreate:
-        if self.start_date and self.end_date and self.end_date < self.start_date:
+    @field_validator("end_date")
+    @classmethod
+    def _dates(cls, end: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        start = info.data.get("start_date")
+        if start and end and end < start:
             raise ValueError("end_date must not be before start_date")
-        krs = self.key_results
+        return end
+
+    @field_validator("key_results")
+    @classmethod
+    def _weights(cls, krs: list[KeyResultCreate]) -> list[KeyResultCreate]:
         if not krs:
-            return self
+            return krs
         given = [k.weight for k in krs if k.weight is not None]
         if not given:
             share, rest = divmod(100, len(krs))
@@ -428,7 +437,7 @@ class ObjectiveCreate(RequestModel):
             raise ValueError("give every key result a weight, or none (split evenly)")
         elif sum(given) != 100:
             raise ValueError(f"the key results' weights total {sum(given)}, not 100")
-        return self
+        return krs
 
 
 class ObjectiveUpdate(RequestModel):
@@ -500,8 +509,8 @@ class KeyResultUpdate(RequestModel):
     @classmethod
     def _bounds(cls, high: float | None, info: ValidationInfo) -> float | None:
         low = info.data.get("lower_bound")
-        if low is not None and high is not None and low >= high:
-            raise ValueError("upper_bound must lie above lower_bound")
+        if low is not None and high is not None and low > high:
+            raise ValueError("upper_bound must not lie below lower_bound")
         return high
 
     @field_validator("plan")
@@ -706,12 +715,18 @@ class ObjectiveCopy(RequestModel):
         default="", description="whose objectives; the caller if empty (others: admin only)"
     )
 
-    @model_validator(mode="after")
-    def _distinct(self) -> ObjectiveCopy:
-        if self.source_cycle_id == self.target_cycle_id:
+    @field_validator("target_cycle_id")
+    @classmethod
+    def _other_cycle(cls, target: str, info: ValidationInfo) -> str:
+        if target == info.data.get("source_cycle_id"):
             raise ValueError("source and target cycle must differ")
-        _unique(self.objective_ids, "objective")
-        return self
+        return target
+
+    @field_validator("objective_ids")
+    @classmethod
+    def _distinct(cls, ids: list[str]) -> list[str]:
+        _unique(ids, "objective")
+        return ids
 
 
 class ObjectiveCopyResult(ResponseModel):
