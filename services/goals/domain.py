@@ -591,11 +591,23 @@ def merged_approvers(current: Sequence[str], added: Sequence[str]) -> list[str]:
 
 
 # --- copying --------------------------------------------------------------------------------
-def shift_plan(
-    points: Sequence[tuple[date, float]], offset: timedelta, start: date, end: date
+def rescale_plan(
+    points: Sequence[tuple[date, float]],
+    source: tuple[date, date],
+    target: tuple[date, date],
 ) -> tuple[tuple[date, float], ...]:
-    """A plan curve moved by ``offset`` into [start, end]; points that fall outside are dropped."""
-    return tuple((d + offset, p) for d, p in points if start <= d + offset <= end)
+    """A plan curve moved into another cycle: each point keeps its relative position (a point
+    on the source cycle's last day lands on the target's last day). Points that would share a
+    day after rounding (a much shorter cycle) keep the first."""
+    source_days = max((source[1] - source[0]).days, 1)
+    target_days = (target[1] - target[0]).days
+    moved: list[tuple[date, float]] = []
+    for day, expected in points:
+        share = min(max((day - source[0]).days / source_days, 0.0), 1.0)
+        new_day = target[0] + timedelta(days=round(share * target_days))
+        if not moved or new_day > moved[-1][0]:
+            moved.append((new_day, expected))
+    return tuple(moved)
 
 
 def remap_parents(

@@ -818,7 +818,6 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
             new_ids = {o.id: new_id() for o in chosen}
             parents = domain.remap_parents({o.id: o.parent_id for o in chosen}, new_ids, source_ids)
             old_krs = await repo.key_results(None, objective_ids=[o.id for o in chosen])
-            offset = target.start_date - source.start_date
             now = utcnow()
             copies: list[Objective] = []
             kr_copies: list[KeyResult] = []
@@ -844,11 +843,10 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
                 copies.append(copy)
             for kr in old_krs:
                 spec = _spec_of(kr)
-                points = domain.shift_plan(
+                points = domain.rescale_plan(
                     tuple((date.fromisoformat(d), p) for d, p in spec.plan),
-                    offset,
-                    target.start_date,
-                    target.end_date,
+                    (source.start_date, source.end_date),
+                    (target.start_date, target.end_date),
                 )
                 spec = domain.spec_with(spec, plan=tuple((d.isoformat(), p) for d, p in points))
                 valid = domain.key_result_spec(spec, target.start_date, target.end_date)
