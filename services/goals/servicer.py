@@ -687,6 +687,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
                 updated_at=now,
             )
             repo.add(row)
+            await session.flush()  # the objective before its key results (foreign key)
             krs = []
             for request_kr, v in zip(request.key_results, valid, strict=True):
                 kr_owner = request_kr.owner_id.strip() or owner.id
@@ -841,6 +842,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
                 )
                 repo.add(copy)
                 copies.append(copy)
+            await session.flush()  # the objectives before their key results (foreign key)
             for kr in old_krs:
                 spec = _spec_of(kr)
                 points = domain.rescale_plan(
