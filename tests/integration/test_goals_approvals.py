@@ -9,7 +9,7 @@ import pytest
 from stride.goals.v1 import goals_pb2 as pb
 from tests.integration.goals_helpers import department, employee, events
 from tests.integration.test_goals_service import Q4_2025, code_of, rpc_error
-from tests.integration.test_goals_service import stack as stack  # noqa: PLC0414 (fixture)
+from tests.integration.test_goals_service import stack as stack  # the fixture
 
 
 def kr(title: str, weight: int, owner: str = "", baseline: float = 0, target: float = 100):
