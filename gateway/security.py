@@ -329,9 +329,12 @@ class Scope:
 
 
 async def _in_public_objective(rpc: Rpc, rule: policy.Rule, resource: Any) -> bool:
-    """Whether a key result a public-readable rule is about belongs to a public objective
-    (looked up only when the decision depends on it)."""
-    if not rule.public_objects or rule.resource != "key_result":
+    """Whether a key result whose rule (or read rule) admits public objects belongs to a
+    public objective (looked up only when a decision depends on it: 403 vs 404 for writes)."""
+    reads = policy.rule(rule.read_action) if rule.read_action else None
+    if rule.resource != "key_result" or not (
+        rule.public_objects or (reads and reads.public_objects)
+    ):
         return False
     try:
         objective = await rpc(
