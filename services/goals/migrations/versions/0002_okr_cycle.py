@@ -40,7 +40,7 @@ _CLAMPED_PROGRESS = (
 
 
 def _json_list(name: str) -> sa.Column:
-    return sa.Column(name, sa.JSON, nullable=False, server_default=sa.text("'[]'"))
+    return sa.Column(name, sa.JSON, nullable=False, server_default="[]")
 
 
 def _risk_columns() -> list[sa.Column]:
@@ -59,16 +59,14 @@ def upgrade() -> None:
     postgres = bind.dialect.name == "postgresql"
 
     # --- cycles ---------------------------------------------------------------------------
-    with op.batch_alter_table("cycles") as batch:
-        batch.add_column(
-            sa.Column("phase", sa.String(16), nullable=False, server_default="planning")
-        )
-        batch.add_column(sa.Column("planning_deadline", sa.Date, nullable=True))
-        batch.add_column(sa.Column("approval_deadline", sa.Date, nullable=True))
-        batch.add_column(sa.Column("closing_deadline", sa.Date, nullable=True))
+    op.add_column(
+        "cycles", sa.Column("phase", sa.String(16), nullable=False, server_default="planning")
+    )
+    op.add_column("cycles", sa.Column("planning_deadline", sa.Date, nullable=True))
+    op.add_column("cycles", sa.Column("approval_deadline", sa.Date, nullable=True))
+    op.add_column("cycles", sa.Column("closing_deadline", sa.Date, nullable=True))
     op.execute(
-        "UPDATE cycles SET phase = CASE WHEN status = 'closed' THEN 'archived' "
-        "ELSE 'execution' END"
+        "UPDATE cycles SET phase = CASE WHEN status = 'closed' THEN 'archived' ELSE 'execution' END"
     )
     cycles = sa.table(
         "cycles",
@@ -93,19 +91,23 @@ def upgrade() -> None:
         )
 
     # --- objectives -----------------------------------------------------------------------
-    with op.batch_alter_table("objectives") as batch:
-        batch.add_column(
-            sa.Column("level", sa.String(16), nullable=False, server_default="individual")
-        )
-        batch.add_column(sa.Column("status", sa.String(20), nullable=False, server_default="draft"))
-        batch.add_column(
-            sa.Column("visibility", sa.String(16), nullable=False, server_default="restricted")
-        )
-        batch.add_column(sa.Column("parent_id", sa.String(36), nullable=True))
-        batch.add_column(sa.Column("project", sa.String(200), nullable=False, server_default=""))
-        batch.add_column(sa.Column("start_date", sa.Date, nullable=True))
-        batch.add_column(sa.Column("end_date", sa.Date, nullable=True))
-        batch.add_column(sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column(
+        "objectives", sa.Column("level", sa.String(16), nullable=False, server_default="individual")
+    )
+    op.add_column(
+        "objectives", sa.Column("status", sa.String(20), nullable=False, server_default="draft")
+    )
+    op.add_column(
+        "objectives",
+        sa.Column("visibility", sa.String(16), nullable=False, server_default="restricted"),
+    )
+    op.add_column("objectives", sa.Column("parent_id", sa.String(36), nullable=True))
+    op.add_column(
+        "objectives", sa.Column("project", sa.String(200), nullable=False, server_default="")
+    )
+    op.add_column("objectives", sa.Column("start_date", sa.Date, nullable=True))
+    op.add_column("objectives", sa.Column("end_date", sa.Date, nullable=True))
+    op.add_column("objectives", sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True))
     op.execute(
         "UPDATE objectives SET "
         "start_date = (SELECT c.start_date FROM cycles c WHERE c.id = objectives.cycle_id), "
@@ -118,29 +120,47 @@ def upgrade() -> None:
     op.create_index("ix_objectives_parent", "objectives", ["parent_id"])
 
     # --- key results ----------------------------------------------------------------------
-    with op.batch_alter_table("key_results") as batch:
-        batch.add_column(sa.Column("kind", sa.String(16), nullable=False, server_default="number"))
-        batch.add_column(
-            sa.Column("direction", sa.String(16), nullable=False, server_default="increase")
-        )
-        batch.add_column(sa.Column("weight", sa.Integer, nullable=False, server_default="0"))
-        batch.add_column(sa.Column("confidence", sa.Integer, nullable=False, server_default="5"))
-        batch.add_column(
-            sa.Column("data_source", sa.String(16), nullable=False, server_default="manual")
-        )
-        batch.add_column(_json_list("milestones"))
-        batch.add_column(_json_list("plan"))
-        batch.add_column(sa.Column("currency", sa.String(3), nullable=False, server_default=""))
-        batch.add_column(sa.Column("lower_bound", sa.Float, nullable=False, server_default="0"))
-        batch.add_column(sa.Column("upper_bound", sa.Float, nullable=False, server_default="0"))
-        batch.add_column(sa.Column("score", sa.Float, nullable=False, server_default="0"))
-        batch.add_column(sa.Column("self_score", sa.Float, nullable=True))
-        batch.add_column(sa.Column("self_score_note", sa.Text, nullable=False, server_default=""))
-        batch.add_column(sa.Column("revision", sa.Integer, nullable=False, server_default="0"))
-        batch.add_column(
-            sa.Column("last_check_in_week", sa.String(8), nullable=False, server_default="")
-        )
-        batch.add_column(sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column(
+        "key_results", sa.Column("kind", sa.String(16), nullable=False, server_default="number")
+    )
+    op.add_column(
+        "key_results",
+        sa.Column("direction", sa.String(16), nullable=False, server_default="increase"),
+    )
+    op.add_column(
+        "key_results", sa.Column("weight", sa.Integer, nullable=False, server_default="0")
+    )
+    op.add_column(
+        "key_results", sa.Column("confidence", sa.Integer, nullable=False, server_default="5")
+    )
+    op.add_column(
+        "key_results",
+        sa.Column("data_source", sa.String(16), nullable=False, server_default="manual"),
+    )
+    op.add_column("key_results", _json_list("milestones"))
+    op.add_column("key_results", _json_list("plan"))
+    op.add_column(
+        "key_results", sa.Column("currency", sa.String(3), nullable=False, server_default="")
+    )
+    op.add_column(
+        "key_results", sa.Column("lower_bound", sa.Float, nullable=False, server_default="0")
+    )
+    op.add_column(
+        "key_results", sa.Column("upper_bound", sa.Float, nullable=False, server_default="0")
+    )
+    op.add_column("key_results", sa.Column("score", sa.Float, nullable=False, server_default="0"))
+    op.add_column("key_results", sa.Column("self_score", sa.Float, nullable=True))
+    op.add_column(
+        "key_results", sa.Column("self_score_note", sa.Text, nullable=False, server_default="")
+    )
+    op.add_column(
+        "key_results", sa.Column("revision", sa.Integer, nullable=False, server_default="0")
+    )
+    op.add_column(
+        "key_results",
+        sa.Column("last_check_in_week", sa.String(8), nullable=False, server_default=""),
+    )
+    op.add_column("key_results", sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True))
     op.execute(
         "UPDATE key_results SET "
         "direction = CASE WHEN target < baseline THEN 'decrease' ELSE 'increase' END, "
@@ -172,17 +192,16 @@ def upgrade() -> None:
     op.create_index("ix_key_results_cycle_owner", "key_results", ["cycle_id", "owner_id"])
 
     # --- check-ins and their history ------------------------------------------------------
-    with op.batch_alter_table("check_ins") as batch:
-        batch.add_column(_json_list("blockers"))
-        batch.add_column(_json_list("answers"))
-        batch.add_column(sa.Column("score", sa.Float, nullable=False, server_default="0"))
-        batch.add_column(sa.Column("recorded_by", sa.String(80), nullable=False, server_default=""))
+    op.add_column("check_ins", _json_list("blockers"))
+    op.add_column("check_ins", _json_list("answers"))
+    op.add_column("check_ins", sa.Column("score", sa.Float, nullable=False, server_default="0"))
+    op.add_column(
+        "check_ins", sa.Column("recorded_by", sa.String(80), nullable=False, server_default="")
+    )
     op.execute(f"UPDATE check_ins SET score = {_CLAMPED_PROGRESS}")
     op.create_table(
         "check_in_versions",
-        sa.Column(
-            "check_in_id", sa.String(36), sa.ForeignKey("check_ins.id"), primary_key=True
-        ),
+        sa.Column("check_in_id", sa.String(36), sa.ForeignKey("check_ins.id"), primary_key=True),
         sa.Column("revision", sa.Integer, primary_key=True),
         sa.Column("key_result_id", sa.String(36), nullable=False),
         sa.Column("week", sa.String(8), nullable=False),
@@ -254,9 +273,7 @@ def upgrade() -> None:
     op.create_table(
         "revisions",
         sa.Column("id", sa.String(36), primary_key=True),
-        sa.Column(
-            "key_result_id", sa.String(36), sa.ForeignKey("key_results.id"), nullable=False
-        ),
+        sa.Column("key_result_id", sa.String(36), sa.ForeignKey("key_results.id"), nullable=False),
         sa.Column("objective_id", sa.String(36), nullable=False),
         sa.Column("cycle_id", sa.String(36), nullable=False),
         sa.Column("owner_id", sa.String(36), nullable=False),
