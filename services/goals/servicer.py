@@ -505,6 +505,27 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
         approvers = await repo.approvers([row.id])
         return approval_pb(row, approvers[row.id])
 
+    async def _set_status(
+        self,
+        session: AsyncSession,
+        repo: GoalsRepository,
+        objectives: Sequence[Objective],
+        status: domain.Status,
+        now: datetime,
+    ) -> None:
+        """Move objectives to ``status``, each change audited with before and after."""
+        if not objectives:
+            return
+        krs = await repo.key_results(None, objective_ids=[o.id for o in objectives])
+        by_objective: dict[str, list[KeyResult]] = {}
+        for kr in krs:
+            by_objective.setdefault(kr.objective_id, []).append(kr)
+        for o in objectives:
+            before = objective_pb(o, by_objective.get(o.id, []))
+            o.status, o.updated_at = status.value, now
+            after = objective_pb(o, by_objective.get(o.id, []))
+            await _audit(session, f"objective.{status.value}", "objective", o.id, before, after)
+
     async def _approval_requested(
         self, session: AsyncSession, approval: pb.Approval, cycle: Cycle, title: str
     ) -> None:
@@ -606,10 +627,13 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
             krs = await repo.key_results(None, cycle_id=row.id)
             # Scores are kept current by every write; closing freezes them (no write after).
             now = utcnow()
-            for o in objectives:
-                if o.status != domain.Status.CLOSED:
-                    o.status = domain.Status.CLOSED.value
-                    o.updated_at = now
+            await self._set_status(
+                session,
+                repo,
+                [o for o in objectives if o.status != domain.Status.CLOSED],
+                domain.Status.CLOSED,
+                now,
+            )
             row.status = "closed"
             row.phase = domain.Phase.ARCHIVED.value
             message = cycle_pb(row)
@@ -1315,9 +1339,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
                 repo.add(approval)
                 await session.flush()
                 _add_approvers(repo, approval.id, approver_ids, 0, now)
-                for o in objectives:
-                    o.status = domain.Status.PENDING.value
-                    o.updated_at = now
+                await self._set_status(session, repo, objectives, domain.Status.PENDING, now)
                 message = approval_pb(approval, approver_ids)
                 await self._approval_requested(
                     session, message, cycle, f"Plan approval {cycle.name}"
@@ -1475,12 +1497,13 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
             approve = decision == "approve"
             if row.kind == "plan":
                 objectives = await repo.objectives_by_ids(row.objective_ids, lock=True)
-                for o in objectives.values():
-                    if o.status == domain.Status.PENDING:
-                        o.status = (
-                            domain.Status.APPROVED if approve else domain.Status.DRAFT
-                        ).value
-                        o.updated_at = now
+                await self._set_status(
+                    session,
+                    repo,
+                    [o for o in objectives.values() if o.status == domain.Status.PENDING],
+                    domain.Status.APPROVED if approve else domain.Status.DRAFT,
+                    now,
+                )
             else:
                 await self._decide_revision(session, repo, row, cycle, approve, decided_by, comment)
             row.status = "approved" if approve else "rejected"
