@@ -12,13 +12,45 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.common import audit
 from services.common.db import transaction
 from services.common.errors import DomainError, FailedPrecondition, NotFound
-from services.common.models import new_id, rfc3339, utcnow
+from services.common.models import new_id, utcnow
 from services.common.outbox import add_event, new_event_meta
 from services.common.paging import next_page_token, page_window
 from services.common.runtime import ServiceContext
 from services.goals import domain, risk, scoring
 from services.goals.calendar import local_today, parse_week, week_of
+from services.goals.evaluation import (
+    apply_spec,
+    assess,
+    kr_facts,
+    new_key_result,
+    objective_facts,
+    rescore,
+    score_of,
+    store_assessment,
+)
 from services.goals.identity_client import IdentityClient
+from services.goals.messages import (
+    APPROVAL_STATUS,
+    DATA_SOURCE,
+    DECISION,
+    LEVEL,
+    OBJECTIVE_STATUS,
+    PHASE,
+    RISK_STATUS,
+    VISIBILITY,
+    approval_pb,
+    check_in_pb,
+    checklist_pb,
+    cycle_pb,
+    from_enum,
+    iso_date,
+    key_result_pb,
+    objective_pb,
+    revision_pb,
+    scores_pb,
+    spec_from,
+    spec_of,
+)
 from services.goals.models import (
     OUTBOX,
     Approval,
@@ -42,398 +74,6 @@ SUBJECT_APPROVAL_REQUESTED = "stride.goals.v1.approval.requested"
 SUBJECT_APPROVAL_DECIDED = "stride.goals.v1.approval.decided"
 SUBJECT_CYCLE_CLOSED = "stride.goals.v1.cycle.closed"
 SUBJECT_CYCLE_CREATED = "stride.goals.v1.cycle.created"
-
-_CYCLE_STATUS = {"open": pb.CYCLE_STATUS_OPEN, "closed": pb.CYCLE_STATUS_CLOSED}
-_RISK_STATUS = {
-    risk.Risk.NO_DATA: pb.RISK_STATUS_NO_DATA,
-    risk.Risk.ON_TRACK: pb.RISK_STATUS_ON_TRACK,
-    risk.Risk.BEHIND: pb.RISK_STATUS_BEHIND,
-    risk.Risk.AT_RISK: pb.RISK_STATUS_AT_RISK,
-}
-_PHASE = {
-    "planning": pb.CYCLE_PHASE_PLANNING,
-    "approval": pb.CYCLE_PHASE_APPROVAL,
-    "execution": pb.CYCLE_PHASE_EXECUTION,
-    "closing": pb.CYCLE_PHASE_CLOSING,
-    "archived": pb.CYCLE_PHASE_ARCHIVED,
-}
-_LEVEL = {
-    "company": pb.OBJECTIVE_LEVEL_COMPANY,
-    "department": pb.OBJECTIVE_LEVEL_DEPARTMENT,
-    "team": pb.OBJECTIVE_LEVEL_TEAM,
-    "individual": pb.OBJECTIVE_LEVEL_INDIVIDUAL,
-}
-_OBJECTIVE_STATUS = {
-    "draft": pb.OBJECTIVE_STATUS_DRAFT,
-    "pending_approval": pb.OBJECTIVE_STATUS_PENDING_APPROVAL,
-    "approved": pb.OBJECTIVE_STATUS_APPROVED,
-    "closed": pb.OBJECTIVE_STATUS_CLOSED,
-}
-_VISIBILITY = {"restricted": pb.VISIBILITY_RESTRICTED, "public": pb.VISIBILITY_PUBLIC}
-_KIND = {
-    "number": pb.KEY_RESULT_KIND_NUMBER,
-    "percentage": pb.KEY_RESULT_KIND_PERCENTAGE,
-    "currency": pb.KEY_RESULT_KIND_CURRENCY,
-    "boolean": pb.KEY_RESULT_KIND_BOOLEAN,
-    "milestone": pb.KEY_RESULT_KIND_MILESTONE,
-}
-_DIRECTION = {
-    "increase": pb.DIRECTION_INCREASE,
-    "decrease": pb.DIRECTION_DECREASE,
-    "stay_within": pb.DIRECTION_STAY_WITHIN,
-}
-_DATA_SOURCE = {"manual": pb.DATA_SOURCE_MANUAL, "telemetry": pb.DATA_SOURCE_TELEMETRY}
-_APPROVAL_KIND = {"plan": pb.APPROVAL_KIND_PLAN, "revision": pb.APPROVAL_KIND_REVISION}
-_APPROVAL_STATUS = {
-    "pending": pb.APPROVAL_STATUS_PENDING,
-    "approved": pb.APPROVAL_STATUS_APPROVED,
-    "rejected": pb.APPROVAL_STATUS_REJECTED,
-}
-_REVISION_STATUS = {
-    "pending": pb.REVISION_STATUS_PENDING,
-    "approved": pb.REVISION_STATUS_APPROVED,
-    "rejected": pb.REVISION_STATUS_REJECTED,
-}
-_DECISION = {pb.DECISION_APPROVE: "approve", pb.DECISION_REJECT: "reject"}
-
-
-def _from_enum(mapping: dict[str, int], value: int, field: str, default: str = "") -> str:
-    """The stored name of a request's enum value ("" / default when unspecified)."""
-    if value == 0:
-        return default
-    for name, number in mapping.items():
-        if number == value:
-            return name
-    raise domain.InvalidArgument(f"invalid_{field}", f"unknown {field}")
-
-
-def _date(value: date | None) -> str:
-    return value.isoformat() if value is not None else ""
-
-
-def cycle_pb(row: Cycle) -> pb.Cycle:
-    return pb.Cycle(
-        id=row.id,
-        name=row.name,
-        start_date=row.start_date.isoformat(),
-        end_date=row.end_date.isoformat(),
-        time_zone=row.time_zone,
-        status=_CYCLE_STATUS.get(row.status, pb.CYCLE_STATUS_UNSPECIFIED),
-        created_at=rfc3339(row.created_at),
-        phase=_PHASE.get(row.phase, pb.CYCLE_PHASE_UNSPECIFIED),
-        planning_deadline=_date(row.planning_deadline),
-        approval_deadline=_date(row.approval_deadline),
-        closing_deadline=_date(row.closing_deadline),
-    )
-
-
-def objective_pb(row: Objective, key_results: Sequence[KeyResult] = ()) -> pb.Objective:
-    return pb.Objective(
-        id=row.id,
-        cycle_id=row.cycle_id,
-        title=row.title,
-        description=row.description,
-        owner_id=row.owner_id,
-        department_id=row.department_id,
-        created_at=rfc3339(row.created_at),
-        level=_LEVEL.get(row.level, pb.OBJECTIVE_LEVEL_UNSPECIFIED),
-        status=_OBJECTIVE_STATUS.get(row.status, pb.OBJECTIVE_STATUS_UNSPECIFIED),
-        visibility=_VISIBILITY.get(row.visibility, pb.VISIBILITY_UNSPECIFIED),
-        parent_id=row.parent_id or "",
-        project=row.project,
-        start_date=_date(row.start_date),
-        end_date=_date(row.end_date),
-        score=scoring.objective_score((k.weight, k.score) for k in key_results),
-        key_result_count=len(key_results),
-        weight_total=sum(k.weight for k in key_results),
-        updated_at=rfc3339(row.updated_at),
-    )
-
-
-def risk_pb(row: KeyResult | CheckIn | CheckInVersion) -> pb.RiskAssessment:
-    return pb.RiskAssessment(
-        status=_RISK_STATUS[risk.Risk(row.risk_status)],
-        progress=row.risk_progress,
-        expected_progress=row.risk_expected_progress,
-        expected_value=row.risk_expected_value,
-        shortfall=row.risk_shortfall,
-        behind_streak=row.risk_behind_streak,
-    )
-
-
-def key_result_pb(row: KeyResult, objective_status: str = "") -> pb.KeyResult:
-    message = pb.KeyResult(
-        id=row.id,
-        objective_id=row.objective_id,
-        cycle_id=row.cycle_id,
-        title=row.title,
-        owner_id=row.owner_id,
-        department_id=row.department_id,
-        baseline=row.baseline,
-        target=row.target,
-        unit=row.unit,
-        current_value=row.current_value,
-        risk=risk_pb(row),
-        created_at=rfc3339(row.created_at),
-        kind=_KIND.get(row.kind, pb.KEY_RESULT_KIND_UNSPECIFIED),
-        direction=_DIRECTION.get(row.direction, pb.DIRECTION_UNSPECIFIED),
-        weight=row.weight,
-        confidence=row.confidence,
-        data_source=_DATA_SOURCE.get(row.data_source, pb.DATA_SOURCE_UNSPECIFIED),
-        milestones=list(row.milestones or []),
-        plan=[pb.PlanPoint(date=d, progress=p) for d, p in (row.plan or [])],
-        score=row.score,
-        currency=row.currency,
-        lower_bound=row.lower_bound,
-        upper_bound=row.upper_bound,
-        last_check_in_week=row.last_check_in_week,
-        updated_at=rfc3339(row.updated_at),
-        revision=row.revision,
-        objective_status=_OBJECTIVE_STATUS.get(objective_status, pb.OBJECTIVE_STATUS_UNSPECIFIED),
-    )
-    if row.self_score is not None:
-        message.self_score = row.self_score
-    return message
-
-
-def check_in_pb(row: CheckIn | CheckInVersion) -> pb.CheckIn:
-    return pb.CheckIn(
-        id=row.id if isinstance(row, CheckIn) else row.check_in_id,
-        key_result_id=row.key_result_id,
-        week=row.week,
-        value=row.value,
-        confidence=row.confidence,
-        note=row.note,
-        recorded_at=rfc3339(row.recorded_at),
-        risk=risk_pb(row),
-        revision=row.revision,
-        blockers=[
-            pb.Blocker(text=b["text"], department_id=b.get("department_id", ""))
-            for b in (row.blockers or [])
-        ],
-        answers=[
-            pb.ChecklistAnswer(item_id=a["item_id"], checked=bool(a["checked"]))
-            for a in (row.answers or [])
-        ],
-        score=row.score,
-        recorded_by=row.recorded_by,
-    )
-
-
-def checklist_pb(department_id: str, row: Checklist | None) -> pb.Checklist:
-    if row is None:
-        return pb.Checklist(department_id=department_id)
-    return pb.Checklist(
-        department_id=row.department_id,
-        items=[
-            pb.ChecklistItem(id=i["id"], label_zh=i["label_zh"], label_en=i["label_en"])
-            for i in row.items
-        ],
-        updated_at=rfc3339(row.updated_at),
-    )
-
-
-def approval_pb(row: Approval, approver_ids: Sequence[str]) -> pb.Approval:
-    return pb.Approval(
-        id=row.id,
-        kind=_APPROVAL_KIND.get(row.kind, pb.APPROVAL_KIND_UNSPECIFIED),
-        status=_APPROVAL_STATUS.get(row.status, pb.APPROVAL_STATUS_UNSPECIFIED),
-        cycle_id=row.cycle_id,
-        employee_id=row.employee_id,
-        department_id=row.department_id,
-        objective_ids=list(row.objective_ids or []),
-        revision_id=row.revision_id,
-        approver_ids=list(approver_ids),
-        escalated=row.escalated,
-        workflow_id=row.workflow_id,
-        decided_by=row.decided_by,
-        comment=row.comment,
-        created_at=rfc3339(row.created_at),
-        decided_at=rfc3339(row.decided_at),
-        overridden=row.overridden,
-    )
-
-
-def revision_pb(row: Revision) -> pb.Revision:
-    return pb.Revision(
-        id=row.id,
-        key_result_id=row.key_result_id,
-        objective_id=row.objective_id,
-        cycle_id=row.cycle_id,
-        owner_id=row.owner_id,
-        status=_REVISION_STATUS.get(row.status, pb.REVISION_STATUS_UNSPECIFIED),
-        old_target=row.old_target,
-        new_target=row.new_target,
-        reason=row.reason,
-        approval_id=row.approval_id,
-        requested_by=row.requested_by,
-        requested_at=rfc3339(row.requested_at),
-        decided_by=row.decided_by,
-        decided_at=rfc3339(row.decided_at),
-        comment=row.comment,
-    )
-
-
-def scores_pb(cycle_id: str, board: scoring.ScoreBoard) -> pb.Scores:
-    people = []
-    for p in board.people:
-        person = pb.PersonScore(
-            employee_id=p.employee_id, score=p.score, key_result_count=p.key_result_count
-        )
-        if p.self_score is not None:
-            person.self_score = p.self_score
-        people.append(person)
-    return pb.Scores(
-        cycle_id=cycle_id,
-        objectives=[
-            pb.ObjectiveScore(
-                objective_id=o.objective.id,
-                title=o.objective.title,
-                owner_id=o.objective.owner_id,
-                department_id=o.objective.department_id,
-                level=_LEVEL.get(o.objective.level, pb.OBJECTIVE_LEVEL_UNSPECIFIED),
-                score=o.score,
-                aligned=o.aligned,
-            )
-            for o in board.objectives
-        ],
-        people=people,
-        departments=[
-            pb.DepartmentScore(
-                department_id=d.department_id,
-                score=d.score,
-                key_result_count=d.key_result_count,
-                objective_count=d.objective_count,
-                alignment=d.alignment,
-            )
-            for d in board.departments
-        ],
-        alignment=board.alignment,
-        aligned_count=board.aligned_count,
-        objective_count=board.objective_count,
-    )
-
-
-def _store_assessment(row: KeyResult | CheckIn | CheckInVersion, result: risk.Assessment) -> None:
-    row.risk_status = result.status.value
-    row.risk_progress = result.progress
-    row.risk_expected_progress = result.expected_progress
-    row.risk_expected_value = result.expected_value
-    row.risk_shortfall = result.shortfall
-    row.risk_behind_streak = result.behind_streak
-
-
-def _assess(kr: KeyResult, cycle: Cycle, checks: Sequence[tuple[str, float]]) -> risk.Assessment:
-    if kr.direction == "stay_within":
-        return risk.assess_band(risk.Band(kr.lower_bound, kr.upper_bound), checks)
-    points = tuple((date.fromisoformat(d), float(p)) for d, p in (kr.plan or []))
-    plan = risk.Plan(kr.baseline, kr.target, cycle.start_date, cycle.end_date, points)
-    return risk.assess(plan, checks)
-
-
-def _score(kr: KeyResult, checks: Sequence[tuple[str, float]]) -> float:
-    shape = scoring.KeyResultShape(
-        kind=kr.kind,
-        direction=kr.direction,
-        baseline=kr.baseline,
-        target=kr.target,
-        lower_bound=kr.lower_bound,
-        upper_bound=kr.upper_bound,
-        milestone_count=len(kr.milestones or []),
-    )
-    return scoring.key_result_score(shape, [v for _w, v in sorted(checks)])
-
-
-def _rescore(kr: KeyResult, cycle: Cycle, checks: Sequence[tuple[str, float]]) -> None:
-    """Recompute a key result's risk, score and current value from its check-ins."""
-    _store_assessment(kr, _assess(kr, cycle, checks))
-    kr.score = _score(kr, checks)
-    latest = max(checks) if checks else None
-    kr.current_value = latest[1] if latest else kr.baseline
-    kr.last_check_in_week = latest[0] if latest else ""
-
-
-def _plan_json(points: Sequence[tuple[date, float]]) -> list[list[object]]:
-    return [[d.isoformat(), p] for d, p in points]
-
-
-def _spec_of(row: KeyResult) -> domain.KeyResultSpec:
-    return domain.KeyResultSpec(
-        title=row.title,
-        baseline=row.baseline,
-        target=row.target,
-        unit=row.unit,
-        kind=row.kind,
-        direction=row.direction,
-        weight=row.weight,
-        confidence=row.confidence,
-        data_source=row.data_source,
-        milestones=tuple(row.milestones or []),
-        plan=tuple((d, float(p)) for d, p in (row.plan or [])),
-        currency=row.currency,
-        lower_bound=row.lower_bound,
-        upper_bound=row.upper_bound,
-    )
-
-
-def _spec_from(request: pb.CreateKeyResultRequest | pb.NewKeyResult) -> domain.KeyResultSpec:
-    return domain.KeyResultSpec(
-        title=request.title,
-        baseline=request.baseline,
-        target=request.target,
-        unit=request.unit,
-        kind=_from_enum(_KIND, request.kind, "kind", "number"),
-        direction=_from_enum(_DIRECTION, request.direction, "direction"),
-        weight=request.weight,
-        confidence=request.confidence,
-        data_source=_from_enum(_DATA_SOURCE, request.data_source, "data_source", "manual"),
-        milestones=tuple(request.milestones),
-        plan=tuple((p.date, p.progress) for p in request.plan),
-        currency=request.currency,
-        lower_bound=request.lower_bound,
-        upper_bound=request.upper_bound,
-    )
-
-
-def _apply_spec(row: KeyResult, valid: domain.ValidKeyResult) -> None:
-    row.title = valid.title
-    row.baseline = valid.baseline
-    row.target = valid.target
-    row.unit = valid.unit
-    row.kind = valid.kind
-    row.direction = valid.direction
-    row.weight = valid.weight
-    row.confidence = valid.confidence
-    row.data_source = valid.data_source
-    row.milestones = list(valid.milestones)
-    row.plan = _plan_json(valid.plan)
-    row.currency = valid.currency
-    row.lower_bound = valid.lower_bound
-    row.upper_bound = valid.upper_bound
-
-
-def _new_key_result(
-    objective: Objective, owner_id: str, department_id: str, valid: domain.ValidKeyResult
-) -> KeyResult:
-    now = utcnow()
-    row = KeyResult(
-        id=new_id(),
-        objective_id=objective.id,
-        cycle_id=objective.cycle_id,
-        owner_id=owner_id,
-        department_id=department_id,
-        current_value=valid.baseline,
-        score=0.0,
-        revision=0,
-        last_check_in_week="",
-        self_score=None,
-        self_score_note="",
-        created_at=now,
-        updated_at=now,
-    )
-    _apply_spec(row, valid)
-    _store_assessment(row, risk.Assessment(risk.Risk.NO_DATA))
-    return row
 
 
 def _page(page: common_pb2.PageRequest) -> tuple[int, int]:
@@ -537,7 +177,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
                 meta=new_event_meta("goals"),
                 approval=approval,
                 time_zone=cycle.time_zone,
-                approval_deadline=_date(cycle.approval_deadline),
+                approval_deadline=iso_date(cycle.approval_deadline),
                 title=title,
             ),
         )
@@ -601,7 +241,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
     async def SetCyclePhase(
         self, request: pb.SetCyclePhaseRequest, context: grpc.aio.ServicerContext
     ) -> pb.Cycle:
-        wanted = _from_enum(_PHASE, request.phase, "phase")
+        wanted = from_enum(PHASE, request.phase, "phase")
         if not wanted:
             raise domain.InvalidArgument("invalid_phase", "phase must be given")
         async with transaction(self.ctx.sessions) as session:
@@ -637,7 +277,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
             row.status = "closed"
             row.phase = domain.Phase.ARCHIVED.value
             message = cycle_pb(row)
-            board = scoring.score_board(_objective_facts(objectives), _kr_facts(krs))
+            board = scoring.score_board(objective_facts(objectives), kr_facts(krs))
             await add_event(
                 session,
                 OUTBOX,
@@ -667,9 +307,9 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
             request.description, "description", domain.MAX_NOTE, required=False
         )
         project = domain.clean_text(request.project, "project", domain.MAX_PROJECT, required=False)
-        level = _from_enum(_LEVEL, request.level, "level", "individual")
-        visibility = _from_enum(_VISIBILITY, request.visibility, "visibility", "restricted")
-        specs = [_spec_from(k) for k in request.key_results]
+        level = from_enum(LEVEL, request.level, "level", "individual")
+        visibility = from_enum(VISIBILITY, request.visibility, "visibility", "restricted")
+        specs = [spec_from(k) for k in request.key_results]
         if specs:
             domain.check_weights_total([s.weight for s in specs])
         owner = await self.identity.employee(request.owner_id.strip())
@@ -715,7 +355,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
             krs = []
             for request_kr, v in zip(request.key_results, valid, strict=True):
                 kr_owner = request_kr.owner_id.strip() or owner.id
-                kr = _new_key_result(row, kr_owner, kr_owners[kr_owner], v)
+                kr = new_key_result(row, kr_owner, kr_owners[kr_owner], v)
                 repo.add(kr)
                 krs.append(kr)
             message = objective_pb(row, krs)
@@ -754,8 +394,8 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
                 request.visible_department_ids,
                 include_public=request.include_public,
                 department_id=request.department_id,
-                level=_from_enum(_LEVEL, request.level, "level"),
-                status=_from_enum(_OBJECTIVE_STATUS, request.status, "status"),
+                level=from_enum(LEVEL, request.level, "level"),
+                status=from_enum(OBJECTIVE_STATUS, request.status, "status"),
                 parent_id=request.parent_id,
             )
             objectives = await self._objectives_pb(repo, rows)
@@ -784,11 +424,11 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
                     request.project, "project", domain.MAX_PROJECT, required=False
                 )
             if request.HasField("visibility"):
-                row.visibility = _from_enum(
-                    _VISIBILITY, request.visibility, "visibility", row.visibility
+                row.visibility = from_enum(
+                    VISIBILITY, request.visibility, "visibility", row.visibility
                 )
             if request.HasField("level"):
-                row.level = _from_enum(_LEVEL, request.level, "level", row.level)
+                row.level = from_enum(LEVEL, request.level, "level", row.level)
             if request.HasField("parent_id"):
                 parent_id = request.parent_id.strip()
                 if parent_id:
@@ -868,7 +508,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
                 copies.append(copy)
             await session.flush()  # the objectives before their key results (foreign key)
             for kr in old_krs:
-                spec = _spec_of(kr)
+                spec = spec_of(kr)
                 points = domain.rescale_plan(
                     tuple((date.fromisoformat(d), p) for d, p in spec.plan),
                     (source.start_date, source.end_date),
@@ -877,7 +517,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
                 spec = domain.spec_with(spec, plan=tuple((d.isoformat(), p) for d, p in points))
                 valid = domain.key_result_spec(spec, target.start_date, target.end_date)
                 parent = next(c for c in copies if c.id == new_ids[kr.objective_id])
-                copy_kr = _new_key_result(parent, kr.owner_id, kr.department_id, valid)
+                copy_kr = new_key_result(parent, kr.owner_id, kr.department_id, valid)
                 repo.add(copy_kr)
                 kr_copies.append(copy_kr)
             by_objective: dict[str, list[KeyResult]] = {}
@@ -898,7 +538,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
     async def CreateKeyResult(
         self, request: pb.CreateKeyResultRequest, context: grpc.aio.ServicerContext
     ) -> pb.KeyResult:
-        spec = _spec_from(request)
+        spec = spec_from(request)
         async with self.ctx.sessions() as session:
             objective = await self._objective(GoalsRepository(session), request.objective_id)
         owner_id = request.owner_id.strip() or objective.owner_id
@@ -910,7 +550,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
             domain.ensure_open(cycle.status)
             domain.ensure_draft(objective.status)
             valid = domain.key_result_spec(spec, cycle.start_date, cycle.end_date)
-            row = _new_key_result(objective, owner.id, owner.department_id, valid)
+            row = new_key_result(objective, owner.id, owner.department_id, valid)
             repo.add(row)
             objective.updated_at = utcnow()
             message = key_result_pb(row, objective.status)
@@ -933,7 +573,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
         risk_status = ""
         if request.risk_status:
             risk_status = next(
-                (r.value for r, n in _RISK_STATUS.items() if n == request.risk_status), ""
+                (r.value for r, n in RISK_STATUS.items() if n == request.risk_status), ""
             )
             if not risk_status:
                 raise domain.InvalidArgument("invalid_risk_status", "unknown risk status")
@@ -975,24 +615,24 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
                 if request.HasField(field):
                     changes[field] = getattr(request, field)
             if request.HasField("data_source"):
-                changes["data_source"] = _from_enum(
-                    _DATA_SOURCE, request.data_source, "data_source", row.data_source
+                changes["data_source"] = from_enum(
+                    DATA_SOURCE, request.data_source, "data_source", row.data_source
                 )
             if request.set_milestones:
                 changes["milestones"] = tuple(request.milestones)
             if request.set_plan:
                 changes["plan"] = tuple((p.date, p.progress) for p in request.plan)
-            spec = domain.spec_with(_spec_of(row), **changes)
+            spec = domain.spec_with(spec_of(row), **changes)
             if "baseline" in changes or "target" in changes:
                 spec = domain.spec_with(
                     spec, direction="" if row.direction != "stay_within" else "stay_within"
                 )
             valid = domain.key_result_spec(spec, cycle.start_date, cycle.end_date)
-            _apply_spec(row, valid)
+            apply_spec(row, valid)
             if owner is not None:
                 row.owner_id, row.department_id = owner.id, owner.department_id
             checks = [(c.week, c.value) for c in await repo.check_ins(row.id)]
-            _rescore(row, cycle, checks)
+            rescore(row, cycle, checks)
             row.updated_at = utcnow()
             message = key_result_pb(row, objective.status)
             await _audit(session, "key_result.update", "key_result", row.id, before, message)
@@ -1160,10 +800,10 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
         checks = [*history, (row.week, row.value)]
         # The check-in is assessed as of its own week; the key result as of its latest.
         as_of_week = [c for c in checks if c[0] <= row.week]
-        _store_assessment(row, _assess(kr, cycle, as_of_week))
-        row.score = _score(kr, as_of_week)
+        store_assessment(row, assess(kr, cycle, as_of_week))
+        row.score = score_of(kr, as_of_week)
         previous_value, previous_score = kr.current_value, kr.score
-        _rescore(kr, cycle, checks)
+        rescore(kr, cycle, checks)
         kr.confidence = new.confidence if kr.last_check_in_week == row.week else kr.confidence
         kr.updated_at = row.recorded_at
         repo.add(row)
@@ -1460,7 +1100,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
         self, request: pb.ListApprovalsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListApprovalsResponse:
         limit, offset = _page(request.page)
-        status = _from_enum(_APPROVAL_STATUS, request.status, "status")
+        status = from_enum(APPROVAL_STATUS, request.status, "status")
         async with self.ctx.sessions() as session:
             repo = GoalsRepository(session)
             rows = await repo.approvals(
@@ -1480,7 +1120,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
     async def DecideApproval(
         self, request: pb.DecideApprovalRequest, context: grpc.aio.ServicerContext
     ) -> pb.Approval:
-        decision = _DECISION.get(request.decision, "")
+        decision = DECISION.get(request.decision, "")
         comment = domain.clean_text(request.comment, "comment", domain.MAX_COMMENT, required=False)
         decided_by = request.decided_by.strip()
         async with transaction(self.ctx.sessions) as session:
@@ -1545,7 +1185,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
             kr.target = revision.new_target
             kr.revision += 1
             checks = [(c.week, c.value) for c in await repo.check_ins(kr.id)]
-            _rescore(kr, cycle, checks)
+            rescore(kr, cycle, checks)
             kr.updated_at = now
             kr_message = key_result_pb(kr, objective.status)
             if kr.score != previous_score:
@@ -1606,9 +1246,9 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
             cycle = await self._cycle(repo, request.cycle_id)
             objectives = await repo.objectives(None, cycle_id=cycle.id)
             krs = await repo.key_results(None, cycle_id=cycle.id)
-        board = scoring.score_board(_objective_facts(objectives), _kr_facts(krs))
+        board = scoring.score_board(objective_facts(objectives), kr_facts(krs))
         board = scoring.filtered(
-            board, _kr_facts(krs), request.department_id.strip(), request.owner_id.strip()
+            board, kr_facts(krs), request.department_id.strip(), request.owner_id.strip()
         )
         return scores_pb(cycle.id, board)
 
@@ -1671,21 +1311,3 @@ def _concurrent_check_in() -> DomainError:
         "another check-in for this week was saved at the same time; retry",
         status=grpc.StatusCode.ABORTED,
     )
-
-
-def _objective_facts(rows: Sequence[Objective]) -> list[scoring.ObjectiveFacts]:
-    return [
-        scoring.ObjectiveFacts(
-            o.id, o.title, o.owner_id, o.department_id, o.level, o.parent_id or ""
-        )
-        for o in rows
-    ]
-
-
-def _kr_facts(rows: Sequence[KeyResult]) -> list[scoring.KeyResultFacts]:
-    return [
-        scoring.KeyResultFacts(
-            k.id, k.objective_id, k.owner_id, k.department_id, k.weight, k.score, k.self_score
-        )
-        for k in rows
-    ]
