@@ -97,7 +97,7 @@ async def get_scores(
             owner_id = access.caller.id
         if department_id:
             await access.check("goals.of_department", Facts(department_id=department_id))
-        if owner_id:
+        if owner_id and owner_id != access.caller.id:
             await access.check("goals.of_person", await person_facts(rpc, owner_id))
     msg = await rpc(
         rpc.goals.GetScores,
