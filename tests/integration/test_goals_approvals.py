@@ -3,6 +3,8 @@ database and NATS."""
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 import pytest
 
@@ -395,3 +397,29 @@ async def test_revision_keeps_both_targets(stack, nats_url: str) -> None:
     assert [round(e.key_result.score, 4) for e in changed] == [round(4 / 7, 4), 0.8]
     assert changed[-1].previous_score == pytest.approx(4 / 7)
     assert changed[-1].objective_score == pytest.approx(0.8)
+
+
+async def test_concurrent_submits_create_one_approval(stack) -> None:
+    identity, goals = stack
+    _dept, _skip, _manager, owner = await org(identity)
+    cycle = await new_cycle(goals)
+    await goals.CreateObjective(
+        pb.CreateObjectiveRequest(
+            cycle_id=cycle.id,
+            title="Ship right first time",
+            owner_id=owner.id,
+            key_results=[kr("Pass rate", 100)],
+        )
+    )
+    request = pb.SubmitPlanRequest(cycle_id=cycle.id, employee_id=owner.id)
+    results = await asyncio.gather(
+        *(goals.SubmitPlan(request) for _ in range(4)), return_exceptions=True
+    )
+    approvals = [r for r in results if isinstance(r, pb.Approval)]
+    errors = [r for r in results if not isinstance(r, pb.Approval)]
+    assert len(approvals) == 1
+    assert {(e.code(), code_of(e)) for e in errors} == {
+        (grpc.StatusCode.FAILED_PRECONDITION, "approval_pending")
+    }
+    listed = await goals.ListApprovals(pb.ListApprovalsRequest(employee_id=owner.id))
+    assert [a.id for a in listed.approvals] == [approvals[0].id]
