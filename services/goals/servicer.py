@@ -608,10 +608,8 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
             domain.ensure_draft(objective.status)
             before = key_result_pb(row, objective.status)
             changes: dict[str, object] = {}
-            for field in ("title", "baseline", "target", "unit", "weight", "confidence"):
-                if request.HasField(field):
-                    changes[field] = getattr(request, field)
-            for field in ("lower_bound", "upper_bound"):
+            fields = ("title", "baseline", "target", "unit", "weight", "confidence")
+            for field in (*fields, "lower_bound", "upper_bound"):
                 if request.HasField(field):
                     changes[field] = getattr(request, field)
             if request.HasField("data_source"):
@@ -623,10 +621,9 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
             if request.set_plan:
                 changes["plan"] = tuple((p.date, p.progress) for p in request.plan)
             spec = domain.spec_with(spec_of(row), **changes)
-            if "baseline" in changes or "target" in changes:
-                spec = domain.spec_with(
-                    spec, direction="" if row.direction != "stay_within" else "stay_within"
-                )
+            if row.direction != "stay_within" and ("baseline" in changes or "target" in changes):
+                # The direction follows the new baseline and target, as on creation.
+                spec = domain.spec_with(spec, direction="")
             valid = domain.key_result_spec(spec, cycle.start_date, cycle.end_date)
             apply_spec(row, valid)
             if owner is not None:
