@@ -479,8 +479,13 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
                     raise domain.permission_denied(
                         "not_owner", f"objective {o.id} is owned by someone else"
                     )
-            source_ids = {o.id for o in await repo.objectives(None, cycle_id=source.id)}
             new_ids = {o.id: new_id() for o in chosen}
+            outside = sorted({o.parent_id for o in chosen if o.parent_id} - set(new_ids))
+            source_ids = {
+                p.id
+                for p in (await repo.objectives_by_ids(outside)).values()
+                if p.cycle_id == source.id
+            }
             parents = domain.remap_parents({o.id: o.parent_id for o in chosen}, new_ids, source_ids)
             old_krs = await repo.key_results(None, objective_ids=[o.id for o in chosen])
             now = utcnow()
@@ -507,6 +512,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
                 repo.add(copy)
                 copies.append(copy)
             await session.flush()  # the objectives before their key results (foreign key)
+            copies_by_id = {c.id: c for c in copies}
             for kr in old_krs:
                 spec = spec_of(kr)
                 points = domain.rescale_plan(
@@ -516,7 +522,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
                 )
                 spec = domain.spec_with(spec, plan=tuple((d.isoformat(), p) for d, p in points))
                 valid = domain.key_result_spec(spec, target.start_date, target.end_date)
-                parent = next(c for c in copies if c.id == new_ids[kr.objective_id])
+                parent = copies_by_id[new_ids[kr.objective_id]]
                 copy_kr = new_key_result(parent, kr.owner_id, kr.department_id, valid)
                 repo.add(copy_kr)
                 kr_copies.append(copy_kr)
