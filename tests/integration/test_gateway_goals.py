@@ -763,3 +763,47 @@ async def test_scores_and_participation_visibility(org: Org) -> None:
         422,
         "validation_error",
     )
+
+
+async def test_cycle_deadlines_and_phase(org: Org) -> None:
+    body = {
+        "name": f"Deadlines {uuid.uuid4().hex[:6]}",
+        "start_date": "2027-04-01",
+        "end_date": "2027-06-30",
+        "planning_deadline": "2027-04-05",
+        "approval_deadline": "2027-04-09",
+        "closing_deadline": "2027-07-10",
+    }
+    cycle = ok(await org.http.post("/cycles", json=body, headers=org.hr.headers), 201)
+    assert cycle["phase"] == "planning"
+    assert (cycle["planning_deadline"], cycle["approval_deadline"], cycle["closing_deadline"]) == (
+        "2027-04-05",
+        "2027-04-09",
+        "2027-07-10",
+    )
+    defaults = ok(
+        await org.http.post(
+            "/cycles",
+            json={k: body[k] for k in ("start_date", "end_date")} | {"name": body["name"] + "d"},
+            headers=org.hr.headers,
+        ),
+        201,
+    )
+    assert defaults["planning_deadline"] == "2027-04-08"  # start + 7 days
+    assert defaults["closing_deadline"] == "2027-07-07"  # end + 7 days
+    before = len(
+        ok(await org.http.get("/cycles", params={"page_size": 200}, headers=org.hr.headers))[
+            "items"
+        ]
+    )
+    bad = {**body, "name": "Bad", "approval_deadline": "2027-04-02"}
+    err = problem(
+        await org.http.post("/cycles", json=bad, headers=org.hr.headers), 422, "validation_error"
+    )
+    assert [e["field"] for e in err["errors"]] == ["approval_deadline"]
+    after = len(
+        ok(await org.http.get("/cycles", params={"page_size": 200}, headers=org.hr.headers))[
+            "items"
+        ]
+    )
+    assert after == before
