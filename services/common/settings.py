@@ -55,6 +55,8 @@ class ServiceSettings(StrideSettings):
     outbox_poll_interval: float = 1.0
     # Run the outbox relay inside the service process.
     outbox_relay: bool = True
+    # How often the outbox backlog / age gauges are refreshed (seconds; 0: never).
+    outbox_metrics_interval: float = 15.0
     # argon2 parameter profile (argon2.profiles): RFC_9106_LOW_MEMORY in production;
     # tests use CHEAPEST so hashing does not dominate their run time.
     password_hash_profile: str = "RFC_9106_LOW_MEMORY"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import grpc
 from sqlalchemy.exc import IntegrityError
 
-from services.common import audit
+from services.common import audit, metrics
 from services.common.db import transaction
 from services.common.errors import DomainError, NotFound
 from services.common.models import new_id, rfc3339, utcnow
@@ -311,6 +311,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
                 status=grpc.StatusCode.ABORTED,
             ) from exc
         self.ctx.outbox_committed()
+        metrics.check_in_recorded()
         return result
 
     async def _record_check_in(self, request: pb.RecordCheckInRequest) -> pb.CheckIn:

@@ -32,7 +32,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from services.common.nats import GOALS_STREAM, ensure_streams
+from services.common import metrics
+from services.common.nats import GOALS_STREAM, ensure_streams, num_delivered
 from services.common.telemetry import consumer_span
 from stride.goals.v1 import goals_pb2
 from workflows.kr_escalation import (
@@ -308,11 +309,12 @@ class EventBridge:
             await self._terminate(msg, err)
             return True
         except Exception as err:
+            metrics.event_consumed(self._consumer, msg.subject, "retry", num_delivered(msg))
             delay = self._retry_delay(msg)
             log.warning(
                 "bridge: Temporal did not take the event, retrying",
                 event_id=event.meta.event_id,
-                delivered=_num_delivered(msg),
+                delivered=num_delivered(msg),
                 retry_in=delay,
                 error=str(err),
                 error_type=type(err).__name__,
@@ -320,11 +322,14 @@ class EventBridge:
             await msg.nak(delay=delay)
             return False
         await msg.ack()
+        metrics.event_consumed(self._consumer, msg.subject, str(outcome), num_delivered(msg))
+        if outcome in (Outcome.ESCALATED, Outcome.SIGNALLED):
+            metrics.escalation_signalled(str(outcome))
         log.debug("bridge: event handled", event_id=event.meta.event_id, outcome=str(outcome))
         return True
 
     def _retry_delay(self, msg: Msg) -> float:
-        attempt = min(max(_num_delivered(msg), 1), 32)
+        attempt = min(max(num_delivered(msg), 1), 32)
         return min(self._retry_base_delay * 2 ** (attempt - 1), self._retry_max_delay)
 
     async def _terminate(self, msg: Msg, err: Exception) -> None:
@@ -335,10 +340,4 @@ class EventBridge:
             error=str(err),
         )
         await msg.term()
-
-
-def _num_delivered(msg: Msg) -> int:
-    try:
-        return msg.metadata.num_delivered
-    except Exception:
-        return 1
+        metrics.event_consumed(self._consumer, msg.subject, "dropped", num_delivered(msg))
