@@ -216,6 +216,9 @@ class EventBridge:
         self._retry_max_delay = retry_max_delay
         self._stopping = asyncio.Event()
         self._sub: JetStreamContext.PullSubscription | None = None
+        # Event-loop time of the last fetch that returned (messages or a timeout): the
+        # worker's /readyz reports a bridge that stopped fetching.
+        self.last_fetch: float | None = None
 
     async def setup(self) -> None:
         """Create the stream (if needed) and the durable consumer (or update its config)."""
@@ -251,12 +254,14 @@ class EventBridge:
                 try:
                     msgs = await sub.fetch(self._batch_size, timeout=self._fetch_timeout)
                 except nats.errors.TimeoutError:
+                    self.last_fetch = asyncio.get_running_loop().time()
                     continue
                 except Exception as err:
                     # E.g. NATS reconnecting: nats-py reconnects by itself, so keep going.
                     log.warning("bridge: fetch failed, retrying", error=str(err))
                     await asyncio.sleep(1.0)
                     continue
+                self.last_fetch = asyncio.get_running_loop().time()
                 # Shielded: a cancelled run still settles (acks / naks) the batch in hand.
                 await asyncio.shield(self.handle_batch(msgs))
         finally:
