@@ -14,6 +14,7 @@ signal handling in the worker. The metrics the ops docs promise must move with i
 from __future__ import annotations
 
 import asyncio
+import gc
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -21,21 +22,34 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import grpc
 import httpx
 import pytest
 from opentelemetry import trace
+from opentelemetry.proto.collector.metrics.v1 import (
+    metrics_service_pb2,
+    metrics_service_pb2_grpc,
+)
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from services.common import metrics
 from services.common.binaries import free_port
 from services.common.logging import _add_trace_ids
+from services.common.nats import connect, ensure_streams
+from services.common.outbox import OutboxRelay
 from services.common.settings import WorkerSettings
+from services.common.telemetry import metric_readers, temporal_runtime
 from services.worker.bridge import CHECKIN_RECORDED_SUBJECT
 from services.worker.server import serve
+from services.worker.worker import build_worker
 from tests.integration.gateway_stack import GatewayStack, gateway_stack
 from tests.otel import Recorder, by_trace, recorder
+from tests.outbox_helpers import scratch_outbox, write_events
 
 CHECK_IN_ROUTE = "/api/v1/key-results/{key_result_id}/check-ins"
 RECORD_CHECK_IN = "/stride.goals.v1.GoalsService/RecordCheckIn"
@@ -321,3 +335,104 @@ def test_log_lines_carry_the_current_trace_and_span_ids() -> None:
     assert line["trace_id"] == format(ctx.trace_id, "032x")
     assert line["span_id"] == format(ctx.span_id, "016x")
     assert "trace_id" not in _add_trace_ids(None, "info", {"event": "outside"})
+
+
+async def test_outbox_gauges_report_backlog_and_age_until_relayed(
+    database_url: str | None, data_dir: Path, nats_url: str
+) -> None:
+    rec = recorder()
+    service = f"gauge{uuid.uuid4().hex[:8]}"
+    subject = f"stride.identity.v1.gaugetest.{service}"
+
+    def series(name: str) -> list[float]:
+        return [p.value for p in rec.points(name) if dict(p.attributes) == {"service": service}]
+
+    nc = await connect(nats_url)
+    try:
+        js = nc.jetstream()
+        await ensure_streams(js)
+        async with scratch_outbox(database_url, data_dir, schema=service) as (sessions, table, pg):
+            relay = OutboxRelay(sessions, table, js, lock_rows=pg, service=service)
+            await write_events(sessions, table, 3, subject)
+            poll = asyncio.create_task(relay.poll_metrics(0.1))
+            try:
+
+                def stuck() -> None:
+                    assert series(metrics.OUTBOX_BACKLOG) == [3]
+                    # created_at has whole seconds on SQLite: wait for a visible age.
+                    assert series(metrics.OUTBOX_AGE)[0] >= 1.0
+
+                await eventually(stuck)
+                assert await relay.relay_once() == 3
+                assert rec.value(metrics.EVENTS_PUBLISHED, service=service, subject=subject) == 3
+
+                def drained() -> None:
+                    assert series(metrics.OUTBOX_BACKLOG) == [0]
+                    assert series(metrics.OUTBOX_AGE) == [0.0]
+
+                await eventually(drained)
+            finally:
+                poll.cancel()
+                await asyncio.gather(poll, return_exceptions=True)
+            # A stopped relay reports nothing rather than a stale value.
+            assert series(metrics.OUTBOX_BACKLOG) == []
+    finally:
+        await nc.close()
+
+
+class _Collector(metrics_service_pb2_grpc.MetricsServiceServicer):
+    """A minimal OTLP/gRPC metrics receiver: remembers the metric names it was sent."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, set[str]] = {}
+
+    async def Export(
+        self, request: metrics_service_pb2.ExportMetricsServiceRequest, context: Any
+    ) -> metrics_service_pb2.ExportMetricsServiceResponse:
+        for rm in request.resource_metrics:
+            service = next(
+                (a.value.string_value for a in rm.resource.attributes if a.key == "service.name"),
+                "",
+            )
+            for sm in rm.scope_metrics:
+                self.names.setdefault(service, set()).update(m.name for m in sm.metrics)
+        return metrics_service_pb2.ExportMetricsServiceResponse()
+
+
+async def test_otlp_exporter_sends_stride_and_temporal_sdk_metrics(
+    temporal_dev_env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    collector = _Collector()
+    server = grpc.aio.server()
+    metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(collector, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_INSECURE", "true")
+    try:
+        # Stride's own metrics: the reader STRIDE_OTEL_EXPORTER=otlp installs.
+        (reader,) = metric_readers("otlp")
+        provider = MeterProvider(metric_readers=[reader], resource=Resource({"service.name": "t"}))
+        provider.get_meter("stride").create_counter(metrics.CHECK_INS_RECORDED).add(1)
+        await asyncio.to_thread(provider.force_flush)
+        await asyncio.to_thread(provider.shutdown)
+        assert metrics.CHECK_INS_RECORDED in collector.names.get("t", set())
+
+        # Temporal SDK metrics: a worker on a client with the OTLP runtime.
+        runtime = temporal_runtime("worker", "otlp", periodicity=timedelta(milliseconds=200))
+        assert runtime is not None
+        assert temporal_runtime("worker", "none") is None
+        target = temporal_dev_env.client.service_client.config.target_host
+        client = await Client.connect(target, runtime=runtime)
+        async with build_worker(client, f"otlp-{uuid.uuid4()}"):
+
+            def sdk_metrics() -> None:
+                names = collector.names.get("stride-worker", set())
+                assert any(n.startswith("temporal_") for n in names), collector.names
+
+            await eventually(sdk_metrics)
+        # The SDK runtime exports until it is garbage: drop it before the collector goes.
+        del client, runtime
+        gc.collect()
+    finally:
+        await server.stop(None)
