@@ -436,3 +436,35 @@ async def test_otlp_exporter_sends_stride_and_temporal_sdk_metrics(
         gc.collect()
     finally:
         await server.stop(None)
+
+
+async def test_worker_is_live_but_not_ready_until_temporal_answers(nats_url: str) -> None:
+    settings = WorkerSettings(
+        nats_url=nats_url,
+        temporal_address=f"127.0.0.1:{free_port()}",  # nothing listens there
+        health_port=free_port(),
+    )
+    worker = asyncio.create_task(serve(settings))
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.health_port}") as http:
+
+            async def answered() -> httpx.Response:
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + 20
+                while True:
+                    try:
+                        return await http.get("/readyz")
+                    except httpx.TransportError:
+                        assert loop.time() < deadline, "no health endpoint"
+                        await asyncio.sleep(0.1)
+
+            ready = await answered()
+            assert ready.status_code == 503
+            body = ready.json()
+            assert body["status"] == "not_ready"
+            assert body["checks"]["temporal"] == "not connected"
+            assert body["checks"]["bridge"] == "not started"
+            assert (await http.get("/healthz")).status_code == 200
+    finally:
+        worker.cancel()
+        await asyncio.gather(worker, return_exceptions=True)
