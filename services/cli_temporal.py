@@ -1,6 +1,11 @@
-"""``stride temporal setup``: prepare a Temporal namespace for Stride (idempotent).
+"""``stride temporal ...``: Temporal chores for operators.
 
-Registers Stride's search attributes (StrideCycle, StrideDepartment, StridePhase,
+- ``stride temporal setup``: prepare a namespace for Stride (idempotent).
+- ``stride temporal replay FILE...``: replay workflow histories (``temporal workflow show
+  --output json``) against this installation's workflow code; non-zero exit when one of
+  them would not replay (a nondeterministic change). docs/runbook.md.
+
+``setup`` registers Stride's search attributes (StrideCycle, StrideDepartment, StridePhase,
 StrideRiskLevel; Keyword) on the namespace and, with ``--create-namespace``, registers the
 namespace first. Address, namespace and TLS come from the STRIDE_TEMPORAL_* settings; the
 options override them. Running it again changes nothing. See docs/kubernetes.md.
@@ -177,3 +182,45 @@ def setup_command(
         console.print(f"search attributes registered: {', '.join(result.registered)}")
     if result.present:
         console.print(f"search attributes already there: {', '.join(result.present)}")
+
+
+async def replay_histories(paths: list[Path]) -> dict[Path, str]:
+    """path → "" when its history replays against the current workflow code, else why not."""
+    from temporalio.client import WorkflowHistory
+    from temporalio.worker import Replayer
+
+    from services.worker.worker import WORKFLOWS
+
+    replayer = Replayer(workflows=WORKFLOWS)
+    results: dict[Path, str] = {}
+    for path in paths:
+        try:
+            history = WorkflowHistory.from_json(path.stem, path.read_text())
+            outcome = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+        except Exception as err:  # unreadable file, not a history
+            results[path] = f"{type(err).__name__}: {err}"
+            continue
+        failure = outcome.replay_failure
+        results[path] = f"{type(failure).__name__}: {failure}" if failure else ""
+    return results
+
+
+@temporal_app.command("replay")
+def replay_command(
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            exists=True, dir_okay=False, help="JSON histories (temporal workflow show -o json)."
+        ),
+    ],
+) -> None:
+    """Replay workflow histories against this version's workflow code (determinism check)."""
+    console = Console()
+    results = asyncio.run(replay_histories(files))
+    for path, problem in results.items():
+        if problem:
+            console.print(f"[red]FAILED[/red] {path}: {problem}", soft_wrap=True)
+        else:
+            console.print(f"[green]ok[/green] {path}", soft_wrap=True)
+    if any(results.values()):
+        raise typer.Exit(1)

@@ -1,11 +1,14 @@
-"""``stride temporal setup`` against the session's Temporal dev server, as a real process."""
+"""``stride temporal setup`` (against the session's Temporal dev server) and ``stride temporal
+replay``, as real processes."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import uuid
+from pathlib import Path
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
@@ -16,6 +19,7 @@ from services.cli.stack import stride_command
 from workflows import SEARCH_ATTRIBUTES
 
 NAMES = [k.name for k in SEARCH_ATTRIBUTES]
+HISTORIES = Path(__file__).resolve().parents[1] / "replay" / "histories"
 
 
 async def _stride(*args: str, **settings: str) -> subprocess.CompletedProcess[str]:
@@ -82,3 +86,22 @@ async def test_setup_reads_the_address_and_namespace_from_the_settings(
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "namespace default: exists" in proc.stdout
     assert f"search attributes already there: {', '.join(NAMES)}" in proc.stdout
+
+
+async def test_replay_checks_histories_against_the_workflow_code(tmp_path: Path) -> None:
+    good = sorted(HISTORIES.glob("*.json"))
+    assert good
+    ok = await _stride("temporal", "replay", *map(str, good))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert ok.stdout.count("ok ") == len(good)
+
+    # A history the current code cannot reproduce (here: the escalation's history claimed by
+    # the org sync workflow, whose commands differ) must fail the replay.
+    history = json.loads((HISTORIES / "kr_escalation_resolved.json").read_text())
+    started = history["events"][0]["workflowExecutionStartedEventAttributes"]
+    started["workflowType"]["name"] = "OrgSyncWorkflow"
+    broken = tmp_path / "tampered.json"
+    broken.write_text(json.dumps(history))
+    bad = await _stride("temporal", "replay", str(broken))
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "FAILED" in bad.stdout
