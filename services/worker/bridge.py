@@ -203,8 +203,10 @@ class EventBridge:
         ack_wait: float = 30.0,
         retry_base_delay: float = 1.0,
         retry_max_delay: float = 60.0,
+        stream_replicas: int = 1,
     ) -> None:
         self._js = js
+        self._stream_replicas = stream_replicas
         self._client = client
         self._task_queue = task_queue
         self._consumer = consumer
@@ -222,7 +224,7 @@ class EventBridge:
 
     async def setup(self) -> None:
         """Create the stream (if needed) and the durable consumer (or update its config)."""
-        await ensure_streams(self._js)
+        await ensure_streams(self._js, replicas=self._stream_replicas)
         await self._js.add_consumer(
             GOALS_STREAM,
             ConsumerConfig(

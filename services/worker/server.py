@@ -119,6 +119,8 @@ async def _serve(settings: WorkerSettings, health: WorkerHealth) -> None:
             task_queue=settings.task_queue,
             consumer=settings.bridge_consumer,
             default_time_zone=settings.time_zone,
+            # The same replica count as the services: setup updates the stream config.
+            stream_replicas=settings.nats_stream_replicas,
         )
         await bridge.setup()
         worker = build_worker(

@@ -449,6 +449,8 @@ def test_disruption_budgets_and_autoscaling(overlay: str) -> None:
         for pdb in pdbs:
             assert "minAvailable" in pdb["spec"], pdb["metadata"]["name"]
         assert config_map(overlay)["STRIDE_OTEL_EXPORTER"] == "otlp"
+        # Every process that ensures the streams (services and worker) reads the same count.
+        assert config_map(overlay)["STRIDE_NATS_STREAM_REPLICAS"] == "3"
         dev_limits = resources_of("dev")
         for name, limits in resources_of("prod").items():
             assert quantity(limits["memory"]) >= quantity(dev_limits[name]["memory"]), name
