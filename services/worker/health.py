@@ -109,8 +109,11 @@ class HealthServer:
             self._server = None
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head_only = False
         try:
-            status, body = await asyncio.wait_for(self._respond(reader), READ_TIMEOUT_SECONDS)
+            status, body, head_only = await asyncio.wait_for(
+                self._respond(reader), READ_TIMEOUT_SECONDS
+            )
         except (TimeoutError, ValueError, ConnectionError):
             status, body = 400, {"status": "bad_request"}
         payload = json.dumps(body).encode()
@@ -122,28 +125,28 @@ class HealthServer:
             "Connection: close\r\n\r\n"
         )
         try:
-            writer.write(head.encode() + payload)
+            writer.write(head.encode() + (b"" if head_only else payload))
             await writer.drain()
         except ConnectionError:
             pass
         finally:
             writer.close()
 
-    async def _respond(self, reader: asyncio.StreamReader) -> tuple[int, dict[str, Any]]:
+    async def _respond(self, reader: asyncio.StreamReader) -> tuple[int, dict[str, Any], bool]:
+        """(status, JSON body, whether the body is left out: HEAD)."""
         request_line = (await reader.readline()).decode("latin-1")
         while (await reader.readline()) not in (b"\r\n", b"\n", b""):
             pass  # headers: nothing to read from them
         method, target, _version = request_line.split(" ", 2)
         path = target.split("?", 1)[0]
+        head_only = method == "HEAD"
         if path not in ("/healthz", "/readyz"):
-            return 404, {"status": "not_found"}
+            return 404, {"status": "not_found"}, head_only
         if method not in ("GET", "HEAD"):
-            return 405, {"status": "method_not_allowed"}
+            return 405, {"status": "method_not_allowed"}, False
         if path == "/healthz":
-            return 200, {"status": "ok"}
+            return 200, {"status": "ok"}, head_only
         checks = await self.health.readiness()
         ready = all(v == "ok" for v in checks.values())
-        return (200 if ready else 503), {
-            "status": "ready" if ready else "not_ready",
-            "checks": checks,
-        }
+        body = {"status": "ready" if ready else "not_ready", "checks": checks}
+        return (200 if ready else 503), body, head_only

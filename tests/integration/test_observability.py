@@ -324,6 +324,9 @@ async def test_worker_health_endpoint(running: Running) -> None:
             "checks": {"temporal": "ok", "nats": "ok", "worker": "ok", "bridge": "ok"},
         }
         assert (await http.get("/nope")).status_code == 404
+        assert (await http.post("/readyz")).status_code == 405
+        head = await http.head("/readyz")
+        assert (head.status_code, head.content) == (200, b"")
 
 
 def test_log_lines_carry_the_current_trace_and_span_ids() -> None:
