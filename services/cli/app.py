@@ -11,6 +11,7 @@ import typer
 from services.cli_admin import admin_app
 from services.cli_audit import audit_app
 from services.cli_org import org_app
+from services.cli_temporal import temporal_app
 
 app = typer.Typer(
     name="stride",
@@ -23,6 +24,7 @@ app = typer.Typer(
 app.add_typer(audit_app, name="audit")
 app.add_typer(admin_app, name="admin")
 app.add_typer(org_app, name="org")
+app.add_typer(temporal_app, name="temporal")
 
 
 class ProcessName(StrEnum):

@@ -23,7 +23,7 @@ from services.common.settings import (
     StrideSettings,
     WorkerSettings,
 )
-from services.common.telemetry import configure_tracing
+from services.common.telemetry import configure_metrics, configure_tracing
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
@@ -83,6 +83,7 @@ def serve_process(name: str, port: int | None = None) -> None:
     settings = settings_cls(**overrides)
     configure_logging(name, settings.log_level, settings.log_format)
     provider = configure_tracing(name, settings.otel_exporter)
+    meters = configure_metrics(name, settings.otel_exporter)
     serve: Callable[[BaseSettings], Awaitable[None]] = importlib.import_module(module_name).serve
 
     async def main() -> None:
@@ -93,3 +94,5 @@ def serve_process(name: str, port: int | None = None) -> None:
     finally:
         with contextlib.suppress(Exception):
             provider.shutdown()
+        with contextlib.suppress(Exception):
+            meters.shutdown()

@@ -43,6 +43,8 @@ _MANAGED_ENV = (
     "STRIDE_GRPC_PORT",
     "STRIDE_HTTP_HOST",
     "STRIDE_HTTP_PORT",
+    "STRIDE_HEALTH_HOST",
+    "STRIDE_HEALTH_PORT",
 )
 
 
@@ -64,6 +66,8 @@ class StackConfig:
     nats_external: str | None = None
     service_ports: dict[str, int] = field(default_factory=lambda: dict(SERVICE_PORTS))
     gateway_port: int = 8080
+    # The worker's /healthz and /readyz (the stack waits for /readyz).
+    worker_health_port: int = 8081
     # Extra environment for the Python processes (e.g. STRIDE_LOG_LEVEL).
     env: dict[str, str] = field(default_factory=dict)
     start_timeout: float = 90.0
@@ -77,6 +81,7 @@ class StackConfig:
             "temporal_ui_port": free_port(host),
             "nats_port": free_port(host),
             "gateway_port": free_port(host),
+            "worker_health_port": free_port(host),
             "service_ports": {name: free_port(host) for name in SERVICES},
         }
         ports.update(kwargs)
@@ -192,13 +197,21 @@ class StackConfig:
             start_timeout=self.start_timeout,
         )
 
+    @property
+    def worker_health_url(self) -> str:
+        return f"http://{self.host}:{self.worker_health_port}"
+
     def worker_spec(self) -> ProcessSpec:
-        # No port: the worker only connects out. Its readiness shows in the gateway's
-        # /readyz (Temporal) and in the escalations it starts.
+        # The worker only connects out, but serves /healthz and /readyz: ready once it is
+        # connected to Temporal and NATS and its worker and event bridge are polling.
         return ProcessSpec(
             name="worker",
             argv=[*stride_command(), "serve", "worker"],
-            env=self.python_env(),
+            env=self.python_env(
+                STRIDE_HEALTH_HOST=self.host, STRIDE_HEALTH_PORT=str(self.worker_health_port)
+            ),
+            health=HttpCheck(f"{self.worker_health_url}/readyz"),
+            ports=[(self.host, self.worker_health_port)],
             start_timeout=self.start_timeout,
         )
 

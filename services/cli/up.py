@@ -58,6 +58,8 @@ def stack_config(
             f"[yellow]Port {taken} is already in use (another NATS server?); "
             f"Stride's own nats-server will listen on {config.host}:{config.nats_port}.[/]"
         )
+    if port_open(config.host, config.worker_health_port):
+        config.worker_health_port = free_port(config.host)
     return config
 
 
@@ -87,6 +89,7 @@ def urls_table(config: StackConfig) -> Table:
     table.add_row("NATS", config.nats_url)
     for name, port in config.service_ports.items():
         table.add_row(f"{name} gRPC", f"{config.host}:{port}")
+    table.add_row("Worker health", f"{config.worker_health_url}/readyz")
     table.add_row("Database", _database_label(config))
     table.add_row("Logs", f"{_shown(config.log_dir)}/<process>.log")
     return table
@@ -112,6 +115,7 @@ def write_state(config: StackConfig, sup: Supervisor) -> None:
         "temporal_ui_url": config.temporal_ui_url,
         "nats_url": config.nats_url,
         "services": {name: config.service_addr(name) for name in config.service_ports},
+        "worker_health_url": config.worker_health_url,
         "children": sup.pids(),
     }
     path = state_path(config)

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.schema import MetaData
 
 from services.common.settings import StrideSettings
+from services.common.telemetry import instrument_engine
 
 # Any 64-bit number works; one lock for every service's migrations in a database.
 _MIGRATION_LOCK = 0x5374726964650001
@@ -70,6 +71,7 @@ def create_engine(settings: StrideSettings, service: str, **kwargs: Any) -> Asyn
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
+    instrument_engine(engine)
     return engine
 
 

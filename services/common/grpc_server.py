@@ -1,7 +1,8 @@
-"""grpc.aio server bootstrap: health, reflection, tracing, domain-error translation, shutdown."""
+"""grpc.aio server bootstrap: health, reflection, tracing, metrics, domain errors, shutdown."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -11,6 +12,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
 from grpc_reflection.v1alpha import reflection
 
+from services.common import metrics
 from services.common.audit import ACTOR_KEY, CURRENT_REQUEST, REQUEST_ID_KEY, RequestInfo
 from services.common.errors import ERROR_CODE_KEY, DomainError
 
@@ -54,6 +56,51 @@ class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
         )
 
 
+class MetricsInterceptor(grpc.aio.ServerInterceptor):
+    """Records ``rpc.server.duration`` (ms) per method and status code of every unary call."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        inner = handler.unary_unary
+        method = handler_call_details.method
+
+        async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            began = time.perf_counter()
+            failed = False
+            try:
+                return await inner(request, context)  # type: ignore[arg-type]
+            except BaseException:
+                failed = True
+                raise
+            finally:
+                code = _code_name(context.code(), failed)
+                metrics.rpc_served(method, code, (time.perf_counter() - began) * 1000)
+
+        return grpc.unary_unary_rpc_method_handler(
+            unary,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+def _code_name(code: Any, failed: bool) -> str:
+    """The status name of a finished call (``context.code()`` may be an enum, an int or None)."""
+    name = ""
+    if isinstance(code, grpc.StatusCode):
+        name = code.name
+    else:
+        name = next((s.name for s in grpc.StatusCode if s.value[0] == code), "")
+    if failed and name in ("", "OK"):
+        return "UNKNOWN"  # an exception the handler did not turn into a status
+    return name or "OK"
+
+
 def _interceptors() -> list[grpc.aio.ServerInterceptor]:
     interceptors: list[grpc.aio.ServerInterceptor] = []
     try:
@@ -62,6 +109,7 @@ def _interceptors() -> list[grpc.aio.ServerInterceptor]:
         interceptors.append(aio_server_interceptor())
     except Exception:  # pragma: no cover - instrumentation is a declared dependency
         log.warning("gRPC tracing interceptor unavailable")
+    interceptors.append(MetricsInterceptor())
     interceptors.append(DomainErrorInterceptor())
     return interceptors
 

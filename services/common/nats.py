@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import nats
 import structlog
@@ -69,3 +70,11 @@ async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
                 # Created concurrently by another process: fall through to update.
                 pass
         await js.update_stream(config)
+
+
+def num_delivered(msg: Any) -> int:
+    """How many times JetStream has delivered ``msg`` (1 for a first delivery or a core message)."""
+    try:
+        return int(msg.metadata.num_delivered)
+    except Exception:
+        return 1

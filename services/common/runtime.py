@@ -69,6 +69,7 @@ class ServiceRuntime:
         self.grpc: GrpcServer | None = None
         self.port = 0
         self._relay_task: asyncio.Task[None] | None = None
+        self._metrics_task: asyncio.Task[None] | None = None
         self._ctx: ServiceContext | None = None
 
     async def start(self) -> None:
@@ -85,6 +86,7 @@ class ServiceRuntime:
             js,
             poll_interval=s.outbox_poll_interval,
             lock_rows=db.is_postgres(self.engine),
+            service=self.name,
         )
         relay = self.relay
         self._ctx = ServiceContext(
@@ -104,6 +106,10 @@ class ServiceRuntime:
         self.port = self.grpc.port
         if s.outbox_relay:
             self._relay_task = asyncio.create_task(relay.run(), name=f"{self.name}-outbox-relay")
+        if s.outbox_metrics_interval > 0:
+            self._metrics_task = asyncio.create_task(
+                relay.poll_metrics(s.outbox_metrics_interval), name=f"{self.name}-outbox-metrics"
+            )
         await self.grpc.start()
         log.info("service started", service=self.name, port=self.port)
 
@@ -112,6 +118,8 @@ class ServiceRuntime:
             await self.grpc.stop()
         if self._relay_task is not None:
             await cancel_and_wait(self._relay_task)
+        if self._metrics_task is not None:
+            await cancel_and_wait(self._metrics_task)
         if self._ctx is not None:
             for close in reversed(self._ctx.closers):
                 await close()

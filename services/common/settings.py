@@ -33,6 +33,15 @@ class StrideSettings(BaseSettings):
     nats_stream_replicas: int = 1
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
+    # TLS to Temporal (a real cluster): on when temporal_tls is true or a CA / client
+    # certificate is given (PEM files; cert + key for mutual TLS).
+    temporal_tls: bool = False
+    temporal_tls_ca: Path | None = None
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_tls_server_name: str = ""
+    # Temporal Cloud style API key (sent as a bearer token; implies TLS there).
+    temporal_api_key: SecretStr | None = None
     task_queue: str = "stride"
     # The organisation's time zone: calendars (Monday check-ins, month end) use it.
     time_zone: str = "Asia/Shanghai"
@@ -55,6 +64,8 @@ class ServiceSettings(StrideSettings):
     outbox_poll_interval: float = 1.0
     # Run the outbox relay inside the service process.
     outbox_relay: bool = True
+    # How often the outbox backlog / age gauges are refreshed (seconds; 0: never).
+    outbox_metrics_interval: float = 15.0
     # argon2 parameter profile (argon2.profiles): RFC_9106_LOW_MEMORY in production;
     # tests use CHEAPEST so hashing does not dominate their run time.
     password_hash_profile: str = "RFC_9106_LOW_MEMORY"
@@ -77,6 +88,12 @@ class GatewaySettings(StrideSettings):
 
 
 class WorkerSettings(StrideSettings):
+    # HTTP /healthz and /readyz of the worker (Kubernetes probes). 0: not served.
+    health_host: str = "127.0.0.1"
+    health_port: int = 0
+    # How often the escalations-by-level gauge is refreshed from Temporal visibility
+    # (seconds; 0: never). Five count queries per refresh.
+    escalation_metrics_interval: float = 60.0
     # Durable JetStream consumer name of the event bridge.
     bridge_consumer: str = "worker-bridge"
     # Org sync (docs/org-sync.md): comma-separated sources that get an hourly Temporal

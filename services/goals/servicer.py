@@ -9,7 +9,7 @@ import grpc
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common import audit
+from services.common import audit, metrics
 from services.common.db import transaction
 from services.common.errors import DomainError, FailedPrecondition, NotFound
 from services.common.models import new_id, utcnow
@@ -715,6 +715,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
         except IntegrityError as exc:  # the same week submitted twice at the same instant
             raise _concurrent_check_in() from exc
         self.ctx.outbox_committed()
+        metrics.check_in_recorded()
         return result
 
     async def RecordCheckIns(

@@ -13,8 +13,9 @@ from nats.aio.client import Client as NatsClient
 from nats.errors import TimeoutError as NatsTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.common import metrics
 from services.common.db import transaction
-from services.common.nats import AUDIT_STREAM
+from services.common.nats import AUDIT_STREAM, num_delivered
 from services.common.paging import next_page_token, page_window
 from services.common.tasks import cancel_and_wait
 from services.identity.audit_chain import Verdict, verify
@@ -98,6 +99,7 @@ class AuditAppender:
                 except DecodeError:
                     log.error("undecodable audit event dropped", subject=msg.subject)
                     await msg.term()
+                    metrics.event_consumed(CONSUMER, msg.subject, "dropped", num_delivered(msg))
             try:
                 async with transaction(self.sessions) as session:
                     await AuditRepository(session).append(events)
@@ -107,6 +109,8 @@ class AuditAppender:
                 log.warning("audit append failed, will retry", error=str(exc))
                 for msg in good:
                     await msg.nak(delay=2)
+                    metrics.event_consumed(CONSUMER, msg.subject, "retry", num_delivered(msg))
                 continue
             for msg in good:
                 await msg.ack()
+                metrics.event_consumed(CONSUMER, msg.subject, "appended", num_delivered(msg))

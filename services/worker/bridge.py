@@ -32,7 +32,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from services.common.nats import GOALS_STREAM, ensure_streams
+from services.common import metrics
+from services.common.nats import GOALS_STREAM, ensure_streams, num_delivered
 from services.common.telemetry import consumer_span
 from stride.goals.v1 import goals_pb2
 from workflows.kr_escalation import (
@@ -202,8 +203,10 @@ class EventBridge:
         ack_wait: float = 30.0,
         retry_base_delay: float = 1.0,
         retry_max_delay: float = 60.0,
+        stream_replicas: int = 1,
     ) -> None:
         self._js = js
+        self._stream_replicas = stream_replicas
         self._client = client
         self._task_queue = task_queue
         self._consumer = consumer
@@ -215,10 +218,13 @@ class EventBridge:
         self._retry_max_delay = retry_max_delay
         self._stopping = asyncio.Event()
         self._sub: JetStreamContext.PullSubscription | None = None
+        # Event-loop time of the last fetch that returned (messages or a timeout): the
+        # worker's /readyz reports a bridge that stopped fetching.
+        self.last_fetch: float | None = None
 
     async def setup(self) -> None:
         """Create the stream (if needed) and the durable consumer (or update its config)."""
-        await ensure_streams(self._js)
+        await ensure_streams(self._js, replicas=self._stream_replicas)
         await self._js.add_consumer(
             GOALS_STREAM,
             ConsumerConfig(
@@ -250,12 +256,14 @@ class EventBridge:
                 try:
                     msgs = await sub.fetch(self._batch_size, timeout=self._fetch_timeout)
                 except nats.errors.TimeoutError:
+                    self.last_fetch = asyncio.get_running_loop().time()
                     continue
                 except Exception as err:
                     # E.g. NATS reconnecting: nats-py reconnects by itself, so keep going.
                     log.warning("bridge: fetch failed, retrying", error=str(err))
                     await asyncio.sleep(1.0)
                     continue
+                self.last_fetch = asyncio.get_running_loop().time()
                 # Shielded: a cancelled run still settles (acks / naks) the batch in hand.
                 await asyncio.shield(self.handle_batch(msgs))
         finally:
@@ -308,11 +316,12 @@ class EventBridge:
             await self._terminate(msg, err)
             return True
         except Exception as err:
+            metrics.event_consumed(self._consumer, msg.subject, "retry", num_delivered(msg))
             delay = self._retry_delay(msg)
             log.warning(
                 "bridge: Temporal did not take the event, retrying",
                 event_id=event.meta.event_id,
-                delivered=_num_delivered(msg),
+                delivered=num_delivered(msg),
                 retry_in=delay,
                 error=str(err),
                 error_type=type(err).__name__,
@@ -320,11 +329,14 @@ class EventBridge:
             await msg.nak(delay=delay)
             return False
         await msg.ack()
+        metrics.event_consumed(self._consumer, msg.subject, str(outcome), num_delivered(msg))
+        if outcome in (Outcome.ESCALATED, Outcome.SIGNALLED):
+            metrics.escalation_signalled(str(outcome))
         log.debug("bridge: event handled", event_id=event.meta.event_id, outcome=str(outcome))
         return True
 
     def _retry_delay(self, msg: Msg) -> float:
-        attempt = min(max(_num_delivered(msg), 1), 32)
+        attempt = min(max(num_delivered(msg), 1), 32)
         return min(self._retry_base_delay * 2 ** (attempt - 1), self._retry_max_delay)
 
     async def _terminate(self, msg: Msg, err: Exception) -> None:
@@ -335,10 +347,4 @@ class EventBridge:
             error=str(err),
         )
         await msg.term()
-
-
-def _num_delivered(msg: Msg) -> int:
-    try:
-        return msg.metadata.num_delivered
-    except Exception:
-        return 1
+        metrics.event_consumed(self._consumer, msg.subject, "dropped", num_delivered(msg))

@@ -11,18 +11,25 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import timedelta
+from typing import Any
 
 import structlog
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
+from services.common import metrics
 from services.common import nats as stride_nats
 from services.common.settings import WorkerSettings
-from services.common.telemetry import temporal_interceptors
+from services.common.telemetry import temporal_interceptors, temporal_runtime
+from services.common.temporal import connect_options
 from services.identity.sync.schedules import ensure_org_sync_schedules
 from services.worker.bridge import EventBridge
+from services.worker.health import HealthServer, WorkerHealth
 from services.worker.worker import build_worker, ensure_search_attributes
+from workflows import STRIDE_RISK_LEVEL
+from workflows.kr_escalation import LEVEL_NAMES, KrEscalationWorkflow
 
 log = structlog.get_logger(__name__)
 
@@ -33,9 +40,15 @@ WORKER_SHUTDOWN_TIMEOUT = timedelta(seconds=10)
 
 
 async def connect_temporal(
-    address: str, namespace: str, *, wait: float = CONNECT_WAIT_SECONDS
+    address: str,
+    namespace: str,
+    *,
+    wait: float = CONNECT_WAIT_SECONDS,
+    runtime: Runtime | None = None,
+    **options: Any,
 ) -> Client:
-    """Connect to Temporal, retrying for ``wait`` seconds."""
+    """Connect to Temporal, retrying for ``wait`` seconds. ``options``: more keyword
+    arguments of ``Client.connect`` (TLS, API key)."""
     deadline = time.monotonic() + wait
     while True:
         try:
@@ -44,6 +57,8 @@ async def connect_temporal(
                 namespace=namespace,
                 identity="stride-worker",
                 interceptors=temporal_interceptors(),
+                runtime=runtime,
+                **options,
             )
         except Exception as err:
             if time.monotonic() > deadline:
@@ -53,12 +68,40 @@ async def connect_temporal(
 
 
 async def serve(settings: WorkerSettings) -> None:
-    """Run the worker and the event bridge until cancelled, then shut both down gracefully."""
-    client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
+    """Run the worker and the event bridge until cancelled, then shut both down gracefully.
+
+    With ``health_port`` set, /healthz and /readyz are served from the start (not ready until
+    Temporal and NATS are connected and both loops run).
+    """
+    health = WorkerHealth()
+    server = (
+        HealthServer(health, settings.health_host, settings.health_port)
+        if settings.health_port
+        else None
+    )
+    if server is not None:
+        await server.start()
+    try:
+        await _serve(settings, health)
+    finally:
+        if server is not None:
+            await asyncio.shield(server.stop())
+
+
+async def _serve(settings: WorkerSettings, health: WorkerHealth) -> None:
+    options = connect_options(settings)
+    client = await connect_temporal(
+        settings.temporal_address,
+        options.pop("namespace"),
+        runtime=temporal_runtime("worker", settings.otel_exporter),
+        **options,
+    )
+    health.temporal = client
     try:
         await ensure_search_attributes(client)
     except RPCError as err:
-        # A managed cluster may not let the worker register them; ops do it there.
+        # A managed cluster may not let the worker register them; ops do it there
+        # (`stride temporal setup`).
         log.warning("could not check or register search attributes", error=str(err))
     try:  # hourly org-sync/<source> schedules of STRIDE_ORG_SYNC_SOURCES (none by default)
         await ensure_org_sync_schedules(client, settings)
@@ -67,6 +110,8 @@ async def serve(settings: WorkerSettings) -> None:
     nc = await stride_nats.connect(
         settings.nats_url, name="stride-worker", wait=CONNECT_WAIT_SECONDS
     )
+    health.nats = nc
+    gauges: asyncio.Task[None] | None = None
     try:
         bridge = EventBridge(
             nc.jetstream(),
@@ -74,13 +119,21 @@ async def serve(settings: WorkerSettings) -> None:
             task_queue=settings.task_queue,
             consumer=settings.bridge_consumer,
             default_time_zone=settings.time_zone,
+            # The same replica count as the services: setup updates the stream config.
+            stream_replicas=settings.nats_stream_replicas,
         )
         await bridge.setup()
         worker = build_worker(
             client, settings.task_queue, graceful_shutdown_timeout=WORKER_SHUTDOWN_TIMEOUT
         )
+        health.worker, health.bridge = worker, bridge
         worker_task = asyncio.create_task(worker.run(), name="temporal-worker")
         bridge_task = asyncio.create_task(bridge.run(), name="event-bridge")
+        if settings.escalation_metrics_interval > 0:
+            gauges = asyncio.create_task(
+                poll_escalation_levels(client, settings.escalation_metrics_interval),
+                name="escalation-metrics",
+            )
         log.info("worker started", task_queue=settings.task_queue)
         try:
             done, _ = await asyncio.wait(
@@ -91,11 +144,36 @@ async def serve(settings: WorkerSettings) -> None:
             raise RuntimeError(f"{', '.join(t.get_name() for t in done)} stopped unexpectedly")
         finally:
             bridge.stop()
+            if gauges is not None:
+                gauges.cancel()
             await asyncio.shield(_shut_down(bridge_task, worker_task, worker))
     finally:
         if not nc.is_closed:
             await asyncio.shield(nc.drain())
         log.info("worker stopped")
+
+
+def escalation_level_query(level: str) -> str:
+    """The visibility query counting running escalations at ``level`` (StrideRiskLevel)."""
+    return (
+        f"WorkflowType = '{KrEscalationWorkflow.__name__}' AND ExecutionStatus = 'Running' "
+        f"AND {STRIDE_RISK_LEVEL.name} = '{level}'"
+    )
+
+
+async def poll_escalation_levels(client: Client, interval: float) -> None:
+    """Refresh the ``stride.escalations.active`` gauge (per level) until cancelled."""
+    while True:
+        for level in LEVEL_NAMES[1:]:
+            try:
+                count = await client.count_workflows(escalation_level_query(level))
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:  # visibility unavailable: keep the last values
+                log.debug("escalation count failed", level=level, error=str(err))
+                continue
+            metrics.ESCALATION_LEVELS.set(count.count, level=level)
+        await asyncio.sleep(interval)
 
 
 async def _shut_down(

@@ -36,8 +36,9 @@ def build_worker(client: Client, task_queue: str, **kwargs: Any) -> Worker:
 
 async def ensure_search_attributes(
     client: Client, keys: Sequence[SearchAttributeKey[Any]] = SEARCH_ATTRIBUTES
-) -> None:
-    """Register the custom search attributes Stride's workflows upsert, if missing.
+) -> list[str]:
+    """Register the custom search attributes Stride's workflows upsert, if missing; return
+    the names it registered (empty when all were there).
 
     Works on the dev server (list, then add the missing ones) and on the time-skipping test
     server, which implements AddSearchAttributes but not ListSearchAttributes and answers
@@ -55,6 +56,7 @@ async def ensure_search_attributes(
         missing = wanted
     else:
         missing = {n: t for n, t in wanted.items() if n not in resp.custom_attributes}
+    registered: list[str] = []
     for name, value_type in missing.items():
         try:
             await client.operator_service.add_search_attributes(
@@ -66,4 +68,6 @@ async def ensure_search_attributes(
             if err.status != RPCStatusCode.ALREADY_EXISTS:
                 raise
         else:
+            registered.append(name)
             log.info("registered search attribute", name=name, namespace=client.namespace)
+    return registered

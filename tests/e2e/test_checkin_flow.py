@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
-import subprocess
 import time
 import uuid
 from dataclasses import dataclass
@@ -23,8 +21,11 @@ from nats.js.errors import NotFoundError
 from temporalio.client import Client, WorkflowExecutionDescription
 from temporalio.service import RPCError, RPCStatusCode
 
-from services.common.binaries import find_binary
 from stride.goals.v1 import goals_pb2
+from tests.e2e.api import post as _post
+from tests.e2e.api import temporal_cli_list
+from tests.e2e.api import unique as _unique
+from tests.e2e.api import week as _week
 from tests.e2e.conftest import Stack
 from workflows import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_RISK_LEVEL
 
@@ -32,21 +33,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 CHECKIN_SUBJECT = "stride.goals.v1.checkin.recorded"
 GOALS_STREAM = "STRIDE_GOALS"
-
-
-def _unique(prefix: str) -> str:
-    return f"{prefix} {uuid.uuid4().hex[:6]}"
-
-
-def _week(day: date) -> str:
-    year, number, _ = day.isocalendar()
-    return f"{year}-W{number:02d}"
-
-
-async def _post(stack: Stack, path: str, body: dict[str, Any], expect: int = 201) -> Any:
-    resp = await stack.api.post(path, json=body)
-    assert resp.status_code == expect, f"POST {path}: {resp.status_code} {resp.text}"
-    return resp.json()
 
 
 async def _list(stack: Stack, path: str, **params: str) -> list[Any]:
@@ -224,25 +210,7 @@ async def test_temporal_cli_lists_the_escalation(stack: Stack, flow: Flow) -> No
     # Visibility is eventually consistent: retry the listing briefly.
     deadline = time.monotonic() + 30
     while True:
-        proc = await asyncio.to_thread(
-            subprocess.run,
-            [
-                find_binary("temporal"),
-                "workflow",
-                "list",
-                "--address",
-                stack.config.temporal_address,
-                "--query",
-                "StrideRiskLevel = 'warning'",
-                "--output",
-                "json",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert proc.returncode == 0, proc.stderr
-        ids = [w["execution"]["workflowId"] for w in json.loads(proc.stdout or "[]")]
+        ids = await temporal_cli_list(stack.config.temporal_address, "StrideRiskLevel = 'warning'")
         if workflow_id in ids or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.5)

@@ -34,6 +34,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from services.common import metrics
 from services.common.binaries import free_port
 from services.common.nats import GOALS_STREAM, ensure_streams
 from services.common.settings import WorkerSettings
@@ -50,6 +51,7 @@ from services.worker.server import connect_temporal, serve
 from services.worker.worker import build_worker
 from stride.common.v1 import common_pb2
 from stride.goals.v1 import goals_pb2
+from tests.otel import recorder
 from workflows import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE, STRIDE_RISK_LEVEL
 from workflows.kr_escalation import EscalationState, KrEscalationWorkflow, workflow_id
 
@@ -411,6 +413,7 @@ class _FlakyOutbound(OutboundInterceptor):
 async def test_failed_deliveries_are_nakd_redelivered_and_applied_once(
     temporal_dev_env: WorkflowEnvironment, nats_url: str, js: JetStreamContext, worker: Worker
 ) -> None:
+    rec = recorder()
     flaky = FlakyTemporal()
     real = temporal_dev_env.client
     client = Client(real.service_client, namespace=real.namespace, interceptors=[flaky])
@@ -450,6 +453,14 @@ async def test_failed_deliveries_are_nakd_redelivered_and_applied_once(
         assert state.level == 2
         assert sorted(state.at_risk_weeks) == ["2026-W47", "2026-W48"]
         await consumer_settled(js, consumer)
+        # The metrics ops alert on: two failed attempts, each event handled on a redelivery
+        # (a later event of the key result may be held back once more), one dropped message.
+        subject = CHECKIN_RECORDED_SUBJECT
+        assert rec.value(metrics.EVENTS_CONSUMED, consumer=consumer, outcome="retry") == 2
+        assert rec.value(metrics.EVENTS_REDELIVERED, consumer=consumer, subject=subject) >= 2
+        # (The new consumer also reads what earlier tests left on the stream.)
+        assert rec.value(metrics.EVENTS_CONSUMED, consumer=consumer, outcome="dropped") >= 1
+        assert rec.value(metrics.EVENTS_CONSUMED, consumer=consumer, outcome="escalated") >= 2
     finally:
         bridge.stop()
         await asyncio.wait_for(running, 30)

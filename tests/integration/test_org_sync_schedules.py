@@ -84,3 +84,25 @@ async def test_schedules_are_created_idempotently_and_start_the_workflow(client:
         await third.result()
     for sid in ("org-sync/dingtalk", "org-sync/json"):
         await client.get_schedule_handle(sid).delete()
+
+
+async def test_a_paused_schedule_stays_paused_when_the_worker_restarts(client: Client) -> None:
+    source = f"pause{uuid.uuid4().hex[:8]}"
+    settings = WorkerSettings(task_queue=f"org-sync-{uuid.uuid4()}", org_sync_sources=source)
+    (sid,) = await ensure_org_sync_schedules(client, settings)
+    handle = client.get_schedule_handle(sid)
+    try:
+        # What the runbook says: `temporal schedule toggle --pause --reason ...`.
+        await handle.pause(note="HR restructuring, INC-1")
+        # A worker (re)start updates the schedule with the configured interval...
+        settings = WorkerSettings(
+            task_queue=settings.task_queue, org_sync_sources=source, org_sync_interval_minutes=20
+        )
+        await ensure_org_sync_schedules(client, settings)
+        described = await handle.describe()
+        assert described.schedule.spec.intervals[0].every == timedelta(minutes=20)
+        # ...and leaves it paused, with the operator's note.
+        assert described.schedule.state.paused
+        assert described.schedule.state.note == "HR restructuring, INC-1"
+    finally:
+        await handle.delete()

@@ -43,6 +43,7 @@ KUBERNETES_VERSIONS = ("1.30", "1.34")
 IMAGE_REPOSITORY = "ghcr.io/stride-okr/stride"
 RUN_AS_USER = 10001
 GATEWAY_PORT = 8080
+WORKER_HEALTH_PORT = 8081
 WORKER = "worker"
 GATEWAY = "gateway"
 MIGRATE = "migrate"
@@ -67,8 +68,17 @@ COMMANDS: dict[str, list[str]] = {
 }
 # Components that need the database URL; the others must not see it.
 DATABASE_USERS = {*GRPC_SERVICES, MIGRATE}
-# Containers without probes, and why. Remove an entry once the component serves a health check.
-NO_HEALTH_ENDPOINT = {WORKER: "the worker serves no health check yet (docs/kubernetes.md)"}
+# HTTP probes: component → (port, {probe: path}).
+HTTP_PROBES = {
+    GATEWAY: (
+        GATEWAY_PORT,
+        {"startupProbe": "/healthz", "readinessProbe": "/readyz", "livenessProbe": "/healthz"},
+    ),
+    WORKER: (
+        WORKER_HEALTH_PORT,
+        {"startupProbe": "/healthz", "readinessProbe": "/readyz", "livenessProbe": "/healthz"},
+    ),
+}
 
 REQUIRED_CONFIG = {
     "STRIDE_NATS_URL",
@@ -262,7 +272,7 @@ def test_every_component_has_deployment_service_account_and_service(overlay: str
             and selects({"matchLabels": s["spec"]["selector"]}, pod_labels(dep))
         ]
         if name == WORKER:
-            assert not matching, "the worker listens on nothing: no Service"
+            assert not matching, "only the kubelet talks to the worker (probes): no Service"
             continue
         assert [s["metadata"]["name"] for s in matching] == [name], f"{name}: one Service"
         for port in matching[0]["spec"]["ports"]:
@@ -312,19 +322,15 @@ def test_every_container_is_hardened_and_sized(overlay: str) -> None:
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_every_serving_container_has_probes(overlay: str) -> None:
+def test_every_container_has_probes(overlay: str) -> None:
     for name, dep in deployments(overlay).items():
         (container,) = pod_spec(dep)["containers"]
-        if name in NO_HEALTH_ENDPOINT:
-            # Keeps the exemption honest: a component that starts listening must get probes.
-            assert not container.get("ports"), f"{name} now listens: {NO_HEALTH_ENDPOINT[name]}"
-            continue
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
             assert probe in container, f"{name}: no {probe}"
+        env = {e["name"]: e.get("value") for e in container.get("env") or []}
         if name in GRPC_SERVICES:
             port = SERVICE_PORTS[name]
             assert [p["containerPort"] for p in container["ports"]] == [port]
-            env = {e["name"]: e.get("value") for e in container.get("env") or []}
             assert env.get("STRIDE_GRPC_PORT") == str(port), f"{name} must listen on {port}"
             for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
                 grpc = container[probe].get("grpc")
@@ -332,20 +338,21 @@ def test_every_serving_container_has_probes(overlay: str) -> None:
                 assert grpc["port"] == port
                 # "" is the server as a whole, which every Stride service reports.
                 assert grpc.get("service", "") == ""
-        else:
-            assert name == GATEWAY
-            paths = {
-                probe: (
-                    container[probe]["httpGet"]["path"],
-                    container_port(container, container[probe]["httpGet"]["port"]),
-                )
-                for probe in ("startupProbe", "readinessProbe", "livenessProbe")
-            }
-            assert paths == {
-                "startupProbe": ("/healthz", GATEWAY_PORT),
-                "readinessProbe": ("/readyz", GATEWAY_PORT),
-                "livenessProbe": ("/healthz", GATEWAY_PORT),
-            }
+            continue
+        port, expected = HTTP_PROBES[name]
+        paths = {
+            probe: container[probe]["httpGet"]["path"]
+            for probe in ("startupProbe", "readinessProbe", "livenessProbe")
+        }
+        assert paths == expected, name
+        for probe in expected:
+            assert container_port(container, container[probe]["httpGet"]["port"]) == port
+        assert [p["containerPort"] for p in container["ports"]] == [port], name
+    # The worker serves its health endpoint where the probes look, on every interface.
+    (worker,) = pod_spec(deployments(overlay)[WORKER])["containers"]
+    env = {e["name"]: e.get("value") for e in worker.get("env") or []}
+    assert env.get("STRIDE_HEALTH_PORT") == str(WORKER_HEALTH_PORT)
+    assert env.get("STRIDE_HEALTH_HOST") == "0.0.0.0"
 
 
 def config_map(overlay: str) -> dict[str, str]:
@@ -442,6 +449,8 @@ def test_disruption_budgets_and_autoscaling(overlay: str) -> None:
         for pdb in pdbs:
             assert "minAvailable" in pdb["spec"], pdb["metadata"]["name"]
         assert config_map(overlay)["STRIDE_OTEL_EXPORTER"] == "otlp"
+        # Every process that ensures the streams (services and worker) reads the same count.
+        assert config_map(overlay)["STRIDE_NATS_STREAM_REPLICAS"] == "3"
         dev_limits = resources_of("dev")
         for name, limits in resources_of("prod").items():
             assert quantity(limits["memory"]) >= quantity(dev_limits[name]["memory"]), name

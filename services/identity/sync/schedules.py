@@ -48,7 +48,8 @@ def org_sync_schedule(source: str, settings: WorkerSettings) -> Schedule:
 async def ensure_org_sync_schedules(client: Client, settings: WorkerSettings) -> list[str]:
     """Create or update the Schedule ``org-sync/<source>`` of every configured source.
 
-    Idempotent: an existing schedule gets the current interval, task queue and input. Sources
+    Idempotent: an existing schedule gets the current interval, task queue and input and
+    keeps its state (paused or not, with the operator's note). Sources
     removed from the settings keep their schedule (pause or delete it with the Temporal CLI).
     Returns the schedule ids.
     """
@@ -61,8 +62,11 @@ async def ensure_org_sync_schedules(client: Client, settings: WorkerSettings) ->
         except ScheduleAlreadyRunningError:
 
             def replace_schedule(
-                _current: ScheduleUpdateInput, new: Schedule = schedule
+                current: ScheduleUpdateInput, new: Schedule = schedule
             ) -> ScheduleUpdate:
+                # Keep what operators set: a schedule paused with the CLI stays paused
+                # across worker restarts (docs/runbook.md).
+                new.state = current.description.schedule.state
                 return ScheduleUpdate(schedule=new)
 
             await client.get_schedule_handle(sid).update(replace_schedule)
