@@ -59,21 +59,21 @@ def summarize(
 
 async def run_load(
     items: Sequence[T],
-    call: Callable[[T], Awaitable[str]],
-    concurrency: int,
+    calls: Sequence[Callable[[T], Awaitable[str]]],
     *,
     deadline: float | None = None,
 ) -> LoadResult:
-    """Call ``call(item)`` for every item with ``concurrency`` calls in flight (closed loop);
-    ``call`` answers its outcome ("ok" or why not). With ``deadline`` (seconds) no new call
-    starts after it. Latency counts every call, failed or not."""
+    """Closed loop: one worker per entry of ``calls`` (so ``len(calls)`` in flight), each
+    taking the next item and awaiting ``call(item)``, which answers its outcome ("ok" or
+    why not). With ``deadline`` (seconds) no new call starts after it. Latency counts every
+    call, failed or not."""
     latencies: list[float] = []
     outcomes: Counter[str] = Counter()
     it = iter(items)
     start = time.perf_counter()
     stop_at = start + deadline if deadline else math.inf
 
-    async def worker() -> None:
+    async def worker(call: Callable[[T], Awaitable[str]]) -> None:
         for item in it:
             if time.perf_counter() >= stop_at:
                 return
@@ -86,6 +86,6 @@ async def run_load(
             outcomes[outcome] += 1
 
     cpu0 = time.process_time()
-    await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
+    await asyncio.gather(*(worker(call) for call in calls))
     elapsed = time.perf_counter() - start
     return summarize(latencies, outcomes, elapsed, time.process_time() - cpu0)
