@@ -27,6 +27,7 @@ CPU seconds every process used during each phase.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import csv
 import dataclasses
@@ -147,12 +148,12 @@ def _clock_ticks() -> int:
     return int(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` so far (0.0 when it cannot be read)."""
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of ``pid`` so far (None when it is gone)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return 0.0
+        return None
     fields = stat.rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / _clock_ticks()
 
@@ -193,17 +194,67 @@ class Stack:
     def pids(self) -> dict[str, int]:
         return self.sup.pids()
 
-    async def postgres_pids(self) -> list[int]:
-        """Server processes of the connections to this run's database."""
-        conn = await asyncpg.connect(self.dsn)
+
+class CpuSampler:
+    """CPU seconds each process used during a phase: the stack's processes and the
+    PostgreSQL backends of the run's database, sampled every ``interval`` seconds so that
+    backends opened and closed during the phase (pool overflow connections) count too (up
+    to their last sample). Also counts the sessions PostgreSQL opened (pg_stat_database)."""
+
+    def __init__(self, stack: Stack, interval: float = 0.5) -> None:
+        self.stack = stack
+        self.interval = interval
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.names: dict[int, str] = {}
+        self.sessions = 0
+
+    async def _pg_pids(self, conn: asyncpg.Connection) -> list[int]:
+        rows = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return [int(r["pid"]) for r in rows]
+
+    async def _sessions(self, conn: asyncpg.Connection) -> int:
+        value = await conn.fetchval(
+            "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+        )
+        return int(value or 0)
+
+    def _sample(self, pids: dict[int, str], started: bool) -> None:
+        for pid, name in pids.items():
+            now = cpu_seconds(pid)
+            if now is None:
+                continue
+            if pid not in self.first:
+                # A backend that appeared during the phase: all its CPU belongs to it.
+                self.first[pid] = 0.0 if started and name == "postgres" else now
+                self.names[pid] = name
+            self.last[pid] = now
+
+    async def _pids(self, conn: asyncpg.Connection) -> dict[int, str]:
+        pids = {pid: name for name, pid in self.stack.pids().items()}
+        pids.update(dict.fromkeys(await self._pg_pids(conn), "postgres"))
+        return pids
+
+    async def measure(self, load: Awaitable[LoadResult]) -> tuple[LoadResult, dict[str, float]]:
+        conn = await asyncpg.connect(self.stack.dsn)
         try:
-            rows = await conn.fetch(
-                "SELECT pid FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
+            sessions = await self._sessions(conn)
+            self._sample(await self._pids(conn), started=False)
+            task = asyncio.ensure_future(load)
+            while not task.done():
+                await asyncio.wait([task], timeout=self.interval)
+                self._sample(await self._pids(conn), started=True)
+            result = task.result()
+            self.sessions = await self._sessions(conn) - sessions
         finally:
             await conn.close()
-        return [int(r["pid"]) for r in rows]
+        cpu: dict[str, float] = {}
+        for pid, name in self.names.items():
+            cpu[name] = cpu.get(name, 0.0) + max(0.0, self.last[pid] - self.first[pid])
+        return result, cpu
 
 
 @asynccontextmanager
@@ -400,6 +451,8 @@ class Phase:
     load: LoadResult
     cpu: dict[str, float]  # process → CPU seconds during the phase
     rss: dict[str, float]  # process → RSS (MB) at the end of the phase
+    # PostgreSQL sessions opened during the phase (pool connections that were not reused).
+    pg_sessions: int = 0
 
 
 @dataclass
@@ -417,20 +470,13 @@ class Result:
         return gw.per_second / bare.per_second if bare.per_second else 0.0
 
 
-async def _measured(stack: Stack, name: str, load: Any) -> Phase:
-    """Run the coroutine ``load`` while accounting the CPU of every process involved."""
-    procs = dict(stack.pids())
-    for pid in await stack.postgres_pids():
-        procs[f"postgres:{pid}"] = pid
-    before = {n: cpu_seconds(p) for n, p in procs.items()}
-    result: LoadResult = await load
-    cpu: dict[str, float] = {}
-    for n, p in procs.items():
-        key = "postgres" if n.startswith("postgres:") else n
-        cpu[key] = cpu.get(key, 0.0) + max(0.0, cpu_seconds(p) - before[n])
+async def _measured(stack: Stack, name: str, load: Awaitable[LoadResult]) -> Phase:
+    """Run ``load`` while accounting the CPU of every process involved."""
+    sampler = CpuSampler(stack)
+    result, cpu = await sampler.measure(load)
     cpu["load generator"] = result.client_cpu_seconds
     rss = {n: rss_mb(p) for n, p in stack.pids().items()}
-    return Phase(name, result, cpu, rss)
+    return Phase(name, result, cpu, rss, sampler.sessions)
 
 
 async def _http_phase(
@@ -588,4 +634,9 @@ def print_result(console: Console, result: Result) -> None:
             continue
         peak = result.peak_rss.get(proc)
         cpu.add_row(proc, *cells, f"{peak:.0f}" if peak else "-")
+    cpu.add_row(
+        "new PostgreSQL sessions / 1,000",
+        *(f"{p.pg_sessions / max(p.load.ok, 1) * 1000:.0f}" for p in result.phases.values()),
+        "",
+    )
     console.print(cpu)
