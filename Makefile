@@ -27,7 +27,7 @@ protos: $(STAMP)
 	$(BIN)/python -m services.common.protogen
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .stride .pytest_cache .mypy_cache .ruff_cache

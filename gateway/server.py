@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import structlog
 import uvicorn
+from fastapi import FastAPI
 
 from gateway.app import create_app
 from services.common.settings import GatewaySettings
@@ -40,17 +41,23 @@ class GatewayServer(uvicorn.Server):
             ) from exc
 
 
-def build_server(settings: GatewaySettings) -> GatewayServer:
-    config = uvicorn.Config(
-        create_app(settings),
-        host=settings.http_host,
-        port=settings.http_port,
+def uvicorn_config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
+    """The gateway's uvicorn settings (one worker; also used by bench/ for its ceilings)."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
         lifespan="on",
         log_config=None,  # keep the process' logging (services.common.logging)
         access_log=True,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
     )
-    return GatewayServer(config)
+
+
+def build_server(settings: GatewaySettings) -> GatewayServer:
+    return GatewayServer(
+        uvicorn_config(create_app(settings), settings.http_host, settings.http_port)
+    )
 
 
 async def serve(settings: GatewaySettings) -> None:

@@ -1,0 +1,55 @@
+"""Pure parts of the benchmarks: the generated organisation, KR weights, percentiles."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from bench.checkin import TEAM_SIZE, generate_org, kr_weights
+from bench.load import percentile, summarize
+
+
+def test_generated_org_has_one_head_and_teams_led_by_their_first_member() -> None:
+    rows = generate_org(1 + 2 * TEAM_SIZE + 1)
+    numbers = [r.number for r in rows]
+    assert len(set(numbers)) == len(rows)
+    head = rows[0]
+    assert head.manager == "" and head.department == "Bench Co"
+    teams = Counter(r.department for r in rows[1:])
+    assert list(teams.values()) == [TEAM_SIZE, TEAM_SIZE, 1]
+    assert all(d.startswith("Bench Co/Division 01/Team ") for d in teams)
+    lead = rows[1]
+    assert lead.manager == head.number
+    assert {r.manager for r in rows[2 : TEAM_SIZE + 1]} == {lead.number}
+    # Every manager is someone in the file, listed before the people reporting to them.
+    seen: set[str] = set()
+    for r in rows:
+        assert r.manager == "" or r.manager in seen
+        seen.add(r.number)
+
+
+def test_generated_org_sizes() -> None:
+    assert generate_org(0) == []
+    assert len(generate_org(10_000)) == 10_000
+    assert len({r.department for r in generate_org(10_000)}) == 501  # head + 500 teams
+
+
+def test_kr_weights_total_100() -> None:
+    assert kr_weights(3) == [40, 30, 30]
+    for n in range(1, 8):
+        assert sum(kr_weights(n)) == 100 and len(kr_weights(n)) == n
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == 50.0
+    assert percentile(values, 99) == 99.0
+    assert percentile(values, 100) == 100.0
+    assert percentile([7.0], 99) == 7.0
+    assert percentile([], 50) == 0.0
+
+
+def test_summary_counts_failures_apart_from_successes() -> None:
+    result = summarize([0.01, 0.02, 0.03, 0.04], Counter({"ok": 3, "HTTP 500": 1}), 2.0, 0.5)
+    assert (result.requests, result.ok, result.errors) == (4, 3, {"HTTP 500": 1})
+    assert result.per_second == 1.5
+    assert result.p50_ms == 20.0 and result.max_ms == 40.0
