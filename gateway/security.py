@@ -262,6 +262,10 @@ async def resolve_facts(rpc: Rpc, principal: Principal, action: str, base: Facts
     need = policy.needed_facts(principal, action)
     if not need or principal.is_api_key:
         return base
+    # The owner acting on their own object (the every-day check-in) is decided by the base
+    # facts alone: no manager-chain or department-tree calls to identity on that path.
+    if policy.decide(principal, action, base).allowed:
+        return base
     facts = base
     if (
         need & {Reach.DIRECT_REPORTS, Reach.TRANSITIVE_REPORTS}

@@ -6,6 +6,10 @@ from typing import Any
 
 import httpx
 
+from gateway.bootstrap import GatewayDeps
+from gateway.policy import Principal
+from services.common.settings import GatewaySettings
+from tests.unit.gateway.conftest import make_client
 from tests.unit.gateway.fakes import FakeServices
 
 API = "/api/v1"
@@ -241,3 +245,28 @@ async def test_request_id_and_deadline_reach_the_service(
     r = await client.get(f"{API}/departments", headers={"X-Request-ID": "a b\tc" + "x" * 200})
     assert r.headers["x-request-id"] != "a b\tc" + "x" * 200
     assert len(r.headers["x-request-id"]) == 32
+
+
+async def test_an_owners_check_in_asks_identity_nothing_about_the_org(
+    client: httpx.AsyncClient, settings: GatewaySettings, deps: GatewayDeps, services: FakeServices
+) -> None:
+    """The every-day path: the owner's own check-in is decided on the key result alone (no
+    manager chain, no department tree), so identity is not on the check-in's hot path."""
+    ids = await _org(client)
+    owner = Principal(id=ids["boss"], department_id=ids["dep"])
+    async with make_client(settings, deps, owner) as mine:
+        services.log.calls.clear()
+        r = await mine.post(
+            f"{API}/key-results/{ids['kr']}/check-ins",
+            json={"value": 20, "confidence": 4, "week": "2026-W09"},
+        )
+        assert r.status_code == 201, r.text
+    asked = set(services.log.names())
+    assert not asked & {"GetManagerChain", "GetDepartment", "ListDepartments"}, asked
+    # Someone else (no relation) is still refused after the org lookups.
+    stranger = Principal(id="emp-stranger", department_id="dep-elsewhere")
+    async with make_client(settings, deps, stranger) as other:
+        r = await other.post(
+            f"{API}/key-results/{ids['kr']}/check-ins", json={"value": 30, "confidence": 4}
+        )
+    assert r.status_code == 404 and r.json()["code"] == "key_result_not_found"
