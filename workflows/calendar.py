@@ -12,7 +12,6 @@ in autumn) take the first occurrence.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-
 from zoneinfo import ZoneInfo
 
 from temporalio.worker.workflow_sandbox._restrictions import RestrictionContext

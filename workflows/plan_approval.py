@@ -238,10 +238,13 @@ class PlanApprovalWorkflow:
             ]
         )
         while self._open():
+            # Taken before the steps: a change while they run (a new request, a decision)
+            # ends the wait below at once.
+            version = self._version
             await self._announce_and_chase()
             if not self._open():
                 break
-            await self._wait_for_change(self._version, self._next_due())
+            await self._wait_for_change(version, self._next_due())
         await workflow.wait_condition(workflow.all_handlers_finished)
         self._set_phase(PHASE_DONE)
         return self.state()
