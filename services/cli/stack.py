@@ -43,6 +43,8 @@ _MANAGED_ENV = (
     "STRIDE_GRPC_PORT",
     "STRIDE_HTTP_HOST",
     "STRIDE_HTTP_PORT",
+    "STRIDE_SMTP_HOST",
+    "STRIDE_SMTP_PORT",
 )
 
 
@@ -64,6 +66,10 @@ class StackConfig:
     nats_external: str | None = None
     service_ports: dict[str, int] = field(default_factory=lambda: dict(SERVICE_PORTS))
     gateway_port: int = 8080
+    # E-mail: a local sink that logs mail (stride mail-sink) unless smtp_external is set
+    # ("host:port" of the SMTP server the worker uses, from STRIDE_SMTP_HOST/PORT).
+    smtp_port: int = 2525
+    smtp_external: str | None = None
     # Extra environment for the Python processes (e.g. STRIDE_LOG_LEVEL).
     env: dict[str, str] = field(default_factory=dict)
     start_timeout: float = 90.0
@@ -77,6 +83,7 @@ class StackConfig:
             "temporal_ui_port": free_port(host),
             "nats_port": free_port(host),
             "gateway_port": free_port(host),
+            "smtp_port": free_port(host),
             "service_ports": {name: free_port(host) for name in SERVICES},
         }
         ports.update(kwargs)
@@ -192,13 +199,36 @@ class StackConfig:
             start_timeout=self.start_timeout,
         )
 
+    def mail_sink_spec(self) -> ProcessSpec:
+        return ProcessSpec(
+            name="mail-sink",
+            argv=[
+                *stride_command(),
+                "mail-sink",
+                "--host",
+                self.host,
+                "--port",
+                str(self.smtp_port),
+            ],
+            env=self.python_env(),
+            health=TcpCheck(self.host, self.smtp_port),
+            ports=[(self.host, self.smtp_port)],
+            start_timeout=self.start_timeout,
+        )
+
+    def smtp_env(self) -> dict[str, str]:
+        if self.smtp_external is not None:
+            host, _, port = self.smtp_external.rpartition(":")
+            return {"STRIDE_SMTP_HOST": host, "STRIDE_SMTP_PORT": port}
+        return {"STRIDE_SMTP_HOST": self.host, "STRIDE_SMTP_PORT": str(self.smtp_port)}
+
     def worker_spec(self) -> ProcessSpec:
         # No port: the worker only connects out. Its readiness shows in the gateway's
         # /readyz (Temporal) and in the escalations it starts.
         return ProcessSpec(
             name="worker",
             argv=[*stride_command(), "serve", "worker"],
-            env=self.python_env(),
+            env=self.python_env(**self.smtp_env()),
             start_timeout=self.start_timeout,
         )
 
@@ -220,6 +250,8 @@ class StackConfig:
             specs.append(self.temporal_spec())
         if self.nats_external is None:
             specs.append(self.nats_spec())
+        if self.smtp_external is None:
+            specs.append(self.mail_sink_spec())
         return specs
 
     def app_specs(self) -> list[ProcessSpec]:
