@@ -297,6 +297,14 @@ RULES: dict[str, Rule] = _rules(
         resource="key_result",
         read_action="key_result.read",
     ),
+    # -- workflows/inbox (#4) --
+    # One's own in-app inbox: people only (no API key reads anyone's notifications).
+    Rule("inbox.read", "Read one's own in-app inbox", _EVERYONE),
+    Rule("inbox.mark_read", "Mark one of one's own inbox items read", _EVERYONE),
+    # Any person may ask; the approval workflow's Update validator decides (the approval's
+    # current approvers, or HR as an override): 403 not_an_approver otherwise.
+    Rule("approval.decide", "Approve or reject an approval one may decide", _EVERYONE),
+    # -- end workflows/inbox (#4) --
 )
 
 

@@ -7,12 +7,14 @@ from fastapi import APIRouter
 from gateway.problems import PROBLEM_RESPONSES
 from gateway.routers import (
     api_keys,
+    approval_decisions,
     audit,
     auth,
     cycles,
     departments,
     employees,
     health,
+    inbox,
     key_results,
     objectives,
 )
@@ -22,4 +24,9 @@ api_router = APIRouter(responses=PROBLEM_RESPONSES)
 for module in (auth, departments, employees, cycles, objectives, key_results, api_keys, audit):
     annotate_routes(module.router)
     api_router.include_router(module.router)
+# -- workflows/inbox (#4) --
+for module in (inbox, approval_decisions):
+    annotate_routes(module.router)
+    api_router.include_router(module.router)
+# -- end workflows/inbox (#4) --
 annotate_routes(health.router)
