@@ -38,17 +38,22 @@ def _scalar(field: Any, value: Any) -> Any:
 
 
 def to_dict(message: Message) -> dict[str, Any]:
-    """Every field of ``message`` (defaults included); unset sub-messages are ``None``."""
+    """Every field of ``message`` (defaults included); unset sub-messages and unset
+    ``optional`` scalars are ``None``; maps are dicts."""
     out: dict[str, Any] = {}
     for field in message.DESCRIPTOR.fields:
         value = getattr(message, field.name)
-        if field.message_type is not None:
+        if field.message_type is not None and field.message_type.GetOptions().map_entry:
+            out[field.name] = dict(value)
+        elif field.message_type is not None:
             if field.is_repeated:
                 out[field.name] = [to_dict(v) for v in value]
             else:
                 out[field.name] = to_dict(value) if message.HasField(field.name) else None
         elif field.is_repeated:
             out[field.name] = [_scalar(field, v) for v in value]
+        elif field.has_presence and not message.HasField(field.name):
+            out[field.name] = None
         else:
             out[field.name] = _scalar(field, value)
     return out

@@ -85,6 +85,8 @@ class Reach(StrEnum):
     DIRECT_REPORTS = "direct_reports"
     TRANSITIVE_REPORTS = "transitive_reports"
     DEPARTMENT = "department"
+    # The caller is among the object's approvers (an approval's approver_ids).
+    APPROVER = "approver"
     ALL = "all"
 
 
@@ -95,6 +97,7 @@ class Relation(StrEnum):
     DIRECT_MANAGER = "direct_manager"
     INDIRECT_MANAGER = "indirect_manager"
     DEPARTMENT_HEAD = "department_head"
+    APPROVER = "approver"
 
 
 _COVERS: dict[Reach, frozenset[Relation]] = {
@@ -102,6 +105,7 @@ _COVERS: dict[Reach, frozenset[Relation]] = {
     Reach.DIRECT_REPORTS: frozenset({Relation.DIRECT_MANAGER}),
     Reach.TRANSITIVE_REPORTS: frozenset({Relation.DIRECT_MANAGER, Relation.INDIRECT_MANAGER}),
     Reach.DEPARTMENT: frozenset({Relation.DEPARTMENT_HEAD}),
+    Reach.APPROVER: frozenset({Relation.APPROVER}),
     Reach.ALL: frozenset(Relation),
 }
 
@@ -116,6 +120,10 @@ class Facts:
     owner_managers: tuple[str, ...] = ()
     # Heads of the object's department and of every department above it.
     department_heads: tuple[str, ...] = ()
+    # Who may decide it (approvals).
+    approver_ids: tuple[str, ...] = ()
+    # Readable by everyone in the organisation (a PUBLIC objective and its key results).
+    public: bool = False
 
 
 def relations(principal: Principal, facts: Facts) -> frozenset[Relation]:
@@ -132,6 +140,8 @@ def relations(principal: Principal, facts: Facts) -> frozenset[Relation]:
             found.add(Relation.INDIRECT_MANAGER)
     if me in facts.department_heads:
         found.add(Relation.DEPARTMENT_HEAD)
+    if me in facts.approver_ids:
+        found.add(Relation.APPROVER)
     return frozenset(found)
 
 
@@ -143,6 +153,8 @@ NOT_FOUND: dict[str, tuple[str, str]] = {
     "objective": ("objective_not_found", "objective not found"),
     "key_result": ("key_result_not_found", "key result not found"),
     "employee": ("employee_not_found", "employee not found"),
+    "department": ("department_not_found", "department not found"),
+    "approval": ("approval_not_found", "approval not found"),
 }
 
 
@@ -162,6 +174,8 @@ class Rule:
     read_action: str | None = None
     # Allowed to a person who must change their password first.
     while_password_change: bool = False
+    # Allowed to every signed-in person when the object is public (Facts.public).
+    public_objects: bool = False
 
 
 _ORG_ADMINS = {HR: Reach.ALL, ADMIN: Reach.ALL}
@@ -190,6 +204,160 @@ def _rules(*rules: Rule) -> dict[str, Rule]:
         assert rule.public or rule.grants or rule.api_scope, rule.action
     return out
 
+
+# -- goals (#4) --------------------------------------------------------------------------------
+# Scores: executives, HR and admin see a whole cycle; department heads filter by a department
+# they head (or one below it); managers by a report; everyone else sees their own (the
+# default without filters).
+_DEPARTMENT_READERS = {
+    DEPARTMENT_HEAD: Reach.DEPARTMENT,
+    HR: Reach.ALL,
+    ADMIN: Reach.ALL,
+    EXECUTIVE: Reach.ALL,
+}
+_GOALS_4_RULES = (
+    Rule(
+        "cycle.scores",
+        "Read a cycle's scores and alignment % (whole cycle: HR, admin, executive; a "
+        "department: its heads; a person: themselves, their managers, heads; default: own)",
+        _GOAL_READERS,
+        api_scope="goals:read",
+    ),
+    Rule(
+        "goals.of_person",
+        "Filter goals or scores by a person: themselves, their managers, heads of their "
+        "department, HR, admin, executive",
+        _GOAL_READERS,
+        api_scope="goals:read",
+        resource="employee",
+    ),
+    Rule(
+        "goals.of_department",
+        "Filter goals or scores by a department: its heads (and heads above), HR, admin, executive",
+        _DEPARTMENT_READERS,
+        api_scope="goals:read",
+        resource="department",
+    ),
+    Rule(
+        "cycle.participation",
+        "Who has planned and checked in, per person (HR, admin)",
+        _ORG_ADMINS,
+    ),
+    Rule(
+        "objective.update",
+        "Change one's own draft objective",
+        _GOAL_WRITERS,
+        api_scope="goals:write",
+        resource="objective",
+        read_action="objective.read",
+    ),
+    Rule(
+        "objective.copy",
+        "Copy one's own objectives of a cycle into another as drafts (admin: anyone's)",
+        _GOAL_WRITERS,
+        api_scope="goals:write",
+        resource="employee",
+    ),
+    Rule(
+        "plan.submit",
+        "Submit one's own draft objectives for approval (admin: anyone's)",
+        _GOAL_WRITERS,
+        api_scope="goals:write",
+        resource="employee",
+    ),
+    Rule(
+        "key_result.list",
+        "List key results (one's own by default; others' as far as goals.of_person allows)",
+        _GOAL_READERS,
+        api_scope="goals:read",
+    ),
+    Rule(
+        "key_result.update",
+        "Change one's own key result of a draft objective",
+        _GOAL_WRITERS,
+        api_scope="goals:write",
+        resource="key_result",
+        read_action="key_result.read",
+    ),
+    Rule(
+        "key_result.weights",
+        "Re-balance the key-result weights of one's own objective",
+        _GOAL_WRITERS,
+        api_scope="goals:write",
+        resource="objective",
+        read_action="objective.read",
+    ),
+    Rule(
+        "key_result.self_score",
+        "Self-score one's own key result (closing phase)",
+        {EMPLOYEE: Reach.SELF, ADMIN: Reach.ALL},
+        resource="key_result",
+        read_action="key_result.read",
+    ),
+    Rule(
+        "checkin.bulk",
+        "Check in on several of one's own key results at once (admin: anyone's)",
+        _GOAL_WRITERS,
+        api_scope="goals:write",
+        resource="employee",
+    ),
+    Rule(
+        "checkin.history",
+        "Read every version of a key result's check-ins",
+        _GOAL_READERS,
+        api_scope="goals:read",
+        resource="key_result",
+        read_action="key_result.read",
+        public_objects=True,
+    ),
+    Rule(
+        "checklist.read",
+        "Read a department's check-in checklist",
+        _EVERYONE,
+        api_scope="goals:read",
+    ),
+    Rule(
+        "checklist.update",
+        "Set a department's check-in checklist: its heads (and heads above), HR, admin",
+        {DEPARTMENT_HEAD: Reach.DEPARTMENT, HR: Reach.ALL, ADMIN: Reach.ALL},
+        api_scope="goals:write",
+        resource="department",
+        read_action="checklist.read",
+    ),
+    Rule(
+        "revision.request",
+        "Ask to change the target of one's own approved key result",
+        _GOAL_WRITERS,
+        api_scope="goals:write",
+        resource="key_result",
+        read_action="key_result.read",
+    ),
+    Rule(
+        "revision.list",
+        "Read a key result's target revisions",
+        _GOAL_READERS,
+        api_scope="goals:read",
+        resource="key_result",
+        read_action="key_result.read",
+    ),
+    Rule(
+        "approval.list",
+        "List approvals: one's own to decide (default) or one's own submitted; HR, admin: all",
+        {EMPLOYEE: Reach.SELF, HR: Reach.ALL, ADMIN: Reach.ALL},
+        api_scope="goals:read",
+    ),
+    Rule(
+        "approval.read",
+        "Read an approval: its approvers, the employee whose goals it is about, HR, admin",
+        {EMPLOYEE: Reach.SELF, MANAGER: Reach.APPROVER, HR: Reach.ALL, ADMIN: Reach.ALL},
+        api_scope="goals:read",
+        resource="approval",
+        read_action="approval.read",
+    ),
+)
+# Rules no route declares as its own: routes check them on what a filter names.
+FILTER_RULES = frozenset({"goals.of_person", "goals.of_department"})
+# -- end of goals (#4) --------------------------------------------------------------------------
 
 RULES: dict[str, Rule] = _rules(
     # public
@@ -249,6 +417,7 @@ RULES: dict[str, Rule] = _rules(
         api_scope="goals:read",
         resource="objective",
         read_action="objective.read",
+        public_objects=True,
     ),
     Rule(
         "objective.create",
@@ -272,6 +441,7 @@ RULES: dict[str, Rule] = _rules(
         api_scope="goals:read",
         resource="key_result",
         read_action="key_result.read",
+        public_objects=True,
     ),
     Rule(
         "checkin.list",
@@ -280,6 +450,7 @@ RULES: dict[str, Rule] = _rules(
         api_scope="goals:read",
         resource="key_result",
         read_action="key_result.read",
+        public_objects=True,
     ),
     Rule(
         "checkin.record",
@@ -297,13 +468,21 @@ RULES: dict[str, Rule] = _rules(
         resource="key_result",
         read_action="key_result.read",
     ),
+    *_GOALS_4_RULES,
     # -- workflows/inbox (#4) --
     # One's own in-app inbox: people only (no API key reads anyone's notifications).
     Rule("inbox.read", "Read one's own in-app inbox", _EVERYONE),
     Rule("inbox.mark_read", "Mark one of one's own inbox items read", _EVERYONE),
-    # Any person may ask; the approval workflow's Update validator decides (the approval's
-    # current approvers, or HR as an override): 403 not_an_approver otherwise.
-    Rule("approval.decide", "Approve or reject an approval one may decide", _EVERYONE),
+    # The approval's current approvers, or HR (an override). Others who may read it: 403;
+    # those who may not: 404 like a missing approval. The approval workflow's Update
+    # validator checks again on its own state (403 not_an_approver / 409 approval_not_pending).
+    Rule(
+        "approval.decide",
+        "Approve or reject an approval one is an approver of (HR: any, as an override)",
+        {MANAGER: Reach.APPROVER, HR: Reach.ALL},
+        resource="approval",
+        read_action="approval.read",
+    ),
     # -- end workflows/inbox (#4) --
 )
 
@@ -396,6 +575,8 @@ def decide(principal: Principal | None, action: str, facts: Facts | None = None)
     assert principal is not None
     granted = reaches(principal, action)
     if Reach.ALL in granted:
+        return ALLOW
+    if r.public_objects and granted and facts is not None and facts.public:
         return ALLOW
     if r.resource is None:
         # No object involved: a reach short of "all" only narrows what lists show.

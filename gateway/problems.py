@@ -138,6 +138,11 @@ def _error_code(metadata: Iterable[Any] | None) -> str | None:
     return None
 
 
+def service_code(err: grpc.aio.AioRpcError) -> str | None:
+    """The stable code a service sent with an error (``stride-error-code``), if any."""
+    return _error_code(err.trailing_metadata())
+
+
 def grpc_problem(request: Request, err: grpc.aio.AioRpcError) -> JSONResponse:
     status_code = err.code()
     http_status, fallback = GRPC_STATUS_MAP.get(status_code, GRPC_DEFAULT)

@@ -17,6 +17,7 @@ it as ``x-stride-actor`` (see gateway/deps.py).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from collections import OrderedDict
@@ -185,19 +186,40 @@ async def _load(rpc: Rpc, resource: str, object_id: str) -> tuple[Any, Facts]:
     try:
         if resource == "objective":
             o = await rpc(rpc.goals.GetObjective, goals_pb2.GetObjectiveRequest(id=object_id))
-            return o, Facts(owner_id=o.owner_id, department_id=o.department_id)
+            return o, Facts(
+                owner_id=o.owner_id,
+                department_id=o.department_id,
+                public=o.visibility == goals_pb2.VISIBILITY_PUBLIC,
+            )
         if resource == "key_result":
             k = await rpc(rpc.goals.GetKeyResult, goals_pb2.GetKeyResultRequest(id=object_id))
             return k, Facts(owner_id=k.owner_id, department_id=k.department_id)
         if resource == "employee":
             e = await rpc(rpc.identity.GetEmployee, identity_pb2.GetEmployeeRequest(id=object_id))
             return e, Facts(owner_id=e.id, department_id=e.department_id)
+        if resource == "department":
+            d = await rpc(
+                rpc.identity.GetDepartment, identity_pb2.GetDepartmentRequest(id=object_id)
+            )
+            return d, Facts(department_id=d.id)
+        if resource == "approval":
+            a = await rpc(rpc.goals.GetApproval, goals_pb2.GetApprovalRequest(id=object_id))
+            return a, Facts(
+                owner_id=a.employee_id,
+                department_id=a.department_id,
+                approver_ids=tuple(a.approver_ids),
+            )
     except grpc.aio.AioRpcError as exc:
         if exc.code() == grpc.StatusCode.NOT_FOUND:
             # Answered exactly like a hidden object (policy.NOT_FOUND).
             raise ProblemError(404, *policy.NOT_FOUND[resource]) from exc
         raise
     raise AssertionError(f"no loader for {resource}")
+
+
+async def person_facts(rpc: Rpc, employee_id: str) -> Facts:
+    """The facts of a person named in a query or body (404 employee_not_found if none)."""
+    return (await _load(rpc, "employee", employee_id))[1]
 
 
 async def manager_chain(rpc: Rpc, employee_id: str) -> tuple[str, ...]:
@@ -246,19 +268,12 @@ async def resolve_facts(rpc: Rpc, principal: Principal, action: str, base: Facts
         and base.owner_id
         and base.owner_id != principal.id
     ):
-        facts = Facts(
-            owner_id=base.owner_id,
-            department_id=base.department_id,
-            owner_managers=await manager_chain(rpc, base.owner_id),
-        )
+        facts = dataclasses.replace(base, owner_managers=await manager_chain(rpc, base.owner_id))
         if policy.decide(principal, action, facts).allowed:
             return facts
     if Reach.DEPARTMENT in need and base.department_id:
-        facts = Facts(
-            owner_id=facts.owner_id,
-            department_id=facts.department_id,
-            owner_managers=facts.owner_managers,
-            department_heads=await department_heads(rpc, base.department_id),
+        facts = dataclasses.replace(
+            facts, department_heads=await department_heads(rpc, base.department_id)
         )
     return facts
 
@@ -313,6 +328,25 @@ class Scope:
     department_ids: tuple[str, ...] = ()
 
 
+async def _in_public_objective(rpc: Rpc, rule: policy.Rule, resource: Any) -> bool:
+    """Whether a key result whose rule (or read rule) admits public objects belongs to a
+    public objective (looked up only when a decision depends on it: 403 vs 404 for writes)."""
+    reads = policy.rule(rule.read_action) if rule.read_action else None
+    if rule.resource != "key_result" or not (
+        rule.public_objects or (reads and reads.public_objects)
+    ):
+        return False
+    try:
+        objective = await rpc(
+            rpc.goals.GetObjective, goals_pb2.GetObjectiveRequest(id=resource.objective_id)
+        )
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() == grpc.StatusCode.NOT_FOUND:
+            return False
+        raise
+    return bool(objective.visibility == goals_pb2.VISIBILITY_PUBLIC)
+
+
 # -- the route dependency ---------------------------------------------------------------------
 
 
@@ -342,6 +376,20 @@ class Access:
         assert self.rpc is not None
         resolved = await resolve_facts(self.rpc, self.caller, action, facts)
         _raise_if_denied(policy.decide(self.caller, action, resolved))
+
+    async def acting_for(self, owner_id: str) -> str:
+        """The person a request acts for: ``owner_id`` or, when empty, the caller. Acting for
+        someone else needs this route's rule on an object owned by them (admins, API keys
+        with the scope); an API key must always name the person."""
+        if not owner_id:
+            if self.caller.is_api_key:
+                raise ProblemError(
+                    422, "owner_required", "An API key must name the person it acts for."
+                )
+            return self.caller.id
+        if owner_id != self.caller.id:
+            await self.check(self.action, Facts(owner_id=owner_id))
+        return owner_id
 
     def require(self, decision: Decision) -> None:
         _raise_if_denied(decision)
@@ -407,7 +455,11 @@ class Authorize:
         assert principal is not None and rule.resource is not None
         access.resource, base = await _load(rpc, rule.resource, object_id)
         facts = await resolve_facts(rpc, principal, self.action, base)
-        _raise_if_denied(policy.decide(principal, self.action, facts))
+        decision = policy.decide(principal, self.action, facts)
+        if not decision.allowed and await _in_public_objective(rpc, rule, access.resource):
+            public = dataclasses.replace(facts, public=True)
+            decision = policy.decide(principal, self.action, public)
+        _raise_if_denied(decision)
         return access
 
 

@@ -8,8 +8,11 @@ from gateway.problems import PROBLEM_RESPONSES
 from gateway.routers import (
     api_keys,
     approval_decisions,
+    approvals,
     audit,
     auth,
+    check_ins,
+    checklists,
     cycles,
     departments,
     employees,
@@ -21,7 +24,19 @@ from gateway.routers import (
 from gateway.security import annotate_routes
 
 api_router = APIRouter(responses=PROBLEM_RESPONSES)
-for module in (auth, departments, employees, cycles, objectives, key_results, api_keys, audit):
+for module in (
+    auth,
+    departments,
+    employees,
+    cycles,
+    objectives,
+    key_results,
+    check_ins,
+    checklists,
+    approvals,
+    api_keys,
+    audit,
+):
     annotate_routes(module.router)
     api_router.include_router(module.router)
 # -- workflows/inbox (#4) --

@@ -1,13 +1,15 @@
 """Deciding an approval: ``POST /approvals/{approval_id}/decision``.
 
-The gateway reads the approval from goals (``GetApproval``) and executes the ``decide``
-Update of its workflow (``approval.workflow_id``, i.e. ``cycle/<cycle>/plan/<employee>``) with
-the caller's id and whether they are HR. Only one of the approval's current approvers, or HR
-(an override), may decide, and only once: the Update's validator is the authority; the
-gateway applies the same pure rule to what goals says first, so that a decided approval
-whose workflow has ended still answers 409. Refusals map to 403 ``not_an_approver`` / 409
-``approval_not_pending``; the workflow then applies the decision in goals (audited there)
-and notifies the owner. (Listing and reading approvals: the approvals router.)
+The rule ``approval.decide`` reads the approval from goals (``GetApproval``): its current
+approvers and HR may decide; others who may read it get 403, the rest 404 like a missing
+approval. The gateway then executes the ``decide`` Update of its workflow
+(``approval.workflow_id``, i.e. ``cycle/<cycle>/plan/<employee>``) with the caller's id and
+whether they are HR. Only one of the approval's current approvers, or HR (an override), may
+decide, and only once: the Update's validator is the authority; the gateway applies the same
+pure rule to what goals says first, so that a decided approval whose workflow has ended still
+answers 409. Refusals map to 403 ``not_an_approver`` / 409 ``approval_not_pending``; the
+workflow then applies the decision in goals (audited there) and notifies the owner.
+(Listing and reading approvals: the approvals router.)
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import dataclasses
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-import grpc
 import structlog
 from fastapi import APIRouter
 from pydantic import Field
@@ -24,7 +25,7 @@ from temporalio.client import RPCTimeoutOrCancelledError, WorkflowUpdateFailedEr
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from gateway.deps import Deps, PathId, RpcDep
+from gateway.deps import Deps, PathId
 from gateway.policy import HR
 from gateway.problems import ProblemError
 from gateway.schemas import RequestModel, ResponseModel
@@ -110,18 +111,12 @@ def _temporal(err: Exception) -> ProblemError:
 async def decide_approval(
     approval_id: PathId,
     body: DecisionBody,
-    rpc: RpcDep,
     deps: Deps,
     access: Access = Allow("approval.decide"),
 ) -> dict[str, Any]:
-    principal = access.principal
-    assert principal is not None  # the rule admits signed-in people only
-    try:
-        approval = await rpc(rpc.goals.GetApproval, pb.GetApprovalRequest(id=approval_id))
-    except grpc.aio.AioRpcError as exc:
-        if exc.code() == grpc.StatusCode.NOT_FOUND:
-            raise ProblemError(404, ERROR_NOT_FOUND, "approval not found") from exc
-        raise
+    principal = access.caller
+    # Loaded from goals (GetApproval) by the rule's dependency.
+    approval: pb.Approval = access.resource
     decision = DecisionInput(
         approval_id=approval.id,
         decision=body.decision,

@@ -1,17 +1,29 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from gateway.convert import to_dict
 from gateway.deps import Paging, PathId, RpcDep
+from gateway.policy import Facts
 from gateway.routers.common import created, page
-from gateway.schemas import Cycle, CycleCreate, Page
-from gateway.security import Allow
+from gateway.schemas import (
+    Approval,
+    Cycle,
+    CycleCreate,
+    Page,
+    ParticipationReport,
+    PlanSubmit,
+    Scores,
+    Week,
+)
+from gateway.security import Access, Allow, person_facts
 from stride.goals.v1 import goals_pb2 as pb
 
 router = APIRouter(prefix="/cycles", tags=["cycles"])
+
+FilterId = Annotated[str, Query(max_length=128)]
 
 
 @router.post(
@@ -31,6 +43,9 @@ async def create_cycle(
             start_date=body.start_date.isoformat(),
             end_date=body.end_date.isoformat(),
             time_zone=body.time_zone,
+            planning_deadline=body.planning_deadline.isoformat() if body.planning_deadline else "",
+            approval_deadline=body.approval_deadline.isoformat() if body.approval_deadline else "",
+            closing_deadline=body.closing_deadline.isoformat() if body.closing_deadline else "",
         ),
     )
     created(request, response, "get_cycle", cycle_id=msg.id)
@@ -58,3 +73,83 @@ async def get_cycle(cycle_id: PathId, rpc: RpcDep) -> dict[str, Any]:
 )
 async def close_cycle(cycle_id: PathId, rpc: RpcDep) -> dict[str, Any]:
     return to_dict(await rpc(rpc.goals.CloseCycle, pb.CloseCycleRequest(id=cycle_id)))
+
+
+@router.get(
+    "/{cycle_id}/scores",
+    response_model=Scores,
+    name="get_scores",
+    description="Scores (0..1) per objective, person and department, and alignment % "
+    "(share of non-company objectives aligned to a parent). HR, admin and executives see "
+    "the whole cycle (or filter); department heads pass `department_id` of a department "
+    "they head (or one below); managers `owner_id` of a report; without filters everyone "
+    "else sees their own.",
+)
+async def get_scores(
+    cycle_id: PathId,
+    rpc: RpcDep,
+    department_id: FilterId = "",
+    owner_id: FilterId = "",
+    access: Access = Allow("cycle.scores"),
+) -> dict[str, Any]:
+    if not (await access.scope()).everything:
+        if not department_id and not owner_id:
+            owner_id = access.caller.id
+        if department_id:
+            await access.check("goals.of_department", Facts(department_id=department_id))
+        if owner_id and owner_id != access.caller.id:
+            await access.check("goals.of_person", await person_facts(rpc, owner_id))
+    msg = await rpc(
+        rpc.goals.GetScores,
+        pb.GetScoresRequest(cycle_id=cycle_id, department_id=department_id, owner_id=owner_id),
+    )
+    return to_dict(msg)
+
+
+@router.get(
+    "/{cycle_id}/participation",
+    response_model=ParticipationReport,
+    name="get_participation",
+    dependencies=[Allow("cycle.participation")],
+    description="Per person: objectives drafted / pending / approved and key results checked "
+    "in during `week` (default: the current week in the cycle's time zone).",
+)
+async def get_participation(
+    cycle_id: PathId,
+    rpc: RpcDep,
+    week: Annotated[Week | None, Query(description='ISO week "YYYY-Www"')] = None,
+    owner_id: Annotated[list[str], Query(max_length=200)] = [],  # noqa: B006
+) -> dict[str, Any]:
+    msg = await rpc(
+        rpc.goals.GetParticipation,
+        pb.GetParticipationRequest(cycle_id=cycle_id, week=week or "", owner_ids=owner_id),
+    )
+    return to_dict(msg)
+
+
+@router.post(
+    "/{cycle_id}/plan/submit",
+    status_code=201,
+    response_model=Approval,
+    tags=["approvals"],
+    name="submit_plan",
+    description="Submits the caller's draft objectives of the cycle (all, or `objective_ids`) "
+    "for their manager's approval; answers with the pending approval.",
+)
+async def submit_plan(
+    cycle_id: PathId,
+    body: PlanSubmit,
+    rpc: RpcDep,
+    request: Request,
+    response: Response,
+    access: Access = Allow("plan.submit"),
+) -> dict[str, Any]:
+    employee_id = await access.acting_for(body.employee_id)
+    msg = await rpc(
+        rpc.goals.SubmitPlan,
+        pb.SubmitPlanRequest(
+            cycle_id=cycle_id, employee_id=employee_id, objective_ids=body.objective_ids
+        ),
+    )
+    created(request, response, "get_approval", approval_id=msg.id)
+    return to_dict(msg)

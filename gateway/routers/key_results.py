@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import ValidationError
 from temporalio.client import (
     RPCTimeoutOrCancelledError,
@@ -14,12 +14,25 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from gateway.convert import to_dict
+from gateway.convert import enum_number, to_dict
 from gateway.deps import Deps, Paging, PathId, RpcDep
+from gateway.policy import Facts
 from gateway.problems import ProblemError
 from gateway.routers.common import created, page
-from gateway.schemas import CheckIn, CheckInCreate, EscalationState, KeyResult, Page
-from gateway.security import Access, Allow
+from gateway.schemas import (
+    CheckIn,
+    CheckInCreate,
+    EscalationState,
+    KeyResult,
+    KeyResultUpdate,
+    Page,
+    Revision,
+    RevisionCreate,
+    RiskStatus,
+    SelfScore,
+    Week,
+)
+from gateway.security import Access, Allow, person_facts
 from stride.goals.v1 import goals_pb2 as pb
 
 log = structlog.get_logger(__name__)
@@ -29,12 +42,118 @@ router = APIRouter(prefix="/key-results", tags=["key-results"])
 ESCALATION_WORKFLOW_ID = "kr-escalation/{key_result_id}"
 ESCALATION_QUERY = "state"
 
+FilterId = Annotated[str, Query(max_length=128)]
+
+
+@router.get(
+    "",
+    response_model=Page[KeyResult],
+    name="search_key_results",
+    description="Key results by owner (default: the caller's own — what the phone's check-in "
+    "screen lists), department, cycle, risk status. Others' as far as the caller may read "
+    "their goals (managers: reports; department heads: their departments; HR, admin, "
+    "executive: all).",
+)
+async def search_key_results(
+    rpc: RpcDep,
+    paging: Paging,
+    cycle_id: FilterId = "",
+    owner_id: FilterId = "",
+    department_id: FilterId = "",
+    objective_id: FilterId = "",
+    risk_status: RiskStatus | None = None,
+    access: Access = Allow("key_result.list"),
+) -> dict[str, Any]:
+    if not (await access.scope()).everything:
+        if not owner_id and not department_id:
+            owner_id = access.caller.id
+        if department_id:
+            await access.check("goals.of_department", Facts(department_id=department_id))
+        if owner_id and owner_id != access.caller.id:
+            await access.check("goals.of_person", await person_facts(rpc, owner_id))
+    msg = await rpc(
+        rpc.goals.ListKeyResults,
+        pb.ListKeyResultsRequest(
+            page=paging.proto(),
+            cycle_id=cycle_id,
+            owner_id=owner_id,
+            department_id=department_id,
+            objective_id=objective_id,
+            risk_status=enum_number(pb.RiskStatus.DESCRIPTOR, risk_status) if risk_status else 0,
+        ),
+    )
+    return page(msg, "key_results")
+
 
 @router.get("/{key_result_id}", response_model=KeyResult, name="get_key_result")
 async def get_key_result(
     key_result_id: PathId, access: Access = Allow("key_result.read")
 ) -> dict[str, Any]:
     return to_dict(access.resource)
+
+
+@router.patch(
+    "/{key_result_id}",
+    response_model=KeyResult,
+    name="update_key_result",
+    description="Key results of draft objectives only (approved ones change their target "
+    "through a revision); only the fields sent change.",
+)
+async def update_key_result(
+    key_result_id: PathId,
+    body: KeyResultUpdate,
+    rpc: RpcDep,
+    access: Access = Allow("key_result.update"),
+) -> dict[str, Any]:
+    if body.owner_id and body.owner_id != access.resource.owner_id:
+        await access.check("objective.create", Facts(owner_id=body.owner_id))
+    req = pb.UpdateKeyResultRequest(id=key_result_id)
+    sent = body.model_dump(exclude_unset=True)
+    for name in (
+        "title",
+        "owner_id",
+        "baseline",
+        "target",
+        "unit",
+        "weight",
+        "confidence",
+        "lower_bound",
+        "upper_bound",
+    ):
+        if sent.get(name) is not None:
+            setattr(req, name, sent[name])
+    if body.data_source is not None:
+        req.data_source = enum_number(pb.DataSource.DESCRIPTOR, body.data_source)  # type: ignore[assignment]
+    if body.milestones is not None:
+        req.set_milestones = True
+        req.milestones.extend(body.milestones)
+    if body.plan is not None:
+        req.set_plan = True
+        req.plan.extend(
+            pb.PlanPoint(date=p.date.isoformat(), progress=p.progress) for p in body.plan
+        )
+    return to_dict(await rpc(rpc.goals.UpdateKeyResult, req))
+
+
+@router.post(
+    "/{key_result_id}/self-score",
+    response_model=KeyResult,
+    name="set_self_score",
+    description="The owner's own score (0..1) in the cycle's closing phase.",
+)
+async def set_self_score(
+    key_result_id: PathId,
+    body: SelfScore,
+    rpc: RpcDep,
+    access: Access = Allow("key_result.self_score"),
+) -> dict[str, Any]:
+    msg = await rpc(
+        rpc.goals.SetSelfScore,
+        pb.SetSelfScoreRequest(
+            key_result_id=key_result_id, self_score=body.self_score, note=body.note
+        ),
+    )
+    return to_dict(msg)
 
 
 @router.post(
@@ -57,11 +176,7 @@ async def record_check_in(
     msg = await rpc(
         rpc.goals.RecordCheckIn,
         pb.RecordCheckInRequest(
-            key_result_id=key_result_id,
-            value=body.value,
-            confidence=body.confidence,
-            note=body.note,
-            week=body.week or "",
+            key_result_id=key_result_id, recorded_by=access.caller.actor, **body.proto_fields()
         ),
     )
     # There is no single-check-in resource: Location names the key result's check-ins.
@@ -83,6 +198,76 @@ async def list_check_ins(
         pb.ListCheckInsRequest(page=paging.proto(), key_result_id=key_result_id),
     )
     return page(msg, "check_ins")
+
+
+@router.get(
+    "/{key_result_id}/check-ins/history",
+    response_model=Page[CheckIn],
+    tags=["check-ins"],
+    name="list_check_in_history",
+    description="Every submitted version of the key result's check-ins (optionally of one "
+    "week), oldest first.",
+)
+async def list_check_in_history(
+    key_result_id: PathId,
+    rpc: RpcDep,
+    paging: Paging,
+    week: Annotated[Week | None, Query(description='ISO week "YYYY-Www"')] = None,
+    access: Access = Allow("checkin.history"),
+) -> dict[str, Any]:
+    msg = await rpc(
+        rpc.goals.ListCheckInHistory,
+        pb.ListCheckInHistoryRequest(
+            page=paging.proto(), key_result_id=key_result_id, week=week or ""
+        ),
+    )
+    return page(msg, "check_ins")
+
+
+@router.post(
+    "/{key_result_id}/revisions",
+    status_code=201,
+    response_model=Revision,
+    tags=["revisions"],
+    name="request_revision",
+    description="Asks the manager to approve a new target for an approved key result "
+    "(mid-cycle), with the reason; the history keeps both versions.",
+)
+async def request_revision(
+    key_result_id: PathId,
+    body: RevisionCreate,
+    rpc: RpcDep,
+    request: Request,
+    response: Response,
+    access: Access = Allow("revision.request"),
+) -> dict[str, Any]:
+    msg = await rpc(
+        rpc.goals.RequestRevision,
+        pb.RequestRevisionRequest(
+            key_result_id=key_result_id,
+            new_target=body.new_target,
+            reason=body.reason,
+            requested_by=access.caller.actor,
+        ),
+    )
+    created(request, response, "list_revisions", key_result_id=key_result_id)
+    return to_dict(msg)
+
+
+@router.get(
+    "/{key_result_id}/revisions",
+    response_model=Page[Revision],
+    tags=["revisions"],
+    name="list_revisions",
+)
+async def list_revisions(
+    key_result_id: PathId, rpc: RpcDep, paging: Paging, access: Access = Allow("revision.list")
+) -> dict[str, Any]:
+    msg = await rpc(
+        rpc.goals.ListRevisions,
+        pb.ListRevisionsRequest(page=paging.proto(), key_result_id=key_result_id),
+    )
+    return page(msg, "revisions")
 
 
 def _temporal_problem(exc: Exception) -> ProblemError:

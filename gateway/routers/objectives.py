@@ -4,11 +4,23 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from gateway.convert import to_dict
+from gateway.convert import enum_number, to_dict
 from gateway.deps import Paging, PathId, RpcDep
 from gateway.policy import Facts
 from gateway.routers.common import created, page
-from gateway.schemas import KeyResult, KeyResultCreate, Objective, ObjectiveCreate, Page
+from gateway.schemas import (
+    KeyResult,
+    KeyResultCreate,
+    Level,
+    Objective,
+    ObjectiveCopy,
+    ObjectiveCopyResult,
+    ObjectiveCreate,
+    ObjectiveStatus,
+    ObjectiveUpdate,
+    Page,
+    WeightsUpdate,
+)
 from gateway.security import Access, Allow
 from stride.goals.v1 import goals_pb2 as pb
 
@@ -17,12 +29,28 @@ router = APIRouter(prefix="/objectives", tags=["objectives"])
 FilterId = Annotated[str, Query(max_length=128)]
 
 
+def _level(label: str) -> int:
+    return enum_number(pb.ObjectiveLevel.DESCRIPTOR, label)
+
+
+def _visibility(label: str) -> int:
+    return enum_number(pb.Visibility.DESCRIPTOR, label)
+
+
+async def _may_own(access: Access, owner_id: str, objective_owner: str) -> None:
+    """Giving a key result to someone other than its objective's owner: the caller must be
+    allowed to create goals owned by that person (the objective.create rule)."""
+    if owner_id and owner_id != objective_owner:
+        await access.check("objective.create", Facts(owner_id=owner_id))
+
+
 @router.post(
     "",
     status_code=201,
     response_model=Objective,
     name="create_objective",
-    description="Employees create their own objectives (owner_id = themselves); admins any.",
+    description="Employees create their own objectives (owner_id = themselves); admins any. "
+    "Key results may be created with it (all or nothing; weights total 100).",
 )
 async def create_objective(
     body: ObjectiveCreate,
@@ -32,7 +60,25 @@ async def create_objective(
     access: Access = Allow("objective.create"),
 ) -> dict[str, Any]:
     await access.check("objective.create", Facts(owner_id=body.owner_id))
-    msg = await rpc(rpc.goals.CreateObjective, pb.CreateObjectiveRequest(**body.model_dump()))
+    for kr in body.key_results:
+        await _may_own(access, kr.owner_id, body.owner_id)
+    msg = await rpc(
+        rpc.goals.CreateObjective,
+        pb.CreateObjectiveRequest(
+            cycle_id=body.cycle_id,
+            title=body.title,
+            description=body.description,
+            owner_id=body.owner_id,
+            department_id=body.department_id,
+            level=_level(body.level),
+            visibility=_visibility(body.visibility),
+            parent_id=body.parent_id,
+            project=body.project,
+            start_date=body.start_date.isoformat() if body.start_date else "",
+            end_date=body.end_date.isoformat() if body.end_date else "",
+            key_results=[pb.NewKeyResult(**kr.proto_fields()) for kr in body.key_results],
+        ),
+    )
     created(request, response, "get_objective", objective_id=msg.id)
     return to_dict(msg)
 
@@ -42,13 +88,18 @@ async def create_objective(
     response_model=Page[Objective],
     name="list_objectives",
     description="Only the objectives the caller may read: their own, their reports' "
-    "(all levels), their departments' when they head one, or all (HR, admin, executive).",
+    "(all levels), their departments' when they head one, public ones, or all (HR, admin, "
+    "executive). Filters narrow that further.",
 )
 async def list_objectives(
     rpc: RpcDep,
     paging: Paging,
     cycle_id: FilterId = "",
     owner_id: FilterId = "",
+    department_id: FilterId = "",
+    parent_id: FilterId = "",
+    level: Level | None = None,
+    status: ObjectiveStatus | None = None,
     access: Access = Allow("objective.list"),
 ) -> dict[str, Any]:
     scope = await access.scope()
@@ -58,11 +109,40 @@ async def list_objectives(
             page=paging.proto(),
             cycle_id=cycle_id,
             owner_id=owner_id,
+            department_id=department_id,
+            parent_id=parent_id,
+            level=_level(level) if level else 0,
+            status=enum_number(pb.ObjectiveStatus.DESCRIPTOR, status) if status else 0,
             visible_owner_ids=scope.owner_ids,
             visible_department_ids=scope.department_ids,
+            include_public=not scope.everything,
         ),
     )
     return page(msg, "objectives")
+
+
+@router.post(
+    "/copy",
+    status_code=201,
+    response_model=ObjectiveCopyResult,
+    name="copy_objectives",
+    description="Copies objectives (and their key results) of one cycle into another as "
+    "drafts: the caller's own (all, or `objective_ids`); admins name `owner_id`.",
+)
+async def copy_objectives(
+    body: ObjectiveCopy, rpc: RpcDep, access: Access = Allow("objective.copy")
+) -> dict[str, Any]:
+    owner_id = await access.acting_for(body.owner_id)
+    msg = await rpc(
+        rpc.goals.CopyObjectives,
+        pb.CopyObjectivesRequest(
+            source_cycle_id=body.source_cycle_id,
+            target_cycle_id=body.target_cycle_id,
+            objective_ids=body.objective_ids,
+            owner_id=owner_id,
+        ),
+    )
+    return to_dict(msg)
 
 
 @router.get("/{objective_id}", response_model=Objective, name="get_objective")
@@ -70,6 +150,31 @@ async def get_objective(
     objective_id: PathId, access: Access = Allow("objective.read")
 ) -> dict[str, Any]:
     return to_dict(access.resource)
+
+
+@router.patch(
+    "/{objective_id}",
+    response_model=Objective,
+    name="update_objective",
+    description="Draft objectives only (approved ones change through a revision); only the "
+    "fields sent change.",
+)
+async def update_objective(
+    objective_id: PathId,
+    body: ObjectiveUpdate,
+    rpc: RpcDep,
+    access: Access = Allow("objective.update"),
+) -> dict[str, Any]:
+    req = pb.UpdateObjectiveRequest(id=objective_id)
+    sent = body.model_dump(exclude_unset=True)
+    for name in ("title", "description", "parent_id", "project"):
+        if sent.get(name) is not None:
+            setattr(req, name, sent[name])
+    if body.visibility is not None:
+        req.visibility = _visibility(body.visibility)  # type: ignore[assignment]
+    if body.level is not None:
+        req.level = _level(body.level)  # type: ignore[assignment]
+    return to_dict(await rpc(rpc.goals.UpdateObjective, req))
 
 
 @router.post(
@@ -88,13 +193,10 @@ async def create_key_result(
     response: Response,
     access: Access = Allow("key_result.create"),
 ) -> dict[str, Any]:
-    if body.owner_id and body.owner_id != access.resource.owner_id:
-        # Giving the key result to someone else: the caller must be allowed to create goals
-        # owned by that person (the objective.create rule).
-        await access.check("objective.create", Facts(owner_id=body.owner_id))
+    await _may_own(access, body.owner_id, access.resource.owner_id)
     msg = await rpc(
         rpc.goals.CreateKeyResult,
-        pb.CreateKeyResultRequest(objective_id=objective_id, **body.model_dump()),
+        pb.CreateKeyResultRequest(objective_id=objective_id, **body.proto_fields()),
     )
     created(request, response, "get_key_result", key_result_id=msg.id)
     return to_dict(msg)
@@ -114,3 +216,24 @@ async def list_key_results(
         pb.ListKeyResultsRequest(page=paging.proto(), objective_id=objective_id),
     )
     return page(msg, "key_results")
+
+
+@router.put(
+    "/{objective_id}/weights",
+    response_model=Objective,
+    tags=["key-results"],
+    name="set_key_result_weights",
+    description="Re-balances the weights of all the objective's key results at once: name "
+    "every one, total 100.",
+)
+async def set_weights(
+    objective_id: PathId,
+    body: WeightsUpdate,
+    rpc: RpcDep,
+    access: Access = Allow("key_result.weights"),
+) -> dict[str, Any]:
+    msg = await rpc(
+        rpc.goals.SetKeyResultWeights,
+        pb.SetKeyResultWeightsRequest(objective_id=objective_id, weights=body.weights),
+    )
+    return to_dict(msg)

@@ -12,7 +12,7 @@ fresh random one (set again on every start); the seed then signs in as that admi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -27,7 +27,7 @@ API = "/api/v1"
 # The demo admin: login (employee number), name, department.
 DEMO_ADMIN = ("admin", "Demo Admin", "Production")
 
-DEPARTMENTS = ("Production", "Quality", "Sales")
+DEPARTMENTS = ("Production", "Quality", "Sales", "PMC", "Purchasing", "Engineering")
 # (employee number, name, department, manager's employee number)
 EMPLOYEES = (
     ("D-1001", "Chen Wei", "Production", ""),
@@ -36,6 +36,9 @@ EMPLOYEES = (
     ("D-1004", "Zhang Jun", "Quality", "D-1001"),
     ("D-1005", "Liu Yang", "Quality", "D-1004"),
     ("D-1006", "Zhao Min", "Sales", "D-1001"),
+    ("D-1007", "Sun Hao", "PMC", "D-1001"),
+    ("D-1008", "Zhou Lei", "Purchasing", "D-1001"),
+    ("D-1009", "Wu Jing", "Engineering", "D-1001"),
 )
 OBJECTIVE = "Make line 3 the plant's most reliable line"
 OBJECTIVE_OWNER = "D-1002"
@@ -45,6 +48,90 @@ KEY_RESULTS = (
     ("Unplanned downtime per month", 40.0, 12.0, "h"),
     ("Operators certified on the new press", 0.0, 24.0, "people"),
 )
+
+
+# The company objective the cross-department one aligns to: (title, owner).
+COMPANY_OBJECTIVE = ("Deliver every customer order on time", "D-1001")
+# One objective whose key results are owned by four departments (PMC, purchasing, quality,
+# engineering): (title, owner).
+CROSS_DEPARTMENT_OBJECTIVE = ("On-time delivery ≥ 99 %", "D-1007")
+# (owner's employee number, key result as the REST API takes it).
+CROSS_DEPARTMENT_KEY_RESULTS: tuple[tuple[str, dict[str, Any]], ...] = (
+    (
+        "D-1007",
+        {
+            "title": "Production plan changes ≤ 2 per month",
+            "direction": "stay_within",
+            "lower_bound": 0,
+            "upper_bound": 2,
+            "unit": "changes/month",
+            "weight": 20,
+        },
+    ),
+    (
+        "D-1008",
+        {
+            "title": "Material arriving on time ≥ 98 %",
+            "kind": "percentage",
+            "baseline": 92,
+            "target": 98,
+            "unit": "%",
+            "weight": 30,
+        },
+    ),
+    (
+        "D-1004",
+        {
+            "title": "First-article pass rate ≥ 97 %",
+            "kind": "percentage",
+            "baseline": 90,
+            "target": 97,
+            "unit": "%",
+            "weight": 30,
+        },
+    ),
+    (
+        "D-1009",
+        {
+            "title": "Unplanned downtime ≤ 4 h per week",
+            "direction": "stay_within",
+            "lower_bound": 0,
+            "upper_bound": 4,
+            "unit": "h/week",
+            "weight": 20,
+        },
+    ),
+)
+
+
+def company_objective_body(cycle_id: str, owner_id: str) -> dict[str, Any]:
+    return {
+        "cycle_id": cycle_id,
+        "title": COMPANY_OBJECTIVE[0],
+        "owner_id": owner_id,
+        "level": "company",
+        "visibility": "public",
+    }
+
+
+def cross_department_body(
+    cycle_id: str, people: Mapping[str, str], parent_id: str
+) -> dict[str, Any]:
+    """POST /objectives body of the cross-department objective; ``people``: employee number
+    → employee id of the owners named above."""
+    title, owner = CROSS_DEPARTMENT_OBJECTIVE
+    return {
+        "cycle_id": cycle_id,
+        "title": title,
+        "description": "PMC, purchasing, quality and engineering each own one key result.",
+        "owner_id": people[owner],
+        "level": "department",
+        "visibility": "public",
+        "parent_id": parent_id,
+        "key_results": [
+            {**kr, "owner_id": people[number]} for number, kr in CROSS_DEPARTMENT_KEY_RESULTS
+        ],
+    }
 
 
 @dataclass
@@ -210,6 +297,23 @@ async def seed_demo(
                 },
             )
             result.count("objective")
+
+        company = objectives.get(COMPANY_OBJECTIVE[0])
+        if company is None:
+            owner_id = employees[COMPANY_OBJECTIVE[1]]["id"]
+            company = await _create(
+                client, "/objectives", company_objective_body(cycle["id"], owner_id)
+            )
+            result.count("objective")
+        if CROSS_DEPARTMENT_OBJECTIVE[0] not in objectives:
+            # Created with its key results in one call (all or nothing).
+            people = {number: e["id"] for number, e in employees.items()}
+            await _create(
+                client, "/objectives", cross_department_body(cycle["id"], people, company["id"])
+            )
+            result.count("objective")
+            for _ in CROSS_DEPARTMENT_KEY_RESULTS:
+                result.count("key result")
 
         krs_path = f"/objectives/{objective['id']}/key-results"
         existing = {k["title"] for k in await _all(client, krs_path)}

@@ -41,6 +41,17 @@ class IdentityClient:
         except grpc.aio.AioRpcError as exc:
             raise self._translate(exc, "department") from exc
 
+    async def managers(self, employee_id: str) -> list[str]:
+        """The employee's active managers, direct manager first (empty at the top); a manager
+        who has left is skipped, so approvals go to the next one up."""
+        try:
+            chain = await self.stub.GetManagerChain(
+                pb.GetManagerChainRequest(employee_id=employee_id), timeout=DEADLINE_SECONDS
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise self._translate(exc, "employee") from exc
+        return [m.id for m in chain.managers if m.status == pb.EMPLOYEE_STATUS_ACTIVE]
+
     @staticmethod
     def _translate(exc: grpc.aio.AioRpcError, field: str) -> DomainError:
         if exc.code() == grpc.StatusCode.NOT_FOUND:

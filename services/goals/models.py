@@ -3,8 +3,22 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.models import created_at_column, id_column
@@ -25,11 +39,20 @@ class Cycle(Base):
     time_zone: Mapped[str] = mapped_column(String(64), nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="open")
     created_at: Mapped[datetime] = created_at_column()
+    # planning | approval | execution | closing | archived
+    phase: Mapped[str] = mapped_column(String(16), nullable=False, default="planning")
+    planning_deadline: Mapped[date] = mapped_column(Date, nullable=False)
+    approval_deadline: Mapped[date] = mapped_column(Date, nullable=False)
+    closing_deadline: Mapped[date] = mapped_column(Date, nullable=False)
 
 
 class Objective(Base):
     __tablename__ = "objectives"
-    __table_args__ = (Index("ix_objectives_cycle", "cycle_id"),)
+    __table_args__ = (
+        Index("ix_objectives_cycle", "cycle_id"),
+        Index("ix_objectives_cycle_owner", "cycle_id", "owner_id"),
+        Index("ix_objectives_parent", "parent_id"),
+    )
 
     id: Mapped[str] = id_column()
     cycle_id: Mapped[str] = mapped_column(String(36), ForeignKey("cycles.id"), nullable=False)
@@ -38,11 +61,26 @@ class Objective(Base):
     owner_id: Mapped[str] = mapped_column(String(36), nullable=False)
     department_id: Mapped[str] = mapped_column(String(36), nullable=False)
     created_at: Mapped[datetime] = created_at_column()
+    # company | department | team | individual
+    level: Mapped[str] = mapped_column(String(16), nullable=False, default="individual")
+    # draft | pending_approval | approved | closed
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="draft")
+    # restricted | public
+    visibility: Mapped[str] = mapped_column(String(16), nullable=False, default="restricted")
+    # No foreign key: a parent may be deleted or live in another cycle; checked in code.
+    parent_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    project: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    start_date: Mapped[date] = mapped_column(Date, nullable=False)
+    end_date: Mapped[date] = mapped_column(Date, nullable=False)
+    updated_at: Mapped[datetime] = created_at_column()
 
 
 class KeyResult(Base):
     __tablename__ = "key_results"
-    __table_args__ = (Index("ix_key_results_objective", "objective_id"),)
+    __table_args__ = (
+        Index("ix_key_results_objective", "objective_id"),
+        Index("ix_key_results_cycle_owner", "cycle_id", "owner_id"),
+    )
 
     id: Mapped[str] = id_column()
     objective_id: Mapped[str] = mapped_column(
@@ -64,9 +102,32 @@ class KeyResult(Base):
     risk_shortfall: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
     risk_behind_streak: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     created_at: Mapped[datetime] = created_at_column()
+    # number | percentage | currency | boolean | milestone
+    kind: Mapped[str] = mapped_column(String(16), nullable=False, default="number")
+    # increase | decrease | stay_within
+    direction: Mapped[str] = mapped_column(String(16), nullable=False, default="increase")
+    weight: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    confidence: Mapped[int] = mapped_column(Integer, nullable=False, default=5)
+    # manual | telemetry
+    data_source: Mapped[str] = mapped_column(String(16), nullable=False, default="manual")
+    milestones: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    # [[ISO date, progress], ...]
+    plan: Mapped[list[Any]] = mapped_column(JSON, nullable=False, default=list)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False, default="")
+    lower_bound: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    upper_bound: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    # services.goals.scoring.key_result_score, frozen when the cycle closes.
+    score: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    self_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    self_score_note: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    revision: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_check_in_week: Mapped[str] = mapped_column(String(8), nullable=False, default="")
+    updated_at: Mapped[datetime] = created_at_column()
 
 
 class CheckIn(Base):
+    """The latest version of a key result's check-in of one ISO week."""
+
     __tablename__ = "check_ins"
     __table_args__ = (UniqueConstraint("key_result_id", "week", name="uq_check_ins_kr_week"),)
 
@@ -86,6 +147,133 @@ class CheckIn(Base):
     risk_shortfall: Mapped[float] = mapped_column(Float, nullable=False)
     risk_behind_streak: Mapped[int] = mapped_column(Integer, nullable=False)
     recorded_at: Mapped[datetime] = created_at_column()
+    # [{"text": ..., "department_id": ...}]
+    blockers: Mapped[list[Any]] = mapped_column(JSON, nullable=False, default=list)
+    # [{"item_id": ..., "checked": bool}]
+    answers: Mapped[list[Any]] = mapped_column(JSON, nullable=False, default=list)
+    score: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    recorded_by: Mapped[str] = mapped_column(String(80), nullable=False, default="")
+
+
+class CheckInVersion(Base):
+    """Every submitted version of a check-in (the history behind ``check_ins``)."""
+
+    __tablename__ = "check_in_versions"
+    __table_args__ = (Index("ix_check_in_versions_kr", "key_result_id", "week"),)
+
+    check_in_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("check_ins.id"), primary_key=True
+    )
+    revision: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_result_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    week: Mapped[str] = mapped_column(String(8), nullable=False)
+    value: Mapped[float] = mapped_column(Float, nullable=False)
+    confidence: Mapped[int] = mapped_column(Integer, nullable=False)
+    note: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    risk_status: Mapped[str] = mapped_column(String(16), nullable=False)
+    risk_progress: Mapped[float] = mapped_column(Float, nullable=False)
+    risk_expected_progress: Mapped[float] = mapped_column(Float, nullable=False)
+    risk_expected_value: Mapped[float] = mapped_column(Float, nullable=False)
+    risk_shortfall: Mapped[float] = mapped_column(Float, nullable=False)
+    risk_behind_streak: Mapped[int] = mapped_column(Integer, nullable=False)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    blockers: Mapped[list[Any]] = mapped_column(JSON, nullable=False, default=list)
+    answers: Mapped[list[Any]] = mapped_column(JSON, nullable=False, default=list)
+    score: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    recorded_by: Mapped[str] = mapped_column(String(80), nullable=False, default="")
+
+
+class Checklist(Base):
+    """A department's check-in checklist template."""
+
+    __tablename__ = "checklists"
+
+    department_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # [{"id": ..., "label_zh": ..., "label_en": ...}]
+    items: Mapped[list[Any]] = mapped_column(JSON, nullable=False, default=list)
+    updated_at: Mapped[datetime] = created_at_column()
+
+
+class Approval(Base):
+    __tablename__ = "approvals"
+    __table_args__ = (
+        Index("ix_approvals_cycle_employee", "cycle_id", "employee_id"),
+        # At most one pending plan approval per owner and cycle (race-proof).
+        Index(
+            "uq_approvals_pending_plan",
+            "cycle_id",
+            "employee_id",
+            unique=True,
+            postgresql_where=text("status = 'pending' AND kind = 'plan'"),
+            sqlite_where=text("status = 'pending' AND kind = 'plan'"),
+        ),
+    )
+
+    id: Mapped[str] = id_column()
+    # plan | revision
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    # pending | approved | rejected
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
+    cycle_id: Mapped[str] = mapped_column(String(36), ForeignKey("cycles.id"), nullable=False)
+    employee_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    department_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    objective_ids: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    revision_id: Mapped[str] = mapped_column(String(36), nullable=False, default="")
+    escalated: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    workflow_id: Mapped[str] = mapped_column(String(200), nullable=False)
+    decided_by: Mapped[str] = mapped_column(String(80), nullable=False, default="")
+    comment: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    created_at: Mapped[datetime] = created_at_column()
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    overridden: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+class ApprovalApprover(Base):
+    """Who may decide an approval (the direct manager; the skip-level one once escalated)."""
+
+    __tablename__ = "approval_approvers"
+    __table_args__ = (Index("ix_approval_approvers_employee", "employee_id"),)
+
+    approval_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("approvals.id"), primary_key=True
+    )
+    employee_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    added_at: Mapped[datetime] = created_at_column()
+
+
+class Revision(Base):
+    __tablename__ = "revisions"
+    __table_args__ = (
+        Index("ix_revisions_kr", "key_result_id"),
+        # At most one pending revision per key result (race-proof).
+        Index(
+            "uq_revisions_pending",
+            "key_result_id",
+            unique=True,
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[str] = id_column()
+    key_result_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("key_results.id"), nullable=False
+    )
+    objective_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    cycle_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    owner_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    # pending | approved | rejected
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
+    old_target: Mapped[float] = mapped_column(Float, nullable=False)
+    new_target: Mapped[float] = mapped_column(Float, nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    approval_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    requested_by: Mapped[str] = mapped_column(String(80), nullable=False, default="")
+    requested_at: Mapped[datetime] = created_at_column()
+    decided_by: Mapped[str] = mapped_column(String(80), nullable=False, default="")
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    comment: Mapped[str] = mapped_column(Text, nullable=False, default="")
 
 
 OUTBOX = outbox_table(Base.metadata)

@@ -4,19 +4,42 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.goals.models import CheckIn, Cycle, KeyResult, Objective
+from services.goals.models import (
+    Approval,
+    ApprovalApprover,
+    CheckIn,
+    CheckInVersion,
+    Checklist,
+    Cycle,
+    KeyResult,
+    Objective,
+    Revision,
+)
+
+Row = (
+    Cycle
+    | Objective
+    | KeyResult
+    | CheckIn
+    | CheckInVersion
+    | Checklist
+    | Approval
+    | ApprovalApprover
+    | Revision
+)
 
 
 class GoalsRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def add(self, row: Cycle | Objective | KeyResult | CheckIn) -> None:
+    def add(self, row: Row) -> None:
         self.session.add(row)
 
+    # --- cycles -------------------------------------------------------------------------
     async def cycle(self, cycle_id: str, *, lock: bool = False) -> Cycle | None:
         return await self.session.get(Cycle, cycle_id, with_for_update=lock or None)
 
@@ -24,41 +47,126 @@ class GoalsRepository:
         query = select(Cycle).order_by(Cycle.start_date.desc(), Cycle.created_at, Cycle.id)
         return list((await self.session.scalars(query.limit(limit).offset(offset))).all())
 
-    async def objective(self, objective_id: str) -> Objective | None:
-        return await self.session.get(Objective, objective_id)
+    # --- objectives ---------------------------------------------------------------------
+    async def objective(self, objective_id: str, *, lock: bool = False) -> Objective | None:
+        return await self.session.get(Objective, objective_id, with_for_update=lock or None)
+
+    async def objectives_by_ids(
+        self, ids: Sequence[str], *, lock: bool = False
+    ) -> dict[str, Objective]:
+        if not ids:
+            return {}
+        query = select(Objective).where(Objective.id.in_(list(ids))).order_by(Objective.id)
+        if lock:
+            query = query.with_for_update()
+        return {o.id: o for o in (await self.session.scalars(query)).all()}
 
     async def objectives(
         self,
-        limit: int,
-        offset: int,
+        limit: int | None,
+        offset: int = 0,
         cycle_id: str = "",
         owner_id: str = "",
         visible_owner_ids: Sequence[str] = (),
         visible_department_ids: Sequence[str] = (),
+        *,
+        include_public: bool = False,
+        department_id: str = "",
+        level: str = "",
+        status: str = "",
+        parent_id: str = "",
+        lock: bool = False,
     ) -> list[Objective]:
         query = select(Objective).order_by(Objective.created_at, Objective.id)
         if cycle_id:
             query = query.where(Objective.cycle_id == cycle_id)
         if owner_id:
             query = query.where(Objective.owner_id == owner_id)
-        if visible_owner_ids or visible_department_ids:
-            query = query.where(
-                or_(
-                    Objective.owner_id.in_(list(visible_owner_ids)),
-                    Objective.department_id.in_(list(visible_department_ids)),
-                )
-            )
-        return list((await self.session.scalars(query.limit(limit).offset(offset))).all())
+        if visible_owner_ids or visible_department_ids or include_public:
+            visible: list[ColumnElement[bool]] = [
+                Objective.owner_id.in_(list(visible_owner_ids)),
+                Objective.department_id.in_(list(visible_department_ids)),
+            ]
+            if include_public:
+                visible.append(Objective.visibility == "public")
+            query = query.where(or_(*visible))
+        if department_id:
+            query = query.where(Objective.department_id == department_id)
+        if level:
+            query = query.where(Objective.level == level)
+        if status:
+            query = query.where(Objective.status == status)
+        if parent_id:
+            query = query.where(Objective.parent_id == parent_id)
+        if limit is not None:
+            query = query.limit(limit).offset(offset)
+        if lock:
+            query = query.with_for_update()
+        return list((await self.session.scalars(query)).all())
 
+    async def ancestors(self, objective_id: str, limit: int = 50) -> list[str]:
+        """The objective and its ancestors, nearest first (bounded, stops at a loop)."""
+        chain: list[str] = []
+        current: str | None = objective_id
+        while current and current not in chain and len(chain) < limit:
+            chain.append(current)
+            row = await self.session.get(Objective, current)
+            current = row.parent_id if row is not None else None
+        return chain
+
+    # --- key results --------------------------------------------------------------------
     async def key_result(self, kr_id: str, *, lock: bool = False) -> KeyResult | None:
         return await self.session.get(KeyResult, kr_id, with_for_update=lock or None)
 
-    async def key_results(self, limit: int, offset: int, objective_id: str = "") -> list[KeyResult]:
+    async def key_results_by_ids(
+        self, ids: Sequence[str], *, lock: bool = False
+    ) -> dict[str, KeyResult]:
+        if not ids:
+            return {}
+        # Ordered by id so that concurrent bulk check-ins lock in the same order.
+        query = select(KeyResult).where(KeyResult.id.in_(list(ids))).order_by(KeyResult.id)
+        if lock:
+            query = query.with_for_update()
+        return {k.id: k for k in (await self.session.scalars(query)).all()}
+
+    async def key_results(
+        self,
+        limit: int | None,
+        offset: int = 0,
+        objective_id: str = "",
+        *,
+        cycle_id: str = "",
+        owner_id: str = "",
+        department_id: str = "",
+        risk_status: str = "",
+        objective_ids: Sequence[str] | None = None,
+    ) -> list[KeyResult]:
         query = select(KeyResult).order_by(KeyResult.created_at, KeyResult.id)
         if objective_id:
             query = query.where(KeyResult.objective_id == objective_id)
-        return list((await self.session.scalars(query.limit(limit).offset(offset))).all())
+        if objective_ids is not None:
+            query = query.where(KeyResult.objective_id.in_(list(objective_ids)))
+        if cycle_id:
+            query = query.where(KeyResult.cycle_id == cycle_id)
+        if owner_id:
+            query = query.where(KeyResult.owner_id == owner_id)
+        if department_id:
+            query = query.where(KeyResult.department_id == department_id)
+        if risk_status:
+            query = query.where(KeyResult.risk_status == risk_status)
+        if limit is not None:
+            query = query.limit(limit).offset(offset)
+        return list((await self.session.scalars(query)).all())
 
+    async def objective_statuses(self, objective_ids: Sequence[str]) -> dict[str, str]:
+        if not objective_ids:
+            return {}
+        rows = await self.session.execute(
+            select(Objective.id, Objective.status).where(Objective.id.in_(list(objective_ids)))
+        )
+        return {oid: status for oid, status in rows.all()}
+
+    # --- check-ins ----------------------------------------------------------------------
     async def check_ins(
         self, kr_id: str, limit: int | None = None, offset: int = 0
     ) -> list[CheckIn]:
@@ -66,3 +174,97 @@ class GoalsRepository:
         if limit is not None:
             query = query.limit(limit).offset(offset)
         return list((await self.session.scalars(query)).all())
+
+    async def check_ins_of_week(self, kr_ids: Sequence[str], week: str) -> set[str]:
+        if not kr_ids:
+            return set()
+        rows = await self.session.scalars(
+            select(CheckIn.key_result_id).where(
+                CheckIn.key_result_id.in_(list(kr_ids)), CheckIn.week == week
+            )
+        )
+        return set(rows.all())
+
+    async def check_in_history(
+        self, kr_id: str, week: str, limit: int, offset: int
+    ) -> list[CheckInVersion]:
+        query = select(CheckInVersion).where(CheckInVersion.key_result_id == kr_id)
+        if week:
+            query = query.where(CheckInVersion.week == week)
+        query = query.order_by(
+            CheckInVersion.recorded_at, CheckInVersion.week, CheckInVersion.revision
+        )
+        return list((await self.session.scalars(query.limit(limit).offset(offset))).all())
+
+    async def checklist(self, department_id: str) -> Checklist | None:
+        return await self.session.get(Checklist, department_id)
+
+    # --- approvals and revisions --------------------------------------------------------
+    async def approval(self, approval_id: str, *, lock: bool = False) -> Approval | None:
+        return await self.session.get(Approval, approval_id, with_for_update=lock or None)
+
+    async def approvers(self, approval_ids: Sequence[str]) -> dict[str, list[str]]:
+        result: dict[str, list[str]] = {a: [] for a in approval_ids}
+        if not approval_ids:
+            return result
+        rows = await self.session.scalars(
+            select(ApprovalApprover)
+            .where(ApprovalApprover.approval_id.in_(list(approval_ids)))
+            .order_by(ApprovalApprover.approval_id, ApprovalApprover.position)
+        )
+        for row in rows.all():
+            result[row.approval_id].append(row.employee_id)
+        return result
+
+    async def approvals(
+        self,
+        limit: int,
+        offset: int,
+        *,
+        approver_id: str = "",
+        employee_id: str = "",
+        cycle_id: str = "",
+        status: str = "",
+    ) -> list[Approval]:
+        query = select(Approval).order_by(Approval.created_at, Approval.id)
+        if approver_id:
+            query = query.where(
+                Approval.id.in_(
+                    select(ApprovalApprover.approval_id).where(
+                        ApprovalApprover.employee_id == approver_id
+                    )
+                )
+            )
+        if employee_id:
+            query = query.where(Approval.employee_id == employee_id)
+        if cycle_id:
+            query = query.where(Approval.cycle_id == cycle_id)
+        if status:
+            query = query.where(Approval.status == status)
+        return list((await self.session.scalars(query.limit(limit).offset(offset))).all())
+
+    async def pending_plan(self, cycle_id: str, employee_id: str) -> Approval | None:
+        return await self.session.scalar(
+            select(Approval).where(
+                Approval.cycle_id == cycle_id,
+                Approval.employee_id == employee_id,
+                Approval.kind == "plan",
+                Approval.status == "pending",
+            )
+        )
+
+    async def revision(self, revision_id: str, *, lock: bool = False) -> Revision | None:
+        return await self.session.get(Revision, revision_id, with_for_update=lock or None)
+
+    async def revisions(self, kr_id: str, limit: int, offset: int) -> list[Revision]:
+        query = (
+            select(Revision)
+            .where(Revision.key_result_id == kr_id)
+            .order_by(Revision.requested_at, Revision.id)
+        )
+        return list((await self.session.scalars(query.limit(limit).offset(offset))).all())
+
+    async def pending_revision(self, kr_id: str) -> Revision | None:
+        return await self.session.scalar(
+            select(Revision).where(Revision.key_result_id == kr_id, Revision.status == "pending")
+        )

@@ -2,13 +2,18 @@
 
 Seed rule from the customer: *a key result below plan by 20 % two weeks running is at risk.*
 
-- The plan is linear from the baseline on the cycle's first day to the target on its last day;
-  a check-in for ISO week W is compared with what the plan expects by the end of W.
+- The plan is linear from the baseline on the cycle's first day to the target on its last day,
+  or follows a custom plan curve: points ``(date, progress)`` meaning "by the end of date,
+  progress (0..1) is expected", linear between points (and from 0 the day before the cycle
+  starts to the first point), flat after the last point. A check-in for ISO week W is compared
+  with what the plan expects by the end of W.
 - Progress is the share of the way from baseline to target (works for decreasing targets).
 - A check-in is *behind* when its progress falls short of the expected progress by at least
   ``threshold`` of the expected progress: (expected - actual) / expected >= 0.2.
 - The key result is *at risk* when its latest ``weeks`` check-ins (by week, whatever the gap
   between them) are all behind. A missed week does not reset the count: silence is not recovery.
+- *Stay within* key results (e.g. downtime <= 4 h/week) have no plan: a check-in is behind when
+  its value lies outside [lower, upper]; progress is the share of checked-in weeks within.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
 from services.goals.calendar import parse_week
@@ -40,6 +45,16 @@ class Plan:
     target: float
     start: date
     end: date
+    # Custom plan curve: (date, expected progress 0..1), dates ascending; empty = linear.
+    points: tuple[tuple[date, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class Band:
+    """A stay-within key result: every check-in should lie within [lower, upper]."""
+
+    lower: float
+    upper: float
 
 
 @dataclass(frozen=True)
@@ -57,11 +72,24 @@ def progress(plan: Plan, value: float) -> float:
 
 
 def expected_progress(plan: Plan, week: str) -> float:
-    """Share of the way the linear plan expects by the end of ``week`` (0..1)."""
+    """Share of the way the plan expects by the end of ``week`` (0..1)."""
     _, sunday = parse_week(week)
-    total = (plan.end - plan.start).days + 1
-    elapsed = (min(sunday, plan.end) - plan.start).days + 1
-    return min(max(elapsed / total, 0.0), 1.0)
+    return progress_on(plan, sunday)
+
+
+def progress_on(plan: Plan, day: date) -> float:
+    """Share of the way the plan expects by the end of ``day`` (0..1)."""
+    points = plan.points or ((plan.end, 1.0),)
+    previous_day, previous = plan.start - timedelta(days=1), 0.0
+    for point_day, expected in points:
+        if day < point_day:
+            span = (point_day - previous_day).days
+            if span <= 0 or day <= previous_day:
+                return min(max(previous, 0.0), 1.0)
+            share = (day - previous_day).days / span
+            return min(max(previous + (expected - previous) * share, 0.0), 1.0)
+        previous_day, previous = point_day, expected
+    return min(max(previous, 0.0), 1.0)
 
 
 def shortfall(expected: float, actual: float) -> float:
@@ -105,5 +133,39 @@ def assess(
         expected_progress=exp,
         expected_value=plan.baseline + (plan.target - plan.baseline) * exp,
         shortfall=gap,
+        behind_streak=streak,
+    )
+
+
+def within(band: Band, value: float) -> bool:
+    return band.lower - _EPSILON <= value <= band.upper + _EPSILON
+
+
+def assess_band(
+    band: Band, check_ins: Sequence[tuple[str, float]], *, weeks: int = DEFAULT_WEEKS
+) -> Assessment:
+    """Assess a stay-within key result: behind while outside the band, at risk after ``weeks``."""
+    if not check_ins:
+        return Assessment(Risk.NO_DATA)
+    ordered = sorted(check_ins)
+    streak = 0
+    for _week, value in reversed(ordered):
+        if within(band, value):
+            break
+        streak += 1
+    share = sum(1 for _w, v in ordered if within(band, v)) / len(ordered)
+    value = ordered[-1][1]
+    if streak >= weeks:
+        status = Risk.AT_RISK
+    elif streak > 0:
+        status = Risk.BEHIND
+    else:
+        status = Risk.ON_TRACK
+    return Assessment(
+        status=status,
+        progress=share,
+        expected_progress=1.0,
+        expected_value=min(max(value, band.lower), band.upper),
+        shortfall=1.0 - share,
         behind_streak=streak,
     )

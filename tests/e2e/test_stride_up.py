@@ -120,10 +120,12 @@ def test_stride_up_seeds_once_and_leaves_no_process_behind(
         state = first.wait_up()
         gateway = state["gateway_url"]
         assert httpx.get(f"{gateway}/readyz", timeout=10).status_code == 200
-        assert "Demo data: created 3 departments, 6 employees" in first.text()
-        counts = {p: _count(gateway, p) for p in ("/departments", "/employees", "/cycles")}
-        # The 6 demo employees and the demo admin.
-        assert counts == {"/departments": 3, "/employees": 7, "/cycles": 1}
+        assert "Demo data: created 6 departments, 9 employees" in first.text()
+        paths = ("/departments", "/employees", "/cycles", "/objectives")
+        counts = {p: _count(gateway, p) for p in paths}
+        # The 9 demo employees and the demo admin; line 3's objective, the company objective
+        # and the cross-department one aligned to it.
+        assert counts == {"/departments": 6, "/employees": 10, "/cycles": 1, "/objectives": 3}
         assert "Demo admin: sign in as admin with password Stride-demo-pass-1" in first.text()
         temporal = subprocess.run(
             [
@@ -167,7 +169,7 @@ def test_stride_up_seeds_once_and_leaves_no_process_behind(
     try:
         state = second.wait_up()
         assert "Demo data: already there, reusing it." in second.text()
-        assert _count(state["gateway_url"], "/departments") == 3
+        assert _count(state["gateway_url"], "/departments") == 6
         second.proc.kill()  # no chance to clean up: the kernel must take the children along
         second.proc.wait()
         deadline = time.monotonic() + 10

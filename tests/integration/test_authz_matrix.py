@@ -32,7 +32,7 @@ from temporalio.testing import WorkflowEnvironment
 from gateway.app import PUBLIC_DOC_ROUTES
 from gateway.security import RULE_EXTENSION, iter_routes, route_rules
 from stride.goals.v1 import goals_pb2 as gpb
-from stride.identity.v1 import auth_pb2, identity_pb2
+from stride.identity.v1 import auth_pb2, identity_pb2, inbox_pb2
 from tests.integration.gateway_stack import (
     API,
     BASE,
@@ -57,6 +57,10 @@ class World:
     cycle: str
     objectives: dict[str, str] = field(default_factory=dict)  # by owner letter
     key_results: dict[str, str] = field(default_factory=dict)
+    next_cycle: str = ""  # copies go there
+    approval: str = ""  # e's pending plan approval, decided by m
+    # (column, target) -> (objective id, key result id) of a fresh draft made for that call
+    fresh: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
 
     def owner(self, column: str, target: str) -> str:
         """Letter of the person owning the object a column acts on for this row."""
@@ -149,7 +153,37 @@ async def world(stack: GatewayStack) -> World:
     )
     for letter in (*PEOPLE, "o"):
         await _goals_of(w, letter)
+    w.next_cycle = (
+        await stack.goals.CreateCycle(
+            gpb.CreateCycleRequest(
+                name="Matrix next", start_date="2027-01-01", end_date="2027-03-31"
+            )
+        )
+    ).id
+    objective_id, _ = await _draft(w, "e")
+    w.approval = (
+        await stack.goals.SubmitPlan(
+            gpb.SubmitPlanRequest(
+                cycle_id=w.cycle, employee_id=people["e"].id, objective_ids=[objective_id]
+            )
+        )
+    ).id
     return w
+
+
+async def _draft(w: World, letter: str, cycle_id: str = "") -> tuple[str, str]:
+    """A new draft objective of ``letter`` with one key result weighing 100."""
+    obj = await w.stack.goals.CreateObjective(
+        gpb.CreateObjectiveRequest(
+            cycle_id=cycle_id or w.cycle,
+            title=_uniq(f"Draft of {letter}"),
+            owner_id=w.people[letter].id,
+        )
+    )
+    kr = await w.stack.goals.CreateKeyResult(
+        gpb.CreateKeyResultRequest(objective_id=obj.id, title="KR", target=10, weight=100)
+    )
+    return obj.id, kr.id
 
 
 # -- the table ----------------------------------------------------------------------------
@@ -187,6 +221,15 @@ GOAL_CREATE = grid(  # the owner named in the body
     dept=". . F . . . . . .",
     other="F F F F Y F Y S U",
 )
+SELF_SCORE = grid(  # people only, the owner (and admin)
+    own="Y Y Y Y Y Y . . .",
+    report=". F . . . . . . .",
+    dept=". . F . . . . . .",
+    other="4 4 4 F Y F S S U",
+)
+# e's plan approval: e, its approver m, HR, admin (h heads e's department but is not asked).
+APPROVAL_READ = grid(any="Y Y 4 Y Y 4 Y S U")
+CHECKLIST_WRITE = grid(any="F F Y Y Y F Y S U")  # Operations' checklist; h heads it
 EVERYONE = grid(any="Y Y Y Y Y Y Y S U")
 PEOPLE_ONLY = grid(any="Y Y Y Y Y Y S S U")
 ANY_CALLER = grid(any="Y Y Y Y Y Y Y Y U")
@@ -290,6 +333,71 @@ async def new_objective(w: World, column: str, target: str) -> Any:
     return {"cycle_id": w.cycle, "title": _uniq("Objective"), "owner_id": owner}
 
 
+async def fresh_objective(w: World, column: str, target: str) -> dict[str, str]:
+    """A fresh draft of the row's owner (so writes that change state never collide)."""
+    w.fresh[(column, target)] = await _draft(w, w.owner(column, target))
+    return {"objective_id": w.fresh[(column, target)][0]}
+
+
+async def fresh_key_result(w: World, column: str, target: str) -> dict[str, str]:
+    w.fresh[(column, target)] = await _draft(w, w.owner(column, target))
+    return {"key_result_id": w.fresh[(column, target)][1]}
+
+
+async def full_weight(w: World, column: str, target: str) -> Any:
+    return {"weights": {w.fresh[(column, target)][1]: 100}}
+
+
+async def ops(w: World, column: str, target: str) -> dict[str, str]:
+    return {"department_id": w.departments["ops"]}
+
+
+async def approval(w: World, column: str, target: str) -> dict[str, str]:
+    return {"approval_id": w.approval}
+
+
+def _acting_for(w: World, column: str, target: str) -> dict[str, str]:
+    """Name the owner unless it is the caller (API keys always name one)."""
+    owner = w.people[w.owner(column, target)].id
+    return {} if target == "own" else {"owner_id": owner}
+
+
+async def plan_cycle(w: World, column: str, target: str) -> dict[str, str]:
+    """A cycle of its own per call (one pending plan per person and cycle), with a draft."""
+    c = await w.stack.goals.CreateCycle(
+        gpb.CreateCycleRequest(name=_uniq("Plan"), start_date="2027-04-01", end_date="2027-06-30")
+    )
+    w.fresh[(column, target)] = await _draft(w, w.owner(column, target), c.id)
+    return {"cycle_id": c.id}
+
+
+async def plan_body(w: World, column: str, target: str) -> Any:
+    objective_id, _ = w.fresh[(column, target)]
+    body: dict[str, Any] = {"objective_ids": [objective_id]}
+    if target != "own":
+        body["employee_id"] = w.people[w.owner(column, target)].id
+    return body
+
+
+async def copy_body(w: World, column: str, target: str) -> Any:
+    objective_id, _ = await _draft(w, w.owner(column, target))
+    return {
+        "source_cycle_id": w.cycle,
+        "target_cycle_id": w.next_cycle,
+        "objective_ids": [objective_id],
+        **_acting_for(w, column, target),
+    }
+
+
+async def bulk_body(w: World, column: str, target: str) -> Any:
+    kr = w.key_results[w.owner(column, target)]
+    entry = {"key_result_id": kr, "value": 20, "confidence": 6}
+    return {"check_ins": [entry], **_acting_for(w, column, target)}
+
+
+CHECKLIST = {"items": [{"id": "records", "label_zh": "记录完整", "label_en": "Records complete"}]}
+
+
 async def refresh_token(w: World, column: str, target: str) -> Any:
     tokens = await w.stack.login(w.people["l"].login, PASSWORD)
     return {"refresh_token": tokens["refresh_token"]}
@@ -375,6 +483,94 @@ ENDPOINTS: list[Endpoint] = [
         body=const({"name": "Q", "start_date": "2026-04-01", "end_date": "2026-06-30"}),
     ),
     Endpoint("POST", "/cycles/{cycle_id}/close", HR_ADMIN, params=fresh_cycle),
+    # goals (#4): scores are everyone's (filters decide what they show), participation HR's
+    Endpoint("GET", "/cycles/{cycle_id}/scores", EVERYONE, params=cycle),
+    Endpoint("GET", "/cycles/{cycle_id}/participation", HR_ADMIN, params=cycle),
+    Endpoint(
+        "POST",
+        "/cycles/{cycle_id}/plan/submit",
+        GOAL_CREATE,
+        ok=(201, None),
+        params=plan_cycle,
+        body=plan_body,
+    ),
+    Endpoint("POST", "/objectives/copy", GOAL_CREATE, ok=(201, None), body=copy_body),
+    Endpoint(
+        "PATCH",
+        "/objectives/{objective_id}",
+        GOAL_WRITE,
+        hidden="objective_not_found",
+        params=objective,
+        body=const({"description": "Updated"}),
+    ),
+    Endpoint(
+        "PUT",
+        "/objectives/{objective_id}/weights",
+        GOAL_WRITE,
+        hidden="objective_not_found",
+        params=fresh_objective,
+        body=full_weight,
+    ),
+    Endpoint("GET", "/key-results", EVERYONE),
+    Endpoint(
+        "PATCH",
+        "/key-results/{key_result_id}",
+        GOAL_WRITE,
+        hidden="key_result_not_found",
+        params=key_result,
+        body=const({"unit": "pcs"}),
+    ),
+    Endpoint(
+        "POST",
+        "/key-results/{key_result_id}/self-score",
+        SELF_SCORE,
+        # Allowed, and the cycle is not in its closing phase (the service answers).
+        ok=(409, "not_closing_phase"),
+        hidden="key_result_not_found",
+        params=key_result,
+        body=const({"self_score": 0.8}),
+    ),
+    Endpoint(
+        "GET",
+        "/key-results/{key_result_id}/check-ins/history",
+        GOAL_READ,
+        hidden="key_result_not_found",
+        params=key_result,
+    ),
+    Endpoint("POST", "/check-ins", GOAL_CREATE, ok=(201, None), body=bulk_body),
+    Endpoint(
+        "POST",
+        "/key-results/{key_result_id}/revisions",
+        GOAL_WRITE,
+        # Allowed, and the objective is a draft: nothing to revise yet (the service answers).
+        ok=(409, "objective_not_approved"),
+        hidden="key_result_not_found",
+        params=key_result,
+        body=const({"new_target": 50, "reason": "Customer cut the forecast"}),
+    ),
+    Endpoint(
+        "GET",
+        "/key-results/{key_result_id}/revisions",
+        GOAL_READ,
+        hidden="key_result_not_found",
+        params=key_result,
+    ),
+    Endpoint("GET", "/departments/{department_id}/checklist", EVERYONE, params=ops),
+    Endpoint(
+        "PUT",
+        "/departments/{department_id}/checklist",
+        CHECKLIST_WRITE,
+        params=ops,
+        body=const(CHECKLIST),
+    ),
+    Endpoint("GET", "/approvals", EVERYONE),
+    Endpoint(
+        "GET",
+        "/approvals/{approval_id}",
+        APPROVAL_READ,
+        hidden="approval_not_found",
+        params=approval,
+    ),
     # goals
     Endpoint("GET", "/objectives", EVERYONE),
     Endpoint("POST", "/objectives", GOAL_CREATE, ok=(201, None), body=new_objective),
@@ -434,6 +630,50 @@ ENDPOINTS: list[Endpoint] = [
         params=key_result,
     ),
 ]
+
+# -- workflows/inbox (#4) --
+# e's plan approval: its approver m and HR may decide; e and admin may read it (403), h and x
+# may not (404). Allowed, the matrix stack has no approval workflow running for it: 503.
+APPROVAL_DECIDE = grid(any="F Y 4 Y F 4 S S U")
+INBOX_ITEM = grid(own="Y Y Y Y Y Y . . .", other="4 4 4 4 4 4 S S U")
+
+
+async def inbox_item(w: World, column: str, target: str) -> dict[str, str]:
+    """A fresh inbox item of the row's owner (o's for "other")."""
+    owner = w.people[w.owner(column, target) if column in PEOPLE else "o"].id
+    delivered = await w.stack.deps.inbox.Deliver(
+        inbox_pb2.DeliverRequest(
+            key=f"matrix/{uuid.uuid4().hex}",
+            recipient_id=owner,
+            template="cycle.midpoint",
+            title_zh="中期回顾",
+            title_en="Mid-cycle review",
+        )
+    )
+    return {"item_id": delivered.item.id}
+
+
+WORKFLOW_ENDPOINTS: list[Endpoint] = [
+    Endpoint("GET", "/me/inbox", PEOPLE_ONLY),
+    Endpoint(
+        "POST",
+        "/me/inbox/{item_id}/read",
+        INBOX_ITEM,
+        hidden="inbox_item_not_found",
+        params=inbox_item,
+    ),
+    Endpoint(
+        "POST",
+        "/approvals/{approval_id}/decision",
+        APPROVAL_DECIDE,
+        ok=(503, "approval_workflow_unavailable"),
+        hidden="approval_not_found",
+        params=approval,
+        body=const({"decision": "approve", "comment": "ok"}),
+    ),
+]
+ENDPOINTS += WORKFLOW_ENDPOINTS
+# -- end workflows/inbox (#4) --
 
 EXPECTED: dict[str, tuple[int, str | None]] = {
     "F": (403, "forbidden"),
@@ -580,6 +820,8 @@ async def test_a_hidden_object_reads_exactly_like_a_missing_one(world: World) ->
         ("/key-results/{}", other_kr),
         ("/key-results/{}/check-ins", other_kr),
         ("/key-results/{}/escalation", other_kr),
+        ("/key-results/{}/check-ins/history", other_kr),
+        ("/key-results/{}/revisions", other_kr),
     ]:
         hidden = await world.stack.http.get(template.format(real), headers=headers)
         missing = await world.stack.http.get(

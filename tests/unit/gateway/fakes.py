@@ -346,6 +346,32 @@ class FakeGoals(goals_pb2_grpc.GoalsServiceServicer):
         kr.risk.CopyFrom(check_in.risk)
         return check_in
 
+    async def RecordCheckIns(self, request, context):  # type: ignore[no-untyped-def]
+        self.log.record("RecordCheckIns", request, context)
+        for entry in request.check_ins:
+            kr = self.key_results.get(entry.key_result_id)
+            if kr is not None and kr.owner_id != request.owner_id:
+                raise DomainError(
+                    "not_owner",
+                    f"check_ins[0]: key result {kr.id} is not owned by {request.owner_id}",
+                    status=grpc.StatusCode.PERMISSION_DENIED,
+                )
+        return gpb.RecordCheckInsResponse(
+            check_ins=[
+                gpb.CheckIn(
+                    key_result_id=c.key_result_id,
+                    week=c.week or request.week,
+                    value=c.value,
+                    recorded_by=c.recorded_by,
+                )
+                for c in request.check_ins
+            ]
+        )
+
+    async def GetScores(self, request, context):  # type: ignore[no-untyped-def]
+        self.log.record("GetScores", request, context)
+        return gpb.Scores(cycle_id=request.cycle_id, alignment=0.5)
+
     async def ListCheckIns(self, request, context):  # type: ignore[no-untyped-def]
         self.log.record("ListCheckIns", request, context)
         items, token = _page(self.check_ins.get(request.key_result_id, []), request.page)

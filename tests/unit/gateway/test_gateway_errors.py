@@ -200,7 +200,9 @@ async def test_not_found_without_trailer_falls_back_to_status_code(
     assert problem["detail"] == "nothing here"
 
 
-async def test_invalid_argument_is_422_with_service_code(client: httpx.AsyncClient) -> None:
+async def test_invalid_argument_is_422_with_service_code(
+    client: httpx.AsyncClient, services: FakeServices
+) -> None:
     r = await client.post(
         f"{API}/objectives", json={"cycle_id": "missing", "title": "T", "owner_id": "e"}
     )
@@ -212,11 +214,15 @@ async def test_invalid_argument_is_422_with_service_code(client: httpx.AsyncClie
     obj = await client.post(
         f"{API}/objectives", json={"cycle_id": cycle.json()["id"], "title": "T", "owner_id": "e"}
     )
+    # A target equal to the baseline is caught by the schema, before any service call.
+    calls = len(services.log.calls)
     r = await client.post(
         f"{API}/objectives/{obj.json()['id']}/key-results",
         json={"title": "K", "baseline": 3, "target": 3},
     )
-    assert_problem(r, 422, "target_equals_baseline")
+    problem = assert_problem(r, 422, "validation_error")
+    assert [e["field"] for e in problem["errors"]] == ["target"]
+    assert "CreateKeyResult" not in services.log.names()[calls:]
 
 
 async def test_already_exists_is_409(client: httpx.AsyncClient) -> None:

@@ -171,3 +171,73 @@ def test_principal_actor() -> None:
     assert EMP.actor == "e1"
     assert KEY_READ.actor == "apikey:k1"
     assert not KEY_READ.has_role("admin")
+
+
+# -- goals (#4) -------------------------------------------------------------------------------
+
+PUBLIC_ELSEWHERE = Facts(owner_id="z9", department_id="sales", public=True)
+# An approval of e1's plan, to be decided by m1.
+APPROVAL = Facts(owner_id="e1", department_id="ops", approver_ids=("m1",))
+OPS = Facts(department_id="ops", department_heads=("h1",))
+
+
+@pytest.mark.parametrize(
+    ("who", "action", "facts", "expected"),
+    [
+        # public objectives: everybody reads them, writing stays the owner's (403, not 404)
+        (EMP, "objective.read", PUBLIC_ELSEWHERE, "allow"),
+        (EMP, "key_result.read", PUBLIC_ELSEWHERE, "allow"),
+        (EMP, "checkin.history", PUBLIC_ELSEWHERE, "allow"),
+        (EMP, "objective.update", PUBLIC_ELSEWHERE, "403 forbidden"),
+        (EMP, "checkin.record", PUBLIC_ELSEWHERE, "403 forbidden"),
+        # ...but not its revisions (the key result is readable, so 403)
+        (EMP, "revision.list", PUBLIC_ELSEWHERE, "403 forbidden"),
+        (KEY_TELEMETRY, "objective.read", PUBLIC_ELSEWHERE, "403 insufficient_scope"),
+        # approvals: the employee, the approvers, HR, admin; nobody else sees one exists
+        (EMP, "approval.read", APPROVAL, "allow"),
+        (BOSS, "approval.read", APPROVAL, "allow"),
+        (HR, "approval.read", APPROVAL, "allow"),
+        (SKIP, "approval.read", APPROVAL, "404 approval_not_found"),  # not (yet) an approver
+        (SKIP, "approval.read", Facts(owner_id="e1", approver_ids=("m1", "top")), "allow"),
+        (EXEC, "approval.read", APPROVAL, "404 approval_not_found"),
+        (HEAD, "approval.read", APPROVAL, "404 approval_not_found"),
+        # checklists: everyone reads; heads of the department (or above), HR, admin set
+        (EMP, "checklist.read", None, "allow"),
+        (HEAD, "checklist.update", OPS, "allow"),
+        (EMP, "checklist.update", OPS, "403 forbidden"),
+        (EXEC, "checklist.update", OPS, "403 forbidden"),
+        (HR, "checklist.update", OPS, "allow"),
+        # scores: the route itself is open to every person; filters decide
+        (EMP, "cycle.scores", None, "allow"),
+        (HEAD, "goals.of_department", OPS, "allow"),
+        (EMP, "goals.of_department", OPS, "403 forbidden"),
+        (EXEC, "goals.of_department", OPS, "allow"),
+        (BOSS, "goals.of_person", OWN, "allow"),
+        (EMP, "goals.of_person", ELSEWHERE, "403 forbidden"),
+        (HR, "cycle.participation", None, "allow"),
+        (BOSS, "cycle.participation", None, "403 forbidden"),
+        (EXEC, "cycle.participation", None, "403 forbidden"),
+        # acting for someone: oneself, or admin
+        (EMP, "checkin.bulk", Facts(owner_id="e1"), "allow"),
+        (BOSS, "checkin.bulk", OWN, "403 forbidden"),
+        (ADMIN, "checkin.bulk", ELSEWHERE, "allow"),
+        (EMP, "objective.copy", ELSEWHERE, "403 forbidden"),
+        (EMP, "plan.submit", Facts(owner_id="e1"), "allow"),
+        # self-scores are people's, not integrations'
+        (EMP, "key_result.self_score", OWN, "allow"),
+        (BOSS, "key_result.self_score", OWN, "403 forbidden"),
+        (
+            Principal(id="k", kind="api_key", scopes=frozenset({"goals:write"})),
+            "key_result.self_score",
+            OWN,
+            "403 insufficient_scope",
+        ),
+    ],
+)
+def test_decide_goals(who: Principal, action: str, facts: Facts | None, expected: str) -> None:
+    assert outcome(decide(who, action, facts)) == expected
+
+
+def test_filter_rules_are_object_rules() -> None:
+    for action in policy.FILTER_RULES:
+        assert policy.rule(action).resource is not None, action

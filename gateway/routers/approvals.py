@@ -1,0 +1,74 @@
+"""Approvals, the read side: my pending approvals and one approval. (Decisions go through
+the cycle/<cycle>/plan/<employee> workflow's Update, elsewhere.)"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+
+from gateway.convert import enum_number, to_dict
+from gateway.deps import Paging, PathId, RpcDep
+from gateway.problems import ProblemError
+from gateway.schemas import Approval, ApprovalStatus, Page
+from gateway.security import Access, Allow
+from stride.goals.v1 import goals_pb2 as pb
+
+router = APIRouter(prefix="/approvals", tags=["approvals"])
+
+FilterId = Annotated[str, Query(max_length=128)]
+
+
+@router.get(
+    "",
+    response_model=Page[Approval],
+    name="list_approvals",
+    description="Without filters: the approvals the caller may decide now that are pending "
+    "(approver_id = me, status pending). Anyone may also list the approvals of their own "
+    "goals (`employee_id` = me); HR and admin may filter by any approver or employee. "
+    "`status=any` lists every status.",
+)
+async def list_approvals(
+    rpc: RpcDep,
+    paging: Paging,
+    approver_id: FilterId = "",
+    employee_id: FilterId = "",
+    cycle_id: FilterId = "",
+    status: ApprovalStatus | Literal["any"] = "pending",
+    access: Access = Allow("approval.list"),
+) -> dict[str, Any]:
+    me = access.caller.id
+    if not approver_id and not employee_id:
+        approver_id = me
+    if not (await access.scope()).everything and not (
+        (approver_id == me and employee_id in ("", me)) or (not approver_id and employee_id == me)
+    ):
+        raise ProblemError(
+            403, "forbidden", "You may list only the approvals you decide or your own goals'."
+        )
+    msg = await rpc(
+        rpc.goals.ListApprovals,
+        pb.ListApprovalsRequest(
+            page=paging.proto(),
+            approver_id=approver_id,
+            employee_id=employee_id,
+            cycle_id=cycle_id,
+            status=0 if status == "any" else enum_number(pb.ApprovalStatus.DESCRIPTOR, status),
+        ),
+    )
+    return {
+        "items": [to_dict(a) for a in msg.approvals],
+        "next_page_token": msg.page.next_page_token,
+    }
+
+
+@router.get(
+    "/{approval_id}",
+    response_model=Approval,
+    name="get_approval",
+    description="Visible to its approvers, the employee whose goals it is about, HR and admin.",
+)
+async def get_approval(
+    approval_id: PathId, access: Access = Allow("approval.read")
+) -> dict[str, Any]:
+    return to_dict(access.resource)

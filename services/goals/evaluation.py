@@ -1,0 +1,110 @@
+"""Key result rows: building them from validated specs, and their risk and score from their
+check-ins (the pure rules of services.goals.risk and services.goals.scoring applied to rows)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from services.common.models import new_id, utcnow
+from services.goals import domain, risk, scoring
+from services.goals.messages import plan_json
+from services.goals.models import CheckIn, CheckInVersion, Cycle, KeyResult, Objective
+
+
+def store_assessment(row: KeyResult | CheckIn | CheckInVersion, result: risk.Assessment) -> None:
+    row.risk_status = result.status.value
+    row.risk_progress = result.progress
+    row.risk_expected_progress = result.expected_progress
+    row.risk_expected_value = result.expected_value
+    row.risk_shortfall = result.shortfall
+    row.risk_behind_streak = result.behind_streak
+
+
+def assess(kr: KeyResult, cycle: Cycle, checks: Sequence[tuple[str, float]]) -> risk.Assessment:
+    if kr.direction == "stay_within":
+        return risk.assess_band(risk.Band(kr.lower_bound, kr.upper_bound), checks)
+    points = tuple((date.fromisoformat(d), float(p)) for d, p in (kr.plan or []))
+    plan = risk.Plan(kr.baseline, kr.target, cycle.start_date, cycle.end_date, points)
+    return risk.assess(plan, checks)
+
+
+def score_of(kr: KeyResult, checks: Sequence[tuple[str, float]]) -> float:
+    shape = scoring.KeyResultShape(
+        kind=kr.kind,
+        direction=kr.direction,
+        baseline=kr.baseline,
+        target=kr.target,
+        lower_bound=kr.lower_bound,
+        upper_bound=kr.upper_bound,
+        milestone_count=len(kr.milestones or []),
+    )
+    return scoring.key_result_score(shape, [v for _w, v in sorted(checks)])
+
+
+def rescore(kr: KeyResult, cycle: Cycle, checks: Sequence[tuple[str, float]]) -> None:
+    """Recompute a key result's risk, score and current value from its check-ins."""
+    store_assessment(kr, assess(kr, cycle, checks))
+    kr.score = score_of(kr, checks)
+    latest = max(checks) if checks else None
+    kr.current_value = latest[1] if latest else kr.baseline
+    kr.last_check_in_week = latest[0] if latest else ""
+
+
+def apply_spec(row: KeyResult, valid: domain.ValidKeyResult) -> None:
+    row.title = valid.title
+    row.baseline = valid.baseline
+    row.target = valid.target
+    row.unit = valid.unit
+    row.kind = valid.kind
+    row.direction = valid.direction
+    row.weight = valid.weight
+    row.confidence = valid.confidence
+    row.data_source = valid.data_source
+    row.milestones = list(valid.milestones)
+    row.plan = plan_json(valid.plan)
+    row.currency = valid.currency
+    row.lower_bound = valid.lower_bound
+    row.upper_bound = valid.upper_bound
+
+
+def new_key_result(
+    objective: Objective, owner_id: str, department_id: str, valid: domain.ValidKeyResult
+) -> KeyResult:
+    now = utcnow()
+    row = KeyResult(
+        id=new_id(),
+        objective_id=objective.id,
+        cycle_id=objective.cycle_id,
+        owner_id=owner_id,
+        department_id=department_id,
+        current_value=valid.baseline,
+        score=0.0,
+        revision=0,
+        last_check_in_week="",
+        self_score=None,
+        self_score_note="",
+        created_at=now,
+        updated_at=now,
+    )
+    apply_spec(row, valid)
+    store_assessment(row, risk.Assessment(risk.Risk.NO_DATA))
+    return row
+
+
+def objective_facts(rows: Sequence[Objective]) -> list[scoring.ObjectiveFacts]:
+    return [
+        scoring.ObjectiveFacts(
+            o.id, o.title, o.owner_id, o.department_id, o.level, o.parent_id or ""
+        )
+        for o in rows
+    ]
+
+
+def kr_facts(rows: Sequence[KeyResult]) -> list[scoring.KeyResultFacts]:
+    return [
+        scoring.KeyResultFacts(
+            k.id, k.objective_id, k.owner_id, k.department_id, k.weight, k.score, k.self_score
+        )
+        for k in rows
+    ]

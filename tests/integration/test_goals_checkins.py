@@ -1,0 +1,271 @@
+"""Bulk check-ins, history, checklists and copying objectives: goals + identity over gRPC."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from stride.goals.v1 import goals_pb2 as pb
+from tests.integration.goals_helpers import department, employee, events
+from tests.integration.test_goals_service import Q4_2025, code_of, rpc_error
+from tests.integration.test_goals_service import stack as stack  # the fixture
+
+
+async def test_bulk_check_in_is_all_or_nothing_and_keeps_history(stack, nats_url: str) -> None:
+    identity, goals = stack
+    dept = await department(identity, "Quality")
+    helper_dept = await department(identity, "Engineering")
+    owner = await employee(identity, dept)
+    colleague = await employee(identity, dept)
+    checklist = await goals.SetChecklist(
+        pb.SetChecklistRequest(
+            department_id=dept.id,
+            items=[
+                pb.ChecklistItem(
+                    id="inspection-records", label_zh="检验记录完整", label_en="Inspection records"
+                ),
+                pb.ChecklistItem(
+                    id="downtime-response",
+                    label_zh="停机响应≤30分钟",
+                    label_en="Downtime response <= 30 min",
+                ),
+            ],
+        )
+    )
+    assert [i.id for i in checklist.items] == ["inspection-records", "downtime-response"]
+    assert (await goals.GetChecklist(pb.GetChecklistRequest(department_id=dept.id))) == checklist
+    cycle = await goals.CreateCycle(
+        pb.CreateCycleRequest(name="2025 Q4", start_date=Q4_2025[0], end_date=Q4_2025[1])
+    )
+    objective = await goals.CreateObjective(
+        pb.CreateObjectiveRequest(
+            cycle_id=cycle.id,
+            title="Ship right first time",
+            owner_id=owner.id,
+            key_results=[
+                pb.NewKeyResult(title="Pass rate", baseline=90, target=98, weight=50),
+                pb.NewKeyResult(
+                    title="8D reports",
+                    kind=pb.KEY_RESULT_KIND_MILESTONE,
+                    milestones=["Template", "Training", "First report"],
+                    weight=30,
+                ),
+                pb.NewKeyResult(title="Gauge review", kind=pb.KEY_RESULT_KIND_BOOLEAN, weight=10),
+                pb.NewKeyResult(
+                    title="Someone else's", owner_id=colleague.id, baseline=0, target=5, weight=10
+                ),
+            ],
+        )
+    )
+    krs = (
+        await goals.ListKeyResults(pb.ListKeyResultsRequest(objective_id=objective.id))
+    ).key_results
+    rate, steps, gauge, theirs = krs
+    assert steps.target == 3 and gauge.target == 1 and theirs.owner_id == colleague.id
+
+    def entry(kr, value, **kw):
+        return pb.RecordCheckInRequest(key_result_id=kr.id, value=value, confidence=7, **kw)
+
+    async def refused(*entries, code: str, status=grpc.StatusCode.INVALID_ARGUMENT) -> None:
+        err = await rpc_error(
+            goals.RecordCheckIns(
+                pb.RecordCheckInsRequest(owner_id=owner.id, week="2025-W46", check_ins=entries)
+            )
+        )
+        assert (err.code(), code_of(err)) == (status, code), err.details()
+
+    await refused(entry(rate, 92), entry(steps, 4), code="milestone_out_of_range")
+    await refused(entry(rate, 92), entry(gauge, 0.5), code="invalid_boolean_value")
+    await refused(
+        entry(rate, 92),
+        entry(theirs, 1),
+        code="not_owner",
+        status=grpc.StatusCode.PERMISSION_DENIED,
+    )
+    await refused(entry(rate, 92), entry(rate, 93), code="duplicate_key_result")
+    await refused(
+        entry(rate, 92, answers=[pb.ChecklistAnswer(item_id="coffee", checked=True)]),
+        code="unknown_checklist_item",
+    )
+    await refused(entry(rate, 92, blockers=[pb.Blocker(text=" ")]), code="blocker_text_required")
+    for kr in (rate, steps, gauge):  # nothing was written
+        listed = await goals.ListCheckIns(pb.ListCheckInsRequest(key_result_id=kr.id))
+        assert list(listed.check_ins) == []
+
+    done = await goals.RecordCheckIns(
+        pb.RecordCheckInsRequest(
+            owner_id=owner.id,
+            week="2025-W46",
+            recorded_by=owner.id,
+            check_ins=[
+                entry(
+                    rate,
+                    92,
+                    note="Two lots rejected",
+                    blockers=[pb.Blocker(text="Fixture worn", department_id=helper_dept.id)],
+                    answers=[pb.ChecklistAnswer(item_id="inspection-records", checked=True)],
+                ),
+                entry(steps, 1),
+                entry(gauge, 0),
+            ],
+        )
+    )
+    assert [c.key_result_id for c in done.check_ins] == [rate.id, steps.id, gauge.id]
+    first = done.check_ins[0]
+    assert first.week == "2025-W46" and first.revision == 1 and first.recorded_by == owner.id
+    assert first.blockers[0].department_id == helper_dept.id
+    assert first.answers[0].item_id == "inspection-records" and first.answers[0].checked
+    assert first.score == pytest.approx(0.25) and done.check_ins[1].score == pytest.approx(1 / 3)
+
+    # Re-submitting the week updates the check-in and keeps every version.
+    again = await goals.RecordCheckIns(
+        pb.RecordCheckInsRequest(
+            owner_id=owner.id, week="2025-W46", check_ins=[entry(rate, 94), entry(gauge, 1)]
+        )
+    )
+    assert again.check_ins[0].id == first.id and again.check_ins[0].revision == 2
+    latest = await goals.ListCheckIns(pb.ListCheckInsRequest(key_result_id=rate.id))
+    assert [(c.week, c.value) for c in latest.check_ins] == [("2025-W46", 94)]
+    history = await goals.ListCheckInHistory(
+        pb.ListCheckInHistoryRequest(key_result_id=rate.id, week="2025-W46")
+    )
+    assert [(c.revision, c.value, c.note) for c in history.check_ins] == [
+        (1, 92, "Two lots rejected"),
+        (2, 94, ""),
+    ]
+    current = await goals.GetKeyResult(pb.GetKeyResultRequest(id=rate.id))
+    assert current.current_value == 94 and current.score == pytest.approx(0.5)
+    assert current.confidence == 7 and current.last_check_in_week == "2025-W46"
+    assert (await goals.GetKeyResult(pb.GetKeyResultRequest(id=gauge.id))).score == 1.0
+    whole = await goals.GetObjective(pb.GetObjectiveRequest(id=objective.id))
+    assert whole.score == pytest.approx(0.5 * 0.5 + 0.3 / 3 + 0.1 * 1)
+
+    recorded = await events(
+        nats_url,
+        "stride.goals.v1.checkin.recorded",
+        pb.CheckInRecorded,
+        lambda e: e.key_result.objective_id == objective.id,
+        expected=5,
+    )
+    assert len(recorded) == 5
+    changed = await events(
+        nats_url,
+        "stride.goals.v1.kr.progress_changed",
+        pb.KeyResultProgressChanged,
+        lambda e: e.objective_id == objective.id,
+        expected=4,
+    )
+    # rate 92 and 94, steps 1, gauge 1 (gauge 0 changed neither value nor score).
+    assert sorted((e.key_result.title, e.key_result.current_value) for e in changed) == [
+        ("8D reports", 1),
+        ("Gauge review", 1),
+        ("Pass rate", 92),
+        ("Pass rate", 94),
+    ]
+    assert changed[-1].objective_score == pytest.approx(whole.score)
+
+
+async def test_copy_objectives_into_the_next_cycle(stack) -> None:
+    identity, goals = stack
+    dept = await department(identity, "PMC")
+    owner = await employee(identity, dept)
+    other = await employee(identity, dept)
+    q4 = await goals.CreateCycle(
+        pb.CreateCycleRequest(name="2025 Q4", start_date=Q4_2025[0], end_date=Q4_2025[1])
+    )
+    q1 = await goals.CreateCycle(
+        pb.CreateCycleRequest(name="2026 Q1", start_date="2026-01-01", end_date="2026-03-31")
+    )
+    parent = await goals.CreateObjective(
+        pb.CreateObjectiveRequest(
+            cycle_id=q4.id,
+            title="Stable schedule",
+            owner_id=owner.id,
+            level=pb.OBJECTIVE_LEVEL_DEPARTMENT,
+            visibility=pb.VISIBILITY_PUBLIC,
+        )
+    )
+    child = await goals.CreateObjective(
+        pb.CreateObjectiveRequest(
+            cycle_id=q4.id,
+            title="Fewer plan changes",
+            owner_id=owner.id,
+            parent_id=parent.id,
+            key_results=[
+                pb.NewKeyResult(
+                    title="Plan changes per month",
+                    baseline=6,
+                    target=2,
+                    weight=100,
+                    plan=[
+                        pb.PlanPoint(date="2025-11-16", progress=0.3),
+                        pb.PlanPoint(date="2025-12-31", progress=1),
+                    ],
+                )
+            ],
+        )
+    )
+    (old_kr,) = (
+        await goals.ListKeyResults(pb.ListKeyResultsRequest(objective_id=child.id))
+    ).key_results
+    await goals.RecordCheckIn(
+        pb.RecordCheckInRequest(key_result_id=old_kr.id, value=4, week="2025-W46")
+    )
+    theirs = await goals.CreateObjective(
+        pb.CreateObjectiveRequest(cycle_id=q4.id, title="Theirs", owner_id=other.id)
+    )
+    refused = await rpc_error(
+        goals.CopyObjectives(
+            pb.CopyObjectivesRequest(
+                source_cycle_id=q4.id,
+                target_cycle_id=q1.id,
+                owner_id=owner.id,
+                objective_ids=[child.id, theirs.id],
+            )
+        )
+    )
+    assert refused.code() == grpc.StatusCode.PERMISSION_DENIED and code_of(refused) == "not_owner"
+    assert not (await goals.ListObjectives(pb.ListObjectivesRequest(cycle_id=q1.id))).objectives
+
+    # Only the child: its link into the old cycle is dropped.
+    alone = await goals.CopyObjectives(
+        pb.CopyObjectivesRequest(
+            source_cycle_id=q4.id,
+            target_cycle_id=q1.id,
+            owner_id=owner.id,
+            objective_ids=[child.id],
+        )
+    )
+    assert [o.parent_id for o in alone.objectives] == [""]
+
+    copied = await goals.CopyObjectives(
+        pb.CopyObjectivesRequest(source_cycle_id=q4.id, target_cycle_id=q1.id, owner_id=owner.id)
+    )
+    by_title = {o.title: o for o in copied.objectives}
+    assert set(by_title) == {"Stable schedule", "Fewer plan changes"}
+    new_parent, new_child = by_title["Stable schedule"], by_title["Fewer plan changes"]
+    assert new_child.parent_id == new_parent.id  # remapped among the copies
+    assert new_parent.visibility == pb.VISIBILITY_PUBLIC
+    assert new_parent.level == pb.OBJECTIVE_LEVEL_DEPARTMENT
+    for o in copied.objectives:
+        assert o.cycle_id == q1.id and o.status == pb.OBJECTIVE_STATUS_DRAFT
+        assert (o.start_date, o.end_date) == ("2026-01-01", "2026-03-31")
+    (kr,) = copied.key_results
+    assert kr.objective_id == new_child.id and kr.cycle_id == q1.id
+    assert (kr.baseline, kr.target, kr.current_value, kr.weight) == (6, 2, 6, 100)
+    assert kr.direction == pb.DIRECTION_DECREASE and kr.score == 0
+    assert kr.risk.status == pb.RISK_STATUS_NO_DATA and kr.last_check_in_week == ""
+    # The plan keeps its shape: same relative position in the new cycle.
+    assert [(p.date, p.progress) for p in kr.plan] == [("2026-02-15", 0.3), ("2026-03-31", 1.0)]
+    source = await goals.GetKeyResult(pb.GetKeyResultRequest(id=old_kr.id))
+    assert source.current_value == 4  # the source is untouched
+
+    await goals.CloseCycle(pb.CloseCycleRequest(id=q1.id))
+    closed = await rpc_error(
+        goals.CopyObjectives(
+            pb.CopyObjectivesRequest(
+                source_cycle_id=q4.id, target_cycle_id=q1.id, owner_id=owner.id
+            )
+        )
+    )
+    assert code_of(closed) == "cycle_closed"
