@@ -632,9 +632,9 @@ ENDPOINTS: list[Endpoint] = [
 ]
 
 # -- workflows/inbox (#4) --
-# e's plan approval: its approver m and HR may decide; e and admin may read it (403), h and x
+# e's plan approval: its approver m, HR and admin may decide; e may read it (403), h and x
 # may not (404). Allowed, the matrix stack has no approval workflow running for it: 503.
-APPROVAL_DECIDE = grid(any="F Y 4 Y F 4 S S U")
+APPROVAL_DECIDE = grid(any="F Y 4 Y Y 4 S S U")
 INBOX_ITEM = grid(own="Y Y Y Y Y Y . . .", other="4 4 4 4 4 4 S S U")
 
 
