@@ -103,6 +103,7 @@ class NotifyActivities:
             async with channel(self.settings.identity_addr) as ch:
                 inbox = inbox_pb2_grpc.InboxServiceStub(ch)
                 for done, message in enumerate(request.messages):
+                    _heartbeat(done)
                     key = delivery_key(request.key, message.recipient_id)
                     texts = render(request.template, message.params)
                     try:
@@ -158,7 +159,6 @@ class NotifyActivities:
                     except grpc.aio.AioRpcError as err:
                         raise to_application_error("identity", err, ERROR_REFUSED) from err
                     result.emailed += 1
-                    _heartbeat(done + 1)
         finally:
             await mailer.close()
         return result

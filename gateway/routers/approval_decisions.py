@@ -52,10 +52,13 @@ router = APIRouter(prefix="/approvals", tags=["approvals"])
 # A decision waits for goals to record it (the workflow's activity, retried a few times).
 UPDATE_TIMEOUT = timedelta(seconds=60)
 
+WORKFLOW_NOT_READY = "approval_workflow_unavailable"
 _REFUSALS: dict[str, tuple[int, str]] = {
     ERROR_NOT_APPROVER: (403, "You are not an approver of this approval."),
     ERROR_NOT_PENDING: (409, "This approval is not pending (already decided)."),
     ERROR_NOT_FOUND: (404, "approval not found"),
+    # goals knows the approval but its workflow does not yet (the event is on its way).
+    WORKFLOW_NOT_READY: (503, "The approval is not ready yet; retry shortly."),
     ERROR_INVALID_DECISION: (422, "decision must be approve or reject"),
     ERROR_REFUSED: (409, "The goals service refused the decision; reload and retry."),
 }
@@ -78,8 +81,12 @@ class DecidedApproval(ResponseModel):
 
 
 def _refused(err: WorkflowUpdateFailedError) -> ProblemError:
+    """A refused or failed Update as problem+json."""
     cause = err.cause
     kind = cause.type if isinstance(cause, ApplicationError) else None
+    if kind == ERROR_NOT_FOUND:
+        # The gateway found the approval in goals: the workflow has not heard of it yet.
+        kind = WORKFLOW_NOT_READY
     if kind in _REFUSALS:
         status, detail = _REFUSALS[kind]
         return ProblemError(status, kind, detail)
@@ -90,9 +97,7 @@ def _temporal(err: Exception) -> ProblemError:
     if isinstance(err, RPCError):
         if err.status == RPCStatusCode.NOT_FOUND:
             # The request event has not reached Temporal yet, or the workflow is gone.
-            return ProblemError(
-                503, "approval_workflow_unavailable", "The approval is not ready; retry shortly."
-            )
+            return ProblemError(503, WORKFLOW_NOT_READY, _REFUSALS[WORKFLOW_NOT_READY][1])
         if err.status == RPCStatusCode.DEADLINE_EXCEEDED:
             return ProblemError(504, "temporal_timeout", "Temporal did not answer in time.")
         if err.status == RPCStatusCode.UNAVAILABLE:
