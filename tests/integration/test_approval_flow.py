@@ -21,7 +21,7 @@ import nats
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
-from temporalio.testing import WorkflowEnvironment
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.approvals import ApprovalActivities
 from activities.cycle import CycleActivities
@@ -33,7 +33,7 @@ from services.worker.bridge import EventBridge
 from services.worker.worker import build_worker
 from stride.goals.v1 import goals_pb2 as gpb
 from tests.integration.gateway_stack import GatewayStack, gateway_stack
-from workflows.cycle import CycleWorkflow
+from workflows.cycle import AudienceInput, CycleWorkflow
 from workflows.cycle import workflow_id as cycle_workflow_id
 from workflows.plan_approval import PlanApprovalWorkflow
 
@@ -238,6 +238,53 @@ async def test_a_plan_is_approved_end_to_end(
     assert unread.json()["items"] == [] and unread.json()["unread_count"] == 0
     # Exactly one mail each: nothing was sent twice.
     assert len(mails_to(sink, manager.employee.email)) == 1
+    assert len(mails_to(sink, employee.employee.email)) == 1
+    # Who the cycle's Monday reminders and digests go to, from the real services.
+    settings = WorkerSettings(
+        identity_addr=stack.settings.identity_addr, goals_addr=stack.settings.goals_addr
+    )
+    env = ActivityEnvironment()
+    cycles = CycleActivities(settings)
+
+    async def who(audience: str) -> dict[str, dict[str, str]]:
+        out = await env.run(cycles.audience, AudienceInput(cycle.id, audience))
+        return {o.recipient_id: o.params for o in out}
+
+    assert employee.id in await who("not_checked_in")
+    assert (await who("not_checked_in"))[employee.id]["pending"] == "1"
+    not_submitted = await who("not_submitted")
+    assert employee.id not in not_submitted and outsider.id in not_submitted
+    digest = (await who("managers"))[manager.id]
+    assert (digest["reports"], digest["checked_in"], digest["missing"]) == ("1", "0", "1")
+
+    # A revision later: the same workflow id (a new run), decided by HR as an override.
+    (kr,) = (
+        await stack.goals.ListKeyResults(gpb.ListKeyResultsRequest(objective_id=objective.id))
+    ).key_results
+    revision = await stack.goals.RequestRevision(
+        gpb.RequestRevisionRequest(
+            key_result_id=kr.id, new_target=98, reason="Supplier fixed", requested_by=employee.id
+        )
+    )
+
+    async def revision_announced() -> None:
+        state = await handle.query(PlanApprovalWorkflow.state)
+        assert [a.approval_id for a in state.approvals] == [revision.approval_id]
+        assert len(mails_to(sink, manager.employee.email)) == 2
+
+    await eventually(revision_announced)
+    hr = await stack.person(dep.id, roles=["hr"], name="HR Partner")
+    r = await stack.http.post(
+        f"/approvals/{revision.approval_id}/decision",
+        json={"decision": "reject", "comment": "Keep 97 %"},
+        headers=hr.headers,
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["status"], r.json()["overridden"]) == ("rejected", True)
+    revisions = await stack.goals.ListRevisions(gpb.ListRevisionsRequest(key_result_id=kr.id))
+    assert [v.status for v in revisions.revisions] == [gpb.REVISION_STATUS_REJECTED]
+    assert (await stack.goals.GetKeyResult(gpb.GetKeyResultRequest(id=kr.id))).target == 97
+
     cycle_handle = client.get_workflow_handle_for(CycleWorkflow.run, cycle_workflow_id(cycle.id))
     state = await cycle_handle.query(CycleWorkflow.state)
     assert state.phase == "planning" and state.last_step == "phase/planning"
