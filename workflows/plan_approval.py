@@ -10,7 +10,7 @@ so one run handles several pending approvals.
   must exist and be pending (not already being decided), and the caller must be one of its
   current approvers or HR (an HR decision is an override). A rejected Update leaves the state
   unchanged and writes nothing. An accepted one calls goals ``DecideApproval`` (which audits
-  it) and notifies the owner.
+  it) and returns; the main loop then notifies the owner.
 - 2 working days (Mon–Fri in the cycle's time zone) after the request, the approvers get a
   reminder; after 5 the skip-level manager is added as an approver (goals
   ``EscalateApproval``, manager chain from identity) and notified.
@@ -140,6 +140,8 @@ class ApprovalItem:
     decided_by: str = ""
     comment: str = ""
     overridden: bool = False
+    # The owner has been told about the decision.
+    decision_announced: bool = False
 
 
 @dataclass
@@ -237,12 +239,14 @@ class PlanApprovalWorkflow:
                 STRIDE_PHASE.value_set(self._phase),
             ]
         )
-        while self._open():
+        while self._open() or self._unannounced_decisions():
             # Taken before the steps: a change while they run (a new request, a decision)
             # ends the wait below at once.
             version = self._version
             await self._announce_and_chase()
             if not self._open():
+                if self._unannounced_decisions():
+                    continue
                 break
             await self._wait_for_change(version, self._next_due())
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -322,19 +326,8 @@ class PlanApprovalWorkflow:
         item.decided_by = decision.actor_id
         item.comment = decision.comment
         item.overridden = override
+        # The owner is told by the main loop: the person deciding does not wait for it.
         self._version += 1
-        await self._notify(
-            f"decided/{item.approval_id}",
-            APPROVAL_DECIDED,
-            [self._input.employee_id],
-            {
-                "approval_id": item.approval_id,
-                "kind": item.kind,
-                "decision": item.decision,
-                "comment": item.comment,
-                "cycle_id": self._input.cycle_id,
-            },
-        )
         return _copy(item)
 
     @decide.validator
@@ -357,6 +350,9 @@ class PlanApprovalWorkflow:
     def _open(self) -> bool:
         return any(i.status in OPEN_STATUSES for i in self._items.values())
 
+    def _unannounced_decisions(self) -> bool:
+        return any(i.decision and not i.decision_announced for i in self._items.values())
+
     def _next_due(self) -> datetime | None:
         due: list[datetime] = []
         for item in self._items.values():
@@ -369,8 +365,22 @@ class PlanApprovalWorkflow:
         return min(due) if due else None
 
     async def _announce_and_chase(self) -> None:
-        """Announce new approvals; send the reminders and escalations that are due."""
+        """Announce new approvals and decisions; send the reminders and escalations due."""
         for item in list(self._items.values()):
+            if item.decision and not item.decision_announced:
+                item.decision_announced = True
+                await self._notify(
+                    f"decided/{item.approval_id}",
+                    APPROVAL_DECIDED,
+                    [self._input.employee_id],
+                    {
+                        "approval_id": item.approval_id,
+                        "kind": item.kind,
+                        "decision": item.decision,
+                        "comment": item.comment,
+                        "cycle_id": self._input.cycle_id,
+                    },
+                )
             if item.status != STATUS_PENDING:
                 continue
             params = {
