@@ -45,6 +45,8 @@ from workflows.cycle import (
 from workflows.notifications import Outgoing
 
 ERROR_REFUSED = "CycleRefused"
+# Audiences that are asked to do something (not told something): none once the cycle closed.
+CHASERS = frozenset({AUDIENCE_NOT_SUBMITTED, AUDIENCE_NOT_CHECKED_IN, AUDIENCE_MANAGERS})
 PHASES = {
     PHASE_PLANNING: goals_pb2.CYCLE_PHASE_PLANNING,
     PHASE_APPROVAL: goals_pb2.CYCLE_PHASE_APPROVAL,
@@ -183,6 +185,13 @@ class CycleActivities:
             except grpc.aio.AioRpcError as err:
                 raise to_application_error("identity", err, ERROR_REFUSED) from err
             try:
+                cycle = await goals.GetCycle(
+                    goals_pb2.GetCycleRequest(id=input.cycle_id),
+                    timeout=CALL_TIMEOUT_SECONDS,
+                    metadata=md,
+                )
+                if cycle.status == goals_pb2.CYCLE_STATUS_CLOSED and input.audience in CHASERS:
+                    return []  # closed early (by hand): nobody is chased any more
                 participation = await goals.GetParticipation(
                     goals_pb2.GetParticipationRequest(cycle_id=input.cycle_id, week=input.week),
                     timeout=5 * CALL_TIMEOUT_SECONDS,

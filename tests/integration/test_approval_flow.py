@@ -285,6 +285,10 @@ async def test_a_plan_is_approved_end_to_end(
     assert [v.status for v in revisions.revisions] == [gpb.REVISION_STATUS_REJECTED]
     assert (await stack.goals.GetKeyResult(gpb.GetKeyResultRequest(id=kr.id))).target == 97
 
+    # A cycle closed early by hand: nobody is chased any more.
+    await stack.goals.CloseCycle(gpb.CloseCycleRequest(id=cycle.id))
+    assert await who("not_checked_in") == {} and await who("managers") == {}
+
     cycle_handle = client.get_workflow_handle_for(CycleWorkflow.run, cycle_workflow_id(cycle.id))
     state = await cycle_handle.query(CycleWorkflow.state)
     assert state.phase == "planning" and state.last_step == "phase/planning"
