@@ -50,6 +50,7 @@ class Rpc:
         self.goals = deps.goals
         self.auth = deps.auth
         self.audit = deps.audit
+        self.inbox = deps.inbox
         self.timeout = deps.rpc_timeout
         self._request = request
 

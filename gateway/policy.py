@@ -469,6 +469,21 @@ RULES: dict[str, Rule] = _rules(
         read_action="key_result.read",
     ),
     *_GOALS_4_RULES,
+    # -- workflows/inbox (#4) --
+    # One's own in-app inbox: people only (no API key reads anyone's notifications).
+    Rule("inbox.read", "Read one's own in-app inbox", _EVERYONE),
+    Rule("inbox.mark_read", "Mark one of one's own inbox items read", _EVERYONE),
+    # The approval's current approvers, or HR (and admin, who may do everything) as an
+    # override. Others who may read it: 403; those who may not: 404 like a missing approval.
+    # The approval workflow's Update validator checks again on its own state.
+    Rule(
+        "approval.decide",
+        "Approve or reject an approval one is an approver of (HR, admin: any, as an override)",
+        {MANAGER: Reach.APPROVER, HR: Reach.ALL, ADMIN: Reach.ALL},
+        resource="approval",
+        read_action="approval.read",
+    ),
+    # -- end workflows/inbox (#4) --
 )
 
 

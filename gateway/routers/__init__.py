@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from gateway.problems import PROBLEM_RESPONSES
 from gateway.routers import (
     api_keys,
+    approval_decisions,
     approvals,
     audit,
     auth,
@@ -16,6 +17,7 @@ from gateway.routers import (
     departments,
     employees,
     health,
+    inbox,
     key_results,
     objectives,
 )
@@ -37,4 +39,9 @@ for module in (
 ):
     annotate_routes(module.router)
     api_router.include_router(module.router)
+# -- workflows/inbox (#4) --
+for module in (inbox, approval_decisions):
+    annotate_routes(module.router)
+    api_router.include_router(module.router)
+# -- end workflows/inbox (#4) --
 annotate_routes(health.router)

@@ -114,5 +114,20 @@ def gateway(port: PortOption = None) -> None:
     serve_process("gateway", port)
 
 
+@app.command("mail-sink")
+def mail_sink(
+    port: Annotated[int, typer.Option(help="SMTP port to listen on")] = 2525,
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+) -> None:
+    """A local SMTP server that accepts every mail and logs it (started by stride up)."""
+    from services.common.logging import configure_logging
+    from services.common.mail_sink import serve as serve_sink
+    from services.common.settings import StrideSettings
+
+    settings = StrideSettings()
+    configure_logging("mail-sink", settings.log_level, settings.log_format)
+    serve_sink(host, port)
+
+
 def main() -> None:
     app()

@@ -45,6 +45,8 @@ _MANAGED_ENV = (
     "STRIDE_HTTP_PORT",
     "STRIDE_HEALTH_HOST",
     "STRIDE_HEALTH_PORT",
+    "STRIDE_SMTP_HOST",
+    "STRIDE_SMTP_PORT",
 )
 
 
@@ -68,6 +70,10 @@ class StackConfig:
     gateway_port: int = 8080
     # The worker's /healthz and /readyz (the stack waits for /readyz).
     worker_health_port: int = 8081
+    # E-mail: a local sink that logs mail (stride mail-sink) unless smtp_external is set
+    # ("host:port" of the SMTP server the worker uses, from STRIDE_SMTP_HOST/PORT).
+    smtp_port: int = 2525
+    smtp_external: str | None = None
     # Extra environment for the Python processes (e.g. STRIDE_LOG_LEVEL).
     env: dict[str, str] = field(default_factory=dict)
     start_timeout: float = 90.0
@@ -82,6 +88,7 @@ class StackConfig:
             "nats_port": free_port(host),
             "gateway_port": free_port(host),
             "worker_health_port": free_port(host),
+            "smtp_port": free_port(host),
             "service_ports": {name: free_port(host) for name in SERVICES},
         }
         ports.update(kwargs)
@@ -201,6 +208,29 @@ class StackConfig:
     def worker_health_url(self) -> str:
         return f"http://{self.host}:{self.worker_health_port}"
 
+    def mail_sink_spec(self) -> ProcessSpec:
+        return ProcessSpec(
+            name="mail-sink",
+            argv=[
+                *stride_command(),
+                "mail-sink",
+                "--host",
+                self.host,
+                "--port",
+                str(self.smtp_port),
+            ],
+            env=self.python_env(),
+            health=TcpCheck(self.host, self.smtp_port),
+            ports=[(self.host, self.smtp_port)],
+            start_timeout=self.start_timeout,
+        )
+
+    def smtp_env(self) -> dict[str, str]:
+        if self.smtp_external is not None:
+            host, _, port = self.smtp_external.rpartition(":")
+            return {"STRIDE_SMTP_HOST": host, "STRIDE_SMTP_PORT": port}
+        return {"STRIDE_SMTP_HOST": self.host, "STRIDE_SMTP_PORT": str(self.smtp_port)}
+
     def worker_spec(self) -> ProcessSpec:
         # The worker only connects out, but serves /healthz and /readyz: ready once it is
         # connected to Temporal and NATS and its worker and event bridge are polling.
@@ -208,7 +238,9 @@ class StackConfig:
             name="worker",
             argv=[*stride_command(), "serve", "worker"],
             env=self.python_env(
-                STRIDE_HEALTH_HOST=self.host, STRIDE_HEALTH_PORT=str(self.worker_health_port)
+                STRIDE_HEALTH_HOST=self.host,
+                STRIDE_HEALTH_PORT=str(self.worker_health_port),
+                **self.smtp_env(),
             ),
             health=HttpCheck(f"{self.worker_health_url}/readyz"),
             ports=[(self.host, self.worker_health_port)],
@@ -233,6 +265,8 @@ class StackConfig:
             specs.append(self.temporal_spec())
         if self.nats_external is None:
             specs.append(self.nats_spec())
+        if self.smtp_external is None:
+            specs.append(self.mail_sink_spec())
         return specs
 
     def app_specs(self) -> list[ProcessSpec]:

@@ -24,7 +24,7 @@ from services.cli.seed import SeedError, seed_demo
 from services.cli.stack import StackConfig
 from services.cli.supervisor import PortInUse, ProcessFailed, Supervisor
 from services.common.binaries import free_port, port_open
-from services.common.settings import StrideSettings
+from services.common.settings import StrideSettings, WorkerSettings
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -60,6 +60,12 @@ def stack_config(
         )
     if port_open(config.host, config.worker_health_port):
         config.worker_health_port = free_port(config.host)
+    smtp = WorkerSettings()
+    if smtp.smtp_host:
+        config.smtp_external = f"{smtp.smtp_host}:{smtp.smtp_port}"
+        console.print(f"Sending e-mail through [bold]{config.smtp_external}[/] (STRIDE_SMTP_HOST)")
+    elif port_open(config.host, config.smtp_port):
+        config.smtp_port = free_port(config.host)
     return config
 
 
@@ -87,6 +93,8 @@ def urls_table(config: StackConfig) -> Table:
         table.add_row("Temporal UI", config.temporal_ui_url)
     table.add_row("Temporal gRPC", config.temporal_address)
     table.add_row("NATS", config.nats_url)
+    if config.smtp_external is None:
+        table.add_row("Mail (local sink)", f"{_shown(config.log_dir)}/mail-sink.log")
     for name, port in config.service_ports.items():
         table.add_row(f"{name} gRPC", f"{config.host}:{port}")
     table.add_row("Worker health", f"{config.worker_health_url}/readyz")

@@ -114,3 +114,15 @@ class WorkerSettings(StrideSettings):
     dingtalk_timeout_seconds: float = 10.0
     # Pause before retrying a failed DingTalk call (doubles each time; 3 attempts per call).
     dingtalk_retry_backoff_seconds: float = 0.5
+    # Notifications (activities/notify.py): every one lands in the person's in-app inbox; an
+    # e-mail copy goes out over SMTP when smtp_host is set (`stride up` sets it to a local
+    # sink that logs the mail). STRIDE_SMTP_TLS: "none", "starttls" or "tls" (implicit).
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = "Stride <stride@localhost>"
+    smtp_username: str = ""
+    smtp_password: SecretStr | None = None
+    smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    smtp_timeout_seconds: float = 10.0
+    # Base URL of the web app for links in e-mails (links are relative when empty).
+    web_url: str = ""

@@ -10,6 +10,7 @@ from services.common.runtime import ServiceContext, ServiceRuntime
 from services.common.settings import ServiceSettings
 from services.identity.audit_service import AuditAppender, AuditServicer
 from services.identity.auth_service import AuthServicer
+from services.identity.inbox.servicer import InboxServicer
 from services.identity.models import OUTBOX
 from services.identity.servicer import IdentityServicer
 from services.identity.sync.servicer import OrgSyncServicer
@@ -19,6 +20,8 @@ from stride.identity.v1 import (
     auth_pb2_grpc,
     identity_pb2,
     identity_pb2_grpc,
+    inbox_pb2,
+    inbox_pb2_grpc,
     org_sync_pb2,
     org_sync_pb2_grpc,
 )
@@ -26,6 +29,7 @@ from stride.identity.v1 import (
 SERVICE_NAME = identity_pb2.DESCRIPTOR.services_by_name["IdentityService"].full_name
 AUDIT_SERVICE_NAME = audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name
 AUTH_SERVICE_NAME = auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
+INBOX_SERVICE_NAME = inbox_pb2.DESCRIPTOR.services_by_name["InboxService"].full_name
 ORG_SYNC_SERVICE_NAME = org_sync_pb2.DESCRIPTOR.services_by_name["OrgSyncService"].full_name
 
 
@@ -34,6 +38,7 @@ async def _setup(ctx: ServiceContext, server: grpc.aio.Server) -> None:
     audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(ctx.sessions), server)
     auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(ctx), server)
     org_sync_pb2_grpc.add_OrgSyncServiceServicer_to_server(OrgSyncServicer(ctx), server)
+    inbox_pb2_grpc.add_InboxServiceServicer_to_server(InboxServicer(ctx), server)
     appender = AuditAppender(ctx.nats, ctx.sessions)
     appender.start()
     ctx.closers.append(appender.stop)
@@ -45,7 +50,13 @@ def runtime(settings: ServiceSettings) -> ServiceRuntime:
         settings,
         migrations=Path(__file__).parent / "migrations",
         outbox=OUTBOX,
-        service_names=[SERVICE_NAME, AUDIT_SERVICE_NAME, AUTH_SERVICE_NAME, ORG_SYNC_SERVICE_NAME],
+        service_names=[
+            SERVICE_NAME,
+            AUDIT_SERVICE_NAME,
+            AUTH_SERVICE_NAME,
+            ORG_SYNC_SERVICE_NAME,
+            INBOX_SERVICE_NAME,
+        ],
         setup=_setup,
     )
 

@@ -1,11 +1,20 @@
-"""Event bridge: NATS JetStream events → Temporal signals.
+"""Event bridge: NATS JetStream events → Temporal signals and workflow starts.
 
-A durable pull consumer on ``STRIDE_GOALS`` filtered to ``stride.goals.v1.checkin.recorded``:
+A durable pull consumer on ``STRIDE_GOALS`` filtered to the subjects below.
+
+``stride.goals.v1.checkin.recorded``:
 
 - risk ``AT_RISK``  → signal-with-start ``kr-escalation/<kr>`` (starts the escalation or
   signals the running one);
 - risk ``ON_TRACK`` → signal the running escalation only (none running: nothing to do);
 - anything else     → nothing.
+
+``stride.goals.v1.approval.requested`` → signal-with-start ``cycle/<cycle>/plan/<employee>``
+(the approval workflow; a running one gets the new approval as a signal, which it dedupes by
+event id and approval id).
+
+``stride.goals.v1.cycle.created`` → start ``cycle/<cycle>`` (id reuse rejected: a workflow
+that exists already, running or finished, counts as done).
 
 A message is acknowledged only after Temporal accepted the signal. A transient failure naks
 it with a growing delay (it comes back; nothing is lost); a message that can never be handled
@@ -25,17 +34,21 @@ from zoneinfo import ZoneInfo
 
 import nats.errors
 import structlog
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from services.common import metrics
 from services.common.nats import GOALS_STREAM, ensure_streams, num_delivered
 from services.common.telemetry import consumer_span
 from stride.goals.v1 import goals_pb2
+from workflows import cycle as cycle_wf
+from workflows import plan_approval
 from workflows.kr_escalation import (
     RISK_AT_RISK,
     RISK_BEHIND,
@@ -51,6 +64,9 @@ from workflows.kr_escalation import (
 log = structlog.get_logger(__name__)
 
 CHECKIN_RECORDED_SUBJECT = "stride.goals.v1.checkin.recorded"
+APPROVAL_REQUESTED_SUBJECT = "stride.goals.v1.approval.requested"
+CYCLE_CREATED_SUBJECT = "stride.goals.v1.cycle.created"
+SUBJECTS = (CHECKIN_RECORDED_SUBJECT, APPROVAL_REQUESTED_SUBJECT, CYCLE_CREATED_SUBJECT)
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
 
 _RISK_STATUS_NAMES: dict[int, str] = {
@@ -72,6 +88,11 @@ class Outcome(StrEnum):
     NO_ESCALATION = "no_escalation"
     # BEHIND / NO_DATA / unspecified: nothing to tell Temporal.
     IGNORED = "ignored"
+    # ApprovalRequested: signal-with-start of the approval workflow accepted.
+    APPROVAL_REQUESTED = "approval_requested"
+    # CycleCreated: cycle/<cycle> started, or it existed already.
+    CYCLE_STARTED = "cycle_started"
+    CYCLE_EXISTS = "cycle_exists"
 
 
 class InvalidEvent(ValueError):
@@ -181,14 +202,159 @@ async def handle_check_in_recorded(
     return Outcome.SIGNALLED
 
 
+_APPROVAL_KINDS = {
+    goals_pb2.APPROVAL_KIND_PLAN: plan_approval.KIND_PLAN,
+    goals_pb2.APPROVAL_KIND_REVISION: plan_approval.KIND_REVISION,
+}
+
+
+def _missing(fields: tuple[tuple[str, str], ...], what: str) -> None:
+    missing = [name for name, value in fields if not value]
+    if missing:
+        raise InvalidEvent(f"{what} lacks {', '.join(missing)}")
+
+
+def _valid_zone(time_zone: str) -> str:
+    try:
+        ZoneInfo(time_zone)
+    except (KeyError, ValueError) as err:
+        raise InvalidEvent(f"unknown time zone {time_zone!r}") from err
+    return time_zone
+
+
+def approval_title(event: goals_pb2.ApprovalRequested) -> str:
+    """The Temporal memo title: goals' (documented as free of personal data) or ids only."""
+    kind = _APPROVAL_KINDS.get(event.approval.kind, "plan")
+    return event.title or f"Goal {kind} approval · cycle {event.approval.cycle_id}"
+
+
+async def handle_approval_requested(
+    client: Client,
+    event: goals_pb2.ApprovalRequested,
+    *,
+    task_queue: str,
+    default_time_zone: str = DEFAULT_TIME_ZONE,
+) -> Outcome:
+    """Signal-with-start the approval workflow of the person and cycle of ``event``."""
+    a = event.approval
+    _missing(
+        (
+            ("meta.event_id", event.meta.event_id),
+            ("approval.id", a.id),
+            ("approval.cycle_id", a.cycle_id),
+            ("approval.employee_id", a.employee_id),
+        ),
+        "ApprovalRequested",
+    )
+    kind = _APPROVAL_KINDS.get(a.kind)
+    if kind is None:
+        raise InvalidEvent(f"ApprovalRequested has an unknown kind {a.kind}")
+    time_zone = _valid_zone(event.time_zone or default_time_zone)
+    wid = a.workflow_id or plan_approval.workflow_id(a.cycle_id, a.employee_id)
+    await client.start_workflow(
+        plan_approval.PlanApprovalWorkflow.run,
+        plan_approval.PlanApprovalInput(
+            cycle_id=a.cycle_id,
+            employee_id=a.employee_id,
+            department_id=a.department_id,
+            time_zone=time_zone,
+        ),
+        id=wid,
+        task_queue=task_queue,
+        start_signal=plan_approval.SIGNAL_APPROVAL_REQUESTED,
+        start_signal_args=[
+            plan_approval.ApprovalRequest(
+                event_id=event.meta.event_id,
+                approval_id=a.id,
+                kind=kind,
+                approver_ids=list(a.approver_ids),
+                requested_at=a.created_at or event.meta.occurred_at,
+                objective_ids=list(a.objective_ids),
+                revision_id=a.revision_id,
+            )
+        ],
+        memo={"title": approval_title(event)},
+    )
+    return Outcome.APPROVAL_REQUESTED
+
+
+async def handle_cycle_created(
+    client: Client,
+    event: goals_pb2.CycleCreated,
+    *,
+    task_queue: str,
+    default_time_zone: str = DEFAULT_TIME_ZONE,
+) -> Outcome:
+    """Start ``cycle/<cycle>``; one that exists (running or finished) counts as done."""
+    c = event.cycle
+    _missing(
+        (("cycle.id", c.id), ("cycle.start_date", c.start_date), ("cycle.end_date", c.end_date)),
+        "CycleCreated",
+    )
+    cycle_input = cycle_wf.CycleInput(
+        cycle_id=c.id,
+        start_date=c.start_date,
+        end_date=c.end_date,
+        time_zone=_valid_zone(c.time_zone or default_time_zone),
+        planning_deadline=c.planning_deadline,
+        approval_deadline=c.approval_deadline,
+        closing_deadline=c.closing_deadline,
+    )
+    try:
+        cycle_wf.calendar_of(cycle_input)
+    except ValueError as err:
+        raise InvalidEvent(f"CycleCreated has bad dates: {err}") from err
+    try:
+        await client.start_workflow(
+            cycle_wf.CycleWorkflow.run,
+            cycle_input,
+            id=cycle_wf.workflow_id(c.id),
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            memo={"title": f"OKR cycle {c.id}"},
+        )
+    except WorkflowAlreadyStartedError:
+        return Outcome.CYCLE_EXISTS
+    return Outcome.CYCLE_STARTED
+
+
+def decode(subject: str, data: bytes) -> Message:
+    """The event of a bridged subject (InvalidEvent when it is not one)."""
+    types: dict[str, type[Message]] = {
+        CHECKIN_RECORDED_SUBJECT: goals_pb2.CheckInRecorded,
+        APPROVAL_REQUESTED_SUBJECT: goals_pb2.ApprovalRequested,
+        CYCLE_CREATED_SUBJECT: goals_pb2.CycleCreated,
+    }
+    cls = types.get(subject)
+    if cls is None:
+        raise InvalidEvent(f"not a bridged subject: {subject}")
+    event = cls()
+    try:
+        event.ParseFromString(data)
+    except DecodeError as err:
+        raise InvalidEvent(f"not a {cls.__name__}: {err}") from err
+    return event
+
+
+def order_key(event: Message) -> str:
+    """Events with the same key are handled in order within a batch."""
+    if isinstance(event, goals_pb2.CheckInRecorded):
+        return f"kr:{event.key_result.id or event.check_in.key_result_id}"
+    if isinstance(event, goals_pb2.ApprovalRequested):
+        return f"plan:{event.approval.cycle_id}/{event.approval.employee_id}"
+    if isinstance(event, goals_pb2.CycleCreated):
+        return f"cycle:{event.cycle.id}"
+    return "other"
+
+
 @dataclass
 class _Decoded:
     msg: Msg
-    event: goals_pb2.CheckInRecorded
+    event: Message
 
 
 class EventBridge:
-    """Pull ``CheckInRecorded`` events from JetStream and hand them to Temporal until stopped."""
+    """Pull goals events from JetStream and hand them to Temporal until stopped."""
 
     def __init__(
         self,
@@ -230,8 +396,8 @@ class EventBridge:
             ConsumerConfig(
                 name=self._consumer,
                 durable_name=self._consumer,
-                description="worker: check-in events to Temporal escalations",
-                filter_subject=CHECKIN_RECORDED_SUBJECT,
+                description="worker: goals events to Temporal workflows",
+                filter_subjects=list(SUBJECTS),
                 deliver_policy=DeliverPolicy.ALL,
                 ack_policy=AckPolicy.EXPLICIT,
                 ack_wait=self._ack_wait,
@@ -278,12 +444,11 @@ class EventBridge:
         groups: dict[str, list[_Decoded]] = {}
         for msg in msgs:
             try:
-                event = decode_check_in_recorded(msg.data)
+                event = decode(msg.subject, msg.data)
             except InvalidEvent as err:
                 await self._terminate(msg, err)
                 continue
-            key = event.key_result.id or event.check_in.key_result_id
-            groups.setdefault(key, []).append(_Decoded(msg, event))
+            groups.setdefault(order_key(event), []).append(_Decoded(msg, event))
         results = await asyncio.gather(
             *(self._handle_in_order(group) for group in groups.values()), return_exceptions=True
         )
@@ -306,12 +471,7 @@ class EventBridge:
         msg, event = item.msg, item.event
         try:
             with consumer_span(msg.subject, msg.headers):
-                outcome = await handle_check_in_recorded(
-                    self._client,
-                    event,
-                    task_queue=self._task_queue,
-                    default_time_zone=self._default_time_zone,
-                )
+                outcome = await self._dispatch(event)
         except InvalidEvent as err:
             await self._terminate(msg, err)
             return True
@@ -320,7 +480,7 @@ class EventBridge:
             delay = self._retry_delay(msg)
             log.warning(
                 "bridge: Temporal did not take the event, retrying",
-                event_id=event.meta.event_id,
+                event_id=_event_id(event),
                 delivered=num_delivered(msg),
                 retry_in=delay,
                 error=str(err),
@@ -332,8 +492,18 @@ class EventBridge:
         metrics.event_consumed(self._consumer, msg.subject, str(outcome), num_delivered(msg))
         if outcome in (Outcome.ESCALATED, Outcome.SIGNALLED):
             metrics.escalation_signalled(str(outcome))
-        log.debug("bridge: event handled", event_id=event.meta.event_id, outcome=str(outcome))
+        log.debug("bridge: event handled", event_id=_event_id(event), outcome=str(outcome))
         return True
+
+    async def _dispatch(self, event: Message) -> Outcome:
+        kwargs = {"task_queue": self._task_queue, "default_time_zone": self._default_time_zone}
+        if isinstance(event, goals_pb2.CheckInRecorded):
+            return await handle_check_in_recorded(self._client, event, **kwargs)
+        if isinstance(event, goals_pb2.ApprovalRequested):
+            return await handle_approval_requested(self._client, event, **kwargs)
+        if isinstance(event, goals_pb2.CycleCreated):
+            return await handle_cycle_created(self._client, event, **kwargs)
+        raise InvalidEvent(f"no handler for {type(event).__name__}")
 
     def _retry_delay(self, msg: Msg) -> float:
         attempt = min(max(num_delivered(msg), 1), 32)
@@ -348,3 +518,8 @@ class EventBridge:
         )
         await msg.term()
         metrics.event_consumed(self._consumer, msg.subject, "dropped", num_delivered(msg))
+
+
+def _event_id(event: Message) -> str:
+    meta = getattr(event, "meta", None)
+    return str(meta.event_id) if meta is not None else ""

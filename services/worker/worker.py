@@ -16,21 +16,46 @@ from temporalio.common import SearchAttributeKey
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
+from activities.approvals import approval_decide, approval_escalate
+from activities.cycle import cycle_audience, cycle_close, cycle_set_phase
+from activities.notify import notify
 from activities.org_sync import org_sync_apply_batch, org_sync_plan
 from workflows import SEARCH_ATTRIBUTES
+from workflows.cycle import CycleWorkflow
 from workflows.kr_escalation import KrEscalationWorkflow
 from workflows.org_sync import OrgSyncWorkflow
+from workflows.plan_approval import PlanApprovalWorkflow
 
 log = structlog.get_logger(__name__)
 
-WORKFLOWS: list[type] = [KrEscalationWorkflow, OrgSyncWorkflow]
-ACTIVITIES: list[Callable[..., Any]] = [org_sync_plan, org_sync_apply_batch]
+WORKFLOWS: list[type] = [KrEscalationWorkflow, OrgSyncWorkflow, PlanApprovalWorkflow, CycleWorkflow]
+ACTIVITIES: list[Callable[..., Any]] = [
+    org_sync_plan,
+    org_sync_apply_batch,
+    notify,
+    approval_decide,
+    approval_escalate,
+    cycle_set_phase,
+    cycle_audience,
+    cycle_close,
+]
 
 
-def build_worker(client: Client, task_queue: str, **kwargs: Any) -> Worker:
-    """A worker for every Stride workflow and activity on ``task_queue``."""
+def build_worker(
+    client: Client,
+    task_queue: str,
+    *,
+    activities: Sequence[Callable[..., Any]] | None = None,
+    **kwargs: Any,
+) -> Worker:
+    """A worker for every Stride workflow and activity on ``task_queue`` (``activities``
+    replaces the activities, e.g. with fakes in workflow tests)."""
     return Worker(
-        client, task_queue=task_queue, workflows=WORKFLOWS, activities=ACTIVITIES, **kwargs
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=list(ACTIVITIES if activities is None else activities),
+        **kwargs,
     )
 
 

@@ -32,7 +32,7 @@ from temporalio.testing import WorkflowEnvironment
 from gateway.app import PUBLIC_DOC_ROUTES
 from gateway.security import RULE_EXTENSION, iter_routes, route_rules
 from stride.goals.v1 import goals_pb2 as gpb
-from stride.identity.v1 import auth_pb2, identity_pb2
+from stride.identity.v1 import auth_pb2, identity_pb2, inbox_pb2
 from tests.integration.gateway_stack import (
     API,
     BASE,
@@ -630,6 +630,50 @@ ENDPOINTS: list[Endpoint] = [
         params=key_result,
     ),
 ]
+
+# -- workflows/inbox (#4) --
+# e's plan approval: its approver m, HR and admin may decide; e may read it (403), h and x
+# may not (404). Allowed, the matrix stack has no approval workflow running for it: 503.
+APPROVAL_DECIDE = grid(any="F Y 4 Y Y 4 S S U")
+INBOX_ITEM = grid(own="Y Y Y Y Y Y . . .", other="4 4 4 4 4 4 S S U")
+
+
+async def inbox_item(w: World, column: str, target: str) -> dict[str, str]:
+    """A fresh inbox item of the row's owner (o's for "other")."""
+    owner = w.people[w.owner(column, target) if column in PEOPLE else "o"].id
+    delivered = await w.stack.deps.inbox.Deliver(
+        inbox_pb2.DeliverRequest(
+            key=f"matrix/{uuid.uuid4().hex}",
+            recipient_id=owner,
+            template="cycle.midpoint",
+            title_zh="中期回顾",
+            title_en="Mid-cycle review",
+        )
+    )
+    return {"item_id": delivered.item.id}
+
+
+WORKFLOW_ENDPOINTS: list[Endpoint] = [
+    Endpoint("GET", "/me/inbox", PEOPLE_ONLY),
+    Endpoint(
+        "POST",
+        "/me/inbox/{item_id}/read",
+        INBOX_ITEM,
+        hidden="inbox_item_not_found",
+        params=inbox_item,
+    ),
+    Endpoint(
+        "POST",
+        "/approvals/{approval_id}/decision",
+        APPROVAL_DECIDE,
+        ok=(503, "approval_workflow_unavailable"),
+        hidden="approval_not_found",
+        params=approval,
+        body=const({"decision": "approve", "comment": "ok"}),
+    ),
+]
+ENDPOINTS += WORKFLOW_ENDPOINTS
+# -- end workflows/inbox (#4) --
 
 EXPECTED: dict[str, tuple[int, str | None]] = {
     "F": (403, "forbidden"),

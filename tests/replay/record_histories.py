@@ -1,6 +1,10 @@
-"""Regenerate tests/replay/histories/kr_escalation_*.json by running the workflow.
+"""Regenerate tests/replay/histories/*.json by running the workflows.
 
-    .venv/bin/python -m tests.replay.record_histories
+    .venv/bin/python -m tests.replay.record_histories              # every scenario
+    .venv/bin/python -m tests.replay.record_histories cycle_quarter_first_week  # some
+
+The cycle and plan-approval scenarios run on fake activities (tests/workflows/
+fake_activities.py): a history records what activities returned, not how.
 
 Runs each scenario on the time-skipping test server and writes the workflow's history as
 JSON. Re-record only on purpose: the committed histories are what running workflows look
@@ -11,16 +15,22 @@ that is not replay-safe fails CI instead of breaking workflows in production.
 from __future__ import annotations
 
 import asyncio
+import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, timedelta
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from services.common.binaries import find_binary
 from services.worker.worker import build_worker, ensure_search_attributes
+from tests.workflows.fake_activities import SKIP_LEVEL, FakeActivities
+from workflows.calendar import rfc3339
+from workflows.cycle import CycleInput, CycleWorkflow
+from workflows.cycle import workflow_id as cycle_workflow_id
 from workflows.kr_escalation import (
     SIGNAL_RISK_ASSESSED,
     EscalationState,
@@ -29,6 +39,14 @@ from workflows.kr_escalation import (
     RiskSignal,
     workflow_id,
 )
+from workflows.plan_approval import (
+    SIGNAL_APPROVAL_REQUESTED,
+    ApprovalRequest,
+    DecisionInput,
+    PlanApprovalInput,
+    PlanApprovalWorkflow,
+)
+from workflows.plan_approval import workflow_id as plan_workflow_id
 
 HISTORIES = Path(__file__).parent / "histories"
 IDENTITY = "stride-replay-recorder"
@@ -120,15 +138,133 @@ async def cycle_already_over(env: WorkflowEnvironment, client: Client, task_queu
     return handle
 
 
-SCENARIOS: dict[str, Callable[[WorkflowEnvironment, Client, str], Awaitable[Handle]]] = {
+def _approval(approval_id: str, kind: str, requested_at: str) -> ApprovalRequest:
+    return ApprovalRequest(
+        event_id=f"evt-{approval_id}",
+        approval_id=approval_id,
+        kind=kind,
+        approver_ids=["emp-manager"],
+        requested_at=requested_at,
+        objective_ids=["obj-1"] if kind == "plan" else [],
+        revision_id="rev-1" if kind == "revision" else "",
+    )
+
+
+async def _announced(handle: WorkflowHandle[Any, Any], count: int) -> None:
+    for _ in range(200):
+        state = await handle.query(PlanApprovalWorkflow.state)
+        if sum(a.announced for a in state.approvals) == count:
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"{handle.id}: {count} approvals not announced")
+
+
+async def _start_plan(
+    env: WorkflowEnvironment, client: Client, task_queue: str, name: str, first: ApprovalRequest
+) -> WorkflowHandle[Any, Any]:
+    employee = f"emp-replay-{name}"
+    return await client.start_workflow(
+        PlanApprovalWorkflow.run,
+        PlanApprovalInput(cycle_id="cyc-2027q1", employee_id=employee, department_id="dep-qa"),
+        id=f"{plan_workflow_id('cyc-2027q1', employee)}-{uuid.uuid4().hex[:8]}",
+        task_queue=task_queue,
+        start_signal=SIGNAL_APPROVAL_REQUESTED,
+        start_signal_args=[first],
+    )
+
+
+async def plan_escalated(
+    env: WorkflowEnvironment, client: Client, task_queue: str
+) -> WorkflowHandle[Any, Any]:
+    """Announced, reminded after 2 working days, escalated after 5, approved by the skip-level."""
+    now = await env.get_current_time()
+    handle = await _start_plan(
+        env, client, task_queue, "escalated", _approval("apr-1", "plan", rfc3339(now))
+    )
+    await _announced(handle, 1)
+    await env.sleep(timedelta(days=9))
+    await handle.execute_update(
+        PlanApprovalWorkflow.decide,
+        DecisionInput("apr-1", "approve", actor_id=SKIP_LEVEL, comment="ok"),
+    )
+    await handle.result()
+    return handle
+
+
+async def plan_and_revision(
+    env: WorkflowEnvironment, client: Client, task_queue: str
+) -> WorkflowHandle[Any, Any]:
+    """A plan and a revision in one run: the plan approved, the revision rejected by HR."""
+    now = rfc3339(await env.get_current_time())
+    handle = await _start_plan(
+        env, client, task_queue, "revision", _approval("apr-plan", "plan", now)
+    )
+    await handle.signal(
+        PlanApprovalWorkflow.approval_requested, _approval("apr-rev", "revision", now)
+    )
+    await _announced(handle, 2)
+    await handle.execute_update(
+        PlanApprovalWorkflow.decide, DecisionInput("apr-plan", "approve", actor_id="emp-manager")
+    )
+    await handle.execute_update(
+        PlanApprovalWorkflow.decide,
+        DecisionInput("apr-rev", "reject", actor_id="emp-hr", actor_is_hr=True, comment="no"),
+    )
+    await handle.result()
+    return handle
+
+
+async def _quarter(
+    env: WorkflowEnvironment, client: Client, task_queue: str
+) -> WorkflowHandle[Any, Any]:
+    now = await env.get_current_time()
+    start = (now + timedelta(days=3)).date()
+    cycle = f"cyc-replay-{uuid.uuid4().hex[:8]}"
+    handle = await client.start_workflow(
+        CycleWorkflow.run,
+        CycleInput(
+            cycle_id=cycle,
+            start_date=start.isoformat(),
+            end_date=(start + timedelta(days=90)).isoformat(),
+        ),
+        id=cycle_workflow_id(cycle),
+        task_queue=task_queue,
+    )
+    await handle.result()
+    return handle
+
+
+async def cycle_first_week(
+    env: WorkflowEnvironment, client: Client, task_queue: str
+) -> WorkflowHandle[Any, Any]:
+    """A quarter's first run: planning, approval, execution, the first Monday, continue-as-new."""
+    latest = await _quarter(env, client, task_queue)
+    assert latest.first_execution_run_id
+    return client.get_workflow_handle(latest.id, run_id=latest.first_execution_run_id)
+
+
+async def cycle_closing(
+    env: WorkflowEnvironment, client: Client, task_queue: str
+) -> WorkflowHandle[Any, Any]:
+    """A quarter's last run: the last weeks, closing, final scoring."""
+    handle = await _quarter(env, client, task_queue)
+    return client.get_workflow_handle(handle.id)  # the latest run
+
+
+Scenario = Callable[[WorkflowEnvironment, Client, str], Awaitable[WorkflowHandle[Any, Any]]]
+SCENARIOS: dict[str, Scenario] = {
     "kr_escalation_resolved": resolved,
     "kr_escalation_cycle_ended": cycle_ended,
     "kr_escalation_cycle_already_over": cycle_already_over,
+    "plan_approval_escalated": plan_escalated,
+    "plan_approval_plan_and_revision": plan_and_revision,
+    "cycle_quarter_first_week": cycle_first_week,
+    "cycle_quarter_closing": cycle_closing,
 }
 
 
-async def record() -> dict[str, str]:
-    """Run every scenario; return its history as JSON by file name (without ``.json``)."""
+async def record(names: list[str] | None = None) -> dict[str, str]:
+    """Run the scenarios (all, or ``names``); return each history as JSON by file name."""
     histories = {}
     async with await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=find_binary("temporal-test-server"),
@@ -136,16 +272,23 @@ async def record() -> dict[str, str]:
     ) as env:
         await ensure_search_attributes(env.client)
         task_queue = f"record-{uuid.uuid4()}"
-        async with build_worker(env.client, task_queue, identity=IDENTITY):
+        fakes = FakeActivities()
+        async with build_worker(env.client, task_queue, activities=fakes.all(), identity=IDENTITY):
             for name, scenario in SCENARIOS.items():
+                if names and name not in names:
+                    continue
                 handle = await scenario(env, env.client, task_queue)
                 histories[name] = (await handle.fetch_history()).to_json()
     return histories
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    names = list(sys.argv[1:] if argv is None else argv)
+    unknown = set(names) - set(SCENARIOS)
+    if unknown:
+        raise SystemExit(f"unknown scenarios: {', '.join(sorted(unknown))}")
     HISTORIES.mkdir(parents=True, exist_ok=True)
-    for name, history in asyncio.run(record()).items():
+    for name, history in asyncio.run(record(names or None)).items():
         path = HISTORIES / f"{name}.json"
         path.write_text(history + "\n")
         print(path)

@@ -1,0 +1,175 @@
+"""Notification texts in zh-CN and en (pure: template + parameters → texts).
+
+Parameters come from workflows (ids, counts, dates, a decision's comment); a missing one
+renders as empty text rather than failing a notification.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate
+
+from workflows import notifications as n
+
+
+@dataclass(frozen=True)
+class Texts:
+    title_zh: str
+    title_en: str
+    body_zh: str
+    body_en: str
+    link: str = ""
+
+
+@dataclass(frozen=True)
+class _Template:
+    title_zh: str
+    title_en: str
+    body_zh: str
+    body_en: str
+    link: str = ""
+
+
+_KIND_ZH = {"plan": "目标计划", "revision": "目标调整"}
+_KIND_EN = {"plan": "goal plan", "revision": "target revision"}
+_DECISION_ZH = {"approve": "已批准", "reject": "已驳回"}
+_DECISION_EN = {"approve": "approved", "reject": "rejected"}
+
+TEMPLATES: dict[str, _Template] = {
+    n.APPROVAL_REQUESTED: _Template(
+        "待审批:{kind_zh}",
+        "Approval needed: {kind_en}",
+        "有一份{kind_zh}提交给您审批(周期 {cycle_id})。请在 Stride 中批准或驳回。",
+        "A {kind_en} was submitted for your approval (cycle {cycle_id}). "
+        "Please approve or reject it in Stride.",
+        "/approvals/{approval_id}",
+    ),
+    n.APPROVAL_REMINDER: _Template(
+        "提醒:{kind_zh}已等待审批 2 个工作日",
+        "Reminder: a {kind_en} has waited 2 working days for approval",
+        "一份{kind_zh}仍在等待您的审批(周期 {cycle_id})。",
+        "A {kind_en} is still waiting for your approval (cycle {cycle_id}).",
+        "/approvals/{approval_id}",
+    ),
+    n.APPROVAL_ESCALATED: _Template(
+        "升级审批:{kind_zh}已等待 5 个工作日",
+        "Escalated: a {kind_en} has waited 5 working days",
+        "您下属团队的一份{kind_zh}已等待 5 个工作日未审批,现已升级给您(周期 {cycle_id})。"
+        "您可以直接审批。",
+        "A {kind_en} in your organisation has waited 5 working days and is escalated to you "
+        "(cycle {cycle_id}). You may decide it now.",
+        "/approvals/{approval_id}",
+    ),
+    n.APPROVAL_DECIDED: _Template(
+        "您的{kind_zh}{decision_zh}",
+        "Your {kind_en} was {decision_en}",
+        "您的{kind_zh}{decision_zh}。意见:{comment}",
+        "Your {kind_en} was {decision_en}. Comment: {comment}",
+        "/approvals/{approval_id}",
+    ),
+    n.CYCLE_PLANNING_REMINDER: _Template(
+        "请提交本周期的目标",
+        "Please submit your goals for the cycle",
+        "您尚未提交本周期(周期 {cycle_id})的目标,请尽快填写并提交审批。",
+        "You have not submitted your goals for this cycle ({cycle_id}) yet. "
+        "Please write them and submit them for approval.",
+        "/objectives",
+    ),
+    n.CYCLE_CHECKIN_REMINDER: _Template(
+        "每周进展更新提醒({week})",
+        "Weekly check-in reminder ({week})",
+        "您有 {pending} 个关键结果本周({week})尚未更新进展。",
+        "{pending} of your key results have no check-in this week ({week}) yet.",
+        "/check-ins",
+    ),
+    n.CYCLE_MANAGER_DIGEST: _Template(
+        "团队周报({week})",
+        "Your team this week ({week})",
+        "您的 {reports} 位下属中,{checked_in} 位已完成本周更新,{missing} 位未更新;"
+        "{at_risk} 个关键结果有风险。",
+        "Of your {reports} reports, {checked_in} have checked in this week and {missing} "
+        "have not; {at_risk} key results are at risk.",
+        "/team",
+    ),
+    n.CYCLE_MIDPOINT: _Template(
+        "周期中期回顾",
+        "Mid-cycle review",
+        "本周期(周期 {cycle_id})已过半。请回顾您的目标进展,必要时申请调整目标。",
+        "The cycle ({cycle_id}) is half way through. Review your progress and ask for a "
+        "revision where a target no longer makes sense.",
+        "/objectives",
+    ),
+    n.CYCLE_SELF_SCORE: _Template(
+        "请为本周期的关键结果自评",
+        "Please self-score your key results",
+        "本周期(周期 {cycle_id})已结束,请在自评截止前为您的关键结果打分。",
+        "The cycle ({cycle_id}) has ended. Please self-score your key results before the "
+        "closing deadline.",
+        "/objectives",
+    ),
+    n.CYCLE_CLOSED: _Template(
+        "本周期已完成评分",
+        "The cycle has been scored",
+        "本周期(周期 {cycle_id})的最终得分已生成并归档。",
+        "Final scores of the cycle ({cycle_id}) are in and archived.",
+        "/scores",
+    ),
+}
+
+
+def render(template: str, params: dict[str, str]) -> Texts:
+    """The texts of ``template`` filled with ``params`` (KeyError for an unknown template)."""
+    t = TEMPLATES[template]
+    values: defaultdict[str, str] = defaultdict(str, params)
+    kind = params.get("kind", "")
+    decision = params.get("decision", "")
+    values["kind_zh"] = _KIND_ZH.get(kind, kind)
+    values["kind_en"] = _KIND_EN.get(kind, kind)
+    values["decision_zh"] = _DECISION_ZH.get(decision, decision)
+    values["decision_en"] = _DECISION_EN.get(decision, decision)
+    if not values["comment"]:
+        values["comment"] = "—"
+    return Texts(
+        title_zh=t.title_zh.format_map(values),
+        title_en=t.title_en.format_map(values),
+        body_zh=t.body_zh.format_map(values),
+        body_en=t.body_en.format_map(values),
+        link=t.link.format_map(values),
+    )
+
+
+def message_id(key: str, domain: str = "stride") -> str:
+    """The e-mail Message-ID of a delivery key (stable: a resend carries the same id)."""
+    safe = "".join(c if c.isalnum() or c in "-._" else "." for c in key)
+    return f"<{safe}@{domain}>"
+
+
+def email_message(
+    texts: Texts,
+    *,
+    key: str,
+    sender: str,
+    to: str,
+    locale: str = "",
+    web_url: str = "",
+) -> EmailMessage:
+    """The e-mail copy: the recipient's language when known, else Chinese then English."""
+    msg = EmailMessage()
+    if locale.startswith("zh"):
+        subject, body = texts.title_zh, texts.body_zh
+    elif locale.startswith("en"):
+        subject, body = texts.title_en, texts.body_en
+    else:
+        subject = f"{texts.title_zh} / {texts.title_en}"
+        body = f"{texts.body_zh}\n\n{texts.body_en}"
+    if texts.link:
+        body += f"\n\n{web_url.rstrip('/')}{texts.link}"
+    msg["Subject"] = subject
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Message-ID"] = message_id(key)
+    msg["Date"] = formatdate(usegmt=True)
+    msg.set_content(body + "\n")
+    return msg

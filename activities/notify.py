@@ -1,0 +1,177 @@
+"""The notification activity every workflow uses: an in-app inbox item per recipient
+(identity's InboxService) plus an e-mail copy over SMTP.
+
+Idempotent per workflow step: each recipient's delivery key is ``<workflow id>/<step>/
+<recipient>`` (:func:`workflows.notifications.delivery_key`; the run id is not part of it).
+The inbox row is unique by key, so a retried activity finds it and creates nothing; the
+e-mail is sent only while the row has no ``emailed_at`` and is recorded there right after
+sending, with the key as its Message-ID. (A crash between the SMTP server accepting the mail
+and the record leaves one window in which a retry re-sends it, with the same Message-ID.)
+
+A recipient identity does not know is skipped (logged); identity or the SMTP server being
+down fails the attempt, and the retry picks up where it stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from email.message import EmailMessage
+
+import aiosmtplib
+import grpc
+import structlog
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.clients import (
+    CALL_TIMEOUT_SECONDS,
+    channel,
+    error_code,
+    metadata,
+    to_application_error,
+    workflow_actor,
+)
+from activities.messages import email_message, render
+from services.common.settings import WorkerSettings
+from stride.identity.v1 import inbox_pb2, inbox_pb2_grpc
+from workflows.notifications import (
+    NOTIFY_ACTIVITY,
+    TEMPLATES,
+    NotifyRequest,
+    NotifyResult,
+    delivery_key,
+)
+
+log = structlog.get_logger(__name__)
+
+ERROR_REFUSED = "NotificationRefused"
+
+Sender = Callable[[EmailMessage], Awaitable[None]]
+
+
+class Mailer:
+    """One SMTP connection for the e-mails of one activity run, opened on first use."""
+
+    def __init__(self, settings: WorkerSettings) -> None:
+        self.settings = settings
+        self._smtp: aiosmtplib.SMTP | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.settings.smtp_host)
+
+    async def send(self, message: EmailMessage) -> None:
+        if self._smtp is None:
+            s = self.settings
+            smtp = aiosmtplib.SMTP(
+                hostname=s.smtp_host,
+                port=s.smtp_port,
+                timeout=s.smtp_timeout_seconds,
+                use_tls=s.smtp_tls == "tls",
+                start_tls=True if s.smtp_tls == "starttls" else False,
+            )
+            await smtp.connect()
+            if s.smtp_username:
+                password = s.smtp_password.get_secret_value() if s.smtp_password else ""
+                await smtp.login(s.smtp_username, password)
+            self._smtp = smtp
+        await self._smtp.send_message(message)
+
+    async def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                await self._smtp.quit()
+            except aiosmtplib.SMTPException:
+                self._smtp.close()
+            self._smtp = None
+
+
+class NotifyActivities:
+    def __init__(self, settings: WorkerSettings) -> None:
+        self.settings = settings
+
+    @activity.defn(name=NOTIFY_ACTIVITY)
+    async def notify(self, request: NotifyRequest) -> NotifyResult:
+        if request.template not in TEMPLATES:
+            raise ApplicationError(
+                f"unknown template {request.template!r}", type=ERROR_REFUSED, non_retryable=True
+            )
+        result = NotifyResult()
+        mailer = Mailer(self.settings)
+        md = metadata(workflow_actor())
+        try:
+            async with channel(self.settings.identity_addr) as ch:
+                inbox = inbox_pb2_grpc.InboxServiceStub(ch)
+                for done, message in enumerate(request.messages):
+                    _heartbeat(done)
+                    key = delivery_key(request.key, message.recipient_id)
+                    texts = render(request.template, message.params)
+                    try:
+                        delivered = await inbox.Deliver(
+                            inbox_pb2.DeliverRequest(
+                                key=key,
+                                recipient_id=message.recipient_id,
+                                template=request.template,
+                                title_zh=texts.title_zh,
+                                title_en=texts.title_en,
+                                body_zh=texts.body_zh,
+                                body_en=texts.body_en,
+                                link=texts.link,
+                            ),
+                            timeout=CALL_TIMEOUT_SECONDS,
+                            metadata=md,
+                        )
+                    except grpc.aio.AioRpcError as err:
+                        if err.code() == grpc.StatusCode.INVALID_ARGUMENT:
+                            log.warning("notification skipped", key=key, reason=error_code(err))
+                            continue
+                        raise to_application_error("identity", err, ERROR_REFUSED) from err
+                    if delivered.created:
+                        result.delivered += 1
+                    else:
+                        result.already_delivered += 1
+                    item = delivered.item
+                    if item.emailed_at:
+                        continue
+                    if not (mailer.enabled and delivered.email):
+                        result.inbox_only += 1
+                        continue
+                    mail = email_message(
+                        texts,
+                        key=key,
+                        sender=self.settings.smtp_from,
+                        to=delivered.email,
+                        locale=delivered.locale,
+                        web_url=self.settings.web_url,
+                    )
+                    try:
+                        await mailer.send(mail)
+                    except (aiosmtplib.SMTPException, OSError) as err:
+                        raise ApplicationError(
+                            f"SMTP: {type(err).__name__}: {err}", type="SmtpUnavailable"
+                        ) from err
+                    try:
+                        await inbox.MarkEmailed(
+                            inbox_pb2.MarkEmailedRequest(id=item.id),
+                            timeout=CALL_TIMEOUT_SECONDS,
+                            metadata=md,
+                        )
+                    except grpc.aio.AioRpcError as err:
+                        raise to_application_error("identity", err, ERROR_REFUSED) from err
+                    result.emailed += 1
+        finally:
+            await mailer.close()
+        return result
+
+
+def _heartbeat(done: int) -> None:
+    try:
+        activity.heartbeat(done)
+    except RuntimeError:  # called outside an activity (tests)
+        pass
+
+
+# Registered by the worker (services/worker/worker.py): settings from the STRIDE_* environment.
+@activity.defn(name=NOTIFY_ACTIVITY)
+async def notify(request: NotifyRequest) -> NotifyResult:
+    return await NotifyActivities(WorkerSettings()).notify(request)

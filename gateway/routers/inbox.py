@@ -1,0 +1,76 @@
+"""The caller's in-app inbox (notifications from workflows: approvals, reminders, digests).
+
+Served by identity's InboxService. Only one's own items: another person's item answers 404
+exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from gateway.convert import to_dict
+from gateway.deps import Paging, PathId, RpcDep
+from gateway.routers.common import page
+from gateway.schemas import ResponseModel
+from gateway.security import Access, Allow
+from stride.identity.v1 import inbox_pb2 as pb
+
+router = APIRouter(prefix="/me/inbox", tags=["inbox"])
+
+
+class InboxItem(ResponseModel):
+    id: str
+    template: str
+    title_zh: str
+    title_en: str
+    body_zh: str
+    body_en: str
+    link: str = ""
+    created_at: str
+    read_at: str = ""
+    emailed_at: str = ""
+
+
+class InboxPage(ResponseModel):
+    items: list[InboxItem]
+    next_page_token: str = ""
+    unread_count: int
+
+
+def _me(access: Access) -> str:
+    assert access.principal is not None  # the rule admits signed-in people only
+    return access.principal.id
+
+
+@router.get(
+    "",
+    response_model=InboxPage,
+    name="list_inbox",
+    description="The caller's notifications, newest first, in zh-CN and en.",
+)
+async def list_inbox(
+    rpc: RpcDep,
+    paging: Paging,
+    unread_only: Annotated[bool, Query(description="Only items not read yet")] = False,
+    access: Access = Allow("inbox.read"),
+) -> dict[str, Any]:
+    msg = await rpc(
+        rpc.inbox.ListInbox,
+        pb.ListInboxRequest(recipient_id=_me(access), unread_only=unread_only, page=paging.proto()),
+    )
+    return {**page(msg, "items"), "unread_count": msg.unread_count}
+
+
+@router.post(
+    "/{item_id}/read",
+    response_model=InboxItem,
+    name="mark_inbox_item_read",
+    description="Marks one of the caller's items read (idempotent).",
+)
+async def mark_read(
+    item_id: PathId, rpc: RpcDep, access: Access = Allow("inbox.mark_read")
+) -> dict[str, Any]:
+    msg = await rpc(rpc.inbox.MarkRead, pb.MarkReadRequest(recipient_id=_me(access), id=item_id))
+    return to_dict(msg)

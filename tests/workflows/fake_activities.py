@@ -1,0 +1,121 @@
+"""Fake activities for the cycle and plan-approval workflows: they record every call with
+the (skipped) time Temporal scheduled it, and answer from a small fixed organisation.
+
+Used by tests/workflows and tests/replay/record_histories.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from temporalio import activity
+
+from workflows.cycle import (
+    AUDIENCE_ACTIVITY,
+    AUDIENCE_MANAGERS,
+    AUDIENCE_NOT_CHECKED_IN,
+    AUDIENCE_NOT_SUBMITTED,
+    CLOSE_ACTIVITY,
+    SET_PHASE_ACTIVITY,
+    AudienceInput,
+    SetPhaseInput,
+)
+from workflows.notifications import NOTIFY_ACTIVITY, NotifyRequest, NotifyResult, Outgoing
+from workflows.plan_approval import (
+    DECIDE_ACTIVITY,
+    ESCALATE_ACTIVITY,
+    DecideActivityInput,
+    EscalateActivityInput,
+    EscalateResult,
+)
+
+SKIP_LEVEL = "emp-skip-level"
+
+
+@dataclass
+class Call:
+    name: str
+    input: Any
+    # When Temporal scheduled the activity (time-skipping server time, UTC).
+    at: datetime
+
+
+@dataclass
+class FakeActivities:
+    calls: list[Call] = field(default_factory=list)
+    # Fails the next N decide calls with a refusal (non-retryable).
+    refuse_decisions: int = 0
+    _sent_keys: set[str] = field(default_factory=set)
+
+    def _record(self, name: str, value: Any) -> None:
+        self.calls.append(Call(name, value, activity.info().current_attempt_scheduled_time))
+
+    def of(self, name: str) -> list[Call]:
+        return [c for c in self.calls if c.name == name]
+
+    def notifications(self, template: str | None = None) -> list[NotifyRequest]:
+        return [
+            c.input
+            for c in self.of(NOTIFY_ACTIVITY)
+            if template is None or c.input.template == template
+        ]
+
+    def all(self) -> list[Callable[..., Any]]:
+        return [
+            self.notify,
+            self.decide,
+            self.escalate,
+            self.set_phase,
+            self.audience,
+            self.close,
+        ]
+
+    @activity.defn(name=NOTIFY_ACTIVITY)
+    async def notify(self, request: NotifyRequest) -> NotifyResult:
+        self._record(NOTIFY_ACTIVITY, request)
+        fresh = 0
+        for m in request.messages:
+            key = f"{request.key}/{m.recipient_id}"
+            if key not in self._sent_keys:
+                self._sent_keys.add(key)
+                fresh += 1
+        return NotifyResult(delivered=fresh, already_delivered=len(request.messages) - fresh)
+
+    @activity.defn(name=DECIDE_ACTIVITY)
+    async def decide(self, input: DecideActivityInput) -> None:
+        self._record(DECIDE_ACTIVITY, input)
+        if self.refuse_decisions > 0:
+            from temporalio.exceptions import ApplicationError
+
+            self.refuse_decisions -= 1
+            raise ApplicationError(
+                "goals: FAILED_PRECONDITION", type="decision_refused", non_retryable=True
+            )
+
+    @activity.defn(name=ESCALATE_ACTIVITY)
+    async def escalate(self, input: EscalateActivityInput) -> EscalateResult:
+        self._record(ESCALATE_ACTIVITY, input)
+        return EscalateResult(approver_ids=["emp-manager", SKIP_LEVEL], added=[SKIP_LEVEL])
+
+    @activity.defn(name=SET_PHASE_ACTIVITY)
+    async def set_phase(self, input: SetPhaseInput) -> None:
+        self._record(SET_PHASE_ACTIVITY, input)
+
+    @activity.defn(name=AUDIENCE_ACTIVITY)
+    async def audience(self, input: AudienceInput) -> list[Outgoing]:
+        self._record(AUDIENCE_ACTIVITY, input)
+        base = {"cycle_id": input.cycle_id, "week": input.week}
+        if input.audience == AUDIENCE_NOT_SUBMITTED:
+            return [Outgoing("emp-1", base), Outgoing("emp-2", base)]
+        if input.audience == AUDIENCE_NOT_CHECKED_IN:
+            return [Outgoing("emp-1", {**base, "pending": "2"})]
+        if input.audience == AUDIENCE_MANAGERS:
+            return [Outgoing("emp-manager", {**base, "reports": "2", "checked_in": "1"})]
+        return [Outgoing("emp-1", base), Outgoing("emp-2", base)]
+
+    @activity.defn(name=CLOSE_ACTIVITY)
+    async def close(self, cycle_id: str) -> None:
+        self._record(CLOSE_ACTIVITY, cycle_id)

@@ -1,0 +1,122 @@
+"""Pure calendar helpers for workflow timers: the organisation's local time → UTC instants.
+
+Every timer a workflow sets is an instant in UTC computed here from a local wall-clock time
+in the cycle's (organisation's) IANA time zone, so "Monday 09:00" stays 09:00 local across
+daylight-saving changes. No I/O, no clock: callers pass ``now`` (``workflow.now()``).
+
+Wall-clock times that do not exist (a DST gap) resolve with ``fold=0`` as :mod:`zoneinfo`
+does (02:30 on a spring-forward night becomes 03:30 local); ambiguous ones (the repeated hour
+in autumn) take the first occurrence.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from temporalio.worker.workflow_sandbox._restrictions import RestrictionContext
+
+# zoneinfo can read files (ZoneInfo.from_file), so Temporal's workflow sandbox hands out a
+# proxy of the ZoneInfo class, and a zone made by the proxy is not accepted as a tzinfo.
+# Loading a zone by name is deterministic (the same rules for the installed tzdata), so the
+# real class is used; outside the sandbox this is ZoneInfo itself.
+_ZoneInfo: type[ZoneInfo] = RestrictionContext.unwrap_if_proxied(ZoneInfo)
+
+MONDAY = 0
+SATURDAY = 5
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA zone ``name``; ValueError for an unknown one."""
+    try:
+        return _ZoneInfo(name)
+    except (KeyError, ValueError) as err:
+        raise ValueError(f"unknown time zone {name!r}") from err
+
+
+def local_instant(day: date, at: time, tz: str) -> datetime:
+    """``day`` at wall-clock ``at`` in ``tz``, as an aware UTC datetime (DST-safe)."""
+    local = datetime.combine(day, at, tzinfo=zone(tz))
+    # Round-trip through UTC normalises a non-existent wall-clock time (DST gap).
+    return local.astimezone(UTC)
+
+
+def start_of_day(day: date, tz: str) -> datetime:
+    """Local midnight at the start of ``day``, in UTC."""
+    return local_instant(day, time.min, tz)
+
+
+def end_of_day(day: date, tz: str) -> datetime:
+    """Local midnight after ``day`` (the end of an inclusive last day), in UTC."""
+    return start_of_day(day + timedelta(days=1), tz)
+
+
+def local_date(moment: datetime, tz: str) -> date:
+    """The calendar date of ``moment`` in ``tz``."""
+    return moment.astimezone(zone(tz)).date()
+
+
+def next_weekday_at(after: datetime, weekday: int, at: time, tz: str) -> datetime:
+    """The first ``weekday`` (0 = Monday) at local ``at`` strictly after ``after``, in UTC.
+
+    >>> next_weekday_at(datetime(2026, 11, 27, tzinfo=UTC), 0, time(9), "Asia/Shanghai")
+    datetime.datetime(2026, 11, 30, 1, 0, tzinfo=datetime.timezone.utc)
+    """
+    day = local_date(after, tz)
+    day += timedelta(days=(weekday - day.weekday()) % 7)
+    while True:
+        candidate = local_instant(day, at, tz)
+        if candidate > after:
+            return candidate
+        day += timedelta(days=7)
+
+
+def weekly_instants(
+    first_day: date, last_day: date, weekday: int, at: time, tz: str
+) -> list[datetime]:
+    """Every ``weekday`` at local ``at`` on the days ``first_day``..``last_day`` (inclusive)."""
+    day = first_day + timedelta(days=(weekday - first_day.weekday()) % 7)
+    out = []
+    while day <= last_day:
+        out.append(local_instant(day, at, tz))
+        day += timedelta(days=7)
+    return out
+
+
+def is_working_day(day: date) -> bool:
+    """Monday to Friday (public holidays are not modelled)."""
+    return day.weekday() < SATURDAY
+
+
+def add_working_days(start: datetime, days: int, tz: str) -> datetime:
+    """``start`` moved forward by ``days`` working days (Mon–Fri, local), keeping its local
+    wall-clock time. Friday 10:00 + 2 → Tuesday 10:00; Saturday 10:00 + 1 → Monday 10:00.
+    """
+    if days < 0:
+        raise ValueError("days must not be negative")
+    local = start.astimezone(zone(tz))
+    day = local.date()
+    left = days
+    while left > 0:
+        day += timedelta(days=1)
+        if is_working_day(day):
+            left -= 1
+    return local_instant(day, local.time().replace(tzinfo=None), tz)
+
+
+def iso_week(moment: datetime, tz: str) -> str:
+    """The ISO week of ``moment`` in ``tz``, e.g. ``"2026-W48"``."""
+    year, week, _ = local_date(moment, tz).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def parse_instant(value: str) -> datetime:
+    """An RFC 3339 timestamp with an offset (``Z`` accepted) as an aware datetime."""
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError(f"timestamp needs a UTC offset: {value!r}")
+    return parsed.astimezone(UTC)
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,413 @@
+"""The quarterly OKR cycle: ``cycle/<cycle>``.
+
+Started by the event bridge when goals emits ``stride.goals.v1.cycle.created``. Everything
+happens at instants computed on the organisation's calendar (the cycle's time zone) by the
+pure :func:`cycle_steps`:
+
+planning   from the start: phase PLANNING; reminders (09:00 local, two days before and on the
+           planning deadline) to people in pilot departments who have not submitted goals;
+approval   after the planning deadline: phase APPROVAL (managers approve submitted plans);
+execution  after the approval deadline: phase EXECUTION; every Monday 09:00 local a check-in
+           reminder to people with approved key results not checked in this ISO week, every
+           Monday 12:00 a digest to each manager about their reports; at the midpoint of the
+           cycle (09:00 local) the mid-cycle review notice;
+closing    after the last day: phase CLOSING and the self-score reminder; after the closing
+           deadline: final scoring (goals CloseCycle, the hand-off to the archive), ARCHIVED.
+
+The workflow runs the steps in order, sleeping until each. A reminder more than
+:data:`STALE_AFTER` late (the cycle was created after it) is skipped; phase changes and
+closing always run (they are idempotent in goals). To keep the history short over a quarter
+it continues as new after each week's digest and whenever Temporal suggests it, carrying its
+progress (:class:`CycleProgress`). Notifications are idempotent per step (keys from the
+workflow id and the step key), so a retried step never notifies twice.
+
+Search attributes: StrideCycle, StrideDepartment ("all"), StridePhase (the phase name).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+from workflows import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE
+from workflows.calendar import (
+    MONDAY,
+    end_of_day,
+    local_date,
+    local_instant,
+    parse_instant,
+    rfc3339,
+    start_of_day,
+    weekly_instants,
+)
+from workflows.notifications import (
+    CYCLE_CHECKIN_REMINDER,
+    CYCLE_CLOSED,
+    CYCLE_MANAGER_DIGEST,
+    CYCLE_MIDPOINT,
+    CYCLE_PLANNING_REMINDER,
+    CYCLE_SELF_SCORE,
+    NOTIFY_ACTIVITY,
+    NotifyRequest,
+    NotifyResult,
+    Outgoing,
+    step_key,
+)
+
+WORKFLOW_ID_PREFIX = "cycle/"
+QUERY_STATE = "state"
+SET_PHASE_ACTIVITY = "cycle_set_phase"
+AUDIENCE_ACTIVITY = "cycle_audience"
+CLOSE_ACTIVITY = "cycle_close"
+
+PHASE_PLANNING = "planning"
+PHASE_APPROVAL = "approval"
+PHASE_EXECUTION = "execution"
+PHASE_CLOSING = "closing"
+PHASE_ARCHIVED = "archived"
+PHASES = (PHASE_PLANNING, PHASE_APPROVAL, PHASE_EXECUTION, PHASE_CLOSING, PHASE_ARCHIVED)
+
+# Step kinds.
+STEP_PHASE = "phase"
+STEP_REMIND = "remind"
+STEP_CLOSE = "close"
+
+# Audiences the cycle_audience activity resolves (who gets a step's notification).
+AUDIENCE_NOT_SUBMITTED = "not_submitted"  # pilot departments' people without submitted goals
+AUDIENCE_NOT_CHECKED_IN = "not_checked_in"  # approved KRs, no check-in this week
+AUDIENCE_MANAGERS = "managers"  # managers of participants: digest of their reports
+AUDIENCE_PARTICIPANTS = "participants"  # people with approved objectives
+AUDIENCE_PILOT = "pilot"  # everyone in pilot departments
+
+REMINDER_TIME = time(9, 0)
+DIGEST_TIME = time(12, 0)
+PLANNING_REMINDER_DAYS_BEFORE = (2, 0)
+# A reminder found this late (the workflow started after it) is skipped.
+STALE_AFTER = timedelta(hours=12)
+
+RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+)
+
+
+def workflow_id(cycle_id: str) -> str:
+    return f"{WORKFLOW_ID_PREFIX}{cycle_id}"
+
+
+@dataclass
+class CycleProgress:
+    """What the workflow carries across continue-as-new."""
+
+    # Steps of cycle_steps() done (or skipped) so far.
+    completed: int = 0
+    phase: str = ""
+    notified: int = 0
+    skipped: int = 0
+    runs: int = 1
+    last_step: str = ""
+
+
+@dataclass
+class CycleInput:
+    cycle_id: str
+    # ISO dates (inclusive) in time_zone.
+    start_date: str
+    end_date: str
+    time_zone: str = "Asia/Shanghai"
+    planning_deadline: str = ""
+    approval_deadline: str = ""
+    closing_deadline: str = ""
+    progress: CycleProgress | None = None
+
+
+@dataclass
+class Step:
+    # RFC 3339 UTC instant.
+    at: str
+    kind: str
+    # Unique within the cycle, e.g. "checkin/2026-W41"; part of the notification keys.
+    key: str
+    phase: str = ""
+    template: str = ""
+    audience: str = ""
+    # ISO week the audience is about (check-ins), or "".
+    week: str = ""
+    # Continue-as-new after this step (the end of a week's work).
+    week_end: bool = False
+
+
+@dataclass
+class AudienceInput:
+    cycle_id: str
+    audience: str
+    week: str = ""
+
+
+@dataclass
+class SetPhaseInput:
+    cycle_id: str
+    phase: str
+
+
+@dataclass
+class CycleState:
+    cycle_id: str
+    phase: str
+    completed: int
+    total: int
+    next_step: str
+    next_at: str
+    notified: int
+    skipped: int
+    runs: int
+    last_step: str = ""
+    done: bool = False
+
+
+@dataclass
+class CycleCalendar:
+    start: date
+    end: date
+    planning_deadline: date
+    approval_deadline: date
+    closing_deadline: date
+    time_zone: str
+
+
+def calendar_of(input: CycleInput) -> CycleCalendar:
+    """The cycle's dates, with goals' documented defaults for missing deadlines."""
+    start = date.fromisoformat(input.start_date)
+    end = date.fromisoformat(input.end_date)
+    if end < start:
+        raise ValueError("end_date before start_date")
+
+    def day(value: str, default: date) -> date:
+        return date.fromisoformat(value) if value else default
+
+    return CycleCalendar(
+        start=start,
+        end=end,
+        planning_deadline=day(input.planning_deadline, start + timedelta(days=7)),
+        approval_deadline=day(input.approval_deadline, start + timedelta(days=14)),
+        closing_deadline=day(input.closing_deadline, end + timedelta(days=7)),
+        time_zone=input.time_zone,
+    )
+
+
+def _week(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def cycle_steps(input: CycleInput) -> list[Step]:
+    """Every step of the cycle in the order it runs (pure; the workflow's whole plan)."""
+    cal = calendar_of(input)
+    tz = cal.time_zone
+    steps: list[tuple[datetime, int, Step]] = []
+
+    def add(at: datetime, order: int, step: Step) -> None:
+        steps.append((at, order, replace(step, at=rfc3339(at))))
+
+    add(start_of_day(cal.start, tz), 0, Step("", STEP_PHASE, "phase/planning", PHASE_PLANNING))
+    for days_before in PLANNING_REMINDER_DAYS_BEFORE:
+        day = cal.planning_deadline - timedelta(days=days_before)
+        if cal.start <= day:
+            add(
+                local_instant(day, REMINDER_TIME, tz),
+                1,
+                Step(
+                    "",
+                    STEP_REMIND,
+                    f"planning-reminder/{day.isoformat()}",
+                    template=CYCLE_PLANNING_REMINDER,
+                    audience=AUDIENCE_NOT_SUBMITTED,
+                ),
+            )
+    add(
+        end_of_day(cal.planning_deadline, tz),
+        0,
+        Step("", STEP_PHASE, "phase/approval", PHASE_APPROVAL),
+    )
+    execution_start = end_of_day(cal.approval_deadline, tz)
+    add(execution_start, 0, Step("", STEP_PHASE, "phase/execution", PHASE_EXECUTION))
+    first_monday = cal.approval_deadline + timedelta(days=1)
+    for at in weekly_instants(first_monday, cal.end, MONDAY, REMINDER_TIME, tz):
+        week = _week(local_date(at, tz))
+        add(
+            at,
+            1,
+            Step(
+                "",
+                STEP_REMIND,
+                f"checkin/{week}",
+                template=CYCLE_CHECKIN_REMINDER,
+                audience=AUDIENCE_NOT_CHECKED_IN,
+                week=week,
+            ),
+        )
+    for at in weekly_instants(first_monday, cal.end, MONDAY, DIGEST_TIME, tz):
+        week = _week(local_date(at, tz))
+        add(
+            at,
+            1,
+            Step(
+                "",
+                STEP_REMIND,
+                f"digest/{week}",
+                template=CYCLE_MANAGER_DIGEST,
+                audience=AUDIENCE_MANAGERS,
+                week=week,
+                week_end=True,
+            ),
+        )
+    midpoint = cal.start + (cal.end - cal.start) / 2
+    add(
+        local_instant(midpoint, REMINDER_TIME, tz),
+        2,
+        Step(
+            "",
+            STEP_REMIND,
+            f"midpoint/{midpoint.isoformat()}",
+            template=CYCLE_MIDPOINT,
+            audience=AUDIENCE_PARTICIPANTS,
+        ),
+    )
+    closing = end_of_day(cal.end, tz)
+    add(closing, 0, Step("", STEP_PHASE, "phase/closing", PHASE_CLOSING))
+    add(
+        closing,
+        1,
+        Step(
+            "",
+            STEP_REMIND,
+            "self-score",
+            template=CYCLE_SELF_SCORE,
+            audience=AUDIENCE_PARTICIPANTS,
+        ),
+    )
+    add(
+        end_of_day(cal.closing_deadline, tz),
+        0,
+        Step("", STEP_CLOSE, "close", PHASE_ARCHIVED),
+    )
+    add(
+        end_of_day(cal.closing_deadline, tz),
+        1,
+        Step(
+            "",
+            STEP_REMIND,
+            "closed",
+            template=CYCLE_CLOSED,
+            audience=AUDIENCE_PARTICIPANTS,
+        ),
+    )
+    steps.sort(key=lambda s: (s[0], s[1]))
+    return [s for _, _, s in steps]
+
+
+@workflow.defn
+class CycleWorkflow:
+    @workflow.init
+    def __init__(self, input: CycleInput) -> None:
+        self._input = input
+        self._progress = replace(input.progress) if input.progress else CycleProgress()
+        self._steps: list[Step] = []
+
+    @workflow.run
+    async def run(self, input: CycleInput) -> CycleState:
+        self._steps = cycle_steps(input)
+        workflow.upsert_search_attributes(
+            [
+                STRIDE_CYCLE.value_set(input.cycle_id),
+                STRIDE_DEPARTMENT.value_set("all"),
+                STRIDE_PHASE.value_set(self._progress.phase or PHASE_PLANNING),
+            ]
+        )
+        wid = workflow.info().workflow_id
+        while self._progress.completed < len(self._steps):
+            step = self._steps[self._progress.completed]
+            at = parse_instant(step.at)
+            wait = at - workflow.now()
+            if wait > timedelta(0):
+                await workflow.sleep(wait, summary=step.key)
+            if step.kind == STEP_REMIND and workflow.now() - at > STALE_AFTER:
+                self._progress.skipped += 1
+            else:
+                await self._run_step(wid, step)
+            self._progress.completed += 1
+            self._progress.last_step = step.key
+            more = self._progress.completed < len(self._steps)
+            if more and (step.week_end or workflow.info().is_continue_as_new_suggested()):
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                progress = replace(self._progress, runs=self._progress.runs + 1)
+                workflow.continue_as_new(replace(input, progress=progress))
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state()
+
+    async def _run_step(self, wid: str, step: Step) -> None:
+        if step.kind == STEP_PHASE:
+            await workflow.execute_activity(
+                SET_PHASE_ACTIVITY,
+                SetPhaseInput(self._input.cycle_id, step.phase),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RETRY,
+                summary=step.key,
+            )
+            self._set_phase(step.phase)
+        elif step.kind == STEP_CLOSE:
+            await workflow.execute_activity(
+                CLOSE_ACTIVITY,
+                self._input.cycle_id,
+                start_to_close_timeout=timedelta(minutes=5),
+                retry_policy=RETRY,
+                summary="final scoring",
+            )
+            self._set_phase(PHASE_ARCHIVED)
+        else:
+            audience: list[Outgoing] = await workflow.execute_activity(
+                AUDIENCE_ACTIVITY,
+                AudienceInput(self._input.cycle_id, step.audience, step.week),
+                result_type=list[Outgoing],
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=RETRY,
+                summary=f"{step.key}: who",
+            )
+            if audience:
+                result: NotifyResult = await workflow.execute_activity(
+                    NOTIFY_ACTIVITY,
+                    NotifyRequest(step_key(wid, step.key), step.template, audience),
+                    result_type=NotifyResult,
+                    start_to_close_timeout=timedelta(minutes=10),
+                    heartbeat_timeout=timedelta(minutes=1),
+                    retry_policy=RETRY,
+                    summary=step.key,
+                )
+                self._progress.notified += result.delivered + result.already_delivered
+
+    def _set_phase(self, phase: str) -> None:
+        self._progress.phase = phase
+        workflow.upsert_search_attributes([STRIDE_PHASE.value_set(phase)])
+
+    @workflow.query(name=QUERY_STATE)
+    def state(self) -> CycleState:
+        steps = self._steps
+        p = self._progress
+        nxt = steps[p.completed] if p.completed < len(steps) else None
+        return CycleState(
+            cycle_id=self._input.cycle_id,
+            phase=p.phase,
+            completed=p.completed,
+            total=len(steps),
+            next_step=nxt.key if nxt else "",
+            next_at=nxt.at if nxt else "",
+            notified=p.notified,
+            skipped=p.skipped,
+            runs=p.runs,
+            last_step=p.last_step,
+            done=nxt is None,
+        )

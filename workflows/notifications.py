@@ -1,0 +1,77 @@
+"""What workflows hand to the one notification activity (activities/notify.py).
+
+A workflow names a *template* and, per recipient, the template's parameters (ids, counts,
+dates: no names or e-mail addresses, which the activity looks up in identity at send time so
+that none end up in workflow histories). Delivery is idempotent per workflow step: the
+activity derives each recipient's delivery key from :attr:`NotifyRequest.key` (built by
+:func:`step_key` from the workflow id and the step, never the run id), so a retried activity
+or a workflow that continued-as-new never delivers twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+NOTIFY_ACTIVITY = "notify"
+
+# Templates (activities/messages.py renders them in zh-CN and en).
+APPROVAL_REQUESTED = "approval.requested"
+APPROVAL_REMINDER = "approval.reminder"
+APPROVAL_ESCALATED = "approval.escalated"
+APPROVAL_DECIDED = "approval.decided"
+CYCLE_PLANNING_REMINDER = "cycle.planning_reminder"
+CYCLE_CHECKIN_REMINDER = "cycle.checkin_reminder"
+CYCLE_MANAGER_DIGEST = "cycle.manager_digest"
+CYCLE_MIDPOINT = "cycle.midpoint"
+CYCLE_SELF_SCORE = "cycle.self_score"
+CYCLE_CLOSED = "cycle.closed"
+
+TEMPLATES = frozenset(
+    {
+        APPROVAL_REQUESTED,
+        APPROVAL_REMINDER,
+        APPROVAL_ESCALATED,
+        APPROVAL_DECIDED,
+        CYCLE_PLANNING_REMINDER,
+        CYCLE_CHECKIN_REMINDER,
+        CYCLE_MANAGER_DIGEST,
+        CYCLE_MIDPOINT,
+        CYCLE_SELF_SCORE,
+        CYCLE_CLOSED,
+    }
+)
+
+
+@dataclass
+class Outgoing:
+    recipient_id: str
+    # Template parameters (ids, counts, ISO dates); no personal data.
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class NotifyRequest:
+    # The workflow step: "<workflow id>/<step>" (see step_key).
+    key: str
+    template: str
+    messages: list[Outgoing] = field(default_factory=list)
+
+
+@dataclass
+class NotifyResult:
+    # Inbox items created now, and found from an earlier attempt.
+    delivered: int = 0
+    already_delivered: int = 0
+    emailed: int = 0
+    # Recipients without an e-mail address (or e-mail disabled): inbox only.
+    inbox_only: int = 0
+
+
+def step_key(workflow_id: str, step: str) -> str:
+    """The delivery key of one workflow step (independent of the run id)."""
+    return f"{workflow_id}/{step}"
+
+
+def delivery_key(step: str, recipient_id: str) -> str:
+    """One recipient's delivery key within a step."""
+    return f"{step}/{recipient_id}"
