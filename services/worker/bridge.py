@@ -44,8 +44,10 @@ from workflows.kr_escalation import (
     KrEscalationInput,
     KrEscalationWorkflow,
     RiskSignal,
+    memo_title,
     workflow_id,
 )
+from workflows.audit import memo
 
 log = structlog.get_logger(__name__)
 
@@ -167,6 +169,7 @@ async def handle_check_in_recorded(
             task_queue=task_queue,
             start_signal=SIGNAL_RISK_ASSESSED,
             start_signal_args=[signal],
+            memo=memo(memo_title(key_result_id)),
         )
         return Outcome.ESCALATED
     handle = client.get_workflow_handle(workflow_id(key_result_id))

@@ -16,6 +16,7 @@ from temporalio.common import SearchAttributeKey
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
+from activities.audit import record_decision
 from activities.org_sync import org_sync_apply_batch, org_sync_plan
 from workflows import SEARCH_ATTRIBUTES
 from workflows.kr_escalation import KrEscalationWorkflow
@@ -24,7 +25,7 @@ from workflows.org_sync import OrgSyncWorkflow
 log = structlog.get_logger(__name__)
 
 WORKFLOWS: list[type] = [KrEscalationWorkflow, OrgSyncWorkflow]
-ACTIVITIES: list[Callable[..., Any]] = [org_sync_plan, org_sync_apply_batch]
+ACTIVITIES: list[Callable[..., Any]] = [org_sync_plan, org_sync_apply_batch, record_decision]
 
 
 def build_worker(client: Client, task_queue: str, **kwargs: Any) -> Worker:
