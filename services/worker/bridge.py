@@ -35,6 +35,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from services.common.nats import GOALS_STREAM, ensure_streams
 from services.common.telemetry import consumer_span
 from stride.goals.v1 import goals_pb2
+from workflows.audit import memo
 from workflows.kr_escalation import (
     RISK_AT_RISK,
     RISK_BEHIND,
@@ -47,7 +48,6 @@ from workflows.kr_escalation import (
     memo_title,
     workflow_id,
 )
-from workflows.audit import memo
 
 log = structlog.get_logger(__name__)
 

@@ -28,10 +28,20 @@ WORKFLOWS: list[type] = [KrEscalationWorkflow, OrgSyncWorkflow]
 ACTIVITIES: list[Callable[..., Any]] = [org_sync_plan, org_sync_apply_batch, record_decision]
 
 
-def build_worker(client: Client, task_queue: str, **kwargs: Any) -> Worker:
-    """A worker for every Stride workflow and activity on ``task_queue``."""
+def build_worker(
+    client: Client,
+    task_queue: str,
+    activities: Sequence[Callable[..., Any]] | None = None,
+    **kwargs: Any,
+) -> Worker:
+    """A worker for every Stride workflow and activity on ``task_queue`` (tests may pass
+    stand-in ``activities``)."""
     return Worker(
-        client, task_queue=task_queue, workflows=WORKFLOWS, activities=ACTIVITIES, **kwargs
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=list(ACTIVITIES if activities is None else activities),
+        **kwargs,
     )
 
 

@@ -50,6 +50,7 @@ from services.worker.server import connect_temporal, serve
 from services.worker.worker import build_worker
 from stride.common.v1 import common_pb2
 from stride.goals.v1 import goals_pb2
+from tests.fakes.audit import DecisionLog
 from workflows import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE, STRIDE_RISK_LEVEL
 from workflows.kr_escalation import EscalationState, KrEscalationWorkflow, workflow_id
 
@@ -179,7 +180,10 @@ def test_decode() -> None:
 
 @pytest.fixture
 async def worker(temporal_dev_env: WorkflowEnvironment) -> AsyncIterator[Worker]:
-    async with build_worker(temporal_dev_env.client, f"bridge-{uuid.uuid4()}") as w:
+    decisions = DecisionLog()
+    async with build_worker(
+        temporal_dev_env.client, f"bridge-{uuid.uuid4()}", decisions.activities()
+    ) as w:
         yield w
 
 

@@ -1,6 +1,11 @@
-"""Regenerate tests/replay/histories/kr_escalation_*.json by running the workflow.
+"""Record tests/replay/histories/kr_escalation_audited_*.json by running the workflow.
 
     .venv/bin/python -m tests.replay.record_histories
+
+The histories without ``audited`` in their name were recorded before the workflow recorded
+its decisions in the audit trail (patch ``kr-escalation-audit``); they stay as they are, so
+runs started by older code keep replaying. This script records the current behaviour only
+(decisions go to a stand-in ``record_decision`` activity).
 
 Runs each scenario on the time-skipping test server and writes the workflow's history as
 JSON. Re-record only on purpose: the committed histories are what running workflows look
@@ -21,6 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from services.common.binaries import find_binary
 from services.worker.worker import build_worker, ensure_search_attributes
+from tests.fakes.audit import DecisionLog
 from workflows.kr_escalation import (
     SIGNAL_RISK_ASSESSED,
     EscalationState,
@@ -121,9 +127,9 @@ async def cycle_already_over(env: WorkflowEnvironment, client: Client, task_queu
 
 
 SCENARIOS: dict[str, Callable[[WorkflowEnvironment, Client, str], Awaitable[Handle]]] = {
-    "kr_escalation_resolved": resolved,
-    "kr_escalation_cycle_ended": cycle_ended,
-    "kr_escalation_cycle_already_over": cycle_already_over,
+    "kr_escalation_audited_resolved": resolved,
+    "kr_escalation_audited_cycle_ended": cycle_ended,
+    "kr_escalation_audited_cycle_already_over": cycle_already_over,
 }
 
 
@@ -136,7 +142,10 @@ async def record() -> dict[str, str]:
     ) as env:
         await ensure_search_attributes(env.client)
         task_queue = f"record-{uuid.uuid4()}"
-        async with build_worker(env.client, task_queue, identity=IDENTITY):
+        decisions = DecisionLog()
+        async with build_worker(
+            env.client, task_queue, decisions.activities(), identity=IDENTITY
+        ):
             for name, scenario in SCENARIOS.items():
                 handle = await scenario(env, env.client, task_queue)
                 histories[name] = (await handle.fetch_history()).to_json()

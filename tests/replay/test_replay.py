@@ -31,6 +31,11 @@ def test_histories_are_committed() -> None:
         "kr_escalation_resolved",
         "kr_escalation_cycle_ended",
         "kr_escalation_cycle_already_over",
+        "kr_escalation_audited_resolved",
+        "kr_escalation_audited_cycle_ended",
+        "kr_escalation_audited_cycle_already_over",
+        "org_sync_dingtalk",
+        "org_sync_dingtalk_audited",
     } <= names
 
 
