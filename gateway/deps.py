@@ -50,6 +50,7 @@ class Rpc:
         self.goals = deps.goals
         self.auth = deps.auth
         self.audit = deps.audit
+        self.org_sync = deps.org_sync
         self.timeout = deps.rpc_timeout
         self._request = request
 

@@ -15,11 +15,24 @@ from gateway.routers import (
     health,
     key_results,
     objectives,
+    org_invitations,
+    org_sync,
 )
 from gateway.security import annotate_routes
 
 api_router = APIRouter(responses=PROBLEM_RESPONSES)
-for module in (auth, departments, employees, cycles, objectives, key_results, api_keys, audit):
+for module in (
+    auth,
+    departments,
+    employees,
+    cycles,
+    objectives,
+    key_results,
+    api_keys,
+    audit,
+    org_sync,
+    org_invitations,
+):
     annotate_routes(module.router)
     api_router.include_router(module.router)
 annotate_routes(health.router)
