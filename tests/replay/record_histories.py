@@ -143,9 +143,7 @@ async def record() -> dict[str, str]:
         await ensure_search_attributes(env.client)
         task_queue = f"record-{uuid.uuid4()}"
         decisions = DecisionLog()
-        async with build_worker(
-            env.client, task_queue, decisions.activities(), identity=IDENTITY
-        ):
+        async with build_worker(env.client, task_queue, decisions.activities(), identity=IDENTITY):
             for name, scenario in SCENARIOS.items():
                 handle = await scenario(env, env.client, task_queue)
                 histories[name] = (await handle.fetch_history()).to_json()
