@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -13,10 +11,11 @@ from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
 from gateway.convert import to_dict
-from gateway.deps import Paging, Rpc, RpcDep
+from gateway.deps import Paging, RpcDep
 from gateway.routers.common import page
 from gateway.schemas import AuditEntry, AuditVerification, Page
 from gateway.security import Allow
+from services.identity import audit_export
 from stride.audit.v1 import audit_pb2 as pb
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -81,57 +80,13 @@ async def verify_audit_log(rpc: RpcDep) -> dict[str, Any]:
 
 # -- export -----------------------------------------------------------------------------------
 
-EXPORT_COLUMNS = (
-    "seq",
-    "occurred_at",
-    "actor",
-    "action",
-    "resource_type",
-    "resource_id",
-    "request_id",
-    "trace_id",
-    "before_digest",
-    "after_digest",
-    "service",
-    "detail",
-    "prev_hash",
-    "hash",
-)
-EXPORT_PAGE = 200
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def export_row(entry: pb.AuditEntry) -> list[Any]:
-    return [getattr(entry, column) for column in EXPORT_COLUMNS]
-
-
-async def _pages(rpc: Rpc, request: pb.ListAuditEntriesRequest) -> AsyncIterator[list[Any]]:
-    """Pages of matching entries, oldest first, by seq (rows appended meanwhile only add to
-    the end: no row is skipped or repeated)."""
-    after = 0
-    while True:
-        request.after_seq = after
-        msg = await rpc(rpc.audit.ListAuditEntries, request)
-        if not msg.entries:
-            return
-        yield list(msg.entries)
-        if len(msg.entries) < EXPORT_PAGE:
-            return
-        after = msg.entries[-1].seq
-
-
-def _csv_line(values: list[Any]) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerow(values)
-    return out.getvalue()
-
 
 @router.get(
     "/export",
     name="export_audit_entries",
     dependencies=[Allow("audit.export")],
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}, XLSX_MEDIA_TYPE: {}}}},
+    responses={200: {"content": {"text/csv": {}, audit_export.XLSX_MEDIA_TYPE: {}}}},
     description="The audit trail with the filters of GET /audit, oldest first, every column "
     "(including the hashes, so an export can be checked against the chain). CSV is streamed "
     "(UTF-8 with BOM, opens in Excel); XLSX is built in memory (up to ~1 million rows).",
@@ -153,37 +108,31 @@ async def export_audit_entries(
         resource_id=resource_id,
         from_time=_rfc3339(from_time),
         to_time=_rfc3339(to_time),
-        oldest_first=True,
     )
-    request.page.page_size = EXPORT_PAGE
-    pages = _pages(rpc, request)
+
+    async def call(query: pb.ListAuditEntriesRequest) -> pb.ListAuditEntriesResponse:
+        return await rpc(rpc.audit.ListAuditEntries, query)
+
+    pages = audit_export.pages(call, request)
     # The first page before answering: a bad filter or identity being down is still a
     # problem+json, not a broken download.
     first: list[Any] = await anext(pages, [])
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     headers = {"Cache-Control": "no-store"}
     if format == "xlsx":
-        from openpyxl import Workbook
-
-        wb = Workbook(write_only=True)
-        ws = wb.create_sheet("audit")
-        ws.append(list(EXPORT_COLUMNS))
-        for entry in first:
-            ws.append(export_row(entry))
+        xlsx = audit_export.XlsxExport()
+        xlsx.add(first)
         async for page_ in pages:
-            for entry in page_:
-                ws.append(export_row(entry))
-        out = io.BytesIO()
-        wb.save(out)
+            xlsx.add(page_)
         headers["Content-Disposition"] = f'attachment; filename="stride-audit-{stamp}.xlsx"'
-        return Response(out.getvalue(), media_type=XLSX_MEDIA_TYPE, headers=headers)
+        return Response(xlsx.bytes(), media_type=audit_export.XLSX_MEDIA_TYPE, headers=headers)
 
     async def lines() -> AsyncIterator[str]:
-        yield "\ufeff" + _csv_line(list(EXPORT_COLUMNS))
-        for entry in first:
-            yield _csv_line(export_row(entry))
+        yield audit_export.csv_header()
+        for page_ in (first,):
+            yield "".join(audit_export.csv_line(audit_export.row(e)) for e in page_)
         async for page_ in pages:
-            yield "".join(_csv_line(export_row(entry)) for entry in page_)
+            yield "".join(audit_export.csv_line(audit_export.row(e)) for e in page_)
 
     headers["Content-Disposition"] = f'attachment; filename="stride-audit-{stamp}.csv"'
     return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers=headers)

@@ -21,9 +21,12 @@ from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
+from typer.testing import CliRunner
 
 from activities.audit import AuditActivities
 from activities.org_sync import OrgSyncActivities
+from services.cli_audit import audit_app
+from services.cli_org import org_app
 from services.common.settings import WorkerSettings
 from services.worker.worker import WORKFLOWS
 from stride.identity.v1 import identity_pb2
@@ -349,3 +352,60 @@ async def test_org_sync_answers_503_while_temporal_is_down(stack: GatewayStack) 
     hr = await stack.person(hq.id, roles=["hr"], name="HR")
     r = await stack.http.post("/org/sync", json={"source": "json"}, headers=hr.headers)
     assert r.status_code == 503 and r.json()["code"] == "temporal_unavailable"
+
+
+async def test_cli_invites_to_a_slip_file_and_exports_the_trail(
+    stack: GatewayStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    depot = await stack.department("Depot")
+    hr = await stack.person(depot.id, roles=["hr"], name="HR")
+    person = await imported(stack, depot.id)
+    address = stack.settings.identity_addr
+    runner = CliRunner()
+
+    slips = tmp_path / "slips.xlsx"
+    done = await asyncio.to_thread(
+        runner.invoke,
+        org_app,
+        ["invite", "--employee-id", person.id, "-o", str(slips), "--identity", address],
+    )
+    assert done.exit_code == 0, done.output
+    assert "1 invitations" in done.output
+    sheet = load_workbook(slips).active
+    assert sheet is not None
+    (_, row) = list(sheet.iter_rows(values_only=True))
+    assert row[0] == person.employee_number and row[2] == "Depot"
+    assert (await stack.login(person.employee_number, str(row[4])))["must_change_password"]
+    # Never twice: nothing to write the second time.
+    again = await asyncio.to_thread(
+        runner.invoke,
+        org_app,
+        [
+            "invite",
+            "--employee-id",
+            person.id,
+            "-o",
+            str(tmp_path / "b.xlsx"),
+            "--identity",
+            address,
+        ],
+    )
+    assert again.exit_code == 0 and "has_password × 1" in again.output
+    assert not (tmp_path / "b.xlsx").exists()
+
+    async def invited() -> list[dict[str, Any]]:
+        entries = await audit_entries(stack, hr, resource_id=person.id)
+        assert any(e["actor"] == "cli:invite" for e in entries)
+        return entries
+
+    trail = sorted(await eventually(invited), key=lambda e: e["seq"])
+    monkeypatch.setenv("STRIDE_IDENTITY_ADDR", address)
+    out = tmp_path / "audit.csv"
+    exported = await asyncio.to_thread(
+        runner.invoke, audit_app, ["export", "--resource-id", person.id, "-o", str(out)]
+    )
+    assert exported.exit_code == 0, exported.output
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert [r["hash"] for r in rows] == [e["hash"] for e in trail]
+    assert rows[0]["actor"] == trail[0]["actor"] and rows[0]["seq"] == str(trail[0]["seq"])
+    assert str(row[4]) not in out.read_text(encoding="utf-8-sig")
