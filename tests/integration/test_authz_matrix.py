@@ -18,6 +18,7 @@ A second test checks that this table names every route of the app, and that ever
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -31,9 +32,11 @@ import pytest
 from fastapi.routing import APIRoute
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from gateway.app import PUBLIC_DOC_ROUTES
 from gateway.security import RULE_EXTENSION, iter_routes, route_rules
+from services.worker.worker import ensure_search_attributes
 from stride.goals.v1 import goals_pb2 as gpb
 from stride.identity.v1 import auth_pb2, identity_pb2, org_sync_pb2, org_sync_pb2_grpc
 from tests.integration.gateway_stack import (
@@ -45,6 +48,8 @@ from tests.integration.gateway_stack import (
     bearer,
     gateway_stack,
 )
+from tests.unit.test_org_sync_workflow import Stand
+from workflows.org_sync import OrgSyncWorkflow
 
 COLUMNS = "emhraxkn0"
 PEOPLE = "emhrax"
@@ -98,17 +103,29 @@ async def stack(
         tmp_path_factory.mktemp("gw-matrix"),
         nats_url,
         temporal_address=temporal_env.client.service_client.config.target_host,
+        task_queue=MATRIX_QUEUE,
     ) as s:
         yield s
 
 
 @pytest.fixture(scope="module", autouse=True)
-async def _stop_org_syncs(temporal_env: WorkflowEnvironment) -> AsyncIterator[None]:
+async def _finish_org_syncs(temporal_env: WorkflowEnvironment) -> AsyncIterator[None]:
+    """The syncs the matrix started wait for a worker: run them to their end with stand-in
+    activities (terminating them instead left the shared time-skipping server unable to
+    skip time for later tests)."""
     yield
-    for source in SYNC_SOURCES.values():
-        handle = temporal_env.client.get_workflow_handle(f"org-sync/{source}/dry-run")
-        with contextlib.suppress(RPCError):
-            await handle.terminate("authorization matrix over")
+    await ensure_search_attributes(temporal_env.client)
+    stand = Stand(batches=0)
+    async with Worker(
+        temporal_env.client,
+        task_queue=MATRIX_QUEUE,
+        workflows=[OrgSyncWorkflow],
+        activities=[stand.plan, stand.apply, stand.decisions.record_decision],
+    ):
+        for source in SYNC_SOURCES.values():
+            handle = temporal_env.client.get_workflow_handle(f"org-sync/{source}/dry-run")
+            with contextlib.suppress(RPCError):
+                await asyncio.wait_for(handle.result(), 30)
 
 
 @pytest.fixture(scope="module")
@@ -276,6 +293,7 @@ async def fresh_key(w: World, column: str, target: str) -> dict[str, str]:
 # Each caller allowed to start a sync gets its own source, so none finds another's running
 # (the runs wait for a worker that never comes; terminated when the module ends).
 SYNC_SOURCES = {"r": "file", "a": "json", "k": "dingtalk"}
+MATRIX_QUEUE = f"matrix-{uuid.uuid4()}"
 
 
 async def sync_body(w: World, column: str, target: str) -> Any:
