@@ -26,7 +26,7 @@ from services.common.settings import GatewaySettings
 from services.common.tasks import cancel_and_wait
 from stride.audit.v1 import audit_pb2_grpc
 from stride.goals.v1 import goals_pb2_grpc
-from stride.identity.v1 import auth_pb2_grpc, identity_pb2_grpc, inbox_pb2_grpc
+from stride.identity.v1 import auth_pb2_grpc, identity_pb2_grpc, inbox_pb2_grpc, org_sync_pb2_grpc
 
 log = structlog.get_logger(__name__)
 
@@ -173,6 +173,10 @@ class GatewayDeps:
     audit: Any = None
     # The in-app inbox (inbox_pb2_grpc.InboxServiceStub), also served by identity.
     inbox: Any = None
+    # org_sync_pb2_grpc.OrgSyncServiceStub (identity process)
+    org_sync: Any = None
+    # Where workflows the gateway starts (org-sync/<source>) are picked up.
+    task_queue: str = "stride"
     rpc_timeout: float = RPC_TIMEOUT
     ready_timeout: float = READY_TIMEOUT
     closers: list[Closer] = field(default_factory=list)
@@ -216,6 +220,8 @@ async def build_deps(settings: GatewaySettings) -> GatewayDeps:
         auth=auth_pb2_grpc.AuthServiceStub(identity_channel),
         audit=audit_pb2_grpc.AuditServiceStub(identity_channel),
         inbox=inbox_pb2_grpc.InboxServiceStub(identity_channel),
+        org_sync=org_sync_pb2_grpc.OrgSyncServiceStub(identity_channel),
+        task_queue=settings.task_queue,
         temporal=temporal,
         readiness={
             "identity": grpc_health_check(identity_channel),

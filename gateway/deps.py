@@ -51,6 +51,7 @@ class Rpc:
         self.auth = deps.auth
         self.audit = deps.audit
         self.inbox = deps.inbox
+        self.org_sync = deps.org_sync
         self.timeout = deps.rpc_timeout
         self._request = request
 

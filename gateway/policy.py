@@ -381,6 +381,16 @@ RULES: dict[str, Rule] = _rules(
     Rule("api_key.revoke", "Revoke an API key", {ADMIN: Reach.ALL}),
     Rule("audit.list", "Query the audit trail", _ORG_ADMINS, api_scope="audit:read"),
     Rule("audit.verify", "Verify the audit hash chain", _ORG_ADMINS, api_scope="audit:read"),
+    # -- org sync / audit export (#3) --
+    Rule("org_sync.start", "Run an org sync now", _ORG_ADMINS, api_scope="org:write"),
+    Rule("org_sync.read", "Read org sync runs and reports", _ORG_ADMINS, api_scope="org:read"),
+    Rule(
+        "org.invite",
+        "Issue one-time initial passwords (HR, admin; HR/admin accounts: admin)",
+        _ORG_ADMINS,
+    ),
+    Rule("audit.export", "Export the audit trail (CSV, XLSX)", _ORG_ADMINS, api_scope="audit:read"),
+    # -- end org sync / audit export (#3) --
     # organisation
     Rule("department.read", "Read departments", _EVERYONE, api_scope="org:read"),
     Rule("department.create", "Create a department", _ORG_ADMINS, api_scope="org:write"),

@@ -953,6 +953,7 @@ class AuditEntry(ResponseModel):
     service: str
     prev_hash: str
     hash: str
+    detail: str = ""
 
 
 class AuditVerification(ResponseModel):
@@ -960,6 +961,93 @@ class AuditVerification(ResponseModel):
     rows_checked: int
     first_bad_seq: int
     reason: str
+
+
+# -- org sync and invitations (#3) ---------------------------------------------------------
+
+OrgSyncSource = Literal["dingtalk", "json", "file"]
+
+
+class OrgSyncStart(RequestModel):
+    source: OrgSyncSource
+    dry_run: bool = False
+
+
+class OrgSyncStarted(ResponseModel):
+    workflow_id: str
+    run_id: str = Field(description="Temporal run id of the workflow execution")
+    source: str
+    dry_run: bool
+
+
+class OrgSyncCounts(ResponseModel):
+    created: int
+    updated: int
+    moved: int
+    deactivated: int
+    unchanged: int
+    rejected: int
+    linked: int
+    departments_created: int
+    departments_updated: int
+    departments_unchanged: int
+    departments_rejected: int
+    departments_linked: int
+
+
+class OrgSyncRow(ResponseModel):
+    row: int
+    kind: str
+    key: str
+    action: str
+    reason_code: str
+    reason: str
+    changed_fields: list[str]
+
+
+class OrgSyncRun(ResponseModel):
+    run_id: str
+    source: str
+    dry_run: bool
+    status: str
+    counts: OrgSyncCounts | None
+    batch_count: int
+    batches_applied: int
+    operation_count: int
+    planned_at: str
+    finished_at: str
+    rows: list[OrgSyncRow] = Field(
+        default_factory=list, description="every row that is not unchanged (reports only)"
+    )
+
+
+class OrgSyncRuns(ResponseModel):
+    items: list[OrgSyncRun]
+
+
+class InvitationRequest(RequestModel):
+    employee_ids: list[Id] = Field(default_factory=list, max_length=1000)
+    all_without_password: bool = False
+
+
+class IssuedInvitation(ResponseModel):
+    employee_id: str
+    employee_number: str
+    name: str
+    department_id: str
+    department_name: str
+    initial_password: str
+
+
+class SkippedInvitation(ResponseModel):
+    employee_id: str
+    reason: str
+
+
+class Invitations(ResponseModel):
+    issued: list[IssuedInvitation]
+    skipped: list[SkippedInvitation]
+    remaining: int = Field(description="people without a password left for the next call")
 
 
 # -- errors and health ----------------------------------------------------------------------

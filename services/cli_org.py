@@ -6,6 +6,7 @@
   Temporal (the one already running, if any) and waits for its report.
 - ``stride org report RUN_ID`` / ``stride org runs``: what a sync did (from identity).
 - ``stride org schedules``: create or update the hourly Schedules of the configured sources.
+- ``stride org invite --all -o slips.xlsx``: one-time initial passwords for imported people.
 """
 
 from __future__ import annotations
@@ -20,15 +21,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from services.common.audit import ACTOR_KEY
 from services.common.settings import StrideSettings, WorkerSettings
+from services.identity.invitation_slips import slips_xlsx
 from services.identity.sync.client import CHANNEL_OPTIONS, OrgSyncClient
 from services.identity.sync.connectors import (
     FileConnector,
     SourceError,
     configured_sources,
 )
+from stride.identity.v1 import auth_pb2, auth_pb2_grpc, org_sync_pb2_grpc
 from stride.identity.v1 import org_sync_pb2 as pb
-from stride.identity.v1 import org_sync_pb2_grpc
 
 if TYPE_CHECKING:
     from workflows.org_sync import OrgSyncReport
@@ -306,3 +309,65 @@ def schedules_command() -> None:
 
     ids = asyncio.run(ensure())
     console.print("schedules: " + (", ".join(ids) if ids else "none (no sources configured)"))
+
+
+async def _invite(
+    address: str, employee_ids: list[str], all_without_password: bool, include_privileged: bool
+) -> auth_pb2.IssueInitialPasswordsResponse:
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = auth_pb2_grpc.AuthServiceStub(channel)
+        return await stub.IssueInitialPasswords(
+            auth_pb2.IssueInitialPasswordsRequest(
+                employee_ids=employee_ids,
+                all_without_password=all_without_password,
+                include_privileged=include_privileged,
+            ),
+            timeout=600,
+            metadata=((ACTOR_KEY, "cli:invite"),),
+        )
+
+
+@org_app.command("invite")
+def invite_command(
+    output: Annotated[Path, typer.Option("--output", "-o", help="XLSX file of slips to print.")],
+    all_without_password: Annotated[
+        bool, typer.Option("--all", help="Every active person without a password.")
+    ] = False,
+    employee_id: Annotated[
+        list[str] | None, typer.Option("--employee-id", help="This employee (repeatable).")
+    ] = None,
+    include_privileged: Annotated[
+        bool, typer.Option(help="Also people holding the hr or admin role.")
+    ] = False,
+    identity: IdentityOption = None,
+) -> None:
+    """One-time initial passwords for imported people, written as printable slips (XLSX).
+
+    The passwords are only in that file (never shown again, never issued twice): keep it safe
+    and delete it once the slips are handed out. Everyone must change the password at first
+    sign-in.
+    """
+    console = Console()
+    ids = list(employee_id or [])
+    if bool(ids) == all_without_password:
+        raise _fail(console, "give either --all or --employee-id")
+    if output.exists():
+        raise _fail(console, f"{output} exists: choose a new file (passwords are issued once)")
+    address = identity or StrideSettings().identity_addr
+    try:
+        answer = asyncio.run(_invite(address, ids, all_without_password, include_privileged))
+    except grpc.aio.AioRpcError as exc:
+        raise _fail(console, f"identity service at {address}: {exc.details()}") from exc
+    if answer.issued:
+        output.write_bytes(slips_xlsx(answer.issued))
+        output.chmod(0o600)
+        console.print(f"[green]{len(answer.issued)} invitations[/green] written to {output}")
+    else:
+        console.print("nobody to invite: no file written")
+    skipped: dict[str, int] = {}
+    for s in answer.skipped:
+        skipped[s.reason] = skipped.get(s.reason, 0) + 1
+    if skipped:
+        console.print("skipped: " + ", ".join(f"{k} × {v}" for k, v in sorted(skipped.items())))
+    if answer.remaining:
+        console.print(f"{answer.remaining} more without a password: run it again")

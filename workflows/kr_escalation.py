@@ -13,6 +13,11 @@ at risk; every further check-in result arrives as the ``risk_assessed`` signal.
 
 The rules are the pure :func:`apply_risk_signal`; the workflow only keeps state, dedupes
 events, publishes search attributes and waits. Notifications per level are not sent yet.
+
+Every level change and the close are recorded in the audit trail (actor
+``workflow:kr-escalation/<kr>``) through the ``record_decision`` activity; runs started before
+that existed (patch ``kr-escalation-audit``) keep their old commands. The starter sets the memo
+``title`` ("KR escalation <kr>").
 """
 
 from __future__ import annotations
@@ -24,10 +29,15 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from workflows import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE, STRIDE_RISK_LEVEL
+from workflows.audit import Decision, record_decision
 
 WORKFLOW_ID_PREFIX = "kr-escalation/"
 SIGNAL_RISK_ASSESSED = "risk_assessed"
 PHASE = "escalation"
+# workflow.patched id: runs that record their decisions in the audit trail.
+PATCH_AUDIT = "kr-escalation-audit"
+ACTION_LEVEL_CHANGED = "worker.kr_escalation.level_changed"
+ACTION_CLOSED = "worker.kr_escalation.closed"
 
 LEVEL_NAMES: tuple[str, ...] = ("none", "warning", "red", "coordination", "skip_level", "hr")
 MAX_LEVEL = len(LEVEL_NAMES) - 1
@@ -45,6 +55,33 @@ STATUS_CYCLE_ENDED = "cycle_ended"
 
 def workflow_id(key_result_id: str) -> str:
     return f"{WORKFLOW_ID_PREFIX}{key_result_id}"
+
+
+def memo_title(key_result_id: str) -> str:
+    """The Temporal UI title of an escalation (ids only)."""
+    return f"KR escalation {key_result_id}"
+
+
+def level_decision(before: EscalationState, after: EscalationState, signal: RiskSignal) -> Decision:
+    """The audit entry of a level change (a level is reached at most once per run)."""
+    return Decision(
+        step=f"level-{after.level}",
+        action=ACTION_LEVEL_CHANGED,
+        resource_type="key_result",
+        resource_id=after.key_result_id,
+        detail=f"level {before.level_name} -> {after.level_name} "
+        f"(at risk in {signal.week}, check-in {signal.check_in_id})",
+    )
+
+
+def closed_decision(state: EscalationState) -> Decision:
+    return Decision(
+        step="closed",
+        action=ACTION_CLOSED,
+        resource_type="key_result",
+        resource_id=state.key_result_id,
+        detail=f"{state.status} at level {state.level_name}",
+    )
 
 
 @dataclass
@@ -126,9 +163,12 @@ class KrEscalationWorkflow:
         # in the same activation as the start, before ``run`` begins.
         self._state = EscalationState(key_result_id=input.key_result_id)
         self._seen_events: set[str] = set()
+        # Decisions not yet recorded in the audit trail (only used by patched runs).
+        self._decisions: list[Decision] = []
 
     @workflow.run
     async def run(self, input: KrEscalationInput) -> EscalationState:
+        audited = workflow.patched(PATCH_AUDIT)
         workflow.upsert_search_attributes(
             [
                 STRIDE_CYCLE.value_set(input.cycle_id),
@@ -142,6 +182,9 @@ class KrEscalationWorkflow:
         except ValueError as err:
             # Fail the run (not the task, which would retry forever): the input cannot change.
             raise ApplicationError(str(err), type="InvalidInput", non_retryable=True) from err
+        if audited:
+            await self._run_audited(cycle_end)
+            return self.state()
         remaining = cycle_end - workflow.now()
         if self._state.status == STATUS_ACTIVE:
             if remaining > timedelta(0):
@@ -161,6 +204,33 @@ class KrEscalationWorkflow:
         )
         return self.state()
 
+    async def _run_audited(self, cycle_end: datetime) -> None:
+        """Like the original run, and records each decision as it happens."""
+        while self._state.status == STATUS_ACTIVE:
+            await self._record_pending()
+            remaining = cycle_end - workflow.now()
+            if remaining <= timedelta(0):
+                self._state = replace(self._state, status=STATUS_CYCLE_ENDED)
+                break
+            try:
+                await workflow.wait_condition(
+                    lambda: self._state.status != STATUS_ACTIVE or bool(self._decisions),
+                    timeout=remaining,
+                    timeout_summary="cycle end",
+                )
+            except TimeoutError:
+                self._state = replace(self._state, status=STATUS_CYCLE_ENDED)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        self._decisions.append(closed_decision(self._state))
+        await self._record_pending()
+        workflow.logger.info(
+            "escalation closed", extra={"status": self._state.status, "level": self._state.level}
+        )
+
+    async def _record_pending(self) -> None:
+        while self._decisions:
+            await record_decision(self._decisions.pop(0))
+
     @workflow.signal(name=SIGNAL_RISK_ASSESSED)
     def risk_assessed(self, signal: RiskSignal) -> None:
         if signal.event_id in self._seen_events:
@@ -173,6 +243,7 @@ class KrEscalationWorkflow:
         self._state = apply_risk_signal(before, signal)
         if self._state.level != before.level:
             workflow.upsert_search_attributes([STRIDE_RISK_LEVEL.value_set(self._state.level_name)])
+            self._decisions.append(level_decision(before, self._state, signal))
 
     @workflow.query(name="state")
     def state(self) -> EscalationState:

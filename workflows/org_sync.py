@@ -16,6 +16,11 @@ id) and on demand (``stride org sync``; dry runs use ``org-sync/<source>/dry-run
 An unreachable source fails the run after a few attempts without writing anything; the next
 run catches up. Search attribute StridePhase: ``org-sync:planning`` → ``org-sync:applying`` →
 ``org-sync:done`` (or ``org-sync:failed``).
+
+The run is recorded in the audit trail (actor ``workflow:<workflow id>``): started, finished
+with its counts, or failed with the reason (``record_decision`` activity; runs started before
+that existed, patch ``org-sync-audit``, keep their old commands). The starter sets the memo
+``title`` ("Org sync <source>").
 """
 
 from __future__ import annotations
@@ -29,11 +34,17 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows import STRIDE_PHASE
+from workflows.audit import Decision, record_decision
 
 WORKFLOW_ID_PREFIX = "org-sync/"
 PLAN_ACTIVITY = "org_sync_plan"
 APPLY_ACTIVITY = "org_sync_apply_batch"
 QUERY_REPORT = "report"
+# workflow.patched id: runs that record started / finished / failed in the audit trail.
+PATCH_AUDIT = "org-sync-audit"
+ACTION_STARTED = "worker.org_sync.started"
+ACTION_FINISHED = "worker.org_sync.finished"
+ACTION_FAILED = "worker.org_sync.failed"
 
 PHASE_PLANNING = "org-sync:planning"
 PHASE_APPLYING = "org-sync:applying"
@@ -71,6 +82,11 @@ APPLY_RETRY = RetryPolicy(
 
 def workflow_id(source: str, *, dry_run: bool = False) -> str:
     return f"{WORKFLOW_ID_PREFIX}{source}" + ("/dry-run" if dry_run else "")
+
+
+def memo_title(source: str, *, dry_run: bool = False) -> str:
+    """The Temporal UI title of a sync run."""
+    return f"Org sync {source}" + (" (dry run)" if dry_run else "")
 
 
 @dataclass
@@ -154,6 +170,32 @@ class OrgSyncReport:
     error: str = ""
 
 
+def counts_detail(report: OrgSyncReport) -> str:
+    """The audit detail of a finished run: status and counts (no names or numbers)."""
+    c = report.counts
+    text = (
+        f"{report.status}: created={c.created} updated={c.updated} moved={c.moved} "
+        f"deactivated={c.deactivated} unchanged={c.unchanged} rejected={c.rejected}; "
+        f"departments created={c.departments_created} updated={c.departments_updated} "
+        f"rejected={c.departments_rejected}; batches {report.batches_applied}/{report.batch_count}"
+    )
+    if report.rejected_reasons:
+        reasons = ", ".join(f"{k}={v}" for k, v in report.rejected_reasons.items())
+        text += f"; rejected: {reasons}"
+    return text
+
+
+def sync_decision(step: str, action: str, resource_id: str, detail: str) -> Decision:
+    # resource_id: the run id in identity; "<source>/dry-run" for dry runs (nothing stored).
+    return Decision(
+        step=step,
+        action=action,
+        resource_type="org_sync_run",
+        resource_id=resource_id,
+        detail=detail,
+    )
+
+
 def _cause(err: BaseException) -> ApplicationError | None:
     """The ApplicationError an activity raised, through the ActivityError wrapper."""
     cause = err.__cause__ if isinstance(err, ActivityError) else err
@@ -173,11 +215,21 @@ class OrgSyncWorkflow:
     @workflow.init
     def __init__(self, input: OrgSyncInput) -> None:
         self._report = OrgSyncReport(source=input.source, dry_run=input.dry_run)
+        self._audited = False
+        self._audit_resource = ""
 
     @workflow.run
     async def run(self, input: OrgSyncInput) -> OrgSyncReport:
+        self._audited = workflow.patched(PATCH_AUDIT)
         self._set_phase(PHASE_PLANNING)
         run_id = str(workflow.uuid4())
+        if self._audited:
+            self._audit_resource = f"{input.source}/dry-run" if input.dry_run else run_id
+            await self._record(
+                "started",
+                ACTION_STARTED,
+                f"source {input.source}" + (", dry run" if input.dry_run else ""),
+            )
         try:
             plan: PlanResult = await workflow.execute_activity(
                 PLAN_ACTIVITY,
@@ -192,7 +244,7 @@ class OrgSyncWorkflow:
                 summary="fetch the source and plan",
             )
         except ActivityError as err:
-            raise self._failed(f"fetching or planning failed: {_message(err)}") from err
+            raise await self._fail(f"fetching or planning failed: {_message(err)}") from err
         self._report = replace(
             self._report,
             run_id=plan.run_id,
@@ -203,7 +255,7 @@ class OrgSyncWorkflow:
             rejected_reasons=dict(plan.rejected_reasons),
         )
         if input.dry_run:
-            return self._finish(STATUS_DRY_RUN)
+            return await self._finish(STATUS_DRY_RUN)
         if plan.batches_applied < plan.batch_count:
             self._set_phase(PHASE_APPLYING)
         for batch_no in range(plan.batches_applied, plan.batch_count):
@@ -221,20 +273,36 @@ class OrgSyncWorkflow:
                 cause = _cause(err)
                 if cause is not None and cause.type == ERROR_SUPERSEDED:
                     self._report = replace(self._report, error=cause.message)
-                    return self._finish(STATUS_SUPERSEDED)
-                raise self._failed(f"applying batch {batch_no} failed: {_message(err)}") from err
+                    return await self._finish(STATUS_SUPERSEDED)
+                raise await self._fail(
+                    f"applying batch {batch_no} failed: {_message(err)}"
+                ) from err
             self._report = replace(
                 self._report,
                 batches_applied=done.batches_applied,
                 replayed_batches=self._report.replayed_batches + int(done.replayed),
             )
-        return self._finish(STATUS_APPLIED)
+        return await self._finish(STATUS_APPLIED)
+
+    async def _record(self, step: str, action: str, detail: str) -> None:
+        if self._audited:
+            await record_decision(sync_decision(step, action, self._audit_resource, detail))
+
+    async def _finish(self, status: str) -> OrgSyncReport:
+        report = self._finished(status)
+        await self._record("finished", ACTION_FINISHED, counts_detail(report))
+        return report
+
+    async def _fail(self, message: str) -> ApplicationError:
+        error = self._failed(message)
+        await self._record("failed", ACTION_FAILED, message)
+        return error
 
     def _set_phase(self, phase: str) -> None:
         self._report = replace(self._report, phase=phase)
         workflow.upsert_search_attributes([STRIDE_PHASE.value_set(phase)])
 
-    def _finish(self, status: str) -> OrgSyncReport:
+    def _finished(self, status: str) -> OrgSyncReport:
         self._report = replace(self._report, status=status)
         self._set_phase(PHASE_DONE)
         workflow.logger.info(

@@ -20,6 +20,8 @@ from gateway.routers import (
     inbox,
     key_results,
     objectives,
+    org_invitations,
+    org_sync,
 )
 from gateway.security import annotate_routes
 
@@ -36,6 +38,8 @@ for module in (
     approvals,
     api_keys,
     audit,
+    org_sync,
+    org_invitations,
 ):
     annotate_routes(module.router)
     api_router.include_router(module.router)

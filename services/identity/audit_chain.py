@@ -31,10 +31,16 @@ class ChainRow:
     before_digest: str
     after_digest: str
     service: str
+    # Added later (workflow decisions): hashed only when not empty, so rows written before
+    # the field existed keep their hashes.
+    detail: str = ""
 
 
 def row_hash(prev_hash: str, row: ChainRow) -> str:
-    content = json.dumps(asdict(row), sort_keys=True, separators=(",", ":"))
+    fields = asdict(row)
+    if not fields["detail"]:
+        del fields["detail"]
+    content = json.dumps(fields, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(f"{prev_hash}\n{content}".encode()).hexdigest()
 
 

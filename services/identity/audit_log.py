@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, String, func, select, text
+from sqlalchemy import BigInteger, DateTime, Index, Integer, Select, String, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -40,6 +40,7 @@ class AuditLog(Base):
     before_digest: Mapped[str] = mapped_column(String(64), nullable=False)
     after_digest: Mapped[str] = mapped_column(String(64), nullable=False)
     service: Mapped[str] = mapped_column(String(50), nullable=False)
+    detail: Mapped[str] = mapped_column(String(500), nullable=False, default="")
     prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     hash: Mapped[str] = mapped_column(String(64), nullable=False)
 
@@ -58,6 +59,7 @@ def chain_row(row: AuditLog) -> ChainRow:
         before_digest=row.before_digest,
         after_digest=row.after_digest,
         service=row.service,
+        detail=row.detail,
     )
 
 
@@ -76,6 +78,7 @@ def entry_pb(row: AuditLog) -> audit_pb2.AuditEntry:
         service=row.service,
         prev_hash=row.prev_hash,
         hash=row.hash,
+        detail=row.detail,
     )
 
 
@@ -120,6 +123,7 @@ class AuditRepository:
                 before_digest=e.before_digest,
                 after_digest=e.after_digest,
                 service=e.service,
+                detail=e.detail[:500],
                 prev_hash=prev,
                 hash="",
             )
@@ -132,20 +136,16 @@ class AuditRepository:
     async def list(
         self, request: audit_pb2.ListAuditEntriesRequest, limit: int, offset: int
     ) -> list[AuditLog]:
-        query = select(AuditLog).order_by(AuditLog.seq.desc())
-        if request.actor:
-            query = query.where(AuditLog.actor == request.actor)
-        if request.action:
-            query = query.where(AuditLog.action == request.action)
-        if request.resource_type:
-            query = query.where(AuditLog.resource_type == request.resource_type)
-        if request.resource_id:
-            query = query.where(AuditLog.resource_id == request.resource_id)
-        if request.from_time:
-            query = query.where(AuditLog.occurred_at >= _time(request.from_time))
-        if request.to_time:
-            query = query.where(AuditLog.occurred_at < _time(request.to_time))
+        if request.oldest_first:
+            query = select(AuditLog).order_by(AuditLog.seq).where(AuditLog.seq > request.after_seq)
+        else:
+            query = select(AuditLog).order_by(AuditLog.seq.desc())
+        query = filtered(query, request)
         return list((await self.session.scalars(query.limit(limit).offset(offset))).all())
+
+    async def has_event(self, event_id: str) -> bool:
+        found = await self.session.scalar(select(AuditLog.seq).where(AuditLog.event_id == event_id))
+        return found is not None
 
     async def walk(self, batch: int = 2000) -> AsyncIterator[AuditLog]:
         """Every row in seq order, in batches (the chain can be long)."""
@@ -164,6 +164,25 @@ class AuditRepository:
 
     async def count(self) -> int:
         return int(await self.session.scalar(select(func.count()).select_from(AuditLog)) or 0)
+
+
+def filtered(
+    query: Select[AuditLog], request: audit_pb2.ListAuditEntriesRequest
+) -> Select[AuditLog]:
+    """``query`` narrowed by the request's filters (exact actor/action/resource, time range)."""
+    if request.actor:
+        query = query.where(AuditLog.actor == request.actor)
+    if request.action:
+        query = query.where(AuditLog.action == request.action)
+    if request.resource_type:
+        query = query.where(AuditLog.resource_type == request.resource_type)
+    if request.resource_id:
+        query = query.where(AuditLog.resource_id == request.resource_id)
+    if request.from_time:
+        query = query.where(AuditLog.occurred_at >= _time(request.from_time))
+    if request.to_time:
+        query = query.where(AuditLog.occurred_at < _time(request.to_time))
+    return query
 
 
 def _time(value: str) -> datetime:

@@ -9,6 +9,7 @@ import grpc
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common import audit
@@ -18,7 +19,7 @@ from services.common.models import aware, new_id, rfc3339, utcnow
 from services.common.runtime import ServiceContext
 from services.identity import credentials
 from services.identity.auth_models import ApiKeyRow, Credential, RefreshTokenRow
-from services.identity.models import OUTBOX, Employee
+from services.identity.models import OUTBOX, Department, Employee
 from services.identity.repository import IdentityRepository
 from stride.identity.v1 import auth_pb2 as pb
 from stride.identity.v1 import auth_pb2_grpc
@@ -343,3 +344,130 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
             if last is None or utcnow() - last > timedelta(minutes=1):
                 row.last_used_at = utcnow()  # coarse, so busy keys don't write every call
             return api_key_pb(row)
+
+    async def IssueInitialPasswords(
+        self, request: pb.IssueInitialPasswordsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.IssueInitialPasswordsResponse:
+        """One-time initial passwords for people who have none (imported accounts).
+
+        Selected in one read, hashed outside any transaction (argon2 is slow on purpose),
+        written in one transaction that inserts a credential per person: if anyone got a
+        password meanwhile, the insert collides and nothing is written (``invitation_conflict``),
+        so a password is never issued for someone who has one, nor twice.
+        """
+        ids = list(dict.fromkeys(i for i in request.employee_ids if i))
+        if bool(ids) == request.all_without_password:
+            raise InvalidArgument(
+                "invitation_target_required", "give either employee_ids or all_without_password"
+            )
+        if len(ids) > MAX_INVITATIONS:
+            raise InvalidArgument(
+                "too_many_employees", f"at most {MAX_INVITATIONS} employees per invitation"
+            )
+        skipped: list[pb.SkippedInvitation] = []
+        remaining = 0
+        async with self.ctx.sessions() as session:
+            has_password = select(Credential.employee_id).where(
+                Credential.employee_id == Employee.id
+            )
+            if ids:
+                found = {
+                    e.id: e
+                    for e in await session.scalars(select(Employee).where(Employee.id.in_(ids)))
+                }
+                with_password = set(
+                    await session.scalars(
+                        select(Credential.employee_id).where(Credential.employee_id.in_(ids))
+                    )
+                )
+                chosen = []
+                for employee_id in ids:
+                    employee = found.get(employee_id)
+                    reason = invitation_skip_reason(
+                        employee, employee_id in with_password, request.include_privileged
+                    )
+                    if reason:
+                        skipped.append(pb.SkippedInvitation(employee_id=employee_id, reason=reason))
+                    else:
+                        assert employee is not None
+                        chosen.append(employee)
+            else:
+                candidates = list(
+                    await session.scalars(
+                        select(Employee)
+                        .where(Employee.status == "active", ~has_password.exists())
+                        .order_by(Employee.employee_number)
+                    )
+                )
+                chosen = []
+                for employee in candidates:
+                    reason = invitation_skip_reason(employee, False, request.include_privileged)
+                    if reason:
+                        skipped.append(pb.SkippedInvitation(employee_id=employee.id, reason=reason))
+                    elif len(chosen) < MAX_INVITATIONS:
+                        chosen.append(employee)
+                    else:
+                        remaining += 1
+            department_ids = {e.department_id for e in chosen}
+            departments = {
+                d.id: d.name
+                for d in await session.scalars(
+                    select(Department).where(Department.id.in_(department_ids))
+                )
+            }
+            issued = [
+                pb.InitialPassword(
+                    employee_id=e.id,
+                    employee_number=e.employee_number,
+                    name=e.name,
+                    department_id=e.department_id,
+                    department_name=departments.get(e.department_id, ""),
+                    password=credentials.initial_password(e.employee_number),
+                )
+                for e in chosen
+            ]
+        hashes = [await asyncio.to_thread(self.hasher.hash, i.password) for i in issued]
+        try:
+            async with transaction(self.ctx.sessions) as session:
+                now = utcnow()
+                for invitation, password_hash in zip(issued, hashes, strict=True):
+                    session.add(
+                        Credential(
+                            employee_id=invitation.employee_id,
+                            password_hash=password_hash,
+                            must_change_password=True,
+                            failed_attempts=0,
+                            updated_at=now,
+                        )
+                    )
+                    await _audit(
+                        session, "auth.invitation_issued", "employee", invitation.employee_id
+                    )
+                await session.flush()
+        except IntegrityError as exc:
+            raise DomainError(
+                "invitation_conflict",
+                "someone got a password meanwhile; nothing was issued, try again",
+                status=grpc.StatusCode.ABORTED,
+            ) from exc
+        if issued:
+            self.ctx.outbox_committed()
+        return pb.IssueInitialPasswordsResponse(issued=issued, skipped=skipped, remaining=remaining)
+
+
+MAX_INVITATIONS = 1000
+
+
+def invitation_skip_reason(
+    employee: Employee | None, has_password: bool, include_privileged: bool
+) -> str:
+    """Why a person gets no initial password ("" when they get one)."""
+    if employee is None:
+        return "not_found"
+    if employee.status != "active":
+        return "inactive"
+    if has_password:
+        return "has_password"
+    if not include_privileged and credentials.PRIVILEGED_ROLES & set(employee.roles.split()):
+        return "admin_required"
+    return ""

@@ -23,6 +23,8 @@ API_SCOPES = frozenset(
     }
 )
 API_KEY_PREFIX = "sk_"
+# Only an admin sets passwords of people holding these roles (the gateway's policy agrees).
+PRIVILEGED_ROLES = frozenset({"hr", "admin"})
 
 
 def check_password_policy(password: str, employee_number: str) -> None:
@@ -52,6 +54,23 @@ class LockoutPolicy:
         if failures >= self.max_failures:
             return 0, now + self.lock_for
         return failures, None
+
+
+# Printed on paper slips: no characters that read alike (0/O, 1/l/I).
+_SLIP_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def initial_password(employee_number: str) -> str:
+    """A one-time password for a printed invitation slip: ``xxxx-xxxx-xxxx`` (~70 bits),
+    within the password policy."""
+    while True:
+        groups = ["".join(secrets.choice(_SLIP_ALPHABET) for _ in range(4)) for _ in range(3)]
+        password = "-".join(groups)
+        try:
+            check_password_policy(password, employee_number)
+        except InvalidArgument:
+            continue
+        return password
 
 
 def new_secret() -> str:

@@ -35,7 +35,9 @@ ORG_SYNC_SERVICE_NAME = org_sync_pb2.DESCRIPTOR.services_by_name["OrgSyncService
 
 async def _setup(ctx: ServiceContext, server: grpc.aio.Server) -> None:
     identity_pb2_grpc.add_IdentityServiceServicer_to_server(IdentityServicer(ctx), server)
-    audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(ctx.sessions), server)
+    audit_pb2_grpc.add_AuditServiceServicer_to_server(
+        AuditServicer(ctx.sessions, ctx.outbox_committed), server
+    )
     auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(ctx), server)
     org_sync_pb2_grpc.add_OrgSyncServiceServicer_to_server(OrgSyncServicer(ctx), server)
     inbox_pb2_grpc.add_InboxServiceServicer_to_server(InboxServicer(ctx), server)

@@ -49,6 +49,7 @@ from services.common.telemetry import consumer_span
 from stride.goals.v1 import goals_pb2
 from workflows import cycle as cycle_wf
 from workflows import plan_approval
+from workflows.audit import memo
 from workflows.kr_escalation import (
     RISK_AT_RISK,
     RISK_BEHIND,
@@ -58,6 +59,7 @@ from workflows.kr_escalation import (
     KrEscalationInput,
     KrEscalationWorkflow,
     RiskSignal,
+    memo_title,
     workflow_id,
 )
 
@@ -189,6 +191,7 @@ async def handle_check_in_recorded(
             task_queue=task_queue,
             start_signal=SIGNAL_RISK_ASSESSED,
             start_signal_args=[signal],
+            memo=memo(memo_title(key_result_id)),
         )
         return Outcome.ESCALATED
     handle = client.get_workflow_handle(workflow_id(key_result_id))

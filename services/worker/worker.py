@@ -17,6 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from activities.approvals import approval_decide, approval_escalate
+from activities.audit import record_decision
 from activities.cycle import cycle_audience, cycle_close, cycle_set_phase
 from activities.notify import notify
 from activities.org_sync import org_sync_apply_batch, org_sync_plan
@@ -38,6 +39,7 @@ ACTIVITIES: list[Callable[..., Any]] = [
     cycle_set_phase,
     cycle_audience,
     cycle_close,
+    record_decision,
 ]
 
 

@@ -18,21 +18,27 @@ A second test checks that this table names every route of the app, and that ever
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+import grpc
 import httpx
 import pytest
 from fastapi.routing import APIRoute
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from gateway.app import PUBLIC_DOC_ROUTES
 from gateway.security import RULE_EXTENSION, iter_routes, route_rules
+from services.worker.worker import ensure_search_attributes
 from stride.goals.v1 import goals_pb2 as gpb
-from stride.identity.v1 import auth_pb2, identity_pb2, inbox_pb2
+from stride.identity.v1 import auth_pb2, identity_pb2, inbox_pb2, org_sync_pb2, org_sync_pb2_grpc
 from tests.integration.gateway_stack import (
     API,
     BASE,
@@ -42,6 +48,8 @@ from tests.integration.gateway_stack import (
     bearer,
     gateway_stack,
 )
+from tests.unit.test_org_sync_workflow import Stand
+from workflows.org_sync import OrgSyncWorkflow
 
 COLUMNS = "emhraxkn0"
 PEOPLE = "emhrax"
@@ -99,8 +107,29 @@ async def stack(
         tmp_path_factory.mktemp("gw-matrix"),
         nats_url,
         temporal_address=temporal_env.client.service_client.config.target_host,
+        task_queue=MATRIX_QUEUE,
     ) as s:
         yield s
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def _finish_org_syncs(temporal_env: WorkflowEnvironment) -> AsyncIterator[None]:
+    """The syncs the matrix started wait for a worker: run them to their end with stand-in
+    activities (terminating them instead left the shared time-skipping server unable to
+    skip time for later tests)."""
+    yield
+    await ensure_search_attributes(temporal_env.client)
+    stand = Stand(batches=0)
+    async with Worker(
+        temporal_env.client,
+        task_queue=MATRIX_QUEUE,
+        workflows=[OrgSyncWorkflow],
+        activities=[stand.plan, stand.apply, stand.decisions.record_decision],
+    ):
+        for source in SYNC_SOURCES.values():
+            handle = temporal_env.client.get_workflow_handle(f"org-sync/{source}/dry-run")
+            with contextlib.suppress(RPCError):
+                await asyncio.wait_for(handle.result(), 30)
 
 
 @pytest.fixture(scope="module")
@@ -241,6 +270,7 @@ ADMIN_ONLY = grid(any="F F F F Y F S S U")
 AUDIT = grid(any="F F F Y Y F Y S U")
 ADMIN_TARGET = grid(any="F F F A Y F A S U")  # changing an admin, or granting admin
 RESET_ADMIN = grid(any="F F F A Y F S S U")
+ORG_SYNC_READ = grid(any="F F F Y Y F Y S U")
 
 
 @dataclass(frozen=True)
@@ -301,6 +331,39 @@ async def fresh_key(w: World, column: str, target: str) -> dict[str, str]:
         auth_pb2.CreateApiKeyRequest(name=_uniq("revoke me"), scopes=["org:read"], created_by="t")
     )
     return {"api_key_id": created.api_key.id}
+
+
+# Each caller allowed to start a sync gets its own source, so none finds another's running
+# (the runs wait for a worker that never comes; terminated when the module ends).
+SYNC_SOURCES = {"r": "file", "a": "json", "k": "dingtalk"}
+MATRIX_QUEUE = f"matrix-{uuid.uuid4()}"
+
+
+async def sync_body(w: World, column: str, target: str) -> Any:
+    return {"source": SYNC_SOURCES.get(column, "file"), "dry_run": True}
+
+
+async def sync_run(w: World, column: str, target: str) -> dict[str, str]:
+    """A stored (planned, never applied) org sync run."""
+    if "sync_run" not in w.departments:
+        async with grpc.aio.insecure_channel(w.stack.settings.identity_addr) as channel:
+            report = await org_sync_pb2_grpc.OrgSyncServiceStub(channel).PlanOrgSync(
+                org_sync_pb2.PlanOrgSyncRequest(
+                    source="file",
+                    run_id=str(uuid.uuid4()),
+                    snapshot=org_sync_pb2.OrgSnapshot(
+                        departments=[org_sync_pb2.SourceDepartment(key="matrix", name="Matrix")]
+                    ),
+                    allow_mass_deactivation=True,
+                )
+            )
+        w.departments["sync_run"] = report.run_id
+    return {"run_id": w.departments["sync_run"]}
+
+
+async def invite_body(w: World, column: str, target: str) -> Any:
+    # Everyone in the world has a password: nothing is issued, the answer says why.
+    return {"employee_ids": [w.people["t"].id]}
 
 
 def const(value: Any) -> Body:
@@ -472,6 +535,17 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("POST", "/api-keys/{api_key_id}/revoke", ADMIN_ONLY, params=fresh_key),
     Endpoint("GET", "/audit", AUDIT),
     Endpoint("GET", "/audit/verify", AUDIT),
+    Endpoint("GET", "/audit/export", AUDIT),
+    # org sync and invitations
+    Endpoint("POST", "/org/sync", ORG_WRITE, ok=(202, None), body=sync_body),
+    Endpoint("GET", "/org/sync/runs", ORG_SYNC_READ),
+    Endpoint("GET", "/org/sync/runs/{run_id}", ORG_SYNC_READ, params=sync_run),
+    Endpoint(
+        "POST",
+        "/org/invitations",
+        HR_ADMIN,
+        body=invite_body,
+    ),
     # cycles
     Endpoint("GET", "/cycles", CYCLES_READ),
     Endpoint("GET", "/cycles/{cycle_id}", CYCLES_READ, params=cycle),

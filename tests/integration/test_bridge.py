@@ -16,8 +16,10 @@ import asyncio
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
+import grpc
 import nats
 import pytest
 from nats.aio.client import Client as Nats
@@ -38,6 +40,7 @@ from services.common import metrics
 from services.common.binaries import free_port
 from services.common.nats import GOALS_STREAM, ensure_streams
 from services.common.settings import WorkerSettings
+from services.identity import server as identity_server
 from services.worker.bridge import (
     CHECKIN_RECORDED_SUBJECT,
     EventBridge,
@@ -49,8 +52,11 @@ from services.worker.bridge import (
 )
 from services.worker.server import connect_temporal, serve
 from services.worker.worker import build_worker
+from stride.audit.v1 import audit_pb2, audit_pb2_grpc
 from stride.common.v1 import common_pb2
 from stride.goals.v1 import goals_pb2
+from tests.fakes.audit import DecisionLog
+from tests.integration.services_fixtures import running, service_settings
 from tests.otel import recorder
 from workflows import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE, STRIDE_RISK_LEVEL
 from workflows.kr_escalation import EscalationState, KrEscalationWorkflow, workflow_id
@@ -181,7 +187,10 @@ def test_decode() -> None:
 
 @pytest.fixture
 async def worker(temporal_dev_env: WorkflowEnvironment) -> AsyncIterator[Worker]:
-    async with build_worker(temporal_dev_env.client, f"bridge-{uuid.uuid4()}") as w:
+    decisions = DecisionLog()
+    async with build_worker(
+        temporal_dev_env.client, f"bridge-{uuid.uuid4()}", decisions.activities()
+    ) as w:
         yield w
 
 
@@ -306,7 +315,30 @@ async def consumer_settled(js: JetStreamContext, consumer: str) -> None:
 
 
 async def test_worker_process_turns_check_in_events_into_an_escalation(
-    temporal_dev_env: WorkflowEnvironment, nats_url: str, js: JetStreamContext
+    temporal_dev_env: WorkflowEnvironment,
+    nats_url: str,
+    js: JetStreamContext,
+    database_url: str | None,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The worker records the escalation's decisions with identity (its activities read the
+    # STRIDE_* environment, like the real process).
+    identity = identity_server.runtime(
+        service_settings(
+            database_url, data_dir, nats_url, schema_prefix=f"b{uuid.uuid4().hex[:8]}_"
+        )
+    )
+    async with running(identity) as identity_channel:
+        monkeypatch.setenv("STRIDE_IDENTITY_ADDR", f"127.0.0.1:{identity.port}")
+        await _worker_process_escalates(temporal_dev_env, nats_url, js, identity_channel)
+
+
+async def _worker_process_escalates(
+    temporal_dev_env: WorkflowEnvironment,
+    nats_url: str,
+    js: JetStreamContext,
+    identity_channel: grpc.aio.Channel,
 ) -> None:
     client = temporal_dev_env.client
     settings = WorkerSettings(
@@ -357,6 +389,21 @@ async def test_worker_process_turns_check_in_events_into_an_escalation(
             ["2026-W47", "2026-W48"],
         )
         await consumer_settled(js, settings.bridge_consumer)
+        # The memo names it for the Temporal UI; its decisions are in the audit trail.
+        assert await (await handle.describe()).memo_value("title") == f"KR escalation {kr}"
+        audit = audit_pb2_grpc.AuditServiceStub(identity_channel)
+        request = audit_pb2.ListAuditEntriesRequest(actor=f"workflow:{workflow_id(kr)}")
+        for _ in range(100):
+            entries = (await audit.ListAuditEntries(request)).entries
+            if len(entries) >= 3:
+                break
+            await asyncio.sleep(0.1)
+        assert [(e.action, e.detail.split(" (")[0]) for e in reversed(entries)] == [
+            ("worker.kr_escalation.level_changed", "level none -> warning"),
+            ("worker.kr_escalation.level_changed", "level warning -> red"),
+            ("worker.kr_escalation.closed", "resolved at level red"),
+        ]
+        assert {e.resource_id for e in entries} == {kr}
     finally:
         server.cancel()
         with pytest.raises(asyncio.CancelledError):

@@ -19,6 +19,7 @@ from temporalio.worker import Worker
 
 from services.common.settings import WorkerSettings
 from services.identity.sync.schedules import ensure_org_sync_schedules, start_org_sync
+from tests.fakes.audit import DecisionLog
 from tests.unit.test_org_sync_workflow import Stand
 from workflows.org_sync import OrgSyncWorkflow
 
@@ -53,8 +54,12 @@ async def test_schedules_are_created_idempotently_and_start_the_workflow(client:
 
     # Triggered now, the schedule starts org-sync/dingtalk-<time>, which runs to its report.
     stand = Stand(batches=1)
+    decisions = DecisionLog()
     async with Worker(
-        client, task_queue=queue, workflows=[OrgSyncWorkflow], activities=[stand.plan, stand.apply]
+        client,
+        task_queue=queue,
+        workflows=[OrgSyncWorkflow],
+        activities=[stand.plan, stand.apply, decisions.record_decision],
     ):
         await client.get_schedule_handle("org-sync/dingtalk").trigger()
         deadline = time.monotonic() + 20

@@ -6,6 +6,11 @@
 The cycle and plan-approval scenarios run on fake activities (tests/workflows/
 fake_activities.py): a history records what activities returned, not how.
 
+The histories without ``audited`` in their name were recorded before the workflow recorded
+its decisions in the audit trail (patch ``kr-escalation-audit``); they stay as they are, so
+runs started by older code keep replaying. This script records the current behaviour only
+(decisions go to a stand-in ``record_decision`` activity).
+
 Runs each scenario on the time-skipping test server and writes the workflow's history as
 JSON. Re-record only on purpose: the committed histories are what running workflows look
 like, and tests/replay/test_replay.py replays them against the current code, so a change
@@ -27,6 +32,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from services.common.binaries import find_binary
 from services.worker.worker import build_worker, ensure_search_attributes
+from tests.fakes.audit import DecisionLog
 from tests.workflows.fake_activities import SKIP_LEVEL, FakeActivities
 from workflows.calendar import rfc3339
 from workflows.cycle import CycleInput, CycleWorkflow
@@ -253,9 +259,9 @@ async def cycle_closing(
 
 Scenario = Callable[[WorkflowEnvironment, Client, str], Awaitable[WorkflowHandle[Any, Any]]]
 SCENARIOS: dict[str, Scenario] = {
-    "kr_escalation_resolved": resolved,
-    "kr_escalation_cycle_ended": cycle_ended,
-    "kr_escalation_cycle_already_over": cycle_already_over,
+    "kr_escalation_audited_resolved": resolved,
+    "kr_escalation_audited_cycle_ended": cycle_ended,
+    "kr_escalation_audited_cycle_already_over": cycle_already_over,
     "plan_approval_escalated": plan_escalated,
     "plan_approval_plan_and_revision": plan_and_revision,
     "cycle_quarter_first_week": cycle_first_week,
@@ -273,7 +279,13 @@ async def record(names: list[str] | None = None) -> dict[str, str]:
         await ensure_search_attributes(env.client)
         task_queue = f"record-{uuid.uuid4()}"
         fakes = FakeActivities()
-        async with build_worker(env.client, task_queue, activities=fakes.all(), identity=IDENTITY):
+        decisions = DecisionLog()
+        async with build_worker(
+            env.client,
+            task_queue,
+            activities=[*fakes.all(), *decisions.activities()],
+            identity=IDENTITY,
+        ):
             for name, scenario in SCENARIOS.items():
                 if names and name not in names:
                     continue

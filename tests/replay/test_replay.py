@@ -36,6 +36,11 @@ def test_histories_are_committed() -> None:
         "plan_approval_plan_and_revision",
         "cycle_quarter_first_week",
         "cycle_quarter_closing",
+        "kr_escalation_audited_resolved",
+        "kr_escalation_audited_cycle_ended",
+        "kr_escalation_audited_cycle_already_over",
+        "org_sync_dingtalk",
+        "org_sync_dingtalk_audited",
     } <= names
 
 

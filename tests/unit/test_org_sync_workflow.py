@@ -21,8 +21,12 @@ from activities.org_sync import OrgSyncActivities, org_sync_apply_batch, org_syn
 from services.common.settings import WorkerSettings
 from services.identity.sync.connectors import SourceInvalid
 from services.worker.worker import ensure_search_attributes
+from tests.fakes.audit import DecisionLog
 from workflows import STRIDE_PHASE
 from workflows.org_sync import (
+    ACTION_FAILED,
+    ACTION_FINISHED,
+    ACTION_STARTED,
     APPLY_ACTIVITY,
     ERROR_REFUSED,
     ERROR_SOURCE_INVALID,
@@ -43,7 +47,10 @@ from workflows.org_sync import (
     workflow_id,
 )
 
-HISTORY = Path(__file__).parent.parent / "replay" / "histories" / "org_sync_dingtalk.json"
+HISTORIES = Path(__file__).parent.parent / "replay" / "histories"
+# Recorded before runs recorded their decisions in the audit trail (patch org-sync-audit).
+HISTORY = HISTORIES / "org_sync_dingtalk.json"
+HISTORY_AUDITED = HISTORIES / "org_sync_dingtalk_audited.json"
 
 
 class Stand:
@@ -59,6 +66,7 @@ class Stand:
         )
         # When set, planning waits for it (a run that is still going).
         self.gate: asyncio.Event | None = None
+        self.decisions = DecisionLog()
 
     @activity.defn(name=PLAN_ACTIVITY)
     async def plan(self, input: PlanInput) -> PlanResult:
@@ -108,7 +116,7 @@ async def stand(client: Client) -> AsyncIterator[tuple[Stand, str]]:
         client,
         task_queue=queue,
         workflows=[OrgSyncWorkflow],
-        activities=[stand.plan, stand.apply],
+        activities=[stand.plan, stand.apply, stand.decisions.record_decision],
     ):
         yield stand, queue
 
@@ -138,8 +146,19 @@ async def test_plan_then_every_batch_in_order(client: Client, stand: tuple[Stand
     assert {c.source for c in fake.apply_calls} == {"dingtalk"}
     description = await handle.describe()
     assert description.typed_search_attributes.get(STRIDE_PHASE) == PHASE_DONE
+    # The audit trail hears that the run started and how it finished.
+    started, finished = fake.decisions.of(handle.id)
+    assert (started.action, started.resource_type, started.resource_id) == (
+        ACTION_STARTED,
+        "org_sync_run",
+        report.run_id,
+    )
+    assert started.detail == "source dingtalk"
+    assert finished.action == ACTION_FINISHED and finished.step == "finished"
+    assert finished.detail.startswith("applied: created=5 updated=0 moved=2 deactivated=0")
+    assert "batches 3/3" in finished.detail and "unknown_manager=1" in finished.detail
     if os.environ.get("STRIDE_WRITE_HISTORIES"):  # regenerate the committed history
-        HISTORY.write_text((await handle.fetch_history()).to_json())
+        HISTORY_AUDITED.write_text((await handle.fetch_history()).to_json())
 
 
 async def test_dry_run_applies_nothing(client: Client, stand: tuple[Stand, str]) -> None:
@@ -161,6 +180,11 @@ async def test_source_outage_is_retried_then_fails_cleanly(
         await handle.result()
     assert "HTTP 500" in str(failed.value.cause)
     assert len(fake.plan_calls) == 3 and fake.apply_calls == []
+    assert [(d.step, d.action) for d in fake.decisions.of(handle.id)] == [
+        ("started", ACTION_STARTED),
+        ("failed", ACTION_FAILED),
+    ]
+    assert "HTTP 500" in fake.decisions.of(handle.id)[1].detail
     report = await handle.query(QUERY_REPORT, result_type=OrgSyncReport)
     assert report.status == "failed" and report.phase == PHASE_FAILED
     described = await handle.describe()
@@ -226,7 +250,13 @@ async def test_activity_errors_are_classified(client: Client) -> None:
 
     queue = f"tq-{uuid.uuid4()}"
     real = OrgSyncActivities(WorkerSettings(identity_addr="127.0.0.1:1"), connectors=broken)
-    async with Worker(client, task_queue=queue, workflows=[OrgSyncWorkflow], activities=real.all()):
+    decisions = DecisionLog()
+    async with Worker(
+        client,
+        task_queue=queue,
+        workflows=[OrgSyncWorkflow],
+        activities=[*real.all(), decisions.record_decision],
+    ):
         handle = await start(client, queue, source="ldap")
         with pytest.raises(WorkflowFailureError) as failed:
             await handle.result()
@@ -241,6 +271,7 @@ async def test_replay_of_a_committed_history() -> None:
     with STRIDE_WRITE_HISTORIES=1 only when the change is meant to be incompatible)."""
     from temporalio.client import WorkflowHistory
 
-    data = json.loads(HISTORY.read_text())
-    history = WorkflowHistory.from_json("org-sync/dingtalk", data)
-    await Replayer(workflows=[OrgSyncWorkflow]).replay_workflow(history)
+    for path in (HISTORY, HISTORY_AUDITED):
+        data = json.loads(path.read_text())
+        history = WorkflowHistory.from_json("org-sync/dingtalk", data)
+        await Replayer(workflows=[OrgSyncWorkflow]).replay_workflow(history)

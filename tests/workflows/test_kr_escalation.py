@@ -19,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from services.worker.worker import build_worker
+from tests.fakes.audit import DecisionLog
 from workflows import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE, STRIDE_RISK_LEVEL
 from workflows.kr_escalation import (
     SIGNAL_RISK_ASSESSED,
@@ -30,6 +31,16 @@ from workflows.kr_escalation import (
 )
 
 Handle = WorkflowHandle[KrEscalationWorkflow, EscalationState]
+
+
+class _AnyDetail(str):
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and other.startswith("level ")
+
+    __hash__ = str.__hash__
+
+
+ANY_DETAIL = _AnyDetail("level ...")
 
 
 def at_risk(week: str, event_id: str | None = None) -> RiskSignal:
@@ -66,6 +77,7 @@ class Escalations:
         self.client = client
         self.worker = worker
         self.started: list[Handle] = []
+        self.decisions = DecisionLog()
 
     async def start(
         self, first: RiskSignal, *, cycle_end: timedelta | str = timedelta(days=60)
@@ -95,7 +107,15 @@ class Escalations:
 
     async def terminate_running(self) -> None:
         for handle in self.started:
-            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+            if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
+                continue
+            # Resolve it and let it finish (recording its last decisions): a workflow
+            # terminated mid-way left the time-skipping server unable to skip time for the
+            # next test.
+            await handle.signal(KrEscalationWorkflow.risk_assessed, other("on_track"))
+            try:
+                await asyncio.wait_for(handle.result(), timeout=10)
+            except (TimeoutError, WorkflowFailureError):
                 await handle.terminate("test over")
 
 
@@ -107,8 +127,10 @@ async def esc(temporal_env: WorkflowEnvironment, client: Client) -> AsyncIterato
     have its timer fired while a later test awaits a result, and its workflow task, with no
     worker left to take it, would stop time skipping for good (seen: a later test hangs).
     """
-    async with build_worker(client, f"tq-{uuid.uuid4()}") as worker:
+    decisions = DecisionLog()
+    async with build_worker(client, f"tq-{uuid.uuid4()}", decisions.activities()) as worker:
         escalations = Escalations(temporal_env, client, worker)
+        escalations.decisions = decisions
         try:
             yield escalations
         finally:
@@ -180,6 +202,17 @@ async def test_levels_rise_per_new_at_risk_week_and_cap_at_hr(esc: Escalations) 
         )
         assert (state.level, state.level_name, state.status) == (level, name, "active")
 
+    # Each level change is recorded once in the audit trail (the capped week adds none).
+    async def recorded() -> None:
+        decisions = esc.decisions.of(handle.id)
+        assert [d.step for d in decisions] == [f"level-{n}" for n in range(1, 6)]
+
+    await eventually(recorded)
+    last = esc.decisions.of(handle.id)[-1]
+    assert last.action == "worker.kr_escalation.level_changed"
+    assert last.resource_type == "key_result" and handle.id.endswith(last.resource_id)
+    assert last.detail.startswith("level skip_level -> hr (at risk in 2026-W49")
+
 
 async def test_redelivered_event_changes_nothing(esc: Escalations) -> None:
     first = at_risk("2026-W45")
@@ -227,6 +260,11 @@ async def test_on_track_resolves(esc: Escalations) -> None:
     )
     # The closed workflow still answers the query.
     assert (await handle.query(KrEscalationWorkflow.state)).status == "resolved"
+    assert [(d.step, d.detail) for d in esc.decisions.of(handle.id)] == [
+        ("level-1", ANY_DETAIL),
+        ("level-2", ANY_DETAIL),
+        ("closed", "resolved at level red"),
+    ]
 
 
 async def test_cycle_end_timer_ends_it(esc: Escalations) -> None:

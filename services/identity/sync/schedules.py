@@ -21,7 +21,14 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from services.common.settings import WorkerSettings
 from services.identity.sync.connectors import configured_sources
-from workflows.org_sync import OrgSyncInput, OrgSyncReport, OrgSyncWorkflow, workflow_id
+from workflows.audit import memo
+from workflows.org_sync import (
+    OrgSyncInput,
+    OrgSyncReport,
+    OrgSyncWorkflow,
+    memo_title,
+    workflow_id,
+)
 
 
 def schedule_id(source: str) -> str:
@@ -38,6 +45,7 @@ def org_sync_schedule(source: str, settings: WorkerSettings) -> Schedule:
             id=workflow_id(source),
             task_queue=settings.task_queue,
             execution_timeout=every * 4,
+            memo=memo(memo_title(source)),
         ),
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
         # A run still going when the next is due: skip that one (the next catches up).
@@ -75,14 +83,24 @@ async def ensure_org_sync_schedules(client: Client, settings: WorkerSettings) ->
 
 
 async def start_org_sync(
-    client: Client, source: str, *, task_queue: str, dry_run: bool = False, batch_size: int = 0
+    client: Client,
+    source: str,
+    *,
+    task_queue: str,
+    dry_run: bool = False,
+    batch_size: int = 0,
+    join_running: bool = True,
 ) -> WorkflowHandle[OrgSyncWorkflow, OrgSyncReport]:
-    """Start a sync now; when one of this source is running already, that one is returned."""
+    """Start a sync now. When one of this source is running already, that one is returned
+    (``join_running``) or ``WorkflowAlreadyStartedError`` is raised."""
     return await client.start_workflow(
         OrgSyncWorkflow.run,
         OrgSyncInput(source=source, dry_run=dry_run, batch_size=batch_size),
         id=workflow_id(source, dry_run=dry_run),
         task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_conflict_policy=(
+            WorkflowIDConflictPolicy.USE_EXISTING if join_running else WorkflowIDConflictPolicy.FAIL
+        ),
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        memo=memo(memo_title(source, dry_run=dry_run)),
     )

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from stride.common.v1 import common_pb2 as stride_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bstride/audit/v1/audit.proto\x12\x0fstride.audit.v1\x1a\x1dstride/common/v1/common.proto\"\xfe\x01\n\nAuditEntry\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12\x13\n\x0boccurred_at\x18\x02 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x04 \x01(\t\x12\x15\n\rresource_type\x18\x05 \x01(\t\x12\x13\n\x0bresource_id\x18\x06 \x01(\t\x12\x12\n\nrequest_id\x18\x07 \x01(\t\x12\x10\n\x08trace_id\x18\x08 \x01(\t\x12\x15\n\rbefore_digest\x18\t \x01(\t\x12\x14\n\x0c\x61\x66ter_digest\x18\n \x01(\t\x12\x0f\n\x07service\x18\x0b \x01(\t\x12\x11\n\tprev_hash\x18\x0c \x01(\t\x12\x0c\n\x04hash\x18\r \x01(\t\"f\n\rAuditRecorded\x12)\n\x04meta\x18\x01 \x01(\x0b\x32\x1b.stride.common.v1.EventMeta\x12*\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\x1b.stride.audit.v1.AuditEntry\"\xb5\x01\n\x17ListAuditEntriesRequest\x12+\n\x04page\x18\x01 \x01(\x0b\x32\x1d.stride.common.v1.PageRequest\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x03 \x01(\t\x12\x15\n\rresource_type\x18\x04 \x01(\t\x12\x13\n\x0bresource_id\x18\x05 \x01(\t\x12\x11\n\tfrom_time\x18\x06 \x01(\t\x12\x0f\n\x07to_time\x18\x07 \x01(\t\"v\n\x18ListAuditEntriesResponse\x12,\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1b.stride.audit.v1.AuditEntry\x12,\n\x04page\x18\x02 \x01(\x0b\x32\x1e.stride.common.v1.PageResponse\"\x17\n\x15VerifyAuditLogRequest\"a\n\x16VerifyAuditLogResponse\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x14\n\x0crows_checked\x18\x02 \x01(\x03\x12\x15\n\rfirst_bad_seq\x18\x03 \x01(\x03\x12\x0e\n\x06reason\x18\x04 \x01(\t2\xda\x01\n\x0c\x41uditService\x12g\n\x10ListAuditEntries\x12(.stride.audit.v1.ListAuditEntriesRequest\x1a).stride.audit.v1.ListAuditEntriesResponse\x12\x61\n\x0eVerifyAuditLog\x12&.stride.audit.v1.VerifyAuditLogRequest\x1a\'.stride.audit.v1.VerifyAuditLogResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bstride/audit/v1/audit.proto\x12\x0fstride.audit.v1\x1a\x1dstride/common/v1/common.proto\"\x8e\x02\n\nAuditEntry\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12\x13\n\x0boccurred_at\x18\x02 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x04 \x01(\t\x12\x15\n\rresource_type\x18\x05 \x01(\t\x12\x13\n\x0bresource_id\x18\x06 \x01(\t\x12\x12\n\nrequest_id\x18\x07 \x01(\t\x12\x10\n\x08trace_id\x18\x08 \x01(\t\x12\x15\n\rbefore_digest\x18\t \x01(\t\x12\x14\n\x0c\x61\x66ter_digest\x18\n \x01(\t\x12\x0f\n\x07service\x18\x0b \x01(\t\x12\x11\n\tprev_hash\x18\x0c \x01(\t\x12\x0c\n\x04hash\x18\r \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x0e \x01(\t\"f\n\rAuditRecorded\x12)\n\x04meta\x18\x01 \x01(\x0b\x32\x1b.stride.common.v1.EventMeta\x12*\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\x1b.stride.audit.v1.AuditEntry\"\xde\x01\n\x17ListAuditEntriesRequest\x12+\n\x04page\x18\x01 \x01(\x0b\x32\x1d.stride.common.v1.PageRequest\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x03 \x01(\t\x12\x15\n\rresource_type\x18\x04 \x01(\t\x12\x13\n\x0bresource_id\x18\x05 \x01(\t\x12\x11\n\tfrom_time\x18\x06 \x01(\t\x12\x0f\n\x07to_time\x18\x07 \x01(\t\x12\x14\n\x0coldest_first\x18\x08 \x01(\x08\x12\x11\n\tafter_seq\x18\t \x01(\x03\"v\n\x18ListAuditEntriesResponse\x12,\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1b.stride.audit.v1.AuditEntry\x12,\n\x04page\x18\x02 \x01(\x0b\x32\x1e.stride.common.v1.PageResponse\"\x17\n\x15VerifyAuditLogRequest\"a\n\x16VerifyAuditLogResponse\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x14\n\x0crows_checked\x18\x02 \x01(\x03\x12\x15\n\rfirst_bad_seq\x18\x03 \x01(\x03\x12\x0e\n\x06reason\x18\x04 \x01(\t\"\x90\x01\n\x17RecordAuditEntryRequest\x12\x17\n\x0fidempotency_key\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\x12\x15\n\rresource_type\x18\x03 \x01(\t\x12\x13\n\x0bresource_id\x18\x04 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\t\x12\x10\n\x08trace_id\x18\x06 \x01(\t\",\n\x18RecordAuditEntryResponse\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t2\xc3\x02\n\x0c\x41uditService\x12g\n\x10ListAuditEntries\x12(.stride.audit.v1.ListAuditEntriesRequest\x1a).stride.audit.v1.ListAuditEntriesResponse\x12\x61\n\x0eVerifyAuditLog\x12&.stride.audit.v1.VerifyAuditLogRequest\x1a\'.stride.audit.v1.VerifyAuditLogResponse\x12g\n\x10RecordAuditEntry\x12(.stride.audit.v1.RecordAuditEntryRequest\x1a).stride.audit.v1.RecordAuditEntryResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,17 +33,21 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'stride.audit.v1.audit_pb2',
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_AUDITENTRY']._serialized_start=80
-  _globals['_AUDITENTRY']._serialized_end=334
-  _globals['_AUDITRECORDED']._serialized_start=336
-  _globals['_AUDITRECORDED']._serialized_end=438
-  _globals['_LISTAUDITENTRIESREQUEST']._serialized_start=441
-  _globals['_LISTAUDITENTRIESREQUEST']._serialized_end=622
-  _globals['_LISTAUDITENTRIESRESPONSE']._serialized_start=624
-  _globals['_LISTAUDITENTRIESRESPONSE']._serialized_end=742
-  _globals['_VERIFYAUDITLOGREQUEST']._serialized_start=744
-  _globals['_VERIFYAUDITLOGREQUEST']._serialized_end=767
-  _globals['_VERIFYAUDITLOGRESPONSE']._serialized_start=769
-  _globals['_VERIFYAUDITLOGRESPONSE']._serialized_end=866
-  _globals['_AUDITSERVICE']._serialized_start=869
-  _globals['_AUDITSERVICE']._serialized_end=1087
+  _globals['_AUDITENTRY']._serialized_end=350
+  _globals['_AUDITRECORDED']._serialized_start=352
+  _globals['_AUDITRECORDED']._serialized_end=454
+  _globals['_LISTAUDITENTRIESREQUEST']._serialized_start=457
+  _globals['_LISTAUDITENTRIESREQUEST']._serialized_end=679
+  _globals['_LISTAUDITENTRIESRESPONSE']._serialized_start=681
+  _globals['_LISTAUDITENTRIESRESPONSE']._serialized_end=799
+  _globals['_VERIFYAUDITLOGREQUEST']._serialized_start=801
+  _globals['_VERIFYAUDITLOGREQUEST']._serialized_end=824
+  _globals['_VERIFYAUDITLOGRESPONSE']._serialized_start=826
+  _globals['_VERIFYAUDITLOGRESPONSE']._serialized_end=923
+  _globals['_RECORDAUDITENTRYREQUEST']._serialized_start=926
+  _globals['_RECORDAUDITENTRYREQUEST']._serialized_end=1070
+  _globals['_RECORDAUDITENTRYRESPONSE']._serialized_start=1072
+  _globals['_RECORDAUDITENTRYRESPONSE']._serialized_end=1116
+  _globals['_AUDITSERVICE']._serialized_start=1119
+  _globals['_AUDITSERVICE']._serialized_end=1442
 # @@protoc_insertion_point(module_scope)

@@ -36,6 +36,7 @@ class AuditEntry(_message.Message):
     SERVICE_FIELD_NUMBER: _builtins.int
     PREV_HASH_FIELD_NUMBER: _builtins.int
     HASH_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
     seq: _builtins.int
     """Position in the chain (1, 2, ...); 0 until appended."""
     occurred_at: _builtins.str
@@ -56,6 +57,10 @@ class AuditEntry(_message.Message):
     prev_hash: _builtins.str
     """Hash of the previous row and of this row (hex SHA-256)."""
     hash: _builtins.str
+    detail: _builtins.str
+    """What was decided, in short (e.g. "level warning -> red (2026-W48)"; sync counts). No
+    personal data. Covered by the hash when not empty.
+    """
     def __init__(
         self,
         *,
@@ -72,10 +77,11 @@ class AuditEntry(_message.Message):
         service: _builtins.str = ...,
         prev_hash: _builtins.str = ...,
         hash: _builtins.str = ...,
+        detail: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "actor", b"actor", "after_digest", b"after_digest", "before_digest", b"before_digest", "hash", b"hash", "occurred_at", b"occurred_at", "prev_hash", b"prev_hash", "request_id", b"request_id", "resource_id", b"resource_id", "resource_type", b"resource_type", "seq", b"seq", "service", b"service", "trace_id", b"trace_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "actor", b"actor", "after_digest", b"after_digest", "before_digest", b"before_digest", "detail", b"detail", "hash", b"hash", "occurred_at", b"occurred_at", "prev_hash", b"prev_hash", "request_id", b"request_id", "resource_id", b"resource_id", "resource_type", b"resource_type", "seq", b"seq", "service", b"service", "trace_id", b"trace_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -118,6 +124,8 @@ class ListAuditEntriesRequest(_message.Message):
     RESOURCE_ID_FIELD_NUMBER: _builtins.int
     FROM_TIME_FIELD_NUMBER: _builtins.int
     TO_TIME_FIELD_NUMBER: _builtins.int
+    OLDEST_FIRST_FIELD_NUMBER: _builtins.int
+    AFTER_SEQ_FIELD_NUMBER: _builtins.int
     actor: _builtins.str
     action: _builtins.str
     resource_type: _builtins.str
@@ -125,6 +133,11 @@ class ListAuditEntriesRequest(_message.Message):
     from_time: _builtins.str
     """RFC 3339 bounds, inclusive from / exclusive to."""
     to_time: _builtins.str
+    oldest_first: _builtins.bool
+    """Oldest first, only rows after this seq (keyset paging for exports: rows appended
+    meanwhile cannot shift a page). page_token is ignored then; page through after_seq.
+    """
+    after_seq: _builtins.int
     @_builtins.property
     def page(self) -> _common_pb2.PageRequest: ...
     def __init__(
@@ -137,10 +150,12 @@ class ListAuditEntriesRequest(_message.Message):
         resource_id: _builtins.str = ...,
         from_time: _builtins.str = ...,
         to_time: _builtins.str = ...,
+        oldest_first: _builtins.bool = ...,
+        after_seq: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "actor", b"actor", "from_time", b"from_time", "page", b"page", "resource_id", b"resource_id", "resource_type", b"resource_type", "to_time", b"to_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "actor", b"actor", "after_seq", b"after_seq", "from_time", b"from_time", "oldest_first", b"oldest_first", "page", b"page", "resource_id", b"resource_id", "resource_type", b"resource_type", "to_time", b"to_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -213,3 +228,60 @@ class VerifyAuditLogResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___VerifyAuditLogResponse: _TypeAlias = VerifyAuditLogResponse  # noqa: Y015
+
+@_typing.final
+class RecordAuditEntryRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
+    RESOURCE_TYPE_FIELD_NUMBER: _builtins.int
+    RESOURCE_ID_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    TRACE_ID_FIELD_NUMBER: _builtins.int
+    idempotency_key: _builtins.str
+    """Unique per decision, e.g. "<workflow id>/<run id>/level-2"; 1..200 characters."""
+    action: _builtins.str
+    """e.g. "worker.kr_escalation.level_changed" """
+    resource_type: _builtins.str
+    resource_id: _builtins.str
+    detail: _builtins.str
+    trace_id: _builtins.str
+    """The trace the decision belongs to (32 hex digits), "" when unknown."""
+    def __init__(
+        self,
+        *,
+        idempotency_key: _builtins.str = ...,
+        action: _builtins.str = ...,
+        resource_type: _builtins.str = ...,
+        resource_id: _builtins.str = ...,
+        detail: _builtins.str = ...,
+        trace_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "detail", b"detail", "idempotency_key", b"idempotency_key", "resource_id", b"resource_id", "resource_type", b"resource_type", "trace_id", b"trace_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordAuditEntryRequest: _TypeAlias = RecordAuditEntryRequest  # noqa: Y015
+
+@_typing.final
+class RecordAuditEntryResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    event_id: _builtins.str
+    """The event id of the entry (the same for the same idempotency key)."""
+    def __init__(
+        self,
+        *,
+        event_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordAuditEntryResponse: _TypeAlias = RecordAuditEntryResponse  # noqa: Y015

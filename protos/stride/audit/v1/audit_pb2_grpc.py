@@ -47,6 +47,11 @@ class AuditServiceStub:
                 request_serializer=stride_dot_audit_dot_v1_dot_audit__pb2.VerifyAuditLogRequest.SerializeToString,
                 response_deserializer=stride_dot_audit_dot_v1_dot_audit__pb2.VerifyAuditLogResponse.FromString,
                 _registered_method=True)
+        self.RecordAuditEntry = channel.unary_unary(
+                '/stride.audit.v1.AuditService/RecordAuditEntry',
+                request_serializer=stride_dot_audit_dot_v1_dot_audit__pb2.RecordAuditEntryRequest.SerializeToString,
+                response_deserializer=stride_dot_audit_dot_v1_dot_audit__pb2.RecordAuditEntryResponse.FromString,
+                _registered_method=True)
 
 
 class AuditServiceServicer:
@@ -68,6 +73,16 @@ class AuditServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordAuditEntry(self, request, context):
+        """Records a decision made by a workflow (an escalation level change, an org-sync run
+        started / finished / failed). The caller's x-stride-actor must be "workflow:<workflow id>".
+        Written through identity's outbox like every other entry, with an event id derived from
+        idempotency_key: recording the same key again (a retried activity) adds no second row.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuditServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -80,6 +95,11 @@ def add_AuditServiceServicer_to_server(servicer, server):
                     servicer.VerifyAuditLog,
                     request_deserializer=stride_dot_audit_dot_v1_dot_audit__pb2.VerifyAuditLogRequest.FromString,
                     response_serializer=stride_dot_audit_dot_v1_dot_audit__pb2.VerifyAuditLogResponse.SerializeToString,
+            ),
+            'RecordAuditEntry': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordAuditEntry,
+                    request_deserializer=stride_dot_audit_dot_v1_dot_audit__pb2.RecordAuditEntryRequest.FromString,
+                    response_serializer=stride_dot_audit_dot_v1_dot_audit__pb2.RecordAuditEntryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -139,6 +159,33 @@ class AuditService:
             '/stride.audit.v1.AuditService/VerifyAuditLog',
             stride_dot_audit_dot_v1_dot_audit__pb2.VerifyAuditLogRequest.SerializeToString,
             stride_dot_audit_dot_v1_dot_audit__pb2.VerifyAuditLogResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordAuditEntry(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.audit.v1.AuditService/RecordAuditEntry',
+            stride_dot_audit_dot_v1_dot_audit__pb2.RecordAuditEntryRequest.SerializeToString,
+            stride_dot_audit_dot_v1_dot_audit__pb2.RecordAuditEntryResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -426,3 +426,123 @@ class AuthenticateApiKeyRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AuthenticateApiKeyRequest: _TypeAlias = AuthenticateApiKeyRequest  # noqa: Y015
+
+@_typing.final
+class IssueInitialPasswordsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMPLOYEE_IDS_FIELD_NUMBER: _builtins.int
+    ALL_WITHOUT_PASSWORD_FIELD_NUMBER: _builtins.int
+    INCLUDE_PRIVILEGED_FIELD_NUMBER: _builtins.int
+    all_without_password: _builtins.bool
+    """... or every active employee without a password."""
+    include_privileged: _builtins.bool
+    """Also people holding the hr or admin role (only an admin may ask for this); otherwise
+    they are skipped with reason admin_required.
+    """
+    @_builtins.property
+    def employee_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """These employees (at most 5,000) ..."""
+
+    def __init__(
+        self,
+        *,
+        employee_ids: _abc.Iterable[_builtins.str] | None = ...,
+        all_without_password: _builtins.bool = ...,
+        include_privileged: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["all_without_password", b"all_without_password", "employee_ids", b"employee_ids", "include_privileged", b"include_privileged"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IssueInitialPasswordsRequest: _TypeAlias = IssueInitialPasswordsRequest  # noqa: Y015
+
+@_typing.final
+class InitialPassword(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMPLOYEE_ID_FIELD_NUMBER: _builtins.int
+    EMPLOYEE_NUMBER_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_NAME_FIELD_NUMBER: _builtins.int
+    PASSWORD_FIELD_NUMBER: _builtins.int
+    employee_id: _builtins.str
+    employee_number: _builtins.str
+    name: _builtins.str
+    department_id: _builtins.str
+    department_name: _builtins.str
+    password: _builtins.str
+    """Shown once; the person must change it at the first sign-in."""
+    def __init__(
+        self,
+        *,
+        employee_id: _builtins.str = ...,
+        employee_number: _builtins.str = ...,
+        name: _builtins.str = ...,
+        department_id: _builtins.str = ...,
+        department_name: _builtins.str = ...,
+        password: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "department_name", b"department_name", "employee_id", b"employee_id", "employee_number", b"employee_number", "name", b"name", "password", b"password"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InitialPassword: _TypeAlias = InitialPassword  # noqa: Y015
+
+@_typing.final
+class SkippedInvitation(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMPLOYEE_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    employee_id: _builtins.str
+    reason: _builtins.str
+    """has_password, inactive, not_found, admin_required"""
+    def __init__(
+        self,
+        *,
+        employee_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["employee_id", b"employee_id", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SkippedInvitation: _TypeAlias = SkippedInvitation  # noqa: Y015
+
+@_typing.final
+class IssueInitialPasswordsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ISSUED_FIELD_NUMBER: _builtins.int
+    SKIPPED_FIELD_NUMBER: _builtins.int
+    REMAINING_FIELD_NUMBER: _builtins.int
+    remaining: _builtins.int
+    """all_without_password issues at most 1,000 passwords per call: how many active people
+    without a password are left for the next call.
+    """
+    @_builtins.property
+    def issued(self) -> _containers.RepeatedCompositeFieldContainer[Global___InitialPassword]: ...
+    @_builtins.property
+    def skipped(self) -> _containers.RepeatedCompositeFieldContainer[Global___SkippedInvitation]: ...
+    def __init__(
+        self,
+        *,
+        issued: _abc.Iterable[Global___InitialPassword] | None = ...,
+        skipped: _abc.Iterable[Global___SkippedInvitation] | None = ...,
+        remaining: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["issued", b"issued", "remaining", b"remaining", "skipped", b"skipped"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IssueInitialPasswordsResponse: _TypeAlias = IssueInitialPasswordsResponse  # noqa: Y015

@@ -82,6 +82,11 @@ class AuthServiceStub:
                 request_serializer=stride_dot_identity_dot_v1_dot_auth__pb2.AuthenticateApiKeyRequest.SerializeToString,
                 response_deserializer=stride_dot_identity_dot_v1_dot_auth__pb2.ApiKey.FromString,
                 _registered_method=True)
+        self.IssueInitialPasswords = channel.unary_unary(
+                '/stride.identity.v1.AuthService/IssueInitialPasswords',
+                request_serializer=stride_dot_identity_dot_v1_dot_auth__pb2.IssueInitialPasswordsRequest.SerializeToString,
+                response_deserializer=stride_dot_identity_dot_v1_dot_auth__pb2.IssueInitialPasswordsResponse.FromString,
+                _registered_method=True)
 
 
 class AuthServiceServicer:
@@ -149,6 +154,15 @@ class AuthServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def IssueInitialPasswords(self, request, context):
+        """Bulk invitation of imported people: a one-time initial password (to be changed at the
+        first sign-in) for each active employee who has no password yet. The passwords are in
+        this answer only: an employee who has a password is skipped, so none is issued twice.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuthServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -196,6 +210,11 @@ def add_AuthServiceServicer_to_server(servicer, server):
                     servicer.AuthenticateApiKey,
                     request_deserializer=stride_dot_identity_dot_v1_dot_auth__pb2.AuthenticateApiKeyRequest.FromString,
                     response_serializer=stride_dot_identity_dot_v1_dot_auth__pb2.ApiKey.SerializeToString,
+            ),
+            'IssueInitialPasswords': grpc.unary_unary_rpc_method_handler(
+                    servicer.IssueInitialPasswords,
+                    request_deserializer=stride_dot_identity_dot_v1_dot_auth__pb2.IssueInitialPasswordsRequest.FromString,
+                    response_serializer=stride_dot_identity_dot_v1_dot_auth__pb2.IssueInitialPasswordsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -444,6 +463,33 @@ class AuthService:
             '/stride.identity.v1.AuthService/AuthenticateApiKey',
             stride_dot_identity_dot_v1_dot_auth__pb2.AuthenticateApiKeyRequest.SerializeToString,
             stride_dot_identity_dot_v1_dot_auth__pb2.ApiKey.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IssueInitialPasswords(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.identity.v1.AuthService/IssueInitialPasswords',
+            stride_dot_identity_dot_v1_dot_auth__pb2.IssueInitialPasswordsRequest.SerializeToString,
+            stride_dot_identity_dot_v1_dot_auth__pb2.IssueInitialPasswordsResponse.FromString,
             options,
             channel_credentials,
             insecure,
