@@ -189,7 +189,7 @@ def test_decode() -> None:
 async def worker(temporal_dev_env: WorkflowEnvironment) -> AsyncIterator[Worker]:
     decisions = DecisionLog()
     async with build_worker(
-        temporal_dev_env.client, f"bridge-{uuid.uuid4()}", decisions.activities()
+        temporal_dev_env.client, f"bridge-{uuid.uuid4()}", activities=decisions.activities()
     ) as w:
         yield w
 
