@@ -392,6 +392,18 @@ def test_settings_come_from_the_config_map_and_the_database_secret(overlay: str)
         assert base64.b64decode(encoded).decode().startswith("postgresql+asyncpg://")
     else:
         assert not secrets, f"{overlay}: Secrets are created by the operator, not committed"
+        # Notification e-mail: the relay in the ConfigMap, its password from a Secret, and
+        # only the worker (the one process that sends mail) gets the password.
+        assert config["STRIDE_SMTP_HOST"] and config["STRIDE_SMTP_TLS"] == "starttls"
+        assert "STRIDE_SMTP_PASSWORD" not in config, "the SMTP password is a secret"
+        for what, workload in workloads(overlay):
+            (container,) = pod_spec(workload)["containers"]
+            env = {e["name"]: e for e in container.get("env") or []}
+            if pod_labels(workload)["app.kubernetes.io/name"] == WORKER:
+                ref = env["STRIDE_SMTP_PASSWORD"]["valueFrom"]["secretKeyRef"]
+                assert (ref["name"], ref["key"]) == ("stride-smtp", "password")
+            else:
+                assert "STRIDE_SMTP_PASSWORD" not in env, what
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -528,6 +540,7 @@ OTHERS = [
         [("TCP", p) for p in (80, 443, 4222, 5432, 7233, 8080, 50051)],
     ),
     Endpoint("internet", None, ports=[("TCP", 443), ("TCP", 5432), ("UDP", 53)], ip="203.0.113.7"),
+    Endpoint("smtp-relay", None, ports=[("TCP", 587), ("TCP", 25)], ip="198.51.100.25"),
 ]
 INGRESS_CONTROLLER = Endpoint(
     "ingress-controller", "ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx"}
@@ -551,6 +564,8 @@ def expected_flows(overlay: str) -> set[tuple[str, str, str, int]]:
     }
     if overlay == "prod":
         flows |= {(name, "otel-collector", "TCP", 4317) for name in stride_pods}
+        # Notification e-mail: the worker alone, submission port only.
+        flows.add((WORKER, "smtp-relay", "TCP", 587))
     return flows
 
 
