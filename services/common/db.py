@@ -55,7 +55,8 @@ def create_engine(settings: StrideSettings, service: str, **kwargs: Any) -> Asyn
         engine = create_async_engine(
             url,
             pool_pre_ping=True,
-            pool_size=kwargs.pop("pool_size", 10),
+            pool_size=kwargs.pop("pool_size", settings.db_pool_size),
+            max_overflow=kwargs.pop("max_overflow", settings.db_max_overflow),
             connect_args={"server_settings": {"search_path": schema_name(settings, service)}},
             **kwargs,
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICE_PORTS: dict[str, int] = {
@@ -28,6 +28,13 @@ class StrideSettings(BaseSettings):
     # Prepended to each service's schema (PostgreSQL) or file name (SQLite): lets several
     # stacks (or test runs) share one database without seeing each other's data.
     schema_prefix: str = ""
+    # PostgreSQL connections each process keeps open, and how many more it may open under a
+    # burst (those are closed after use, so a pool smaller than the requests in flight makes
+    # connection setup part of every few requests: the check-in bench saw one in four at 64
+    # in flight). Size it to the expected concurrency, within the server's max_connections
+    # (replicas x services x (size + overflow)).
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
     nats_url: str = "nats://127.0.0.1:4222"
     # JetStream replicas of Stride's streams (3 on a production NATS cluster).
     nats_stream_replicas: int = 1
