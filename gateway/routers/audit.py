@@ -38,7 +38,7 @@ def _rfc3339(value: datetime | None) -> str:
     response_model=Page[AuditEntry],
     name="list_audit_entries",
     dependencies=[Allow("audit.list")],
-    description="Oldest first. from_time is inclusive, to_time exclusive.",
+    description="Newest first. from_time is inclusive, to_time exclusive.",
 )
 async def list_audit_entries(
     rpc: RpcDep,
