@@ -128,7 +128,9 @@ async def esc(temporal_env: WorkflowEnvironment, client: Client) -> AsyncIterato
     worker left to take it, would stop time skipping for good (seen: a later test hangs).
     """
     decisions = DecisionLog()
-    async with build_worker(client, f"tq-{uuid.uuid4()}", activities=decisions.activities()) as worker:
+    async with build_worker(
+        client, f"tq-{uuid.uuid4()}", activities=decisions.activities()
+    ) as worker:
         escalations = Escalations(temporal_env, client, worker)
         escalations.decisions = decisions
         try:
