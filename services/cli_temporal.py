@@ -29,6 +29,7 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from services.cli.exiting import used_temporal
 from services.common.settings import StrideSettings
 from services.common.temporal import connect
 from workflows import SEARCH_ATTRIBUTES
@@ -74,6 +75,7 @@ async def setup_temporal(
     from services.worker.worker import ensure_search_attributes
 
     namespace = settings.temporal_namespace
+    used_temporal()
     client = await connect(settings, identity="stride-temporal-setup")
     result = SetupResult(namespace)
     if not await _namespace_exists(client, namespace):
@@ -191,6 +193,7 @@ async def replay_histories(paths: list[Path]) -> dict[Path, str]:
 
     from services.worker.worker import WORKFLOWS
 
+    used_temporal()
     replayer = Replayer(workflows=WORKFLOWS)
     results: dict[Path, str] = {}
     for path in paths:

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from services.cli.exiting import exit_code, leave
 from services.cli_admin import admin_app
 from services.cli_audit import audit_app
 from services.cli_org import org_app
@@ -130,4 +131,9 @@ def mail_sink(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+        code = 0
+    except SystemExit as exc:
+        code = exit_code(exc)
+    leave(code)
