@@ -24,6 +24,8 @@ from temporalio.client import Client as TemporalClient
 
 from services.common.settings import GatewaySettings
 from services.common.tasks import cancel_and_wait
+from services.common.telemetry import temporal_interceptors
+from services.common.temporal import connect as connect_temporal
 from stride.audit.v1 import audit_pb2_grpc
 from stride.goals.v1 import goals_pb2_grpc
 from stride.identity.v1 import auth_pb2_grpc, identity_pb2_grpc, inbox_pb2_grpc, org_sync_pb2_grpc
@@ -58,9 +60,12 @@ class TemporalConnector:
     @classmethod
     def from_settings(cls, settings: GatewaySettings) -> TemporalConnector:
         async def connect() -> TemporalClient:
-            return await TemporalClient.connect(
-                settings.temporal_address,
-                namespace=settings.temporal_namespace,
+            # The same address, namespace, TLS and API key as the worker; the tracing
+            # interceptor carries a request's trace into the workflows it starts or updates.
+            return await connect_temporal(
+                settings,
+                identity="stride-gateway",
+                interceptors=temporal_interceptors(),
                 connect_timeout=timedelta(seconds=3),
             )
 
