@@ -27,11 +27,13 @@ fails, its later events in the batch are nak'd too so that they do not overtake 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+import grpc
 import nats.errors
 import structlog
 from google.protobuf.message import DecodeError, Message
@@ -46,7 +48,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from services.common import metrics
 from services.common.nats import GOALS_STREAM, ensure_streams, num_delivered
 from services.common.telemetry import consumer_span
-from stride.goals.v1 import goals_pb2
+from stride.goals.v1 import goals_pb2, goals_pb2_grpc
 from workflows import cycle as cycle_wf
 from workflows import plan_approval
 from workflows.audit import memo
@@ -92,9 +94,40 @@ class Outcome(StrEnum):
     IGNORED = "ignored"
     # ApprovalRequested: signal-with-start of the approval workflow accepted.
     APPROVAL_REQUESTED = "approval_requested"
+    # ApprovalRequested for an approval goals says is no longer pending (a redelivered or
+    # replayed event): no workflow is started for it.
+    APPROVAL_SETTLED = "approval_settled"
     # CycleCreated: cycle/<cycle> started, or it existed already.
     CYCLE_STARTED = "cycle_started"
     CYCLE_EXISTS = "cycle_exists"
+
+
+# approval id → whether goals still has it pending (raises when goals cannot tell now).
+ApprovalPending = Callable[[str], Awaitable[bool]]
+
+
+class GoalsApprovals:
+    """Asks the goals service whether an approval is still pending (an :data:`ApprovalPending`)."""
+
+    def __init__(self, address: str, timeout: float = 5.0) -> None:
+        self._channel = grpc.aio.insecure_channel(address)
+        self._stub = goals_pb2_grpc.GoalsServiceStub(self._channel)
+        self._timeout = timeout
+
+    async def pending(self, approval_id: str) -> bool:
+        try:
+            approval = await self._stub.GetApproval(
+                goals_pb2.GetApprovalRequest(id=approval_id), timeout=self._timeout
+            )
+        except grpc.aio.AioRpcError as err:
+            if err.code() == grpc.StatusCode.NOT_FOUND:
+                log.warning("bridge: approval unknown to goals", approval=approval_id)
+                return False
+            raise  # goals is down or slow: the event is retried
+        return approval.status == goals_pb2.APPROVAL_STATUS_PENDING
+
+    async def close(self) -> None:
+        await self._channel.close(None)
 
 
 class InvalidEvent(ValueError):
@@ -237,8 +270,14 @@ async def handle_approval_requested(
     *,
     task_queue: str,
     default_time_zone: str = DEFAULT_TIME_ZONE,
+    still_pending: ApprovalPending | None = None,
 ) -> Outcome:
-    """Signal-with-start the approval workflow of the person and cycle of ``event``."""
+    """Signal-with-start the approval workflow of the person and cycle of ``event``.
+
+    With ``still_pending`` (the worker asks goals), an approval that was decided meanwhile is
+    not started again: an event redelivered or replayed after its workflow ended would
+    otherwise open a new run that reminds and escalates a settled approval.
+    """
     a = event.approval
     _missing(
         (
@@ -253,6 +292,8 @@ async def handle_approval_requested(
     if kind is None:
         raise InvalidEvent(f"ApprovalRequested has an unknown kind {a.kind}")
     time_zone = _valid_zone(event.time_zone or default_time_zone)
+    if still_pending is not None and not await still_pending(a.id):
+        return Outcome.APPROVAL_SETTLED
     wid = a.workflow_id or plan_approval.workflow_id(a.cycle_id, a.employee_id)
     await client.start_workflow(
         plan_approval.PlanApprovalWorkflow.run,
@@ -373,8 +414,10 @@ class EventBridge:
         retry_base_delay: float = 1.0,
         retry_max_delay: float = 60.0,
         stream_replicas: int = 1,
+        approval_pending: ApprovalPending | None = None,
     ) -> None:
         self._js = js
+        self._approval_pending = approval_pending
         self._stream_replicas = stream_replicas
         self._client = client
         self._task_queue = task_queue
@@ -503,7 +546,9 @@ class EventBridge:
         if isinstance(event, goals_pb2.CheckInRecorded):
             return await handle_check_in_recorded(self._client, event, **kwargs)
         if isinstance(event, goals_pb2.ApprovalRequested):
-            return await handle_approval_requested(self._client, event, **kwargs)
+            return await handle_approval_requested(
+                self._client, event, still_pending=self._approval_pending, **kwargs
+            )
         if isinstance(event, goals_pb2.CycleCreated):
             return await handle_cycle_created(self._client, event, **kwargs)
         raise InvalidEvent(f"no handler for {type(event).__name__}")

@@ -25,7 +25,7 @@ from services.common.settings import WorkerSettings
 from services.common.telemetry import temporal_interceptors, temporal_runtime
 from services.common.temporal import connect_options
 from services.identity.sync.schedules import ensure_org_sync_schedules
-from services.worker.bridge import EventBridge
+from services.worker.bridge import EventBridge, GoalsApprovals
 from services.worker.health import HealthServer, WorkerHealth
 from services.worker.worker import build_worker, ensure_search_attributes
 from workflows import STRIDE_RISK_LEVEL
@@ -112,6 +112,7 @@ async def _serve(settings: WorkerSettings, health: WorkerHealth) -> None:
     )
     health.nats = nc
     gauges: asyncio.Task[None] | None = None
+    approvals = GoalsApprovals(settings.goals_addr)
     try:
         bridge = EventBridge(
             nc.jetstream(),
@@ -121,6 +122,7 @@ async def _serve(settings: WorkerSettings, health: WorkerHealth) -> None:
             default_time_zone=settings.time_zone,
             # The same replica count as the services: setup updates the stream config.
             stream_replicas=settings.nats_stream_replicas,
+            approval_pending=approvals.pending,
         )
         await bridge.setup()
         worker = build_worker(
@@ -148,6 +150,7 @@ async def _serve(settings: WorkerSettings, health: WorkerHealth) -> None:
                 gauges.cancel()
             await asyncio.shield(_shut_down(bridge_task, worker_task, worker))
     finally:
+        await approvals.close()
         if not nc.is_closed:
             await asyncio.shield(nc.drain())
         log.info("worker stopped")

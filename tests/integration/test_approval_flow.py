@@ -28,8 +28,9 @@ from activities.cycle import CycleActivities
 from activities.notify import NotifyActivities
 from services.common.binaries import private_nats_server
 from services.common.mail_sink import MailSink
+from services.common.nats import GOALS_STREAM
 from services.common.settings import WorkerSettings
-from services.worker.bridge import EventBridge
+from services.worker.bridge import APPROVAL_REQUESTED_SUBJECT, EventBridge, GoalsApprovals
 from services.worker.worker import build_worker
 from stride.goals.v1 import goals_pb2 as gpb
 from tests.integration.gateway_stack import GatewayStack, gateway_stack
@@ -92,8 +93,14 @@ async def worker(
     client = temporal_dev_env.client
     task_queue = f"flow-{uuid.uuid4()}"
     nc = await nats.connect(own_nats)
+    approvals_in_goals = GoalsApprovals(stack.settings.goals_addr)
     bridge = EventBridge(
-        nc.jetstream(), client, task_queue=task_queue, consumer="flow", fetch_timeout=0.2
+        nc.jetstream(),
+        client,
+        task_queue=task_queue,
+        consumer="flow",
+        fetch_timeout=0.2,
+        approval_pending=approvals_in_goals.pending,
     )
     await bridge.setup()
     async with build_worker(client, task_queue, activities=activities):
@@ -104,6 +111,7 @@ async def worker(
             bridge.stop()
             await asyncio.wait_for(running, 30)
             await nc.drain()
+            await approvals_in_goals.close()
 
 
 async def eventually(check: Callable[[], Awaitable[None]], timeout: float = 30.0) -> None:
@@ -124,7 +132,11 @@ def mails_to(sink: MailSink, address: str) -> list[EmailMessage]:
 
 
 async def test_a_plan_is_approved_end_to_end(
-    stack: GatewayStack, worker: str, sink: MailSink, temporal_dev_env: WorkflowEnvironment
+    stack: GatewayStack,
+    worker: str,
+    sink: MailSink,
+    temporal_dev_env: WorkflowEnvironment,
+    own_nats: str,
 ) -> None:
     client = temporal_dev_env.client
     dep = await stack.department("Quality")
@@ -224,6 +236,29 @@ async def test_a_plan_is_approved_end_to_end(
     assert text is not None and "Good targets" in text.get_content()
     result = await handle.result()
     assert [a.status for a in result.approvals] == ["approved"]
+
+    # The request event again (a replay after the dedupe window, or a new consumer reading
+    # the stream from the start): goals says it is settled, so no new run reminds anyone.
+    finished = await handle.describe()
+    nc = await nats.connect(own_nats)
+    try:
+        js = nc.jetstream()
+        original = await js.get_last_msg(GOALS_STREAM, APPROVAL_REQUESTED_SUBJECT)
+        await js.publish(
+            APPROVAL_REQUESTED_SUBJECT,
+            original.data or b"",
+            headers={"Nats-Msg-Id": f"replayed-{uuid.uuid4()}"},
+        )
+
+        async def consumed() -> None:
+            info = await js.consumer_info(GOALS_STREAM, "flow")
+            assert info.num_pending == 0 and info.num_ack_pending == 0
+
+        await eventually(consumed)
+    finally:
+        await nc.drain()
+    latest = await client.get_workflow_handle(approval.workflow_id).describe()
+    assert (latest.run_id, latest.status) == (finished.run_id, WorkflowExecutionStatus.COMPLETED)
     mine = (await stack.http.get("/me/inbox", headers=employee.headers)).json()
     assert mine["unread_count"] == 1
     item = mine["items"][0]
