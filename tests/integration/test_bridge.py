@@ -40,6 +40,7 @@ from services.common import metrics
 from services.common.binaries import free_port
 from services.common.nats import GOALS_STREAM, ensure_streams
 from services.common.settings import WorkerSettings
+from services.goals import server as goals_server
 from services.identity import server as identity_server
 from services.worker.bridge import (
     CHECKIN_RECORDED_SUBJECT,
@@ -323,15 +324,26 @@ async def test_worker_process_turns_check_in_events_into_an_escalation(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The worker records the escalation's decisions with identity (its activities read the
-    # STRIDE_* environment, like the real process).
+    # STRIDE_* environment, like the real process), and its bridge asks goals whether the
+    # approvals other tests left on the shared stream are pending (unknown here: skipped).
+    prefix = f"b{uuid.uuid4().hex[:8]}_"
     identity = identity_server.runtime(
-        service_settings(
-            database_url, data_dir, nats_url, schema_prefix=f"b{uuid.uuid4().hex[:8]}_"
-        )
+        service_settings(database_url, data_dir, nats_url, schema_prefix=prefix)
     )
     async with running(identity) as identity_channel:
-        monkeypatch.setenv("STRIDE_IDENTITY_ADDR", f"127.0.0.1:{identity.port}")
-        await _worker_process_escalates(temporal_dev_env, nats_url, js, identity_channel)
+        goals = goals_server.runtime(
+            service_settings(
+                database_url,
+                data_dir,
+                nats_url,
+                identity_addr=f"127.0.0.1:{identity.port}",
+                schema_prefix=prefix,
+            )
+        )
+        async with running(goals):
+            monkeypatch.setenv("STRIDE_IDENTITY_ADDR", f"127.0.0.1:{identity.port}")
+            monkeypatch.setenv("STRIDE_GOALS_ADDR", f"127.0.0.1:{goals.port}")
+            await _worker_process_escalates(temporal_dev_env, nats_url, js, identity_channel)
 
 
 async def _worker_process_escalates(

@@ -82,6 +82,8 @@ async def running(
             bridge_consumer=f"obs-{uuid.uuid4().hex[:12]}",
             health_port=free_port(),
             escalation_metrics_interval=0.5,
+            identity_addr=stack.settings.identity_addr,
+            goals_addr=stack.settings.goals_addr,
         )
         worker = asyncio.create_task(serve(settings))
         health_url = f"http://127.0.0.1:{settings.health_port}"
