@@ -773,7 +773,8 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
         domain.ensure_open(cycle.status)
         objective = await self._objective(repo, kr.objective_id)
         domain.ensure_not_closed(objective.status)
-        checklist = await repo.checklist(kr.department_id)
+        # The checklist only vets answers: most check-ins have none and skip the read.
+        checklist = await repo.checklist(kr.department_id) if request.answers else None
         new = domain.new_check_in(
             request.value,
             request.confidence,
