@@ -104,3 +104,5 @@ Paging = Annotated[PageParams, Depends()]
 
 
 PathId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
+# An optional id filter in a list's query string ("" = no filter).
+FilterId = Annotated[str, Query(max_length=128)]

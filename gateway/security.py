@@ -398,6 +398,26 @@ class Access:
     def require(self, decision: Decision) -> None:
         _raise_if_denied(decision)
 
+    @property
+    def sees_everything(self) -> bool:
+        """Whether the list this route serves shows the caller everything (no lookups)."""
+        return policy.visibility(self.caller, self.action).everything
+
+    async def goals_filter(self, owner_id: str, department_id: str) -> str:
+        """The owner filter of a goals read by person or department: the caller's own by
+        default; another person's needs ``goals.of_person``, a department
+        ``goals.of_department`` (403 when denied). Everything-readers filter freely."""
+        if self.sees_everything:
+            return owner_id
+        if not owner_id and not department_id:
+            owner_id = self.caller.id
+        if department_id:
+            await self.check("goals.of_department", Facts(department_id=department_id))
+        if owner_id and owner_id != self.caller.id:
+            assert self.rpc is not None
+            await self.check("goals.of_person", await person_facts(self.rpc, owner_id))
+        return owner_id
+
     async def scope(self) -> Scope:
         """What the list this route serves may show the caller."""
         assert self.rpc is not None

@@ -3,20 +3,19 @@ the cycle/<cycle>/plan/<employee> workflow's Update, elsewhere.)"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from gateway.convert import enum_number, to_dict
-from gateway.deps import Paging, PathId, RpcDep
+from gateway.deps import FilterId, Paging, PathId, RpcDep
 from gateway.problems import ProblemError
+from gateway.routers.common import page
 from gateway.schemas import Approval, ApprovalStatus, Page
 from gateway.security import Access, Allow
 from stride.goals.v1 import goals_pb2 as pb
 
 router = APIRouter(prefix="/approvals", tags=["approvals"])
-
-FilterId = Annotated[str, Query(max_length=128)]
 
 
 @router.get(
@@ -40,7 +39,7 @@ async def list_approvals(
     me = access.caller.id
     if not approver_id and not employee_id:
         approver_id = me
-    if not (await access.scope()).everything and not (
+    if not access.sees_everything and not (
         (approver_id == me and employee_id in ("", me)) or (not approver_id and employee_id == me)
     ):
         raise ProblemError(
@@ -56,10 +55,7 @@ async def list_approvals(
             status=0 if status == "any" else enum_number(pb.ApprovalStatus.DESCRIPTOR, status),
         ),
     )
-    return {
-        "items": [to_dict(a) for a in msg.approvals],
-        "next_page_token": msg.page.next_page_token,
-    }
+    return page(msg, "approvals")
 
 
 @router.get(

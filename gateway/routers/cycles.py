@@ -5,8 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from gateway.convert import to_dict
-from gateway.deps import Paging, PathId, RpcDep
-from gateway.policy import Facts
+from gateway.deps import FilterId, Paging, PathId, RpcDep
 from gateway.routers.common import created, page
 from gateway.schemas import (
     Approval,
@@ -18,12 +17,10 @@ from gateway.schemas import (
     Scores,
     Week,
 )
-from gateway.security import Access, Allow, person_facts
+from gateway.security import Access, Allow
 from stride.goals.v1 import goals_pb2 as pb
 
 router = APIRouter(prefix="/cycles", tags=["cycles"])
-
-FilterId = Annotated[str, Query(max_length=128)]
 
 
 @router.post(
@@ -92,13 +89,7 @@ async def get_scores(
     owner_id: FilterId = "",
     access: Access = Allow("cycle.scores"),
 ) -> dict[str, Any]:
-    if not (await access.scope()).everything:
-        if not department_id and not owner_id:
-            owner_id = access.caller.id
-        if department_id:
-            await access.check("goals.of_department", Facts(department_id=department_id))
-        if owner_id and owner_id != access.caller.id:
-            await access.check("goals.of_person", await person_facts(rpc, owner_id))
+    owner_id = await access.goals_filter(owner_id, department_id)
     msg = await rpc(
         rpc.goals.GetScores,
         pb.GetScoresRequest(cycle_id=cycle_id, department_id=department_id, owner_id=owner_id),

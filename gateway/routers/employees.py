@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import secrets
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from gateway import policy
 from gateway.convert import enum_number, to_dict
-from gateway.deps import Paging, PathId, RpcDep
+from gateway.deps import FilterId, Paging, PathId, RpcDep
 from gateway.routers.common import created, page
 from gateway.schemas import (
     Employee,
@@ -22,8 +22,6 @@ from stride.identity.v1 import auth_pb2
 from stride.identity.v1 import identity_pb2 as pb
 
 router = APIRouter(prefix="/employees", tags=["employees"])
-
-FilterId = Annotated[str, Query(max_length=128)]
 
 
 @router.post("", status_code=201, response_model=Employee, name="create_employee")

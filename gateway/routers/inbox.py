@@ -39,11 +39,6 @@ class InboxPage(ResponseModel):
     unread_count: int
 
 
-def _me(access: Access) -> str:
-    assert access.principal is not None  # the rule admits signed-in people only
-    return access.principal.id
-
-
 @router.get(
     "",
     response_model=InboxPage,
@@ -58,7 +53,9 @@ async def list_inbox(
 ) -> dict[str, Any]:
     msg = await rpc(
         rpc.inbox.ListInbox,
-        pb.ListInboxRequest(recipient_id=_me(access), unread_only=unread_only, page=paging.proto()),
+        pb.ListInboxRequest(
+            recipient_id=access.caller.id, unread_only=unread_only, page=paging.proto()
+        ),
     )
     return {**page(msg, "items"), "unread_count": msg.unread_count}
 
@@ -72,5 +69,7 @@ async def list_inbox(
 async def mark_read(
     item_id: PathId, rpc: RpcDep, access: Access = Allow("inbox.mark_read")
 ) -> dict[str, Any]:
-    msg = await rpc(rpc.inbox.MarkRead, pb.MarkReadRequest(recipient_id=_me(access), id=item_id))
+    msg = await rpc(
+        rpc.inbox.MarkRead, pb.MarkReadRequest(recipient_id=access.caller.id, id=item_id)
+    )
     return to_dict(msg)

@@ -15,7 +15,7 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from gateway.convert import enum_number, to_dict
-from gateway.deps import Deps, Paging, PathId, RpcDep
+from gateway.deps import Deps, FilterId, Paging, PathId, RpcDep
 from gateway.policy import Facts
 from gateway.problems import ProblemError
 from gateway.routers.common import created, page
@@ -32,7 +32,7 @@ from gateway.schemas import (
     SelfScore,
     Week,
 )
-from gateway.security import Access, Allow, person_facts
+from gateway.security import Access, Allow
 from stride.goals.v1 import goals_pb2 as pb
 
 log = structlog.get_logger(__name__)
@@ -41,8 +41,6 @@ router = APIRouter(prefix="/key-results", tags=["key-results"])
 
 ESCALATION_WORKFLOW_ID = "kr-escalation/{key_result_id}"
 ESCALATION_QUERY = "state"
-
-FilterId = Annotated[str, Query(max_length=128)]
 
 
 @router.get(
@@ -64,13 +62,7 @@ async def search_key_results(
     risk_status: RiskStatus | None = None,
     access: Access = Allow("key_result.list"),
 ) -> dict[str, Any]:
-    if not (await access.scope()).everything:
-        if not owner_id and not department_id:
-            owner_id = access.caller.id
-        if department_id:
-            await access.check("goals.of_department", Facts(department_id=department_id))
-        if owner_id and owner_id != access.caller.id:
-            await access.check("goals.of_person", await person_facts(rpc, owner_id))
+    owner_id = await access.goals_filter(owner_id, department_id)
     msg = await rpc(
         rpc.goals.ListKeyResults,
         pb.ListKeyResultsRequest(

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from gateway.convert import enum_number, to_dict
-from gateway.deps import Paging, PathId, RpcDep
+from gateway.deps import FilterId, Paging, PathId, RpcDep
 from gateway.policy import Facts
 from gateway.routers.common import created, page
 from gateway.schemas import (
@@ -25,8 +25,6 @@ from gateway.security import Access, Allow
 from stride.goals.v1 import goals_pb2 as pb
 
 router = APIRouter(prefix="/objectives", tags=["objectives"])
-
-FilterId = Annotated[str, Query(max_length=128)]
 
 
 def _level(label: str) -> int:
