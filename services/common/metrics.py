@@ -62,8 +62,8 @@ _rpc_duration = _meter.create_histogram(
 )
 
 
-def check_in_recorded() -> None:
-    _check_ins.add(1)
+def check_in_recorded(count: int = 1) -> None:
+    _check_ins.add(count)
 
 
 def event_published(service: str, subject: str) -> None:

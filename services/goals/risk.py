@@ -121,20 +121,21 @@ def assess(
     exp = expected_progress(plan, week)
     actual = progress(plan, value)
     gap = shortfall(exp, actual)
-    if streak >= weeks:
-        status = Risk.AT_RISK
-    elif streak > 0:
-        status = Risk.BEHIND
-    else:
-        status = Risk.ON_TRACK
     return Assessment(
-        status=status,
+        status=_status(streak, weeks),
         progress=actual,
         expected_progress=exp,
         expected_value=plan.baseline + (plan.target - plan.baseline) * exp,
         shortfall=gap,
         behind_streak=streak,
     )
+
+
+def _status(streak: int, weeks: int) -> Risk:
+    """Behind for ``weeks`` check-ins running is at risk; behind at all, behind."""
+    if streak >= weeks:
+        return Risk.AT_RISK
+    return Risk.BEHIND if streak > 0 else Risk.ON_TRACK
 
 
 def within(band: Band, value: float) -> bool:
@@ -155,14 +156,8 @@ def assess_band(
         streak += 1
     share = sum(1 for _w, v in ordered if within(band, v)) / len(ordered)
     value = ordered[-1][1]
-    if streak >= weeks:
-        status = Risk.AT_RISK
-    elif streak > 0:
-        status = Risk.BEHIND
-    else:
-        status = Risk.ON_TRACK
     return Assessment(
-        status=status,
+        status=_status(streak, weeks),
         progress=share,
         expected_progress=1.0,
         expected_value=min(max(value, band.lower), band.upper),

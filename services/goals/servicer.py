@@ -91,6 +91,39 @@ def _workflow_id(cycle_id: str, employee_id: str) -> str:
 _audit = audit.Recorder("goals", OUTBOX)
 
 
+async def _progress_changed(
+    session: AsyncSession,
+    repo: GoalsRepository,
+    kr: KeyResult,
+    kr_message: pb.KeyResult,
+    previous_value: float,
+    previous_score: float,
+    siblings: dict[str, list[KeyResult]] | None = None,
+) -> None:
+    """Emit stride.goals.v1.kr.progress_changed with the objective's new weighted score.
+
+    ``siblings`` caches each objective's key results for the rest of a request: they are the
+    session's own objects, so scores changed by earlier entries are seen."""
+    rows = siblings.get(kr.objective_id) if siblings is not None else None
+    if rows is None:
+        rows = await repo.key_results(None, objective_id=kr.objective_id)
+        if siblings is not None:
+            siblings[kr.objective_id] = rows
+    await add_event(
+        session,
+        OUTBOX,
+        SUBJECT_PROGRESS_CHANGED,
+        pb.KeyResultProgressChanged(
+            meta=new_event_meta("goals"),
+            key_result=kr_message,
+            previous_value=previous_value,
+            previous_score=previous_score,
+            objective_id=kr.objective_id,
+            objective_score=scoring.objective_score((k.weight, k.score) for k in rows),
+        ),
+    )
+
+
 class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
     def __init__(self, ctx: ServiceContext, identity: IdentityClient) -> None:
         self.ctx = ctx
@@ -576,13 +609,9 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
         self, request: pb.ListKeyResultsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListKeyResultsResponse:
         limit, offset = _page(request.page)
-        risk_status = ""
-        if request.risk_status:
-            risk_status = next(
-                (r.value for r, n in RISK_STATUS.items() if n == request.risk_status), ""
-            )
-            if not risk_status:
-                raise domain.InvalidArgument("invalid_risk_status", "unknown risk status")
+        risk_status = from_enum(
+            {r.value: n for r, n in RISK_STATUS.items()}, request.risk_status, "risk_status"
+        )
         async with self.ctx.sessions() as session:
             repo = GoalsRepository(session)
             rows = await repo.key_results(
@@ -725,6 +754,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
         domain.check_bulk(owner_id, [c.key_result_id for c in request.check_ins])
         await self._check_blocker_departments(request.check_ins)
         results: list[pb.CheckIn] = []
+        siblings: dict[str, list[KeyResult]] = {}
         try:
             async with transaction(self.ctx.sessions) as session:
                 repo = GoalsRepository(session)
@@ -748,6 +778,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
                                 entry,
                                 entry.week or request.week,
                                 entry.recorded_by or request.recorded_by,
+                                siblings,
                             )
                         )
                     except DomainError as exc:
@@ -757,6 +788,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
         except IntegrityError as exc:
             raise _concurrent_check_in() from exc
         self.ctx.outbox_committed()
+        metrics.check_in_recorded(len(results))
         return pb.RecordCheckInsResponse(check_ins=results)
 
     async def _record(
@@ -767,8 +799,10 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
         request: pb.RecordCheckInRequest,
         week: str,
         recorded_by: str,
+        siblings: dict[str, list[KeyResult]] | None = None,
     ) -> pb.CheckIn:
-        """Record one check-in of a locked key result inside the caller's transaction."""
+        """Record one check-in of a locked key result inside the caller's transaction
+        (``siblings``: objective id → its key results, shared by a bulk request's entries)."""
         cycle = await self._cycle(repo, kr.cycle_id)
         domain.ensure_open(cycle.status)
         objective = await self._objective(repo, kr.objective_id)
@@ -850,19 +884,8 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
             ),
         )
         if kr.current_value != previous_value or kr.score != previous_score:
-            siblings = await repo.key_results(None, objective_id=kr.objective_id)
-            await add_event(
-                session,
-                OUTBOX,
-                SUBJECT_PROGRESS_CHANGED,
-                pb.KeyResultProgressChanged(
-                    meta=new_event_meta("goals"),
-                    key_result=kr_message,
-                    previous_value=previous_value,
-                    previous_score=previous_score,
-                    objective_id=kr.objective_id,
-                    objective_score=scoring.objective_score((k.weight, k.score) for k in siblings),
-                ),
+            await _progress_changed(
+                session, repo, kr, kr_message, previous_value, previous_score, siblings
             )
         await _audit(session, "checkin.record", "check_in", row.id, before, message)
         return message
@@ -1194,21 +1217,8 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
             kr.updated_at = now
             kr_message = key_result_pb(kr, objective.status)
             if kr.score != previous_score:
-                siblings = await repo.key_results(None, objective_id=kr.objective_id)
-                await add_event(
-                    session,
-                    OUTBOX,
-                    SUBJECT_PROGRESS_CHANGED,
-                    pb.KeyResultProgressChanged(
-                        meta=new_event_meta("goals"),
-                        key_result=kr_message,
-                        previous_value=previous_value,
-                        previous_score=previous_score,
-                        objective_id=kr.objective_id,
-                        objective_score=scoring.objective_score(
-                            (k.weight, k.score) for k in siblings
-                        ),
-                    ),
+                await _progress_changed(
+                    session, repo, kr, kr_message, previous_value, previous_score
                 )
             await _audit(session, "key_result.revise", "key_result", kr.id, kr_before, kr_message)
         await _audit(
