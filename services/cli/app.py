@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
-from services.cli.exiting import exit_code, leave
 from services.cli_admin import admin_app
 from services.cli_audit import audit_app
+from services.cli_exiting import exit_code, leave
 from services.cli_org import org_app
 from services.cli_temporal import temporal_app
 
