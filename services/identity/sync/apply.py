@@ -256,7 +256,8 @@ class BatchApplier:
         if not changed:
             return
         await self.session.flush()
-        msg = (await employees_pb(self.repo, [row]))[0]
+        # Whether someone is a manager depends on their reports' rows, not on this one.
+        msg = employee_pb(row, is_manager=before.is_manager)
         meta = new_event_meta("identity")
         if "status" in changed and row.status == "left":
             await add_event(

@@ -90,10 +90,6 @@ def counts_pb(counts: Counts) -> pb.OrgSyncCounts:
     return pb.OrgSyncCounts(**counts.to_json())
 
 
-def counts_from_pb(message: pb.OrgSyncCounts) -> Counts:
-    return Counts(**{name: getattr(message, name) for name in Counts().to_json()})
-
-
 def rows_pb(rows: Iterable[ReportRow]) -> list[pb.OrgSyncRow]:
     return [
         pb.OrgSyncRow(

@@ -18,6 +18,7 @@ import grpc
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from services.common.db import transaction
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -266,7 +267,10 @@ class OrgSyncServicer(org_sync_pb2_grpc.OrgSyncServiceServicer):
                 .values(applied_at=utcnow())
                 .execution_options(synchronize_session=False)
             )
-            run = await session.get(OrgSyncRun, run_id, populate_existing=True)
+            # The report rows (one JSON column, ~1 MB for a 10k import) are not needed here.
+            run = await session.get(
+                OrgSyncRun, run_id, populate_existing=True, options=[defer(OrgSyncRun.rows)]
+            )
             if run is None:
                 raise NotFound("org_sync_run_not_found", "no org sync run with that id")
             batch = await session.get(OrgSyncBatch, (run_id, batch_no), populate_existing=True)
@@ -332,6 +336,7 @@ class OrgSyncServicer(org_sync_pb2_grpc.OrgSyncServiceServicer):
             runs = (
                 await session.scalars(
                     select(OrgSyncRun)
+                    .options(defer(OrgSyncRun.rows))
                     .order_by(OrgSyncRun.created_at.desc(), OrgSyncRun.id)
                     .limit(limit)
                 )
