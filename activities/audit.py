@@ -14,23 +14,12 @@ from collections.abc import Callable
 import grpc
 from opentelemetry import trace
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from activities.clients import to_application_error
 from services.common.audit import ACTOR_KEY, REQUEST_ID_KEY
 from services.common.settings import WorkerSettings
 from stride.audit.v1 import audit_pb2, audit_pb2_grpc
 from workflows.audit import RECORD_DECISION_ACTIVITY, Decision
-
-_RETRYABLE = frozenset(
-    {
-        grpc.StatusCode.UNAVAILABLE,
-        grpc.StatusCode.DEADLINE_EXCEEDED,
-        grpc.StatusCode.RESOURCE_EXHAUSTED,
-        grpc.StatusCode.ABORTED,
-        grpc.StatusCode.INTERNAL,
-        grpc.StatusCode.UNKNOWN,
-    }
-)
 
 
 def current_trace_id() -> str:
@@ -73,12 +62,7 @@ class AuditActivities:
             try:
                 done = await stub.RecordAuditEntry(request, timeout=20, metadata=metadata)
             except grpc.aio.AioRpcError as err:
-                message = f"identity: {err.code().name}: {err.details() or ''}"
-                if err.code() in _RETRYABLE:
-                    raise ApplicationError(message, type="IdentityUnavailable") from err
-                raise ApplicationError(
-                    message, type="AuditDecisionRefused", non_retryable=True
-                ) from err
+                raise to_application_error("identity", err, "AuditDecisionRefused") from err
         return str(done.event_id)
 
 

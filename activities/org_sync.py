@@ -9,14 +9,13 @@ retried. Messages carry no personal data (they end up in the workflow history).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable
 
 import grpc
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from services.common.errors import ERROR_CODE_KEY
+from activities.clients import error_code, to_application_error
 from services.common.settings import WorkerSettings
 from services.identity.sync.client import OrgSyncClient
 from services.identity.sync.connectors import (
@@ -41,35 +40,11 @@ from workflows.org_sync import (
 )
 
 ConnectorFactory = Callable[[str, WorkerSettings], Connector]
-_RETRYABLE = frozenset(
-    {
-        grpc.StatusCode.UNAVAILABLE,
-        grpc.StatusCode.DEADLINE_EXCEEDED,
-        grpc.StatusCode.RESOURCE_EXHAUSTED,
-        grpc.StatusCode.ABORTED,
-        grpc.StatusCode.INTERNAL,
-        grpc.StatusCode.UNKNOWN,
-    }
-)
-
-
-def error_code(err: grpc.aio.AioRpcError) -> str:
-    """The domain error code identity sent with a failed call ("" when none)."""
-    metadata: Iterable[Any] = err.trailing_metadata() or ()
-    for key, value in metadata:
-        if key == ERROR_CODE_KEY:
-            return value.decode() if isinstance(value, bytes) else str(value)
-    return ""
 
 
 def _identity_error(err: grpc.aio.AioRpcError) -> ApplicationError:
-    code = error_code(err)
-    message = f"identity: {err.code().name} {code or ''}: {err.details() or ''}".strip()
-    if code == "org_sync_run_superseded":
-        return ApplicationError(message, type=ERROR_SUPERSEDED, non_retryable=True)
-    if err.code() in _RETRYABLE:
-        return ApplicationError(message, type="IdentityUnavailable")
-    return ApplicationError(message, type=ERROR_REFUSED, non_retryable=True)
+    superseded = error_code(err) == "org_sync_run_superseded"
+    return to_application_error("identity", err, ERROR_SUPERSEDED if superseded else ERROR_REFUSED)
 
 
 def _source_error(err: SourceError) -> ApplicationError:
