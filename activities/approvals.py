@@ -99,13 +99,3 @@ class ApprovalActivities:
             except grpc.aio.AioRpcError as err:
                 raise to_application_error("goals", err, ERROR_REFUSED) from err
         return EscalateResult(approver_ids=list(escalated.approver_ids), added=[target])
-
-
-@activity.defn(name=DECIDE_ACTIVITY)
-async def approval_decide(input: DecideActivityInput) -> None:
-    await ApprovalActivities(WorkerSettings()).decide(input)
-
-
-@activity.defn(name=ESCALATE_ACTIVITY)
-async def approval_escalate(input: EscalateActivityInput) -> EscalateResult:
-    return await ApprovalActivities(WorkerSettings()).escalate(input)

@@ -64,9 +64,3 @@ class AuditActivities:
             except grpc.aio.AioRpcError as err:
                 raise to_application_error("identity", err, "AuditDecisionRefused") from err
         return str(done.event_id)
-
-
-# Registered by the worker (services/worker/worker.py): settings from the STRIDE_* environment.
-@activity.defn(name=RECORD_DECISION_ACTIVITY)
-async def record_decision(decision: Decision) -> str:
-    return await AuditActivities(WorkerSettings()).record_decision(decision)

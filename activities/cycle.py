@@ -251,18 +251,3 @@ async def pilot_people(
         if not token:
             break
     return people
-
-
-@activity.defn(name=SET_PHASE_ACTIVITY)
-async def cycle_set_phase(input: SetPhaseInput) -> None:
-    await CycleActivities(WorkerSettings()).set_phase(input)
-
-
-@activity.defn(name=CLOSE_ACTIVITY)
-async def cycle_close(cycle_id: str) -> None:
-    await CycleActivities(WorkerSettings()).close(cycle_id)
-
-
-@activity.defn(name=AUDIENCE_ACTIVITY)
-async def cycle_audience(input: AudienceInput) -> list[Outgoing]:
-    return await CycleActivities(WorkerSettings()).audience(input)

@@ -169,9 +169,3 @@ def _heartbeat(done: int) -> None:
         activity.heartbeat(done)
     except RuntimeError:  # called outside an activity (tests)
         pass
-
-
-# Registered by the worker (services/worker/worker.py): settings from the STRIDE_* environment.
-@activity.defn(name=NOTIFY_ACTIVITY)
-async def notify(request: NotifyRequest) -> NotifyResult:
-    return await NotifyActivities(WorkerSettings()).notify(request)

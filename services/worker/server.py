@@ -27,7 +27,7 @@ from services.common.temporal import connect_options
 from services.identity.sync.schedules import ensure_org_sync_schedules
 from services.worker.bridge import EventBridge, GoalsApprovals
 from services.worker.health import HealthServer, WorkerHealth
-from services.worker.worker import build_worker, ensure_search_attributes
+from services.worker.worker import activities_for, build_worker, ensure_search_attributes
 from workflows import STRIDE_RISK_LEVEL
 from workflows.kr_escalation import LEVEL_NAMES, KrEscalationWorkflow
 
@@ -126,7 +126,10 @@ async def _serve(settings: WorkerSettings, health: WorkerHealth) -> None:
         )
         await bridge.setup()
         worker = build_worker(
-            client, settings.task_queue, graceful_shutdown_timeout=WORKER_SHUTDOWN_TIMEOUT
+            client,
+            settings.task_queue,
+            activities=activities_for(settings),
+            graceful_shutdown_timeout=WORKER_SHUTDOWN_TIMEOUT,
         )
         health.worker, health.bridge = worker, bridge
         worker_task = asyncio.create_task(worker.run(), name="temporal-worker")

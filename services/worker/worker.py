@@ -16,11 +16,12 @@ from temporalio.common import SearchAttributeKey
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
-from activities.approvals import approval_decide, approval_escalate
-from activities.audit import record_decision
-from activities.cycle import cycle_audience, cycle_close, cycle_set_phase
-from activities.notify import notify
-from activities.org_sync import org_sync_apply_batch, org_sync_plan
+from activities.approvals import ApprovalActivities
+from activities.audit import AuditActivities
+from activities.cycle import CycleActivities
+from activities.notify import NotifyActivities
+from activities.org_sync import OrgSyncActivities
+from services.common.settings import WorkerSettings
 from workflows import SEARCH_ATTRIBUTES
 from workflows.cycle import CycleWorkflow
 from workflows.kr_escalation import KrEscalationWorkflow
@@ -30,17 +31,24 @@ from workflows.plan_approval import PlanApprovalWorkflow
 log = structlog.get_logger(__name__)
 
 WORKFLOWS: list[type] = [KrEscalationWorkflow, OrgSyncWorkflow, PlanApprovalWorkflow, CycleWorkflow]
-ACTIVITIES: list[Callable[..., Any]] = [
-    org_sync_plan,
-    org_sync_apply_batch,
-    notify,
-    approval_decide,
-    approval_escalate,
-    cycle_set_phase,
-    cycle_audience,
-    cycle_close,
-    record_decision,
-]
+
+
+def activities_for(settings: WorkerSettings) -> list[Callable[..., Any]]:
+    """Every Stride activity, bound once to the worker's settings."""
+    org_sync = OrgSyncActivities(settings)
+    approvals = ApprovalActivities(settings)
+    cycles = CycleActivities(settings)
+    return [
+        org_sync.plan,
+        org_sync.apply_batch,
+        NotifyActivities(settings).notify,
+        approvals.decide,
+        approvals.escalate,
+        cycles.set_phase,
+        cycles.audience,
+        cycles.close,
+        AuditActivities(settings).record_decision,
+    ]
 
 
 def build_worker(
@@ -50,13 +58,13 @@ def build_worker(
     activities: Sequence[Callable[..., Any]] | None = None,
     **kwargs: Any,
 ) -> Worker:
-    """A worker for every Stride workflow and activity on ``task_queue`` (``activities``
-    replaces the activities, e.g. with fakes in workflow tests)."""
+    """A worker for every Stride workflow and activity on ``task_queue``; the activities
+    default to :func:`activities_for` the STRIDE_* environment's settings (tests pass fakes)."""
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=list(ACTIVITIES if activities is None else activities),
+        activities=list(activities_for(WorkerSettings()) if activities is None else activities),
         **kwargs,
     )
 
