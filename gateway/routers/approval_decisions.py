@@ -21,13 +21,13 @@ from typing import Annotated, Any, Literal
 import structlog
 from fastapi import APIRouter
 from pydantic import Field
-from temporalio.client import RPCTimeoutOrCancelledError, WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
 
 from gateway.deps import Deps, PathId
 from gateway.policy import ADMIN, HR
 from gateway.problems import ProblemError
+from gateway.routers.common import temporal_client, temporal_problem
 from gateway.schemas import RequestModel, ResponseModel
 from gateway.security import Access, Allow
 from stride.goals.v1 import goals_pb2 as pb
@@ -94,17 +94,9 @@ def _refused(err: WorkflowUpdateFailedError) -> ProblemError:
 
 
 def _temporal(err: Exception) -> ProblemError:
-    if isinstance(err, RPCError):
-        if err.status == RPCStatusCode.NOT_FOUND:
-            # The request event has not reached Temporal yet, or the workflow is gone.
-            return ProblemError(503, WORKFLOW_NOT_READY, _REFUSALS[WORKFLOW_NOT_READY][1])
-        if err.status == RPCStatusCode.DEADLINE_EXCEEDED:
-            return ProblemError(504, "temporal_timeout", "Temporal did not answer in time.")
-        if err.status == RPCStatusCode.UNAVAILABLE:
-            return ProblemError(503, "temporal_unavailable", "Temporal is unavailable.")
-    if isinstance(err, RPCTimeoutOrCancelledError):
-        return ProblemError(504, "temporal_timeout", "Temporal did not answer in time.")
-    return ProblemError(502, "upstream_error", "Temporal failed to handle the request.")
+    # NOT_FOUND: the request event has not reached Temporal yet, or the workflow is gone.
+    not_ready = ProblemError(503, WORKFLOW_NOT_READY, _REFUSALS[WORKFLOW_NOT_READY][1])
+    return temporal_problem(err, not_ready)
 
 
 @router.post(
@@ -147,11 +139,7 @@ async def decide_approval(
         raise ProblemError(status, early, detail)
     if not approval.workflow_id:
         raise ProblemError(409, "approval_without_workflow", "This approval has no workflow.")
-    try:
-        client = await deps.temporal.client()
-    except Exception as exc:
-        log.warning("cannot connect to Temporal", error=str(exc))
-        raise ProblemError(503, "temporal_unavailable", "Temporal is unavailable.") from exc
+    client = await temporal_client(deps)
     handle = client.get_workflow_handle(approval.workflow_id)
     try:
         item = await handle.execute_update(

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from fastapi import Request, Response
+from temporalio.client import Client, RPCTimeoutOrCancelledError
+from temporalio.service import RPCError, RPCStatusCode
 
 from gateway.convert import to_dict
+from gateway.deps import Deps
+from gateway.problems import ProblemError
+
+log = structlog.get_logger(__name__)
+
+
+def temporal_unavailable() -> ProblemError:
+    return ProblemError(503, "temporal_unavailable", "Temporal is unavailable.")
 
 
 def created(request: Request, response: Response, route: str, **params: str) -> None:
@@ -21,3 +32,26 @@ def page(message: Any, items_field: str) -> dict[str, Any]:
         "items": [to_dict(m) for m in getattr(message, items_field)],
         "next_page_token": message.page.next_page_token,
     }
+
+
+async def temporal_client(deps: Deps) -> Client:
+    """The gateway's Temporal client, or 503 ``temporal_unavailable``."""
+    try:
+        return await deps.temporal.client()
+    except Exception as exc:
+        log.warning("cannot connect to Temporal", error=str(exc))
+        raise temporal_unavailable() from exc
+
+
+def temporal_problem(exc: Exception, not_found: ProblemError) -> ProblemError:
+    """How a failed Temporal call reads to the client (``not_found``: no such workflow)."""
+    if isinstance(exc, RPCError):
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return not_found
+        if exc.status == RPCStatusCode.DEADLINE_EXCEEDED:
+            return ProblemError(504, "temporal_timeout", "Temporal did not answer in time.")
+        if exc.status == RPCStatusCode.UNAVAILABLE:
+            return temporal_unavailable()
+    if isinstance(exc, RPCTimeoutOrCancelledError):
+        return ProblemError(504, "temporal_timeout", "Temporal did not answer in time.")
+    return ProblemError(502, "upstream_error", "Temporal failed to handle the request.")

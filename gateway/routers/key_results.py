@@ -8,17 +8,15 @@ import structlog
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import ValidationError
 from temporalio.client import (
-    RPCTimeoutOrCancelledError,
     WorkflowQueryFailedError,
     WorkflowQueryRejectedError,
 )
-from temporalio.service import RPCError, RPCStatusCode
 
 from gateway.convert import enum_number, to_dict
 from gateway.deps import Deps, FilterId, Paging, PathId, RpcDep
 from gateway.policy import Facts
 from gateway.problems import ProblemError
-from gateway.routers.common import created, page
+from gateway.routers.common import created, page, temporal_client, temporal_problem
 from gateway.schemas import (
     CheckIn,
     CheckInCreate,
@@ -263,20 +261,12 @@ async def list_revisions(
 
 
 def _temporal_problem(exc: Exception) -> ProblemError:
-    if isinstance(exc, RPCError):
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            return ProblemError(
-                404, "escalation_not_found", "This key result has no escalation workflow."
-            )
-        if exc.status == RPCStatusCode.DEADLINE_EXCEEDED:
-            return ProblemError(504, "temporal_timeout", "Temporal did not answer in time.")
-        if exc.status == RPCStatusCode.UNAVAILABLE:
-            return ProblemError(503, "temporal_unavailable", "Temporal is unavailable.")
-    if isinstance(exc, RPCTimeoutOrCancelledError):
-        return ProblemError(504, "temporal_timeout", "Temporal did not answer in time.")
     if isinstance(exc, WorkflowQueryFailedError | WorkflowQueryRejectedError):
         return ProblemError(502, "escalation_query_failed", "The escalation workflow failed.")
-    return ProblemError(502, "upstream_error", "Temporal failed to handle the request.")
+    return temporal_problem(
+        exc,
+        ProblemError(404, "escalation_not_found", "This key result has no escalation workflow."),
+    )
 
 
 @router.get(
@@ -289,11 +279,7 @@ def _temporal_problem(exc: Exception) -> ProblemError:
 async def get_escalation(
     key_result_id: PathId, deps: Deps, access: Access = Allow("escalation.read")
 ) -> dict[str, Any]:
-    try:
-        client = await deps.temporal.client()
-    except Exception as exc:
-        log.warning("cannot connect to Temporal", error=str(exc))
-        raise ProblemError(503, "temporal_unavailable", "Temporal is unavailable.") from exc
+    client = await temporal_client(deps)
     handle = client.get_workflow_handle(ESCALATION_WORKFLOW_ID.format(key_result_id=key_result_id))
     try:
         state = await handle.query(

@@ -17,6 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from gateway.convert import to_dict
 from gateway.deps import Deps, PathId, RpcDep
 from gateway.problems import ProblemError
+from gateway.routers.common import temporal_client, temporal_unavailable
 from gateway.schemas import OrgSyncRun, OrgSyncRuns, OrgSyncStart, OrgSyncStarted
 from gateway.security import Allow
 from services.identity.sync.schedules import start_org_sync
@@ -29,7 +30,7 @@ router = APIRouter(prefix="/org/sync", tags=["org sync"])
 
 def _temporal_down(exc: Exception) -> ProblemError:
     log.warning("cannot start org sync", error=repr(exc))
-    return ProblemError(503, "temporal_unavailable", "Temporal is unavailable.")
+    return temporal_unavailable()
 
 
 @router.post(
@@ -43,10 +44,7 @@ def _temporal_down(exc: Exception) -> ProblemError:
     "`sync_running` while a run of that source (and mode) is still going.",
 )
 async def start_sync(body: OrgSyncStart, deps: Deps, response: Response) -> dict[str, Any]:
-    try:
-        client = await deps.temporal.client()
-    except Exception as exc:
-        raise _temporal_down(exc) from exc
+    client = await temporal_client(deps)
     try:
         handle = await start_org_sync(
             client,
