@@ -29,9 +29,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 import grpc
 import nats.errors
@@ -49,9 +48,10 @@ from services.common import metrics
 from services.common.nats import GOALS_STREAM, ensure_streams, num_delivered
 from services.common.telemetry import consumer_span
 from stride.goals.v1 import goals_pb2, goals_pb2_grpc
+from workflows import calendar, plan_approval
 from workflows import cycle as cycle_wf
-from workflows import plan_approval
 from workflows.audit import memo
+from workflows.calendar import end_of_day, rfc3339
 from workflows.kr_escalation import (
     RISK_AT_RISK,
     RISK_BEHIND,
@@ -140,24 +140,17 @@ def cycle_end_utc(end_date: str, time_zone: str) -> str:
     >>> cycle_end_utc("2026-12-31", "Asia/Shanghai")
     '2026-12-31T16:00:00Z'
     """
-    try:
-        zone = ZoneInfo(time_zone)
-    except (KeyError, ValueError) as err:
-        raise InvalidEvent(f"unknown time zone {time_zone!r}") from err
+    _valid_zone(time_zone)
     try:
         last_day = date.fromisoformat(end_date)
     except ValueError as err:
         raise InvalidEvent(f"cycle_end_date is not an ISO date: {end_date!r}") from err
-    end_local = datetime.combine(last_day + timedelta(days=1), time.min, tzinfo=zone)
-    return end_local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339(end_of_day(last_day, time_zone))
 
 
 def decode_check_in_recorded(data: bytes) -> goals_pb2.CheckInRecorded:
-    event = goals_pb2.CheckInRecorded()
-    try:
-        event.ParseFromString(data)
-    except DecodeError as err:
-        raise InvalidEvent(f"not a CheckInRecorded: {err}") from err
+    event = decode(CHECKIN_RECORDED_SUBJECT, data)
+    assert isinstance(event, goals_pb2.CheckInRecorded)
     return event
 
 
@@ -175,17 +168,14 @@ def _risk_signal(event: goals_pb2.CheckInRecorded, status: str) -> RiskSignal:
 def _require(event: goals_pb2.CheckInRecorded) -> str:
     """Validate what every handled event needs; return the key result id."""
     key_result_id = event.key_result.id or event.check_in.key_result_id
-    missing = [
-        name
-        for name, value in (
+    _missing(
+        (
             ("meta.event_id", event.meta.event_id),
             ("key_result.id", key_result_id),
             ("check_in.week", event.check_in.week),
-        )
-        if not value
-    ]
-    if missing:
-        raise InvalidEvent(f"CheckInRecorded lacks {', '.join(missing)}")
+        ),
+        "CheckInRecorded",
+    )
     return key_result_id
 
 
@@ -252,9 +242,9 @@ def _missing(fields: tuple[tuple[str, str], ...], what: str) -> None:
 
 def _valid_zone(time_zone: str) -> str:
     try:
-        ZoneInfo(time_zone)
-    except (KeyError, ValueError) as err:
-        raise InvalidEvent(f"unknown time zone {time_zone!r}") from err
+        calendar.zone(time_zone)
+    except ValueError as err:
+        raise InvalidEvent(str(err)) from err
     return time_zone
 
 
@@ -362,14 +352,16 @@ async def handle_cycle_created(
     return Outcome.CYCLE_STARTED
 
 
+_EVENT_TYPES: dict[str, type[Message]] = {
+    CHECKIN_RECORDED_SUBJECT: goals_pb2.CheckInRecorded,
+    APPROVAL_REQUESTED_SUBJECT: goals_pb2.ApprovalRequested,
+    CYCLE_CREATED_SUBJECT: goals_pb2.CycleCreated,
+}
+
+
 def decode(subject: str, data: bytes) -> Message:
     """The event of a bridged subject (InvalidEvent when it is not one)."""
-    types: dict[str, type[Message]] = {
-        CHECKIN_RECORDED_SUBJECT: goals_pb2.CheckInRecorded,
-        APPROVAL_REQUESTED_SUBJECT: goals_pb2.ApprovalRequested,
-        CYCLE_CREATED_SUBJECT: goals_pb2.CycleCreated,
-    }
-    cls = types.get(subject)
+    cls = _EVENT_TYPES.get(subject)
     if cls is None:
         raise InvalidEvent(f"not a bridged subject: {subject}")
     event = cls()
