@@ -36,7 +36,7 @@ from workflows import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE
 from workflows.calendar import (
     MONDAY,
     end_of_day,
-    local_date,
+    iso_week,
     local_instant,
     parse_instant,
     rfc3339,
@@ -199,11 +199,6 @@ def calendar_of(input: CycleInput) -> CycleCalendar:
     )
 
 
-def _week(day: date) -> str:
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"
-
-
 def cycle_steps(input: CycleInput) -> list[Step]:
     """Every step of the cycle in the order it runs (pure; the workflow's whole plan)."""
     cal = calendar_of(input)
@@ -237,7 +232,7 @@ def cycle_steps(input: CycleInput) -> list[Step]:
     add(execution_start, 0, Step("", STEP_PHASE, "phase/execution", PHASE_EXECUTION))
     first_monday = cal.approval_deadline + timedelta(days=1)
     for at in weekly_instants(first_monday, cal.end, MONDAY, REMINDER_TIME, tz):
-        week = _week(local_date(at, tz))
+        week = iso_week(at, tz)
         add(
             at,
             1,
@@ -251,7 +246,7 @@ def cycle_steps(input: CycleInput) -> list[Step]:
             ),
         )
     for at in weekly_instants(first_monday, cal.end, MONDAY, DIGEST_TIME, tz):
-        week = _week(local_date(at, tz))
+        week = iso_week(at, tz)
         add(
             at,
             1,

@@ -80,9 +80,6 @@ ERROR_NOT_PENDING = "approval_not_pending"
 ERROR_INVALID_DECISION = "invalid_decision"
 # goals refused the decision (e.g. decided meanwhile through another path).
 ERROR_REFUSED = "decision_refused"
-VALIDATION_ERRORS = frozenset(
-    {ERROR_NOT_FOUND, ERROR_NOT_APPROVER, ERROR_NOT_PENDING, ERROR_INVALID_DECISION}
-)
 
 ACTIVITY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -38,7 +38,6 @@ class WorkerHealth:
     nats: Any = None  # nats.aio.client.Client
     worker: Any = None  # temporalio.worker.Worker
     bridge: Any = None  # services.worker.bridge.EventBridge
-    extra: dict[str, Check] = field(default_factory=dict)
 
     async def _temporal(self) -> str:
         if self.temporal is None:
@@ -81,7 +80,6 @@ class WorkerHealth:
             "nats": self._nats,
             "worker": self._worker,
             "bridge": self._bridge,
-            **self.extra,
         }
         results = await asyncio.gather(*(c() for c in checks.values()))
         return {name: (r or "ok") for name, r in zip(checks, results, strict=True)}
