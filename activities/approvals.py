@@ -86,7 +86,12 @@ class ApprovalActivities:
                     timeout=CALL_TIMEOUT_SECONDS,
                     metadata=md,
                 )
-                target = skip_level([m.id for m in chain.managers])
+                # The same chain goals picked the approver from: managers who have left
+                # are skipped (services/goals/identity_client.py managers()).
+                active = [
+                    m.id for m in chain.managers if m.status == identity_pb2.EMPLOYEE_STATUS_ACTIVE
+                ]
+                target = skip_level(active)
                 if not target or target in approval.approver_ids:
                     return EscalateResult(approver_ids=list(approval.approver_ids))
                 escalated = await goals.EscalateApproval(

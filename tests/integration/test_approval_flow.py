@@ -33,10 +33,11 @@ from services.common.settings import WorkerSettings
 from services.worker.bridge import APPROVAL_REQUESTED_SUBJECT, EventBridge, GoalsApprovals
 from services.worker.worker import build_worker
 from stride.goals.v1 import goals_pb2 as gpb
+from stride.identity.v1 import identity_pb2
 from tests.integration.gateway_stack import GatewayStack, gateway_stack
 from workflows.cycle import AudienceInput, CycleWorkflow
 from workflows.cycle import workflow_id as cycle_workflow_id
-from workflows.plan_approval import PlanApprovalWorkflow
+from workflows.plan_approval import EscalateActivityInput, PlanApprovalWorkflow
 
 
 @pytest.fixture(scope="module")
@@ -328,3 +329,45 @@ async def test_a_plan_is_approved_end_to_end(
     state = await cycle_handle.query(CycleWorkflow.state)
     assert state.phase == "planning" and state.last_step == "phase/planning"
     await cycle_handle.terminate("test over")
+
+
+async def test_escalation_skips_a_skip_level_manager_who_has_left(
+    stack: GatewayStack, worker: str
+) -> None:
+    """The skip-level is found the way goals found the approver: managers who left are passed."""
+    dep = await stack.department("Stamping")
+    top = await stack.person(dep.id, name="Plant Director", sign_in=False)
+    gone = await stack.person(dep.id, manager_id=top.id, name="Former Head", sign_in=False)
+    manager = await stack.person(dep.id, manager_id=gone.id, name="Line Lead", sign_in=False)
+    employee = await stack.person(dep.id, manager_id=manager.id, sign_in=False)
+    await stack.admin_grpc.identity.UpdateEmployee(
+        identity_pb2.UpdateEmployeeRequest(id=gone.id, status=identity_pb2.EMPLOYEE_STATUS_LEFT)
+    )
+    today = date.today()
+    cycle = await stack.goals.CreateCycle(
+        gpb.CreateCycleRequest(
+            name=f"Skip {uuid.uuid4().hex[:6]}",
+            start_date=(today - timedelta(days=2)).isoformat(),
+            end_date=(today + timedelta(days=80)).isoformat(),
+        )
+    )
+    await stack.goals.CreateObjective(
+        gpb.CreateObjectiveRequest(
+            cycle_id=cycle.id,
+            title="Die changes under 20 min",
+            owner_id=employee.id,
+            key_results=[gpb.NewKeyResult(title="SMED", baseline=45, target=20, weight=100)],
+        )
+    )
+    approval = await stack.goals.SubmitPlan(
+        gpb.SubmitPlanRequest(cycle_id=cycle.id, employee_id=employee.id)
+    )
+    assert list(approval.approver_ids) == [manager.id]
+    settings = WorkerSettings(
+        identity_addr=stack.settings.identity_addr, goals_addr=stack.settings.goals_addr
+    )
+    result = await ActivityEnvironment().run(
+        ApprovalActivities(settings).escalate, EscalateActivityInput(approval.id, employee.id)
+    )
+    assert result.added == [top.id]
+    assert result.approver_ids == [manager.id, top.id]
