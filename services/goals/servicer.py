@@ -445,7 +445,9 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
             cycle = await self._cycle(repo, row.cycle_id)
             domain.ensure_open(cycle.status)
             domain.ensure_draft(row.status)
-            before = await self._objective_pb(repo, row)
+            # Only the objective's own fields change: its key results are read once.
+            krs = await repo.key_results(None, objective_id=row.id)
+            before = objective_pb(row, krs)
             if request.HasField("title"):
                 row.title = domain.clean_text(request.title, "title", domain.MAX_TITLE)
             if request.HasField("description"):
@@ -470,7 +472,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
                     domain.check_parent(row.id, parent_id, await repo.ancestors(parent_id))
                 row.parent_id = parent_id or None
             row.updated_at = utcnow()
-            message = await self._objective_pb(repo, row)
+            message = objective_pb(row, krs)
             await _audit(session, "objective.update", "objective", row.id, before, message)
         self.ctx.outbox_committed()
         return message
@@ -1261,9 +1263,10 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
             cycle = await self._cycle(repo, request.cycle_id)
             objectives = await repo.objectives(None, cycle_id=cycle.id)
             krs = await repo.key_results(None, cycle_id=cycle.id)
-        board = scoring.score_board(objective_facts(objectives), kr_facts(krs))
+        facts = kr_facts(krs)
+        board = scoring.score_board(objective_facts(objectives), facts)
         board = scoring.filtered(
-            board, kr_facts(krs), request.department_id.strip(), request.owner_id.strip()
+            board, facts, request.department_id.strip(), request.owner_id.strip()
         )
         return scores_pb(cycle.id, board)
 
