@@ -13,7 +13,12 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
+
+    from services.common.settings import StrideSettings
 
 _used_temporal = False
 
@@ -22,6 +27,15 @@ def used_temporal() -> None:
     """Mark this process as having talked to Temporal (call before connecting)."""
     global _used_temporal
     _used_temporal = True
+
+
+async def connect_temporal(settings: StrideSettings, *, identity: str) -> Client:
+    """A CLI command's Temporal client (services.common.temporal.connect), marking the
+    process so that it leaves without teardown."""
+    from services.common.temporal import connect
+
+    used_temporal()
+    return await connect(settings, identity=identity)
 
 
 def exit_code(exc: SystemExit) -> int:

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from services.cli_exiting import used_temporal
+from services.cli_exiting import connect_temporal
 from services.common.audit import ACTOR_KEY
 from services.common.settings import StrideSettings, WorkerSettings
 from services.identity.invitation_slips import slips_xlsx
@@ -177,11 +177,9 @@ async def _run_workflow(
 ) -> tuple[OrgSyncReport | None, str]:
     from temporalio.client import WorkflowFailureError
 
-    from services.common.temporal import connect
     from services.identity.sync.schedules import start_org_sync
 
-    used_temporal()
-    client = await connect(settings, identity="stride-org-sync")
+    client = await connect_temporal(settings, identity="stride-org-sync")
     handle = await start_org_sync(client, source, task_queue=settings.task_queue, dry_run=dry_run)
     try:
         return await handle.result(), ""
@@ -297,15 +295,13 @@ def runs_command(limit: int = 20, identity: IdentityOption = None) -> None:
 @org_app.command("schedules")
 def schedules_command() -> None:
     """Create or update the hourly Schedules org-sync/<source> (STRIDE_ORG_SYNC_SOURCES)."""
-    from services.common.temporal import connect
     from services.identity.sync.schedules import ensure_org_sync_schedules
 
     console = Console()
     settings = WorkerSettings()
 
     async def ensure() -> list[str]:
-        used_temporal()
-        client = await connect(settings, identity="stride-org-schedules")
+        client = await connect_temporal(settings, identity="stride-org-schedules")
         return await ensure_org_sync_schedules(client, settings)
 
     ids = asyncio.run(ensure())

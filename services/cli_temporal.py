@@ -29,9 +29,8 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from services.cli_exiting import used_temporal
+from services.cli_exiting import connect_temporal, used_temporal
 from services.common.settings import StrideSettings
-from services.common.temporal import connect
 from workflows import SEARCH_ATTRIBUTES
 
 temporal_app = typer.Typer(help="Temporal for Stride: namespace and search attributes.")
@@ -75,8 +74,7 @@ async def setup_temporal(
     from services.worker.worker import ensure_search_attributes
 
     namespace = settings.temporal_namespace
-    used_temporal()
-    client = await connect(settings, identity="stride-temporal-setup")
+    client = await connect_temporal(settings, identity="stride-temporal-setup")
     result = SetupResult(namespace)
     if not await _namespace_exists(client, namespace):
         if not create_namespace:
