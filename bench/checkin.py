@@ -49,7 +49,7 @@ import grpc
 import httpx
 from rich.console import Console
 
-from bench.engines import fresh_postgres_database, postgres_server_url, private_nats
+from bench.engines import postgres_server_url, private_nats
 from bench.load import LoadResult, run_load
 from gateway.policy import Principal
 from gateway.tokens import AccessTokens
@@ -57,7 +57,7 @@ from services.cli.stack import StackConfig
 from services.cli.supervisor import HttpCheck, ProcessSpec, Supervisor
 from services.cli_org import import_file
 from services.common.audit import ACTOR_KEY
-from services.common.binaries import free_port
+from services.common.binaries import free_port, fresh_postgres_database
 from services.goals.calendar import local_today, week_of
 from stride.common.v1 import common_pb2
 from stride.goals.v1 import goals_pb2, goals_pb2_grpc
@@ -559,7 +559,7 @@ async def run_phases(stack: Stack, seeded: Seeded, opts: Options, console: Conso
 @asynccontextmanager
 async def benchmark_stack(work: Path, log_level: str) -> AsyncIterator[Stack]:
     """A fresh database, a private NATS and the processes; everything removed afterwards."""
-    async with fresh_postgres_database(postgres_server_url()) as dsn:
+    async with fresh_postgres_database(postgres_server_url(), prefix="stride_bench") as dsn:
         with private_nats() as nats_url:
             async with running_stack(work, dsn, nats_url, log_level) as stack:
                 yield stack

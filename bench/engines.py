@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from services.common.binaries import private_nats_server
@@ -29,31 +28,3 @@ def postgres_server_url() -> str:
         or DEFAULT_POSTGRES
     )
     return url.replace("postgresql+asyncpg://", "postgresql://")
-
-
-@asynccontextmanager
-async def fresh_postgres_database(
-    server_url: str, prefix: str = "stride_bench"
-) -> AsyncIterator[str]:
-    """A new database on ``server_url``'s server, dropped afterwards (connections and all).
-
-    Yields its asyncpg DSN (``postgresql://...``).
-    """
-    import asyncpg
-
-    base, _, admin_db = server_url.rpartition("/")
-    admin_dsn = f"{base}/{admin_db.split('?')[0]}"
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    try:
-        yield f"{base}/{name}"
-    finally:
-        conn = await asyncpg.connect(admin_dsn)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()

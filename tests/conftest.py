@@ -9,16 +9,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from services.common.binaries import find_binary, private_nats_server
+from services.common.binaries import find_binary, fresh_postgres_database, private_nats_server
 
 
 @pytest.fixture(scope="session")
@@ -38,12 +36,6 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         await env.shutdown()
 
 
-def _admin_url(url: str) -> tuple[str, str]:
-    """Split a PostgreSQL URL into (server URL without database, database name)."""
-    base, _, name = url.rpartition("/")
-    return base, name.split("?")[0]
-
-
 @pytest.fixture(scope="session")
 async def database_url() -> AsyncIterator[str | None]:
     """A fresh PostgreSQL database for this test session, or None for SQLite."""
@@ -51,25 +43,9 @@ async def database_url() -> AsyncIterator[str | None]:
     if not url:
         yield None
         return
-    import asyncpg
-
-    server, admin_db = _admin_url(url.replace("postgresql+asyncpg://", "postgresql://"))
-    name = f"stride_test_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(f"{server}/{admin_db}")
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    sa_server = server.replace("postgresql://", "postgresql+asyncpg://")
-    try:
-        yield f"{sa_server}/{name}"
-    finally:
-        await asyncio.sleep(0)
-        conn = await asyncpg.connect(f"{server}/{admin_db}")
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://")
+    async with fresh_postgres_database(dsn, prefix="stride_test") as fresh:
+        yield fresh.replace("postgresql://", "postgresql+asyncpg://", 1)
 
 
 @pytest.fixture

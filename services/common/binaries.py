@@ -8,8 +8,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 
@@ -99,3 +100,31 @@ def private_nats_server(store: Path, *, wait: float = 15.0) -> Iterator[str]:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@asynccontextmanager
+async def fresh_postgres_database(
+    server_url: str, prefix: str = "stride_tmp"
+) -> AsyncIterator[str]:
+    """A new database on ``server_url``'s server, dropped afterwards (connections and all).
+
+    Yields its asyncpg DSN (``postgresql://...``).
+    """
+    import asyncpg
+
+    base, _, admin_db = server_url.rpartition("/")
+    admin_dsn = f"{base}/{admin_db.split('?')[0]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    try:
+        yield f"{base}/{name}"
+    finally:
+        conn = await asyncpg.connect(admin_dsn)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
