@@ -398,6 +398,12 @@ class Access:
     def require(self, decision: Decision) -> None:
         _raise_if_denied(decision)
 
+    async def may_give_to(self, owner_id: str, current_owner: str) -> None:
+        """Giving a goal to someone other than ``current_owner``: the caller must be allowed
+        to create goals owned by that person (the objective.create rule)."""
+        if owner_id and owner_id != current_owner:
+            await self.check("objective.create", Facts(owner_id=owner_id))
+
     @property
     def sees_everything(self) -> bool:
         """Whether the list this route serves shows the caller everything (no lookups)."""

@@ -14,7 +14,6 @@ from temporalio.client import (
 
 from gateway.convert import enum_number, to_dict
 from gateway.deps import Deps, FilterId, Paging, PathId, RpcDep
-from gateway.policy import Facts
 from gateway.problems import ProblemError
 from gateway.routers.common import created, page, temporal_client, temporal_problem
 from gateway.schemas import (
@@ -95,8 +94,7 @@ async def update_key_result(
     rpc: RpcDep,
     access: Access = Allow("key_result.update"),
 ) -> dict[str, Any]:
-    if body.owner_id and body.owner_id != access.resource.owner_id:
-        await access.check("objective.create", Facts(owner_id=body.owner_id))
+    await access.may_give_to(body.owner_id or "", access.resource.owner_id)
     req = pb.UpdateKeyResultRequest(id=key_result_id)
     sent = body.model_dump(exclude_unset=True)
     for name in (

@@ -35,13 +35,6 @@ def _visibility(label: str) -> int:
     return enum_number(pb.Visibility.DESCRIPTOR, label)
 
 
-async def _may_own(access: Access, owner_id: str, objective_owner: str) -> None:
-    """Giving a key result to someone other than its objective's owner: the caller must be
-    allowed to create goals owned by that person (the objective.create rule)."""
-    if owner_id and owner_id != objective_owner:
-        await access.check("objective.create", Facts(owner_id=owner_id))
-
-
 @router.post(
     "",
     status_code=201,
@@ -59,7 +52,7 @@ async def create_objective(
 ) -> dict[str, Any]:
     await access.check("objective.create", Facts(owner_id=body.owner_id))
     for kr in body.key_results:
-        await _may_own(access, kr.owner_id, body.owner_id)
+        await access.may_give_to(kr.owner_id, body.owner_id)
     msg = await rpc(
         rpc.goals.CreateObjective,
         pb.CreateObjectiveRequest(
@@ -191,7 +184,7 @@ async def create_key_result(
     response: Response,
     access: Access = Allow("key_result.create"),
 ) -> dict[str, Any]:
-    await _may_own(access, body.owner_id, access.resource.owner_id)
+    await access.may_give_to(body.owner_id, access.resource.owner_id)
     msg = await rpc(
         rpc.goals.CreateKeyResult,
         pb.CreateKeyResultRequest(objective_id=objective_id, **body.proto_fields()),
