@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 
 import grpc
@@ -91,6 +91,14 @@ def _workflow_id(cycle_id: str, employee_id: str) -> str:
 _audit = audit.Recorder("goals", OUTBOX)
 
 
+def _by_objective(krs: Iterable[KeyResult]) -> dict[str, list[KeyResult]]:
+    """Key results grouped by objective id (each group in the given order)."""
+    groups: dict[str, list[KeyResult]] = {}
+    for kr in krs:
+        groups.setdefault(kr.objective_id, []).append(kr)
+    return groups
+
+
 async def _progress_changed(
     session: AsyncSession,
     repo: GoalsRepository,
@@ -158,9 +166,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
         repo: GoalsRepository, rows: Sequence[Objective]
     ) -> list[pb.Objective]:
         krs = await repo.key_results(None, objective_ids=[o.id for o in rows])
-        by_objective: dict[str, list[KeyResult]] = {}
-        for kr in krs:
-            by_objective.setdefault(kr.objective_id, []).append(kr)
+        by_objective = _by_objective(krs)
         return [objective_pb(o, by_objective.get(o.id, [])) for o in rows]
 
     async def _objective_pb(self, repo: GoalsRepository, row: Objective) -> pb.Objective:
@@ -185,14 +191,15 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
         objectives: Sequence[Objective],
         status: domain.Status,
         now: datetime,
+        krs: Sequence[KeyResult] | None = None,
     ) -> None:
-        """Move objectives to ``status``, each change audited with before and after."""
+        """Move objectives to ``status``, each change audited with before and after
+        (``krs``: their key results when the caller has read them already)."""
         if not objectives:
             return
-        krs = await repo.key_results(None, objective_ids=[o.id for o in objectives])
-        by_objective: dict[str, list[KeyResult]] = {}
-        for kr in krs:
-            by_objective.setdefault(kr.objective_id, []).append(kr)
+        if krs is None:
+            krs = await repo.key_results(None, objective_ids=[o.id for o in objectives])
+        by_objective = _by_objective(krs)
         for o in objectives:
             before = objective_pb(o, by_objective.get(o.id, []))
             o.status, o.updated_at = status.value, now
@@ -306,6 +313,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
                 [o for o in objectives if o.status != domain.Status.CLOSED],
                 domain.Status.CLOSED,
                 now,
+                krs,
             )
             row.status = "closed"
             row.phase = domain.Phase.ARCHIVED.value
@@ -561,9 +569,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
                 copy_kr = new_key_result(parent, kr.owner_id, kr.department_id, valid)
                 repo.add(copy_kr)
                 kr_copies.append(copy_kr)
-            by_objective: dict[str, list[KeyResult]] = {}
-            for k in kr_copies:
-                by_objective.setdefault(k.objective_id, []).append(k)
+            by_objective = _by_objective(kr_copies)
             objectives = [objective_pb(c, by_objective.get(c.id, [])) for c in copies]
             key_results = [key_result_pb(k, domain.Status.DRAFT.value) for k in kr_copies]
             for message in objectives:
@@ -1009,7 +1015,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
                 repo.add(approval)
                 await session.flush()
                 _add_approvers(repo, approval.id, approver_ids, 0, now)
-                await self._set_status(session, repo, objectives, domain.Status.PENDING, now)
+                await self._set_status(session, repo, objectives, domain.Status.PENDING, now, krs)
                 message = approval_pb(approval, approver_ids)
                 await self._approval_requested(
                     session, message, cycle, f"Plan approval {cycle.name}"
