@@ -1,0 +1,33 @@
+"""Workflow ids: the one module that builds them (they are part of the ops interface).
+
+Ops find runs in the Temporal UI by these ids, the bridge signal-with-starts by them, goals
+stores the approval workflow's id on each approval and the gateway sends Updates to them, so
+every producer and consumer imports the builder from here. Ids carry ids, never names or
+other personal data.
+"""
+
+from __future__ import annotations
+
+CYCLE_PREFIX = "cycle/"
+KR_ESCALATION_PREFIX = "kr-escalation/"
+ORG_SYNC_PREFIX = "org-sync/"
+
+
+def cycle(cycle_id: str) -> str:
+    """``cycle/<cycle>``: the quarterly OKR cycle."""
+    return f"{CYCLE_PREFIX}{cycle_id}"
+
+
+def plan_approval(cycle_id: str, employee_id: str) -> str:
+    """``cycle/<cycle>/plan/<employee>``: approval of a person's plan and target revisions."""
+    return f"{CYCLE_PREFIX}{cycle_id}/plan/{employee_id}"
+
+
+def kr_escalation(key_result_id: str) -> str:
+    """``kr-escalation/<kr>``: escalation of an at-risk key result."""
+    return f"{KR_ESCALATION_PREFIX}{key_result_id}"
+
+
+def org_sync(source: str, *, dry_run: bool = False) -> str:
+    """``org-sync/<source>`` (``/dry-run`` for a run that changes nothing)."""
+    return f"{ORG_SYNC_PREFIX}{source}" + ("/dry-run" if dry_run else "")

@@ -1,0 +1,108 @@
+"""Stride's vocabulary: the words and limits every layer shares, defined once.
+
+Phases, statuses, risk names, the kinds of key results, the limits of what a client may
+send, the ISO-week format and the cycle's default deadlines are imported from here by the
+gateway (schemas, validation), the services (domain rules, storage) and the workflows
+(which is why this module lives in ``workflows/``: it is pure, deterministic and safe inside
+the workflow sandbox, and workflows may not import ``services``).
+tests/unit/test_vocabulary.py checks that nobody defines these words again.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from enum import StrEnum
+
+
+class Phase(StrEnum):
+    """Phase of an OKR cycle, in order."""
+
+    PLANNING = "planning"
+    APPROVAL = "approval"
+    EXECUTION = "execution"
+    CLOSING = "closing"
+    ARCHIVED = "archived"
+
+
+PHASES: tuple[str, ...] = tuple(p.value for p in Phase)
+
+
+class ObjectiveStatus(StrEnum):
+    """Objective status: draft → pending_approval → approved → closed."""
+
+    DRAFT = "draft"
+    PENDING = "pending_approval"
+    APPROVED = "approved"
+    CLOSED = "closed"
+
+
+class Risk(StrEnum):
+    """A key result's risk status (services/goals/risk.py decides which)."""
+
+    NO_DATA = "no_data"
+    ON_TRACK = "on_track"
+    BEHIND = "behind"
+    AT_RISK = "at_risk"
+
+
+RISK_STATUSES: frozenset[str] = frozenset(r.value for r in Risk)
+
+LEVELS = ("company", "department", "team", "individual")
+VISIBILITIES = ("restricted", "public")
+KINDS = ("number", "percentage", "currency", "boolean", "milestone")
+DIRECTIONS = ("increase", "decrease", "stay_within")
+DATA_SOURCES = ("manual", "telemetry")
+APPROVAL_STATUSES = ("pending", "approved", "rejected")
+
+# Limits of what a client may send (the gateway's schemas and goals' domain enforce the same).
+MAX_TITLE = 300
+MAX_NOTE = 4000
+MAX_UNIT = 32
+MAX_PROJECT = 200
+MAX_CYCLE_DAYS = 400
+MAX_KEY_RESULTS = 20
+MAX_MILESTONES = 50
+MAX_PLAN_POINTS = 60
+MAX_BLOCKERS = 10
+MAX_BLOCKER_TEXT = 1000
+MAX_CHECKLIST_ITEMS = 30
+MAX_LABEL = 200
+MAX_BULK_CHECK_INS = 100
+MAX_COMMENT = 4000
+
+# An ISO week such as 2026-W48: ASCII digits only (``\d`` would accept other scripts' digits).
+WEEK_PATTERN = r"^([0-9]{4})-W([0-9]{2})$"
+WEEK = re.compile(WEEK_PATTERN, re.ASCII)
+
+
+def week_bounds(week: str) -> tuple[date, date] | None:
+    """Monday and Sunday of an ISO week such as ``2026-W48`` (None if it is not one)."""
+    match = WEEK.match(week)
+    if not match:
+        return None
+    try:
+        monday = date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
+    except ValueError:
+        return None
+    return monday, monday + timedelta(days=6)
+
+
+def week_of(day: date) -> str:
+    """The ISO week of a date, e.g. ``2026-W48``."""
+    year, number, _ = day.isocalendar()
+    return f"{year}-W{number:02d}"
+
+
+# A cycle's deadlines when none are given: planning a week in, approval two weeks in (both
+# no later than the cycle's end), closing a week after the end.
+PLANNING_DAYS = 7
+APPROVAL_DAYS = 14
+CLOSING_DAYS = 7
+
+
+def default_deadlines(start: date, end: date) -> tuple[date, date, date]:
+    """Planning, approval and closing deadlines when none are given."""
+    planning = min(start + timedelta(days=PLANNING_DAYS), end)
+    approval = min(start + timedelta(days=APPROVAL_DAYS), end)
+    return planning, max(approval, planning), end + timedelta(days=CLOSING_DAYS)
