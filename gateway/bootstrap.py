@@ -12,7 +12,6 @@ import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 import grpc
 import nats
@@ -167,19 +166,17 @@ def grpc_health_check(channel: grpc.aio.Channel, service: str = "") -> Readiness
 
 @dataclass
 class GatewayDeps:
-    identity: Any  # identity_pb2_grpc.IdentityServiceStub (grpc.aio)
-    goals: Any  # goals_pb2_grpc.GoalsServiceStub (grpc.aio)
+    identity: identity_pb2_grpc.IdentityServiceStub
+    goals: goals_pb2_grpc.GoalsServiceStub
     temporal: TemporalConnector
     # name → check; each raises (or times out) when that dependency is not usable.
     readiness: Mapping[str, ReadinessCheck]
-    # Served by the identity process: credentials (auth_pb2_grpc.AuthServiceStub) and the
-    # audit trail (audit_pb2_grpc.AuditServiceStub).
-    auth: Any = None
-    audit: Any = None
-    # The in-app inbox (inbox_pb2_grpc.InboxServiceStub), also served by identity.
-    inbox: Any = None
-    # org_sync_pb2_grpc.OrgSyncServiceStub (identity process)
-    org_sync: Any = None
+    # Also served by the identity process: credentials, the audit trail, the in-app inbox and
+    # org synchronisation. Optional so tests that need only identity and goals can leave them out.
+    auth: auth_pb2_grpc.AuthServiceStub | None = None
+    audit: audit_pb2_grpc.AuditServiceStub | None = None
+    inbox: inbox_pb2_grpc.InboxServiceStub | None = None
+    org_sync: org_sync_pb2_grpc.OrgSyncServiceStub | None = None
     # Where workflows the gateway starts (org-sync/<source>) are picked up.
     task_queue: str = "stride"
     rpc_timeout: float = RPC_TIMEOUT

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from google.protobuf.descriptor import EnumDescriptor
 from google.protobuf.message import Message
+
+if TYPE_CHECKING:
+    from google.protobuf.internal.enum_type_wrapper import _EnumTypeWrapper
+
+V = TypeVar("V", bound=int)
 
 UNSPECIFIED = "unspecified"
 
@@ -26,9 +31,18 @@ def enum_label(enum: EnumDescriptor, number: int) -> str:
     return value.name.removeprefix(_enum_prefix(enum)).lower()
 
 
-def enum_number(enum: EnumDescriptor, label: str) -> int:
-    """Inverse of :func:`enum_label`; raises KeyError for an unknown label."""
-    return enum.values_by_name[_enum_prefix(enum) + label.upper()].number
+@overload
+def enum_number(enum: _EnumTypeWrapper[V], label: str) -> V: ...
+@overload
+def enum_number(enum: EnumDescriptor, label: str) -> int: ...
+def enum_number(enum: _EnumTypeWrapper[Any] | EnumDescriptor, label: str) -> int:
+    """Inverse of :func:`enum_label`; raises KeyError for an unknown label.
+
+    Given the enum itself (``pb.RiskStatus``) the result has the enum's value type, so it
+    type-checks as a request field; given its descriptor, a plain ``int``.
+    """
+    descriptor = enum if isinstance(enum, EnumDescriptor) else enum.DESCRIPTOR
+    return descriptor.values_by_name[_enum_prefix(descriptor) + label.upper()].number
 
 
 def _scalar(field: Any, value: Any) -> Any:

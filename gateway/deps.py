@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Path, Query, Request
 
 from gateway.bootstrap import GatewayDeps
 from services.common.audit import ACTOR_KEY, REQUEST_ID_KEY
 from services.common.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from services.common.rpc import Req, Resp, UnaryMethod
+from stride.audit.v1 import audit_pb2_grpc
 from stride.common.v1 import common_pb2
+from stride.identity.v1 import auth_pb2_grpc, inbox_pb2_grpc, org_sync_pb2_grpc
 
-R = TypeVar("R")
+Stub = TypeVar("Stub")
 
 
 def get_deps(request: Request) -> GatewayDeps:
@@ -46,14 +48,27 @@ class Rpc:
     """
 
     def __init__(self, deps: GatewayDeps, request: Request) -> None:
+        self._deps = deps
         self.identity = deps.identity
         self.goals = deps.goals
-        self.auth = deps.auth
-        self.audit = deps.audit
-        self.inbox = deps.inbox
-        self.org_sync = deps.org_sync
         self.timeout = deps.rpc_timeout
         self._request = request
+
+    @property
+    def auth(self) -> auth_pb2_grpc.AuthServiceStub:
+        return _wired(self._deps.auth, "auth")
+
+    @property
+    def audit(self) -> audit_pb2_grpc.AuditServiceStub:
+        return _wired(self._deps.audit, "audit")
+
+    @property
+    def inbox(self) -> inbox_pb2_grpc.InboxServiceStub:
+        return _wired(self._deps.inbox, "inbox")
+
+    @property
+    def org_sync(self) -> org_sync_pb2_grpc.OrgSyncServiceStub:
+        return _wired(self._deps.org_sync, "org_sync")
 
     @property
     def request_id(self) -> str:
@@ -71,9 +86,20 @@ class Rpc:
         return tuple(md)
 
     async def __call__(
-        self, method: Callable[..., Awaitable[R]], request: Any, *, timeout: float | None = None
-    ) -> R:
+        self,
+        method: UnaryMethod[Req, Resp],
+        request: Req,
+        *,
+        timeout: float | None = None,
+    ) -> Resp:
+        """``await rpc(rpc.goals.GetCycle, GetCycleRequest(...))`` → the typed response."""
         return await method(request, timeout=timeout or self.timeout, metadata=self.metadata())
+
+
+def _wired(stub: Stub | None, name: str) -> Stub:
+    if stub is None:  # only in tests that wire identity and goals alone
+        raise RuntimeError(f"the gateway has no {name} client")
+    return stub
 
 
 def get_rpc(deps: Deps, request: Request) -> Rpc:

@@ -52,7 +52,11 @@ async def list_approvals(
             approver_id=approver_id,
             employee_id=employee_id,
             cycle_id=cycle_id,
-            status=0 if status == "any" else enum_number(pb.ApprovalStatus.DESCRIPTOR, status),
+            status=(
+                pb.APPROVAL_STATUS_UNSPECIFIED
+                if status == "any"
+                else enum_number(pb.ApprovalStatus, status)
+            ),
         ),
     )
     return page(msg, "approvals")

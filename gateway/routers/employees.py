@@ -85,7 +85,7 @@ async def update_employee(
             req.roles.extend(value)
             req.replace_roles = True
         elif field == "status":
-            req.status = enum_number(pb.EmployeeStatus.DESCRIPTOR, value)  # type: ignore[assignment]
+            req.status = enum_number(pb.EmployeeStatus, value)
         else:
             setattr(req, field, value)
     return to_dict(await rpc(rpc.identity.UpdateEmployee, req))

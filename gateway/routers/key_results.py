@@ -68,7 +68,11 @@ async def search_key_results(
             owner_id=owner_id,
             department_id=department_id,
             objective_id=objective_id,
-            risk_status=enum_number(pb.RiskStatus.DESCRIPTOR, risk_status) if risk_status else 0,
+            risk_status=(
+                enum_number(pb.RiskStatus, risk_status)
+                if risk_status
+                else pb.RISK_STATUS_UNSPECIFIED
+            ),
         ),
     )
     return page(msg, "key_results")
@@ -111,7 +115,7 @@ async def update_key_result(
         if sent.get(name) is not None:
             setattr(req, name, sent[name])
     if body.data_source is not None:
-        req.data_source = enum_number(pb.DataSource.DESCRIPTOR, body.data_source)  # type: ignore[assignment]
+        req.data_source = enum_number(pb.DataSource, body.data_source)
     if body.milestones is not None:
         req.set_milestones = True
         req.milestones.extend(body.milestones)

@@ -27,12 +27,12 @@ from stride.goals.v1 import goals_pb2 as pb
 router = APIRouter(prefix="/objectives", tags=["objectives"])
 
 
-def _level(label: str) -> int:
-    return enum_number(pb.ObjectiveLevel.DESCRIPTOR, label)
+def _level(label: str) -> pb.ObjectiveLevel.ValueType:
+    return enum_number(pb.ObjectiveLevel, label)
 
 
-def _visibility(label: str) -> int:
-    return enum_number(pb.Visibility.DESCRIPTOR, label)
+def _visibility(label: str) -> pb.Visibility.ValueType:
+    return enum_number(pb.Visibility, label)
 
 
 @router.post(
@@ -102,8 +102,12 @@ async def list_objectives(
             owner_id=owner_id,
             department_id=department_id,
             parent_id=parent_id,
-            level=_level(level) if level else 0,
-            status=enum_number(pb.ObjectiveStatus.DESCRIPTOR, status) if status else 0,
+            level=_level(level) if level else pb.OBJECTIVE_LEVEL_UNSPECIFIED,
+            status=(
+                enum_number(pb.ObjectiveStatus, status)
+                if status
+                else pb.OBJECTIVE_STATUS_UNSPECIFIED
+            ),
             visible_owner_ids=scope.owner_ids,
             visible_department_ids=scope.department_ids,
             include_public=not scope.everything,
@@ -162,9 +166,9 @@ async def update_objective(
         if sent.get(name) is not None:
             setattr(req, name, sent[name])
     if body.visibility is not None:
-        req.visibility = _visibility(body.visibility)  # type: ignore[assignment]
+        req.visibility = _visibility(body.visibility)
     if body.level is not None:
-        req.level = _level(body.level)  # type: ignore[assignment]
+        req.level = _level(body.level)
     return to_dict(await rpc(rpc.goals.UpdateObjective, req))
 
 

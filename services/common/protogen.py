@@ -1,5 +1,11 @@
 """Generate the Python code for protos/ (``make protos``).
 
+For every ``<name>.proto`` this writes ``<name>_pb2.py`` and ``<name>_pb2_grpc.py`` (grpcio-tools)
+and their type stubs ``<name>_pb2.pyi`` and ``<name>_pb2_grpc.pyi`` (mypy-protobuf's ``mypy`` and
+``mypy_grpc`` plugins). The gRPC stubs are generated for ``grpc.aio`` only (``only_async``):
+every Stride process talks gRPC through asyncio, so a stub takes a ``grpc.aio.Channel``, its
+methods return awaitables and a servicer method receives a ``grpc.aio.ServicerContext``.
+
 The generated modules are committed next to the .proto files (package ``stride.<area>.v1``);
 ``tests/unit/test_protos_fresh.py`` regenerates into a temporary folder and fails when the
 committed code is stale.
@@ -15,6 +21,7 @@ from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parents[2]
 PROTO_ROOT = ROOT / "protos"
+GENERATED_SUFFIXES = ("_pb2.py", "_pb2_grpc.py", "_pb2.pyi", "_pb2_grpc.pyi")
 
 
 def proto_files(root: Path = PROTO_ROOT) -> list[Path]:
@@ -25,7 +32,7 @@ def generated_files(root: Path) -> dict[str, bytes]:
     """Every generated file below ``root`` keyed by its relative path."""
     out: dict[str, bytes] = {}
     for path in sorted(root.rglob("*")):
-        if path.is_file() and (path.name.endswith(("_pb2.py", "_pb2_grpc.py", "_pb2.pyi"))):
+        if path.is_file() and path.name.endswith(GENERATED_SUFFIXES):
             out[str(path.relative_to(root))] = path.read_bytes()
     return out
 
@@ -35,14 +42,17 @@ def generate(out_dir: Path, proto_root: Path = PROTO_ROOT) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     include = Path(protoc.__file__).parent / "_proto"
     files = [str(p.relative_to(proto_root)) for p in proto_files(proto_root)]
+    plugins = Path(sys.executable).parent
     args = [
         "grpc_tools.protoc",
         f"-I{proto_root}",
         f"-I{include}",
         f"--python_out={out_dir}",
         f"--grpc_python_out={out_dir}",
-        f"--plugin=protoc-gen-mypy={Path(sys.executable).parent / 'protoc-gen-mypy'}",
+        f"--plugin=protoc-gen-mypy={plugins / 'protoc-gen-mypy'}",
         f"--mypy_out={out_dir}",
+        f"--plugin=protoc-gen-mypy_grpc={plugins / 'protoc-gen-mypy_grpc'}",
+        f"--mypy_grpc_out=only_async:{out_dir}",
         *files,
     ]
     code = protoc.main(args)

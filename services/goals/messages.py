@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 from services.common.models import rfc3339
@@ -73,7 +73,7 @@ REVISION_STATUS = {
 DECISION = {pb.DECISION_APPROVE: "approve", pb.DECISION_REJECT: "reject"}
 
 
-def from_enum(mapping: dict[str, int], value: int, field: str, default: str = "") -> str:
+def from_enum(mapping: Mapping[str, int], value: int, field: str, default: str = "") -> str:
     """The stored name of a request's enum value ("" / default when unspecified)."""
     if value == 0:
         return default

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import grpc
 
 from services.common.audit import ACTOR_KEY
+from services.common.rpc import Req, Resp, UnaryMethod
 from services.identity.credentials import check_password_policy
 from stride.common.v1 import common_pb2
 from stride.identity.v1 import auth_pb2, auth_pb2_grpc, identity_pb2, identity_pb2_grpc
@@ -42,7 +43,7 @@ class Bootstrap:
         self.auth = auth_pb2_grpc.AuthServiceStub(channel)
         self._metadata = ((ACTOR_KEY, actor),)
 
-    async def _call(self, method, request):  # type: ignore[no-untyped-def]
+    async def _call(self, method: UnaryMethod[Req, Resp], request: Req) -> Resp:
         return await method(request, timeout=TIMEOUT, metadata=self._metadata)
 
     async def departments(self) -> list[identity_pb2.Department]:
@@ -67,7 +68,7 @@ class Bootstrap:
         for dep in await self.departments():
             if dep.id == name_or_id or (dep.name == name_or_id and not dep.parent_id):
                 return dep
-        return await self._call(  # type: ignore[no-any-return]
+        return await self._call(
             self.identity.CreateDepartment, identity_pb2.CreateDepartmentRequest(name=name_or_id)
         )
 
