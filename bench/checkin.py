@@ -53,9 +53,9 @@ from bench.engines import postgres_server_url, private_nats
 from bench.load import LoadResult, run_load
 from gateway.policy import Principal
 from gateway.tokens import AccessTokens
+from services.cli.org import import_file
 from services.cli.stack import StackConfig
 from services.cli.supervisor import HttpCheck, ProcessSpec, Supervisor
-from services.cli_org import import_file
 from services.common.audit import ACTOR_KEY
 from services.common.binaries import free_port, fresh_postgres_database
 from services.goals.calendar import local_today, week_of

@@ -1,4 +1,8 @@
-"""``stride``: run the whole stack (``stride up``) or one process (``stride serve <name>``)."""
+"""``stride``: run the whole stack (``stride up``) or one process (``stride serve <name>``).
+
+Every subcommand lives in this package; the command groups (``admin``, ``audit``, ``org``,
+``temporal``) are typer apps in their own modules, added here.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,11 @@ from typing import Annotated
 
 import typer
 
-from services.cli_admin import admin_app
-from services.cli_audit import audit_app
-from services.cli_exiting import exit_code, leave
-from services.cli_org import org_app
-from services.cli_temporal import temporal_app
+from services.cli.admin import admin_app
+from services.cli.audit import audit_app
+from services.cli.exiting import exit_code, leave
+from services.cli.org import org_app
+from services.cli.temporal import temporal_app
 
 app = typer.Typer(
     name="stride",

@@ -1,7 +1,7 @@
 """The first admin: accounts made directly through identity's gRPC API, without the gateway.
 
 Every REST call needs a signed-in caller, so the first account with the admin role has to
-come from somewhere else: ``stride admin create`` (services/cli_admin.py) runs this on the
+come from somewhere else: ``stride admin create`` (services/cli/admin.py) runs this on the
 operator's machine. Reaching identity's gRPC port is the trust boundary (in a cluster it
 is not exposed; see k8s/base/networkpolicies.yaml), exactly like ``stride audit verify``.
 The calls carry the actor ``cli:bootstrap`` so the audit trail shows where the account came

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from services.cli_audit import audit_app
+from services.cli.audit import audit_app
 from services.common import db
 from services.common.settings import StrideSettings
 from services.goals import server as goals_server

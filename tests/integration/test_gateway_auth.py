@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from gateway.policy import Principal
 from gateway.tokens import AccessTokens
-from services.cli_admin import admin_app
+from services.cli.admin import admin_app
 from services.identity.bootstrap import create_admin
 from stride.identity.v1 import auth_pb2
 from tests.integration.gateway_stack import (

@@ -25,8 +25,8 @@ from typer.testing import CliRunner
 
 from activities.audit import AuditActivities
 from activities.org_sync import OrgSyncActivities
-from services.cli_audit import audit_app
-from services.cli_org import org_app
+from services.cli.audit import audit_app
+from services.cli.org import org_app
 from services.common.settings import WorkerSettings
 from services.worker.worker import WORKFLOWS
 from stride.identity.v1 import identity_pb2

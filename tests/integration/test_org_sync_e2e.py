@@ -28,7 +28,7 @@ from typer.testing import CliRunner
 
 from activities.audit import AuditActivities
 from activities.org_sync import OrgSyncActivities
-from services.cli_org import org_app
+from services.cli.org import org_app
 from services.common import db
 from services.common.runtime import ServiceRuntime
 from services.common.settings import WorkerSettings

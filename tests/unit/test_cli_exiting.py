@@ -9,7 +9,7 @@ import pytest
 
 SCRIPT = """
 import sys
-from services.cli_exiting import leave, used_temporal
+from services.cli.exiting import leave, used_temporal
 if sys.argv[1] == "temporal":
     used_temporal()
 print("result printed", end="")

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from services.cli_exiting import connect_temporal
+from services.cli.exiting import connect_temporal
 from services.common.audit import ACTOR_KEY
 from services.common.settings import StrideSettings, WorkerSettings
 from services.identity.invitation_slips import slips_xlsx

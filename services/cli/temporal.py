@@ -29,7 +29,7 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from services.cli_exiting import connect_temporal, used_temporal
+from services.cli.exiting import connect_temporal, used_temporal
 from services.common.settings import StrideSettings
 from workflows import SEARCH_ATTRIBUTES
 
