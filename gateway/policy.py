@@ -205,7 +205,7 @@ def _rules(*rules: Rule) -> dict[str, Rule]:
     return out
 
 
-# -- goals (#4) --------------------------------------------------------------------------------
+# -- goals ------------------------------------------------------------------------------------
 # Scores: executives, HR and admin see a whole cycle; department heads filter by a department
 # they head (or one below it); managers by a report; everyone else sees their own (the
 # default without filters).
@@ -357,7 +357,7 @@ _GOALS_4_RULES = (
 )
 # Rules no route declares as its own: routes check them on what a filter names.
 FILTER_RULES = frozenset({"goals.of_person", "goals.of_department"})
-# -- end of goals (#4) --------------------------------------------------------------------------
+# -- end of goals -----------------------------------------------------------------------------
 
 RULES: dict[str, Rule] = _rules(
     # public
@@ -381,7 +381,7 @@ RULES: dict[str, Rule] = _rules(
     Rule("api_key.revoke", "Revoke an API key", {ADMIN: Reach.ALL}),
     Rule("audit.list", "Query the audit trail", _ORG_ADMINS, api_scope="audit:read"),
     Rule("audit.verify", "Verify the audit hash chain", _ORG_ADMINS, api_scope="audit:read"),
-    # -- org sync / audit export (#3) --
+    # -- org sync / audit export --
     Rule("org_sync.start", "Run an org sync now", _ORG_ADMINS, api_scope="org:write"),
     Rule("org_sync.read", "Read org sync runs and reports", _ORG_ADMINS, api_scope="org:read"),
     Rule(
@@ -390,7 +390,7 @@ RULES: dict[str, Rule] = _rules(
         _ORG_ADMINS,
     ),
     Rule("audit.export", "Export the audit trail (CSV, XLSX)", _ORG_ADMINS, api_scope="audit:read"),
-    # -- end org sync / audit export (#3) --
+    # -- end org sync / audit export --
     # organisation
     Rule("department.read", "Read departments", _EVERYONE, api_scope="org:read"),
     Rule("department.create", "Create a department", _ORG_ADMINS, api_scope="org:write"),
@@ -479,7 +479,7 @@ RULES: dict[str, Rule] = _rules(
         read_action="key_result.read",
     ),
     *_GOALS_4_RULES,
-    # -- workflows/inbox (#4) --
+    # -- workflows/inbox --
     # One's own in-app inbox: people only (no API key reads anyone's notifications).
     Rule("inbox.read", "Read one's own in-app inbox", _EVERYONE),
     Rule("inbox.mark_read", "Mark one of one's own inbox items read", _EVERYONE),
@@ -493,7 +493,7 @@ RULES: dict[str, Rule] = _rules(
         resource="approval",
         read_action="approval.read",
     ),
-    # -- end workflows/inbox (#4) --
+    # -- end workflows/inbox --
 )
 
 

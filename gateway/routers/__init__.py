@@ -43,9 +43,9 @@ for module in (
 ):
     annotate_routes(module.router)
     api_router.include_router(module.router)
-# -- workflows/inbox (#4) --
+# -- workflows/inbox --
 for module in (inbox, approval_decisions):
     annotate_routes(module.router)
     api_router.include_router(module.router)
-# -- end workflows/inbox (#4) --
+# -- end workflows/inbox --
 annotate_routes(health.router)

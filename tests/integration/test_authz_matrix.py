@@ -557,7 +557,7 @@ ENDPOINTS: list[Endpoint] = [
         body=const({"name": "Q", "start_date": "2026-04-01", "end_date": "2026-06-30"}),
     ),
     Endpoint("POST", "/cycles/{cycle_id}/close", HR_ADMIN, params=fresh_cycle),
-    # goals (#4): scores are everyone's (filters decide what they show), participation HR's
+    # goals: scores are everyone's (filters decide what they show), participation HR's
     Endpoint("GET", "/cycles/{cycle_id}/scores", EVERYONE, params=cycle),
     Endpoint("GET", "/cycles/{cycle_id}/participation", HR_ADMIN, params=cycle),
     Endpoint(
@@ -705,7 +705,7 @@ ENDPOINTS: list[Endpoint] = [
     ),
 ]
 
-# -- workflows/inbox (#4) --
+# -- workflows/inbox --
 # e's plan approval: its approver m, HR and admin may decide; e may read it (403), h and x
 # may not (404). Allowed, the matrix stack has no approval workflow running for it: 503.
 APPROVAL_DECIDE = grid(any="F Y 4 Y Y 4 S S U")
@@ -747,7 +747,7 @@ WORKFLOW_ENDPOINTS: list[Endpoint] = [
     ),
 ]
 ENDPOINTS += WORKFLOW_ENDPOINTS
-# -- end workflows/inbox (#4) --
+# -- end workflows/inbox --
 
 EXPECTED: dict[str, tuple[int, str | None]] = {
     "F": (403, "forbidden"),

@@ -1,4 +1,4 @@
-"""Migration 0002 on a goals database that already holds #2-era rows (PostgreSQL and SQLite)."""
+"""Migration 0002 on a goals database that already holds older rows (PostgreSQL and SQLite)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""HR's org tools through the real HTTP API (#3): org sync on demand, the invitation of imported
+"""HR's org tools through the real HTTP API: org sync on demand, the invitation of imported
 people, and the audit trail's export — with identity and goals on PostgreSQL/SQLite, a private
 NATS, the Temporal dev server and the fake DingTalk server.
 """

@@ -173,7 +173,7 @@ def test_principal_actor() -> None:
     assert not KEY_READ.has_role("admin")
 
 
-# -- goals (#4) -------------------------------------------------------------------------------
+# -- goals ------------------------------------------------------------------------------------
 
 PUBLIC_ELSEWHERE = Facts(owner_id="z9", department_id="sales", public=True)
 # An approval of e1's plan, to be decided by m1.

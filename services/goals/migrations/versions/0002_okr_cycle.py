@@ -1,4 +1,4 @@
-"""#4: cycle phases and deadlines; objective levels, status, visibility and alignment; key result
+"""Cycle phases and deadlines; objective levels, status, visibility and alignment; key result
 kinds, directions, weights, plan curves and scores; check-in blockers, checklist answers and
 history; department checklists; revisions and approvals.
 
