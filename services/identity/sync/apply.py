@@ -31,7 +31,7 @@ from services.identity.servicer import (
     employee_pb,
     employees_pb,
 )
-from services.identity.sync.model import (
+from services.identity.sync.data import (
     DEPARTMENT_CREATE,
     DEPARTMENT_UPDATE,
     EMPLOYEE_CREATE,

@@ -35,14 +35,13 @@ from dataclasses import dataclass
 
 from services.common.errors import DomainError
 from services.identity import domain
-from services.identity.sync.model import (
+from services.identity.sync.data import (
     DEPARTMENT_CREATE,
     DEPARTMENT_UPDATE,
     EMPLOYEE_CREATE,
     EMPLOYEE_DEACTIVATE,
     EMPLOYEE_UPDATE,
     OPTIONAL_FIELDS,
-    Counts,
     CurrentOrg,
     Operation,
     OrgEmployee,
@@ -52,6 +51,7 @@ from services.identity.sync.model import (
     SourceDepartment,
     SourcePerson,
 )
+from workflows.org_sync import SyncCounts
 
 MAX_EXTERNAL_ID = 128
 MAX_KEY = 128
@@ -139,7 +139,7 @@ class _Planner:
         self.snapshot = snapshot
         self.org = org
         self.new_id = new_id
-        self.counts = Counts()
+        self.counts = SyncCounts()
         self.rows: list[ReportRow] = []
         self.department_ops: list[Operation] = []
         self.deactivations: list[Operation] = []

@@ -27,16 +27,18 @@ from services.common.runtime import ServiceContext
 from services.identity.models import Department, Employee
 from services.identity.sync.apply import BatchApplier
 from services.identity.sync.convert import counts_pb, rows_pb, snapshot_from_pb
-from services.identity.sync.model import (
-    Counts,
+from services.identity.sync.data import (
     CurrentOrg,
     Operation,
     OrgDepartment,
     OrgEmployee,
     Plan,
     ReportRow,
+    counts_from_json,
+    counts_to_json,
 )
-from services.identity.sync.models import (
+from services.identity.sync.plan import mass_deactivation, plan_sync
+from services.identity.sync.tables import (
     RUN_APPLIED,
     RUN_APPLYING,
     RUN_DRY,
@@ -46,9 +48,9 @@ from services.identity.sync.models import (
     OrgSyncBatch,
     OrgSyncRun,
 )
-from services.identity.sync.plan import mass_deactivation, plan_sync
 from stride.identity.v1 import org_sync_pb2 as pb
 from stride.identity.v1 import org_sync_pb2_grpc
+from workflows.org_sync import SyncCounts
 
 DEFAULT_BATCH_SIZE = 200
 MAX_BATCH_SIZE = 5_000
@@ -109,7 +111,7 @@ def _report(
     run_id: str,
     source: str,
     status: str,
-    counts: Counts,
+    counts: SyncCounts,
     rows: list[ReportRow],
     batch_count: int,
     batches_applied: int,
@@ -138,7 +140,7 @@ def run_report(run: OrgSyncRun, *, with_rows: bool = True) -> pb.OrgSyncReport:
         run_id=run.id,
         source=run.source,
         status=run.status,
-        counts=Counts.from_json(json.loads(run.counts)),
+        counts=counts_from_json(json.loads(run.counts)),
         rows=[ReportRow.from_json(r) for r in json.loads(run.rows)] if with_rows else [],
         batch_count=run.batch_count,
         batches_applied=run.batches_applied,
@@ -245,7 +247,7 @@ class OrgSyncServicer(org_sync_pb2_grpc.OrgSyncServiceServicer):
             batch_count=batch_count,
             batches_applied=0,
             operation_count=len(plan.operations),
-            counts=json.dumps(plan.counts.to_json()),
+            counts=json.dumps(counts_to_json(plan.counts)),
             rows=json.dumps([r.to_json() for r in plan.rows], ensure_ascii=False),
         )
 
