@@ -1,5 +1,10 @@
 """Validate a source snapshot row by row and diff it against the current org (pure, no I/O).
 
+One module on purpose (over 400 lines): the planner is a single pass over departments and
+people whose rules feed each other (a rejected department rejects its people, a rejected
+manager cascades to reports, loops reject everyone on them); split, the rules below would
+be read in several places.
+
 Rules (docs/org-sync.md has the user-facing version):
 
 Departments
