@@ -33,7 +33,7 @@ class OrgSyncRun(Base):
     batch_count: Mapped[int] = mapped_column(Integer, nullable=False)
     batches_applied: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     operation_count: Mapped[int] = mapped_column(Integer, nullable=False)
-    # JSON: services.identity.sync.data.Counts / list of ReportRow.
+    # JSON: workflows.org_sync.SyncCounts (sync.data.counts_to_json) / list of ReportRow.
     counts: Mapped[str] = mapped_column(Text, nullable=False)
     rows: Mapped[str] = mapped_column(Text, nullable=False)
 
