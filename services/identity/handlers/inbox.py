@@ -12,12 +12,14 @@ from sqlalchemy.exc import IntegrityError
 
 from services.common.errors import InvalidArgument, NotFound
 from services.common.models import new_id, utcnow
+from services.common.paging import next_page_token, page_window
 from services.common.uow import Units
 from services.identity.handlers import reading
 from services.identity.inbox.models import InboxItem
 from services.identity.inbox.repository import InboxRepository
 from services.identity.messages import inbox_item_pb
 from services.identity.models import Employee
+from stride.common.v1 import common_pb2
 from stride.identity.v1 import inbox_pb2 as pb
 
 MAX_KEY_LENGTH = 400
@@ -95,17 +97,22 @@ class Inbox:
         return pb.DeliverResponse(item=item, created=created, email=email, locale="")
 
     async def page(
-        self, recipient_id: str, *, unread_only: bool, limit: int, offset: int
-    ) -> tuple[list[pb.InboxItem], int]:
-        """A page of a recipient's items and how many of all their items are unread."""
+        self, recipient_id: str, *, unread_only: bool, page: common_pb2.PageRequest
+    ) -> pb.ListInboxResponse:
+        """A page of a recipient's items (newest first) and how many of all are unread."""
         if not recipient_id:
             raise InvalidArgument("recipient_required", "recipient_id is required")
+        limit, offset = page_window(page.page_size, page.page_token)
         async with reading(self.units) as repo:
             rows = await repo.items(
                 recipient_id, unread_only=unread_only, limit=limit, offset=offset
             )
             unread = await repo.unread_count(recipient_id)
-        return [inbox_item_pb(r) for r in rows], unread
+        return pb.ListInboxResponse(
+            items=[inbox_item_pb(r) for r in rows],
+            page=common_pb2.PageResponse(next_page_token=next_page_token(offset, limit, len(rows))),
+            unread_count=unread,
+        )
 
     async def mark_read(self, item_id: str, recipient_id: str) -> pb.InboxItem:
         async with self.units() as uow:

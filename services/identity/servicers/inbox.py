@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import grpc
 
-from services.common.paging import next_page_token, page_window
 from services.identity.handlers.inbox import Inbox
-from stride.common.v1 import common_pb2
 from stride.identity.v1 import inbox_pb2 as pb
 from stride.identity.v1 import inbox_pb2_grpc
 
@@ -23,16 +21,8 @@ class InboxServicer(inbox_pb2_grpc.InboxServiceServicer):
     async def ListInbox(
         self, request: pb.ListInboxRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListInboxResponse:
-        limit, offset = page_window(request.page.page_size, request.page.page_token)
-        items, unread = await self.inbox.page(
-            request.recipient_id, unread_only=request.unread_only, limit=limit, offset=offset
-        )
-        return pb.ListInboxResponse(
-            items=items,
-            page=common_pb2.PageResponse(
-                next_page_token=next_page_token(offset, limit, len(items))
-            ),
-            unread_count=unread,
+        return await self.inbox.page(
+            request.recipient_id, unread_only=request.unread_only, page=request.page
         )
 
     async def MarkRead(
