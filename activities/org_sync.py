@@ -23,6 +23,7 @@ from services.identity.sync.connectors import (
     SourceError,
     connector_for,
 )
+from services.identity.sync.convert import counts_from_pb
 from stride.identity.v1 import org_sync_pb2 as pb
 from workflows.org_sync import (
     APPLY_ACTIVITY,
@@ -35,7 +36,6 @@ from workflows.org_sync import (
     ApplyResult,
     PlanInput,
     PlanResult,
-    SyncCounts,
     reasons_histogram,
 )
 
@@ -54,13 +54,10 @@ def _source_error(err: SourceError) -> ApplicationError:
 
 
 def plan_result(report: pb.OrgSyncReport) -> PlanResult:
-    counts = SyncCounts(
-        **{name: getattr(report.counts, name) for name in SyncCounts.__dataclass_fields__}
-    )
     return PlanResult(
         run_id=report.run_id,
         status=report.status,
-        counts=counts,
+        counts=counts_from_pb(report.counts),
         batch_count=report.batch_count,
         batches_applied=report.batches_applied,
         operation_count=report.operation_count,

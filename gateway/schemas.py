@@ -26,6 +26,7 @@ from pydantic import (
 
 from gateway.convert import enum_number
 from stride.goals.v1 import goals_pb2 as pb
+from workflows.org_sync import SyncCounts
 
 # -- shared field types ---------------------------------------------------------------------
 
@@ -963,7 +964,7 @@ class AuditVerification(ResponseModel):
     reason: str
 
 
-# -- org sync and invitations (#3) ---------------------------------------------------------
+# -- org sync and invitations --------------------------------------------------------------
 
 OrgSyncSource = Literal["dingtalk", "json", "file"]
 
@@ -978,21 +979,6 @@ class OrgSyncStarted(ResponseModel):
     run_id: str = Field(description="Temporal run id of the workflow execution")
     source: str
     dry_run: bool
-
-
-class OrgSyncCounts(ResponseModel):
-    created: int
-    updated: int
-    moved: int
-    deactivated: int
-    unchanged: int
-    rejected: int
-    linked: int
-    departments_created: int
-    departments_updated: int
-    departments_unchanged: int
-    departments_rejected: int
-    departments_linked: int
 
 
 class OrgSyncRow(ResponseModel):
@@ -1010,7 +996,8 @@ class OrgSyncRun(ResponseModel):
     source: str
     dry_run: bool
     status: str
-    counts: OrgSyncCounts | None
+    # The counts are defined once, where the workflow reports them.
+    counts: SyncCounts | None
     batch_count: int
     batches_applied: int
     operation_count: int

@@ -5,7 +5,7 @@ set by the gateway or the worker); the gRPC bootstrap puts it in :data:`CURRENT_
 A servicer calls :func:`record` inside the transaction that makes the change: the entry
 goes to the service's outbox as an ``AuditRecorded`` event, so the change and its audit
 record commit together or not at all. The identity service appends those events to the
-hash chain (services/identity/audit.py).
+hash chain (services/identity/audit_appender.py).
 """
 
 from __future__ import annotations

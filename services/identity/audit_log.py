@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.identity.audit_chain import GENESIS, ChainRow, row_hash
-from services.identity.models import Base
+from services.identity.models import OUTBOX, Base
 from stride.audit.v1 import audit_pb2
 
 # Serialises appends across identity replicas (PostgreSQL); SQLite has a single writer.
@@ -142,6 +142,11 @@ class AuditRepository:
             query = select(AuditLog).order_by(AuditLog.seq.desc())
         query = filtered(query, request)
         return list((await self.session.scalars(query.limit(limit).offset(offset))).all())
+
+    async def queued(self, event_id: str) -> bool:
+        """Whether an audit event is still in identity's outbox (not yet relayed)."""
+        found = await self.session.scalar(select(OUTBOX.c.id).where(OUTBOX.c.event_id == event_id))
+        return found is not None
 
     async def has_event(self, event_id: str) -> bool:
         found = await self.session.scalar(select(AuditLog.seq).where(AuditLog.event_id == event_id))

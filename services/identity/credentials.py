@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from services.common.errors import InvalidArgument
 
@@ -99,3 +100,28 @@ def clean_scopes(scopes: list[str]) -> list[str]:
             f"unknown scope(s) {', '.join(unknown)}; known: {', '.join(sorted(API_SCOPES))}",
         )
     return cleaned
+
+
+# Initial passwords handed out at once (one printed slip each).
+MAX_INVITATIONS = 1000
+
+
+class Person(Protocol):
+    status: str
+    # Space-separated granted roles.
+    roles: str
+
+
+def invitation_skip_reason(
+    employee: Person | None, has_password: bool, include_privileged: bool
+) -> str:
+    """Why a person gets no initial password ("" when they get one)."""
+    if employee is None:
+        return "not_found"
+    if employee.status != "active":
+        return "inactive"
+    if has_password:
+        return "has_password"
+    if not include_privileged and PRIVILEGED_ROLES & set(employee.roles.split()):
+        return "admin_required"
+    return ""

@@ -1,13 +1,17 @@
-"""Pure identity rules: input normalisation and validation (no I/O)."""
+"""Pure identity rules: input normalisation and validation, decisions workflows record (no I/O)."""
 
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from services.common.errors import InvalidArgument
+import grpc
+
+from services.common.errors import DomainError, InvalidArgument
+from stride.audit.v1 import audit_pb2
 
 EMPLOYEE_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -133,3 +137,36 @@ def check_manager(employee_id: str, manager_id: str, manager_chain: Iterable[str
         raise InvalidArgument(
             "manager_cycle", "that manager reports to this employee: it would make a loop"
         )
+
+
+# --- decisions recorded by workflows in the audit trail --------------------------------------
+WORKFLOW_ACTOR_PREFIX = "workflow:"
+_DECISION_NAMESPACE = uuid.UUID("5f0c8f0e-3b1a-4d7e-9a51-2b6f3c1d7a42")
+_TRACE_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def decision_event_id(idempotency_key: str) -> str:
+    """The event id of a recorded decision: the same key always gives the same id."""
+    return str(uuid.uuid5(_DECISION_NAMESPACE, idempotency_key))
+
+
+def check_decision(request: audit_pb2.RecordAuditEntryRequest, actor: str) -> None:
+    """Only workflows record decisions, and only well-formed ones."""
+    if not actor.startswith(WORKFLOW_ACTOR_PREFIX) or len(actor) == len(WORKFLOW_ACTOR_PREFIX):
+        raise DomainError(
+            "workflow_actor_required",
+            "only a workflow (x-stride-actor workflow:<id>) records decisions",
+            status=grpc.StatusCode.PERMISSION_DENIED,
+        )
+    for name, value, most in (
+        ("idempotency_key", request.idempotency_key, 200),
+        ("action", request.action, 100),
+        ("resource_type", request.resource_type, 50),
+        ("resource_id", request.resource_id, 200),
+    ):
+        if not value or len(value) > most:
+            raise InvalidArgument(f"invalid_{name}", f"{name} needs 1..{most} characters")
+    if len(request.detail) > 500:
+        raise InvalidArgument("invalid_detail", "detail has at most 500 characters")
+    if request.trace_id and not _TRACE_ID.fullmatch(request.trace_id):
+        raise InvalidArgument("invalid_trace_id", "trace_id is 32 hex digits")

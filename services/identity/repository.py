@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -34,6 +34,17 @@ class IdentityRepository:
             query = query.where(Department.id != except_id)
         return (await self.session.scalar(query.limit(1))) is not None
 
+    async def department_external_taken(self, external_id: str, except_id: str) -> bool:
+        """Whether another department has this source key."""
+        query = select(Department.id).where(
+            Department.external_id == external_id, Department.id != except_id
+        )
+        return (await self.session.scalar(query.limit(1))) is not None
+
+    async def department_names(self, ids: Iterable[str]) -> dict[str, str]:
+        query = select(Department.id, Department.name).where(Department.id.in_(set(ids)))
+        return {d.id: d.name for d in (await self.session.execute(query)).all()}
+
     async def department_ancestors(self, department_id: str) -> list[str]:
         """Ids above a department (parent first), for loop checks."""
         up = (
@@ -56,6 +67,25 @@ class IdentityRepository:
     async def employee_number_taken(self, number: str) -> bool:
         query = select(Employee.id).where(Employee.employee_number == number).limit(1)
         return (await self.session.scalar(query)) is not None
+
+    async def employee_external_taken(self, external_id: str, except_id: str) -> bool:
+        """Whether another person has this source id."""
+        query = select(Employee.id).where(
+            Employee.external_id == external_id, Employee.id != except_id
+        )
+        return (await self.session.scalar(query.limit(1))) is not None
+
+    async def active_by_login(self, login: str) -> Employee | None:
+        """The active employee whose employee number or email is ``login``."""
+        query = select(Employee).where(
+            or_(Employee.employee_number == login, Employee.email == login),
+            Employee.status == "active",
+        )
+        return (await self.session.scalars(query)).first()
+
+    async def employees_by_ids(self, ids: Iterable[str]) -> dict[str, Employee]:
+        query = select(Employee).where(Employee.id.in_(list(ids)))
+        return {e.id: e for e in await self.session.scalars(query)}
 
     async def list_employees(
         self, limit: int, offset: int, department_id: str = "", manager_id: str = ""
@@ -136,5 +166,8 @@ class IdentityRepository:
         )
         return {m for m in (await self.session.scalars(query)).all() if m}
 
-    def add(self, row: Department | Employee) -> None:
+    def add(self, row: object) -> None:
         self.session.add(row)
+
+    async def flush(self) -> None:
+        await self.session.flush()

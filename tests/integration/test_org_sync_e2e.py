@@ -34,8 +34,8 @@ from services.common.runtime import ServiceRuntime
 from services.common.settings import WorkerSettings
 from services.identity import server
 from services.identity.models import OUTBOX, Department, Employee
-from services.identity.sync.models import OrgSyncRun
 from services.identity.sync.schedules import start_org_sync
+from services.identity.sync.tables import OrgSyncRun
 from services.worker.worker import ensure_search_attributes
 from tests.fakes.dingtalk import APP_KEY, APP_SECRET, FakeDingTalk, FakeUser, serve
 from tests.integration.services_fixtures import running, service_settings

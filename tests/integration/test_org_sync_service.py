@@ -17,8 +17,8 @@ from services.common.runtime import ServiceRuntime
 from services.identity import server
 from services.identity.models import OUTBOX, Department, Employee
 from services.identity.sync.client import OrgSyncClient
-from services.identity.sync.model import Snapshot, SourceDepartment, SourcePerson
-from services.identity.sync.models import OrgSyncBatch, OrgSyncRun
+from services.identity.sync.data import Snapshot, SourceDepartment, SourcePerson
+from services.identity.sync.tables import OrgSyncBatch, OrgSyncRun
 from stride.identity.v1 import identity_pb2 as ipb
 from stride.identity.v1 import identity_pb2_grpc
 from tests.integration.services_fixtures import running, service_settings

@@ -14,8 +14,8 @@ from activities.audit import decision_request
 from services.common.errors import DomainError, InvalidArgument
 from services.identity import credentials
 from services.identity.audit_chain import GENESIS, ChainRow, row_hash, verify
-from services.identity.audit_service import check_decision, decision_event_id
-from services.identity.auth_service import invitation_skip_reason
+from services.identity.credentials import invitation_skip_reason
+from services.identity.domain import check_decision, decision_event_id
 from stride.audit.v1 import audit_pb2
 from workflows.audit import Decision
 from workflows.kr_escalation import (

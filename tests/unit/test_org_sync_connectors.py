@@ -22,7 +22,7 @@ from services.identity.sync.connectors import (
 )
 from services.identity.sync.connectors.file import parse_csv
 from services.identity.sync.connectors.http_json import parse_document
-from services.identity.sync.model import CurrentOrg
+from services.identity.sync.data import CurrentOrg
 from services.identity.sync.plan import plan_sync
 from tests.fakes.dingtalk import APP_KEY, APP_SECRET, FakeDingTalk, FakeUser, serve
 

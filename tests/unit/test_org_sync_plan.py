@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from services.identity.sync.model import (
+from services.identity.sync.data import (
     DEPARTMENT_CREATE,
     DEPARTMENT_UPDATE,
     EMPLOYEE_CREATE,
@@ -596,3 +596,22 @@ def test_random_orgs_keep_the_invariants(seed: int) -> None:
         after = apply(after, again)
         again = plan_sync(snap, after, new_id=planner_ids())
     assert again.operations == ()
+
+
+def test_the_counts_have_one_definition_and_the_contract_matches_it() -> None:
+    """workflows.org_sync.SyncCounts is the one definition: the planner fills it, the
+    workflow reports it, the gateway answers with it; the protobuf carries the same fields."""
+    from dataclasses import fields
+
+    from gateway.schemas import OrgSyncRun
+    from services.identity.sync import data
+    from services.identity.sync.convert import counts_from_pb, counts_pb
+    from stride.identity.v1 import org_sync_pb2
+    from workflows.org_sync import SyncCounts
+
+    names = [f.name for f in fields(SyncCounts)]
+    assert names == [f.name for f in org_sync_pb2.OrgSyncCounts.DESCRIPTOR.fields]
+    assert OrgSyncRun.model_fields["counts"].annotation == SyncCounts | None
+    counts = SyncCounts(**{name: i for i, name in enumerate(names)})
+    assert counts_from_pb(counts_pb(counts)) == counts
+    assert data.counts_from_json(data.counts_to_json(counts)) == counts

@@ -1,37 +1,28 @@
 """Applying planned org-sync operations inside one transaction (identity's own tables).
 
-Every write emits the same outbox events as the identity servicer (department.created /
-updated, employee.created / updated / deactivated) and an audit entry, in the same
-transaction. Before each write the state it was planned against is checked again; when the
-organisation changed in a way that makes a write invalid (someone took the employee number,
-removed the manager, ...), the whole batch is refused with ``org_changed_since_plan`` and
-nothing of it is written. The next sync plans from the new state.
+Every write emits the same events as the department and employee handlers
+(DepartmentCreated / Updated, EmployeeCreated / Updated / Deactivated) and an audit entry,
+through the apply handler's unit of work. Before each write the state it was planned
+against is checked again; when the organisation changed in a way that makes a write invalid
+(someone took the employee number, removed the manager, ...), the whole batch is refused
+with ``org_changed_since_plan`` and nothing of it is written. The next sync plans from the
+new state.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.common import audit
 from services.common.errors import FailedPrecondition
 from services.common.models import utcnow
-from services.common.outbox import add_event, new_event_meta
-from services.identity.models import OUTBOX, Department, Employee
+from services.common.outbox import new_event_meta
+from services.common.uow import UnitOfWork
+from services.identity.handlers.employees import employees_pb, record_employee_change
+from services.identity.messages import department_pb, employee_pb
+from services.identity.models import Department, Employee
 from services.identity.repository import IdentityRepository
-from services.identity.servicer import (
-    SUBJECT_DEPARTMENT_CREATED,
-    SUBJECT_DEPARTMENT_UPDATED,
-    SUBJECT_EMPLOYEE_CREATED,
-    SUBJECT_EMPLOYEE_DEACTIVATED,
-    SUBJECT_EMPLOYEE_UPDATED,
-    department_pb,
-    employee_pb,
-    employees_pb,
-)
-from services.identity.sync.model import (
+from services.identity.sync.data import (
     DEPARTMENT_CREATE,
     DEPARTMENT_UPDATE,
     EMPLOYEE_CREATE,
@@ -55,9 +46,6 @@ class OrgChanged(FailedPrecondition):
         )
 
 
-_audit = audit.Recorder("identity", OUTBOX)
-
-
 def _column_value(column: str, value: str | None) -> object:
     if value is not None and column in _DATE_COLUMNS:
         return date.fromisoformat(value)
@@ -65,11 +53,11 @@ def _column_value(column: str, value: str | None) -> object:
 
 
 class BatchApplier:
-    """Applies the operations of one batch, in order, in the caller's transaction."""
+    """Applies the operations of one batch, in order, in the caller's unit of work."""
 
-    def __init__(self, session: AsyncSession, batch_no: int) -> None:
-        self.session = session
-        self.repo = IdentityRepository(session)
+    def __init__(self, uow: UnitOfWork[Any], batch_no: int) -> None:
+        self.uow = uow
+        self.repo: IdentityRepository = uow.repo
         self.batch_no = batch_no
 
     async def apply(self, operations: list[Operation]) -> None:
@@ -90,12 +78,6 @@ class BatchApplier:
                 raise OrgChanged(position, "unknown operation")
 
     # --- departments --------------------------------------------------------------------
-    async def _department_external_taken(self, external_id: str, except_id: str) -> bool:
-        query = select(Department.id).where(
-            Department.external_id == external_id, Department.id != except_id
-        )
-        return (await self.session.scalar(query.limit(1))) is not None
-
     async def _create_department(self, op: Operation, position: str) -> None:
         v = op.values
         name = str(v["name"])
@@ -107,7 +89,7 @@ class BatchApplier:
         if await self.repo.department_name_taken(name, parent_id):
             raise OrgChanged(position, "a department of that name exists there")
         external_id = v.get("external_id")
-        if external_id and await self._department_external_taken(external_id, op.id):
+        if external_id and await self.repo.department_external_taken(external_id, op.id):
             raise OrgChanged(position, "another department has that source key")
         row = Department(
             id=op.id,
@@ -119,15 +101,10 @@ class BatchApplier:
             created_at=utcnow(),
         )
         self.repo.add(row)
-        await self.session.flush()
+        await self.repo.flush()
         msg = department_pb(row)
-        await add_event(
-            self.session,
-            OUTBOX,
-            SUBJECT_DEPARTMENT_CREATED,
-            ipb.DepartmentCreated(meta=new_event_meta("identity"), department=msg),
-        )
-        await _audit(self.session, "department.create", "department", row.id, None, msg)
+        await self.uow.emit(ipb.DepartmentCreated(meta=new_event_meta("identity"), department=msg))
+        await self.uow.audit("department.create", "department", row.id, None, msg)
 
     async def _update_department(self, op: Operation, position: str) -> None:
         row = await self.repo.get_department(op.id)
@@ -154,31 +131,22 @@ class BatchApplier:
             raise OrgChanged(position, "a department of that name exists there")
         if "external_id" in v and v["external_id"] != row.external_id:
             external_id = v["external_id"]
-            if external_id and await self._department_external_taken(external_id, row.id):
+            if external_id and await self.repo.department_external_taken(external_id, row.id):
                 raise OrgChanged(position, "another department has that source key")
             row.external_id = external_id
             changed.append("external_id")
         if not changed:
             return
-        await self.session.flush()
+        await self.repo.flush()
         msg = department_pb(row)
-        await add_event(
-            self.session,
-            OUTBOX,
-            SUBJECT_DEPARTMENT_UPDATED,
+        await self.uow.emit(
             ipb.DepartmentUpdated(
                 meta=new_event_meta("identity"), department=msg, changed_fields=changed
-            ),
+            )
         )
-        await _audit(self.session, "department.update", "department", row.id, before, msg)
+        await self.uow.audit("department.update", "department", row.id, before, msg)
 
     # --- employees ----------------------------------------------------------------------
-    async def _employee_external_taken(self, external_id: str, except_id: str) -> bool:
-        query = select(Employee.id).where(
-            Employee.external_id == external_id, Employee.id != except_id
-        )
-        return (await self.session.scalar(query.limit(1))) is not None
-
     async def _check_manager(self, employee_id: str, manager_id: str, position: str) -> None:
         manager = await self.repo.get_employee(manager_id)
         if manager is None or manager.status != "active":
@@ -201,7 +169,7 @@ class BatchApplier:
             if manager is None or manager.status != "active":
                 raise OrgChanged(position, "the manager is gone or left")
         external_id = v.get("external_id")
-        if external_id and await self._employee_external_taken(external_id, op.id):
+        if external_id and await self.repo.employee_external_taken(external_id, op.id):
             raise OrgChanged(position, "another person has that source id")
         row = Employee(
             id=op.id,
@@ -218,15 +186,10 @@ class BatchApplier:
             setattr(row, column, _column_value(column, v.get(column)))
         self.repo.add(row)
         self._taken_numbers.add(number)
-        await self.session.flush()
+        await self.repo.flush()
         msg = employee_pb(row)
-        await add_event(
-            self.session,
-            OUTBOX,
-            SUBJECT_EMPLOYEE_CREATED,
-            ipb.EmployeeCreated(meta=new_event_meta("identity"), employee=msg),
-        )
-        await _audit(self.session, "employee.create", "employee", row.id, None, msg)
+        await self.uow.emit(ipb.EmployeeCreated(meta=new_event_meta("identity"), employee=msg))
+        await self.uow.audit("employee.create", "employee", row.id, None, msg)
 
     async def _update_employee(self, op: Operation, position: str) -> None:
         row = await self.repo.get_employee(op.id)
@@ -243,7 +206,7 @@ class BatchApplier:
         if "manager_id" in v and v["manager_id"] is not None and v["manager_id"] != row.manager_id:
             await self._check_manager(row.id, v["manager_id"], position)
         if v.get("external_id") and v["external_id"] != row.external_id:
-            if await self._employee_external_taken(str(v["external_id"]), row.id):
+            if await self.repo.employee_external_taken(str(v["external_id"]), row.id):
                 raise OrgChanged(position, "another person has that source id")
         changed: list[str] = []
         for column, value in v.items():
@@ -255,24 +218,7 @@ class BatchApplier:
                 changed.append(column)
         if not changed:
             return
-        await self.session.flush()
+        await self.repo.flush()
         # Whether someone is a manager depends on their reports' rows, not on this one.
-        msg = employee_pb(row, is_manager=before.is_manager)
-        meta = new_event_meta("identity")
-        if "status" in changed and row.status == "left":
-            await add_event(
-                self.session,
-                OUTBOX,
-                SUBJECT_EMPLOYEE_DEACTIVATED,
-                ipb.EmployeeDeactivated(meta=meta, employee=msg),
-            )
-            action = "employee.deactivate"
-        else:
-            await add_event(
-                self.session,
-                OUTBOX,
-                SUBJECT_EMPLOYEE_UPDATED,
-                ipb.EmployeeUpdated(meta=meta, employee=msg, changed_fields=changed),
-            )
-            action = "employee.update"
-        await _audit(self.session, action, "employee", row.id, before, msg)
+        after = employee_pb(row, is_manager=before.is_manager)
+        await record_employee_change(self.uow, before, after, changed)

@@ -9,7 +9,7 @@ import grpc
 
 from services.common.audit import ACTOR_KEY
 from services.identity.sync.convert import snapshot_to_pb
-from services.identity.sync.model import Snapshot
+from services.identity.sync.data import Snapshot
 from stride.identity.v1 import org_sync_pb2 as pb
 from stride.identity.v1 import org_sync_pb2_grpc
 

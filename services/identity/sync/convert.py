@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import fields
 
 from services.common.errors import InvalidArgument
-from services.identity.sync.model import (
+from services.identity.sync.data import (
     OPTIONAL_FIELDS,
-    Counts,
     ReportRow,
     Snapshot,
     SourceDepartment,
     SourcePerson,
+    counts_to_json,
 )
 from stride.identity.v1 import org_sync_pb2 as pb
+from workflows.org_sync import SyncCounts
 
 MAX_PEOPLE = 100_000
 MAX_DEPARTMENTS = 20_000
@@ -86,8 +88,12 @@ def snapshot_from_pb(message: pb.OrgSnapshot) -> Snapshot:
     )
 
 
-def counts_pb(counts: Counts) -> pb.OrgSyncCounts:
-    return pb.OrgSyncCounts(**counts.to_json())
+def counts_pb(counts: SyncCounts) -> pb.OrgSyncCounts:
+    return pb.OrgSyncCounts(**counts_to_json(counts))
+
+
+def counts_from_pb(message: pb.OrgSyncCounts) -> SyncCounts:
+    return SyncCounts(**{f.name: getattr(message, f.name) for f in fields(SyncCounts)})
 
 
 def rows_pb(rows: Iterable[ReportRow]) -> list[pb.OrgSyncRow]:

@@ -1,5 +1,10 @@
 """Validate a source snapshot row by row and diff it against the current org (pure, no I/O).
 
+One module on purpose (over 400 lines): the planner is a single pass over departments and
+people whose rules feed each other (a rejected department rejects its people, a rejected
+manager cascades to reports, loops reject everyone on them); split, the rules below would
+be read in several places.
+
 Rules (docs/org-sync.md has the user-facing version):
 
 Departments
@@ -35,14 +40,13 @@ from dataclasses import dataclass
 
 from services.common.errors import DomainError
 from services.identity import domain
-from services.identity.sync.model import (
+from services.identity.sync.data import (
     DEPARTMENT_CREATE,
     DEPARTMENT_UPDATE,
     EMPLOYEE_CREATE,
     EMPLOYEE_DEACTIVATE,
     EMPLOYEE_UPDATE,
     OPTIONAL_FIELDS,
-    Counts,
     CurrentOrg,
     Operation,
     OrgEmployee,
@@ -52,6 +56,7 @@ from services.identity.sync.model import (
     SourceDepartment,
     SourcePerson,
 )
+from workflows.org_sync import SyncCounts
 
 MAX_EXTERNAL_ID = 128
 MAX_KEY = 128
@@ -139,7 +144,7 @@ class _Planner:
         self.snapshot = snapshot
         self.org = org
         self.new_id = new_id
-        self.counts = Counts()
+        self.counts = SyncCounts()
         self.rows: list[ReportRow] = []
         self.department_ops: list[Operation] = []
         self.deactivations: list[Operation] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from services.identity.sync.model import Snapshot
+from services.identity.sync.data import Snapshot
 
 # Called now and then while a long fetch runs (the activity heartbeats with it).
 Progress = Callable[[str], None]

@@ -40,7 +40,7 @@ from services.identity.sync.connectors.base import (
     SourceInvalid,
     SourceUnavailable,
 )
-from services.identity.sync.model import Snapshot, SourceDepartment, SourcePerson
+from services.identity.sync.data import Snapshot, SourceDepartment, SourcePerson
 
 DEFAULT_BASE_URL = "https://oapi.dingtalk.com"
 TOKEN_ERRORS = frozenset({40014, 42001, 40001})

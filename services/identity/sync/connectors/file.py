@@ -38,7 +38,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from services.identity.sync.connectors.base import Progress, SourceInvalid
-from services.identity.sync.model import (
+from services.identity.sync.data import (
     OPTIONAL_FIELDS,
     Snapshot,
     SourceDepartment,

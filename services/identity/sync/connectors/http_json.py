@@ -32,7 +32,7 @@ from services.identity.sync.connectors.base import (
     SourceInvalid,
     SourceUnavailable,
 )
-from services.identity.sync.model import (
+from services.identity.sync.data import (
     OPTIONAL_FIELDS,
     Snapshot,
     SourceDepartment,

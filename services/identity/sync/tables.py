@@ -33,7 +33,7 @@ class OrgSyncRun(Base):
     batch_count: Mapped[int] = mapped_column(Integer, nullable=False)
     batches_applied: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     operation_count: Mapped[int] = mapped_column(Integer, nullable=False)
-    # JSON: services.identity.sync.model.Counts / list of ReportRow.
+    # JSON: workflows.org_sync.SyncCounts (sync.data.counts_to_json) / list of ReportRow.
     counts: Mapped[str] = mapped_column(Text, nullable=False)
     rows: Mapped[str] = mapped_column(Text, nullable=False)
 
@@ -45,7 +45,7 @@ class OrgSyncBatch(Base):
         String(36), ForeignKey("org_sync_runs.id"), primary_key=True
     )
     batch_no: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # JSON list of services.identity.sync.model.Operation.
+    # JSON list of services.identity.sync.data.Operation.
     operations: Mapped[str] = mapped_column(Text, nullable=False)
     operation_count: Mapped[int] = mapped_column(Integer, nullable=False)
     # Set in the transaction that applied the batch: a retry finds it and writes nothing.

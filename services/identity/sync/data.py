@@ -3,12 +3,18 @@
 A *snapshot* is what a connector read from a source (a file, DingTalk, a JSON endpoint).
 The *current org* is what identity holds. :func:`services.identity.sync.plan.plan_sync`
 turns both into a :class:`Plan`: counts, report rows and the operations to apply.
+
+The counts are :class:`workflows.org_sync.SyncCounts` (defined once, where the workflow
+reports them; the gateway's response model is derived from it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from typing import Any
+
+# The one definition of the counts: the workflow reports them (plain dataclass, no I/O).
+from workflows.org_sync import SyncCounts
 
 # Optional profile fields a source may provide. Name and department are always required.
 OPTIONAL_FIELDS: tuple[str, ...] = ("email", "mobile", "title", "grade", "hire_date")
@@ -149,33 +155,20 @@ class ReportRow:
         )
 
 
-@dataclass
-class Counts:
-    created: int = 0
-    updated: int = 0
-    moved: int = 0
-    deactivated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    linked: int = 0
-    departments_created: int = 0
-    departments_updated: int = 0
-    departments_unchanged: int = 0
-    departments_rejected: int = 0
-    departments_linked: int = 0
+def counts_to_json(counts: SyncCounts) -> dict[str, int]:
+    """The counts as stored with a run (a JSON object, one key per count)."""
+    return {f.name: int(getattr(counts, f.name)) for f in fields(counts)}
 
-    def to_json(self) -> dict[str, int]:
-        return {f.name: int(getattr(self, f.name)) for f in fields(self)}
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Counts:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: int(v) for k, v in data.items() if k in names})
+def counts_from_json(data: dict[str, Any]) -> SyncCounts:
+    """Counts stored by :func:`counts_to_json` (keys it does not know are ignored)."""
+    names = {f.name for f in fields(SyncCounts)}
+    return SyncCounts(**{k: int(v) for k, v in data.items() if k in names})
 
 
 @dataclass(frozen=True)
 class Plan:
-    counts: Counts
+    counts: SyncCounts
     rows: tuple[ReportRow, ...]
     # Departments (parents first), deactivations, then people managers-first.
     operations: tuple[Operation, ...]

@@ -1,0 +1,82 @@
+"""The chain appender: a JetStream consumer of every service's audit events.
+
+It pulls ``stride.audit.v1.>`` (each service's ``AuditRecorded`` events, relayed from its
+outbox) in batches, appends them to identity's hash chain in one transaction
+(:meth:`services.identity.handlers.audit.AuditTrail.append`), and acks after the commit; a
+failed append naks the batch for redelivery, so nothing is lost and nothing is linked twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import structlog
+from google.protobuf.message import DecodeError
+from nats.aio.client import Client as NatsClient
+from nats.errors import TimeoutError as NatsTimeoutError
+
+from services.common import metrics
+from services.common.nats import AUDIT_STREAM, num_delivered
+from services.common.tasks import cancel_and_wait
+from services.identity.handlers.audit import AuditTrail
+from stride.audit.v1 import audit_pb2
+
+log = structlog.get_logger(__name__)
+
+CONSUMER = "identity-audit"
+
+
+class AuditAppender:
+    """Appends AuditRecorded events from JetStream to the chain; acks after commit."""
+
+    def __init__(self, nc: NatsClient, trail: AuditTrail) -> None:
+        self.nc = nc
+        self.trail = trail
+        self._task: asyncio.Task[None] | None = None
+        self._sub: Any = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name="audit-appender")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            await cancel_and_wait(self._task)
+        if self._sub is not None:
+            # Messages fetched but never handled would keep the connection's drain waiting.
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+
+    async def run(self) -> None:
+        js = self.nc.jetstream()
+        sub = await js.pull_subscribe("stride.audit.v1.>", durable=CONSUMER, stream=AUDIT_STREAM)
+        self._sub = sub
+        while True:
+            try:
+                msgs = await sub.fetch(200, timeout=1)
+            except (NatsTimeoutError, TimeoutError):
+                continue
+            events: list[audit_pb2.AuditRecorded] = []
+            good = []
+            for msg in msgs:
+                try:
+                    events.append(audit_pb2.AuditRecorded.FromString(msg.data))
+                    good.append(msg)
+                except DecodeError:
+                    log.error("undecodable audit event dropped", subject=msg.subject)
+                    await msg.term()
+                    metrics.event_consumed(CONSUMER, msg.subject, "dropped", num_delivered(msg))
+            try:
+                await self.trail.append(events)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # database down: redeliver later, nothing lost
+                log.warning("audit append failed, will retry", error=str(exc))
+                for msg in good:
+                    await msg.nak(delay=2)
+                    metrics.event_consumed(CONSUMER, msg.subject, "retry", num_delivered(msg))
+                continue
+            for msg in good:
+                await msg.ack()
+                metrics.event_consumed(CONSUMER, msg.subject, "appended", num_delivered(msg))

@@ -1,0 +1,192 @@
+"""Signing in: passwords (check, lockout, change, reset) and refresh tokens (rotation)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import grpc
+
+from services.common.errors import DomainError, InvalidArgument, NotFound
+from services.common.models import aware, new_id, rfc3339, utcnow
+from services.common.uow import Units
+from services.identity import credentials
+from services.identity.auth_models import Credential, RefreshTokenRow
+from services.identity.auth_repository import AuthRepository
+from services.identity.models import Employee
+from services.identity.passwords import Passwords
+from stride.identity.v1 import auth_pb2 as pb
+
+REFRESH_TOKEN_TTL = timedelta(days=14)
+
+
+class Unauthenticated(DomainError):
+    status = grpc.StatusCode.UNAUTHENTICATED
+
+
+def _invalid() -> Unauthenticated:
+    return Unauthenticated("invalid_credentials", "wrong login or password")
+
+
+def _sign_in_again() -> Unauthenticated:
+    return Unauthenticated("invalid_refresh_token", "sign in again")
+
+
+def _locked() -> DomainError:
+    return DomainError(
+        "account_locked",
+        "too many failed sign-ins: try again later or ask HR to reset the password",
+        status=grpc.StatusCode.RESOURCE_EXHAUSTED,
+    )
+
+
+async def _principal(repo: AuthRepository, employee: Employee, must_change: bool) -> pb.Principal:
+    roles = employee.roles.split()
+    if employee.id in await repo.managers_among([employee.id]):
+        roles.append("manager")
+    return pb.Principal(
+        employee_id=employee.id,
+        employee_number=employee.employee_number,
+        name=employee.name,
+        department_id=employee.department_id,
+        roles=sorted(roles),
+        must_change_password=must_change,
+    )
+
+
+def _new_refresh_token(repo: AuthRepository, employee_id: str, family_id: str) -> pb.RefreshToken:
+    token = credentials.new_secret()
+    expires = utcnow() + REFRESH_TOKEN_TTL
+    repo.add(
+        RefreshTokenRow(
+            id=new_id(),
+            employee_id=employee_id,
+            token_hash=credentials.token_hash(token),
+            family_id=family_id,
+            expires_at=expires,
+            created_at=utcnow(),
+        )
+    )
+    return pb.RefreshToken(token=token, expires_at=rfc3339(expires))
+
+
+class SignIn:
+    def __init__(
+        self,
+        units: Units[AuthRepository],
+        passwords: Passwords,
+        lockout: credentials.LockoutPolicy | None = None,
+    ) -> None:
+        self.units = units
+        self.passwords = passwords
+        self.lockout = lockout or credentials.LockoutPolicy()
+
+    async def authenticate(self, login: str, password: str) -> pb.Principal:
+        """The principal for a right password; a failure is counted (and audited) even though
+        the call fails, so the error is raised after the commit."""
+        login = login.strip()
+        if not login or not password:
+            raise _invalid()
+        now = utcnow()
+        outcome: DomainError | None = None
+        async with self.units() as uow:
+            repo = uow.repo
+            employee = await repo.active_by_login(login)
+            cred = await repo.credential(employee.id) if employee else None
+            if employee is None or cred is None:
+                await self.passwords.waste_time(password)
+                raise _invalid()
+            if self.lockout.is_locked(aware(cred.locked_until), now):
+                outcome = _locked()
+            elif not await self.passwords.verify(cred.password_hash, password):
+                cred.failed_attempts, locked = self.lockout.after_failure(cred.failed_attempts, now)
+                if locked is not None:
+                    cred.locked_until = locked
+                    await uow.audit("auth.locked", "employee", employee.id)
+                else:
+                    await uow.audit("auth.login_failed", "employee", employee.id)
+                outcome = _invalid()
+            else:
+                cred.failed_attempts = 0
+                cred.locked_until = None
+                if self.passwords.needs_rehash(cred.password_hash):
+                    cred.password_hash = await self.passwords.hash(password)
+                await uow.audit("auth.login", "employee", employee.id)
+                principal = await _principal(repo, employee, cred.must_change_password)
+        if outcome is not None:
+            raise outcome
+        return principal
+
+    async def set_password(self, request: pb.SetPasswordRequest) -> None:
+        async with self.units() as uow:
+            repo = uow.repo
+            employee = await repo.get_employee(request.employee_id)
+            if employee is None or employee.status != "active":
+                raise NotFound("employee_not_found", "employee not found")
+            credentials.check_password_policy(request.new_password, employee.employee_number)
+            cred = await repo.credential(employee.id)
+            if not request.reset:
+                if cred is None or not await self.passwords.verify(
+                    cred.password_hash, request.current_password
+                ):
+                    raise Unauthenticated("wrong_current_password", "current password is wrong")
+                if request.current_password == request.new_password:
+                    raise InvalidArgument(
+                        "password_unchanged", "choose a password different from the current one"
+                    )
+            password_hash = await self.passwords.hash(request.new_password)
+            if cred is None:
+                cred = Credential(employee_id=employee.id, failed_attempts=0)
+                repo.add(cred)
+            cred.password_hash = password_hash
+            cred.must_change_password = request.reset
+            cred.failed_attempts = 0
+            cred.locked_until = None
+            cred.updated_at = utcnow()
+            await repo.revoke_sessions(employee.id, utcnow())  # a new password ends every session
+            action = "auth.password_reset" if request.reset else "auth.password_change"
+            await uow.audit(action, "employee", employee.id)
+
+    async def issue_refresh_token(self, employee_id: str) -> pb.RefreshToken:
+        async with self.units() as uow:
+            employee = await uow.repo.get_employee(employee_id)
+            if employee is None or employee.status != "active":
+                raise NotFound("employee_not_found", "employee not found")
+            return _new_refresh_token(uow.repo, employee.id, new_id())
+
+    async def rotate_refresh_token(self, token: str) -> tuple[pb.Principal, pb.RefreshToken]:
+        now = utcnow()
+        reused = False
+        async with self.units() as uow:
+            repo = uow.repo
+            row = await repo.refresh_token(credentials.token_hash(token), lock=True)
+            if row is None:
+                raise _sign_in_again()
+            if row.used_at is not None and row.revoked_at is None:
+                # A used token presented again: stolen or replayed. End the whole family.
+                await repo.revoke_family(row.family_id, now)
+                await uow.audit("auth.refresh_reuse", "employee", row.employee_id)
+                reused = True
+            else:
+                expires_at = aware(row.expires_at)
+                if row.revoked_at is not None or (expires_at is not None and expires_at <= now):
+                    raise _sign_in_again()
+                employee = await repo.get_employee(row.employee_id)
+                if employee is None or employee.status != "active":
+                    raise _sign_in_again()
+                cred = await repo.credential(employee.id)
+                row.used_at = now
+                fresh = _new_refresh_token(repo, employee.id, row.family_id)
+                principal = await _principal(
+                    repo, employee, bool(cred and cred.must_change_password)
+                )
+        if reused:  # raised after the commit: the family stays revoked
+            raise _sign_in_again()
+        return principal, fresh
+
+    async def revoke_refresh_token(self, token: str) -> None:
+        """Logout: idempotent, and says nothing about unknown tokens."""
+        async with self.units() as uow:
+            row = await uow.repo.refresh_token(credentials.token_hash(token))
+            if row is not None:
+                await uow.repo.revoke_family(row.family_id, utcnow())
+                await uow.audit("auth.logout", "employee", row.employee_id)

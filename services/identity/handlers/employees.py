@@ -1,0 +1,201 @@
+"""Employees: create, change (profile, department, manager, roles, leaving), read the org."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from services.common.errors import AlreadyExists, InvalidArgument, NotFound
+from services.common.models import new_id, utcnow
+from services.common.outbox import new_event_meta
+from services.common.uow import UnitOfWork, Units
+from services.identity import domain
+from services.identity.handlers import reading
+from services.identity.messages import EMPLOYEE_STATUS_NAME, employee_pb
+from services.identity.models import Employee
+from services.identity.repository import IdentityRepository
+from stride.identity.v1 import identity_pb2 as pb
+
+MAX_LOOKUP = 10_000
+
+
+def _not_found() -> NotFound:
+    return NotFound("employee_not_found", "employee not found")
+
+
+async def employees_pb(repo: IdentityRepository, rows: Sequence[Employee]) -> list[pb.Employee]:
+    """The messages of ``rows``, each marked whether they manage anyone (one query)."""
+    managers = await repo.managers_among(r.id for r in rows)
+    return [employee_pb(r, is_manager=r.id in managers) for r in rows]
+
+
+async def _check_manager(repo: IdentityRepository, employee_id: str, manager_id: str) -> None:
+    manager = await repo.get_employee(manager_id)
+    if manager is None:
+        raise InvalidArgument("unknown_manager", "manager not found")
+    if manager.status != "active":
+        raise InvalidArgument("inactive_manager", "the manager has left")
+    chain = [m.id for m in await repo.manager_chain(manager_id)]
+    domain.check_manager(employee_id, manager_id, chain)
+
+
+def _profile_changes(request: pb.UpdateEmployeeRequest) -> dict[str, object]:
+    """The cleaned profile fields the request sets (pure)."""
+    changes: dict[str, object] = {}
+    if request.HasField("name"):
+        changes["name"] = domain.clean_name(request.name)
+    if request.HasField("email"):
+        changes["email"] = domain.clean_email(request.email)
+    if request.HasField("mobile"):
+        changes["mobile"] = domain.clean_mobile(request.mobile)
+    if request.HasField("title"):
+        changes["title"] = domain.clean_optional(request.title, "title", 200)
+    if request.HasField("grade"):
+        changes["grade"] = domain.clean_optional(request.grade, "grade", 32)
+    if request.HasField("hire_date"):
+        changes["hire_date"] = domain.clean_hire_date(request.hire_date)
+    if request.replace_roles:
+        changes["roles"] = " ".join(domain.clean_roles(request.roles))
+    return changes
+
+
+async def record_employee_change(
+    uow: UnitOfWork[Any], before: pb.Employee, after: pb.Employee, changed: list[str]
+) -> None:
+    """The event and audit entry of a changed employee: leaving is its own event."""
+    meta = new_event_meta("identity")
+    if "status" in changed and after.status == pb.EMPLOYEE_STATUS_LEFT:
+        await uow.emit(pb.EmployeeDeactivated(meta=meta, employee=after))
+    else:
+        await uow.emit(pb.EmployeeUpdated(meta=meta, employee=after, changed_fields=changed))
+    left = after.status == pb.EMPLOYEE_STATUS_LEFT
+    action = "employee.deactivate" if left else "employee.update"
+    await uow.audit(action, "employee", after.id, before, after)
+
+
+class Employees:
+    def __init__(self, units: Units[IdentityRepository]) -> None:
+        self.units = units
+
+    async def create(self, request: pb.CreateEmployeeRequest) -> pb.Employee:
+        new = domain.new_employee(
+            request.employee_number,
+            request.name,
+            request.email,
+            request.department_id,
+            request.manager_id,
+            mobile=request.mobile,
+            title=request.title,
+            grade=request.grade,
+            hire_date=request.hire_date,
+            roles=request.roles,
+            external_id=request.external_id,
+        )
+        taken = AlreadyExists(
+            "employee_number_taken", f"employee number {new.employee_number!r} is already in use"
+        )
+        employee_id = new_id()
+        try:
+            async with self.units() as uow:
+                repo = uow.repo
+                if await repo.get_department(new.department_id) is None:
+                    raise InvalidArgument("unknown_department", "department not found")
+                if new.manager_id is not None:
+                    await _check_manager(repo, employee_id, new.manager_id)
+                if await repo.employee_number_taken(new.employee_number):
+                    raise taken
+                row = Employee(
+                    id=employee_id,
+                    employee_number=new.employee_number,
+                    name=new.name,
+                    email=new.email,
+                    department_id=new.department_id,
+                    manager_id=new.manager_id,
+                    status="active",
+                    mobile=new.mobile,
+                    title=new.title,
+                    grade=new.grade,
+                    hire_date=new.hire_date,
+                    roles=" ".join(new.roles),
+                    external_id=new.external_id,
+                    created_at=utcnow(),
+                )
+                repo.add(row)
+                await repo.flush()
+                msg = employee_pb(row)
+                await uow.emit(pb.EmployeeCreated(meta=new_event_meta("identity"), employee=msg))
+                await uow.audit("employee.create", "employee", row.id, None, msg)
+        except IntegrityError as exc:  # a concurrent request took the number first
+            raise taken from exc
+        return msg
+
+    async def update(self, request: pb.UpdateEmployeeRequest) -> pb.Employee:
+        async with self.units() as uow:
+            repo = uow.repo
+            row = await repo.get_employee(request.id)
+            if row is None:
+                raise _not_found()
+            before = (await employees_pb(repo, [row]))[0]
+            changes = _profile_changes(request)
+            if request.HasField("department_id"):
+                department_id = request.department_id.strip()
+                if await repo.get_department(department_id) is None:
+                    raise InvalidArgument("unknown_department", "department not found")
+                changes["department_id"] = department_id
+            if request.HasField("manager_id"):
+                manager_id = request.manager_id.strip() or None
+                if manager_id is not None and manager_id != row.manager_id:
+                    await _check_manager(repo, row.id, manager_id)
+                changes["manager_id"] = manager_id
+            if request.HasField("status"):
+                if request.status not in EMPLOYEE_STATUS_NAME:
+                    raise InvalidArgument("invalid_status", "status must be active or left")
+                changes["status"] = EMPLOYEE_STATUS_NAME[request.status]
+            changed = [k for k, v in changes.items() if getattr(row, k) != v]
+            for key in changed:
+                setattr(row, key, changes[key])
+            await repo.flush()
+            msg = (await employees_pb(repo, [row]))[0]
+            if changed:
+                await record_employee_change(uow, before, msg, changed)
+        return msg
+
+    async def get(self, employee_id: str) -> pb.Employee:
+        async with reading(self.units) as repo:
+            row = await repo.get_employee(employee_id)
+            if row is None:
+                raise _not_found()
+            return (await employees_pb(repo, [row]))[0]
+
+    async def page(
+        self, limit: int, offset: int, department_id: str, manager_id: str
+    ) -> list[pb.Employee]:
+        async with reading(self.units) as repo:
+            rows = await repo.list_employees(limit, offset, department_id, manager_id)
+            return await employees_pb(repo, rows)
+
+    async def reports(
+        self, employee_id: str, *, transitive: bool, limit: int, offset: int
+    ) -> list[pb.Employee]:
+        async with reading(self.units) as repo:
+            if await repo.get_employee(employee_id) is None:
+                raise _not_found()
+            rows = await repo.reports(
+                employee_id, transitive=transitive, limit=limit, offset=offset
+            )
+            return await employees_pb(repo, rows)
+
+    async def manager_chain(self, employee_id: str) -> list[pb.Employee]:
+        async with reading(self.units) as repo:
+            if await repo.get_employee(employee_id) is None:
+                raise _not_found()
+            chain = await repo.manager_chain(employee_id)
+            return [employee_pb(m, is_manager=True) for m in chain]
+
+    async def lookup(self, employee_numbers: Sequence[str]) -> list[pb.Employee]:
+        if len(employee_numbers) > MAX_LOOKUP:
+            raise InvalidArgument("too_many_numbers", "look up at most 10,000 numbers at once")
+        async with reading(self.units) as repo:
+            return await employees_pb(repo, await repo.by_numbers(employee_numbers))

@@ -1,0 +1,133 @@
+"""The inbox: deliver a notification once per key, list, mark read or e-mailed.
+
+Deliver is idempotent by key: the row is unique by key, so a second delivery (a retried
+activity, a workflow that continued as new, two workers racing) finds the stored item and
+writes nothing. Inbox rows are not audited (they are the system talking to people, not
+people changing things) and emit no events.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+
+from services.common.errors import InvalidArgument, NotFound
+from services.common.models import new_id, utcnow
+from services.common.paging import next_page_token, page_window
+from services.common.uow import Units
+from services.identity.handlers import reading
+from services.identity.inbox.models import InboxItem
+from services.identity.inbox.repository import InboxRepository
+from services.identity.messages import inbox_item_pb
+from services.identity.models import Employee
+from stride.common.v1 import common_pb2
+from stride.identity.v1 import inbox_pb2 as pb
+
+MAX_KEY_LENGTH = 400
+MAX_TEXT_LENGTH = 20_000
+
+
+def _not_found() -> NotFound:
+    return NotFound("inbox_item_not_found", "inbox item not found")
+
+
+def validate_delivery(request: pb.DeliverRequest) -> None:
+    """Bad input for Deliver (pure)."""
+    if not request.key.strip():
+        raise InvalidArgument("key_required", "an idempotency key is required")
+    if len(request.key) > MAX_KEY_LENGTH:
+        raise InvalidArgument("key_too_long", f"key is longer than {MAX_KEY_LENGTH} characters")
+    if not request.recipient_id:
+        raise InvalidArgument("recipient_required", "recipient_id is required")
+    if not (request.title_zh or request.title_en):
+        raise InvalidArgument("title_required", "a title (zh or en) is required")
+    texts = (request.title_zh, request.title_en, request.body_zh, request.body_en)
+    if any(len(t) > MAX_TEXT_LENGTH for t in texts):
+        raise InvalidArgument("text_too_long", "a title or body is too long")
+
+
+def _email(recipient: Employee | None) -> str:
+    """Where to e-mail the item: nowhere for people who left."""
+    return recipient.email or "" if recipient and recipient.status == "active" else ""
+
+
+class Inbox:
+    def __init__(self, units: Units[InboxRepository]) -> None:
+        self.units = units
+
+    async def deliver(self, request: pb.DeliverRequest) -> pb.DeliverResponse:
+        validate_delivery(request)
+        created = True
+        try:
+            async with self.units() as uow:
+                repo = uow.repo
+                recipient = await repo.get_employee(request.recipient_id)
+                if recipient is None:
+                    raise InvalidArgument("unknown_recipient", "recipient not found")
+                row = await repo.by_key(request.key)
+                if row is None:
+                    row = InboxItem(
+                        id=new_id(),
+                        key=request.key,
+                        recipient_id=request.recipient_id,
+                        template=request.template,
+                        title_zh=request.title_zh,
+                        title_en=request.title_en,
+                        body_zh=request.body_zh,
+                        body_en=request.body_en,
+                        link=request.link,
+                        created_at=utcnow(),
+                    )
+                    repo.add(row)
+                    await repo.flush()
+                else:
+                    created = False
+                item = inbox_item_pb(row)
+                email = _email(recipient)
+        except IntegrityError:
+            # A concurrent delivery of the same key won the race: return its row.
+            async with reading(self.units) as repo:
+                stored = await repo.by_key(request.key)
+                if stored is None:
+                    raise
+                item = inbox_item_pb(stored)
+                email = _email(await repo.get_employee(request.recipient_id))
+            created = False
+        if item.recipient_id != request.recipient_id:
+            raise InvalidArgument("key_conflict", "the key was delivered to someone else")
+        return pb.DeliverResponse(item=item, created=created, email=email, locale="")
+
+    async def page(
+        self, recipient_id: str, *, unread_only: bool, page: common_pb2.PageRequest
+    ) -> pb.ListInboxResponse:
+        """A page of a recipient's items (newest first) and how many of all are unread."""
+        if not recipient_id:
+            raise InvalidArgument("recipient_required", "recipient_id is required")
+        limit, offset = page_window(page.page_size, page.page_token)
+        async with reading(self.units) as repo:
+            rows = await repo.items(
+                recipient_id, unread_only=unread_only, limit=limit, offset=offset
+            )
+            unread = await repo.unread_count(recipient_id)
+        return pb.ListInboxResponse(
+            items=[inbox_item_pb(r) for r in rows],
+            page=common_pb2.PageResponse(next_page_token=next_page_token(offset, limit, len(rows))),
+            unread_count=unread,
+        )
+
+    async def mark_read(self, item_id: str, recipient_id: str) -> pb.InboxItem:
+        async with self.units() as uow:
+            row = await uow.repo.item(item_id)
+            if row is None or row.recipient_id != recipient_id:
+                raise _not_found()
+            if row.read_at is None:
+                await uow.repo.mark_read(row)
+            return inbox_item_pb(row)
+
+    async def mark_emailed(self, item_id: str) -> pb.InboxItem:
+        async with self.units() as uow:
+            row = await uow.repo.item(item_id)
+            if row is None:
+                raise _not_found()
+            if row.emailed_at is None:
+                await uow.repo.mark_emailed(row)
+            return inbox_item_pb(row)
