@@ -8,19 +8,17 @@ from gateway.convert import enum_number, to_dict
 from gateway.deps import FilterId, Paging, PathId, RpcDep
 from gateway.policy import Facts
 from gateway.routers.common import created, page
-from gateway.schemas import (
-    KeyResult,
-    KeyResultCreate,
-    Level,
+from gateway.schemas.common import Page
+from gateway.schemas.key_results import KeyResult, KeyResultCreate
+from gateway.schemas.objectives import (
     Objective,
     ObjectiveCopy,
     ObjectiveCopyResult,
     ObjectiveCreate,
-    ObjectiveStatus,
     ObjectiveUpdate,
-    Page,
     WeightsUpdate,
 )
+from gateway.schemas.words import Level, ObjectiveStatus
 from gateway.security import Access, Allow
 from stride.goals.v1 import goals_pb2 as pb
 
