@@ -40,12 +40,9 @@ for module in (
     audit,
     org_sync,
     org_invitations,
+    inbox,
+    approval_decisions,
 ):
     annotate_routes(module.router)
     api_router.include_router(module.router)
-# -- workflows/inbox (#4) --
-for module in (inbox, approval_decisions):
-    annotate_routes(module.router)
-    api_router.include_router(module.router)
-# -- end workflows/inbox (#4) --
 annotate_routes(health.router)

@@ -39,7 +39,9 @@ def _visibility(label: str) -> int:
     response_model=Objective,
     name="create_objective",
     description="Employees create their own objectives (owner_id = themselves); admins any. "
-    "Key results may be created with it (all or nothing; weights total 100).",
+    "Key results may be created with it (all or nothing; weights total 100), owned by the "
+    "owner or by people in their reporting line (rule key_result.assign: 403 "
+    "outside_reporting_line otherwise).",
 )
 async def create_objective(
     body: ObjectiveCreate,
@@ -172,7 +174,8 @@ async def update_objective(
     response_model=KeyResult,
     tags=["key-results"],
     name="create_key_result",
-    description="On one's own objective, owned by oneself (admins: any).",
+    description="On one's own objective, owned by oneself or by someone in one's reporting "
+    "line (rule key_result.assign: 403 outside_reporting_line otherwise); admins: any.",
 )
 async def create_key_result(
     objective_id: PathId,

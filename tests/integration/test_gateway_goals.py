@@ -1,4 +1,4 @@
-"""The goals API of #4 through HTTP: the real gateway in front of the real identity and goals
+"""The goals API through HTTP: the real gateway in front of the real identity and goals
 services (database, NATS), signed-in people with their place in the org chart.
 
 Copy-from-previous, plan submission, revision requests, bulk check-in (all or nothing),

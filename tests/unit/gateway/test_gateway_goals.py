@@ -1,4 +1,4 @@
-"""Translation of the goals (#4) routes, against the fake services: who a request acts for,
+"""Translation of the goals routes, against the fake services: who a request acts for,
 what the gateway fills in, what reaches the service."""
 
 from __future__ import annotations

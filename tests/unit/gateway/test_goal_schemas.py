@@ -1,4 +1,4 @@
-"""Request bodies of the goals API (#4): what a client can get wrong is a 422 before any
+"""Request bodies of the goals API: what a client can get wrong is a 422 before any
 service call, on the field that is wrong."""
 
 from __future__ import annotations
