@@ -17,6 +17,9 @@ The facts about an object (:class:`Facts`: owner, department, the owner's manage
 the department's heads upwards) are fetched from the services by :mod:`gateway.security`;
 this module only decides. A denied read of an existing object answers 404 like a missing
 object (no existence leak); a denied write to an object the caller may read answers 403.
+
+Longer than ~400 lines on purpose: it is the one place that decides, so every rule of the API
+is read and reviewed here together (docs/security.md is its prose).
 """
 
 from __future__ import annotations

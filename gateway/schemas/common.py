@@ -76,3 +76,12 @@ def unique(values: list[str], what: str) -> None:
         if v in seen:
             raise ValueError(f"{what} {v!r} appears twice")
         seen.add(v)
+
+
+def _objectives_once(ids: list[str]) -> list[str]:
+    unique(ids, "objective")
+    return ids
+
+
+# Objectives a request names (to submit, to copy): each once.
+ObjectiveIds = Annotated[list[Id], Field(max_length=MAX_IDS), AfterValidator(_objectives_once)]

@@ -9,13 +9,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo, field_validator
 
 from gateway.schemas.common import (
-    MAX_IDS,
-    Id,
     Name,
+    ObjectiveIds,
     OptionalId,
     RequestModel,
     ResponseModel,
-    unique,
 )
 from gateway.schemas.words import CyclePhase, CycleStatusOut, LevelOut
 from workflows.vocabulary import APPROVAL_DAYS, CLOSING_DAYS, PLANNING_DAYS
@@ -97,18 +95,12 @@ class Cycle(ResponseModel):
 
 
 class PlanSubmit(RequestModel):
-    objective_ids: Annotated[list[Id], Field(max_length=MAX_IDS)] = Field(
+    objective_ids: ObjectiveIds = Field(
         default_factory=list, description="which drafts; all of the employee's if empty"
     )
     employee_id: OptionalId = Field(
         default="", description="whose plan; the caller if empty (others: admin only)"
     )
-
-    @field_validator("objective_ids")
-    @classmethod
-    def _distinct(cls, ids: list[str]) -> list[str]:
-        unique(ids, "objective")
-        return ids
 
 
 class ObjectiveScore(ResponseModel):

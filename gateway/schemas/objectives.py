@@ -8,14 +8,13 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 
 from gateway.schemas.common import (
-    MAX_IDS,
     Id,
+    ObjectiveIds,
     OptionalId,
     RequestModel,
     ResponseModel,
     Text,
     Title,
-    unique,
 )
 from gateway.schemas.key_results import KeyResult, KeyResultCreate, Weight
 from gateway.schemas.words import Level, LevelOut, ObjectiveStatusOut, VisibilityName, VisibilityOut
@@ -122,7 +121,7 @@ class WeightsUpdate(RequestModel):
 class ObjectiveCopy(RequestModel):
     source_cycle_id: Id
     target_cycle_id: Id
-    objective_ids: Annotated[list[Id], Field(max_length=MAX_IDS)] = Field(
+    objective_ids: ObjectiveIds = Field(
         default_factory=list, description="which to copy; all of the owner's if empty"
     )
     owner_id: OptionalId = Field(
@@ -135,12 +134,6 @@ class ObjectiveCopy(RequestModel):
         if target == info.data.get("source_cycle_id"):
             raise ValueError("source and target cycle must differ")
         return target
-
-    @field_validator("objective_ids")
-    @classmethod
-    def _distinct(cls, ids: list[str]) -> list[str]:
-        unique(ids, "objective")
-        return ids
 
 
 class ObjectiveCopyResult(ResponseModel):

@@ -11,7 +11,6 @@ is a 403 naming the rule, and nothing is written.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -21,9 +20,8 @@ import pytest
 from services.cli.seed import CROSS_DEPARTMENT_KEY_RESULTS, cross_department_body
 from stride.goals.v1 import goals_pb2 as gpb
 from stride.identity.v1 import identity_pb2
-from tests.integration.gateway_stack import GatewayStack, Person, gateway_stack
+from tests.integration.gateway_stack import GatewayStack, Person, module_stack, problem
 
-PROBLEM = "application/problem+json"
 DEPARTMENTS = ("PMC", "Purchasing", "Quality", "Engineering")
 # The seed's owner of each key result (employee number) → the department they work in.
 HOME = {"D-1007": "PMC", "D-1008": "Purchasing", "D-1004": "Quality", "D-1009": "Engineering"}
@@ -40,16 +38,11 @@ class Plant:
     outsider: Person  # sales, not in the general manager's line
 
     @property
-    def http(self) -> httpx.AsyncClient:
+    def http(self) -> httpx.AsyncClient:  # the anonymous client; headers per request
         return self.stack.http
 
 
-@pytest.fixture(scope="module")
-async def stack(
-    database_url: str | None, nats_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[GatewayStack]:
-    async with gateway_stack(database_url, tmp_path_factory.mktemp("gw-xdept"), nats_url) as s:
-        yield s
+stack = module_stack("gw-xdept")
 
 
 @pytest.fixture(scope="module")
@@ -86,11 +79,8 @@ async def plant(stack: GatewayStack) -> Plant:
 
 
 def refused_by_the_reporting_line(r: httpx.Response) -> None:
-    assert r.status_code == 403, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    body = r.json()
-    assert body["code"] == "outside_reporting_line", body
-    assert "key_result.assign" in body["detail"], body
+    body = problem(r, 403, "outside_reporting_line")
+    assert body["detail"].startswith("Rule key_result.assign:"), body
 
 
 async def objectives_of(plant: Plant, who: Person) -> list[str]:
