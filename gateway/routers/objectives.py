@@ -18,7 +18,7 @@ from gateway.schemas.objectives import (
     ObjectiveUpdate,
     WeightsUpdate,
 )
-from gateway.schemas.words import Level, ObjectiveStatus
+from gateway.schemas.words import Level, ObjectiveStatusName
 from gateway.security import Access, Allow
 from stride.goals.v1 import goals_pb2 as pb
 
@@ -90,7 +90,7 @@ async def list_objectives(
     department_id: FilterId = "",
     parent_id: FilterId = "",
     level: Level | None = None,
-    status: ObjectiveStatus | None = None,
+    status: ObjectiveStatusName | None = None,
     access: Access = Allow("objective.list"),
 ) -> dict[str, Any]:
     scope = await access.scope()

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
 
+from gateway.policy import GRANTED_ROLES
 from gateway.schemas.common import (
     MAX_EMAIL,
     Id,
@@ -16,7 +17,7 @@ from gateway.schemas.common import (
     ResponseModel,
     Secret,
 )
-from gateway.schemas.words import GRANTED_ROLES, EmployeeStatus, EmployeeStatusOut, GrantedRole
+from gateway.schemas.words import EmployeeStatus, EmployeeStatusOut, GrantedRole
 from workflows.vocabulary import MAX_NAME
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

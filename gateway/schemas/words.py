@@ -33,15 +33,14 @@ def proto_words(enum: EnumDescriptor) -> tuple[str, ...]:
     return tuple(enum_label(enum, value.number) for value in enum.values)
 
 
-RISKS: tuple[str, ...] = tuple(r.value for r in v.Risk)
-OBJECTIVE_STATUSES: tuple[str, ...] = tuple(s.value for s in v.ObjectiveStatus)
-GRANTED_ROLES: tuple[str, ...] = (HR, ADMIN, EXECUTIVE)
+_RISKS = tuple(r.value for r in v.Risk)
+_OBJECTIVE_STATUSES = tuple(s.value for s in v.ObjectiveStatus)
 
 if TYPE_CHECKING:
     CyclePhase: TypeAlias = str
     Level: TypeAlias = str
     LevelOut: TypeAlias = str
-    ObjectiveStatus: TypeAlias = str
+    ObjectiveStatusName: TypeAlias = str
     ObjectiveStatusOut: TypeAlias = str
     VisibilityName: TypeAlias = str
     VisibilityOut: TypeAlias = str
@@ -64,8 +63,8 @@ else:
     CyclePhase = one_of(UNSPECIFIED, *v.PHASES)
     Level = one_of(*v.LEVELS)
     LevelOut = one_of(UNSPECIFIED, *v.LEVELS)
-    ObjectiveStatus = one_of(*OBJECTIVE_STATUSES)
-    ObjectiveStatusOut = one_of(UNSPECIFIED, *OBJECTIVE_STATUSES)
+    ObjectiveStatusName = one_of(*_OBJECTIVE_STATUSES)
+    ObjectiveStatusOut = one_of(UNSPECIFIED, *_OBJECTIVE_STATUSES)
     VisibilityName = one_of(*v.VISIBILITIES)
     VisibilityOut = one_of(UNSPECIFIED, *v.VISIBILITIES)
     KeyResultKind = one_of(*v.KINDS)
@@ -79,9 +78,9 @@ else:
     ApprovalStatusOut = one_of(UNSPECIFIED, *v.APPROVAL_STATUSES)
     ApprovalKindOut = one_of(*proto_words(goals_pb2.ApprovalKind.DESCRIPTOR))
     # A filter as well as a response field: "unspecified" is a key result never evaluated.
-    RiskStatus = one_of(UNSPECIFIED, *RISKS)
+    RiskStatus = one_of(UNSPECIFIED, *_RISKS)
     CycleStatusOut = one_of(*proto_words(goals_pb2.CycleStatus.DESCRIPTOR))
     EmployeeStatusOut = one_of(*proto_words(identity_pb2.EmployeeStatus.DESCRIPTOR))
     EmployeeStatus = one_of(*proto_words(identity_pb2.EmployeeStatus.DESCRIPTOR)[1:])
-    GrantedRole = one_of(*GRANTED_ROLES)
+    GrantedRole = one_of(HR, ADMIN, EXECUTIVE)
     OrgSyncSource = one_of(*SOURCES)

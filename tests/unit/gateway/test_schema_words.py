@@ -23,7 +23,7 @@ CASES: list[tuple[Any, tuple[str, ...], EnumDescriptor | None]] = [
     (words.CyclePhase, U + v.PHASES, pb.CyclePhase.DESCRIPTOR),
     (words.Level, v.LEVELS, pb.ObjectiveLevel.DESCRIPTOR),
     (words.LevelOut, U + v.LEVELS, pb.ObjectiveLevel.DESCRIPTOR),
-    (words.ObjectiveStatus, tuple(v.ObjectiveStatus), pb.ObjectiveStatus.DESCRIPTOR),
+    (words.ObjectiveStatusName, tuple(v.ObjectiveStatus), pb.ObjectiveStatus.DESCRIPTOR),
     (words.ObjectiveStatusOut, U + tuple(v.ObjectiveStatus), pb.ObjectiveStatus.DESCRIPTOR),
     (words.VisibilityName, v.VISIBILITIES, pb.Visibility.DESCRIPTOR),
     (words.VisibilityOut, U + v.VISIBILITIES, pb.Visibility.DESCRIPTOR),
