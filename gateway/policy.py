@@ -17,6 +17,9 @@ The facts about an object (:class:`Facts`: owner, department, the owner's manage
 the department's heads upwards) are fetched from the services by :mod:`gateway.security`;
 this module only decides. A denied read of an existing object answers 404 like a missing
 object (no existence leak); a denied write to an object the caller may read answers 403.
+
+Longer than ~400 lines on purpose: it is the one place that decides, so every rule of the API
+is read and reviewed here together (docs/security.md is its prose).
 """
 
 from __future__ import annotations
@@ -176,6 +179,9 @@ class Rule:
     while_password_change: bool = False
     # Allowed to every signed-in person when the object is public (Facts.public).
     public_objects: bool = False
+    # The (code, detail) of the 403 when the rule is not met: a rule checked inside a route
+    # names itself, so the caller learns which rule refused (default: "forbidden").
+    refusal: tuple[str, str] | None = None
 
 
 _ORG_ADMINS = {HR: Reach.ALL, ADMIN: Reach.ALL}
@@ -205,7 +211,7 @@ def _rules(*rules: Rule) -> dict[str, Rule]:
     return out
 
 
-# -- goals ------------------------------------------------------------------------------------
+# -- goals: scores, plans, revisions, bulk check-ins, checklists, approvals ------------------------
 # Scores: executives, HR and admin see a whole cycle; department heads filter by a department
 # they head (or one below it); managers by a report; everyone else sees their own (the
 # default without filters).
@@ -215,7 +221,7 @@ _DEPARTMENT_READERS = {
     ADMIN: Reach.ALL,
     EXECUTIVE: Reach.ALL,
 }
-_GOALS_4_RULES = (
+_GOAL_RULES = (
     Rule(
         "cycle.scores",
         "Read a cycle's scores and alignment % (whole cycle: HR, admin, executive; a "
@@ -355,9 +361,34 @@ _GOALS_4_RULES = (
         read_action="approval.read",
     ),
 )
+# Giving a goal to someone else (a key result owned by another person than the objective's
+# owner, or one handed over by its owner). Cross-department objectives without an admin: the
+# general manager's objective "On-time delivery" has key results owned in PMC, purchasing,
+# quality and engineering, all of them people who report to the general manager through their
+# department heads. One may give goals only down one's own reporting line (people who report
+# to the caller, directly or through their managers; so also anyone whose manager does):
+# never to a peer, one's own manager or a stranger in another department, whom only an admin
+# (or an integration with goals:write) may commit. Department heads get no more than their
+# line: heading a department is not managing its people.
+REPORTING_LINE = Rule(
+    "key_result.assign",
+    "Give a key result to someone else: a person who reports to the caller, directly or "
+    "through their managers (the reporting line); admin: anyone",
+    {MANAGER: Reach.TRANSITIVE_REPORTS, ADMIN: Reach.ALL},
+    api_scope="goals:write",
+    resource="employee",
+    refusal=(
+        "outside_reporting_line",
+        "Rule key_result.assign: a key result may be given only to someone in your reporting "
+        "line (who reports to you, directly or through their managers); ask their manager or "
+        "an admin.",
+    ),
+)
 # Rules no route declares as its own: routes check them on what a filter names.
 FILTER_RULES = frozenset({"goals.of_person", "goals.of_department"})
-# -- end of goals -----------------------------------------------------------------------------
+# Rules no route declares as its own: routes check them on what a filter or a body names.
+NESTED_RULES = FILTER_RULES | {REPORTING_LINE.action}
+# -- end of goals ----------------------------------------------------------------------------------
 
 RULES: dict[str, Rule] = _rules(
     # public
@@ -381,7 +412,7 @@ RULES: dict[str, Rule] = _rules(
     Rule("api_key.revoke", "Revoke an API key", {ADMIN: Reach.ALL}),
     Rule("audit.list", "Query the audit trail", _ORG_ADMINS, api_scope="audit:read"),
     Rule("audit.verify", "Verify the audit hash chain", _ORG_ADMINS, api_scope="audit:read"),
-    # -- org sync / audit export --
+    # org sync, invitations, audit export
     Rule("org_sync.start", "Run an org sync now", _ORG_ADMINS, api_scope="org:write"),
     Rule("org_sync.read", "Read org sync runs and reports", _ORG_ADMINS, api_scope="org:read"),
     Rule(
@@ -390,7 +421,6 @@ RULES: dict[str, Rule] = _rules(
         _ORG_ADMINS,
     ),
     Rule("audit.export", "Export the audit trail (CSV, XLSX)", _ORG_ADMINS, api_scope="audit:read"),
-    # -- end org sync / audit export --
     # organisation
     Rule("department.read", "Read departments", _EVERYONE, api_scope="org:read"),
     Rule("department.create", "Create a department", _ORG_ADMINS, api_scope="org:write"),
@@ -438,7 +468,8 @@ RULES: dict[str, Rule] = _rules(
     ),
     Rule(
         "key_result.create",
-        "Add a key result to one's own objective, owned by oneself",
+        "Add a key result to one's own objective, owned by oneself (or, under "
+        "key_result.assign, by someone in one's reporting line)",
         _GOAL_WRITERS,
         api_scope="goals:write",
         resource="objective",
@@ -478,8 +509,9 @@ RULES: dict[str, Rule] = _rules(
         resource="key_result",
         read_action="key_result.read",
     ),
-    *_GOALS_4_RULES,
-    # -- workflows/inbox --
+    *_GOAL_RULES,
+    REPORTING_LINE,
+    # workflows: one's inbox, approval decisions
     # One's own in-app inbox: people only (no API key reads anyone's notifications).
     Rule("inbox.read", "Read one's own in-app inbox", _EVERYONE),
     Rule("inbox.mark_read", "Mark one of one's own inbox items read", _EVERYONE),
@@ -493,7 +525,6 @@ RULES: dict[str, Rule] = _rules(
         resource="approval",
         read_action="approval.read",
     ),
-    # -- end workflows/inbox --
 )
 
 
@@ -597,6 +628,8 @@ def decide(principal: Principal | None, action: str, facts: Facts | None = None)
         return _hidden(r.resource)
     if r.read_action is not None and not decide(principal, r.read_action, facts).allowed:
         return _hidden(r.resource)
+    if r.refusal is not None:
+        return _forbidden(*r.refusal)
     return _forbidden("forbidden", "You may not do this to that object.")
 
 

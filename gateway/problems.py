@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gateway.schemas import Problem
+from gateway.schemas.problems import Problem
 from services.common.errors import ERROR_CODE_KEY
 
 log = structlog.get_logger(__name__)

@@ -13,6 +13,10 @@ or ``dependencies=[Allow("department.create")]``). The dependency
 
 The caller is kept in ``request.state.principal`` so every gRPC call of the request carries
 it as ``x-stride-actor`` (see gateway/deps.py).
+
+Longer than ~400 lines: authentication, fact gathering and the route dependency are the three
+steps of one decision and share its helpers; splitting them would spread one path over three
+modules.
 """
 
 from __future__ import annotations
@@ -399,10 +403,12 @@ class Access:
         _raise_if_denied(decision)
 
     async def may_give_to(self, owner_id: str, current_owner: str) -> None:
-        """Giving a goal to someone other than ``current_owner``: the caller must be allowed
-        to create goals owned by that person (the objective.create rule)."""
+        """Giving a goal to someone other than ``current_owner`` (the objective's owner, or
+        the key result's when it is handed over): ``owner_id`` must be in the caller's
+        reporting line (the key_result.assign rule; admins and goals:write keys: anyone).
+        Refused: 403 ``outside_reporting_line``."""
         if owner_id and owner_id != current_owner:
-            await self.check("objective.create", Facts(owner_id=owner_id))
+            await self.check(policy.REPORTING_LINE.action, Facts(owner_id=owner_id))
 
     @property
     def sees_everything(self) -> bool:

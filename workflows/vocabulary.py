@@ -106,3 +106,16 @@ def default_deadlines(start: date, end: date) -> tuple[date, date, date]:
     planning = min(start + timedelta(days=PLANNING_DAYS), end)
     approval = min(start + timedelta(days=APPROVAL_DAYS), end)
     return planning, max(approval, planning), end + timedelta(days=CLOSING_DAYS)
+
+
+# -- added for the gateway's request checks (the services enforce the same) ------------------
+# Names of people, departments and other short labels.
+MAX_NAME = 200
+# A check-in's confidence runs from 0 (none) to this (certain).
+MAX_CONFIDENCE = 10
+# An objective's key-result weights total this.
+WEIGHT_TOTAL = 100
+# A money key result's ISO 4217 currency code, e.g. CNY (a pattern to anchor: ^...$).
+CURRENCY_CODE = r"[A-Z]{3}"
+# A checklist item's stable id, e.g. "inspection-records".
+CHECKLIST_ITEM_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"

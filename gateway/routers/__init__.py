@@ -40,12 +40,9 @@ for module in (
     audit,
     org_sync,
     org_invitations,
+    inbox,
+    approval_decisions,
 ):
     annotate_routes(module.router)
     api_router.include_router(module.router)
-# -- workflows/inbox --
-for module in (inbox, approval_decisions):
-    annotate_routes(module.router)
-    api_router.include_router(module.router)
-# -- end workflows/inbox --
 annotate_routes(health.router)

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Response
 
 from gateway.convert import to_dict
 from gateway.deps import PathId, RpcDep
-from gateway.schemas import ApiKey, ApiKeyCreate, ApiKeyCreated, Page
+from gateway.schemas.api_keys import ApiKey, ApiKeyCreate, ApiKeyCreated
+from gateway.schemas.common import Page
 from gateway.security import Access, Allow, AuthDep
 from stride.identity.v1 import auth_pb2 as pb
 

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import structlog
 from fastapi import APIRouter
-from pydantic import Field
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
@@ -28,7 +27,7 @@ from gateway.deps import Deps, PathId
 from gateway.policy import ADMIN, HR
 from gateway.problems import ProblemError
 from gateway.routers.common import temporal_client, temporal_problem
-from gateway.schemas import RequestModel, ResponseModel
+from gateway.schemas.approval_decisions import DecidedApproval, DecisionBody
 from gateway.security import Access, Allow
 from stride.goals.v1 import goals_pb2 as pb
 from workflows.plan_approval import (
@@ -62,22 +61,6 @@ _REFUSALS: dict[str, tuple[int, str]] = {
     ERROR_INVALID_DECISION: (422, "decision must be approve or reject"),
     ERROR_REFUSED: (409, "The goals service refused the decision; reload and retry."),
 }
-
-
-class DecisionBody(RequestModel):
-    decision: Literal["approve", "reject"]
-    comment: Annotated[str, Field(max_length=2000)] = ""
-
-
-class DecidedApproval(ResponseModel):
-    approval_id: str
-    kind: str
-    status: str = Field(description='"approved" or "rejected"')
-    decision: str
-    decided_by: str
-    comment: str
-    overridden: bool = Field(description="HR decided in place of the approvers")
-    approver_ids: list[str]
 
 
 def _refused(err: WorkflowUpdateFailedError) -> ProblemError:

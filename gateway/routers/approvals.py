@@ -11,7 +11,9 @@ from gateway.convert import enum_number, to_dict
 from gateway.deps import FilterId, Paging, PathId, RpcDep
 from gateway.problems import ProblemError
 from gateway.routers.common import page
-from gateway.schemas import Approval, ApprovalStatus, Page
+from gateway.schemas.approvals import Approval
+from gateway.schemas.common import Page
+from gateway.schemas.words import ApprovalStatus
 from gateway.security import Access, Allow
 from stride.goals.v1 import goals_pb2 as pb
 

@@ -13,7 +13,8 @@ from pydantic import AwareDatetime
 from gateway.convert import to_dict
 from gateway.deps import Paging, RpcDep
 from gateway.routers.common import page
-from gateway.schemas import AuditEntry, AuditVerification, Page
+from gateway.schemas.audit import AuditEntry, AuditVerification
+from gateway.schemas.common import Page
 from gateway.security import Allow
 from services.identity import audit_export
 from stride.audit.v1 import audit_pb2 as pb

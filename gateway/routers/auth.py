@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request, Response
 from gateway.deps import RpcDep
 from gateway.policy import Principal
 from gateway.problems import ProblemError
-from gateway.schemas import LoginRequest, Me, PasswordChange, RefreshRequest, Tokens
+from gateway.schemas.auth import LoginRequest, Me, PasswordChange, RefreshRequest, Tokens
 from gateway.security import Access, Allow, AuthDep, Authenticator, person_principal
 from stride.identity.v1 import auth_pb2 as pb
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from gateway.convert import to_dict
 from gateway.deps import RpcDep
 from gateway.problems import ProblemError, service_code
-from gateway.schemas import BulkCheckIn, BulkCheckInResult
+from gateway.schemas.check_ins import BulkCheckIn, BulkCheckInResult
 from gateway.security import Access, Allow
 from stride.goals.v1 import goals_pb2 as pb
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from gateway.convert import to_dict
 from gateway.deps import PathId, RpcDep
-from gateway.schemas import Checklist, ChecklistUpdate
+from gateway.schemas.checklists import Checklist, ChecklistUpdate
 from gateway.security import Access, Allow
 from stride.goals.v1 import goals_pb2 as pb
 

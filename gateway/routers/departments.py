@@ -7,7 +7,8 @@ from fastapi import APIRouter, Request, Response
 from gateway.convert import to_dict
 from gateway.deps import Paging, PathId, RpcDep
 from gateway.routers.common import created, page
-from gateway.schemas import Department, DepartmentCreate, DepartmentUpdate, Page
+from gateway.schemas.common import Page
+from gateway.schemas.departments import Department, DepartmentCreate, DepartmentUpdate
 from gateway.security import Allow
 from stride.identity.v1 import identity_pb2 as pb
 

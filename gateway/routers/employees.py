@@ -9,11 +9,11 @@ from gateway import policy
 from gateway.convert import enum_number, to_dict
 from gateway.deps import FilterId, Paging, PathId, RpcDep
 from gateway.routers.common import created, page
-from gateway.schemas import (
+from gateway.schemas.common import Page
+from gateway.schemas.employees import (
     Employee,
     EmployeeCreate,
     EmployeeUpdate,
-    Page,
     PasswordReset,
     PasswordResetResult,
 )

@@ -12,7 +12,8 @@ from fastapi.responses import JSONResponse
 from gateway.bootstrap import NotReadyError, ReadinessCheck
 from gateway.deps import Deps
 from gateway.problems import PROBLEM_JSON, request_problem
-from gateway.schemas import Problem, Readiness
+from gateway.schemas.health import Readiness
+from gateway.schemas.problems import Problem
 from gateway.security import Allow
 
 router = APIRouter(tags=["health"])

@@ -13,30 +13,11 @@ from fastapi import APIRouter, Query
 from gateway.convert import to_dict
 from gateway.deps import Paging, PathId, RpcDep
 from gateway.routers.common import page
-from gateway.schemas import ResponseModel
+from gateway.schemas.inbox import InboxItem, InboxPage
 from gateway.security import Access, Allow
 from stride.identity.v1 import inbox_pb2 as pb
 
 router = APIRouter(prefix="/me/inbox", tags=["inbox"])
-
-
-class InboxItem(ResponseModel):
-    id: str
-    template: str
-    title_zh: str
-    title_en: str
-    body_zh: str
-    body_en: str
-    link: str = ""
-    created_at: str
-    read_at: str = ""
-    emailed_at: str = ""
-
-
-class InboxPage(ResponseModel):
-    items: list[InboxItem]
-    next_page_token: str = ""
-    unread_count: int
 
 
 @router.get(

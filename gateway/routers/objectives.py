@@ -8,19 +8,17 @@ from gateway.convert import enum_number, to_dict
 from gateway.deps import FilterId, Paging, PathId, RpcDep
 from gateway.policy import Facts
 from gateway.routers.common import created, page
-from gateway.schemas import (
-    KeyResult,
-    KeyResultCreate,
-    Level,
+from gateway.schemas.common import Page
+from gateway.schemas.key_results import KeyResult, KeyResultCreate
+from gateway.schemas.objectives import (
     Objective,
     ObjectiveCopy,
     ObjectiveCopyResult,
     ObjectiveCreate,
-    ObjectiveStatus,
     ObjectiveUpdate,
-    Page,
     WeightsUpdate,
 )
+from gateway.schemas.words import Level, ObjectiveStatusName
 from gateway.security import Access, Allow
 from stride.goals.v1 import goals_pb2 as pb
 
@@ -41,7 +39,9 @@ def _visibility(label: str) -> pb.Visibility.ValueType:
     response_model=Objective,
     name="create_objective",
     description="Employees create their own objectives (owner_id = themselves); admins any. "
-    "Key results may be created with it (all or nothing; weights total 100).",
+    "Key results may be created with it (all or nothing; weights total 100), owned by the "
+    "owner or by people in their reporting line (rule key_result.assign: 403 "
+    "outside_reporting_line otherwise).",
 )
 async def create_objective(
     body: ObjectiveCreate,
@@ -90,7 +90,7 @@ async def list_objectives(
     department_id: FilterId = "",
     parent_id: FilterId = "",
     level: Level | None = None,
-    status: ObjectiveStatus | None = None,
+    status: ObjectiveStatusName | None = None,
     access: Access = Allow("objective.list"),
 ) -> dict[str, Any]:
     scope = await access.scope()
@@ -178,7 +178,8 @@ async def update_objective(
     response_model=KeyResult,
     tags=["key-results"],
     name="create_key_result",
-    description="On one's own objective, owned by oneself (admins: any).",
+    description="On one's own objective, owned by oneself or by someone in one's reporting "
+    "line (rule key_result.assign: 403 outside_reporting_line otherwise); admins: any.",
 )
 async def create_key_result(
     objective_id: PathId,

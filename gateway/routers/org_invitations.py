@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Response
 
 from gateway import policy
 from gateway.deps import RpcDep
-from gateway.schemas import InvitationRequest, Invitations
+from gateway.schemas.org_invitations import InvitationRequest, Invitations
 from gateway.security import Access, Allow
 from services.identity.invitation_slips import XLSX_MEDIA_TYPE, slips_xlsx
 from stride.identity.v1 import auth_pb2

@@ -18,7 +18,7 @@ from gateway.convert import to_dict
 from gateway.deps import Deps, PathId, RpcDep
 from gateway.problems import ProblemError
 from gateway.routers.common import temporal_client, temporal_unavailable
-from gateway.schemas import OrgSyncRun, OrgSyncRuns, OrgSyncStart, OrgSyncStarted
+from gateway.schemas.org_sync import OrgSyncRun, OrgSyncRuns, OrgSyncStart, OrgSyncStarted
 from gateway.security import Allow
 from services.identity.sync.schedules import start_org_sync
 from stride.identity.v1 import org_sync_pb2 as pb

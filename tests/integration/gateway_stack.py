@@ -1,7 +1,7 @@
 """The gateway in front of the real identity and goals services (in-process runtimes, real
 database, private NATS), called through HTTP with httpx's ASGI transport.
 
-Used by test_gateway_auth*.py and test_authz_matrix.py. Accounts are made the way an
+Used by test_gateway_*.py and test_authz_matrix.py. Accounts are made the way an
 operator makes the first admin (services/identity/bootstrap.py, straight to identity's
 gRPC API); everything under test then goes through the REST API.
 """
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from gateway.app import create_app
@@ -33,10 +34,22 @@ API = "/api/v1"
 BASE = "http://gateway.test"
 JWT_SECRET = "integration-tests-only-" + "s" * 32
 PASSWORD = "Correct-horse-1"
+PROBLEM = "application/problem+json"
 
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def problem(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """The problem+json body of ``r``, asserting its status and stable code."""
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith(PROBLEM)
+    body = dict(r.json())
+    assert body["code"] == code, body
+    if status == 401:
+        assert r.headers["www-authenticate"].startswith('Bearer realm="stride"')
+    return body
 
 
 @dataclass
@@ -156,3 +169,16 @@ async def gateway_stack(
                     )
             finally:
                 await deps.aclose()
+
+
+def module_stack(name: str) -> Any:
+    """A module-scoped ``stack`` fixture: ``stack = module_stack("gw-goals")``."""
+
+    @pytest.fixture(scope="module")
+    async def stack(
+        database_url: str | None, nats_url: str, tmp_path_factory: pytest.TempPathFactory
+    ) -> AsyncIterator[GatewayStack]:
+        async with gateway_stack(database_url, tmp_path_factory.mktemp(name), nats_url) as s:
+            yield s
+
+    return stack

@@ -10,7 +10,7 @@ object. Expected outcomes are written out by hand below — not derived from gat
   Y  allowed (the endpoint's own success answer)      F  403 forbidden
   4  404, exactly like a missing object (BOLA)         S  403 insufficient_scope (API keys)
   A  403 admin_required                                U  401 unauthenticated
-  .  not applicable
+  L  403 outside_reporting_line (key_result.assign)    .  not applicable
 
 A second test checks that this table names every route of the app, and that every route
 (and every operation of the OpenAPI document) declares its rule.
@@ -705,7 +705,7 @@ ENDPOINTS: list[Endpoint] = [
     ),
 ]
 
-# -- workflows/inbox --
+# -- workflows and the inbox --
 # e's plan approval: its approver m, HR and admin may decide; e may read it (403), h and x
 # may not (404). Allowed, the matrix stack has no approval workflow running for it: 503.
 APPROVAL_DECIDE = grid(any="F Y 4 Y Y 4 S S U")
@@ -747,10 +747,89 @@ WORKFLOW_ENDPOINTS: list[Endpoint] = [
     ),
 ]
 ENDPOINTS += WORKFLOW_ENDPOINTS
-# -- end workflows/inbox --
+
+# -- giving a key result to someone else: down one's reporting line ---------------------------
+# The caller gives from a fresh draft objective of their own (API keys and nobody: x's) a key
+# result owned by the row's person: themselves, e (m's report; in h's department, but h does
+# not manage e) or o (another department, nobody's report). Only m reaches e; admins and
+# goals:write keys reach anyone.
+GIVE = grid(
+    own="Y Y Y Y Y Y . . .",
+    report=". Y . . . . . . .",
+    dept=". . L . . . . . .",
+    other="L L L L Y L Y S U",
+)
+
+
+def _giver(column: str) -> str:
+    return column if column in PEOPLE else "x"
+
+
+async def giver_objective(w: World, column: str, target: str) -> dict[str, str]:
+    w.fresh[(column, target)] = await _draft(w, _giver(column))
+    return {"objective_id": w.fresh[(column, target)][0]}
+
+
+async def giver_key_result(w: World, column: str, target: str) -> dict[str, str]:
+    w.fresh[(column, target)] = await _draft(w, _giver(column))
+    return {"key_result_id": w.fresh[(column, target)][1]}
+
+
+def _assignee(w: World, column: str, target: str) -> str:
+    return w.people[w.owner(column, target)].id
+
+
+async def given_key_result(w: World, column: str, target: str) -> Any:
+    owner = _assignee(w, column, target)
+    return {"title": _uniq("Given"), "baseline": 0, "target": 5, "owner_id": owner}
+
+
+async def objective_giving(w: World, column: str, target: str) -> Any:
+    return {
+        "cycle_id": w.cycle,
+        "title": _uniq("Objective"),
+        "owner_id": w.people[_giver(column)].id,
+        "key_results": [await given_key_result(w, column, target)],
+    }
+
+
+async def handed_over(w: World, column: str, target: str) -> Any:
+    return {"owner_id": _assignee(w, column, target)}
+
+
+ENDPOINTS += [
+    Endpoint(
+        "POST",
+        "/objectives",
+        GIVE,
+        ok=(201, None),
+        body=objective_giving,
+        variant="(a key result given to someone)",
+    ),
+    Endpoint(
+        "POST",
+        "/objectives/{objective_id}/key-results",
+        GIVE,
+        ok=(201, None),
+        hidden="objective_not_found",
+        params=giver_objective,
+        body=given_key_result,
+        variant="(given to someone)",
+    ),
+    Endpoint(
+        "PATCH",
+        "/key-results/{key_result_id}",
+        GIVE,
+        hidden="key_result_not_found",
+        params=giver_key_result,
+        body=handed_over,
+        variant="(handed over to someone)",
+    ),
+]
 
 EXPECTED: dict[str, tuple[int, str | None]] = {
     "F": (403, "forbidden"),
+    "L": (403, "outside_reporting_line"),
     "S": (403, "insufficient_scope"),
     "A": (403, "admin_required"),
     "U": (401, "unauthenticated"),

@@ -4,11 +4,9 @@ through the gateway's HTTP API in front of the real identity and goals services.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -22,33 +20,16 @@ from tests.integration.gateway_stack import (
     PASSWORD,
     GatewayStack,
     bearer,
-    gateway_stack,
+    module_stack,
+    problem,
 )
 
-PROBLEM = "application/problem+json"
-
-
-@pytest.fixture(scope="module")
-async def stack(
-    database_url: str | None, nats_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[GatewayStack]:
-    async with gateway_stack(database_url, tmp_path_factory.mktemp("gw-auth"), nats_url) as s:
-        yield s
+stack = module_stack("gw-auth")
 
 
 @pytest.fixture(scope="module")
 async def dept(stack: GatewayStack) -> str:
     return str((await stack.department()).id)
-
-
-def problem(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    body = dict(r.json())
-    assert body["code"] == code, body
-    if status == 401:
-        assert r.headers["www-authenticate"].startswith('Bearer realm="stride"')
-    return body
 
 
 async def test_sign_in_and_who_am_i(stack: GatewayStack, dept: str) -> None:

@@ -9,7 +9,6 @@ score visibility.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -20,9 +19,8 @@ import pytest
 
 from stride.goals.v1 import goals_pb2 as gpb
 from stride.identity.v1 import identity_pb2
-from tests.integration.gateway_stack import GatewayStack, Person, gateway_stack
+from tests.integration.gateway_stack import GatewayStack, Person, module_stack, problem
 
-PROBLEM = "application/problem+json"
 ZONE = ZoneInfo("Asia/Shanghai")
 
 
@@ -33,14 +31,6 @@ def today() -> date:
 def week(weeks_ago: int) -> str:
     year, number, _ = (today() - timedelta(weeks=weeks_ago)).isocalendar()
     return f"{year}-W{number:02d}"
-
-
-def problem(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    body = dict(r.json())
-    assert body["code"] == code, body
-    return body
 
 
 def ok(r: httpx.Response, status: int = 200) -> Any:
@@ -66,12 +56,7 @@ class Org:
         return self.stack.http
 
 
-@pytest.fixture(scope="module")
-async def stack(
-    database_url: str | None, nats_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[GatewayStack]:
-    async with gateway_stack(database_url, tmp_path_factory.mktemp("gw-goals"), nats_url) as s:
-        yield s
+stack = module_stack("gw-goals")
 
 
 @pytest.fixture(scope="module")

@@ -603,7 +603,7 @@ def test_the_counts_have_one_definition_and_the_contract_matches_it() -> None:
     workflow reports it, the gateway answers with it; the protobuf carries the same fields."""
     from dataclasses import fields
 
-    from gateway.schemas import OrgSyncRun
+    from gateway.schemas.org_sync import OrgSyncRun
     from services.identity.sync import data
     from services.identity.sync.convert import counts_from_pb, counts_pb
     from stride.identity.v1 import org_sync_pb2

@@ -8,7 +8,11 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from gateway import schemas as s
+from gateway.schemas.check_ins import BulkCheckIn, CheckInCreate
+from gateway.schemas.checklists import ChecklistUpdate
+from gateway.schemas.cycles import CycleCreate
+from gateway.schemas.key_results import KeyResultCreate, RevisionCreate, SelfScore
+from gateway.schemas.objectives import ObjectiveCopy, ObjectiveCreate, WeightsUpdate
 
 
 def errors(model: type[BaseModel], body: dict[str, Any]) -> set[str]:
@@ -57,49 +61,47 @@ KR = {"title": "Scrap rate", "baseline": 5.0, "target": 2.0}
     ],
 )
 def test_bad_key_results(body: dict[str, Any], field: str) -> None:
-    assert field in errors(s.KeyResultCreate, body)
+    assert field in errors(KeyResultCreate, body)
 
 
 def test_key_result_kinds_fill_in_what_they_imply() -> None:
-    done = s.KeyResultCreate.model_validate({"title": "PPAP signed", "kind": "boolean"})
+    done = KeyResultCreate.model_validate({"title": "PPAP signed", "kind": "boolean"})
     assert (done.baseline, done.target) == (0.0, 1.0)
-    steps = s.KeyResultCreate.model_validate(
+    steps = KeyResultCreate.model_validate(
         {"title": "Line move", "kind": "milestone", "milestones": ["plan", "move", "run-off"]}
     )
     assert (steps.baseline, steps.target) == (0.0, 3.0)
-    band = s.KeyResultCreate.model_validate(
+    band = KeyResultCreate.model_validate(
         {"title": "Downtime", "direction": "stay_within", "lower_bound": 0, "upper_bound": 4}
     )
     fields = band.proto_fields()
     assert fields["upper_bound"] == 4 and "baseline" not in fields
     # Direction left to the service (decrease, from baseline and target) when not given.
-    assert "direction" not in s.KeyResultCreate.model_validate(KR).proto_fields()
+    assert "direction" not in KeyResultCreate.model_validate(KR).proto_fields()
 
 
 def test_inline_key_results_total_100_or_split_evenly() -> None:
     base = {"cycle_id": "c", "title": "On-time delivery", "owner_id": "e"}
     krs = [dict(KR, title=f"K{i}") for i in range(3)]
-    even = s.ObjectiveCreate.model_validate({**base, "key_results": krs})
+    even = ObjectiveCreate.model_validate({**base, "key_results": krs})
     assert [k.weight for k in even.key_results] == [34, 33, 33]
     weighted = [dict(k, weight=w) for k, w in zip(krs, (50, 30, 10), strict=True)]
-    assert errors(s.ObjectiveCreate, {**base, "key_results": weighted}) == {"key_results"}
+    assert errors(ObjectiveCreate, {**base, "key_results": weighted}) == {"key_results"}
     partly = [dict(krs[0], weight=100), krs[1]]
-    assert errors(s.ObjectiveCreate, {**base, "key_results": partly}) == {"key_results"}
-    assert errors(s.WeightsUpdate, {"weights": {"a": 60, "b": 30}}) == {"weights"}
-    assert errors(s.WeightsUpdate, {"weights": {}}) == {"weights"}
+    assert errors(ObjectiveCreate, {**base, "key_results": partly}) == {"key_results"}
+    assert errors(WeightsUpdate, {"weights": {"a": 60, "b": 30}}) == {"weights"}
+    assert errors(WeightsUpdate, {"weights": {}}) == {"weights"}
 
 
 def test_check_in_bodies() -> None:
     entry = {"key_result_id": "k1", "value": 3, "confidence": 7}
-    assert errors(s.BulkCheckIn, {"check_ins": []}) == {"check_ins"}
-    assert errors(s.BulkCheckIn, {"check_ins": [entry, entry]}) == {"check_ins"}
-    assert "check_ins.0.week" in errors(
-        s.BulkCheckIn, {"check_ins": [{**entry, "week": "2026-W60"}]}
-    )
+    assert errors(BulkCheckIn, {"check_ins": []}) == {"check_ins"}
+    assert errors(BulkCheckIn, {"check_ins": [entry, entry]}) == {"check_ins"}
+    assert "check_ins.0.week" in errors(BulkCheckIn, {"check_ins": [{**entry, "week": "2026-W60"}]})
     answers = [{"item_id": "a", "checked": True}, {"item_id": "a", "checked": False}]
-    assert errors(s.CheckInCreate, {"value": 1, "confidence": 1, "answers": answers}) == {"answers"}
+    assert errors(CheckInCreate, {"value": 1, "confidence": 1, "answers": answers}) == {"answers"}
     assert "blockers.0.text" in errors(
-        s.CheckInCreate, {"value": 1, "confidence": 1, "blockers": [{"text": " "}]}
+        CheckInCreate, {"value": 1, "confidence": 1, "blockers": [{"text": " "}]}
     )
 
 
@@ -109,22 +111,20 @@ def test_other_bodies() -> None:
         "label_zh": "检验记录完整",
         "label_en": "Inspection records",
     }
-    assert errors(s.ChecklistUpdate, {"items": [item, item]}) == {"items"}
-    assert "items.0.label_zh" in errors(s.ChecklistUpdate, {"items": [{**item, "label_zh": ""}]})
-    assert "items.0.id" in errors(s.ChecklistUpdate, {"items": [{**item, "id": "Bad Id"}]})
-    assert errors(s.ObjectiveCopy, {"source_cycle_id": "a", "target_cycle_id": "a"}) == {
+    assert errors(ChecklistUpdate, {"items": [item, item]}) == {"items"}
+    assert "items.0.label_zh" in errors(ChecklistUpdate, {"items": [{**item, "label_zh": ""}]})
+    assert "items.0.id" in errors(ChecklistUpdate, {"items": [{**item, "id": "Bad Id"}]})
+    assert errors(ObjectiveCopy, {"source_cycle_id": "a", "target_cycle_id": "a"}) == {
         "target_cycle_id"
     }
-    assert errors(s.RevisionCreate, {"new_target": 3, "reason": ""}) == {"reason"}
-    assert errors(s.SelfScore, {"self_score": 1.2}) == {"self_score"}
+    assert errors(RevisionCreate, {"new_target": 3, "reason": ""}) == {"reason"}
+    assert errors(SelfScore, {"self_score": 1.2}) == {"self_score"}
     cycle = {"name": "Q", "start_date": "2026-01-01", "end_date": "2026-03-31"}
-    assert errors(s.CycleCreate, {**cycle, "planning_deadline": "2026-04-02"}) == {
+    assert errors(CycleCreate, {**cycle, "planning_deadline": "2026-04-02"}) == {
         "planning_deadline"
     }
     assert errors(
-        s.CycleCreate,
+        CycleCreate,
         {**cycle, "planning_deadline": "2026-01-10", "approval_deadline": "2026-01-05"},
     ) == {"approval_deadline"}
-    assert errors(s.CycleCreate, {**cycle, "closing_deadline": "2026-03-30"}) == {
-        "closing_deadline"
-    }
+    assert errors(CycleCreate, {**cycle, "closing_deadline": "2026-03-30"}) == {"closing_deadline"}

@@ -173,7 +173,7 @@ def test_principal_actor() -> None:
     assert not KEY_READ.has_role("admin")
 
 
-# -- goals ------------------------------------------------------------------------------------
+# -- goals -------------------------------------------------------------------------------
 
 PUBLIC_ELSEWHERE = Facts(owner_id="z9", department_id="sales", public=True)
 # An approval of e1's plan, to be decided by m1.
@@ -241,3 +241,66 @@ def test_decide_goals(who: Principal, action: str, facts: Facts | None, expected
 def test_filter_rules_are_object_rules() -> None:
     for action in policy.FILTER_RULES:
         assert policy.rule(action).resource is not None, action
+
+
+# -- giving a key result to someone else: the reporting line -----------------------------------
+
+ASSIGN = "key_result.assign"
+# The customer's plant: the general manager manages the four department heads; each head
+# manages the people of their department (e.g. a quality engineer).
+GM = Principal(id="gm")
+QUALITY_HEAD = Principal(id="q-head")
+QUALITY_ENGINEER = Facts(owner_id="q-eng", department_id="quality", owner_managers=("q-head", "gm"))
+PMC_HEAD_FACTS = Facts(owner_id="pmc-head", department_id="pmc", owner_managers=("gm",))
+PURCHASING_BUYER = Facts(
+    owner_id="buyer", department_id="purchasing", owner_managers=("p-head", "gm")
+)
+GOALS_KEY = Principal(id="k3", kind="api_key", scopes=frozenset({"goals:write"}))
+OUTSIDE = "403 outside_reporting_line"
+
+
+@pytest.mark.parametrize(
+    ("who", "facts", "expected"),
+    [
+        # the general manager: the heads (direct reports) and their people (indirect)
+        (GM, PMC_HEAD_FACTS, "allow"),
+        (GM, QUALITY_ENGINEER, "allow"),
+        (GM, PURCHASING_BUYER, "allow"),
+        # a head: their own people, not another department's, not their own manager
+        (QUALITY_HEAD, QUALITY_ENGINEER, "allow"),
+        (QUALITY_HEAD, PURCHASING_BUYER, OUTSIDE),
+        (QUALITY_HEAD, Facts(owner_id="gm"), OUTSIDE),
+        (QUALITY_HEAD, PMC_HEAD_FACTS, OUTSIDE),  # a peer
+        # e1's line: m1 directly, top through m1; e1 cannot give upwards or sideways
+        (BOSS, OWN, "allow"),
+        (SKIP, OWN, "allow"),
+        (EMP, Facts(owner_id="m1", owner_managers=("top",)), OUTSIDE),
+        (EMP, ELSEWHERE, OUTSIDE),
+        # heading the department is not managing its people
+        (HEAD, OWN_WITH_HEAD, OUTSIDE),
+        # granted roles other than admin give no more than one's line
+        (HR, ELSEWHERE, OUTSIDE),
+        (EXEC, ELSEWHERE, OUTSIDE),
+        (ADMIN, ELSEWHERE, "allow"),
+        (GOALS_KEY, ELSEWHERE, "allow"),
+        (KEY_READ, ELSEWHERE, "403 insufficient_scope"),
+        (None, ELSEWHERE, "401 unauthenticated"),
+    ],
+)
+def test_key_results_are_given_down_the_reporting_line(
+    who: Principal | None, facts: Facts, expected: str
+) -> None:
+    assert outcome(decide(who, ASSIGN, facts)) == expected
+
+
+def test_a_refusal_names_the_rule_that_failed() -> None:
+    refused = decide(QUALITY_HEAD, ASSIGN, PURCHASING_BUYER)
+    assert (refused.status, refused.code) == (403, "outside_reporting_line")
+    assert refused.detail.startswith("Rule key_result.assign:")
+    assert policy.rule(ASSIGN).refusal == (refused.code, refused.detail)
+    # Only the facts of the assignee's manager chain are needed, and not for an admin.
+    assert policy.needed_facts(GM, ASSIGN) == {Reach.TRANSITIVE_REPORTS}
+    assert policy.needed_facts(ADMIN, ASSIGN) == frozenset()
+    # Checked inside the routes that give goals, never a route's own rule.
+    assert ASSIGN in policy.NESTED_RULES
+    assert policy.NESTED_RULES >= policy.FILTER_RULES

@@ -1,4 +1,4 @@
-"""Policy rules of the workflows/inbox block: deciding approvals, one's own inbox."""
+"""Policy rules of the workflows and the inbox: deciding approvals, one's own inbox."""
 
 from __future__ import annotations
 

@@ -1,0 +1,88 @@
+"""The employee directory and password resets: the bodies of /employees."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, StringConstraints
+
+from gateway.policy import GRANTED_ROLES
+from gateway.schemas.common import (
+    MAX_EMAIL,
+    Id,
+    Name,
+    OptionalId,
+    RequestModel,
+    ResponseModel,
+    Secret,
+)
+from gateway.schemas.words import EmployeeStatus, EmployeeStatusOut, GrantedRole
+from workflows.vocabulary import MAX_NAME
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError("not a valid email address")
+    return value
+
+
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=MAX_EMAIL), AfterValidator(_email)
+]
+
+
+Roles = Annotated[list[GrantedRole], Field(max_length=len(GRANTED_ROLES))]
+JobTitle = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_NAME)]
+
+
+class EmployeeCreate(RequestModel):
+    employee_number: Name
+    name: Name
+    email: Email
+    department_id: Id
+    manager_id: OptionalId = ""
+    title: JobTitle = ""
+    roles: Roles = Field(default_factory=list, description="granted roles; admin: admins only")
+
+
+class EmployeeUpdate(RequestModel):
+    """Only the fields sent change."""
+
+    name: Name | None = None
+    email: Email | None = None
+    department_id: Id | None = None
+    manager_id: OptionalId | None = Field(default=None, description='"" removes the manager')
+    title: JobTitle | None = None
+    roles: Roles | None = Field(default=None, description="replaces the granted roles")
+    status: EmployeeStatus | None = None
+
+
+class Employee(ResponseModel):
+    id: str
+    employee_number: str
+    name: str
+    email: str
+    department_id: str
+    manager_id: str
+    status: EmployeeStatusOut
+    created_at: str
+    title: str = ""
+    roles: list[str] = Field(default_factory=list)
+    is_manager: bool = False
+
+
+class PasswordReset(RequestModel):
+    new_password: Secret | None = Field(
+        default=None, description="omit to have a temporary password generated (shown once)"
+    )
+
+
+class PasswordResetResult(ResponseModel):
+    employee_id: str
+    must_change_password: bool
+    temporary_password: str | None = Field(
+        default=None, description="only when generated; shown once"
+    )
