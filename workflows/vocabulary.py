@@ -106,3 +106,22 @@ def default_deadlines(start: date, end: date) -> tuple[date, date, date]:
     planning = min(start + timedelta(days=PLANNING_DAYS), end)
     approval = min(start + timedelta(days=APPROVAL_DAYS), end)
     return planning, max(approval, planning), end + timedelta(days=CLOSING_DAYS)
+
+
+def deadlines(
+    start: date,
+    end: date,
+    planning: date | None = None,
+    approval: date | None = None,
+    closing: date | None = None,
+) -> tuple[date, date, date]:
+    """Planning, approval and closing deadlines: those given, the defaults for the others.
+
+    An approval deadline left out is never before the planning deadline. Goals validates the
+    result (within the cycle, in order); the cycle workflow plans its steps on it, so both
+    agree on a cycle created without deadlines.
+    """
+    default_planning, default_approval, default_closing = default_deadlines(start, end)
+    planning = planning or default_planning
+    approval = approval or max(default_approval, planning)
+    return planning, approval, closing or default_closing
