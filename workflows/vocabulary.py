@@ -94,6 +94,9 @@ def week_of(day: date) -> str:
     return f"{year}-W{number:02d}"
 
 
+# The organisation's time zone when none is configured or given (calendars, cycles, reminders).
+DEFAULT_TIME_ZONE = "Asia/Shanghai"
+
 # A cycle's deadlines when none are given: planning a week in, approval two weeks in (both
 # no later than the cycle's end), closing a week after the end.
 PLANNING_DAYS = 7

@@ -31,12 +31,12 @@ from gateway.schemas import (
 )
 from gateway.security import Access, Allow
 from stride.goals.v1 import goals_pb2 as pb
+from workflows import ids
 
 log = structlog.get_logger(__name__)
 
 router = APIRouter(prefix="/key-results", tags=["key-results"])
 
-ESCALATION_WORKFLOW_ID = "kr-escalation/{key_result_id}"
 ESCALATION_QUERY = "state"
 
 
@@ -278,7 +278,7 @@ async def get_escalation(
     key_result_id: PathId, deps: Deps, access: Access = Allow("escalation.read")
 ) -> dict[str, Any]:
     client = await temporal_client(deps)
-    handle = client.get_workflow_handle(ESCALATION_WORKFLOW_ID.format(key_result_id=key_result_id))
+    handle = client.get_workflow_handle(ids.kr_escalation(key_result_id))
     try:
         state = await handle.query(
             ESCALATION_QUERY, rpc_timeout=timedelta(seconds=deps.rpc_timeout)

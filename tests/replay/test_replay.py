@@ -15,7 +15,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 from temporalio.workflow import NondeterminismError
 
-from services.worker.worker import WORKFLOWS
+from services.worker.worker import build_replayer
 from workflows.kr_escalation import EscalationState, KrEscalationInput, RiskSignal
 
 HISTORIES_DIR = Path(__file__).parent / "histories"
@@ -46,7 +46,7 @@ def test_histories_are_committed() -> None:
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_replays(path: Path) -> None:
-    result = await Replayer(workflows=WORKFLOWS).replay_workflow(load(path))
+    result = await build_replayer().replay_workflow(load(path))
     assert result.replay_failure is None
 
 
