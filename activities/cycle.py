@@ -44,7 +44,7 @@ from workflows.vocabulary import Phase
 ERROR_REFUSED = "CycleRefused"
 # Audiences that are asked to do something (not told something): none once the cycle closed.
 CHASERS = frozenset({AUDIENCE_NOT_SUBMITTED, AUDIENCE_NOT_CHECKED_IN, AUDIENCE_MANAGERS})
-PHASES = enum_values(Phase, goals_pb2.CyclePhase.DESCRIPTOR)
+PHASE_NUMBERS = enum_values(Phase, goals_pb2.CyclePhase.DESCRIPTOR)
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,9 @@ class CycleActivities:
             goals = goals_pb2_grpc.GoalsServiceStub(ch)
             try:
                 await goals.SetCyclePhase(
-                    goals_pb2.SetCyclePhaseRequest(id=input.cycle_id, phase=PHASES[input.phase]),
+                    goals_pb2.SetCyclePhaseRequest(
+                        id=input.cycle_id, phase=PHASE_NUMBERS[input.phase]
+                    ),
                     timeout=CALL_TIMEOUT_SECONDS,
                     metadata=metadata(workflow_actor()),
                 )

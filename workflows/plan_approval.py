@@ -44,7 +44,7 @@ from workflows.notifications import (
     Outgoing,
     step_key,
 )
-from workflows.vocabulary import DEFAULT_TIME_ZONE
+from workflows.vocabulary import DEFAULT_TIME_ZONE, ApprovalStatus
 
 SIGNAL_APPROVAL_REQUESTED = "approval_requested"
 UPDATE_DECIDE = "decide"
@@ -62,11 +62,12 @@ PHASE_DONE = "plan-approval:done"
 KIND_PLAN = "plan"
 KIND_REVISION = "revision"
 
-STATUS_PENDING = "pending"
+# An approval item's status: goals' approval statuses, plus deciding.
+STATUS_PENDING = ApprovalStatus.PENDING
 # An accepted Update is applying the decision (another decision is refused meanwhile).
 STATUS_DECIDING = "deciding"
-STATUS_APPROVED = "approved"
-STATUS_REJECTED = "rejected"
+STATUS_APPROVED = ApprovalStatus.APPROVED
+STATUS_REJECTED = ApprovalStatus.REJECTED
 OPEN_STATUSES = frozenset({STATUS_PENDING, STATUS_DECIDING})
 
 APPROVE = "approve"

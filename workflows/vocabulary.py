@@ -48,12 +48,48 @@ class Risk(StrEnum):
 
 RISK_STATUSES: frozenset[str] = frozenset(r.value for r in Risk)
 
-LEVELS = ("company", "department", "team", "individual")
+
+class Level(StrEnum):
+    """Where an objective sits: company (not counted in alignment), department, team, person."""
+
+    COMPANY = "company"
+    DEPARTMENT = "department"
+    TEAM = "team"
+    INDIVIDUAL = "individual"
+
+
+class Kind(StrEnum):
+    """What a key result measures."""
+
+    NUMBER = "number"
+    PERCENTAGE = "percentage"
+    CURRENCY = "currency"
+    BOOLEAN = "boolean"
+    MILESTONE = "milestone"
+
+
+class Direction(StrEnum):
+    """Which way a key result's value should go."""
+
+    INCREASE = "increase"
+    DECREASE = "decrease"
+    STAY_WITHIN = "stay_within"
+
+
+class ApprovalStatus(StrEnum):
+    """A plan's or a target revision's approval: pending → approved or rejected."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+LEVELS: tuple[str, ...] = tuple(level.value for level in Level)
 VISIBILITIES = ("restricted", "public")
-KINDS = ("number", "percentage", "currency", "boolean", "milestone")
-DIRECTIONS = ("increase", "decrease", "stay_within")
+KINDS: tuple[str, ...] = tuple(kind.value for kind in Kind)
+DIRECTIONS: tuple[str, ...] = tuple(direction.value for direction in Direction)
 DATA_SOURCES = ("manual", "telemetry")
-APPROVAL_STATUSES = ("pending", "approved", "rejected")
+APPROVAL_STATUSES: tuple[str, ...] = tuple(status.value for status in ApprovalStatus)
 
 # Limits of what a client may send (the gateway's schemas and goals' domain enforce the same).
 MAX_TITLE = 300
