@@ -231,8 +231,8 @@ async def test_handler_starts_signals_and_ignores(
     # Ops can find it with a visibility query on the search attributes.
     async def listed() -> None:
         query = f'StrideDepartment = "{department}" AND StrideRiskLevel = "warning"'
-        ids = [wf.id async for wf in client.list_workflows(query)]
-        assert ids == [ids.kr_escalation(kr)]
+        found = [wf.id async for wf in client.list_workflows(query)]
+        assert found == [ids.kr_escalation(kr)]
 
     await eventually(listed)
 
