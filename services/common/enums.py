@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import TypeVar
 
 from google.protobuf.descriptor import EnumDescriptor
-
-Name = TypeVar("Name", bound=str)
 
 
 def enum_prefix(enum: EnumDescriptor) -> str:
@@ -21,10 +18,9 @@ def enum_prefix(enum: EnumDescriptor) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", enum.name).upper() + "_"
 
 
-def enum_values(names: Iterable[Name], enum: EnumDescriptor) -> dict[Name, int]:
-    """``{name: number}``, e.g. ``{"planning": CYCLE_PHASE_PLANNING, ...}``.
-
-    Raises KeyError for a name the enum lacks.
+def enum_values(names: Iterable[str], enum: EnumDescriptor) -> dict[str, int]:
+    """``{name: number}``, e.g. ``{"planning": CYCLE_PHASE_PLANNING, ...}`` (the keys are the
+    given names: a StrEnum's members stay members). Raises KeyError for a name the enum lacks.
     """
     prefix = enum_prefix(enum)
     return {name: enum.values_by_name[prefix + name.upper()].number for name in names}

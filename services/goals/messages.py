@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-from services.common.enums import Name, enum_values
+from services.common.enums import enum_values
 from services.common.models import rfc3339
 from services.goals import domain, scoring
 from services.goals.models import (
@@ -46,7 +46,7 @@ REVISION_STATUS = enum_values(APPROVAL_STATUSES, pb.RevisionStatus.DESCRIPTOR)
 DECISION = {pb.DECISION_APPROVE: "approve", pb.DECISION_REJECT: "reject"}
 
 
-def from_enum(mapping: Mapping[Name, int], value: int, field: str, default: str = "") -> str:
+def from_enum(mapping: Mapping[str, int], value: int, field: str, default: str = "") -> str:
     """The stored name of a request's enum value ("" / default when unspecified)."""
     if value == 0:
         return default

@@ -624,9 +624,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
         self, request: pb.ListKeyResultsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListKeyResultsResponse:
         limit, offset = _page(request.page)
-        risk_status = from_enum(
-            {r.value: n for r, n in RISK_STATUS.items()}, request.risk_status, "risk_status"
-        )
+        risk_status = from_enum(RISK_STATUS, request.risk_status, "risk_status")
         async with self.ctx.sessions() as session:
             repo = GoalsRepository(session)
             rows = await repo.key_results(

@@ -32,7 +32,8 @@ from workflows.kr_escalation import (
 from workflows.vocabulary import DEFAULT_TIME_ZONE, Risk
 
 _RISK_STATUS_NAMES: dict[int, Risk] = {
-    number: risk for risk, number in enum_values(Risk, goals_pb2.RiskStatus.DESCRIPTOR).items()
+    number: Risk(name)
+    for name, number in enum_values(Risk, goals_pb2.RiskStatus.DESCRIPTOR).items()
 }
 
 

@@ -133,17 +133,17 @@ def definitions(path: Path) -> Iterator[str]:
             yield f"{node.lineno}: spells {value.value!r} as {', '.join(_targets(node))}"
     # Collections tested against (``kind in ("boolean", "milestone")``) use words, not define them.
     compared = {id(c) for n in ast.walk(tree) if isinstance(n, ast.Compare) for c in n.comparators}
-    for node in ast.walk(tree):
-        words = _collection_words(_strings(node))  # Literal[...] holds a tuple too
-        if words is not None and id(node) not in compared:
-            yield f"{node.lineno}: spells the words of {words}"
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            if WEEK_PATTERN.search(node.value):
-                yield f"{node.lineno}: an ISO-week pattern"
-        if isinstance(node, ast.JoinedStr):
-            parts = [v.value for v in node.values if isinstance(v, ast.Constant)]
+    for found in ast.walk(tree):
+        words = _collection_words(_strings(found))  # Literal[...] holds a tuple too
+        if words is not None and id(found) not in compared:
+            yield f"{getattr(found, 'lineno', 0)}: spells the words of {words}"
+        if isinstance(found, ast.Constant) and isinstance(found.value, str):
+            if WEEK_PATTERN.search(found.value):
+                yield f"{found.lineno}: an ISO-week pattern"
+        if isinstance(found, ast.JoinedStr):
+            parts = [v.value for v in found.values if isinstance(v, ast.Constant)]
             if any(isinstance(p, str) and p.startswith("-W") for p in parts):
-                yield f"{node.lineno}: an ISO-week format"
+                yield f"{found.lineno}: an ISO-week format"
 
 
 def layer_definitions(layer: str) -> list[str]:
