@@ -20,6 +20,7 @@ from activities.clients import (
     to_application_error,
     workflow_actor,
 )
+from services.common.enums import enum_values
 from services.common.paging import MAX_PAGE_SIZE
 from services.common.settings import WorkerSettings
 from stride.common.v1 import common_pb2
@@ -33,27 +34,17 @@ from workflows.cycle import (
     AUDIENCE_PARTICIPANTS,
     AUDIENCE_PILOT,
     CLOSE_ACTIVITY,
-    PHASE_APPROVAL,
-    PHASE_ARCHIVED,
-    PHASE_CLOSING,
-    PHASE_EXECUTION,
-    PHASE_PLANNING,
     SET_PHASE_ACTIVITY,
     AudienceInput,
     SetPhaseInput,
 )
 from workflows.notifications import Outgoing
+from workflows.vocabulary import Phase
 
 ERROR_REFUSED = "CycleRefused"
 # Audiences that are asked to do something (not told something): none once the cycle closed.
 CHASERS = frozenset({AUDIENCE_NOT_SUBMITTED, AUDIENCE_NOT_CHECKED_IN, AUDIENCE_MANAGERS})
-PHASES = {
-    PHASE_PLANNING: goals_pb2.CYCLE_PHASE_PLANNING,
-    PHASE_APPROVAL: goals_pb2.CYCLE_PHASE_APPROVAL,
-    PHASE_EXECUTION: goals_pb2.CYCLE_PHASE_EXECUTION,
-    PHASE_CLOSING: goals_pb2.CYCLE_PHASE_CLOSING,
-    PHASE_ARCHIVED: goals_pb2.CYCLE_PHASE_ARCHIVED,
-}
+PHASE_NUMBERS = enum_values(Phase, goals_pb2.CyclePhase.DESCRIPTOR)
 
 
 @dataclass(frozen=True)
@@ -143,7 +134,9 @@ class CycleActivities:
             goals = goals_pb2_grpc.GoalsServiceStub(ch)
             try:
                 await goals.SetCyclePhase(
-                    goals_pb2.SetCyclePhaseRequest(id=input.cycle_id, phase=PHASES[input.phase]),
+                    goals_pb2.SetCyclePhaseRequest(
+                        id=input.cycle_id, phase=PHASE_NUMBERS[input.phase]
+                    ),
                     timeout=CALL_TIMEOUT_SECONDS,
                     metadata=metadata(workflow_actor()),
                 )

@@ -58,10 +58,11 @@ from services.cli.stack import StackConfig
 from services.cli.supervisor import HttpCheck, ProcessSpec, Supervisor
 from services.common.audit import ACTOR_KEY
 from services.common.binaries import free_port, fresh_postgres_database
-from services.goals.calendar import local_today, week_of
+from services.goals.calendar import local_today
 from stride.common.v1 import common_pb2
 from stride.goals.v1 import goals_pb2, goals_pb2_grpc
 from stride.identity.v1 import identity_pb2, identity_pb2_grpc
+from workflows.vocabulary import week_of
 
 REPO = Path(__file__).resolve().parent.parent
 TIME_ZONE = "Asia/Shanghai"

@@ -14,13 +14,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from temporalio.worker.workflow_sandbox._restrictions import RestrictionContext
+from workflows.vocabulary import week_of
 
-# zoneinfo can read files (ZoneInfo.from_file), so Temporal's workflow sandbox hands out a
-# proxy of the ZoneInfo class, and a zone made by the proxy is not accepted as a tzinfo.
-# Loading a zone by name is deterministic (the same rules for the installed tzdata), so the
-# real class is used; outside the sandbox this is ZoneInfo itself.
-_ZoneInfo: type[ZoneInfo] = RestrictionContext.unwrap_if_proxied(ZoneInfo)
+# Inside Temporal's sandbox ZoneInfo is the real class only because the worker and the
+# replayer run workflows with workflows.sandbox.RUNNER, which leaves zoneinfo.ZoneInfo
+# unrestricted (loading a zone by name is deterministic for the installed tzdata).
 
 MONDAY = 0
 SATURDAY = 5
@@ -29,7 +27,7 @@ SATURDAY = 5
 def zone(name: str) -> ZoneInfo:
     """The IANA zone ``name``; ValueError for an unknown one."""
     try:
-        return _ZoneInfo(name)
+        return ZoneInfo(name)
     except (KeyError, ValueError) as err:
         raise ValueError(f"unknown time zone {name!r}") from err
 
@@ -106,8 +104,7 @@ def add_working_days(start: datetime, days: int, tz: str) -> datetime:
 
 def iso_week(moment: datetime, tz: str) -> str:
     """The ISO week of ``moment`` in ``tz``, e.g. ``"2026-W48"``."""
-    year, week, _ = local_date(moment, tz).isocalendar()
-    return f"{year}-W{week:02d}"
+    return week_of(local_date(moment, tz))
 
 
 def parse_instant(value: str) -> datetime:

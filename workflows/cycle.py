@@ -56,19 +56,12 @@ from workflows.notifications import (
     Outgoing,
     step_key,
 )
+from workflows.vocabulary import DEFAULT_TIME_ZONE, Phase, deadlines
 
-WORKFLOW_ID_PREFIX = "cycle/"
 QUERY_STATE = "state"
 SET_PHASE_ACTIVITY = "cycle_set_phase"
 AUDIENCE_ACTIVITY = "cycle_audience"
 CLOSE_ACTIVITY = "cycle_close"
-
-PHASE_PLANNING = "planning"
-PHASE_APPROVAL = "approval"
-PHASE_EXECUTION = "execution"
-PHASE_CLOSING = "closing"
-PHASE_ARCHIVED = "archived"
-PHASES = (PHASE_PLANNING, PHASE_APPROVAL, PHASE_EXECUTION, PHASE_CLOSING, PHASE_ARCHIVED)
 
 # Step kinds.
 STEP_PHASE = "phase"
@@ -95,10 +88,6 @@ RETRY = RetryPolicy(
 )
 
 
-def workflow_id(cycle_id: str) -> str:
-    return f"{WORKFLOW_ID_PREFIX}{cycle_id}"
-
-
 @dataclass
 class CycleProgress:
     """What the workflow carries across continue-as-new."""
@@ -118,7 +107,7 @@ class CycleInput:
     # ISO dates (inclusive) in time_zone.
     start_date: str
     end_date: str
-    time_zone: str = "Asia/Shanghai"
+    time_zone: str = DEFAULT_TIME_ZONE
     planning_deadline: str = ""
     approval_deadline: str = ""
     closing_deadline: str = ""
@@ -180,23 +169,23 @@ class CycleCalendar:
 
 
 def calendar_of(input: CycleInput) -> CycleCalendar:
-    """The cycle's dates, with goals' documented defaults for missing deadlines."""
+    """The cycle's dates; missing deadlines get goals' defaults (:func:`vocabulary.deadlines`)."""
     start = date.fromisoformat(input.start_date)
     end = date.fromisoformat(input.end_date)
     if end < start:
         raise ValueError("end_date before start_date")
 
-    def day(value: str, default: date) -> date:
-        return date.fromisoformat(value) if value else default
+    def day(value: str) -> date | None:
+        return date.fromisoformat(value) if value else None
 
-    return CycleCalendar(
-        start=start,
-        end=end,
-        planning_deadline=day(input.planning_deadline, start + timedelta(days=7)),
-        approval_deadline=day(input.approval_deadline, start + timedelta(days=14)),
-        closing_deadline=day(input.closing_deadline, end + timedelta(days=7)),
-        time_zone=input.time_zone,
+    planning, approval, closing = deadlines(
+        start,
+        end,
+        day(input.planning_deadline),
+        day(input.approval_deadline),
+        day(input.closing_deadline),
     )
+    return CycleCalendar(start, end, planning, approval, closing, input.time_zone)
 
 
 def cycle_steps(input: CycleInput) -> list[Step]:
@@ -208,7 +197,7 @@ def cycle_steps(input: CycleInput) -> list[Step]:
     def add(at: datetime, order: int, step: Step) -> None:
         steps.append((at, order, replace(step, at=rfc3339(at))))
 
-    add(start_of_day(cal.start, tz), 0, Step("", STEP_PHASE, "phase/planning", PHASE_PLANNING))
+    add(start_of_day(cal.start, tz), 0, Step("", STEP_PHASE, "phase/planning", Phase.PLANNING))
     for days_before in PLANNING_REMINDER_DAYS_BEFORE:
         day = cal.planning_deadline - timedelta(days=days_before)
         if cal.start <= day:
@@ -226,10 +215,10 @@ def cycle_steps(input: CycleInput) -> list[Step]:
     add(
         end_of_day(cal.planning_deadline, tz),
         0,
-        Step("", STEP_PHASE, "phase/approval", PHASE_APPROVAL),
+        Step("", STEP_PHASE, "phase/approval", Phase.APPROVAL),
     )
     execution_start = end_of_day(cal.approval_deadline, tz)
-    add(execution_start, 0, Step("", STEP_PHASE, "phase/execution", PHASE_EXECUTION))
+    add(execution_start, 0, Step("", STEP_PHASE, "phase/execution", Phase.EXECUTION))
     first_monday = cal.approval_deadline + timedelta(days=1)
     for at in weekly_instants(first_monday, cal.end, MONDAY, REMINDER_TIME, tz):
         week = iso_week(at, tz)
@@ -273,7 +262,7 @@ def cycle_steps(input: CycleInput) -> list[Step]:
         ),
     )
     closing = end_of_day(cal.end, tz)
-    add(closing, 0, Step("", STEP_PHASE, "phase/closing", PHASE_CLOSING))
+    add(closing, 0, Step("", STEP_PHASE, "phase/closing", Phase.CLOSING))
     add(
         closing,
         1,
@@ -288,7 +277,7 @@ def cycle_steps(input: CycleInput) -> list[Step]:
     add(
         end_of_day(cal.closing_deadline, tz),
         0,
-        Step("", STEP_CLOSE, "close", PHASE_ARCHIVED),
+        Step("", STEP_CLOSE, "close", Phase.ARCHIVED),
     )
     add(
         end_of_day(cal.closing_deadline, tz),
@@ -320,7 +309,7 @@ class CycleWorkflow:
             [
                 STRIDE_CYCLE.value_set(input.cycle_id),
                 STRIDE_DEPARTMENT.value_set("all"),
-                STRIDE_PHASE.value_set(self._progress.phase or PHASE_PLANNING),
+                STRIDE_PHASE.value_set(self._progress.phase or Phase.PLANNING),
             ]
         )
         wid = workflow.info().workflow_id
@@ -362,7 +351,7 @@ class CycleWorkflow:
                 retry_policy=RETRY,
                 summary="final scoring",
             )
-            self._set_phase(PHASE_ARCHIVED)
+            self._set_phase(Phase.ARCHIVED)
         else:
             audience: list[Outgoing] = await workflow.execute_activity(
                 AUDIENCE_ACTIVITY,

@@ -30,8 +30,8 @@ from temporalio.exceptions import ApplicationError
 
 from workflows import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE, STRIDE_RISK_LEVEL
 from workflows.audit import Decision, record_decision
+from workflows.vocabulary import RISK_STATUSES, Risk
 
-WORKFLOW_ID_PREFIX = "kr-escalation/"
 SIGNAL_RISK_ASSESSED = "risk_assessed"
 PHASE = "escalation"
 # workflow.patched id: runs that record their decisions in the audit trail.
@@ -42,19 +42,9 @@ ACTION_CLOSED = "worker.kr_escalation.closed"
 LEVEL_NAMES: tuple[str, ...] = ("none", "warning", "red", "coordination", "skip_level", "hr")
 MAX_LEVEL = len(LEVEL_NAMES) - 1
 
-RISK_AT_RISK = "at_risk"
-RISK_BEHIND = "behind"
-RISK_ON_TRACK = "on_track"
-RISK_NO_DATA = "no_data"
-RISK_STATUSES = frozenset({RISK_AT_RISK, RISK_BEHIND, RISK_ON_TRACK, RISK_NO_DATA})
-
 STATUS_ACTIVE = "active"
 STATUS_RESOLVED = "resolved"
 STATUS_CYCLE_ENDED = "cycle_ended"
-
-
-def workflow_id(key_result_id: str) -> str:
-    return f"{WORKFLOW_ID_PREFIX}{key_result_id}"
 
 
 def memo_title(key_result_id: str) -> str:
@@ -134,9 +124,9 @@ def apply_risk_signal(state: EscalationState, signal: RiskSignal) -> EscalationS
     """
     if state.status != STATUS_ACTIVE:
         return state
-    if signal.status == RISK_ON_TRACK:
+    if signal.status == Risk.ON_TRACK:
         return replace(state, status=STATUS_RESOLVED, at_risk_weeks=list(state.at_risk_weeks))
-    if signal.status != RISK_AT_RISK or signal.week in state.at_risk_weeks:
+    if signal.status != Risk.AT_RISK or signal.week in state.at_risk_weeks:
         return state
     level = min(state.level + 1, MAX_LEVEL)
     return replace(

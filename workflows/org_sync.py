@@ -36,7 +36,6 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from workflows import STRIDE_PHASE
 from workflows.audit import Decision, record_decision
 
-WORKFLOW_ID_PREFIX = "org-sync/"
 PLAN_ACTIVITY = "org_sync_plan"
 APPLY_ACTIVITY = "org_sync_apply_batch"
 QUERY_REPORT = "report"
@@ -78,10 +77,6 @@ APPLY_RETRY = RetryPolicy(
     maximum_attempts=20,
     non_retryable_error_types=[ERROR_REFUSED, ERROR_SUPERSEDED],
 )
-
-
-def workflow_id(source: str, *, dry_run: bool = False) -> str:
-    return f"{WORKFLOW_ID_PREFIX}{source}" + ("/dry-run" if dry_run else "")
 
 
 def memo_title(source: str, *, dry_run: bool = False) -> str:

@@ -31,7 +31,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE
+from workflows import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE, ids
 from workflows.calendar import add_working_days, parse_instant, rfc3339
 from workflows.notifications import (
     APPROVAL_DECIDED,
@@ -44,8 +44,8 @@ from workflows.notifications import (
     Outgoing,
     step_key,
 )
+from workflows.vocabulary import DEFAULT_TIME_ZONE, ApprovalStatus
 
-WORKFLOW_ID_PREFIX = "cycle/"
 SIGNAL_APPROVAL_REQUESTED = "approval_requested"
 UPDATE_DECIDE = "decide"
 QUERY_STATE = "state"
@@ -62,11 +62,12 @@ PHASE_DONE = "plan-approval:done"
 KIND_PLAN = "plan"
 KIND_REVISION = "revision"
 
-STATUS_PENDING = "pending"
+# An approval item's status: goals' approval statuses, plus deciding.
+STATUS_PENDING = ApprovalStatus.PENDING
 # An accepted Update is applying the decision (another decision is refused meanwhile).
 STATUS_DECIDING = "deciding"
-STATUS_APPROVED = "approved"
-STATUS_REJECTED = "rejected"
+STATUS_APPROVED = ApprovalStatus.APPROVED
+STATUS_REJECTED = ApprovalStatus.REJECTED
 OPEN_STATUSES = frozenset({STATUS_PENDING, STATUS_DECIDING})
 
 APPROVE = "approve"
@@ -91,17 +92,13 @@ ACTIVITY_RETRY = RetryPolicy(
 DECIDE_RETRY = replace(ACTIVITY_RETRY, maximum_attempts=4)
 
 
-def workflow_id(cycle_id: str, employee_id: str) -> str:
-    return f"{WORKFLOW_ID_PREFIX}{cycle_id}/plan/{employee_id}"
-
-
 @dataclass
 class PlanApprovalInput:
     cycle_id: str
     employee_id: str
     department_id: str = ""
     # The cycle's time zone: working days and reminders follow its calendar.
-    time_zone: str = "Asia/Shanghai"
+    time_zone: str = DEFAULT_TIME_ZONE
 
 
 @dataclass
@@ -219,7 +216,7 @@ class PlanApprovalWorkflow:
     @workflow.init
     def __init__(self, input: PlanApprovalInput) -> None:
         self._input = input
-        self._id = workflow_id(input.cycle_id, input.employee_id)
+        self._id = ids.plan_approval(input.cycle_id, input.employee_id)
         self._items: dict[str, ApprovalItem] = {}
         self._seen_events: set[str] = set()
         self._phase = PHASE_PENDING

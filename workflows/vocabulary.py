@@ -48,12 +48,48 @@ class Risk(StrEnum):
 
 RISK_STATUSES: frozenset[str] = frozenset(r.value for r in Risk)
 
-LEVELS = ("company", "department", "team", "individual")
+
+class Level(StrEnum):
+    """Where an objective sits: company (not counted in alignment), department, team, person."""
+
+    COMPANY = "company"
+    DEPARTMENT = "department"
+    TEAM = "team"
+    INDIVIDUAL = "individual"
+
+
+class Kind(StrEnum):
+    """What a key result measures."""
+
+    NUMBER = "number"
+    PERCENTAGE = "percentage"
+    CURRENCY = "currency"
+    BOOLEAN = "boolean"
+    MILESTONE = "milestone"
+
+
+class Direction(StrEnum):
+    """Which way a key result's value should go."""
+
+    INCREASE = "increase"
+    DECREASE = "decrease"
+    STAY_WITHIN = "stay_within"
+
+
+class ApprovalStatus(StrEnum):
+    """A plan's or a target revision's approval: pending → approved or rejected."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+LEVELS: tuple[str, ...] = tuple(level.value for level in Level)
 VISIBILITIES = ("restricted", "public")
-KINDS = ("number", "percentage", "currency", "boolean", "milestone")
-DIRECTIONS = ("increase", "decrease", "stay_within")
+KINDS: tuple[str, ...] = tuple(kind.value for kind in Kind)
+DIRECTIONS: tuple[str, ...] = tuple(direction.value for direction in Direction)
 DATA_SOURCES = ("manual", "telemetry")
-APPROVAL_STATUSES = ("pending", "approved", "rejected")
+APPROVAL_STATUSES: tuple[str, ...] = tuple(status.value for status in ApprovalStatus)
 
 # Limits of what a client may send (the gateway's schemas and goals' domain enforce the same).
 MAX_TITLE = 300
@@ -94,6 +130,9 @@ def week_of(day: date) -> str:
     return f"{year}-W{number:02d}"
 
 
+# The organisation's time zone when none is configured or given (calendars, cycles, reminders).
+DEFAULT_TIME_ZONE = "Asia/Shanghai"
+
 # A cycle's deadlines when none are given: planning a week in, approval two weeks in (both
 # no later than the cycle's end), closing a week after the end.
 PLANNING_DAYS = 7
@@ -108,7 +147,26 @@ def default_deadlines(start: date, end: date) -> tuple[date, date, date]:
     return planning, max(approval, planning), end + timedelta(days=CLOSING_DAYS)
 
 
-# -- added for the gateway's request checks (the services enforce the same) ------------------
+def deadlines(
+    start: date,
+    end: date,
+    planning: date | None = None,
+    approval: date | None = None,
+    closing: date | None = None,
+) -> tuple[date, date, date]:
+    """Planning, approval and closing deadlines: those given, the defaults for the others.
+
+    An approval deadline left out is never before the planning deadline. Goals validates the
+    result (within the cycle, in order); the cycle workflow plans its steps on it, so both
+    agree on a cycle created without deadlines.
+    """
+    default_planning, default_approval, default_closing = default_deadlines(start, end)
+    planning = planning or default_planning
+    approval = approval or max(default_approval, planning)
+    return planning, approval, closing or default_closing
+
+
+# -- single values: names, confidence, weights, codes ----------------------------------------
 # Names of people, departments and other short labels.
 MAX_NAME = 200
 # A check-in's confidence runs from 0 (none) to this (certain).

@@ -187,12 +187,11 @@ def setup_command(
 async def replay_histories(paths: list[Path]) -> dict[Path, str]:
     """path → "" when its history replays against the current workflow code, else why not."""
     from temporalio.client import WorkflowHistory
-    from temporalio.worker import Replayer
 
-    from services.worker.worker import WORKFLOWS
+    from services.worker.worker import build_replayer
 
     used_temporal()
-    replayer = Replayer(workflows=WORKFLOWS)
+    replayer = build_replayer()
     results: dict[Path, str] = {}
     for path in paths:
         try:

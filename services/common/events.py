@@ -13,7 +13,7 @@ registry is built).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from google.protobuf.message import Message
@@ -81,3 +81,13 @@ class EventRegistry:
         message = self.message_of(subject)()
         message.ParseFromString(payload)
         return message
+
+
+def markdown_table(registries: Iterable[EventRegistry]) -> str:
+    """The events of ``registries`` as docs/integrations.md lists them (a test keeps it equal)."""
+    lines = ["| subject | payload | emitted when |", "|---|---|---|"]
+    for registry in registries:
+        for event in registry:
+            payload = event.message.DESCRIPTOR.full_name
+            lines.append(f"| `{event.subject}` | `{payload}` | {event.description} |")
+    return "\n".join(lines)

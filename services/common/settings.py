@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from workflows.vocabulary import DEFAULT_TIME_ZONE
+
 SERVICE_PORTS: dict[str, int] = {
     "identity": 50051,
     "goals": 50052,
@@ -51,7 +53,7 @@ class StrideSettings(BaseSettings):
     temporal_api_key: SecretStr | None = None
     task_queue: str = "stride"
     # The organisation's time zone: calendars (Monday check-ins, month end) use it.
-    time_zone: str = "Asia/Shanghai"
+    time_zone: str = DEFAULT_TIME_ZONE
     identity_addr: str = f"127.0.0.1:{SERVICE_PORTS['identity']}"
     goals_addr: str = f"127.0.0.1:{SERVICE_PORTS['goals']}"
     log_level: str = "INFO"

@@ -1,14 +1,16 @@
-"""ISO weeks in the organisation's time zone (pure functions)."""
+"""Dates, weeks and time zones of requests, checked with goals' error codes (pure functions).
+
+The formats themselves (the ISO-week pattern, week arithmetic) are
+:mod:`workflows.vocabulary`'s; this module turns a bad value into a stable InvalidArgument.
+"""
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from services.common.errors import InvalidArgument
-
-WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+from workflows.vocabulary import WEEK, week_bounds
 
 
 def zone(name: str) -> ZoneInfo:
@@ -20,20 +22,13 @@ def zone(name: str) -> ZoneInfo:
 
 def parse_week(week: str) -> tuple[date, date]:
     """Monday and Sunday of an ISO week such as ``2026-W48``."""
-    match = WEEK.match(week)
-    if not match:
-        raise InvalidArgument("invalid_week", "week must look like 2026-W48")
-    year, number = int(match.group(1)), int(match.group(2))
-    try:
-        monday = date.fromisocalendar(year, number, 1)
-    except ValueError as exc:
-        raise InvalidArgument("invalid_week", f"{week} is not a week of {year}") from exc
-    return monday, monday + timedelta(days=6)
-
-
-def week_of(day: date) -> str:
-    year, number, _ = day.isocalendar()
-    return f"{year}-W{number:02d}"
+    bounds = week_bounds(week)
+    if bounds is None:
+        match = WEEK.match(week)
+        if not match:
+            raise InvalidArgument("invalid_week", "week must look like 2026-W48")
+        raise InvalidArgument("invalid_week", f"{week} is not a week of {match.group(1)}")
+    return bounds
 
 
 def local_today(now: datetime, tz: str) -> date:

@@ -8,57 +8,34 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from enum import StrEnum
 
 import grpc
 
 from services.common.errors import DomainError, FailedPrecondition, InvalidArgument
-from services.goals.calendar import parse_date, parse_week, week_of, zone
-
-MAX_TITLE = 300
-MAX_NOTE = 4000
-MAX_UNIT = 32
-MAX_PROJECT = 200
-MAX_CYCLE_DAYS = 400
-MAX_MILESTONES = 50
-MAX_PLAN_POINTS = 60
-MAX_BLOCKERS = 10
-MAX_BLOCKER_TEXT = 1000
-MAX_CHECKLIST_ITEMS = 30
-MAX_LABEL = 200
-MAX_BULK_CHECK_INS = 100
-MAX_COMMENT = 4000
-
-PLANNING_DAYS = 7
-APPROVAL_DAYS = 14
-CLOSING_DAYS = 7
+from services.goals.calendar import parse_date, parse_week, zone
+from workflows.vocabulary import (
+    DATA_SOURCES,
+    DIRECTIONS,
+    KINDS,
+    MAX_BLOCKER_TEXT,
+    MAX_BLOCKERS,
+    MAX_BULK_CHECK_INS,
+    MAX_CHECKLIST_ITEMS,
+    MAX_CYCLE_DAYS,
+    MAX_LABEL,
+    MAX_MILESTONES,
+    MAX_NOTE,
+    MAX_PLAN_POINTS,
+    MAX_TITLE,
+    MAX_UNIT,
+    ObjectiveStatus,
+    Phase,
+    deadlines,
+    week_of,
+)
 
 CHECKLIST_ITEM_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 CURRENCY = re.compile(r"^[A-Z]{3}$")
-
-
-class Phase(StrEnum):
-    PLANNING = "planning"
-    APPROVAL = "approval"
-    EXECUTION = "execution"
-    CLOSING = "closing"
-    ARCHIVED = "archived"
-
-
-class Status(StrEnum):
-    """Objective status: draft -> pending_approval -> approved -> closed."""
-
-    DRAFT = "draft"
-    PENDING = "pending_approval"
-    APPROVED = "approved"
-    CLOSED = "closed"
-
-
-LEVELS = ("company", "department", "team", "individual")
-VISIBILITIES = ("restricted", "public")
-KINDS = ("number", "percentage", "currency", "boolean", "milestone")
-DIRECTIONS = ("increase", "decrease", "stay_within")
-DATA_SOURCES = ("manual", "telemetry")
 
 
 def permission_denied(code: str, message: str) -> DomainError:
@@ -94,13 +71,6 @@ class NewCycle:
     closing_deadline: date
 
 
-def default_deadlines(start: date, end: date) -> tuple[date, date, date]:
-    """Planning, approval and closing deadlines when none are given."""
-    planning = min(start + timedelta(days=PLANNING_DAYS), end)
-    approval = min(start + timedelta(days=APPROVAL_DAYS), end)
-    return planning, max(approval, planning), end + timedelta(days=CLOSING_DAYS)
-
-
 def new_cycle(
     name: str,
     start: str,
@@ -118,15 +88,13 @@ def new_cycle(
         raise InvalidArgument("invalid_cycle_dates", "end_date must be after start_date")
     if (last - first).days > MAX_CYCLE_DAYS:
         raise InvalidArgument("cycle_too_long", f"a cycle spans at most {MAX_CYCLE_DAYS} days")
-    planning, approval, closing = default_deadlines(first, last)
-    if planning_deadline.strip():
-        planning = parse_date(planning_deadline.strip(), "planning_deadline")
-    if approval_deadline.strip():
-        approval = parse_date(approval_deadline.strip(), "approval_deadline")
-    elif planning > approval:
-        approval = planning
-    if closing_deadline.strip():
-        closing = parse_date(closing_deadline.strip(), "closing_deadline")
+    planning, approval, closing = deadlines(
+        first,
+        last,
+        _optional_date(planning_deadline, "planning_deadline"),
+        _optional_date(approval_deadline, "approval_deadline"),
+        _optional_date(closing_deadline, "closing_deadline"),
+    )
     if not first <= planning <= last:
         raise InvalidArgument(
             "invalid_planning_deadline", "planning_deadline must lie within the cycle"
@@ -141,6 +109,10 @@ def new_cycle(
             "invalid_closing_deadline", "closing_deadline must not be before the cycle's end"
         )
     return NewCycle(clean_text(name, "name", 200), first, last, tz, planning, approval, closing)
+
+
+def _optional_date(value: str, field: str) -> date | None:
+    return parse_date(value.strip(), field) if value.strip() else None
 
 
 def ensure_open(status: str) -> None:
@@ -172,7 +144,7 @@ def check_self_score(phase: str, value: float) -> float:
 
 # --- objectives -----------------------------------------------------------------------------
 def ensure_draft(status: str) -> None:
-    if status != Status.DRAFT:
+    if status != ObjectiveStatus.DRAFT:
         raise FailedPrecondition(
             "objective_not_draft",
             "only draft objectives change directly; approved ones change through a revision",
@@ -180,7 +152,7 @@ def ensure_draft(status: str) -> None:
 
 
 def ensure_not_closed(status: str) -> None:
-    if status == Status.CLOSED:
+    if status == ObjectiveStatus.CLOSED:
         raise FailedPrecondition("objective_closed", "the objective is closed")
 
 
@@ -530,7 +502,7 @@ def new_revision(
     pending: bool,
 ) -> str:
     """Validate a target revision; returns the cleaned reason."""
-    if objective_status != Status.APPROVED:
+    if objective_status != ObjectiveStatus.APPROVED:
         raise FailedPrecondition(
             "objective_not_approved", "only approved objectives' key results are revised"
         )

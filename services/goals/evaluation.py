@@ -10,6 +10,7 @@ from services.common.models import new_id, utcnow
 from services.goals import domain, risk, scoring
 from services.goals.messages import plan_json
 from services.goals.models import CheckIn, CheckInVersion, Cycle, KeyResult, Objective
+from workflows.vocabulary import Risk
 
 
 def store_assessment(row: KeyResult | CheckIn | CheckInVersion, result: risk.Assessment) -> None:
@@ -88,7 +89,7 @@ def new_key_result(
         updated_at=now,
     )
     apply_spec(row, valid)
-    store_assessment(row, risk.Assessment(risk.Risk.NO_DATA))
+    store_assessment(row, risk.Assessment(Risk.NO_DATA))
     return row
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 
+from services.common.enums import enum_values
 from services.common.models import rfc3339
-from services.goals import domain, risk, scoring
+from services.goals import domain, scoring
 from services.goals.models import (
     Approval,
     CheckIn,
@@ -18,58 +19,30 @@ from services.goals.models import (
     Revision,
 )
 from stride.goals.v1 import goals_pb2 as pb
+from workflows.vocabulary import (
+    APPROVAL_STATUSES,
+    DATA_SOURCES,
+    DIRECTIONS,
+    KINDS,
+    LEVELS,
+    VISIBILITIES,
+    ObjectiveStatus,
+    Phase,
+    Risk,
+)
 
 CYCLE_STATUS = {"open": pb.CYCLE_STATUS_OPEN, "closed": pb.CYCLE_STATUS_CLOSED}
-RISK_STATUS = {
-    risk.Risk.NO_DATA: pb.RISK_STATUS_NO_DATA,
-    risk.Risk.ON_TRACK: pb.RISK_STATUS_ON_TRACK,
-    risk.Risk.BEHIND: pb.RISK_STATUS_BEHIND,
-    risk.Risk.AT_RISK: pb.RISK_STATUS_AT_RISK,
-}
-PHASE = {
-    "planning": pb.CYCLE_PHASE_PLANNING,
-    "approval": pb.CYCLE_PHASE_APPROVAL,
-    "execution": pb.CYCLE_PHASE_EXECUTION,
-    "closing": pb.CYCLE_PHASE_CLOSING,
-    "archived": pb.CYCLE_PHASE_ARCHIVED,
-}
-LEVEL = {
-    "company": pb.OBJECTIVE_LEVEL_COMPANY,
-    "department": pb.OBJECTIVE_LEVEL_DEPARTMENT,
-    "team": pb.OBJECTIVE_LEVEL_TEAM,
-    "individual": pb.OBJECTIVE_LEVEL_INDIVIDUAL,
-}
-OBJECTIVE_STATUS = {
-    "draft": pb.OBJECTIVE_STATUS_DRAFT,
-    "pending_approval": pb.OBJECTIVE_STATUS_PENDING_APPROVAL,
-    "approved": pb.OBJECTIVE_STATUS_APPROVED,
-    "closed": pb.OBJECTIVE_STATUS_CLOSED,
-}
-VISIBILITY = {"restricted": pb.VISIBILITY_RESTRICTED, "public": pb.VISIBILITY_PUBLIC}
-KIND = {
-    "number": pb.KEY_RESULT_KIND_NUMBER,
-    "percentage": pb.KEY_RESULT_KIND_PERCENTAGE,
-    "currency": pb.KEY_RESULT_KIND_CURRENCY,
-    "boolean": pb.KEY_RESULT_KIND_BOOLEAN,
-    "milestone": pb.KEY_RESULT_KIND_MILESTONE,
-}
-DIRECTION = {
-    "increase": pb.DIRECTION_INCREASE,
-    "decrease": pb.DIRECTION_DECREASE,
-    "stay_within": pb.DIRECTION_STAY_WITHIN,
-}
-DATA_SOURCE = {"manual": pb.DATA_SOURCE_MANUAL, "telemetry": pb.DATA_SOURCE_TELEMETRY}
+RISK_STATUS = enum_values(Risk, pb.RiskStatus.DESCRIPTOR)
+PHASE = enum_values(Phase, pb.CyclePhase.DESCRIPTOR)
+LEVEL = enum_values(LEVELS, pb.ObjectiveLevel.DESCRIPTOR)
+OBJECTIVE_STATUS = enum_values(ObjectiveStatus, pb.ObjectiveStatus.DESCRIPTOR)
+VISIBILITY = enum_values(VISIBILITIES, pb.Visibility.DESCRIPTOR)
+KIND = enum_values(KINDS, pb.KeyResultKind.DESCRIPTOR)
+DIRECTION = enum_values(DIRECTIONS, pb.Direction.DESCRIPTOR)
+DATA_SOURCE = enum_values(DATA_SOURCES, pb.DataSource.DESCRIPTOR)
 APPROVAL_KIND = {"plan": pb.APPROVAL_KIND_PLAN, "revision": pb.APPROVAL_KIND_REVISION}
-APPROVAL_STATUS = {
-    "pending": pb.APPROVAL_STATUS_PENDING,
-    "approved": pb.APPROVAL_STATUS_APPROVED,
-    "rejected": pb.APPROVAL_STATUS_REJECTED,
-}
-REVISION_STATUS = {
-    "pending": pb.REVISION_STATUS_PENDING,
-    "approved": pb.REVISION_STATUS_APPROVED,
-    "rejected": pb.REVISION_STATUS_REJECTED,
-}
+APPROVAL_STATUS = enum_values(APPROVAL_STATUSES, pb.ApprovalStatus.DESCRIPTOR)
+REVISION_STATUS = enum_values(APPROVAL_STATUSES, pb.RevisionStatus.DESCRIPTOR)
 DECISION = {pb.DECISION_APPROVE: "approve", pb.DECISION_REJECT: "reject"}
 
 
@@ -79,7 +52,7 @@ def from_enum(mapping: Mapping[str, int], value: int, field: str, default: str =
         return default
     for name, number in mapping.items():
         if number == value:
-            return name
+            return str(name)
     raise domain.InvalidArgument(f"invalid_{field}", f"unknown {field}")
 
 
@@ -128,7 +101,7 @@ def objective_pb(row: Objective, key_results: Sequence[KeyResult] = ()) -> pb.Ob
 
 def risk_pb(row: KeyResult | CheckIn | CheckInVersion) -> pb.RiskAssessment:
     return pb.RiskAssessment(
-        status=RISK_STATUS[risk.Risk(row.risk_status)],
+        status=RISK_STATUS[Risk(row.risk_status)],
         progress=row.risk_progress,
         expected_progress=row.risk_expected_progress,
         expected_value=row.risk_expected_value,

@@ -22,21 +22,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from enum import StrEnum
 
 from services.goals.calendar import parse_week
+from workflows.vocabulary import Risk
 
 DEFAULT_THRESHOLD = 0.2
 DEFAULT_WEEKS = 2
 # Tolerance so that exactly 20 % short counts despite binary floating point.
 _EPSILON = 1e-9
-
-
-class Risk(StrEnum):
-    NO_DATA = "no_data"
-    ON_TRACK = "on_track"
-    BEHIND = "behind"
-    AT_RISK = "at_risk"
 
 
 @dataclass(frozen=True)

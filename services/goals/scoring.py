@@ -24,10 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from services.goals.risk import Band, within
-
-INCREASE, DECREASE, STAY_WITHIN = "increase", "decrease", "stay_within"
-BOOLEAN, MILESTONE = "boolean", "milestone"
-COMPANY = "company"
+from workflows.vocabulary import Direction, Kind, Level
 
 
 def clamp(value: float) -> float:
@@ -50,11 +47,11 @@ def key_result_score(shape: KeyResultShape, values: Sequence[float]) -> float:
     if not values:
         return 0.0
     latest = values[-1]
-    if shape.kind == BOOLEAN:
+    if shape.kind == Kind.BOOLEAN:
         return 1.0 if latest >= 1 else 0.0
-    if shape.kind == MILESTONE:
+    if shape.kind == Kind.MILESTONE:
         return clamp(latest / shape.milestone_count) if shape.milestone_count else 0.0
-    if shape.direction == STAY_WITHIN:
+    if shape.direction == Direction.STAY_WITHIN:
         band = Band(shape.lower_bound, shape.upper_bound)
         return sum(1 for v in values if within(band, v)) / len(values)
     span = shape.target - shape.baseline
@@ -141,7 +138,7 @@ def is_aligned(objective: ObjectiveFacts) -> bool:
 
 def alignment(objectives: Iterable[ObjectiveFacts]) -> tuple[float, int, int]:
     """(share aligned, aligned, counted) over the non-company objectives."""
-    counted = [o for o in objectives if o.level != COMPANY]
+    counted = [o for o in objectives if o.level != Level.COMPANY]
     aligned = sum(1 for o in counted if is_aligned(o))
     return (aligned / len(counted) if counted else 0.0), aligned, len(counted)
 

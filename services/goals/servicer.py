@@ -16,8 +16,8 @@ from services.common.models import new_id, utcnow
 from services.common.outbox import add_event, new_event_meta
 from services.common.paging import next_page_token, page_window
 from services.common.runtime import ServiceContext
-from services.goals import domain, risk, scoring
-from services.goals.calendar import local_today, parse_week, week_of
+from services.goals import domain, scoring
+from services.goals.calendar import local_today, parse_week
 from services.goals.evaluation import (
     apply_spec,
     assess,
@@ -67,6 +67,17 @@ from services.goals.repository import GoalsRepository
 from stride.common.v1 import common_pb2
 from stride.goals.v1 import goals_pb2 as pb
 from stride.goals.v1 import goals_pb2_grpc
+from workflows.ids import plan_approval as _workflow_id
+from workflows.vocabulary import (
+    MAX_COMMENT,
+    MAX_NOTE,
+    MAX_PROJECT,
+    MAX_TITLE,
+    ObjectiveStatus,
+    Phase,
+    Risk,
+    week_of,
+)
 
 SUBJECT_CHECKIN_RECORDED = "stride.goals.v1.checkin.recorded"
 SUBJECT_PROGRESS_CHANGED = "stride.goals.v1.kr.progress_changed"
@@ -82,10 +93,6 @@ def _page(page: common_pb2.PageRequest) -> tuple[int, int]:
 
 def _next(offset: int, limit: int, returned: int) -> common_pb2.PageResponse:
     return common_pb2.PageResponse(next_page_token=next_page_token(offset, limit, returned))
-
-
-def _workflow_id(cycle_id: str, employee_id: str) -> str:
-    return f"cycle/{cycle_id}/plan/{employee_id}"
 
 
 _audit = audit.Recorder("goals", OUTBOX)
@@ -189,7 +196,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
         session: AsyncSession,
         repo: GoalsRepository,
         objectives: Sequence[Objective],
-        status: domain.Status,
+        status: ObjectiveStatus,
         now: datetime,
         krs: Sequence[KeyResult] | None = None,
     ) -> None:
@@ -243,7 +250,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
             end_date=new.end,
             time_zone=new.time_zone,
             status="open",
-            phase=domain.Phase.PLANNING.value,
+            phase=Phase.PLANNING.value,
             planning_deadline=new.planning_deadline,
             approval_deadline=new.approval_deadline,
             closing_deadline=new.closing_deadline,
@@ -310,13 +317,13 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
             await self._set_status(
                 session,
                 repo,
-                [o for o in objectives if o.status != domain.Status.CLOSED],
-                domain.Status.CLOSED,
+                [o for o in objectives if o.status != ObjectiveStatus.CLOSED],
+                ObjectiveStatus.CLOSED,
                 now,
                 krs,
             )
             row.status = "closed"
-            row.phase = domain.Phase.ARCHIVED.value
+            row.phase = Phase.ARCHIVED.value
             message = cycle_pb(row)
             board = scoring.score_board(objective_facts(objectives), kr_facts(krs))
             await add_event(
@@ -343,11 +350,11 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
     async def CreateObjective(
         self, request: pb.CreateObjectiveRequest, context: grpc.aio.ServicerContext
     ) -> pb.Objective:
-        title = domain.clean_text(request.title, "title", domain.MAX_TITLE)
+        title = domain.clean_text(request.title, "title", MAX_TITLE)
         description = domain.clean_text(
-            request.description, "description", domain.MAX_NOTE, required=False
+            request.description, "description", MAX_NOTE, required=False
         )
-        project = domain.clean_text(request.project, "project", domain.MAX_PROJECT, required=False)
+        project = domain.clean_text(request.project, "project", MAX_PROJECT, required=False)
         level = from_enum(LEVEL, request.level, "level", "individual")
         visibility = from_enum(VISIBILITY, request.visibility, "visibility", "restricted")
         specs = [spec_from(k) for k in request.key_results]
@@ -382,7 +389,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
                 owner_id=owner.id,
                 department_id=department_id,
                 level=level,
-                status=domain.Status.DRAFT.value,
+                status=ObjectiveStatus.DRAFT.value,
                 visibility=visibility,
                 parent_id=parent_id,
                 project=project,
@@ -457,14 +464,14 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
             krs = await repo.key_results(None, objective_id=row.id)
             before = objective_pb(row, krs)
             if request.HasField("title"):
-                row.title = domain.clean_text(request.title, "title", domain.MAX_TITLE)
+                row.title = domain.clean_text(request.title, "title", MAX_TITLE)
             if request.HasField("description"):
                 row.description = domain.clean_text(
-                    request.description, "description", domain.MAX_NOTE, required=False
+                    request.description, "description", MAX_NOTE, required=False
                 )
             if request.HasField("project"):
                 row.project = domain.clean_text(
-                    request.project, "project", domain.MAX_PROJECT, required=False
+                    request.project, "project", MAX_PROJECT, required=False
                 )
             if request.HasField("visibility"):
                 row.visibility = from_enum(
@@ -543,7 +550,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
                     owner_id=o.owner_id,
                     department_id=o.department_id,
                     level=o.level,
-                    status=domain.Status.DRAFT.value,
+                    status=ObjectiveStatus.DRAFT.value,
                     visibility=o.visibility,
                     parent_id=parents[new_ids[o.id]],
                     project=o.project,
@@ -571,7 +578,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
                 kr_copies.append(copy_kr)
             by_objective = _by_objective(kr_copies)
             objectives = [objective_pb(c, by_objective.get(c.id, [])) for c in copies]
-            key_results = [key_result_pb(k, domain.Status.DRAFT.value) for k in kr_copies]
+            key_results = [key_result_pb(k, ObjectiveStatus.DRAFT.value) for k in kr_copies]
             for message in objectives:
                 await _audit(session, "objective.copy", "objective", message.id, None, message)
             for kr_message in key_results:
@@ -617,9 +624,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
         self, request: pb.ListKeyResultsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListKeyResultsResponse:
         limit, offset = _page(request.page)
-        risk_status = from_enum(
-            {r.value: n for r, n in RISK_STATUS.items()}, request.risk_status, "risk_status"
-        )
+        risk_status = from_enum(RISK_STATUS, request.risk_status, "risk_status")
         async with self.ctx.sessions() as session:
             repo = GoalsRepository(session)
             rows = await repo.key_results(
@@ -715,7 +720,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
     async def SetSelfScore(
         self, request: pb.SetSelfScoreRequest, context: grpc.aio.ServicerContext
     ) -> pb.KeyResult:
-        note = domain.clean_text(request.note, "note", domain.MAX_NOTE, required=False)
+        note = domain.clean_text(request.note, "note", MAX_NOTE, required=False)
         async with transaction(self.ctx.sessions) as session:
             repo = GoalsRepository(session)
             row = await self._key_result(repo, request.key_result_id, lock=True)
@@ -977,7 +982,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
                         None,
                         cycle_id=cycle.id,
                         owner_id=employee.id,
-                        status=domain.Status.DRAFT.value,
+                        status=ObjectiveStatus.DRAFT.value,
                         lock=True,
                     )
                 krs = await repo.key_results(None, objective_ids=[o.id for o in objectives])
@@ -1015,7 +1020,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
                 repo.add(approval)
                 await session.flush()
                 _add_approvers(repo, approval.id, approver_ids, 0, now)
-                await self._set_status(session, repo, objectives, domain.Status.PENDING, now, krs)
+                await self._set_status(session, repo, objectives, ObjectiveStatus.PENDING, now, krs)
                 message = approval_pb(approval, approver_ids)
                 await self._approval_requested(
                     session, message, cycle, f"Plan approval {cycle.name}"
@@ -1157,7 +1162,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
         self, request: pb.DecideApprovalRequest, context: grpc.aio.ServicerContext
     ) -> pb.Approval:
         decision = DECISION.get(request.decision, "")
-        comment = domain.clean_text(request.comment, "comment", domain.MAX_COMMENT, required=False)
+        comment = domain.clean_text(request.comment, "comment", MAX_COMMENT, required=False)
         decided_by = request.decided_by.strip()
         async with transaction(self.ctx.sessions) as session:
             repo = GoalsRepository(session)
@@ -1176,8 +1181,8 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
                 await self._set_status(
                     session,
                     repo,
-                    [o for o in objectives.values() if o.status == domain.Status.PENDING],
-                    domain.Status.APPROVED if approve else domain.Status.DRAFT,
+                    [o for o in objectives.values() if o.status == ObjectiveStatus.PENDING],
+                    ObjectiveStatus.APPROVED if approve else ObjectiveStatus.DRAFT,
                     now,
                 )
             else:
@@ -1300,19 +1305,19 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
             p = person(o.owner_id)
             if p is None:
                 continue
-            if o.status == domain.Status.DRAFT:
+            if o.status == ObjectiveStatus.DRAFT:
                 p.draft_objectives += 1
-            elif o.status == domain.Status.PENDING:
+            elif o.status == ObjectiveStatus.PENDING:
                 p.pending_objectives += 1
-            elif o.status == domain.Status.APPROVED:
+            elif o.status == ObjectiveStatus.APPROVED:
                 p.approved_objectives += 1
         for kr in krs:
             p = person(kr.owner_id)
-            if p is None or status_of.get(kr.objective_id) != domain.Status.APPROVED:
+            if p is None or status_of.get(kr.objective_id) != ObjectiveStatus.APPROVED:
                 continue
             p.key_results += 1
             p.checked_in += kr.id in checked
-            p.at_risk += kr.risk_status == risk.Risk.AT_RISK
+            p.at_risk += kr.risk_status == Risk.AT_RISK
         return pb.GetParticipationResponse(
             cycle_id=cycle.id, week=week, people=[people[k] for k in sorted(people)]
         )

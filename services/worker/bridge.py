@@ -1,8 +1,13 @@
 """Event bridge: NATS JetStream events → Temporal signals and workflow starts.
 
-A durable pull consumer on ``STRIDE_GOALS`` filtered to the subjects below.
+Routed from the event registries (``services/<area>/events.py``): :data:`ROUTES` maps a
+subject to its handler and to the key its events are ordered by; :data:`IGNORED` names every
+other registered subject with the reason no workflow needs it (tests/unit/test_event_registry.py
+checks that each registered subject is in exactly one of them). A new event is one registry
+line plus its route here. The durable pull consumer on ``STRIDE_GOALS`` is filtered to the
+routed subjects; messages are decoded with the registry's ``decode``.
 
-``stride.goals.v1.checkin.recorded``:
+``stride.goals.v1.checkin.recorded`` (ordered by key result):
 
 - risk ``AT_RISK``  → signal-with-start ``kr-escalation/<kr>`` (starts the escalation or
   signals the running one);
@@ -19,9 +24,19 @@ that exists already, running or finished, counts as done).
 A message is acknowledged only after Temporal accepted the signal. A transient failure naks
 it with a growing delay (it comes back; nothing is lost); a message that can never be handled
 (undecodable, missing fields) is terminated and logged. Redelivery is harmless: the workflow
-ignores an ``event_id`` it has seen. Within one fetched batch, the events of one key result
-are handled in order, different key results concurrently; when one event of a key result
-fails, its later events in the batch are nak'd too so that they do not overtake it.
+ignores an ``event_id`` it has seen.
+
+Order. The events of one key (a key result, a person's plan, a cycle) are handled one after
+the other in stream order; different keys concurrently. When an event fails, its key is *held*
+until that event is settled: the key's later events in the batch are nak'd with the same delay
+as the failed one, and any event of the key with a later stream sequence that arrives while
+the key is held (in a later batch, or redelivered before the failed one) is nak'd again
+(outcome ``held``) until the failed event has been handled. So within one bridge process an
+event is never handed to Temporal before an earlier event of its key. A hold lives in memory:
+it ends when the failed event is settled, or, should that never come back (e.g. another
+worker replica took it), a while after its redelivery was due; after a restart the first
+batch is again handled in stream order per key. Two worker replicas share the consumer, so
+two replicas may still race on one key; run one bridge per deployment where that matters.
 """
 
 from __future__ import annotations
@@ -29,8 +44,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date
-from enum import StrEnum
+from typing import Any, Generic, TypeVar
 
 import grpc
 import nats.errors
@@ -40,70 +54,32 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from temporalio.client import Client
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
 
 from services.common import metrics
+from services.common.audit import audit_subject
+from services.common.events import Event, EventRegistry
 from services.common.nats import GOALS_STREAM, ensure_streams, num_delivered
 from services.common.telemetry import consumer_span
-from stride.goals.v1 import goals_pb2, goals_pb2_grpc
-from workflows import calendar, plan_approval
-from workflows import cycle as cycle_wf
-from workflows.audit import memo
-from workflows.calendar import end_of_day, rfc3339
-from workflows.kr_escalation import (
-    RISK_AT_RISK,
-    RISK_BEHIND,
-    RISK_NO_DATA,
-    RISK_ON_TRACK,
-    SIGNAL_RISK_ASSESSED,
-    KrEscalationInput,
-    KrEscalationWorkflow,
-    RiskSignal,
-    memo_title,
-    workflow_id,
+from services.goals import events as goals_events
+from services.identity import events as identity_events
+from services.worker.handlers import (
+    DEFAULT_TIME_ZONE,
+    ApprovalPending,
+    InvalidEvent,
+    Outcome,
+    handle_approval_requested,
+    handle_check_in_recorded,
+    handle_cycle_created,
 )
+from stride.goals.v1 import goals_pb2, goals_pb2_grpc
 
 log = structlog.get_logger(__name__)
 
-CHECKIN_RECORDED_SUBJECT = "stride.goals.v1.checkin.recorded"
-APPROVAL_REQUESTED_SUBJECT = "stride.goals.v1.approval.requested"
-CYCLE_CREATED_SUBJECT = "stride.goals.v1.cycle.created"
-SUBJECTS = (CHECKIN_RECORDED_SUBJECT, APPROVAL_REQUESTED_SUBJECT, CYCLE_CREATED_SUBJECT)
-DEFAULT_TIME_ZONE = "Asia/Shanghai"
+# Every area's events: each subject is routed or ignored (tests/unit/test_event_registry.py).
+REGISTRIES: tuple[EventRegistry, ...] = (goals_events.EVENTS, identity_events.EVENTS)
 
-_RISK_STATUS_NAMES: dict[int, str] = {
-    goals_pb2.RISK_STATUS_AT_RISK: RISK_AT_RISK,
-    goals_pb2.RISK_STATUS_BEHIND: RISK_BEHIND,
-    goals_pb2.RISK_STATUS_ON_TRACK: RISK_ON_TRACK,
-    goals_pb2.RISK_STATUS_NO_DATA: RISK_NO_DATA,
-}
-
-
-class Outcome(StrEnum):
-    """What the bridge did with one event."""
-
-    # AT_RISK: signal-with-start accepted (escalation started or signalled).
-    ESCALATED = "escalated"
-    # ON_TRACK: the running escalation was signalled.
-    SIGNALLED = "signalled"
-    # ON_TRACK but no escalation is running for the key result.
-    NO_ESCALATION = "no_escalation"
-    # BEHIND / NO_DATA / unspecified: nothing to tell Temporal.
-    IGNORED = "ignored"
-    # ApprovalRequested: signal-with-start of the approval workflow accepted.
-    APPROVAL_REQUESTED = "approval_requested"
-    # ApprovalRequested for an approval goals says is no longer pending (a redelivered or
-    # replayed event): no workflow is started for it.
-    APPROVAL_SETTLED = "approval_settled"
-    # CycleCreated: cycle/<cycle> started, or it existed already.
-    CYCLE_STARTED = "cycle_started"
-    CYCLE_EXISTS = "cycle_exists"
-
-
-# approval id → whether goals still has it pending (raises when goals cannot tell now).
-ApprovalPending = Callable[[str], Awaitable[bool]]
+# Metric outcome of an event nak'd because an earlier event of its key has not been handled.
+HELD = "held"
 
 
 class GoalsApprovals:
@@ -130,263 +106,119 @@ class GoalsApprovals:
         await self._channel.close(None)
 
 
-class InvalidEvent(ValueError):
-    """The event can never be handled (undecodable or missing what the bridge needs)."""
+@dataclass(frozen=True)
+class Context:
+    """What the handlers need besides the event."""
+
+    client: Client
+    task_queue: str
+    default_time_zone: str = DEFAULT_TIME_ZONE
+    approval_pending: ApprovalPending | None = None
 
 
-def cycle_end_utc(end_date: str, time_zone: str) -> str:
-    """End of the cycle's last day (``end_date`` inclusive, in ``time_zone``) as RFC 3339 UTC.
-
-    >>> cycle_end_utc("2026-12-31", "Asia/Shanghai")
-    '2026-12-31T16:00:00Z'
-    """
-    _valid_zone(time_zone)
-    try:
-        last_day = date.fromisoformat(end_date)
-    except ValueError as err:
-        raise InvalidEvent(f"cycle_end_date is not an ISO date: {end_date!r}") from err
-    return rfc3339(end_of_day(last_day, time_zone))
+E = TypeVar("E", bound=Message)
 
 
-def decode_check_in_recorded(data: bytes) -> goals_pb2.CheckInRecorded:
-    event = decode(CHECKIN_RECORDED_SUBJECT, data)
-    assert isinstance(event, goals_pb2.CheckInRecorded)
-    return event
+@dataclass(frozen=True)
+class Route(Generic[E]):
+    """How the bridge handles the events of one registered subject."""
+
+    event: Event
+    handle: Callable[[Context, E], Awaitable[Outcome]]
+    # Events with the same key are handed to Temporal in stream order.
+    key: Callable[[E], str]
 
 
-def _risk_signal(event: goals_pb2.CheckInRecorded, status: str) -> RiskSignal:
-    return RiskSignal(
-        event_id=event.meta.event_id,
-        check_in_id=event.check_in.id,
-        week=event.check_in.week,
-        status=status,
-        shortfall=event.check_in.risk.shortfall,
-        behind_streak=event.check_in.risk.behind_streak,
+async def _check_in_recorded(ctx: Context, event: goals_pb2.CheckInRecorded) -> Outcome:
+    return await handle_check_in_recorded(
+        ctx.client, event, task_queue=ctx.task_queue, default_time_zone=ctx.default_time_zone
     )
 
 
-def _require(event: goals_pb2.CheckInRecorded) -> str:
-    """Validate what every handled event needs; return the key result id."""
-    key_result_id = event.key_result.id or event.check_in.key_result_id
-    _missing(
-        (
-            ("meta.event_id", event.meta.event_id),
-            ("key_result.id", key_result_id),
-            ("check_in.week", event.check_in.week),
-        ),
-        "CheckInRecorded",
+async def _approval_requested(ctx: Context, event: goals_pb2.ApprovalRequested) -> Outcome:
+    return await handle_approval_requested(
+        ctx.client,
+        event,
+        task_queue=ctx.task_queue,
+        default_time_zone=ctx.default_time_zone,
+        still_pending=ctx.approval_pending,
     )
-    return key_result_id
 
 
-async def handle_check_in_recorded(
-    client: Client,
-    event: goals_pb2.CheckInRecorded,
-    *,
-    task_queue: str,
-    default_time_zone: str = DEFAULT_TIME_ZONE,
-) -> Outcome:
-    """Tell Temporal about one decoded ``CheckInRecorded`` event.
-
-    ``default_time_zone`` (the organisation's) applies when the event names none.
-
-    Raises :class:`InvalidEvent` for an event that can never be handled and ``RPCError`` (or
-    any other exception) for a failure worth retrying.
-    """
-    status = _RISK_STATUS_NAMES.get(event.check_in.risk.status)
-    if status not in (RISK_AT_RISK, RISK_ON_TRACK):
-        return Outcome.IGNORED
-    key_result_id = _require(event)
-    signal = _risk_signal(event, status)
-    if status == RISK_AT_RISK:
-        if not event.cycle_end_date:
-            raise InvalidEvent("CheckInRecorded lacks cycle_end_date")
-        escalation = KrEscalationInput(
-            key_result_id=key_result_id,
-            cycle_id=event.cycle_id or event.key_result.cycle_id,
-            department_id=event.key_result.department_id,
-            cycle_end_utc=cycle_end_utc(event.cycle_end_date, event.time_zone or default_time_zone),
-        )
-        await client.start_workflow(
-            KrEscalationWorkflow.run,
-            escalation,
-            id=workflow_id(key_result_id),
-            task_queue=task_queue,
-            start_signal=SIGNAL_RISK_ASSESSED,
-            start_signal_args=[signal],
-            memo=memo(memo_title(key_result_id)),
-        )
-        return Outcome.ESCALATED
-    handle = client.get_workflow_handle(workflow_id(key_result_id))
-    try:
-        await handle.signal(SIGNAL_RISK_ASSESSED, signal)
-    except RPCError as err:
-        # Never started, or already closed (resolved / cycle ended): nothing to resolve.
-        if err.status == RPCStatusCode.NOT_FOUND:
-            return Outcome.NO_ESCALATION
-        raise
-    return Outcome.SIGNALLED
-
-
-_APPROVAL_KINDS = {
-    goals_pb2.APPROVAL_KIND_PLAN: plan_approval.KIND_PLAN,
-    goals_pb2.APPROVAL_KIND_REVISION: plan_approval.KIND_REVISION,
-}
-
-
-def _missing(fields: tuple[tuple[str, str], ...], what: str) -> None:
-    missing = [name for name, value in fields if not value]
-    if missing:
-        raise InvalidEvent(f"{what} lacks {', '.join(missing)}")
-
-
-def _valid_zone(time_zone: str) -> str:
-    try:
-        calendar.zone(time_zone)
-    except ValueError as err:
-        raise InvalidEvent(str(err)) from err
-    return time_zone
-
-
-def approval_title(event: goals_pb2.ApprovalRequested) -> str:
-    """The Temporal memo title: goals' (documented as free of personal data) or ids only."""
-    kind = _APPROVAL_KINDS.get(event.approval.kind, "plan")
-    return event.title or f"Goal {kind} approval · cycle {event.approval.cycle_id}"
-
-
-async def handle_approval_requested(
-    client: Client,
-    event: goals_pb2.ApprovalRequested,
-    *,
-    task_queue: str,
-    default_time_zone: str = DEFAULT_TIME_ZONE,
-    still_pending: ApprovalPending | None = None,
-) -> Outcome:
-    """Signal-with-start the approval workflow of the person and cycle of ``event``.
-
-    With ``still_pending`` (the worker asks goals), an approval that was decided meanwhile is
-    not started again: an event redelivered or replayed after its workflow ended would
-    otherwise open a new run that reminds and escalates a settled approval.
-    """
-    a = event.approval
-    _missing(
-        (
-            ("meta.event_id", event.meta.event_id),
-            ("approval.id", a.id),
-            ("approval.cycle_id", a.cycle_id),
-            ("approval.employee_id", a.employee_id),
-        ),
-        "ApprovalRequested",
+async def _cycle_created(ctx: Context, event: goals_pb2.CycleCreated) -> Outcome:
+    return await handle_cycle_created(
+        ctx.client, event, task_queue=ctx.task_queue, default_time_zone=ctx.default_time_zone
     )
-    kind = _APPROVAL_KINDS.get(a.kind)
-    if kind is None:
-        raise InvalidEvent(f"ApprovalRequested has an unknown kind {a.kind}")
-    time_zone = _valid_zone(event.time_zone or default_time_zone)
-    if still_pending is not None and not await still_pending(a.id):
-        return Outcome.APPROVAL_SETTLED
-    wid = a.workflow_id or plan_approval.workflow_id(a.cycle_id, a.employee_id)
-    await client.start_workflow(
-        plan_approval.PlanApprovalWorkflow.run,
-        plan_approval.PlanApprovalInput(
-            cycle_id=a.cycle_id,
-            employee_id=a.employee_id,
-            department_id=a.department_id,
-            time_zone=time_zone,
-        ),
-        id=wid,
-        task_queue=task_queue,
-        start_signal=plan_approval.SIGNAL_APPROVAL_REQUESTED,
-        start_signal_args=[
-            plan_approval.ApprovalRequest(
-                event_id=event.meta.event_id,
-                approval_id=a.id,
-                kind=kind,
-                approver_ids=list(a.approver_ids),
-                requested_at=a.created_at or event.meta.occurred_at,
-                objective_ids=list(a.objective_ids),
-                revision_id=a.revision_id,
-            )
-        ],
-        memo={"title": approval_title(event)},
-    )
-    return Outcome.APPROVAL_REQUESTED
 
 
-async def handle_cycle_created(
-    client: Client,
-    event: goals_pb2.CycleCreated,
-    *,
-    task_queue: str,
-    default_time_zone: str = DEFAULT_TIME_ZONE,
-) -> Outcome:
-    """Start ``cycle/<cycle>``; one that exists (running or finished) counts as done."""
-    c = event.cycle
-    _missing(
-        (("cycle.id", c.id), ("cycle.start_date", c.start_date), ("cycle.end_date", c.end_date)),
-        "CycleCreated",
-    )
-    cycle_input = cycle_wf.CycleInput(
-        cycle_id=c.id,
-        start_date=c.start_date,
-        end_date=c.end_date,
-        time_zone=_valid_zone(c.time_zone or default_time_zone),
-        planning_deadline=c.planning_deadline,
-        approval_deadline=c.approval_deadline,
-        closing_deadline=c.closing_deadline,
-    )
-    try:
-        cycle_wf.calendar_of(cycle_input)
-    except ValueError as err:
-        raise InvalidEvent(f"CycleCreated has bad dates: {err}") from err
-    try:
-        await client.start_workflow(
-            cycle_wf.CycleWorkflow.run,
-            cycle_input,
-            id=cycle_wf.workflow_id(c.id),
-            task_queue=task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            memo={"title": f"OKR cycle {c.id}"},
-        )
-    except WorkflowAlreadyStartedError:
-        return Outcome.CYCLE_EXISTS
-    return Outcome.CYCLE_STARTED
+_ROUTES: tuple[Route[Any], ...] = (
+    Route(
+        goals_events.CHECKIN_RECORDED,
+        _check_in_recorded,
+        lambda e: f"kr:{e.key_result.id or e.check_in.key_result_id}",
+    ),
+    Route(
+        goals_events.APPROVAL_REQUESTED,
+        _approval_requested,
+        lambda e: f"plan:{e.approval.cycle_id}/{e.approval.employee_id}",
+    ),
+    Route(goals_events.CYCLE_CREATED, _cycle_created, lambda e: f"cycle:{e.cycle.id}"),
+)
+# The consumer reads STRIDE_GOALS (its filter: these subjects); routing another stream's
+# subject needs a consumer on that stream too.
+ROUTES: dict[str, Route[Any]] = {route.event.subject: route for route in _ROUTES}
 
-
-_EVENT_TYPES: dict[str, type[Message]] = {
-    CHECKIN_RECORDED_SUBJECT: goals_pb2.CheckInRecorded,
-    APPROVAL_REQUESTED_SUBJECT: goals_pb2.ApprovalRequested,
-    CYCLE_CREATED_SUBJECT: goals_pb2.CycleCreated,
+# Registered subjects no workflow reacts to (yet), each with the reason.
+IGNORED: dict[str, str] = {
+    goals_events.PROGRESS_CHANGED.subject: "risk reaches escalations with checkin.recorded",
+    goals_events.APPROVAL_DECIDED.subject: "decisions reach the approval workflow as its Update",
+    goals_events.CYCLE_CLOSED.subject: "the cycle workflow closes the cycle itself",
+    audit_subject("goals"): "audit entries are appended to identity's hash chain",
+    audit_subject("identity"): "audit entries are appended to identity's hash chain",
+    identity_events.DEPARTMENT_CREATED.subject: "workflows read the org when they need it",
+    identity_events.DEPARTMENT_UPDATED.subject: "workflows read the org when they need it",
+    identity_events.EMPLOYEE_CREATED.subject: "workflows read the org when they need it",
+    identity_events.EMPLOYEE_UPDATED.subject: "workflows read the org when they need it",
+    identity_events.EMPLOYEE_DEACTIVATED.subject: "workflows read the org when they need it",
 }
 
 
 def decode(subject: str, data: bytes) -> Message:
-    """The event of a bridged subject (InvalidEvent when it is not one)."""
-    cls = _EVENT_TYPES.get(subject)
-    if cls is None:
+    """The event of a routed subject, decoded by its registry (InvalidEvent when it is not one)."""
+    if subject not in ROUTES:
         raise InvalidEvent(f"not a bridged subject: {subject}")
-    event = cls()
+    registry = next(r for r in REGISTRIES if subject in r)
     try:
-        event.ParseFromString(data)
+        return registry.decode(subject, data)
     except DecodeError as err:
-        raise InvalidEvent(f"not a {cls.__name__}: {err}") from err
-    return event
-
-
-def order_key(event: Message) -> str:
-    """Events with the same key are handled in order within a batch."""
-    if isinstance(event, goals_pb2.CheckInRecorded):
-        return f"kr:{event.key_result.id or event.check_in.key_result_id}"
-    if isinstance(event, goals_pb2.ApprovalRequested):
-        return f"plan:{event.approval.cycle_id}/{event.approval.employee_id}"
-    if isinstance(event, goals_pb2.CycleCreated):
-        return f"cycle:{event.cycle.id}"
-    return "other"
+        name = registry.message_of(subject).__name__
+        raise InvalidEvent(f"not a {name}: {err}") from err
 
 
 @dataclass
 class _Decoded:
     msg: Msg
     event: Message
+    route: Route[Any]
+    # Stream sequence (the order the producer's relay published in).
+    seq: int
+
+
+@dataclass
+class _Hold:
+    """A key whose event ``seq`` failed: its later events wait until that one is settled."""
+
+    seq: int
+    # Event-loop time at which JetStream redelivers it, and after which the hold is given up.
+    due: float
+    expires: float
+
+
+def _sequence(msg: Msg) -> int:
+    try:
+        return int(msg.metadata.sequence.stream)
+    except Exception:  # not a JetStream message (tests): arrival order
+        return 0
 
 
 class EventBridge:
@@ -409,12 +241,10 @@ class EventBridge:
         approval_pending: ApprovalPending | None = None,
     ) -> None:
         self._js = js
-        self._approval_pending = approval_pending
+        self._context = Context(client, task_queue, default_time_zone, approval_pending)
         self._stream_replicas = stream_replicas
-        self._client = client
         self._task_queue = task_queue
         self._consumer = consumer
-        self._default_time_zone = default_time_zone
         self._batch_size = batch_size
         self._fetch_timeout = fetch_timeout
         self._ack_wait = ack_wait
@@ -422,6 +252,8 @@ class EventBridge:
         self._retry_max_delay = retry_max_delay
         self._stopping = asyncio.Event()
         self._sub: JetStreamContext.PullSubscription | None = None
+        # Keys whose failed event has not been settled yet (see the module docstring).
+        self._holds: dict[str, _Hold] = {}
         # Event-loop time of the last fetch that returned (messages or a timeout): the
         # worker's /readyz reports a bridge that stopped fetching.
         self.last_fetch: float | None = None
@@ -435,7 +267,7 @@ class EventBridge:
                 name=self._consumer,
                 durable_name=self._consumer,
                 description="worker: goals events to Temporal workflows",
-                filter_subjects=list(SUBJECTS),
+                filter_subjects=list(ROUTES),
                 deliver_policy=DeliverPolicy.ALL,
                 ack_policy=AckPolicy.EXPLICIT,
                 ack_wait=self._ack_wait,
@@ -486,9 +318,12 @@ class EventBridge:
             except InvalidEvent as err:
                 await self._terminate(msg, err)
                 continue
-            groups.setdefault(order_key(event), []).append(_Decoded(msg, event))
+            route = ROUTES[msg.subject]
+            item = _Decoded(msg, event, route, _sequence(msg))
+            groups.setdefault(route.key(event), []).append(item)
         results = await asyncio.gather(
-            *(self._handle_in_order(group) for group in groups.values()), return_exceptions=True
+            *(self._handle_key(key, group) for key, group in groups.items()),
+            return_exceptions=True,
         )
         for result in results:
             if isinstance(result, BaseException):
@@ -496,23 +331,54 @@ class EventBridge:
                 # whatever stayed unacknowledged after ack_wait.
                 log.warning("bridge: could not settle messages", error=repr(result))
 
-    async def _handle_in_order(self, group: list[_Decoded]) -> None:
+    async def _handle_key(self, key: str, group: list[_Decoded]) -> None:
+        """Handle one key's events in stream order; after a failure hold the rest back."""
+        group.sort(key=lambda item: item.seq)
         for index, item in enumerate(group):
-            if not await self._handle_one(item):
-                # Keep the key result's order: its later events wait for the failed one.
-                for later in group[index + 1 :]:
-                    await later.msg.nak(delay=self._retry_delay(later.msg))
-                return
+            delay = self._held_for(key, item)
+            if delay is not None:
+                rest = group[index:]
+            else:
+                delay = await self._handle_one(item)
+                if delay is None:  # settled
+                    hold = self._holds.get(key)
+                    if hold is not None and hold.seq == item.seq:
+                        del self._holds[key]
+                    continue
+                now = asyncio.get_running_loop().time()
+                grace = max(self._ack_wait, self._retry_max_delay)
+                self._holds[key] = _Hold(item.seq, now + delay, now + delay + grace)
+                rest = group[index + 1 :]
+            for later in rest:
+                await self._hold_back(later, delay)
+            return
 
-    async def _handle_one(self, item: _Decoded) -> bool:
-        """Handle and settle one message; False when it was nak'd for a retry."""
+    def _held_for(self, key: str, item: _Decoded) -> float | None:
+        """The nak delay of an event that must wait for an earlier failed one, else None."""
+        hold = self._holds.get(key)
+        if hold is None or item.seq <= hold.seq:
+            return None
+        now = asyncio.get_running_loop().time()
+        if now > hold.expires:
+            log.warning("bridge: gave up waiting for a failed event", key=key, seq=hold.seq)
+            del self._holds[key]
+            return None
+        return max(hold.due - now, self._retry_base_delay)
+
+    async def _hold_back(self, item: _Decoded, delay: float) -> None:
+        await item.msg.nak(delay=delay)
+        metrics.event_consumed(self._consumer, item.msg.subject, HELD, num_delivered(item.msg))
+        log.debug("bridge: event held back", event_id=_event_id(item.event), retry_in=delay)
+
+    async def _handle_one(self, item: _Decoded) -> float | None:
+        """Handle and settle one message; the delay it was nak'd with, None once settled."""
         msg, event = item.msg, item.event
         try:
             with consumer_span(msg.subject, msg.headers):
-                outcome = await self._dispatch(event)
+                outcome = await item.route.handle(self._context, event)
         except InvalidEvent as err:
             await self._terminate(msg, err)
-            return True
+            return None
         except Exception as err:
             metrics.event_consumed(self._consumer, msg.subject, "retry", num_delivered(msg))
             delay = self._retry_delay(msg)
@@ -525,25 +391,13 @@ class EventBridge:
                 error_type=type(err).__name__,
             )
             await msg.nak(delay=delay)
-            return False
+            return delay
         await msg.ack()
         metrics.event_consumed(self._consumer, msg.subject, str(outcome), num_delivered(msg))
         if outcome in (Outcome.ESCALATED, Outcome.SIGNALLED):
             metrics.escalation_signalled(str(outcome))
         log.debug("bridge: event handled", event_id=_event_id(event), outcome=str(outcome))
-        return True
-
-    async def _dispatch(self, event: Message) -> Outcome:
-        kwargs = {"task_queue": self._task_queue, "default_time_zone": self._default_time_zone}
-        if isinstance(event, goals_pb2.CheckInRecorded):
-            return await handle_check_in_recorded(self._client, event, **kwargs)
-        if isinstance(event, goals_pb2.ApprovalRequested):
-            return await handle_approval_requested(
-                self._client, event, still_pending=self._approval_pending, **kwargs
-            )
-        if isinstance(event, goals_pb2.CycleCreated):
-            return await handle_cycle_created(self._client, event, **kwargs)
-        raise InvalidEvent(f"no handler for {type(event).__name__}")
+        return None
 
     def _retry_delay(self, msg: Msg) -> float:
         attempt = min(max(num_delivered(msg), 1), 32)

@@ -14,7 +14,7 @@ from temporalio.api.operatorservice.v1 import (
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.service import RPCError, RPCStatusCode
-from temporalio.worker import Worker
+from temporalio.worker import Replayer, Worker
 
 from activities.approvals import ApprovalActivities
 from activities.audit import AuditActivities
@@ -27,6 +27,7 @@ from workflows.cycle import CycleWorkflow
 from workflows.kr_escalation import KrEscalationWorkflow
 from workflows.org_sync import OrgSyncWorkflow
 from workflows.plan_approval import PlanApprovalWorkflow
+from workflows.sandbox import RUNNER
 
 log = structlog.get_logger(__name__)
 
@@ -65,8 +66,15 @@ def build_worker(
         task_queue=task_queue,
         workflows=WORKFLOWS,
         activities=list(activities_for(WorkerSettings()) if activities is None else activities),
+        workflow_runner=RUNNER,
         **kwargs,
     )
+
+
+def build_replayer() -> Replayer:
+    """A replayer of every Stride workflow, in the worker's sandbox (``stride temporal replay``,
+    tests/replay)."""
+    return Replayer(workflows=WORKFLOWS, workflow_runner=RUNNER)
 
 
 async def ensure_search_attributes(

@@ -30,13 +30,14 @@ from services.common.binaries import private_nats_server
 from services.common.mail_sink import MailSink
 from services.common.nats import GOALS_STREAM
 from services.common.settings import WorkerSettings
-from services.worker.bridge import APPROVAL_REQUESTED_SUBJECT, EventBridge, GoalsApprovals
+from services.goals.events import APPROVAL_REQUESTED
+from services.worker.bridge import EventBridge, GoalsApprovals
 from services.worker.worker import build_worker
 from stride.goals.v1 import goals_pb2 as gpb
 from stride.identity.v1 import identity_pb2
 from tests.integration.gateway_stack import GatewayStack, gateway_stack
+from workflows import ids
 from workflows.cycle import AudienceInput, CycleWorkflow
-from workflows.cycle import workflow_id as cycle_workflow_id
 from workflows.plan_approval import EscalateActivityInput, PlanApprovalWorkflow
 
 
@@ -155,7 +156,7 @@ async def test_a_plan_is_approved_end_to_end(
 
     # cycle.created → bridge → cycle/<c>, which sets the phase in goals.
     async def cycle_in_planning() -> None:
-        desc = await client.get_workflow_handle(cycle_workflow_id(cycle.id)).describe()
+        desc = await client.get_workflow_handle(ids.cycle(cycle.id)).describe()
         assert desc.status == WorkflowExecutionStatus.RUNNING
         got = await stack.goals.GetCycle(gpb.GetCycleRequest(id=cycle.id))
         assert got.phase == gpb.CYCLE_PHASE_PLANNING
@@ -244,9 +245,9 @@ async def test_a_plan_is_approved_end_to_end(
     nc = await nats.connect(own_nats)
     try:
         js = nc.jetstream()
-        original = await js.get_last_msg(GOALS_STREAM, APPROVAL_REQUESTED_SUBJECT)
+        original = await js.get_last_msg(GOALS_STREAM, APPROVAL_REQUESTED.subject)
         await js.publish(
-            APPROVAL_REQUESTED_SUBJECT,
+            APPROVAL_REQUESTED.subject,
             original.data or b"",
             headers={"Nats-Msg-Id": f"replayed-{uuid.uuid4()}"},
         )
@@ -325,7 +326,7 @@ async def test_a_plan_is_approved_end_to_end(
     await stack.goals.CloseCycle(gpb.CloseCycleRequest(id=cycle.id))
     assert await who("not_checked_in") == {} and await who("managers") == {}
 
-    cycle_handle = client.get_workflow_handle_for(CycleWorkflow.run, cycle_workflow_id(cycle.id))
+    cycle_handle = client.get_workflow_handle_for(CycleWorkflow.run, ids.cycle(cycle.id))
     state = await cycle_handle.query(CycleWorkflow.state)
     assert state.phase == "planning" and state.last_step == "phase/planning"
     await cycle_handle.terminate("test over")

@@ -41,14 +41,13 @@ from services.common.binaries import free_port
 from services.common.nats import GOALS_STREAM, ensure_streams
 from services.common.settings import WorkerSettings
 from services.goals import server as goals_server
+from services.goals.events import CHECKIN_RECORDED
 from services.identity import server as identity_server
-from services.worker.bridge import (
-    CHECKIN_RECORDED_SUBJECT,
-    EventBridge,
+from services.worker.bridge import EventBridge, decode
+from services.worker.handlers import (
     InvalidEvent,
     Outcome,
     cycle_end_utc,
-    decode_check_in_recorded,
     handle_check_in_recorded,
 )
 from services.worker.server import connect_temporal, serve
@@ -59,8 +58,8 @@ from stride.goals.v1 import goals_pb2
 from tests.fakes.audit import DecisionLog
 from tests.integration.services_fixtures import running, service_settings
 from tests.otel import recorder
-from workflows import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE, STRIDE_RISK_LEVEL
-from workflows.kr_escalation import EscalationState, KrEscalationWorkflow, workflow_id
+from workflows import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE, STRIDE_RISK_LEVEL, ids
+from workflows.kr_escalation import EscalationState, KrEscalationWorkflow
 
 RISK = {
     "at_risk": goals_pb2.RISK_STATUS_AT_RISK,
@@ -178,9 +177,9 @@ def test_cycle_end_rejects_bad_input(end_date: str, zone: str) -> None:
 
 def test_decode() -> None:
     event = check_in_recorded("kr-1", "2026-W48", "at_risk", event_id="evt-1")
-    assert decode_check_in_recorded(event.SerializeToString()) == event
+    assert decode(CHECKIN_RECORDED.subject, event.SerializeToString()) == event
     with pytest.raises(InvalidEvent):
-        decode_check_in_recorded(b"\xff\xff\xff not protobuf")
+        decode(CHECKIN_RECORDED.subject, b"\xff\xff\xff not protobuf")
 
 
 # --- the handler with a real Temporal -----------------------------------------------------
@@ -210,13 +209,13 @@ async def test_handler_starts_signals_and_ignores(
     event = check_in_recorded(kr, "2026-W46", "on_track", department=department)
     assert await handle_check_in_recorded(client, event, task_queue=tq) is Outcome.NO_ESCALATION
     with pytest.raises(RPCError) as not_found:
-        await client.get_workflow_handle(workflow_id(kr)).describe()
+        await client.get_workflow_handle(ids.kr_escalation(kr)).describe()
     assert not_found.value.status == RPCStatusCode.NOT_FOUND
 
     # At risk: signal-with-start.
     event = check_in_recorded(kr, "2026-W47", "at_risk", department=department)
     assert await handle_check_in_recorded(client, event, task_queue=tq) is Outcome.ESCALATED
-    handle = client.get_workflow_handle_for(KrEscalationWorkflow.run, workflow_id(kr))
+    handle = client.get_workflow_handle_for(KrEscalationWorkflow.run, ids.kr_escalation(kr))
     state = await signals_handled(handle, 1)
     assert (state.level, state.level_name, state.at_risk_weeks) == (1, "warning", ["2026-W47"])
     desc = await handle.describe()
@@ -232,8 +231,8 @@ async def test_handler_starts_signals_and_ignores(
     # Ops can find it with a visibility query on the search attributes.
     async def listed() -> None:
         query = f'StrideDepartment = "{department}" AND StrideRiskLevel = "warning"'
-        ids = [wf.id async for wf in client.list_workflows(query)]
-        assert ids == [workflow_id(kr)]
+        found = [wf.id async for wf in client.list_workflows(query)]
+        assert found == [ids.kr_escalation(kr)]
 
     await eventually(listed)
 
@@ -274,7 +273,7 @@ async def test_handler_uses_the_default_time_zone_when_the_event_has_none(
     await handle_check_in_recorded(
         client, event, task_queue=worker.task_queue, default_time_zone="Europe/Berlin"
     )
-    handle = client.get_workflow_handle(workflow_id(kr))
+    handle = client.get_workflow_handle(ids.kr_escalation(kr))
     history = await handle.fetch_history()
     started = history.events[0].workflow_execution_started_event_attributes
     assert b"2099-12-31T23:00:00Z" in started.input.payloads[0].data
@@ -298,7 +297,7 @@ async def js(nats_url: str) -> AsyncIterator[JetStreamContext]:
 async def publish(js: JetStreamContext, event: goals_pb2.CheckInRecorded, msg_id: str) -> bool:
     """Publish like the goals outbox relay does; True when JetStream took it as new."""
     ack = await js.publish(
-        CHECKIN_RECORDED_SUBJECT, event.SerializeToString(), headers={"Nats-Msg-Id": msg_id}
+        CHECKIN_RECORDED.subject, event.SerializeToString(), headers={"Nats-Msg-Id": msg_id}
     )
     assert ack.stream == GOALS_STREAM
     return not ack.duplicate
@@ -362,7 +361,7 @@ async def _worker_process_escalates(
     )
     server = asyncio.create_task(serve(settings))
     kr = new_kr()
-    handle = client.get_workflow_handle_for(KrEscalationWorkflow.run, workflow_id(kr))
+    handle = client.get_workflow_handle_for(KrEscalationWorkflow.run, ids.kr_escalation(kr))
     try:
         first = check_in_recorded(kr, "2026-W47", "at_risk")
         assert await publish(js, first, first.meta.event_id)
@@ -404,7 +403,7 @@ async def _worker_process_escalates(
         # The memo names it for the Temporal UI; its decisions are in the audit trail.
         assert await (await handle.describe()).memo_value("title") == f"KR escalation {kr}"
         audit = audit_pb2_grpc.AuditServiceStub(identity_channel)
-        request = audit_pb2.ListAuditEntriesRequest(actor=f"workflow:{workflow_id(kr)}")
+        request = audit_pb2.ListAuditEntriesRequest(actor=f"workflow:{ids.kr_escalation(kr)}")
         for _ in range(100):
             entries = (await audit.ListAuditEntries(request)).entries
             if len(entries) >= 3:
@@ -491,7 +490,7 @@ async def test_failed_deliveries_are_nakd_redelivered_and_applied_once(
     await bridge.setup()
     running = asyncio.create_task(bridge.run())
     kr = new_kr()
-    handle = real.get_workflow_handle_for(KrEscalationWorkflow.run, workflow_id(kr))
+    handle = real.get_workflow_handle_for(KrEscalationWorkflow.run, ids.kr_escalation(kr))
     try:
         lost_answer = check_in_recorded(kr, "2026-W47", "at_risk")
         unavailable = check_in_recorded(kr, "2026-W48", "at_risk")
@@ -499,7 +498,7 @@ async def test_failed_deliveries_are_nakd_redelivered_and_applied_once(
         flaky.fail_before.add(unavailable.meta.event_id)
         # An undecodable message in between must not block the stream.
         await js.publish(
-            CHECKIN_RECORDED_SUBJECT, b"\xff garbage", headers={"Nats-Msg-Id": str(uuid.uuid4())}
+            CHECKIN_RECORDED.subject, b"\xff garbage", headers={"Nats-Msg-Id": str(uuid.uuid4())}
         )
         for event in (lost_answer, unavailable):
             assert await publish(js, event, event.meta.event_id)
@@ -516,7 +515,7 @@ async def test_failed_deliveries_are_nakd_redelivered_and_applied_once(
         await consumer_settled(js, consumer)
         # The metrics ops alert on: two failed attempts, each event handled on a redelivery
         # (a later event of the key result may be held back once more), one dropped message.
-        subject = CHECKIN_RECORDED_SUBJECT
+        subject = CHECKIN_RECORDED.subject
         assert rec.value(metrics.EVENTS_CONSUMED, consumer=consumer, outcome="retry") == 2
         assert rec.value(metrics.EVENTS_REDELIVERED, consumer=consumer, subject=subject) >= 2
         # (The new consumer also reads what earlier tests left on the stream.)

@@ -26,11 +26,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from services.common.nats import GOALS_STREAM, ensure_streams
-from services.worker.bridge import (
-    APPROVAL_REQUESTED_SUBJECT,
-    CHECKIN_RECORDED_SUBJECT,
-    CYCLE_CREATED_SUBJECT,
-    EventBridge,
+from services.goals.events import APPROVAL_REQUESTED, CHECKIN_RECORDED, CYCLE_CREATED
+from services.worker.bridge import EventBridge
+from services.worker.handlers import (
     InvalidEvent,
     Outcome,
     handle_approval_requested,
@@ -41,10 +39,9 @@ from stride.common.v1 import common_pb2
 from stride.goals.v1 import goals_pb2
 from tests.integration.test_bridge import consumer_settled, eventually
 from tests.workflows.fake_activities import FakeActivities
-from workflows import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE
+from workflows import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE, ids
 from workflows.cycle import CycleWorkflow
-from workflows.cycle import workflow_id as cycle_workflow_id
-from workflows.plan_approval import PlanApprovalWorkflow, workflow_id
+from workflows.plan_approval import PlanApprovalWorkflow
 
 
 @pytest.fixture
@@ -87,7 +84,7 @@ def approval_requested(
             department_id="dept-qa",
             objective_ids=["obj-1"],
             approver_ids=["emp-manager"],
-            workflow_id=workflow_id(cycle, employee),
+            workflow_id=ids.plan_approval(cycle, employee),
             created_at="2026-11-23T02:00:00Z",
         ),
         time_zone="Asia/Shanghai",
@@ -133,7 +130,9 @@ async def test_approval_events_start_one_workflow_per_person_and_cycle(
     )
     revision = approval_requested(cycle, employee, "apr-rev", kind=goals_pb2.APPROVAL_KIND_REVISION)
     await handle_approval_requested(client, revision, task_queue=tq)
-    handle = client.get_workflow_handle_for(PlanApprovalWorkflow.run, workflow_id(cycle, employee))
+    handle = client.get_workflow_handle_for(
+        PlanApprovalWorkflow.run, ids.plan_approval(cycle, employee)
+    )
     state = await approvals_of(handle, 2)
     assert [(a.approval_id, a.kind, a.status) for a in state.approvals] == [
         ("apr-plan", "plan", "pending"),
@@ -172,7 +171,7 @@ async def test_cycle_created_starts_the_cycle_once(
     tq = worker.task_queue
     assert await handle_cycle_created(client, event, task_queue=tq) is Outcome.CYCLE_STARTED
     assert await handle_cycle_created(client, event, task_queue=tq) is Outcome.CYCLE_EXISTS
-    handle = client.get_workflow_handle_for(CycleWorkflow.run, cycle_workflow_id(cycle))
+    handle = client.get_workflow_handle_for(CycleWorkflow.run, ids.cycle(cycle))
     state = await handle.query(CycleWorkflow.state)
     assert state.next_step == "phase/planning" and state.total > 20
     desc = await handle.describe()
@@ -197,7 +196,7 @@ async def test_bridge_widens_an_old_consumer_and_routes_every_subject(
         ConsumerConfig(
             name=consumer,
             durable_name=consumer,
-            filter_subject=CHECKIN_RECORDED_SUBJECT,
+            filter_subject=CHECKIN_RECORDED.subject,
             deliver_policy=DeliverPolicy.ALL,
             ack_policy=AckPolicy.EXPLICIT,
         ),
@@ -213,9 +212,9 @@ async def test_bridge_widens_an_old_consumer_and_routes_every_subject(
     await bridge.setup()
     info = await js.consumer_info(GOALS_STREAM, consumer)
     assert set(info.config.filter_subjects or []) == {
-        CHECKIN_RECORDED_SUBJECT,
-        APPROVAL_REQUESTED_SUBJECT,
-        CYCLE_CREATED_SUBJECT,
+        CHECKIN_RECORDED.subject,
+        APPROVAL_REQUESTED.subject,
+        CYCLE_CREATED.subject,
     }
     running = asyncio.create_task(bridge.run())
     cycle, employee = f"cyc-{uuid.uuid4().hex[:6]}", f"emp-{uuid.uuid4().hex[:6]}"
@@ -223,24 +222,24 @@ async def test_bridge_widens_an_old_consumer_and_routes_every_subject(
     try:
         plan = approval_requested(cycle, employee, "apr-1")
         await js.publish(
-            APPROVAL_REQUESTED_SUBJECT,
+            APPROVAL_REQUESTED.subject,
             plan.SerializeToString(),
             headers={"Nats-Msg-Id": plan.meta.event_id},
         )
         await js.publish(
-            CYCLE_CREATED_SUBJECT, b"\xff not a cycle", headers={"Nats-Msg-Id": str(uuid.uuid4())}
+            CYCLE_CREATED.subject, b"\xff not a cycle", headers={"Nats-Msg-Id": str(uuid.uuid4())}
         )
         created = cycle_created(cycle, date.today() + timedelta(days=30))
         await js.publish(
-            CYCLE_CREATED_SUBJECT,
+            CYCLE_CREATED.subject,
             created.SerializeToString(),
             headers={"Nats-Msg-Id": created.meta.event_id},
         )
         approval = client.get_workflow_handle_for(
-            PlanApprovalWorkflow.run, workflow_id(cycle, employee)
+            PlanApprovalWorkflow.run, ids.plan_approval(cycle, employee)
         )
         await approvals_of(approval, 1)
-        cycle_handle = client.get_workflow_handle(cycle_workflow_id(cycle))
+        cycle_handle = client.get_workflow_handle(ids.cycle(cycle))
 
         async def cycle_running() -> None:
             assert (await cycle_handle.describe()).status == WorkflowExecutionStatus.RUNNING
@@ -251,7 +250,7 @@ async def test_bridge_widens_an_old_consumer_and_routes_every_subject(
         bridge.stop()
         await asyncio.wait_for(running, 30)
         await nc.drain()
-        for wid in (workflow_id(cycle, employee), cycle_workflow_id(cycle)):
+        for wid in (ids.plan_approval(cycle, employee), ids.cycle(cycle)):
             handle = client.get_workflow_handle(wid)
             try:
                 if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:

@@ -44,7 +44,7 @@ from services.common.nats import connect, ensure_streams
 from services.common.outbox import OutboxRelay
 from services.common.settings import WorkerSettings
 from services.common.telemetry import metric_readers, temporal_runtime
-from services.worker.bridge import CHECKIN_RECORDED_SUBJECT
+from services.goals.events import CHECKIN_RECORDED
 from services.worker.server import serve
 from services.worker.worker import build_worker
 from tests.integration.gateway_stack import GatewayStack, gateway_stack
@@ -236,8 +236,8 @@ async def test_one_check_in_is_one_trace_from_the_gateway_to_the_workflow(
     assert any(q.startswith("INSERT INTO CHECK_INS") for q in sql), sql
     assert any(q.startswith("INSERT INTO OUTBOX") for q in sql), sql
 
-    publish = _named(spans, f"{CHECKIN_RECORDED_SUBJECT} publish", SpanKind.PRODUCER)
-    consume = _named(spans, f"{CHECKIN_RECORDED_SUBJECT} process", SpanKind.CONSUMER)
+    publish = _named(spans, f"{CHECKIN_RECORDED.subject} publish", SpanKind.PRODUCER)
+    consume = _named(spans, f"{CHECKIN_RECORDED.subject} process", SpanKind.CONSUMER)
     assert consume.parent is not None and consume.parent.span_id == publish.context.span_id
     signal = _named(spans, "SignalWithStartWorkflow:KrEscalationWorkflow", SpanKind.CLIENT)
     assert signal.parent is not None and signal.parent.span_id == consume.context.span_id
@@ -254,10 +254,10 @@ async def test_metrics_move_with_a_check_in_and_its_event(running: Running) -> N
         return {
             "check_ins": rec.value(metrics.CHECK_INS_RECORDED),
             "published": rec.value(
-                metrics.EVENTS_PUBLISHED, service="goals", subject=CHECKIN_RECORDED_SUBJECT
+                metrics.EVENTS_PUBLISHED, service="goals", subject=CHECKIN_RECORDED.subject
             ),
             "consumed": rec.value(
-                metrics.EVENTS_CONSUMED, consumer=consumer, subject=CHECKIN_RECORDED_SUBJECT
+                metrics.EVENTS_CONSUMED, consumer=consumer, subject=CHECKIN_RECORDED.subject
             ),
             "escalated": rec.value(metrics.EVENTS_CONSUMED, consumer=consumer, outcome="escalated"),
             "rpc": rec.value(

@@ -34,16 +34,15 @@ from services.common.binaries import find_binary
 from services.worker.worker import build_worker, ensure_search_attributes
 from tests.fakes.audit import DecisionLog
 from tests.workflows.fake_activities import SKIP_LEVEL, FakeActivities
+from workflows import ids
 from workflows.calendar import rfc3339
 from workflows.cycle import CycleInput, CycleWorkflow
-from workflows.cycle import workflow_id as cycle_workflow_id
 from workflows.kr_escalation import (
     SIGNAL_RISK_ASSESSED,
     EscalationState,
     KrEscalationInput,
     KrEscalationWorkflow,
     RiskSignal,
-    workflow_id,
 )
 from workflows.plan_approval import (
     SIGNAL_APPROVAL_REQUESTED,
@@ -52,7 +51,6 @@ from workflows.plan_approval import (
     PlanApprovalInput,
     PlanApprovalWorkflow,
 )
-from workflows.plan_approval import workflow_id as plan_workflow_id
 
 HISTORIES = Path(__file__).parent / "histories"
 IDENTITY = "stride-replay-recorder"
@@ -101,7 +99,7 @@ async def _start(
             department_id="dept-assembly",
             cycle_end_utc=(now + cycle_end).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         ),
-        id=f"{workflow_id(kr)}-{uuid.uuid4().hex[:8]}",
+        id=f"{ids.kr_escalation(kr)}-{uuid.uuid4().hex[:8]}",
         task_queue=task_queue,
         start_signal=SIGNAL_RISK_ASSESSED,
         start_signal_args=[_signal(1, "2026-W45", "at_risk")],
@@ -172,7 +170,7 @@ async def _start_plan(
     return await client.start_workflow(
         PlanApprovalWorkflow.run,
         PlanApprovalInput(cycle_id="cyc-2027q1", employee_id=employee, department_id="dep-qa"),
-        id=f"{plan_workflow_id('cyc-2027q1', employee)}-{uuid.uuid4().hex[:8]}",
+        id=f"{ids.plan_approval('cyc-2027q1', employee)}-{uuid.uuid4().hex[:8]}",
         task_queue=task_queue,
         start_signal=SIGNAL_APPROVAL_REQUESTED,
         start_signal_args=[first],
@@ -233,7 +231,7 @@ async def _quarter(
             start_date=start.isoformat(),
             end_date=(start + timedelta(days=90)).isoformat(),
         ),
-        id=cycle_workflow_id(cycle),
+        id=ids.cycle(cycle),
         task_queue=task_queue,
     )
     await handle.result()

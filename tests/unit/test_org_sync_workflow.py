@@ -22,7 +22,7 @@ from services.common.settings import WorkerSettings
 from services.identity.sync.connectors import SourceInvalid
 from services.worker.worker import ensure_search_attributes
 from tests.fakes.audit import DecisionLog
-from workflows import STRIDE_PHASE
+from workflows import STRIDE_PHASE, ids
 from workflows.org_sync import (
     ACTION_FAILED,
     ACTION_FINISHED,
@@ -44,7 +44,6 @@ from workflows.org_sync import (
     PlanInput,
     PlanResult,
     SyncCounts,
-    workflow_id,
 )
 
 HISTORIES = Path(__file__).parent.parent / "replay" / "histories"
@@ -126,7 +125,7 @@ async def start(client: Client, queue: str, **kwargs: object):
     return await client.start_workflow(
         OrgSyncWorkflow.run,
         OrgSyncInput(source=source, **kwargs),  # type: ignore[arg-type]
-        id=f"{workflow_id(source)}/{uuid.uuid4()}",
+        id=f"{ids.org_sync(source)}/{uuid.uuid4()}",
         task_queue=queue,
     )
 

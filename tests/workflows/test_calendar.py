@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.goals.domain import new_cycle
 from workflows.calendar import (
     MONDAY,
     add_working_days,
@@ -106,3 +107,27 @@ def test_cycle_steps_in_new_york_follow_local_time_through_dst() -> None:
     assert datetime.fromisoformat(steps[-1].at) - datetime.fromisoformat(
         next(s.at for s in steps if s.key == "phase/closing")
     ) == timedelta(days=7)
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [("2027-01-01", "2027-03-31"), ("2027-01-01", "2027-01-05"), ("2027-01-01", "2027-01-10")],
+)
+def test_cycle_calendar_defaults_are_goals_defaults(start: str, end: str) -> None:
+    """A cycle created without deadlines: the workflow plans on the deadlines goals stored
+    (both clamp planning and approval to the end date of a short cycle)."""
+    cycle = new_cycle("Sprint", start, end, "", "Asia/Shanghai")
+    cal = calendar_of(CycleInput("c", start, end))
+    assert (cal.planning_deadline, cal.approval_deadline, cal.closing_deadline) == (
+        cycle.planning_deadline,
+        cycle.approval_deadline,
+        cycle.closing_deadline,
+    )
+    assert cal.approval_deadline <= cal.end
+
+
+def test_a_given_planning_deadline_moves_the_default_approval_deadline() -> None:
+    cal = calendar_of(CycleInput("c", "2027-01-01", "2027-03-31", planning_deadline="2027-01-20"))
+    assert (cal.planning_deadline, cal.approval_deadline) == (date(2027, 1, 20), date(2027, 1, 20))
+    cycle = new_cycle("Q1", "2027-01-01", "2027-03-31", "", "UTC", planning_deadline="2027-01-20")
+    assert cycle.approval_deadline == date(2027, 1, 20)

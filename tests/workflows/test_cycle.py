@@ -18,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from services.worker.worker import build_worker
 from tests.workflows.fake_activities import FakeActivities
-from workflows import STRIDE_CYCLE, STRIDE_PHASE
+from workflows import STRIDE_CYCLE, STRIDE_PHASE, ids
 from workflows.cycle import (
     CLOSE_ACTIVITY,
     SET_PHASE_ACTIVITY,
@@ -26,7 +26,6 @@ from workflows.cycle import (
     CycleInput,
     CycleState,
     CycleWorkflow,
-    workflow_id,
 )
 from workflows.notifications import (
     CYCLE_CHECKIN_REMINDER,
@@ -71,7 +70,7 @@ async def test_a_whole_quarter_on_the_org_calendar(
     handle = await client.start_workflow(
         CycleWorkflow.run,
         CycleInput(cycle_id=cycle_id, start_date=start.isoformat(), end_date=end.isoformat()),
-        id=workflow_id(cycle_id),
+        id=ids.cycle(cycle_id),
         task_queue=task_queue,
     )
     result: CycleState = await handle.result()  # follows the continue-as-new chain
@@ -154,7 +153,7 @@ async def test_a_cycle_started_late_skips_stale_reminders_but_keeps_phases(
             end_date=end.isoformat(),
             closing_deadline=(end + timedelta(days=2)).isoformat(),
         ),
-        id=workflow_id(cycle_id),
+        id=ids.cycle(cycle_id),
         task_queue=task_queue,
     )
     result = await handle.result()
@@ -193,7 +192,7 @@ async def test_state_query_while_running(
             end_date=(start + timedelta(days=60)).isoformat(),
             time_zone="Europe/Berlin",
         ),
-        id=workflow_id(cycle_id),
+        id=ids.cycle(cycle_id),
         task_queue=task_queue,
     )
     try:

@@ -20,14 +20,13 @@ from temporalio.worker import Worker
 
 from services.worker.worker import build_worker
 from tests.fakes.audit import DecisionLog
-from workflows import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE, STRIDE_RISK_LEVEL
+from workflows import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE, STRIDE_RISK_LEVEL, ids
 from workflows.kr_escalation import (
     SIGNAL_RISK_ASSESSED,
     EscalationState,
     KrEscalationInput,
     KrEscalationWorkflow,
     RiskSignal,
-    workflow_id,
 )
 
 Handle = WorkflowHandle[KrEscalationWorkflow, EscalationState]
@@ -97,7 +96,7 @@ class Escalations:
                 department_id="dept-7",
                 cycle_end_utc=end,
             ),
-            id=workflow_id(kr),
+            id=ids.kr_escalation(kr),
             task_queue=self.worker.task_queue,
             start_signal=SIGNAL_RISK_ASSESSED,
             start_signal_args=[first],

@@ -22,7 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from services.worker.worker import build_worker
 from tests.workflows.fake_activities import SKIP_LEVEL, FakeActivities
-from workflows import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE
+from workflows import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE, ids
 from workflows.calendar import rfc3339
 from workflows.notifications import (
     APPROVAL_DECIDED,
@@ -39,7 +39,6 @@ from workflows.plan_approval import (
     PlanApprovalInput,
     PlanApprovalState,
     PlanApprovalWorkflow,
-    workflow_id,
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -95,7 +94,7 @@ async def start(
     handle = await client.start_workflow(
         PlanApprovalWorkflow.run,
         PlanApprovalInput(cycle_id="cyc-q1", employee_id=employee, department_id="dep-qa"),
-        id=workflow_id("cyc-q1", employee),
+        id=ids.plan_approval("cyc-q1", employee),
         task_queue=task_queue,
         start_signal=SIGNAL_APPROVAL_REQUESTED,
         start_signal_args=[first],

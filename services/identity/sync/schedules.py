@@ -21,18 +21,18 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from services.common.settings import WorkerSettings
 from services.identity.sync.connectors import configured_sources
+from workflows import ids
 from workflows.audit import memo
 from workflows.org_sync import (
     OrgSyncInput,
     OrgSyncReport,
     OrgSyncWorkflow,
     memo_title,
-    workflow_id,
 )
 
 
 def schedule_id(source: str) -> str:
-    return workflow_id(source)
+    return ids.org_sync(source)
 
 
 def org_sync_schedule(source: str, settings: WorkerSettings) -> Schedule:
@@ -42,7 +42,7 @@ def org_sync_schedule(source: str, settings: WorkerSettings) -> Schedule:
             OrgSyncWorkflow.run,
             OrgSyncInput(source=source),
             # Temporal appends the scheduled time: org-sync/dingtalk-2026-01-05T08:00:00Z
-            id=workflow_id(source),
+            id=ids.org_sync(source),
             task_queue=settings.task_queue,
             execution_timeout=every * 4,
             memo=memo(memo_title(source)),
@@ -96,7 +96,7 @@ async def start_org_sync(
     return await client.start_workflow(
         OrgSyncWorkflow.run,
         OrgSyncInput(source=source, dry_run=dry_run, batch_size=batch_size),
-        id=workflow_id(source, dry_run=dry_run),
+        id=ids.org_sync(source, dry_run=dry_run),
         task_queue=task_queue,
         id_conflict_policy=(
             WorkflowIDConflictPolicy.USE_EXISTING if join_running else WorkflowIDConflictPolicy.FAIL
