@@ -44,7 +44,7 @@ from workflows.vocabulary import Phase
 ERROR_REFUSED = "CycleRefused"
 # Audiences that are asked to do something (not told something): none once the cycle closed.
 CHASERS = frozenset({AUDIENCE_NOT_SUBMITTED, AUDIENCE_NOT_CHECKED_IN, AUDIENCE_MANAGERS})
-PHASE_NUMBERS = enum_values(Phase, goals_pb2.CyclePhase.DESCRIPTOR)
+PHASE_NUMBERS = enum_values(Phase, goals_pb2.CyclePhase)
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, TypeVar
 
 from google.protobuf.descriptor import EnumDescriptor
+
+if TYPE_CHECKING:
+    from google.protobuf.internal.enum_type_wrapper import _EnumTypeWrapper
+
+V = TypeVar("V", bound=int)
 
 
 def enum_prefix(enum: EnumDescriptor) -> str:
@@ -18,9 +24,9 @@ def enum_prefix(enum: EnumDescriptor) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", enum.name).upper() + "_"
 
 
-def enum_values(names: Iterable[str], enum: EnumDescriptor) -> dict[str, int]:
+def enum_values(names: Iterable[str], enum: _EnumTypeWrapper[V]) -> dict[str, V]:
     """``{name: number}``, e.g. ``{"planning": CYCLE_PHASE_PLANNING, ...}`` (the keys are the
-    given names: a StrEnum's members stay members). Raises KeyError for a name the enum lacks.
+    given names: a StrEnum's members stay members). Raises ValueError for a name the enum lacks.
     """
-    prefix = enum_prefix(enum)
-    return {name: enum.values_by_name[prefix + name.upper()].number for name in names}
+    prefix = enum_prefix(enum.DESCRIPTOR)
+    return {name: enum.Value(prefix + name.upper()) for name in names}

@@ -32,17 +32,17 @@ from workflows.vocabulary import (
 )
 
 CYCLE_STATUS = {"open": pb.CYCLE_STATUS_OPEN, "closed": pb.CYCLE_STATUS_CLOSED}
-RISK_STATUS = enum_values(Risk, pb.RiskStatus.DESCRIPTOR)
-PHASE = enum_values(Phase, pb.CyclePhase.DESCRIPTOR)
-LEVEL = enum_values(LEVELS, pb.ObjectiveLevel.DESCRIPTOR)
-OBJECTIVE_STATUS = enum_values(ObjectiveStatus, pb.ObjectiveStatus.DESCRIPTOR)
-VISIBILITY = enum_values(VISIBILITIES, pb.Visibility.DESCRIPTOR)
-KIND = enum_values(KINDS, pb.KeyResultKind.DESCRIPTOR)
-DIRECTION = enum_values(DIRECTIONS, pb.Direction.DESCRIPTOR)
-DATA_SOURCE = enum_values(DATA_SOURCES, pb.DataSource.DESCRIPTOR)
+RISK_STATUS = enum_values(Risk, pb.RiskStatus)
+PHASE = enum_values(Phase, pb.CyclePhase)
+LEVEL = enum_values(LEVELS, pb.ObjectiveLevel)
+OBJECTIVE_STATUS = enum_values(ObjectiveStatus, pb.ObjectiveStatus)
+VISIBILITY = enum_values(VISIBILITIES, pb.Visibility)
+KIND = enum_values(KINDS, pb.KeyResultKind)
+DIRECTION = enum_values(DIRECTIONS, pb.Direction)
+DATA_SOURCE = enum_values(DATA_SOURCES, pb.DataSource)
 APPROVAL_KIND = {"plan": pb.APPROVAL_KIND_PLAN, "revision": pb.APPROVAL_KIND_REVISION}
-APPROVAL_STATUS = enum_values(APPROVAL_STATUSES, pb.ApprovalStatus.DESCRIPTOR)
-REVISION_STATUS = enum_values(APPROVAL_STATUSES, pb.RevisionStatus.DESCRIPTOR)
+APPROVAL_STATUS = enum_values(APPROVAL_STATUSES, pb.ApprovalStatus)
+REVISION_STATUS = enum_values(APPROVAL_STATUSES, pb.RevisionStatus)
 DECISION = {pb.DECISION_APPROVE: "approve", pb.DECISION_REJECT: "reject"}
 
 

@@ -12,11 +12,11 @@ import grpc
 
 from services.common.errors import DomainError, InvalidArgument
 from stride.audit.v1 import audit_pb2
+from workflows.vocabulary import MAX_NAME
 
 EMPLOYEE_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MOBILE = re.compile(r"^\+?[0-9][0-9 \-]{4,30}$")
-MAX_NAME = 200
 # Roles that are granted; "employee" is everyone and "manager" is derived from having reports.
 GRANTED_ROLES = frozenset({"hr", "admin", "executive"})
 

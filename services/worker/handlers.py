@@ -32,8 +32,7 @@ from workflows.kr_escalation import (
 from workflows.vocabulary import DEFAULT_TIME_ZONE, Risk
 
 _RISK_STATUS_NAMES: dict[int, Risk] = {
-    number: Risk(name)
-    for name, number in enum_values(Risk, goals_pb2.RiskStatus.DESCRIPTOR).items()
+    number: Risk(name) for name, number in enum_values(Risk, goals_pb2.RiskStatus).items()
 }
 
 
