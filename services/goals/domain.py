@@ -459,6 +459,27 @@ def check_owner(owner_id: str, kr_owner_id: str, kr_id: str) -> None:
         raise permission_denied("not_owner", f"key result {kr_id} is not owned by {owner_id}")
 
 
+@dataclass(frozen=True)
+class CheckInActor:
+    """Who a check-in is submitted as: a person acting as ``employee_id`` (themselves, or the
+    person an admin names in a bulk check-in), or someone who may check in on any key result
+    (``any_owner``: an admin, an API key with goals:write)."""
+
+    employee_id: str
+    any_owner: bool = False
+
+
+def check_may_check_in(actor: CheckInActor | None, kr_owner_id: str, kr_id: str) -> None:
+    """The owner/delegate rule of check-ins, single and bulk alike: the key result must be the
+    actor's unless they may act on anyone's. ``None``: an internal caller (no rule).
+
+    Refused with PERMISSION_DENIED ``not_owner``; the gateway answers 404 to whoever may not
+    read the key result (no existence leak) and 403 to whoever may."""
+    if actor is None or actor.any_owner:
+        return
+    check_owner(actor.employee_id, kr_owner_id, kr_id)
+
+
 def checklist_items(items: Sequence[tuple[str, str, str]]) -> list[dict[str, str]]:
     if len(items) > MAX_CHECKLIST_ITEMS:
         raise InvalidArgument(

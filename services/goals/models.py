@@ -174,6 +174,7 @@ class CheckInVersion(CheckInFields, Base):
     key_result_id: Mapped[str] = mapped_column(String(36), nullable=False)
 
 
+CHECK_IN_COLUMNS: tuple[str, ...] = tuple(c.key for c in CheckIn.__table__.columns)
 # What a version copies from its check-in: every shared column, plus the key result and the
 # revision (``check_in_id`` is the check-in's id).
 VERSIONED_COLUMNS: tuple[str, ...] = tuple(

@@ -158,6 +158,32 @@ class GoalsRepository:
             query = query.limit(limit).offset(offset)
         return list((await self.session.scalars(query)).all())
 
+    async def check_in_targets(
+        self, ids: Sequence[str]
+    ) -> dict[str, tuple[KeyResult, Objective, Cycle]]:
+        """Key results with their objective and cycle, in one joined read that locks the key
+        results (PostgreSQL; ordered by id so concurrent bulk check-ins lock in one order)."""
+        if not ids:
+            return {}
+        query = (
+            select(KeyResult, Objective, Cycle)
+            .join(Objective, Objective.id == KeyResult.objective_id)
+            .join(Cycle, Cycle.id == KeyResult.cycle_id)
+            .where(KeyResult.id.in_(list(ids)))
+            .order_by(KeyResult.id)
+            .with_for_update(of=KeyResult)
+        )
+        return {kr.id: (kr, o, c) for kr, o, c in (await self.session.execute(query)).all()}
+
+    async def weights_and_scores(self, objective_id: str) -> dict[str, tuple[int, float]]:
+        """key result id → (weight, score) of an objective's key results, as stored."""
+        rows = await self.session.execute(
+            select(KeyResult.id, KeyResult.weight, KeyResult.score)
+            .where(KeyResult.objective_id == objective_id)
+            .order_by(KeyResult.created_at, KeyResult.id)
+        )
+        return {kr_id: (weight, score) for kr_id, weight, score in rows.all()}
+
     async def objective_statuses(self, objective_ids: Sequence[str]) -> dict[str, str]:
         if not objective_ids:
             return {}

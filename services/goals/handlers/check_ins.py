@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import grpc
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from services.common import metrics
@@ -18,15 +20,22 @@ from services.goals.evaluation import assess, rescore, score_of, store_assessmen
 from services.goals.handlers.shared import (
     Deps,
     Uow,
-    cycle_of,
     key_result_of,
     next_page,
-    objective_of,
     page,
     progress_changed,
 )
 from services.goals.messages import check_in_pb, checklist_pb, key_result_pb
-from services.goals.models import VERSIONED_COLUMNS, CheckIn, CheckInVersion, Checklist, KeyResult
+from services.goals.models import (
+    CHECK_IN_COLUMNS,
+    VERSIONED_COLUMNS,
+    CheckIn,
+    CheckInVersion,
+    Checklist,
+    Cycle,
+    KeyResult,
+    Objective,
+)
 from services.goals.repository import GoalsRepository
 from stride.goals.v1 import goals_pb2 as pb
 
@@ -47,13 +56,29 @@ async def _check_blocker_departments(
         await deps.identity.department(department_id)
 
 
+def _actor(request: pb.RecordCheckInRequest) -> domain.CheckInActor | None:
+    if not request.HasField("actor"):
+        return None
+    return domain.CheckInActor(request.actor.employee_id.strip(), request.actor.any_owner)
+
+
+def _not_found(kr_id: str) -> NotFound:
+    return NotFound("key_result_not_found", f"key result {kr_id} not found")
+
+
 async def record(deps: Deps, request: pb.RecordCheckInRequest) -> pb.CheckIn:
     await _check_blocker_departments(deps, [request])
     try:
         async with deps.units() as uow:
-            # Locks the key result (PostgreSQL) so its check-ins are assessed one at a time.
-            kr = await key_result_of(uow.repo, request.key_result_id, lock=True)
-            result = await _record(uow, kr, request, request.week, request.recorded_by)
+            # One read locks the key result (PostgreSQL) with its objective and cycle, so
+            # its check-ins are assessed one at a time.
+            target = (await uow.repo.check_in_targets([request.key_result_id])).get(
+                request.key_result_id
+            )
+            if target is None:
+                raise NotFound("key_result_not_found", "key result not found")
+            domain.check_may_check_in(_actor(request), target[0].owner_id, target[0].id)
+            result = await _record(uow, target, request, request.week, request.recorded_by)
     except IntegrityError as exc:  # the same week submitted twice at the same instant
         raise _concurrent_check_in() from exc
     metrics.check_in_recorded()
@@ -64,31 +89,21 @@ async def record_many(deps: Deps, request: pb.RecordCheckInsRequest) -> pb.Recor
     owner_id = request.owner_id.strip()
     domain.check_bulk(owner_id, [c.key_result_id for c in request.check_ins])
     await _check_blocker_departments(deps, request.check_ins)
+    actor = domain.CheckInActor(owner_id)
     results: list[pb.CheckIn] = []
-    siblings: dict[str, list[KeyResult]] = {}
+    siblings: dict[str, dict[str, tuple[int, float]]] = {}
     try:
         async with deps.units() as uow:
-            krs = await uow.repo.key_results_by_ids(
-                [c.key_result_id for c in request.check_ins], lock=True
-            )
+            targets = await uow.repo.check_in_targets([c.key_result_id for c in request.check_ins])
             for i, entry in enumerate(request.check_ins):
                 try:
-                    kr = krs.get(entry.key_result_id)
-                    if kr is None:
-                        raise NotFound(
-                            "key_result_not_found", f"key result {entry.key_result_id} not found"
-                        )
-                    domain.check_owner(owner_id, kr.owner_id, kr.id)
-                    results.append(
-                        await _record(
-                            uow,
-                            kr,
-                            entry,
-                            entry.week or request.week,
-                            entry.recorded_by or request.recorded_by,
-                            siblings,
-                        )
-                    )
+                    target = targets.get(entry.key_result_id)
+                    if target is None:
+                        raise _not_found(entry.key_result_id)
+                    domain.check_may_check_in(actor, target[0].owner_id, target[0].id)
+                    week = entry.week or request.week
+                    recorded_by = entry.recorded_by or request.recorded_by
+                    results.append(await _record(uow, target, entry, week, recorded_by, siblings))
                 except DomainError as exc:
                     raise DomainError(
                         exc.code, f"check_ins[{i}]: {exc.message}", status=exc.status
@@ -101,18 +116,17 @@ async def record_many(deps: Deps, request: pb.RecordCheckInsRequest) -> pb.Recor
 
 async def _record(
     uow: Uow,
-    kr: KeyResult,
+    target: tuple[KeyResult, Objective, Cycle],
     request: pb.RecordCheckInRequest,
     week: str,
     recorded_by: str,
-    siblings: dict[str, list[KeyResult]] | None = None,
+    siblings: dict[str, dict[str, tuple[int, float]]] | None = None,
 ) -> pb.CheckIn:
     """Record one check-in of a locked key result inside the caller's unit of work
-    (``siblings``: objective id → its key results, shared by a bulk request's entries)."""
+    (``siblings``: a bulk request's cache of each objective's weights and scores)."""
+    kr, objective, cycle = target
     repo = uow.repo
-    cycle = await cycle_of(repo, kr.cycle_id)
     domain.ensure_open(cycle.status)
-    objective = await objective_of(repo, kr.objective_id)
     domain.ensure_not_closed(objective.status)
     # The checklist only vets answers: most check-ins have none and skip the read.
     checklist = await repo.checklist(kr.department_id) if request.answers else None
@@ -135,6 +149,7 @@ async def _record(
     row = next((c for c in existing if c.week == new.week), None)
     before = check_in_pb(row) if row is not None else None
     if row is None:
+        # A new row is inserted below with Core (not added to the session).
         row = CheckIn(id=new_id(), key_result_id=kr.id, week=new.week, revision=1)
     else:
         row.revision += 1
@@ -152,9 +167,10 @@ async def _record(
     rescore(kr, cycle, checks)
     kr.confidence = new.confidence if kr.last_check_in_week == row.week else kr.confidence
     kr.updated_at = row.recorded_at
-    repo.add(row)
-    await uow.session.flush()
-    repo.add(CheckInVersion(check_in_id=row.id, **{c: getattr(row, c) for c in VERSIONED_COLUMNS}))
+    if before is None:
+        await uow.session.execute(insert(CheckIn), [_values(row, CHECK_IN_COLUMNS)])
+    version = {"check_in_id": row.id, **_values(row, VERSIONED_COLUMNS)}
+    await uow.session.execute(insert(CheckInVersion), [version])
     message = check_in_pb(row)
     kr_message = key_result_pb(kr, objective.status)
     await uow.emit(
@@ -171,6 +187,10 @@ async def _record(
         await progress_changed(uow, kr, kr_message, previous_value, previous_score, siblings)
     await uow.audit("checkin.record", "check_in", row.id, before, message)
     return message
+
+
+def _values(row: CheckIn, columns: Sequence[str]) -> dict[str, Any]:
+    return {c: getattr(row, c) for c in columns}
 
 
 async def list_(deps: Deps, request: pb.ListCheckInsRequest) -> pb.ListCheckInsResponse:

@@ -124,17 +124,18 @@ async def progress_changed(
     kr_message: pb.KeyResult,
     previous_value: float,
     previous_score: float,
-    siblings: dict[str, list[KeyResult]] | None = None,
+    siblings: dict[str, dict[str, tuple[int, float]]] | None = None,
 ) -> None:
     """Emit KeyResultProgressChanged with the objective's new weighted score.
 
-    ``siblings`` caches each objective's key results for the rest of a request: they are the
-    session's own objects, so scores changed by earlier entries are seen."""
-    rows = siblings.get(kr.objective_id) if siblings is not None else None
-    if rows is None:
-        rows = await uow.repo.key_results(None, objective_id=kr.objective_id)
+    ``siblings`` caches each objective's (weight, score) per key result for the rest of a
+    request (a bulk check-in reads each objective once); ``kr``'s own entry is its new one."""
+    weights = siblings.get(kr.objective_id) if siblings is not None else None
+    if weights is None:
+        weights = await uow.repo.weights_and_scores(kr.objective_id)
         if siblings is not None:
-            siblings[kr.objective_id] = rows
+            siblings[kr.objective_id] = weights
+    weights[kr.id] = (kr.weight, kr.score)
     await uow.emit(
         pb.KeyResultProgressChanged(
             meta=new_event_meta("goals"),
@@ -142,7 +143,7 @@ async def progress_changed(
             previous_value=previous_value,
             previous_score=previous_score,
             objective_id=kr.objective_id,
-            objective_score=scoring.objective_score((k.weight, k.score) for k in rows),
+            objective_score=scoring.objective_score(weights.values()),
         )
     )
 

@@ -1594,6 +1594,7 @@ class RecordCheckInRequest(_message.Message):
     BLOCKERS_FIELD_NUMBER: _builtins.int
     ANSWERS_FIELD_NUMBER: _builtins.int
     RECORDED_BY_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
     key_result_id: _builtins.str
     value: _builtins.float
     confidence: _builtins.int
@@ -1608,6 +1609,12 @@ class RecordCheckInRequest(_message.Message):
     def blockers(self) -> _containers.RepeatedCompositeFieldContainer[Global___Blocker]: ...
     @_builtins.property
     def answers(self) -> _containers.RepeatedCompositeFieldContainer[Global___ChecklistAnswer]: ...
+    @_builtins.property
+    def actor(self) -> Global___CheckInActor:
+        """Whose key result the caller may check in on; goals decides on the key result it locks
+        (services.goals.domain.check_may_check_in). Unset: no owner check (internal callers).
+        """
+
     def __init__(
         self,
         *,
@@ -1619,14 +1626,41 @@ class RecordCheckInRequest(_message.Message):
         blockers: _abc.Iterable[Global___Blocker] | None = ...,
         answers: _abc.Iterable[Global___ChecklistAnswer] | None = ...,
         recorded_by: _builtins.str = ...,
+        actor: Global___CheckInActor | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answers", b"answers", "blockers", b"blockers", "confidence", b"confidence", "key_result_id", b"key_result_id", "note", b"note", "recorded_by", b"recorded_by", "value", b"value", "week", b"week"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "answers", b"answers", "blockers", b"blockers", "confidence", b"confidence", "key_result_id", b"key_result_id", "note", b"note", "recorded_by", b"recorded_by", "value", b"value", "week", b"week"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RecordCheckInRequest: _TypeAlias = RecordCheckInRequest  # noqa: Y015
+
+@_typing.final
+class CheckInActor(_message.Message):
+    """The person a check-in is submitted as (set by the gateway from the caller)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMPLOYEE_ID_FIELD_NUMBER: _builtins.int
+    ANY_OWNER_FIELD_NUMBER: _builtins.int
+    employee_id: _builtins.str
+    """The key result must be owned by this employee ..."""
+    any_owner: _builtins.bool
+    """... unless the caller may check in on anyone's (admin; API key with goals:write)."""
+    def __init__(
+        self,
+        *,
+        employee_id: _builtins.str = ...,
+        any_owner: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["any_owner", b"any_owner", "employee_id", b"employee_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckInActor: _TypeAlias = CheckInActor  # noqa: Y015
 
 @_typing.final
 class RecordCheckInsRequest(_message.Message):
