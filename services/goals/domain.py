@@ -179,6 +179,18 @@ def ensure_draft(status: str) -> None:
         )
 
 
+def check_deletable(status: str, aligned_children: int) -> None:
+    """Only a draft objective can be deleted (others have been approved or are awaiting it),
+    and not while objectives are aligned to it (they would point at nothing)."""
+    if status != Status.DRAFT:
+        raise FailedPrecondition("objective_not_draft", "only draft objectives can be deleted")
+    if aligned_children:
+        raise FailedPrecondition(
+            "objective_has_aligned_objectives",
+            f"{aligned_children} objective(s) are aligned to this one; align them elsewhere first",
+        )
+
+
 def ensure_not_closed(status: str) -> None:
     if status == Status.CLOSED:
         raise FailedPrecondition("objective_closed", "the objective is closed")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.goals.models import (
@@ -103,6 +103,28 @@ class GoalsRepository:
         if lock:
             query = query.with_for_update()
         return list((await self.session.scalars(query)).all())
+
+    async def children_count(self, objective_id: str) -> int:
+        return int(
+            await self.session.scalar(
+                select(func.count())
+                .select_from(Objective)
+                .where(Objective.parent_id == objective_id)
+            )
+            or 0
+        )
+
+    async def delete_objective(self, objective_id: str, kr_ids: Sequence[str]) -> None:
+        """Delete an objective with its key results and everything recorded on them."""
+        if kr_ids:
+            ids = list(kr_ids)
+            await self.session.execute(
+                delete(CheckInVersion).where(CheckInVersion.key_result_id.in_(ids))
+            )
+            await self.session.execute(delete(CheckIn).where(CheckIn.key_result_id.in_(ids)))
+            await self.session.execute(delete(Revision).where(Revision.key_result_id.in_(ids)))
+            await self.session.execute(delete(KeyResult).where(KeyResult.id.in_(ids)))
+        await self.session.execute(delete(Objective).where(Objective.id == objective_id))
 
     async def ancestors(self, objective_id: str, limit: int = 50) -> list[str]:
         """The objective and its ancestors, nearest first (bounded, stops at a loop)."""

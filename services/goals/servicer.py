@@ -62,6 +62,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
     ListObjectives = _rpc(objectives.list_)
     UpdateObjective = _rpc(objectives.update)
     CopyObjectives = _rpc(objectives.copy)
+    DeleteObjective = _rpc(objectives.delete)
     SetKeyResultWeights = _rpc(objectives.set_weights)
 
     CreateKeyResult = _rpc(key_results.create)

@@ -18,6 +18,7 @@ from services.goals.handlers.shared import (
     approval_of,
     approval_requested,
     cycle_of,
+    key_result_changed,
     key_result_of,
     next_page,
     objective_of,
@@ -277,7 +278,7 @@ async def _decide_revision(
         kr_message = key_result_pb(kr, objective.status)
         if kr.score != previous_score:
             await progress_changed(uow, kr, kr_message, previous_value, previous_score)
-        await uow.audit("key_result.revise", "key_result", kr.id, kr_before, kr_message)
+        await key_result_changed(uow, "key_result.revise", "updated", kr_message, kr_before)
     await uow.audit("revision.decide", "revision", revision.id, before, revision_pb(revision))
 
 

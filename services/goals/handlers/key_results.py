@@ -8,6 +8,7 @@ from services.goals.evaluation import apply_spec, new_key_result, rescore
 from services.goals.handlers.shared import (
     Deps,
     cycle_of,
+    key_result_changed,
     key_result_of,
     key_results_pb,
     next_page,
@@ -53,7 +54,7 @@ async def create(deps: Deps, request: pb.CreateKeyResultRequest) -> pb.KeyResult
         uow.repo.add(row)
         objective.updated_at = utcnow()
         message = key_result_pb(row, objective.status)
-        await uow.audit("key_result.create", "key_result", row.id, None, message)
+        await key_result_changed(uow, "key_result.create", "created", message)
     return message
 
 
@@ -126,7 +127,7 @@ async def update(deps: Deps, request: pb.UpdateKeyResultRequest) -> pb.KeyResult
         rescore(row, cycle, checks)
         row.updated_at = utcnow()
         message = key_result_pb(row, objective.status)
-        await uow.audit("key_result.update", "key_result", row.id, before, message)
+        await key_result_changed(uow, "key_result.update", "updated", message, before)
     return message
 
 
@@ -142,5 +143,5 @@ async def set_self_score(deps: Deps, request: pb.SetSelfScoreRequest) -> pb.KeyR
         row.self_score, row.self_score_note = value, note
         row.updated_at = utcnow()
         message = key_result_pb(row, objective.status)
-        await uow.audit("key_result.self_score", "key_result", row.id, before, message)
+        await key_result_changed(uow, "key_result.self_score", "updated", message, before)
     return message

@@ -7,13 +7,16 @@ from datetime import date
 
 from services.common.errors import DomainError, FailedPrecondition, NotFound
 from services.common.models import new_id, utcnow
+from services.common.outbox import new_event_meta
 from services.goals import domain
 from services.goals.evaluation import new_key_result
 from services.goals.handlers.shared import (
     Deps,
     by_objective,
     cycle_of,
+    key_result_changed,
     next_page,
+    objective_changed,
     objective_of,
     objectives_pb,
     page,
@@ -100,11 +103,10 @@ async def create(deps: Deps, request: pb.CreateObjectiveRequest) -> pb.Objective
             repo.add(kr)
             krs.append(kr)
         message = objective_pb(row, krs)
-        await uow.audit("objective.create", "objective", row.id, None, message)
+        await objective_changed(uow, "objective.create", "created", message)
         for kr in krs:
-            await uow.audit(
-                "key_result.create", "key_result", kr.id, None, key_result_pb(kr, row.status)
-            )
+            kr_message = key_result_pb(kr, row.status)
+            await key_result_changed(uow, "key_result.create", "created", kr_message)
     return message
 
 
@@ -170,7 +172,7 @@ async def update(deps: Deps, request: pb.UpdateObjectiveRequest) -> pb.Objective
             row.parent_id = parent_id or None
         row.updated_at = utcnow()
         message = objective_pb(row, krs)
-        await uow.audit("objective.update", "objective", row.id, before, message)
+        await objective_changed(uow, "objective.update", "updated", message, before)
     return message
 
 
@@ -201,7 +203,29 @@ async def set_weights(deps: Deps, request: pb.SetKeyResultWeightsRequest) -> pb.
             kr.updated_at = now
         objective.updated_at = now
         message = objective_pb(objective, krs)
-        await uow.audit("objective.weights", "objective", objective.id, before, message)
+        await objective_changed(uow, "objective.weights", "updated", message, before)
+    return message
+
+
+async def delete(deps: Deps, request: pb.DeleteObjectiveRequest) -> pb.Objective:
+    async with deps.units() as uow:
+        repo = uow.repo
+        row = await objective_of(repo, request.id, lock=True)
+        domain.check_deletable(row.status, await repo.children_count(row.id))
+        krs = await repo.key_results(None, objective_id=row.id)
+        # Locked like a check-in locks them: none is recorded on a key result being deleted.
+        await repo.key_results_by_ids([k.id for k in krs], lock=True)
+        message = objective_pb(row, krs)
+        kr_messages = [key_result_pb(kr, row.status) for kr in krs]
+        for kr_message in kr_messages:
+            await uow.audit("key_result.delete", "key_result", kr_message.id, kr_message, None)
+        await uow.audit("objective.delete", "objective", row.id, message, None)
+        await uow.emit(
+            pb.ObjectiveDeleted(
+                meta=new_event_meta("goals"), objective=message, key_results=kr_messages
+            )
+        )
+        await repo.delete_objective(row.id, [k.id for k in krs])
     return message
 
 
@@ -297,7 +321,7 @@ async def copy(deps: Deps, request: pb.CopyObjectivesRequest) -> pb.CopyObjectiv
         objectives = [objective_pb(c, grouped.get(c.id, [])) for c in copies]
         key_results = [key_result_pb(k, domain.Status.DRAFT.value) for k in kr_copies]
         for message in objectives:
-            await uow.audit("objective.copy", "objective", message.id, None, message)
+            await objective_changed(uow, "objective.copy", "created", message)
         for kr_message in key_results:
-            await uow.audit("key_result.copy", "key_result", kr_message.id, None, kr_message)
+            await key_result_changed(uow, "key_result.copy", "created", kr_message)
     return pb.CopyObjectivesResponse(objectives=objectives, key_results=key_results)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal, TypeAlias
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -22,6 +23,8 @@ from stride.common.v1 import common_pb2
 from stride.goals.v1 import goals_pb2 as pb
 
 Uow = UnitOfWork[GoalsRepository]
+ObjectiveEvent: TypeAlias = pb.ObjectiveCreated | pb.ObjectiveUpdated | pb.ObjectiveClosed
+KeyResultEvent: TypeAlias = pb.KeyResultCreated | pb.KeyResultUpdated | pb.KeyResultClosed
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,41 @@ async def key_results_pb(repo: GoalsRepository, rows: Sequence[KeyResult]) -> li
 
 
 # --- records shared by several aggregates ---------------------------------------------------
+Change = Literal["created", "updated", "closed"]
+_OBJECTIVE_EVENTS: dict[Change, type[ObjectiveEvent]] = {
+    "created": pb.ObjectiveCreated,
+    "updated": pb.ObjectiveUpdated,
+    "closed": pb.ObjectiveClosed,
+}
+_KR_EVENTS: dict[Change, type[KeyResultEvent]] = {
+    "created": pb.KeyResultCreated,
+    "updated": pb.KeyResultUpdated,
+    "closed": pb.KeyResultClosed,
+}
+
+
+async def objective_changed(
+    uow: Uow, action: str, change: Change, after: pb.Objective, before: pb.Objective | None = None
+) -> None:
+    """Audit an objective's change (``objective.<action>``) and emit its event."""
+    await uow.audit(action, "objective", after.id, before, after)
+    event = _OBJECTIVE_EVENTS[change](meta=new_event_meta("goals"), objective=after)
+    if isinstance(event, pb.ObjectiveUpdated) and before is not None:
+        event.before.CopyFrom(before)
+    await uow.emit(event)
+
+
+async def key_result_changed(
+    uow: Uow, action: str, change: Change, after: pb.KeyResult, before: pb.KeyResult | None = None
+) -> None:
+    """Audit a key result's change (``key_result.<action>``) and emit its event."""
+    await uow.audit(action, "key_result", after.id, before, after)
+    event = _KR_EVENTS[change](meta=new_event_meta("goals"), key_result=after)
+    if isinstance(event, pb.KeyResultUpdated) and before is not None:
+        event.before.CopyFrom(before)
+    await uow.emit(event)
+
+
 async def set_status(
     uow: Uow,
     objectives: Sequence[Objective],
@@ -111,11 +149,19 @@ async def set_status(
     if krs is None:
         krs = await uow.repo.key_results(None, objective_ids=[o.id for o in objectives])
     grouped = by_objective(krs)
+    closing = status == domain.Status.CLOSED
     for o in objectives:
         before = objective_pb(o, grouped.get(o.id, []))
         o.status, o.updated_at = status.value, now
         after = objective_pb(o, grouped.get(o.id, []))
-        await uow.audit(f"objective.{status.value}", "objective", o.id, before, after)
+        change: Change = "closed" if closing else "updated"
+        await objective_changed(uow, f"objective.{status.value}", change, after, before)
+        if closing:  # closing is not audited per key result: the objective's entry covers it
+            for kr in grouped.get(o.id, []):
+                kr_message = key_result_pb(kr, o.status)
+                await uow.emit(
+                    pb.KeyResultClosed(meta=new_event_meta("goals"), key_result=kr_message)
+                )
 
 
 async def progress_changed(
