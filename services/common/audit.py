@@ -51,7 +51,6 @@ def audit_subject(service: str) -> str:
 
 
 def recorded(
-    *,
     service: str,
     action: str,
     resource_type: str,
@@ -90,14 +89,7 @@ async def record(
     after: Message | None = None,
 ) -> None:
     """Queue an audit entry for the change being made in ``session``'s transaction."""
-    message = recorded(
-        service=service,
-        action=action,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        before=before,
-        after=after,
-    )
+    message = recorded(service, action, resource_type, resource_id, before, after)
     await add_event(session, outbox, audit_subject(service), message)
 
 
@@ -108,6 +100,18 @@ class Recorder:
     service: str
     outbox: Table
 
+    def entry(
+        self,
+        action: str,
+        resource_type: str,
+        resource_id: str,
+        before: Message | None = None,
+        after: Message | None = None,
+    ) -> audit_pb2.AuditRecorded:
+        """The audit event of ``<service>.<action>`` (for a caller that writes it itself)."""
+        action = f"{self.service}.{action}"
+        return recorded(self.service, action, resource_type, resource_id, before, after)
+
     async def __call__(
         self,
         session: AsyncSession,
@@ -117,13 +121,5 @@ class Recorder:
         before: Message | None = None,
         after: Message | None = None,
     ) -> None:
-        await record(
-            session,
-            self.outbox,
-            service=self.service,
-            action=f"{self.service}.{action}",
-            resource_type=resource_type,
-            resource_id=resource_id,
-            before=before,
-            after=after,
-        )
+        message = self.entry(action, resource_type, resource_id, before, after)
+        await add_event(session, self.outbox, audit_subject(self.service), message)

@@ -96,7 +96,7 @@ class UnitOfWork(Generic[R]):
 
     async def emit(self, message: Message) -> str:
         """Queue ``message`` on the subject the registry gives its type; returns the event id."""
-        self.session  # noqa: B018 (open units only)
+        _ = self.session  # only while open
         row = event_row(self._events.subject_of(type(message)), message)
         self._rows.append(row)
         self.queued += 1
@@ -111,18 +111,7 @@ class UnitOfWork(Generic[R]):
         after: Message | None = None,
     ) -> None:
         """Queue an audit entry (``<service>.<action>``) for the change being made."""
-        self.session  # noqa: B018 (open units only)
-        service = self._recorder.service
-        message = audit.recorded(
-            service=service,
-            action=f"{service}.{action}",
-            resource_type=resource_type,
-            resource_id=resource_id,
-            before=before,
-            after=after,
-        )
-        self._rows.append(event_row(audit.audit_subject(service), message))
-        self.queued += 1
+        await self.emit(self._recorder.entry(action, resource_type, resource_id, before, after))
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from services.goals.handlers.shared import (
     Deps,
     by_objective,
     cycle_of,
+    draft_of,
     key_result_changed,
     next_page,
     objective_changed,
@@ -142,12 +143,8 @@ async def list_(deps: Deps, request: pb.ListObjectivesRequest) -> pb.ListObjecti
 async def update(deps: Deps, request: pb.UpdateObjectiveRequest) -> pb.Objective:
     async with deps.units() as uow:
         repo = uow.repo
-        row = await objective_of(repo, request.id, lock=True)
-        cycle = await cycle_of(repo, row.cycle_id)
-        domain.ensure_open(cycle.status)
-        domain.ensure_draft(row.status)
         # Only the objective's own fields change: its key results are read once.
-        krs = await repo.key_results(None, objective_id=row.id)
+        row, krs = await draft_of(uow, request.id)
         before = objective_pb(row, krs)
         if request.HasField("title"):
             row.title = domain.clean_text(request.title, "title", domain.MAX_TITLE)
@@ -178,12 +175,7 @@ async def update(deps: Deps, request: pb.UpdateObjectiveRequest) -> pb.Objective
 
 async def set_weights(deps: Deps, request: pb.SetKeyResultWeightsRequest) -> pb.Objective:
     async with deps.units() as uow:
-        repo = uow.repo
-        objective = await objective_of(repo, request.objective_id, lock=True)
-        cycle = await cycle_of(repo, objective.cycle_id)
-        domain.ensure_open(cycle.status)
-        domain.ensure_draft(objective.status)
-        krs = await repo.key_results(None, objective_id=objective.id)
+        objective, krs = await draft_of(uow, request.objective_id)
         before = objective_pb(objective, krs)
         known = {k.id for k in krs}
         unknown = sorted(set(request.weights) - known)

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, TypeAlias
+from typing import Any, Literal
 
+from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.errors import NotFound
@@ -23,8 +24,6 @@ from stride.common.v1 import common_pb2
 from stride.goals.v1 import goals_pb2 as pb
 
 Uow = UnitOfWork[GoalsRepository]
-ObjectiveEvent: TypeAlias = pb.ObjectiveCreated | pb.ObjectiveUpdated | pb.ObjectiveClosed
-KeyResultEvent: TypeAlias = pb.KeyResultCreated | pb.KeyResultUpdated | pb.KeyResultClosed
 
 
 @dataclass(frozen=True)
@@ -101,12 +100,12 @@ async def key_results_pb(repo: GoalsRepository, rows: Sequence[KeyResult]) -> li
 
 # --- records shared by several aggregates ---------------------------------------------------
 Change = Literal["created", "updated", "closed"]
-_OBJECTIVE_EVENTS: dict[Change, type[ObjectiveEvent]] = {
+_OBJECTIVE_EVENTS: dict[Change, type[Message]] = {
     "created": pb.ObjectiveCreated,
     "updated": pb.ObjectiveUpdated,
     "closed": pb.ObjectiveClosed,
 }
-_KR_EVENTS: dict[Change, type[KeyResultEvent]] = {
+_KR_EVENTS: dict[Change, type[Message]] = {
     "created": pb.KeyResultCreated,
     "updated": pb.KeyResultUpdated,
     "closed": pb.KeyResultClosed,
@@ -117,22 +116,42 @@ async def objective_changed(
     uow: Uow, action: str, change: Change, after: pb.Objective, before: pb.Objective | None = None
 ) -> None:
     """Audit an objective's change (``objective.<action>``) and emit its event."""
-    await uow.audit(action, "objective", after.id, before, after)
-    event = _OBJECTIVE_EVENTS[change](meta=new_event_meta("goals"), objective=after)
-    if isinstance(event, pb.ObjectiveUpdated) and before is not None:
-        event.before.CopyFrom(before)
-    await uow.emit(event)
+    await _changed(uow, action, "objective", _OBJECTIVE_EVENTS[change], after, before)
 
 
 async def key_result_changed(
     uow: Uow, action: str, change: Change, after: pb.KeyResult, before: pb.KeyResult | None = None
 ) -> None:
     """Audit a key result's change (``key_result.<action>``) and emit its event."""
-    await uow.audit(action, "key_result", after.id, before, after)
-    event = _KR_EVENTS[change](meta=new_event_meta("goals"), key_result=after)
-    if isinstance(event, pb.KeyResultUpdated) and before is not None:
+    await _changed(uow, action, "key_result", _KR_EVENTS[change], after, before)
+
+
+async def _changed(
+    uow: Uow,
+    action: str,
+    resource_type: str,
+    event_type: type[Message],
+    after: pb.Objective | pb.KeyResult,
+    before: Message | None,
+) -> None:
+    """The audit entry and the event of a change; the event's ``resource_type`` field holds
+    ``after`` (and its ``before`` field, where it has one, ``before``)."""
+    await uow.audit(action, resource_type, after.id, before, after)
+    event: Any = event_type(meta=new_event_meta("goals"))
+    getattr(event, resource_type).CopyFrom(after)
+    if before is not None and "before" in event.DESCRIPTOR.fields_by_name:
         event.before.CopyFrom(before)
     await uow.emit(event)
+
+
+async def draft_of(uow: Uow, objective_id: str) -> tuple[Objective, list[KeyResult]]:
+    """A draft objective (locked) of an open cycle, and its key results: what changes to a
+    draft start from."""
+    row = await objective_of(uow.repo, objective_id, lock=True)
+    cycle = await cycle_of(uow.repo, row.cycle_id)
+    domain.ensure_open(cycle.status)
+    domain.ensure_draft(row.status)
+    return row, await uow.repo.key_results(None, objective_id=row.id)
 
 
 async def set_status(
