@@ -15,6 +15,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -174,11 +175,13 @@ class CheckInVersion(CheckInFields, Base):
     key_result_id: Mapped[str] = mapped_column(String(36), nullable=False)
 
 
-CHECK_IN_COLUMNS: tuple[str, ...] = tuple(c.key for c in CheckIn.__table__.columns)
+CHECK_INS: Table = CheckIn.__table__  # type: ignore[assignment]
+CHECK_IN_VERSIONS: Table = CheckInVersion.__table__  # type: ignore[assignment]
+CHECK_IN_COLUMNS: tuple[str, ...] = tuple(c.key for c in CHECK_INS.columns)
 # What a version copies from its check-in: every shared column, plus the key result and the
 # revision (``check_in_id`` is the check-in's id).
 VERSIONED_COLUMNS: tuple[str, ...] = tuple(
-    c.key for c in CheckInVersion.__table__.columns if c.key != "check_in_id"
+    c.key for c in CHECK_IN_VERSIONS.columns if c.key != "check_in_id"
 )
 
 

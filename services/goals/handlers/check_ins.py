@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import grpc
-from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from services.common import metrics
@@ -28,9 +27,10 @@ from services.goals.handlers.shared import (
 from services.goals.messages import check_in_pb, checklist_pb, key_result_pb
 from services.goals.models import (
     CHECK_IN_COLUMNS,
+    CHECK_IN_VERSIONS,
+    CHECK_INS,
     VERSIONED_COLUMNS,
     CheckIn,
-    CheckInVersion,
     Checklist,
     Cycle,
     KeyResult,
@@ -38,6 +38,9 @@ from services.goals.models import (
 )
 from services.goals.repository import GoalsRepository
 from stride.goals.v1 import goals_pb2 as pb
+
+_INSERT_CHECK_IN = CHECK_INS.insert()
+_INSERT_VERSION = CHECK_IN_VERSIONS.insert()
 
 
 def _concurrent_check_in() -> DomainError:
@@ -167,10 +170,11 @@ async def _record(
     rescore(kr, cycle, checks)
     kr.confidence = new.confidence if kr.last_check_in_week == row.week else kr.confidence
     kr.updated_at = row.recorded_at
+    # Core inserts (no ORM bookkeeping): a new check-in, then its version.
     if before is None:
-        await uow.session.execute(insert(CheckIn), [_values(row, CHECK_IN_COLUMNS)])
+        await uow.session.execute(_INSERT_CHECK_IN, _values(row, CHECK_IN_COLUMNS))
     version = {"check_in_id": row.id, **_values(row, VERSIONED_COLUMNS)}
-    await uow.session.execute(insert(CheckInVersion), [version])
+    await uow.session.execute(_INSERT_VERSION, version)
     message = check_in_pb(row)
     kr_message = key_result_pb(kr, objective.status)
     await uow.emit(
