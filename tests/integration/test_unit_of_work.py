@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services import goals
@@ -109,3 +110,24 @@ async def test_success_commits_everything_and_wakes_the_relay_once(
     async with sessions() as session:
         subjects = (await session.scalars(select(OUTBOX.c.subject).order_by(OUTBOX.c.id))).all()
     assert subjects == [events.CYCLE_CREATED.subject, "stride.audit.v1.goals.recorded"]
+
+
+async def test_a_write_refused_while_committing_leaves_nothing(
+    sessions: async_sessionmaker[AsyncSession],
+):
+    """A data row the database refuses only when the unit of work writes at its end (a
+    duplicate key, never flushed inside the block) leaves no event, no audit row, no wake."""
+    wakes: list[None] = []
+    units = Units(sessions, GoalsRepository, events.EVENTS, lambda: wakes.append(None))
+    await _write(units, fail=False)
+    async with sessions() as session:
+        existing = (await session.scalars(select(Cycle.id))).one()
+    with pytest.raises(IntegrityError):
+        async with units() as uow:
+            duplicate = _cycle()
+            duplicate.id = existing
+            uow.repo.add(duplicate)  # flushed only when the block ends
+            await uow.emit(pb.CycleCreated(meta=new_event_meta("goals"), cycle=pb.Cycle()))
+            await uow.audit("cycle.create", "cycle", existing, None, pb.Cycle())
+    assert await _counts(sessions) == (1, 1, 1)
+    assert len(wakes) == 1
