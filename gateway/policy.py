@@ -258,6 +258,14 @@ _GOAL_RULES = (
         read_action="objective.read",
     ),
     Rule(
+        "objective.delete",
+        "Delete one's own draft objective with its key results",
+        _GOAL_WRITERS,
+        api_scope="goals:write",
+        resource="objective",
+        read_action="objective.read",
+    ),
+    Rule(
         "objective.copy",
         "Copy one's own objectives of a cycle into another as drafts (admin: anyone's)",
         _GOAL_WRITERS,

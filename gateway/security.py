@@ -40,7 +40,7 @@ from starlette.routing import BaseRoute
 from gateway import policy
 from gateway.deps import Rpc, RpcDep
 from gateway.policy import Decision, Facts, Principal, Reach
-from gateway.problems import ProblemError
+from gateway.problems import ProblemError, service_code
 from gateway.tokens import AccessTokens, TokenError
 from services.common.paging import MAX_PAGE_SIZE
 from stride.common.v1 import common_pb2
@@ -399,6 +399,27 @@ class Access:
             await self.check(self.action, Facts(owner_id=owner_id))
         return owner_id
 
+    def actor(self) -> tuple[str, bool]:
+        """(the person the caller acts as, whether the rule lets them act on anyone's object)
+        for a service that applies an "own or all" rule itself (``Allow(..., load=False)``)."""
+        return self.caller.id, Reach.ALL in policy.reaches(self.caller, self.action)
+
+    async def refusal(self, exc: grpc.aio.AioRpcError, object_id: str) -> ProblemError | None:
+        """The answer to a service's refusal of the object this route's rule is about: a
+        missing object reads as the rule's 404; ``not_owner`` as the rule's decision on the
+        object (404 for whoever may not read it, 403 for whoever may). None: not a refusal."""
+        rule = policy.rule(self.action)
+        assert self.rpc is not None and rule.resource is not None
+        code = service_code(exc)
+        if exc.code() == grpc.StatusCode.NOT_FOUND and code == policy.NOT_FOUND[rule.resource][0]:
+            return ProblemError(404, *policy.NOT_FOUND[rule.resource])
+        if exc.code() != grpc.StatusCode.PERMISSION_DENIED or code != "not_owner":
+            return None
+        _, decision = await _object_decision(self.rpc, self.caller, self.action, object_id)
+        if decision.allowed:  # the owner changed in between: the client may retry
+            return ProblemError(409, "owner_changed", "The object changed owner; retry.")
+        return ProblemError(decision.status, decision.code, decision.detail)
+
     def require(self, decision: Decision) -> None:
         _raise_if_denied(decision)
 
@@ -462,10 +483,14 @@ class Public:
 class Authorize:
     """The rule of a route that needs a signed-in caller (see the module doc)."""
 
-    def __init__(self, action: str) -> None:
+    def __init__(self, action: str, *, load: bool = True) -> None:
         self.rule = policy.rule(action)
         assert not self.rule.public, f"{action} is a public rule: use Public"
+        # load=False: the object in the path is not read here; the service applies the rule
+        # on the object it locks anyway, which only works for "own or all" rules.
+        assert load or set(self.rule.grants.values()) <= {Reach.SELF, Reach.ALL}, action
         self.action = action
+        self.load = load
 
     async def __call__(
         self,
@@ -488,21 +513,39 @@ class Authorize:
                 _raise_if_denied(policy.precheck(principal, self.action))
             return access
         _raise_if_denied(policy.precheck(principal, self.action))
-        assert principal is not None and rule.resource is not None
-        access.resource, base = await _load(rpc, rule.resource, object_id)
-        facts = await resolve_facts(rpc, principal, self.action, base)
-        decision = policy.decide(principal, self.action, facts)
-        if not decision.allowed and await _in_public_objective(rpc, rule, access.resource):
-            public = dataclasses.replace(facts, public=True)
-            decision = policy.decide(principal, self.action, public)
+        if not self.load:
+            return access  # the service decides on the object (see Access.refusal)
+        assert principal is not None
+        access.resource, decision = await _object_decision(rpc, principal, self.action, object_id)
         _raise_if_denied(decision)
         return access
 
 
-def Allow(action: str) -> Any:
-    """The dependency enforcing ``action``'s rule; its value is an :class:`Access`."""
+async def _object_decision(
+    rpc: Rpc, principal: Principal, action: str, object_id: str
+) -> tuple[Any, Decision]:
+    """The object ``action`` is about, and the decision on it (a missing object: the 404)."""
     rule = policy.rule(action)
-    return Depends(Public(action) if rule.public else Authorize(action))
+    assert rule.resource is not None
+    resource, base = await _load(rpc, rule.resource, object_id)
+    facts = await resolve_facts(rpc, principal, action, base)
+    decision = policy.decide(principal, action, facts)
+    if not decision.allowed and await _in_public_objective(rpc, rule, resource):
+        public = dataclasses.replace(facts, public=True)
+        decision = policy.decide(principal, action, public)
+    return resource, decision
+
+
+def Allow(action: str, *, load: bool = True) -> Any:
+    """The dependency enforcing ``action``'s rule; its value is an :class:`Access`.
+
+    ``load=False`` (rules of the "own or all" kind on an object in the path): only the
+    object-independent part is checked here; the route passes :meth:`Access.actor` to the
+    service, which applies the owner rule on the object it reads anyway (one call instead of
+    a read plus a write), and turns a refusal into the rule's answer with
+    :meth:`Access.refusal`."""
+    rule = policy.rule(action)
+    return Depends(Public(action) if rule.public else Authorize(action, load=load))
 
 
 # -- route introspection ----------------------------------------------------------------------

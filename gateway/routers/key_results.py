@@ -4,6 +4,7 @@ import dataclasses
 from datetime import timedelta
 from typing import Annotated, Any
 
+import grpc
 import structlog
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import ValidationError
@@ -161,14 +162,25 @@ async def record_check_in(
     rpc: RpcDep,
     request: Request,
     response: Response,
-    access: Access = Allow("checkin.record"),
+    access: Access = Allow("checkin.record", load=False),
 ) -> dict[str, Any]:
-    msg = await rpc(
-        rpc.goals.RecordCheckIn,
-        pb.RecordCheckInRequest(
-            key_result_id=key_result_id, recorded_by=access.caller.actor, **body.proto_fields()
-        ),
-    )
+    # One call: goals applies the owner rule on the key result it locks.
+    employee_id, any_owner = access.actor()
+    try:
+        msg = await rpc(
+            rpc.goals.RecordCheckIn,
+            pb.RecordCheckInRequest(
+                key_result_id=key_result_id,
+                recorded_by=access.caller.actor,
+                actor=pb.CheckInActor(employee_id=employee_id, any_owner=any_owner),
+                **body.proto_fields(),
+            ),
+        )
+    except grpc.aio.AioRpcError as exc:
+        problem = await access.refusal(exc, key_result_id)
+        if problem is None:
+            raise
+        raise problem from exc
     # There is no single-check-in resource: Location names the key result's check-ins.
     created(request, response, "list_check_ins", key_result_id=key_result_id)
     return to_dict(msg)

@@ -172,6 +172,21 @@ async def update_objective(
     return to_dict(await rpc(rpc.goals.UpdateObjective, req))
 
 
+@router.delete(
+    "/{objective_id}",
+    status_code=204,
+    response_class=Response,
+    name="delete_objective",
+    description="Draft objectives only, with their key results (409 objective_not_draft "
+    "otherwise; 409 objective_has_aligned_objectives while others are aligned to it).",
+)
+async def delete_objective(
+    objective_id: PathId, rpc: RpcDep, access: Access = Allow("objective.delete")
+) -> Response:
+    await rpc(rpc.goals.DeleteObjective, pb.DeleteObjectiveRequest(id=objective_id))
+    return Response(status_code=204)
+
+
 @router.post(
     "/{objective_id}/key-results",
     status_code=201,

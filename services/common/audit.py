@@ -50,18 +50,15 @@ def audit_subject(service: str) -> str:
     return f"stride.audit.v1.{service}.recorded"
 
 
-async def record(
-    session: AsyncSession,
-    outbox: Table,
-    *,
+def recorded(
     service: str,
     action: str,
     resource_type: str,
     resource_id: str,
     before: Message | None = None,
     after: Message | None = None,
-) -> None:
-    """Queue an audit entry for the change being made in ``session``'s transaction."""
+) -> audit_pb2.AuditRecorded:
+    """The audit event of a change made now, by the caller of the current request."""
     request = CURRENT_REQUEST.get()
     span = trace.get_current_span().get_span_context()
     meta = new_event_meta(service)
@@ -77,9 +74,23 @@ async def record(
         after_digest=digest(after),
         service=service,
     )
-    await add_event(
-        session, outbox, audit_subject(service), audit_pb2.AuditRecorded(meta=meta, entry=entry)
-    )
+    return audit_pb2.AuditRecorded(meta=meta, entry=entry)
+
+
+async def record(
+    session: AsyncSession,
+    outbox: Table,
+    *,
+    service: str,
+    action: str,
+    resource_type: str,
+    resource_id: str,
+    before: Message | None = None,
+    after: Message | None = None,
+) -> None:
+    """Queue an audit entry for the change being made in ``session``'s transaction."""
+    message = recorded(service, action, resource_type, resource_id, before, after)
+    await add_event(session, outbox, audit_subject(service), message)
 
 
 @dataclass(frozen=True)
@@ -88,6 +99,18 @@ class Recorder:
 
     service: str
     outbox: Table
+
+    def entry(
+        self,
+        action: str,
+        resource_type: str,
+        resource_id: str,
+        before: Message | None = None,
+        after: Message | None = None,
+    ) -> audit_pb2.AuditRecorded:
+        """The audit event of ``<service>.<action>`` (for a caller that writes it itself)."""
+        action = f"{self.service}.{action}"
+        return recorded(self.service, action, resource_type, resource_id, before, after)
 
     async def __call__(
         self,
@@ -98,13 +121,5 @@ class Recorder:
         before: Message | None = None,
         after: Message | None = None,
     ) -> None:
-        await record(
-            session,
-            self.outbox,
-            service=self.service,
-            action=f"{self.service}.{action}",
-            resource_type=resource_type,
-            resource_id=resource_id,
-            before=before,
-            after=after,
-        )
+        message = self.entry(action, resource_type, resource_id, before, after)
+        await add_event(session, self.outbox, audit_subject(self.service), message)

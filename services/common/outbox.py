@@ -85,26 +85,31 @@ def new_event_meta(producer: str) -> common_pb2.EventMeta:
     )
 
 
+def event_row(subject: str, message: Message) -> dict[str, Any]:
+    """The outbox row of ``message`` (which has a ``meta`` EventMeta field) on ``subject``,
+    with the current trace context so consumers continue the same trace."""
+    meta: common_pb2.EventMeta = message.meta  # type: ignore[attr-defined]
+    if not meta.event_id:
+        raise ValueError("event meta.event_id must be set (use new_event_meta)")
+    headers: dict[str, str] = {}
+    propagate.inject(headers)
+    return {
+        "event_id": meta.event_id,
+        "subject": subject,
+        "payload": message.SerializeToString(),
+        "headers": json.dumps(headers),
+    }
+
+
 async def add_event(session: AsyncSession, table: Table, subject: str, message: Message) -> str:
     """Queue ``message`` (which has a ``meta`` EventMeta field) for ``subject``.
 
     Call inside the transaction that writes the data the event describes. The current trace
     context is stored with it so consumers continue the same trace.
     """
-    meta: common_pb2.EventMeta = message.meta  # type: ignore[attr-defined]
-    if not meta.event_id:
-        raise ValueError("event meta.event_id must be set (use new_event_meta)")
-    headers: dict[str, str] = {}
-    propagate.inject(headers)
-    await session.execute(
-        table.insert().values(
-            event_id=meta.event_id,
-            subject=subject,
-            payload=message.SerializeToString(),
-            headers=json.dumps(headers),
-        )
-    )
-    return meta.event_id
+    row = event_row(subject, message)
+    await session.execute(table.insert().values(**row))
+    return str(row["event_id"])
 
 
 class Publisher(Protocol):

@@ -12,7 +12,8 @@ A handler is "open a unit of work → load → call the pure domain → record �
 
 Events and audit entries are rows in the same transaction as the data, so an error anywhere
 inside the block leaves no data, no outbox row and no audit row behind (tested in
-tests/integration/test_unit_of_work.py).
+tests/integration/test_unit_of_work.py). They are built when emitted (trace context, actor,
+digests as of that moment) and written in one multi-row INSERT just before the commit.
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Generic, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common import audit
 from services.common.events import EventRegistry
-from services.common.outbox import add_event
+from services.common.outbox import event_row
 
 R = TypeVar("R")
 
@@ -50,6 +51,7 @@ class UnitOfWork(Generic[R]):
         self._committed = committed
         self._session: AsyncSession | None = None
         self._repo: R | None = None
+        self._rows: list[dict[str, Any]] = []
         self.queued = 0
 
     @property
@@ -81,6 +83,9 @@ class UnitOfWork(Generic[R]):
         session = self.session
         try:
             if exc_type is None:
+                if self._rows:
+                    await session.execute(self._events.outbox.insert(), self._rows)
+                    self._rows = []
                 await session.commit()
             else:
                 await session.rollback()
@@ -91,10 +96,11 @@ class UnitOfWork(Generic[R]):
 
     async def emit(self, message: Message) -> str:
         """Queue ``message`` on the subject the registry gives its type; returns the event id."""
-        subject = self._events.subject_of(type(message))
-        event_id = await add_event(self.session, self._events.outbox, subject, message)
+        _ = self.session  # only while open
+        row = event_row(self._events.subject_of(type(message)), message)
+        self._rows.append(row)
         self.queued += 1
-        return event_id
+        return str(row["event_id"])
 
     async def audit(
         self,
@@ -105,8 +111,7 @@ class UnitOfWork(Generic[R]):
         after: Message | None = None,
     ) -> None:
         """Queue an audit entry (``<service>.<action>``) for the change being made."""
-        await self._recorder(self.session, action, resource_type, resource_id, before, after)
-        self.queued += 1
+        await self.emit(self._recorder.entry(action, resource_type, resource_id, before, after))
 
 
 @dataclass(frozen=True)

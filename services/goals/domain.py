@@ -14,6 +14,8 @@ import grpc
 from services.common.errors import DomainError, FailedPrecondition, InvalidArgument
 from services.goals.calendar import parse_date, parse_week, zone
 from workflows.vocabulary import (
+    CHECKLIST_ITEM_ID_PATTERN,
+    CURRENCY_CODE,
     DATA_SOURCES,
     DIRECTIONS,
     KINDS,
@@ -24,6 +26,7 @@ from workflows.vocabulary import (
     MAX_CYCLE_DAYS,
     MAX_LABEL,
     MAX_MILESTONES,
+    MAX_NAME,
     MAX_NOTE,
     MAX_PLAN_POINTS,
     MAX_TITLE,
@@ -34,8 +37,8 @@ from workflows.vocabulary import (
     week_of,
 )
 
-CHECKLIST_ITEM_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-CURRENCY = re.compile(r"^[A-Z]{3}$")
+CHECKLIST_ITEM_ID = re.compile(CHECKLIST_ITEM_ID_PATTERN)
+CURRENCY = re.compile(f"^{CURRENCY_CODE}$")
 
 
 def permission_denied(code: str, message: str) -> DomainError:
@@ -108,7 +111,7 @@ def new_cycle(
         raise InvalidArgument(
             "invalid_closing_deadline", "closing_deadline must not be before the cycle's end"
         )
-    return NewCycle(clean_text(name, "name", 200), first, last, tz, planning, approval, closing)
+    return NewCycle(clean_text(name, "name", MAX_NAME), first, last, tz, planning, approval, closing)
 
 
 def _optional_date(value: str, field: str) -> date | None:
@@ -148,6 +151,18 @@ def ensure_draft(status: str) -> None:
         raise FailedPrecondition(
             "objective_not_draft",
             "only draft objectives change directly; approved ones change through a revision",
+        )
+
+
+def check_deletable(status: str, aligned_children: int) -> None:
+    """Only a draft objective can be deleted (others have been approved or are awaiting it),
+    and not while objectives are aligned to it (they would point at nothing)."""
+    if status != ObjectiveStatus.DRAFT:
+        raise FailedPrecondition("objective_not_draft", "only draft objectives can be deleted")
+    if aligned_children:
+        raise FailedPrecondition(
+            "objective_has_aligned_objectives",
+            f"{aligned_children} objective(s) are aligned to this one; align them elsewhere first",
         )
 
 
@@ -429,6 +444,27 @@ def check_bulk(owner_id: str, key_result_ids: Sequence[str]) -> None:
 def check_owner(owner_id: str, kr_owner_id: str, kr_id: str) -> None:
     if owner_id != kr_owner_id:
         raise permission_denied("not_owner", f"key result {kr_id} is not owned by {owner_id}")
+
+
+@dataclass(frozen=True)
+class CheckInActor:
+    """Who a check-in is submitted as: a person acting as ``employee_id`` (themselves, or the
+    person an admin names in a bulk check-in), or someone who may check in on any key result
+    (``any_owner``: an admin, an API key with goals:write)."""
+
+    employee_id: str
+    any_owner: bool = False
+
+
+def check_may_check_in(actor: CheckInActor | None, kr_owner_id: str, kr_id: str) -> None:
+    """The owner/delegate rule of check-ins, single and bulk alike: the key result must be the
+    actor's unless they may act on anyone's. ``None``: an internal caller (no rule).
+
+    Refused with PERMISSION_DENIED ``not_owner``; the gateway answers 404 to whoever may not
+    read the key result (no existence leak) and 403 to whoever may."""
+    if actor is None or actor.any_owner:
+        return
+    check_owner(actor.employee_id, kr_owner_id, kr_id)
 
 
 def checklist_items(items: Sequence[tuple[str, str, str]]) -> list[dict[str, str]]:

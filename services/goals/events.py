@@ -32,6 +32,40 @@ CYCLE_CLOSED = Event(
     pb.CycleClosed,
     "a cycle was closed, with its final scores",
 )
+OBJECTIVE_CREATED = Event(
+    "stride.goals.v1.objective.created",
+    pb.ObjectiveCreated,
+    "an objective was created or copied (its key results: kr.created each)",
+)
+OBJECTIVE_UPDATED = Event(
+    "stride.goals.v1.objective.updated",
+    pb.ObjectiveUpdated,
+    "an objective's fields, key-result weights or status (submitted, approved, back to draft) "
+    "changed",
+)
+OBJECTIVE_CLOSED = Event(
+    "stride.goals.v1.objective.closed", pb.ObjectiveClosed, "an objective closed with its cycle"
+)
+OBJECTIVE_DELETED = Event(
+    "stride.goals.v1.objective.deleted",
+    pb.ObjectiveDeleted,
+    "a draft objective was deleted with its key results",
+)
+KR_CREATED = Event(
+    "stride.goals.v1.kr.created",
+    pb.KeyResultCreated,
+    "a key result was added, created with its objective, or copied",
+)
+KR_UPDATED = Event(
+    "stride.goals.v1.kr.updated",
+    pb.KeyResultUpdated,
+    "a key result's definition, owner, target (approved revision) or self-score changed",
+)
+KR_CLOSED = Event(
+    "stride.goals.v1.kr.closed",
+    pb.KeyResultClosed,
+    "a key result closed with its objective (final score)",
+)
 
 EVENTS = EventRegistry(
     "goals",
@@ -42,4 +76,11 @@ EVENTS = EventRegistry(
     APPROVAL_DECIDED,
     CYCLE_CREATED,
     CYCLE_CLOSED,
+    OBJECTIVE_CREATED,
+    OBJECTIVE_UPDATED,
+    OBJECTIVE_CLOSED,
+    OBJECTIVE_DELETED,
+    KR_CREATED,
+    KR_UPDATED,
+    KR_CLOSED,
 )

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -125,21 +126,14 @@ class KeyResult(Base):
     updated_at: Mapped[datetime] = created_at_column()
 
 
-class CheckIn(Base):
-    """The latest version of a key result's check-in of one ISO week."""
+class CheckInFields:
+    """The columns a check-in and each of its versions share: defined once here, copied from
+    a check-in to its version by :data:`VERSIONED_COLUMNS`."""
 
-    __tablename__ = "check_ins"
-    __table_args__ = (UniqueConstraint("key_result_id", "week", name="uq_check_ins_kr_week"),)
-
-    id: Mapped[str] = id_column()
-    key_result_id: Mapped[str] = mapped_column(
-        String(36), ForeignKey("key_results.id"), nullable=False
-    )
     week: Mapped[str] = mapped_column(String(8), nullable=False)
     value: Mapped[float] = mapped_column(Float, nullable=False)
     confidence: Mapped[int] = mapped_column(Integer, nullable=False)
     note: Mapped[str] = mapped_column(Text, nullable=False, default="")
-    revision: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     risk_status: Mapped[str] = mapped_column(String(16), nullable=False)
     risk_progress: Mapped[float] = mapped_column(Float, nullable=False)
     risk_expected_progress: Mapped[float] = mapped_column(Float, nullable=False)
@@ -155,7 +149,20 @@ class CheckIn(Base):
     recorded_by: Mapped[str] = mapped_column(String(80), nullable=False, default="")
 
 
-class CheckInVersion(Base):
+class CheckIn(CheckInFields, Base):
+    """The latest version of a key result's check-in of one ISO week."""
+
+    __tablename__ = "check_ins"
+    __table_args__ = (UniqueConstraint("key_result_id", "week", name="uq_check_ins_kr_week"),)
+
+    id: Mapped[str] = id_column()
+    key_result_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("key_results.id"), nullable=False
+    )
+    revision: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+
+class CheckInVersion(CheckInFields, Base):
     """Every submitted version of a check-in (the history behind ``check_ins``)."""
 
     __tablename__ = "check_in_versions"
@@ -166,21 +173,16 @@ class CheckInVersion(Base):
     )
     revision: Mapped[int] = mapped_column(Integer, primary_key=True)
     key_result_id: Mapped[str] = mapped_column(String(36), nullable=False)
-    week: Mapped[str] = mapped_column(String(8), nullable=False)
-    value: Mapped[float] = mapped_column(Float, nullable=False)
-    confidence: Mapped[int] = mapped_column(Integer, nullable=False)
-    note: Mapped[str] = mapped_column(Text, nullable=False, default="")
-    risk_status: Mapped[str] = mapped_column(String(16), nullable=False)
-    risk_progress: Mapped[float] = mapped_column(Float, nullable=False)
-    risk_expected_progress: Mapped[float] = mapped_column(Float, nullable=False)
-    risk_expected_value: Mapped[float] = mapped_column(Float, nullable=False)
-    risk_shortfall: Mapped[float] = mapped_column(Float, nullable=False)
-    risk_behind_streak: Mapped[int] = mapped_column(Integer, nullable=False)
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    blockers: Mapped[list[Any]] = mapped_column(JSON, nullable=False, default=list)
-    answers: Mapped[list[Any]] = mapped_column(JSON, nullable=False, default=list)
-    score: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
-    recorded_by: Mapped[str] = mapped_column(String(80), nullable=False, default="")
+
+
+CHECK_INS: Table = CheckIn.__table__  # type: ignore[assignment]
+CHECK_IN_VERSIONS: Table = CheckInVersion.__table__  # type: ignore[assignment]
+CHECK_IN_COLUMNS: tuple[str, ...] = tuple(c.key for c in CHECK_INS.columns)
+# What a version copies from its check-in: every shared column, plus the key result and the
+# revision (``check_in_id`` is the check-in's id).
+VERSIONED_COLUMNS: tuple[str, ...] = tuple(
+    c.key for c in CHECK_IN_VERSIONS.columns if c.key != "check_in_id"
+)
 
 
 class Checklist(Base):

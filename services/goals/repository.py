@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.goals.models import (
@@ -104,6 +104,28 @@ class GoalsRepository:
             query = query.with_for_update()
         return list((await self.session.scalars(query)).all())
 
+    async def children_count(self, objective_id: str) -> int:
+        return int(
+            await self.session.scalar(
+                select(func.count())
+                .select_from(Objective)
+                .where(Objective.parent_id == objective_id)
+            )
+            or 0
+        )
+
+    async def delete_objective(self, objective_id: str, kr_ids: Sequence[str]) -> None:
+        """Delete an objective with its key results and everything recorded on them."""
+        if kr_ids:
+            ids = list(kr_ids)
+            await self.session.execute(
+                delete(CheckInVersion).where(CheckInVersion.key_result_id.in_(ids))
+            )
+            await self.session.execute(delete(CheckIn).where(CheckIn.key_result_id.in_(ids)))
+            await self.session.execute(delete(Revision).where(Revision.key_result_id.in_(ids)))
+            await self.session.execute(delete(KeyResult).where(KeyResult.id.in_(ids)))
+        await self.session.execute(delete(Objective).where(Objective.id == objective_id))
+
     async def ancestors(self, objective_id: str, limit: int = 50) -> list[str]:
         """The objective and its ancestors, nearest first (bounded, stops at a loop)."""
         chain: list[str] = []
@@ -157,6 +179,32 @@ class GoalsRepository:
         if limit is not None:
             query = query.limit(limit).offset(offset)
         return list((await self.session.scalars(query)).all())
+
+    async def check_in_targets(
+        self, ids: Sequence[str]
+    ) -> dict[str, tuple[KeyResult, Objective, Cycle]]:
+        """Key results with their objective and cycle, in one joined read that locks the key
+        results (PostgreSQL; ordered by id so concurrent bulk check-ins lock in one order)."""
+        if not ids:
+            return {}
+        query = (
+            select(KeyResult, Objective, Cycle)
+            .join(Objective, Objective.id == KeyResult.objective_id)
+            .join(Cycle, Cycle.id == KeyResult.cycle_id)
+            .where(KeyResult.id.in_(list(ids)))
+            .order_by(KeyResult.id)
+            .with_for_update(of=KeyResult)
+        )
+        return {kr.id: (kr, o, c) for kr, o, c in (await self.session.execute(query)).all()}
+
+    async def weights_and_scores(self, objective_id: str) -> dict[str, tuple[int, float]]:
+        """key result id → (weight, score) of an objective's key results, as stored."""
+        rows = await self.session.execute(
+            select(KeyResult.id, KeyResult.weight, KeyResult.score)
+            .where(KeyResult.objective_id == objective_id)
+            .order_by(KeyResult.created_at, KeyResult.id)
+        )
+        return {kr_id: (weight, score) for kr_id, weight, score in rows.all()}
 
     async def objective_statuses(self, objective_ids: Sequence[str]) -> dict[str, str]:
         if not objective_ids:

@@ -570,6 +570,14 @@ ENDPOINTS: list[Endpoint] = [
     ),
     Endpoint("POST", "/objectives/copy", GOAL_CREATE, ok=(201, None), body=copy_body),
     Endpoint(
+        "DELETE",
+        "/objectives/{objective_id}",
+        GOAL_WRITE,
+        ok=(204, None),
+        hidden="objective_not_found",
+        params=fresh_objective,
+    ),
+    Endpoint(
         "PATCH",
         "/objectives/{objective_id}",
         GOAL_WRITE,

@@ -792,3 +792,66 @@ async def test_cycle_deadlines_and_phase(org: Org) -> None:
         ]
     )
     assert after == before
+
+
+async def test_a_draft_objective_is_deleted_with_its_key_results(org: Org) -> None:
+    obj, krs = await objective(org, org.emp)
+    # A check-in on a draft's key result goes with it.
+    r = await org.http.post(
+        f"/key-results/{krs[0]['id']}/check-ins",
+        json={"value": 90, "confidence": 7},
+        headers=org.emp.headers,
+    )
+    ok(r, 201)
+    # Someone who may not see it: the same 404 as a missing one; a reader who may not edit: 403.
+    hidden = await org.http.delete(f"/objectives/{obj['id']}", headers=org.outsider.headers)
+    missing = await org.http.delete(f"/objectives/nope-{uuid.uuid4().hex}", headers=org.emp.headers)
+    assert (
+        problem(hidden, 404, "objective_not_found")["detail"]
+        == (problem(missing, 404, "objective_not_found")["detail"])
+    )
+    problem(
+        await org.http.delete(f"/objectives/{obj['id']}", headers=org.manager.headers),
+        403,
+        "forbidden",
+    )
+    # Aligned objectives hold it until they are aligned elsewhere.
+    child, _ = await objective(org, org.emp, krs=[], parent_id=obj["id"])
+    r = await org.http.delete(f"/objectives/{obj['id']}", headers=org.emp.headers)
+    problem(r, 409, "objective_has_aligned_objectives")
+    ok(
+        await org.http.patch(
+            f"/objectives/{child['id']}", json={"parent_id": ""}, headers=org.emp.headers
+        )
+    )
+
+    r = await org.http.delete(f"/objectives/{obj['id']}", headers=org.emp.headers)
+    assert r.status_code == 204 and r.content == b""
+    problem(
+        await org.http.get(f"/objectives/{obj['id']}", headers=org.emp.headers),
+        404,
+        "objective_not_found",
+    )
+    for kr in krs:
+        r = await org.http.get(f"/key-results/{kr['id']}", headers=org.admin.headers)
+        problem(r, 404, "key_result_not_found")
+    problem(
+        await org.http.delete(f"/objectives/{obj['id']}", headers=org.emp.headers),
+        404,
+        "objective_not_found",
+    )
+
+    # Submitted (no longer a draft): 409 with a stable code, nothing deleted.
+    pending, _ = await objective(org, org.emp)
+    r = await org.http.post(
+        f"/cycles/{org.cycle}/plan/submit",
+        json={"objective_ids": [pending["id"]]},
+        headers=org.emp.headers,
+    )
+    ok(r, 201)
+    r = await org.http.delete(f"/objectives/{pending['id']}", headers=org.emp.headers)
+    problem(r, 409, "objective_not_draft")
+    assert (
+        ok(await org.http.get(f"/objectives/{pending['id']}", headers=org.emp.headers))["id"]
+        == pending["id"]
+    )

@@ -291,7 +291,7 @@ async def test_metrics_move_with_a_check_in_and_its_event(running: Running) -> N
         return delta
 
     await eventually(moved)
-    # A failed call is counted with its status code (the gateway looks the key result up).
+    # A failed call is counted with its status code (goals finds no such key result).
     resp = await running.stack.http.post(
         "/key-results/no-such-kr/check-ins", json={"value": 1, "confidence": 3}, headers=kr.admin
     )
@@ -299,7 +299,7 @@ async def test_metrics_move_with_a_check_in_and_its_event(running: Running) -> N
     assert (
         rec.value(
             metrics.RPC_SERVER_DURATION,
-            **{"rpc.method": "GetKeyResult", "rpc.grpc.status_code": "NOT_FOUND"},
+            **{"rpc.method": "RecordCheckIn", "rpc.grpc.status_code": "NOT_FOUND"},
         )
         >= 1
     )

@@ -219,3 +219,14 @@ def test_checklist_items() -> None:
     assert code(domain.checklist_items, [("a", "x", "y"), ("a", "x", "y")]) == (
         "duplicate_checklist_item"
     )
+
+
+def test_check_in_owner_rule_is_one_rule_for_single_and_bulk():
+    # Internal callers (no actor), anyone-reachers and the owner pass.
+    domain.check_may_check_in(None, "e2", "k1")
+    domain.check_may_check_in(domain.CheckInActor("e1", any_owner=True), "e2", "k1")
+    domain.check_may_check_in(domain.CheckInActor("e2"), "e2", "k1")
+    # Someone else's key result: PERMISSION_DENIED not_owner (the gateway answers 404/403).
+    with pytest.raises(DomainError) as err:
+        domain.check_may_check_in(domain.CheckInActor("e1"), "e2", "k1")
+    assert (err.value.code, err.value.status) == ("not_owner", grpc.StatusCode.PERMISSION_DENIED)

@@ -25,6 +25,7 @@ from services.common.errors import (
 )
 from services.common.grpc_server import GrpcServer
 from services.common.paging import next_page_token, page_window
+from services.goals import domain
 from stride.common.v1 import common_pb2
 from stride.goals.v1 import goals_pb2 as gpb
 from stride.goals.v1 import goals_pb2_grpc
@@ -318,6 +319,9 @@ class FakeGoals(goals_pb2_grpc.GoalsServiceServicer):
         kr = self.key_results.get(request.key_result_id)
         if kr is None:
             raise NotFound("key_result_not_found", "key result not found")
+        if request.HasField("actor"):  # the owner rule, as goals applies it
+            actor = domain.CheckInActor(request.actor.employee_id, request.actor.any_owner)
+            domain.check_may_check_in(actor, kr.owner_id, kr.id)
         if self.cycles[kr.cycle_id].status == gpb.CYCLE_STATUS_CLOSED:
             raise FailedPrecondition("cycle_closed", "the cycle is closed")
         week = request.week or "2026-W10"

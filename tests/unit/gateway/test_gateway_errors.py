@@ -75,8 +75,9 @@ async def test_bad_check_in_is_422_and_never_reaches_the_service(
     assert field in {e["field"] for e in problem["errors"]}
     assert all(e["loc"][0] == "body" for e in problem["errors"])
     assert field in problem["detail"]
-    # Only the authorization read (the key result's owner) happened; nothing was written.
-    assert [c.method for c in services.log.calls[before:]] == ["GetKeyResult"]
+    # Refused before any call: no authorization read (goals applies the owner rule on the
+    # write itself) and nothing written.
+    assert [c.method for c in services.log.calls[before:]] == []
     assert services.goals.check_ins[kr] == []
 
 

@@ -1210,6 +1210,25 @@ class UpdateObjectiveRequest(_message.Message):
 Global___UpdateObjectiveRequest: _TypeAlias = UpdateObjectiveRequest  # noqa: Y015
 
 @_typing.final
+class DeleteObjectiveRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteObjectiveRequest: _TypeAlias = DeleteObjectiveRequest  # noqa: Y015
+
+@_typing.final
 class CopyObjectivesRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -1594,6 +1613,7 @@ class RecordCheckInRequest(_message.Message):
     BLOCKERS_FIELD_NUMBER: _builtins.int
     ANSWERS_FIELD_NUMBER: _builtins.int
     RECORDED_BY_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
     key_result_id: _builtins.str
     value: _builtins.float
     confidence: _builtins.int
@@ -1608,6 +1628,12 @@ class RecordCheckInRequest(_message.Message):
     def blockers(self) -> _containers.RepeatedCompositeFieldContainer[Global___Blocker]: ...
     @_builtins.property
     def answers(self) -> _containers.RepeatedCompositeFieldContainer[Global___ChecklistAnswer]: ...
+    @_builtins.property
+    def actor(self) -> Global___CheckInActor:
+        """Whose key result the caller may check in on; goals decides on the key result it locks
+        (services.goals.domain.check_may_check_in). Unset: no owner check (internal callers).
+        """
+
     def __init__(
         self,
         *,
@@ -1619,14 +1645,41 @@ class RecordCheckInRequest(_message.Message):
         blockers: _abc.Iterable[Global___Blocker] | None = ...,
         answers: _abc.Iterable[Global___ChecklistAnswer] | None = ...,
         recorded_by: _builtins.str = ...,
+        actor: Global___CheckInActor | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answers", b"answers", "blockers", b"blockers", "confidence", b"confidence", "key_result_id", b"key_result_id", "note", b"note", "recorded_by", b"recorded_by", "value", b"value", "week", b"week"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "answers", b"answers", "blockers", b"blockers", "confidence", b"confidence", "key_result_id", b"key_result_id", "note", b"note", "recorded_by", b"recorded_by", "value", b"value", "week", b"week"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RecordCheckInRequest: _TypeAlias = RecordCheckInRequest  # noqa: Y015
+
+@_typing.final
+class CheckInActor(_message.Message):
+    """The person a check-in is submitted as (set by the gateway from the caller)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMPLOYEE_ID_FIELD_NUMBER: _builtins.int
+    ANY_OWNER_FIELD_NUMBER: _builtins.int
+    employee_id: _builtins.str
+    """The key result must be owned by this employee ..."""
+    any_owner: _builtins.bool
+    """... unless the caller may check in on anyone's (admin; API key with goals:write)."""
+    def __init__(
+        self,
+        *,
+        employee_id: _builtins.str = ...,
+        any_owner: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["any_owner", b"any_owner", "employee_id", b"employee_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckInActor: _TypeAlias = CheckInActor  # noqa: Y015
 
 @_typing.final
 class RecordCheckInsRequest(_message.Message):
@@ -2633,3 +2686,205 @@ class CycleCreated(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CycleCreated: _TypeAlias = CycleCreated  # noqa: Y015
+
+@_typing.final
+class ObjectiveCreated(_message.Message):
+    """Event on stride.goals.v1.objective.created (created or copied; each of its key results
+    has its own kr.created).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    META_FIELD_NUMBER: _builtins.int
+    OBJECTIVE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def meta(self) -> _common_pb2.EventMeta: ...
+    @_builtins.property
+    def objective(self) -> Global___Objective: ...
+    def __init__(
+        self,
+        *,
+        meta: _common_pb2.EventMeta | None = ...,
+        objective: Global___Objective | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["meta", b"meta", "objective", b"objective"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["meta", b"meta", "objective", b"objective"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ObjectiveCreated: _TypeAlias = ObjectiveCreated  # noqa: Y015
+
+@_typing.final
+class ObjectiveUpdated(_message.Message):
+    """Event on stride.goals.v1.objective.updated: its fields, key-result weights or status
+    (submitted, approved, sent back to draft) changed.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    META_FIELD_NUMBER: _builtins.int
+    OBJECTIVE_FIELD_NUMBER: _builtins.int
+    BEFORE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def meta(self) -> _common_pb2.EventMeta: ...
+    @_builtins.property
+    def objective(self) -> Global___Objective: ...
+    @_builtins.property
+    def before(self) -> Global___Objective: ...
+    def __init__(
+        self,
+        *,
+        meta: _common_pb2.EventMeta | None = ...,
+        objective: Global___Objective | None = ...,
+        before: Global___Objective | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["before", b"before", "meta", b"meta", "objective", b"objective"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["before", b"before", "meta", b"meta", "objective", b"objective"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ObjectiveUpdated: _TypeAlias = ObjectiveUpdated  # noqa: Y015
+
+@_typing.final
+class ObjectiveClosed(_message.Message):
+    """Event on stride.goals.v1.objective.closed (its cycle closed)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    META_FIELD_NUMBER: _builtins.int
+    OBJECTIVE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def meta(self) -> _common_pb2.EventMeta: ...
+    @_builtins.property
+    def objective(self) -> Global___Objective: ...
+    def __init__(
+        self,
+        *,
+        meta: _common_pb2.EventMeta | None = ...,
+        objective: Global___Objective | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["meta", b"meta", "objective", b"objective"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["meta", b"meta", "objective", b"objective"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ObjectiveClosed: _TypeAlias = ObjectiveClosed  # noqa: Y015
+
+@_typing.final
+class ObjectiveDeleted(_message.Message):
+    """Event on stride.goals.v1.objective.deleted: a draft objective and its key results (as
+    they were) are gone.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    META_FIELD_NUMBER: _builtins.int
+    OBJECTIVE_FIELD_NUMBER: _builtins.int
+    KEY_RESULTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def meta(self) -> _common_pb2.EventMeta: ...
+    @_builtins.property
+    def objective(self) -> Global___Objective: ...
+    @_builtins.property
+    def key_results(self) -> _containers.RepeatedCompositeFieldContainer[Global___KeyResult]: ...
+    def __init__(
+        self,
+        *,
+        meta: _common_pb2.EventMeta | None = ...,
+        objective: Global___Objective | None = ...,
+        key_results: _abc.Iterable[Global___KeyResult] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["meta", b"meta", "objective", b"objective"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["key_results", b"key_results", "meta", b"meta", "objective", b"objective"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ObjectiveDeleted: _TypeAlias = ObjectiveDeleted  # noqa: Y015
+
+@_typing.final
+class KeyResultCreated(_message.Message):
+    """Event on stride.goals.v1.kr.created (added, created with its objective, or copied)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    META_FIELD_NUMBER: _builtins.int
+    KEY_RESULT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def meta(self) -> _common_pb2.EventMeta: ...
+    @_builtins.property
+    def key_result(self) -> Global___KeyResult: ...
+    def __init__(
+        self,
+        *,
+        meta: _common_pb2.EventMeta | None = ...,
+        key_result: Global___KeyResult | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["key_result", b"key_result", "meta", b"meta"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["key_result", b"key_result", "meta", b"meta"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___KeyResultCreated: _TypeAlias = KeyResultCreated  # noqa: Y015
+
+@_typing.final
+class KeyResultUpdated(_message.Message):
+    """Event on stride.goals.v1.kr.updated: its definition, owner, target (an approved revision)
+    or self-score changed. Check-ins are on checkin.recorded and kr.progress_changed instead.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    META_FIELD_NUMBER: _builtins.int
+    KEY_RESULT_FIELD_NUMBER: _builtins.int
+    BEFORE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def meta(self) -> _common_pb2.EventMeta: ...
+    @_builtins.property
+    def key_result(self) -> Global___KeyResult: ...
+    @_builtins.property
+    def before(self) -> Global___KeyResult: ...
+    def __init__(
+        self,
+        *,
+        meta: _common_pb2.EventMeta | None = ...,
+        key_result: Global___KeyResult | None = ...,
+        before: Global___KeyResult | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["before", b"before", "key_result", b"key_result", "meta", b"meta"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["before", b"before", "key_result", b"key_result", "meta", b"meta"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___KeyResultUpdated: _TypeAlias = KeyResultUpdated  # noqa: Y015
+
+@_typing.final
+class KeyResultClosed(_message.Message):
+    """Event on stride.goals.v1.kr.closed (its objective closed with the cycle; final score)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    META_FIELD_NUMBER: _builtins.int
+    KEY_RESULT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def meta(self) -> _common_pb2.EventMeta: ...
+    @_builtins.property
+    def key_result(self) -> Global___KeyResult: ...
+    def __init__(
+        self,
+        *,
+        meta: _common_pb2.EventMeta | None = ...,
+        key_result: Global___KeyResult | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["key_result", b"key_result", "meta", b"meta"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["key_result", b"key_result", "meta", b"meta"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___KeyResultClosed: _TypeAlias = KeyResultClosed  # noqa: Y015

@@ -86,6 +86,11 @@ class GoalsServiceStub:
                 request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.CopyObjectivesRequest.SerializeToString,
                 response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.CopyObjectivesResponse.FromString,
                 _registered_method=True)
+        self.DeleteObjective = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/DeleteObjective',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.DeleteObjectiveRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.Objective.FromString,
+                _registered_method=True)
         self.CreateKeyResult = channel.unary_unary(
                 '/stride.goals.v1.GoalsService/CreateKeyResult',
                 request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.CreateKeyResultRequest.SerializeToString,
@@ -258,6 +263,15 @@ class GoalsServiceServicer:
 
     def CopyObjectives(self, request, context):
         """Copies objectives (and their key results) of one cycle into another as drafts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteObjective(self, request, context):
+        """Deletes a draft objective with its key results and their check-ins
+        (FAILED_PRECONDITION objective_not_draft, or objective_has_aligned_objectives while
+        others align to it); returns it as it was.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -459,6 +473,11 @@ def add_GoalsServiceServicer_to_server(servicer, server):
                     servicer.CopyObjectives,
                     request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.CopyObjectivesRequest.FromString,
                     response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.CopyObjectivesResponse.SerializeToString,
+            ),
+            'DeleteObjective': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteObjective,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.DeleteObjectiveRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.Objective.SerializeToString,
             ),
             'CreateKeyResult': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateKeyResult,
@@ -838,6 +857,33 @@ class GoalsService:
             '/stride.goals.v1.GoalsService/CopyObjectives',
             stride_dot_goals_dot_v1_dot_goals__pb2.CopyObjectivesRequest.SerializeToString,
             stride_dot_goals_dot_v1_dot_goals__pb2.CopyObjectivesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteObjective(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/DeleteObjective',
+            stride_dot_goals_dot_v1_dot_goals__pb2.DeleteObjectiveRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.Objective.FromString,
             options,
             channel_credentials,
             insecure,

@@ -34,6 +34,11 @@ class GoalsServiceStub:
     """Draft objectives only (approved ones change through a revision)."""
     CopyObjectives: _aio.UnaryUnaryMultiCallable[_goals_pb2.CopyObjectivesRequest, _goals_pb2.CopyObjectivesResponse]
     """Copies objectives (and their key results) of one cycle into another as drafts."""
+    DeleteObjective: _aio.UnaryUnaryMultiCallable[_goals_pb2.DeleteObjectiveRequest, _goals_pb2.Objective]
+    """Deletes a draft objective with its key results and their check-ins
+    (FAILED_PRECONDITION objective_not_draft, or objective_has_aligned_objectives while
+    others align to it); returns it as it was.
+    """
     CreateKeyResult: _aio.UnaryUnaryMultiCallable[_goals_pb2.CreateKeyResultRequest, _goals_pb2.KeyResult]
     GetKeyResult: _aio.UnaryUnaryMultiCallable[_goals_pb2.GetKeyResultRequest, _goals_pb2.KeyResult]
     ListKeyResults: _aio.UnaryUnaryMultiCallable[_goals_pb2.ListKeyResultsRequest, _goals_pb2.ListKeyResultsResponse]
@@ -157,6 +162,17 @@ class GoalsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _aio.ServicerContext[_goals_pb2.CopyObjectivesRequest, _abc.Awaitable[_goals_pb2.CopyObjectivesResponse]],
     ) -> _abc.Awaitable[_goals_pb2.CopyObjectivesResponse]:
         """Copies objectives (and their key results) of one cycle into another as drafts."""
+
+    @_abc_1.abstractmethod
+    def DeleteObjective(
+        self,
+        request: _goals_pb2.DeleteObjectiveRequest,
+        context: _aio.ServicerContext[_goals_pb2.DeleteObjectiveRequest, _abc.Awaitable[_goals_pb2.Objective]],
+    ) -> _abc.Awaitable[_goals_pb2.Objective]:
+        """Deletes a draft objective with its key results and their check-ins
+        (FAILED_PRECONDITION objective_not_draft, or objective_has_aligned_objectives while
+        others align to it); returns it as it was.
+        """
 
     @_abc_1.abstractmethod
     def CreateKeyResult(

@@ -1,0 +1,248 @@
+"""Check-ins: record one or several (all or none), read them and their history; checklists."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import grpc
+from sqlalchemy.exc import IntegrityError
+
+from services.common import metrics
+from services.common.errors import DomainError, NotFound
+from services.common.models import new_id, utcnow
+from services.common.outbox import new_event_meta
+from services.goals import domain
+from services.goals.calendar import local_today, parse_week
+from services.goals.evaluation import assess, rescore, score_of, store_assessment
+from services.goals.handlers.shared import (
+    Deps,
+    Uow,
+    key_result_of,
+    next_page,
+    page,
+    progress_changed,
+)
+from services.goals.messages import check_in_pb, checklist_pb, key_result_pb
+from services.goals.models import (
+    CHECK_IN_COLUMNS,
+    CHECK_IN_VERSIONS,
+    CHECK_INS,
+    VERSIONED_COLUMNS,
+    CheckIn,
+    Checklist,
+    Cycle,
+    KeyResult,
+    Objective,
+)
+from services.goals.repository import GoalsRepository
+from stride.goals.v1 import goals_pb2 as pb
+
+_INSERT_CHECK_IN = CHECK_INS.insert()
+_INSERT_VERSION = CHECK_IN_VERSIONS.insert()
+
+
+def _concurrent_check_in() -> DomainError:
+    return DomainError(
+        "concurrent_check_in",
+        "another check-in for this week was saved at the same time; retry",
+        status=grpc.StatusCode.ABORTED,
+    )
+
+
+async def _check_blocker_departments(
+    deps: Deps, requests: Sequence[pb.RecordCheckInRequest]
+) -> None:
+    departments = sorted({b.department_id.strip() for r in requests for b in r.blockers} - {""})
+    for department_id in departments:
+        await deps.identity.department(department_id)
+
+
+def _actor(request: pb.RecordCheckInRequest) -> domain.CheckInActor | None:
+    if not request.HasField("actor"):
+        return None
+    return domain.CheckInActor(request.actor.employee_id.strip(), request.actor.any_owner)
+
+
+def _not_found(kr_id: str) -> NotFound:
+    return NotFound("key_result_not_found", f"key result {kr_id} not found")
+
+
+async def record(deps: Deps, request: pb.RecordCheckInRequest) -> pb.CheckIn:
+    await _check_blocker_departments(deps, [request])
+    try:
+        async with deps.units() as uow:
+            # One read locks the key result (PostgreSQL) with its objective and cycle, so
+            # its check-ins are assessed one at a time.
+            target = (await uow.repo.check_in_targets([request.key_result_id])).get(
+                request.key_result_id
+            )
+            if target is None:
+                raise NotFound("key_result_not_found", "key result not found")
+            domain.check_may_check_in(_actor(request), target[0].owner_id, target[0].id)
+            result = await _record(uow, target, request, request.week, request.recorded_by)
+    except IntegrityError as exc:  # the same week submitted twice at the same instant
+        raise _concurrent_check_in() from exc
+    metrics.check_in_recorded()
+    return result
+
+
+async def record_many(deps: Deps, request: pb.RecordCheckInsRequest) -> pb.RecordCheckInsResponse:
+    owner_id = request.owner_id.strip()
+    domain.check_bulk(owner_id, [c.key_result_id for c in request.check_ins])
+    await _check_blocker_departments(deps, request.check_ins)
+    actor = domain.CheckInActor(owner_id)
+    results: list[pb.CheckIn] = []
+    siblings: dict[str, dict[str, tuple[int, float]]] = {}
+    try:
+        async with deps.units() as uow:
+            targets = await uow.repo.check_in_targets([c.key_result_id for c in request.check_ins])
+            for i, entry in enumerate(request.check_ins):
+                try:
+                    target = targets.get(entry.key_result_id)
+                    if target is None:
+                        raise _not_found(entry.key_result_id)
+                    domain.check_may_check_in(actor, target[0].owner_id, target[0].id)
+                    week = entry.week or request.week
+                    recorded_by = entry.recorded_by or request.recorded_by
+                    results.append(await _record(uow, target, entry, week, recorded_by, siblings))
+                except DomainError as exc:
+                    raise DomainError(
+                        exc.code, f"check_ins[{i}]: {exc.message}", status=exc.status
+                    ) from exc
+    except IntegrityError as exc:
+        raise _concurrent_check_in() from exc
+    metrics.check_in_recorded(len(results))
+    return pb.RecordCheckInsResponse(check_ins=results)
+
+
+async def _record(
+    uow: Uow,
+    target: tuple[KeyResult, Objective, Cycle],
+    request: pb.RecordCheckInRequest,
+    week: str,
+    recorded_by: str,
+    siblings: dict[str, dict[str, tuple[int, float]]] | None = None,
+) -> pb.CheckIn:
+    """Record one check-in of a locked key result inside the caller's unit of work
+    (``siblings``: a bulk request's cache of each objective's weights and scores)."""
+    kr, objective, cycle = target
+    repo = uow.repo
+    domain.ensure_open(cycle.status)
+    domain.ensure_not_closed(objective.status)
+    # The checklist only vets answers: most check-ins have none and skip the read.
+    checklist = await repo.checklist(kr.department_id) if request.answers else None
+    new = domain.new_check_in(
+        request.value,
+        request.confidence,
+        request.note,
+        week,
+        today=local_today(datetime.now(UTC), cycle.time_zone),
+        cycle_start=cycle.start_date,
+        cycle_end=cycle.end_date,
+        kind=kr.kind,
+        milestone_count=len(kr.milestones or []),
+        blockers=[(b.text, b.department_id) for b in request.blockers],
+        answers=[(a.item_id, a.checked) for a in request.answers],
+        checklist=[i["id"] for i in (checklist.items if checklist else [])],
+    )
+    existing = await repo.check_ins(kr.id)
+    history = [(c.week, c.value) for c in existing if c.week != new.week]
+    row = next((c for c in existing if c.week == new.week), None)
+    before = check_in_pb(row) if row is not None else None
+    if row is None:
+        # A new row is inserted below with Core (not added to the session).
+        row = CheckIn(id=new_id(), key_result_id=kr.id, week=new.week, revision=1)
+    else:
+        row.revision += 1
+    row.value, row.confidence, row.note = new.value, new.confidence, new.note
+    row.blockers = [{"text": t, "department_id": d} for t, d in new.blockers]
+    row.answers = [{"item_id": i, "checked": c} for i, c in new.answers]
+    row.recorded_by = recorded_by.strip()[:80]
+    row.recorded_at = utcnow()
+    checks = [*history, (row.week, row.value)]
+    # The check-in is assessed as of its own week; the key result as of its latest.
+    as_of_week = [c for c in checks if c[0] <= row.week]
+    store_assessment(row, assess(kr, cycle, as_of_week))
+    row.score = score_of(kr, as_of_week)
+    previous_value, previous_score = kr.current_value, kr.score
+    rescore(kr, cycle, checks)
+    kr.confidence = new.confidence if kr.last_check_in_week == row.week else kr.confidence
+    kr.updated_at = row.recorded_at
+    # Core inserts (no ORM bookkeeping): a new check-in, then its version.
+    if before is None:
+        await uow.session.execute(_INSERT_CHECK_IN, _values(row, CHECK_IN_COLUMNS))
+    version = {"check_in_id": row.id, **_values(row, VERSIONED_COLUMNS)}
+    await uow.session.execute(_INSERT_VERSION, version)
+    message = check_in_pb(row)
+    kr_message = key_result_pb(kr, objective.status)
+    await uow.emit(
+        pb.CheckInRecorded(
+            meta=new_event_meta("goals"),
+            check_in=message,
+            key_result=kr_message,
+            cycle_id=cycle.id,
+            cycle_end_date=cycle.end_date.isoformat(),
+            time_zone=cycle.time_zone,
+        )
+    )
+    if kr.current_value != previous_value or kr.score != previous_score:
+        await progress_changed(uow, kr, kr_message, previous_value, previous_score, siblings)
+    await uow.audit("checkin.record", "check_in", row.id, before, message)
+    return message
+
+
+def _values(row: CheckIn, columns: Sequence[str]) -> dict[str, Any]:
+    return {c: getattr(row, c) for c in columns}
+
+
+async def list_(deps: Deps, request: pb.ListCheckInsRequest) -> pb.ListCheckInsResponse:
+    limit, offset = page(request.page)
+    async with deps.sessions() as session:
+        repo = GoalsRepository(session)
+        await key_result_of(repo, request.key_result_id)
+        rows = await repo.check_ins(request.key_result_id, limit, offset)
+    return pb.ListCheckInsResponse(
+        check_ins=[check_in_pb(r) for r in rows], page=next_page(offset, limit, len(rows))
+    )
+
+
+async def history(deps: Deps, request: pb.ListCheckInHistoryRequest) -> pb.ListCheckInsResponse:
+    limit, offset = page(request.page)
+    week = request.week.strip()
+    if week:
+        parse_week(week)
+    async with deps.sessions() as session:
+        repo = GoalsRepository(session)
+        await key_result_of(repo, request.key_result_id)
+        rows = await repo.check_in_history(request.key_result_id, week, limit, offset)
+    return pb.ListCheckInsResponse(
+        check_ins=[check_in_pb(r) for r in rows], page=next_page(offset, limit, len(rows))
+    )
+
+
+async def set_checklist(deps: Deps, request: pb.SetChecklistRequest) -> pb.Checklist:
+    department_id = request.department_id.strip()
+    if not department_id:
+        raise domain.InvalidArgument("department_required", "department_id must be given")
+    items = domain.checklist_items([(i.id, i.label_zh, i.label_en) for i in request.items])
+    await deps.identity.department(department_id)
+    async with deps.units() as uow:
+        row = await uow.repo.checklist(department_id)
+        before = checklist_pb(department_id, row) if row is not None else None
+        if row is None:
+            row = Checklist(department_id=department_id)
+            uow.repo.add(row)
+        row.items = items
+        row.updated_at = utcnow()
+        message = checklist_pb(department_id, row)
+        await uow.audit("checklist.set", "checklist", department_id, before, message)
+    return message
+
+
+async def get_checklist(deps: Deps, request: pb.GetChecklistRequest) -> pb.Checklist:
+    """A department without a checklist has an empty one."""
+    async with deps.sessions() as session:
+        row = await GoalsRepository(session).checklist(request.department_id)
+    return checklist_pb(request.department_id, row)

@@ -1,0 +1,133 @@
+"""The unit of work (services/common/uow.py) on real SQLite and PostgreSQL: a block that fails
+after writing leaves no data, no outbox row and no audit row, and does not wake the relay; a
+block that succeeds commits all three and wakes it once."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services import goals
+from services.common import db
+from services.common.outbox import new_event_meta
+from services.common.settings import StrideSettings
+from services.common.uow import Units
+from services.goals import events
+from services.goals.models import OUTBOX, Cycle
+from services.goals.repository import GoalsRepository
+from stride.goals.v1 import goals_pb2 as pb
+
+MIGRATIONS = Path(goals.__file__).parent / "migrations"
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.fixture
+async def sessions(
+    database_url: str | None, data_dir: Path
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    settings = StrideSettings(
+        database_url=database_url, data_dir=data_dir, schema_prefix=f"u{uuid.uuid4().hex[:6]}_"
+    )
+    engine = db.create_engine(settings, "goals")
+    try:
+        await db.migrate(engine, db.schema_name(settings, "goals"), MIGRATIONS)
+        yield db.session_factory(engine)
+    finally:
+        if db.is_postgres(engine):
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text(f'DROP SCHEMA "{db.schema_name(settings, "goals")}" CASCADE')
+                )
+        await engine.dispose()
+
+
+def _cycle() -> Cycle:
+    return Cycle(
+        id=str(uuid.uuid4()),
+        name="2026 Q1",
+        start_date=date(2026, 1, 1),
+        end_date=date(2026, 3, 31),
+        time_zone="Asia/Shanghai",
+        status="open",
+        phase="planning",
+        planning_deadline=date(2026, 1, 10),
+        approval_deadline=date(2026, 1, 17),
+        closing_deadline=date(2026, 3, 31),
+    )
+
+
+async def _counts(sessions: async_sessionmaker[AsyncSession]) -> tuple[int, int, int]:
+    """(cycles, outbox events other than audit, audit entries)."""
+    async with sessions() as session:
+        cycles = await session.scalar(select(func.count()).select_from(Cycle))
+        audit = await session.scalar(
+            select(func.count()).select_from(OUTBOX).where(OUTBOX.c.subject.like("stride.audit.%"))
+        )
+        everything = await session.scalar(select(func.count()).select_from(OUTBOX))
+    return int(cycles or 0), int(everything or 0) - int(audit or 0), int(audit or 0)
+
+
+async def _write(units: Units[GoalsRepository], *, fail: bool) -> None:
+    async with units() as uow:
+        row = _cycle()
+        uow.repo.add(row)
+        await uow.session.flush()  # the data row is really written before the failure
+        await uow.emit(pb.CycleCreated(meta=new_event_meta("goals"), cycle=pb.Cycle(id=row.id)))
+        await uow.audit("cycle.create", "cycle", row.id, None, pb.Cycle(id=row.id))
+        if fail:
+            raise Boom
+
+
+async def test_failure_after_writing_leaves_nothing_and_wakes_nobody(
+    sessions: async_sessionmaker[AsyncSession],
+):
+    wakes: list[None] = []
+    units = Units(sessions, GoalsRepository, events.EVENTS, lambda: wakes.append(None))
+    with pytest.raises(Boom):
+        await _write(units, fail=True)
+    assert await _counts(sessions) == (0, 0, 0)
+    assert wakes == []
+
+
+async def test_success_commits_everything_and_wakes_the_relay_once(
+    sessions: async_sessionmaker[AsyncSession],
+):
+    wakes: list[None] = []
+    units = Units(sessions, GoalsRepository, events.EVENTS, lambda: wakes.append(None))
+    await _write(units, fail=False)
+    assert await _counts(sessions) == (1, 1, 1)
+    assert len(wakes) == 1
+    async with sessions() as session:
+        subjects = (await session.scalars(select(OUTBOX.c.subject).order_by(OUTBOX.c.id))).all()
+    assert subjects == [events.CYCLE_CREATED.subject, "stride.audit.v1.goals.recorded"]
+
+
+async def test_a_write_refused_while_committing_leaves_nothing(
+    sessions: async_sessionmaker[AsyncSession],
+):
+    """A data row the database refuses only when the unit of work writes at its end (a
+    duplicate key, never flushed inside the block) leaves no event, no audit row, no wake."""
+    wakes: list[None] = []
+    units = Units(sessions, GoalsRepository, events.EVENTS, lambda: wakes.append(None))
+    await _write(units, fail=False)
+    async with sessions() as session:
+        existing = (await session.scalars(select(Cycle.id))).one()
+    with pytest.raises(IntegrityError):
+        async with units() as uow:
+            duplicate = _cycle()
+            duplicate.id = existing
+            uow.repo.add(duplicate)  # flushed only when the block ends
+            await uow.emit(pb.CycleCreated(meta=new_event_meta("goals"), cycle=pb.Cycle()))
+            await uow.audit("cycle.create", "cycle", existing, None, pb.Cycle())
+    assert await _counts(sessions) == (1, 1, 1)
+    assert len(wakes) == 1
