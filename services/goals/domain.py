@@ -111,7 +111,9 @@ def new_cycle(
         raise InvalidArgument(
             "invalid_closing_deadline", "closing_deadline must not be before the cycle's end"
         )
-    return NewCycle(clean_text(name, "name", MAX_NAME), first, last, tz, planning, approval, closing)
+    return NewCycle(
+        clean_text(name, "name", MAX_NAME), first, last, tz, planning, approval, closing
+    )
 
 
 def _optional_date(value: str, field: str) -> date | None:
