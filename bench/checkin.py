@@ -45,7 +45,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import grpc
 import httpx
 from rich.console import Console
 
@@ -58,6 +57,7 @@ from services.cli.supervisor import HttpCheck, ProcessSpec, Supervisor
 from services.cli_org import import_file
 from services.common.audit import ACTOR_KEY
 from services.common.binaries import free_port, fresh_postgres_database
+from services.common.channels import channel
 from services.goals.calendar import local_today, week_of
 from stride.common.v1 import common_pb2
 from stride.goals.v1 import goals_pb2, goals_pb2_grpc
@@ -339,8 +339,8 @@ class Seeded:
 
 async def list_people(identity_addr: str) -> list[Person]:
     people: list[Person] = []
-    async with grpc.aio.insecure_channel(identity_addr) as channel:
-        stub = identity_pb2_grpc.IdentityServiceStub(channel)
+    async with channel(identity_addr) as ch:
+        stub = identity_pb2_grpc.IdentityServiceStub(ch)
         token = ""
         while True:
             page = await stub.ListEmployees(
@@ -378,8 +378,8 @@ async def seed(stack: Stack, opts: Options, work: Path, console: Console) -> See
     weights = kr_weights(opts.krs)
     krs: list[SeededKr] = []
     t0 = time.perf_counter()
-    async with grpc.aio.insecure_channel(stack.addr("goals")) as channel:
-        goals = goals_pb2_grpc.GoalsServiceStub(channel)
+    async with channel(stack.addr("goals")) as ch:
+        goals = goals_pb2_grpc.GoalsServiceStub(ch)
         cycle = await goals.CreateCycle(
             goals_pb2.CreateCycleRequest(
                 name="Bench cycle",
@@ -511,8 +511,8 @@ async def _http_phase(
 async def _goals_phase(
     stack: Stack, krs: Sequence[SeededKr], week: str, opts: Options
 ) -> LoadResult:
-    async with grpc.aio.insecure_channel(stack.addr("goals")) as channel:
-        goals = goals_pb2_grpc.GoalsServiceStub(channel)
+    async with channel(stack.addr("goals")) as ch:
+        goals = goals_pb2_grpc.GoalsServiceStub(ch)
 
         async def record(kr: SeededKr) -> str:
             await goals.RecordCheckIn(

@@ -45,6 +45,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from services.common import metrics
+from services.common.channels import channel
 from services.common.nats import GOALS_STREAM, ensure_streams, num_delivered
 from services.common.telemetry import consumer_span
 from stride.goals.v1 import goals_pb2, goals_pb2_grpc
@@ -110,7 +111,7 @@ class GoalsApprovals:
     """Asks the goals service whether an approval is still pending (an :data:`ApprovalPending`)."""
 
     def __init__(self, address: str, timeout: float = 5.0) -> None:
-        self._channel = grpc.aio.insecure_channel(address)
+        self._channel = channel(address)
         self._stub = goals_pb2_grpc.GoalsServiceStub(self._channel)
         self._timeout = timeout
 
