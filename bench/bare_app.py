@@ -25,8 +25,9 @@ import asyncpg
 from fastapi import FastAPI, Path
 from pydantic import BaseModel, Field
 
-from gateway.server import GatewayServer, uvicorn_config
+from gateway.server import uvicorn_config
 from services.cli.process import run_until_signal
+from services.common.http_server import EmbeddedServer
 from services.common.logging import configure_logging
 
 # services/common/db.py: the services' SQLAlchemy pool_size.
@@ -113,7 +114,7 @@ def create_app(dsn: str, pool_size: int = DEFAULT_POOL) -> FastAPI:
 
 
 async def serve(dsn: str, port: int, pool_size: int) -> None:
-    server = GatewayServer(uvicorn_config(create_app(dsn, pool_size), "127.0.0.1", port))
+    server = EmbeddedServer(uvicorn_config(create_app(dsn, pool_size), "127.0.0.1", port))
     task = asyncio.create_task(server.serve())
     try:
         await asyncio.shield(task)
