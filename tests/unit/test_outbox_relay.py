@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -12,21 +13,38 @@ from tests.outbox_helpers import scratch_outbox, write_events
 
 
 class FakeJetStream:
-    def __init__(self, fail_after: int | None = None) -> None:
+    """``publish_async`` like nats-py's: the message is sent at once, the returned future is
+    its acknowledgement. ``fail_after``: messages beyond that many are refused (not stored);
+    ``nak``: event ids whose acknowledgement fails although later ones succeed."""
+
+    def __init__(self, fail_after: int | None = None, nak: set[str] | None = None) -> None:
         self.messages: list[tuple[str, bytes, dict[str, Any]]] = []
         self.fail_after = fail_after
+        self.nak = set(nak or ())
+        self.max_in_flight = 0
+        self._acks: list[asyncio.Future[None]] = []
 
-    async def publish(
+    async def publish_async(
         self,
         subject: str,
         payload: bytes = b"",
-        timeout: float | None = None,
+        wait_stall: float | None = None,
         stream: str | None = None,
         headers: dict[str, Any] | None = None,
-    ) -> None:
+    ) -> asyncio.Future[None]:
         if self.fail_after is not None and len(self.messages) >= self.fail_after:
             raise ConnectionError("nats down")
-        self.messages.append((subject, payload, headers or {}))
+        headers = headers or {}
+        ack: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if headers.get("Nats-Msg-Id") in self.nak:
+            ack.set_exception(TimeoutError("no ack"))
+        else:
+            self.messages.append((subject, payload, headers))
+            # Acknowledged on a later loop iteration, as over the network.
+            asyncio.get_running_loop().call_soon(lambda: ack.done() or ack.set_result(None))
+        self._acks.append(ack)
+        self.max_in_flight = max(self.max_in_flight, sum(not a.done() for a in self._acks))
+        return ack
 
 
 async def test_publishes_in_order_with_msg_id_and_marks(data_dir: Path) -> None:
@@ -69,3 +87,28 @@ async def test_crash_between_publish_and_mark_republishes_same_ids(data_dir: Pat
         assert await OutboxRelay(sessions, table, js).relay_once() == 3
         # First id published twice with the same Nats-Msg-Id: JetStream drops the copy.
         assert [h["Nats-Msg-Id"] for _, _, h in js.messages] == [ids[0], *ids]
+
+
+async def test_failed_ack_in_the_middle_of_a_window_leaves_it_and_later_rows_for_retry(
+    data_dir: Path,
+) -> None:
+    async with scratch_outbox(None, data_dir) as (sessions, table, _):
+        ids = await write_events(sessions, table, 40, "s.x")
+        js = FakeJetStream(nak={ids[20]})
+        relay = OutboxRelay(sessions, table, js, window=8)
+        with pytest.raises(TimeoutError):
+            await relay.relay_once()
+        # Pipelined (several acks outstanding at once, never more than the window) ...
+        assert 1 < js.max_in_flight <= 8
+        # ... and only the prefix before the failed ack is marked, although JetStream took
+        # some later rows of the window.
+        sent = [h["Nats-Msg-Id"] for _, _, h in js.messages]
+        assert ids[21] in sent
+        assert await relay.backlog() == 20
+        js.nak.clear()
+        assert await relay.relay_once() == 20
+        assert await relay.backlog() == 0
+        sent = [h["Nats-Msg-Id"] for _, _, h in js.messages]
+        # Every row from the failed one on went out again, in order (the stream drops copies).
+        assert sent[-20:] == ids[20:]
+        assert sent[:20] == ids[:20]
