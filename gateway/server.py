@@ -29,6 +29,8 @@ def uvicorn_config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
         log_config=None,  # keep the process' logging (services.common.logging)
         access_log=True,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
+        # uvicorn does not choose the event loop here: the process runs on the one of
+        # GatewaySettings.event_loop (uvloop), made by services.common.tasks.run.
     )
 
 
