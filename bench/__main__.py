@@ -107,6 +107,8 @@ def main(argv: list[str] | None = None) -> None:
         p.error(f"unknown benchmark {', '.join(unknown)} (choose from {', '.join(BENCHMARKS)})")
     wanted = args.benchmarks or list(BENCHMARKS)
     console = Console()
+    if not console.is_terminal:  # a log or a pipe: wide enough that the tables do not wrap
+        console = Console(width=140)
     targets: list[Target] = []
     if "relay" in wanted:
         targets += relay(console)
