@@ -34,7 +34,7 @@ from typing import Any
 import grpc
 import structlog
 
-from services.common.audit import ACTOR_KEY, CURRENT_REQUEST, REQUEST_ID_KEY
+from services.common.request_context import ACTOR_KEY, CURRENT_REQUEST, REQUEST_ID_KEY
 
 log = structlog.get_logger(__name__)
 

@@ -13,9 +13,9 @@ from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined
 from grpc_reflection.v1alpha import reflection
 
 from services.common import metrics
-from services.common.audit import ACTOR_KEY, CURRENT_REQUEST, REQUEST_ID_KEY, RequestInfo
 from services.common.channels import SERVER_OPTIONS
 from services.common.errors import ERROR_CODE_KEY, DomainError
+from services.common.request_context import ACTOR_KEY, CURRENT_REQUEST, REQUEST_ID_KEY, RequestInfo
 
 log = structlog.get_logger(__name__)
 
