@@ -69,7 +69,8 @@ def measure_idle_stack(console: Console, settle: float = SETTLE_SECONDS) -> Foot
                 console.print(f"  stack up; idle for {settle:.0f} s …")
                 time.sleep(settle)
                 footprint = Footprint()
-                processes = {"supervisor (stride up)": proc.pid, **state["children"]}
+                children: dict[str, int] = state["children"]  # type: ignore[assignment]
+                processes = {"supervisor (stride up)": proc.pid, **children}
                 for name, pid in processes.items():
                     own = [pid] if name.startswith("supervisor") else [pid, *descendants(pid)]
                     footprint.rss[name] = sum(rss_mb(p) for p in own)

@@ -167,23 +167,14 @@ def _with_request_metadata(
     return details._replace(metadata=metadata)  # type: ignore[attr-defined,no-any-return]
 
 
-class RequestMetadataInterceptor(
-    grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor
-):
-    """Adds ``x-stride-actor`` / ``x-request-id`` to calls that do not carry them."""
+class RequestMetadataInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
+    """Adds ``x-stride-actor`` / ``x-request-id`` to calls that do not carry them (every
+    Stride RPC is unary)."""
 
     def __init__(self, actor: str | None = None) -> None:
         self.actor = actor
 
     async def intercept_unary_unary(
-        self,
-        continuation: Callable[[grpc.aio.ClientCallDetails, Any], Awaitable[Any]],
-        client_call_details: grpc.aio.ClientCallDetails,
-        request: Any,
-    ) -> Any:
-        return await continuation(_with_request_metadata(client_call_details, self.actor), request)
-
-    async def intercept_unary_stream(
         self,
         continuation: Callable[[grpc.aio.ClientCallDetails, Any], Awaitable[Any]],
         client_call_details: grpc.aio.ClientCallDetails,
@@ -213,7 +204,7 @@ def channel(
     ``actor``: the audit actor of calls made outside any request when the call passes none.
     Use it as an async context manager for a short-lived channel, else ``await ch.close()``.
     """
-    interceptors: list[grpc.aio.ClientInterceptor] = [
+    interceptors: list[Any] = [
         *_tracing_interceptors(),
         RequestMetadataInterceptor(actor),
     ]

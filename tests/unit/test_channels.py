@@ -95,7 +95,10 @@ async def fake() -> AsyncIterator[tuple[Calls, str]]:
 
 
 async def _call(ch: grpc.aio.Channel, method: str, **kwargs: Any) -> dict[str, str]:
-    answer = await ch.unary_unary(f"/{GOALS}/{method}")(b"", timeout=5, **kwargs)
+    call = ch.unary_unary(
+        f"/{GOALS}/{method}", request_serializer=bytes, response_deserializer=bytes
+    )
+    answer = await call(b"", timeout=5, **kwargs)
     return dict(json.loads(answer))
 
 
