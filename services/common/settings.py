@@ -67,8 +67,10 @@ class StrideSettings(BaseSettings):
     time_zone: str = "Asia/Shanghai"
     identity_addr: str = f"127.0.0.1:{SERVICE_PORTS['identity']}"
     goals_addr: str = f"127.0.0.1:{SERVICE_PORTS['goals']}"
-    # The process' asyncio event loop: "uvloop" (libuv; less CPU per request for uvicorn,
-    # asyncpg and grpc.aio) or the standard library's "asyncio". Per process class below.
+    # The process' asyncio event loop: "uvloop" (libuv; cheaper I/O for grpc.aio, asyncpg and
+    # uvicorn; see services.common.tasks.run) or the standard library's "asyncio". Default per
+    # process class: uvloop for the gateway and the services (request paths), asyncio for the
+    # worker and the commands.
     event_loop: Literal["asyncio", "uvloop"] = "asyncio"
     log_level: str = "INFO"
     # "console" for people, "json" for log shippers.

@@ -11,8 +11,9 @@ T = TypeVar("T")
 
 def run(main: Coroutine[Any, Any, T], event_loop: Literal["asyncio", "uvloop"] = "asyncio") -> T:
     """Run ``main`` to completion on a new event loop of the given kind (a process' entry:
-    ``StrideSettings.event_loop``). uvloop halves the event loop's own overhead; it matters
-    where a process does many small I/O operations per request (gateway, services)."""
+    ``StrideSettings.event_loop``). uvloop makes each I/O operation of the loop itself
+    cheaper; measured on two shared cores: a grpc.aio server ~5-10 % less CPU per unary call,
+    a FastAPI endpoint within the noise (its cost is FastAPI and pydantic, not the loop)."""
     factory: Callable[[], asyncio.AbstractEventLoop] | None = None
     if event_loop == "uvloop":
         import uvloop
