@@ -151,9 +151,10 @@ class OutboxRelay:
     the order they were written; only a stream that refused one message and stored a later
     one of the same window could see the refused one again after it.
 
-    The window starts at one message per batch and doubles with each acknowledgement up to
-    ``window``: a stream that is down costs one message per attempt, a healthy one is fully
-    pipelined after a few acknowledgements.
+    The window starts at one message and doubles with each acknowledgement up to ``window``,
+    and falls back to one after a failure: a stream that is down costs one message per
+    attempt, a healthy one is fully pipelined after a few acknowledgements and stays so from
+    batch to batch.
     """
 
     def __init__(
@@ -175,6 +176,7 @@ class OutboxRelay:
         self._js = js
         self._batch_size = batch_size
         self._window = max(1, window)
+        self._open = 1  # the current window: acknowledgements that may be outstanding
         self._poll_interval = poll_interval
         # PostgreSQL: FOR UPDATE SKIP LOCKED so several relays never publish the same batch.
         self._lock_rows = lock_rows
@@ -221,13 +223,12 @@ class OutboxRelay:
         """Publish ``rows`` in order, appending to ``done`` the ids acknowledged in order;
         the publish or acknowledgement failure that stopped it, if any."""
         in_flight: deque[_InFlight] = deque()
-        window = 1
         failure: Exception | None = None
         try:
             for row in rows:
-                while len(in_flight) >= window:
+                while len(in_flight) >= self._open:
                     await self._settle(in_flight.popleft(), done)
-                    window = min(window * 2, self._window)
+                    self._open = min(self._open * 2, self._window)
                 try:
                     in_flight.append(await self._send(row))
                 except _PublishFailed as failed:  # what went out before may still be acked
@@ -236,8 +237,10 @@ class OutboxRelay:
             while in_flight:
                 await self._settle(in_flight.popleft(), done)
         except _PublishFailed as failed:
-            return failed.error
+            failure = failure or failed.error
         finally:
+            if in_flight or failure is not None:  # stopped early: start small next time
+                self._open = 1
             for sent in in_flight:  # after a failure: what follows is sent again next time
                 sent.ack.cancel()
                 sent.span.end()
