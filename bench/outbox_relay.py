@@ -48,8 +48,7 @@ async def run(nats_url: str) -> dict[str, float]:
             await write_events(sessions, table, EVENTS, subject)
             relay = OutboxRelay(sessions, table, js, lock_rows=pg)
             start = time.perf_counter()
-            while await relay.relay_once():
-                pass
+            await relay.drain()
             relay_rate = EVENTS / (time.perf_counter() - start)
     payload = b"x" * 200
     sequential = await _raw(js, subject, payload, EVENTS, pipelined=False)

@@ -196,28 +196,95 @@ class OutboxRelay:
             return await self._relay_once()
 
     async def _relay_once(self) -> int:
-        t = self._table
         async with self._sessions() as session, session.begin():
-            query = (
-                select(t.c.id, t.c.event_id, t.c.subject, t.c.payload, t.c.headers)
-                .where(t.c.published_at.is_(None))
-                .order_by(t.c.id)
-                .limit(self._batch_size)
-            )
-            if self._lock_rows:
-                query = query.with_for_update(skip_locked=True)
-            rows = (await session.execute(query)).all()
+            rows = await self._fetch(session)
             done: list[int] = []
             failure = await self._publish(rows, done)
             # Mark what JetStream acknowledged, even when a later publish failed.
-            if done:
-                await session.execute(
-                    update(t).where(t.c.id.in_(done)).values(published_at=datetime.now(UTC))
-                )
+            await self._mark(session, done)
         if failure is not None:
             raise failure
         self.published += len(done)
         return len(done)
+
+    async def drain(self) -> int:
+        """Relay batches until the outbox is empty; how many rows were published.
+
+        With row locks (PostgreSQL) the next batch is published while the previous one is
+        being marked and committed: its rows are locked by that transaction, so ``SKIP
+        LOCKED`` hands out the rows after them, and a batch that stopped at a failure is
+        committed before anything later is read, so that nothing overtakes its unpublished
+        rows. Without row locks (SQLite: one writer) batches go one after the other.
+        """
+        with suppress_instrumentation():
+            if not self._lock_rows:
+                total = 0
+                while (n := await self._relay_once()) > 0:
+                    total += n
+                    if n < self._batch_size:
+                        break
+                return total
+            return await self._drain_overlapped()
+
+    async def _drain_overlapped(self) -> int:
+        total = 0
+        marking: asyncio.Task[int] | None = None
+        try:
+            while True:
+                session = self._sessions()
+                try:
+                    await session.begin()
+                    rows = await self._fetch(session)
+                    done: list[int] = []
+                    failure = await self._publish(rows, done)
+                    if marking is not None:  # the previous batch: committed first
+                        total += await marking
+                        marking = None
+                except BaseException:
+                    await session.close()  # rolls back: nothing of this batch is marked
+                    raise
+                marking = asyncio.create_task(self._mark_and_commit(session, done))
+                if failure is not None:
+                    total += await marking
+                    marking = None
+                    raise failure
+                if len(rows) < self._batch_size:
+                    total += await marking
+                    marking = None
+                    return total
+        finally:
+            if marking is not None:  # cancelled or failed meanwhile: the acked rows still count
+                await asyncio.shield(asyncio.wait([marking]))
+                if not marking.cancelled() and marking.exception() is None:
+                    total += marking.result()
+
+    async def _mark_and_commit(self, session: AsyncSession, done: list[int]) -> int:
+        try:
+            await self._mark(session, done)
+            await session.commit()
+        finally:
+            await session.close()
+        self.published += len(done)
+        return len(done)
+
+    async def _fetch(self, session: AsyncSession) -> Sequence[Any]:
+        t = self._table
+        query = (
+            select(t.c.id, t.c.event_id, t.c.subject, t.c.payload, t.c.headers)
+            .where(t.c.published_at.is_(None))
+            .order_by(t.c.id)
+            .limit(self._batch_size)
+        )
+        if self._lock_rows:
+            query = query.with_for_update(skip_locked=True)
+        return (await session.execute(query)).all()
+
+    async def _mark(self, session: AsyncSession, done: list[int]) -> None:
+        if done:
+            t = self._table
+            await session.execute(
+                update(t).where(t.c.id.in_(done)).values(published_at=datetime.now(UTC))
+            )
 
     async def _publish(self, rows: Sequence[Any], done: list[int]) -> Exception | None:
         """Publish ``rows`` in order, appending to ``done`` the ids acknowledged in order;
@@ -321,17 +388,17 @@ class OutboxRelay:
         """Relay until cancelled; transient failures back off and retry, nothing is dropped."""
         delay = self._poll_interval
         while True:
+            # Cleared before reading: a commit that wakes us while a drain runs is not missed.
+            self._wake.clear()
             try:
-                n = await self.relay_once()
+                await self.drain()
                 delay = self._poll_interval
-                if n == self._batch_size:
-                    continue  # more waiting
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # NATS or database down: retry with backoff
                 log.warning("outbox relay failed, retrying", error=str(exc), retry_in=delay)
                 delay = min(delay * 2, 30.0)
-            self._wake.clear()
+                self._wake.clear()  # retry after the backoff, not at the next commit
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
             except TimeoutError:
