@@ -6,6 +6,9 @@ to the event id and marks them published only after JetStream acknowledged them.
 between publish and mark republishes the row on restart; JetStream's duplicate window
 (see services.common.nats.DUPLICATE_WINDOW_SECONDS) drops the copy, so every event reaches
 the stream exactly once.
+
+(Over 400 lines on purpose: the table, the writer and the relay share one set of rules —
+which rows count as published and in which order they go out — best read in one place.)
 """
 
 from __future__ import annotations
