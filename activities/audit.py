@@ -15,7 +15,7 @@ import grpc
 from opentelemetry import trace
 from temporalio import activity
 
-from activities.clients import to_application_error
+from activities.clients import channel, to_application_error
 from services.common.audit import ACTOR_KEY, REQUEST_ID_KEY
 from services.common.settings import WorkerSettings
 from stride.audit.v1 import audit_pb2, audit_pb2_grpc
@@ -57,8 +57,8 @@ class AuditActivities:
             (ACTOR_KEY, f"workflow:{workflow_id}"),
             (REQUEST_ID_KEY, f"{run_id}/{info.activity_id}"),
         )
-        async with grpc.aio.insecure_channel(self.settings.identity_addr) as channel:
-            stub = audit_pb2_grpc.AuditServiceStub(channel)
+        async with channel(self.settings.identity_addr) as ch:
+            stub = audit_pb2_grpc.AuditServiceStub(ch)
             try:
                 done = await stub.RecordAuditEntry(request, timeout=20, metadata=metadata)
             except grpc.aio.AioRpcError as err:

@@ -6,8 +6,7 @@ who acted: the deciding person for an approval, ``workflow:<workflow id>`` other
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import Iterable
 from typing import Any
 
 import grpc
@@ -15,6 +14,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from services.common.audit import ACTOR_KEY
+from services.common.channels import channel as stride_channel
 from services.common.errors import ERROR_CODE_KEY
 
 CALL_TIMEOUT_SECONDS = 10.0
@@ -31,13 +31,10 @@ RETRYABLE = frozenset(
 )
 
 
-@asynccontextmanager
-async def channel(address: str) -> AsyncIterator[grpc.aio.Channel]:
-    ch = grpc.aio.insecure_channel(address)
-    try:
-        yield ch
-    finally:
-        await ch.close(None)
+def channel(address: str) -> grpc.aio.Channel:
+    """A channel for one activity run (``async with channel(addr) as ch``): the services'
+    channel factory, with the workflow as the actor of calls that name no other."""
+    return stride_channel(address, actor=workflow_actor())
 
 
 def workflow_actor() -> str:

@@ -25,12 +25,15 @@ import asyncpg
 from fastapi import FastAPI, Path
 from pydantic import BaseModel, Field
 
-from gateway.server import GatewayServer, uvicorn_config
+from gateway.server import uvicorn_config
 from services.cli.process import run_until_signal
+from services.common.http_server import EmbeddedServer
 from services.common.logging import configure_logging
+from services.common.settings import GatewaySettings, StrideSettings
+from services.common.tasks import run
 
-# services/common/db.py: the services' SQLAlchemy pool_size.
-DEFAULT_POOL = 10
+# The services' SQLAlchemy pool size (StrideSettings.db_pool_size).
+DEFAULT_POOL = StrideSettings.model_fields["db_pool_size"].default
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS bench_bare_check_ins (
@@ -113,7 +116,7 @@ def create_app(dsn: str, pool_size: int = DEFAULT_POOL) -> FastAPI:
 
 
 async def serve(dsn: str, port: int, pool_size: int) -> None:
-    server = GatewayServer(uvicorn_config(create_app(dsn, pool_size), "127.0.0.1", port))
+    server = EmbeddedServer(uvicorn_config(create_app(dsn, pool_size), "127.0.0.1", port))
     task = asyncio.create_task(server.serve())
     try:
         await asyncio.shield(task)
@@ -127,7 +130,9 @@ def main() -> None:
     dsn = os.environ["BENCH_BARE_DSN"]
     port = int(os.environ["BENCH_BARE_PORT"])
     pool_size = int(os.environ.get("BENCH_BARE_POOL", DEFAULT_POOL))
-    asyncio.run(run_until_signal(lambda: serve(dsn, port, pool_size)))
+    # The gateway's event loop, so that the ceiling runs on the same footing.
+    event_loop = GatewaySettings.model_fields["event_loop"].default
+    run(run_until_signal(lambda: serve(dsn, port, pool_size)), event_loop)
 
 
 if __name__ == "__main__":

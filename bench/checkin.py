@@ -27,45 +27,36 @@ CPU seconds every process used during each phase.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import csv
-import dataclasses
 import os
 import random
-import secrets
-import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-import grpc
 import httpx
 from rich.console import Console
 
-from bench.engines import postgres_server_url, private_nats
 from bench.load import LoadResult, run_load
+from bench.procstats import rss_mb
+from bench.stack import TIME_ZONE, CpuSampler, Stack, benchmark_stack
 from gateway.policy import Principal
-from gateway.tokens import AccessTokens
 from services.cli.org import import_file
-from services.cli.stack import StackConfig
-from services.cli.supervisor import HttpCheck, ProcessSpec, Supervisor
 from services.common.audit import ACTOR_KEY
-from services.common.binaries import free_port, fresh_postgres_database
+from services.common.channels import channel
 from services.goals.calendar import local_today
 from stride.common.v1 import common_pb2
 from stride.goals.v1 import goals_pb2, goals_pb2_grpc
 from stride.identity.v1 import identity_pb2, identity_pb2_grpc
 from workflows.vocabulary import week_of
 
-REPO = Path(__file__).resolve().parent.parent
-TIME_ZONE = "Asia/Shanghai"
+__all__ = ["Options", "Result", "benchmark_stack", "run", "run_phases", "seed", "token_for"]
+
 TEAM_SIZE = 20
 TEAMS_PER_DIVISION = 10
 ROOT_DEPARTMENT = "Bench Co"
@@ -74,15 +65,18 @@ GRPC_TIMEOUT = 60.0
 # The value every check-in of the gateway and bare phases reports (goals phase: GOALS_VALUE).
 GATEWAY_VALUE = 55.0
 GOALS_VALUE = 40.0
+# Reads per connection in flight before the measured phases.
+WARM_UP_ROUNDS = 3
 
 
 @dataclass(frozen=True)
 class Options:
-    employees: int = 10_000
+    employees: int = 2_000
     krs: int = 3
     concurrency: int = 64
     # Stop starting requests of a load phase after this many seconds (None: all check-ins).
-    duration: float | None = None
+    # Keeps `make bench` short at 10,000 employees; the rates are per second either way.
+    duration: float | None = 30.0
     seed_concurrency: int = 32
     # Check-ins sent straight to goals over gRPC (where the time goes); 0 skips that phase.
     goals_sample: int = 2_000
@@ -142,174 +136,6 @@ def kr_weights(krs: int) -> list[int]:
     return [base + rest] + [base] * (krs - 1)
 
 
-# -- process statistics from /proc (Linux) ----------------------------------------------------
-
-
-def _clock_ticks() -> int:
-    return int(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of ``pid`` so far (None when it is gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _clock_ticks()
-
-
-def rss_mb(pid: int, field: str = "VmRSS") -> float:
-    """Resident set size (``VmRSS``) or its peak (``VmHWM``) of ``pid`` in MB."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-# -- the stack --------------------------------------------------------------------------------
-
-
-@dataclass
-class Stack:
-    sup: Supervisor
-    config: StackConfig
-    dsn: str  # asyncpg DSN of the run's database
-    bare_url: str
-    tokens: AccessTokens
-
-    @property
-    def gateway_url(self) -> str:
-        return self.config.gateway_url
-
-    @property
-    def api_url(self) -> str:
-        return f"{self.config.gateway_url}/api/v1"
-
-    def addr(self, service: str) -> str:
-        return self.config.service_addr(service)
-
-    def pids(self) -> dict[str, int]:
-        return self.sup.pids()
-
-
-class CpuSampler:
-    """CPU seconds each process used during a phase: the stack's processes and the
-    PostgreSQL backends of the run's database, sampled every ``interval`` seconds so that
-    backends opened and closed during the phase (pool overflow connections) count too (up
-    to their last sample). Also counts the sessions PostgreSQL opened (pg_stat_database)."""
-
-    def __init__(self, stack: Stack, interval: float = 0.5) -> None:
-        self.stack = stack
-        self.interval = interval
-        self.first: dict[int, float] = {}
-        self.last: dict[int, float] = {}
-        self.names: dict[int, str] = {}
-        self.sessions = 0
-
-    async def _pg_pids(self, conn: asyncpg.Connection) -> list[int]:
-        rows = await conn.fetch(
-            "SELECT pid FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        return [int(r["pid"]) for r in rows]
-
-    async def _sessions(self, conn: asyncpg.Connection) -> int:
-        value = await conn.fetchval(
-            "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
-        )
-        return int(value or 0)
-
-    def _sample(self, pids: dict[int, str], started: bool) -> None:
-        for pid, name in pids.items():
-            now = cpu_seconds(pid)
-            if now is None:
-                continue
-            if pid not in self.first:
-                # A backend that appeared during the phase: all its CPU belongs to it.
-                self.first[pid] = 0.0 if started and name == "postgres" else now
-                self.names[pid] = name
-            self.last[pid] = now
-
-    async def _pids(self, conn: asyncpg.Connection) -> dict[int, str]:
-        pids = {pid: name for name, pid in self.stack.pids().items()}
-        pids.update(dict.fromkeys(await self._pg_pids(conn), "postgres"))
-        return pids
-
-    async def measure(self, load: Awaitable[LoadResult]) -> tuple[LoadResult, dict[str, float]]:
-        conn = await asyncpg.connect(self.stack.dsn)
-        try:
-            sessions = await self._sessions(conn)
-            self._sample(await self._pids(conn), started=False)
-            task = asyncio.ensure_future(load)
-            while not task.done():
-                await asyncio.wait([task], timeout=self.interval)
-                self._sample(await self._pids(conn), started=True)
-            result = task.result()
-            self.sessions = await self._sessions(conn) - sessions
-        finally:
-            await conn.close()
-        cpu: dict[str, float] = {}
-        for pid, name in self.names.items():
-            cpu[name] = cpu.get(name, 0.0) + max(0.0, self.last[pid] - self.first[pid])
-        return result, cpu
-
-
-@asynccontextmanager
-async def running_stack(
-    work: Path, dsn: str, nats_url: str, log_level: str
-) -> AsyncIterator[Stack]:
-    """identity, goals, the gateway and the bare app as processes on free ports."""
-    secret = secrets.token_urlsafe(48)
-    config = StackConfig.on_free_ports(
-        work,
-        database_url=dsn.replace("postgresql://", "postgresql+asyncpg://", 1),
-        nats_external=nats_url,
-        # Nothing listens there: the check-in path never calls Temporal.
-        temporal_external=f"127.0.0.1:{free_port()}",
-        env={
-            "STRIDE_JWT_SECRET": secret,
-            "STRIDE_LOG_LEVEL": log_level,
-            "STRIDE_TIME_ZONE": TIME_ZONE,
-        },
-    )
-    gateway = dataclasses.replace(
-        config.gateway_spec(),
-        # /readyz would wait for Temporal, which this stack does not run.
-        health=HttpCheck(f"{config.gateway_url}/healthz"),
-        cwd=REPO,
-    )
-    bare_port = free_port()
-    bare_url = f"http://127.0.0.1:{bare_port}"
-    bare = ProcessSpec(
-        name="bare",
-        argv=[sys.executable, "-m", "bench.bare_app"],
-        env={
-            "BENCH_BARE_DSN": dsn,
-            "BENCH_BARE_PORT": str(bare_port),
-            "STRIDE_LOG_LEVEL": log_level,
-            "PYTHONUNBUFFERED": "1",
-        },
-        health=HttpCheck(f"{bare_url}/healthz"),
-        ports=[("127.0.0.1", bare_port)],
-        cwd=REPO,
-        start_timeout=120.0,
-    )
-    services = [
-        dataclasses.replace(config.service_spec(name), cwd=REPO, start_timeout=120.0)
-        for name in ("identity", "goals")
-    ]
-    async with Supervisor(config.log_dir) as sup:
-        # identity first: goals and the gateway call it while they start.
-        await sup.start(services[0])
-        await sup.start(services[1], dataclasses.replace(gateway, start_timeout=120.0), bare)
-        tokens = AccessTokens(secret.encode(), timedelta(hours=6))
-        yield Stack(sup, config, dsn, bare_url, tokens)
-
-
 # -- seeding ----------------------------------------------------------------------------------
 
 
@@ -340,8 +166,8 @@ class Seeded:
 
 async def list_people(identity_addr: str) -> list[Person]:
     people: list[Person] = []
-    async with grpc.aio.insecure_channel(identity_addr) as channel:
-        stub = identity_pb2_grpc.IdentityServiceStub(channel)
+    async with channel(identity_addr) as ch:
+        stub = identity_pb2_grpc.IdentityServiceStub(ch)
         token = ""
         while True:
             page = await stub.ListEmployees(
@@ -379,8 +205,8 @@ async def seed(stack: Stack, opts: Options, work: Path, console: Console) -> See
     weights = kr_weights(opts.krs)
     krs: list[SeededKr] = []
     t0 = time.perf_counter()
-    async with grpc.aio.insecure_channel(stack.addr("goals")) as channel:
-        goals = goals_pb2_grpc.GoalsServiceStub(channel)
+    async with channel(stack.addr("goals")) as ch:
+        goals = goals_pb2_grpc.GoalsServiceStub(ch)
         cycle = await goals.CreateCycle(
             goals_pb2.CreateCycleRequest(
                 name="Bench cycle",
@@ -481,10 +307,15 @@ async def _measured(stack: Stack, name: str, load: Awaitable[LoadResult]) -> Pha
 
 
 async def _http_phase(
-    base_url: str, items: Sequence[tuple[str, str]], body: dict[str, Any], opts: Options
+    base_url: str,
+    items: Sequence[tuple[str, str]],
+    body: dict[str, Any] | None,
+    opts: Options,
 ) -> LoadResult:
     """``opts.concurrency`` httpx clients with one keep-alive connection each (one shared
-    pool of that many connections costs the client several times more CPU per request)."""
+    pool of that many connections costs the client several times more CPU per request).
+    Each item is a check-in POSTed with ``body``; ``body`` None reads the key result's
+    check-ins instead (the warm-up)."""
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     async with contextlib.AsyncExitStack() as stack:
         clients = [
@@ -497,11 +328,12 @@ async def _http_phase(
         def poster(client: httpx.AsyncClient) -> Callable[[tuple[str, str]], Awaitable[str]]:
             async def post(item: tuple[str, str]) -> str:
                 kr_id, token = item
-                resp = await client.post(
-                    f"/key-results/{kr_id}/check-ins",
-                    json=body,
-                    headers={"Authorization": f"Bearer {token}"},
-                )
+                path = f"/key-results/{kr_id}/check-ins"
+                headers = {"Authorization": f"Bearer {token}"}
+                if body is None:
+                    resp = await client.get(path, headers=headers)
+                    return "ok" if resp.status_code == 200 else f"HTTP {resp.status_code}"
+                resp = await client.post(path, json=body, headers=headers)
                 return "ok" if resp.status_code == 201 else f"HTTP {resp.status_code}"
 
             return post
@@ -512,8 +344,8 @@ async def _http_phase(
 async def _goals_phase(
     stack: Stack, krs: Sequence[SeededKr], week: str, opts: Options
 ) -> LoadResult:
-    async with grpc.aio.insecure_channel(stack.addr("goals")) as channel:
-        goals = goals_pb2_grpc.GoalsServiceStub(channel)
+    async with channel(stack.addr("goals")) as ch:
+        goals = goals_pb2_grpc.GoalsServiceStub(ch)
 
         async def record(kr: SeededKr) -> str:
             await goals.RecordCheckIn(
@@ -538,6 +370,11 @@ async def run_phases(stack: Stack, seeded: Seeded, opts: Options, console: Conso
     items = [(kr.id, tokens[kr.owner.id]) for kr in order]
     body = {"value": GATEWAY_VALUE, "confidence": 7, "note": "on plan", "week": result.week}
 
+    # Warm-up: every process' connection pools filled at this concurrency, so the phases
+    # measure the steady state (no PostgreSQL session should open during them).
+    warm_up = items[: opts.concurrency * WARM_UP_ROUNDS]
+    console.print(f"  warm-up: {len(warm_up):,} reads through the gateway …")
+    await _http_phase(stack.api_url, warm_up, None, opts)
     console.print(f"  gateway: {len(items):,} check-ins, {opts.concurrency} in flight …")
     result.phases["gateway"] = await _measured(
         stack, "gateway", _http_phase(stack.api_url, items, body, opts)
@@ -557,15 +394,6 @@ async def run_phases(stack: Stack, seeded: Seeded, opts: Options, console: Conso
     return result
 
 
-@asynccontextmanager
-async def benchmark_stack(work: Path, log_level: str) -> AsyncIterator[Stack]:
-    """A fresh database, a private NATS and the processes; everything removed afterwards."""
-    async with fresh_postgres_database(postgres_server_url(), prefix="stride_bench") as dsn:
-        with private_nats() as nats_url:
-            async with running_stack(work, dsn, nats_url, log_level) as stack:
-                yield stack
-
-
 async def run(opts: Options, console: Console | None = None) -> Result:
     console = console or Console()
     with tempfile.TemporaryDirectory(prefix="stride-bench-") as tmp:
@@ -574,70 +402,3 @@ async def run(opts: Options, console: Console | None = None) -> Result:
             console.print("  seeding …")
             seeded = await seed(stack, opts, work, console)
             return await run_phases(stack, seeded, opts, console)
-
-
-# -- the report -------------------------------------------------------------------------------
-
-PROCESS_ORDER = ("gateway", "goals", "identity", "bare", "postgres", "load generator")
-
-
-def print_result(console: Console, result: Result) -> None:
-    from rich.table import Table
-
-    opts, seeded = result.options, result.seeded
-    load1, load5, _ = result.load_average
-    console.print(
-        f"[bold]Check-ins[/bold]: {len(seeded.people):,} employees × {opts.krs} KRs, "
-        f"{opts.concurrency} in flight, week {result.week}; "
-        f"{os.cpu_count()} CPUs, load average {load1:.1f} / {load5:.1f} at the start"
-    )
-    seed = seeded.seed_result
-    console.print(
-        f"seeding: org import {seeded.import_seconds:.1f} s; objectives + KRs through goals "
-        f"gRPC {seeded.goals_seconds:.1f} s"
-        + (f" ({seed.per_second * (1 + opts.krs):,.0f} calls/s)" if seed else "")
-    )
-    labels = {
-        "gateway": "gateway POST /key-results/{id}/check-ins",
-        "bare": "bare FastAPI + asyncpg INSERT (ceiling)",
-        "goals": "goals RecordCheckIn over gRPC (no gateway)",
-    }
-    table = Table(title="Check-in throughput (same load generator, same run)")
-    for column in ("phase", "ok", "errors", "per s", "p50 ms", "p99 ms", "max ms"):
-        table.add_column(column, justify="left" if column in ("phase", "errors") else "right")
-    for name, phase in result.phases.items():
-        r = phase.load
-        errors = ", ".join(f"{k}: {v}" for k, v in r.errors.items()) or "-"
-        table.add_row(
-            labels[name],
-            f"{r.ok:,}",
-            errors,
-            f"{r.per_second:,.0f}",
-            f"{r.p50_ms:.1f}",
-            f"{r.p99_ms:.1f}",
-            f"{r.max_ms:.0f}",
-        )
-    console.print(table)
-    console.print(f"[bold]gateway / bare ratio: {result.ratio:.3f}[/bold]")
-
-    cpu = Table(title="Where the time goes: CPU seconds per check-in (ms), by process")
-    cpu.add_column("process")
-    for name in result.phases:
-        cpu.add_column(name, justify="right")
-    cpu.add_column("peak RSS MB", justify="right")
-    for proc in PROCESS_ORDER:
-        cells = []
-        for phase in result.phases.values():
-            seconds = phase.cpu.get(proc)
-            ok = max(phase.load.ok, 1)
-            cells.append("-" if not seconds else f"{seconds / ok * 1000:.2f}")
-        if all(c == "-" for c in cells):
-            continue
-        peak = result.peak_rss.get(proc)
-        cpu.add_row(proc, *cells, f"{peak:.0f}" if peak else "-")
-    cpu.add_row(
-        "new PostgreSQL sessions / 1,000",
-        *(f"{p.pg_sessions / max(p.load.ok, 1) * 1000:.0f}" for p in result.phases.values()),
-        "",
-    )
-    console.print(cpu)

@@ -1,8 +1,9 @@
 """Outbox relay throughput against the raw JetStream publish ceiling, measured in one run.
 
 Ceiling: nats-py publishing the same payloads straight to JetStream, one awaited ack at a
-time (what the relay does to keep order) and pipelined with ``publish_async``.
-The relay additionally reads the rows and marks them published in the database.
+time and pipelined with ``publish_async`` (every ack outstanding at once). The relay pipelines
+too (a bounded window of acks, taken in order) and additionally reads the rows and marks them
+published in the database. It runs with the services' defaults (batch size, window).
 Database: PostgreSQL when STRIDE_BENCH_DATABASE_URL is set (a scratch schema), else SQLite.
 """
 
@@ -45,10 +46,9 @@ async def run(nats_url: str) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         async with scratch_outbox(db_url, Path(tmp), schema="benchoutbox") as (sessions, table, pg):
             await write_events(sessions, table, EVENTS, subject)
-            relay = OutboxRelay(sessions, table, js, batch_size=500, lock_rows=pg)
+            relay = OutboxRelay(sessions, table, js, lock_rows=pg)
             start = time.perf_counter()
-            while await relay.relay_once():
-                pass
+            await relay.drain()
             relay_rate = EVENTS / (time.perf_counter() - start)
     payload = b"x" * 200
     sequential = await _raw(js, subject, payload, EVENTS, pipelined=False)

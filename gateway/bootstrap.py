@@ -21,9 +21,9 @@ from nats.aio.client import Client as NatsClient
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client as TemporalClient
 
+from services.common.channels import channel
 from services.common.settings import GatewaySettings
 from services.common.tasks import cancel_and_wait
-from services.common.telemetry import temporal_interceptors
 from services.common.temporal import connect as connect_temporal
 from stride.audit.v1 import audit_pb2_grpc
 from stride.goals.v1 import goals_pb2_grpc
@@ -62,10 +62,7 @@ class TemporalConnector:
             # The same address, namespace, TLS and API key as the worker; the tracing
             # interceptor carries a request's trace into the workflows it starts or updates.
             return await connect_temporal(
-                settings,
-                identity="stride-gateway",
-                interceptors=temporal_interceptors(),
-                connect_timeout=timedelta(seconds=3),
+                settings, identity="stride-gateway", connect_timeout=timedelta(seconds=3)
             )
 
         return cls(connect)
@@ -192,22 +189,11 @@ class GatewayDeps:
         self.closers.clear()
 
 
-def grpc_channel(addr: str) -> grpc.aio.Channel:
-    interceptors: list[grpc.aio.ClientInterceptor] = []
-    try:
-        from opentelemetry.instrumentation.grpc import aio_client_interceptors
-
-        interceptors.extend(aio_client_interceptors())
-    except Exception:  # pragma: no cover - instrumentation is a declared dependency
-        log.warning("gRPC client tracing unavailable")
-    return grpc.aio.insecure_channel(addr, interceptors=interceptors)
-
-
 async def build_deps(settings: GatewaySettings) -> GatewayDeps:
     """The real dependencies. Nothing here waits on the network: channels and the Temporal
     client connect on first use, NATS connects in the background."""
-    identity_channel = grpc_channel(settings.identity_addr)
-    goals_channel = grpc_channel(settings.goals_addr)
+    identity_channel = channel(settings.identity_addr)
+    goals_channel = channel(settings.goals_addr)
     temporal = TemporalConnector.from_settings(settings)
     nats_conn = NatsConnection(settings.nats_url)
     nats_conn.start()

@@ -7,8 +7,8 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Path, Query, Request
 
 from gateway.bootstrap import GatewayDeps
-from services.common.audit import ACTOR_KEY, REQUEST_ID_KEY
 from services.common.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from services.common.request_context import ACTOR_KEY, REQUEST_ID_KEY
 from services.common.rpc import Req, Resp, UnaryMethod
 from stride.audit.v1 import audit_pb2_grpc
 from stride.common.v1 import common_pb2

@@ -4,41 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-from collections.abc import Iterator
 
 import structlog
 import uvicorn
 from fastapi import FastAPI
 
 from gateway.app import create_app
+from services.common.http_server import EmbeddedServer
 from services.common.settings import GatewaySettings
 
 log = structlog.get_logger(__name__)
 
 # Seconds in-flight requests get to finish once shutdown starts.
 GRACEFUL_SHUTDOWN = 10
-
-
-class GatewayServer(uvicorn.Server):
-    """uvicorn embedded in a larger asyncio program.
-
-    - The caller owns signals (it cancels :func:`serve`), so uvicorn installs no handlers.
-    - A failed start (port taken, app startup failed) raises instead of ``sys.exit``, which
-      would otherwise escape the event loop and take down every other component in it.
-    """
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        try:
-            await super().startup(sockets=sockets)
-        except SystemExit as exc:
-            raise RuntimeError(
-                f"gateway failed to start on {self.config.host}:{self.config.port}"
-            ) from exc
 
 
 def uvicorn_config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
@@ -51,11 +29,13 @@ def uvicorn_config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
         log_config=None,  # keep the process' logging (services.common.logging)
         access_log=True,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
+        # uvicorn does not choose the event loop here: the process runs on the one of
+        # GatewaySettings.event_loop (uvloop), made by services.common.tasks.run.
     )
 
 
-def build_server(settings: GatewaySettings) -> GatewayServer:
-    return GatewayServer(
+def build_server(settings: GatewaySettings) -> EmbeddedServer:
+    return EmbeddedServer(
         uvicorn_config(create_app(settings), settings.http_host, settings.http_port)
     )
 

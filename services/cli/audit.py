@@ -13,6 +13,7 @@ import grpc
 import typer
 from rich.console import Console
 
+from services.common import channels
 from services.common.audit import ACTOR_KEY
 from services.common.settings import StrideSettings
 from services.identity import audit_export
@@ -30,7 +31,7 @@ def _group() -> None:
 
 
 async def verify_remote(address: str) -> audit_pb2.VerifyAuditLogResponse:
-    async with grpc.aio.insecure_channel(address) as channel:
+    async with channels.channel(address) as channel:
         stub = audit_pb2_grpc.AuditServiceStub(channel)
         return await stub.VerifyAuditLog(audit_pb2.VerifyAuditLogRequest(), timeout=300)
 
@@ -75,7 +76,7 @@ async def export_remote(
     """Read the matching entries: CSV text goes to ``write_csv`` as it comes; without it
     they are collected into an XLSX workbook. Returns (rows, workbook or None)."""
     metadata = ((ACTOR_KEY, CLI_ACTOR),)
-    async with grpc.aio.insecure_channel(address) as channel:
+    async with channels.channel(address) as channel:
         stub = audit_pb2_grpc.AuditServiceStub(channel)
 
         async def call(

@@ -22,10 +22,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from services.cli.exiting import connect_temporal
+from services.common import channels
 from services.common.audit import ACTOR_KEY
 from services.common.settings import StrideSettings, WorkerSettings
 from services.identity.invitation_slips import slips_xlsx
-from services.identity.sync.client import CHANNEL_OPTIONS, OrgSyncClient
+from services.identity.sync.client import OrgSyncClient
 from services.identity.sync.connectors import (
     FileConnector,
     SourceError,
@@ -190,7 +191,7 @@ async def _run_workflow(
 
 async def _report_rows(address: str, run_id: str) -> pb.OrgSyncReport | None:
     try:
-        async with grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS) as channel:
+        async with channels.channel(address) as channel:
             stub = org_sync_pb2_grpc.OrgSyncServiceStub(channel)
             return await stub.GetOrgSyncReport(
                 pb.GetOrgSyncReportRequest(run_id=run_id), timeout=10
@@ -266,7 +267,7 @@ def runs_command(limit: int = 20, identity: IdentityOption = None) -> None:
     address = identity or StrideSettings().identity_addr
 
     async def get() -> pb.ListOrgSyncRunsResponse:
-        async with grpc.aio.insecure_channel(address) as channel:
+        async with channels.channel(address) as channel:
             stub = org_sync_pb2_grpc.OrgSyncServiceStub(channel)
             return await stub.ListOrgSyncRuns(pb.ListOrgSyncRunsRequest(limit=limit), timeout=10)
 
@@ -311,7 +312,7 @@ def schedules_command() -> None:
 async def _invite(
     address: str, employee_ids: list[str], all_without_password: bool, include_privileged: bool
 ) -> auth_pb2.IssueInitialPasswordsResponse:
-    async with grpc.aio.insecure_channel(address) as channel:
+    async with channels.channel(address) as channel:
         stub = auth_pb2_grpc.AuthServiceStub(channel)
         return await stub.IssueInitialPasswords(
             auth_pb2.IssueInitialPasswordsRequest(

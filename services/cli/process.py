@@ -23,6 +23,7 @@ from services.common.settings import (
     StrideSettings,
     WorkerSettings,
 )
+from services.common.tasks import run
 from services.common.telemetry import configure_metrics, configure_tracing
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
@@ -90,7 +91,7 @@ def serve_process(name: str, port: int | None = None) -> None:
         await serve(settings)
 
     try:
-        asyncio.run(run_until_signal(main, on_second_signal=_force_exit))
+        run(run_until_signal(main, on_second_signal=_force_exit), settings.event_loop)
     finally:
         with contextlib.suppress(Exception):
             provider.shutdown()

@@ -20,6 +20,7 @@ from typing import Any
 import grpc
 import httpx
 
+from services.common.channels import channel
 from services.common.errors import DomainError
 from services.identity.bootstrap import Bootstrap, generate_password
 
@@ -203,8 +204,8 @@ async def _demo_admin(identity_addr: str, password: str, result: SeedResult) -> 
     """Make (or refresh) the demo admin; False when the organisation is not the demo's."""
     login, name, department = DEMO_ADMIN
     try:
-        async with grpc.aio.insecure_channel(identity_addr) as channel:
-            boot = Bootstrap(channel)
+        async with channel(identity_addr) as ch:
+            boot = Bootstrap(ch)
             names = {d.name for d in await boot.departments()}
             if names - set(DEPARTMENTS):
                 return False

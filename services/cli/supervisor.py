@@ -34,6 +34,7 @@ import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.common.binaries import port_open
+from services.common.channels import channel
 
 PR_SET_PDEATHSIG = 1
 LOG_TAIL_LINES = 40
@@ -77,8 +78,8 @@ class GrpcHealthCheck:
 
     async def __call__(self) -> bool:
         try:
-            async with grpc.aio.insecure_channel(self.target) as channel:
-                stub = health_pb2_grpc.HealthStub(channel)
+            async with channel(self.target) as ch:
+                stub = health_pb2_grpc.HealthStub(ch)
                 resp = await stub.Check(
                     health_pb2.HealthCheckRequest(service=self.service), timeout=1.0
                 )

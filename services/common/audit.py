@@ -1,7 +1,8 @@
 """Writing the audit trail from any service.
 
 Who is acting travels with each gRPC call as metadata (``x-stride-actor``, ``x-request-id``,
-set by the gateway or the worker); the gRPC bootstrap puts it in :data:`CURRENT_REQUEST`.
+set by the gateway or the worker); the gRPC bootstrap puts it in :data:`CURRENT_REQUEST`
+(services/common/request_context.py).
 A servicer calls :func:`record` inside the transaction that makes the change: the entry
 goes to the service's outbox as an ``AuditRecorded`` event, so the change and its audit
 record commit together or not at all. The identity service appends those events to the
@@ -11,7 +12,6 @@ hash chain (services/identity/audit_appender.py).
 from __future__ import annotations
 
 import hashlib
-from contextvars import ContextVar
 from dataclasses import dataclass
 
 from google.protobuf import json_format
@@ -21,19 +21,25 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.outbox import add_event, new_event_meta
+from services.common.request_context import (
+    ACTOR_KEY,
+    CURRENT_REQUEST,
+    REQUEST_ID_KEY,
+    RequestInfo,
+)
 from stride.audit.v1 import audit_pb2
 
-ACTOR_KEY = "x-stride-actor"
-REQUEST_ID_KEY = "x-request-id"
-
-
-@dataclass(frozen=True)
-class RequestInfo:
-    actor: str = "system"
-    request_id: str = ""
-
-
-CURRENT_REQUEST: ContextVar[RequestInfo] = ContextVar("stride_request", default=RequestInfo())  # noqa: B039 (frozen)
+# The request context is re-exported: most callers know it from here.
+__all__ = [
+    "ACTOR_KEY",
+    "CURRENT_REQUEST",
+    "REQUEST_ID_KEY",
+    "Recorder",
+    "RequestInfo",
+    "audit_subject",
+    "digest",
+    "record",
+]
 
 
 def digest(message: Message | None) -> str:

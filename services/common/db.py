@@ -52,11 +52,14 @@ def create_engine(settings: StrideSettings, service: str, **kwargs: Any) -> Asyn
     """An async engine whose unqualified tables are the service's own."""
     url = service_database_url(settings, service)
     if url.startswith("postgresql"):
+        # Pool settings: see StrideSettings.db_pool_* for why these defaults.
         engine = create_async_engine(
             url,
-            pool_pre_ping=True,
+            pool_pre_ping=kwargs.pop("pool_pre_ping", settings.db_pool_pre_ping),
             pool_size=kwargs.pop("pool_size", settings.db_pool_size),
             max_overflow=kwargs.pop("max_overflow", settings.db_max_overflow),
+            pool_timeout=kwargs.pop("pool_timeout", settings.db_pool_timeout),
+            pool_recycle=kwargs.pop("pool_recycle", settings.db_pool_recycle),
             connect_args={"server_settings": {"search_path": schema_name(settings, service)}},
             **kwargs,
         )

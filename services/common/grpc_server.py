@@ -13,8 +13,9 @@ from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined
 from grpc_reflection.v1alpha import reflection
 
 from services.common import metrics
-from services.common.audit import ACTOR_KEY, CURRENT_REQUEST, REQUEST_ID_KEY, RequestInfo
+from services.common.channels import SERVER_OPTIONS
 from services.common.errors import ERROR_CODE_KEY, DomainError
+from services.common.request_context import ACTOR_KEY, CURRENT_REQUEST, REQUEST_ID_KEY, RequestInfo
 
 log = structlog.get_logger(__name__)
 
@@ -124,7 +125,7 @@ class GrpcServer:
         host: str,
         port: int,
     ) -> None:
-        self.server = grpc.aio.server(interceptors=_interceptors())
+        self.server = grpc.aio.server(interceptors=_interceptors(), options=SERVER_OPTIONS)
         register(self.server)
         self.health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)

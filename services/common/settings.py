@@ -30,13 +30,26 @@ class StrideSettings(BaseSettings):
     # Prepended to each service's schema (PostgreSQL) or file name (SQLite): lets several
     # stacks (or test runs) share one database without seeing each other's data.
     schema_prefix: str = ""
-    # PostgreSQL connections each process keeps open, and how many more it may open under a
-    # burst (those are closed after use, so a pool smaller than the requests in flight makes
-    # connection setup part of every few requests: the check-in bench saw one in four at 64
-    # in flight). Size it to the expected concurrency, within the server's max_connections
-    # (replicas x services x (size + overflow)).
-    db_pool_size: int = Field(default=10, ge=1, le=200)
-    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    # PostgreSQL connection pool of each service process (services/common/db.py).
+    # - db_pool_size connections are opened as needed and then kept; requests beyond them wait
+    #   for one (up to db_pool_timeout seconds) instead of opening more. Overflow connections
+    #   (db_max_overflow) are closed again when returned, so any overflow in steady load is
+    #   connection churn: a new PostgreSQL backend (fork + auth, ~2-5 ms of server CPU) every
+    #   few requests. The default is therefore no overflow and a pool that covers what two
+    #   cores of PostgreSQL can run at once several times over (64 requests in flight queue
+    #   for 20 connections at no measurable cost). Budget: replicas x services x
+    #   (size + overflow) within the server's max_connections (100 by default).
+    # - Connections older than db_pool_recycle seconds are replaced when next checked out
+    #   (a proxy or firewall that drops idle connections never hands us a dead one).
+    # - db_pool_pre_ping tests every connection with a round trip before each use. Off: it
+    #   adds a round trip to every transaction, and without it a connection broken by a
+    #   PostgreSQL restart fails one transaction, after which SQLAlchemy discards every
+    #   connection of the pool opened before the failure.
+    db_pool_size: int = Field(default=20, ge=1, le=200)
+    db_max_overflow: int = Field(default=0, ge=0, le=200)
+    db_pool_timeout: float = Field(default=30.0, gt=0)
+    db_pool_recycle: int = Field(default=1800, ge=-1)
+    db_pool_pre_ping: bool = False
     nats_url: str = "nats://127.0.0.1:4222"
     # JetStream replicas of Stride's streams (3 on a production NATS cluster).
     nats_stream_replicas: int = 1
@@ -56,6 +69,11 @@ class StrideSettings(BaseSettings):
     time_zone: str = DEFAULT_TIME_ZONE
     identity_addr: str = f"127.0.0.1:{SERVICE_PORTS['identity']}"
     goals_addr: str = f"127.0.0.1:{SERVICE_PORTS['goals']}"
+    # The process' asyncio event loop: "uvloop" (libuv; cheaper I/O for grpc.aio, asyncpg and
+    # uvicorn; see services.common.tasks.run) or the standard library's "asyncio". Default per
+    # process class: uvloop for the gateway and the services (request paths), asyncio for the
+    # worker and the commands.
+    event_loop: Literal["asyncio", "uvloop"] = "asyncio"
     log_level: str = "INFO"
     # "console" for people, "json" for log shippers.
     log_format: str = "console"
@@ -65,6 +83,8 @@ class StrideSettings(BaseSettings):
 
 class ServiceSettings(StrideSettings):
     """A gRPC service process (identity, goals, ...)."""
+
+    event_loop: Literal["asyncio", "uvloop"] = "uvloop"
 
     grpc_host: str = "127.0.0.1"
     # 0 means: the service's default port from SERVICE_PORTS.
@@ -81,6 +101,7 @@ class ServiceSettings(StrideSettings):
 
 
 class GatewaySettings(StrideSettings):
+    event_loop: Literal["asyncio", "uvloop"] = "uvloop"
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     # "production": missing secrets are a start-up error instead of being generated.

@@ -1,9 +1,26 @@
-"""Stopping background tasks reliably."""
+"""Running a process' event loop, and stopping background tasks reliably."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, Literal, TypeVar
+
+T = TypeVar("T")
+
+
+def run(main: Coroutine[Any, Any, T], event_loop: Literal["asyncio", "uvloop"] = "asyncio") -> T:
+    """Run ``main`` to completion on a new event loop of the given kind (a process' entry:
+    ``StrideSettings.event_loop``). uvloop makes each I/O operation of the loop itself
+    cheaper; measured on two shared cores: a grpc.aio server ~5-10 % less CPU per unary call,
+    a FastAPI endpoint within the noise (its cost is FastAPI and pydantic, not the loop)."""
+    factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+    if event_loop == "uvloop":
+        import uvloop
+
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(main)
 
 
 async def cancel_and_wait(

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import metrics, propagate, trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
@@ -26,9 +26,11 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
-from temporalio.client import Interceptor
-from temporalio.contrib.opentelemetry import TracingInterceptor
-from temporalio.runtime import OpenTelemetryConfig, Runtime, TelemetryConfig
+
+if TYPE_CHECKING:  # imported where used: the services that never talk to Temporal skip
+    # the SDK (~50 MB resident).
+    from temporalio.client import Interceptor
+    from temporalio.runtime import Runtime
 
 EXPORTERS = ("none", "console", "otlp")
 # Where an OTLP exporter sends to when OTEL_EXPORTER_OTLP_ENDPOINT is unset (the SDK default).
@@ -122,6 +124,8 @@ def temporal_runtime(
     _check(exporter)
     if exporter != "otlp":
         return None
+    from temporalio.runtime import OpenTelemetryConfig, Runtime, TelemetryConfig
+
     return Runtime(
         telemetry=TelemetryConfig(
             metrics=OpenTelemetryConfig(url=otlp_endpoint(), metric_periodicity=periodicity),
@@ -173,4 +177,6 @@ def consumer_span(subject: str, headers: Mapping[str, str] | None) -> Iterator[t
 
 def temporal_interceptors() -> list[Interceptor]:
     """Temporal client/worker interceptors that carry the trace into workflows and activities."""
+    from temporalio.contrib.opentelemetry import TracingInterceptor
+
     return [TracingInterceptor()]

@@ -1,15 +1,26 @@
-"""Connecting to Temporal with the settings' address, namespace, TLS and API key."""
+"""The one way a Stride process connects to Temporal: :func:`connect`.
+
+Address, namespace, TLS (CA, client certificate, server name) and API key come from the
+settings, the same for the gateway, the worker and every ``stride`` command; the tracing
+interceptor carries the caller's trace into the workflows it starts, signals or updates.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Sequence
 from typing import Any
 
+import structlog
 from temporalio.client import Client, Interceptor
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
 from services.common.settings import StrideSettings
+from services.common.telemetry import temporal_interceptors
+
+log = structlog.get_logger(__name__)
 
 
 def tls_config(settings: StrideSettings) -> TLSConfig | bool:
@@ -47,15 +58,28 @@ async def connect(
     settings: StrideSettings,
     *,
     identity: str,
-    interceptors: Sequence[Interceptor] = (),
+    wait: float = 0.0,
+    interceptors: Sequence[Interceptor] | None = None,
     runtime: Runtime | None = None,
     **overrides: Any,
 ) -> Client:
+    """A client of ``settings``' Temporal. ``wait``: keep retrying a failed connection for that
+    many seconds (the worker, started beside Temporal by ``stride up``), then raise the last
+    error. ``interceptors``: None is the tracing interceptor. ``overrides``: more keyword
+    arguments of ``Client.connect`` (e.g. ``connect_timeout``)."""
     options = {**connect_options(settings), **overrides}
-    return await Client.connect(
-        settings.temporal_address,
-        identity=identity,
-        interceptors=interceptors,
-        runtime=runtime,
-        **options,
-    )
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return await Client.connect(
+                settings.temporal_address,
+                identity=identity,
+                interceptors=temporal_interceptors() if interceptors is None else interceptors,
+                runtime=runtime,
+                **options,
+            )
+        except Exception as err:
+            if time.monotonic() >= deadline:
+                raise
+            log.info("waiting for Temporal", address=settings.temporal_address, error=str(err))
+            await asyncio.sleep(0.5)

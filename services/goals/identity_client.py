@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grpc
 
+from services.common.channels import channel
 from services.common.errors import DomainError, InvalidArgument
 from stride.identity.v1 import identity_pb2 as pb
 from stride.identity.v1 import identity_pb2_grpc
@@ -13,7 +14,7 @@ DEADLINE_SECONDS = 5.0
 
 class IdentityClient:
     def __init__(self, address: str) -> None:
-        self.channel = grpc.aio.insecure_channel(address)
+        self.channel = channel(address)
         self.stub = identity_pb2_grpc.IdentityServiceStub(self.channel)
 
     async def close(self) -> None:

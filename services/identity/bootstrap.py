@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import grpc
 
 from services.common.audit import ACTOR_KEY
+from services.common.channels import channel
 from services.common.rpc import Req, Resp, UnaryMethod
 from services.identity.credentials import check_password_policy
 from stride.common.v1 import common_pb2
@@ -157,8 +158,8 @@ async def create_admin(
     must_change: bool = False,
 ) -> Account:
     """:meth:`Bootstrap.ensure_admin` against the identity service at ``identity_addr``."""
-    async with grpc.aio.insecure_channel(identity_addr) as channel:
-        return await Bootstrap(channel).ensure_admin(
+    async with channel(identity_addr, actor=ACTOR) as ch:
+        return await Bootstrap(ch).ensure_admin(
             employee_number=employee_number,
             name=name,
             email=email,

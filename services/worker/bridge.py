@@ -57,6 +57,7 @@ from temporalio.client import Client
 
 from services.common import metrics
 from services.common.audit import audit_subject
+from services.common.channels import channel
 from services.common.events import Event, EventRegistry
 from services.common.nats import GOALS_STREAM, ensure_streams, num_delivered
 from services.common.telemetry import consumer_span
@@ -86,7 +87,7 @@ class GoalsApprovals:
     """Asks the goals service whether an approval is still pending (an :data:`ApprovalPending`)."""
 
     def __init__(self, address: str, timeout: float = 5.0) -> None:
-        self._channel = grpc.aio.insecure_channel(address)
+        self._channel = channel(address)
         self._stub = goals_pb2_grpc.GoalsServiceStub(self._channel)
         self._timeout = timeout
 
@@ -169,17 +170,19 @@ _ROUTES: tuple[Route[Any], ...] = (
 ROUTES: dict[str, Route[Any]] = {route.event.subject: route for route in _ROUTES}
 
 # Registered subjects no workflow reacts to (yet), each with the reason.
+# Objective and key-result lifecycle events are for integrators and reports.
+_NO_GOAL_WORKFLOW = "no workflow reacts to objective or key-result changes yet"
 IGNORED: dict[str, str] = {
     goals_events.PROGRESS_CHANGED.subject: "risk reaches escalations with checkin.recorded",
     goals_events.APPROVAL_DECIDED.subject: "decisions reach the approval workflow as its Update",
     goals_events.CYCLE_CLOSED.subject: "the cycle workflow closes the cycle itself",
-    goals_events.OBJECTIVE_CREATED.subject: "no workflow reacts to objective or key-result changes yet",
-    goals_events.OBJECTIVE_UPDATED.subject: "no workflow reacts to objective or key-result changes yet",
-    goals_events.OBJECTIVE_CLOSED.subject: "no workflow reacts to objective or key-result changes yet",
-    goals_events.OBJECTIVE_DELETED.subject: "no workflow reacts to objective or key-result changes yet",
-    goals_events.KR_CREATED.subject: "no workflow reacts to objective or key-result changes yet",
-    goals_events.KR_UPDATED.subject: "no workflow reacts to objective or key-result changes yet",
-    goals_events.KR_CLOSED.subject: "no workflow reacts to objective or key-result changes yet",
+    goals_events.OBJECTIVE_CREATED.subject: _NO_GOAL_WORKFLOW,
+    goals_events.OBJECTIVE_UPDATED.subject: _NO_GOAL_WORKFLOW,
+    goals_events.OBJECTIVE_CLOSED.subject: _NO_GOAL_WORKFLOW,
+    goals_events.OBJECTIVE_DELETED.subject: _NO_GOAL_WORKFLOW,
+    goals_events.KR_CREATED.subject: _NO_GOAL_WORKFLOW,
+    goals_events.KR_UPDATED.subject: _NO_GOAL_WORKFLOW,
+    goals_events.KR_CLOSED.subject: _NO_GOAL_WORKFLOW,
     audit_subject("goals"): "audit entries are appended to identity's hash chain",
     audit_subject("identity"): "audit entries are appended to identity's hash chain",
     identity_events.DEPARTMENT_CREATED.subject: "workflows read the org when they need it",

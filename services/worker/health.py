@@ -5,26 +5,34 @@
   connected to NATS, its Temporal worker is polling its task queue and the event bridge is
   fetching; otherwise 503 with what is missing. Both answer JSON.
 
-A few lines of asyncio rather than a web framework: two fixed GET routes, no request body.
+Served by starlette on uvicorn, embedded in the worker's event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import structlog
+import uvicorn
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from services.common.http_server import BackgroundServer
 
 log = structlog.get_logger(__name__)
 
 # A readiness check returns "" when fine, else why not.
 Check = Callable[[], Awaitable[str]]
 
-READ_TIMEOUT_SECONDS = 5.0
+# An idle keep-alive connection is closed after this long.
+READ_TIMEOUT_SECONDS = 5
 CHECK_TIMEOUT_SECONDS = 2.0
 # The bridge fetches with a 1 s timeout; no fetch for this long means it is stuck.
 BRIDGE_STALE_SECONDS = 60.0
@@ -85,66 +93,49 @@ class WorkerHealth:
         return {name: (r or "ok") for name, r in zip(checks, results, strict=True)}
 
 
-class HealthServer:
-    """Serves ``/healthz`` and ``/readyz`` for a :class:`WorkerHealth`."""
+def health_app(health: WorkerHealth) -> Starlette:
+    """``/healthz`` and ``/readyz`` (GET and HEAD); anything else answers JSON 404 / 405."""
 
-    def __init__(self, health: WorkerHealth, host: str, port: int) -> None:
-        self.health = health
-        self._host = host
-        self._port = port
-        self._server: asyncio.Server | None = None
-        self.port = 0
+    async def healthz(_request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
 
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, self._host, self._port)
-        self.port = self._server.sockets[0].getsockname()[1]
-        log.info("worker health endpoint listening", host=self._host, port=self.port)
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head_only = False
-        try:
-            status, body, head_only = await asyncio.wait_for(
-                self._respond(reader), READ_TIMEOUT_SECONDS
-            )
-        except (TimeoutError, ValueError, ConnectionError):
-            status, body = 400, {"status": "bad_request"}
-        payload = json.dumps(body).encode()
-        reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}
-        head = (
-            f"HTTP/1.1 {status} {reason.get(status, 'Service Unavailable')}\r\n"
-            "Content-Type: application/json\r\n"
-            f"Content-Length: {len(payload)}\r\n"
-            "Connection: close\r\n\r\n"
-        )
-        try:
-            writer.write(head.encode() + (b"" if head_only else payload))
-            await writer.drain()
-        except ConnectionError:
-            pass
-        finally:
-            writer.close()
-
-    async def _respond(self, reader: asyncio.StreamReader) -> tuple[int, dict[str, Any], bool]:
-        """(status, JSON body, whether the body is left out: HEAD)."""
-        request_line = (await reader.readline()).decode("latin-1")
-        while (await reader.readline()) not in (b"\r\n", b"\n", b""):
-            pass  # headers: nothing to read from them
-        method, target, _version = request_line.split(" ", 2)
-        path = target.split("?", 1)[0]
-        head_only = method == "HEAD"
-        if path not in ("/healthz", "/readyz"):
-            return 404, {"status": "not_found"}, head_only
-        if method not in ("GET", "HEAD"):
-            return 405, {"status": "method_not_allowed"}, False
-        if path == "/healthz":
-            return 200, {"status": "ok"}, head_only
-        checks = await self.health.readiness()
+    async def readyz(_request: Request) -> JSONResponse:
+        checks = await health.readiness()
         ready = all(v == "ok" for v in checks.values())
         body = {"status": "ready" if ready else "not_ready", "checks": checks}
-        return (200 if ready else 503), body, head_only
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    async def problem(_request: Request, exc: Exception) -> JSONResponse:
+        status = getattr(exc, "status_code", 500)
+        names = {404: "not_found", 405: "method_not_allowed"}
+        return JSONResponse({"status": names.get(status, "error")}, status_code=status)
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET", "HEAD"]),
+            Route("/readyz", readyz, methods=["GET", "HEAD"]),
+        ],
+        exception_handlers={HTTPException: problem},
+    )
+
+
+class HealthServer(BackgroundServer):
+    """Serves :func:`health_app` for a :class:`WorkerHealth` on ``host:port``."""
+
+    def __init__(self, health: WorkerHealth, host: str, port: int) -> None:
+        super().__init__(
+            uvicorn.Config(
+                health_app(health),
+                host=host,
+                port=port,
+                lifespan="off",
+                log_config=None,  # the process' logging (services.common.logging)
+                access_log=False,  # probes every few seconds: not worth a line each
+                timeout_keep_alive=READ_TIMEOUT_SECONDS,
+            )
+        )
+        self.health = health
+
+    async def start(self) -> None:
+        await super().start()
+        log.info("worker health endpoint listening", host=self.server.config.host, port=self.port)

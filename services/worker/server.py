@@ -9,21 +9,18 @@ finishes its in-flight tasks, then the NATS connection is drained.
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import timedelta
-from typing import Any
 
 import structlog
 from temporalio.client import Client
-from temporalio.runtime import Runtime
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from services.common import metrics
 from services.common import nats as stride_nats
 from services.common.settings import WorkerSettings
-from services.common.telemetry import temporal_interceptors, temporal_runtime
-from services.common.temporal import connect_options
+from services.common.telemetry import temporal_runtime
+from services.common.temporal import connect as connect_temporal
 from services.identity.sync.schedules import ensure_org_sync_schedules
 from services.worker.bridge import EventBridge, GoalsApprovals
 from services.worker.health import HealthServer, WorkerHealth
@@ -37,34 +34,6 @@ log = structlog.get_logger(__name__)
 CONNECT_WAIT_SECONDS = 60.0
 BRIDGE_STOP_TIMEOUT_SECONDS = 30.0
 WORKER_SHUTDOWN_TIMEOUT = timedelta(seconds=10)
-
-
-async def connect_temporal(
-    address: str,
-    namespace: str,
-    *,
-    wait: float = CONNECT_WAIT_SECONDS,
-    runtime: Runtime | None = None,
-    **options: Any,
-) -> Client:
-    """Connect to Temporal, retrying for ``wait`` seconds. ``options``: more keyword
-    arguments of ``Client.connect`` (TLS, API key)."""
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            return await Client.connect(
-                address,
-                namespace=namespace,
-                identity="stride-worker",
-                interceptors=temporal_interceptors(),
-                runtime=runtime,
-                **options,
-            )
-        except Exception as err:
-            if time.monotonic() > deadline:
-                raise
-            log.info("waiting for Temporal", address=address, error=str(err))
-            await asyncio.sleep(0.5)
 
 
 async def serve(settings: WorkerSettings) -> None:
@@ -89,12 +58,11 @@ async def serve(settings: WorkerSettings) -> None:
 
 
 async def _serve(settings: WorkerSettings, health: WorkerHealth) -> None:
-    options = connect_options(settings)
     client = await connect_temporal(
-        settings.temporal_address,
-        options.pop("namespace"),
+        settings,
+        identity="stride-worker",
+        wait=CONNECT_WAIT_SECONDS,
         runtime=temporal_runtime("worker", settings.otel_exporter),
-        **options,
     )
     health.temporal = client
     try:

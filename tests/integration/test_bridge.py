@@ -40,6 +40,7 @@ from services.common import metrics
 from services.common.binaries import free_port
 from services.common.nats import GOALS_STREAM, ensure_streams
 from services.common.settings import WorkerSettings
+from services.common.temporal import connect as connect_temporal
 from services.goals import server as goals_server
 from services.goals.events import CHECKIN_RECORDED
 from services.identity import server as identity_server
@@ -50,7 +51,7 @@ from services.worker.handlers import (
     cycle_end_utc,
     handle_check_in_recorded,
 )
-from services.worker.server import connect_temporal, serve
+from services.worker.server import serve
 from services.worker.worker import build_worker
 from stride.audit.v1 import audit_pb2, audit_pb2_grpc
 from stride.common.v1 import common_pb2
@@ -429,11 +430,17 @@ async def test_worker_waits_for_temporal_to_come_up(temporal_dev_env: WorkflowEn
     loop = asyncio.get_running_loop()
     began = loop.time()
     with pytest.raises(RuntimeError):
-        await connect_temporal(f"127.0.0.1:{free_port()}", "default", wait=1.0)
+        await connect_temporal(
+            WorkerSettings(temporal_address=f"127.0.0.1:{free_port()}"),
+            identity="stride-worker",
+            wait=1.0,
+        )
     assert loop.time() - began >= 1.0
     # Up: connects.
     target = temporal_dev_env.client.service_client.config.target_host
-    client = await connect_temporal(target, "default", wait=5.0)
+    client = await connect_temporal(
+        WorkerSettings(temporal_address=target), identity="stride-worker", wait=5.0
+    )
     assert await client.service_client.check_health()
 
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
+from bench import __main__ as bench_main
 from bench.checkin import TEAM_SIZE, generate_org, kr_weights
 from bench.load import percentile, summarize
+from bench.report import Target
 
 
 def test_generated_org_has_one_head_and_teams_led_by_their_first_member() -> None:
@@ -53,3 +57,22 @@ def test_summary_counts_failures_apart_from_successes() -> None:
     assert (result.requests, result.ok, result.errors) == (4, 3, {"HTTP 500": 1})
     assert result.per_second == 1.5
     assert result.p50_ms == 20.0 and result.max_ms == 40.0
+
+
+def test_no_arguments_means_every_benchmark_at_both_sizes() -> None:
+    args = bench_main.parser().parse_args([])
+    assert args.benchmarks == []
+    assert args.employees == [2_000, 10_000]
+    assert bench_main.parser().parse_args(["relay", "--employees", "20,1_000"]).employees == [
+        20,
+        1_000,
+    ]
+    with pytest.raises(SystemExit):
+        bench_main.main(["nope"])
+
+
+def test_targets_know_which_way_is_better() -> None:
+    assert Target("ratio", 0.4, 0.35).met
+    assert not Target("ratio", 0.3, 0.35).met
+    assert Target("p99", 390, 400, at_most=True).met
+    assert not Target("sessions", 1, 0, at_most=True).met

@@ -284,8 +284,8 @@ def test_every_component_has_deployment_service_account_and_service(overlay: str
         service = services[name]
         assert [p["port"] for p in service["spec"]["ports"]] == [SERVICE_PORTS[name]]
         assert config[f"STRIDE_{name.upper()}_ADDR"] == f"{name}:{SERVICE_PORTS[name]}"
-        # Headless, so that clients balance their HTTP/2 connections across the replicas.
-        assert service["spec"].get("clusterIP") == "None", f"{name}: headless Service"
+        # Headless, so that the callers' round_robin sees every replica.
+        assert service["spec"].get("clusterIP") == "None", f"{name}: not headless"
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

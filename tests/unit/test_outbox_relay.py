@@ -3,30 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from services.common.outbox import OutboxRelay
-from tests.outbox_helpers import scratch_outbox, write_events
-
-
-class FakeJetStream:
-    def __init__(self, fail_after: int | None = None) -> None:
-        self.messages: list[tuple[str, bytes, dict[str, Any]]] = []
-        self.fail_after = fail_after
-
-    async def publish(
-        self,
-        subject: str,
-        payload: bytes = b"",
-        timeout: float | None = None,
-        stream: str | None = None,
-        headers: dict[str, Any] | None = None,
-    ) -> None:
-        if self.fail_after is not None and len(self.messages) >= self.fail_after:
-            raise ConnectionError("nats down")
-        self.messages.append((subject, payload, headers or {}))
+from tests.outbox_helpers import FakeJetStream, scratch_outbox, write_events
 
 
 async def test_publishes_in_order_with_msg_id_and_marks(data_dir: Path) -> None:
@@ -69,3 +50,28 @@ async def test_crash_between_publish_and_mark_republishes_same_ids(data_dir: Pat
         assert await OutboxRelay(sessions, table, js).relay_once() == 3
         # First id published twice with the same Nats-Msg-Id: JetStream drops the copy.
         assert [h["Nats-Msg-Id"] for _, _, h in js.messages] == [ids[0], *ids]
+
+
+async def test_failed_ack_in_the_middle_of_a_window_leaves_it_and_later_rows_for_retry(
+    data_dir: Path,
+) -> None:
+    async with scratch_outbox(None, data_dir) as (sessions, table, _):
+        ids = await write_events(sessions, table, 40, "s.x")
+        js = FakeJetStream(nak={ids[20]})
+        relay = OutboxRelay(sessions, table, js, window=8)
+        with pytest.raises(TimeoutError):
+            await relay.relay_once()
+        # Pipelined (several acks outstanding at once, never more than the window) ...
+        assert 1 < js.max_in_flight <= 8
+        # ... and only the prefix before the failed ack is marked, although JetStream took
+        # some later rows of the window.
+        sent = [h["Nats-Msg-Id"] for _, _, h in js.messages]
+        assert ids[21] in sent
+        assert await relay.backlog() == 20
+        js.nak.clear()
+        assert await relay.relay_once() == 20
+        assert await relay.backlog() == 0
+        sent = [h["Nats-Msg-Id"] for _, _, h in js.messages]
+        # Every row from the failed one on went out again, in order (the stream drops copies).
+        assert sent[-20:] == ids[20:]
+        assert sent[:20] == ids[:20]

@@ -5,20 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-import grpc
-
 from services.common.audit import ACTOR_KEY
+from services.common.channels import channel
 from services.identity.sync.convert import snapshot_to_pb
 from services.identity.sync.data import Snapshot
 from stride.identity.v1 import org_sync_pb2 as pb
 from stride.identity.v1 import org_sync_pb2_grpc
 
-# A snapshot of a large organisation is a few MB.
-MAX_MESSAGE_BYTES = 64 * 1024 * 1024
-CHANNEL_OPTIONS = [
-    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-]
+# A snapshot of a large organisation is a few MB: within the channels' MAX_MESSAGE_BYTES.
 PLAN_TIMEOUT_SECONDS = 120.0
 APPLY_TIMEOUT_SECONDS = 120.0
 
@@ -30,7 +24,7 @@ def actor(source: str) -> str:
 
 class OrgSyncClient:
     def __init__(self, address: str, *, source: str) -> None:
-        self.channel = grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
+        self.channel = channel(address, actor=actor(source))
         self.stub = org_sync_pb2_grpc.OrgSyncServiceStub(self.channel)
         self.metadata = ((ACTOR_KEY, actor(source)),)
         self.source = source

@@ -10,9 +10,10 @@ import pytest
 import structlog
 
 from gateway.app import create_app
-from gateway.bootstrap import GatewayDeps, TemporalConnector, grpc_channel, grpc_health_check
+from gateway.bootstrap import GatewayDeps, TemporalConnector, grpc_health_check
 from gateway.policy import Principal
 from gateway.tokens import AccessTokens
+from services.common.channels import channel
 from services.common.settings import GatewaySettings
 from stride.goals.v1 import goals_pb2_grpc
 from stride.identity.v1 import identity_pb2_grpc
@@ -66,8 +67,8 @@ def settings(services: FakeServices) -> GatewaySettings:
 @pytest.fixture
 async def deps(services: FakeServices) -> AsyncIterator[GatewayDeps]:
     """Real grpc.aio channels to the fakes; NATS and Temporal checks pass (not under test)."""
-    identity = grpc_channel(services.identity_addr)
-    goals = grpc_channel(services.goals_addr)
+    identity = channel(services.identity_addr)
+    goals = channel(services.goals_addr)
     d = GatewayDeps(
         identity=identity_pb2_grpc.IdentityServiceStub(identity),
         goals=goals_pb2_grpc.GoalsServiceStub(goals),
