@@ -1,5 +1,5 @@
 """``python -m services.cli`` = ``stride``."""
 
-from services.cli.app import main
+from services.cli.commands import main
 
 main()
