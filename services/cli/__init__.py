@@ -13,7 +13,7 @@ __all__ = ["app", "main"]
 
 
 def __getattr__(name: str) -> typer.Typer:
-    """``services.cli.app``: the whole command line as a Typer app, every group added (tests, docs)."""
+    """``services.cli.app``: the whole command line as a Typer app, every group added."""
     if name == "app":
         from services.cli.commands import add_groups
 
