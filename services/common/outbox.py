@@ -174,6 +174,7 @@ class OutboxRelay:
         batch_size: int = 500,
         window: int = DEFAULT_WINDOW,
         poll_interval: float = 1.0,
+        min_interval: float = 0.0,
         lock_rows: bool = False,
         after_publish: Callable[[str], Awaitable[None]] | None = None,
         service: str = "",
@@ -186,6 +187,9 @@ class OutboxRelay:
         self._window = max(1, window)
         self._open = 1  # the current window: acknowledgements that may be outstanding
         self._poll_interval = poll_interval
+        # Woken again sooner than this after a pass: wait out the rest, so that a busy
+        # service's commits share a pass instead of each paying a SELECT and an UPDATE.
+        self._min_interval = min_interval
         # PostgreSQL: FOR UPDATE SKIP LOCKED so several relays never publish the same batch.
         self._lock_rows = lock_rows
         self._after_publish = after_publish  # test hook: runs after each ack, before marking
@@ -395,9 +399,11 @@ class OutboxRelay:
     async def run(self) -> None:
         """Relay until cancelled; transient failures back off and retry, nothing is dropped."""
         delay = self._poll_interval
+        loop = asyncio.get_running_loop()
         while True:
             # Cleared before reading: a commit that wakes us while a drain runs is not missed.
             self._wake.clear()
+            started = loop.time()
             try:
                 await self.drain()
                 delay = self._poll_interval
@@ -411,6 +417,10 @@ class OutboxRelay:
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
             except TimeoutError:
                 pass
+            else:
+                rest = started + self._min_interval - loop.time()
+                if rest > 0:
+                    await asyncio.sleep(rest)
 
 
 class _PublishFailed(Exception):

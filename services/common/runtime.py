@@ -85,6 +85,7 @@ class ServiceRuntime:
             self._outbox,
             js,
             poll_interval=s.outbox_poll_interval,
+            min_interval=s.outbox_min_interval,
             lock_rows=db.is_postgres(self.engine),
             service=self.name,
         )

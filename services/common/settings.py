@@ -91,6 +91,10 @@ class ServiceSettings(StrideSettings):
     grpc_port: int = 0
     # How often the outbox relay polls when it was not woken by a commit (seconds).
     outbox_poll_interval: float = 1.0
+    # At most one relay pass per this many seconds while commits keep waking it: under load
+    # one pass then carries the events of many commits (one SELECT and one UPDATE for all of
+    # them instead of per commit); an event waits at most this long for its pass.
+    outbox_min_interval: float = 0.02
     # Run the outbox relay inside the service process.
     outbox_relay: bool = True
     # How often the outbox backlog / age gauges are refreshed (seconds; 0: never).

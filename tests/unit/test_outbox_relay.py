@@ -75,3 +75,39 @@ async def test_failed_ack_in_the_middle_of_a_window_leaves_it_and_later_rows_for
         # Every row from the failed one on went out again, in order (the stream drops copies).
         assert sent[-20:] == ids[20:]
         assert sent[:20] == ids[:20]
+
+
+async def test_commits_that_wake_a_busy_relay_share_one_pass(data_dir: Path) -> None:
+    """Ten commits waking the relay within its minimum interval are published by one pass
+    (one read and one mark for all), and every event still goes out in order."""
+    import asyncio
+
+    async with scratch_outbox(None, data_dir) as (sessions, table, _):
+        js = FakeJetStream()
+        relay = OutboxRelay(sessions, table, js, poll_interval=60, min_interval=3.0)
+        passes: list[int] = []
+        first_pass, all_out = asyncio.Event(), asyncio.Event()
+        drain = relay.drain
+
+        async def counted() -> int:
+            n = await drain()
+            passes.append(n)
+            first_pass.set()
+            if len(js.messages) >= 10:
+                all_out.set()
+            return n
+
+        relay.drain = counted  # type: ignore[method-assign]
+        task = asyncio.create_task(relay.run())
+        try:
+            await asyncio.wait_for(first_pass.wait(), 10)  # the empty outbox's pass
+            ids: list[str] = []
+            for _ in range(10):
+                ids += await write_events(sessions, table, 1, "s.x")
+                relay.wake()
+            await asyncio.wait_for(all_out.wait(), 10)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        assert passes == [0, 10]
+        assert [h["Nats-Msg-Id"] for _, _, h in js.messages] == ids
