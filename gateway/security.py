@@ -113,7 +113,7 @@ class Authenticator:
     api_keys: ApiKeyCache
 
 
-def get_authenticator(request: Request) -> Authenticator:
+async def get_authenticator(request: Request) -> Authenticator:
     auth: Authenticator = request.app.state.auth
     return auth
 
