@@ -1,32 +1,6 @@
 """Deterministic Temporal workflow code only: no I/O and no service imports.
 
-The search attribute keys below are part of the ops interface (Temporal UI / ``temporal workflow
-list --query``). They are Keyword attributes that must be registered on the namespace, e.g.
-``temporal server start-dev --search-attribute StrideCycle=Keyword ...``. Their values never
-carry personal data (ids of cycles and departments, phase and level names only).
+Also the pure modules every layer shares (``ids``, ``vocabulary``): importing this package
+imports nothing else, so a service that needs only the vocabulary does not load the Temporal
+SDK. The search attribute keys are in ``workflows.search_attributes``.
 """
-
-from __future__ import annotations
-
-from temporalio.common import SearchAttributeKey
-
-STRIDE_CYCLE = SearchAttributeKey.for_keyword("StrideCycle")
-STRIDE_DEPARTMENT = SearchAttributeKey.for_keyword("StrideDepartment")
-STRIDE_PHASE = SearchAttributeKey.for_keyword("StridePhase")
-STRIDE_RISK_LEVEL = SearchAttributeKey.for_keyword("StrideRiskLevel")
-
-# Every custom search attribute Stride's workflows use (register all of them on a namespace).
-SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[str], ...] = (
-    STRIDE_CYCLE,
-    STRIDE_DEPARTMENT,
-    STRIDE_PHASE,
-    STRIDE_RISK_LEVEL,
-)
-
-__all__ = [
-    "SEARCH_ATTRIBUTES",
-    "STRIDE_CYCLE",
-    "STRIDE_DEPARTMENT",
-    "STRIDE_PHASE",
-    "STRIDE_RISK_LEVEL",
-]

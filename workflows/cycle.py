@@ -32,7 +32,6 @@ from datetime import date, datetime, time, timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
-from workflows import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE
 from workflows.calendar import (
     MONDAY,
     end_of_day,
@@ -56,6 +55,7 @@ from workflows.notifications import (
     Outgoing,
     step_key,
 )
+from workflows.search_attributes import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE
 from workflows.vocabulary import DEFAULT_TIME_ZONE, Phase, deadlines
 
 QUERY_STATE = "state"

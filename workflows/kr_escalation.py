@@ -28,8 +28,13 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from workflows import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE, STRIDE_RISK_LEVEL
 from workflows.audit import Decision, record_decision
+from workflows.search_attributes import (
+    STRIDE_CYCLE,
+    STRIDE_DEPARTMENT,
+    STRIDE_PHASE,
+    STRIDE_RISK_LEVEL,
+)
 from workflows.vocabulary import RISK_STATUSES, Risk
 
 SIGNAL_RISK_ASSESSED = "risk_assessed"

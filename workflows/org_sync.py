@@ -33,8 +33,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows import STRIDE_PHASE
 from workflows.audit import Decision, record_decision
+from workflows.search_attributes import STRIDE_PHASE
 
 PLAN_ACTIVITY = "org_sync_plan"
 APPLY_ACTIVITY = "org_sync_apply_batch"

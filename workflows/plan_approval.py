@@ -31,7 +31,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE, ids
+from workflows import ids
 from workflows.calendar import add_working_days, parse_instant, rfc3339
 from workflows.notifications import (
     APPROVAL_DECIDED,
@@ -44,6 +44,7 @@ from workflows.notifications import (
     Outgoing,
     step_key,
 )
+from workflows.search_attributes import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE
 from workflows.vocabulary import DEFAULT_TIME_ZONE, ApprovalStatus
 
 SIGNAL_APPROVAL_REQUESTED = "approval_requested"

@@ -31,7 +31,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from services.cli.exiting import connect_temporal, used_temporal
 from services.common.settings import StrideSettings
-from workflows import SEARCH_ATTRIBUTES
+from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 temporal_app = typer.Typer(help="Temporal for Stride: namespace and search attributes.")
 

@@ -25,8 +25,8 @@ from services.identity.sync.schedules import ensure_org_sync_schedules
 from services.worker.bridge import EventBridge, GoalsApprovals
 from services.worker.health import HealthServer, WorkerHealth
 from services.worker.worker import activities_for, build_worker, ensure_search_attributes
-from workflows import STRIDE_RISK_LEVEL
 from workflows.kr_escalation import LEVEL_NAMES, KrEscalationWorkflow
+from workflows.search_attributes import STRIDE_RISK_LEVEL
 
 log = structlog.get_logger(__name__)
 

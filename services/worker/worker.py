@@ -22,12 +22,12 @@ from activities.cycle import CycleActivities
 from activities.notify import NotifyActivities
 from activities.org_sync import OrgSyncActivities
 from services.common.settings import WorkerSettings
-from workflows import SEARCH_ATTRIBUTES
 from workflows.cycle import CycleWorkflow
 from workflows.kr_escalation import KrEscalationWorkflow
 from workflows.org_sync import OrgSyncWorkflow
 from workflows.plan_approval import PlanApprovalWorkflow
 from workflows.sandbox import RUNNER
+from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 log = structlog.get_logger(__name__)
 

@@ -27,7 +27,7 @@ from tests.e2e.api import temporal_cli_list
 from tests.e2e.api import unique as _unique
 from tests.e2e.api import week as _week
 from tests.e2e.conftest import Stack
-from workflows import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_RISK_LEVEL
+from workflows.search_attributes import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_RISK_LEVEL
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 

@@ -59,8 +59,14 @@ from stride.goals.v1 import goals_pb2
 from tests.fakes.audit import DecisionLog
 from tests.integration.services_fixtures import running, service_settings
 from tests.otel import recorder
-from workflows import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE, STRIDE_RISK_LEVEL, ids
+from workflows import ids
 from workflows.kr_escalation import EscalationState, KrEscalationWorkflow
+from workflows.search_attributes import (
+    STRIDE_CYCLE,
+    STRIDE_DEPARTMENT,
+    STRIDE_PHASE,
+    STRIDE_RISK_LEVEL,
+)
 
 RISK = {
     "at_risk": goals_pb2.RISK_STATUS_AT_RISK,

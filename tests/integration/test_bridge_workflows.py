@@ -39,9 +39,10 @@ from stride.common.v1 import common_pb2
 from stride.goals.v1 import goals_pb2
 from tests.integration.test_bridge import consumer_settled, eventually
 from tests.workflows.fake_activities import FakeActivities
-from workflows import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE, ids
+from workflows import ids
 from workflows.cycle import CycleWorkflow
 from workflows.plan_approval import PlanApprovalWorkflow
+from workflows.search_attributes import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE
 
 
 @pytest.fixture

@@ -39,7 +39,6 @@ from services.identity.sync.tables import OrgSyncRun
 from services.worker.worker import ensure_search_attributes
 from tests.fakes.dingtalk import APP_KEY, APP_SECRET, FakeDingTalk, FakeUser, serve
 from tests.integration.services_fixtures import running, service_settings
-from workflows import STRIDE_PHASE
 from workflows.org_sync import (
     APPLY_ACTIVITY,
     PHASE_DONE,
@@ -49,6 +48,7 @@ from workflows.org_sync import (
     OrgSyncReport,
     OrgSyncWorkflow,
 )
+from workflows.search_attributes import STRIDE_PHASE
 
 ROOT = "Acme Auto Parts"
 DIVISIONS = {

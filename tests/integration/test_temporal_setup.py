@@ -16,7 +16,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from services.cli.stack import stride_command
-from workflows import SEARCH_ATTRIBUTES
+from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 NAMES = [k.name for k in SEARCH_ATTRIBUTES]
 HISTORIES = Path(__file__).resolve().parents[1] / "replay" / "histories"

@@ -22,7 +22,7 @@ from services.common.settings import WorkerSettings
 from services.identity.sync.connectors import SourceInvalid
 from services.worker.worker import ensure_search_attributes
 from tests.fakes.audit import DecisionLog
-from workflows import STRIDE_PHASE, ids
+from workflows import ids
 from workflows.org_sync import (
     ACTION_FAILED,
     ACTION_FINISHED,
@@ -45,6 +45,7 @@ from workflows.org_sync import (
     PlanResult,
     SyncCounts,
 )
+from workflows.search_attributes import STRIDE_PHASE
 
 HISTORIES = Path(__file__).parent.parent / "replay" / "histories"
 # Recorded before runs recorded their decisions in the audit trail (patch org-sync-audit).

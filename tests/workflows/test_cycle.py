@@ -18,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from services.worker.worker import build_worker
 from tests.workflows.fake_activities import FakeActivities
-from workflows import STRIDE_CYCLE, STRIDE_PHASE, ids
+from workflows import ids
 from workflows.cycle import (
     CLOSE_ACTIVITY,
     SET_PHASE_ACTIVITY,
@@ -35,6 +35,7 @@ from workflows.notifications import (
     CYCLE_PLANNING_REMINDER,
     CYCLE_SELF_SCORE,
 )
+from workflows.search_attributes import STRIDE_CYCLE, STRIDE_PHASE
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

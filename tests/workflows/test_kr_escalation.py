@@ -20,13 +20,19 @@ from temporalio.worker import Worker
 
 from services.worker.worker import build_worker
 from tests.fakes.audit import DecisionLog
-from workflows import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE, STRIDE_RISK_LEVEL, ids
+from workflows import ids
 from workflows.kr_escalation import (
     SIGNAL_RISK_ASSESSED,
     EscalationState,
     KrEscalationInput,
     KrEscalationWorkflow,
     RiskSignal,
+)
+from workflows.search_attributes import (
+    STRIDE_CYCLE,
+    STRIDE_DEPARTMENT,
+    STRIDE_PHASE,
+    STRIDE_RISK_LEVEL,
 )
 
 Handle = WorkflowHandle[KrEscalationWorkflow, EscalationState]

@@ -22,7 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from services.worker.worker import build_worker
 from tests.workflows.fake_activities import SKIP_LEVEL, FakeActivities
-from workflows import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE, ids
+from workflows import ids
 from workflows.calendar import rfc3339
 from workflows.notifications import (
     APPROVAL_DECIDED,
@@ -40,6 +40,7 @@ from workflows.plan_approval import (
     PlanApprovalState,
     PlanApprovalWorkflow,
 )
+from workflows.search_attributes import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MANAGER = "emp-manager"
