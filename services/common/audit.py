@@ -3,10 +3,10 @@
 Who is acting travels with each gRPC call as metadata (``x-stride-actor``, ``x-request-id``,
 set by the gateway or the worker); the gRPC bootstrap puts it in :data:`CURRENT_REQUEST`
 (services/common/request_context.py).
-A servicer calls :func:`record` inside the transaction that makes the change: the entry
-goes to the service's outbox as an ``AuditRecorded`` event, so the change and its audit
-record commit together or not at all. The identity service appends those events to the
-hash chain (services/identity/audit_appender.py).
+A handler calls ``uow.audit(...)`` (services/common/uow.py) inside the unit of work that
+makes the change: the entry goes to the service's outbox as an ``AuditRecorded`` event, so the
+change and its audit record commit together or not at all. The identity service appends
+those events to the hash chain (services/identity/audit_appender.py).
 """
 
 from __future__ import annotations
@@ -17,10 +17,8 @@ from dataclasses import dataclass
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from opentelemetry import trace
-from sqlalchemy import Table
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common.outbox import add_event, new_event_meta
+from services.common.outbox import new_event_meta
 from services.common.request_context import (
     ACTOR_KEY,
     CURRENT_REQUEST,
@@ -38,7 +36,6 @@ __all__ = [
     "RequestInfo",
     "audit_subject",
     "digest",
-    "record",
 ]
 
 
@@ -83,28 +80,11 @@ def recorded(
     return audit_pb2.AuditRecorded(meta=meta, entry=entry)
 
 
-async def record(
-    session: AsyncSession,
-    outbox: Table,
-    *,
-    service: str,
-    action: str,
-    resource_type: str,
-    resource_id: str,
-    before: Message | None = None,
-    after: Message | None = None,
-) -> None:
-    """Queue an audit entry for the change being made in ``session``'s transaction."""
-    message = recorded(service, action, resource_type, resource_id, before, after)
-    await add_event(session, outbox, audit_subject(service), message)
-
-
 @dataclass(frozen=True)
 class Recorder:
-    """:func:`record` bound to one service's name and outbox: ``await AUDIT(session, ...)``."""
+    """Audit events of one service (its name prefixes every action)."""
 
     service: str
-    outbox: Table
 
     def entry(
         self,
@@ -117,15 +97,3 @@ class Recorder:
         """The audit event of ``<service>.<action>`` (for a caller that writes it itself)."""
         action = f"{self.service}.{action}"
         return recorded(self.service, action, resource_type, resource_id, before, after)
-
-    async def __call__(
-        self,
-        session: AsyncSession,
-        action: str,
-        resource_type: str,
-        resource_id: str,
-        before: Message | None = None,
-        after: Message | None = None,
-    ) -> None:
-        message = self.entry(action, resource_type, resource_id, before, after)
-        await add_event(session, self.outbox, audit_subject(self.service), message)

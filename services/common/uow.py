@@ -125,7 +125,7 @@ class Units(Generic[R]):
 
     @property
     def recorder(self) -> audit.Recorder:
-        return audit.Recorder(self.events.service, self.events.outbox)
+        return audit.Recorder(self.events.service)
 
     def __call__(self) -> UnitOfWork[R]:
         return UnitOfWork(
