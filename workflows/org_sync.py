@@ -35,6 +35,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.audit import Decision, record_decision
 from workflows.search_attributes import STRIDE_PHASE
+from workflows.sync_counts import SyncCounts
 
 PLAN_ACTIVITY = "org_sync_plan"
 APPLY_ACTIVITY = "org_sync_apply_batch"
@@ -91,22 +92,6 @@ class OrgSyncInput:
     dry_run: bool = False
     # Operations per batch; 0: the worker's setting (org_sync_batch_size).
     batch_size: int = 0
-
-
-@dataclass
-class SyncCounts:
-    created: int = 0
-    updated: int = 0
-    moved: int = 0
-    deactivated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    linked: int = 0
-    departments_created: int = 0
-    departments_updated: int = 0
-    departments_unchanged: int = 0
-    departments_rejected: int = 0
-    departments_linked: int = 0
 
 
 @dataclass

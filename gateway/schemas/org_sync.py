@@ -6,7 +6,7 @@ from pydantic import Field
 
 from gateway.schemas.common import RequestModel, ResponseModel
 from gateway.schemas.words import OrgSyncSource
-from workflows.org_sync import SyncCounts
+from workflows.sync_counts import SyncCounts
 
 
 class OrgSyncStart(RequestModel):

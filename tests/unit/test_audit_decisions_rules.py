@@ -24,7 +24,8 @@ from workflows.kr_escalation import (
     closed_decision,
     level_decision,
 )
-from workflows.org_sync import OrgSyncReport, SyncCounts, counts_detail
+from workflows.org_sync import OrgSyncReport, counts_detail
+from workflows.sync_counts import SyncCounts
 
 ROW = ChainRow(1, "e-1", "2026-11-27T00:00:00Z", "emp", "a", "t", "r", "", "", "", "", "identity")
 

@@ -607,7 +607,7 @@ def test_the_counts_have_one_definition_and_the_contract_matches_it() -> None:
     from services.identity.sync import data
     from services.identity.sync.convert import counts_from_pb, counts_pb
     from stride.identity.v1 import org_sync_pb2
-    from workflows.org_sync import SyncCounts
+    from workflows.sync_counts import SyncCounts
 
     names = [f.name for f in fields(SyncCounts)]
     assert names == [f.name for f in org_sync_pb2.OrgSyncCounts.DESCRIPTOR.fields]

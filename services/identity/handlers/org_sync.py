@@ -42,7 +42,7 @@ from services.identity.sync.tables import (
     OrgSyncRun,
 )
 from stride.identity.v1 import org_sync_pb2 as pb
-from workflows.org_sync import SyncCounts
+from workflows.sync_counts import SyncCounts
 
 DEFAULT_BATCH_SIZE = 200
 MAX_BATCH_SIZE = 5_000

@@ -15,7 +15,7 @@ from services.identity.sync.data import (
     counts_to_json,
 )
 from stride.identity.v1 import org_sync_pb2 as pb
-from workflows.org_sync import SyncCounts
+from workflows.sync_counts import SyncCounts
 
 MAX_PEOPLE = 100_000
 MAX_DEPARTMENTS = 20_000

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 # The one definition of the counts: the workflow reports them (plain dataclass, no I/O).
-from workflows.org_sync import SyncCounts
+from workflows.sync_counts import SyncCounts
 
 # Optional profile fields a source may provide. Name and department are always required.
 OPTIONAL_FIELDS: tuple[str, ...] = ("email", "mobile", "title", "grade", "hire_date")

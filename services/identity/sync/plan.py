@@ -56,7 +56,7 @@ from services.identity.sync.data import (
     SourceDepartment,
     SourcePerson,
 )
-from workflows.org_sync import SyncCounts
+from workflows.sync_counts import SyncCounts
 
 MAX_EXTERNAL_ID = 128
 MAX_KEY = 128
