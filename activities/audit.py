@@ -16,7 +16,7 @@ from opentelemetry import trace
 from temporalio import activity
 
 from activities.clients import channel, to_application_error
-from services.common.audit import ACTOR_KEY, REQUEST_ID_KEY
+from services.common.request_context import ACTOR_KEY, REQUEST_ID_KEY
 from services.common.settings import WorkerSettings
 from stride.audit.v1 import audit_pb2, audit_pb2_grpc
 from workflows.audit import RECORD_DECISION_ACTIVITY, Decision

@@ -13,9 +13,9 @@ import grpc
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from services.common.audit import ACTOR_KEY
 from services.common.channels import channel as stride_channel
 from services.common.errors import ERROR_CODE_KEY
+from services.common.request_context import ACTOR_KEY
 
 CALL_TIMEOUT_SECONDS = 10.0
 # Statuses worth retrying (the service is down, overloaded or raced).

@@ -47,8 +47,8 @@ from bench.procstats import rss_mb
 from bench.stack import TIME_ZONE, CpuSampler, Stack, benchmark_stack
 from gateway.policy import Principal
 from services.cli.org import import_file
-from services.common.audit import ACTOR_KEY
 from services.common.channels import channel
+from services.common.request_context import ACTOR_KEY
 from services.goals.calendar import local_today
 from stride.common.v1 import common_pb2
 from stride.goals.v1 import goals_pb2, goals_pb2_grpc

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from services.common import channels
-from services.common.audit import ACTOR_KEY
+from services.common.request_context import ACTOR_KEY
 from services.common.settings import StrideSettings
 from services.identity import audit_export
 from stride.audit.v1 import audit_pb2, audit_pb2_grpc

@@ -23,7 +23,7 @@ from rich.table import Table
 
 from services.cli.exiting import connect_temporal
 from services.common import channels
-from services.common.audit import ACTOR_KEY
+from services.common.request_context import ACTOR_KEY
 from services.common.settings import StrideSettings, WorkerSettings
 from services.identity.invitation_slips import slips_xlsx
 from services.identity.sync.client import OrgSyncClient

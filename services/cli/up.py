@@ -18,7 +18,6 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy.engine import make_url
 
 from services.cli.seed import SeedError, seed_demo
 from services.cli.stack import StackConfig
@@ -71,6 +70,10 @@ def stack_config(
 
 def _database_label(config: StackConfig) -> str:
     if config.database_url:
+        # Imported here: the supervisor stays alive for the whole stack and needs no
+        # database layer otherwise.
+        from sqlalchemy.engine import make_url
+
         return make_url(config.database_url).render_as_string(hide_password=True)
     return f"SQLite files in {_shown(config.data_dir)}"
 

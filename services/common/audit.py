@@ -19,24 +19,10 @@ from google.protobuf.message import Message
 from opentelemetry import trace
 
 from services.common.outbox import new_event_meta
-from services.common.request_context import (
-    ACTOR_KEY,
-    CURRENT_REQUEST,
-    REQUEST_ID_KEY,
-    RequestInfo,
-)
+from services.common.request_context import CURRENT_REQUEST
 from stride.audit.v1 import audit_pb2
 
-# The request context is re-exported: most callers know it from here.
-__all__ = [
-    "ACTOR_KEY",
-    "CURRENT_REQUEST",
-    "REQUEST_ID_KEY",
-    "Recorder",
-    "RequestInfo",
-    "audit_subject",
-    "digest",
-]
+__all__ = ["Recorder", "audit_subject", "digest"]
 
 
 def digest(message: Message | None) -> str:

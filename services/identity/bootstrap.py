@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import grpc
 
-from services.common.audit import ACTOR_KEY
 from services.common.channels import channel
+from services.common.request_context import ACTOR_KEY
 from services.common.rpc import Req, Resp, UnaryMethod
 from services.identity.credentials import check_password_policy
 from stride.common.v1 import common_pb2

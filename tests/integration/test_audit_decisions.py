@@ -13,7 +13,7 @@ import pytest
 from temporalio.testing import ActivityEnvironment
 
 from activities.audit import AuditActivities
-from services.common.audit import ACTOR_KEY
+from services.common.request_context import ACTOR_KEY
 from services.common.settings import WorkerSettings
 from services.identity import server as identity_server
 from stride.audit.v1 import audit_pb2, audit_pb2_grpc

@@ -10,7 +10,6 @@ from typing import Any
 import grpc
 import pytest
 
-from services.common.audit import ACTOR_KEY, CURRENT_REQUEST, REQUEST_ID_KEY, RequestInfo
 from services.common.channels import (
     IDEMPOTENT_READS,
     SERVER_OPTIONS,
@@ -18,6 +17,7 @@ from services.common.channels import (
     dns_target,
     service_config,
 )
+from services.common.request_context import ACTOR_KEY, CURRENT_REQUEST, REQUEST_ID_KEY, RequestInfo
 from stride.audit.v1 import audit_pb2
 from stride.goals.v1 import goals_pb2
 from stride.identity.v1 import auth_pb2, identity_pb2, inbox_pb2, org_sync_pb2

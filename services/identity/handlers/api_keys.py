@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from services.common import audit
+from services.common import request_context
 from services.common.errors import InvalidArgument, NotFound
 from services.common.models import aware, new_id, utcnow
 from services.common.uow import Units
@@ -36,7 +36,7 @@ class ApiKeys:
             prefix=prefix,
             key_hash=credentials.token_hash(key),
             scopes=" ".join(scopes),
-            created_by=request.created_by or audit.CURRENT_REQUEST.get().actor,
+            created_by=request.created_by or request_context.CURRENT_REQUEST.get().actor,
             created_at=utcnow(),
         )
         async with self.units() as uow:

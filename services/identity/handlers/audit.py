@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 
-from services.common.audit import CURRENT_REQUEST
 from services.common.outbox import new_event_meta
+from services.common.request_context import CURRENT_REQUEST
 from services.common.uow import Units
 from services.identity.audit_chain import Verdict, verify
 from services.identity.audit_log import AuditRepository, chain_row, entry_pb

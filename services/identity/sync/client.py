@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from services.common.audit import ACTOR_KEY
 from services.common.channels import channel
+from services.common.request_context import ACTOR_KEY
 from services.identity.sync.convert import snapshot_to_pb
 from services.identity.sync.data import Snapshot
 from stride.identity.v1 import org_sync_pb2 as pb
