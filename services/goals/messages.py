@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 
 from services.common.enums import enum_values
+from services.common.errors import InvalidArgument
 from services.common.models import rfc3339
 from services.goals import domain, scoring
 from services.goals.models import (
@@ -53,7 +54,7 @@ def from_enum(mapping: Mapping[str, int], value: int, field: str, default: str =
     for name, number in mapping.items():
         if number == value:
             return str(name)
-    raise domain.InvalidArgument(f"invalid_{field}", f"unknown {field}")
+    raise InvalidArgument(f"invalid_{field}", f"unknown {field}")
 
 
 def iso_date(value: date | None) -> str:

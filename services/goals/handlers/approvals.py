@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
-from services.common.errors import FailedPrecondition, NotFound
+from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.common.models import new_id, utcnow
 from services.common.outbox import new_event_meta
 from services.goals import domain
@@ -286,7 +286,7 @@ async def _decide_revision(
 async def escalate(deps: Deps, request: pb.EscalateApprovalRequest) -> pb.Approval:
     added = [a.strip() for a in request.add_approver_ids]
     if not added:
-        raise domain.InvalidArgument("approver_required", "add_approver_ids must be given")
+        raise InvalidArgument("approver_required", "add_approver_ids must be given")
     for approver in dict.fromkeys(added):
         await deps.identity.employee(approver, "approver")
     async with deps.units() as uow:

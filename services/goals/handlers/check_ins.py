@@ -10,7 +10,7 @@ import grpc
 from sqlalchemy.exc import IntegrityError
 
 from services.common import metrics
-from services.common.errors import DomainError, NotFound
+from services.common.errors import DomainError, InvalidArgument, NotFound
 from services.common.models import new_id, utcnow
 from services.common.outbox import new_event_meta
 from services.goals import domain
@@ -225,7 +225,7 @@ async def history(deps: Deps, request: pb.ListCheckInHistoryRequest) -> pb.ListC
 async def set_checklist(deps: Deps, request: pb.SetChecklistRequest) -> pb.Checklist:
     department_id = request.department_id.strip()
     if not department_id:
-        raise domain.InvalidArgument("department_required", "department_id must be given")
+        raise InvalidArgument("department_required", "department_id must be given")
     items = domain.checklist_items([(i.id, i.label_zh, i.label_en) for i in request.items])
     await deps.identity.department(department_id)
     async with deps.units() as uow:

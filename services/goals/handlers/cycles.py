@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.common.errors import InvalidArgument
 from services.common.models import new_id, utcnow
 from services.common.outbox import new_event_meta
 from services.goals import domain, scoring
@@ -63,7 +64,7 @@ async def list_(deps: Deps, request: pb.ListCyclesRequest) -> pb.ListCyclesRespo
 async def set_phase(deps: Deps, request: pb.SetCyclePhaseRequest) -> pb.Cycle:
     wanted = from_enum(PHASE, request.phase, "phase")
     if not wanted:
-        raise domain.InvalidArgument("invalid_phase", "phase must be given")
+        raise InvalidArgument("invalid_phase", "phase must be given")
     async with deps.units() as uow:
         row = await cycle_of(uow.repo, request.id, lock=True)
         if not domain.phase_change(row.status, row.phase, wanted):

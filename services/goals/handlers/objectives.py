@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from services.common.errors import DomainError, FailedPrecondition, NotFound
+from services.common.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
 from services.common.models import new_id, utcnow
 from services.common.outbox import new_event_meta
 from services.goals import domain
@@ -71,7 +71,7 @@ async def create(deps: Deps, request: pb.CreateObjectiveRequest) -> pb.Objective
         domain.ensure_open(cycle.status)
         parent_id = request.parent_id.strip() or None
         if parent_id and await repo.objective(parent_id) is None:
-            raise domain.InvalidArgument("unknown_parent", "parent objective not found")
+            raise InvalidArgument("unknown_parent", "parent objective not found")
         start, end = domain.objective_dates(
             request.start_date, request.end_date, cycle.start_date, cycle.end_date
         )
@@ -161,7 +161,7 @@ async def update(deps: Deps, request: pb.UpdateObjectiveRequest) -> pb.Objective
             parent_id = request.parent_id.strip()
             if parent_id:
                 if await repo.objective(parent_id) is None:
-                    raise domain.InvalidArgument("unknown_parent", "parent objective not found")
+                    raise InvalidArgument("unknown_parent", "parent objective not found")
                 domain.check_parent(row.id, parent_id, await repo.ancestors(parent_id))
             row.parent_id = parent_id or None
         row.updated_at = utcnow()
@@ -177,12 +177,12 @@ async def set_weights(deps: Deps, request: pb.SetKeyResultWeightsRequest) -> pb.
         known = {k.id for k in krs}
         unknown = sorted(set(request.weights) - known)
         if unknown:
-            raise domain.InvalidArgument(
+            raise InvalidArgument(
                 "unknown_key_result", f"key result {unknown[0]} is not part of the objective"
             )
         missing = sorted(known - set(request.weights))
         if missing:
-            raise domain.InvalidArgument(
+            raise InvalidArgument(
                 "weights_incomplete", f"no weight given for key result {missing[0]}"
             )
         domain.check_weights_total(request.weights.values(), objective.title)
@@ -224,7 +224,7 @@ async def _chosen(
     """The objectives a copy request names (default: the owner's in the source cycle)."""
     if request.objective_ids:
         if len(set(request.objective_ids)) != len(request.objective_ids):
-            raise domain.InvalidArgument("duplicate_objective", "an objective is named twice")
+            raise InvalidArgument("duplicate_objective", "an objective is named twice")
         found = await repo.objectives_by_ids(request.objective_ids)
         chosen = []
         for oid in request.objective_ids:
@@ -237,7 +237,7 @@ async def _chosen(
         raise FailedPrecondition("nothing_to_copy", "there are no objectives to copy")
     for o in chosen:
         if o.cycle_id != source_id:
-            raise domain.InvalidArgument(
+            raise InvalidArgument(
                 "objective_not_in_cycle", f"objective {o.id} is not in the source cycle"
             )
         if o.owner_id != owner_id:
@@ -250,14 +250,14 @@ async def _chosen(
 async def copy(deps: Deps, request: pb.CopyObjectivesRequest) -> pb.CopyObjectivesResponse:
     owner_id = request.owner_id.strip()
     if not owner_id:
-        raise domain.InvalidArgument("owner_required", "owner_id must be given")
+        raise InvalidArgument("owner_required", "owner_id must be given")
     async with deps.units() as uow:
         repo = uow.repo
         source = await cycle_of(repo, request.source_cycle_id)
         target = await cycle_of(repo, request.target_cycle_id)
         domain.ensure_open(target.status)
         if source.id == target.id:
-            raise domain.InvalidArgument("same_cycle", "source and target cycle are the same")
+            raise InvalidArgument("same_cycle", "source and target cycle are the same")
         chosen = await _chosen(repo, request, source.id, owner_id)
         new_ids = {o.id: new_id() for o in chosen}
         outside = sorted({o.parent_id for o in chosen if o.parent_id} - set(new_ids))
