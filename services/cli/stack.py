@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.cli.supervisor import GrpcHealthCheck, HttpCheck, ProcessSpec, TcpCheck
-from services.common.binaries import find_binary, free_port
+from services.common.binaries import find_binary, free_ports
 from services.common.settings import SERVICE_PORTS
 
 SEARCH_ATTRIBUTES: tuple[str, ...] = (
@@ -82,17 +82,30 @@ class StackConfig:
     def on_free_ports(cls, data_dir: Path, **kwargs: object) -> StackConfig:
         """Every port picked at random (tests, several stacks on one machine)."""
         host = str(kwargs.get("host", "127.0.0.1"))
+        picked = iter(free_ports(6 + len(SERVICES), host))  # distinct: one per listener
         ports = {
-            "temporal_port": free_port(host),
-            "temporal_ui_port": free_port(host),
-            "nats_port": free_port(host),
-            "gateway_port": free_port(host),
-            "worker_health_port": free_port(host),
-            "smtp_port": free_port(host),
-            "service_ports": {name: free_port(host) for name in SERVICES},
+            "temporal_port": next(picked),
+            "temporal_ui_port": next(picked),
+            "nats_port": next(picked),
+            "gateway_port": next(picked),
+            "worker_health_port": next(picked),
+            "smtp_port": next(picked),
+            "service_ports": {name: next(picked) for name in SERVICES},
         }
         ports.update(kwargs)
         return cls(data_dir=data_dir, **ports)  # type: ignore[arg-type]
+
+    def ports(self) -> set[int]:
+        """Every port this stack's processes will listen on."""
+        return {
+            self.temporal_port,
+            *([self.temporal_ui_port] if self.temporal_ui_port is not None else []),
+            self.nats_port,
+            self.gateway_port,
+            self.worker_health_port,
+            self.smtp_port,
+            *self.service_ports.values(),
+        }
 
     # -- addresses -----------------------------------------------------------------------
 

@@ -52,19 +52,19 @@ def stack_config(
         console.print(f"Using the NATS server at [bold]{settings.nats_url}[/] (STRIDE_NATS_URL)")
     elif port_open(config.host, config.nats_port):
         taken = config.nats_port
-        config.nats_port = free_port(config.host)
+        config.nats_port = free_port(config.host, exclude=config.ports())
         console.print(
             f"[yellow]Port {taken} is already in use (another NATS server?); "
             f"Stride's own nats-server will listen on {config.host}:{config.nats_port}.[/]"
         )
     if port_open(config.host, config.worker_health_port):
-        config.worker_health_port = free_port(config.host)
+        config.worker_health_port = free_port(config.host, exclude=config.ports())
     smtp = WorkerSettings()
     if smtp.smtp_host:
         config.smtp_external = f"{smtp.smtp_host}:{smtp.smtp_port}"
         console.print(f"Sending e-mail through [bold]{config.smtp_external}[/] (STRIDE_SMTP_HOST)")
     elif port_open(config.host, config.smtp_port):
-        config.smtp_port = free_port(config.host)
+        config.smtp_port = free_port(config.host, exclude=config.ports())
     return config
 
 

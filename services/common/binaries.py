@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Collection, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
@@ -53,17 +53,30 @@ def _bindable(host: str, port: int) -> bool:
     return True
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on now, outside the ephemeral range when possible."""
+def free_port(host: str = "127.0.0.1", exclude: Collection[int] = ()) -> int:
+    """A TCP port nothing listens on now, outside the ephemeral range when possible, and not
+    one of ``exclude`` (ports already handed to other processes that have not bound them yet:
+    picked at random, two calls can otherwise return the same port)."""
     low, high = _unassigned_range()
     rng = random.SystemRandom()
     for _ in range(50 if high else 0):
         port = rng.randint(low, high)
-        if _bindable(host, port):
+        if port not in exclude and _bindable(host, port):
             return port
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((host, 0))
+            port = int(s.getsockname()[1])
+        if port not in exclude:
+            return port
+
+
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """``count`` distinct free ports (see :func:`free_port`)."""
+    ports: list[int] = []
+    for _ in range(count):
+        ports.append(free_port(host, exclude=ports))
+    return ports
 
 
 def port_open(host: str, port: int, timeout: float = 0.2) -> bool:

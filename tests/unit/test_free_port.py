@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -27,3 +28,29 @@ def test_a_taken_port_is_never_handed_out(monkeypatch: pytest.MonkeyPatch) -> No
         taken = busy.getsockname()[1]
         monkeypatch.setattr(binaries, "_unassigned_range", lambda: (taken, taken))
         assert binaries.free_port() != taken
+
+
+def test_excluded_ports_are_never_handed_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ports already promised to a process that has not bound them yet are skipped, so a stack
+    never gets the same port twice (two listeners on one port: one of them cannot start)."""
+    monkeypatch.setattr(binaries, "_unassigned_range", lambda: (40000, 40001))
+    assert binaries.free_port(exclude={40000}) == 40001
+    assert sorted(binaries.free_ports(2)) == [40000, 40001]
+
+
+def test_a_free_ports_stack_listens_on_distinct_ports(monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.cli.stack import StackConfig
+
+    # A range just large enough: without exclusion, collisions would be near certain.
+    monkeypatch.setattr(binaries, "_unassigned_range", lambda: (41000, 41011))
+    config = StackConfig.on_free_ports(Path("/tmp/unused"))
+    listeners = [
+        config.temporal_port,
+        config.temporal_ui_port,
+        config.nats_port,
+        config.gateway_port,
+        config.worker_health_port,
+        config.smtp_port,
+        *config.service_ports.values(),
+    ]
+    assert len(set(listeners)) == len(listeners) == len(config.ports())
