@@ -10,6 +10,12 @@
 from __future__ import annotations
 
 import os
+
+# Before anything imports grpc: this process forks children (the supervisor) while gRPC threads
+# run; gRPC's fork handlers would restart its poller in the child between fork and exec, where
+# the inherited descriptors are being closed, and abort it ("epoll_wait error: Bad file
+# descriptor", exit -6). Children exec at once and need no gRPC state from the parent.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
