@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,18 +39,7 @@ async def test_relay_killed_midway_yields_each_event_once_in_the_stream(
                 pass
             assert await restarted.backlog() == 0
 
-        sub = await js.pull_subscribe(subject, durable=None, stream=IDENTITY_STREAM)
-        got: list[str] = []
-        while True:
-            try:
-                msgs = await sub.fetch(50, timeout=1)
-            except TimeoutError:
-                break
-            for m in msgs:
-                assert m.headers is not None
-                got.append(m.headers["Nats-Msg-Id"])
-                await m.ack()
-        assert got == ids
+        assert await _published_ids(js, subject) == ids
     finally:
         await nc.close()
 
@@ -70,18 +60,7 @@ async def test_drain_publishes_every_batch_once_in_order(
             assert await relay.backlog() == 0
             assert await relay.drain() == 0
 
-        sub = await js.pull_subscribe(subject, durable=None, stream=IDENTITY_STREAM)
-        got: list[str] = []
-        while True:
-            try:
-                msgs = await sub.fetch(500, timeout=1)
-            except TimeoutError:
-                break
-            for m in msgs:
-                assert m.headers is not None
-                got.append(m.headers["Nats-Msg-Id"])
-                await m.ack()
-        assert got == ids
+        assert await _published_ids(js, subject) == ids
     finally:
         await nc.close()
 
@@ -102,3 +81,19 @@ async def test_drain_stops_at_a_failed_ack_and_nothing_later_is_marked(
         assert await relay.drain() == 250
         sent = [h["Nats-Msg-Id"] for _, _, h in js.messages]
         assert sent[:250] == ids[:250] and sent[-250:] == ids[250:]
+
+
+async def _published_ids(js: Any, subject: str) -> list[str]:
+    """The Nats-Msg-Id of every message on ``subject``, in stream order."""
+    sub = await js.pull_subscribe(subject, durable=None, stream=IDENTITY_STREAM)
+    got: list[str] = []
+    while True:
+        try:
+            msgs = await sub.fetch(500, timeout=1)
+        except TimeoutError:
+            break
+        for m in msgs:
+            assert m.headers is not None
+            got.append(m.headers["Nats-Msg-Id"])
+            await m.ack()
+    return got
