@@ -95,6 +95,11 @@ class ServiceSettings(StrideSettings):
     # one pass then carries the events of many commits (one SELECT and one UPDATE for all of
     # them instead of per commit); an event waits at most this long for its pass.
     outbox_min_interval: float = 0.02
+    # Identity's audit-chain appender links at most one batch per this many seconds: under
+    # load one transaction then links the entries of many requests (the advisory lock, the
+    # chain-head read and the commit are paid once per batch, not per entry); an entry waits
+    # at most this long beyond its arrival before it is in the chain.
+    audit_append_min_interval: float = 0.25
     # Run the outbox relay inside the service process.
     outbox_relay: bool = True
     # How often the outbox backlog / age gauges are refreshed (seconds; 0: never).

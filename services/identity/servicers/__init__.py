@@ -71,6 +71,6 @@ async def setup(ctx: ServiceContext, server: grpc.aio.Server) -> None:
     org_sync_pb2_grpc.add_OrgSyncServiceServicer_to_server(
         OrgSyncServicer(OrgSync(units_for(ctx, OrgSyncRepository))), server
     )
-    appender = AuditAppender(ctx.nats, trail)
+    appender = AuditAppender(ctx.nats, trail, min_interval=ctx.settings.audit_append_min_interval)
     appender.start()
     ctx.closers.append(appender.stop)
