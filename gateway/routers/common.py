@@ -23,7 +23,26 @@ def temporal_unavailable() -> ProblemError:
 def created(request: Request, response: Response, route: str, **params: str) -> None:
     """Mark ``response`` as 201 Created with a Location header naming ``route``."""
     response.status_code = 201
-    response.headers["Location"] = str(request.app.url_path_for(route, **params))
+    response.headers["Location"] = _path_for(request, route, params)
+
+
+def _path_for(request: Request, route: str, params: dict[str, str]) -> str:
+    """``app.url_path_for`` without its walk over every route on each call: each route's path
+    is looked up once per app with placeholders, then filled in (ids hold no ``/``)."""
+    templates: dict[tuple[str, tuple[str, ...]], str] = request.app.state.__dict__.setdefault(
+        "location_templates", {}
+    )
+    names = tuple(sorted(params))
+    template = templates.get((route, names))
+    if template is None:
+        placeholders = {n: f"\x00{n}\x00" for n in names}
+        template = str(request.app.url_path_for(route, **placeholders))
+        templates[(route, names)] = template
+    for name, value in params.items():
+        if "/" in value:
+            raise ValueError(f"{name} holds '/'")
+        template = template.replace(f"\x00{name}\x00", value)
+    return template
 
 
 def page(message: Any, items_field: str) -> dict[str, Any]:

@@ -65,6 +65,33 @@ def test_expired_and_leeway() -> None:
     assert tokens().verify(almost.token) == ANNA
 
 
+def test_a_token_checked_before_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verified tokens are remembered, but only until they expire."""
+    checker = tokens()
+    issued = checker.issue(ANNA)
+    assert checker.verify(issued.token) == ANNA
+    assert checker.verify(issued.token) == ANNA  # from the cache
+    later = issued.expires_at.timestamp() + 60
+    monkeypatch.setattr("gateway.tokens.time.time", lambda: later)
+    monkeypatch.setattr("jwt.api_jwt.datetime", _FrozenDatetime(later))
+    with pytest.raises(TokenError) as err:
+        checker.verify(issued.token)
+    assert err.value.code == "token_expired"
+
+
+class _FrozenDatetime:
+    """PyJWT's clock (``datetime.now(tz=timezone.utc)``) frozen at ``epoch`` seconds."""
+
+    def __init__(self, epoch: float) -> None:
+        self._now = datetime.fromtimestamp(epoch, UTC)
+
+    def now(self, tz: object = None) -> datetime:
+        return self._now
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(datetime, name)
+
+
 @pytest.mark.parametrize(
     "mangle",
     [
