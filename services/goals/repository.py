@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+import sqlalchemy
 from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.goals.models import (
+    CHECK_INS,
     Approval,
     ApprovalApprover,
     CheckIn,
@@ -222,6 +225,12 @@ class GoalsRepository:
         if limit is not None:
             query = query.limit(limit).offset(offset)
         return list((await self.session.scalars(query)).all())
+
+    async def check_in_rows(self, kr_id: str) -> Sequence[sqlalchemy.Row[Any]]:
+        """A key result's check-ins as plain rows (every column; no ORM objects to build and
+        track): what recording one more reads, late in a quarter a dozen or more weeks."""
+        query = select(*CHECK_INS.columns).where(CHECK_INS.c.key_result_id == kr_id)
+        return (await self.session.execute(query.order_by(CHECK_INS.c.week))).all()
 
     async def check_ins_of_week(self, kr_ids: Sequence[str], week: str) -> set[str]:
         if not kr_ids:

@@ -41,6 +41,8 @@ from stride.goals.v1 import goals_pb2 as pb
 
 _INSERT_CHECK_IN = CHECK_INS.insert()
 _INSERT_VERSION = CHECK_IN_VERSIONS.insert()
+_UPDATE_CHECK_IN = CHECK_INS.update()
+_UPDATED_COLUMNS = tuple(c for c in CHECK_IN_COLUMNS if c not in ("id", "key_result_id", "week"))
 
 
 def _concurrent_check_in() -> DomainError:
@@ -147,14 +149,16 @@ async def _record(
         answers=[(a.item_id, a.checked) for a in request.answers],
         checklist=[i["id"] for i in (checklist.items if checklist else [])],
     )
-    existing = await repo.check_ins(kr.id)
+    existing = await repo.check_in_rows(kr.id)
     history = [(c.week, c.value) for c in existing if c.week != new.week]
-    row = next((c for c in existing if c.week == new.week), None)
-    before = check_in_pb(row) if row is not None else None
-    if row is None:
-        # A new row is inserted below with Core (not added to the session).
+    same_week = next((c for c in existing if c.week == new.week), None)
+    # ``row`` is never added to the session: it is written below with Core statements.
+    if same_week is None:
+        before = None
         row = CheckIn(id=new_id(), key_result_id=kr.id, week=new.week, revision=1)
     else:
+        row = CheckIn(**same_week._mapping)
+        before = check_in_pb(row)
         row.revision += 1
     row.value, row.confidence, row.note = new.value, new.confidence, new.note
     row.blockers = [{"text": t, "department_id": d} for t, d in new.blockers]
@@ -170,9 +174,13 @@ async def _record(
     rescore(kr, cycle, checks)
     kr.confidence = new.confidence if kr.last_check_in_week == row.week else kr.confidence
     kr.updated_at = row.recorded_at
-    # Core inserts (no ORM bookkeeping): a new check-in, then its version.
+    # Core statements (no ORM bookkeeping): the check-in, then its version.
     if before is None:
         await uow.session.execute(_INSERT_CHECK_IN, _values(row, CHECK_IN_COLUMNS))
+    else:
+        await uow.session.execute(
+            _UPDATE_CHECK_IN.where(CHECK_INS.c.id == row.id), _values(row, _UPDATED_COLUMNS)
+        )
     version = {"check_in_id": row.id, **_values(row, VERSIONED_COLUMNS)}
     await uow.session.execute(_INSERT_VERSION, version)
     message = check_in_pb(row)
