@@ -175,6 +175,7 @@ class CheckInVersion(CheckInFields, Base):
     key_result_id: Mapped[str] = mapped_column(String(36), nullable=False)
 
 
+KEY_RESULTS: Table = KeyResult.__table__  # type: ignore[assignment]
 CHECK_INS: Table = CheckIn.__table__  # type: ignore[assignment]
 CHECK_IN_VERSIONS: Table = CheckInVersion.__table__  # type: ignore[assignment]
 CHECK_IN_COLUMNS: tuple[str, ...] = tuple(c.key for c in CHECK_INS.columns)

@@ -187,18 +187,34 @@ class GoalsRepository:
         self, ids: Sequence[str]
     ) -> dict[str, tuple[KeyResult, Objective, Cycle]]:
         """Key results with their objective and cycle, in one joined read that locks the key
-        results (PostgreSQL; ordered by id so concurrent bulk check-ins lock in one order)."""
+        results (PostgreSQL; ordered by id so concurrent bulk check-ins lock in one order).
+
+        The objects are not in the session (changes to them are not saved by a flush)."""
         if not ids:
             return {}
+        krs, objectives, cycles = (m.__table__ for m in (KeyResult, Objective, Cycle))
         query = (
-            select(KeyResult, Objective, Cycle)
-            .join(Objective, Objective.id == KeyResult.objective_id)
-            .join(Cycle, Cycle.id == KeyResult.cycle_id)
-            .where(KeyResult.id.in_(list(ids)))
-            .order_by(KeyResult.id)
-            .with_for_update(of=KeyResult)
+            select(
+                *(c.label(f"k_{c.key}") for c in krs.columns),
+                *(c.label(f"o_{c.key}") for c in objectives.columns),
+                *(c.label(f"c_{c.key}") for c in cycles.columns),
+            )
+            .join_from(krs, objectives, objectives.c.id == krs.c.objective_id)
+            .join(cycles, cycles.c.id == krs.c.cycle_id)
+            .where(krs.c.id.in_(list(ids)))
+            .order_by(krs.c.id)
+            .with_for_update(of=krs)
         )
-        return {kr.id: (kr, o, c) for kr, o, c in (await self.session.execute(query)).all()}
+        found: dict[str, tuple[KeyResult, Objective, Cycle]] = {}
+        for row in (await self.session.execute(query)).mappings():
+            # Plain rows made into objects outside the session: nothing to track or flush;
+            # the caller writes its changes with Core (handlers/check_ins.py).
+            parts: dict[str, dict[str, Any]] = {"k": {}, "o": {}, "c": {}}
+            for key, value in row.items():
+                parts[key[0]][key[2:]] = value
+            kr = KeyResult(**parts["k"])
+            found[kr.id] = (kr, Objective(**parts["o"]), Cycle(**parts["c"]))
+        return found
 
     async def weights_and_scores(self, objective_id: str) -> dict[str, tuple[int, float]]:
         """key result id → (weight, score) of an objective's key results, as stored."""

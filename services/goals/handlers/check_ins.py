@@ -29,6 +29,7 @@ from services.goals.models import (
     CHECK_IN_COLUMNS,
     CHECK_IN_VERSIONS,
     CHECK_INS,
+    KEY_RESULTS,
     VERSIONED_COLUMNS,
     CheckIn,
     Checklist,
@@ -42,6 +43,21 @@ from stride.goals.v1 import goals_pb2 as pb
 _INSERT_CHECK_IN = CHECK_INS.insert()
 _INSERT_VERSION = CHECK_IN_VERSIONS.insert()
 _UPDATE_CHECK_IN = CHECK_INS.update()
+_UPDATE_KEY_RESULT = KEY_RESULTS.update()
+# What recording a check-in changes on its key result (evaluation.rescore, confidence).
+_KR_PROGRESS_COLUMNS = (
+    "current_value",
+    "score",
+    "last_check_in_week",
+    "confidence",
+    "updated_at",
+    "risk_status",
+    "risk_progress",
+    "risk_expected_progress",
+    "risk_expected_value",
+    "risk_shortfall",
+    "risk_behind_streak",
+)
 _UPDATED_COLUMNS = tuple(c for c in CHECK_IN_COLUMNS if c not in ("id", "key_result_id", "week"))
 
 
@@ -183,6 +199,11 @@ async def _record(
         )
     version = {"check_in_id": row.id, **_values(row, VERSIONED_COLUMNS)}
     await uow.session.execute(_INSERT_VERSION, version)
+    # The key result came from check_in_targets, outside the session: saved explicitly.
+    await uow.session.execute(
+        _UPDATE_KEY_RESULT.where(KEY_RESULTS.c.id == kr.id),
+        _values(kr, _KR_PROGRESS_COLUMNS),
+    )
     message = check_in_pb(row)
     kr_message = key_result_pb(kr, objective.status)
     await uow.emit(
@@ -201,7 +222,7 @@ async def _record(
     return message
 
 
-def _values(row: CheckIn, columns: Sequence[str]) -> dict[str, Any]:
+def _values(row: CheckIn | KeyResult, columns: Sequence[str]) -> dict[str, Any]:
     return {c: getattr(row, c) for c in columns}
 
 
