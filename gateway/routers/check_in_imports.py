@@ -13,9 +13,10 @@ from fastapi import APIRouter, Query, Request
 
 from gateway.convert import to_dict
 from gateway.deps import PathId, RpcDep
-from gateway.problems import ProblemError
+from gateway.problems import PROBLEM_JSON, ProblemError
 from gateway.routers.common import read_upload, upload_body
 from gateway.schemas.check_ins import CheckInImport
+from gateway.schemas.problems import Problem
 from gateway.security import Access, Allow
 from services.common.tables import is_xlsx
 from stride.goals.v1 import goals_pb2 as pb
@@ -25,6 +26,19 @@ router = APIRouter(prefix="/cycles", tags=["check-ins"])
 
 # Thousands of rows, each through the single check-in's path.
 IMPORT_TIMEOUT = 300.0
+_UPLOAD_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "description": description, "content": {PROBLEM_JSON: {}}}
+    for status, description in (
+        (413, "The file is too large (code file_too_large)"),
+        (415, "The body is not a CSV or XLSX file (code unsupported_media_type)"),
+        (
+            422,
+            "Rows that cannot be imported (code import_rows_invalid, `rows`), or a file "
+            "that cannot be read (import_missing_columns, import_empty, import_too_many_rows, "
+            "import_unreadable)",
+        ),
+    )
+}
 
 
 @router.post(
@@ -32,6 +46,7 @@ IMPORT_TIMEOUT = 300.0
     response_model=CheckInImport,
     name="import_check_ins",
     openapi_extra=upload_body("CSV (UTF-8 or GB18030) or XLSX (first sheet)"),
+    responses=_UPLOAD_PROBLEMS,
     description="Imports check-ins of the cycle's key results from a CSV or XLSX file sent as "
     "the body: columns `key_result_id` (or `employee_number` and `key_result`, the title), "
     "`week` (ISO week or a date in it), `value`, optional `confidence` and `note` (Chinese "
