@@ -9,6 +9,8 @@ error (with its row number in the file) and nothing is written.
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy.exc import IntegrityError
 
 from services.common import metrics
@@ -47,7 +49,10 @@ def _report(
 
 
 async def import_(deps: Deps, request: pb.ImportCheckInsRequest) -> pb.ImportCheckInsResponse:
-    rows, errors = domain.read_rows(request.content, request.format == pb.IMPORT_FORMAT_XLSX)
+    # Reading a workbook takes a while: off the event loop, like the org import's.
+    rows, errors = await asyncio.to_thread(
+        domain.read_rows, request.content, request.format == pb.IMPORT_FORMAT_XLSX
+    )
     read = len(rows) + len(errors)
     employees = await deps.identity.employee_ids(
         sorted({r.employee_number for r in rows if r.employee_number})
