@@ -13,6 +13,8 @@ from gateway.convert import to_dict
 from gateway.deps import Deps
 from gateway.problems import ProblemError
 
+log = structlog.get_logger(__name__)
+
 # Media types an uploaded spreadsheet may come as (browsers send .csv as any of the text and
 # Excel ones; application/octet-stream when they cannot tell).
 UPLOAD_MEDIA_TYPES = frozenset(
@@ -62,9 +64,6 @@ async def read_upload(request: Request, limit: int) -> bytes:
         if len(body) > limit:
             raise too_large
     return bytes(body)
-
-
-log = structlog.get_logger(__name__)
 
 
 def temporal_unavailable() -> ProblemError:
