@@ -453,6 +453,11 @@ RULES: dict[str, Rule] = _rules(
     Rule("cycle.create", "Create an OKR cycle", _ORG_ADMINS),
     Rule("cycle.close", "Close an OKR cycle", _ORG_ADMINS),
     Rule(
+        "checkin.import",
+        "Import check-ins of a cycle from a CSV/XLSX file (backfilling past weeks)",
+        _ORG_ADMINS,
+    ),
+    Rule(
         "objective.list",
         "List objectives (filtered to the ones the caller may read)",
         _GOAL_READERS,

@@ -14,6 +14,13 @@ execution  after the approval deadline: phase EXECUTION; every Monday 09:00 loca
 closing    after the last day: phase CLOSING and the self-score reminder; after the closing
            deadline: final scoring (goals CloseCycle, the hand-off to the archive), ARCHIVED.
 
+Backfill. A cycle created after its last day (goals sets ``backfill``; HR entering a past
+quarter) runs its phase steps at once, reminds nobody, and then waits in CLOSING — with no
+timer — until goals says the cycle was closed by hand (the bridge signals
+:data:`SIGNAL_CYCLE_CLOSED` on ``stride.goals.v1.cycle.closed``). Only then does it finish
+(the close step finds the cycle closed: nothing is scored twice) and archive. It never closes
+the cycle itself, so HR can enter plans and import past check-ins first.
+
 The workflow runs the steps in order, sleeping until each. A reminder more than
 :data:`STALE_AFTER` late (the cycle was created after it) is skipped; phase changes and
 closing always run (they are idempotent in goals). To keep the history short over a quarter
@@ -22,6 +29,10 @@ progress (:class:`CycleProgress`). Notifications are idempotent per step (keys f
 workflow id and the step key), so a retried step never notifies twice.
 
 Search attributes: StrideCycle, StrideDepartment ("all"), StridePhase (the phase name).
+
+Longer than ~400 lines on purpose: the pure plan (:func:`cycle_steps`) and the workflow that
+walks it are one contract (step keys are notification keys, the order is replayed), read and
+changed together.
 """
 
 from __future__ import annotations
@@ -59,6 +70,8 @@ from workflows.search_attributes import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_
 from workflows.vocabulary import DEFAULT_TIME_ZONE, Phase, deadlines
 
 QUERY_STATE = "state"
+# Goals closed the cycle (by hand): a backfill cycle's workflow finishes on it.
+SIGNAL_CYCLE_CLOSED = "cycle_closed"
 SET_PHASE_ACTIVITY = "cycle_set_phase"
 AUDIENCE_ACTIVITY = "cycle_audience"
 CLOSE_ACTIVITY = "cycle_close"
@@ -99,6 +112,8 @@ class CycleProgress:
     skipped: int = 0
     runs: int = 1
     last_step: str = ""
+    # Goals closed the cycle (SIGNAL_CYCLE_CLOSED).
+    closed: bool = False
 
 
 @dataclass
@@ -112,6 +127,8 @@ class CycleInput:
     approval_deadline: str = ""
     closing_deadline: str = ""
     progress: CycleProgress | None = None
+    # Created after its end date: wait for the close by hand, remind nobody (module doc).
+    backfill: bool = False
 
 
 @dataclass
@@ -156,6 +173,9 @@ class CycleState:
     runs: int
     last_step: str = ""
     done: bool = False
+    backfill: bool = False
+    # A backfill cycle waiting for HR to close it.
+    awaiting_close: bool = False
 
 
 @dataclass
@@ -301,6 +321,7 @@ class CycleWorkflow:
         self._input = input
         self._progress = replace(input.progress) if input.progress else CycleProgress()
         self._steps: list[Step] = []
+        self._awaiting_close = False
 
     @workflow.run
     async def run(self, input: CycleInput) -> CycleState:
@@ -315,23 +336,49 @@ class CycleWorkflow:
         wid = workflow.info().workflow_id
         while self._progress.completed < len(self._steps):
             step = self._steps[self._progress.completed]
-            at = parse_instant(step.at)
-            wait = at - workflow.now()
-            if wait > timedelta(0):
-                await workflow.sleep(wait, summary=step.key)
-            if step.kind == STEP_REMIND and workflow.now() - at > STALE_AFTER:
-                self._progress.skipped += 1
+            if input.backfill:
+                run = await self._backfill_turn(step)
             else:
+                run = await self._turn(step)
+            if run:
                 await self._run_step(wid, step)
+            else:
+                self._progress.skipped += 1
             self._progress.completed += 1
             self._progress.last_step = step.key
             more = self._progress.completed < len(self._steps)
-            if more and (step.week_end or workflow.info().is_continue_as_new_suggested()):
+            # A backfill cycle's weeks are over (nothing runs in them): no weekly new run.
+            week_end = step.week_end and not input.backfill
+            if more and (week_end or workflow.info().is_continue_as_new_suggested()):
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 progress = replace(self._progress, runs=self._progress.runs + 1)
                 workflow.continue_as_new(replace(input, progress=progress))
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state()
+
+    async def _turn(self, step: Step) -> bool:
+        """Wait until ``step`` is due; whether to run it (a stale reminder is skipped)."""
+        at = parse_instant(step.at)
+        wait = at - workflow.now()
+        if wait > timedelta(0):
+            await workflow.sleep(wait, summary=step.key)
+        return not (step.kind == STEP_REMIND and workflow.now() - at > STALE_AFTER)
+
+    async def _backfill_turn(self, step: Step) -> bool:
+        """A backfill cycle: phases when due (all are past), no reminder, and the close step
+        once goals has closed the cycle by hand — however long that takes."""
+        if step.kind == STEP_REMIND:
+            return False
+        if step.kind == STEP_CLOSE:
+            self._awaiting_close = True
+            await workflow.wait_condition(lambda: self._progress.closed)
+            self._awaiting_close = False
+            return True
+        return await self._turn(step)
+
+    @workflow.signal(name=SIGNAL_CYCLE_CLOSED)
+    def cycle_closed(self) -> None:
+        self._progress.closed = True
 
     async def _run_step(self, wid: str, step: Step) -> None:
         if step.kind == STEP_PHASE:
@@ -394,4 +441,6 @@ class CycleWorkflow:
             runs=p.runs,
             last_step=p.last_step,
             done=nxt is None,
+            backfill=self._input.backfill,
+            awaiting_close=self._awaiting_close,
         )

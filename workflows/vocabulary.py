@@ -105,6 +105,9 @@ MAX_BLOCKER_TEXT = 1000
 MAX_CHECKLIST_ITEMS = 30
 MAX_LABEL = 200
 MAX_BULK_CHECK_INS = 100
+# A check-in import file (CSV or XLSX, HR backfilling past weeks): its size and data rows.
+MAX_IMPORT_BYTES = 1024 * 1024
+MAX_IMPORT_ROWS = 5000
 MAX_COMMENT = 4000
 
 # An ISO week such as 2026-W48: ASCII digits only (``\d`` would accept other scripts' digits).

@@ -15,6 +15,56 @@ from gateway.problems import ProblemError
 
 log = structlog.get_logger(__name__)
 
+# Media types an uploaded spreadsheet may come as (browsers send .csv as any of the text and
+# Excel ones; application/octet-stream when they cannot tell).
+UPLOAD_MEDIA_TYPES = frozenset(
+    {
+        "text/csv",
+        "text/plain",
+        "application/csv",
+        "application/vnd.ms-excel",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/octet-stream",
+    }
+)
+
+
+def upload_body(summary: str) -> dict[str, Any]:
+    """The OpenAPI request body of a route that takes a CSV or XLSX file as its body."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {
+        "requestBody": {
+            "required": True,
+            "description": summary,
+            "content": {media: binary for media in sorted(UPLOAD_MEDIA_TYPES)},
+        }
+    }
+
+
+async def read_upload(request: Request, limit: int) -> bytes:
+    """The request body: a file sent as it is (not a form). 415 for another media type, 413
+    (before reading past it) for one over ``limit`` bytes."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in UPLOAD_MEDIA_TYPES:
+        raise ProblemError(
+            415,
+            "unsupported_media_type",
+            "Send the CSV or XLSX file itself as the request body (Content-Type text/csv or "
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet), not a form.",
+        )
+    too_large = ProblemError(
+        413, "file_too_large", f"The file is larger than {limit} bytes; split it."
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
+
 
 def temporal_unavailable() -> ProblemError:
     return ProblemError(503, "temporal_unavailable", "Temporal is unavailable.")

@@ -121,3 +121,13 @@ class CheckIn(ResponseModel):
 
 class BulkCheckInResult(ResponseModel):
     check_ins: list[CheckIn]
+
+
+class CheckInImport(ResponseModel):
+    """What an import did (or, as a dry run, would do)."""
+
+    dry_run: bool
+    rows: int = Field(description="data rows read (empty rows skipped)")
+    check_ins: int = Field(description="check-ins recorded (a dry run: that would be)")
+    key_results: int
+    weeks: list[str] = Field(description="the ISO weeks of the rows")

@@ -92,6 +92,11 @@ class Cycle(ResponseModel):
     planning_deadline: str = ""
     approval_deadline: str = ""
     closing_deadline: str = ""
+    backfill: bool = Field(
+        default=False,
+        description="created after its end date: a past cycle being backfilled; it stays open "
+        "(in the closing phase, reminding nobody) until HR closes it",
+    )
 
 
 class PlanSubmit(RequestModel):

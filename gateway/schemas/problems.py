@@ -12,6 +12,14 @@ class FieldError(BaseModel):
     type: str
 
 
+class RowError(BaseModel):
+    """One refused row of an uploaded file (its row number in the file)."""
+
+    row: int
+    code: str
+    message: str
+
+
 class Problem(BaseModel):
     """RFC 9457 problem details, served as application/problem+json."""
 
@@ -25,3 +33,5 @@ class Problem(BaseModel):
     instance: str
     request_id: str | None = None
     errors: list[FieldError] | None = None
+    # An uploaded file refused row by row (e.g. import_rows_invalid): every refused row.
+    rows: list[RowError] | None = None

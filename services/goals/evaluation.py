@@ -109,3 +109,15 @@ def kr_facts(rows: Sequence[KeyResult]) -> list[scoring.KeyResultFacts]:
         )
         for k in rows
     ]
+
+
+def score_board(
+    cycle: Cycle, objectives: Sequence[Objective], krs: Sequence[KeyResult]
+) -> tuple[scoring.ScoreBoard, list[scoring.KeyResultFacts]]:
+    """A cycle's scores (and the key-result facts they were computed from): live over every
+    objective while the cycle is open; once it is closed, the final scores over the
+    objectives closed with it (never-approved drafts and pending plans are not scored)."""
+    counted = [o for o in objectives if domain.in_scores(cycle.status, o.status)]
+    ids = {o.id for o in counted}
+    facts = kr_facts([k for k in krs if k.objective_id in ids])
+    return scoring.score_board(objective_facts(counted), facts), facts

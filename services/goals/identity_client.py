@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import grpc
 
 from services.common.channels import channel
@@ -52,6 +54,20 @@ class IdentityClient:
         except grpc.aio.AioRpcError as exc:
             raise self._translate(exc, "employee") from exc
         return [m.id for m in chain.managers if m.status == pb.EMPLOYEE_STATUS_ACTIVE]
+
+    async def employee_ids(self, numbers: Sequence[str]) -> dict[str, str]:
+        """Employee number → id of the employees with those numbers (left ones too; unknown
+        numbers are absent)."""
+        if not numbers:
+            return {}
+        try:
+            found = await self.stub.LookupEmployees(
+                pb.LookupEmployeesRequest(employee_numbers=list(numbers)),
+                timeout=DEADLINE_SECONDS,
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise self._translate(exc, "employee") from exc
+        return {e.employee_number: e.id for e in found.employees}
 
     @staticmethod
     def _translate(exc: grpc.aio.AioRpcError, field: str) -> DomainError:

@@ -74,6 +74,7 @@ def cycle_pb(row: Cycle) -> pb.Cycle:
         planning_deadline=iso_date(row.planning_deadline),
         approval_deadline=iso_date(row.approval_deadline),
         closing_deadline=iso_date(row.closing_deadline),
+        backfill=row.backfill,
     )
 
 

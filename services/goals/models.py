@@ -45,6 +45,8 @@ class Cycle(Base):
     planning_deadline: Mapped[date] = mapped_column(Date, nullable=False)
     approval_deadline: Mapped[date] = mapped_column(Date, nullable=False)
     closing_deadline: Mapped[date] = mapped_column(Date, nullable=False)
+    # Created after its end date: backfilled, closed by hand only (docs/goals.md).
+    backfill: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
 
 class Objective(Base):

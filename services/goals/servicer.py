@@ -17,6 +17,7 @@ from services.common.uow import Units
 from services.goals.events import EVENTS
 from services.goals.handlers import (
     approvals,
+    check_in_imports,
     check_ins,
     cycles,
     key_results,
@@ -73,6 +74,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
 
     RecordCheckIn = _rpc(check_ins.record)
     RecordCheckIns = _rpc(check_ins.record_many)
+    ImportCheckIns = _rpc(check_in_imports.import_)
     ListCheckIns = _rpc(check_ins.list_)
     ListCheckInHistory = _rpc(check_ins.history)
     SetChecklist = _rpc(check_ins.set_checklist)

@@ -21,6 +21,9 @@ event id and approval id).
 ``stride.goals.v1.cycle.created`` → start ``cycle/<cycle>`` (id reuse rejected: a workflow
 that exists already, running or finished, counts as done).
 
+``stride.goals.v1.cycle.closed`` → signal ``cycle/<cycle>`` (a backfill cycle's workflow
+waits for it; a finished workflow: nothing to do).
+
 A message is acknowledged only after Temporal accepted the signal. A transient failure naks
 it with a growing delay (it comes back; nothing is lost); a message that can never be handled
 (undecodable, missing fields) is terminated and logged. Redelivery is harmless: the workflow
@@ -70,6 +73,7 @@ from services.worker.handlers import (
     Outcome,
     handle_approval_requested,
     handle_check_in_recorded,
+    handle_cycle_closed,
     handle_cycle_created,
 )
 from stride.goals.v1 import goals_pb2, goals_pb2_grpc
@@ -152,6 +156,10 @@ async def _cycle_created(ctx: Context, event: goals_pb2.CycleCreated) -> Outcome
     )
 
 
+async def _cycle_closed(ctx: Context, event: goals_pb2.CycleClosed) -> Outcome:
+    return await handle_cycle_closed(ctx.client, event)
+
+
 _ROUTES: tuple[Route[Any], ...] = (
     Route(
         goals_events.CHECKIN_RECORDED,
@@ -164,6 +172,7 @@ _ROUTES: tuple[Route[Any], ...] = (
         lambda e: f"plan:{e.approval.cycle_id}/{e.approval.employee_id}",
     ),
     Route(goals_events.CYCLE_CREATED, _cycle_created, lambda e: f"cycle:{e.cycle.id}"),
+    Route(goals_events.CYCLE_CLOSED, _cycle_closed, lambda e: f"cycle:{e.cycle.id}"),
 )
 # The consumer reads STRIDE_GOALS (its filter: these subjects); routing another stream's
 # subject needs a consumer on that stream too.
@@ -175,7 +184,6 @@ _NO_GOAL_WORKFLOW = "no workflow reacts to objective or key-result changes yet"
 IGNORED: dict[str, str] = {
     goals_events.PROGRESS_CHANGED.subject: "risk reaches escalations with checkin.recorded",
     goals_events.APPROVAL_DECIDED.subject: "decisions reach the approval workflow as its Update",
-    goals_events.CYCLE_CLOSED.subject: "the cycle workflow closes the cycle itself",
     goals_events.OBJECTIVE_CREATED.subject: _NO_GOAL_WORKFLOW,
     goals_events.OBJECTIVE_UPDATED.subject: _NO_GOAL_WORKFLOW,
     goals_events.OBJECTIVE_CLOSED.subject: _NO_GOAL_WORKFLOW,

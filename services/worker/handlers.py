@@ -55,6 +55,10 @@ class Outcome(StrEnum):
     # CycleCreated: cycle/<cycle> started, or it existed already.
     CYCLE_STARTED = "cycle_started"
     CYCLE_EXISTS = "cycle_exists"
+    # CycleClosed: cycle/<cycle> was told (a backfill cycle's workflow waits for it), or it
+    # has finished already (it closed the cycle itself) or never ran.
+    CYCLE_CLOSED = "cycle_closed"
+    NO_CYCLE_WORKFLOW = "no_cycle_workflow"
 
 
 # approval id → whether goals still has it pending (raises when goals cannot tell now).
@@ -258,6 +262,7 @@ async def handle_cycle_created(
         planning_deadline=c.planning_deadline,
         approval_deadline=c.approval_deadline,
         closing_deadline=c.closing_deadline,
+        backfill=c.backfill,
     )
     try:
         cycle_wf.calendar_of(cycle_input)
@@ -275,3 +280,18 @@ async def handle_cycle_created(
     except WorkflowAlreadyStartedError:
         return Outcome.CYCLE_EXISTS
     return Outcome.CYCLE_STARTED
+
+
+async def handle_cycle_closed(client: Client, event: goals_pb2.CycleClosed) -> Outcome:
+    """Tell ``cycle/<cycle>`` that goals closed the cycle: a backfill cycle's workflow waits
+    for this to finish; any other ignores it."""
+    _missing((("cycle.id", event.cycle.id),), "CycleClosed")
+    handle = client.get_workflow_handle(ids.cycle(event.cycle.id))
+    try:
+        await handle.signal(cycle_wf.SIGNAL_CYCLE_CLOSED)
+    except RPCError as err:
+        # Finished (it closed the cycle itself) or never started: nobody is waiting.
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return Outcome.NO_CYCLE_WORKFLOW
+        raise
+    return Outcome.CYCLE_CLOSED

@@ -25,17 +25,15 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.approvals import ApprovalActivities
 from activities.cycle import CycleActivities
-from activities.notify import NotifyActivities
 from services.common.binaries import private_nats_server
 from services.common.mail_sink import MailSink
 from services.common.nats import GOALS_STREAM
 from services.common.settings import WorkerSettings
 from services.goals.events import APPROVAL_REQUESTED
-from services.worker.bridge import EventBridge, GoalsApprovals
-from services.worker.worker import build_worker
 from stride.goals.v1 import goals_pb2 as gpb
 from stride.identity.v1 import identity_pb2
 from tests.integration.gateway_stack import GatewayStack, gateway_stack
+from tests.integration.worker_stack import running_worker
 from workflows import ids
 from workflows.cycle import AudienceInput, CycleWorkflow
 from workflows.plan_approval import EscalateActivityInput, PlanApprovalWorkflow
@@ -77,43 +75,10 @@ async def worker(
     temporal_dev_env: WorkflowEnvironment,
 ) -> AsyncIterator[str]:
     """The worker process's parts: real activities on this stack, and the event bridge."""
-    settings = WorkerSettings(
-        identity_addr=stack.settings.identity_addr,
-        goals_addr=stack.settings.goals_addr,
-        smtp_host="127.0.0.1",
-        smtp_port=sink.port,
-    )
-    approvals, cycles = ApprovalActivities(settings), CycleActivities(settings)
-    activities = [
-        NotifyActivities(settings).notify,
-        approvals.decide,
-        approvals.escalate,
-        cycles.set_phase,
-        cycles.audience,
-        cycles.close,
-    ]
-    client = temporal_dev_env.client
-    task_queue = f"flow-{uuid.uuid4()}"
-    nc = await nats.connect(own_nats)
-    approvals_in_goals = GoalsApprovals(stack.settings.goals_addr)
-    bridge = EventBridge(
-        nc.jetstream(),
-        client,
-        task_queue=task_queue,
-        consumer="flow",
-        fetch_timeout=0.2,
-        approval_pending=approvals_in_goals.pending,
-    )
-    await bridge.setup()
-    async with build_worker(client, task_queue, activities=activities):
-        running = asyncio.create_task(bridge.run())
-        try:
-            yield task_queue
-        finally:
-            bridge.stop()
-            await asyncio.wait_for(running, 30)
-            await nc.drain()
-            await approvals_in_goals.close()
+    async with running_worker(
+        stack, own_nats, temporal_dev_env.client, consumer="flow", smtp_port=sink.port
+    ) as task_queue:
+        yield task_queue
 
 
 async def eventually(check: Callable[[], Awaitable[None]], timeout: float = 30.0) -> None:

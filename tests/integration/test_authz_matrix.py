@@ -50,6 +50,7 @@ from tests.integration.gateway_stack import (
 )
 from tests.unit.test_org_sync_workflow import Stand
 from workflows.org_sync import OrgSyncWorkflow
+from workflows.vocabulary import week_of
 
 COLUMNS = "emhraxkn0"
 PEOPLE = "emhrax"
@@ -458,6 +459,21 @@ async def bulk_body(w: World, column: str, target: str) -> Any:
     return {"check_ins": [entry], **_acting_for(w, column, target)}
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A body sent as a file (not JSON)."""
+
+    content: bytes
+    media: str = "text/csv"
+
+
+async def import_file(w: World, column: str, target: str) -> Upload:
+    """A check-in of e's key result last week, to import (as a dry run: nothing changes)."""
+    week = week_of(date.today() - timedelta(days=7))
+    kr = w.key_results["e"]
+    return Upload(f"key_result_id,week,value,confidence\n{kr},{week},5,6\n".encode())
+
+
 CHECKLIST = {"items": [{"id": "records", "label_zh": "记录完整", "label_en": "Records complete"}]}
 
 
@@ -557,6 +573,9 @@ ENDPOINTS: list[Endpoint] = [
         body=const({"name": "Q", "start_date": "2026-04-01", "end_date": "2026-06-30"}),
     ),
     Endpoint("POST", "/cycles/{cycle_id}/close", HR_ADMIN, params=fresh_cycle),
+    Endpoint(
+        "POST", "/cycles/{cycle_id}/check-ins/import", HR_ADMIN, params=cycle, body=import_file
+    ),
     # goals: scores are everyone's (filters decide what they show), participation HR's
     Endpoint("GET", "/cycles/{cycle_id}/scores", EVERYONE, params=cycle),
     Endpoint("GET", "/cycles/{cycle_id}/participation", HR_ADMIN, params=cycle),
@@ -866,7 +885,12 @@ async def test_matrix(world: World, endpoint: Endpoint) -> None:
                 path = path.format(**(await endpoint.params(world, column, target)))
             kwargs: dict[str, Any] = {"headers": world.headers[column]}
             if endpoint.body is not None:
-                kwargs["json"] = await endpoint.body(world, column, target)
+                body = await endpoint.body(world, column, target)
+                if isinstance(body, Upload):  # a file as the body
+                    kwargs["content"] = body.content
+                    kwargs["headers"] = {**kwargs["headers"], "Content-Type": body.media}
+                else:
+                    kwargs["json"] = body
             r = await world.stack.http.request(endpoint.method, path, **kwargs)
             status, code = _expected(endpoint, letter)
             got_code = None

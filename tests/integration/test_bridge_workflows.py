@@ -5,6 +5,7 @@ test_notify.py and test_approval_flow.py).
 - ApprovalRequested → signal-with-start ``cycle/<cycle>/plan/<employee>``; a redelivered event
   and a later revision land in the same run; the memo has a title, no personal data;
 - CycleCreated → ``cycle/<cycle>`` once (a second event is "exists", not an error);
+- CycleClosed → a backfill cycle's workflow, waiting for it, finishes;
 - events that can never be handled are dropped; an existing durable consumer from before
   (check-ins only) is widened to the new subjects.
 """
@@ -26,12 +27,18 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from services.common.nats import GOALS_STREAM, ensure_streams
-from services.goals.events import APPROVAL_REQUESTED, CHECKIN_RECORDED, CYCLE_CREATED
+from services.goals.events import (
+    APPROVAL_REQUESTED,
+    CHECKIN_RECORDED,
+    CYCLE_CLOSED,
+    CYCLE_CREATED,
+)
 from services.worker.bridge import EventBridge
 from services.worker.handlers import (
     InvalidEvent,
     Outcome,
     handle_approval_requested,
+    handle_cycle_closed,
     handle_cycle_created,
 )
 from services.worker.worker import build_worker
@@ -187,6 +194,32 @@ async def test_cycle_created_starts_the_cycle_once(
         await handle_cycle_created(client, bad, task_queue=tq)
 
 
+async def test_cycle_closed_finishes_a_backfill_cycle(
+    temporal_dev_env: WorkflowEnvironment, worker: Worker
+) -> None:
+    client = temporal_dev_env.client
+    cycle = f"cyc-{uuid.uuid4().hex[:6]}"
+    created = cycle_created(cycle, date.today() - timedelta(days=120))
+    created.cycle.backfill = True
+    tq = worker.task_queue
+    assert await handle_cycle_created(client, created, task_queue=tq) is Outcome.CYCLE_STARTED
+    handle = client.get_workflow_handle_for(CycleWorkflow.run, ids.cycle(cycle))
+
+    async def waiting() -> None:
+        assert (await handle.query(CycleWorkflow.state)).awaiting_close
+
+    await eventually(waiting)
+    closed = goals_pb2.CycleClosed(meta=meta(), cycle=goals_pb2.Cycle(id=cycle))
+    assert await handle_cycle_closed(client, closed) is Outcome.CYCLE_CLOSED
+    assert (await handle.result()).phase == "archived"
+    # Redelivered, or a cycle whose workflow is gone: nobody waits for it.
+    assert await handle_cycle_closed(client, closed) is Outcome.NO_CYCLE_WORKFLOW
+    other = goals_pb2.CycleClosed(meta=meta(), cycle=goals_pb2.Cycle(id="cyc-never-started"))
+    assert await handle_cycle_closed(client, other) is Outcome.NO_CYCLE_WORKFLOW
+    with pytest.raises(InvalidEvent):
+        await handle_cycle_closed(client, goals_pb2.CycleClosed(meta=meta()))
+
+
 async def test_bridge_widens_an_old_consumer_and_routes_every_subject(
     temporal_dev_env: WorkflowEnvironment, nats_url: str, js: JetStreamContext, worker: Worker
 ) -> None:
@@ -216,6 +249,7 @@ async def test_bridge_widens_an_old_consumer_and_routes_every_subject(
         CHECKIN_RECORDED.subject,
         APPROVAL_REQUESTED.subject,
         CYCLE_CREATED.subject,
+        CYCLE_CLOSED.subject,
     }
     running = asyncio.create_task(bridge.run())
     cycle, employee = f"cyc-{uuid.uuid4().hex[:6]}", f"emp-{uuid.uuid4().hex[:6]}"

@@ -1,5 +1,6 @@
 """Every change to an objective or key result is on the outbound stream (goals over gRPC,
-real database and NATS): created, updated (with ``before``), closed, and a draft deleted."""
+real database and NATS): created, updated (with ``before``), closed, and a draft deleted.
+Closing the cycle closes approved objectives only: a draft is never closed (nor scored)."""
 
 from __future__ import annotations
 
@@ -38,22 +39,36 @@ async def test_objective_and_key_result_changes_are_events(stack, nats_url: str)
     )
     deleted = await goals.DeleteObjective(pb.DeleteObjectiveRequest(id=dropped.id))
     assert deleted.id == dropped.id
+    someday = await goals.CreateObjective(
+        pb.CreateObjectiveRequest(cycle_id=cycle.id, title="Someday", owner_id=owner.id)
+    )
+    hr = await employee(identity, quality)
+    plan = await goals.SubmitPlan(
+        pb.SubmitPlanRequest(cycle_id=cycle.id, employee_id=owner.id, objective_ids=[kept.id])
+    )
+    await goals.DecideApproval(
+        pb.DecideApprovalRequest(
+            approval_id=plan.id, decision=pb.DECISION_APPROVE, decided_by=hr.id, override=True
+        )
+    )
     await goals.CloseCycle(pb.CloseCycleRequest(id=cycle.id))
+    draft = await goals.GetObjective(pb.GetObjectiveRequest(id=someday.id))
+    assert draft.status == pb.OBJECTIVE_STATUS_DRAFT
 
-    ours = {kept.id, dropped.id}
+    ours = {kept.id, dropped.id, someday.id}
     created = await events(
         nats_url,
         registry.OBJECTIVE_CREATED.subject,
         pb.ObjectiveCreated,
         lambda e: e.objective.id in ours,
-        expected=2,
+        expected=3,
     )
-    assert sorted(e.objective.title for e in created) == ["Maybe", "Ship right"]
+    assert sorted(e.objective.title for e in created) == ["Maybe", "Ship right", "Someday"]
     updated = await events(
         nats_url,
         registry.OBJECTIVE_UPDATED.subject,
         pb.ObjectiveUpdated,
-        lambda e: e.objective.id == kept.id,
+        lambda e: e.objective.id == kept.id and e.before.title != e.objective.title,
         expected=1,
     )
     assert [(e.before.title, e.objective.title) for e in updated] == [

@@ -82,7 +82,7 @@ async def test_cross_department_scores_participation_and_close(stack, nats_url: 
         )
     )
     # An individual objective that aligns to nothing (alignment 1 of 2 non-company objectives).
-    await goals.CreateObjective(
+    learn = await goals.CreateObjective(
         pb.CreateObjectiveRequest(
             cycle_id=cycle.id, title="Learn SPC", owner_id=people["Quality"].id
         )
@@ -197,8 +197,19 @@ async def test_cross_department_scores_participation_and_close(stack, nats_url: 
     )
     assert code_of(late) == "cycle_closed"
     frozen = await goals.GetScores(pb.GetScoresRequest(cycle_id=cycle.id))
-    assert list(frozen.objectives) == list(scores.objectives)
-    assert list(frozen.departments) == list(scores.departments)
+    # The final scores are the approved plan's: the drafts (the CEO's company objective and
+    # "Learn SPC") were never agreed; they stay drafts, unscored.
+    assert list(frozen.objectives) == [objective_scores[delivery.id]]
+    assert (frozen.alignment, frozen.aligned_count, frozen.objective_count) == (1.0, 1, 1)
+    assert [(p.employee_id, p.score) for p in frozen.people] == [
+        (p.employee_id, p.score) for p in scores.people
+    ]
+    assert {d.department_id: d.score for d in frozen.departments} == {
+        d.department_id: d.score for d in scores.departments
+    }
+    for draft in (company.id, learn.id):
+        got = await goals.GetObjective(pb.GetObjectiveRequest(id=draft))
+        assert got.status == pb.OBJECTIVE_STATUS_DRAFT
 
     closed_events = await events(
         nats_url,
@@ -210,7 +221,8 @@ async def test_cross_department_scores_participation_and_close(stack, nats_url: 
     assert len(closed_events) == 1
     event = closed_events[0]
     assert event.cycle.phase == pb.CYCLE_PHASE_ARCHIVED
-    assert event.scores.alignment == pytest.approx(0.5)
+    assert [o.objective_id for o in event.scores.objectives] == [delivery.id]
+    assert event.scores.alignment == pytest.approx(1.0)
     person = {p.employee_id: p for p in event.scores.people}[people["PMC"].id]
     assert person.self_score == pytest.approx(0.8)
     created = await events(

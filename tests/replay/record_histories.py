@@ -255,6 +255,37 @@ async def cycle_closing(
     return client.get_workflow_handle(handle.id)  # the latest run
 
 
+async def cycle_backfill(
+    env: WorkflowEnvironment, client: Client, task_queue: str
+) -> WorkflowHandle[Any, Any]:
+    """A past quarter being backfilled: phases at once, no reminder, waits for the close by
+    hand (time passes, nothing happens), then archives on the cycle_closed signal."""
+    now = await env.get_current_time()
+    end = (now - timedelta(days=10)).date()
+    cycle = f"cyc-replay-{uuid.uuid4().hex[:8]}"
+    handle = await client.start_workflow(
+        CycleWorkflow.run,
+        CycleInput(
+            cycle_id=cycle,
+            start_date=(end - timedelta(days=90)).isoformat(),
+            end_date=end.isoformat(),
+            backfill=True,
+        ),
+        id=ids.cycle(cycle),
+        task_queue=task_queue,
+    )
+    for _ in range(200):
+        if (await handle.query(CycleWorkflow.state)).awaiting_close:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise TimeoutError(f"{handle.id} did not wait for the close")
+    await env.sleep(timedelta(days=30))
+    await handle.signal(CycleWorkflow.cycle_closed)
+    await handle.result()
+    return handle
+
+
 Scenario = Callable[[WorkflowEnvironment, Client, str], Awaitable[WorkflowHandle[Any, Any]]]
 SCENARIOS: dict[str, Scenario] = {
     "kr_escalation_audited_resolved": resolved,
@@ -264,6 +295,7 @@ SCENARIOS: dict[str, Scenario] = {
     "plan_approval_plan_and_revision": plan_and_revision,
     "cycle_quarter_first_week": cycle_first_week,
     "cycle_quarter_closing": cycle_closing,
+    "cycle_backfill_closed_by_hand": cycle_backfill,
 }
 
 

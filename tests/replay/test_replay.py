@@ -37,6 +37,7 @@ def test_histories_are_committed() -> None:
         "plan_approval_plan_and_revision",
         "cycle_quarter_first_week",
         "cycle_quarter_closing",
+        "cycle_backfill_closed_by_hand",
         "kr_escalation_audited_resolved",
         "kr_escalation_audited_cycle_ended",
         "kr_escalation_audited_cycle_already_over",

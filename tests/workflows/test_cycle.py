@@ -7,19 +7,21 @@ scoring once; notification keys per workflow step.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from services.worker.worker import build_worker
 from tests.workflows.fake_activities import FakeActivities
 from workflows import ids
 from workflows.cycle import (
+    AUDIENCE_ACTIVITY,
     CLOSE_ACTIVITY,
     SET_PHASE_ACTIVITY,
     STALE_AFTER,
@@ -208,3 +210,74 @@ async def test_state_query_while_running(
         )
     finally:
         await handle.terminate("test over")
+
+
+async def _state_when(
+    handle: WorkflowHandle[CycleWorkflow, CycleState], done: Callable[[CycleState], bool]
+) -> CycleState:
+    """The workflow's state once ``done`` holds (polled: the query answers at once)."""
+    for _ in range(400):
+        state = await handle.query(CycleWorkflow.state)
+        if done(state):
+            return state
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{handle.id}: still {state}")
+
+
+async def test_a_backfill_cycle_waits_for_the_close_by_hand(
+    temporal_env: WorkflowEnvironment, client: Client, fakes: FakeActivities, task_queue: str
+) -> None:
+    """Last quarter, created today: it reaches its closing phase at once, reminds nobody and
+    stays open — even months later — until goals says HR closed it."""
+    now = await temporal_env.get_current_time()
+    today = now.astimezone(SHANGHAI).date()
+    start, end = today - timedelta(days=100), today - timedelta(days=10)
+    cycle_id = f"cyc-{uuid.uuid4().hex[:8]}"
+    handle = await client.start_workflow(
+        CycleWorkflow.run,
+        CycleInput(
+            cycle_id=cycle_id,
+            start_date=start.isoformat(),
+            end_date=end.isoformat(),
+            # The closing deadline still ahead: even then it does not close by itself.
+            closing_deadline=(today + timedelta(days=5)).isoformat(),
+            backfill=True,
+        ),
+        id=ids.cycle(cycle_id),
+        task_queue=task_queue,
+    )
+    state = await _state_when(handle, lambda s: s.awaiting_close)
+    assert (state.phase, state.next_step, state.backfill, state.done) == (
+        "closing",
+        "close",
+        True,
+        False,
+    )
+    assert [c.input.phase for c in fakes.of(SET_PHASE_ACTIVITY)] == [
+        "planning",
+        "approval",
+        "execution",
+        "closing",
+    ]
+    # Nobody is reminded of weeks that are over, nor asked who to remind.
+    assert fakes.of(AUDIENCE_ACTIVITY) == [] and fakes.notifications() == []
+    assert state.skipped == state.completed - 4
+
+    # Time passes far beyond the closing deadline: no timer closes it.
+    await temporal_env.sleep(timedelta(days=60))
+    state = await handle.query(CycleWorkflow.state)
+    assert state.awaiting_close and fakes.of(CLOSE_ACTIVITY) == []
+    desc = await handle.describe()
+    assert desc.status == WorkflowExecutionStatus.RUNNING
+    assert desc.typed_search_attributes.get(STRIDE_PHASE) == "closing"
+
+    # HR closed it in goals; the bridge tells the workflow, which archives (its close step
+    # finds the cycle closed) and ends, still without a notice.
+    await handle.signal(CycleWorkflow.cycle_closed)
+    result = await handle.result()
+    assert (result.phase, result.done, result.awaiting_close) == ("archived", True, False)
+    assert [c.input for c in fakes.of(CLOSE_ACTIVITY)] == [cycle_id]
+    assert fakes.notifications() == []
+    assert result.runs == 1  # no weekly continue-as-new for weeks that are over
+    desc = await handle.describe()
+    assert desc.typed_search_attributes.get(STRIDE_PHASE) == "archived"

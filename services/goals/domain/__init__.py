@@ -16,6 +16,13 @@ from services.goals.domain.approvals import (
     remap_parents,
     rescale_plan,
 )
+from services.goals.domain.check_in_import import (
+    ImportRow,
+    KeyResultRef,
+    RowError,
+    read_rows,
+    resolve_rows,
+)
 from services.goals.domain.check_ins import (
     CheckInActor,
     NewCheckIn,
@@ -38,7 +45,10 @@ from services.goals.domain.common import (
 from services.goals.domain.cycles import (
     NewCycle,
     check_self_score,
+    closes_with_cycle,
     ensure_open,
+    in_scores,
+    is_backfill,
     new_cycle,
     phase_change,
 )
@@ -65,10 +75,13 @@ __all__ = [
     "CURRENCY",
     "ApprovalState",
     "CheckInActor",
+    "ImportRow",
+    "KeyResultRef",
     "KeyResultSpec",
     "NewCheckIn",
     "NewCycle",
     "PlanObjective",
+    "RowError",
     "ValidKeyResult",
     "check_bulk",
     "check_confidence",
@@ -85,10 +98,13 @@ __all__ = [
     "clean_answers",
     "clean_blockers",
     "clean_text",
+    "closes_with_cycle",
     "decision_applies",
     "ensure_draft",
     "ensure_not_closed",
     "ensure_open",
+    "in_scores",
+    "is_backfill",
     "key_result_spec",
     "merged_approvers",
     "new_check_in",
@@ -99,7 +115,9 @@ __all__ = [
     "permission_denied",
     "phase_change",
     "plan_points",
+    "read_rows",
     "remap_parents",
     "rescale_plan",
+    "resolve_rows",
     "spec_with",
 ]

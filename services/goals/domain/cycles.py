@@ -12,6 +12,7 @@ from services.goals.domain.common import clean_text
 from workflows.vocabulary import (
     MAX_CYCLE_DAYS,
     MAX_NAME,
+    ObjectiveStatus,
     Phase,
     deadlines,
 )
@@ -100,3 +101,22 @@ def check_self_score(phase: str, value: float) -> float:
     if not math.isfinite(value) or not 0 <= value <= 1:
         raise InvalidArgument("invalid_self_score", "self_score must be 0..1")
     return value
+
+
+def is_backfill(end: date, today: date) -> bool:
+    """A cycle created after its last day (``today`` in its time zone) is being backfilled:
+    its workflow waits for HR to close it instead of closing it after the closing deadline."""
+    return end < today
+
+
+def closes_with_cycle(objective_status: str) -> bool:
+    """Whether closing the cycle closes (and so scores) an objective: approved ones only.
+    Drafts and plans still awaiting approval were never agreed; they stay as they are,
+    unscored."""
+    return objective_status == ObjectiveStatus.APPROVED
+
+
+def in_scores(cycle_status: str, objective_status: str) -> bool:
+    """Whether an objective counts in its cycle's scores: every objective while the cycle is
+    open (live scores); once it is closed, those closed with it (the final scores)."""
+    return cycle_status != "closed" or objective_status == ObjectiveStatus.CLOSED

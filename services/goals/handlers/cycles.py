@@ -5,8 +5,9 @@ from __future__ import annotations
 from services.common.errors import InvalidArgument
 from services.common.models import new_id, utcnow
 from services.common.outbox import new_event_meta
-from services.goals import domain, scoring
-from services.goals.evaluation import kr_facts, objective_facts
+from services.goals import domain
+from services.goals.calendar import local_today
+from services.goals.evaluation import score_board
 from services.goals.handlers.shared import Deps, cycle_of, next_page, page, set_status
 from services.goals.messages import PHASE, cycle_pb, from_enum, scores_pb
 from services.goals.models import Cycle
@@ -26,6 +27,7 @@ async def create(deps: Deps, request: pb.CreateCycleRequest) -> pb.Cycle:
         request.approval_deadline,
         request.closing_deadline,
     )
+    now = utcnow()
     row = Cycle(
         id=new_id(),
         name=new.name,
@@ -37,7 +39,8 @@ async def create(deps: Deps, request: pb.CreateCycleRequest) -> pb.Cycle:
         planning_deadline=new.planning_deadline,
         approval_deadline=new.approval_deadline,
         closing_deadline=new.closing_deadline,
-        created_at=utcnow(),
+        backfill=domain.is_backfill(new.end, local_today(now, new.time_zone)),
+        created_at=now,
     )
     message = cycle_pb(row)
     async with deps.units() as uow:
@@ -85,9 +88,10 @@ async def close(deps: Deps, request: pb.CloseCycleRequest) -> pb.Cycle:
         objectives = await repo.objectives(None, cycle_id=row.id, lock=True)
         krs = await repo.key_results(None, cycle_id=row.id)
         # Scores are kept current by every write; closing freezes them (no write after).
+        # Approved objectives close and are scored; drafts and pending plans stay unscored.
         await set_status(
             uow,
-            [o for o in objectives if o.status != ObjectiveStatus.CLOSED],
+            [o for o in objectives if domain.closes_with_cycle(o.status)],
             ObjectiveStatus.CLOSED,
             utcnow(),
             krs,
@@ -95,7 +99,7 @@ async def close(deps: Deps, request: pb.CloseCycleRequest) -> pb.Cycle:
         row.status = "closed"
         row.phase = Phase.ARCHIVED.value
         message = cycle_pb(row)
-        board = scoring.score_board(objective_facts(objectives), kr_facts(krs))
+        board, _facts = score_board(row, objectives, krs)
         await uow.emit(
             pb.CycleClosed(
                 meta=new_event_meta("goals"), cycle=message, scores=scores_pb(row.id, board)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from services.goals import scoring
 from services.goals.calendar import local_today, parse_week
-from services.goals.evaluation import kr_facts, objective_facts
+from services.goals.evaluation import score_board
 from services.goals.handlers.shared import Deps, cycle_of
 from services.goals.messages import scores_pb
 from services.goals.repository import GoalsRepository
@@ -20,8 +20,7 @@ async def get(deps: Deps, request: pb.GetScoresRequest) -> pb.Scores:
         cycle = await cycle_of(repo, request.cycle_id)
         objectives = await repo.objectives(None, cycle_id=cycle.id)
         krs = await repo.key_results(None, cycle_id=cycle.id)
-    facts = kr_facts(krs)
-    board = scoring.score_board(objective_facts(objectives), facts)
+    board, facts = score_board(cycle, objectives, krs)
     board = scoring.filtered(board, facts, request.department_id.strip(), request.owner_id.strip())
     return scores_pb(cycle.id, board)
 

@@ -232,6 +232,27 @@ DATA_SOURCE_TELEMETRY: DataSource.ValueType  # 2
 """Fed by the telemetry service (IoT / MES / CRM)."""
 Global___DataSource: _TypeAlias = DataSource  # noqa: Y015
 
+class _ImportFormat:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ImportFormatEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ImportFormat.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    IMPORT_FORMAT_UNSPECIFIED: _ImportFormat.ValueType  # 0
+    IMPORT_FORMAT_CSV: _ImportFormat.ValueType  # 1
+    """UTF-8 (with or without BOM) or GB18030 text; comma, semicolon or tab separated."""
+    IMPORT_FORMAT_XLSX: _ImportFormat.ValueType  # 2
+    """The first sheet of an Excel workbook."""
+
+class ImportFormat(_ImportFormat, metaclass=_ImportFormatEnumTypeWrapper): ...
+
+IMPORT_FORMAT_UNSPECIFIED: ImportFormat.ValueType  # 0
+IMPORT_FORMAT_CSV: ImportFormat.ValueType  # 1
+"""UTF-8 (with or without BOM) or GB18030 text; comma, semicolon or tab separated."""
+IMPORT_FORMAT_XLSX: ImportFormat.ValueType  # 2
+"""The first sheet of an Excel workbook."""
+Global___ImportFormat: _TypeAlias = ImportFormat  # noqa: Y015
+
 class _ApprovalKind:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -323,6 +344,7 @@ class Cycle(_message.Message):
     PLANNING_DEADLINE_FIELD_NUMBER: _builtins.int
     APPROVAL_DEADLINE_FIELD_NUMBER: _builtins.int
     CLOSING_DEADLINE_FIELD_NUMBER: _builtins.int
+    BACKFILL_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     name: _builtins.str
     start_date: _builtins.str
@@ -339,6 +361,11 @@ class Cycle(_message.Message):
     """Last day for managers to approve (default: start_date + 14 days)."""
     closing_deadline: _builtins.str
     """Last day of the self-score window after the cycle ends (default: end_date + 7 days)."""
+    backfill: _builtins.bool
+    """Created after its end date (in its time zone): a past cycle being backfilled. Its
+    workflow waits in the closing phase, reminding nobody, until the cycle is closed by hand
+    (CloseCycle) instead of closing itself after the closing deadline.
+    """
     def __init__(
         self,
         *,
@@ -353,10 +380,11 @@ class Cycle(_message.Message):
         planning_deadline: _builtins.str = ...,
         approval_deadline: _builtins.str = ...,
         closing_deadline: _builtins.str = ...,
+        backfill: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["approval_deadline", b"approval_deadline", "closing_deadline", b"closing_deadline", "created_at", b"created_at", "end_date", b"end_date", "id", b"id", "name", b"name", "phase", b"phase", "planning_deadline", b"planning_deadline", "start_date", b"start_date", "status", b"status", "time_zone", b"time_zone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approval_deadline", b"approval_deadline", "backfill", b"backfill", "closing_deadline", b"closing_deadline", "created_at", b"created_at", "end_date", b"end_date", "id", b"id", "name", b"name", "phase", b"phase", "planning_deadline", b"planning_deadline", "start_date", b"start_date", "status", b"status", "time_zone", b"time_zone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1731,6 +1759,110 @@ class RecordCheckInsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RecordCheckInsResponse: _TypeAlias = RecordCheckInsResponse  # noqa: Y015
+
+@_typing.final
+class ImportCheckInsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    FORMAT_FIELD_NUMBER: _builtins.int
+    DRY_RUN_FIELD_NUMBER: _builtins.int
+    RECORDED_BY_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    content: _builtins.bytes
+    """The file; its first non-empty row names the columns (docs/goals.md)."""
+    format: Global___ImportFormat.ValueType
+    dry_run: _builtins.bool
+    """Check every row and report, write nothing."""
+    recorded_by: _builtins.str
+    """Who imports (employee id): recorded_by of every check-in."""
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+        content: _builtins.bytes = ...,
+        format: Global___ImportFormat.ValueType = ...,
+        dry_run: _builtins.bool = ...,
+        recorded_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "cycle_id", b"cycle_id", "dry_run", b"dry_run", "format", b"format", "recorded_by", b"recorded_by"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportCheckInsRequest: _TypeAlias = ImportCheckInsRequest  # noqa: Y015
+
+@_typing.final
+class ImportRowError(_message.Message):
+    """Why one row of an import cannot be recorded."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROW_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    row: _builtins.int
+    """Row number in the file (the header row is row 1 when it is the first)."""
+    code: _builtins.str
+    """Stable code, e.g. week_in_future, unknown_key_result, invalid_value."""
+    message: _builtins.str
+    def __init__(
+        self,
+        *,
+        row: _builtins.int = ...,
+        code: _builtins.str = ...,
+        message: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "message", b"message", "row", b"row"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportRowError: _TypeAlias = ImportRowError  # noqa: Y015
+
+@_typing.final
+class ImportCheckInsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DRY_RUN_FIELD_NUMBER: _builtins.int
+    ROWS_FIELD_NUMBER: _builtins.int
+    CHECK_INS_FIELD_NUMBER: _builtins.int
+    KEY_RESULTS_FIELD_NUMBER: _builtins.int
+    WEEKS_FIELD_NUMBER: _builtins.int
+    ERRORS_FIELD_NUMBER: _builtins.int
+    dry_run: _builtins.bool
+    rows: _builtins.int
+    """Data rows read (empty rows skipped)."""
+    check_ins: _builtins.int
+    """Check-ins recorded (a dry run: that would be recorded); 0 when there are errors."""
+    key_results: _builtins.int
+    """Distinct key results and ISO weeks of the rows."""
+    @_builtins.property
+    def weeks(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def errors(self) -> _containers.RepeatedCompositeFieldContainer[Global___ImportRowError]:
+        """Every row that cannot be recorded; when not empty, nothing was written."""
+
+    def __init__(
+        self,
+        *,
+        dry_run: _builtins.bool = ...,
+        rows: _builtins.int = ...,
+        check_ins: _builtins.int = ...,
+        key_results: _builtins.int = ...,
+        weeks: _abc.Iterable[_builtins.str] | None = ...,
+        errors: _abc.Iterable[Global___ImportRowError] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["check_ins", b"check_ins", "dry_run", b"dry_run", "errors", b"errors", "key_results", b"key_results", "rows", b"rows", "weeks", b"weeks"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportCheckInsResponse: _TypeAlias = ImportCheckInsResponse  # noqa: Y015
 
 @_typing.final
 class ListCheckInsRequest(_message.Message):

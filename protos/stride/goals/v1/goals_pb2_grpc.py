@@ -131,6 +131,11 @@ class GoalsServiceStub:
                 request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.RecordCheckInsRequest.SerializeToString,
                 response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.RecordCheckInsResponse.FromString,
                 _registered_method=True)
+        self.ImportCheckIns = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/ImportCheckIns',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ImportCheckInsRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ImportCheckInsResponse.FromString,
+                _registered_method=True)
         self.ListCheckIns = channel.unary_unary(
                 '/stride.goals.v1.GoalsService/ListCheckIns',
                 request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListCheckInsRequest.SerializeToString,
@@ -330,6 +335,15 @@ class GoalsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ImportCheckIns(self, request, context):
+        """Imports check-ins of a cycle from a CSV or XLSX file (HR backfilling past weeks): every
+        row goes through the rules of RecordCheckIn in one transaction, all or nothing. Row
+        errors come back in the response (nothing written); a dry run writes nothing either.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListCheckIns(self, request, context):
         """The latest version of each week's check-in, by week.
         """
@@ -518,6 +532,11 @@ def add_GoalsServiceServicer_to_server(servicer, server):
                     servicer.RecordCheckIns,
                     request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.RecordCheckInsRequest.FromString,
                     response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.RecordCheckInsResponse.SerializeToString,
+            ),
+            'ImportCheckIns': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportCheckIns,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ImportCheckInsRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ImportCheckInsResponse.SerializeToString,
             ),
             'ListCheckIns': grpc.unary_unary_rpc_method_handler(
                     servicer.ListCheckIns,
@@ -1100,6 +1119,33 @@ class GoalsService:
             '/stride.goals.v1.GoalsService/RecordCheckIns',
             stride_dot_goals_dot_v1_dot_goals__pb2.RecordCheckInsRequest.SerializeToString,
             stride_dot_goals_dot_v1_dot_goals__pb2.RecordCheckInsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportCheckIns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/ImportCheckIns',
+            stride_dot_goals_dot_v1_dot_goals__pb2.ImportCheckInsRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.ImportCheckInsResponse.FromString,
             options,
             channel_credentials,
             insecure,

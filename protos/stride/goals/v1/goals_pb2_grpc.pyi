@@ -52,6 +52,11 @@ class GoalsServiceStub:
     """Records (or, within the same ISO week, replaces) the weekly check-in of a key result."""
     RecordCheckIns: _aio.UnaryUnaryMultiCallable[_goals_pb2.RecordCheckInsRequest, _goals_pb2.RecordCheckInsResponse]
     """Checks in on several key results of one owner at once: all or nothing."""
+    ImportCheckIns: _aio.UnaryUnaryMultiCallable[_goals_pb2.ImportCheckInsRequest, _goals_pb2.ImportCheckInsResponse]
+    """Imports check-ins of a cycle from a CSV or XLSX file (HR backfilling past weeks): every
+    row goes through the rules of RecordCheckIn in one transaction, all or nothing. Row
+    errors come back in the response (nothing written); a dry run writes nothing either.
+    """
     ListCheckIns: _aio.UnaryUnaryMultiCallable[_goals_pb2.ListCheckInsRequest, _goals_pb2.ListCheckInsResponse]
     """The latest version of each week's check-in, by week."""
     ListCheckInHistory: _aio.UnaryUnaryMultiCallable[_goals_pb2.ListCheckInHistoryRequest, _goals_pb2.ListCheckInsResponse]
@@ -234,6 +239,17 @@ class GoalsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _aio.ServicerContext[_goals_pb2.RecordCheckInsRequest, _abc.Awaitable[_goals_pb2.RecordCheckInsResponse]],
     ) -> _abc.Awaitable[_goals_pb2.RecordCheckInsResponse]:
         """Checks in on several key results of one owner at once: all or nothing."""
+
+    @_abc_1.abstractmethod
+    def ImportCheckIns(
+        self,
+        request: _goals_pb2.ImportCheckInsRequest,
+        context: _aio.ServicerContext[_goals_pb2.ImportCheckInsRequest, _abc.Awaitable[_goals_pb2.ImportCheckInsResponse]],
+    ) -> _abc.Awaitable[_goals_pb2.ImportCheckInsResponse]:
+        """Imports check-ins of a cycle from a CSV or XLSX file (HR backfilling past weeks): every
+        row goes through the rules of RecordCheckIn in one transaction, all or nothing. Row
+        errors come back in the response (nothing written); a dry run writes nothing either.
+        """
 
     @_abc_1.abstractmethod
     def ListCheckIns(

@@ -30,13 +30,12 @@ Windows); the delimiter (comma, semicolon, tab) is detected. For XLSX the first 
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from datetime import date, datetime
+from collections.abc import Iterable, Sequence
+from datetime import date
 from pathlib import Path
 
+from services.common.tables import TableInvalid, csv_rows, table, xlsx_rows
 from services.identity.sync.connectors.base import Progress, SourceInvalid
 from services.identity.sync.data import (
     OPTIONAL_FIELDS,
@@ -95,7 +94,7 @@ def read_file(path: Path) -> Snapshot:
     suffix = path.suffix.lower()
     try:
         if suffix in (".xlsx", ".xlsm"):
-            return parse_rows(_xlsx_rows(path))
+            return parse_rows(xlsx_rows(path, path.name))
         if suffix in (".csv", ".txt", ".tsv"):
             return parse_csv(path.read_bytes())
     except OSError as exc:
@@ -104,49 +103,7 @@ def read_file(path: Path) -> Snapshot:
 
 
 def parse_csv(data: bytes) -> Snapshot:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - gb18030 decodes any byte string
-        raise SourceInvalid("the file is neither UTF-8 nor GB18030 text")
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
-            text[:4096], delimiters=",;\t"
-        )
-    except csv.Error:
-        dialect = csv.excel
-    return parse_rows(csv.reader(io.StringIO(text, newline=""), dialect))
-
-
-def _xlsx_rows(path: Path) -> Iterator[list[object]]:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a broken file
-        raise SourceInvalid(f"{path.name} is not a readable XLSX file: {exc}") from exc
-    try:
-        sheet = book.worksheets[0]
-        for values in sheet.iter_rows(values_only=True):
-            yield list(values)
-    finally:
-        book.close()
-
-
-def _cell(value: object) -> str:
-    """A spreadsheet cell as text (numbers without a trailing .0, dates as ISO)."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
+    return parse_rows(csv_rows(data))
 
 
 def _hire_date(value: str) -> str:
@@ -177,20 +134,15 @@ def department_path(value: str) -> list[str]:
 
 
 def parse_rows(rows: Iterable[Sequence[object]]) -> Snapshot:
-    iterator: Iterator[Sequence[object]] = iter(rows)
-    header: list[str] = []
-    first_line = 0
-    while not any(header):
-        raw_header = next(iterator, None)
-        if raw_header is None:
-            raise SourceInvalid("the file is empty")
-        first_line += 1
-        header = [_cell(c) for c in raw_header]
-    columns: dict[str, int] = {}
-    for index, title in enumerate(header):
-        key = COLUMNS.get(title.strip().lower().replace(" ", "_"))
-        if key is not None and key not in columns:
-            columns[key] = index
+    try:
+        return _snapshot(rows)
+    except TableInvalid as exc:
+        raise SourceInvalid(str(exc)) from exc
+
+
+def _snapshot(rows: Iterable[Sequence[object]]) -> Snapshot:
+    found = table(rows, COLUMNS)
+    columns = found.columns
     missing = [c for c in REQUIRED if c not in columns]
     if "department" not in columns and "department_code" not in columns:
         missing.append("department")
@@ -200,14 +152,10 @@ def parse_rows(rows: Iterable[Sequence[object]]) -> Snapshot:
         )
     departments: dict[str, SourceDepartment] = {}
     people: list[SourcePerson] = []
-    for line, raw in enumerate(iterator, start=first_line + 1):
-        cells = [_cell(c) for c in raw]
-        if not any(cells):
-            continue
+    for line, cells in found.rows:
 
         def get(column: str, cells: list[str] = cells) -> str:
-            index = columns.get(column)
-            return cells[index] if index is not None and index < len(cells) else ""
+            return found.get(cells, column)
 
         department_key = get("department_code")
         if not department_key:
