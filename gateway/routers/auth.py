@@ -102,13 +102,17 @@ async def refresh(
     "/logout",
     status_code=204,
     name="logout",
-    description="Revoke the refresh token (and the session it belongs to). Access tokens "
-    "already issued stay valid until they expire (minutes).",
+    description="Revoke the caller's own refresh token (and the session it belongs to). "
+    "204 also for a token that is unknown or someone else's; someone else's keeps working. "
+    "Access tokens already issued stay valid until they expire (minutes).",
 )
 async def logout(
     body: RefreshRequest, rpc: RpcDep, access: Access = Allow("auth.logout")
 ) -> Response:
-    await rpc(rpc.auth.RevokeRefreshToken, pb.RevokeRefreshTokenRequest(token=body.refresh_token))
+    await rpc(
+        rpc.auth.RevokeRefreshToken,
+        pb.RevokeRefreshTokenRequest(token=body.refresh_token, employee_id=access.caller.id),
+    )
     return Response(status_code=204)
 
 

@@ -183,10 +183,20 @@ class SignIn:
             raise _sign_in_again()
         return principal, fresh
 
-    async def revoke_refresh_token(self, token: str) -> None:
-        """Logout: idempotent, and says nothing about unknown tokens."""
+    async def revoke_refresh_token(self, token: str, employee_id: str) -> None:
+        """Logout of ``employee_id``: ends the session of ``token`` when it is theirs.
+
+        Idempotent, and says nothing about the token: an unknown one and someone else's get
+        the same (empty) answer. Someone else's token is left working (presenting it is
+        recorded against its owner as ``auth.logout_foreign_token``)."""
+        if not employee_id:
+            raise InvalidArgument("employee_id_required", "whose sign-out this is must be given")
         async with self.units() as uow:
             row = await uow.repo.refresh_token(credentials.token_hash(token))
-            if row is not None:
-                await uow.repo.revoke_family(row.family_id, utcnow())
-                await uow.audit("auth.logout", "employee", row.employee_id)
+            if row is None:
+                return
+            if row.employee_id != employee_id:
+                await uow.audit("auth.logout_foreign_token", "employee", row.employee_id)
+                return
+            await uow.repo.revoke_family(row.family_id, utcnow())
+            await uow.audit("auth.logout", "employee", row.employee_id)
