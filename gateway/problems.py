@@ -73,7 +73,17 @@ _GENERIC_DETAIL = {
     502: "A backing service failed to handle the request.",
 }
 _CODE = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 415: "unsupported_media_type"}
+_HTTP_CODES = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def http_problem_code(status: int) -> str:
+    """The stable code of an HTTP-level refusal (404, 405, 413, ...)."""
+    return _HTTP_CODES.get(status, f"http_{status}")
 
 
 class ProblemError(Exception):
@@ -181,7 +191,7 @@ async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+    code = http_problem_code(exc.status_code)
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     response = request_problem(request, exc.status_code, code, detail)
     if exc.headers:
@@ -221,6 +231,9 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     ),
     404: _problem_doc("Not found (code e.g. not_found, unknown_cycle)"),
     409: _problem_doc("Conflict: already exists or a rule forbids it (e.g. cycle_closed)"),
+    413: _problem_doc(
+        "The request body is over the limit (code payload_too_large); refused before it is read"
+    ),
     422: _problem_doc("Invalid input (code validation_error, or a service's own code)"),
     429: _problem_doc("Too many attempts (code e.g. account_locked)"),
     500: _problem_doc("Unexpected error (code internal_error)"),

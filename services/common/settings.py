@@ -9,10 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from workflows.vocabulary import DEFAULT_TIME_ZONE
+
+MIB = 1024 * 1024
 
 SERVICE_PORTS: dict[str, int] = {
     "identity": 50051,
@@ -67,6 +69,11 @@ class StrideSettings(BaseSettings):
     task_queue: str = "stride"
     # The organisation's time zone: calendars (Monday check-ins, month end) use it.
     time_zone: str = DEFAULT_TIME_ZONE
+    # Largest gRPC message a Stride process sends or accepts, on the servers
+    # (services/common/grpc_server.py) and the clients (services/common/channels.py) alike.
+    # An org-sync snapshot of a large organisation is a few MB; the gateway's bulk body limit
+    # must fit in it.
+    grpc_max_message_bytes: int = Field(default=32 * MIB, ge=64 * 1024)
     identity_addr: str = f"127.0.0.1:{SERVICE_PORTS['identity']}"
     goals_addr: str = f"127.0.0.1:{SERVICE_PORTS['goals']}"
     # The process' asyncio event loop: "uvloop" (libuv; cheaper I/O for grpc.aio, asyncpg and
@@ -119,6 +126,19 @@ class GatewaySettings(StrideSettings):
     # Seconds a successful API-key check is cached; a key revoked through another gateway
     # replica stops working after at most this long (at once on the replica that revoked it).
     api_key_cache_ttl: float = 5.0
+    # Request bodies (gateway/body_limit.py): larger ones are refused with 413 before they
+    # are read. Routes that take bulk bodies (bulk check-ins, uploads) allow the bulk limit.
+    max_body_bytes: int = Field(default=MIB, ge=1024)
+    max_bulk_body_bytes: int = Field(default=16 * MIB, ge=1024)
+
+    @model_validator(mode="after")
+    def _body_limits_fit(self) -> GatewaySettings:
+        if not self.max_body_bytes <= self.max_bulk_body_bytes <= self.grpc_max_message_bytes:
+            raise ValueError(
+                "body limits must satisfy STRIDE_MAX_BODY_BYTES <= STRIDE_MAX_BULK_BODY_BYTES "
+                "<= STRIDE_GRPC_MAX_MESSAGE_BYTES"
+            )
+        return self
 
 
 class WorkerSettings(StrideSettings):
