@@ -15,6 +15,7 @@ from gateway.middleware import RequestIdMiddleware
 from gateway.problems import install_handlers
 from gateway.routers import api_router, health
 from gateway.security import ApiKeyCache, Authenticator, iter_routes
+from gateway.sign_in_throttle import SignInThrottle
 from gateway.tokens import access_tokens
 from services.common.settings import GatewaySettings
 
@@ -73,6 +74,7 @@ def create_app(settings: GatewaySettings, deps: GatewayDeps | None = None) -> Fa
     app.state.deps = deps
     app.state.settings = settings
     app.state.auth = authenticator
+    app.state.sign_in_throttle = SignInThrottle(settings.sign_in_client_limit)
     install_handlers(app)
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(health.router)

@@ -36,7 +36,10 @@ BULK_BODY: dict[str, Any] = {BULK_EXTENSION: True}
 
 class BodyTooLarge(HTTPException):
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"The request body is larger than {limit} bytes.")
+        # The client may still be sending: it should not reuse the connection.
+        super().__init__(
+            413, f"The request body is larger than {limit} bytes.", headers={"Connection": "close"}
+        )
 
 
 @dataclass(frozen=True)
@@ -74,8 +77,7 @@ def _too_large(scope: Scope, limit: int) -> Any:
         str(exc.detail),
         instance=scope.get("path", ""),
         request_id=scope.get("state", {}).get("request_id"),
-        # The client may still be sending: it should not reuse the connection.
-        headers={"Connection": "close"},
+        headers=dict(exc.headers or {}),
     )
 
 

@@ -14,7 +14,7 @@ from grpc_reflection.v1alpha import reflection
 
 from services.common import metrics
 from services.common.channels import MAX_MESSAGE_BYTES, server_options
-from services.common.errors import ERROR_CODE_KEY, DomainError
+from services.common.errors import DomainError
 from services.common.request_context import ACTOR_KEY, CURRENT_REQUEST, REQUEST_ID_KEY, RequestInfo
 
 log = structlog.get_logger(__name__)
@@ -45,7 +45,7 @@ class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
             try:
                 return await inner(request, context)  # type: ignore[arg-type]
             except DomainError as exc:
-                context.set_trailing_metadata(((ERROR_CODE_KEY, exc.code),))
+                context.set_trailing_metadata(exc.trailers())
                 await context.abort(exc.status, exc.message)
             finally:
                 CURRENT_REQUEST.reset(token)

@@ -109,6 +109,12 @@ class ServiceSettings(StrideSettings):
     # argon2 parameter profile (argon2.profiles): RFC_9106_LOW_MEMORY in production;
     # tests use CHEAPEST so hashing does not dominate their run time.
     password_hash_profile: str = "RFC_9106_LOW_MEMORY"
+    # Threads hashing passwords at once (services/identity/passwords.py); 0: half the CPU
+    # cores, at least one. The other cores stay free for everything else during a spray.
+    password_hash_workers: int = Field(default=0, ge=0)
+    # Sign-ins waiting for such a thread; beyond this they are refused at once with 503
+    # sign_in_busy and Retry-After instead of waiting ever longer.
+    sign_in_queue: int = Field(default=32, ge=0)
 
 
 class GatewaySettings(StrideSettings):
@@ -130,6 +136,9 @@ class GatewaySettings(StrideSettings):
     # are read. Routes that take bulk bodies (bulk check-ins, uploads) allow the bulk limit.
     max_body_bytes: int = Field(default=MIB, ge=1024)
     max_bulk_body_bytes: int = Field(default=16 * MIB, ge=1024)
+    # Failed sign-ins one client address may make (gateway/sign_in_throttle.py), in the
+    # limits library's notation ("30/minute", "100/hour"); then 429 with Retry-After.
+    sign_in_client_limit: str = "30/minute"
 
     @model_validator(mode="after")
     def _body_limits_fit(self) -> GatewaySettings:

@@ -50,6 +50,7 @@ async def test_a_body_over_the_limit_is_413_before_sign_in(stack: GatewayStack) 
     found = problem(r, 413, "payload_too_large")
     assert found["detail"] == f"The request body is larger than {MIB} bytes."
     assert found["request_id"] == r.headers["x-request-id"]
+    assert r.headers["connection"] == "close"
     # Just under the limit the same body is read and answered as usual.
     r = await stack.http.post(
         "/auth/login", content=body[: MIB - 1], headers={"Content-Type": "application/json"}
@@ -93,6 +94,7 @@ async def test_a_chunked_body_without_content_length_is_cut_off(
     assert "content-length" not in r.request.headers
     assert r.request.headers["transfer-encoding"] == "chunked"
     problem(r, 413, "payload_too_large")
+    assert r.headers["connection"] == "close"
     # Reading stopped right after the limit: about 1 MiB of the 64 MB was pulled.
     assert pulled <= MIB // chunk + 2
     assert "Streamed" not in await department_names(stack, hr)
