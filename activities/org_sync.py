@@ -90,7 +90,11 @@ class OrgSyncActivities:
         activity.heartbeat(f"planning {len(snapshot.people)} people")
         batch_size = input.batch_size or self.settings.org_sync_batch_size
         try:
-            async with OrgSyncClient(self.settings.identity_addr, source=input.source) as client:
+            async with OrgSyncClient(
+                self.settings.identity_addr,
+                source=input.source,
+                max_message_bytes=self.settings.grpc_max_message_bytes,
+            ) as client:
                 report = await client.plan(
                     snapshot, run_id=input.run_id, dry_run=input.dry_run, batch_size=batch_size
                 )

@@ -9,11 +9,13 @@ import structlog
 from fastapi import FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
+from gateway.body_limit import BodyLimitMiddleware, BodyLimits, bulk_routes
 from gateway.bootstrap import GatewayDeps, build_deps
 from gateway.middleware import RequestIdMiddleware
 from gateway.problems import install_handlers
 from gateway.routers import api_router, health
-from gateway.security import ApiKeyCache, Authenticator
+from gateway.security import ApiKeyCache, Authenticator, iter_routes
+from gateway.sign_in_throttle import SignInThrottle
 from gateway.tokens import access_tokens
 from services.common.settings import GatewaySettings
 
@@ -72,10 +74,18 @@ def create_app(settings: GatewaySettings, deps: GatewayDeps | None = None) -> Fa
     app.state.deps = deps
     app.state.settings = settings
     app.state.auth = authenticator
+    app.state.sign_in_throttle = SignInThrottle(settings.sign_in_client_limit)
     install_handlers(app)
-    app.add_middleware(RequestIdMiddleware)
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(health.router)
+    # Outermost first: the request id, then the body limit (before routing and sign-in).
+    limits = BodyLimits(
+        default=settings.max_body_bytes,
+        bulk=settings.max_bulk_body_bytes,
+        bulk_routes=tuple(bulk_routes((r.path, r.methods, r.route) for r in iter_routes(app))),
+    )
+    app.add_middleware(BodyLimitMiddleware, limits=limits)
+    app.add_middleware(RequestIdMiddleware)
     # Always on: with no exporter configured the spans and metrics go to no-op providers.
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
     return app

@@ -192,8 +192,9 @@ class GatewayDeps:
 async def build_deps(settings: GatewaySettings) -> GatewayDeps:
     """The real dependencies. Nothing here waits on the network: channels and the Temporal
     client connect on first use, NATS connects in the background."""
-    identity_channel = channel(settings.identity_addr)
-    goals_channel = channel(settings.goals_addr)
+    size = settings.grpc_max_message_bytes
+    identity_channel = channel(settings.identity_addr, max_message_bytes=size)
+    goals_channel = channel(settings.goals_addr, max_message_bytes=size)
     temporal = TemporalConnector.from_settings(settings)
     nats_conn = NatsConnection(settings.nats_url)
     nats_conn.start()

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.schemas.problems import Problem
-from services.common.errors import ERROR_CODE_KEY
+from services.common.errors import ERROR_CODE_KEY, RETRY_AFTER_KEY
 
 log = structlog.get_logger(__name__)
 
@@ -73,17 +73,37 @@ _GENERIC_DETAIL = {
     502: "A backing service failed to handle the request.",
 }
 _CODE = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 415: "unsupported_media_type"}
+_HTTP_CODES = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def http_problem_code(status: int) -> str:
+    """The stable code of an HTTP-level refusal (404, 405, 413, ...)."""
+    return _HTTP_CODES.get(status, f"http_{status}")
 
 
 class ProblemError(Exception):
-    """Raise from a route to answer with a problem+json of the given status and code."""
+    """Raise from a route to answer with a problem+json of the given status and code
+    (``headers``: response headers such as ``Retry-After``; ``extra``: body members)."""
 
-    def __init__(self, status: int, code: str, detail: str, **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.code = code
         self.detail = detail
+        self.headers = headers
         self.extra = extra
 
 
@@ -118,7 +138,13 @@ def problem(
 
 
 def request_problem(
-    request: Request, status: int, code: str, detail: str, **extra: Any
+    request: Request,
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
 ) -> JSONResponse:
     return problem(
         status,
@@ -126,16 +152,27 @@ def request_problem(
         detail,
         instance=request.url.path,
         request_id=getattr(request.state, "request_id", None),
+        headers=headers,
         **extra,
     )
 
 
-def _error_code(metadata: Iterable[Any] | None) -> str | None:
+def _trailer(metadata: Iterable[Any] | None, name: str) -> str | None:
     for key, value in metadata or ():
-        if key == ERROR_CODE_KEY:
-            code = value.decode() if isinstance(value, bytes) else value
-            return code if _CODE.match(code) else None
+        if key == name:
+            return str(value.decode() if isinstance(value, bytes) else value)
     return None
+
+
+def _error_code(metadata: Iterable[Any] | None) -> str | None:
+    code = _trailer(metadata, ERROR_CODE_KEY)
+    return code if code is not None and _CODE.match(code) else None
+
+
+def _retry_after(metadata: Iterable[Any] | None) -> dict[str, str] | None:
+    """``Retry-After`` from the service's ``stride-retry-after`` (whole seconds only)."""
+    seconds = _trailer(metadata, RETRY_AFTER_KEY)
+    return {"Retry-After": seconds} if seconds and seconds.isdigit() else None
 
 
 def service_code(err: grpc.aio.AioRpcError) -> str | None:
@@ -157,7 +194,8 @@ def grpc_problem(request: Request, err: grpc.aio.AioRpcError) -> JSONResponse:
             grpc_details=err.details(),
             path=request.url.path,
         )
-    return request_problem(request, http_status, code, detail)
+    headers = _retry_after(err.trailing_metadata())
+    return request_problem(request, http_status, code, detail, headers=headers)
 
 
 def _field_errors(errors: Iterable[Any]) -> list[dict[str, Any]]:
@@ -181,7 +219,7 @@ async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+    code = http_problem_code(exc.status_code)
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     response = request_problem(request, exc.status_code, code, detail)
     if exc.headers:
@@ -196,7 +234,9 @@ async def _grpc_handler(request: Request, exc: Exception) -> JSONResponse:
 
 async def _problem_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ProblemError)
-    return request_problem(request, exc.status, exc.code, exc.detail, **exc.extra)
+    return request_problem(
+        request, exc.status, exc.code, exc.detail, headers=exc.headers, **exc.extra
+    )
 
 
 def install_handlers(app: FastAPI) -> None:
@@ -221,10 +261,18 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     ),
     404: _problem_doc("Not found (code e.g. not_found, unknown_cycle)"),
     409: _problem_doc("Conflict: already exists or a rule forbids it (e.g. cycle_closed)"),
+    413: _problem_doc(
+        "The request body is over the limit (code payload_too_large); refused before it is read"
+    ),
     422: _problem_doc("Invalid input (code validation_error, or a service's own code)"),
-    429: _problem_doc("Too many attempts (code e.g. account_locked)"),
+    429: _problem_doc(
+        "Too many attempts (code account_locked, too_many_sign_in_attempts); carries Retry-After"
+    ),
     500: _problem_doc("Unexpected error (code internal_error)"),
     502: _problem_doc("A backing service failed (code upstream_error)"),
-    503: _problem_doc("A backing service is unavailable (code service_unavailable)"),
+    503: _problem_doc(
+        "A backing service is unavailable or busy (code service_unavailable, sign_in_busy); "
+        "Retry-After when known"
+    ),
     504: _problem_doc("A backing service timed out (code service_timeout)"),
 }

@@ -19,9 +19,12 @@ from gateway.policy import Principal
 from gateway.problems import ProblemError
 from gateway.schemas.auth import LoginRequest, Me, PasswordChange, RefreshRequest, Tokens
 from gateway.security import Access, Allow, AuthDep, Authenticator, person_principal
+from gateway.sign_in_throttle import SignInThrottle, client_address
 from stride.identity.v1 import auth_pb2 as pb
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+# What counts against the client address: wrong credentials, a locked login.
+_FAILED_SIGN_IN = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.RESOURCE_EXHAUSTED)
 
 
 def me(principal: Principal) -> dict[str, Any]:
@@ -60,16 +63,26 @@ def _tokens(
     response_model=Tokens,
     name="login",
     dependencies=[Allow("auth.login")],
-    description="Sign in with employee number (or email) and password. Wrong credentials: "
-    "401 invalid_credentials; after repeated failures the account is locked for a while: "
-    "429 account_locked.",
+    description="Sign in with employee number (or email; upper and lower case count as one) "
+    "and password. Wrong credentials: 401 invalid_credentials. After 5 failures with one login "
+    "within 15 minutes that login is refused for 15 minutes, whether or not it exists: 429 "
+    "account_locked; too many failures from one address: 429 too_many_sign_in_attempts; too "
+    "many sign-ins at once: 503 sign_in_busy. 429 and 503 carry Retry-After.",
 )
 async def login(
     body: LoginRequest, request: Request, response: Response, rpc: RpcDep, auth: AuthDep
 ) -> dict[str, Any]:
-    result = await rpc(
-        rpc.auth.Authenticate, pb.AuthenticateRequest(login=body.login, password=body.password)
-    )
+    throttle: SignInThrottle = request.app.state.sign_in_throttle
+    client = client_address(request)
+    await throttle.check(client)
+    try:
+        result = await rpc(
+            rpc.auth.Authenticate, pb.AuthenticateRequest(login=body.login, password=body.password)
+        )
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() in _FAILED_SIGN_IN:
+            await throttle.failed(client)
+        raise
     principal = person_principal(result.principal)
     # The rest of this request acts as the person who just signed in (audit actor).
     request.state.principal = principal
@@ -102,13 +115,17 @@ async def refresh(
     "/logout",
     status_code=204,
     name="logout",
-    description="Revoke the refresh token (and the session it belongs to). Access tokens "
-    "already issued stay valid until they expire (minutes).",
+    description="Revoke the caller's own refresh token (and the session it belongs to). "
+    "204 also for a token that is unknown or someone else's; someone else's keeps working. "
+    "Access tokens already issued stay valid until they expire (minutes).",
 )
 async def logout(
     body: RefreshRequest, rpc: RpcDep, access: Access = Allow("auth.logout")
 ) -> Response:
-    await rpc(rpc.auth.RevokeRefreshToken, pb.RevokeRefreshTokenRequest(token=body.refresh_token))
+    await rpc(
+        rpc.auth.RevokeRefreshToken,
+        pb.RevokeRefreshTokenRequest(token=body.refresh_token, employee_id=access.caller.id),
+    )
     return Response(status_code=204)
 
 

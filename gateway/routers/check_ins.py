@@ -8,6 +8,7 @@ from typing import Any
 import grpc
 from fastapi import APIRouter
 
+from gateway.body_limit import BULK_BODY
 from gateway.convert import to_dict
 from gateway.deps import RpcDep
 from gateway.problems import ProblemError, service_code
@@ -35,6 +36,7 @@ def _hidden(exc: grpc.aio.AioRpcError) -> ProblemError | None:
     status_code=201,
     response_model=BulkCheckInResult,
     name="record_check_ins",
+    openapi_extra=BULK_BODY,
     description="Checks in on several of the caller's key results at once: all are recorded "
     "or none (a bad entry or someone else's key result refuses the whole request). Each "
     "entry replaces that week's check-in of its key result like a single check-in does.",

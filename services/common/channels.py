@@ -10,7 +10,7 @@
   channel's own ``actor`` (a CLI command, the org sync, a bench);
 - **keepalive**: a ping every minute on an otherwise idle connection, so a replica that
   vanished (node lost, pod killed without FIN) is noticed before the next request hangs on it.
-  The services accept those pings (:data:`SERVER_OPTIONS`);
+  The services accept those pings (:func:`server_options`);
 - **retries for idempotent reads only** (:data:`IDEMPOTENT_READS`, via the gRPC service
   config): a ``Get*`` / ``List*`` call that meets ``UNAVAILABLE`` (a replica restarting) is
   tried again up to 3 more times with backoff. Writes are never retried here: the caller
@@ -20,8 +20,12 @@
   that name resolves to every ready pod, and calls spread over all replicas instead of
   sticking to one connection. The services end connections after
   :data:`MAX_CONNECTION_AGE_MS` so that clients re-resolve and find new replicas;
-- **message size**: up to :data:`MAX_MESSAGE_BYTES` both ways (an org sync snapshot of a large
-  organisation is a few MB, over gRPC's 4 MB default).
+- **message size**: up to ``max_message_bytes`` both ways, the setting
+  ``STRIDE_GRPC_MAX_MESSAGE_BYTES`` (default :data:`MAX_MESSAGE_BYTES`, 32 MiB: an org sync
+  snapshot of a large organisation is a few MB, over gRPC's 4 MB default). The servers use
+  the same setting (:func:`server_options`). Processes pass their settings' value on the
+  paths that carry large messages (the gateway, org sync, goals → identity); a CLI command
+  and the small calls of the worker use the default.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from services.common.request_context import ACTOR_KEY, CURRENT_REQUEST, REQUEST_
 
 log = structlog.get_logger(__name__)
 
-MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 KEEPALIVE_TIME_MS = 60_000
 KEEPALIVE_TIMEOUT_MS = 20_000
 # Services: close a connection after this long (plus the grace for calls in flight) so that
@@ -119,16 +123,19 @@ def channel_options(max_message_bytes: int = MAX_MESSAGE_BYTES) -> list[tuple[st
     ]
 
 
-# Options of every Stride gRPC server (services/common/grpc_server.py), matching the clients.
-SERVER_OPTIONS: list[tuple[str, Any]] = [
-    ("grpc.keepalive_permit_without_calls", 1),
-    # Below the clients' keepalive time, so their pings are never "too many".
-    ("grpc.http2.min_recv_ping_interval_without_data_ms", KEEPALIVE_TIME_MS // 2),
-    ("grpc.max_connection_age_ms", MAX_CONNECTION_AGE_MS),
-    ("grpc.max_connection_age_grace_ms", MAX_CONNECTION_AGE_GRACE_MS),
-    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-]
+def server_options(max_message_bytes: int = MAX_MESSAGE_BYTES) -> list[tuple[str, Any]]:
+    """Options of every Stride gRPC server (services/common/grpc_server.py), matching the
+    clients."""
+    return [
+        ("grpc.keepalive_permit_without_calls", 1),
+        # Below the clients' keepalive time, so their pings are never "too many".
+        ("grpc.http2.min_recv_ping_interval_without_data_ms", KEEPALIVE_TIME_MS // 2),
+        ("grpc.max_connection_age_ms", MAX_CONNECTION_AGE_MS),
+        ("grpc.max_connection_age_grace_ms", MAX_CONNECTION_AGE_GRACE_MS),
+        ("grpc.max_send_message_length", max_message_bytes),
+        ("grpc.max_receive_message_length", max_message_bytes),
+    ]
+
 
 # A process not serving a request (a CLI command, the worker's loops) sees this one.
 _NOT_SERVING = CURRENT_REQUEST.get()

@@ -13,8 +13,8 @@ from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined
 from grpc_reflection.v1alpha import reflection
 
 from services.common import metrics
-from services.common.channels import SERVER_OPTIONS
-from services.common.errors import ERROR_CODE_KEY, DomainError
+from services.common.channels import MAX_MESSAGE_BYTES, server_options
+from services.common.errors import DomainError
 from services.common.request_context import ACTOR_KEY, CURRENT_REQUEST, REQUEST_ID_KEY, RequestInfo
 
 log = structlog.get_logger(__name__)
@@ -45,7 +45,7 @@ class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
             try:
                 return await inner(request, context)  # type: ignore[arg-type]
             except DomainError as exc:
-                context.set_trailing_metadata(((ERROR_CODE_KEY, exc.code),))
+                context.set_trailing_metadata(exc.trailers())
                 await context.abort(exc.status, exc.message)
             finally:
                 CURRENT_REQUEST.reset(token)
@@ -124,8 +124,12 @@ class GrpcServer:
         service_names: Sequence[str],
         host: str,
         port: int,
+        *,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
     ) -> None:
-        self.server = grpc.aio.server(interceptors=_interceptors(), options=SERVER_OPTIONS)
+        self.server = grpc.aio.server(
+            interceptors=_interceptors(), options=server_options(max_message_bytes)
+        )
         register(self.server)
         self.health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)

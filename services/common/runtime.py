@@ -102,7 +102,13 @@ class ServiceRuntime:
         port = s.grpc_port or SERVICE_PORTS[self.name]
 
         # The service's own servicers are added by its (async) setup before the server starts.
-        self.grpc = GrpcServer(lambda _server: None, self._service_names, s.grpc_host, port)
+        self.grpc = GrpcServer(
+            lambda _server: None,
+            self._service_names,
+            s.grpc_host,
+            port,
+            max_message_bytes=s.grpc_max_message_bytes,
+        )
         await self._setup(ctx, self.grpc.server)
         self.port = self.grpc.port
         if s.outbox_relay:

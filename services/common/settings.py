@@ -9,10 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from workflows.vocabulary import DEFAULT_TIME_ZONE
+
+MIB = 1024 * 1024
 
 SERVICE_PORTS: dict[str, int] = {
     "identity": 50051,
@@ -67,6 +69,11 @@ class StrideSettings(BaseSettings):
     task_queue: str = "stride"
     # The organisation's time zone: calendars (Monday check-ins, month end) use it.
     time_zone: str = DEFAULT_TIME_ZONE
+    # Largest gRPC message a Stride process sends or accepts, on the servers
+    # (services/common/grpc_server.py) and the clients (services/common/channels.py) alike.
+    # An org-sync snapshot of a large organisation is a few MB; the gateway's bulk body limit
+    # must fit in it.
+    grpc_max_message_bytes: int = Field(default=32 * MIB, ge=64 * 1024)
     identity_addr: str = f"127.0.0.1:{SERVICE_PORTS['identity']}"
     goals_addr: str = f"127.0.0.1:{SERVICE_PORTS['goals']}"
     # The process' asyncio event loop: "uvloop" (libuv; cheaper I/O for grpc.aio, asyncpg and
@@ -107,6 +114,12 @@ class ServiceSettings(StrideSettings):
     # argon2 parameter profile (argon2.profiles): RFC_9106_LOW_MEMORY in production;
     # tests use CHEAPEST so hashing does not dominate their run time.
     password_hash_profile: str = "RFC_9106_LOW_MEMORY"
+    # Threads hashing passwords at once (services/identity/passwords.py); 0: half the CPU
+    # cores, at least one. The other cores stay free for everything else during a spray.
+    password_hash_workers: int = Field(default=0, ge=0)
+    # Sign-ins waiting for such a thread; beyond this they are refused at once with 503
+    # sign_in_busy and Retry-After instead of waiting ever longer.
+    sign_in_queue: int = Field(default=32, ge=0)
 
 
 class GatewaySettings(StrideSettings):
@@ -124,6 +137,22 @@ class GatewaySettings(StrideSettings):
     # Seconds a successful API-key check is cached; a key revoked through another gateway
     # replica stops working after at most this long (at once on the replica that revoked it).
     api_key_cache_ttl: float = 5.0
+    # Request bodies (gateway/body_limit.py): larger ones are refused with 413 before they
+    # are read. Routes that take bulk bodies (bulk check-ins, uploads) allow the bulk limit.
+    max_body_bytes: int = Field(default=MIB, ge=1024)
+    max_bulk_body_bytes: int = Field(default=16 * MIB, ge=1024)
+    # Failed sign-ins one client address may make (gateway/sign_in_throttle.py), in the
+    # limits library's notation ("30/minute", "100/hour"); then 429 with Retry-After.
+    sign_in_client_limit: str = "30/minute"
+
+    @model_validator(mode="after")
+    def _body_limits_fit(self) -> GatewaySettings:
+        if not self.max_body_bytes <= self.max_bulk_body_bytes <= self.grpc_max_message_bytes:
+            raise ValueError(
+                "body limits must satisfy STRIDE_MAX_BODY_BYTES <= STRIDE_MAX_BULK_BODY_BYTES "
+                "<= STRIDE_GRPC_MAX_MESSAGE_BYTES"
+            )
+        return self
 
 
 class WorkerSettings(StrideSettings):

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import grpc
 
-from services.common.channels import channel
+from services.common.channels import MAX_MESSAGE_BYTES, channel
 from services.common.errors import DomainError, InvalidArgument
 from stride.identity.v1 import identity_pb2 as pb
 from stride.identity.v1 import identity_pb2_grpc
@@ -15,8 +15,8 @@ DEADLINE_SECONDS = 5.0
 
 
 class IdentityClient:
-    def __init__(self, address: str) -> None:
-        self.channel = channel(address)
+    def __init__(self, address: str, *, max_message_bytes: int = MAX_MESSAGE_BYTES) -> None:
+        self.channel = channel(address, max_message_bytes=max_message_bytes)
         self.stub = identity_pb2_grpc.IdentityServiceStub(self.channel)
 
     async def close(self) -> None:

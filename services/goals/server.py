@@ -17,7 +17,9 @@ SERVICE_NAME = goals_pb2.DESCRIPTOR.services_by_name["GoalsService"].full_name
 
 
 async def _setup(ctx: ServiceContext, server: grpc.aio.Server) -> None:
-    identity = IdentityClient(ctx.settings.identity_addr)
+    identity = IdentityClient(
+        ctx.settings.identity_addr, max_message_bytes=ctx.settings.grpc_max_message_bytes
+    )
     ctx.closers.append(identity.close)
     goals_pb2_grpc.add_GoalsServiceServicer_to_server(GoalsServicer(ctx, identity), server)
 

@@ -1,4 +1,4 @@
-"""Credential tables: passwords, refresh tokens, API keys."""
+"""Credential tables: passwords, sign-in failures, refresh tokens, API keys."""
 
 from __future__ import annotations
 
@@ -19,9 +19,25 @@ class Credential(Base):
     )
     password_hash: Mapped[str] = mapped_column(Text, nullable=False)
     must_change_password: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    failed_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     updated_at: Mapped[datetime] = created_at_column()
+
+
+class SignInFailure(Base):
+    """Failed sign-ins with one login (as typed, compared as ``domain.login_key``), whether or
+    not it belongs to anyone: the lockout (credentials.LockoutPolicy) counts these, so a
+    login that exists and one that does not are answered alike."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (Index("ix_sign_in_failures_expires", "expires_at"),)
+
+    # SHA-256 of the login key: logins that belong to nobody are not kept in the clear.
+    login_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, nullable=False)
+    # Failures are counted until then (the window starts at the first one).
+    window_ends: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # After this the row means nothing any more (deleted by the next failure's clean-up).
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
 class RefreshTokenRow(Base):

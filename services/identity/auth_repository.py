@@ -1,13 +1,18 @@
-"""Credential persistence: passwords, refresh tokens, API keys (and the people they belong to)."""
+"""Credential persistence: passwords, sign-in failures, refresh tokens, API keys (and the people
+they belong to)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import DateTime, case, delete, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
-from services.identity.auth_models import ApiKeyRow, Credential, RefreshTokenRow
+from services.common.models import aware
+from services.identity.auth_models import ApiKeyRow, Credential, RefreshTokenRow, SignInFailure
+from services.identity.credentials import LockoutPolicy
 from services.identity.models import Employee
 from services.identity.repository import IdentityRepository
 
@@ -30,6 +35,57 @@ class AuthRepository(IdentityRepository):
             .order_by(Employee.employee_number)
         )
         return list(await self.session.scalars(query))
+
+    async def sign_in_locked_until(self, login_hash: str) -> datetime | None:
+        query = select(SignInFailure.locked_until).where(SignInFailure.login_hash == login_hash)
+        return aware(await self.session.scalar(query))
+
+    async def record_sign_in_failure(
+        self, login_hash: str, now: datetime, policy: LockoutPolicy
+    ) -> datetime | None:
+        """Count a failed sign-in with this login; returns ``locked_until`` when this one
+        locks it. One statement (an upsert), so concurrent failures are all counted; expired
+        rows are cleaned up on the way."""
+        t = SignInFailure.__table__
+        at = DateTime(timezone=True)
+        ends = literal(now + policy.window, at)
+        over = t.c.window_ends <= literal(now, at)
+        insert: Any = (
+            postgresql.insert
+            if self.session.get_bind().dialect.name == "postgresql"
+            else sqlite.insert
+        )
+        upsert = (
+            insert(t)
+            .values(login_hash=login_hash, failures=1, window_ends=ends, expires_at=ends)
+            .on_conflict_do_update(
+                index_elements=[t.c.login_hash],
+                set_={
+                    "failures": case((over, 1), else_=t.c.failures + 1),
+                    "window_ends": case((over, ends), else_=t.c.window_ends),
+                    "expires_at": case((over, ends), else_=t.c.expires_at),
+                },
+            )
+            .returning(t.c.failures)
+        )
+        failures = int((await self.session.execute(upsert)).scalar_one())
+        locked_until = None
+        if failures >= policy.max_failures:
+            locked_until = now + policy.lock_for
+            await self.session.execute(
+                update(SignInFailure)
+                .where(SignInFailure.login_hash == login_hash)
+                .values(
+                    failures=0, window_ends=now, locked_until=locked_until, expires_at=locked_until
+                )
+            )
+        await self.session.execute(delete(SignInFailure).where(SignInFailure.expires_at < now))
+        return locked_until
+
+    async def clear_sign_in_failures(self, login_hashes: Iterable[str]) -> None:
+        await self.session.execute(
+            delete(SignInFailure).where(SignInFailure.login_hash.in_(list(login_hashes)))
+        )
 
     async def refresh_token(self, token_hash: str, *, lock: bool = False) -> RefreshTokenRow | None:
         query = select(RefreshTokenRow).where(RefreshTokenRow.token_hash == token_hash)

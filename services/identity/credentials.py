@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,18 +44,20 @@ def check_password_policy(password: str, employee_number: str) -> None:
 
 @dataclass(frozen=True)
 class LockoutPolicy:
+    """After ``max_failures`` failed sign-ins with one login within ``window`` (from the
+    first), that login is refused for ``lock_for`` — whether or not it belongs to anyone, so
+    the answers do not tell which accounts exist. A success clears the count; so does a
+    password set by the person or reset by HR (for their employee number and e-mail)."""
+
     max_failures: int = 5
+    window: timedelta = timedelta(minutes=15)
     lock_for: timedelta = timedelta(minutes=15)
 
-    def is_locked(self, locked_until: datetime | None, now: datetime) -> bool:
-        return locked_until is not None and locked_until > now
-
-    def after_failure(self, failures: int, now: datetime) -> tuple[int, datetime | None]:
-        """(failures to store, locked_until) after one more failed attempt."""
-        failures += 1
-        if failures >= self.max_failures:
-            return 0, now + self.lock_for
-        return failures, None
+    def retry_after(self, locked_until: datetime | None, now: datetime) -> int | None:
+        """Whole seconds the login stays locked; None when it is not locked."""
+        if locked_until is None or locked_until <= now:
+            return None
+        return max(1, math.ceil((locked_until - now).total_seconds()))
 
 
 # Printed on paper slips: no characters that read alike (0/O, 1/l/I).

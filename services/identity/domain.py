@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,6 +20,15 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MOBILE = re.compile(r"^\+?[0-9][0-9 \-]{4,30}$")
 # Roles that are granted; "employee" is everyone and "manager" is derived from having reports.
 GRANTED_ROLES = frozenset({"hr", "admin", "executive"})
+
+
+def login_key(value: str) -> str:
+    """How logins (employee numbers) and e-mails compare: Unicode NFKC, case-folded, NFKC
+    again (NFKC_Casefold of Unicode's caseless matching). ``ADMIN``, ``admin`` and the
+    full-width ``ＡＤＭＩＮ`` are one login; ``Straße@x.de`` and ``STRASSE@X.DE`` one e-mail.
+    Uniqueness in the database is on these keys."""
+    folded = unicodedata.normalize("NFKC", value.strip()).casefold()
+    return unicodedata.normalize("NFKC", folded)
 
 
 def clean_name(value: str, field: str = "name") -> str:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
 from services.common.models import created_at_column, id_column
 from services.common.outbox import outbox_table
+from services.identity.domain import login_key
+
+# An e-mail belongs to one active person (a leaver's address may be given to someone new).
+_ACTIVE = text("status = 'active'")
 
 
 class Base(DeclarativeBase):
@@ -36,6 +40,16 @@ class Employee(Base):
     __table_args__ = (
         Index("ix_employees_department", "department_id"),
         Index("ix_employees_manager", "manager_id"),
+        # Logins and e-mails are unique case-insensitively after Unicode normalisation
+        # (domain.login_key); the keys are kept up to date by the validators below.
+        Index("ux_employees_number_key", "employee_number_key", unique=True),
+        Index(
+            "ux_employees_email_key",
+            "email_key",
+            unique=True,
+            sqlite_where=_ACTIVE,
+            postgresql_where=_ACTIVE,
+        ),
     )
 
     id: Mapped[str] = id_column()
@@ -57,6 +71,18 @@ class Employee(Base):
     # Granted roles, space separated ("hr admin"); "manager" is derived, never stored.
     roles: Mapped[str] = mapped_column(Text, nullable=False, default="")
     external_id: Mapped[str | None] = mapped_column(String(128), nullable=True, unique=True)
+    employee_number_key: Mapped[str] = mapped_column(String(128), nullable=False)
+    email_key: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    @validates("employee_number")
+    def _number_key(self, _field: str, value: str) -> str:
+        self.employee_number_key = login_key(value)
+        return value
+
+    @validates("email")
+    def _email_key(self, _field: str, value: str | None) -> str | None:
+        self.email_key = login_key(value) if value else None
+        return value
 
 
 OUTBOX = outbox_table(Base.metadata)

@@ -8,6 +8,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from services.identity.domain import login_key
 from services.identity.models import Department, Employee
 
 # Deeper than any real organisation; stops a loop in bad data from running away.
@@ -65,8 +66,18 @@ class IdentityRepository:
         return await self.session.get(Employee, employee_id)
 
     async def employee_number_taken(self, number: str) -> bool:
-        query = select(Employee.id).where(Employee.employee_number == number).limit(1)
-        return (await self.session.scalar(query)) is not None
+        """Whether someone has this employee number (compared as :func:`login_key`)."""
+        query = select(Employee.id).where(Employee.employee_number_key == login_key(number))
+        return (await self.session.scalar(query.limit(1))) is not None
+
+    async def email_taken(self, email: str, except_id: str = "") -> bool:
+        """Whether another active person has this e-mail (compared as :func:`login_key`)."""
+        query = select(Employee.id).where(
+            Employee.email_key == login_key(email),
+            Employee.status == "active",
+            Employee.id != except_id,
+        )
+        return (await self.session.scalar(query.limit(1))) is not None
 
     async def employee_external_taken(self, external_id: str, except_id: str) -> bool:
         """Whether another person has this source id."""
@@ -76,9 +87,12 @@ class IdentityRepository:
         return (await self.session.scalar(query.limit(1))) is not None
 
     async def active_by_login(self, login: str) -> Employee | None:
-        """The active employee whose employee number or email is ``login``."""
+        """The active employee whose employee number or e-mail is ``login``, compared as
+        :func:`login_key` (an e-mail has an ``@``, an employee number never: one person at
+        most)."""
+        key = login_key(login)
         query = select(Employee).where(
-            or_(Employee.employee_number == login, Employee.email == login),
+            or_(Employee.employee_number_key == key, Employee.email_key == key),
             Employee.status == "active",
         )
         return (await self.session.scalars(query)).first()
@@ -98,10 +112,11 @@ class IdentityRepository:
         return list((await self.session.scalars(query.limit(limit).offset(offset))).all())
 
     async def by_numbers(self, numbers: Iterable[str]) -> list[Employee]:
-        wanted = list(dict.fromkeys(numbers))
+        """The people with these employee numbers (compared as :func:`login_key`)."""
+        wanted = list(dict.fromkeys(login_key(n) for n in numbers))
         found: list[Employee] = []
         for i in range(0, len(wanted), 500):
-            query = select(Employee).where(Employee.employee_number.in_(wanted[i : i + 500]))
+            query = select(Employee).where(Employee.employee_number_key.in_(wanted[i : i + 500]))
             found += list((await self.session.scalars(query)).all())
         return found
 

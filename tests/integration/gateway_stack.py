@@ -82,6 +82,8 @@ class GatewayStack:
     # Setup straight through identity's gRPC API (like `stride admin create`).
     admin_grpc: Bootstrap
     goals: Any  # goals_pb2_grpc.GoalsServiceStub
+    # The identity service's database (for checks below the API).
+    identity_engine: Any = None
 
     async def department(self, name: str = "", *, parent_id: str = "", head_id: str = "") -> Any:
         return await self.admin_grpc.identity.CreateDepartment(
@@ -166,6 +168,7 @@ async def gateway_stack(
                         http=http,
                         admin_grpc=Bootstrap(identity_channel),
                         goals=goals_pb2_grpc.GoalsServiceStub(goals_channel),
+                        identity_engine=identity_rt.engine,
                     )
             finally:
                 await deps.aclose()

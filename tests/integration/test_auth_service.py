@@ -124,8 +124,9 @@ async def test_refresh_rotation_reuse_and_logout(stubs) -> None:
     assert error_code(err) == "invalid_refresh_token"
 
     other = await auth.IssueRefreshToken(apb.IssueRefreshTokenRequest(employee_id=emp.id))
-    await auth.RevokeRefreshToken(apb.RevokeRefreshTokenRequest(token=other.token))
-    await auth.RevokeRefreshToken(apb.RevokeRefreshTokenRequest(token=other.token))  # idempotent
+    mine = apb.RevokeRefreshTokenRequest(token=other.token, employee_id=emp.id)
+    await auth.RevokeRefreshToken(mine)
+    await auth.RevokeRefreshToken(mine)  # idempotent
     err = await _error(auth.RotateRefreshToken(apb.RotateRefreshTokenRequest(token=other.token)))
     assert error_code(err) == "invalid_refresh_token"
 

@@ -136,6 +136,30 @@ async def test_logout_revokes_the_refresh_token(stack: GatewayStack, dept: str) 
     assert (await stack.http.get("/auth/me", headers=bearer(tokens["access_token"]))).is_success
 
 
+async def test_logout_with_someone_elses_refresh_token_leaves_it_working(
+    stack: GatewayStack, dept: str
+) -> None:
+    a = await stack.person(dept, sign_in=False)
+    b = await stack.person(dept)
+    a_tokens = await stack.login(a.login, PASSWORD)
+    stolen = {"refresh_token": a_tokens["refresh_token"]}
+    # B's sign-out with A's token answers like one with an unknown token, and changes nothing.
+    r = await stack.http.post("/auth/logout", json=stolen, headers=b.headers)
+    assert r.status_code == 204 and r.content == b""
+    unknown = await stack.http.post(
+        "/auth/logout", json={"refresh_token": "no-such-token"}, headers=b.headers
+    )
+    assert unknown.status_code == 204 and unknown.content == b""
+    r = await stack.http.post("/auth/refresh", json=stolen)
+    assert r.status_code == 200, r.text
+    assert r.json()["principal"]["id"] == a.id
+    # A's own sign-out still ends A's session.
+    mine = {"refresh_token": r.json()["refresh_token"]}
+    r = await stack.http.post("/auth/logout", json=mine, headers=bearer(a_tokens["access_token"]))
+    assert r.status_code == 204
+    problem(await stack.http.post("/auth/refresh", json=mine), 401, "invalid_refresh_token")
+
+
 async def test_lockout_is_429_until_hr_resets(stack: GatewayStack, dept: str) -> None:
     person = await stack.person(dept, sign_in=False)
     hr = await stack.person(dept, roles=["hr"])

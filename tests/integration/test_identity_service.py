@@ -8,6 +8,7 @@ from pathlib import Path
 import grpc
 import pytest
 from nats.aio.client import Client
+from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from services.common.errors import ERROR_CODE_KEY
 from services.common.nats import IDENTITY_STREAM, connect
@@ -32,6 +33,10 @@ async def identity(database_url: str | None, data_dir: Path, nats_url: str):
 
 async def test_departments_and_employees_with_events(identity, nats_url: str) -> None:
     stub, _rt = identity
+    # Only this test's events: the stream holds those of every test of the session before.
+    nc: Client = await connect(nats_url)
+    js = nc.jetstream()
+    first = (await js.stream_info(IDENTITY_STREAM)).state.last_seq + 1
     tag = uuid.uuid4().hex[:6]
     dept = await stub.CreateDepartment(pb.CreateDepartmentRequest(name=f"Quality {tag}"))
     boss = await stub.CreateEmployee(
@@ -49,11 +54,14 @@ async def test_departments_and_employees_with_events(identity, nats_url: str) ->
     assert (await stub.GetEmployee(pb.GetEmployeeRequest(id=boss.id))).name == "Wang Fang"
 
     # Events reach JetStream through the outbox relay.
-    nc: Client = await connect(nats_url)
     try:
-        js = nc.jetstream()
         sub = await js.pull_subscribe(
-            "stride.identity.v1.employee.created", durable=None, stream=IDENTITY_STREAM
+            "stride.identity.v1.employee.created",
+            durable=None,
+            stream=IDENTITY_STREAM,
+            config=ConsumerConfig(
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=first
+            ),
         )
         seen: set[str] = set()
         for _ in range(50):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import grpc
@@ -237,3 +238,62 @@ async def test_org_changed_since_plan_refuses_the_whole_batch(identity: Identity
         assert report.counts.moved == 1  # E101: department and manager from the source
     people = await identity.employees()
     assert people["E101"].name == "Worker 1" and people["E101"].manager_id == people["E002"].id
+
+
+async def test_logins_and_emails_stay_unique_without_case_in_an_import(
+    identity: Identity,
+) -> None:
+    """Duplicates that differ only in case (or width) are reported row by row, never a 500;
+    a number in other case is the same person; an e-mail taken by hand meanwhile refuses the
+    batch like any other change since the plan."""
+    base = org(2)
+    async with OrgSyncClient(identity.address, source="file") as client:
+        await client.sync(base)
+        dept = next(p for p in base.people if p.employee_number == "E100").department_key
+        messy = Snapshot(
+            departments=base.departments,
+            people=(
+                *[replace(p, employee_number=p.employee_number.lower()) for p in base.people],
+                SourcePerson(10, "N-1", "One", dept, "E002", email="n1@acme.example"),
+                SourcePerson(11, "n-1", "One again", dept, "E002", email="n1b@acme.example"),
+                SourcePerson(12, "N-2", "Two", dept, "E002", email="dup@acme.example"),
+                SourcePerson(13, "N-3", "Three", dept, "E002", email="DUP@acme.example"),
+                # Full-width Ｗ: E100's w0@acme.example
+                SourcePerson(14, "N-4", "Four", dept, "E002", email="Ｗ0@acme.example"),
+                SourcePerson(15, "N-5", "Five", dept, "E002", email="n5@acme.example"),
+            ),
+        )
+        report = await client.sync(messy)
+        assert report.status == "applied"
+        rejected = {r.key: r.reason_code for r in report.rows if r.action == "rejected"}
+        assert rejected == {
+            "N-1": "duplicate_employee_number",
+            "N-2": "duplicate_email",
+            "N-3": "duplicate_email",
+            "N-4": "duplicate_email",
+            "E100": "duplicate_email",  # every row with the address
+        }
+        assert report.counts.deactivated == 0 and report.counts.created == 1
+        # Planned, then the address is taken by hand before the batch is applied.
+        planned = await client.plan(
+            Snapshot(
+                departments=base.departments,
+                people=(
+                    *base.people,
+                    SourcePerson(16, "N-6", "Six", dept, "E002", email="six@acme.example"),
+                ),
+            )
+        )
+        hand = await identity.stub.CreateDepartment(ipb.CreateDepartmentRequest(name="Hand"))
+        await identity.stub.CreateEmployee(
+            ipb.CreateEmployeeRequest(
+                employee_number="H-1", name="Hand", email="SIX@acme.example", department_id=hand.id
+            )
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await client.apply_batch(planned.run_id, 0)
+        assert error_code(err.value) == "org_changed_since_plan"
+    people = await identity.employees()
+    assert "N-5" in people and "N-6" not in people
+    assert not {"e001", "e002", "e100", "n-1", "N-1", "N-2", "N-3", "N-4"} & set(people)
+    assert all(p.status == "active" for n, p in people.items() if n.startswith("E"))

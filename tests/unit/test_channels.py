@@ -12,9 +12,9 @@ import pytest
 
 from services.common.channels import (
     IDEMPOTENT_READS,
-    SERVER_OPTIONS,
     channel,
     dns_target,
+    server_options,
     service_config,
 )
 from services.common.request_context import ACTOR_KEY, CURRENT_REQUEST, REQUEST_ID_KEY, RequestInfo
@@ -78,7 +78,7 @@ class Calls:
 @pytest.fixture
 async def fake() -> AsyncIterator[tuple[Calls, str]]:
     calls = Calls(failures=1)
-    server = grpc.aio.server(options=SERVER_OPTIONS)
+    server = grpc.aio.server(options=server_options())
     server.add_generic_rpc_handlers(
         (
             grpc.method_handlers_generic_handler(

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 
+from services.identity.domain import login_key
 from services.identity.sync.data import (
     DEPARTMENT_CREATE,
     DEPARTMENT_UPDATE,
@@ -118,8 +119,10 @@ def apply(org: CurrentOrg, plan: Plan) -> CurrentOrg:
             emps[op.id] = replace(e, **changes)  # type: ignore[arg-type]
         else:  # pragma: no cover
             raise AssertionError(op.kind)
-        numbers = [e.employee_number for e in emps.values()]
-        assert len(numbers) == len(set(numbers))
+        numbers = [login_key(e.employee_number) for e in emps.values()]
+        assert len(numbers) == len(set(numbers)), "numbers must stay unique (without case)"
+        emails = [login_key(e.email) for e in emps.values() if e.active and e.email]
+        assert len(emails) == len(set(emails)), "e-mails of active people must stay unique"
         externals = [e.external_id for e in emps.values() if e.external_id]
         assert len(externals) == len(set(externals)), "source ids must stay unique"
         dept_ext = [d.external_id for d in depts.values() if d.external_id]
@@ -358,6 +361,62 @@ def test_duplicate_employee_numbers() -> None:
     assert after["C"].manager_id == after["B"].id
 
 
+def test_numbers_match_without_case_and_emails_are_one_active_persons() -> None:
+    _, org = imported([person("ADM-1", email="Admin@Example.com"), person("B", "ADM-1")])
+    plan = plan_sync(
+        snapshot(
+            [
+                person("adm-1", email="admin@example.com", row=1),  # Stride's ADM-1
+                person("b", "Adm-1", name="Person B", row=2),  # B, under ADM-1 as before
+                person("new-1", "ADM-1", row=3),
+                person("NEW-1", "ADM-1", row=4),  # the same number as row 3
+                person("C", "adm-1", email="Dup@example.com", row=5),
+                person("D", "adm-1", email="dup@EXAMPLE.com", row=6),  # C's e-mail
+                person("F", "adm-1", email="f@example.com", row=8),
+            ]
+        ),
+        org,
+        new_id=planner_ids(),
+    )
+    assert rows(plan, "rejected") == {
+        "new-1": "duplicate_employee_number",
+        "C": "duplicate_email",
+        "D": "duplicate_email",
+    }
+    assert rows(plan, "created") == {"F": ""}
+    # ADM-1 and B are matched: only the e-mail's case changed, nobody is deactivated.
+    assert plan.counts.deactivated == 0 and plan.counts.created == 1
+    assert rows(plan, "updated") == {"ADM-1": ""}
+    after = by_number(apply(org, plan))
+    assert after["ADM-1"].email == "admin@example.com" and after["ADM-1"].active
+    assert after["F"].manager_id == after["ADM-1"].id
+    assert "adm-1" not in after and "new-1" not in after and "NEW-1" not in after
+
+
+def test_an_email_freed_by_a_leaver_may_be_taken_one_kept_may_not() -> None:
+    _, org = imported([person("A", email="a@example.com"), person("B", "A")])
+    plan = plan_sync(
+        snapshot(
+            [
+                person("A", email="new-a@example.com"),  # A changes theirs ...
+                person("B", "A", email="Ａ@example.com"),  # ... not applied yet: refused
+                person("C", "A", email="b@example.com"),  # B keeps b@: refused
+            ]
+        ),
+        org,
+        new_id=planner_ids(),
+    )
+    assert rows(plan, "rejected") == {"B": "email_taken", "C": "email_taken"}
+    # B leaves: their e-mail may go to the new C in the same sync.
+    plan = plan_sync(
+        snapshot([person("A"), person("C", "A", email="B@example.com")]),
+        org,
+        new_id=planner_ids(),
+    )
+    assert rows(plan, "rejected") == {} and plan.counts.deactivated == 1
+    assert by_number(apply(org, plan))["C"].email == "B@example.com"
+
+
 def test_departments_unknown_rejected_and_missing() -> None:
     plan = plan_sync(
         snapshot(
@@ -559,6 +618,10 @@ def test_random_orgs_keep_the_invariants(seed: int) -> None:
             extra["active"] = False
         if 0.1 <= roll < 0.15:
             extra["external_id"] = f"ext-{rnd.randint(0, 5)}"
+        if 0.15 <= roll < 0.2:
+            n = n.lower()  # the same person as N.. (numbers compare without case)
+        if 0.2 <= roll < 0.25:
+            extra["email"] = rnd.choice(["Shared@example.com", "shared@EXAMPLE.com"])
         people.append(person(n, manager, rnd.choice([*[d.key for d in depts], "nope"]), **extra))
     if rnd.random() < 0.5:
         people.append(replace(people[0], row=99))  # a duplicate number
@@ -575,9 +638,9 @@ def test_random_orgs_keep_the_invariants(seed: int) -> None:
     snap = snapshot(people, depts2)
     plan = plan_sync(snap, org, new_id=planner_ids())
     c = plan.counts
-    in_source = {p.employee_number for p in people}
+    in_source = {login_key(p.employee_number) for p in people}
     missing_active = sum(
-        1 for e in org.employees if e.active and e.employee_number not in in_source
+        1 for e in org.employees if e.active and login_key(e.employee_number) not in in_source
     )
     assert c.created + c.updated + c.moved + c.deactivated + c.unchanged + c.rejected == (
         len(people) + missing_active

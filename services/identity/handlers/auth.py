@@ -1,4 +1,11 @@
-"""Signing in: passwords (check, lockout, change, reset) and refresh tokens (rotation)."""
+"""Signing in: passwords (check, lockout, change, reset) and refresh tokens (rotation).
+
+A sign-in reads (lock, person, password hash), verifies the password outside any
+transaction (argon2 waits for a thread of its bounded pool: no database connection is held
+meanwhile), then records the outcome in a short write. A login that belongs to nobody goes
+the same way — a verification against a dummy hash, a counted failure, the same lockout — so
+neither the answers nor their timing tell which accounts exist.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +16,10 @@ import grpc
 from services.common.errors import DomainError, InvalidArgument, NotFound
 from services.common.models import aware, new_id, rfc3339, utcnow
 from services.common.uow import Units
-from services.identity import credentials
+from services.identity import credentials, domain
 from services.identity.auth_models import Credential, RefreshTokenRow
 from services.identity.auth_repository import AuthRepository
+from services.identity.handlers import reading
 from services.identity.models import Employee
 from services.identity.passwords import Passwords
 from stride.identity.v1 import auth_pb2 as pb
@@ -31,12 +39,23 @@ def _sign_in_again() -> Unauthenticated:
     return Unauthenticated("invalid_refresh_token", "sign in again")
 
 
-def _locked() -> DomainError:
+def _locked(retry_after: int) -> DomainError:
     return DomainError(
         "account_locked",
         "too many failed sign-ins: try again later or ask HR to reset the password",
         status=grpc.StatusCode.RESOURCE_EXHAUSTED,
+        retry_after=retry_after,
     )
+
+
+def login_hash(login: str) -> str:
+    """The lockout's key of a login (as typed): SHA-256 of its :func:`domain.login_key`."""
+    return credentials.token_hash(domain.login_key(login))
+
+
+def _own_logins(employee: Employee) -> list[str]:
+    """The lockout keys of a person's logins (employee number and e-mail)."""
+    return [login_hash(x) for x in (employee.employee_number, employee.email) if x]
 
 
 async def _principal(repo: AuthRepository, employee: Employee, must_change: bool) -> pb.Principal:
@@ -81,40 +100,38 @@ class SignIn:
         self.lockout = lockout or credentials.LockoutPolicy()
 
     async def authenticate(self, login: str, password: str) -> pb.Principal:
-        """The principal for a right password; a failure is counted (and audited) even though
-        the call fails, so the error is raised after the commit."""
-        login = login.strip()
-        if not login or not password:
+        """The principal for a right password. A failure is counted against the login (and
+        audited when it is someone's) before the error is raised."""
+        if not domain.login_key(login) or not password:
             raise _invalid()
-        now = utcnow()
-        outcome: DomainError | None = None
-        async with self.units() as uow:
-            repo = uow.repo
+        key = login_hash(login)
+        async with reading(self.units) as repo:
+            wait = self.lockout.retry_after(await repo.sign_in_locked_until(key), utcnow())
+            if wait is not None:
+                raise _locked(wait)
             employee = await repo.active_by_login(login)
             cred = await repo.credential(employee.id) if employee else None
-            if employee is None or cred is None:
-                await self.passwords.waste_time(password)
-                raise _invalid()
-            if self.lockout.is_locked(aware(cred.locked_until), now):
-                outcome = _locked()
-            elif not await self.passwords.verify(cred.password_hash, password):
-                cred.failed_attempts, locked = self.lockout.after_failure(cred.failed_attempts, now)
-                if locked is not None:
-                    cred.locked_until = locked
-                    await uow.audit("auth.locked", "employee", employee.id)
-                else:
-                    await uow.audit("auth.login_failed", "employee", employee.id)
-                outcome = _invalid()
-            else:
-                cred.failed_attempts = 0
-                cred.locked_until = None
+            stored = cred.password_hash if cred is not None else None
+        if stored is None:
+            await self.passwords.waste_time(password)
+            right = False
+        else:
+            right = await self.passwords.verify(stored, password)
+        async with self.units() as uow:
+            repo = uow.repo
+            cred = await repo.credential(employee.id) if right and employee else None
+            # Right, unless the password changed while it was being checked.
+            if employee is not None and cred is not None and cred.password_hash == stored:
+                await repo.clear_sign_in_failures([key])
                 if self.passwords.needs_rehash(cred.password_hash):
                     cred.password_hash = await self.passwords.hash(password)
                 await uow.audit("auth.login", "employee", employee.id)
-                principal = await _principal(repo, employee, cred.must_change_password)
-        if outcome is not None:
-            raise outcome
-        return principal
+                return await _principal(repo, employee, cred.must_change_password)
+            locked = await repo.record_sign_in_failure(key, utcnow(), self.lockout)
+            if employee is not None:
+                action = "auth.locked" if locked is not None else "auth.login_failed"
+                await uow.audit(action, "employee", employee.id)
+        raise _invalid()
 
     async def set_password(self, request: pb.SetPasswordRequest) -> None:
         async with self.units() as uow:
@@ -135,13 +152,12 @@ class SignIn:
                     )
             password_hash = await self.passwords.hash(request.new_password)
             if cred is None:
-                cred = Credential(employee_id=employee.id, failed_attempts=0)
+                cred = Credential(employee_id=employee.id)
                 repo.add(cred)
             cred.password_hash = password_hash
             cred.must_change_password = request.reset
-            cred.failed_attempts = 0
-            cred.locked_until = None
             cred.updated_at = utcnow()
+            await repo.clear_sign_in_failures(_own_logins(employee))  # unlocks
             await repo.revoke_sessions(employee.id, utcnow())  # a new password ends every session
             action = "auth.password_reset" if request.reset else "auth.password_change"
             await uow.audit(action, "employee", employee.id)
@@ -183,10 +199,20 @@ class SignIn:
             raise _sign_in_again()
         return principal, fresh
 
-    async def revoke_refresh_token(self, token: str) -> None:
-        """Logout: idempotent, and says nothing about unknown tokens."""
+    async def revoke_refresh_token(self, token: str, employee_id: str) -> None:
+        """Logout of ``employee_id``: ends the session of ``token`` when it is theirs.
+
+        Idempotent, and says nothing about the token: an unknown one and someone else's get
+        the same (empty) answer. Someone else's token is left working (presenting it is
+        recorded against its owner as ``auth.logout_foreign_token``)."""
+        if not employee_id:
+            raise InvalidArgument("employee_id_required", "whose sign-out this is must be given")
         async with self.units() as uow:
             row = await uow.repo.refresh_token(credentials.token_hash(token))
-            if row is not None:
-                await uow.repo.revoke_family(row.family_id, utcnow())
-                await uow.audit("auth.logout", "employee", row.employee_id)
+            if row is None:
+                return
+            if row.employee_id != employee_id:
+                await uow.audit("auth.logout_foreign_token", "employee", row.employee_id)
+                return
+            await uow.repo.revoke_family(row.family_id, utcnow())
+            await uow.audit("auth.logout", "employee", row.employee_id)

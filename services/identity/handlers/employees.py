@@ -25,6 +25,25 @@ def _not_found() -> NotFound:
     return NotFound("employee_not_found", "employee not found")
 
 
+def number_taken(number: str) -> AlreadyExists:
+    return AlreadyExists(
+        "employee_number_taken",
+        f"employee number {number!r} is already in use (upper and lower case count as one)",
+    )
+
+
+def email_taken(email: str) -> AlreadyExists:
+    return AlreadyExists(
+        "email_taken",
+        f"e-mail {email!r} belongs to another active person (upper and lower case count as one)",
+    )
+
+
+def _conflict(exc: IntegrityError, number: str, email: str | None) -> AlreadyExists:
+    """Which uniqueness a concurrent write broke (the index names the column)."""
+    return email_taken(email or "") if "email_key" in str(exc.orig) else number_taken(number)
+
+
 async def employees_pb(repo: IdentityRepository, rows: Sequence[Employee]) -> list[pb.Employee]:
     """The messages of ``rows``, each marked whether they manage anyone (one query)."""
     managers = await repo.managers_among(r.id for r in rows)
@@ -93,9 +112,6 @@ class Employees:
             roles=request.roles,
             external_id=request.external_id,
         )
-        taken = AlreadyExists(
-            "employee_number_taken", f"employee number {new.employee_number!r} is already in use"
-        )
         employee_id = new_id()
         try:
             async with self.units() as uow:
@@ -105,7 +121,9 @@ class Employees:
                 if new.manager_id is not None:
                     await _check_manager(repo, employee_id, new.manager_id)
                 if await repo.employee_number_taken(new.employee_number):
-                    raise taken
+                    raise number_taken(new.employee_number)
+                if new.email is not None and await repo.email_taken(new.email):
+                    raise email_taken(new.email)
                 row = Employee(
                     id=employee_id,
                     employee_number=new.employee_number,
@@ -127,8 +145,8 @@ class Employees:
                 msg = employee_pb(row)
                 await uow.emit(pb.EmployeeCreated(meta=new_event_meta("identity"), employee=msg))
                 await uow.audit("employee.create", "employee", row.id, None, msg)
-        except IntegrityError as exc:  # a concurrent request took the number first
-            raise taken from exc
+        except IntegrityError as exc:  # a concurrent request took the number or e-mail first
+            raise _conflict(exc, new.employee_number, new.email) from exc
         return msg
 
     async def update(self, request: pb.UpdateEmployeeRequest) -> pb.Employee:
@@ -154,9 +172,17 @@ class Employees:
                     raise InvalidArgument("invalid_status", "status must be active or left")
                 changes["status"] = EMPLOYEE_STATUS_NAME[request.status]
             changed = [k for k, v in changes.items() if getattr(row, k) != v]
+            email = changes.get("email", row.email)
+            active = changes.get("status", row.status) == "active"
+            if email and active and {"email", "status"} & set(changed):
+                if await repo.email_taken(str(email), except_id=row.id):
+                    raise email_taken(str(email))
             for key in changed:
                 setattr(row, key, changes[key])
-            await repo.flush()
+            try:
+                await repo.flush()
+            except IntegrityError as exc:  # a concurrent request took the e-mail first
+                raise _conflict(exc, row.employee_number, row.email) from exc
             msg = (await employees_pb(repo, [row]))[0]
             if changed:
                 await record_employee_change(uow, before, msg, changed)

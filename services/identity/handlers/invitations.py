@@ -90,7 +90,6 @@ class Invitations:
                             employee_id=invitation.employee_id,
                             password_hash=password_hash,
                             must_change_password=True,
-                            failed_attempts=0,
                             updated_at=now,
                         )
                     )

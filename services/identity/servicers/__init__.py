@@ -56,7 +56,13 @@ SERVICE_NAMES = [
 async def setup(ctx: ServiceContext, server: grpc.aio.Server) -> None:
     org = units_for(ctx, IdentityRepository)
     auth = units_for(ctx, AuthRepository)
-    passwords = Passwords(ctx.settings.password_hash_profile)
+    settings = ctx.settings
+    passwords = Passwords(
+        settings.password_hash_profile,
+        workers=settings.password_hash_workers,
+        queue=settings.sign_in_queue,
+    )
+    ctx.closers.append(passwords.close)
     trail = AuditTrail(units_for(ctx, AuditRepository))
     identity_pb2_grpc.add_IdentityServiceServicer_to_server(
         IdentityServicer(Departments(org), Employees(org)), server

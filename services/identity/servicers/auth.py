@@ -43,7 +43,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     async def RevokeRefreshToken(
         self, request: pb.RevokeRefreshTokenRequest, context: grpc.aio.ServicerContext
     ) -> pb.RevokeRefreshTokenResponse:
-        await self.sign_in.revoke_refresh_token(request.token)
+        await self.sign_in.revoke_refresh_token(request.token, request.employee_id)
         return pb.RevokeRefreshTokenResponse()
 
     async def CreateApiKey(

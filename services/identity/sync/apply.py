@@ -18,6 +18,7 @@ from services.common.errors import FailedPrecondition
 from services.common.models import utcnow
 from services.common.outbox import new_event_meta
 from services.common.uow import UnitOfWork
+from services.identity.domain import login_key
 from services.identity.handlers.employees import employees_pb, record_employee_change
 from services.identity.messages import department_pb, employee_pb
 from services.identity.models import Department, Employee
@@ -63,7 +64,8 @@ class BatchApplier:
     async def apply(self, operations: list[Operation]) -> None:
         creates = [op.values.get("employee_number") for op in operations]
         wanted = [n for n in creates if n]
-        self._taken_numbers = {e.employee_number for e in await self.repo.by_numbers(wanted)}
+        found = await self.repo.by_numbers(wanted)
+        self._taken_numbers = {login_key(e.employee_number) for e in found}
         for index, op in enumerate(operations):
             position = f"batch {self.batch_no}, operation {index + 1} ({op.kind})"
             if op.kind == DEPARTMENT_CREATE:
@@ -158,8 +160,11 @@ class BatchApplier:
     async def _create_employee(self, op: Operation, position: str) -> None:
         v = op.values
         number = str(v["employee_number"])
-        if number in self._taken_numbers or await self.repo.get_employee(op.id) is not None:
+        if login_key(number) in self._taken_numbers or await self.repo.get_employee(op.id):
             raise OrgChanged(position, "the employee number is in use already")
+        email = v.get("email")
+        if email and await self.repo.email_taken(email):
+            raise OrgChanged(position, "another active person has that e-mail")
         department_id = str(v["department_id"])
         if await self.repo.get_department(department_id) is None:
             raise OrgChanged(position, "the department is gone")
@@ -185,7 +190,7 @@ class BatchApplier:
         for column in ("email", "mobile", "title", "grade", "hire_date"):
             setattr(row, column, _column_value(column, v.get(column)))
         self.repo.add(row)
-        self._taken_numbers.add(number)
+        self._taken_numbers.add(login_key(number))
         await self.repo.flush()
         msg = employee_pb(row)
         await self.uow.emit(ipb.EmployeeCreated(meta=new_event_meta("identity"), employee=msg))
@@ -208,6 +213,11 @@ class BatchApplier:
         if v.get("external_id") and v["external_id"] != row.external_id:
             if await self.repo.employee_external_taken(str(v["external_id"]), row.id):
                 raise OrgChanged(position, "another person has that source id")
+        email = v["email"] if "email" in v else row.email
+        active = (v.get("status") or row.status) == "active"
+        if email and active and ("email" in v or "status" in v):
+            if await self.repo.email_taken(str(email), except_id=row.id):
+                raise OrgChanged(position, "another active person has that e-mail")
         changed: list[str] = []
         for column, value in v.items():
             if column not in _UPDATABLE:

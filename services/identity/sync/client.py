@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from services.common.channels import channel
+from services.common.channels import MAX_MESSAGE_BYTES, channel
 from services.common.request_context import ACTOR_KEY
 from services.identity.sync.convert import snapshot_to_pb
 from services.identity.sync.data import Snapshot
 from stride.identity.v1 import org_sync_pb2 as pb
 from stride.identity.v1 import org_sync_pb2_grpc
 
-# A snapshot of a large organisation is a few MB: within the channels' MAX_MESSAGE_BYTES.
+# A snapshot of a large organisation is a few MB: within STRIDE_GRPC_MAX_MESSAGE_BYTES.
 PLAN_TIMEOUT_SECONDS = 120.0
 APPLY_TIMEOUT_SECONDS = 120.0
 
@@ -23,8 +23,10 @@ def actor(source: str) -> str:
 
 
 class OrgSyncClient:
-    def __init__(self, address: str, *, source: str) -> None:
-        self.channel = channel(address, actor=actor(source))
+    def __init__(
+        self, address: str, *, source: str, max_message_bytes: int = MAX_MESSAGE_BYTES
+    ) -> None:
+        self.channel = channel(address, actor=actor(source), max_message_bytes=max_message_bytes)
         self.stub = org_sync_pb2_grpc.OrgSyncServiceStub(self.channel)
         self.metadata = ((ACTOR_KEY, actor(source)),)
         self.source = source

@@ -14,10 +14,13 @@ Departments
   that was rejected (unless that parent exists in Stride), a name already used under the same
   parent. Departments missing from the source are left alone (never deleted).
 
-People (matched by employee number)
+People (matched by employee number, upper and lower case counting as one: ``adm-1`` in the
+source is Stride's ``ADM-1``, as at sign-in)
 - A row is rejected, and nothing of it is applied, for: an invalid field (number, name,
   email, mobile, title, grade, hire date), an unknown or rejected department, a duplicate
-  employee number (every row with that number), a duplicate or taken source id, a manager
+  employee number (every row with that number), a duplicate e-mail (every active row with
+  it: ``duplicate_email``), an e-mail another active person keeps (``email_taken``; e-mails
+  compare like logins), a duplicate or taken source id, a manager
   that is not in the source (``unknown_manager``), who left (``inactive_manager``), who is the
   person themself, or who is part of a loop in the management chain (every person on the
   loop is rejected with ``manager_cycle``).
@@ -166,6 +169,11 @@ class _Planner:
         self._matched: set[str] = set()
         # people
         self.emp_by_number = {e.employee_number: e for e in org.employees}
+        # Numbers compare as logins do: the source's spelling becomes Stride's (or, for new
+        # people, the first spelling in the source).
+        self._spelling: dict[str, str] = {}
+        for e in org.employees:
+            self._spelling.setdefault(domain.login_key(e.employee_number), e.employee_number)
         self.emp_by_id = {e.id: e for e in org.employees}
         self.emp_by_ext = {e.external_id: e for e in org.employees if e.external_id}
 
@@ -391,10 +399,12 @@ class _Planner:
             row.reason = Reason("invalid_row", person.problem)
             return row
         try:
-            row.number = domain.clean_employee_number(person.employee_number)
+            row.number = self._canonical(domain.clean_employee_number(person.employee_number))
         except DomainError as err:
             row.reason = _reason(err)
             return row
+        if row.manager:
+            row.manager = self._canonical(row.manager)
         if not person.active:
             return row  # a leaver only needs to be identified
         if row.manager == row.number:
@@ -424,7 +434,49 @@ class _Planner:
         row.department_id, row.reason = self._department_for(person.department_key)
         return row
 
+    def _canonical(self, number: str) -> str:
+        if number in self.emp_by_number:
+            return number
+        return self._spelling.setdefault(domain.login_key(number), number)
+
+    def _email_of(self, r: _Row) -> str | None:
+        """The e-mail the row's person has once the plan is applied."""
+        if "email" in self.snapshot.provided_fields:
+            return r.values.get("email")
+        current = self.emp_by_number.get(r.number)
+        return current.email if current is not None else None
+
+    def _check_emails(self, rows: list[_Row], leaving: set[str]) -> None:
+        """E-mails are one active person's each (compared as logins): rows sharing one are
+        rejected, and so is a row taking the e-mail of someone who stays active (also when
+        that person changes theirs in the same sync: the next sync applies it)."""
+        holders: dict[str, str] = {}
+        for e in self.org.employees:
+            if e.active and e.email and e.employee_number not in leaving:
+                holders.setdefault(domain.login_key(e.email), e.employee_number)
+        wanted: list[tuple[_Row, str]] = []
+        for r in rows:
+            email = self._email_of(r) if r.reason is None and r.source.active else None
+            if email:
+                wanted.append((r, email))
+        counts = Counter(domain.login_key(email) for _, email in wanted)
+        for r, email in wanted:
+            key = domain.login_key(email)
+            if counts[key] > 1:
+                r.reason = Reason(
+                    "duplicate_email",
+                    f"e-mail {email!r} appears {counts[key]} times "
+                    "(upper and lower case count as one)",
+                )
+            elif holders.get(key, r.number) != r.number:
+                r.reason = Reason(
+                    "email_taken", f"e-mail {email!r} belongs to employee {holders[key]!r}"
+                )
+
     def plan_people(self) -> None:
+        for source in self.snapshot.people:  # a row's own spelling before its reports' ones
+            if domain.EMPLOYEE_NUMBER.match(source.employee_number.strip()):
+                self._canonical(source.employee_number.strip())
         rows = [self._check_row(p) for p in self.snapshot.people]
         numbers = Counter(r.number for r in rows if r.number)
         duplicates = {n for n, c in numbers.items() if c > 1}
@@ -496,6 +548,7 @@ class _Planner:
                 r.reason = Reason(
                     "external_id_taken", f"source id {ext!r} belongs to another person"
                 )
+        self._check_emails(rows, leaving)
 
         nodes = list(dict.fromkeys([*by_number, *duplicates, *self.emp_by_number]))
         node_set = set(nodes)

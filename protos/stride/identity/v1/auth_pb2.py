@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dstride/identity/v1/auth.proto\x12\x12stride.identity.v1\"\x8b\x01\n\tPrincipal\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x17\n\x0f\x65mployee_number\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x15\n\rdepartment_id\x18\x04 \x01(\t\x12\r\n\x05roles\x18\x05 \x03(\t\x12\x1c\n\x14must_change_password\x18\x06 \x01(\x08\"6\n\x13\x41uthenticateRequest\x12\r\n\x05login\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"H\n\x14\x41uthenticateResponse\x12\x30\n\tprincipal\x18\x01 \x01(\x0b\x32\x1d.stride.identity.v1.Principal\"h\n\x12SetPasswordRequest\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x14\n\x0cnew_password\x18\x02 \x01(\t\x12\x18\n\x10\x63urrent_password\x18\x03 \x01(\t\x12\r\n\x05reset\x18\x04 \x01(\x08\"\x15\n\x13SetPasswordResponse\"/\n\x18IssueRefreshTokenRequest\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\"1\n\x0cRefreshToken\x12\r\n\x05token\x18\x01 \x01(\t\x12\x12\n\nexpires_at\x18\x02 \x01(\t\"*\n\x19RotateRefreshTokenRequest\x12\r\n\x05token\x18\x01 \x01(\t\"\x87\x01\n\x1aRotateRefreshTokenResponse\x12\x30\n\tprincipal\x18\x01 \x01(\x0b\x32\x1d.stride.identity.v1.Principal\x12\x37\n\rrefresh_token\x18\x02 \x01(\x0b\x32 .stride.identity.v1.RefreshToken\"*\n\x19RevokeRefreshTokenRequest\x12\r\n\x05token\x18\x01 \x01(\t\"\x1c\n\x1aRevokeRefreshTokenResponse\"\x94\x01\n\x06\x41piKey\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06scopes\x18\x03 \x03(\t\x12\x12\n\ncreated_by\x18\x04 \x01(\t\x12\x12\n\ncreated_at\x18\x05 \x01(\t\x12\x12\n\nrevoked_at\x18\x06 \x01(\t\x12\x14\n\x0clast_used_at\x18\x07 \x01(\t\x12\x0e\n\x06prefix\x18\x08 \x01(\t\"G\n\x13\x43reateApiKeyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06scopes\x18\x02 \x03(\t\x12\x12\n\ncreated_by\x18\x03 \x01(\t\"P\n\x14\x43reateApiKeyResponse\x12+\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x1a.stride.identity.v1.ApiKey\x12\x0b\n\x03key\x18\x02 \x01(\t\"\x14\n\x12ListApiKeysRequest\"C\n\x13ListApiKeysResponse\x12,\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x1a.stride.identity.v1.ApiKey\"!\n\x13RevokeApiKeyRequest\x12\n\n\x02id\x18\x01 \x01(\t\"(\n\x19\x41uthenticateApiKeyRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\"n\n\x1cIssueInitialPasswordsRequest\x12\x14\n\x0c\x65mployee_ids\x18\x01 \x03(\t\x12\x1c\n\x14\x61ll_without_password\x18\x02 \x01(\x08\x12\x1a\n\x12include_privileged\x18\x03 \x01(\x08\"\x8f\x01\n\x0fInitialPassword\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x17\n\x0f\x65mployee_number\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x15\n\rdepartment_id\x18\x04 \x01(\t\x12\x17\n\x0f\x64\x65partment_name\x18\x05 \x01(\t\x12\x10\n\x08password\x18\x06 \x01(\t\"8\n\x11SkippedInvitation\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\x9f\x01\n\x1dIssueInitialPasswordsResponse\x12\x33\n\x06issued\x18\x01 \x03(\x0b\x32#.stride.identity.v1.InitialPassword\x12\x36\n\x07skipped\x18\x02 \x03(\x0b\x32%.stride.identity.v1.SkippedInvitation\x12\x11\n\tremaining\x18\x03 \x01(\x05\x32\x96\x08\n\x0b\x41uthService\x12\x61\n\x0c\x41uthenticate\x12\'.stride.identity.v1.AuthenticateRequest\x1a(.stride.identity.v1.AuthenticateResponse\x12^\n\x0bSetPassword\x12&.stride.identity.v1.SetPasswordRequest\x1a\'.stride.identity.v1.SetPasswordResponse\x12\x63\n\x11IssueRefreshToken\x12,.stride.identity.v1.IssueRefreshTokenRequest\x1a .stride.identity.v1.RefreshToken\x12s\n\x12RotateRefreshToken\x12-.stride.identity.v1.RotateRefreshTokenRequest\x1a..stride.identity.v1.RotateRefreshTokenResponse\x12s\n\x12RevokeRefreshToken\x12-.stride.identity.v1.RevokeRefreshTokenRequest\x1a..stride.identity.v1.RevokeRefreshTokenResponse\x12\x61\n\x0c\x43reateApiKey\x12\'.stride.identity.v1.CreateApiKeyRequest\x1a(.stride.identity.v1.CreateApiKeyResponse\x12^\n\x0bListApiKeys\x12&.stride.identity.v1.ListApiKeysRequest\x1a\'.stride.identity.v1.ListApiKeysResponse\x12S\n\x0cRevokeApiKey\x12\'.stride.identity.v1.RevokeApiKeyRequest\x1a\x1a.stride.identity.v1.ApiKey\x12_\n\x12\x41uthenticateApiKey\x12-.stride.identity.v1.AuthenticateApiKeyRequest\x1a\x1a.stride.identity.v1.ApiKey\x12|\n\x15IssueInitialPasswords\x12\x30.stride.identity.v1.IssueInitialPasswordsRequest\x1a\x31.stride.identity.v1.IssueInitialPasswordsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dstride/identity/v1/auth.proto\x12\x12stride.identity.v1\"\x8b\x01\n\tPrincipal\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x17\n\x0f\x65mployee_number\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x15\n\rdepartment_id\x18\x04 \x01(\t\x12\r\n\x05roles\x18\x05 \x03(\t\x12\x1c\n\x14must_change_password\x18\x06 \x01(\x08\"6\n\x13\x41uthenticateRequest\x12\r\n\x05login\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"H\n\x14\x41uthenticateResponse\x12\x30\n\tprincipal\x18\x01 \x01(\x0b\x32\x1d.stride.identity.v1.Principal\"h\n\x12SetPasswordRequest\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x14\n\x0cnew_password\x18\x02 \x01(\t\x12\x18\n\x10\x63urrent_password\x18\x03 \x01(\t\x12\r\n\x05reset\x18\x04 \x01(\x08\"\x15\n\x13SetPasswordResponse\"/\n\x18IssueRefreshTokenRequest\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\"1\n\x0cRefreshToken\x12\r\n\x05token\x18\x01 \x01(\t\x12\x12\n\nexpires_at\x18\x02 \x01(\t\"*\n\x19RotateRefreshTokenRequest\x12\r\n\x05token\x18\x01 \x01(\t\"\x87\x01\n\x1aRotateRefreshTokenResponse\x12\x30\n\tprincipal\x18\x01 \x01(\x0b\x32\x1d.stride.identity.v1.Principal\x12\x37\n\rrefresh_token\x18\x02 \x01(\x0b\x32 .stride.identity.v1.RefreshToken\"?\n\x19RevokeRefreshTokenRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\x13\n\x0b\x65mployee_id\x18\x02 \x01(\t\"\x1c\n\x1aRevokeRefreshTokenResponse\"\x94\x01\n\x06\x41piKey\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06scopes\x18\x03 \x03(\t\x12\x12\n\ncreated_by\x18\x04 \x01(\t\x12\x12\n\ncreated_at\x18\x05 \x01(\t\x12\x12\n\nrevoked_at\x18\x06 \x01(\t\x12\x14\n\x0clast_used_at\x18\x07 \x01(\t\x12\x0e\n\x06prefix\x18\x08 \x01(\t\"G\n\x13\x43reateApiKeyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06scopes\x18\x02 \x03(\t\x12\x12\n\ncreated_by\x18\x03 \x01(\t\"P\n\x14\x43reateApiKeyResponse\x12+\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x1a.stride.identity.v1.ApiKey\x12\x0b\n\x03key\x18\x02 \x01(\t\"\x14\n\x12ListApiKeysRequest\"C\n\x13ListApiKeysResponse\x12,\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x1a.stride.identity.v1.ApiKey\"!\n\x13RevokeApiKeyRequest\x12\n\n\x02id\x18\x01 \x01(\t\"(\n\x19\x41uthenticateApiKeyRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\"n\n\x1cIssueInitialPasswordsRequest\x12\x14\n\x0c\x65mployee_ids\x18\x01 \x03(\t\x12\x1c\n\x14\x61ll_without_password\x18\x02 \x01(\x08\x12\x1a\n\x12include_privileged\x18\x03 \x01(\x08\"\x8f\x01\n\x0fInitialPassword\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x17\n\x0f\x65mployee_number\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x15\n\rdepartment_id\x18\x04 \x01(\t\x12\x17\n\x0f\x64\x65partment_name\x18\x05 \x01(\t\x12\x10\n\x08password\x18\x06 \x01(\t\"8\n\x11SkippedInvitation\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\x9f\x01\n\x1dIssueInitialPasswordsResponse\x12\x33\n\x06issued\x18\x01 \x03(\x0b\x32#.stride.identity.v1.InitialPassword\x12\x36\n\x07skipped\x18\x02 \x03(\x0b\x32%.stride.identity.v1.SkippedInvitation\x12\x11\n\tremaining\x18\x03 \x01(\x05\x32\x96\x08\n\x0b\x41uthService\x12\x61\n\x0c\x41uthenticate\x12\'.stride.identity.v1.AuthenticateRequest\x1a(.stride.identity.v1.AuthenticateResponse\x12^\n\x0bSetPassword\x12&.stride.identity.v1.SetPasswordRequest\x1a\'.stride.identity.v1.SetPasswordResponse\x12\x63\n\x11IssueRefreshToken\x12,.stride.identity.v1.IssueRefreshTokenRequest\x1a .stride.identity.v1.RefreshToken\x12s\n\x12RotateRefreshToken\x12-.stride.identity.v1.RotateRefreshTokenRequest\x1a..stride.identity.v1.RotateRefreshTokenResponse\x12s\n\x12RevokeRefreshToken\x12-.stride.identity.v1.RevokeRefreshTokenRequest\x1a..stride.identity.v1.RevokeRefreshTokenResponse\x12\x61\n\x0c\x43reateApiKey\x12\'.stride.identity.v1.CreateApiKeyRequest\x1a(.stride.identity.v1.CreateApiKeyResponse\x12^\n\x0bListApiKeys\x12&.stride.identity.v1.ListApiKeysRequest\x1a\'.stride.identity.v1.ListApiKeysResponse\x12S\n\x0cRevokeApiKey\x12\'.stride.identity.v1.RevokeApiKeyRequest\x1a\x1a.stride.identity.v1.ApiKey\x12_\n\x12\x41uthenticateApiKey\x12-.stride.identity.v1.AuthenticateApiKeyRequest\x1a\x1a.stride.identity.v1.ApiKey\x12|\n\x15IssueInitialPasswords\x12\x30.stride.identity.v1.IssueInitialPasswordsRequest\x1a\x31.stride.identity.v1.IssueInitialPasswordsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -50,31 +50,31 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ROTATEREFRESHTOKENRESPONSE']._serialized_start=599
   _globals['_ROTATEREFRESHTOKENRESPONSE']._serialized_end=734
   _globals['_REVOKEREFRESHTOKENREQUEST']._serialized_start=736
-  _globals['_REVOKEREFRESHTOKENREQUEST']._serialized_end=778
-  _globals['_REVOKEREFRESHTOKENRESPONSE']._serialized_start=780
-  _globals['_REVOKEREFRESHTOKENRESPONSE']._serialized_end=808
-  _globals['_APIKEY']._serialized_start=811
-  _globals['_APIKEY']._serialized_end=959
-  _globals['_CREATEAPIKEYREQUEST']._serialized_start=961
-  _globals['_CREATEAPIKEYREQUEST']._serialized_end=1032
-  _globals['_CREATEAPIKEYRESPONSE']._serialized_start=1034
-  _globals['_CREATEAPIKEYRESPONSE']._serialized_end=1114
-  _globals['_LISTAPIKEYSREQUEST']._serialized_start=1116
-  _globals['_LISTAPIKEYSREQUEST']._serialized_end=1136
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=1138
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=1205
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=1207
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=1240
-  _globals['_AUTHENTICATEAPIKEYREQUEST']._serialized_start=1242
-  _globals['_AUTHENTICATEAPIKEYREQUEST']._serialized_end=1282
-  _globals['_ISSUEINITIALPASSWORDSREQUEST']._serialized_start=1284
-  _globals['_ISSUEINITIALPASSWORDSREQUEST']._serialized_end=1394
-  _globals['_INITIALPASSWORD']._serialized_start=1397
-  _globals['_INITIALPASSWORD']._serialized_end=1540
-  _globals['_SKIPPEDINVITATION']._serialized_start=1542
-  _globals['_SKIPPEDINVITATION']._serialized_end=1598
-  _globals['_ISSUEINITIALPASSWORDSRESPONSE']._serialized_start=1601
-  _globals['_ISSUEINITIALPASSWORDSRESPONSE']._serialized_end=1760
-  _globals['_AUTHSERVICE']._serialized_start=1763
-  _globals['_AUTHSERVICE']._serialized_end=2809
+  _globals['_REVOKEREFRESHTOKENREQUEST']._serialized_end=799
+  _globals['_REVOKEREFRESHTOKENRESPONSE']._serialized_start=801
+  _globals['_REVOKEREFRESHTOKENRESPONSE']._serialized_end=829
+  _globals['_APIKEY']._serialized_start=832
+  _globals['_APIKEY']._serialized_end=980
+  _globals['_CREATEAPIKEYREQUEST']._serialized_start=982
+  _globals['_CREATEAPIKEYREQUEST']._serialized_end=1053
+  _globals['_CREATEAPIKEYRESPONSE']._serialized_start=1055
+  _globals['_CREATEAPIKEYRESPONSE']._serialized_end=1135
+  _globals['_LISTAPIKEYSREQUEST']._serialized_start=1137
+  _globals['_LISTAPIKEYSREQUEST']._serialized_end=1157
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=1159
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=1226
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=1228
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=1261
+  _globals['_AUTHENTICATEAPIKEYREQUEST']._serialized_start=1263
+  _globals['_AUTHENTICATEAPIKEYREQUEST']._serialized_end=1303
+  _globals['_ISSUEINITIALPASSWORDSREQUEST']._serialized_start=1305
+  _globals['_ISSUEINITIALPASSWORDSREQUEST']._serialized_end=1415
+  _globals['_INITIALPASSWORD']._serialized_start=1418
+  _globals['_INITIALPASSWORD']._serialized_end=1561
+  _globals['_SKIPPEDINVITATION']._serialized_start=1563
+  _globals['_SKIPPEDINVITATION']._serialized_end=1619
+  _globals['_ISSUEINITIALPASSWORDSRESPONSE']._serialized_start=1622
+  _globals['_ISSUEINITIALPASSWORDSRESPONSE']._serialized_end=1781
+  _globals['_AUTHSERVICE']._serialized_start=1784
+  _globals['_AUTHSERVICE']._serialized_end=2830
 # @@protoc_insertion_point(module_scope)

@@ -233,15 +233,19 @@ class RevokeRefreshTokenRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     TOKEN_FIELD_NUMBER: _builtins.int
+    EMPLOYEE_ID_FIELD_NUMBER: _builtins.int
     token: _builtins.str
+    employee_id: _builtins.str
+    """Whose sign-out this is (required): a token of anyone else is left alone."""
     def __init__(
         self,
         *,
         token: _builtins.str = ...,
+        employee_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["token", b"token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["employee_id", b"employee_id", "token", b"token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
