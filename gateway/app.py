@@ -9,10 +9,12 @@ import structlog
 from fastapi import FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
+from gateway import openapi
 from gateway.bootstrap import GatewayDeps, build_deps
 from gateway.middleware import RequestIdMiddleware
 from gateway.problems import install_handlers
 from gateway.routers import api_router, health
+from gateway.routes import method_not_allowed
 from gateway.security import ApiKeyCache, Authenticator
 from gateway.tokens import access_tokens
 from services.common.settings import GatewaySettings
@@ -73,9 +75,12 @@ def create_app(settings: GatewaySettings, deps: GatewayDeps | None = None) -> Fa
     app.state.settings = settings
     app.state.auth = authenticator
     install_handlers(app)
+    # Any method a path does not have: 405 with every method it has in Allow.
+    app.add_exception_handler(405, method_not_allowed)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(health.router)
     # Always on: with no exporter configured the spans and metrics go to no-op providers.
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
+    openapi.install(app)
     return app

@@ -16,12 +16,13 @@ from fastapi import APIRouter, Request, Response
 
 from gateway.deps import RpcDep
 from gateway.policy import Principal
-from gateway.problems import ProblemError
+from gateway.problems import ProblemError, problem_responses
+from gateway.routes import StrideRoute
 from gateway.schemas.auth import LoginRequest, Me, PasswordChange, RefreshRequest, Tokens
 from gateway.security import Access, Allow, AuthDep, Authenticator, person_principal
 from stride.identity.v1 import auth_pb2 as pb
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"], route_class=StrideRoute)
 
 
 def me(principal: Principal) -> dict[str, Any]:
@@ -60,6 +61,7 @@ def _tokens(
     response_model=Tokens,
     name="login",
     dependencies=[Allow("auth.login")],
+    responses=problem_responses(401, 429),
     description="Sign in with employee number (or email) and password. Wrong credentials: "
     "401 invalid_credentials; after repeated failures the account is locked for a while: "
     "429 account_locked.",
@@ -84,6 +86,7 @@ async def login(
     response_model=Tokens,
     name="refresh",
     dependencies=[Allow("auth.refresh")],
+    responses=problem_responses(401),
     description="Swap a refresh token for a new access token and a new refresh token (the old "
     "one stops working). Presenting an already used refresh token ends that whole session.",
 )
