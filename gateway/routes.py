@@ -7,7 +7,7 @@ with an odd ``loc`` for bad syntax, an undocumented ``400 http_400`` for bad byt
 every other bad body is answered after it. Every resource router uses :class:`StrideRoute`:
 its request parses leniently, putting a :class:`MalformedJson` in place of the body, which
 fails the body's validation like any other wrong body — after authentication and the route's
-rule — and :func:`gateway.problems` answers it with **400** ``malformed_json``. The order is
+rule — and :mod:`gateway.problems` answers it with **400** ``malformed_json``. The order is
 the same for every route: 401, 403, 404 (the object), then 400 / 422 (the body).
 
 **405.** Starlette answers a method a path does not have with the methods of the first route
