@@ -9,11 +9,13 @@ import structlog
 from fastapi import FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
+from gateway import openapi
 from gateway.body_limit import BodyLimitMiddleware, BodyLimits, bulk_routes
 from gateway.bootstrap import GatewayDeps, build_deps
 from gateway.middleware import RequestIdMiddleware
 from gateway.problems import install_handlers
 from gateway.routers import api_router, health
+from gateway.routes import method_not_allowed
 from gateway.security import ApiKeyCache, Authenticator, iter_routes
 from gateway.sign_in_throttle import SignInThrottle
 from gateway.tokens import access_tokens
@@ -76,6 +78,8 @@ def create_app(settings: GatewaySettings, deps: GatewayDeps | None = None) -> Fa
     app.state.auth = authenticator
     app.state.sign_in_throttle = SignInThrottle(settings.sign_in_client_limit)
     install_handlers(app)
+    # Any method a path does not have: 405 with every method it has in Allow.
+    app.add_exception_handler(405, method_not_allowed)
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(health.router)
     # Outermost first: the request id, then the body limit (before routing and sign-in).
@@ -88,4 +92,5 @@ def create_app(settings: GatewaySettings, deps: GatewayDeps | None = None) -> Fa
     app.add_middleware(RequestIdMiddleware)
     # Always on: with no exporter configured the spans and metrics go to no-op providers.
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
+    openapi.install(app)
     return app

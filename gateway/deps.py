@@ -7,6 +7,7 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Path, Query, Request
 
 from gateway.bootstrap import GatewayDeps
+from gateway.schemas.common import QueryInt
 from services.common.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from services.common.request_context import ACTOR_KEY, REQUEST_ID_KEY
 from services.common.rpc import Req, Resp, UnaryMethod
@@ -127,7 +128,7 @@ class PageParams:
 
 async def page_params(
     page_size: Annotated[
-        int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page")
+        QueryInt, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page")
     ] = DEFAULT_PAGE_SIZE,
     page_token: Annotated[
         str, Query(max_length=1024, description="next_page_token of the previous page")

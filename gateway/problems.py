@@ -74,6 +74,7 @@ _GENERIC_DETAIL = {
 }
 _CODE = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
 _HTTP_CODES = {
+    400: "bad_request",
     404: "not_found",
     405: "method_not_allowed",
     413: "payload_too_large",
@@ -209,8 +210,24 @@ def _field_errors(errors: Iterable[Any]) -> list[dict[str, Any]]:
     return out
 
 
+class MalformedJson(str):
+    """Stands in for a request body that is not JSON (gateway/routes.py); its text says why.
+
+    A ``str``: no request model accepts one (an object with attributes would pass a model
+    whose fields are all optional, as FastAPI validates bodies ``from_attributes``).
+    """
+
+    @property
+    def reason(self) -> str:
+        return str(self)
+
+
 async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    if isinstance(exc.body, MalformedJson):
+        return request_problem(
+            request, 400, "malformed_json", f"The request body is not JSON: {exc.body.reason}."
+        )
     errors = _field_errors(exc.errors())
     fields = ", ".join(sorted({e["field"] for e in errors if e["field"]}))
     detail = f"Invalid request: {fields}." if fields else "Invalid request."
@@ -246,33 +263,29 @@ def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _problem_handler)
 
 
-def _problem_doc(description: str) -> dict[str, Any]:
-    return {"model": Problem, "description": description, "content": {PROBLEM_JSON: {}}}
-
-
-# OpenAPI documentation of the error responses every resource route can give.
-PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: _problem_doc(
-        "Not signed in or bad credentials (code unauthenticated, invalid_token, "
-        "token_expired, invalid_api_key); carries WWW-Authenticate"
-    ),
-    403: _problem_doc(
-        "Not allowed (code forbidden, insufficient_scope, password_change_required, admin_required)"
-    ),
-    404: _problem_doc("Not found (code e.g. not_found, unknown_cycle)"),
-    409: _problem_doc("Conflict: already exists or a rule forbids it (e.g. cycle_closed)"),
-    413: _problem_doc(
-        "The request body is over the limit (code payload_too_large); refused before it is read"
-    ),
-    422: _problem_doc("Invalid input (code validation_error, or a service's own code)"),
-    429: _problem_doc(
-        "Too many attempts (code account_locked, too_many_sign_in_attempts); carries Retry-After"
-    ),
-    500: _problem_doc("Unexpected error (code internal_error)"),
-    502: _problem_doc("A backing service failed (code upstream_error)"),
-    503: _problem_doc(
-        "A backing service is unavailable or busy (code service_unavailable, sign_in_busy); "
-        "Retry-After when known"
-    ),
-    504: _problem_doc("A backing service timed out (code service_timeout)"),
+# What each error status means, for the OpenAPI document (gateway/openapi.py decides which
+# statuses each operation documents; a route adds its own with ``problem_responses``).
+PROBLEM_STATUSES: dict[int, str] = {
+    400: "The request body is not JSON (code malformed_json)",
+    401: "Not signed in or bad credentials (code unauthenticated, invalid_token, "
+    "token_expired, invalid_api_key, invalid_credentials, invalid_refresh_token); carries "
+    "WWW-Authenticate",
+    403: "Not allowed (code forbidden, insufficient_scope, password_change_required, "
+    "admin_required, ...)",
+    404: "Not found, or not yours to see (code e.g. not_found, objective_not_found)",
+    409: "Conflict: already exists or a rule forbids it now (e.g. cycle_closed)",
+    413: "The request body is over the limit (code payload_too_large); refused before it is read",
+    422: "Invalid input (code validation_error with the fields' errors, or a service's own code)",
+    429: "Too many attempts (code account_locked, too_many_sign_in_attempts); carries Retry-After",
+    500: "Unexpected error (code internal_error)",
+    502: "A backing service failed (code upstream_error)",
+    503: "A backing service is unavailable or busy (code service_unavailable, sign_in_busy); "
+    "retry later (Retry-After when known)",
+    504: "A backing service timed out (code service_timeout); retry later",
 }
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` of a route that answers ``statuses`` beyond what its shape implies
+    (gateway/openapi.py gives them the problem+json content)."""
+    return {status: {"description": PROBLEM_STATUSES[status]} for status in statuses}

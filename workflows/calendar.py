@@ -11,10 +11,11 @@ in autumn) take the first occurrence.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from workflows.vocabulary import week_of
+from workflows.vocabulary import cycle_dates_problem, deadlines, parse_day, week_of
 
 # Inside Temporal's sandbox ZoneInfo is the real class only because the worker and the
 # replayer run workflows with workflows.sandbox.RUNNER, which leaves zoneinfo.ZoneInfo
@@ -117,3 +118,57 @@ def parse_instant(value: str) -> datetime:
 
 def rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class InvalidCycle(ValueError):
+    """A cycle that can never be planned (dates goals would refuse, an unknown time zone)."""
+
+
+@dataclass
+class CycleCalendar:
+    start: date
+    end: date
+    planning_deadline: date
+    approval_deadline: date
+    closing_deadline: date
+    time_zone: str
+
+
+def cycle_calendar(
+    start_date: str,
+    end_date: str,
+    time_zone: str,
+    planning_deadline: str = "",
+    approval_deadline: str = "",
+    closing_deadline: str = "",
+) -> CycleCalendar:
+    """A cycle's dates from its ISO dates; missing deadlines get goals' defaults
+    (:func:`vocabulary.deadlines`). The same rule as goals' (:func:`vocabulary.cycle_dates_problem`)
+    applies, so dates that could not be planned fail here, before any timer is computed.
+    """
+
+    def day(value: str, field: str) -> date | None:
+        if not value:
+            return None
+        parsed = parse_day(value)
+        if parsed is None:
+            raise InvalidCycle(f"{field} is not an ISO date: {value!r}")
+        return parsed
+
+    start, end = day(start_date, "start_date"), day(end_date, "end_date")
+    if start is None or end is None:
+        raise InvalidCycle("start_date and end_date are required")
+    given = (
+        day(planning_deadline, "planning_deadline"),
+        day(approval_deadline, "approval_deadline"),
+        day(closing_deadline, "closing_deadline"),
+    )
+    problem = cycle_dates_problem(start, end, *given)
+    if problem is not None:
+        raise InvalidCycle(f"{problem[0]}: {problem[1]}")
+    try:
+        zone(time_zone)
+    except ValueError as err:
+        raise InvalidCycle(str(err)) from err
+    planning, approval, closing = deadlines(start, end, *given)
+    return CycleCalendar(start, end, planning, approval, closing, time_zone)

@@ -38,13 +38,17 @@ changed together.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
 
 from workflows.calendar import (
     MONDAY,
+    CycleCalendar,
+    InvalidCycle,
+    cycle_calendar,
     end_of_day,
     iso_week,
     local_instant,
@@ -67,7 +71,7 @@ from workflows.notifications import (
     step_key,
 )
 from workflows.search_attributes import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE
-from workflows.vocabulary import DEFAULT_TIME_ZONE, Phase, deadlines
+from workflows.vocabulary import DEFAULT_TIME_ZONE, INVALID_INPUT_ERROR, Phase
 
 QUERY_STATE = "state"
 # Goals closed the cycle (by hand): a backfill cycle's workflow finishes on it.
@@ -178,34 +182,19 @@ class CycleState:
     awaiting_close: bool = False
 
 
-@dataclass
-class CycleCalendar:
-    start: date
-    end: date
-    planning_deadline: date
-    approval_deadline: date
-    closing_deadline: date
-    time_zone: str
-
-
 def calendar_of(input: CycleInput) -> CycleCalendar:
-    """The cycle's dates; missing deadlines get goals' defaults (:func:`vocabulary.deadlines`)."""
-    start = date.fromisoformat(input.start_date)
-    end = date.fromisoformat(input.end_date)
-    if end < start:
-        raise ValueError("end_date before start_date")
+    """The cycle's dates; missing deadlines get goals' defaults (:func:`vocabulary.deadlines`).
 
-    def day(value: str) -> date | None:
-        return date.fromisoformat(value) if value else None
-
-    planning, approval, closing = deadlines(
-        start,
-        end,
-        day(input.planning_deadline),
-        day(input.approval_deadline),
-        day(input.closing_deadline),
+    Raises :class:`InvalidCycle` when goals would not accept them or the time zone is unknown.
+    """
+    return cycle_calendar(
+        input.start_date,
+        input.end_date,
+        input.time_zone,
+        input.planning_deadline,
+        input.approval_deadline,
+        input.closing_deadline,
     )
-    return CycleCalendar(start, end, planning, approval, closing, input.time_zone)
 
 
 def cycle_steps(input: CycleInput) -> list[Step]:
@@ -325,7 +314,16 @@ class CycleWorkflow:
 
     @workflow.run
     async def run(self, input: CycleInput) -> CycleState:
-        self._steps = cycle_steps(input)
+        try:
+            self._steps = cycle_steps(input)
+        except InvalidCycle as err:
+            # Fail the run (not the workflow task, which would retry forever): the input
+            # cannot change, and ops read the reason in the Temporal UI.
+            raise ApplicationError(
+                f"cycle {input.cycle_id} cannot be planned: {err}",
+                type=INVALID_INPUT_ERROR,
+                non_retryable=True,
+            ) from err
         workflow.upsert_search_attributes(
             [
                 STRIDE_CYCLE.value_set(input.cycle_id),

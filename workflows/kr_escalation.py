@@ -35,7 +35,7 @@ from workflows.search_attributes import (
     STRIDE_PHASE,
     STRIDE_RISK_LEVEL,
 )
-from workflows.vocabulary import RISK_STATUSES, Risk
+from workflows.vocabulary import INVALID_INPUT_ERROR, RISK_STATUSES, Risk
 
 SIGNAL_RISK_ASSESSED = "risk_assessed"
 PHASE = "escalation"
@@ -176,7 +176,7 @@ class KrEscalationWorkflow:
             cycle_end = parse_utc(input.cycle_end_utc)
         except ValueError as err:
             # Fail the run (not the task, which would retry forever): the input cannot change.
-            raise ApplicationError(str(err), type="InvalidInput", non_retryable=True) from err
+            raise ApplicationError(str(err), type=INVALID_INPUT_ERROR, non_retryable=True) from err
         if audited:
             await self._run_audited(cycle_end)
             return self.state()

@@ -96,6 +96,7 @@ MAX_TITLE = 300
 MAX_NOTE = 4000
 MAX_UNIT = 32
 MAX_PROJECT = 200
+# A cycle lasts at most this many days (a year and a month: a yearly cycle with slack).
 MAX_CYCLE_DAYS = 400
 MAX_KEY_RESULTS = 20
 MAX_MILESTONES = 50
@@ -110,14 +111,20 @@ MAX_IMPORT_BYTES = 1024 * 1024
 MAX_IMPORT_ROWS = 5000
 MAX_COMMENT = 4000
 
-# An ISO week such as 2026-W48: ASCII digits only (``\d`` would accept other scripts' digits).
+# An ISO week such as 2026-W48: ASCII digits only (``\d`` and ``int()`` would accept other
+# scripts' digits, so "٢٠٢٦-W49" or "２０２６-W49" would become weeks of their own).
 WEEK_PATTERN = r"^([0-9]{4})-W([0-9]{2})$"
 WEEK = re.compile(WEEK_PATTERN, re.ASCII)
+# A calendar date such as 2026-03-31: the extended ISO form with ASCII digits only. Python's
+# date.fromisoformat also takes 20260331 and 2026-W14-2, pydantic takes Unix timestamps and
+# midnight datetimes; the API takes none of those.
+DATE_PATTERN = r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$"
+DATE = re.compile(DATE_PATTERN, re.ASCII)
 
 
 def week_bounds(week: str) -> tuple[date, date] | None:
     """Monday and Sunday of an ISO week such as ``2026-W48`` (None if it is not one)."""
-    match = WEEK.match(week)
+    match = WEEK.fullmatch(week)
     if not match:
         return None
     try:
@@ -127,11 +134,27 @@ def week_bounds(week: str) -> tuple[date, date] | None:
     return monday, monday + timedelta(days=6)
 
 
+def parse_day(text: str) -> date | None:
+    """The date ``YYYY-MM-DD`` names (None for anything else, e.g. ``2026-02-30``)."""
+    if not DATE.fullmatch(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
 def week_of(day: date) -> str:
     """The ISO week of a date, e.g. ``2026-W48``."""
     year, number, _ = day.isocalendar()
     return f"{year}-W{number:02d}"
 
+
+# The type of the ApplicationError a workflow fails with when its input can never work (a
+# cycle in the year 9999, a timestamp without an offset): non-retryable, so the run ends
+# FAILED with this type and a readable message in the Temporal UI instead of retrying its
+# workflow task forever.
+INVALID_INPUT_ERROR = "InvalidInput"
 
 # The organisation's time zone when none is configured or given (calendars, cycles, reminders).
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
@@ -141,6 +164,33 @@ DEFAULT_TIME_ZONE = "Asia/Shanghai"
 PLANNING_DAYS = 7
 APPROVAL_DAYS = 14
 CLOSING_DAYS = 7
+
+
+# Every date of a cycle (its days and deadlines) lies in these years: anything else is a typo
+# (0001, 9999), and the cycle's calendar (a closing deadline a week after the end, reminders,
+# workflow timers in UTC) must stay within what a date can hold.
+FIRST_CYCLE_YEAR = 2000
+LAST_CYCLE_YEAR = 2100
+
+
+def cycle_dates_problem(start: date, end: date, *deadlines: date | None) -> tuple[str, str] | None:
+    """Why a cycle cannot have these dates, as (stable code, message); None when it can.
+
+    Every date (the days and the deadlines given) in FIRST_CYCLE_YEAR..LAST_CYCLE_YEAR, the
+    end after the start, at most MAX_CYCLE_DAYS from start to end. The gateway, goals and the
+    cycle workflow apply this one rule.
+    """
+    for day in (start, end, *deadlines):
+        if day is not None and not FIRST_CYCLE_YEAR <= day.year <= LAST_CYCLE_YEAR:
+            return (
+                "cycle_dates_out_of_range",
+                f"cycle dates lie in the years {FIRST_CYCLE_YEAR} to {LAST_CYCLE_YEAR}",
+            )
+    if end <= start:
+        return "invalid_cycle_dates", "end_date must be after start_date"
+    if (end - start).days > MAX_CYCLE_DAYS:
+        return "cycle_too_long", f"a cycle spans at most {MAX_CYCLE_DAYS} days"
+    return None
 
 
 def default_deadlines(start: date, end: date) -> tuple[date, date, date]:
@@ -172,6 +222,12 @@ def deadlines(
 # -- single values: names, confidence, weights, codes ----------------------------------------
 # Names of people, departments and other short labels.
 MAX_NAME = 200
+# The numbers of a key result (baseline, target, bounds, check-in values) lie in
+# 0..MAX_AMOUNT: a trillion holds any count, quantity or sum of money a plant plans with, and
+# keeps every share computed from them a finite number.
+MAX_AMOUNT = 1e12
+# A percentage key result's numbers lie in 0..PERCENT_MAX.
+PERCENT_MAX = 100
 # A check-in's confidence runs from 0 (none) to this (certain).
 MAX_CONFIDENCE = 10
 # An objective's key-result weights total this.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.problems import PROBLEM_RESPONSES
 from gateway.routers import (
     api_keys,
     approval_decisions,
@@ -26,7 +25,7 @@ from gateway.routers import (
 )
 from gateway.security import annotate_routes
 
-api_router = APIRouter(responses=PROBLEM_RESPONSES)
+api_router = APIRouter()
 for module in (
     auth,
     departments,

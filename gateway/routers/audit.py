@@ -8,24 +8,24 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime
 
 from gateway.convert import to_dict
 from gateway.deps import Paging, RpcDep
 from gateway.routers.common import page
+from gateway.routes import StrideRoute
 from gateway.schemas.audit import AuditEntry, AuditVerification
-from gateway.schemas.common import Page
+from gateway.schemas.common import Instant, Page
 from gateway.security import Allow
 from services.identity import audit_export
 from stride.audit.v1 import audit_pb2 as pb
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = APIRouter(prefix="/audit", tags=["audit"], route_class=StrideRoute)
 
 # Recomputing the whole chain takes longer than an ordinary call (seconds).
 VERIFY_TIMEOUT = 120.0
 
 Filter = Annotated[str, Query(max_length=200)]
-Time = Annotated[AwareDatetime | None, Query(description="RFC 3339 with an offset")]
+Time = Annotated[Instant | None, Query(description="RFC 3339 with an offset")]
 
 
 def _rfc3339(value: datetime | None) -> str:

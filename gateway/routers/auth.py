@@ -16,13 +16,14 @@ from fastapi import APIRouter, Request, Response
 
 from gateway.deps import RpcDep
 from gateway.policy import Principal
-from gateway.problems import ProblemError
+from gateway.problems import ProblemError, problem_responses
+from gateway.routes import StrideRoute
 from gateway.schemas.auth import LoginRequest, Me, PasswordChange, RefreshRequest, Tokens
 from gateway.security import Access, Allow, AuthDep, Authenticator, person_principal
 from gateway.sign_in_throttle import SignInThrottle, client_address
 from stride.identity.v1 import auth_pb2 as pb
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"], route_class=StrideRoute)
 # What counts against the client address: wrong credentials, a locked login.
 _FAILED_SIGN_IN = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.RESOURCE_EXHAUSTED)
 
@@ -63,6 +64,7 @@ def _tokens(
     response_model=Tokens,
     name="login",
     dependencies=[Allow("auth.login")],
+    responses=problem_responses(401, 429),
     description="Sign in with employee number (or email; upper and lower case count as one) "
     "and password. Wrong credentials: 401 invalid_credentials. After 5 failures with one login "
     "within 15 minutes that login is refused for 15 minutes, whether or not it exists: 429 "
@@ -97,6 +99,7 @@ async def login(
     response_model=Tokens,
     name="refresh",
     dependencies=[Allow("auth.refresh")],
+    responses=problem_responses(401),
     description="Swap a refresh token for a new access token and a new refresh token (the old "
     "one stops working). Presenting an already used refresh token ends that whole session.",
 )

@@ -11,10 +11,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
+from gateway.body_limit import BULK_BODY
 from gateway.convert import to_dict
 from gateway.deps import PathId, RpcDep
 from gateway.problems import PROBLEM_JSON, ProblemError
 from gateway.routers.common import read_upload, upload_body
+from gateway.routes import StrideRoute
 from gateway.schemas.check_ins import CheckInImport
 from gateway.schemas.problems import Problem
 from gateway.security import Access, Allow
@@ -22,7 +24,7 @@ from services.common.tables import is_xlsx
 from stride.goals.v1 import goals_pb2 as pb
 from workflows.vocabulary import MAX_IMPORT_BYTES, MAX_IMPORT_ROWS
 
-router = APIRouter(prefix="/cycles", tags=["check-ins"])
+router = APIRouter(prefix="/cycles", tags=["check-ins"], route_class=StrideRoute)
 
 # Thousands of rows, each through the single check-in's path.
 IMPORT_TIMEOUT = 300.0
@@ -45,7 +47,12 @@ _UPLOAD_PROBLEMS: dict[int | str, dict[str, Any]] = {
     "/{cycle_id}/check-ins/import",
     response_model=CheckInImport,
     name="import_check_ins",
-    openapi_extra=upload_body("CSV (UTF-8 or GB18030) or XLSX (first sheet)"),
+    # An upload: the bulk body limit at the door, then the import's own file limit (413
+    # file_too_large, read as it streams in).
+    openapi_extra={
+        **upload_body("CSV (UTF-8 or GB18030) or XLSX (first sheet)"),
+        **BULK_BODY,
+    },
     responses=_UPLOAD_PROBLEMS,
     description="Imports check-ins of the cycle's key results from a CSV or XLSX file sent as "
     "the body: columns `key_result_id` (or `employee_number` and `key_result`, the title), "

@@ -7,13 +7,14 @@ from fastapi import APIRouter, Query, Request, Response
 from gateway.convert import to_dict
 from gateway.deps import FilterId, Paging, PathId, RpcDep
 from gateway.routers.common import created, page
+from gateway.routes import StrideRoute
 from gateway.schemas.approvals import Approval
 from gateway.schemas.common import Page, Week
 from gateway.schemas.cycles import Cycle, CycleCreate, ParticipationReport, PlanSubmit, Scores
 from gateway.security import Access, Allow
 from stride.goals.v1 import goals_pb2 as pb
 
-router = APIRouter(prefix="/cycles", tags=["cycles"])
+router = APIRouter(prefix="/cycles", tags=["cycles"], route_class=StrideRoute)
 
 
 @router.post(

@@ -12,11 +12,12 @@ from fastapi.responses import JSONResponse
 from gateway.bootstrap import NotReadyError, ReadinessCheck
 from gateway.deps import Deps
 from gateway.problems import PROBLEM_JSON, request_problem
+from gateway.routes import StrideRoute
 from gateway.schemas.health import Readiness
 from gateway.schemas.problems import Problem
 from gateway.security import Allow
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=StrideRoute)
 
 
 @router.get("/healthz", name="healthz", dependencies=[Allow("health")])

@@ -13,11 +13,13 @@ from fastapi import APIRouter, Query
 from gateway.convert import to_dict
 from gateway.deps import Paging, PathId, RpcDep
 from gateway.routers.common import page
+from gateway.routes import StrideRoute
+from gateway.schemas.common import QueryBool
 from gateway.schemas.inbox import InboxItem, InboxPage
 from gateway.security import Access, Allow
 from stride.identity.v1 import inbox_pb2 as pb
 
-router = APIRouter(prefix="/me/inbox", tags=["inbox"])
+router = APIRouter(prefix="/me/inbox", tags=["inbox"], route_class=StrideRoute)
 
 
 @router.get(
@@ -29,7 +31,7 @@ router = APIRouter(prefix="/me/inbox", tags=["inbox"])
 async def list_inbox(
     rpc: RpcDep,
     paging: Paging,
-    unread_only: Annotated[bool, Query(description="Only items not read yet")] = False,
+    unread_only: Annotated[QueryBool, Query(description="Only items not read yet")] = False,
     access: Access = Allow("inbox.read"),
 ) -> dict[str, Any]:
     msg = await rpc(

@@ -17,6 +17,7 @@ from gateway.convert import enum_number, to_dict
 from gateway.deps import Deps, FilterId, Paging, PathId, RpcDep
 from gateway.problems import ProblemError
 from gateway.routers.common import created, page, temporal_client, temporal_problem
+from gateway.routes import StrideRoute
 from gateway.schemas.check_ins import CheckIn, CheckInCreate
 from gateway.schemas.common import Page, Week
 from gateway.schemas.key_results import (
@@ -34,7 +35,7 @@ from workflows import ids
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(prefix="/key-results", tags=["key-results"])
+router = APIRouter(prefix="/key-results", tags=["key-results"], route_class=StrideRoute)
 
 ESCALATION_QUERY = "state"
 

@@ -15,12 +15,13 @@ from fastapi import APIRouter, Query, Response
 
 from gateway import policy
 from gateway.deps import RpcDep
+from gateway.routes import StrideRoute
 from gateway.schemas.org_invitations import InvitationRequest, Invitations
 from gateway.security import Access, Allow
 from services.identity.invitation_slips import XLSX_MEDIA_TYPE, slips_xlsx
 from stride.identity.v1 import auth_pb2
 
-router = APIRouter(prefix="/org", tags=["org sync"])
+router = APIRouter(prefix="/org", tags=["org sync"], route_class=StrideRoute)
 
 # Hashing one password takes ~0.1 s with the production argon2 profile: 1,000 per call.
 INVITE_TIMEOUT = 300.0

@@ -18,6 +18,8 @@ from gateway.convert import to_dict
 from gateway.deps import Deps, PathId, RpcDep
 from gateway.problems import ProblemError
 from gateway.routers.common import temporal_client, temporal_unavailable
+from gateway.routes import StrideRoute
+from gateway.schemas.common import QueryInt
 from gateway.schemas.org_sync import OrgSyncRun, OrgSyncRuns, OrgSyncStart, OrgSyncStarted
 from gateway.security import Allow
 from services.identity.sync.schedules import start_org_sync
@@ -25,7 +27,7 @@ from stride.identity.v1 import org_sync_pb2 as pb
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(prefix="/org/sync", tags=["org sync"])
+router = APIRouter(prefix="/org/sync", tags=["org sync"], route_class=StrideRoute)
 
 
 def _temporal_down(exc: Exception) -> ProblemError:
@@ -80,7 +82,9 @@ async def start_sync(body: OrgSyncStart, deps: Deps, response: Response) -> dict
     dependencies=[Allow("org_sync.read")],
     description="The latest runs first, without their rows (dry runs are not stored).",
 )
-async def list_runs(rpc: RpcDep, limit: Annotated[int, Query(ge=1, le=500)] = 20) -> dict[str, Any]:
+async def list_runs(
+    rpc: RpcDep, limit: Annotated[QueryInt, Query(ge=1, le=500)] = 20
+) -> dict[str, Any]:
     msg = await rpc(rpc.org_sync.ListOrgSyncRuns, pb.ListOrgSyncRunsRequest(limit=limit))
     return {"items": [to_dict(r) for r in msg.runs]}
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, TypeAlias
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
-from gateway.schemas.common import RequestModel, ResponseModel
+from gateway.schemas.common import HumanText, RequestModel, ResponseModel
 from gateway.schemas.words import one_of
 from workflows.plan_approval import APPROVE, REJECT
 from workflows.vocabulary import MAX_COMMENT
@@ -19,7 +19,11 @@ else:
 
 class DecisionBody(RequestModel):
     decision: Decision
-    comment: Annotated[str, Field(max_length=MAX_COMMENT)] = ""
+    comment: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, max_length=MAX_COMMENT),
+        HumanText(required=False, multiline=True),
+    ] = ""
 
 
 class DecidedApproval(ResponseModel):

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
 from gateway.schemas.common import (
     Amount,
     Confidence,
+    HumanText,
     Id,
     OptionalId,
     RequestModel,
@@ -27,18 +28,16 @@ from workflows.vocabulary import (
 )
 
 
-class Blocker(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Blocker(RequestModel):
     text: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_BLOCKER_TEXT)
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_BLOCKER_TEXT),
+        HumanText(multiline=True),
     ]
     department_id: OptionalId = Field(default="", description="the department whose help is needed")
 
 
-class ChecklistAnswer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ChecklistAnswer(RequestModel):
     item_id: Id
     checked: Annotated[bool, Field(strict=True)]
 

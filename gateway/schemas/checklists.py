@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
-from gateway.schemas.common import RequestModel, ResponseModel, unique
+from gateway.schemas.common import HumanText, RequestModel, ResponseModel, unique
 from workflows.vocabulary import CHECKLIST_ITEM_ID_PATTERN, MAX_CHECKLIST_ITEMS, MAX_LABEL
 
 ItemId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=CHECKLIST_ITEM_ID_PATTERN)]
 
 
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_LABEL)]
+Label = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_LABEL), HumanText()
+]
 
 
-class ChecklistItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ChecklistItem(RequestModel):
     id: ItemId = Field(description='stable id, e.g. "inspection-records"')
     label_zh: Label
     label_en: Label

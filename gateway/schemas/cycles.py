@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo, field_validator
 
 from gateway.schemas.common import (
+    Day,
     Name,
     ObjectiveIds,
     OptionalId,
@@ -16,7 +17,17 @@ from gateway.schemas.common import (
     ResponseModel,
 )
 from gateway.schemas.words import CyclePhase, CycleStatusOut, LevelOut
-from workflows.vocabulary import APPROVAL_DAYS, CLOSING_DAYS, PLANNING_DAYS
+from workflows.vocabulary import (
+    APPROVAL_DAYS,
+    CLOSING_DAYS,
+    FIRST_CYCLE_YEAR,
+    LAST_CYCLE_YEAR,
+    MAX_CYCLE_DAYS,
+    PLANNING_DAYS,
+    cycle_dates_problem,
+)
+
+_YEARS = f"; every date of a cycle lies in the years {FIRST_CYCLE_YEAR} to {LAST_CYCLE_YEAR}"
 
 
 def _time_zone(value: str) -> str:
@@ -35,18 +46,21 @@ TimeZone = Annotated[
 
 class CycleCreate(RequestModel):
     name: Name
-    start_date: dt.date = Field(description="ISO date YYYY-MM-DD, inclusive")
-    end_date: dt.date = Field(description="ISO date YYYY-MM-DD, inclusive")
+    start_date: Day = Field(description=f"ISO date YYYY-MM-DD, inclusive{_YEARS}")
+    end_date: Day = Field(
+        description=f"ISO date YYYY-MM-DD, inclusive; at most {MAX_CYCLE_DAYS} days after "
+        "start_date"
+    )
     time_zone: TimeZone = Field(default="", description="IANA zone; the service default if empty")
-    planning_deadline: dt.date | None = Field(
+    planning_deadline: Day | None = Field(
         default=None,
         description=f"last day to submit objectives (default start_date + {PLANNING_DAYS} days)",
     )
-    approval_deadline: dt.date | None = Field(
+    approval_deadline: Day | None = Field(
         default=None,
         description=f"last day for managers to approve (default start_date + {APPROVAL_DAYS})",
     )
-    closing_deadline: dt.date | None = Field(
+    closing_deadline: Day | None = Field(
         default=None,
         description=f"last day of the self-score window (default end_date + {CLOSING_DAYS})",
     )
@@ -55,8 +69,8 @@ class CycleCreate(RequestModel):
     @classmethod
     def _ordered(cls, end: dt.date, info: ValidationInfo) -> dt.date:
         start = info.data.get("start_date")
-        if start is not None and end < start:
-            raise ValueError("end_date must not be before start_date")
+        if start is not None and (problem := cycle_dates_problem(start, end)) is not None:
+            raise ValueError(problem[1])
         return end
 
     @field_validator("planning_deadline", "approval_deadline")
@@ -74,9 +88,12 @@ class CycleCreate(RequestModel):
     @field_validator("closing_deadline")
     @classmethod
     def _after_end(cls, day: dt.date | None, info: ValidationInfo) -> dt.date | None:
-        end = info.data.get("end_date")
+        start, end = info.data.get("start_date"), info.data.get("end_date")
         if day is not None and end is not None and day < end:
             raise ValueError("closing_deadline must not be before end_date")
+        if day is not None and start is not None and end is not None:
+            if (problem := cycle_dates_problem(start, end, day)) is not None:
+                raise ValueError(problem[1])
         return day
 
 

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, Field, StringConstraints
 from gateway.policy import GRANTED_ROLES
 from gateway.schemas.common import (
     MAX_EMAIL,
+    HumanText,
     Id,
     Name,
     OptionalId,
@@ -35,7 +36,9 @@ Email = Annotated[
 
 
 Roles = Annotated[list[GrantedRole], Field(max_length=len(GRANTED_ROLES))]
-JobTitle = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_NAME)]
+JobTitle = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=MAX_NAME), HumanText(required=False)
+]
 
 
 class EmployeeCreate(RequestModel):

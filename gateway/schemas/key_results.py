@@ -3,29 +3,33 @@ of /key-results and of an objective's key results."""
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from gateway.convert import enum_number
 from gateway.schemas.common import (
     Amount,
     Confidence,
+    Day,
+    HumanText,
     Id,
     OptionalId,
     RequestModel,
     ResponseModel,
     Text,
     Title,
+    unique,
 )
 from gateway.schemas.words import (
     ApprovalStatusOut,
@@ -45,22 +49,34 @@ from workflows.vocabulary import (
     MAX_NOTE,
     MAX_PLAN_POINTS,
     MAX_UNIT,
+    PERCENT_MAX,
     WEIGHT_TOTAL,
 )
 
 Weight = Annotated[int, Field(strict=True, ge=0, le=WEIGHT_TOTAL)]
-Share = Annotated[float, Field(strict=False, ge=0, le=1, allow_inf_nan=False)]
-Unit = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_UNIT)]
+Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Unit = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=MAX_UNIT), HumanText(required=False)
+]
 # An ISO 4217 code, or "" for the default.
 Currency = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=rf"^({CURRENCY_CODE})?$")
 ]
 Milestone = Title
-Steps = Annotated[list[Milestone], Field(min_length=1, max_length=MAX_MILESTONES)]
+
+
+def _distinct_steps(steps: list[str]) -> list[str]:
+    unique([s.casefold() for s in steps], "milestone")
+    return steps
+
+
+Steps = Annotated[
+    list[Milestone], Field(min_length=1, max_length=MAX_MILESTONES), AfterValidator(_distinct_steps)
+]
 
 
 class PlanPoint(RequestModel):
-    date: dt.date = Field(description="by the end of this day (ISO date)...")
+    date: Day = Field(description="by the end of this day (ISO date)...")
     progress: Share = Field(description="...this share of the way (0..1) is expected")
 
 
@@ -89,7 +105,9 @@ class KeyResultCreate(RequestModel):
     direction: Direction | None = Field(
         default=None, description="increase or decrease from baseline and target if omitted"
     )
-    milestones: Annotated[list[Milestone], Field(max_length=MAX_MILESTONES)] = Field(
+    milestones: Annotated[
+        list[Milestone], Field(max_length=MAX_MILESTONES), AfterValidator(_distinct_steps)
+    ] = Field(
         default_factory=list, validate_default=True, description="ordered steps (milestone only)"
     )
     lower_bound: Amount | None = Field(default=None, description="stay_within only")
@@ -186,6 +204,15 @@ class KeyResultCreate(RequestModel):
         if code and info.data.get("kind") != "currency":
             raise ValueError("currency is for kind currency only")
         return code
+
+    @model_validator(mode="after")
+    def _percentages(self) -> KeyResultCreate:
+        if self.kind == "percentage":
+            for field in ("baseline", "target", "lower_bound", "upper_bound"):
+                value = getattr(self, field)
+                if value is not None and value > PERCENT_MAX:
+                    raise ValueError(f"{field} of a percentage key result must be 0..{PERCENT_MAX}")
+        return self
 
     def proto_fields(self) -> dict[str, Any]:
         """Keyword arguments of CreateKeyResultRequest / NewKeyResult (enums as numbers)."""
@@ -288,7 +315,9 @@ class SelfScore(RequestModel):
 class RevisionCreate(RequestModel):
     new_target: Amount
     reason: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NOTE)
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NOTE),
+        HumanText(multiline=True),
     ]
 
 

@@ -8,6 +8,8 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 
 from gateway.schemas.common import (
+    Day,
+    HumanText,
     Id,
     ObjectiveIds,
     OptionalId,
@@ -20,7 +22,9 @@ from gateway.schemas.key_results import KeyResult, KeyResultCreate, Weight
 from gateway.schemas.words import Level, LevelOut, ObjectiveStatusOut, VisibilityName, VisibilityOut
 from workflows.vocabulary import MAX_KEY_RESULTS, MAX_PROJECT, WEIGHT_TOTAL
 
-Project = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_PROJECT)]
+Project = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=MAX_PROJECT), HumanText(required=False)
+]
 
 
 class ObjectiveCreate(RequestModel):
@@ -37,8 +41,8 @@ class ObjectiveCreate(RequestModel):
     )
     parent_id: OptionalId = Field(default="", description="the objective this one aligns to")
     project: Project = ""
-    start_date: dt.date | None = Field(default=None, description="the cycle's if omitted")
-    end_date: dt.date | None = Field(default=None, description="the cycle's if omitted")
+    start_date: Day | None = Field(default=None, description="the cycle's if omitted")
+    end_date: Day | None = Field(default=None, description="the cycle's if omitted")
     key_results: Annotated[list[KeyResultCreate], Field(max_length=MAX_KEY_RESULTS)] = Field(
         default_factory=list,
         description="created with the objective (all or nothing); their weights must total "

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import re
 
 from services.common.errors import InvalidArgument
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+_TOKEN = re.compile(r"o:([0-9]{1,9})", re.ASCII)
 
 
 def page_window(page_size: int, page_token: str) -> tuple[int, int]:
@@ -17,13 +19,16 @@ def page_window(page_size: int, page_token: str) -> tuple[int, int]:
     limit = page_size or DEFAULT_PAGE_SIZE
     if not page_token:
         return limit, 0
+    # Only what next_page_token makes: ASCII base64 of "o:<digits>" (int() alone would also
+    # take other scripts' digits, "5_0" or a sign; a huge offset would overflow the query).
     try:
-        offset = int(base64.urlsafe_b64decode(page_token.encode()).decode().removeprefix("o:"))
-    except (ValueError, UnicodeDecodeError) as exc:
+        decoded = base64.b64decode(page_token.encode("ascii"), altchars=b"-_", validate=True)
+        match = _TOKEN.fullmatch(decoded.decode("ascii"))
+    except (ValueError, UnicodeError) as exc:  # binascii.Error is a ValueError
         raise InvalidArgument("invalid_page_token", "page_token is not valid") from exc
-    if offset < 0:
+    if match is None:
         raise InvalidArgument("invalid_page_token", "page_token is not valid")
-    return limit, offset
+    return limit, int(match[1])
 
 
 def next_page_token(offset: int, limit: int, returned: int) -> str:

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from services.common.errors import InvalidArgument
-from workflows.vocabulary import WEEK, week_bounds
+from workflows.vocabulary import WEEK, parse_day, week_bounds
 
 
 def zone(name: str) -> ZoneInfo:
@@ -24,7 +24,7 @@ def parse_week(week: str) -> tuple[date, date]:
     """Monday and Sunday of an ISO week such as ``2026-W48``."""
     bounds = week_bounds(week)
     if bounds is None:
-        match = WEEK.match(week)
+        match = WEEK.fullmatch(week)
         if not match:
             raise InvalidArgument("invalid_week", "week must look like 2026-W48")
         raise InvalidArgument("invalid_week", f"{week} is not a week of {match.group(1)}")
@@ -36,9 +36,8 @@ def local_today(now: datetime, tz: str) -> date:
 
 
 def parse_date(value: str, field: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise InvalidArgument(
-            f"invalid_{field}", f"{field} must be an ISO date (YYYY-MM-DD)"
-        ) from exc
+    """The date ``YYYY-MM-DD`` (ASCII digits, :func:`workflows.vocabulary.parse_day`)."""
+    day = parse_day(value)
+    if day is None:
+        raise InvalidArgument(f"invalid_{field}", f"{field} must be an ISO date (YYYY-MM-DD)")
+    return day

@@ -60,8 +60,15 @@ class Assessment:
     behind_streak: int = 0
 
 
+# |progress| never exceeds this: a target a hair from the baseline (5e-324 from 0) would
+# otherwise make the share overflow to ±inf, which JSON cannot carry (it came out as null).
+MAX_PROGRESS = 1e6
+
+
 def progress(plan: Plan, value: float) -> float:
-    return (value - plan.baseline) / (plan.target - plan.baseline)
+    """Share of the way from baseline to target (1 = reached; may lie outside 0..1)."""
+    share = (value - plan.baseline) / (plan.target - plan.baseline)
+    return min(max(share, -MAX_PROGRESS), MAX_PROGRESS)
 
 
 def expected_progress(plan: Plan, week: str) -> float:

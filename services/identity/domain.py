@@ -12,8 +12,9 @@ from datetime import date
 import grpc
 
 from services.common.errors import DomainError, InvalidArgument
+from services.common.text import checked_text
 from stride.audit.v1 import audit_pb2
-from workflows.vocabulary import MAX_NAME
+from workflows.vocabulary import MAX_NAME, parse_day
 
 EMPLOYEE_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -32,19 +33,12 @@ def login_key(value: str) -> str:
 
 
 def clean_name(value: str, field: str = "name") -> str:
-    name = " ".join(value.split())
-    if not name:
-        raise InvalidArgument(f"{field}_required", f"{field} must not be empty")
-    if len(name) > MAX_NAME:
-        raise InvalidArgument(f"{field}_too_long", f"{field} must be at most {MAX_NAME} characters")
-    return name
+    """A name (of a person, a department, an API key): services/common/text.py's rule."""
+    return checked_text(value, field, MAX_NAME)
 
 
 def clean_optional(value: str, field: str, limit: int) -> str | None:
-    text = " ".join(value.split())
-    if len(text) > limit:
-        raise InvalidArgument(f"{field}_too_long", f"{field} must be at most {limit} characters")
-    return text or None
+    return checked_text(value, field, limit, required=False) or None
 
 
 def clean_email(value: str) -> str | None:
@@ -64,10 +58,10 @@ def clean_mobile(value: str) -> str | None:
 def clean_hire_date(value: str) -> date | None:
     if not value.strip():
         return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError as exc:
-        raise InvalidArgument("invalid_hire_date", "hire_date must be an ISO date") from exc
+    day = parse_day(value.strip())
+    if day is None:
+        raise InvalidArgument("invalid_hire_date", "hire_date must be an ISO date (YYYY-MM-DD)")
+    return day
 
 
 def clean_roles(roles: Iterable[str]) -> list[str]:

@@ -14,7 +14,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+)
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from services.worker.worker import build_worker
@@ -38,6 +44,7 @@ from workflows.notifications import (
     CYCLE_SELF_SCORE,
 )
 from workflows.search_attributes import STRIDE_CYCLE, STRIDE_PHASE
+from workflows.vocabulary import INVALID_INPUT_ERROR
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -281,3 +288,40 @@ async def test_a_backfill_cycle_waits_for_the_close_by_hand(
     assert result.runs == 1  # no weekly continue-as-new for weeks that are over
     desc = await handle.describe()
     assert desc.typed_search_attributes.get(STRIDE_PHASE) == "archived"
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "reason"),
+    [
+        # Year 0001: local midnight in Shanghai is before year 1 in UTC (OverflowError).
+        ("0001-01-01", "0001-03-31", "cycle_dates_out_of_range"),
+        # Year 9999: the default closing deadline, a week after the end, overflows the date.
+        ("9999-01-01", "9999-12-31", "cycle_dates_out_of_range"),
+        ("2027-01-01", "2029-01-01", "cycle_too_long"),
+    ],
+)
+async def test_a_cycle_that_can_never_be_planned_fails_with_a_readable_reason(
+    client: Client, task_queue: str, start: str, end: str, reason: str
+) -> None:
+    """Started anyway (the bridge refuses such events; an older event, a hand-started run):
+    the run ends FAILED with a non-retryable InvalidInput error ops can read in the Temporal
+    UI, instead of failing its workflow task on every retry, forever."""
+    cycle_id = f"cyc-{uuid.uuid4().hex[:8]}"
+    handle = await client.start_workflow(
+        CycleWorkflow.run,
+        CycleInput(cycle_id=cycle_id, start_date=start, end_date=end),
+        id=ids.cycle(cycle_id),
+        task_queue=task_queue,
+    )
+    try:
+        # A workflow task that keeps failing never gives a result: bound the wait.
+        with pytest.raises(WorkflowFailureError) as failed:
+            await asyncio.wait_for(handle.result(), timeout=30)
+    finally:
+        if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+            await handle.terminate("test over")
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == INVALID_INPUT_ERROR and cause.non_retryable
+    assert f"cycle {cycle_id} cannot be planned: {reason}" in cause.message
+    assert (await handle.describe()).status == WorkflowExecutionStatus.FAILED

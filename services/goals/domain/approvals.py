@@ -72,7 +72,7 @@ def new_revision(
         raise FailedPrecondition(
             "revision_pending", "a revision of this key result is already awaiting approval"
         )
-    number(new_target, "new_target")
+    number(new_target, "new_target", kind)
     if new_target == old_target:
         raise InvalidArgument("target_unchanged", "the new target equals the current one")
     if new_target == baseline:
@@ -81,7 +81,7 @@ def new_revision(
         raise InvalidArgument(
             "target_direction_mismatch", f"the new target does not fit direction {direction}"
         )
-    return clean_text(reason, "reason", MAX_NOTE)
+    return clean_text(reason, "reason", MAX_NOTE, multiline=True)
 
 
 @dataclass(frozen=True)

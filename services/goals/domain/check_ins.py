@@ -33,7 +33,7 @@ class NewCheckIn:
 
 
 def check_value(kind: str, milestone_count: int, value: float) -> float:
-    checked = number(value, "value")
+    checked = number(value, "value", kind)
     if kind == "boolean" and checked not in (0, 1):
         raise InvalidArgument("invalid_boolean_value", "a done/not done value is 0 or 1")
     if kind == "milestone" and (checked != int(checked) or checked > milestone_count):
@@ -48,7 +48,7 @@ def clean_blockers(blockers: Sequence[tuple[str, str]]) -> tuple[tuple[str, str]
     if len(blockers) > MAX_BLOCKERS:
         raise InvalidArgument("too_many_blockers", f"at most {MAX_BLOCKERS} blockers")
     return tuple(
-        (clean_text(text, "blocker_text", MAX_BLOCKER_TEXT), department.strip())
+        (clean_text(text, "blocker_text", MAX_BLOCKER_TEXT, multiline=True), department.strip())
         for text, department in blockers
     )
 
@@ -98,7 +98,7 @@ def new_check_in(
         week,
         checked,
         confidence,
-        clean_text(note, "note", MAX_NOTE, required=False),
+        clean_text(note, "note", MAX_NOTE, required=False, multiline=True),
         clean_blockers(blockers),
         clean_answers(answers, checklist),
     )

@@ -10,10 +10,10 @@ from services.common.errors import FailedPrecondition, InvalidArgument
 from services.goals.calendar import parse_date, zone
 from services.goals.domain.common import clean_text
 from workflows.vocabulary import (
-    MAX_CYCLE_DAYS,
     MAX_NAME,
     ObjectiveStatus,
     Phase,
+    cycle_dates_problem,
     deadlines,
 )
 
@@ -43,17 +43,15 @@ def new_cycle(
     tz = time_zone.strip() or default_zone
     zone(tz)
     first, last = parse_date(start, "start_date"), parse_date(end, "end_date")
-    if last <= first:
-        raise InvalidArgument("invalid_cycle_dates", "end_date must be after start_date")
-    if (last - first).days > MAX_CYCLE_DAYS:
-        raise InvalidArgument("cycle_too_long", f"a cycle spans at most {MAX_CYCLE_DAYS} days")
-    planning, approval, closing = deadlines(
-        first,
-        last,
+    given = (
         _optional_date(planning_deadline, "planning_deadline"),
         _optional_date(approval_deadline, "approval_deadline"),
         _optional_date(closing_deadline, "closing_deadline"),
     )
+    problem = cycle_dates_problem(first, last, *given)
+    if problem is not None:
+        raise InvalidArgument(*problem)
+    planning, approval, closing = deadlines(first, last, *given)
     if not first <= planning <= last:
         raise InvalidArgument(
             "invalid_planning_deadline", "planning_deadline must lie within the cycle"

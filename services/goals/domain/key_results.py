@@ -82,6 +82,15 @@ def check_weights_total(weights: Iterable[int], objective: str = "") -> None:
         )
 
 
+def check_distinct_milestones(milestones: Sequence[str]) -> None:
+    """Each step once (compared case-insensitively): "done" twice says nothing."""
+    seen: set[str] = set()
+    for step in milestones:
+        if step.casefold() in seen:
+            raise InvalidArgument("duplicate_milestone", f"milestone {step!r} appears twice")
+        seen.add(step.casefold())
+
+
 def plan_points(
     points: Sequence[tuple[str, float]], cycle_start: date, cycle_end: date
 ) -> tuple[tuple[date, float], ...]:
@@ -121,9 +130,11 @@ def key_result_spec(spec: KeyResultSpec, cycle_start: date, cycle_end: date) -> 
         if len(spec.milestones) > MAX_MILESTONES:
             raise InvalidArgument("too_many_milestones", f"at most {MAX_MILESTONES} milestones")
         milestones = tuple(clean_text(m, "milestone", MAX_TITLE) for m in spec.milestones)
+        check_distinct_milestones(milestones)
         baseline, target, direction = 0.0, float(len(milestones)), "increase"
     else:
-        baseline, target = number(baseline, "baseline"), number(target, "target")
+        baseline = number(baseline, "baseline", spec.kind)
+        target = number(target, "target", spec.kind)
         if not direction:
             direction = "decrease" if target < baseline else "increase"
         if direction not in DIRECTIONS:
@@ -134,8 +145,8 @@ def key_result_spec(spec: KeyResultSpec, cycle_start: date, cycle_end: date) -> 
                 raise InvalidArgument("invalid_currency", "currency must be an ISO 4217 code")
     if direction == "stay_within":
         lower, upper = (
-            number(spec.lower_bound, "lower_bound"),
-            number(spec.upper_bound, "upper_bound"),
+            number(spec.lower_bound, "lower_bound", spec.kind),
+            number(spec.upper_bound, "upper_bound", spec.kind),
         )
         if lower > upper:
             raise InvalidArgument("invalid_bounds", "lower_bound must not exceed upper_bound")

@@ -156,7 +156,7 @@ async def request_revision(deps: Deps, request: pb.RequestRevisionRequest) -> pb
                 owner_id=kr.owner_id,
                 status="pending",
                 old_target=kr.target,
-                new_target=request.new_target,
+                new_target=request.new_target + 0.0,  # -0.0 is stored as 0
                 reason=reason,
                 approval_id=approval.id,
                 requested_by=request.requested_by.strip()[:80],
@@ -222,7 +222,9 @@ async def list_(deps: Deps, request: pb.ListApprovalsRequest) -> pb.ListApproval
 
 async def decide(deps: Deps, request: pb.DecideApprovalRequest) -> pb.Approval:
     decision = DECISION.get(request.decision, "")
-    comment = domain.clean_text(request.comment, "comment", MAX_COMMENT, required=False)
+    comment = domain.clean_text(
+        request.comment, "comment", MAX_COMMENT, required=False, multiline=True
+    )
     decided_by = request.decided_by.strip()
     async with deps.units() as uow:
         repo = uow.repo

@@ -138,7 +138,7 @@ async def update(deps: Deps, request: pb.UpdateKeyResultRequest) -> pb.KeyResult
 
 
 async def set_self_score(deps: Deps, request: pb.SetSelfScoreRequest) -> pb.KeyResult:
-    note = domain.clean_text(request.note, "note", MAX_NOTE, required=False)
+    note = domain.clean_text(request.note, "note", MAX_NOTE, required=False, multiline=True)
     async with deps.units() as uow:
         row = await key_result_of(uow.repo, request.key_result_id, lock=True)
         cycle = await cycle_of(uow.repo, row.cycle_id)

@@ -49,7 +49,9 @@ async def _departments(deps: Deps, owner_ids: Sequence[str]) -> dict[str, str]:
 
 async def create(deps: Deps, request: pb.CreateObjectiveRequest) -> pb.Objective:
     title = domain.clean_text(request.title, "title", MAX_TITLE)
-    description = domain.clean_text(request.description, "description", MAX_NOTE, required=False)
+    description = domain.clean_text(
+        request.description, "description", MAX_NOTE, required=False, multiline=True
+    )
     project = domain.clean_text(request.project, "project", MAX_PROJECT, required=False)
     level = from_enum(LEVEL, request.level, "level", "individual")
     visibility = from_enum(VISIBILITY, request.visibility, "visibility", "restricted")
@@ -149,7 +151,7 @@ async def update(deps: Deps, request: pb.UpdateObjectiveRequest) -> pb.Objective
             row.title = domain.clean_text(request.title, "title", MAX_TITLE)
         if request.HasField("description"):
             row.description = domain.clean_text(
-                request.description, "description", MAX_NOTE, required=False
+                request.description, "description", MAX_NOTE, required=False, multiline=True
             )
         if request.HasField("project"):
             row.project = domain.clean_text(request.project, "project", MAX_PROJECT, required=False)

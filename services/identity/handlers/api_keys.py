@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from services.common import request_context
-from services.common.errors import InvalidArgument, NotFound
+from services.common.errors import NotFound
 from services.common.models import aware, new_id, utcnow
 from services.common.uow import Units
-from services.identity import credentials
+from services.identity import credentials, domain
 from services.identity.auth_models import ApiKeyRow
 from services.identity.auth_repository import AuthRepository
 from services.identity.handlers import reading
@@ -25,9 +25,7 @@ class ApiKeys:
         self.units = units
 
     async def create(self, request: pb.CreateApiKeyRequest) -> pb.CreateApiKeyResponse:
-        name = " ".join(request.name.split())
-        if not name or len(name) > 200:
-            raise InvalidArgument("name_required", "an API key needs a name (up to 200 chars)")
+        name = domain.clean_name(request.name)
         scopes = credentials.clean_scopes(list(request.scopes))
         key, prefix = credentials.new_api_key()
         row = ApiKeyRow(

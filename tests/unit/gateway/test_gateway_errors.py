@@ -82,17 +82,18 @@ async def test_bad_check_in_is_422_and_never_reaches_the_service(
 
 
 @pytest.mark.parametrize(
-    "raw",
+    ("raw", "status", "code"),
     [
-        b'{"value": NaN, "confidence": 5}',
-        b'{"value": Infinity, "confidence": 5}',
-        b'{"value": 1e999, "confidence": 5}',
-        b'{"value": 1,',
-        b"value=1",
+        (b'{"value": NaN, "confidence": 5}', 422, "validation_error"),
+        (b'{"value": Infinity, "confidence": 5}', 422, "validation_error"),
+        (b'{"value": 1e999, "confidence": 5}', 422, "validation_error"),
+        (b'{"value": 1,', 400, "malformed_json"),
+        (b"value=1", 400, "malformed_json"),
+        (b'{"value": 1, "note": "\xff\xfe"}', 400, "malformed_json"),  # not UTF-8
     ],
 )
-async def test_non_finite_or_malformed_json_is_422(
-    client: httpx.AsyncClient, services: FakeServices, raw: bytes
+async def test_non_finite_numbers_are_422_and_malformed_json_400(
+    client: httpx.AsyncClient, services: FakeServices, raw: bytes, status: int, code: str
 ) -> None:
     kr = await _key_result(client)
     r = await client.post(
@@ -100,7 +101,7 @@ async def test_non_finite_or_malformed_json_is_422(
         content=raw,
         headers={"content-type": "application/json"},
     )
-    assert_problem(r, 422, "validation_error")
+    assert_problem(r, status, code)
     assert services.goals.check_ins[kr] == []
 
 

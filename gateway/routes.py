@@ -1,0 +1,91 @@
+"""How the API's routes read a request: malformed JSON answered in its turn, and a complete
+``Allow`` header on 405.
+
+**Malformed JSON.** FastAPI parses a JSON body before it solves a route's dependencies, so a
+body that is not JSON (or not UTF-8) used to be answered before the permission check — 422
+with an odd ``loc`` for bad syntax, an undocumented ``400 http_400`` for bad bytes — while
+every other bad body is answered after it. Every resource router uses :class:`StrideRoute`:
+its request parses leniently, putting a :class:`MalformedJson` in place of the body, which
+fails the body's validation like any other wrong body — after authentication and the route's
+rule — and :mod:`gateway.problems` answers it with **400** ``malformed_json``. The order is
+the same for every route: 401, 403, 404 (the object), then 400 / 422 (the body).
+
+**405.** Starlette answers a method a path does not have with the methods of the first route
+whose path matched, so ``DELETE /cycles`` listed ``POST`` but not ``GET``.
+:func:`method_not_allowed` lists the methods of every route serving the path.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
+
+from gateway.problems import MalformedJson, request_problem
+from gateway.security import iter_routes
+
+
+class _LenientJsonRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            body = await self.body()
+            try:
+                self._json: Any = json.loads(body)
+            except UnicodeDecodeError:
+                self._json = MalformedJson("the body is not UTF-8")
+            except json.JSONDecodeError as err:
+                self._json = MalformedJson(f"{err.msg} at position {err.pos}")
+            except ValueError as err:  # e.g. an integer longer than Python converts
+                self._json = MalformedJson(str(err))
+        return self._json
+
+
+class StrideRoute(APIRoute):
+    """Every resource route: reads its JSON body with :class:`_LenientJsonRequest`."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def app(request: Request) -> Response:
+            return await handler(_LenientJsonRequest(request.scope, request.receive))
+
+        return app
+
+
+def _path_patterns(request: Request) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    patterns: list[tuple[re.Pattern[str], frozenset[str]]] | None = getattr(
+        request.app.state, "path_patterns", None
+    )
+    if patterns is None:
+        patterns = [
+            (compile_path(info.path)[0], info.methods)
+            for info in iter_routes(request.app)
+            if info.methods
+        ]
+        request.app.state.path_patterns = patterns
+    return patterns
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path, sorted."""
+    path = request.url.path
+    return sorted(
+        {m for regex, methods in _path_patterns(request) if regex.match(path) for m in methods}
+    )
+
+
+async def method_not_allowed(request: Request, exc: Exception) -> Response:
+    """405 ``method_not_allowed`` with ``Allow`` naming all of the path's methods."""
+    assert isinstance(exc, StarletteHTTPException)
+    allow = ", ".join(allowed_methods(request))
+    response = request_problem(
+        request, 405, "method_not_allowed", f"{request.method} is not allowed here; use {allow}."
+    )
+    response.headers["Allow"] = allow
+    return response
