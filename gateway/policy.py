@@ -422,6 +422,12 @@ RULES: dict[str, Rule] = _rules(
     Rule("audit.verify", "Verify the audit hash chain", _ORG_ADMINS, api_scope="audit:read"),
     # org sync, invitations, audit export
     Rule("org_sync.start", "Run an org sync now", _ORG_ADMINS, api_scope="org:write"),
+    Rule(
+        "org_sync.upload",
+        "Upload an org file (CSV/XLSX) for a file sync",
+        _ORG_ADMINS,
+        api_scope="org:write",
+    ),
     Rule("org_sync.read", "Read org sync runs and reports", _ORG_ADMINS, api_scope="org:read"),
     Rule(
         "org.invite",

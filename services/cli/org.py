@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -48,6 +49,7 @@ COUNT_LABELS = (
     ("unchanged", "unchanged"),
     ("rejected", "rejected"),
     ("linked", "linked to the source"),
+    ("kept", "kept (admin or requester)"),
     ("departments_created", "departments created"),
     ("departments_updated", "departments updated"),
     ("departments_rejected", "departments rejected"),
@@ -75,9 +77,44 @@ def _print_counts(console: Console, counts: object, title: str) -> None:
     console.print(_counts_table(counts, title))
 
 
+def _people_table(title: str, rows: list[pb.OrgSyncRow], max_rows: int) -> Table:
+    table = Table(title=f"{title} ({len(rows)})", title_justify="left")
+    for column in ("employee number", "name", "note"):
+        table.add_column(column)
+    for r in rows[:max_rows]:
+        table.add_row(r.key, r.name, r.reason)
+    return table
+
+
+def print_people(
+    console: Console, report: pb.OrgSyncReport, *, max_rows: int = 50, run_id: str = ""
+) -> None:
+    """Who the run deactivates (would deactivate, for a dry run) and who it keeps."""
+    rows = report.rows or report.deactivations
+    deactivated = [r for r in rows if r.kind == "person" and r.action == "deactivated"]
+    kept = [r for r in report.rows if r.kind == "person" and r.action == "kept"]
+    if deactivated:
+        title = "would be deactivated" if report.dry_run else "deactivated"
+        console.print(_people_table(title, deactivated, max_rows))
+        shown = min(len(deactivated), max_rows)
+        if report.counts.deactivated > shown:
+            more = report.counts.deactivated - shown
+            console.print(f"… {more} more (stride org report {run_id or report.run_id})")
+    if kept:
+        console.print(_people_table("kept active (never deactivated by a sync)", kept, max_rows))
+
+
 def print_report(console: Console, report: pb.OrgSyncReport, *, max_rows: int = 50) -> None:
-    title = f"org sync {report.run_id or '(dry run)'} · {report.source} · {report.status}"
+    title = f"org sync {report.run_id} · {report.source} · {report.status}"
     _print_counts(console, report.counts, title)
+    if report.error:
+        console.print(f"[red]failed: {report.error}[/red]")
+    elif report.mass_deactivation:
+        console.print(
+            "[yellow]mass deactivation: a real run of this would be refused "
+            "(--allow-mass-deactivation)[/yellow]"
+        )
+    print_people(console, report, max_rows=max_rows)
     rejected = [r for r in report.rows if r.action == "rejected"]
     if rejected:
         table = Table(title=f"rejected rows ({len(rejected)})", title_justify="left")
@@ -100,6 +137,7 @@ async def import_file(
     batch_size: int = 0,
     allow_mass_deactivation: bool = False,
     console: Console | None = None,
+    run_id: str = "",
 ) -> pb.OrgSyncReport:
     """What ``stride org import`` does: read, plan, apply batch by batch with a progress bar."""
     console = console or Console()
@@ -129,6 +167,7 @@ async def import_file(
         async with OrgSyncClient(address, source="file") as client:
             return await client.sync(
                 snapshot,
+                run_id=run_id,
                 dry_run=dry_run,
                 batch_size=batch_size,
                 allow_mass_deactivation=allow_mass_deactivation,
@@ -155,6 +194,7 @@ def import_command(
     """Import the organisation from a file (people missing from it are deactivated)."""
     console = Console()
     address = identity or StrideSettings().identity_addr
+    run_id = str(uuid.uuid4())
     try:
         report = asyncio.run(
             import_file(
@@ -164,13 +204,21 @@ def import_command(
                 batch_size=batch_size,
                 allow_mass_deactivation=allow_mass_deactivation,
                 console=console,
+                run_id=run_id,
             )
         )
     except SourceError as err:
         raise _fail(console, str(err)) from err
     except grpc.aio.AioRpcError as err:
+        refused = asyncio.run(_report_rows(address, run_id)) if _refused(err) else None
+        if refused is not None:  # who the refused import would have deactivated
+            print_people(console, refused)
         raise _fail(console, f"identity service at {address}: {err.details()}") from err
     print_report(console, report)
+
+
+def _refused(err: grpc.aio.AioRpcError) -> bool:
+    return err.code() == grpc.StatusCode.FAILED_PRECONDITION
 
 
 async def _run_workflow(
@@ -227,11 +275,10 @@ def sync_command(
     if report.rejected_reasons:
         reasons = ", ".join(f"{code} × {n}" for code, n in report.rejected_reasons.items())
         console.print(f"rejected: {reasons}")
-    if report.run_id and not report.dry_run:
-        detail = asyncio.run(_report_rows(settings.identity_addr, report.run_id))
-        if detail is not None and any(r.action == "rejected" for r in detail.rows):
-            print_report(console, detail)
-    if report.dry_run:
+    detail = asyncio.run(_report_rows(settings.identity_addr, report.run_id))
+    if detail is not None:  # row by row: who is (would be) deactivated, who was rejected
+        print_report(console, detail)
+    elif report.dry_run:
         console.print("[yellow]dry run: nothing was written[/yellow]")
 
 
@@ -276,10 +323,14 @@ def runs_command(limit: int = 20, identity: IdentityOption = None) -> None:
     except grpc.aio.AioRpcError as err:
         raise _fail(console, f"identity service at {address}: {err.details()}") from err
     table = Table(title="org sync runs", title_justify="left")
-    for column in ("planned", "run", "source", "status", "created", "moved", "left", "rejected"):
+    columns = ("started", "run", "source", "status", "created", "moved", "left", "rejected")
+    for column in (*columns, "who left (would leave)", "error"):
         table.add_column(column)
     for r in runs:
         c = r.counts
+        who = ", ".join(f"{d.key} {d.name}" for d in r.deactivations[:5])
+        if c.deactivated > 5:
+            who += f" … +{c.deactivated - 5}"
         table.add_row(
             r.planned_at,
             r.run_id,
@@ -289,6 +340,8 @@ def runs_command(limit: int = 20, identity: IdentityOption = None) -> None:
             str(c.moved),
             str(c.deactivated),
             str(c.rejected),
+            who,
+            r.error,
         )
     console.print(table)
 

@@ -102,6 +102,9 @@ class ServiceSettings(StrideSettings):
     # argon2 parameter profile (argon2.profiles): RFC_9106_LOW_MEMORY in production;
     # tests use CHEAPEST so hashing does not dominate their run time.
     password_hash_profile: str = "RFC_9106_LOW_MEMORY"
+    # identity: an org sync that would deactivate more than this share of the active people
+    # is refused (`mass_deactivation`) unless explicitly allowed; dry runs only report it.
+    org_sync_max_deactivation_share: float = Field(default=0.2, ge=0.0, le=1.0)
 
 
 class GatewaySettings(StrideSettings):

@@ -40,8 +40,7 @@ def activities_for(settings: WorkerSettings) -> list[Callable[..., Any]]:
     approvals = ApprovalActivities(settings)
     cycles = CycleActivities(settings)
     return [
-        org_sync.plan,
-        org_sync.apply_batch,
+        *org_sync.all(),
         NotifyActivities(settings).notify,
         approvals.decide,
         approvals.escalate,

@@ -111,8 +111,11 @@ async def test_hr_runs_an_org_sync_and_reads_its_report(
     r = await stack.http.post("/org/sync", json={"source": "ldap"}, headers=hr.headers)
     assert r.status_code == 422
 
-    # No worker yet: the run waits, so a second request finds it running.
-    r = await stack.http.post("/org/sync", json={"source": "dingtalk"}, headers=hr.headers)
+    # No worker yet: the run waits, so a second request finds it running. The source lacks
+    # "Someone" (1 of the 2 people here leaves: more than the 20 % a sync may deactivate
+    # unless allowed) and HR, who runs it and is never deactivated by it.
+    start = {"source": "dingtalk", "allow_mass_deactivation": True}
+    r = await stack.http.post("/org/sync", json=start, headers=hr.headers)
     assert r.status_code == 202, r.text
     started = r.json()
     assert started["workflow_id"] == "org-sync/dingtalk" and started["run_id"]
@@ -137,6 +140,7 @@ async def test_hr_runs_an_org_sync_and_reads_its_report(
     ):
         report: OrgSyncReport = await asyncio.wait_for(handle.result(), timeout=60)
     assert report.status == "applied" and report.counts.created == 30
+    assert (report.counts.kept, report.counts.deactivated) == (1, 1)
     described = await handle.describe()
     assert await described.memo_value("title") == "Org sync dingtalk"
 

@@ -69,7 +69,13 @@ async def setup(ctx: ServiceContext, server: grpc.aio.Server) -> None:
         InboxServicer(Inbox(units_for(ctx, InboxRepository))), server
     )
     org_sync_pb2_grpc.add_OrgSyncServiceServicer_to_server(
-        OrgSyncServicer(OrgSync(units_for(ctx, OrgSyncRepository))), server
+        OrgSyncServicer(
+            OrgSync(
+                units_for(ctx, OrgSyncRepository),
+                max_deactivation_share=ctx.settings.org_sync_max_deactivation_share,
+            )
+        ),
+        server,
     )
     appender = AuditAppender(ctx.nats, trail)
     appender.start()

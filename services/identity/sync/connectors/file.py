@@ -91,16 +91,29 @@ class FileConnector:
         return await asyncio.to_thread(read_file, self.path)
 
 
+# File names that can be read, by how they end.
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+
+
 def read_file(path: Path) -> Snapshot:
-    suffix = path.suffix.lower()
+    if path.suffix.lower() not in (*XLSX_SUFFIXES, *CSV_SUFFIXES):
+        raise SourceInvalid(f"{path.name}: use a .csv or .xlsx file")
     try:
-        if suffix in (".xlsx", ".xlsm"):
-            return parse_rows(_xlsx_rows(path))
-        if suffix in (".csv", ".txt", ".tsv"):
-            return parse_csv(path.read_bytes())
+        data = path.read_bytes()
     except OSError as exc:
         raise SourceInvalid(f"cannot read {path.name}: {exc.strerror or exc}") from exc
-    raise SourceInvalid(f"{path.name}: use a .csv or .xlsx file")
+    return read_bytes(path.name, data)
+
+
+def read_bytes(filename: str, data: bytes) -> Snapshot:
+    """A file's content as a snapshot; ``filename``'s ending says CSV or XLSX."""
+    suffix = Path(filename).suffix.lower()
+    if suffix in XLSX_SUFFIXES:
+        return parse_rows(_xlsx_rows(filename, data))
+    if suffix in CSV_SUFFIXES:
+        return parse_csv(data)
+    raise SourceInvalid(f"{filename}: use a .csv or .xlsx file")
 
 
 def parse_csv(data: bytes) -> Snapshot:
@@ -121,13 +134,13 @@ def parse_csv(data: bytes) -> Snapshot:
     return parse_rows(csv.reader(io.StringIO(text, newline=""), dialect))
 
 
-def _xlsx_rows(path: Path) -> Iterator[list[object]]:
+def _xlsx_rows(filename: str, data: bytes) -> Iterator[list[object]]:
     from openpyxl import load_workbook
 
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken file
-        raise SourceInvalid(f"{path.name} is not a readable XLSX file: {exc}") from exc
+        raise SourceInvalid(f"{filename} is not a readable XLSX file: {exc}") from exc
     try:
         sheet = book.worksheets[0]
         for values in sheet.iter_rows(values_only=True):
