@@ -431,7 +431,15 @@ RULES: dict[str, Rule] = _rules(
     Rule("org_sync.read", "Read org sync runs and reports", _ORG_ADMINS, api_scope="org:read"),
     Rule(
         "org.invite",
-        "Issue one-time initial passwords (HR, admin; HR/admin accounts: admin)",
+        "Start a background job issuing one-time initial passwords (HR, admin; HR/admin "
+        "accounts: admin)",
+        _ORG_ADMINS,
+    ),
+    # People only; identity shows a job to the person who started it alone (others: 404).
+    Rule("org.invitation_job.read", "Follow one's own invitation job", _ORG_ADMINS),
+    Rule(
+        "org.invitation_slips",
+        "Download the slips of one's own finished invitation job (once)",
         _ORG_ADMINS,
     ),
     Rule("audit.export", "Export the audit trail (CSV, XLSX)", _ORG_ADMINS, api_scope="audit:read"),

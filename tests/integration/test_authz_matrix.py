@@ -377,8 +377,19 @@ async def sync_run(w: World, column: str, target: str) -> dict[str, str]:
 
 
 async def invite_body(w: World, column: str, target: str) -> Any:
-    # Everyone in the world has a password: nothing is issued, the answer says why.
+    # Everyone in the world has a password: nothing to issue, the job is done at once.
     return {"employee_ids": [w.people["t"].id]}
+
+
+async def invitation_job(w: World, column: str, target: str) -> dict[str, str]:
+    """A finished (empty) invitation job of the caller: only they may read it."""
+    job = await w.stack.admin_grpc.auth.CreateInvitationJob(
+        auth_pb2.CreateInvitationJobRequest(
+            employee_ids=[w.people["t"].id],
+            requested_by=w.people[column].id if column in w.people else "nobody",
+        )
+    )
+    return {"job_id": job.job_id}
 
 
 def const(value: Any) -> Body:
@@ -556,12 +567,9 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("POST", "/org/sync/uploads", ORG_WRITE, ok=(201, None), body=org_file),
     Endpoint("GET", "/org/sync/runs", ORG_SYNC_READ),
     Endpoint("GET", "/org/sync/runs/{run_id}", ORG_SYNC_READ, params=sync_run),
-    Endpoint(
-        "POST",
-        "/org/invitations",
-        HR_ADMIN,
-        body=invite_body,
-    ),
+    Endpoint("POST", "/org/invitations", HR_ADMIN, ok=(202, None), body=invite_body),
+    Endpoint("GET", "/org/invitations/jobs/{job_id}", HR_ADMIN, params=invitation_job),
+    Endpoint("GET", "/org/invitations/jobs/{job_id}/slips", HR_ADMIN, params=invitation_job),
     # cycles
     Endpoint("GET", "/cycles", CYCLES_READ),
     Endpoint("GET", "/cycles/{cycle_id}", CYCLES_READ, params=cycle),

@@ -43,6 +43,7 @@ def test_histories_are_committed() -> None:
         "org_sync_dingtalk",
         "org_sync_dingtalk_audited",
         "org_sync_dingtalk_recorded",
+        "invitations_three_chunks",
     } <= names
 
 

@@ -21,6 +21,7 @@ from services.identity.handlers.auth import SignIn
 from services.identity.handlers.departments import Departments
 from services.identity.handlers.employees import Employees
 from services.identity.handlers.inbox import Inbox
+from services.identity.handlers.invitation_jobs import InvitationJobs
 from services.identity.handlers.invitations import Invitations
 from services.identity.handlers.org_sync import OrgSync
 from services.identity.inbox.repository import InboxRepository
@@ -62,7 +63,13 @@ async def setup(ctx: ServiceContext, server: grpc.aio.Server) -> None:
         IdentityServicer(Departments(org), Employees(org)), server
     )
     auth_pb2_grpc.add_AuthServiceServicer_to_server(
-        AuthServicer(SignIn(auth, passwords), ApiKeys(auth), Invitations(auth, passwords)), server
+        AuthServicer(
+            SignIn(auth, passwords),
+            ApiKeys(auth),
+            Invitations(auth, passwords),
+            InvitationJobs(auth, passwords),
+        ),
+        server,
     )
     audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(trail), server)
     inbox_pb2_grpc.add_InboxServiceServicer_to_server(
