@@ -145,9 +145,7 @@ class InvitationWorkflow:
             summary="end the job",
         )
         phase = PHASE_FAILED if error else PHASE_DONE
-        self._progress = replace(
-            self._progress, status="failed" if error else "done", error=error
-        )
+        self._progress = replace(self._progress, status="failed" if error else "done", error=error)
         workflow.upsert_search_attributes([STRIDE_PHASE.value_set(phase)])
 
     @workflow.query(name=QUERY_PROGRESS)
