@@ -7,6 +7,8 @@
 - ``stride org report RUN_ID`` / ``stride org runs``: what a sync did (from identity).
 - ``stride org schedules``: create or update the hourly Schedules of the configured sources.
 - ``stride org invite --all -o slips.xlsx``: one-time initial passwords for imported people.
+
+Printing a report: ``services.cli.org_report``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from services.cli.exiting import connect_temporal
+from services.cli.org_report import print_counts, print_people, print_report
 from services.common import channels
 from services.common.request_context import ACTOR_KEY
 from services.common.settings import StrideSettings, WorkerSettings
@@ -41,92 +44,10 @@ if TYPE_CHECKING:
 
 org_app = typer.Typer(help="The organisation: import and sync it.", no_args_is_help=True)
 
-COUNT_LABELS = (
-    ("created", "created"),
-    ("updated", "updated"),
-    ("moved", "moved"),
-    ("deactivated", "deactivated"),
-    ("unchanged", "unchanged"),
-    ("rejected", "rejected"),
-    ("linked", "linked to the source"),
-    ("kept", "kept (admin or requester)"),
-    ("departments_created", "departments created"),
-    ("departments_updated", "departments updated"),
-    ("departments_rejected", "departments rejected"),
-)
-
 IdentityOption = Annotated[
     str | None,
     typer.Option("--identity", help="Identity gRPC address (default: STRIDE_IDENTITY_ADDR)."),
 ]
-
-
-def _counts_table(counts: object, title: str) -> Table:
-    table = Table(show_header=False)
-    table.add_column(title)
-    table.add_column("rows", justify="right")
-    for name, label in COUNT_LABELS:
-        value = int(getattr(counts, name))
-        if value or name in ("created", "updated", "moved", "deactivated", "unchanged", "rejected"):
-            table.add_row(label, str(value))
-    return table
-
-
-def _print_counts(console: Console, counts: object, title: str) -> None:
-    console.print(f"[bold]{title}[/bold]")
-    console.print(_counts_table(counts, title))
-
-
-def _people_table(title: str, rows: list[pb.OrgSyncRow], max_rows: int) -> Table:
-    table = Table(title=f"{title} ({len(rows)})", title_justify="left")
-    for column in ("employee number", "name", "note"):
-        table.add_column(column)
-    for r in rows[:max_rows]:
-        table.add_row(r.key, r.name, r.reason)
-    return table
-
-
-def print_people(
-    console: Console, report: pb.OrgSyncReport, *, max_rows: int = 50, run_id: str = ""
-) -> None:
-    """Who the run deactivates (would deactivate, for a dry run) and who it keeps."""
-    rows = report.rows or report.deactivations
-    deactivated = [r for r in rows if r.kind == "person" and r.action == "deactivated"]
-    kept = [r for r in report.rows if r.kind == "person" and r.action == "kept"]
-    if deactivated:
-        title = "would be deactivated" if report.dry_run else "deactivated"
-        console.print(_people_table(title, deactivated, max_rows))
-        shown = min(len(deactivated), max_rows)
-        if report.counts.deactivated > shown:
-            more = report.counts.deactivated - shown
-            console.print(f"… {more} more (stride org report {run_id or report.run_id})")
-    if kept:
-        console.print(_people_table("kept active (never deactivated by a sync)", kept, max_rows))
-
-
-def print_report(console: Console, report: pb.OrgSyncReport, *, max_rows: int = 50) -> None:
-    title = f"org sync {report.run_id} · {report.source} · {report.status}"
-    _print_counts(console, report.counts, title)
-    if report.error:
-        console.print(f"[red]failed: {report.error}[/red]")
-    elif report.mass_deactivation:
-        console.print(
-            "[yellow]mass deactivation: a real run of this would be refused "
-            "(--allow-mass-deactivation)[/yellow]"
-        )
-    print_people(console, report, max_rows=max_rows)
-    rejected = [r for r in report.rows if r.action == "rejected"]
-    if rejected:
-        table = Table(title=f"rejected rows ({len(rejected)})", title_justify="left")
-        for column in ("row", "kind", "key", "reason"):
-            table.add_column(column)
-        for r in rejected[:max_rows]:
-            table.add_row(str(r.row or ""), r.kind, r.key, f"{r.reason_code}: {r.reason}")
-        console.print(table)
-        if len(rejected) > max_rows:
-            console.print(f"… {len(rejected) - max_rows} more (stride org report {report.run_id})")
-    if report.dry_run:
-        console.print("[yellow]dry run: nothing was written[/yellow]")
 
 
 async def import_file(
@@ -271,7 +192,7 @@ def sync_command(
     report, error = asyncio.run(_run_workflow(settings, source, dry_run))
     if report is None:
         raise _fail(console, f"org sync from {source} failed: {error}", 1)
-    _print_counts(console, report.counts, f"org sync · {source} · {report.status}")
+    print_counts(console, report.counts, f"org sync · {source} · {report.status}")
     if report.rejected_reasons:
         reasons = ", ".join(f"{code} × {n}" for code, n in report.rejected_reasons.items())
         console.print(f"rejected: {reasons}")
