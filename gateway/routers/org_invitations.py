@@ -41,6 +41,8 @@ router = APIRouter(prefix="/org", tags=["org sync"])
 
 JOBS = "/api/v1/org/invitations/jobs"
 NO_STORE = {"Cache-Control": "no-store"}
+# Choosing (or handing out the slips of) up to 10,000 people: one query and one bulk write.
+JOB_TIMEOUT = 60.0
 
 
 def _job(msg: auth_pb2.InvitationJob) -> dict[str, Any]:
@@ -103,6 +105,7 @@ async def invite(
             include_privileged=access.caller.has_role(policy.ADMIN),
             requested_by=access.caller.id,
         ),
+        timeout=JOB_TIMEOUT,
     )
     if job.chunk_count:  # nobody to invite: the job is done already
         await _start(deps, rpc, job)
@@ -155,6 +158,7 @@ async def take_slips(
         msg = await rpc(
             rpc.auth.TakeInvitationSlips,
             auth_pb2.TakeInvitationSlipsRequest(job_id=job_id, requested_by=access.caller.id),
+            timeout=JOB_TIMEOUT,
         )
     except grpc.aio.AioRpcError as err:
         if service_code(err) == "slips_gone":

@@ -117,6 +117,15 @@ class AuthRepository(IdentityRepository):
         )
         return {str(reason): int(n) for reason, n in (await self.session.execute(query)).all()}
 
+    async def wipe_invitation_passwords(self, job_id: str) -> None:
+        """Forget the plain passwords of a job's slips (they were handed out)."""
+        await self.session.execute(
+            update(InvitationJobItem)
+            .where(InvitationJobItem.job_id == job_id, InvitationJobItem.password.is_not(None))
+            .values(password=None)
+            .execution_options(synchronize_session=False)
+        )
+
     async def expire_invitation_slips(self, finished_before: datetime, now: datetime) -> None:
         """Wipe the passwords of slips nobody took within their time."""
         stale = select(InvitationJob.id).where(

@@ -267,11 +267,11 @@ class InvitationJobs:
                             password=item.password,
                         )
                     )
-                    item.password = None
                 elif item.outcome not in ("", ISSUED):
                     skipped.append(
                         pb.SkippedInvitation(employee_id=item.employee_id, reason=item.outcome)
                     )
+            await uow.repo.wipe_invitation_passwords(job_id)
             job.slips_taken_at = now
             await uow.audit("auth.invitation_slips_taken", "invitation_job", job.id)
         return pb.IssueInitialPasswordsResponse(
