@@ -1,4 +1,5 @@
-"""Activities of the org-sync workflow: fetch + plan, apply one batch (identity over gRPC).
+"""Activities of the org-sync workflow: record the run, fetch + plan (or plan an uploaded
+file, which identity reads itself), apply one batch, record a failure (identity over gRPC).
 
 Failures become ApplicationErrors the workflow's retry policies understand:
 ``OrgSyncSourceUnavailable`` (retried: outage, timeout), ``OrgSyncSourceInvalid`` (not
@@ -27,13 +28,17 @@ from services.identity.sync.convert import counts_from_pb
 from stride.identity.v1 import org_sync_pb2 as pb
 from workflows.org_sync import (
     APPLY_ACTIVITY,
+    BEGIN_ACTIVITY,
     ERROR_REFUSED,
     ERROR_SOURCE_INVALID,
     ERROR_SOURCE_UNAVAILABLE,
     ERROR_SUPERSEDED,
+    FAIL_ACTIVITY,
     PLAN_ACTIVITY,
     ApplyInput,
     ApplyResult,
+    BeginInput,
+    FailInput,
     PlanInput,
     PlanResult,
     reasons_histogram,
@@ -77,17 +82,41 @@ class OrgSyncActivities:
         self.connectors = connectors
 
     def all(self) -> list[Callable[..., object]]:
-        return [self.plan, self.apply_batch]
+        return [self.begin, self.plan, self.apply_batch, self.fail]
+
+    @activity.defn(name=BEGIN_ACTIVITY)
+    async def begin(self, input: BeginInput) -> None:
+        try:
+            async with OrgSyncClient(self.settings.identity_addr, source=input.source) as client:
+                await client.begin(
+                    input.run_id,
+                    dry_run=input.dry_run,
+                    requested_by=input.requested_by,
+                    upload_id=input.upload_id,
+                    workflow_id=activity.info().workflow_id or "",
+                )
+        except grpc.aio.AioRpcError as err:
+            raise _identity_error(err) from err
+
+    @activity.defn(name=FAIL_ACTIVITY)
+    async def fail(self, input: FailInput) -> None:
+        try:
+            async with OrgSyncClient(self.settings.identity_addr, source=input.source) as client:
+                await client.fail(input.run_id, input.reason, dry_run=input.dry_run)
+        except grpc.aio.AioRpcError as err:
+            raise _identity_error(err) from err
 
     @activity.defn(name=PLAN_ACTIVITY)
     async def plan(self, input: PlanInput) -> PlanResult:
-        try:
-            connector = self.connectors(input.source, self.settings)
-            activity.heartbeat("fetching")
-            snapshot = await connector.fetch(lambda step: activity.heartbeat(step))
-        except SourceError as err:
-            raise _source_error(err) from err
-        activity.heartbeat(f"planning {len(snapshot.people)} people")
+        snapshot = None
+        if not input.upload_id:  # an uploaded file is read by identity itself
+            try:
+                connector = self.connectors(input.source, self.settings)
+                activity.heartbeat("fetching")
+                snapshot = await connector.fetch(lambda step: activity.heartbeat(step))
+            except SourceError as err:
+                raise _source_error(err) from err
+            activity.heartbeat(f"planning {len(snapshot.people)} people")
         batch_size = input.batch_size or self.settings.org_sync_batch_size
         try:
             async with OrgSyncClient(
@@ -96,7 +125,13 @@ class OrgSyncActivities:
                 max_message_bytes=self.settings.grpc_max_message_bytes,
             ) as client:
                 report = await client.plan(
-                    snapshot, run_id=input.run_id, dry_run=input.dry_run, batch_size=batch_size
+                    snapshot,
+                    run_id=input.run_id,
+                    dry_run=input.dry_run,
+                    batch_size=batch_size,
+                    upload_id=input.upload_id,
+                    requested_by=input.requested_by,
+                    allow_mass_deactivation=input.allow_mass_deactivation,
                 )
         except grpc.aio.AioRpcError as err:
             raise _identity_error(err) from err
@@ -131,3 +166,13 @@ async def org_sync_plan(input: PlanInput) -> PlanResult:
 @activity.defn(name=APPLY_ACTIVITY)
 async def org_sync_apply_batch(input: ApplyInput) -> ApplyResult:
     return await OrgSyncActivities(WorkerSettings()).apply_batch(input)
+
+
+@activity.defn(name=BEGIN_ACTIVITY)
+async def org_sync_begin(input: BeginInput) -> None:
+    await OrgSyncActivities(WorkerSettings()).begin(input)
+
+
+@activity.defn(name=FAIL_ACTIVITY)
+async def org_sync_fail(input: FailInput) -> None:
+    await OrgSyncActivities(WorkerSettings()).fail(input)

@@ -422,10 +422,24 @@ RULES: dict[str, Rule] = _rules(
     Rule("audit.verify", "Verify the audit hash chain", _ORG_ADMINS, api_scope="audit:read"),
     # org sync, invitations, audit export
     Rule("org_sync.start", "Run an org sync now", _ORG_ADMINS, api_scope="org:write"),
+    Rule(
+        "org_sync.upload",
+        "Upload an org file (CSV/XLSX) for a file sync",
+        _ORG_ADMINS,
+        api_scope="org:write",
+    ),
     Rule("org_sync.read", "Read org sync runs and reports", _ORG_ADMINS, api_scope="org:read"),
     Rule(
         "org.invite",
-        "Issue one-time initial passwords (HR, admin; HR/admin accounts: admin)",
+        "Start a background job issuing one-time initial passwords (HR, admin; HR/admin "
+        "accounts: admin)",
+        _ORG_ADMINS,
+    ),
+    # People only; identity shows a job to the person who started it alone (others: 404).
+    Rule("org.invitation_job.read", "Follow one's own invitation job", _ORG_ADMINS),
+    Rule(
+        "org.invitation_slips",
+        "Download the slips of one's own finished invitation job (once)",
         _ORG_ADMINS,
     ),
     Rule("audit.export", "Export the audit trail (CSV, XLSX)", _ORG_ADMINS, api_scope="audit:read"),

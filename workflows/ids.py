@@ -11,6 +11,7 @@ from __future__ import annotations
 CYCLE_PREFIX = "cycle/"
 KR_ESCALATION_PREFIX = "kr-escalation/"
 ORG_SYNC_PREFIX = "org-sync/"
+INVITATIONS_PREFIX = "org-invitations/"
 
 
 def cycle(cycle_id: str) -> str:
@@ -31,3 +32,8 @@ def kr_escalation(key_result_id: str) -> str:
 def org_sync(source: str, *, dry_run: bool = False) -> str:
     """``org-sync/<source>`` (``/dry-run`` for a run that changes nothing)."""
     return f"{ORG_SYNC_PREFIX}{source}" + ("/dry-run" if dry_run else "")
+
+
+def invitations(job_id: str) -> str:
+    """``org-invitations/<job>``: one-time initial passwords for many people, in chunks."""
+    return f"{INVITATIONS_PREFIX}{job_id}"

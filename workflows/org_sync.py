@@ -21,6 +21,14 @@ The run is recorded in the audit trail (actor ``workflow:<workflow id>``): start
 with its counts, or failed with the reason (``record_decision`` activity; runs started before
 that existed, patch ``org-sync-audit``, keep their old commands). The starter sets the memo
 ``title`` ("Org sync <source>").
+
+Every run, dry or not, is also a run in identity from its start (patch ``org-sync-runs``):
+``org_sync_begin`` records it before the source is fetched (the starter may pass the run id,
+so the gateway can point at it at once), dry runs are stored with their report, and a failure
+is recorded with its reason (``org_sync_fail``), so ``GET /org/sync/runs`` shows every run and
+why one failed. A run may name an uploaded file (``upload_id``, read by identity itself: the
+file never travels through the workflow history) and the person who started it
+(``requested_by``, an employee id: never deactivated by the run).
 """
 
 from __future__ import annotations
@@ -39,9 +47,14 @@ from workflows.sync_counts import SyncCounts
 
 PLAN_ACTIVITY = "org_sync_plan"
 APPLY_ACTIVITY = "org_sync_apply_batch"
+BEGIN_ACTIVITY = "org_sync_begin"
+FAIL_ACTIVITY = "org_sync_fail"
 QUERY_REPORT = "report"
 # workflow.patched id: runs that record started / finished / failed in the audit trail.
 PATCH_AUDIT = "org-sync-audit"
+# workflow.patched id: runs recorded in identity from their start (dry ones too, failures
+# with their reason).
+PATCH_RUNS = "org-sync-runs"
 ACTION_STARTED = "worker.org_sync.started"
 ACTION_FINISHED = "worker.org_sync.finished"
 ACTION_FAILED = "worker.org_sync.failed"
@@ -78,6 +91,14 @@ APPLY_RETRY = RetryPolicy(
     maximum_attempts=20,
     non_retryable_error_types=[ERROR_REFUSED, ERROR_SUPERSEDED],
 )
+# Recording the run's start or failure in identity: identity being down is retried a while.
+RECORD_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=10,
+    non_retryable_error_types=[ERROR_REFUSED],
+)
 
 
 def memo_title(source: str, *, dry_run: bool = False) -> str:
@@ -92,6 +113,13 @@ class OrgSyncInput:
     dry_run: bool = False
     # Operations per batch; 0: the worker's setting (org_sync_batch_size).
     batch_size: int = 0
+    # identity's run id (a UUID) chosen by the starter; "": the workflow makes one.
+    run_id: str = ""
+    # An uploaded file (identity's org_sync_uploads) instead of the source's connector.
+    upload_id: str = ""
+    # Employee id of the person who started the run (never deactivated by it); "" if nobody.
+    requested_by: str = ""
+    allow_mass_deactivation: bool = False
 
 
 @dataclass
@@ -100,6 +128,27 @@ class PlanInput:
     run_id: str
     dry_run: bool
     batch_size: int = 0
+    upload_id: str = ""
+    requested_by: str = ""
+    allow_mass_deactivation: bool = False
+
+
+@dataclass
+class BeginInput:
+    source: str
+    run_id: str
+    dry_run: bool
+    upload_id: str = ""
+    requested_by: str = ""
+
+
+@dataclass
+class FailInput:
+    source: str
+    run_id: str
+    dry_run: bool
+    # For people (no personal data).
+    reason: str
 
 
 @dataclass
@@ -197,25 +246,54 @@ class OrgSyncWorkflow:
         self._report = OrgSyncReport(source=input.source, dry_run=input.dry_run)
         self._audited = False
         self._audit_resource = ""
+        # Set when the run is recorded in identity (patch org-sync-runs): how to fail it there.
+        self._failure: FailInput | None = None
 
     @workflow.run
     async def run(self, input: OrgSyncInput) -> OrgSyncReport:
         self._audited = workflow.patched(PATCH_AUDIT)
+        recorded = workflow.patched(PATCH_RUNS)
         self._set_phase(PHASE_PLANNING)
-        run_id = str(workflow.uuid4())
+        run_id = input.run_id if recorded and input.run_id else str(workflow.uuid4())
         if self._audited:
-            self._audit_resource = f"{input.source}/dry-run" if input.dry_run else run_id
+            # Before runs were recorded in identity a dry run had no run id to point at.
+            dry_resource = not recorded and input.dry_run
+            self._audit_resource = f"{input.source}/dry-run" if dry_resource else run_id
             await self._record(
                 "started",
                 ACTION_STARTED,
                 f"source {input.source}" + (", dry run" if input.dry_run else ""),
             )
+        if recorded:
+            self._failure = FailInput(input.source, run_id, input.dry_run, "")
+            try:
+                await workflow.execute_activity(
+                    BEGIN_ACTIVITY,
+                    BeginInput(
+                        input.source,
+                        run_id,
+                        input.dry_run,
+                        input.upload_id,
+                        input.requested_by,
+                    ),
+                    start_to_close_timeout=timedelta(minutes=1),
+                    retry_policy=RECORD_RETRY,
+                    summary="record the run",
+                )
+            except ActivityError as err:
+                raise await self._fail(f"recording the run failed: {_message(err)}") from err
         try:
             plan: PlanResult = await workflow.execute_activity(
                 PLAN_ACTIVITY,
-                # A dry run stores nothing, so it has no run in identity to refer to.
                 PlanInput(
-                    input.source, "" if input.dry_run else run_id, input.dry_run, input.batch_size
+                    input.source,
+                    # Before runs were recorded, a dry run stored nothing and had no run id.
+                    "" if input.dry_run and not recorded else run_id,
+                    input.dry_run,
+                    input.batch_size,
+                    input.upload_id,
+                    input.requested_by,
+                    input.allow_mass_deactivation,
                 ),
                 result_type=PlanResult,
                 start_to_close_timeout=timedelta(minutes=15),
@@ -276,6 +354,17 @@ class OrgSyncWorkflow:
     async def _fail(self, message: str) -> ApplicationError:
         error = self._failed(message)
         await self._record("failed", ACTION_FAILED, message)
+        if self._failure is not None:
+            try:  # the runs list says why it failed
+                await workflow.execute_activity(
+                    FAIL_ACTIVITY,
+                    replace(self._failure, reason=message),
+                    start_to_close_timeout=timedelta(minutes=1),
+                    retry_policy=RECORD_RETRY,
+                    summary="record the failure",
+                )
+            except ActivityError:
+                workflow.logger.warning("could not record the failure in identity")
         return error
 
     def _set_phase(self, phase: str) -> None:

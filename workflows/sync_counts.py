@@ -19,6 +19,9 @@ class SyncCounts:
     unchanged: int = 0
     rejected: int = 0
     linked: int = 0
+    # People the source would have deactivated but who stay active: admins and the person
+    # who started the sync are never deactivated by one (also counted as unchanged).
+    kept: int = 0
     departments_created: int = 0
     departments_updated: int = 0
     departments_unchanged: int = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import structlog
@@ -41,11 +42,13 @@ def upload_body(summary: str) -> dict[str, Any]:
     }
 
 
-async def read_upload(request: Request, limit: int) -> bytes:
+async def read_upload(
+    request: Request, limit: int, media_types: Collection[str] = UPLOAD_MEDIA_TYPES
+) -> bytes:
     """The request body: a file sent as it is (not a form). 415 for another media type, 413
-    (before reading past it) for one over ``limit`` bytes."""
+    ``file_too_large`` (before reading past it) for one over ``limit`` bytes."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media not in UPLOAD_MEDIA_TYPES:
+    if media not in media_types:
         raise ProblemError(
             415,
             "unsupported_media_type",

@@ -43,8 +43,9 @@ def create_command(
         bool, typer.Option(help="Make the admin choose a new password at first sign-in.")
     ] = False,
 ) -> None:
-    """Create an admin (or make an existing employee one) and set the password, through the
-    identity service at STRIDE_IDENTITY_ADDR. Sign in with POST /api/v1/auth/login."""
+    """Create an admin (or make an existing employee one, reactivating them if they had been
+    deactivated) and set the password, through the identity service at STRIDE_IDENTITY_ADDR.
+    Sign in with POST /api/v1/auth/login."""
     settings = StrideSettings()
     console = Console()
     try:
@@ -65,7 +66,12 @@ def create_command(
     except grpc.aio.AioRpcError as exc:
         console.print(f"[red]identity service at {settings.identity_addr}: {exc.details()}[/red]")
         raise typer.Exit(2) from exc
-    what = "created" if account.created else "updated (admin role and password)"
+    if account.created:
+        what = "created"
+    elif account.reactivated:
+        what = "reactivated (the employee had been deactivated; admin role and password set)"
+    else:
+        what = "updated (admin role and password)"
     console.print(
         f"[green]admin {what}[/green]: sign in as [bold]{account.login}[/bold] "
         f"(employee id {account.employee.id})"

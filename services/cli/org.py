@@ -7,11 +7,14 @@
 - ``stride org report RUN_ID`` / ``stride org runs``: what a sync did (from identity).
 - ``stride org schedules``: create or update the hourly Schedules of the configured sources.
 - ``stride org invite --all -o slips.xlsx``: one-time initial passwords for imported people.
+
+Printing a report: ``services.cli.org_report``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -22,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from services.cli.exiting import connect_temporal
+from services.cli.org_report import print_counts, print_people, print_report
 from services.common import channels
 from services.common.request_context import ACTOR_KEY
 from services.common.settings import StrideSettings, WorkerSettings
@@ -40,56 +44,10 @@ if TYPE_CHECKING:
 
 org_app = typer.Typer(help="The organisation: import and sync it.", no_args_is_help=True)
 
-COUNT_LABELS = (
-    ("created", "created"),
-    ("updated", "updated"),
-    ("moved", "moved"),
-    ("deactivated", "deactivated"),
-    ("unchanged", "unchanged"),
-    ("rejected", "rejected"),
-    ("linked", "linked to the source"),
-    ("departments_created", "departments created"),
-    ("departments_updated", "departments updated"),
-    ("departments_rejected", "departments rejected"),
-)
-
 IdentityOption = Annotated[
     str | None,
     typer.Option("--identity", help="Identity gRPC address (default: STRIDE_IDENTITY_ADDR)."),
 ]
-
-
-def _counts_table(counts: object, title: str) -> Table:
-    table = Table(show_header=False)
-    table.add_column(title)
-    table.add_column("rows", justify="right")
-    for name, label in COUNT_LABELS:
-        value = int(getattr(counts, name))
-        if value or name in ("created", "updated", "moved", "deactivated", "unchanged", "rejected"):
-            table.add_row(label, str(value))
-    return table
-
-
-def _print_counts(console: Console, counts: object, title: str) -> None:
-    console.print(f"[bold]{title}[/bold]")
-    console.print(_counts_table(counts, title))
-
-
-def print_report(console: Console, report: pb.OrgSyncReport, *, max_rows: int = 50) -> None:
-    title = f"org sync {report.run_id or '(dry run)'} · {report.source} · {report.status}"
-    _print_counts(console, report.counts, title)
-    rejected = [r for r in report.rows if r.action == "rejected"]
-    if rejected:
-        table = Table(title=f"rejected rows ({len(rejected)})", title_justify="left")
-        for column in ("row", "kind", "key", "reason"):
-            table.add_column(column)
-        for r in rejected[:max_rows]:
-            table.add_row(str(r.row or ""), r.kind, r.key, f"{r.reason_code}: {r.reason}")
-        console.print(table)
-        if len(rejected) > max_rows:
-            console.print(f"… {len(rejected) - max_rows} more (stride org report {report.run_id})")
-    if report.dry_run:
-        console.print("[yellow]dry run: nothing was written[/yellow]")
 
 
 async def import_file(
@@ -100,6 +58,7 @@ async def import_file(
     batch_size: int = 0,
     allow_mass_deactivation: bool = False,
     console: Console | None = None,
+    run_id: str = "",
 ) -> pb.OrgSyncReport:
     """What ``stride org import`` does: read, plan, apply batch by batch with a progress bar."""
     console = console or Console()
@@ -129,6 +88,7 @@ async def import_file(
         async with OrgSyncClient(address, source="file") as client:
             return await client.sync(
                 snapshot,
+                run_id=run_id,
                 dry_run=dry_run,
                 batch_size=batch_size,
                 allow_mass_deactivation=allow_mass_deactivation,
@@ -155,6 +115,7 @@ def import_command(
     """Import the organisation from a file (people missing from it are deactivated)."""
     console = Console()
     address = identity or StrideSettings().identity_addr
+    run_id = str(uuid.uuid4())
     try:
         report = asyncio.run(
             import_file(
@@ -164,13 +125,21 @@ def import_command(
                 batch_size=batch_size,
                 allow_mass_deactivation=allow_mass_deactivation,
                 console=console,
+                run_id=run_id,
             )
         )
     except SourceError as err:
         raise _fail(console, str(err)) from err
     except grpc.aio.AioRpcError as err:
+        refused = asyncio.run(_report_rows(address, run_id)) if _refused(err) else None
+        if refused is not None:  # who the refused import would have deactivated
+            print_people(console, refused)
         raise _fail(console, f"identity service at {address}: {err.details()}") from err
     print_report(console, report)
+
+
+def _refused(err: grpc.aio.AioRpcError) -> bool:
+    return err.code() == grpc.StatusCode.FAILED_PRECONDITION
 
 
 async def _run_workflow(
@@ -223,15 +192,14 @@ def sync_command(
     report, error = asyncio.run(_run_workflow(settings, source, dry_run))
     if report is None:
         raise _fail(console, f"org sync from {source} failed: {error}", 1)
-    _print_counts(console, report.counts, f"org sync · {source} · {report.status}")
+    print_counts(console, report.counts, f"org sync · {source} · {report.status}")
     if report.rejected_reasons:
         reasons = ", ".join(f"{code} × {n}" for code, n in report.rejected_reasons.items())
         console.print(f"rejected: {reasons}")
-    if report.run_id and not report.dry_run:
-        detail = asyncio.run(_report_rows(settings.identity_addr, report.run_id))
-        if detail is not None and any(r.action == "rejected" for r in detail.rows):
-            print_report(console, detail)
-    if report.dry_run:
+    detail = asyncio.run(_report_rows(settings.identity_addr, report.run_id))
+    if detail is not None:  # row by row: who is (would be) deactivated, who was rejected
+        print_report(console, detail)
+    elif report.dry_run:
         console.print("[yellow]dry run: nothing was written[/yellow]")
 
 
@@ -276,10 +244,14 @@ def runs_command(limit: int = 20, identity: IdentityOption = None) -> None:
     except grpc.aio.AioRpcError as err:
         raise _fail(console, f"identity service at {address}: {err.details()}") from err
     table = Table(title="org sync runs", title_justify="left")
-    for column in ("planned", "run", "source", "status", "created", "moved", "left", "rejected"):
+    columns = ("started", "run", "source", "status", "created", "moved", "left", "rejected")
+    for column in (*columns, "who left (would leave)", "error"):
         table.add_column(column)
     for r in runs:
         c = r.counts
+        who = ", ".join(f"{d.key} {d.name}" for d in r.deactivations[:5])
+        if c.deactivated > 5:
+            who += f" … +{c.deactivated - 5}"
         table.add_row(
             r.planned_at,
             r.run_id,
@@ -289,6 +261,8 @@ def runs_command(limit: int = 20, identity: IdentityOption = None) -> None:
             str(c.moved),
             str(c.deactivated),
             str(c.rejected),
+            who,
+            r.error,
         )
     console.print(table)
 

@@ -71,7 +71,7 @@ IDEMPOTENT_READS: dict[str, tuple[str, ...]] = {
         "GetScores",
         "GetParticipation",
     ),
-    "stride.identity.v1.AuthService": ("ListApiKeys",),
+    "stride.identity.v1.AuthService": ("ListApiKeys", "GetInvitationJob"),
     "stride.identity.v1.IdentityService": (
         "GetDepartment",
         "ListDepartments",

@@ -120,6 +120,9 @@ class ServiceSettings(StrideSettings):
     # Sign-ins waiting for such a thread; beyond this they are refused at once with 503
     # sign_in_busy and Retry-After instead of waiting ever longer.
     sign_in_queue: int = Field(default=32, ge=0)
+    # identity: an org sync that would deactivate more than this share of the active people
+    # is refused (`mass_deactivation`) unless explicitly allowed; dry runs only report it.
+    org_sync_max_deactivation_share: float = Field(default=0.2, ge=0.0, le=1.0)
 
 
 class GatewaySettings(StrideSettings):

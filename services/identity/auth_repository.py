@@ -1,5 +1,5 @@
-"""Credential persistence: passwords, sign-in failures, refresh tokens, API keys (and the people
-they belong to)."""
+"""Credential persistence: passwords, sign-in failures, refresh tokens, API keys, invitation
+jobs (and the people they belong to)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,19 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, case, delete, literal, select, update
+from sqlalchemy import DateTime, case, delete, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.common.models import aware
-from services.identity.auth_models import ApiKeyRow, Credential, RefreshTokenRow, SignInFailure
+from services.identity.auth_models import (
+    ApiKeyRow,
+    Credential,
+    InvitationJob,
+    InvitationJobChunk,
+    InvitationJobItem,
+    RefreshTokenRow,
+    SignInFailure,
+)
 from services.identity.credentials import LockoutPolicy
 from services.identity.models import Employee
 from services.identity.repository import IdentityRepository
@@ -118,3 +126,78 @@ class AuthRepository(IdentityRepository):
 
     async def api_keys(self) -> list[ApiKeyRow]:
         return list(await self.session.scalars(select(ApiKeyRow).order_by(ApiKeyRow.created_at)))
+
+    async def invitation_job(self, job_id: str, *, lock: bool = False) -> InvitationJob | None:
+        query = select(InvitationJob).where(InvitationJob.id == job_id)
+        if lock:
+            query = query.with_for_update()
+        return (await self.session.scalars(query.execution_options(populate_existing=True))).first()
+
+    async def claim_invitation_chunk(self, job_id: str, chunk_no: int, now: datetime) -> bool:
+        """Mark a chunk issued; only one transaction ever succeeds (like an org-sync batch)."""
+        claimed = await self.session.execute(
+            update(InvitationJobChunk)
+            .where(
+                InvitationJobChunk.job_id == job_id,
+                InvitationJobChunk.chunk_no == chunk_no,
+                InvitationJobChunk.done_at.is_(None),
+            )
+            .values(done_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(claimed, "rowcount", 0))
+
+    async def invitation_chunk(self, job_id: str, chunk_no: int) -> InvitationJobChunk | None:
+        return await self.session.get(InvitationJobChunk, (job_id, chunk_no))
+
+    async def invitation_items(
+        self, job_id: str, *, chunk_no: int | None = None, outcome: str | None = None
+    ) -> list[InvitationJobItem]:
+        """A job's people in the order they were chosen (of one chunk, with one outcome)."""
+        query = select(InvitationJobItem).where(InvitationJobItem.job_id == job_id)
+        if chunk_no is not None:
+            query = query.where(InvitationJobItem.chunk_no == chunk_no)
+        if outcome is not None:
+            query = query.where(InvitationJobItem.outcome == outcome)
+        return list(await self.session.scalars(query.order_by(InvitationJobItem.position)))
+
+    async def invitation_skip_reasons(self, job_id: str) -> dict[str, int]:
+        """Why people of a job got no password: reason → how many."""
+        query = (
+            select(InvitationJobItem.outcome, func.count())
+            .where(
+                InvitationJobItem.job_id == job_id,
+                InvitationJobItem.outcome.not_in(("", "issued")),
+            )
+            .group_by(InvitationJobItem.outcome)
+        )
+        return {str(reason): int(n) for reason, n in (await self.session.execute(query)).all()}
+
+    async def wipe_invitation_passwords(self, job_id: str) -> None:
+        """Forget the plain passwords of a job's slips (they were handed out)."""
+        await self.session.execute(
+            update(InvitationJobItem)
+            .where(InvitationJobItem.job_id == job_id, InvitationJobItem.password.is_not(None))
+            .values(password=None)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def expire_invitation_slips(self, finished_before: datetime, now: datetime) -> None:
+        """Wipe the passwords of slips nobody took within their time."""
+        stale = select(InvitationJob.id).where(
+            InvitationJob.finished_at < finished_before, InvitationJob.slips_taken_at.is_(None)
+        )
+        await self.session.execute(
+            update(InvitationJobItem)
+            .where(InvitationJobItem.job_id.in_(stale), InvitationJobItem.password.is_not(None))
+            .values(password=None)
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(
+            update(InvitationJob)
+            .where(
+                InvitationJob.finished_at < finished_before, InvitationJob.slips_taken_at.is_(None)
+            )
+            .values(slips_taken_at=now)
+            .execution_options(synchronize_session=False)
+        )

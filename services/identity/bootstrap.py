@@ -34,6 +34,9 @@ class Account:
     login: str
     # False when the employee existed already (the admin role was added if missing).
     created: bool
+    # True when the employee had been deactivated (e.g. by an import that did not list
+    # them) and was made active again.
+    reactivated: bool = False
 
 
 class Bootstrap:
@@ -115,13 +118,15 @@ class Bootstrap:
         must_change: bool = False,
     ) -> Account:
         """An active employee with the admin role and this password: created when the
-        employee number is new, else the existing person gets the role (and the password)."""
+        employee number is new, else the existing person gets the role (and the password) and,
+        when they had been deactivated, is made active again (``Account.reactivated``)."""
         check_password_policy(password, employee_number)
         found = await self._call(
             self.identity.LookupEmployees,
             identity_pb2.LookupEmployeesRequest(employee_numbers=[employee_number]),
         )
         created = not found.employees
+        reactivated = False
         if created:
             dep = await self.department(department)
             employee = await self._call(
@@ -136,15 +141,16 @@ class Bootstrap:
             )
         else:
             employee = found.employees[0]
-            if ADMIN_ROLE not in employee.roles:
-                employee = await self._call(
-                    self.identity.UpdateEmployee,
-                    identity_pb2.UpdateEmployeeRequest(
-                        id=employee.id, roles=[*employee.roles, ADMIN_ROLE], replace_roles=True
-                    ),
+            reactivated = employee.status != identity_pb2.EMPLOYEE_STATUS_ACTIVE
+            if ADMIN_ROLE not in employee.roles or reactivated:
+                update = identity_pb2.UpdateEmployeeRequest(
+                    id=employee.id, roles=sorted({*employee.roles, ADMIN_ROLE}), replace_roles=True
                 )
+                if reactivated:
+                    update.status = identity_pb2.EMPLOYEE_STATUS_ACTIVE
+                employee = await self._call(self.identity.UpdateEmployee, update)
         await self.set_password(employee, password, must_change=must_change)
-        return Account(employee, employee.employee_number, created)
+        return Account(employee, employee.employee_number, created, reactivated=reactivated)
 
 
 async def create_admin(

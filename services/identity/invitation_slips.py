@@ -1,6 +1,6 @@
 """Invitation slips: the one-time initial passwords as an XLSX workbook to print and cut.
 
-Used by the gateway (``POST /org/invitations?format=xlsx``) and ``stride org invite``. One row
+Used by the gateway (``GET /org/invitations/jobs/{id}/slips``) and ``stride org invite``. One row
 per person, bilingual headers (zh-CN / en); the sheet is set up to print on A4 with the header
 row repeated on every page.
 """

@@ -19,10 +19,12 @@ from temporalio.worker import Replayer, Worker
 from activities.approvals import ApprovalActivities
 from activities.audit import AuditActivities
 from activities.cycle import CycleActivities
+from activities.invitations import InvitationActivities
 from activities.notify import NotifyActivities
 from activities.org_sync import OrgSyncActivities
 from services.common.settings import WorkerSettings
 from workflows.cycle import CycleWorkflow
+from workflows.invitations import InvitationWorkflow
 from workflows.kr_escalation import KrEscalationWorkflow
 from workflows.org_sync import OrgSyncWorkflow
 from workflows.plan_approval import PlanApprovalWorkflow
@@ -31,7 +33,13 @@ from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 log = structlog.get_logger(__name__)
 
-WORKFLOWS: list[type] = [KrEscalationWorkflow, OrgSyncWorkflow, PlanApprovalWorkflow, CycleWorkflow]
+WORKFLOWS: list[type] = [
+    KrEscalationWorkflow,
+    OrgSyncWorkflow,
+    PlanApprovalWorkflow,
+    CycleWorkflow,
+    InvitationWorkflow,
+]
 
 
 def activities_for(settings: WorkerSettings) -> list[Callable[..., Any]]:
@@ -40,8 +48,8 @@ def activities_for(settings: WorkerSettings) -> list[Callable[..., Any]]:
     approvals = ApprovalActivities(settings)
     cycles = CycleActivities(settings)
     return [
-        org_sync.plan,
-        org_sync.apply_batch,
+        *org_sync.all(),
+        *InvitationActivities(settings).all(),
         NotifyActivities(settings).notify,
         approvals.decide,
         approvals.escalate,

@@ -7,7 +7,7 @@ from typing import Any
 
 from temporalio import activity
 
-from activities.org_sync import org_sync_apply_batch, org_sync_plan
+from activities.org_sync import org_sync_apply_batch, org_sync_begin, org_sync_fail, org_sync_plan
 from workflows.audit import RECORD_DECISION_ACTIVITY, Decision
 
 
@@ -26,4 +26,10 @@ class DecisionLog:
 
     def activities(self) -> list[Callable[..., Any]]:
         """The worker's activities with this stand-in for identity's audit API."""
-        return [org_sync_plan, org_sync_apply_batch, self.record_decision]
+        return [
+            org_sync_begin,
+            org_sync_plan,
+            org_sync_apply_batch,
+            org_sync_fail,
+            self.record_decision,
+        ]

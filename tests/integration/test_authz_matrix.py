@@ -125,7 +125,7 @@ async def _finish_org_syncs(temporal_env: WorkflowEnvironment) -> AsyncIterator[
         temporal_env.client,
         task_queue=MATRIX_QUEUE,
         workflows=[OrgSyncWorkflow],
-        activities=[stand.plan, stand.apply, stand.decisions.record_decision],
+        activities=stand.activities(),
     ):
         for source in SYNC_SOURCES.values():
             handle = temporal_env.client.get_workflow_handle(f"org-sync/{source}/dry-run")
@@ -340,8 +340,23 @@ SYNC_SOURCES = {"r": "file", "a": "json", "k": "dingtalk"}
 MATRIX_QUEUE = f"matrix-{uuid.uuid4()}"
 
 
+ORG_FILE = b"employee_number,name,department\nM1,Matrix Person,Matrix\n"
+
+
 async def sync_body(w: World, column: str, target: str) -> Any:
-    return {"source": SYNC_SOURCES.get(column, "file"), "dry_run": True}
+    source = SYNC_SOURCES.get(column, "file")
+    body: dict[str, Any] = {"source": source, "dry_run": True}
+    if source == "file" and column in SYNC_SOURCES:  # the file source needs an upload
+        async with grpc.aio.insecure_channel(w.stack.settings.identity_addr) as channel:
+            upload = await org_sync_pb2_grpc.OrgSyncServiceStub(channel).CreateOrgSyncUpload(
+                org_sync_pb2.CreateOrgSyncUploadRequest(filename="org.csv", content=ORG_FILE)
+            )
+        body["upload_id"] = upload.upload_id
+    return body
+
+
+async def org_file(w: World, column: str, target: str) -> Any:
+    return ORG_FILE  # sent as the raw body (text/csv)
 
 
 async def sync_run(w: World, column: str, target: str) -> dict[str, str]:
@@ -363,8 +378,19 @@ async def sync_run(w: World, column: str, target: str) -> dict[str, str]:
 
 
 async def invite_body(w: World, column: str, target: str) -> Any:
-    # Everyone in the world has a password: nothing is issued, the answer says why.
+    # Everyone in the world has a password: nothing to issue, the job is done at once.
     return {"employee_ids": [w.people["t"].id]}
+
+
+async def invitation_job(w: World, column: str, target: str) -> dict[str, str]:
+    """A finished (empty) invitation job of the caller: only they may read it."""
+    job = await w.stack.admin_grpc.auth.CreateInvitationJob(
+        auth_pb2.CreateInvitationJobRequest(
+            employee_ids=[w.people["t"].id],
+            requested_by=w.people[column].id if column in w.people else "nobody",
+        )
+    )
+    return {"job_id": job.job_id}
 
 
 def const(value: Any) -> Body:
@@ -554,14 +580,12 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/audit/export", AUDIT),
     # org sync and invitations
     Endpoint("POST", "/org/sync", ORG_WRITE, ok=(202, None), body=sync_body),
+    Endpoint("POST", "/org/sync/uploads", ORG_WRITE, ok=(201, None), body=org_file),
     Endpoint("GET", "/org/sync/runs", ORG_SYNC_READ),
     Endpoint("GET", "/org/sync/runs/{run_id}", ORG_SYNC_READ, params=sync_run),
-    Endpoint(
-        "POST",
-        "/org/invitations",
-        HR_ADMIN,
-        body=invite_body,
-    ),
+    Endpoint("POST", "/org/invitations", HR_ADMIN, ok=(202, None), body=invite_body),
+    Endpoint("GET", "/org/invitations/jobs/{job_id}", HR_ADMIN, params=invitation_job),
+    Endpoint("GET", "/org/invitations/jobs/{job_id}/slips", HR_ADMIN, params=invitation_job),
     # cycles
     Endpoint("GET", "/cycles", CYCLES_READ),
     Endpoint("GET", "/cycles/{cycle_id}", CYCLES_READ, params=cycle),
@@ -889,6 +913,9 @@ async def test_matrix(world: World, endpoint: Endpoint) -> None:
                 if isinstance(body, Upload):  # a file as the body
                     kwargs["content"] = body.content
                     kwargs["headers"] = {**kwargs["headers"], "Content-Type": body.media}
+                elif isinstance(body, bytes):  # a file, as the raw body
+                    kwargs["content"] = body
+                    kwargs["headers"] = {**kwargs["headers"], "Content-Type": "text/csv"}
                 else:
                     kwargs["json"] = body
             r = await world.stack.http.request(endpoint.method, path, **kwargs)

@@ -340,6 +340,13 @@ async def digest(rt: ServiceRuntime) -> tuple[str, int, int, int]:
     )
 
 
+async def latest_run(rt: ServiceRuntime) -> OrgSyncRun:
+    assert rt.engine is not None
+    async with db.session_factory(rt.engine)() as session:
+        query = select(OrgSyncRun).order_by(OrgSyncRun.created_at.desc()).limit(1)
+        return (await session.scalars(query)).one()
+
+
 async def employees(rt: ServiceRuntime) -> dict[str, Employee]:
     assert rt.engine is not None
     async with db.session_factory(rt.engine)() as session:
@@ -393,8 +400,10 @@ async def test_import_680_then_sync_changes_from_dingtalk(stack: Stack, tmp_path
         task_queue=stack.settings.task_queue,
         workflows=[OrgSyncWorkflow],
         activities=[
+            OrgSyncActivities(stack.settings).begin,
             OrgSyncActivities(stack.settings).plan,
             crash.apply_batch,
+            OrgSyncActivities(stack.settings).fail,
             AuditActivities(stack.settings).record_decision,
         ],
     ):
@@ -404,9 +413,10 @@ async def test_import_680_then_sync_changes_from_dingtalk(stack: Stack, tmp_path
         )
         assert dry.id == "org-sync/dingtalk/dry-run"
         dry_report = await dry.result()
-        assert dry_report.status == "dry_run" and dry_report.run_id == ""
+        assert dry_report.status == "dry_run" and dry_report.run_id
         assert counts_of(dry_report) == change.expected
-        assert await digest(stack.identity) == before
+        # Nothing changed but the dry run, recorded as a run of its own.
+        assert await digest(stack.identity) == (*before[:3], before[3] + 1)
 
         # The real run, through the workflow; batch 1 "crashes" after committing.
         handle = await start_org_sync(
@@ -499,7 +509,10 @@ async def test_dingtalk_outage_fails_cleanly_and_the_next_run_catches_up(stack: 
         report = await handle.query(QUERY_REPORT, result_type=OrgSyncReport)
         assert report.status == "failed" and report.run_id == "" and report.operation_count == 0
         assert stack.fake.calls["/gettoken"] >= 3 * 3  # 3 activity attempts × 3 tries
-        assert await digest(stack.identity) == before  # nothing written, nothing half-applied
+        # Nothing written, nothing half-applied; the run is recorded as failed, with why.
+        assert await digest(stack.identity) == (*before[:3], before[3] + 1)
+        failed_run = await latest_run(stack.identity)
+        assert failed_run.status == "failed" and "HTTP 500" in failed_run.error
 
         # Back up: the next run catches up.
         stack.fake.outage_status = None

@@ -59,7 +59,7 @@ async def test_schedules_are_created_idempotently_and_start_the_workflow(client:
         client,
         task_queue=queue,
         workflows=[OrgSyncWorkflow],
-        activities=[stand.plan, stand.apply, decisions.record_decision],
+        activities=[stand.begin, stand.plan, stand.apply, stand.fail, decisions.record_decision],
     ):
         await client.get_schedule_handle("org-sync/dingtalk").trigger()
         deadline = time.monotonic() + 20

@@ -21,7 +21,7 @@ from services.identity.sync.client import OrgSyncClient
 from services.identity.sync.data import Snapshot, SourceDepartment, SourcePerson
 from services.identity.sync.tables import OrgSyncBatch, OrgSyncRun
 from stride.identity.v1 import identity_pb2 as ipb
-from stride.identity.v1 import identity_pb2_grpc
+from stride.identity.v1 import identity_pb2_grpc, org_sync_pb2
 from tests.integration.services_fixtures import running, service_settings
 from tests.integration.test_identity_service import error_code
 
@@ -147,7 +147,9 @@ async def test_plan_apply_replay_and_events(identity: Identity, nats_url: str) -
                 SourcePerson(10, "E200", "New", "Acme/Plant/Quality", "E103"),
             ),
         )
-        report = await client.sync(changed)
+        # 2 of 8 active people leave: more than the default share (20 %), so it is allowed
+        # explicitly (the guard itself: test_the_mass_deactivation_guard_is_a_share).
+        report = await client.sync(changed, allow_mass_deactivation=True)
     c = report.counts
     # E200 new; E103 moved (department, manager, email cleared); E104, E105 missing; the rest
     # as before.
@@ -168,13 +170,22 @@ async def test_plan_apply_replay_and_events(identity: Identity, nats_url: str) -
     assert people["E200"].manager_id == people["E103"].id
 
 
-async def test_dry_run_writes_nothing(identity: Identity) -> None:
+async def test_dry_run_changes_nothing_and_is_in_the_runs_list(identity: Identity) -> None:
     async with OrgSyncClient(identity.address, source="file") as client:
         report = await client.plan(org(3), dry_run=True)
-    assert report.status == "dry_run" and report.dry_run and report.counts.created == 5
-    assert report.batch_count == 1 and len(report.rows) == 8
-    for table in (Department, Employee, OrgSyncRun, OrgSyncBatch, OUTBOX):
-        assert await identity.count(table) == 0, table
+        assert report.status == "dry_run" and report.dry_run and report.counts.created == 5
+        assert report.batch_count == 1 and len(report.rows) == 8
+        for table in (Department, Employee, OrgSyncBatch, OUTBOX):
+            assert await identity.count(table) == 0, table
+        # Recorded with its report (and nothing to apply), so the runs list shows it.
+        assert await identity.count(OrgSyncRun) == 1
+        stored = await client.report(report.run_id)
+        assert stored.status == "dry_run" and stored.dry_run and len(stored.rows) == 8
+        runs = await client.stub.ListOrgSyncRuns(org_sync_pb2.ListOrgSyncRunsRequest())
+        assert [(r.run_id, r.status) for r in runs.runs] == [(report.run_id, "dry_run")]
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await client.apply_batch(report.run_id, 0)
+        assert error_code(err.value) == "invalid_batch"
 
 
 async def test_superseded_runs_bad_requests_and_the_mass_deactivation_guard(
@@ -297,3 +308,34 @@ async def test_logins_and_emails_stay_unique_without_case_in_an_import(
     assert "N-5" in people and "N-6" not in people
     assert not {"e001", "e002", "e100", "n-1", "N-1", "N-2", "N-3", "N-4"} & set(people)
     assert all(p.status == "active" for n, p in people.items() if n.startswith("E"))
+
+
+async def test_the_mass_deactivation_guard_is_a_share(identity: Identity) -> None:
+    """20 % of the active people by default: 5 of 22 leaving is refused (the old guard, "more
+    than 10 and more than half", let it through), 4 of 22 is not. A refused run is in the runs
+    list as failed, with who it would have deactivated; a dry run only reports it."""
+    async with OrgSyncClient(identity.address, source="file") as client:
+        await client.sync(org(20))
+        five_leave = Snapshot(departments=org().departments, people=org(15).people)
+        dry = await client.plan(five_leave, dry_run=True)
+        assert dry.status == "dry_run" and dry.mass_deactivation
+        assert sorted(r.key for r in dry.deactivations) == [f"E1{i}" for i in range(15, 20)]
+        assert {r.name for r in dry.deactivations} == {f"Worker {i}" for i in range(15, 20)}
+        run_id = str(uuid.uuid4())
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await client.plan(five_leave, run_id=run_id)
+        assert error_code(err.value) == "mass_deactivation"
+        assert "5 of 22" in (err.value.details() or "")
+        refused = await client.report(run_id)
+        assert refused.status == "failed" and "would deactivate 5 of 22" in refused.error
+        assert len(refused.deactivations) == 5 and refused.batch_count == 0
+        # Retried (an activity that lost the answer): refused again, nothing applied.
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await client.plan(five_leave, run_id=run_id)
+        assert error_code(err.value) == "org_sync_run_failed"
+        people = await identity.employees()
+        assert len(people) == 22 and all(e.status == "active" for e in people.values())
+
+        four_leave = Snapshot(departments=org().departments, people=org(16).people)
+        report = await client.sync(four_leave)
+        assert report.status == "applied" and report.counts.deactivated == 4

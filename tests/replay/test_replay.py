@@ -43,6 +43,8 @@ def test_histories_are_committed() -> None:
         "kr_escalation_audited_cycle_already_over",
         "org_sync_dingtalk",
         "org_sync_dingtalk_audited",
+        "org_sync_dingtalk_recorded",
+        "invitations_three_chunks",
     } <= names
 
 

@@ -547,16 +547,50 @@ def test_leaver_rows_only_need_a_valid_number() -> None:
     assert set(rows(plan, "deactivated")) == {"B"} and plan.counts.rejected == 0
 
 
-def test_mass_deactivation_guard() -> None:
+def test_mass_deactivation_guard_is_a_share_of_the_active_people() -> None:
     _, org = imported([person("A")] + [person(f"P{i}", "A") for i in range(30)])
     empty = plan_sync(snapshot([], []), org, new_id=planner_ids())
     assert empty.counts.deactivated == 31 and mass_deactivation(empty, org)
-    few = plan_sync(
-        snapshot([person("A")] + [person(f"P{i}", "A") for i in range(25)]),
-        org,
-        new_id=planner_ids(),
-    )
-    assert few.counts.deactivated == 5 and not mass_deactivation(few, org)
+
+    def leaving(n: int) -> Plan:
+        staying = [person("A")] + [person(f"P{i}", "A") for i in range(30 - n)]
+        return plan_sync(snapshot(staying), org, new_id=planner_ids())
+
+    # 20 % of 31 by default: 6 is 19 %, 7 is 23 % (a count "more than 10" let 10 through).
+    assert leaving(6).counts.deactivated == 6 and not mass_deactivation(leaving(6), org)
+    assert mass_deactivation(leaving(7), org)
+    assert not mass_deactivation(leaving(10), org, max_share=0.5)
+    assert mass_deactivation(leaving(1), org, max_share=0.0)
+    assert not mass_deactivation(plan_sync(snapshot([]), CurrentOrg()), CurrentOrg())
+
+
+def test_admins_and_the_requester_are_never_deactivated() -> None:
+    _, org = imported([person("A")] + [person(f"P{i}", "A") for i in range(4)])
+    admin = replace(org.employees[0], roles=("admin",))
+    hr = replace(org.employees[1], roles=("hr",))
+    org = CurrentOrg(org.departments, (admin, hr, *org.employees[2:]))
+    # The source lists neither the admin nor HR (who runs it); P3 left explicitly, and an
+    # explicit leaver row for the admin is not followed either.
+    source = [
+        person("P1", "A", row=2),  # the admin stays their manager
+        person("P2", "P1", row=3),
+        person("P3", active=False, row=4),
+        person("A", active=False, row=5),
+    ]
+    plan = plan_sync(snapshot(source), org, new_id=planner_ids(), requested_by=hr.id)
+    assert rows(plan, "kept") == {"A": "admin_kept", "P0": "requester_kept"}
+    assert rows(plan, "deactivated") == {"P3": ""}
+    assert rows(plan, "rejected") == {}
+    c = plan.counts
+    assert (c.kept, c.deactivated, c.moved, c.unchanged) == (2, 1, 1, 3)  # P2 moved to P1
+    names = {r.key: r.name for r in plan.rows if r.kind == "person"}
+    assert names["A"] == admin.name and names["P3"] == "Person P3"
+    assert {op.key for op in plan.operations} == {"P3", "P2"}
+    after = apply(org, plan)
+    assert {e.employee_number for e in after.employees if not e.active} == {"P3"}
+    # Without a requester HR is deactivated like anybody missing from the source.
+    plain = plan_sync(snapshot(source), org, new_id=planner_ids())
+    assert rows(plain, "kept") == {"A": "admin_kept"} and "P0" in rows(plain, "deactivated")
 
 
 def test_batches_and_operation_json_round_trip() -> None:

@@ -28,16 +28,20 @@ from workflows.org_sync import (
     ACTION_FINISHED,
     ACTION_STARTED,
     APPLY_ACTIVITY,
+    BEGIN_ACTIVITY,
     ERROR_REFUSED,
     ERROR_SOURCE_INVALID,
     ERROR_SOURCE_UNAVAILABLE,
     ERROR_SUPERSEDED,
+    FAIL_ACTIVITY,
     PHASE_DONE,
     PHASE_FAILED,
     PLAN_ACTIVITY,
     QUERY_REPORT,
     ApplyInput,
     ApplyResult,
+    BeginInput,
+    FailInput,
     OrgSyncInput,
     OrgSyncReport,
     OrgSyncWorkflow,
@@ -51,6 +55,8 @@ HISTORIES = Path(__file__).parent.parent / "replay" / "histories"
 # Recorded before runs recorded their decisions in the audit trail (patch org-sync-audit).
 HISTORY = HISTORIES / "org_sync_dingtalk.json"
 HISTORY_AUDITED = HISTORIES / "org_sync_dingtalk_audited.json"
+# Recorded once runs were recorded in identity from their start (patch org-sync-runs).
+HISTORY_RECORDED = HISTORIES / "org_sync_dingtalk_recorded.json"
 
 
 class Stand:
@@ -60,6 +66,8 @@ class Stand:
         self.batches = batches
         self.plan_calls: list[PlanInput] = []
         self.apply_calls: list[ApplyInput] = []
+        self.begun: list[BeginInput] = []
+        self.failed: list[FailInput] = []
         self.plan_error: Callable[[int], ApplicationError | None] = lambda attempt: None
         self.apply_error: Callable[[ApplyInput, int], ApplicationError | None] = (
             lambda call, attempt: None
@@ -67,6 +75,17 @@ class Stand:
         # When set, planning waits for it (a run that is still going).
         self.gate: asyncio.Event | None = None
         self.decisions = DecisionLog()
+
+    def activities(self) -> list[Callable[..., object]]:
+        return [self.begin, self.plan, self.apply, self.fail, self.decisions.record_decision]
+
+    @activity.defn(name=BEGIN_ACTIVITY)
+    async def begin(self, input: BeginInput) -> None:
+        self.begun.append(input)
+
+    @activity.defn(name=FAIL_ACTIVITY)
+    async def fail(self, input: FailInput) -> None:
+        self.failed.append(input)
 
     @activity.defn(name=PLAN_ACTIVITY)
     async def plan(self, input: PlanInput) -> PlanResult:
@@ -116,7 +135,7 @@ async def stand(client: Client) -> AsyncIterator[tuple[Stand, str]]:
         client,
         task_queue=queue,
         workflows=[OrgSyncWorkflow],
-        activities=[stand.plan, stand.apply, stand.decisions.record_decision],
+        activities=stand.activities(),
     ):
         yield stand, queue
 
@@ -144,6 +163,9 @@ async def test_plan_then_every_batch_in_order(client: Client, stand: tuple[Stand
     assert plan.batch_size == 50 and not plan.dry_run and uuid.UUID(plan.run_id)
     assert {c.run_id for c in fake.apply_calls} == {plan.run_id} == {report.run_id}
     assert {c.source for c in fake.apply_calls} == {"dingtalk"}
+    # identity heard of the run before anything was fetched, under the same id.
+    assert [(b.run_id, b.dry_run) for b in fake.begun] == [(report.run_id, False)]
+    assert fake.failed == []
     description = await handle.describe()
     assert description.typed_search_attributes.get(STRIDE_PHASE) == PHASE_DONE
     # The audit trail hears that the run started and how it finished.
@@ -158,14 +180,41 @@ async def test_plan_then_every_batch_in_order(client: Client, stand: tuple[Stand
     assert finished.detail.startswith("applied: created=5 updated=0 moved=2 deactivated=0")
     assert "batches 3/3" in finished.detail and "unknown_manager=1" in finished.detail
     if os.environ.get("STRIDE_WRITE_HISTORIES"):  # regenerate the committed history
-        HISTORY_AUDITED.write_text((await handle.fetch_history()).to_json())
+        HISTORY_RECORDED.write_text((await handle.fetch_history()).to_json())
 
 
-async def test_dry_run_applies_nothing(client: Client, stand: tuple[Stand, str]) -> None:
+async def test_dry_run_applies_nothing_and_is_a_recorded_run(
+    client: Client, stand: tuple[Stand, str]
+) -> None:
     fake, queue = stand
     report = await (await start(client, queue, dry_run=True)).result()
-    assert report.status == "dry_run" and report.dry_run and report.run_id == ""
-    assert fake.plan_calls[0].run_id == "" and fake.apply_calls == []
+    assert report.status == "dry_run" and report.dry_run and uuid.UUID(report.run_id)
+    assert fake.plan_calls[0].run_id == report.run_id and fake.apply_calls == []
+    assert [(b.run_id, b.dry_run) for b in fake.begun] == [(report.run_id, True)]
+
+
+async def test_the_starter_names_the_run_the_file_and_who_asked(
+    client: Client, stand: tuple[Stand, str]
+) -> None:
+    fake, queue = stand
+    run_id, upload_id = str(uuid.uuid4()), str(uuid.uuid4())
+    report = await (
+        await start(
+            client,
+            queue,
+            source="file",
+            run_id=run_id,
+            upload_id=upload_id,
+            requested_by="hr-1",
+            allow_mass_deactivation=True,
+        )
+    ).result()
+    assert report.run_id == run_id
+    (begun,) = fake.begun
+    assert (begun.run_id, begun.upload_id, begun.requested_by) == (run_id, upload_id, "hr-1")
+    (plan,) = fake.plan_calls
+    assert (plan.run_id, plan.upload_id, plan.requested_by) == (run_id, upload_id, "hr-1")
+    assert plan.allow_mass_deactivation
 
 
 async def test_source_outage_is_retried_then_fails_cleanly(
@@ -185,6 +234,9 @@ async def test_source_outage_is_retried_then_fails_cleanly(
         ("failed", ACTION_FAILED),
     ]
     assert "HTTP 500" in fake.decisions.of(handle.id)[1].detail
+    # identity records the failure with its reason (the runs list shows it).
+    (failed_run,) = fake.failed
+    assert failed_run.run_id == fake.begun[0].run_id and "HTTP 500" in failed_run.reason
     report = await handle.query(QUERY_REPORT, result_type=OrgSyncReport)
     assert report.status == "failed" and report.phase == PHASE_FAILED
     described = await handle.describe()
@@ -240,6 +292,7 @@ async def test_org_changed_since_plan_fails_without_retrying(
         await handle.result()
     assert "applying batch 0 failed" in str(failed.value.cause)
     assert len(fake.apply_calls) == 1
+    assert [f.reason for f in fake.failed] == [str(failed.value.cause.message)]  # type: ignore[attr-defined]
 
 
 async def test_activity_errors_are_classified(client: Client) -> None:
@@ -250,12 +303,18 @@ async def test_activity_errors_are_classified(client: Client) -> None:
 
     queue = f"tq-{uuid.uuid4()}"
     real = OrgSyncActivities(WorkerSettings(identity_addr="127.0.0.1:1"), connectors=broken)
-    decisions = DecisionLog()
+    stand = Stand()
     async with Worker(
         client,
         task_queue=queue,
         workflows=[OrgSyncWorkflow],
-        activities=[*real.all(), decisions.record_decision],
+        activities=[
+            stand.begin,
+            real.plan,
+            real.apply_batch,
+            stand.fail,
+            stand.decisions.record_decision,
+        ],
     ):
         handle = await start(client, queue, source="ldap")
         with pytest.raises(WorkflowFailureError) as failed:
@@ -271,7 +330,7 @@ async def test_replay_of_a_committed_history() -> None:
     with STRIDE_WRITE_HISTORIES=1 only when the change is meant to be incompatible)."""
     from temporalio.client import WorkflowHistory
 
-    for path in (HISTORY, HISTORY_AUDITED):
+    for path in (HISTORY, HISTORY_AUDITED, HISTORY_RECORDED):
         data = json.loads(path.read_text())
         history = WorkflowHistory.from_json("org-sync/dingtalk", data)
         await Replayer(workflows=[OrgSyncWorkflow]).replay_workflow(history)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
 import grpc
 from sqlalchemy.exc import IntegrityError
 
@@ -16,6 +19,59 @@ from services.identity.handlers import reading
 from services.identity.models import Employee
 from services.identity.passwords import Passwords
 from stride.identity.v1 import auth_pb2 as pb
+
+
+@dataclass
+class Chosen:
+    """Who gets a password: the people chosen, those skipped (with why), and how many more
+    without a password are left beyond ``limit``."""
+
+    people: list[Employee] = field(default_factory=list)
+    skipped: list[pb.SkippedInvitation] = field(default_factory=list)
+    remaining: int = 0
+
+
+def check_target(employee_ids: Sequence[str], all_without_password: bool, limit: int) -> list[str]:
+    """The distinct ids of a request that names either people or everyone without a password."""
+    ids = list(dict.fromkeys(i for i in employee_ids if i))
+    if bool(ids) == all_without_password:
+        raise InvalidArgument(
+            "invitation_target_required", "give either employee_ids or all_without_password"
+        )
+    if len(ids) > limit:
+        raise InvalidArgument("too_many_employees", f"at most {limit} employees per invitation")
+    return ids
+
+
+async def choose(
+    repo: AuthRepository, ids: Sequence[str], include_privileged: bool, limit: int
+) -> Chosen:
+    """``ids`` (or, when empty, every active person without a password), minus whoever may
+    not get a password now (``credentials.invitation_skip_reason``), at most ``limit``."""
+    chosen = Chosen()
+    if ids:
+        found = await repo.employees_by_ids(ids)
+        with_password = await repo.with_password(ids)
+        for employee_id in ids:
+            employee = found.get(employee_id)
+            reason = invitation_skip_reason(
+                employee, employee_id in with_password, include_privileged
+            )
+            if reason:
+                chosen.skipped.append(pb.SkippedInvitation(employee_id=employee_id, reason=reason))
+            else:
+                assert employee is not None
+                chosen.people.append(employee)
+        return chosen
+    for employee in await repo.active_without_password():
+        reason = invitation_skip_reason(employee, False, include_privileged)
+        if reason:
+            chosen.skipped.append(pb.SkippedInvitation(employee_id=employee.id, reason=reason))
+        elif len(chosen.people) < limit:
+            chosen.people.append(employee)
+        else:
+            chosen.remaining += 1
+    return chosen
 
 
 class Invitations:
@@ -33,41 +89,10 @@ class Invitations:
         password meanwhile, the insert collides and nothing is written (``invitation_conflict``),
         so a password is never issued for someone who has one, nor twice.
         """
-        ids = list(dict.fromkeys(i for i in request.employee_ids if i))
-        if bool(ids) == request.all_without_password:
-            raise InvalidArgument(
-                "invitation_target_required", "give either employee_ids or all_without_password"
-            )
-        if len(ids) > MAX_INVITATIONS:
-            raise InvalidArgument(
-                "too_many_employees", f"at most {MAX_INVITATIONS} employees per invitation"
-            )
-        skipped: list[pb.SkippedInvitation] = []
-        chosen: list[Employee] = []
-        remaining = 0
+        ids = check_target(request.employee_ids, request.all_without_password, MAX_INVITATIONS)
         async with reading(self.units) as repo:
-            if ids:
-                found = await repo.employees_by_ids(ids)
-                with_password = await repo.with_password(ids)
-                for employee_id in ids:
-                    employee = found.get(employee_id)
-                    reason = invitation_skip_reason(
-                        employee, employee_id in with_password, request.include_privileged
-                    )
-                    if reason:
-                        skipped.append(pb.SkippedInvitation(employee_id=employee_id, reason=reason))
-                    else:
-                        assert employee is not None
-                        chosen.append(employee)
-            else:
-                for employee in await repo.active_without_password():
-                    reason = invitation_skip_reason(employee, False, request.include_privileged)
-                    if reason:
-                        skipped.append(pb.SkippedInvitation(employee_id=employee.id, reason=reason))
-                    elif len(chosen) < MAX_INVITATIONS:
-                        chosen.append(employee)
-                    else:
-                        remaining += 1
+            picked = await choose(repo, ids, request.include_privileged, MAX_INVITATIONS)
+            chosen, skipped, remaining = picked.people, picked.skipped, picked.remaining
             departments = await repo.department_names(e.department_id for e in chosen)
         issued = [
             pb.InitialPassword(

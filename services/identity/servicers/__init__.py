@@ -21,6 +21,7 @@ from services.identity.handlers.auth import SignIn
 from services.identity.handlers.departments import Departments
 from services.identity.handlers.employees import Employees
 from services.identity.handlers.inbox import Inbox
+from services.identity.handlers.invitation_jobs import InvitationJobs
 from services.identity.handlers.invitations import Invitations
 from services.identity.handlers.org_sync import OrgSync
 from services.identity.inbox.repository import InboxRepository
@@ -68,14 +69,26 @@ async def setup(ctx: ServiceContext, server: grpc.aio.Server) -> None:
         IdentityServicer(Departments(org), Employees(org)), server
     )
     auth_pb2_grpc.add_AuthServiceServicer_to_server(
-        AuthServicer(SignIn(auth, passwords), ApiKeys(auth), Invitations(auth, passwords)), server
+        AuthServicer(
+            SignIn(auth, passwords),
+            ApiKeys(auth),
+            Invitations(auth, passwords),
+            InvitationJobs(auth, passwords),
+        ),
+        server,
     )
     audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(trail), server)
     inbox_pb2_grpc.add_InboxServiceServicer_to_server(
         InboxServicer(Inbox(units_for(ctx, InboxRepository))), server
     )
     org_sync_pb2_grpc.add_OrgSyncServiceServicer_to_server(
-        OrgSyncServicer(OrgSync(units_for(ctx, OrgSyncRepository))), server
+        OrgSyncServicer(
+            OrgSync(
+                units_for(ctx, OrgSyncRepository),
+                max_deactivation_share=ctx.settings.org_sync_max_deactivation_share,
+            )
+        ),
+        server,
     )
     appender = AuditAppender(ctx.nats, trail, min_interval=ctx.settings.audit_append_min_interval)
     appender.start()

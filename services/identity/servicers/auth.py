@@ -1,4 +1,5 @@
-"""AuthService: sign-in, passwords, refresh tokens, API keys, initial passwords."""
+"""AuthService: sign-in, passwords, refresh tokens, API keys, initial passwords (at once or
+as a background job)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,24 @@ import grpc
 
 from services.identity.handlers.api_keys import ApiKeys
 from services.identity.handlers.auth import SignIn
+from services.identity.handlers.invitation_jobs import InvitationJobs
 from services.identity.handlers.invitations import Invitations
 from stride.identity.v1 import auth_pb2 as pb
 from stride.identity.v1 import auth_pb2_grpc
 
 
 class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
-    def __init__(self, sign_in: SignIn, api_keys: ApiKeys, invitations: Invitations) -> None:
+    def __init__(
+        self,
+        sign_in: SignIn,
+        api_keys: ApiKeys,
+        invitations: Invitations,
+        invitation_jobs: InvitationJobs,
+    ) -> None:
         self.sign_in = sign_in
         self.api_keys = api_keys
         self.invitations = invitations
+        self.invitation_jobs = invitation_jobs
 
     async def Authenticate(
         self, request: pb.AuthenticateRequest, context: grpc.aio.ServicerContext
@@ -70,3 +79,28 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         self, request: pb.IssueInitialPasswordsRequest, context: grpc.aio.ServicerContext
     ) -> pb.IssueInitialPasswordsResponse:
         return await self.invitations.issue(request)
+
+    async def CreateInvitationJob(
+        self, request: pb.CreateInvitationJobRequest, context: grpc.aio.ServicerContext
+    ) -> pb.InvitationJob:
+        return await self.invitation_jobs.create(request)
+
+    async def IssueInvitationChunk(
+        self, request: pb.IssueInvitationChunkRequest, context: grpc.aio.ServicerContext
+    ) -> pb.IssueInvitationChunkResponse:
+        return await self.invitation_jobs.issue_chunk(request.job_id, request.chunk_no)
+
+    async def FinishInvitationJob(
+        self, request: pb.FinishInvitationJobRequest, context: grpc.aio.ServicerContext
+    ) -> pb.InvitationJob:
+        return await self.invitation_jobs.finish(request.job_id, request.error)
+
+    async def GetInvitationJob(
+        self, request: pb.GetInvitationJobRequest, context: grpc.aio.ServicerContext
+    ) -> pb.InvitationJob:
+        return await self.invitation_jobs.get(request.job_id, request.requested_by)
+
+    async def TakeInvitationSlips(
+        self, request: pb.TakeInvitationSlipsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.IssueInitialPasswordsResponse:
+        return await self.invitation_jobs.take(request.job_id, request.requested_by)

@@ -1,4 +1,5 @@
-"""OrgSyncService: plan a source snapshot, apply its batches, read runs and reports."""
+"""OrgSyncService: record runs, plan a snapshot or an uploaded file, apply its batches, read
+runs and reports."""
 
 from __future__ import annotations
 
@@ -17,6 +18,21 @@ class OrgSyncServicer(org_sync_pb2_grpc.OrgSyncServiceServicer):
         self, request: pb.PlanOrgSyncRequest, context: grpc.aio.ServicerContext
     ) -> pb.OrgSyncReport:
         return await self.org_sync.plan(request)
+
+    async def BeginOrgSyncRun(
+        self, request: pb.BeginOrgSyncRunRequest, context: grpc.aio.ServicerContext
+    ) -> pb.OrgSyncReport:
+        return await self.org_sync.begin(request)
+
+    async def FailOrgSyncRun(
+        self, request: pb.FailOrgSyncRunRequest, context: grpc.aio.ServicerContext
+    ) -> pb.OrgSyncReport:
+        return await self.org_sync.fail(request)
+
+    async def CreateOrgSyncUpload(
+        self, request: pb.CreateOrgSyncUploadRequest, context: grpc.aio.ServicerContext
+    ) -> pb.OrgSyncUpload:
+        return await self.org_sync.uploads.create(request)
 
     async def ApplyOrgSyncBatch(
         self, request: pb.ApplyOrgSyncBatchRequest, context: grpc.aio.ServicerContext

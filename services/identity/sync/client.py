@@ -42,23 +42,62 @@ class OrgSyncClient:
 
     async def plan(
         self,
-        snapshot: Snapshot,
+        snapshot: Snapshot | None,
         *,
         run_id: str = "",
         dry_run: bool = False,
         batch_size: int = 0,
         allow_mass_deactivation: bool = False,
+        upload_id: str = "",
+        requested_by: str = "",
     ) -> pb.OrgSyncReport:
+        """Plan ``snapshot`` (or the stored file ``upload_id``) as the run ``run_id`` (a new
+        one when empty); a dry run is recorded too, with nothing to apply."""
         return await self.stub.PlanOrgSync(
             pb.PlanOrgSyncRequest(
                 source=self.source,
-                run_id=run_id or ("" if dry_run else str(uuid.uuid4())),
+                run_id=run_id or str(uuid.uuid4()),
                 dry_run=dry_run,
                 batch_size=batch_size,
-                snapshot=snapshot_to_pb(snapshot),
+                snapshot=snapshot_to_pb(snapshot) if snapshot is not None else None,
                 allow_mass_deactivation=allow_mass_deactivation,
+                upload_id=upload_id,
+                requested_by=requested_by,
             ),
             timeout=PLAN_TIMEOUT_SECONDS,
+            metadata=self.metadata,
+        )
+
+    async def begin(
+        self,
+        run_id: str,
+        *,
+        dry_run: bool = False,
+        requested_by: str = "",
+        upload_id: str = "",
+        workflow_id: str = "",
+    ) -> pb.OrgSyncReport:
+        """Record that the run started (it shows in the runs list from now on)."""
+        return await self.stub.BeginOrgSyncRun(
+            pb.BeginOrgSyncRunRequest(
+                run_id=run_id,
+                source=self.source,
+                dry_run=dry_run,
+                requested_by=requested_by,
+                upload_id=upload_id,
+                workflow_id=workflow_id,
+            ),
+            timeout=30,
+            metadata=self.metadata,
+        )
+
+    async def fail(self, run_id: str, reason: str, *, dry_run: bool = False) -> pb.OrgSyncReport:
+        """Record that the run failed, and why."""
+        return await self.stub.FailOrgSyncRun(
+            pb.FailOrgSyncRunRequest(
+                run_id=run_id, reason=reason, source=self.source, dry_run=dry_run
+            ),
+            timeout=30,
             metadata=self.metadata,
         )
 
@@ -78,6 +117,7 @@ class OrgSyncClient:
         self,
         snapshot: Snapshot,
         *,
+        run_id: str = "",
         dry_run: bool = False,
         batch_size: int = 0,
         allow_mass_deactivation: bool = False,
@@ -87,6 +127,7 @@ class OrgSyncClient:
         """Plan, then apply every batch in order; the final report (or the dry run's)."""
         planned = await self.plan(
             snapshot,
+            run_id=run_id,
             dry_run=dry_run,
             batch_size=batch_size,
             allow_mass_deactivation=allow_mass_deactivation,

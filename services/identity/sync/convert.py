@@ -106,6 +106,7 @@ def rows_pb(rows: Iterable[ReportRow]) -> list[pb.OrgSyncRow]:
             reason_code=r.reason_code,
             reason=r.reason,
             changed_fields=list(r.changed_fields),
+            name=r.name,
         )
         for r in rows
     ]

@@ -77,6 +77,8 @@ class OrgEmployee:
     # ISO date
     hire_date: str | None = None
     external_id: str | None = None
+    # Granted roles (Stride's own: a sync never changes them; an admin is never deactivated).
+    roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,11 +127,13 @@ class ReportRow:
     # "person" | "department"
     kind: str
     key: str
-    # created, updated, moved, deactivated, rejected, linked
+    # created, updated, moved, deactivated, kept, rejected, linked
     action: str
     reason_code: str = ""
     reason: str = ""
     changed_fields: tuple[str, ...] = ()
+    # The person's name (people only; empty for rejected rows): who is deactivated or kept.
+    name: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -140,6 +144,7 @@ class ReportRow:
             "reason_code": self.reason_code,
             "reason": self.reason,
             "changed_fields": list(self.changed_fields),
+            "name": self.name,
         }
 
     @classmethod
@@ -152,6 +157,7 @@ class ReportRow:
             reason_code=str(data.get("reason_code", "")),
             reason=str(data.get("reason", "")),
             changed_fields=tuple(data.get("changed_fields", ())),
+            name=str(data.get("name", "")),
         )
 
 

@@ -32,6 +32,9 @@ source is Stride's ``ADM-1``, as at sign-in)
   (other profile fields, or a rehire), deactivated (inactive in the source), unchanged.
 - Active people in Stride whose number is not in the source at all are deactivated (status
   left, history kept, external id released). Nobody is hard-deleted.
+- Admins and the person who started the sync are never deactivated by it (``kept``, with
+  the reason): importing HR's spreadsheet must not lock out the admin who set Stride up.
+  They stay valid managers for the source's rows.
 """
 
 from __future__ import annotations
@@ -63,6 +66,10 @@ from workflows.sync_counts import SyncCounts
 
 MAX_EXTERNAL_ID = 128
 MAX_KEY = 128
+ADMIN_ROLE = "admin"
+# Share of the active people a sync may deactivate before it is refused (mass_deactivation);
+# identity's setting org_sync_max_deactivation_share overrides it.
+DEFAULT_MAX_DEACTIVATION_SHARE = 0.2
 # Columns of an employee a sync writes (roles and credentials are Stride's own).
 EMPLOYEE_COLUMNS: tuple[str, ...] = (
     "employee_number",
@@ -130,6 +137,20 @@ def _reason(err: DomainError) -> Reason:
     return Reason(err.code, err.message)
 
 
+KEPT_ADMIN = Reason("admin_kept", "an admin is never deactivated by a sync")
+KEPT_REQUESTER = Reason("requester_kept", "the person running the sync is never deactivated by it")
+
+
+def kept_reason(employee: OrgEmployee, requested_by: str = "") -> Reason | None:
+    """Why a sync must leave ``employee`` active although the source says they left (None:
+    nothing protects them)."""
+    if ADMIN_ROLE in employee.roles:
+        return KEPT_ADMIN
+    if requested_by and employee.id == requested_by:
+        return KEPT_REQUESTER
+    return None
+
+
 @dataclass
 class _Row:
     """A person row after field checks."""
@@ -143,10 +164,18 @@ class _Row:
 
 
 class _Planner:
-    def __init__(self, snapshot: Snapshot, org: CurrentOrg, new_id: Callable[[], str]) -> None:
+    def __init__(
+        self, snapshot: Snapshot, org: CurrentOrg, new_id: Callable[[], str], requested_by: str
+    ) -> None:
         self.snapshot = snapshot
         self.org = org
         self.new_id = new_id
+        # Active people no sync deactivates (admins, the person running it), by number.
+        self.kept: dict[str, Reason] = {}
+        for e in org.employees:
+            reason = kept_reason(e, requested_by) if e.active else None
+            if reason is not None:
+                self.kept[e.employee_number] = reason
         self.counts = SyncCounts()
         self.rows: list[ReportRow] = []
         self.department_ops: list[Operation] = []
@@ -504,9 +533,11 @@ class _Planner:
             m = r.manager
             target = by_number.get(m)
             if target is None and m not in duplicates:
+                if m in self.kept:
+                    return None  # not in the source, but stays (an admin, the requester)
                 return Reason("unknown_manager", f"manager {m!r} is not in the source")
             if target is not None and target.reason is None:
-                if not target.source.active:
+                if not target.source.active and m not in self.kept:
                     return Reason("inactive_manager", f"manager {m!r} has left")
                 return None
             if existing_active(m) is None:
@@ -535,6 +566,7 @@ class _Planner:
             and e.employee_number not in by_number
             and e.employee_number not in duplicates
         } | {n for n, r in by_number.items() if r.reason is None and not r.source.active}
+        leaving -= self.kept.keys()
         for r in rows:
             ext = r.source.external_id.strip()
             holder = self.emp_by_ext.get(ext) if ext else None
@@ -648,7 +680,9 @@ class _Planner:
                 self.counts.created += 1
                 if ext:
                     self.counts.linked += 1
-                self.rows.append(ReportRow(r.source.row, "person", number, "created"))
+                self.rows.append(
+                    ReportRow(r.source.row, "person", number, "created", name=str(r.values["name"]))
+                )
                 continue
             if not current.active:
                 desired["status"] = "active"
@@ -670,10 +704,33 @@ class _Planner:
                 action = "linked"
                 self.counts.unchanged += 1
             self.rows.append(
-                ReportRow(r.source.row, "person", number, action, changed_fields=changed_fields)
+                ReportRow(
+                    r.source.row,
+                    "person",
+                    number,
+                    action,
+                    changed_fields=changed_fields,
+                    name=str(r.values["name"]),
+                )
             )
 
     def _deactivate(self, employee: OrgEmployee, row: int) -> None:
+        kept = self.kept.get(employee.employee_number)
+        if kept is not None:
+            self.counts.kept += 1
+            self.counts.unchanged += 1
+            self.rows.append(
+                ReportRow(
+                    row,
+                    "person",
+                    employee.employee_number,
+                    "kept",
+                    kept.code,
+                    kept.message,
+                    name=employee.name,
+                )
+            )
+            return
         values: dict[str, str | None] = {"status": "left"}
         if employee.external_id:
             values["external_id"] = None
@@ -682,7 +739,14 @@ class _Planner:
         )
         self.counts.deactivated += 1
         self.rows.append(
-            ReportRow(row, "person", employee.employee_number, "deactivated", "", "", ("status",))
+            ReportRow(
+                row,
+                "person",
+                employee.employee_number,
+                "deactivated",
+                changed_fields=("status",),
+                name=employee.name,
+            )
         )
 
     def run(self) -> Plan:
@@ -700,13 +764,20 @@ def _current_value(employee: OrgEmployee, column: str) -> str | None:
 
 
 def plan_sync(
-    snapshot: Snapshot, org: CurrentOrg, *, new_id: Callable[[], str] | None = None
+    snapshot: Snapshot,
+    org: CurrentOrg,
+    *,
+    new_id: Callable[[], str] | None = None,
+    requested_by: str = "",
 ) -> Plan:
-    """The plan that brings ``org`` to what ``snapshot`` says (see the module docstring)."""
-    return _Planner(snapshot, org, new_id or (lambda: str(uuid.uuid4()))).run()
+    """The plan that brings ``org`` to what ``snapshot`` says (see the module docstring);
+    ``requested_by``: the employee id of the person running the sync (kept active)."""
+    return _Planner(snapshot, org, new_id or (lambda: str(uuid.uuid4())), requested_by).run()
 
 
-def mass_deactivation(plan: Plan, org: CurrentOrg) -> bool:
-    """True when the plan would deactivate more than half of the active people (and > 10)."""
+def mass_deactivation(
+    plan: Plan, org: CurrentOrg, max_share: float = DEFAULT_MAX_DEACTIVATION_SHARE
+) -> bool:
+    """True when the plan would deactivate more than ``max_share`` of the active people."""
     active = sum(1 for e in org.employees if e.active)
-    return plan.counts.deactivated > 10 and plan.counts.deactivated * 2 > active
+    return plan.counts.deactivated > max_share * active

@@ -10,7 +10,13 @@ from sqlalchemy.orm import defer
 from services.identity.models import Department, Employee
 from services.identity.repository import IdentityRepository
 from services.identity.sync.data import CurrentOrg, OrgDepartment, OrgEmployee
-from services.identity.sync.tables import RUN_SUPERSEDED, UNFINISHED, OrgSyncBatch, OrgSyncRun
+from services.identity.sync.tables import (
+    RUN_SUPERSEDED,
+    UNFINISHED,
+    OrgSyncBatch,
+    OrgSyncRun,
+    OrgSyncUpload,
+)
 
 
 class OrgSyncRepository(IdentityRepository):
@@ -36,6 +42,7 @@ class OrgSyncRepository(IdentityRepository):
                     Employee.grade,
                     Employee.hire_date,
                     Employee.external_id,
+                    Employee.roles,
                 )
             )
         ).all()
@@ -57,6 +64,7 @@ class OrgSyncRepository(IdentityRepository):
                     grade=e.grade,
                     hire_date=e.hire_date.isoformat() if e.hire_date else None,
                     external_id=e.external_id,
+                    roles=tuple(e.roles.split()),
                 )
                 for e in employees
             ),
@@ -105,3 +113,9 @@ class OrgSyncRepository(IdentityRepository):
 
     async def batch(self, run_id: str, batch_no: int) -> OrgSyncBatch | None:
         return await self.session.get(OrgSyncBatch, (run_id, batch_no), populate_existing=True)
+
+    async def upload(self, upload_id: str, *, with_content: bool = True) -> OrgSyncUpload | None:
+        """An uploaded file; without its content (up to 10 MiB) when only its being there
+        matters."""
+        options = [] if with_content else [defer(OrgSyncUpload.content)]
+        return await self.session.get(OrgSyncUpload, upload_id, options=options)

@@ -90,12 +90,27 @@ async def start_org_sync(
     dry_run: bool = False,
     batch_size: int = 0,
     join_running: bool = True,
+    run_id: str = "",
+    upload_id: str = "",
+    requested_by: str = "",
+    allow_mass_deactivation: bool = False,
 ) -> WorkflowHandle[OrgSyncWorkflow, OrgSyncReport]:
     """Start a sync now. When one of this source is running already, that one is returned
-    (``join_running``) or ``WorkflowAlreadyStartedError`` is raised."""
+    (``join_running``) or ``WorkflowAlreadyStartedError`` is raised. ``run_id``: identity's
+    run (recorded by the caller with BeginOrgSyncRun; the workflow makes one when empty);
+    ``upload_id``: an uploaded file instead of the source's connector; ``requested_by``: the
+    employee id of who asked (never deactivated by the run)."""
     return await client.start_workflow(
         OrgSyncWorkflow.run,
-        OrgSyncInput(source=source, dry_run=dry_run, batch_size=batch_size),
+        OrgSyncInput(
+            source=source,
+            dry_run=dry_run,
+            batch_size=batch_size,
+            run_id=run_id,
+            upload_id=upload_id,
+            requested_by=requested_by,
+            allow_mass_deactivation=allow_mass_deactivation,
+        ),
         id=ids.org_sync(source, dry_run=dry_run),
         task_queue=task_queue,
         id_conflict_policy=(

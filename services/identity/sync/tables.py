@@ -1,24 +1,39 @@
-"""Org-sync tables (identity's own): planned runs and their batches of operations."""
+"""Org-sync tables (identity's own): runs, their batches of operations, uploaded files."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.common.models import created_at_column
 from services.identity.models import Base
 
+RUN_STARTED = "started"
 RUN_PLANNED = "planned"
 RUN_APPLYING = "applying"
 RUN_APPLIED = "applied"
 RUN_SUPERSEDED = "superseded"
 RUN_DRY = "dry_run"
+RUN_FAILED = "failed"
 UNFINISHED = (RUN_PLANNED, RUN_APPLYING)
+# A run in one of these never changes again.
+FINAL = (RUN_APPLIED, RUN_SUPERSEDED, RUN_DRY, RUN_FAILED)
 
 
 class OrgSyncRun(Base):
+    """One sync, dry or not, from the moment it started (``started``) to its end."""
+
     __tablename__ = "org_sync_runs"
     __table_args__ = (
         Index("ix_org_sync_runs_created", "created_at"),
@@ -36,6 +51,16 @@ class OrgSyncRun(Base):
     # JSON: workflows.org_sync.SyncCounts (sync.data.counts_to_json) / list of ReportRow.
     counts: Mapped[str] = mapped_column(Text, nullable=False)
     rows: Mapped[str] = mapped_column(Text, nullable=False)
+    # Migration 0008: runs are recorded from their start, dry ones too, failures with a reason.
+    dry_run: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    error: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    # JSON list of ReportRow: who is (would be) deactivated, the first MAX_LISTED of them, so
+    # the runs list names them without loading every row.
+    deactivations: Mapped[str] = mapped_column(Text, nullable=False, default="[]")
+    mass_deactivation: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    requested_by: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    upload_id: Mapped[str] = mapped_column(String(36), nullable=False, default="")
+    workflow_id: Mapped[str] = mapped_column(String(255), nullable=False, default="")
 
 
 class OrgSyncBatch(Base):
@@ -50,3 +75,20 @@ class OrgSyncBatch(Base):
     operation_count: Mapped[int] = mapped_column(Integer, nullable=False)
     # Set in the transaction that applied the batch: a retry finds it and writes nothing.
     applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class OrgSyncUpload(Base):
+    """A CSV/XLSX file HR uploaded through the API, read by PlanOrgSync(upload_id): the file
+    reaches the sync through identity's database, not through a path on the worker."""
+
+    __tablename__ = "org_sync_uploads"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255), nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    content: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    people: Mapped[int] = mapped_column(Integer, nullable=False)
+    departments: Mapped[int] = mapped_column(Integer, nullable=False)
+    uploaded_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = created_at_column()

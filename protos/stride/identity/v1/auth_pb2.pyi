@@ -550,3 +550,248 @@ class IssueInitialPasswordsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___IssueInitialPasswordsResponse: _TypeAlias = IssueInitialPasswordsResponse  # noqa: Y015
+
+@_typing.final
+class CreateInvitationJobRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMPLOYEE_IDS_FIELD_NUMBER: _builtins.int
+    ALL_WITHOUT_PASSWORD_FIELD_NUMBER: _builtins.int
+    INCLUDE_PRIVILEGED_FIELD_NUMBER: _builtins.int
+    REQUESTED_BY_FIELD_NUMBER: _builtins.int
+    CHUNK_SIZE_FIELD_NUMBER: _builtins.int
+    all_without_password: _builtins.bool
+    """... or every active employee without a password (at most 10,000 per job; `remaining`)."""
+    include_privileged: _builtins.bool
+    """As in IssueInitialPasswordsRequest."""
+    requested_by: _builtins.str
+    """Employee id of who asks: the only one who may follow the job and take its slips."""
+    chunk_size: _builtins.int
+    """People per chunk; 0 means 50 (~5 s of argon2 hashing per chunk)."""
+    @_builtins.property
+    def employee_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """These employees (at most 10,000) ..."""
+
+    def __init__(
+        self,
+        *,
+        employee_ids: _abc.Iterable[_builtins.str] | None = ...,
+        all_without_password: _builtins.bool = ...,
+        include_privileged: _builtins.bool = ...,
+        requested_by: _builtins.str = ...,
+        chunk_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["all_without_password", b"all_without_password", "chunk_size", b"chunk_size", "employee_ids", b"employee_ids", "include_privileged", b"include_privileged", "requested_by", b"requested_by"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateInvitationJobRequest: _TypeAlias = CreateInvitationJobRequest  # noqa: Y015
+
+@_typing.final
+class InvitationJob(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class SkippedReasonsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    ISSUED_FIELD_NUMBER: _builtins.int
+    SKIPPED_FIELD_NUMBER: _builtins.int
+    REMAINING_FIELD_NUMBER: _builtins.int
+    CHUNK_COUNT_FIELD_NUMBER: _builtins.int
+    CHUNKS_DONE_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    FINISHED_AT_FIELD_NUMBER: _builtins.int
+    SLIPS_TAKEN_FIELD_NUMBER: _builtins.int
+    REQUESTED_BY_FIELD_NUMBER: _builtins.int
+    SKIPPED_REASONS_FIELD_NUMBER: _builtins.int
+    job_id: _builtins.str
+    status: _builtins.str
+    """queued (no chunk issued yet), running, done, failed"""
+    total: _builtins.int
+    """People chosen to get a password when the job was made."""
+    issued: _builtins.int
+    skipped: _builtins.int
+    """Skipped when the job was made and while it ran (reasons in skipped_reasons)."""
+    remaining: _builtins.int
+    """People without a password beyond this job's limit."""
+    chunk_count: _builtins.int
+    chunks_done: _builtins.int
+    error: _builtins.str
+    created_at: _builtins.str
+    """RFC 3339 UTC."""
+    finished_at: _builtins.str
+    slips_taken: _builtins.bool
+    """The slips were downloaded (their passwords are gone from Stride)."""
+    requested_by: _builtins.str
+    @_builtins.property
+    def skipped_reasons(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """has_password, inactive, not_found, admin_required → how many people."""
+
+    def __init__(
+        self,
+        *,
+        job_id: _builtins.str = ...,
+        status: _builtins.str = ...,
+        total: _builtins.int = ...,
+        issued: _builtins.int = ...,
+        skipped: _builtins.int = ...,
+        remaining: _builtins.int = ...,
+        chunk_count: _builtins.int = ...,
+        chunks_done: _builtins.int = ...,
+        error: _builtins.str = ...,
+        created_at: _builtins.str = ...,
+        finished_at: _builtins.str = ...,
+        slips_taken: _builtins.bool = ...,
+        requested_by: _builtins.str = ...,
+        skipped_reasons: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk_count", b"chunk_count", "chunks_done", b"chunks_done", "created_at", b"created_at", "error", b"error", "finished_at", b"finished_at", "issued", b"issued", "job_id", b"job_id", "remaining", b"remaining", "requested_by", b"requested_by", "skipped", b"skipped", "skipped_reasons", b"skipped_reasons", "slips_taken", b"slips_taken", "status", b"status", "total", b"total"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InvitationJob: _TypeAlias = InvitationJob  # noqa: Y015
+
+@_typing.final
+class IssueInvitationChunkRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    CHUNK_NO_FIELD_NUMBER: _builtins.int
+    job_id: _builtins.str
+    chunk_no: _builtins.int
+    """0-based."""
+    def __init__(
+        self,
+        *,
+        job_id: _builtins.str = ...,
+        chunk_no: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk_no", b"chunk_no", "job_id", b"job_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IssueInvitationChunkRequest: _TypeAlias = IssueInvitationChunkRequest  # noqa: Y015
+
+@_typing.final
+class IssueInvitationChunkResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    CHUNK_NO_FIELD_NUMBER: _builtins.int
+    REPLAYED_FIELD_NUMBER: _builtins.int
+    JOB_FIELD_NUMBER: _builtins.int
+    job_id: _builtins.str
+    chunk_no: _builtins.int
+    replayed: _builtins.bool
+    """True when the chunk had been issued before (nothing was issued this time)."""
+    @_builtins.property
+    def job(self) -> Global___InvitationJob: ...
+    def __init__(
+        self,
+        *,
+        job_id: _builtins.str = ...,
+        chunk_no: _builtins.int = ...,
+        replayed: _builtins.bool = ...,
+        job: Global___InvitationJob | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk_no", b"chunk_no", "job", b"job", "job_id", b"job_id", "replayed", b"replayed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IssueInvitationChunkResponse: _TypeAlias = IssueInvitationChunkResponse  # noqa: Y015
+
+@_typing.final
+class FinishInvitationJobRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    job_id: _builtins.str
+    error: _builtins.str
+    """Empty: done. Otherwise why it failed (no personal data)."""
+    def __init__(
+        self,
+        *,
+        job_id: _builtins.str = ...,
+        error: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "job_id", b"job_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FinishInvitationJobRequest: _TypeAlias = FinishInvitationJobRequest  # noqa: Y015
+
+@_typing.final
+class GetInvitationJobRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    REQUESTED_BY_FIELD_NUMBER: _builtins.int
+    job_id: _builtins.str
+    requested_by: _builtins.str
+    def __init__(
+        self,
+        *,
+        job_id: _builtins.str = ...,
+        requested_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job_id", b"job_id", "requested_by", b"requested_by"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetInvitationJobRequest: _TypeAlias = GetInvitationJobRequest  # noqa: Y015
+
+@_typing.final
+class TakeInvitationSlipsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    REQUESTED_BY_FIELD_NUMBER: _builtins.int
+    job_id: _builtins.str
+    requested_by: _builtins.str
+    def __init__(
+        self,
+        *,
+        job_id: _builtins.str = ...,
+        requested_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job_id", b"job_id", "requested_by", b"requested_by"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TakeInvitationSlipsRequest: _TypeAlias = TakeInvitationSlipsRequest  # noqa: Y015

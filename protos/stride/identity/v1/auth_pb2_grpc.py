@@ -87,6 +87,31 @@ class AuthServiceStub:
                 request_serializer=stride_dot_identity_dot_v1_dot_auth__pb2.IssueInitialPasswordsRequest.SerializeToString,
                 response_deserializer=stride_dot_identity_dot_v1_dot_auth__pb2.IssueInitialPasswordsResponse.FromString,
                 _registered_method=True)
+        self.CreateInvitationJob = channel.unary_unary(
+                '/stride.identity.v1.AuthService/CreateInvitationJob',
+                request_serializer=stride_dot_identity_dot_v1_dot_auth__pb2.CreateInvitationJobRequest.SerializeToString,
+                response_deserializer=stride_dot_identity_dot_v1_dot_auth__pb2.InvitationJob.FromString,
+                _registered_method=True)
+        self.IssueInvitationChunk = channel.unary_unary(
+                '/stride.identity.v1.AuthService/IssueInvitationChunk',
+                request_serializer=stride_dot_identity_dot_v1_dot_auth__pb2.IssueInvitationChunkRequest.SerializeToString,
+                response_deserializer=stride_dot_identity_dot_v1_dot_auth__pb2.IssueInvitationChunkResponse.FromString,
+                _registered_method=True)
+        self.FinishInvitationJob = channel.unary_unary(
+                '/stride.identity.v1.AuthService/FinishInvitationJob',
+                request_serializer=stride_dot_identity_dot_v1_dot_auth__pb2.FinishInvitationJobRequest.SerializeToString,
+                response_deserializer=stride_dot_identity_dot_v1_dot_auth__pb2.InvitationJob.FromString,
+                _registered_method=True)
+        self.GetInvitationJob = channel.unary_unary(
+                '/stride.identity.v1.AuthService/GetInvitationJob',
+                request_serializer=stride_dot_identity_dot_v1_dot_auth__pb2.GetInvitationJobRequest.SerializeToString,
+                response_deserializer=stride_dot_identity_dot_v1_dot_auth__pb2.InvitationJob.FromString,
+                _registered_method=True)
+        self.TakeInvitationSlips = channel.unary_unary(
+                '/stride.identity.v1.AuthService/TakeInvitationSlips',
+                request_serializer=stride_dot_identity_dot_v1_dot_auth__pb2.TakeInvitationSlipsRequest.SerializeToString,
+                response_deserializer=stride_dot_identity_dot_v1_dot_auth__pb2.IssueInitialPasswordsResponse.FromString,
+                _registered_method=True)
 
 
 class AuthServiceServicer:
@@ -163,6 +188,46 @@ class AuthServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateInvitationJob(self, request, context):
+        """The same for many people, in the background (the org-invitations/<job> workflow): the
+        job chooses the people at once (skipping as above) and splits them into chunks.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def IssueInvitationChunk(self, request, context):
+        """Issues one chunk of a job in one transaction: passwords (hashes only in credentials),
+        audit entries and the slips. A chunk issued before is not issued again: its stored result
+        comes back with replayed = true (an activity retried after a crash issues nothing twice).
+        Someone who got a password meanwhile is skipped (has_password).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FinishInvitationJob(self, request, context):
+        """Ends a job: done, or failed with a reason (the chunks issued before keep their slips).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetInvitationJob(self, request, context):
+        """A job's progress; with requested_by, only that person's job (others: not found).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TakeInvitationSlips(self, request, context):
+        """The slips of a finished job, handed out once: the passwords are wiped as they are read
+        (`slips_gone` afterwards; `invitation_job_not_ready` while it runs).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuthServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -214,6 +279,31 @@ def add_AuthServiceServicer_to_server(servicer, server):
             'IssueInitialPasswords': grpc.unary_unary_rpc_method_handler(
                     servicer.IssueInitialPasswords,
                     request_deserializer=stride_dot_identity_dot_v1_dot_auth__pb2.IssueInitialPasswordsRequest.FromString,
+                    response_serializer=stride_dot_identity_dot_v1_dot_auth__pb2.IssueInitialPasswordsResponse.SerializeToString,
+            ),
+            'CreateInvitationJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateInvitationJob,
+                    request_deserializer=stride_dot_identity_dot_v1_dot_auth__pb2.CreateInvitationJobRequest.FromString,
+                    response_serializer=stride_dot_identity_dot_v1_dot_auth__pb2.InvitationJob.SerializeToString,
+            ),
+            'IssueInvitationChunk': grpc.unary_unary_rpc_method_handler(
+                    servicer.IssueInvitationChunk,
+                    request_deserializer=stride_dot_identity_dot_v1_dot_auth__pb2.IssueInvitationChunkRequest.FromString,
+                    response_serializer=stride_dot_identity_dot_v1_dot_auth__pb2.IssueInvitationChunkResponse.SerializeToString,
+            ),
+            'FinishInvitationJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.FinishInvitationJob,
+                    request_deserializer=stride_dot_identity_dot_v1_dot_auth__pb2.FinishInvitationJobRequest.FromString,
+                    response_serializer=stride_dot_identity_dot_v1_dot_auth__pb2.InvitationJob.SerializeToString,
+            ),
+            'GetInvitationJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetInvitationJob,
+                    request_deserializer=stride_dot_identity_dot_v1_dot_auth__pb2.GetInvitationJobRequest.FromString,
+                    response_serializer=stride_dot_identity_dot_v1_dot_auth__pb2.InvitationJob.SerializeToString,
+            ),
+            'TakeInvitationSlips': grpc.unary_unary_rpc_method_handler(
+                    servicer.TakeInvitationSlips,
+                    request_deserializer=stride_dot_identity_dot_v1_dot_auth__pb2.TakeInvitationSlipsRequest.FromString,
                     response_serializer=stride_dot_identity_dot_v1_dot_auth__pb2.IssueInitialPasswordsResponse.SerializeToString,
             ),
     }
@@ -489,6 +579,141 @@ class AuthService:
             target,
             '/stride.identity.v1.AuthService/IssueInitialPasswords',
             stride_dot_identity_dot_v1_dot_auth__pb2.IssueInitialPasswordsRequest.SerializeToString,
+            stride_dot_identity_dot_v1_dot_auth__pb2.IssueInitialPasswordsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateInvitationJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.identity.v1.AuthService/CreateInvitationJob',
+            stride_dot_identity_dot_v1_dot_auth__pb2.CreateInvitationJobRequest.SerializeToString,
+            stride_dot_identity_dot_v1_dot_auth__pb2.InvitationJob.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IssueInvitationChunk(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.identity.v1.AuthService/IssueInvitationChunk',
+            stride_dot_identity_dot_v1_dot_auth__pb2.IssueInvitationChunkRequest.SerializeToString,
+            stride_dot_identity_dot_v1_dot_auth__pb2.IssueInvitationChunkResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FinishInvitationJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.identity.v1.AuthService/FinishInvitationJob',
+            stride_dot_identity_dot_v1_dot_auth__pb2.FinishInvitationJobRequest.SerializeToString,
+            stride_dot_identity_dot_v1_dot_auth__pb2.InvitationJob.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetInvitationJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.identity.v1.AuthService/GetInvitationJob',
+            stride_dot_identity_dot_v1_dot_auth__pb2.GetInvitationJobRequest.SerializeToString,
+            stride_dot_identity_dot_v1_dot_auth__pb2.InvitationJob.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TakeInvitationSlips(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.identity.v1.AuthService/TakeInvitationSlips',
+            stride_dot_identity_dot_v1_dot_auth__pb2.TakeInvitationSlipsRequest.SerializeToString,
             stride_dot_identity_dot_v1_dot_auth__pb2.IssueInitialPasswordsResponse.FromString,
             options,
             channel_credentials,

@@ -39,6 +39,24 @@ class AuthServiceStub:
     first sign-in) for each active employee who has no password yet. The passwords are in
     this answer only: an employee who has a password is skipped, so none is issued twice.
     """
+    CreateInvitationJob: _aio.UnaryUnaryMultiCallable[_auth_pb2.CreateInvitationJobRequest, _auth_pb2.InvitationJob]
+    """The same for many people, in the background (the org-invitations/<job> workflow): the
+    job chooses the people at once (skipping as above) and splits them into chunks.
+    """
+    IssueInvitationChunk: _aio.UnaryUnaryMultiCallable[_auth_pb2.IssueInvitationChunkRequest, _auth_pb2.IssueInvitationChunkResponse]
+    """Issues one chunk of a job in one transaction: passwords (hashes only in credentials),
+    audit entries and the slips. A chunk issued before is not issued again: its stored result
+    comes back with replayed = true (an activity retried after a crash issues nothing twice).
+    Someone who got a password meanwhile is skipped (has_password).
+    """
+    FinishInvitationJob: _aio.UnaryUnaryMultiCallable[_auth_pb2.FinishInvitationJobRequest, _auth_pb2.InvitationJob]
+    """Ends a job: done, or failed with a reason (the chunks issued before keep their slips)."""
+    GetInvitationJob: _aio.UnaryUnaryMultiCallable[_auth_pb2.GetInvitationJobRequest, _auth_pb2.InvitationJob]
+    """A job's progress; with requested_by, only that person's job (others: not found)."""
+    TakeInvitationSlips: _aio.UnaryUnaryMultiCallable[_auth_pb2.TakeInvitationSlipsRequest, _auth_pb2.IssueInitialPasswordsResponse]
+    """The slips of a finished job, handed out once: the passwords are wiped as they are read
+    (`slips_gone` afterwards; `invitation_job_not_ready` while it runs).
+    """
 
 class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
     """Credentials: passwords (argon2), refresh tokens and API keys. Served by the identity process.
@@ -124,6 +142,54 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
         """Bulk invitation of imported people: a one-time initial password (to be changed at the
         first sign-in) for each active employee who has no password yet. The passwords are in
         this answer only: an employee who has a password is skipped, so none is issued twice.
+        """
+
+    @_abc_1.abstractmethod
+    def CreateInvitationJob(
+        self,
+        request: _auth_pb2.CreateInvitationJobRequest,
+        context: _aio.ServicerContext[_auth_pb2.CreateInvitationJobRequest, _abc.Awaitable[_auth_pb2.InvitationJob]],
+    ) -> _abc.Awaitable[_auth_pb2.InvitationJob]:
+        """The same for many people, in the background (the org-invitations/<job> workflow): the
+        job chooses the people at once (skipping as above) and splits them into chunks.
+        """
+
+    @_abc_1.abstractmethod
+    def IssueInvitationChunk(
+        self,
+        request: _auth_pb2.IssueInvitationChunkRequest,
+        context: _aio.ServicerContext[_auth_pb2.IssueInvitationChunkRequest, _abc.Awaitable[_auth_pb2.IssueInvitationChunkResponse]],
+    ) -> _abc.Awaitable[_auth_pb2.IssueInvitationChunkResponse]:
+        """Issues one chunk of a job in one transaction: passwords (hashes only in credentials),
+        audit entries and the slips. A chunk issued before is not issued again: its stored result
+        comes back with replayed = true (an activity retried after a crash issues nothing twice).
+        Someone who got a password meanwhile is skipped (has_password).
+        """
+
+    @_abc_1.abstractmethod
+    def FinishInvitationJob(
+        self,
+        request: _auth_pb2.FinishInvitationJobRequest,
+        context: _aio.ServicerContext[_auth_pb2.FinishInvitationJobRequest, _abc.Awaitable[_auth_pb2.InvitationJob]],
+    ) -> _abc.Awaitable[_auth_pb2.InvitationJob]:
+        """Ends a job: done, or failed with a reason (the chunks issued before keep their slips)."""
+
+    @_abc_1.abstractmethod
+    def GetInvitationJob(
+        self,
+        request: _auth_pb2.GetInvitationJobRequest,
+        context: _aio.ServicerContext[_auth_pb2.GetInvitationJobRequest, _abc.Awaitable[_auth_pb2.InvitationJob]],
+    ) -> _abc.Awaitable[_auth_pb2.InvitationJob]:
+        """A job's progress; with requested_by, only that person's job (others: not found)."""
+
+    @_abc_1.abstractmethod
+    def TakeInvitationSlips(
+        self,
+        request: _auth_pb2.TakeInvitationSlipsRequest,
+        context: _aio.ServicerContext[_auth_pb2.TakeInvitationSlipsRequest, _abc.Awaitable[_auth_pb2.IssueInitialPasswordsResponse]],
+    ) -> _abc.Awaitable[_auth_pb2.IssueInitialPasswordsResponse]:
+        """The slips of a finished job, handed out once: the passwords are wiped as they are read
+        (`slips_gone` afterwards; `invitation_job_not_ready` while it runs).
         """
 
 def add_AuthServiceServicer_to_server(servicer: AuthServiceServicer, server: _aio.Server) -> None: ...

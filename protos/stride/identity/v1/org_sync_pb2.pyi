@@ -161,6 +161,8 @@ class PlanOrgSyncRequest(_message.Message):
     BATCH_SIZE_FIELD_NUMBER: _builtins.int
     SNAPSHOT_FIELD_NUMBER: _builtins.int
     ALLOW_MASS_DEACTIVATION_FIELD_NUMBER: _builtins.int
+    UPLOAD_ID_FIELD_NUMBER: _builtins.int
+    REQUESTED_BY_FIELD_NUMBER: _builtins.int
     source: _builtins.str
     """Source name (e.g. "dingtalk", "file"): free text, no personal data."""
     run_id: _builtins.str
@@ -169,9 +171,14 @@ class PlanOrgSyncRequest(_message.Message):
     batch_size: _builtins.int
     """Operations per batch; 0 means 200."""
     allow_mass_deactivation: _builtins.bool
-    """Without it a plan that would deactivate more than half of the active people (and more
-    than 10) is refused with `mass_deactivation`: a broken source must not empty the org.
+    """Without it a plan that would deactivate more than the allowed share of the active people
+    (identity's setting org_sync_max_deactivation_share, 20 %) is refused with
+    `mass_deactivation`: a broken source must not empty the org.
     """
+    upload_id: _builtins.str
+    """Instead of `snapshot`: the id of a file stored with CreateOrgSyncUpload."""
+    requested_by: _builtins.str
+    """Employee id of the person who started the sync: never deactivated by it (nor are admins)."""
     @_builtins.property
     def snapshot(self) -> Global___OrgSnapshot: ...
     def __init__(
@@ -183,14 +190,148 @@ class PlanOrgSyncRequest(_message.Message):
         batch_size: _builtins.int = ...,
         snapshot: Global___OrgSnapshot | None = ...,
         allow_mass_deactivation: _builtins.bool = ...,
+        upload_id: _builtins.str = ...,
+        requested_by: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["snapshot", b"snapshot"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allow_mass_deactivation", b"allow_mass_deactivation", "batch_size", b"batch_size", "dry_run", b"dry_run", "run_id", b"run_id", "snapshot", b"snapshot", "source", b"source"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allow_mass_deactivation", b"allow_mass_deactivation", "batch_size", b"batch_size", "dry_run", b"dry_run", "requested_by", b"requested_by", "run_id", b"run_id", "snapshot", b"snapshot", "source", b"source", "upload_id", b"upload_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PlanOrgSyncRequest: _TypeAlias = PlanOrgSyncRequest  # noqa: Y015
+
+@_typing.final
+class BeginOrgSyncRunRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUN_ID_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    DRY_RUN_FIELD_NUMBER: _builtins.int
+    REQUESTED_BY_FIELD_NUMBER: _builtins.int
+    UPLOAD_ID_FIELD_NUMBER: _builtins.int
+    WORKFLOW_ID_FIELD_NUMBER: _builtins.int
+    run_id: _builtins.str
+    source: _builtins.str
+    dry_run: _builtins.bool
+    requested_by: _builtins.str
+    upload_id: _builtins.str
+    workflow_id: _builtins.str
+    """The Temporal workflow running it ("" for `stride org import`)."""
+    def __init__(
+        self,
+        *,
+        run_id: _builtins.str = ...,
+        source: _builtins.str = ...,
+        dry_run: _builtins.bool = ...,
+        requested_by: _builtins.str = ...,
+        upload_id: _builtins.str = ...,
+        workflow_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dry_run", b"dry_run", "requested_by", b"requested_by", "run_id", b"run_id", "source", b"source", "upload_id", b"upload_id", "workflow_id", b"workflow_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BeginOrgSyncRunRequest: _TypeAlias = BeginOrgSyncRunRequest  # noqa: Y015
+
+@_typing.final
+class FailOrgSyncRunRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUN_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    DRY_RUN_FIELD_NUMBER: _builtins.int
+    run_id: _builtins.str
+    reason: _builtins.str
+    """What went wrong, for people (no personal data)."""
+    source: _builtins.str
+    """For a run that was never begun: recorded with these."""
+    dry_run: _builtins.bool
+    def __init__(
+        self,
+        *,
+        run_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        source: _builtins.str = ...,
+        dry_run: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dry_run", b"dry_run", "reason", b"reason", "run_id", b"run_id", "source", b"source"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FailOrgSyncRunRequest: _TypeAlias = FailOrgSyncRunRequest  # noqa: Y015
+
+@_typing.final
+class CreateOrgSyncUploadRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FILENAME_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    UPLOADED_BY_FIELD_NUMBER: _builtins.int
+    filename: _builtins.str
+    """The file's name as uploaded (".csv", ".tsv", ".txt" or ".xlsx" decides how it is read)."""
+    content: _builtins.bytes
+    uploaded_by: _builtins.str
+    """Employee id (or API key actor) who uploaded it."""
+    def __init__(
+        self,
+        *,
+        filename: _builtins.str = ...,
+        content: _builtins.bytes = ...,
+        uploaded_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "filename", b"filename", "uploaded_by", b"uploaded_by"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateOrgSyncUploadRequest: _TypeAlias = CreateOrgSyncUploadRequest  # noqa: Y015
+
+@_typing.final
+class OrgSyncUpload(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UPLOAD_ID_FIELD_NUMBER: _builtins.int
+    FILENAME_FIELD_NUMBER: _builtins.int
+    SIZE_FIELD_NUMBER: _builtins.int
+    SHA256_FIELD_NUMBER: _builtins.int
+    PEOPLE_FIELD_NUMBER: _builtins.int
+    DEPARTMENTS_FIELD_NUMBER: _builtins.int
+    UPLOADED_AT_FIELD_NUMBER: _builtins.int
+    upload_id: _builtins.str
+    filename: _builtins.str
+    size: _builtins.int
+    sha256: _builtins.str
+    """Hex SHA-256 of the content."""
+    people: _builtins.int
+    """What the file holds (people rows and departments derived from the paths)."""
+    departments: _builtins.int
+    uploaded_at: _builtins.str
+    """RFC 3339 UTC."""
+    def __init__(
+        self,
+        *,
+        upload_id: _builtins.str = ...,
+        filename: _builtins.str = ...,
+        size: _builtins.int = ...,
+        sha256: _builtins.str = ...,
+        people: _builtins.int = ...,
+        departments: _builtins.int = ...,
+        uploaded_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["departments", b"departments", "filename", b"filename", "people", b"people", "sha256", b"sha256", "size", b"size", "upload_id", b"upload_id", "uploaded_at", b"uploaded_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OrgSyncUpload: _TypeAlias = OrgSyncUpload  # noqa: Y015
 
 @_typing.final
 class OrgSyncCounts(_message.Message):
@@ -203,6 +344,7 @@ class OrgSyncCounts(_message.Message):
     UNCHANGED_FIELD_NUMBER: _builtins.int
     REJECTED_FIELD_NUMBER: _builtins.int
     LINKED_FIELD_NUMBER: _builtins.int
+    KEPT_FIELD_NUMBER: _builtins.int
     DEPARTMENTS_CREATED_FIELD_NUMBER: _builtins.int
     DEPARTMENTS_UPDATED_FIELD_NUMBER: _builtins.int
     DEPARTMENTS_UNCHANGED_FIELD_NUMBER: _builtins.int
@@ -222,6 +364,10 @@ class OrgSyncCounts(_message.Message):
     """People whose source id (external_id) was recorded or changed; they are also counted
     above (as unchanged when nothing else changed).
     """
+    kept: _builtins.int
+    """People the source would deactivate who stay active: admins and the person who started
+    the sync (also counted as unchanged).
+    """
     departments_created: _builtins.int
     departments_updated: _builtins.int
     """Renamed or moved to another parent."""
@@ -239,6 +385,7 @@ class OrgSyncCounts(_message.Message):
         unchanged: _builtins.int = ...,
         rejected: _builtins.int = ...,
         linked: _builtins.int = ...,
+        kept: _builtins.int = ...,
         departments_created: _builtins.int = ...,
         departments_updated: _builtins.int = ...,
         departments_unchanged: _builtins.int = ...,
@@ -247,7 +394,7 @@ class OrgSyncCounts(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "deactivated", b"deactivated", "departments_created", b"departments_created", "departments_linked", b"departments_linked", "departments_rejected", b"departments_rejected", "departments_unchanged", b"departments_unchanged", "departments_updated", b"departments_updated", "linked", b"linked", "moved", b"moved", "rejected", b"rejected", "unchanged", b"unchanged", "updated", b"updated"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "deactivated", b"deactivated", "departments_created", b"departments_created", "departments_linked", b"departments_linked", "departments_rejected", b"departments_rejected", "departments_unchanged", b"departments_unchanged", "departments_updated", b"departments_updated", "kept", b"kept", "linked", b"linked", "moved", b"moved", "rejected", b"rejected", "unchanged", b"unchanged", "updated", b"updated"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -266,6 +413,7 @@ class OrgSyncRow(_message.Message):
     REASON_CODE_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     CHANGED_FIELDS_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
     row: _builtins.int
     """Position in the source; 0 for a person missing from the source."""
     kind: _builtins.str
@@ -273,10 +421,14 @@ class OrgSyncRow(_message.Message):
     key: _builtins.str
     """Employee number or department key."""
     action: _builtins.str
-    """created, updated, moved, deactivated, rejected, linked (departments and people)."""
+    """created, updated, moved, deactivated, kept, rejected, linked (departments and people)."""
     reason_code: _builtins.str
-    """Stable code for rejections (e.g. unknown_manager, manager_cycle)."""
+    """Stable code for rejections (e.g. unknown_manager, manager_cycle) and for kept people
+    (admin_kept, requester_kept).
+    """
     reason: _builtins.str
+    name: _builtins.str
+    """The person's name (people; empty for rejected rows)."""
     @_builtins.property
     def changed_fields(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
@@ -289,10 +441,11 @@ class OrgSyncRow(_message.Message):
         reason_code: _builtins.str = ...,
         reason: _builtins.str = ...,
         changed_fields: _abc.Iterable[_builtins.str] | None = ...,
+        name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "changed_fields", b"changed_fields", "key", b"key", "kind", b"kind", "reason", b"reason", "reason_code", b"reason_code", "row", b"row"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "changed_fields", b"changed_fields", "key", b"key", "kind", b"kind", "name", b"name", "reason", b"reason", "reason_code", b"reason_code", "row", b"row"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -313,11 +466,17 @@ class OrgSyncReport(_message.Message):
     PLANNED_AT_FIELD_NUMBER: _builtins.int
     FINISHED_AT_FIELD_NUMBER: _builtins.int
     OPERATION_COUNT_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    DEACTIVATIONS_FIELD_NUMBER: _builtins.int
+    MASS_DEACTIVATION_FIELD_NUMBER: _builtins.int
+    REQUESTED_BY_FIELD_NUMBER: _builtins.int
+    UPLOAD_ID_FIELD_NUMBER: _builtins.int
+    WORKFLOW_ID_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     source: _builtins.str
     dry_run: _builtins.bool
     status: _builtins.str
-    """dry_run, planned, applying, applied, superseded"""
+    """started, dry_run, planned, applying, applied, superseded, failed"""
     batch_count: _builtins.int
     batches_applied: _builtins.int
     planned_at: _builtins.str
@@ -325,10 +484,23 @@ class OrgSyncReport(_message.Message):
     finished_at: _builtins.str
     operation_count: _builtins.int
     """Operations (writes) in the plan."""
+    error: _builtins.str
+    """Why the run failed (status failed)."""
+    mass_deactivation: _builtins.bool
+    """The plan deactivates more than the allowed share of the active people: a real run is
+    refused for it, a dry run only says so.
+    """
+    requested_by: _builtins.str
+    upload_id: _builtins.str
+    workflow_id: _builtins.str
     @_builtins.property
     def counts(self) -> Global___OrgSyncCounts: ...
     @_builtins.property
     def rows(self) -> _containers.RepeatedCompositeFieldContainer[Global___OrgSyncRow]: ...
+    @_builtins.property
+    def deactivations(self) -> _containers.RepeatedCompositeFieldContainer[Global___OrgSyncRow]:
+        """Who is (or, for a dry run, would be) deactivated: number and name; also in the runs list."""
+
     def __init__(
         self,
         *,
@@ -343,10 +515,16 @@ class OrgSyncReport(_message.Message):
         planned_at: _builtins.str = ...,
         finished_at: _builtins.str = ...,
         operation_count: _builtins.int = ...,
+        error: _builtins.str = ...,
+        deactivations: _abc.Iterable[Global___OrgSyncRow] | None = ...,
+        mass_deactivation: _builtins.bool = ...,
+        requested_by: _builtins.str = ...,
+        upload_id: _builtins.str = ...,
+        workflow_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["counts", b"counts"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_count", b"batch_count", "batches_applied", b"batches_applied", "counts", b"counts", "dry_run", b"dry_run", "finished_at", b"finished_at", "operation_count", b"operation_count", "planned_at", b"planned_at", "rows", b"rows", "run_id", b"run_id", "source", b"source", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_count", b"batch_count", "batches_applied", b"batches_applied", "counts", b"counts", "deactivations", b"deactivations", "dry_run", b"dry_run", "error", b"error", "finished_at", b"finished_at", "mass_deactivation", b"mass_deactivation", "operation_count", b"operation_count", "planned_at", b"planned_at", "requested_by", b"requested_by", "rows", b"rows", "run_id", b"run_id", "source", b"source", "status", b"status", "upload_id", b"upload_id", "workflow_id", b"workflow_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

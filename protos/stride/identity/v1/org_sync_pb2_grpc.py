@@ -49,6 +49,21 @@ class OrgSyncServiceStub:
                 request_serializer=stride_dot_identity_dot_v1_dot_org__sync__pb2.PlanOrgSyncRequest.SerializeToString,
                 response_deserializer=stride_dot_identity_dot_v1_dot_org__sync__pb2.OrgSyncReport.FromString,
                 _registered_method=True)
+        self.BeginOrgSyncRun = channel.unary_unary(
+                '/stride.identity.v1.OrgSyncService/BeginOrgSyncRun',
+                request_serializer=stride_dot_identity_dot_v1_dot_org__sync__pb2.BeginOrgSyncRunRequest.SerializeToString,
+                response_deserializer=stride_dot_identity_dot_v1_dot_org__sync__pb2.OrgSyncReport.FromString,
+                _registered_method=True)
+        self.FailOrgSyncRun = channel.unary_unary(
+                '/stride.identity.v1.OrgSyncService/FailOrgSyncRun',
+                request_serializer=stride_dot_identity_dot_v1_dot_org__sync__pb2.FailOrgSyncRunRequest.SerializeToString,
+                response_deserializer=stride_dot_identity_dot_v1_dot_org__sync__pb2.OrgSyncReport.FromString,
+                _registered_method=True)
+        self.CreateOrgSyncUpload = channel.unary_unary(
+                '/stride.identity.v1.OrgSyncService/CreateOrgSyncUpload',
+                request_serializer=stride_dot_identity_dot_v1_dot_org__sync__pb2.CreateOrgSyncUploadRequest.SerializeToString,
+                response_deserializer=stride_dot_identity_dot_v1_dot_org__sync__pb2.OrgSyncUpload.FromString,
+                _registered_method=True)
         self.ApplyOrgSyncBatch = channel.unary_unary(
                 '/stride.identity.v1.OrgSyncService/ApplyOrgSyncBatch',
                 request_serializer=stride_dot_identity_dot_v1_dot_org__sync__pb2.ApplyOrgSyncBatchRequest.SerializeToString,
@@ -80,10 +95,37 @@ class OrgSyncServiceServicer:
     """
 
     def PlanOrgSync(self, request, context):
-        """Validates and diffs a snapshot. Stores the plan under run_id unless dry_run (then nothing
-        is stored and the report is only returned). Planning again with a run_id that exists
-        returns that run's report (retries are safe). A new plan supersedes every run that is not
-        fully applied yet (their remaining batches are refused with `org_sync_run_superseded`).
+        """Validates and diffs a snapshot (or a stored upload) and stores the run under run_id: a
+        dry run with its report and no batches, a real one with its plan in batches. Planning
+        again with a run_id that was planned returns that run's report (retries are safe). A new
+        real plan supersedes every run that is not fully applied yet (their remaining batches are
+        refused with `org_sync_run_superseded`). A real plan that would deactivate more than the
+        allowed share of the active people is stored as failed, with its rows, and refused with
+        `mass_deactivation` (a dry run reports it in `mass_deactivation` instead).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BeginOrgSyncRun(self, request, context):
+        """Records that a run started (status `started`) before anything is fetched, so every run —
+        dry or not, scheduled or asked for — is in the runs list. Idempotent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FailOrgSyncRun(self, request, context):
+        """Marks a run failed with a reason people can read (the source was down, the plan was
+        refused, a batch was refused). A run that finished (applied, superseded) stays as it is.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateOrgSyncUpload(self, request, context):
+        """Stores an uploaded CSV/XLSX file (checked: readable, the required columns) for a later
+        PlanOrgSync(upload_id); the file stays in identity's database, keyed by its id.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -118,6 +160,21 @@ def add_OrgSyncServiceServicer_to_server(servicer, server):
                     servicer.PlanOrgSync,
                     request_deserializer=stride_dot_identity_dot_v1_dot_org__sync__pb2.PlanOrgSyncRequest.FromString,
                     response_serializer=stride_dot_identity_dot_v1_dot_org__sync__pb2.OrgSyncReport.SerializeToString,
+            ),
+            'BeginOrgSyncRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.BeginOrgSyncRun,
+                    request_deserializer=stride_dot_identity_dot_v1_dot_org__sync__pb2.BeginOrgSyncRunRequest.FromString,
+                    response_serializer=stride_dot_identity_dot_v1_dot_org__sync__pb2.OrgSyncReport.SerializeToString,
+            ),
+            'FailOrgSyncRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.FailOrgSyncRun,
+                    request_deserializer=stride_dot_identity_dot_v1_dot_org__sync__pb2.FailOrgSyncRunRequest.FromString,
+                    response_serializer=stride_dot_identity_dot_v1_dot_org__sync__pb2.OrgSyncReport.SerializeToString,
+            ),
+            'CreateOrgSyncUpload': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateOrgSyncUpload,
+                    request_deserializer=stride_dot_identity_dot_v1_dot_org__sync__pb2.CreateOrgSyncUploadRequest.FromString,
+                    response_serializer=stride_dot_identity_dot_v1_dot_org__sync__pb2.OrgSyncUpload.SerializeToString,
             ),
             'ApplyOrgSyncBatch': grpc.unary_unary_rpc_method_handler(
                     servicer.ApplyOrgSyncBatch,
@@ -172,6 +229,87 @@ class OrgSyncService:
             '/stride.identity.v1.OrgSyncService/PlanOrgSync',
             stride_dot_identity_dot_v1_dot_org__sync__pb2.PlanOrgSyncRequest.SerializeToString,
             stride_dot_identity_dot_v1_dot_org__sync__pb2.OrgSyncReport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BeginOrgSyncRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.identity.v1.OrgSyncService/BeginOrgSyncRun',
+            stride_dot_identity_dot_v1_dot_org__sync__pb2.BeginOrgSyncRunRequest.SerializeToString,
+            stride_dot_identity_dot_v1_dot_org__sync__pb2.OrgSyncReport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FailOrgSyncRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.identity.v1.OrgSyncService/FailOrgSyncRun',
+            stride_dot_identity_dot_v1_dot_org__sync__pb2.FailOrgSyncRunRequest.SerializeToString,
+            stride_dot_identity_dot_v1_dot_org__sync__pb2.OrgSyncReport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateOrgSyncUpload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.identity.v1.OrgSyncService/CreateOrgSyncUpload',
+            stride_dot_identity_dot_v1_dot_org__sync__pb2.CreateOrgSyncUploadRequest.SerializeToString,
+            stride_dot_identity_dot_v1_dot_org__sync__pb2.OrgSyncUpload.FromString,
             options,
             channel_credentials,
             insecure,

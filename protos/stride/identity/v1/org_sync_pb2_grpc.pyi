@@ -27,10 +27,25 @@ class OrgSyncServiceStub:
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     PlanOrgSync: _aio.UnaryUnaryMultiCallable[_org_sync_pb2.PlanOrgSyncRequest, _org_sync_pb2.OrgSyncReport]
-    """Validates and diffs a snapshot. Stores the plan under run_id unless dry_run (then nothing
-    is stored and the report is only returned). Planning again with a run_id that exists
-    returns that run's report (retries are safe). A new plan supersedes every run that is not
-    fully applied yet (their remaining batches are refused with `org_sync_run_superseded`).
+    """Validates and diffs a snapshot (or a stored upload) and stores the run under run_id: a
+    dry run with its report and no batches, a real one with its plan in batches. Planning
+    again with a run_id that was planned returns that run's report (retries are safe). A new
+    real plan supersedes every run that is not fully applied yet (their remaining batches are
+    refused with `org_sync_run_superseded`). A real plan that would deactivate more than the
+    allowed share of the active people is stored as failed, with its rows, and refused with
+    `mass_deactivation` (a dry run reports it in `mass_deactivation` instead).
+    """
+    BeginOrgSyncRun: _aio.UnaryUnaryMultiCallable[_org_sync_pb2.BeginOrgSyncRunRequest, _org_sync_pb2.OrgSyncReport]
+    """Records that a run started (status `started`) before anything is fetched, so every run —
+    dry or not, scheduled or asked for — is in the runs list. Idempotent.
+    """
+    FailOrgSyncRun: _aio.UnaryUnaryMultiCallable[_org_sync_pb2.FailOrgSyncRunRequest, _org_sync_pb2.OrgSyncReport]
+    """Marks a run failed with a reason people can read (the source was down, the plan was
+    refused, a batch was refused). A run that finished (applied, superseded) stays as it is.
+    """
+    CreateOrgSyncUpload: _aio.UnaryUnaryMultiCallable[_org_sync_pb2.CreateOrgSyncUploadRequest, _org_sync_pb2.OrgSyncUpload]
+    """Stores an uploaded CSV/XLSX file (checked: readable, the required columns) for a later
+    PlanOrgSync(upload_id); the file stays in identity's database, keyed by its id.
     """
     ApplyOrgSyncBatch: _aio.UnaryUnaryMultiCallable[_org_sync_pb2.ApplyOrgSyncBatchRequest, _org_sync_pb2.ApplyOrgSyncBatchResponse]
     """Applies one batch of a planned run in one transaction. Batches apply in order (batch n
@@ -60,10 +75,43 @@ class OrgSyncServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _org_sync_pb2.PlanOrgSyncRequest,
         context: _aio.ServicerContext[_org_sync_pb2.PlanOrgSyncRequest, _abc.Awaitable[_org_sync_pb2.OrgSyncReport]],
     ) -> _abc.Awaitable[_org_sync_pb2.OrgSyncReport]:
-        """Validates and diffs a snapshot. Stores the plan under run_id unless dry_run (then nothing
-        is stored and the report is only returned). Planning again with a run_id that exists
-        returns that run's report (retries are safe). A new plan supersedes every run that is not
-        fully applied yet (their remaining batches are refused with `org_sync_run_superseded`).
+        """Validates and diffs a snapshot (or a stored upload) and stores the run under run_id: a
+        dry run with its report and no batches, a real one with its plan in batches. Planning
+        again with a run_id that was planned returns that run's report (retries are safe). A new
+        real plan supersedes every run that is not fully applied yet (their remaining batches are
+        refused with `org_sync_run_superseded`). A real plan that would deactivate more than the
+        allowed share of the active people is stored as failed, with its rows, and refused with
+        `mass_deactivation` (a dry run reports it in `mass_deactivation` instead).
+        """
+
+    @_abc_1.abstractmethod
+    def BeginOrgSyncRun(
+        self,
+        request: _org_sync_pb2.BeginOrgSyncRunRequest,
+        context: _aio.ServicerContext[_org_sync_pb2.BeginOrgSyncRunRequest, _abc.Awaitable[_org_sync_pb2.OrgSyncReport]],
+    ) -> _abc.Awaitable[_org_sync_pb2.OrgSyncReport]:
+        """Records that a run started (status `started`) before anything is fetched, so every run —
+        dry or not, scheduled or asked for — is in the runs list. Idempotent.
+        """
+
+    @_abc_1.abstractmethod
+    def FailOrgSyncRun(
+        self,
+        request: _org_sync_pb2.FailOrgSyncRunRequest,
+        context: _aio.ServicerContext[_org_sync_pb2.FailOrgSyncRunRequest, _abc.Awaitable[_org_sync_pb2.OrgSyncReport]],
+    ) -> _abc.Awaitable[_org_sync_pb2.OrgSyncReport]:
+        """Marks a run failed with a reason people can read (the source was down, the plan was
+        refused, a batch was refused). A run that finished (applied, superseded) stays as it is.
+        """
+
+    @_abc_1.abstractmethod
+    def CreateOrgSyncUpload(
+        self,
+        request: _org_sync_pb2.CreateOrgSyncUploadRequest,
+        context: _aio.ServicerContext[_org_sync_pb2.CreateOrgSyncUploadRequest, _abc.Awaitable[_org_sync_pb2.OrgSyncUpload]],
+    ) -> _abc.Awaitable[_org_sync_pb2.OrgSyncUpload]:
+        """Stores an uploaded CSV/XLSX file (checked: readable, the required columns) for a later
+        PlanOrgSync(upload_id); the file stays in identity's database, keyed by its id.
         """
 
     @_abc_1.abstractmethod

@@ -90,16 +90,34 @@ class FileConnector:
         return await asyncio.to_thread(read_file, self.path)
 
 
+# File names that can be read, by how they end.
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+
+
+# File names that can be read, by how they end.
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+
+
 def read_file(path: Path) -> Snapshot:
-    suffix = path.suffix.lower()
+    if path.suffix.lower() not in (*XLSX_SUFFIXES, *CSV_SUFFIXES):
+        raise SourceInvalid(f"{path.name}: use a .csv or .xlsx file")
     try:
-        if suffix in (".xlsx", ".xlsm"):
-            return parse_rows(xlsx_rows(path, path.name))
-        if suffix in (".csv", ".txt", ".tsv"):
-            return parse_csv(path.read_bytes())
+        data = path.read_bytes()
     except OSError as exc:
         raise SourceInvalid(f"cannot read {path.name}: {exc.strerror or exc}") from exc
-    raise SourceInvalid(f"{path.name}: use a .csv or .xlsx file")
+    return read_bytes(path.name, data)
+
+
+def read_bytes(filename: str, data: bytes) -> Snapshot:
+    """A file's content as a snapshot; ``filename``'s ending says CSV or XLSX."""
+    suffix = Path(filename).suffix.lower()
+    if suffix in XLSX_SUFFIXES:
+        return parse_rows(xlsx_rows(data, filename))
+    if suffix in CSV_SUFFIXES:
+        return parse_csv(data)
+    raise SourceInvalid(f"{filename}: use a .csv or .xlsx file")
 
 
 def parse_csv(data: bytes) -> Snapshot:
