@@ -10,6 +10,11 @@ fails the body's validation like any other wrong body — after authentication a
 rule — and :mod:`gateway.problems` answers it with **400** ``malformed_json``. The order is
 the same for every route: 401, 403, 404 (the object), then 400 / 422 (the body).
 
+A model whose fields are all optional would still accept the stand-in (FastAPI validates
+bodies ``from_attributes``, and an object without the fields reads as "none given"), so the
+route's endpoint is wrapped too: it refuses to run when the request's body was malformed.
+The wrapper runs after the dependencies (the permission check), before the endpoint's work.
+
 **405.** Starlette answers a method a path does not have with the methods of the first route
 whose path matched, so ``DELETE /cycles`` listed ``POST`` but not ``GET``.
 :func:`method_not_allowed` lists the methods of every route serving the path.
@@ -17,9 +22,12 @@ whose path matched, so ``DELETE /cycles`` listed ``POST`` but not ``GET``.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import re
 from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
 from typing import Any
 
 from fastapi import Request, Response
@@ -27,8 +35,12 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
-from gateway.problems import MalformedJson, request_problem
+from gateway.problems import MalformedJson, ProblemError, request_problem
 from gateway.security import iter_routes
+
+
+# The current request's body when it was not JSON (set by the lenient parser).
+_MALFORMED: ContextVar[MalformedJson | None] = ContextVar("malformed_json", default=None)
 
 
 class _LenientJsonRequest(Request):
@@ -43,17 +55,54 @@ class _LenientJsonRequest(Request):
                 self._json = MalformedJson(f"{err.msg} at position {err.pos}")
             except ValueError as err:  # e.g. an integer longer than Python converts
                 self._json = MalformedJson(str(err))
+            if isinstance(self._json, MalformedJson):
+                _MALFORMED.set(self._json)
         return self._json
 
 
+def _refusing_malformed(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """``endpoint``, refusing to run for a malformed body (same signature for FastAPI)."""
+
+    def refuse() -> None:
+        malformed = _MALFORMED.get()
+        if malformed is not None:
+            raise ProblemError(
+                400, "malformed_json", f"The request body is not JSON: {malformed.reason}."
+            )
+
+    if inspect.iscoroutinefunction(endpoint):
+
+        @functools.wraps(endpoint)
+        async def run_async(*args: Any, **kwargs: Any) -> Any:
+            refuse()
+            return await endpoint(*args, **kwargs)
+
+        return run_async
+
+    @functools.wraps(endpoint)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        refuse()
+        return endpoint(*args, **kwargs)
+
+    return run
+
+
 class StrideRoute(APIRoute):
-    """Every resource route: reads its JSON body with :class:`_LenientJsonRequest`."""
+    """Every resource route: reads its JSON body with :class:`_LenientJsonRequest`, and its
+    endpoint does not run for a malformed one."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, _refusing_malformed(endpoint), **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def app(request: Request) -> Response:
-            return await handler(_LenientJsonRequest(request.scope, request.receive))
+            token = _MALFORMED.set(None)
+            try:
+                return await handler(_LenientJsonRequest(request.scope, request.receive))
+            finally:
+                _MALFORMED.reset(token)
 
         return app
 

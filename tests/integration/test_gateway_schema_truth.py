@@ -253,3 +253,21 @@ async def test_405_lists_every_method_of_the_path(
     r = await setup.http.request(method, url, headers=setup.emp.headers)
     problem(r, 405, "method_not_allowed")
     assert r.headers["allow"] == allow
+
+
+@pytest.mark.parametrize("raw", [b"\x00>\xdf\xac\xad\xd5+", b"\x00{"], ids=["utf16-like", "nul"])
+async def test_garbage_is_not_an_empty_body(setup: Setup, raw: bytes) -> None:
+    """A body whose fields are all optional: bytes that are not JSON (here ones json.loads
+    takes for UTF-16) are refused, not read as "no fields" — the password stays as it was
+    (found by the fuzz phase: the reset went through and generated a new password)."""
+    s = setup
+    r = await s.http.post(
+        f"/employees/{s.emp.id}/password-reset",
+        content=raw,
+        headers={"content-type": "application/json", **s.admin.headers},
+    )
+    problem(r, 400, "malformed_json")
+    signed_in = await s.http.post(
+        "/auth/login", json={"login": s.emp.login, "password": s.emp.password}
+    )
+    assert signed_in.status_code == 200, signed_in.text
