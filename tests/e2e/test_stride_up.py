@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -179,3 +180,99 @@ def test_stride_up_seeds_once_and_leaves_no_process_behind(
     finally:
         second.close()
     assert not killed, f"did not stop on SIGTERM within its timeout: {killed}"
+
+
+def _sign_in(gateway: str) -> dict[str, str]:
+    login = httpx.post(
+        f"{gateway}/api/v1/auth/login",
+        json={"login": "admin", "password": DEMO_ADMIN_PASSWORD},
+        timeout=10,
+    )
+    assert login.status_code == 200, login.text
+    return {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+
+def _check_in(gateway: str, headers: dict[str, str], kr_id: str) -> int:
+    """POST a check-in for this week; its status, 0 when the gateway did not answer."""
+    try:
+        resp = httpx.post(
+            f"{gateway}/api/v1/key-results/{kr_id}/check-ins",
+            json={"value": 1, "confidence": 7},
+            headers=headers,
+            timeout=5,
+        )
+    except httpx.TransportError:
+        return 0
+    return resp.status_code
+
+
+def _children_now(up: Up) -> dict[str, int]:
+    state = json.loads((up.data_dir / "stack.json").read_text())
+    return dict(state["children"])
+
+
+def test_stride_up_restarts_crashed_children_and_gives_up_on_a_crash_loop(
+    tmp_path: Path, up_env: dict[str, str]
+) -> None:
+    up = Up(tmp_path / "stride", up_env)
+    try:
+        state = up.wait_up()
+        gateway = state["gateway_url"]
+        headers = _sign_in(gateway)
+        krs = httpx.get(f"{gateway}/api/v1/key-results", headers=headers, timeout=10)
+        assert krs.status_code == 200, krs.text
+        kr_id = next(k["id"] for k in krs.json()["items"] if k["kind"] == "number")
+        assert _check_in(gateway, headers, kr_id) == 201
+        before = _children_now(up)
+
+        for name in ("worker", "goals"):
+            os.kill(before[name], signal.SIGKILL)
+        killed = time.monotonic()
+        statuses = []
+        while (status := _check_in(gateway, headers, kr_id)) != 201:
+            statuses.append(status)
+            assert time.monotonic() - killed < 10, f"no check-in within 10 s: {statuses}"
+            time.sleep(0.2)
+        # Every answer in between was a clear "come back later", never a 500.
+        assert set(statuses) <= {503}, statuses
+        # Both are back (healthy) soon after; the check-in above did not need the worker.
+        while not all(_restarts(up, n) == 1 for n in ("worker", "goals")):
+            assert time.monotonic() - killed < 30, f"not restarted:\n{up.text()}"
+            time.sleep(0.1)
+        after = _children_now(up)
+        ready = httpx.get(f"{state['worker_health_url']}/readyz", timeout=5)
+        assert ready.status_code == 200, ready.text
+        assert after["gateway"] == before["gateway"]  # nothing else was restarted
+        assert up.proc.poll() is None
+        out = up.text()
+        assert "worker exited (code -9); restarting in 0.5 s" in out
+        assert "goals exited (code -9); restarting in 0.5 s" in out
+        # The structured log line (stderr) names the process and how it ended.
+        assert re.search(r"process exited, restarting .*exit_code=-9.*process=worker", out), out
+
+        # A worker that dies each time it comes back: a crash loop stops the whole stack.
+        pid = after["worker"]
+        while True:
+            restarts = _restarts(up, "worker")
+            os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 30
+            while up.proc.poll() is None and _restarts(up, "worker") == restarts:
+                assert time.monotonic() < deadline, up.text()
+                time.sleep(0.05)
+            if up.proc.poll() is not None:
+                break
+            pid = _children_now(up)["worker"]
+        assert up.proc.wait(60) == 1
+        out = up.text()
+        assert "worker failed" in out
+        assert "crash loop: exited 5 times within 60s (last exit code -9); not restarted" in out
+        assert "Stride stopped after a failure." in out
+        assert not [pid for pid in up.children() if alive(pid)]
+        assert not [pid for pid in after.values() if alive(pid)]
+    finally:
+        up.close()
+
+
+def _restarts(up: Up, name: str) -> int:
+    """How many times ``stride up`` said ``name`` was restarted (and healthy again)."""
+    return up.text().count(f"✓ {name} restarted, pid")
