@@ -7,7 +7,6 @@ command is SIGKILLed and its children must still go (PR_SET_PDEATHSIG).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -16,68 +15,13 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from services.cli.stack import stride_command
+from tests.up_process import Up, alive
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-class Up:
-    """A running ``stride up``; only its own children are ever signalled."""
-
-    def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
-        self.data_dir = data_dir
-        self.output = data_dir.parent / f"up-{time.monotonic_ns()}.out"
-        self._out = self.output.open("wb")
-        self.proc = subprocess.Popen(
-            [*stride_command(), "up", "--free-ports", "--data-dir", str(data_dir)],
-            stdout=self._out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        self.state: dict[str, Any] = {}
-
-    def text(self) -> str:
-        return self.output.read_text(errors="replace")
-
-    def wait_up(self, timeout: float = 150) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        state_file = self.data_dir / "stack.json"
-        while not (state_file.exists() and "Press Ctrl-C" in self.text()):
-            assert self.proc.poll() is None, f"stride up exited:\n{self.text()}"
-            assert time.monotonic() < deadline, f"stride up not up:\n{self.text()}"
-            time.sleep(0.2)
-        self.state = json.loads(state_file.read_text())
-        return self.state
-
-    def children(self) -> list[int]:
-        return list(self.state.get("children", {}).values())
-
-    def close(self) -> None:
-        """Last resort after a failed test: stop it and anything it left."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        for pid in self.children():
-            if alive(pid):
-                os.kill(pid, signal.SIGKILL)
-        self._out.close()
 
 
 @pytest.fixture
@@ -206,11 +150,6 @@ def _check_in(gateway: str, headers: dict[str, str], kr_id: str) -> int:
     return resp.status_code
 
 
-def _children_now(up: Up) -> dict[str, int]:
-    state = json.loads((up.data_dir / "stack.json").read_text())
-    return dict(state["children"])
-
-
 def test_stride_up_restarts_crashed_children_and_gives_up_on_a_crash_loop(
     tmp_path: Path, up_env: dict[str, str]
 ) -> None:
@@ -223,7 +162,7 @@ def test_stride_up_restarts_crashed_children_and_gives_up_on_a_crash_loop(
         assert krs.status_code == 200, krs.text
         kr_id = next(k["id"] for k in krs.json()["items"] if k["kind"] == "number")
         assert _check_in(gateway, headers, kr_id) == 201
-        before = _children_now(up)
+        before = up.children_now()
 
         for name in ("worker", "goals"):
             os.kill(before[name], signal.SIGKILL)
@@ -236,10 +175,10 @@ def test_stride_up_restarts_crashed_children_and_gives_up_on_a_crash_loop(
         # Every answer in between was a clear "come back later", never a 500.
         assert set(statuses) <= {503}, statuses
         # Both are back (healthy) soon after; the check-in above did not need the worker.
-        while not all(_restarts(up, n) == 1 for n in ("worker", "goals")):
+        while not all(up.restarts(n) == 1 for n in ("worker", "goals")):
             assert time.monotonic() - killed < 30, f"not restarted:\n{up.text()}"
             time.sleep(0.1)
-        after = _children_now(up)
+        after = up.children_now()
         ready = httpx.get(f"{state['worker_health_url']}/readyz", timeout=5)
         assert ready.status_code == 200, ready.text
         assert after["gateway"] == before["gateway"]  # nothing else was restarted
@@ -253,15 +192,15 @@ def test_stride_up_restarts_crashed_children_and_gives_up_on_a_crash_loop(
         # A worker that dies each time it comes back: a crash loop stops the whole stack.
         pid = after["worker"]
         while True:
-            restarts = _restarts(up, "worker")
+            restarts = up.restarts("worker")
             os.kill(pid, signal.SIGKILL)
             deadline = time.monotonic() + 30
-            while up.proc.poll() is None and _restarts(up, "worker") == restarts:
+            while up.proc.poll() is None and up.restarts("worker") == restarts:
                 assert time.monotonic() < deadline, up.text()
                 time.sleep(0.05)
             if up.proc.poll() is not None:
                 break
-            pid = _children_now(up)["worker"]
+            pid = up.children_now()["worker"]
         assert up.proc.wait(60) == 1
         out = up.text()
         assert "worker failed" in out
@@ -271,8 +210,3 @@ def test_stride_up_restarts_crashed_children_and_gives_up_on_a_crash_loop(
         assert not [pid for pid in after.values() if alive(pid)]
     finally:
         up.close()
-
-
-def _restarts(up: Up, name: str) -> int:
-    """How many times ``stride up`` said ``name`` was restarted (and healthy again)."""
-    return up.text().count(f"✓ {name} restarted, pid")
