@@ -3,7 +3,9 @@
 Every key result's check-ins are sent one after the other in week order (its risk, and so
 its escalation, depends on that order); different key results go concurrently. A check-in
 answered 5xx, or not answered at all (connection refused or reset, timeout), is sent again
-(a check-in replaces that week's: retrying is safe); a 4xx is recorded and not retried. The
+(a check-in replaces that week's: retrying is safe), and so is 409 ``concurrent_check_in``
+(a retry that met the original still being written); any other 4xx is recorded and not
+retried. The
 orchestrating test lets the load run up to a number of check-ins (:meth:`CheckInLoad.allow`)
 so that each kill falls in the middle of it.
 """
@@ -107,7 +109,7 @@ class CheckInLoad:
                     )
                 )
                 return
-            if r.status_code >= 500:
+            if r.status_code >= 500 or _concurrent(r):
                 self.retried[str(r.status_code)] += 1
                 if not r.headers.get("content-type", "").startswith("application/problem+json"):
                     self.malformed.append(f"{r.status_code} {r.text[:200]}")
@@ -115,3 +117,12 @@ class CheckInLoad:
                 continue
             self.refused.append(f"{r.status_code} {r.text[:300]}")
             return
+
+
+def _concurrent(r: httpx.Response) -> bool:
+    if r.status_code != 409:
+        return False
+    try:
+        return bool(r.json().get("code") == "concurrent_check_in")
+    except ValueError:
+        return False

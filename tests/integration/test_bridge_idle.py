@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import nats
@@ -23,6 +23,7 @@ from nats.aio.client import Client as Nats
 from structlog.testing import capture_logs
 from temporalio.testing import WorkflowEnvironment
 
+from services.common.binaries import private_nats_server
 from services.worker.bridge import EventBridge
 from tests.waiting import until
 
@@ -30,9 +31,17 @@ IDLE_FETCHES = 12
 FETCH_TIMEOUT = 0.1
 
 
+@pytest.fixture(scope="module")
+def empty_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A nats-server of its own: the session's has other tests' events in its streams, and
+    an idle bridge is one with nothing to read."""
+    with private_nats_server(tmp_path_factory.mktemp("idle-nats")) as url:
+        yield url
+
+
 @pytest.fixture
-async def nc(nats_url: str) -> AsyncIterator[Nats]:
-    conn: Nats = await nats.connect(nats_url)
+async def nc(empty_nats: str) -> AsyncIterator[Nats]:
+    conn: Nats = await nats.connect(empty_nats)
     try:
         yield conn
     finally:
