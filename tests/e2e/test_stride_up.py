@@ -3,6 +3,8 @@
 First run: starts everything, seeds the demo organisation, Ctrl-C stops every child.
 Second run on the same data directory: reuses the data (nothing seeded twice); then the
 command is SIGKILLed and its children must still go (PR_SET_PDEATHSIG).
+Restarts: children SIGKILLed under a running ``stride up`` are started again and the gateway
+serves check-ins within 10 s; a child that keeps dying stops the stack (a crash loop).
 """
 
 from __future__ import annotations
