@@ -20,8 +20,9 @@ from bench.engines import postgres_server_url, private_nats
 from bench.load import LoadResult
 from bench.procstats import cpu_seconds
 from gateway.tokens import AccessTokens
+from services.cli.probes import HttpCheck
 from services.cli.stack import StackConfig
-from services.cli.supervisor import HttpCheck, ProcessSpec, Supervisor
+from services.cli.supervisor import ProcessSpec, Supervisor
 from services.common.binaries import free_port, fresh_postgres_database
 
 REPO = Path(__file__).resolve().parent.parent

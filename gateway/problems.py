@@ -28,6 +28,9 @@ PROBLEM_JSON = "application/problem+json"
 REQUEST_ID_HEADER = "X-Request-ID"
 # RFC 9110 §11.6.1: every 401 names the scheme; RFC 6750 §3 for the error attribute.
 AUTH_REALM = 'Bearer realm="stride"'
+# Seconds a client is asked to wait before retrying a 503 (a backing service or the database
+# is unavailable: usually a restart, back within seconds).
+RETRY_AFTER_SECONDS = 2
 # 401 codes that mean "the credentials sent are bad" rather than "none were sent".
 _BAD_TOKEN_CODES = {"invalid_token", "token_expired", "invalid_api_key"}
 
@@ -130,6 +133,8 @@ def problem(
     )
     if status == 401:
         headers = {"WWW-Authenticate": www_authenticate(code), **(headers or {})}
+    if status == 503:
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS), **(headers or {})}
     return JSONResponse(
         body.model_dump(mode="json", exclude_none=True),
         status_code=status,
@@ -279,8 +284,9 @@ PROBLEM_STATUSES: dict[int, str] = {
     429: "Too many attempts (code account_locked, too_many_sign_in_attempts); carries Retry-After",
     500: "Unexpected error (code internal_error)",
     502: "A backing service failed (code upstream_error)",
-    503: "A backing service is unavailable or busy (code service_unavailable, sign_in_busy); "
-    "retry later (Retry-After when known)",
+    503: "A backing service or the database is unavailable, or sign-in is busy (code "
+    "service_unavailable, database_unavailable, temporal_unavailable, sign_in_busy); carries "
+    "Retry-After",
     504: "A backing service timed out (code service_timeout); retry later",
 }
 

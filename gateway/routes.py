@@ -38,7 +38,6 @@ from starlette.routing import compile_path
 from gateway.problems import MalformedJson, ProblemError, request_problem
 from gateway.security import iter_routes
 
-
 # The current request's body when it was not JSON (set by the lenient parser).
 _MALFORMED: ContextVar[MalformedJson | None] = ContextVar("malformed_json", default=None)
 

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.cli.supervisor import GrpcHealthCheck, HttpCheck, ProcessSpec, TcpCheck
+from services.cli.probes import GrpcHealthCheck, HttpCheck, TcpCheck
+from services.cli.restarts import RestartPolicy
+from services.cli.supervisor import ProcessSpec
 from services.common.binaries import find_binary, free_ports
 from services.common.settings import SERVICE_PORTS
 
@@ -77,6 +79,8 @@ class StackConfig:
     # Extra environment for the Python processes (e.g. STRIDE_LOG_LEVEL).
     env: dict[str, str] = field(default_factory=dict)
     start_timeout: float = 90.0
+    # When a crashed child is started again, and when the stack gives up (a crash loop).
+    restart_policy: RestartPolicy = field(default_factory=RestartPolicy)
 
     @classmethod
     def on_free_ports(cls, data_dir: Path, **kwargs: object) -> StackConfig:

@@ -11,101 +11,35 @@ Used by ``stride up`` and by the end-to-end tests. Guarantees:
 - A child's stdout and stderr go to ``<log_dir>/<name>.log`` (appended across restarts); when
   a child dies or does not become healthy, :class:`ProcessFailed` names it and carries the
   tail of its log.
+- :meth:`Supervisor.supervise` keeps every child running: one that exits without being asked
+  to is started again with back-off and logged (structlog), until one crashes in a loop
+  (:mod:`services.cli.restarts` has the rules), which ends ``supervise`` with that failure.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import ctypes.util
 import os
 import signal
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
 
-import grpc
-import httpx
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+import structlog
 
+from services.cli.orphans import die_with_parent, libc_prctl
+from services.cli.probes import HealthCheck
+from services.cli.restarts import Restarted, Restarting, RestartPolicy, SupervisorEvent
 from services.common.binaries import port_open
-from services.common.channels import channel
 
-PR_SET_PDEATHSIG = 1
+log = structlog.get_logger(__name__)
+
 LOG_TAIL_LINES = 40
 # A log larger than this when its process (re)starts is moved to <name>.log.1.
 MAX_LOG_BYTES = 20 * 1024 * 1024
-
-
-class HealthCheck(Protocol):
-    """An async probe: True when the process serves. Must not raise for "not yet"."""
-
-    async def __call__(self) -> bool: ...
-
-    def describe(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class TcpCheck:
-    host: str
-    port: int
-
-    async def __call__(self) -> bool:
-        try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), 1.0)
-        except (OSError, TimeoutError):
-            return False
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
-        return True
-
-    def describe(self) -> str:
-        return f"tcp://{self.host}:{self.port}"
-
-
-@dataclass(frozen=True)
-class GrpcHealthCheck:
-    """grpc.health.v1 ``Check``; ``service`` empty means the whole server."""
-
-    target: str
-    service: str = ""
-
-    async def __call__(self) -> bool:
-        try:
-            async with channel(self.target) as ch:
-                stub = health_pb2_grpc.HealthStub(ch)
-                resp = await stub.Check(
-                    health_pb2.HealthCheckRequest(service=self.service), timeout=1.0
-                )
-        except (grpc.aio.AioRpcError, OSError):
-            return False
-        return bool(resp.status == health_pb2.HealthCheckResponse.SERVING)
-
-    def describe(self) -> str:
-        return f"grpc health {self.target}"
-
-
-@dataclass(frozen=True)
-class HttpCheck:
-    url: str
-    status: int = 200
-
-    async def __call__(self) -> bool:
-        try:
-            async with httpx.AsyncClient(timeout=2.0) as client:
-                resp = await client.get(self.url)
-        except httpx.HTTPError:
-            return False
-        return resp.status_code == self.status
-
-    def describe(self) -> str:
-        return f"GET {self.url} → {self.status}"
 
 
 @dataclass(frozen=True)
@@ -164,31 +98,6 @@ class Child:
         return self.process.returncode is None
 
 
-def _libc_prctl() -> Callable[..., int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name or "libc.so.6", use_errno=True)
-    except OSError:
-        return None
-    prctl: Callable[..., int] = libc.prctl
-    return prctl
-
-
-def _die_with_parent(parent_pid: int, prctl: Callable[..., int] | None) -> Callable[[], None]:
-    """preexec_fn: ask the kernel to SIGKILL the child when its parent dies."""
-
-    def preexec() -> None:
-        if prctl is not None:
-            prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-        # The parent may have died between fork and prctl: then nobody would stop us.
-        if os.getppid() != parent_pid:
-            os._exit(1)
-
-    return preexec
-
-
 def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     try:
         with path.open("rb") as f:
@@ -214,7 +123,9 @@ class Supervisor:
         self._children: dict[str, Child] = {}
         # Names in start order (a restarted child keeps its place).
         self._order: list[str] = []
-        self._prctl = _libc_prctl()
+        self._prctl = libc_prctl()
+        # Set once everything is being stopped: nothing is (re)started after that.
+        self._closing = False
 
     async def __aenter__(self) -> Supervisor:
         return self
@@ -292,7 +203,7 @@ class Supervisor:
                 env=env,
                 cwd=spec.cwd,
                 process_group=0,
-                preexec_fn=_die_with_parent(os.getpid(), self._prctl),
+                preexec_fn=die_with_parent(os.getpid(), self._prctl),
             )
         child = Child(spec, process, log_path, time.monotonic())
         self._children[spec.name] = child
@@ -322,15 +233,96 @@ class Supervisor:
 
     # -- watch ---------------------------------------------------------------------------
 
-    async def wait_for_failure(self) -> ProcessFailed:
-        """Return (not raise) the first child that exits without being asked to."""
+    async def supervise(
+        self,
+        policy: RestartPolicy | None = None,
+        on_event: Callable[[SupervisorEvent], None] | None = None,
+    ) -> ProcessFailed | None:
+        """Keep every child running: restart one that exits without being asked to.
+
+        Returns the failure of the first child caught in a crash loop (not restarted again;
+        the others keep running: call :meth:`stop_all`), or None once every child was stopped
+        on purpose. ``on_event`` hears of each restart and of each restarted child that is
+        healthy again.
+        """
+        policy = policy or RestartPolicy()
+        keepers = [
+            asyncio.create_task(self._keep(name, policy, on_event), name=f"keep-{name}")
+            for name in self._order
+        ]
+        try:
+            pending = set(keepers)
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    if (failure := task.result()) is not None:
+                        return failure
+            return None
+        finally:
+            for task in keepers:
+                task.cancel()
+            await asyncio.gather(*keepers, return_exceptions=True)
+
+    async def _keep(
+        self,
+        name: str,
+        policy: RestartPolicy,
+        on_event: Callable[[SupervisorEvent], None] | None,
+    ) -> ProcessFailed | None:
+        crashes: list[float] = []
         while True:
-            for name in self._order:
-                child = self._children[name]
-                if not child.running and not child.stopping:
-                    child.stopping = True  # report it once
-                    return self._failure(child, f"exited with code {child.process.returncode}")
-            await asyncio.sleep(0.5)
+            child = self._children[name]
+            code = await child.process.wait()
+            if child.stopping or self._closing:
+                return None
+            exited = time.monotonic()
+            crashes = policy.recent([*crashes, exited], exited)
+            if policy.is_crash_loop(crashes):
+                child.stopping = True
+                reason = f"{policy.describe_loop(crashes)} (last exit code {code}); not restarted"
+                log.error(
+                    "process crash loop, giving up",
+                    process=name,
+                    exit_code=code,
+                    crashes=len(crashes),
+                    window_s=policy.window,
+                )
+                return self._failure(child, reason)
+            delay = policy.backoff(crashes)
+            log.warning(
+                "process exited, restarting",
+                process=name,
+                pid=child.pid,
+                exit_code=code,
+                crashes=len(crashes),
+                restart_in_s=delay,
+            )
+            if on_event is not None:
+                on_event(Restarting(name, code, len(crashes), delay))
+            await asyncio.sleep(delay)
+            if child.stopping or self._closing:
+                return None
+            spawn = asyncio.ensure_future(self._spawn(child.spec))
+            try:  # once spawned the child is ours: see it registered even when cancelled
+                new = await asyncio.shield(spawn)
+            except asyncio.CancelledError:
+                await asyncio.wait([spawn])
+                raise
+            if self._closing:
+                await self.stop(name)
+                return None
+            try:
+                await self.wait_healthy(name)
+            except ProcessFailed as err:
+                # Exited while starting, or not healthy in time (then killed): either way a
+                # crash, counted at the top of the loop.
+                log.warning("restarted process failed to start", process=name, reason=err.reason)
+                self._signal(new, signal.SIGKILL)
+                continue
+            downtime = time.monotonic() - exited
+            log.info("process restarted", process=name, pid=new.pid, downtime_s=round(downtime, 2))
+            if on_event is not None:
+                on_event(Restarted(name, new.pid, downtime))
 
     # -- stop ----------------------------------------------------------------------------
 
@@ -371,6 +363,7 @@ class Supervisor:
 
     def kill_all_now(self) -> None:
         """SIGKILL every child without waiting (second Ctrl-C); reaping happens in stop."""
+        self._closing = True
         for child in self._children.values():
             child.stopping = True
             child.killed = child.killed or child.running
@@ -391,6 +384,7 @@ class Supervisor:
         self, on_stop: Callable[[str, int | None], None] | None = None
     ) -> dict[str, int | None]:
         """Stop every child in reverse start order; each one is reaped before the next."""
+        self._closing = True
         codes: dict[str, int | None] = {}
         for name in reversed(self._order):
             child = self._children[name]

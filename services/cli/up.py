@@ -1,7 +1,9 @@
 """``stride up``: the whole stack on one machine, as child processes of this command.
 
-While it runs, ``<data dir>/stack.json`` names every address and child pid (for scripts and
-tests); it is removed on the way out.
+A child that crashes is started again (with back-off, logged); only a crash loop stops the
+stack (services/cli/restarts.py). While it runs, ``<data dir>/stack.json`` names every address
+and child pid, rewritten after each restart (for scripts and tests); it is removed on the way
+out.
 """
 
 from __future__ import annotations
@@ -9,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -19,10 +23,12 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from services.cli.restarts import Restarted, SupervisorEvent
 from services.cli.seed import SeedError, seed_demo
 from services.cli.stack import StackConfig
 from services.cli.supervisor import PortInUse, ProcessFailed, Supervisor
 from services.common.binaries import free_port, port_open
+from services.common.logging import configure_logging
 from services.common.settings import StrideSettings, WorkerSettings
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -172,8 +178,31 @@ async def _seed(config: StackConfig, console: Console) -> None:
         console.print("Demo data: already there, reusing it.")
 
 
+def restart_reporter(
+    config: StackConfig, sup: Supervisor, console: Console
+) -> Callable[[SupervisorEvent], None]:
+    """Tell the console about restarts and keep stack.json's pids current."""
+
+    def report(event: SupervisorEvent) -> None:
+        if isinstance(event, Restarted):
+            write_state(config, sup)
+            console.print(
+                f"  [green]✓[/] {event.name} restarted, pid {event.pid} "
+                f"[dim](down {event.downtime:.1f} s)[/]"
+            )
+        else:
+            console.print(
+                f"[yellow]{event.name} exited (code {event.exit_code}); restarting in "
+                f"{event.delay:g} s[/] [dim](crash {event.crashes} of "
+                f"{config.restart_policy.max_crashes} allowed in "
+                f"{config.restart_policy.window:.0f} s)[/]"
+            )
+
+    return report
+
+
 async def run_up(config: StackConfig, console: Console, *, seed: bool = True) -> int:
-    """Start everything, seed, print the URLs, run until a signal or a crash. Exit code."""
+    """Start everything, seed, print the URLs, run until a signal or a crash loop. Exit code."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
     sup = Supervisor(config.log_dir)
     loop = asyncio.get_running_loop()
@@ -200,9 +229,10 @@ async def run_up(config: StackConfig, console: Console, *, seed: bool = True) ->
         write_state(config, sup)
         console.print(urls_table(config))
         console.print("Press [bold]Ctrl-C[/] to stop everything.")
-        failure = await sup.wait_for_failure()
-        console.print(failure_panel(failure))
-        code = 1
+        failure = await sup.supervise(config.restart_policy, restart_reporter(config, sup, console))
+        if failure is not None:
+            console.print(failure_panel(failure))
+            code = 1
     except asyncio.CancelledError:
         if not interrupted:
             raise
@@ -234,5 +264,8 @@ def up(data_dir: Path | None, *, seed: bool, free_ports: bool) -> int:
     settings = StrideSettings()
     if data_dir is not None:
         settings.data_dir = data_dir
+    # Structured lines (restarts, crash loops) on stderr; the console output on stdout.
+    configure_logging("up", settings.log_level, settings.log_format)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not every health probe
     config = stack_config(settings, console, free_ports=free_ports)
     return asyncio.run(run_up(config, console, seed=seed))

@@ -20,6 +20,9 @@
   that name resolves to every ready pod, and calls spread over all replicas instead of
   sticking to one connection. The services end connections after
   :data:`MAX_CONNECTION_AGE_MS` so that clients re-resolve and find new replicas;
+- **quick reconnects**: after a lost connection the channel tries again after at most
+  :data:`MAX_RECONNECT_BACKOFF_MS` (gRPC's default grows to 120 s), so a service restarted by
+  ``stride up`` or Kubernetes is used again within a couple of seconds of serving;
 - **message size**: up to ``max_message_bytes`` both ways, the setting
   ``STRIDE_GRPC_MAX_MESSAGE_BYTES`` (default :data:`MAX_MESSAGE_BYTES`, 32 MiB: an org sync
   snapshot of a large organisation is a few MB, over gRPC's 4 MB default). The servers use
@@ -45,6 +48,8 @@ log = structlog.get_logger(__name__)
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 KEEPALIVE_TIME_MS = 60_000
 KEEPALIVE_TIMEOUT_MS = 20_000
+INITIAL_RECONNECT_BACKOFF_MS = 250
+MAX_RECONNECT_BACKOFF_MS = 2_000
 # Services: close a connection after this long (plus the grace for calls in flight) so that
 # clients re-resolve their dns:/// target and spread onto replicas added since.
 MAX_CONNECTION_AGE_MS = 5 * 60_000
@@ -118,6 +123,8 @@ def channel_options(max_message_bytes: int = MAX_MESSAGE_BYTES) -> list[tuple[st
         ("grpc.keepalive_timeout_ms", KEEPALIVE_TIMEOUT_MS),
         ("grpc.keepalive_permit_without_calls", 1),
         ("grpc.http2.max_pings_without_data", 0),
+        ("grpc.initial_reconnect_backoff_ms", INITIAL_RECONNECT_BACKOFF_MS),
+        ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS),
         ("grpc.max_send_message_length", max_message_bytes),
         ("grpc.max_receive_message_length", max_message_bytes),
     ]

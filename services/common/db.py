@@ -7,14 +7,18 @@ SQLite file under ``data_dir``.
 
 from __future__ import annotations
 
+import errno
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg.exceptions
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -130,3 +134,55 @@ async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterato
     """A session inside one transaction: committed on success, rolled back on any error."""
     async with factory() as session, session.begin():
         yield session
+
+
+# A database that cannot be reached now (gone, restarting, refusing connections): the call
+# may succeed when retried. The gRPC layer answers these with UNAVAILABLE.
+_UNREACHABLE_ERRNOS = {
+    errno.ECONNREFUSED,
+    errno.ECONNRESET,
+    errno.ECONNABORTED,
+    errno.EPIPE,
+    errno.ETIMEDOUT,
+    errno.EHOSTUNREACH,
+    errno.ENETUNREACH,
+}
+_UNREACHABLE_TYPES: tuple[type[BaseException], ...] = (
+    ConnectionError,  # refused, reset, aborted, broken pipe
+    TimeoutError,  # connecting timed out
+    socket.gaierror,  # the host name does not resolve
+    asyncpg.exceptions.PostgresConnectionError,  # lost, rejected, failed to connect
+    asyncpg.exceptions.CannotConnectNowError,  # starting up or shutting down
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) means the database cannot be reached right now.
+
+    Covers a connection refused or reset (raised as such while connecting), a connection
+    SQLAlchemy found broken (``connection_invalidated``: the pool has dropped the connections
+    opened before, so the next attempt connects afresh), PostgreSQL refusing connections, and
+    a pool with no connection free in time. Bad SQL, constraint violations and the like are not.
+    """
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, sa_exc.TimeoutError):  # no pooled connection free in time
+            return True
+        if isinstance(e, sa_exc.DBAPIError):
+            if e.connection_invalidated:
+                return True
+            todo.append(e.orig)
+        if isinstance(e, _UNREACHABLE_TYPES):
+            return True
+        if isinstance(e, OSError) and e.errno in _UNREACHABLE_ERRNOS:
+            return True
+        todo += [e.__cause__, e.__context__]
+    return False

@@ -1,4 +1,10 @@
-"""grpc.aio server bootstrap: health, reflection, tracing, metrics, domain errors, shutdown."""
+"""grpc.aio server bootstrap: health, reflection, tracing, metrics, domain errors, shutdown.
+
+Errors: a :class:`DomainError` becomes its status plus the ``stride-error-code`` trailer; a
+database that cannot be reached (:func:`services.common.db.unreachable`) becomes
+``UNAVAILABLE`` with code ``database_unavailable`` (the gateway answers 503 + Retry-After), so
+a caller knows to retry; anything else stays an internal error (``UNKNOWN``).
+"""
 
 from __future__ import annotations
 
@@ -14,10 +20,13 @@ from grpc_reflection.v1alpha import reflection
 
 from services.common import metrics
 from services.common.channels import MAX_MESSAGE_BYTES, server_options
-from services.common.errors import DomainError
+from services.common.db import unreachable
+from services.common.errors import ERROR_CODE_KEY, DomainError
 from services.common.request_context import ACTOR_KEY, CURRENT_REQUEST, REQUEST_ID_KEY, RequestInfo
 
 log = structlog.get_logger(__name__)
+
+DATABASE_UNAVAILABLE = "database_unavailable"
 
 
 class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
@@ -47,6 +56,18 @@ class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
             except DomainError as exc:
                 context.set_trailing_metadata(exc.trailers())
                 await context.abort(exc.status, exc.message)
+            except Exception as exc:
+                if not unreachable(exc):
+                    raise
+                log.warning(
+                    "database unavailable",
+                    method=handler_call_details.method,
+                    error=repr(exc),
+                )
+                context.set_trailing_metadata(((ERROR_CODE_KEY, DATABASE_UNAVAILABLE),))
+                await context.abort(
+                    grpc.StatusCode.UNAVAILABLE, "The database is unavailable; retry later."
+                )
             finally:
                 CURRENT_REQUEST.reset(token)
 

@@ -50,7 +50,6 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import grpc
-import nats.errors
 import structlog
 from google.protobuf.message import DecodeError, Message
 from nats.aio.msg import Msg
@@ -309,12 +308,16 @@ class EventBridge:
             while not self._stopping.is_set():
                 try:
                     msgs = await sub.fetch(self._batch_size, timeout=self._fetch_timeout)
-                except nats.errors.TimeoutError:
+                except TimeoutError:
+                    # No message before the timeout: an idle stream, not a failure. nats-py
+                    # raises nats.errors.TimeoutError or, when the answer to its no-wait probe
+                    # is read after the deadline (a busy loop), a bare asyncio.TimeoutError;
+                    # both are TimeoutError.
                     self.last_fetch = asyncio.get_running_loop().time()
                     continue
                 except Exception as err:
                     # E.g. NATS reconnecting: nats-py reconnects by itself, so keep going.
-                    log.warning("bridge: fetch failed, retrying", error=str(err))
+                    log.warning("bridge: fetch failed, retrying", error=repr(err))
                     await asyncio.sleep(1.0)
                     continue
                 self.last_fetch = asyncio.get_running_loop().time()

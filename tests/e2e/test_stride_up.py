@@ -3,80 +3,27 @@
 First run: starts everything, seeds the demo organisation, Ctrl-C stops every child.
 Second run on the same data directory: reuses the data (nothing seeded twice); then the
 command is SIGKILLed and its children must still go (PR_SET_PDEATHSIG).
+Restarts: children SIGKILLed under a running ``stride up`` are started again and the gateway
+serves check-ins within 10 s; a child that keeps dying stops the stack (a crash loop).
 """
 
 from __future__ import annotations
 
-import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from services.cli.stack import stride_command
+from tests.up_process import Up, alive
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-class Up:
-    """A running ``stride up``; only its own children are ever signalled."""
-
-    def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
-        self.data_dir = data_dir
-        self.output = data_dir.parent / f"up-{time.monotonic_ns()}.out"
-        self._out = self.output.open("wb")
-        self.proc = subprocess.Popen(
-            [*stride_command(), "up", "--free-ports", "--data-dir", str(data_dir)],
-            stdout=self._out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        self.state: dict[str, Any] = {}
-
-    def text(self) -> str:
-        return self.output.read_text(errors="replace")
-
-    def wait_up(self, timeout: float = 150) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        state_file = self.data_dir / "stack.json"
-        while not (state_file.exists() and "Press Ctrl-C" in self.text()):
-            assert self.proc.poll() is None, f"stride up exited:\n{self.text()}"
-            assert time.monotonic() < deadline, f"stride up not up:\n{self.text()}"
-            time.sleep(0.2)
-        self.state = json.loads(state_file.read_text())
-        return self.state
-
-    def children(self) -> list[int]:
-        return list(self.state.get("children", {}).values())
-
-    def close(self) -> None:
-        """Last resort after a failed test: stop it and anything it left."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        for pid in self.children():
-            if alive(pid):
-                os.kill(pid, signal.SIGKILL)
-        self._out.close()
 
 
 @pytest.fixture
@@ -179,3 +126,89 @@ def test_stride_up_seeds_once_and_leaves_no_process_behind(
     finally:
         second.close()
     assert not killed, f"did not stop on SIGTERM within its timeout: {killed}"
+
+
+def _sign_in(gateway: str) -> dict[str, str]:
+    login = httpx.post(
+        f"{gateway}/api/v1/auth/login",
+        json={"login": "admin", "password": DEMO_ADMIN_PASSWORD},
+        timeout=10,
+    )
+    assert login.status_code == 200, login.text
+    return {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+
+def _check_in(gateway: str, headers: dict[str, str], kr_id: str) -> int:
+    """POST a check-in for this week; its status, 0 when the gateway did not answer."""
+    try:
+        resp = httpx.post(
+            f"{gateway}/api/v1/key-results/{kr_id}/check-ins",
+            json={"value": 1, "confidence": 7},
+            headers=headers,
+            timeout=5,
+        )
+    except httpx.TransportError:
+        return 0
+    return resp.status_code
+
+
+def test_stride_up_restarts_crashed_children_and_gives_up_on_a_crash_loop(
+    tmp_path: Path, up_env: dict[str, str]
+) -> None:
+    up = Up(tmp_path / "stride", up_env)
+    try:
+        state = up.wait_up()
+        gateway = state["gateway_url"]
+        headers = _sign_in(gateway)
+        krs = httpx.get(f"{gateway}/api/v1/key-results", headers=headers, timeout=10)
+        assert krs.status_code == 200, krs.text
+        kr_id = next(k["id"] for k in krs.json()["items"] if k["kind"] == "number")
+        assert _check_in(gateway, headers, kr_id) == 201
+        before = up.children_now()
+
+        for name in ("worker", "goals"):
+            os.kill(before[name], signal.SIGKILL)
+        killed = time.monotonic()
+        statuses = []
+        while (status := _check_in(gateway, headers, kr_id)) != 201:
+            statuses.append(status)
+            assert time.monotonic() - killed < 10, f"no check-in within 10 s: {statuses}"
+            time.sleep(0.2)
+        # Every answer in between was a clear "come back later", never a 500.
+        assert set(statuses) <= {503}, statuses
+        # Both are back (healthy) soon after; the check-in above did not need the worker.
+        while not all(up.restarts(n) == 1 for n in ("worker", "goals")):
+            assert time.monotonic() - killed < 30, f"not restarted:\n{up.text()}"
+            time.sleep(0.1)
+        after = up.children_now()
+        ready = httpx.get(f"{state['worker_health_url']}/readyz", timeout=5)
+        assert ready.status_code == 200, ready.text
+        assert after["gateway"] == before["gateway"]  # nothing else was restarted
+        assert up.proc.poll() is None
+        out = up.text()
+        assert "worker exited (code -9); restarting in 0.5 s" in out
+        assert "goals exited (code -9); restarting in 0.5 s" in out
+        # The structured log line (stderr) names the process and how it ended.
+        assert re.search(r"process exited, restarting .*exit_code=-9.*process=worker", out), out
+
+        # A worker that dies each time it comes back: a crash loop stops the whole stack.
+        pid = after["worker"]
+        while True:
+            restarts = up.restarts("worker")
+            os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 30
+            while up.proc.poll() is None and up.restarts("worker") == restarts:
+                assert time.monotonic() < deadline, up.text()
+                time.sleep(0.05)
+            if up.proc.poll() is not None:
+                break
+            pid = up.children_now()["worker"]
+        assert up.proc.wait(60) == 1
+        out = up.text()
+        assert "worker failed" in out
+        assert "crash loop: exited 5 times within 60s (last exit code -9); not restarted" in out
+        assert "Stride stopped after a failure." in out
+        assert not [pid for pid in up.children() if alive(pid)]
+        assert not [pid for pid in after.values() if alive(pid)]
+    finally:
+        up.close()

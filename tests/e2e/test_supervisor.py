@@ -17,15 +17,13 @@ import time
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
-from services.cli.supervisor import (
-    PortInUse,
-    ProcessFailed,
-    ProcessSpec,
-    Supervisor,
-    TcpCheck,
-)
+from services.cli.probes import TcpCheck
+from services.cli.restarts import Restarted, Restarting, RestartPolicy, SupervisorEvent
+from services.cli.supervisor import PortInUse, ProcessFailed, ProcessSpec, Supervisor
 from services.common.binaries import find_binary, free_port
+from tests.waiting import until
 
 # Listens on the port given as argv[1] after an optional delay; exits 0 on SIGTERM.
 LISTENER = textwrap.dedent(
@@ -139,7 +137,7 @@ async def test_a_taken_port_is_refused_before_anything_starts(tmp_path: Path) ->
     assert not (tmp_path / "late.log").exists()
 
 
-async def test_kill_restart_and_unexpected_exit(tmp_path: Path) -> None:
+async def test_kill_and_restart(tmp_path: Path) -> None:
     port = free_port()
     async with Supervisor(tmp_path) as sup:
         await sup.start(listener("svc", port))
@@ -150,20 +148,97 @@ async def test_kill_restart_and_unexpected_exit(tmp_path: Path) -> None:
         assert second != first
         assert not alive(first)
         assert (tmp_path / "svc.log").read_text().count("=== ") == 2
-        # Killed by someone else: reported once, by name.
-        watch = asyncio.create_task(sup.wait_for_failure())
-        await asyncio.sleep(0.2)
-        assert not watch.done()
-        os.kill(second, signal.SIGKILL)
-        failure = await asyncio.wait_for(watch, 5)
-        assert failure.name == "svc"
-        assert "code -9" in failure.reason
+
+
+async def test_a_crashed_child_is_restarted_and_logged(tmp_path: Path) -> None:
+    """SIGKILLed by someone else: started again (after the first back-off) and healthy on
+    the same port, with a structured log line for the crash and for the restart."""
+    port = free_port()
+    events: list[SupervisorEvent] = []
+    async with Supervisor(tmp_path) as sup:
+        await sup.start(listener("svc", port), listener("other", free_port()))
+        other = sup.child("other").pid
+        with capture_logs() as logs:
+            watch = asyncio.create_task(sup.supervise(RestartPolicy(), events.append))
+            first = sup.child("svc").pid
+            os.kill(first, signal.SIGKILL)
+            await until(lambda: any(isinstance(e, Restarted) for e in events), 30)
+            assert not watch.done()
+            second = sup.child("svc").pid
+            assert second != first and alive(second) and not alive(first)
+            assert await TcpCheck("127.0.0.1", port)()
+            assert sup.child("other").pid == other  # the others are left alone
+            # Killed again: restarted again, after twice the back-off.
+            os.kill(second, signal.SIGKILL)
+            await until(lambda: sum(isinstance(e, Restarted) for e in events) == 2, 30)
+            await sup.stop_all()
+            assert await asyncio.wait_for(watch, 10) is None  # everything stopped on purpose
+    restarting = [e for e in events if isinstance(e, Restarting)]
+    assert [(e.name, e.exit_code, e.crashes, e.delay) for e in restarting] == [
+        ("svc", -signal.SIGKILL, 1, 0.5),
+        ("svc", -signal.SIGKILL, 2, 1.0),
+    ]
+    crashed = [e for e in logs if e["event"] == "process exited, restarting"]
+    assert [(e["process"], e["exit_code"], e["log_level"]) for e in crashed] == [
+        ("svc", -9, "warning"),
+        ("svc", -9, "warning"),
+    ]
+    assert crashed[0]["pid"] == first and crashed[0]["restart_in_s"] == 0.5
+    restarted = [e for e in logs if e["event"] == "process restarted"]
+    assert [e["pid"] for e in restarted] == [second, sup.child("svc").pid]
+    assert not alive(sup.child("svc").pid)
+
+
+# Serves on argv[1] for a moment, then dies: a process that always crashes.
+CRASHER = textwrap.dedent(
+    """
+    import socket, sys, time
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+    time.sleep(0.3)
+    print("giving up", flush=True)
+    sys.exit(3)
+    """
+)
+
+
+async def test_a_child_that_always_crashes_is_a_crash_loop(tmp_path: Path) -> None:
+    port = free_port()
+    crasher = ProcessSpec(
+        name="crasher",
+        argv=[sys.executable, "-c", CRASHER, str(port)],
+        health=TcpCheck("127.0.0.1", port),
+    )
+    events: list[SupervisorEvent] = []
+    policy = RestartPolicy(initial_backoff=0.05, max_crashes=3, window=60)
+    async with Supervisor(tmp_path) as sup:
+        await sup.start(crasher, listener("steady", free_port()))
+        with capture_logs() as logs:
+            failure = await asyncio.wait_for(sup.supervise(policy, events.append), 60)
+        assert failure is not None
+        assert sup.child("steady").running  # the caller decides to stop the rest
+        assert not sup.child("crasher").running
+    assert failure.name == "crasher"
+    assert failure.reason == (
+        "crash loop: exited 3 times within 60s (last exit code 3); not restarted"
+    )
+    assert "giving up" in failure.log_tail
+    assert [(e.crashes, e.delay) for e in events if isinstance(e, Restarting)] == [
+        (1, 0.05),
+        (2, 0.1),
+    ]
+    gave_up = [e for e in logs if e["event"] == "process crash loop, giving up"]
+    assert [(e["process"], e["crashes"], e["log_level"]) for e in gave_up] == [
+        ("crasher", 3, "error")
+    ]
+    assert (tmp_path / "crasher.log").read_text().count("=== ") == 3
 
 
 SUPERVISING_PARENT = textwrap.dedent(
     """
     import asyncio, sys
-    from services.cli.supervisor import ProcessSpec, Supervisor, TcpCheck
+    from services.cli.probes import TcpCheck
+    from services.cli.supervisor import ProcessSpec, Supervisor
 
     async def main():
         sup = Supervisor(__import__("pathlib").Path(sys.argv[1]))
