@@ -79,6 +79,9 @@ DECISIONS = {APPROVE: STATUS_APPROVED, REJECT: STATUS_REJECTED}
 ERROR_NOT_FOUND = "approval_not_found"
 ERROR_NOT_APPROVER = "not_an_approver"
 ERROR_NOT_PENDING = "approval_not_pending"
+# Four eyes: nobody decides on their own plan or revision, not even HR or an admin (another
+# HR person, or the manager and skip-level manager the approval names, decide).
+ERROR_OWN_APPROVAL = "own_approval"
 ERROR_INVALID_DECISION = "invalid_decision"
 # goals refused the decision (e.g. decided meanwhile through another path).
 ERROR_REFUSED = "decision_refused"
@@ -189,16 +192,21 @@ def approval_deadlines(requested_at: datetime, time_zone: str) -> tuple[datetime
     )
 
 
-def decision_error(item: ApprovalItem | None, decision: DecisionInput) -> str | None:
+def decision_error(
+    item: ApprovalItem | None, decision: DecisionInput, subject: str = ""
+) -> str | None:
     """Why ``decision`` must be refused (an error code), or None when it may go ahead.
 
-    Only an actor among the approval's current approvers, or HR (override), may decide, and
-    only a pending approval that no other decision is being applied to.
+    Only an actor among the approval's current approvers, or HR (override), may decide, never
+    on their own plan or revision (``subject``: whose it is), and only a pending approval that
+    no other decision is being applied to.
     """
     if decision.decision not in DECISIONS:
         return ERROR_INVALID_DECISION
     if item is None:
         return ERROR_NOT_FOUND
+    if subject and decision.actor_id == subject:
+        return ERROR_OWN_APPROVAL
     if decision.actor_id not in item.approver_ids and not decision.actor_is_hr:
         return ERROR_NOT_APPROVER
     if item.status != STATUS_PENDING:
@@ -327,7 +335,9 @@ class PlanApprovalWorkflow:
 
     @decide.validator
     def validate_decide(self, decision: DecisionInput) -> None:
-        error = decision_error(self._items.get(decision.approval_id), decision)
+        error = decision_error(
+            self._items.get(decision.approval_id), decision, self._input.employee_id
+        )
         if error is not None:
             raise ApplicationError(f"decision refused: {error}", type=error, non_retryable=True)
 

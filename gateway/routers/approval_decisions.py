@@ -36,6 +36,7 @@ from workflows.plan_approval import (
     ERROR_NOT_APPROVER,
     ERROR_NOT_FOUND,
     ERROR_NOT_PENDING,
+    ERROR_OWN_APPROVAL,
     ERROR_REFUSED,
     STATUS_APPROVED,
     STATUS_PENDING,
@@ -55,6 +56,11 @@ UPDATE_TIMEOUT = timedelta(seconds=60)
 WORKFLOW_NOT_READY = "approval_workflow_unavailable"
 _REFUSALS: dict[str, tuple[int, str]] = {
     ERROR_NOT_APPROVER: (403, "You are not an approver of this approval."),
+    ERROR_OWN_APPROVAL: (
+        403,
+        "Nobody decides on their own plan or revision: another HR person, or the manager or "
+        "skip-level manager it names, decides.",
+    ),
     ERROR_NOT_PENDING: (409, "This approval is not pending (already decided)."),
     ERROR_NOT_FOUND: (404, "approval not found"),
     # goals knows the approval but its workflow does not yet (the event is on its way).
@@ -117,7 +123,7 @@ async def decide_approval(
         escalate_at="",
         status=STATUS_PENDING if approval.status == pb.APPROVAL_STATUS_PENDING else STATUS_APPROVED,
     )
-    early = decision_error(known, decision)
+    early = decision_error(known, decision, approval.employee_id)
     if early is not None:
         status, detail = _REFUSALS[early]
         raise ProblemError(status, early, detail)

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import date, timedelta
 from email.message import EmailMessage
 
+import grpc
 import nats
 import pytest
 from temporalio.client import WorkflowExecutionStatus
@@ -337,3 +338,94 @@ async def test_escalation_skips_a_skip_level_manager_who_has_left(
     )
     assert result.added == [top.id]
     assert result.approver_ids == [manager.id, top.id]
+
+
+async def test_nobody_decides_on_their_own_plan_or_revision(
+    stack: GatewayStack, worker: str, temporal_dev_env: WorkflowEnvironment
+) -> None:
+    """Four eyes: HR may override any approval but their own (plan or target revision), and
+    an admin likewise; another HR person decides instead. Nothing changes on a refusal."""
+    client = temporal_dev_env.client
+    dep = await stack.department("People")
+    boss = await stack.person(dep.id, name="Boss")
+    hr = await stack.person(dep.id, manager_id=boss.id, roles=["hr"], name="HR Self")
+    other_hr = await stack.person(dep.id, manager_id=boss.id, roles=["hr"], name="HR Other")
+    admin = await stack.person(dep.id, manager_id=boss.id, roles=["admin"], name="Admin Self")
+    today = date.today()
+    cycle = await stack.goals.CreateCycle(
+        gpb.CreateCycleRequest(
+            name=f"Four eyes {uuid.uuid4().hex[:6]}",
+            start_date=(today - timedelta(days=2)).isoformat(),
+            end_date=(today + timedelta(days=80)).isoformat(),
+        )
+    )
+
+    async def submitted(person_id: str) -> tuple[gpb.Approval, str]:
+        objective = await stack.goals.CreateObjective(
+            gpb.CreateObjectiveRequest(
+                cycle_id=cycle.id,
+                title="Attrition ≤ 5 %",
+                owner_id=person_id,
+                key_results=[
+                    gpb.NewKeyResult(title="Attrition", baseline=9, target=5, unit="%", weight=100)
+                ],
+            )
+        )
+        approval = await stack.goals.SubmitPlan(
+            gpb.SubmitPlanRequest(cycle_id=cycle.id, employee_id=person_id)
+        )
+        handle = client.get_workflow_handle_for(PlanApprovalWorkflow.run, approval.workflow_id)
+
+        async def known() -> None:
+            state = await handle.query(PlanApprovalWorkflow.state)
+            assert approval.id in [a.approval_id for a in state.approvals]
+
+        await eventually(known)
+        return approval, objective.id
+
+    async def decide(approval_id: str, headers: dict[str, str]) -> tuple[int, str]:
+        r = await stack.http.post(
+            f"/approvals/{approval_id}/decision", json={"decision": "approve"}, headers=headers
+        )
+        return r.status_code, r.json().get("code", r.json().get("status", ""))
+
+    plan, objective_id = await submitted(hr.id)
+    assert await decide(plan.id, hr.headers) == (403, "own_approval")
+    pending = await stack.goals.GetApproval(gpb.GetApprovalRequest(id=plan.id))
+    assert pending.status == gpb.APPROVAL_STATUS_PENDING
+    assert await decide(plan.id, other_hr.headers) == (200, "approved")
+
+    # A target revision of one's own: the same.
+    (kr,) = (
+        await stack.goals.ListKeyResults(gpb.ListKeyResultsRequest(objective_id=objective_id))
+    ).key_results
+    revision = await stack.goals.RequestRevision(
+        gpb.RequestRevisionRequest(
+            key_result_id=kr.id, new_target=1, reason="Easier", requested_by=hr.id
+        )
+    )
+    handle = client.get_workflow_handle_for(PlanApprovalWorkflow.run, plan.workflow_id)
+
+    async def revision_known() -> None:
+        state = await handle.query(PlanApprovalWorkflow.state)
+        assert revision.approval_id in [a.approval_id for a in state.approvals]
+
+    await eventually(revision_known)
+    assert await decide(revision.approval_id, hr.headers) == (403, "own_approval")
+    got = await stack.goals.GetKeyResult(gpb.GetKeyResultRequest(id=kr.id))
+    assert got.target == 5
+
+    # Nor an admin on their own plan; goals refuses it too, whoever asks it directly.
+    admin_plan, _ = await submitted(admin.id)
+    assert await decide(admin_plan.id, admin.headers) == (403, "own_approval")
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await stack.goals.DecideApproval(
+            gpb.DecideApprovalRequest(
+                approval_id=admin_plan.id,
+                decision=gpb.DECISION_APPROVE,
+                decided_by=admin.id,
+                override=True,
+            )
+        )
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert await decide(admin_plan.id, boss.headers) == (200, "approved")

@@ -176,6 +176,10 @@ def test_approval_decisions() -> None:
     assert code(domain.decision_applies, decided, "approve", "m2", override=False) == (
         "approval_not_pending"
     )
+    # Four eyes: not on one's own plan or revision, not even as HR (override).
+    own = domain.ApprovalState("pending", ("m1",), "", subject="hr1")
+    assert code(domain.decision_applies, own, "approve", "hr1", override=True) == "own_approval"
+    assert domain.decision_applies(own, "approve", "hr2", override=True)
     nobody = domain.ApprovalState("pending", (), "")
     assert code(domain.decision_applies, nobody, "approve", "m1", override=False) == (
         "not_approver"

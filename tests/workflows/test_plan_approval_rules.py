@@ -42,6 +42,13 @@ def test_only_current_approvers_or_hr_decide_pending_approvals() -> None:
     )
 
 
+def test_nobody_decides_on_their_own_approval() -> None:
+    """Four eyes: whose plan it is never decides it, HR override or not."""
+    own_hr = DecisionInput("a1", "approve", "emp", actor_is_hr=True)
+    assert decision_error(item(), own_hr, subject="emp") == "own_approval"
+    assert decision_error(item(), DecisionInput("a1", "approve", "mgr"), subject="emp") is None
+
+
 def test_reminder_and_escalation_deadlines_in_working_days() -> None:
     thursday = local_instant(date(2026, 12, 3), time(15), "Asia/Shanghai")
     remind, escalate = approval_deadlines(thursday, "Asia/Shanghai")

@@ -89,6 +89,8 @@ class ApprovalState:
     status: str  # pending | approved | rejected
     approver_ids: tuple[str, ...]
     decided_by: str
+    # Whose plan or revision it is: they never decide on it (four eyes).
+    subject: str = ""
 
 
 def decision_applies(
@@ -104,6 +106,10 @@ def decision_applies(
         if state.status == wanted and state.decided_by == decided_by:
             return False
         raise FailedPrecondition("approval_not_pending", "the approval has already been decided")
+    if state.subject and decided_by == state.subject:
+        raise permission_denied(
+            "own_approval", "nobody decides on their own plan or revision, not even as HR"
+        )
     if not override and decided_by not in state.approver_ids:
         raise permission_denied("not_approver", "only the approvers (or HR) may decide")
     return True

@@ -230,7 +230,9 @@ async def decide(deps: Deps, request: pb.DecideApprovalRequest) -> pb.Approval:
         repo = uow.repo
         row = await approval_of(repo, request.approval_id, lock=True)
         approver_ids = (await repo.approvers([row.id]))[row.id]
-        state = domain.ApprovalState(row.status, tuple(approver_ids), row.decided_by)
+        state = domain.ApprovalState(
+            row.status, tuple(approver_ids), row.decided_by, subject=row.employee_id
+        )
         if not domain.decision_applies(state, decision, decided_by, override=request.override):
             return approval_pb(row, approver_ids)
         cycle = await cycle_of(repo, row.cycle_id)
