@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
+from typing import Any
+
+from temporalio.service import RPCError
 
 
 async def until(
@@ -26,3 +29,26 @@ async def until(
         if loop.time() > deadline:
             raise AssertionError(f"{what} did not happen within {timeout:.0f}s")
         await asyncio.sleep(interval)
+
+
+async def eventually(
+    check: Callable[[], Any],
+    timeout: float = 30.0,
+    *,
+    interval: float = 0.2,
+    retry_on: tuple[type[BaseException], ...] = (AssertionError, RPCError),
+) -> Any:
+    """``check()``'s result (sync or async) once it stops raising ``retry_on`` (an assertion
+    not yet true; Temporal not answering yet); its last error after ``timeout``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            result = check()
+            if inspect.isawaitable(result):
+                result = await result
+            return result
+        except retry_on:
+            if loop.time() > deadline:
+                raise
+            await asyncio.sleep(interval)

@@ -11,9 +11,8 @@ A private nats-server, so that the bridge's consumer sees only this test's event
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import date, timedelta
 from email.message import EmailMessage
 
@@ -21,7 +20,6 @@ import grpc
 import nats
 import pytest
 from temporalio.client import WorkflowExecutionStatus
-from temporalio.service import RPCError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.approvals import ApprovalActivities
@@ -35,6 +33,7 @@ from stride.goals.v1 import goals_pb2 as gpb
 from stride.identity.v1 import identity_pb2
 from tests.integration.gateway_stack import GatewayStack, gateway_stack
 from tests.integration.worker_stack import running_worker
+from tests.waiting import eventually
 from workflows import ids
 from workflows.cycle import AudienceInput, CycleWorkflow
 from workflows.plan_approval import EscalateActivityInput, PlanApprovalWorkflow
@@ -80,19 +79,6 @@ async def worker(
         stack, own_nats, temporal_dev_env.client, consumer="flow", smtp_port=sink.port
     ) as task_queue:
         yield task_queue
-
-
-async def eventually(check: Callable[[], Awaitable[None]], timeout: float = 30.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        try:
-            await check()
-            return
-        except (AssertionError, RPCError):
-            if loop.time() > deadline:
-                raise
-            await asyncio.sleep(0.2)
 
 
 def mails_to(sink: MailSink, address: str) -> list[EmailMessage]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,7 @@ from stride.goals.v1 import goals_pb2
 from tests.fakes.audit import DecisionLog
 from tests.integration.services_fixtures import running, service_settings
 from tests.otel import recorder
+from tests.waiting import eventually
 from workflows import ids
 from workflows.kr_escalation import EscalationState, KrEscalationWorkflow
 from workflows.search_attributes import (
@@ -118,19 +119,6 @@ def check_in_recorded(
         cycle_end_date=cycle_end_date,
         time_zone=time_zone,
     )
-
-
-async def eventually(check: Callable[[], Awaitable[None]], timeout: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        try:
-            await check()
-            return
-        except (AssertionError, RPCError):
-            if loop.time() > deadline:
-                raise
-            await asyncio.sleep(0.1)
 
 
 async def signals_handled(handle: WorkflowHandle[Any, Any], count: int) -> EscalationState:

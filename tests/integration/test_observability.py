@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -50,6 +50,7 @@ from services.worker.worker import build_worker
 from tests.integration.gateway_stack import GatewayStack, gateway_stack
 from tests.otel import Recorder, by_trace, recorder
 from tests.outbox_helpers import scratch_outbox, write_events
+from tests.waiting import eventually
 
 CHECK_IN_ROUTE = "/api/v1/key-results/{key_result_id}/check-ins"
 RECORD_CHECK_IN = "/stride.goals.v1.GoalsService/RecordCheckIn"
@@ -110,18 +111,6 @@ async def _until_ready(url: str, worker: asyncio.Task[None], timeout: float = 60
             except httpx.TransportError:
                 pass
             assert loop.time() < deadline, "worker never became ready"
-            await asyncio.sleep(0.2)
-
-
-async def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        try:
-            return check()
-        except AssertionError:
-            if loop.time() > deadline:
-                raise
             await asyncio.sleep(0.2)
 
 

@@ -10,7 +10,7 @@ import csv
 import io
 import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -35,20 +35,10 @@ from stride.identity.v1 import identity_pb2
 from tests.fakes.dingtalk import APP_KEY, APP_SECRET, FakeDingTalk, serve
 from tests.integration.gateway_stack import GatewayStack, Person, bearer, gateway_stack
 from tests.integration.test_org_sync_e2e import generate_org, to_dingtalk
+from tests.waiting import eventually
 from workflows import ids
 from workflows.invitations import InvitationWorkflow
 from workflows.org_sync import OrgSyncReport, OrgSyncWorkflow
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 20.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        try:
-            return await check()
-        except AssertionError:
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            await asyncio.sleep(0.2)
 
 
 async def audit_entries(stack: GatewayStack, who: Person, **filters: str) -> list[dict[str, Any]]:

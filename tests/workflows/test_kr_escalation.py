@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 
 from services.worker.worker import build_worker
 from tests.fakes.audit import DecisionLog
+from tests.waiting import eventually
 from workflows import ids
 from workflows.kr_escalation import (
     SIGNAL_RISK_ASSESSED,
@@ -142,18 +143,6 @@ async def esc(temporal_env: WorkflowEnvironment, client: Client) -> AsyncIterato
             yield escalations
         finally:
             await escalations.terminate_running()
-
-
-async def eventually(check: Callable[[], Awaitable[None]], timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        try:
-            await check()
-            return
-        except AssertionError:
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            await asyncio.sleep(0.05)
 
 
 async def state_becomes(handle: Handle, **expected: object) -> EscalationState:
