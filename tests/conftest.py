@@ -23,6 +23,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from services.common.binaries import find_binary, fresh_postgres_database, private_nats_server
+from tests.temporal_leftovers import STARTED
 
 
 @pytest.fixture(scope="session")
@@ -34,12 +35,21 @@ def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=find_binary("temporal-test-server")
+        test_server_existing_path=find_binary("temporal-test-server"), interceptors=[STARTED]
     )
+    STARTED.client = env.client
     try:
         yield env
     finally:
+        STARTED.client = None
         await env.shutdown()
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def _end_leftover_workflows() -> AsyncIterator[None]:
+    """After each module: end the workflows it left running on the time-skipping server."""
+    yield
+    await STARTED.end_leftovers()
 
 
 @pytest.fixture(scope="session")

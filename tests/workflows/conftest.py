@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from services.worker.worker import ensure_search_attributes
+from tests.temporal_leftovers import STARTED
+
+
+@pytest.fixture(autouse=True)
+async def _end_leftover_workflows_per_test() -> AsyncIterator[None]:
+    """Each test here has its own worker: what it left running cannot go on after it (see
+    tests/temporal_leftovers.py)."""
+    yield
+    await STARTED.end_leftovers()
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import stat
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -122,21 +123,23 @@ def _forge(claims: dict[str, object], key: bytes = SECRET, alg: str = "HS256") -
 
 
 @pytest.mark.parametrize(
-    "token",
+    "forge",
+    # Made when the test runs, not when it is collected: a token forged at collection would
+    # have expired by then on a slow run (token_expired, not invalid_token).
     [
-        _forge({}, key=b"another-secret-that-is-long-enough!"),
-        _forge({"aud": "someone-else"}),
-        _forge({"iss": "evil"}),
-        _forge({"typ": "refresh"}),
-        _forge({"roles": "admin"}),  # not a list
-        _forge({"sub": ""}),
-        _forge({}, key=SECRET * 2, alg="HS512"),  # not the algorithm the gateway uses
-        jwt.encode({"sub": "emp-1", "roles": ["admin"]}, key=None, algorithm="none"),
+        lambda: _forge({}, key=b"another-secret-that-is-long-enough!"),
+        lambda: _forge({"aud": "someone-else"}),
+        lambda: _forge({"iss": "evil"}),
+        lambda: _forge({"typ": "refresh"}),
+        lambda: _forge({"roles": "admin"}),  # not a list
+        lambda: _forge({"sub": ""}),
+        lambda: _forge({}, key=SECRET * 2, alg="HS512"),  # not the algorithm the gateway uses
+        lambda: jwt.encode({"sub": "emp-1", "roles": ["admin"]}, key=None, algorithm="none"),
     ],
 )
-def test_foreign_or_malformed_claims_are_invalid(token: str) -> None:
+def test_foreign_or_malformed_claims_are_invalid(forge: Callable[[], str]) -> None:
     with pytest.raises(TokenError) as err:
-        tokens().verify(token)
+        tokens().verify(forge())
     assert err.value.code == "invalid_token"
 
 

@@ -1,0 +1,62 @@
+"""Workflows a test left running on the shared time-skipping server, ended after it.
+
+The time-skipping server is one per session (``temporal_env``), each test brings its own
+worker on its own task queue. A workflow a test leaves running keeps its timers; when time
+skips past one, its workflow task waits for a worker that is gone, and the server does not
+skip time while a workflow task is outstanding — so a later test that waits for time to pass
+(``handle.result()`` of a quarter-long cycle) waits in real time, for days. Every workflow
+started through the environment's client is recorded here (a client interceptor), and what
+is still running is terminated after each test module (after each test in tests/workflows).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from temporalio.client import (
+    Client,
+    Interceptor,
+    OutboundInterceptor,
+    StartWorkflowInput,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+)
+
+
+class StartedWorkflows(Interceptor):
+    """Records the id of every workflow the client starts."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        # The environment's client, while the environment runs.
+        self.client: Client | None = None
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        return _Recording(next, self.ids)
+
+    async def end_leftovers(self) -> None:
+        """Terminate every recorded workflow that is still running; forget them all."""
+        ids, self.ids[:] = list(dict.fromkeys(self.ids)), []
+        if self.client is None:
+            return
+        for workflow_id in ids:
+            handle = self.client.get_workflow_handle(workflow_id)
+            with contextlib.suppress(Exception):  # already gone, or never really started
+                if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+                    await handle.terminate("the test that started it is over")
+
+
+class _Recording(OutboundInterceptor):
+    def __init__(self, next: OutboundInterceptor, ids: list[str]) -> None:
+        super().__init__(next)
+        self._ids = ids
+
+    async def start_workflow(self, input: StartWorkflowInput) -> WorkflowHandle[Any, Any]:
+        handle = await super().start_workflow(input)
+        self._ids.append(input.id)
+        return handle
+
+
+# The one recorder of the test session (tests/conftest.py gives it to the environment).
+STARTED = StartedWorkflows()
