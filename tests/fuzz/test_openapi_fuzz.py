@@ -27,7 +27,7 @@ from services.common.channels import channel
 from services.identity.bootstrap import Bootstrap
 from tests.e2e.conftest import Stack
 
-pytestmark = [pytest.mark.fuzz, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.fuzz, pytest.mark.e2e, pytest.mark.timeout(600)]
 
 REPO = Path(__file__).resolve().parents[2]
 SECURITY_DOC = REPO / "docs" / "security.md"
