@@ -1,4 +1,4 @@
-"""Bad input through HTTP (issue 10, items 1, 5 and 8): the real gateway in front of the real
+"""Bad input through HTTP: the real gateway in front of the real
 identity and goals services. Each refusal is a 422 problem+json with a stable code, and
 nothing is written.
 

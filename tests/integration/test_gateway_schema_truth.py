@@ -1,4 +1,4 @@
-"""Schema truth through HTTP (issue 10, item 9): what the API answers is what its OpenAPI
+"""Schema truth through HTTP: what the API answers is what its OpenAPI
 document says, with the real gateway in front of the real identity and goals services.
 
 - ``risk.progress`` is a number even for a target a hair from the baseline (5e-324 gave null);

@@ -1,4 +1,4 @@
-"""Issue 10 item 10, as a new customer follows the README: make the first admin with
+"""Importing the org, as a new customer follows the README: make the first admin with
 `stride admin create`, then import HR's spreadsheet (which does not list the admin) with
 `stride org import`. The admin must still be able to sign in; the dry run names who would be
 deactivated; the mass-deactivation guard is a share of the active people; `stride admin

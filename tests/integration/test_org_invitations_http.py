@@ -1,4 +1,4 @@
-"""Issue 10 item 12: invitations for hundreds of people are a background job, not one long
+"""Invitations for hundreds of people are a background job, not one long
 HTTP request. 202 at once, progress to `done`, the XLSX of slips once, nothing issued twice
 when an activity is retried after identity committed its chunk.
 

@@ -1,4 +1,4 @@
-"""Issue 10 item 11: HR syncs the org from a spreadsheet through the API — upload, dry run,
+"""HR syncs the org from a spreadsheet through the API — upload, dry run,
 then the real run — and every run, dry or not, failed or not, is in the runs list.
 
 Through HTTP (the gateway in front of the real identity and goals services, PostgreSQL or

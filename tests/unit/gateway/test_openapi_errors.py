@@ -1,4 +1,4 @@
-"""Every status the API answers is in its OpenAPI document (issue 10, item 9).
+"""Every status the API answers is in its OpenAPI document.
 
 Walks every operation of the document: what it must list follows from what it is (signed-in
 rule → 401/403; a body → 400 malformed_json and 422; parameters → 422; an object in the path
