@@ -72,6 +72,10 @@ def create_app(settings: GatewaySettings, deps: GatewayDeps | None = None) -> Fa
         swagger_ui_oauth2_redirect_url=OAUTH2_REDIRECT_URL,
         redoc_url=None,
         lifespan=lifespan,
+        # Traces and metrics come from opentelemetry-instrumentation-fastapi (below), as they
+        # did before FastAPI had its own: its native telemetry would add a second layer
+        # (operation spans for dependencies, endpoint and serialization) on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.deps = deps
     app.state.settings = settings
