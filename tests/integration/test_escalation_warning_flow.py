@@ -97,6 +97,7 @@ async def test_two_lagging_weeks_warn_the_owner_and_the_manager_once(
         url, json={"value": 10, "confidence": 3, "week": first}, headers=owner.headers
     )
     assert r.status_code == 201, r.text
+    first_check_in = r.json()["id"]
     assert r.json()["risk"]["status"] == "behind"
     nc = await nats.connect(own_nats)
     try:
@@ -112,7 +113,7 @@ async def test_two_lagging_weeks_warn_the_owner_and_the_manager_once(
             info = await js.consumer_info(GOALS_STREAM, "flow")
             assert info.num_pending == 0 and info.num_ack_pending == 0
 
-        await eventually(lambda: consumed(r.json()["id"]))
+        await eventually(lambda: consumed(first_check_in))
         assert warnings_to(sink, owner) == [] and warnings_to(sink, manager) == []
         assert await inbox_warnings(stack, owner) == []
 
@@ -121,6 +122,7 @@ async def test_two_lagging_weeks_warn_the_owner_and_the_manager_once(
             url, json={"value": 20, "confidence": 3, "week": second}, headers=owner.headers
         )
         assert r.status_code == 201, r.text
+        second_check_in = r.json()["id"]
         risk = r.json()["risk"]
         assert (risk["status"], risk["behind_streak"]) == ("at_risk", 2)
 
@@ -135,6 +137,15 @@ async def test_two_lagging_weeks_warn_the_owner_and_the_manager_once(
             ("warning", owner.id, "owner"),
             ("warning", manager.id, "manager"),
         ]
+        # The same, as the owner sees it over HTTP (the workflow's state query).
+        r = await stack.http.get(f"/key-results/{kr.id}/escalation", headers=owner.headers)
+        assert r.status_code == 200, r.text
+        told = r.json()["told"]
+        assert [(t["rung"], t["recipient_id"], t["role"]) for t in told] == [
+            ("warning", owner.id, "owner"),
+            ("warning", manager.id, "manager"),
+        ]
+        assert told[0]["key"] == f"kr-escalation/{kr.id}/warning/{second}/{owner.id}"
         expected = f"{risk['expected_value']:,.2f}".rstrip("0").rstrip(".")
         for person, whose in ((owner, "Your key result"), (manager, "Your report's key result")):
             (mail,) = warnings_to(sink, person)
@@ -157,7 +168,7 @@ async def test_two_lagging_weeks_warn_the_owner_and_the_manager_once(
             original.data or b"",
             headers={"Nats-Msg-Id": f"replayed-{uuid.uuid4()}"},
         )
-        await eventually(lambda: consumed(r.json()["id"]))
+        await eventually(lambda: consumed(second_check_in))
     finally:
         await nc.drain()
     assert len(warnings_to(sink, owner)) == 1 and len(warnings_to(sink, manager)) == 1
