@@ -4,7 +4,8 @@ The owner checks in over HTTP → goals assesses the risk → outbox → NATS Je
 bridge → ``kr-escalation/<kr>`` (Temporal dev server, the real activities: identity's manager
 chain, identity's inbox, a real SMTP server). One lagging week sends nothing; the second makes
 the key result at risk, and the owner and the owner's manager each get exactly one e-mail and
-one inbox item with the numbers and a link. A redelivered event sends nothing more.
+one inbox item with the numbers and a link. A redelivered event sends nothing more. Back on
+track, both get one more e-mail saying so.
 
 Shares test_approval_flow.py's module fixtures (a private nats-server, the SMTP sink, the
 gateway stack and the worker's parts).
@@ -42,7 +43,7 @@ def iso_week(day: date) -> str:
     return f"{year}-W{week:02d}"
 
 
-def warnings_to(sink: MailSink, person: Person) -> list[EmailMessage]:  # noqa: F811
+def escalation_mails(sink: MailSink, person: Person) -> list[EmailMessage]:  # noqa: F811
     return [m for m in mails_to(sink, person.employee.email) if "kr-escalation" in m["Message-ID"]]
 
 
@@ -52,7 +53,7 @@ async def inbox_warnings(stack: GatewayStack, person: Person) -> list[dict[str, 
     return [i for i in r.json()["items"] if i["template"] == "kr.warning"]
 
 
-async def test_two_lagging_weeks_warn_the_owner_and_the_manager_once(
+async def test_two_lagging_weeks_warn_the_owner_and_the_manager_once_then_recovery(
     stack: GatewayStack,  # noqa: F811
     worker: str,  # noqa: F811
     sink: MailSink,  # noqa: F811
@@ -114,7 +115,7 @@ async def test_two_lagging_weeks_warn_the_owner_and_the_manager_once(
             assert info.num_pending == 0 and info.num_ack_pending == 0
 
         await eventually(lambda: consumed(first_check_in))
-        assert warnings_to(sink, owner) == [] and warnings_to(sink, manager) == []
+        assert escalation_mails(sink, owner) == [] and escalation_mails(sink, manager) == []
         assert await inbox_warnings(stack, owner) == []
 
         # The second lagging week: at risk → warning → one mail and one inbox item each.
@@ -127,7 +128,7 @@ async def test_two_lagging_weeks_warn_the_owner_and_the_manager_once(
         assert (risk["status"], risk["behind_streak"]) == ("at_risk", 2)
 
         async def both_mailed() -> None:
-            assert warnings_to(sink, owner) and warnings_to(sink, manager)
+            assert escalation_mails(sink, owner) and escalation_mails(sink, manager)
             state = await escalation.query(KrEscalationWorkflow.state)
             assert len(state.told) == 2
 
@@ -148,7 +149,7 @@ async def test_two_lagging_weeks_warn_the_owner_and_the_manager_once(
         assert told[0]["key"] == f"kr-escalation/{kr.id}/warning/{second}/{owner.id}"
         expected = f"{risk['expected_value']:,.2f}".rstrip("0").rstrip(".")
         for person, whose in ((owner, "Your key result"), (manager, "Your report's key result")):
-            (mail,) = warnings_to(sink, person)
+            (mail,) = escalation_mails(sink, person)
             assert "Warning" in mail["Subject"] and "预警" in mail["Subject"]
             body = mail.get_body(preferencelist=("plain",))
             assert body is not None
@@ -171,7 +172,25 @@ async def test_two_lagging_weeks_warn_the_owner_and_the_manager_once(
         await eventually(lambda: consumed(second_check_in))
     finally:
         await nc.drain()
-    assert len(warnings_to(sink, owner)) == 1 and len(warnings_to(sink, manager)) == 1
+    assert len(escalation_mails(sink, owner)) == 1 and len(escalation_mails(sink, manager)) == 1
     assert len(await inbox_warnings(stack, owner)) == 1
     assert len(await inbox_warnings(stack, manager)) == 1
     assert len((await escalation.query(KrEscalationWorkflow.state)).told) == 2
+
+    # Back on track this week: the same two people hear it once, and the escalation ends.
+    r = await stack.http.post(
+        url, json={"value": 900, "confidence": 8, "week": iso_week(today)}, headers=owner.headers
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["risk"]["status"] == "on_track"
+    result = await escalation.result()
+    assert result.status == "resolved"
+    assert [(t.rung, t.recipient_id) for t in result.told[2:]] == [
+        ("recovered", owner.id),
+        ("recovered", manager.id),
+    ]
+    for person in (owner, manager):
+        (back,) = [m for m in escalation_mails(sink, person) if "Back on track" in m["Subject"]]
+        body = back.get_body(preferencelist=("plain",))
+        assert body is not None and "actual 900 pcs" in body.get_content()
+        assert len(escalation_mails(sink, person)) == 2
