@@ -36,6 +36,8 @@ _KIND_ZH = {"plan": "目标计划", "revision": "目标调整"}
 _KIND_EN = {"plan": "goal plan", "revision": "target revision"}
 _DECISION_ZH = {"approve": "已批准", "reject": "已驳回"}
 _DECISION_EN = {"approve": "approved", "reject": "rejected"}
+_WHOSE_ZH = {"owner": "您的", "manager": "您下属的"}
+_WHOSE_EN = {"owner": "Your", "manager": "Your report's"}
 
 TEMPLATES: dict[str, _Template] = {
     n.APPROVAL_REQUESTED: _Template(
@@ -116,6 +118,25 @@ TEMPLATES: dict[str, _Template] = {
         "Final scores of the cycle ({cycle_id}) are in and archived.",
         "/scores",
     ),
+    n.KR_WARNING: _Template(
+        "预警:关键结果连续 {weeks} 周落后于计划",
+        "Warning: a key result has been behind plan for {weeks} weeks",
+        "{whose_zh}关键结果 {key_result_id} 已连续 {weeks} 周落后于计划(周期 {cycle_id},"
+        "{week}):计划 {expected} {unit},实际 {actual} {unit},差距 {shortfall_pct}%。",
+        "{whose_en} key result {key_result_id} has been behind plan for {weeks} weeks "
+        "running (cycle {cycle_id}, {week}): plan {expected} {unit}, actual {actual} {unit}, "
+        "{shortfall_pct} % short.",
+        "/key-results/{key_result_id}",
+    ),
+    n.KR_RECOVERED: _Template(
+        "已恢复:关键结果回到计划轨道",
+        "Back on track: a key result",
+        "{whose_zh}关键结果 {key_result_id} 已回到计划轨道(周期 {cycle_id},{week}):"
+        "计划 {expected} {unit},实际 {actual} {unit}。此前的预警已解除。",
+        "{whose_en} key result {key_result_id} is back on track (cycle {cycle_id}, {week}): "
+        "plan {expected} {unit}, actual {actual} {unit}. The earlier warning is closed.",
+        "/key-results/{key_result_id}",
+    ),
 }
 
 
@@ -129,6 +150,9 @@ def render(template: str, params: dict[str, str]) -> Texts:
     values["kind_en"] = _KIND_EN.get(kind, kind)
     values["decision_zh"] = _DECISION_ZH.get(decision, decision)
     values["decision_en"] = _DECISION_EN.get(decision, decision)
+    role = params.get("role", "")
+    values["whose_zh"] = _WHOSE_ZH.get(role, "")
+    values["whose_en"] = _WHOSE_EN.get(role, "A")
     if not values["comment"]:
         values["comment"] = "—"
     return Texts(

@@ -25,6 +25,8 @@ CYCLE_MANAGER_DIGEST = "cycle.manager_digest"
 CYCLE_MIDPOINT = "cycle.midpoint"
 CYCLE_SELF_SCORE = "cycle.self_score"
 CYCLE_CLOSED = "cycle.closed"
+KR_WARNING = "kr.warning"
+KR_RECOVERED = "kr.recovered"
 
 TEMPLATES = frozenset(
     {
@@ -38,6 +40,8 @@ TEMPLATES = frozenset(
         CYCLE_MIDPOINT,
         CYCLE_SELF_SCORE,
         CYCLE_CLOSED,
+        KR_WARNING,
+        KR_RECOVERED,
     }
 )
 

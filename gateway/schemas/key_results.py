@@ -339,6 +339,18 @@ class Revision(ResponseModel):
     comment: str
 
 
+class EscalationNotice(BaseModel):
+    """One notification an escalation sent (docs/workflows.md, ``kr-escalation/<kr>``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    rung: str = Field(description='"warning" or "recovered"')
+    recipient_id: str = Field(description="employee id")
+    role: str = Field(description='"owner" or "manager" (the owner\'s direct manager)')
+    at: str = Field(description="when the workflow sent it, RFC 3339 UTC")
+    key: str = Field(description="delivery key: the inbox item's key and the e-mail Message-ID")
+
+
 class EscalationState(BaseModel):
     """The ``state`` query of the ``kr-escalation/<key_result_id>`` workflow."""
 
@@ -349,3 +361,7 @@ class EscalationState(BaseModel):
     level_name: str
     status: str = Field(description='"active", "resolved" or "cycle_ended"')
     at_risk_weeks: list[str]
+    told: list[EscalationNotice] = Field(
+        default_factory=list,
+        description="who was told what and when (one inbox item + e-mail per entry)",
+    )

@@ -91,6 +91,10 @@ def _risk_signal(event: goals_pb2.CheckInRecorded, status: str) -> RiskSignal:
         status=status,
         shortfall=event.check_in.risk.shortfall,
         behind_streak=event.check_in.risk.behind_streak,
+        owner_id=event.key_result.owner_id,
+        value=event.check_in.value,
+        expected_value=event.check_in.risk.expected_value,
+        unit=event.key_result.unit,
     )
 
 

@@ -19,6 +19,7 @@ from temporalio.worker import Replayer, Worker
 from activities.approvals import ApprovalActivities
 from activities.audit import AuditActivities
 from activities.cycle import CycleActivities
+from activities.escalation import EscalationActivities
 from activities.invitations import InvitationActivities
 from activities.notify import NotifyActivities
 from activities.org_sync import OrgSyncActivities
@@ -57,6 +58,7 @@ def activities_for(settings: WorkerSettings) -> list[Callable[..., Any]]:
         cycles.audience,
         cycles.close,
         AuditActivities(settings).record_decision,
+        EscalationActivities(settings).recipients,
     ]
 
 

@@ -60,6 +60,7 @@ from tests.fakes.audit import DecisionLog
 from tests.integration.services_fixtures import running, service_settings
 from tests.otel import recorder
 from tests.waiting import eventually
+from tests.workflows.fake_activities import FakeActivities
 from workflows import ids
 from workflows.kr_escalation import EscalationState, KrEscalationWorkflow
 from workflows.search_attributes import (
@@ -183,8 +184,12 @@ def test_decode() -> None:
 @pytest.fixture
 async def worker(temporal_dev_env: WorkflowEnvironment) -> AsyncIterator[Worker]:
     decisions = DecisionLog()
+    # The events name an owner: the escalation tells them (stand-in notify activities).
+    fakes = FakeActivities()
     async with build_worker(
-        temporal_dev_env.client, f"bridge-{uuid.uuid4()}", activities=decisions.activities()
+        temporal_dev_env.client,
+        f"bridge-{uuid.uuid4()}",
+        activities=[*decisions.activities(), fakes.notify, fakes.recipients],
     ) as w:
         yield w
 

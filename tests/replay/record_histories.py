@@ -9,7 +9,10 @@ fake_activities.py): a history records what activities returned, not how.
 The histories without ``audited`` in their name were recorded before the workflow recorded
 its decisions in the audit trail (patch ``kr-escalation-audit``); they stay as they are, so
 runs started by older code keep replaying. This script records the current behaviour only
-(decisions go to a stand-in ``record_decision`` activity).
+(decisions go to a stand-in ``record_decision`` activity). The ``kr_escalation_audited_*``
+scenarios send signals without an owner (as bridges before patch ``kr-escalation-notify``
+did), so they notify nobody; ``kr_escalation_notified`` is a run that tells the owner and
+the manager (warning, then back on track).
 
 Runs each scenario on the time-skipping test server and writes the workflow's history as
 JSON. Re-record only on purpose: the committed histories are what running workflows look
@@ -58,7 +61,7 @@ IDENTITY = "stride-replay-recorder"
 Handle = WorkflowHandle[KrEscalationWorkflow, EscalationState]
 
 
-def _signal(event: int, week: str, status: str) -> RiskSignal:
+def _signal(event: int, week: str, status: str, owner_id: str = "") -> RiskSignal:
     return RiskSignal(
         event_id=f"evt-{event:04d}",
         check_in_id=f"chk-{event:04d}",
@@ -66,6 +69,10 @@ def _signal(event: int, week: str, status: str) -> RiskSignal:
         status=status,
         shortfall=0.3 if status == "at_risk" else 0.0,
         behind_streak=2 if status == "at_risk" else 0,
+        owner_id=owner_id,
+        value=56.0 if status == "at_risk" else 81.0,
+        expected_value=80.0,
+        unit="%" if owner_id else "",
     )
 
 
@@ -87,7 +94,12 @@ async def _processed(handle: Handle, signals: int) -> None:
 
 
 async def _start(
-    env: WorkflowEnvironment, client: Client, task_queue: str, name: str, cycle_end: timedelta
+    env: WorkflowEnvironment,
+    client: Client,
+    task_queue: str,
+    name: str,
+    cycle_end: timedelta,
+    owner_id: str = "",
 ) -> Handle:
     now = await env.get_current_time()
     kr = f"kr-replay-{name}"
@@ -102,7 +114,7 @@ async def _start(
         id=f"{ids.kr_escalation(kr)}-{uuid.uuid4().hex[:8]}",
         task_queue=task_queue,
         start_signal=SIGNAL_RISK_ASSESSED,
-        start_signal_args=[_signal(1, "2026-W45", "at_risk")],
+        start_signal_args=[_signal(1, "2026-W45", "at_risk", owner_id)],
     )
 
 
@@ -138,6 +150,22 @@ async def cycle_ended(env: WorkflowEnvironment, client: Client, task_queue: str)
 async def cycle_already_over(env: WorkflowEnvironment, client: Client, task_queue: str) -> Handle:
     """Started after the cycle's end: ends at once."""
     handle = await _start(env, client, task_queue, "cycle-over", -timedelta(days=1))
+    await handle.result()
+    return handle
+
+
+async def notified(env: WorkflowEnvironment, client: Client, task_queue: str) -> Handle:
+    """Warning told to the owner and the manager; a red week tells nobody; back on track is
+    told to both."""
+    owner = "emp-owner"
+    handle = await _start(env, client, task_queue, "notified", timedelta(days=60), owner)
+    await _processed(handle, 1)
+    for n, step in enumerate(
+        [_signal(2, "2026-W46", "at_risk", owner), _signal(3, "2026-W47", "on_track", owner)],
+        start=2,
+    ):
+        await handle.signal(KrEscalationWorkflow.risk_assessed, step)
+        await _processed(handle, n)
     await handle.result()
     return handle
 
@@ -291,6 +319,7 @@ SCENARIOS: dict[str, Scenario] = {
     "kr_escalation_audited_resolved": resolved,
     "kr_escalation_audited_cycle_ended": cycle_ended,
     "kr_escalation_audited_cycle_already_over": cycle_already_over,
+    "kr_escalation_notified": notified,
     "plan_approval_escalated": plan_escalated,
     "plan_approval_plan_and_revision": plan_and_revision,
     "cycle_quarter_first_week": cycle_first_week,

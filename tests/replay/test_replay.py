@@ -41,6 +41,7 @@ def test_histories_are_committed() -> None:
         "kr_escalation_audited_resolved",
         "kr_escalation_audited_cycle_ended",
         "kr_escalation_audited_cycle_already_over",
+        "kr_escalation_notified",
         "org_sync_dingtalk",
         "org_sync_dingtalk_audited",
         "org_sync_dingtalk_recorded",

@@ -23,6 +23,7 @@ from workflows.cycle import (
     AudienceInput,
     SetPhaseInput,
 )
+from workflows.escalation_notices import RECIPIENTS_ACTIVITY, Recipients, RecipientsInput
 from workflows.notifications import NOTIFY_ACTIVITY, NotifyRequest, NotifyResult, Outgoing
 from workflows.plan_approval import (
     DECIDE_ACTIVITY,
@@ -33,6 +34,7 @@ from workflows.plan_approval import (
 )
 
 SKIP_LEVEL = "emp-skip-level"
+MANAGER = "emp-manager"
 
 
 @dataclass
@@ -48,6 +50,8 @@ class FakeActivities:
     calls: list[Call] = field(default_factory=list)
     # Fails the next N decide calls with a refusal (non-retryable).
     refuse_decisions: int = 0
+    # Fails the next N notify attempts *after* delivering (a worker dying before it reports).
+    crash_after_notify: int = 0
     _sent_keys: set[str] = field(default_factory=set)
 
     def _record(self, name: str, value: Any) -> None:
@@ -71,6 +75,7 @@ class FakeActivities:
             self.set_phase,
             self.audience,
             self.close,
+            self.recipients,
         ]
 
     @activity.defn(name=NOTIFY_ACTIVITY)
@@ -82,6 +87,9 @@ class FakeActivities:
             if key not in self._sent_keys:
                 self._sent_keys.add(key)
                 fresh += 1
+        if self.crash_after_notify > 0:
+            self.crash_after_notify -= 1
+            raise RuntimeError("worker lost after delivering")
         return NotifyResult(delivered=fresh, already_delivered=len(request.messages) - fresh)
 
     @activity.defn(name=DECIDE_ACTIVITY)
@@ -115,6 +123,15 @@ class FakeActivities:
         if input.audience == AUDIENCE_MANAGERS:
             return [Outgoing("emp-manager", {**base, "reports": "2", "checked_in": "1"})]
         return [Outgoing("emp-1", base), Outgoing("emp-2", base)]
+
+    @activity.defn(name=RECIPIENTS_ACTIVITY)
+    async def recipients(self, input: RecipientsInput) -> Recipients:
+        self._record(RECIPIENTS_ACTIVITY, input)
+        return Recipients(owner_id=input.owner_id, manager_id=MANAGER)
+
+    def delivered(self) -> set[str]:
+        """Delivery keys delivered at least once (a retry of the same key adds nothing)."""
+        return set(self._sent_keys)
 
     @activity.defn(name=CLOSE_ACTIVITY)
     async def close(self, cycle_id: str) -> None:

@@ -73,6 +73,8 @@ async def test_escalation_state_is_rendered(
             "level_name": "red",
             "status": "active",
             "at_risk_weeks": ["2026-W09", "2026-W10"],
+            # A workflow that reports no notifications (older code): nobody told.
+            "told": [],
         }
     finally:
         await handle.signal(FakeKrEscalationWorkflow.finish)
