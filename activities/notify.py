@@ -5,8 +5,10 @@ Idempotent per workflow step: each recipient's delivery key is ``<workflow id>/<
 <recipient>`` (:func:`workflows.notifications.delivery_key`; the run id is not part of it).
 The inbox row is unique by key, so a retried activity finds it and creates nothing; the
 e-mail is sent only while the row has no ``emailed_at`` and is recorded there right after
-sending, with the key as its Message-ID. (A crash between the SMTP server accepting the mail
-and the record leaves one window in which a retry re-sends it, with the same Message-ID.)
+sending, with the key as its Message-ID; that record is retried within the attempt while
+identity is unavailable (a restart), since failing the attempt there would send the mail again.
+(A crash of the worker itself between the SMTP server accepting the mail and the record leaves
+one window, milliseconds wide, in which a retry re-sends it, with the same Message-ID.)
 
 A recipient identity does not know is skipped (logged); identity or the SMTP server being
 down fails the attempt, and the retry picks up where it stopped.
@@ -14,8 +16,10 @@ down fails the attempt, and the retry picks up where it stopped.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
+from typing import Any
 
 import aiosmtplib
 import grpc
@@ -150,18 +154,43 @@ class NotifyActivities:
                         raise ApplicationError(
                             f"SMTP: {type(err).__name__}: {err}", type="SmtpUnavailable"
                         ) from err
-                    try:
-                        await inbox.MarkEmailed(
-                            inbox_pb2.MarkEmailedRequest(id=item.id),
-                            timeout=CALL_TIMEOUT_SECONDS,
-                            metadata=md,
-                        )
-                    except grpc.aio.AioRpcError as err:
-                        raise to_application_error("identity", err, ERROR_REFUSED) from err
+                    # Sent: from here on a failed attempt would send it again on retry, so
+                    # the record is retried here (identity restarting) rather than failing.
+                    await _mark_emailed(inbox, item.id, md, done)
                     result.emailed += 1
         finally:
             await mailer.close()
         return result
+
+
+# How long a sent e-mail's record is retried while identity is away (a restart takes seconds).
+MARK_EMAILED_PATIENCE_SECONDS = 60.0
+
+
+async def _mark_emailed(inbox: Any, item_id: str, md: Any, done: int) -> None:
+    """Record that the e-mail of inbox item ``item_id`` went out, retrying while identity is
+    unavailable (up to :data:`MARK_EMAILED_PATIENCE_SECONDS`, heartbeating): giving up here
+    would let the activity's retry send the mail a second time."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + MARK_EMAILED_PATIENCE_SECONDS
+    delay = 0.2
+    while True:
+        try:
+            await inbox.MarkEmailed(
+                inbox_pb2.MarkEmailedRequest(id=item_id), timeout=CALL_TIMEOUT_SECONDS, metadata=md
+            )
+            return
+        except grpc.aio.AioRpcError as err:
+            retryable = err.code() in (
+                grpc.StatusCode.UNAVAILABLE,
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+            )
+            if not retryable or loop.time() + delay > deadline:
+                raise to_application_error("identity", err, ERROR_REFUSED) from err
+            log.warning("recording a sent e-mail failed, retrying", error=repr(err))
+        _heartbeat(done)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 5.0)
 
 
 def _heartbeat(done: int) -> None:

@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from services.common.binaries import find_binary, fresh_postgres_database, private_nats_server
-from tests.temporal_leftovers import STARTED
+from services.common.binaries import fresh_postgres_database, private_nats_server
+from tests.temporal_leftovers import STARTED, time_skipping_env
 
 
 @pytest.fixture(scope="session")
@@ -34,15 +34,8 @@ def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=find_binary("temporal-test-server"), interceptors=[STARTED]
-    )
-    STARTED.client = env.client
-    try:
+    async with time_skipping_env() as env:
         yield env
-    finally:
-        STARTED.client = None
-        await env.shutdown()
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -12,6 +12,7 @@ is still running is terminated after each test module (after each test in tests/
 from __future__ import annotations
 
 import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from temporalio.client import (
@@ -22,6 +23,9 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowHandle,
 )
+from temporalio.testing import WorkflowEnvironment
+
+from services.common.binaries import find_binary
 
 
 class StartedWorkflows(Interceptor):
@@ -60,3 +64,19 @@ class _Recording(OutboundInterceptor):
 
 # The one recorder of the test session (tests/conftest.py gives it to the environment).
 STARTED = StartedWorkflows()
+
+
+@contextlib.asynccontextmanager
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping test server whose started workflows :data:`STARTED` records (and ends
+    after each test or module), its client the recorder's while it runs."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=find_binary("temporal-test-server"), interceptors=[STARTED]
+    )
+    outer, STARTED.client = STARTED.client, env.client
+    try:
+        yield env
+    finally:
+        await STARTED.end_leftovers()
+        STARTED.client = outer
+        await env.shutdown()

@@ -9,7 +9,17 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from services.worker.worker import ensure_search_attributes
-from tests.temporal_leftovers import STARTED
+from tests.temporal_leftovers import STARTED, time_skipping_env
+
+
+@pytest.fixture(scope="package")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The workflow tests' own time-skipping server: the session's is shared with integration
+    and gateway tests whose workflows (and schedules) skip its clock far ahead — a run of the
+    whole suite once had it past 2100, where no cycle may lie — and its time is what these
+    tests plan their calendars from."""
+    async with time_skipping_env() as env:
+        yield env
 
 
 @pytest.fixture(autouse=True)
@@ -20,7 +30,7 @@ async def _end_leftover_workflows_per_test() -> AsyncIterator[None]:
     await STARTED.end_leftovers()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def client(temporal_env: WorkflowEnvironment) -> Client:
     """The time-skipping server's client, with Stride's search attributes registered.
 
