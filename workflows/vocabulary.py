@@ -108,6 +108,8 @@ MAX_LABEL = 200
 MAX_BULK_CHECK_INS = 100
 # A check-in import file (CSV or XLSX, HR backfilling past weeks): its size and data rows.
 MAX_IMPORT_BYTES = 1024 * 1024
+# An org file uploaded for a sync (POST /org/sync/uploads).
+MAX_ORG_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_IMPORT_ROWS = 5000
 MAX_COMMENT = 4000
 

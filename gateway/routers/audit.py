@@ -16,6 +16,7 @@ from gateway.routes import StrideRoute
 from gateway.schemas.audit import AuditEntry, AuditVerification
 from gateway.schemas.common import Instant, Page
 from gateway.security import Allow
+from services.common.tables import XLSX_MEDIA_TYPE
 from services.identity import audit_export
 from stride.audit.v1 import audit_pb2 as pb
 
@@ -87,7 +88,7 @@ async def verify_audit_log(rpc: RpcDep) -> dict[str, Any]:
     name="export_audit_entries",
     dependencies=[Allow("audit.export")],
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}, audit_export.XLSX_MEDIA_TYPE: {}}}},
+    responses={200: {"content": {"text/csv": {}, XLSX_MEDIA_TYPE: {}}}},
     description="The audit trail with the filters of GET /audit, oldest first, every column "
     "(including the hashes, so an export can be checked against the chain). CSV is streamed "
     "(UTF-8 with BOM, opens in Excel); XLSX is built in memory (up to ~1 million rows).",
@@ -126,7 +127,7 @@ async def export_audit_entries(
         async for page_ in pages:
             xlsx.add(page_)
         headers["Content-Disposition"] = f'attachment; filename="stride-audit-{stamp}.xlsx"'
-        return Response(xlsx.bytes(), media_type=audit_export.XLSX_MEDIA_TYPE, headers=headers)
+        return Response(xlsx.bytes(), media_type=XLSX_MEDIA_TYPE, headers=headers)
 
     async def lines() -> AsyncIterator[str]:
         yield audit_export.csv_header()

@@ -30,7 +30,8 @@ from gateway.routes import StrideRoute
 from gateway.schemas.org_invitations import InvitationJob, InvitationRequest, Invitations
 from gateway.schemas.problems import Problem
 from gateway.security import Access, Allow
-from services.identity.invitation_slips import XLSX_MEDIA_TYPE, slips_xlsx
+from services.common.tables import XLSX_MEDIA_TYPE
+from services.identity.invitation_slips import slips_xlsx
 from stride.identity.v1 import auth_pb2
 from workflows import ids
 from workflows.audit import memo

@@ -37,10 +37,10 @@ from gateway.schemas.org_sync import (
 )
 from gateway.schemas.problems import Problem
 from gateway.security import Access, Allow
-from services.identity.handlers.org_sync_uploads import MAX_UPLOAD_BYTES
-from services.identity.invitation_slips import XLSX_MEDIA_TYPE
+from services.common.tables import XLSX_MEDIA_TYPE
 from services.identity.sync.schedules import start_org_sync
 from stride.identity.v1 import org_sync_pb2 as pb
+from workflows.vocabulary import MAX_ORG_UPLOAD_BYTES
 
 log = structlog.get_logger(__name__)
 
@@ -208,7 +208,7 @@ async def upload(
     access: Access = Allow("org_sync.upload"),
 ) -> dict[str, Any]:
     name = _upload_name(request, filename)
-    content = await read_upload(request, MAX_UPLOAD_BYTES, UPLOAD_TYPES)
+    content = await read_upload(request, MAX_ORG_UPLOAD_BYTES, UPLOAD_TYPES)
     msg = await rpc(
         rpc.org_sync.CreateOrgSyncUpload,
         pb.CreateOrgSyncUploadRequest(

@@ -20,6 +20,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+# The media type of an XLSX workbook (uploads, exports, invitation slips).
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
 # What an uploaded XLSX may unpack to (its XML is read as it streams, the shared strings whole).
 MAX_XLSX_UNPACKED = 64 * 1024 * 1024
 # Every XLSX (a zip archive) starts with a local file header.

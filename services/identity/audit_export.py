@@ -14,8 +14,6 @@ import io
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
-from openpyxl import Workbook
-
 from stride.audit.v1 import audit_pb2 as pb
 
 COLUMNS = (
@@ -35,7 +33,6 @@ COLUMNS = (
     "hash",
 )
 PAGE_SIZE = 200
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Excel opens UTF-8 CSV correctly only with a byte order mark.
 BOM = "\ufeff"
 
@@ -78,6 +75,8 @@ class XlsxExport:
     """A write-only workbook the rows are appended to."""
 
     def __init__(self) -> None:
+        from openpyxl import Workbook  # only for an XLSX export (the gateway imports this)
+
         self.workbook = Workbook(write_only=True)
         self.sheet = self.workbook.create_sheet("audit")
         self.sheet.append(list(COLUMNS))

@@ -10,12 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-
 from stride.identity.v1 import auth_pb2
-
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 HEADERS = (
     "工号 Employee number",
@@ -29,6 +24,10 @@ NOTE = "首次登录后须修改密码 · Change this password at your first sig
 
 
 def slips_xlsx(issued: Iterable[auth_pb2.InitialPassword]) -> bytes:
+    # openpyxl only when slips are made (the gateway imports this module).
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
     wb = Workbook()
     ws = wb.active
     assert ws is not None

@@ -26,7 +26,7 @@ from temporalio.worker import Worker
 from activities.audit import AuditActivities
 from activities.org_sync import OrgSyncActivities
 from services.common.settings import WorkerSettings
-from services.identity.invitation_slips import XLSX_MEDIA_TYPE
+from services.common.tables import XLSX_MEDIA_TYPE
 from services.worker.worker import WORKFLOWS
 from tests.integration.gateway_stack import GatewayStack, Person, gateway_stack, problem
 from tests.integration.test_org_admin_http import eventually

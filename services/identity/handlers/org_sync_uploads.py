@@ -23,9 +23,10 @@ from services.identity.sync.data import Snapshot
 from services.identity.sync.repository import OrgSyncRepository
 from services.identity.sync.tables import OrgSyncUpload
 from stride.identity.v1 import org_sync_pb2 as pb
+from workflows.vocabulary import MAX_ORG_UPLOAD_BYTES
 
 # ~100,000 people as CSV; the gateway refuses larger bodies before reading them.
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MAX_UPLOAD_BYTES = MAX_ORG_UPLOAD_BYTES
 MAX_FILENAME = 255
 
 
