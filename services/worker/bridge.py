@@ -40,6 +40,10 @@ it ends when the failed event is settled, or, should that never come back (e.g. 
 worker replica took it), a while after its redelivery was due; after a restart the first
 batch is again handled in stream order per key. Two worker replicas share the consumer, so
 two replicas may still race on one key; run one bridge per deployment where that matters.
+
+Longer than ~400 lines: the consumer loop, the per-key ordering with its holds and the route
+table are one mechanism (a route's key is what the holds order by); the handlers themselves
+live in services/worker/handlers.py.
 """
 
 from __future__ import annotations
