@@ -266,7 +266,12 @@ async def test_every_process_killed_under_load(up: Up) -> None:
         running = asyncio.create_task(load.run())
         try:
             for i, name in enumerate(KILL_ORDER):
-                await until(lambda m=marks[i]: load.acked >= m or running.done(), 120)
+                await until(
+                    lambda m=marks[i]: load.acked >= m or running.done(),
+                    240,
+                    what=f"{marks[i]} check-ins acknowledged before killing {name} "
+                    f"(acknowledged: {load.acked}, retried: {dict(load.retried)})",
+                )
                 assert not running.done(), "the load ended early"
                 before = up.restarts(name)
                 kill(up, name)
