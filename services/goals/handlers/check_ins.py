@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import grpc
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 
 from services.common import metrics
@@ -40,10 +41,12 @@ from services.goals.models import (
 from services.goals.repository import GoalsRepository
 from stride.goals.v1 import goals_pb2 as pb
 
+# Built once (a statement made per call costs SQLAlchemy its construction and cache key on
+# every check-in); the row's id travels as the bound parameter ``row_id``.
 _INSERT_CHECK_IN = CHECK_INS.insert()
 _INSERT_VERSION = CHECK_IN_VERSIONS.insert()
-_UPDATE_CHECK_IN = CHECK_INS.update()
-_UPDATE_KEY_RESULT = KEY_RESULTS.update()
+_UPDATE_CHECK_IN = CHECK_INS.update().where(CHECK_INS.c.id == bindparam("row_id"))
+_UPDATE_KEY_RESULT = KEY_RESULTS.update().where(KEY_RESULTS.c.id == bindparam("row_id"))
 # What recording a check-in changes on its key result (evaluation.rescore, confidence).
 _KR_PROGRESS_COLUMNS = (
     "current_value",
@@ -190,20 +193,17 @@ async def _record(
     rescore(kr, cycle, checks)
     kr.confidence = new.confidence if kr.last_check_in_week == row.week else kr.confidence
     kr.updated_at = row.recorded_at
-    # Core statements (no ORM bookkeeping): the check-in, then its version.
+    # Core statements on the unit of work's connection (no ORM bookkeeping): the check-in,
+    # then its version.
+    conn = await uow.session.connection()
     if before is None:
-        await uow.session.execute(_INSERT_CHECK_IN, _values(row, CHECK_IN_COLUMNS))
+        await conn.execute(_INSERT_CHECK_IN, _values(row, CHECK_IN_COLUMNS))
     else:
-        await uow.session.execute(
-            _UPDATE_CHECK_IN.where(CHECK_INS.c.id == row.id), _values(row, _UPDATED_COLUMNS)
-        )
+        await conn.execute(_UPDATE_CHECK_IN, {"row_id": row.id, **_values(row, _UPDATED_COLUMNS)})
     version = {"check_in_id": row.id, **_values(row, VERSIONED_COLUMNS)}
-    await uow.session.execute(_INSERT_VERSION, version)
+    await conn.execute(_INSERT_VERSION, version)
     # The key result came from check_in_targets, outside the session: saved explicitly.
-    await uow.session.execute(
-        _UPDATE_KEY_RESULT.where(KEY_RESULTS.c.id == kr.id),
-        _values(kr, _KR_PROGRESS_COLUMNS),
-    )
+    await conn.execute(_UPDATE_KEY_RESULT, {"row_id": kr.id, **_values(kr, _KR_PROGRESS_COLUMNS)})
     message = check_in_pb(row)
     kr_message = key_result_pb(kr, objective.status)
     await uow.emit(
