@@ -75,6 +75,9 @@ IDEMPOTENT_READS: dict[str, tuple[str, ...]] = {
         "ListApprovals",
         "GetScores",
         "GetParticipation",
+        "GetRiskRules",
+        "ListRiskRules",
+        "ListCycleCheckIns",
     ),
     "stride.identity.v1.AuthService": ("ListApiKeys", "GetInvitationJob"),
     "stride.identity.v1.IdentityService": (

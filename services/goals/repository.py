@@ -20,6 +20,7 @@ from services.goals.models import (
     KeyResult,
     Objective,
     Revision,
+    RiskRuleSet,
 )
 
 Row = (
@@ -32,6 +33,7 @@ Row = (
     | Approval
     | ApprovalApprover
     | Revision
+    | RiskRuleSet
 )
 
 
@@ -261,6 +263,37 @@ class GoalsRepository:
         track): what recording one more reads, late in a quarter a dozen or more weeks."""
         conn = await self.session.connection()
         return (await conn.execute(_CHECK_IN_ROWS, {"key_result_id": kr_id})).all()
+
+    async def week_values(self, kr_ids: Sequence[str]) -> dict[str, list[tuple[str, float]]]:
+        """key result id → its check-ins' (week, value), by week."""
+        found: dict[str, list[tuple[str, float]]] = {k: [] for k in kr_ids}
+        if not kr_ids:
+            return found
+        rows = await self.session.execute(
+            select(CheckIn.key_result_id, CheckIn.week, CheckIn.value)
+            .where(CheckIn.key_result_id.in_(list(kr_ids)))
+            .order_by(CheckIn.key_result_id, CheckIn.week)
+        )
+        for kr_id, week, value in rows.all():
+            found[kr_id].append((week, value))
+        return found
+
+    async def count_key_results(self, cycle_id: str) -> int:
+        query = select(func.count()).select_from(KeyResult).where(KeyResult.cycle_id == cycle_id)
+        return int((await self.session.execute(query)).scalar_one())
+
+    # --- risk rule sets -------------------------------------------------------------------
+    async def rule_set(self, version: int = 0) -> RiskRuleSet | None:
+        """A version of the risk rule set; 0: the one in force (the newest)."""
+        query = select(RiskRuleSet)
+        if version:
+            query = query.where(RiskRuleSet.version == version)
+        query = query.order_by(RiskRuleSet.version.desc()).limit(1)
+        return (await self.session.scalars(query)).first()
+
+    async def rule_sets(self, limit: int, offset: int = 0) -> list[RiskRuleSet]:
+        query = select(RiskRuleSet).order_by(RiskRuleSet.version.desc())
+        return list((await self.session.scalars(query.limit(limit).offset(offset))).all())
 
     async def check_ins_of_week(self, kr_ids: Sequence[str], week: str) -> set[str]:
         if not kr_ids:

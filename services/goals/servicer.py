@@ -22,6 +22,7 @@ from services.goals.handlers import (
     cycles,
     key_results,
     objectives,
+    risk_rules,
     scores,
 )
 from services.goals.handlers.shared import Deps
@@ -90,3 +91,8 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
 
     GetScores = _rpc(scores.get)
     GetParticipation = _rpc(scores.participation)
+
+    GetRiskRules = _rpc(risk_rules.get)
+    ListRiskRules = _rpc(risk_rules.list_)
+    SetRiskRules = _rpc(risk_rules.set_)
+    ListCycleCheckIns = _rpc(risk_rules.cycle_check_ins)

@@ -39,6 +39,7 @@ from services.goals.models import (
     Objective,
 )
 from services.goals.repository import GoalsRepository
+from services.goals.risk_rules import RuleSet
 from stride.goals.v1 import goals_pb2 as pb
 
 # Built once (a statement made per call costs SQLAlchemy its construction and cache key on
@@ -102,7 +103,8 @@ async def record(deps: Deps, request: pb.RecordCheckInRequest) -> pb.CheckIn:
             if target is None:
                 raise NotFound("key_result_not_found", "key result not found")
             domain.check_may_check_in(_actor(request), target[0].owner_id, target[0].id)
-            result = await _record(uow, target, request, request.week, request.recorded_by)
+            rules = await deps.rules.current(uow.repo)
+            result = await _record(uow, rules, target, request, request.week, request.recorded_by)
     except IntegrityError as exc:  # the same week submitted twice at the same instant
         raise _concurrent_check_in() from exc
     metrics.check_in_recorded()
@@ -119,6 +121,7 @@ async def record_many(deps: Deps, request: pb.RecordCheckInsRequest) -> pb.Recor
     try:
         async with deps.units() as uow:
             targets = await uow.repo.check_in_targets([c.key_result_id for c in request.check_ins])
+            rules = await deps.rules.current(uow.repo)
             for i, entry in enumerate(request.check_ins):
                 try:
                     target = targets.get(entry.key_result_id)
@@ -127,7 +130,9 @@ async def record_many(deps: Deps, request: pb.RecordCheckInsRequest) -> pb.Recor
                     domain.check_may_check_in(actor, target[0].owner_id, target[0].id)
                     week = entry.week or request.week
                     recorded_by = entry.recorded_by or request.recorded_by
-                    results.append(await _record(uow, target, entry, week, recorded_by, siblings))
+                    results.append(
+                        await _record(uow, rules, target, entry, week, recorded_by, siblings)
+                    )
                 except DomainError as exc:
                     raise DomainError(
                         exc.code, f"check_ins[{i}]: {exc.message}", status=exc.status
@@ -140,14 +145,16 @@ async def record_many(deps: Deps, request: pb.RecordCheckInsRequest) -> pb.Recor
 
 async def _record(
     uow: Uow,
+    rules: RuleSet,
     target: tuple[KeyResult, Objective, Cycle],
     request: pb.RecordCheckInRequest,
     week: str,
     recorded_by: str,
     siblings: dict[str, dict[str, tuple[int, float]]] | None = None,
 ) -> pb.CheckIn:
-    """Record one check-in of a locked key result inside the caller's unit of work
-    (``siblings``: a bulk request's cache of each objective's weights and scores)."""
+    """Record one check-in of a locked key result inside the caller's unit of work, assessed
+    under ``rules`` (``siblings``: a bulk request's cache of each objective's weights and
+    scores)."""
     kr, objective, cycle = target
     repo = uow.repo
     domain.ensure_open(cycle.status)
@@ -187,10 +194,10 @@ async def _record(
     checks = [*history, (row.week, row.value)]
     # The check-in is assessed as of its own week; the key result as of its latest.
     as_of_week = [c for c in checks if c[0] <= row.week]
-    store_assessment(row, assess(kr, cycle, as_of_week))
+    store_assessment(row, assess(kr, cycle, as_of_week, rules), rules.version)
     row.score = score_of(kr, as_of_week)
     previous_value, previous_score = kr.current_value, kr.score
-    rescore(kr, cycle, checks)
+    rescore(kr, cycle, checks, rules)
     kr.confidence = new.confidence if kr.last_check_in_week == row.week else kr.confidence
     kr.updated_at = row.recorded_at
     # Core statements on the unit of work's connection (no ORM bookkeeping): the check-in,

@@ -86,6 +86,16 @@ class GoalsServiceStub:
     """Scores and alignment of a cycle, per objective, person and department."""
     GetParticipation: _aio.UnaryUnaryMultiCallable[_goals_pb2.GetParticipationRequest, _goals_pb2.GetParticipationResponse]
     """Per owner: what they have planned and checked in (for reminders and digests)."""
+    GetRiskRules: _aio.UnaryUnaryMultiCallable[_goals_pb2.GetRiskRulesRequest, _goals_pb2.RiskRules]
+    """The risk rule set in force (version 0), or an earlier version."""
+    ListRiskRules: _aio.UnaryUnaryMultiCallable[_goals_pb2.ListRiskRulesRequest, _goals_pb2.ListRiskRulesResponse]
+    """Every version of the risk rule set, newest first."""
+    SetRiskRules: _aio.UnaryUnaryMultiCallable[_goals_pb2.SetRiskRulesRequest, _goals_pb2.RiskRules]
+    """A new version of the risk rule set, in force for every assessment from now on."""
+    ListCycleCheckIns: _aio.UnaryUnaryMultiCallable[_goals_pb2.ListCycleCheckInsRequest, _goals_pb2.ListCycleCheckInsResponse]
+    """A cycle's key results with their check-ins (week and value), a page at a time: what a
+    backtest replays.
+    """
 
 class GoalsServiceServicer(metaclass=_abc_1.ABCMeta):
     """The goals service: cycles, objectives, key results, weekly check-ins, approvals, revisions
@@ -357,5 +367,39 @@ class GoalsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _aio.ServicerContext[_goals_pb2.GetParticipationRequest, _abc.Awaitable[_goals_pb2.GetParticipationResponse]],
     ) -> _abc.Awaitable[_goals_pb2.GetParticipationResponse]:
         """Per owner: what they have planned and checked in (for reminders and digests)."""
+
+    @_abc_1.abstractmethod
+    def GetRiskRules(
+        self,
+        request: _goals_pb2.GetRiskRulesRequest,
+        context: _aio.ServicerContext[_goals_pb2.GetRiskRulesRequest, _abc.Awaitable[_goals_pb2.RiskRules]],
+    ) -> _abc.Awaitable[_goals_pb2.RiskRules]:
+        """The risk rule set in force (version 0), or an earlier version."""
+
+    @_abc_1.abstractmethod
+    def ListRiskRules(
+        self,
+        request: _goals_pb2.ListRiskRulesRequest,
+        context: _aio.ServicerContext[_goals_pb2.ListRiskRulesRequest, _abc.Awaitable[_goals_pb2.ListRiskRulesResponse]],
+    ) -> _abc.Awaitable[_goals_pb2.ListRiskRulesResponse]:
+        """Every version of the risk rule set, newest first."""
+
+    @_abc_1.abstractmethod
+    def SetRiskRules(
+        self,
+        request: _goals_pb2.SetRiskRulesRequest,
+        context: _aio.ServicerContext[_goals_pb2.SetRiskRulesRequest, _abc.Awaitable[_goals_pb2.RiskRules]],
+    ) -> _abc.Awaitable[_goals_pb2.RiskRules]:
+        """A new version of the risk rule set, in force for every assessment from now on."""
+
+    @_abc_1.abstractmethod
+    def ListCycleCheckIns(
+        self,
+        request: _goals_pb2.ListCycleCheckInsRequest,
+        context: _aio.ServicerContext[_goals_pb2.ListCycleCheckInsRequest, _abc.Awaitable[_goals_pb2.ListCycleCheckInsResponse]],
+    ) -> _abc.Awaitable[_goals_pb2.ListCycleCheckInsResponse]:
+        """A cycle's key results with their check-ins (week and value), a page at a time: what a
+        backtest replays.
+        """
 
 def add_GoalsServiceServicer_to_server(servicer: GoalsServiceServicer, server: _aio.Server) -> None: ...
