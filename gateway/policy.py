@@ -467,6 +467,13 @@ RULES: dict[str, Rule] = _rules(
     Rule("cycle.create", "Create an OKR cycle", _ORG_ADMINS),
     Rule("cycle.close", "Close an OKR cycle", _ORG_ADMINS),
     Rule(
+        "risk_rules.read",
+        "Read the risk rules (in force and earlier versions)",
+        _EVERYONE,
+        api_scope="goals:read",
+    ),
+    Rule("risk_rules.update", "Put a new version of the risk rules in force", _ORG_ADMINS),
+    Rule(
         "checkin.import",
         "Import check-ins of a cycle from a CSV/XLSX file (backfilling past weeks)",
         _ORG_ADMINS,

@@ -106,6 +106,13 @@ MAX_BLOCKER_TEXT = 1000
 MAX_CHECKLIST_ITEMS = 30
 MAX_LABEL = 200
 MAX_BULK_CHECK_INS = 100
+# Risk rule sets (services/goals/risk_rules.py): the numbers HR may choose within. Below 5 %
+# every wobble is "behind", above 90 % nothing is.
+MIN_RISK_THRESHOLD = 0.05
+MAX_RISK_THRESHOLD = 0.9
+MIN_RISK_WEEKS = 1
+MAX_RISK_WEEKS = 8
+MAX_RISK_OVERRIDES = 500
 # A check-in import file (CSV or XLSX, HR backfilling past weeks): its size and data rows.
 MAX_IMPORT_BYTES = 1024 * 1024
 # An org file uploaded for a sync (POST /org/sync/uploads).

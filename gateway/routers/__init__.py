@@ -22,6 +22,7 @@ from gateway.routers import (
     objectives,
     org_invitations,
     org_sync,
+    risk_rules,
 )
 from gateway.security import annotate_routes
 
@@ -36,6 +37,7 @@ for module in (
     check_ins,
     check_in_imports,
     checklists,
+    risk_rules,
     approvals,
     api_keys,
     audit,

@@ -233,6 +233,11 @@ class RiskAssessment(ResponseModel):
     expected_value: float
     shortfall: float
     behind_streak: int
+    rule_version: int = Field(
+        default=0,
+        description="the risk rules version (GET /risk-rules/versions/{version}) that made "
+        "this assessment; 0 before the first check-in",
+    )
 
 
 class KeyResultUpdate(RequestModel):

@@ -32,6 +32,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "audit": ("services.cli.audit", "audit_app"),
     "admin": ("services.cli.admin", "admin_app"),
     "org": ("services.cli.org", "org_app"),
+    "risk": ("services.cli.risk", "risk_app"),
     "temporal": ("services.cli.temporal", "temporal_app"),
 }
 _added: set[str] = set()

@@ -18,7 +18,9 @@ from services.goals.models import (
     KeyResult,
     Objective,
     Revision,
+    RiskRuleSet,
 )
+from services.goals.risk_rules import Rule, RuleSet
 from stride.goals.v1 import goals_pb2 as pb
 from workflows.vocabulary import (
     APPROVAL_STATUSES,
@@ -305,4 +307,32 @@ def spec_from(request: pb.CreateKeyResultRequest | pb.NewKeyResult) -> domain.Ke
         currency=request.currency,
         lower_bound=request.lower_bound,
         upper_bound=request.upper_bound,
+    )
+
+
+# --- risk rule sets ------------------------------------------------------------------
+def rule_set_of(row: RiskRuleSet) -> RuleSet:
+    overrides = {o["department_id"]: Rule(o["threshold"], o["weeks"]) for o in row.overrides}
+    return RuleSet(row.version, Rule(row.threshold, row.weeks), overrides)
+
+
+def rule_set_from_pb(message: pb.RiskRules) -> RuleSet:
+    overrides = {o.department_id: Rule(o.rule.threshold, o.rule.weeks) for o in message.overrides}
+    return RuleSet(message.version, Rule(message.rule.threshold, message.rule.weeks), overrides)
+
+
+def rules_pb(row: RiskRuleSet) -> pb.RiskRules:
+    return pb.RiskRules(
+        version=row.version,
+        rule=pb.RiskRule(threshold=row.threshold, weeks=row.weeks),
+        overrides=[
+            pb.RiskRuleOverride(
+                department_id=o["department_id"],
+                rule=pb.RiskRule(threshold=o["threshold"], weeks=o["weeks"]),
+            )
+            for o in row.overrides
+        ],
+        note=row.note,
+        created_by=row.created_by,
+        created_at=rfc3339(row.created_at),
     )

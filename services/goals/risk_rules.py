@@ -19,13 +19,13 @@ from typing import Any
 
 from services.common.errors import InvalidArgument
 from services.goals import risk
-
-# The bounds HR may choose within: below 5 % every wobble is "behind", above 90 % nothing is.
-MIN_THRESHOLD = 0.05
-MAX_THRESHOLD = 0.9
-MIN_WEEKS = 1
-MAX_WEEKS = 8
-MAX_OVERRIDES = 500
+from workflows.vocabulary import (
+    MAX_RISK_OVERRIDES,
+    MAX_RISK_THRESHOLD,
+    MAX_RISK_WEEKS,
+    MIN_RISK_THRESHOLD,
+    MIN_RISK_WEEKS,
+)
 
 
 @dataclass(frozen=True)
@@ -51,15 +51,16 @@ DEFAULT_RULES = RuleSet(1)
 
 def valid_rule(threshold: float, weeks: int, where: str = "") -> Rule:
     """A rule within the bounds, or InvalidArgument naming what is wrong."""
-    if not math.isfinite(threshold) or not MIN_THRESHOLD <= threshold <= MAX_THRESHOLD:
+    if not math.isfinite(threshold) or not MIN_RISK_THRESHOLD <= threshold <= MAX_RISK_THRESHOLD:
         raise InvalidArgument(
             "invalid_risk_threshold",
-            f"{where}threshold must lie within {MIN_THRESHOLD} and {MAX_THRESHOLD} "
+            f"{where}threshold must lie within {MIN_RISK_THRESHOLD} and {MAX_RISK_THRESHOLD} "
             "(a share of the plan: 0.2 is 20 %)",
         )
-    if not MIN_WEEKS <= weeks <= MAX_WEEKS:
+    if not MIN_RISK_WEEKS <= weeks <= MAX_RISK_WEEKS:
         raise InvalidArgument(
-            "invalid_risk_weeks", f"{where}weeks must lie within {MIN_WEEKS} and {MAX_WEEKS}"
+            "invalid_risk_weeks",
+            f"{where}weeks must lie within {MIN_RISK_WEEKS} and {MAX_RISK_WEEKS}",
         )
     return Rule(round(threshold, 4), weeks)
 
@@ -72,8 +73,8 @@ def valid_rule_set(
 ) -> RuleSet:
     """A rule set from what HR sent: each override ``(department id, threshold, weeks)``."""
     default = valid_rule(threshold, weeks)
-    if len(overrides) > MAX_OVERRIDES:
-        raise InvalidArgument("too_many_overrides", f"at most {MAX_OVERRIDES} overrides")
+    if len(overrides) > MAX_RISK_OVERRIDES:
+        raise InvalidArgument("too_many_overrides", f"at most {MAX_RISK_OVERRIDES} overrides")
     rules: dict[str, Rule] = {}
     for i, (department_id, t, w) in enumerate(overrides):
         department_id = department_id.strip()

@@ -298,6 +298,10 @@ async def objective(w: World, column: str, target: str) -> dict[str, str]:
     return {"objective_id": w.objectives[w.owner(column, target)]}
 
 
+async def first_rules(w: World, column: str, target: str) -> dict[str, str]:
+    return {"version": "1"}  # the rules the migration put in force
+
+
 async def key_result(w: World, column: str, target: str) -> dict[str, str]:
     return {"key_result_id": w.key_results[w.owner(column, target)]}
 
@@ -679,6 +683,15 @@ ENDPOINTS: list[Endpoint] = [
         GOAL_READ,
         hidden="key_result_not_found",
         params=key_result,
+    ),
+    Endpoint("GET", "/risk-rules", EVERYONE),
+    Endpoint("GET", "/risk-rules/versions", EVERYONE),
+    Endpoint("GET", "/risk-rules/versions/{version}", EVERYONE, params=first_rules),
+    Endpoint(
+        "PUT",
+        "/risk-rules",
+        HR_ADMIN,
+        body=const({"rule": {"threshold": 0.2, "weeks": 2}, "note": "unchanged numbers"}),
     ),
     Endpoint("GET", "/departments/{department_id}/checklist", EVERYONE, params=ops),
     Endpoint(

@@ -6,7 +6,7 @@ import grpc
 from sqlalchemy.exc import IntegrityError
 
 from services.common.errors import DomainError, NotFound
-from services.common.models import rfc3339, utcnow
+from services.common.models import utcnow
 from services.common.outbox import new_event_meta
 from services.common.request_context import CURRENT_REQUEST
 from services.goals import domain
@@ -16,30 +16,13 @@ from services.goals.handlers.shared import (
     key_results_pb,
     next_page,
     page,
-    rule_set_of,
 )
+from services.goals.messages import rule_set_of, rules_pb
 from services.goals.models import RiskRuleSet
 from services.goals.repository import GoalsRepository
 from services.goals.risk_rules import RuleSet, valid_rule_set
 from stride.goals.v1 import goals_pb2 as pb
 from workflows.vocabulary import MAX_NOTE
-
-
-def rules_pb(row: RiskRuleSet) -> pb.RiskRules:
-    return pb.RiskRules(
-        version=row.version,
-        rule=pb.RiskRule(threshold=row.threshold, weeks=row.weeks),
-        overrides=[
-            pb.RiskRuleOverride(
-                department_id=o["department_id"],
-                rule=pb.RiskRule(threshold=o["threshold"], weeks=o["weeks"]),
-            )
-            for o in row.overrides
-        ],
-        note=row.note,
-        created_by=row.created_by,
-        created_at=rfc3339(row.created_at),
-    )
 
 
 async def get(deps: Deps, request: pb.GetRiskRulesRequest) -> pb.RiskRules:

@@ -18,10 +18,10 @@ from services.common.paging import next_page_token, page_window
 from services.common.uow import UnitOfWork, Units
 from services.goals import domain, scoring
 from services.goals.identity_client import IdentityClient
-from services.goals.messages import iso_date, key_result_pb, objective_pb
-from services.goals.models import Approval, Cycle, KeyResult, Objective, RiskRuleSet
+from services.goals.messages import iso_date, key_result_pb, objective_pb, rule_set_of
+from services.goals.models import Approval, Cycle, KeyResult, Objective
 from services.goals.repository import GoalsRepository
-from services.goals.risk_rules import DEFAULT_RULES, Rule, RuleSet
+from services.goals.risk_rules import DEFAULT_RULES, RuleSet
 from stride.common.v1 import common_pb2
 from stride.goals.v1 import goals_pb2 as pb
 from workflows.vocabulary import ObjectiveStatus
@@ -31,11 +31,6 @@ Uow = UnitOfWork[GoalsRepository]
 # How long a goals process keeps the risk rule set in force before reading it again: a new
 # version set through another replica applies there within this many seconds.
 RULES_TTL_SECONDS = 5.0
-
-
-def rule_set_of(row: RiskRuleSet) -> RuleSet:
-    overrides = {o["department_id"]: Rule(o["threshold"], o["weeks"]) for o in row.overrides}
-    return RuleSet(row.version, Rule(row.threshold, row.weeks), overrides)
 
 
 class RuleSets:
