@@ -61,6 +61,7 @@ _KR_PROGRESS_COLUMNS = (
     "risk_expected_value",
     "risk_shortfall",
     "risk_behind_streak",
+    "risk_rule_version",
 )
 _UPDATED_COLUMNS = tuple(c for c in CHECK_IN_COLUMNS if c not in ("id", "key_result_id", "week"))
 
