@@ -7,6 +7,7 @@ Only processes this fixture starts are ever signalled.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ import httpx
 import pytest
 
 from services.cli.stack import StackConfig
+from services.common.mail_sink import MailSink
 from services.cli.supervisor import ProcessFailed, Supervisor, tail
 from services.identity.bootstrap import create_admin
 
@@ -30,6 +32,8 @@ class Stack:
     sup: Supervisor
     # Base URL {gateway}/api/v1.
     api: httpx.AsyncClient
+    # The SMTP server the stack sends e-mail to (in this process, so tests read what came).
+    mail: MailSink
 
     def logs(self, *names: str, lines: int = 30) -> str:
         """Tails of the named processes' logs, for assertion messages."""
@@ -48,9 +52,12 @@ async def stack(
     tmp_path_factory: pytest.TempPathFactory, database_url: str | None
 ) -> AsyncIterator[Stack]:
     data_dir: Path = tmp_path_factory.mktemp("stride-e2e")
+    mail = MailSink().start()
     config = StackConfig.on_free_ports(
         data_dir,
         database_url=database_url,
+        # A real SMTP server the tests read (instead of the stack's own mail-sink process).
+        smtp_external=f"{mail.host}:{mail.port}",
         temporal_ui_port=None,
         start_timeout=120.0,
         env={
@@ -63,7 +70,9 @@ async def stack(
             "STRIDE_ACCESS_TOKEN_TTL": "3600",
         },
     )
-    async with Supervisor(config.log_dir) as sup:
+    async with contextlib.AsyncExitStack() as cleanup:
+        cleanup.callback(mail.stop)
+        sup = await cleanup.enter_async_context(Supervisor(config.log_dir))
         try:
             for group in config.groups():
                 await sup.start(*group)
@@ -83,6 +92,6 @@ async def stack(
             )
             assert resp.status_code == 200, resp.text
             api.headers["Authorization"] = f"Bearer {resp.json()['access_token']}"
-            yield Stack(config, sup, api)
+            yield Stack(config, sup, api, mail)
         # Leaving the Supervisor block stops everything in reverse order; anything that
         # does not stop on SIGTERM in time is killed (and reaped) there.
