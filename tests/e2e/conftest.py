@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from services.cli.stack import StackConfig
-from services.common.mail_sink import MailSink
 from services.cli.supervisor import ProcessFailed, Supervisor, tail
+from services.common.mail_sink import MailSink
 from services.identity.bootstrap import create_admin
 
 # The API needs a signed-in caller: an admin made like `stride admin create` does.
