@@ -1,6 +1,6 @@
-"""``make bench`` / ``python -m bench [relay] [checkin] [memory] [options]``: run the benchmarks
-(all of them when none is named), print their figures and ratios against the engine ceilings
-measured in the same run, then every figure beside its target.
+"""``make bench`` / ``python -m bench [relay] [checkin] [memory] [escalation] [options]``: run
+the benchmarks (all of them when none is named), print their figures and ratios against the
+engine ceilings measured in the same run, then every figure beside its target.
 
 ``make bench`` runs everything in about ten minutes on two cores: the check-in benchmark at
 2,000 and at 10,000 employees × 3 key results, each load phase stopped after 30 s.
@@ -17,7 +17,7 @@ from bench import checkin, outbox_relay
 from bench.engines import private_nats
 from bench.report import Target, checkin_targets, print_checkin, print_relay, print_targets
 
-BENCHMARKS = ("relay", "checkin", "memory")
+BENCHMARKS = ("relay", "checkin", "memory", "escalation")
 DEFAULT_SIZES = (2_000, 10_000)
 
 
@@ -45,6 +45,16 @@ def memory(console: Console) -> list[Target]:
     footprint = measure_idle_stack(console)
     print_memory(console, footprint)
     return memory_targets(footprint)
+
+
+def escalation(console: Console) -> list[Target]:
+    from bench.escalation import escalation_targets, print_escalation
+    from bench.escalation import run as run_escalations
+
+    console.print("[bold]Escalation[/bold]: at-risk check-in → warning e-mail …")
+    result = asyncio.run(run_escalations(console=console))
+    print_escalation(console, result)
+    return escalation_targets(result)
 
 
 def sizes(text: str) -> list[int]:
@@ -133,6 +143,8 @@ def main(argv: list[str] | None = None) -> None:
             targets += checkins(console, opts)
     if "memory" in wanted:
         targets += memory(console)
+    if "escalation" in wanted:
+        targets += escalation(console)
     print_targets(console, targets)
 
 
