@@ -75,6 +75,7 @@ IDEMPOTENT_READS: dict[str, tuple[str, ...]] = {
         "ListApprovals",
         "GetScores",
         "GetParticipation",
+        "ListBlockers",
     ),
     "stride.identity.v1.AuthService": ("ListApiKeys", "GetInvitationJob"),
     "stride.identity.v1.IdentityService": (

@@ -67,6 +67,12 @@ KR_CLOSED = Event(
     "a key result closed with its objective (final score)",
 )
 
+BLOCKER_RESOLVED = Event(
+    "stride.goals.v1.blocker.resolved",
+    pb.BlockerResolved,
+    "a department marked a check-in blocker addressed to it resolved",
+)
+
 EVENTS = EventRegistry(
     "goals",
     OUTBOX,
@@ -83,4 +89,5 @@ EVENTS = EventRegistry(
     KR_CREATED,
     KR_UPDATED,
     KR_CLOSED,
+    BLOCKER_RESOLVED,
 )

@@ -32,6 +32,7 @@ from services.goals.domain.check_ins import (
     check_value,
     checklist_items,
     clean_answers,
+    blocker_id,
     clean_blockers,
     new_check_in,
 )
@@ -96,6 +97,7 @@ __all__ = [
     "check_weights_total",
     "checklist_items",
     "clean_answers",
+    "blocker_id",
     "clean_blockers",
     "clean_text",
     "closes_with_cycle",
