@@ -10,12 +10,12 @@ from services.common.errors import InvalidArgument
 from services.common.models import rfc3339
 from services.goals import domain, scoring
 from services.goals.models import (
-    DepartmentBlocker,
     Approval,
     CheckIn,
     CheckInVersion,
     Checklist,
     Cycle,
+    DepartmentBlocker,
     KeyResult,
     Objective,
     Revision,
@@ -160,9 +160,7 @@ def check_in_pb(row: CheckIn | CheckInVersion) -> pb.CheckIn:
         risk=risk_pb(row),
         revision=row.revision,
         blockers=[
-            pb.Blocker(
-                text=b["text"], department_id=b.get("department_id", ""), id=b.get("id", "")
-            )
+            pb.Blocker(text=b["text"], department_id=b.get("department_id", ""), id=b.get("id", ""))
             for b in (row.blockers or [])
         ],
         answers=[

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -59,7 +58,9 @@ def blocker_id(check_in_id: str, department_id: str, text: str) -> str:
     """The id of a check-in blocker addressed to ``department_id``: derived from the check-in,
     the department and the text, so re-submitting the same week with the same blocker finds
     the row it made (and its department's inbox item) instead of raising it twice."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"stride:blocker:{check_in_id}/{department_id}/{text}"))
+    return str(
+        uuid.uuid5(uuid.NAMESPACE_URL, f"stride:blocker:{check_in_id}/{department_id}/{text}")
+    )
 
 
 def clean_answers(
