@@ -34,6 +34,7 @@ from workflows.coordination import (
     ERROR_CLOSED,
     ERROR_INVALID_FOLLOW_UP,
     ERROR_INVALID_OUTCOME,
+    STATUS_OPEN,
     UPDATE_RECORD_OUTCOME,
     OutcomeInput,
 )
@@ -125,7 +126,11 @@ async def record_coordination_outcome(
     deps: Deps,
     access: Access = Allow("coordination.outcome"),
 ) -> dict[str, Any]:
-    handle, _ = await _coordination(deps, access, key_result_id)
+    handle, known = await _coordination(deps, access, key_result_id)
+    if known.get("status") != STATUS_OPEN:
+        # A resolved coordination's workflow may have finished: it takes no Update.
+        status, code, detail = _REFUSALS[ERROR_CLOSED]
+        raise ProblemError(status, code, detail)
     outcome = OutcomeInput(
         outcome=body.outcome, follow_up=body.follow_up.isoformat(), by=access.caller.id
     )
