@@ -144,8 +144,16 @@ def level_decision(before: EscalationState, after: EscalationState, signal: Risk
         resource_type="key_result",
         resource_id=after.key_result_id,
         detail=f"level {before.level_name} -> {after.level_name} "
-        f"(at risk in {signal.week}, check-in {signal.check_in_id})",
+        f"({_cause(signal)} in {signal.week}, check-in {signal.check_in_id})",
     )
+
+
+def _cause(signal: RiskSignal) -> str:
+    """Why a signal raised the level, for the audit trail."""
+    blockers = red_blockers(signal)
+    if blockers and signal.status != Risk.AT_RISK:
+        return f"blocker for department {blockers[0].department_id}"
+    return "at risk"
 
 
 def closed_decision(state: EscalationState) -> Decision:
