@@ -393,12 +393,19 @@ class KrEscalationWorkflow:
         open_coordination = self._coordination if not self._coordination_done else None
         fresh = [b for b, _ in blockers if b.id not in self._blockers_resolved]
         if open_coordination is not None:
-            if fresh:
-                await open_coordination.signal(
-                    SIGNAL_BLOCKERS_ADDED, BlockersAdded([b.id for b in fresh])
-                )
-            for blocker_id in forward:
-                await open_coordination.signal(SIGNAL_BLOCKER_RESOLVED, BlockerSignal(blocker_id))
+            # The coordination may have finished meanwhile (its blockers resolved): a signal
+            # it can no longer take is logged, not a failure of the escalation.
+            try:
+                if fresh:
+                    await open_coordination.signal(
+                        SIGNAL_BLOCKERS_ADDED, BlockersAdded([b.id for b in fresh])
+                    )
+                for blocker_id in forward:
+                    await open_coordination.signal(
+                        SIGNAL_BLOCKER_RESOLVED, BlockerSignal(blocker_id)
+                    )
+            except Exception as err:
+                workflow.logger.warning("coordination not signalled (%s)", err)
             return
         # Nobody to invite without the owner (signals of an older bridge).
         if fresh and blockers[0][1].owner_id:
