@@ -95,6 +95,12 @@ def parser() -> argparse.ArgumentParser:
         default=defaults.goals_sample,
         help="check-ins sent straight to goals gRPC (0: skip that phase)",
     )
+    p.add_argument(
+        "--bulk-sample",
+        type=int,
+        default=defaults.bulk_sample,
+        help="people checking in on all their key results with one POST /check-ins (0: skip)",
+    )
     p.add_argument("--log-level", default=defaults.log_level)
     return p
 
@@ -121,6 +127,7 @@ def main(argv: list[str] | None = None) -> None:
                 duration=args.duration or None,
                 seed_concurrency=args.seed_concurrency,
                 goals_sample=args.goals_sample,
+                bulk_sample=args.bulk_sample,
                 log_level=args.log_level,
             )
             targets += checkins(console, opts)

@@ -65,6 +65,9 @@ GRPC_TIMEOUT = 60.0
 # The value every check-in of the gateway and bare phases reports (goals phase: GOALS_VALUE).
 GATEWAY_VALUE = 55.0
 GOALS_VALUE = 40.0
+# The bulk phase checks in on the current week as well, with another value: each of its
+# check-ins moves its key result's value, as the gateway phase's do.
+BULK_VALUE = 60.0
 # Reads per connection in flight before the measured phases.
 WARM_UP_ROUNDS = 3
 
@@ -80,6 +83,9 @@ class Options:
     seed_concurrency: int = 32
     # Check-ins sent straight to goals over gRPC (where the time goes); 0 skips that phase.
     goals_sample: int = 2_000
+    # The phone screen's request (POST /check-ins: all of one person's key results at once)
+    # for this many people; 0 skips that phase.
+    bulk_sample: int = 1_000
     # Log level of every process (uvicorn's access log is INFO: WARNING keeps it quiet in
     # the gateway and the bare app alike).
     log_level: str = "WARNING"
@@ -280,6 +286,16 @@ class Phase:
     rss: dict[str, float]  # process → RSS (MB) at the end of the phase
     # PostgreSQL sessions opened during the phase (pool connections that were not reused).
     pg_sessions: int = 0
+    # Check-ins each request records (the bulk phase: every key result of one person).
+    per_request: int = 1
+
+    @property
+    def check_ins(self) -> int:
+        return self.load.ok * self.per_request
+
+    @property
+    def check_ins_per_second(self) -> float:
+        return self.load.per_second * self.per_request
 
 
 @dataclass
@@ -297,13 +313,15 @@ class Result:
         return gw.per_second / bare.per_second if bare.per_second else 0.0
 
 
-async def _measured(stack: Stack, name: str, load: Awaitable[LoadResult]) -> Phase:
+async def _measured(
+    stack: Stack, name: str, load: Awaitable[LoadResult], per_request: int = 1
+) -> Phase:
     """Run ``load`` while accounting the CPU of every process involved."""
     sampler = CpuSampler(stack)
     result, cpu = await sampler.measure(load)
     cpu["load generator"] = result.client_cpu_seconds
     rss = {n: rss_mb(p) for n, p in stack.pids().items()}
-    return Phase(name, result, cpu, rss, sampler.sessions)
+    return Phase(name, result, cpu, rss, sampler.sessions, per_request)
 
 
 async def _http_phase(
@@ -334,6 +352,38 @@ async def _http_phase(
                     resp = await client.get(path, headers=headers)
                     return "ok" if resp.status_code == 200 else f"HTTP {resp.status_code}"
                 resp = await client.post(path, json=body, headers=headers)
+                return "ok" if resp.status_code == 201 else f"HTTP {resp.status_code}"
+
+            return post
+
+        return await run_load(items, [poster(c) for c in clients], deadline=opts.duration)
+
+
+async def _bulk_phase(
+    base_url: str, items: Sequence[tuple[list[str], str]], week: str, opts: Options
+) -> LoadResult:
+    """``POST /check-ins`` once per person with all of their key results (the phone
+    screen's one submit), ``opts.concurrency`` in flight as in :func:`_http_phase`."""
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(
+                httpx.AsyncClient(base_url=base_url, limits=limits, timeout=120.0)
+            )
+            for _ in range(opts.concurrency)
+        ]
+
+        def poster(client: httpx.AsyncClient) -> Callable[[tuple[list[str], str]], Awaitable[str]]:
+            async def post(item: tuple[list[str], str]) -> str:
+                kr_ids, token = item
+                entries = [
+                    {"key_result_id": k, "value": BULK_VALUE, "confidence": 7} for k in kr_ids
+                ]
+                resp = await client.post(
+                    "/check-ins",
+                    json={"week": week, "check_ins": entries},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
                 return "ok" if resp.status_code == 201 else f"HTTP {resp.status_code}"
 
             return post
@@ -389,6 +439,18 @@ async def run_phases(stack: Stack, seeded: Seeded, opts: Options, console: Conso
         console.print(f"  goals gRPC directly: {len(sample):,} check-ins for {previous} …")
         result.phases["goals"] = await _measured(
             stack, "goals", _goals_phase(stack, sample, previous, opts)
+        )
+    if opts.bulk_sample > 0:
+        owners: dict[str, list[str]] = {}
+        for kr in order:
+            owners.setdefault(kr.owner.id, []).append(kr.id)
+        people = list(owners.items())[: opts.bulk_sample]
+        console.print(f"  gateway bulk: {len(people):,} people's check-ins, one request each …")
+        result.phases["bulk"] = await _measured(
+            stack,
+            "bulk",
+            _bulk_phase(stack.api_url, [(krs, tokens[o]) for o, krs in people], result.week, opts),
+            per_request=opts.krs,
         )
     result.peak_rss = {n: rss_mb(p, "VmHWM") for n, p in stack.pids().items()}
     return result

@@ -76,6 +76,9 @@ IDEMPOTENT_READS: dict[str, tuple[str, ...]] = {
         "GetScores",
         "GetParticipation",
         "ListBlockers",
+        "GetRiskRules",
+        "ListRiskRules",
+        "ListCycleCheckIns",
     ),
     "stride.identity.v1.AuthService": ("ListApiKeys", "GetInvitationJob"),
     "stride.identity.v1.IdentityService": (

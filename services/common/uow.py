@@ -84,7 +84,9 @@ class UnitOfWork(Generic[R]):
         try:
             if exc_type is None:
                 if self._rows:
-                    await session.execute(self._events.outbox.insert(), self._rows)
+                    # On the connection: a Core statement needs none of the ORM's handling.
+                    conn = await session.connection()
+                    await conn.execute(self._events.outbox.insert(), self._rows)
                     self._rows = []
                 await session.commit()
             else:

@@ -10,11 +10,19 @@ from services.common.models import new_id, utcnow
 from services.goals import domain, risk, scoring
 from services.goals.messages import plan_json
 from services.goals.models import CheckIn, CheckInVersion, Cycle, KeyResult, Objective
+from services.goals.risk_rules import RuleSet
+from stride.goals.v1 import goals_pb2 as pb
 from workflows.vocabulary import Risk
 
+# The rule version of a key result with no check-in yet: no rule has assessed it.
+NO_RULE = 0
 
-def store_assessment(row: KeyResult | CheckIn | CheckInVersion, result: risk.Assessment) -> None:
+
+def store_assessment(
+    row: KeyResult | CheckIn | CheckInVersion, result: risk.Assessment, rule_version: int
+) -> None:
     row.risk_status = result.status.value
+    row.risk_rule_version = rule_version
     row.risk_progress = result.progress
     row.risk_expected_progress = result.expected_progress
     row.risk_expected_value = result.expected_value
@@ -22,12 +30,26 @@ def store_assessment(row: KeyResult | CheckIn | CheckInVersion, result: risk.Ass
     row.risk_behind_streak = result.behind_streak
 
 
-def assess(kr: KeyResult, cycle: Cycle, checks: Sequence[tuple[str, float]]) -> risk.Assessment:
+def plan_of(kr: KeyResult | pb.KeyResult, start: date, end: date) -> risk.Plan:
+    """The plan the risk rule compares ``kr``'s check-ins with (a row or its message)."""
+    points = (
+        tuple((date.fromisoformat(d), float(p)) for d, p in (kr.plan or []))
+        if isinstance(kr, KeyResult)
+        else tuple((date.fromisoformat(p.date), p.progress) for p in kr.plan)
+    )
+    return risk.Plan(kr.baseline, kr.target, start, end, points)
+
+
+def assess(
+    kr: KeyResult, cycle: Cycle, checks: Sequence[tuple[str, float]], rules: RuleSet
+) -> risk.Assessment:
+    """``kr``'s risk from its check-ins under the rule its department has in ``rules``."""
+    rule = rules.for_department(kr.department_id)
     if kr.direction == "stay_within":
-        return risk.assess_band(risk.Band(kr.lower_bound, kr.upper_bound), checks)
-    points = tuple((date.fromisoformat(d), float(p)) for d, p in (kr.plan or []))
-    plan = risk.Plan(kr.baseline, kr.target, cycle.start_date, cycle.end_date, points)
-    return risk.assess(plan, checks)
+        band = risk.Band(kr.lower_bound, kr.upper_bound)
+        return risk.assess_band(band, checks, weeks=rule.weeks)
+    plan = plan_of(kr, cycle.start_date, cycle.end_date)
+    return risk.assess(plan, checks, threshold=rule.threshold, weeks=rule.weeks)
 
 
 def score_of(kr: KeyResult, checks: Sequence[tuple[str, float]]) -> float:
@@ -43,9 +65,11 @@ def score_of(kr: KeyResult, checks: Sequence[tuple[str, float]]) -> float:
     return scoring.key_result_score(shape, [v for _w, v in sorted(checks)])
 
 
-def rescore(kr: KeyResult, cycle: Cycle, checks: Sequence[tuple[str, float]]) -> None:
+def rescore(
+    kr: KeyResult, cycle: Cycle, checks: Sequence[tuple[str, float]], rules: RuleSet
+) -> None:
     """Recompute a key result's risk, score and current value from its check-ins."""
-    store_assessment(kr, assess(kr, cycle, checks))
+    store_assessment(kr, assess(kr, cycle, checks, rules), rules.version)
     kr.score = score_of(kr, checks)
     latest = max(checks) if checks else None
     kr.current_value = latest[1] if latest else kr.baseline
@@ -89,7 +113,7 @@ def new_key_result(
         updated_at=now,
     )
     apply_spec(row, valid)
-    store_assessment(row, risk.Assessment(Risk.NO_DATA))
+    store_assessment(row, risk.Assessment(Risk.NO_DATA), NO_RULE)
     return row
 
 

@@ -66,6 +66,11 @@ KR_CLOSED = Event(
     pb.KeyResultClosed,
     "a key result closed with its objective (final score)",
 )
+RISK_RULES_CHANGED = Event(
+    "stride.goals.v1.risk_rules.changed",
+    pb.RiskRulesChanged,
+    "HR set a new version of the risk rules (in force for every assessment from then on)",
+)
 
 BLOCKER_RESOLVED = Event(
     "stride.goals.v1.blocker.resolved",
@@ -90,4 +95,5 @@ EVENTS = EventRegistry(
     KR_UPDATED,
     KR_CLOSED,
     BLOCKER_RESOLVED,
+    RISK_RULES_CHANGED,
 )

@@ -110,6 +110,7 @@ def risk_pb(row: KeyResult | CheckIn | CheckInVersion) -> pb.RiskAssessment:
         expected_value=row.risk_expected_value,
         shortfall=row.risk_shortfall,
         behind_streak=row.risk_behind_streak,
+        rule_version=row.risk_rule_version,
     )
 
 

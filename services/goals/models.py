@@ -104,6 +104,8 @@ class KeyResult(Base):
     risk_expected_value: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
     risk_shortfall: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
     risk_behind_streak: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # The risk rule set version (risk_rule_sets) that assessment used.
+    risk_rule_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     created_at: Mapped[datetime] = created_at_column()
     # number | percentage | currency | boolean | milestone
     kind: Mapped[str] = mapped_column(String(16), nullable=False, default="number")
@@ -142,6 +144,7 @@ class CheckInFields:
     risk_expected_value: Mapped[float] = mapped_column(Float, nullable=False)
     risk_shortfall: Mapped[float] = mapped_column(Float, nullable=False)
     risk_behind_streak: Mapped[int] = mapped_column(Integer, nullable=False)
+    risk_rule_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     recorded_at: Mapped[datetime] = created_at_column()
     # [{"text": ..., "department_id": ...}]
     blockers: Mapped[list[Any]] = mapped_column(JSON, nullable=False, default=list)
@@ -211,6 +214,22 @@ class DepartmentBlocker(Base):
 
 
 BLOCKERS: Table = DepartmentBlocker.__table__  # type: ignore[assignment]
+
+
+class RiskRuleSet(Base):
+    """One version of the risk rule (services.goals.risk_rules); the newest is in force.
+    Versions are only added, never changed: assessments name the version they used."""
+
+    __tablename__ = "risk_rule_sets"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    threshold: Mapped[float] = mapped_column(Float, nullable=False)
+    weeks: Mapped[int] = mapped_column(Integer, nullable=False)
+    # [{"department_id": ..., "threshold": ..., "weeks": ...}]
+    overrides: Mapped[list[Any]] = mapped_column(JSON, nullable=False, default=list)
+    note: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    created_by: Mapped[str] = mapped_column(String(80), nullable=False, default="")
+    created_at: Mapped[datetime] = created_at_column()
 
 
 class Checklist(Base):

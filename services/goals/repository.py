@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, bindparam, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.goals.models import (
@@ -21,6 +21,7 @@ from services.goals.models import (
     KeyResult,
     Objective,
     Revision,
+    RiskRuleSet,
 )
 
 Row = (
@@ -34,6 +35,34 @@ Row = (
     | ApprovalApprover
     | Revision
     | DepartmentBlocker
+    | RiskRuleSet
+)
+
+
+# The check-in path's reads, built once: a statement made per call costs SQLAlchemy its
+# construction and its cache key on every check-in (~10 % of goals' CPU), a prebuilt one
+# reuses both (the values travel as bound parameters).
+_KRS, _OBJECTIVES, _CYCLES = (m.__table__ for m in (KeyResult, Objective, Cycle))
+_TARGET_PARTS = (("k", _KRS), ("o", _OBJECTIVES), ("c", _CYCLES))
+_CHECK_IN_TARGETS = (
+    select(*(c for _, table in _TARGET_PARTS for c in table.columns))
+    .join_from(_KRS, _OBJECTIVES, _OBJECTIVES.c.id == _KRS.c.objective_id)
+    .join(_CYCLES, _CYCLES.c.id == _KRS.c.cycle_id)
+    .where(_KRS.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_KRS.c.id)
+    .with_for_update(of=_KRS)
+)
+# Each part's column names, in the order the joined read returns them.
+_TARGET_KEYS = tuple(tuple(c.key for c in table.columns) for _, table in _TARGET_PARTS)
+_WEIGHTS_AND_SCORES = (
+    select(_KRS.c.id, _KRS.c.weight, _KRS.c.score)
+    .where(_KRS.c.objective_id == bindparam("objective_id"))
+    .order_by(_KRS.c.created_at, _KRS.c.id)
+)
+_CHECK_IN_ROWS = (
+    select(*CHECK_INS.columns)
+    .where(CHECK_INS.c.key_result_id == bindparam("key_result_id"))
+    .order_by(CHECK_INS.c.week)
 )
 
 
@@ -194,37 +223,24 @@ class GoalsRepository:
         The objects are not in the session (changes to them are not saved by a flush)."""
         if not ids:
             return {}
-        krs, objectives, cycles = (m.__table__ for m in (KeyResult, Objective, Cycle))
-        query = (
-            select(
-                *(c.label(f"k_{c.key}") for c in krs.columns),
-                *(c.label(f"o_{c.key}") for c in objectives.columns),
-                *(c.label(f"c_{c.key}") for c in cycles.columns),
-            )
-            .join_from(krs, objectives, objectives.c.id == krs.c.objective_id)
-            .join(cycles, cycles.c.id == krs.c.cycle_id)
-            .where(krs.c.id.in_(list(ids)))
-            .order_by(krs.c.id)
-            .with_for_update(of=krs)
-        )
+        conn = await self.session.connection()
+        rows = (await conn.execute(_CHECK_IN_TARGETS, {"ids": list(ids)})).all()
+        k_keys, o_keys, c_keys = _TARGET_KEYS
+        k_end, o_end = len(k_keys), len(k_keys) + len(o_keys)
         found: dict[str, tuple[KeyResult, Objective, Cycle]] = {}
-        for row in (await self.session.execute(query)).mappings():
+        for row in rows:
             # Plain rows made into objects outside the session: nothing to track or flush;
             # the caller writes its changes with Core (handlers/check_ins.py).
-            parts: dict[str, dict[str, Any]] = {"k": {}, "o": {}, "c": {}}
-            for key, value in row.items():
-                parts[key[0]][key[2:]] = value
-            kr = KeyResult(**parts["k"])
-            found[kr.id] = (kr, Objective(**parts["o"]), Cycle(**parts["c"]))
+            kr = KeyResult(**dict(zip(k_keys, row[:k_end], strict=True)))
+            objective = Objective(**dict(zip(o_keys, row[k_end:o_end], strict=True)))
+            cycle = Cycle(**dict(zip(c_keys, row[o_end:], strict=True)))
+            found[kr.id] = (kr, objective, cycle)
         return found
 
     async def weights_and_scores(self, objective_id: str) -> dict[str, tuple[int, float]]:
         """key result id → (weight, score) of an objective's key results, as stored."""
-        rows = await self.session.execute(
-            select(KeyResult.id, KeyResult.weight, KeyResult.score)
-            .where(KeyResult.objective_id == objective_id)
-            .order_by(KeyResult.created_at, KeyResult.id)
-        )
+        conn = await self.session.connection()
+        rows = await conn.execute(_WEIGHTS_AND_SCORES, {"objective_id": objective_id})
         return {kr_id: (weight, score) for kr_id, weight, score in rows.all()}
 
     async def objective_statuses(self, objective_ids: Sequence[str]) -> dict[str, str]:
@@ -247,8 +263,39 @@ class GoalsRepository:
     async def check_in_rows(self, kr_id: str) -> Sequence[sqlalchemy.Row[Any]]:
         """A key result's check-ins as plain rows (every column; no ORM objects to build and
         track): what recording one more reads, late in a quarter a dozen or more weeks."""
-        query = select(*CHECK_INS.columns).where(CHECK_INS.c.key_result_id == kr_id)
-        return (await self.session.execute(query.order_by(CHECK_INS.c.week))).all()
+        conn = await self.session.connection()
+        return (await conn.execute(_CHECK_IN_ROWS, {"key_result_id": kr_id})).all()
+
+    async def week_values(self, kr_ids: Sequence[str]) -> dict[str, list[tuple[str, float]]]:
+        """key result id → its check-ins' (week, value), by week."""
+        found: dict[str, list[tuple[str, float]]] = {k: [] for k in kr_ids}
+        if not kr_ids:
+            return found
+        rows = await self.session.execute(
+            select(CheckIn.key_result_id, CheckIn.week, CheckIn.value)
+            .where(CheckIn.key_result_id.in_(list(kr_ids)))
+            .order_by(CheckIn.key_result_id, CheckIn.week)
+        )
+        for kr_id, week, value in rows.all():
+            found[kr_id].append((week, value))
+        return found
+
+    async def count_key_results(self, cycle_id: str) -> int:
+        query = select(func.count()).select_from(KeyResult).where(KeyResult.cycle_id == cycle_id)
+        return int((await self.session.execute(query)).scalar_one())
+
+    # --- risk rule sets -------------------------------------------------------------------
+    async def rule_set(self, version: int = 0) -> RiskRuleSet | None:
+        """A version of the risk rule set; 0: the one in force (the newest)."""
+        query = select(RiskRuleSet)
+        if version:
+            query = query.where(RiskRuleSet.version == version)
+        query = query.order_by(RiskRuleSet.version.desc()).limit(1)
+        return (await self.session.scalars(query)).first()
+
+    async def rule_sets(self, limit: int, offset: int = 0) -> list[RiskRuleSet]:
+        query = select(RiskRuleSet).order_by(RiskRuleSet.version.desc())
+        return list((await self.session.scalars(query.limit(limit).offset(offset))).all())
 
     async def check_ins_of_week(self, kr_ids: Sequence[str], week: str) -> set[str]:
         if not kr_ids:

@@ -23,6 +23,7 @@ from services.goals.handlers import (
     cycles,
     key_results,
     objectives,
+    risk_rules,
     scores,
 )
 from services.goals.handlers.shared import Deps
@@ -94,3 +95,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
 
     ListBlockers = _rpc(blockers.list_)
     ResolveBlocker = _rpc(blockers.resolve)
+    GetRiskRules = _rpc(risk_rules.get)
+    ListRiskRules = _rpc(risk_rules.list_)
+    SetRiskRules = _rpc(risk_rules.set_)
+    ListCycleCheckIns = _rpc(risk_rules.cycle_check_ins)

@@ -207,6 +207,7 @@ IGNORED: dict[str, str] = {
     goals_events.KR_CREATED.subject: _NO_GOAL_WORKFLOW,
     goals_events.KR_UPDATED.subject: _NO_GOAL_WORKFLOW,
     goals_events.KR_CLOSED.subject: _NO_GOAL_WORKFLOW,
+    goals_events.RISK_RULES_CHANGED.subject: "each check-in is assessed under the rules in force",
     audit_subject("goals"): "audit entries are appended to identity's hash chain",
     audit_subject("identity"): "audit entries are appended to identity's hash chain",
     identity_events.DEPARTMENT_CREATED.subject: "workflows read the org when they need it",

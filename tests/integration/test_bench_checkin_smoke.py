@@ -19,10 +19,14 @@ from bench import checkin
 
 EMPLOYEES = 20
 KRS = 3
+# People whose key results the bulk phase checks in on again, one request each.
+BULK = 5
 
 
 async def test_every_check_in_sent_through_the_gateway_is_stored(tmp_path: Path) -> None:
-    opts = checkin.Options(employees=EMPLOYEES, krs=KRS, concurrency=8, goals_sample=KRS)
+    opts = checkin.Options(
+        employees=EMPLOYEES, krs=KRS, concurrency=8, goals_sample=KRS, bulk_sample=BULK
+    )
     quiet = Console(quiet=True)
     async with checkin.benchmark_stack(tmp_path, opts.log_level) as stack:
         seeded = await checkin.seed(stack, opts, tmp_path, quiet)
@@ -35,6 +39,8 @@ async def test_every_check_in_sent_through_the_gateway_is_stored(tmp_path: Path)
         bare = result.phases["bare"].load
         assert (bare.ok, bare.errors) == (EMPLOYEES * KRS, {})
         assert result.phases["goals"].load.ok == KRS
+        bulk = result.phases["bulk"]
+        assert (bulk.load.ok, bulk.load.errors, bulk.check_ins) == (BULK, {}, BULK * KRS)
 
         # Counted back through the API, each key result read by its owner.
         stored: Counter[tuple[str, float]] = Counter()
@@ -48,7 +54,9 @@ async def test_every_check_in_sent_through_the_gateway_is_stored(tmp_path: Path)
                 stored.update((c["week"], c["value"]) for c in resp.json()["items"])
             async with httpx.AsyncClient(base_url=stack.bare_url, timeout=30) as bare_api:
                 bare_rows = (await bare_api.get("/count")).json()["check_ins"]
-        assert stored[(result.week, checkin.GATEWAY_VALUE)] == EMPLOYEES * KRS
+        # The bulk phase replaced this week's check-ins of BULK people with its own value.
+        assert stored[(result.week, checkin.GATEWAY_VALUE)] == (EMPLOYEES - BULK) * KRS
+        assert stored[(result.week, checkin.BULK_VALUE)] == BULK * KRS
         # The goals phase checked in for the previous week on a sample of key results.
         assert stored.total() == EMPLOYEES * KRS + KRS
         assert bare_rows == EMPLOYEES * KRS

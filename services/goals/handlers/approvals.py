@@ -36,6 +36,7 @@ from services.goals.messages import (
 )
 from services.goals.models import Approval, ApprovalApprover, Cycle, Revision
 from services.goals.repository import GoalsRepository
+from services.goals.risk_rules import RuleSet
 from stride.goals.v1 import goals_pb2 as pb
 from workflows import ids
 from workflows.vocabulary import MAX_COMMENT, ObjectiveStatus
@@ -249,7 +250,8 @@ async def decide(deps: Deps, request: pb.DecideApprovalRequest) -> pb.Approval:
                 now,
             )
         else:
-            await _decide_revision(uow, row, cycle, approve, decided_by, comment)
+            rules = await deps.rules.current(repo)
+            await _decide_revision(uow, rules, row, cycle, approve, decided_by, comment)
         row.status = "approved" if approve else "rejected"
         row.decided_by, row.decided_at, row.comment = decided_by, now, comment
         row.overridden = bool(request.override)
@@ -260,7 +262,13 @@ async def decide(deps: Deps, request: pb.DecideApprovalRequest) -> pb.Approval:
 
 
 async def _decide_revision(
-    uow: Uow, approval: Approval, cycle: Cycle, approve: bool, decided_by: str, comment: str
+    uow: Uow,
+    rules: RuleSet,
+    approval: Approval,
+    cycle: Cycle,
+    approve: bool,
+    decided_by: str,
+    comment: str,
 ) -> None:
     repo = uow.repo
     revision = await repo.revision(approval.revision_id, lock=True)
@@ -278,7 +286,7 @@ async def _decide_revision(
         kr.target = revision.new_target
         kr.revision += 1
         checks = [(c.week, c.value) for c in await repo.check_ins(kr.id)]
-        rescore(kr, cycle, checks)
+        rescore(kr, cycle, checks, rules)
         kr.updated_at = now
         kr_message = key_result_pb(kr, objective.status)
         if kr.score != previous_score:

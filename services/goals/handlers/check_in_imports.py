@@ -70,6 +70,7 @@ async def import_(deps: Deps, request: pb.ImportCheckInsRequest) -> pb.ImportChe
             errors += unresolved
             targets = await uow.repo.check_in_targets(sorted({kr_id for _r, kr_id in resolved}))
             siblings: dict[str, dict[str, tuple[int, float]]] = {}
+            rules = await deps.rules.current(uow.repo)
             for row, kr_id in sorted(resolved, key=lambda r: (r[0].week, r[0].row)):
                 target = targets[kr_id]
                 entry = pb.RecordCheckInRequest(
@@ -79,7 +80,7 @@ async def import_(deps: Deps, request: pb.ImportCheckInsRequest) -> pb.ImportChe
                     note=row.note,
                 )
                 try:
-                    await _record(uow, target, entry, row.week, recorded_by, siblings)
+                    await _record(uow, rules, target, entry, row.week, recorded_by, siblings)
                 except DomainError as exc:  # refused before anything of the row was written
                     errors.append(domain.RowError(row.row, exc.code, exc.message))
             report = _report(request, read, resolved, errors)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import grpc
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 
 from services.common import metrics
@@ -39,12 +40,15 @@ from services.goals.models import (
     Objective,
 )
 from services.goals.repository import GoalsRepository
+from services.goals.risk_rules import RuleSet
 from stride.goals.v1 import goals_pb2 as pb
 
+# Built once (a statement made per call costs SQLAlchemy its construction and cache key on
+# every check-in); the row's id travels as the bound parameter ``row_id``.
 _INSERT_CHECK_IN = CHECK_INS.insert()
 _INSERT_VERSION = CHECK_IN_VERSIONS.insert()
-_UPDATE_CHECK_IN = CHECK_INS.update()
-_UPDATE_KEY_RESULT = KEY_RESULTS.update()
+_UPDATE_CHECK_IN = CHECK_INS.update().where(CHECK_INS.c.id == bindparam("row_id"))
+_UPDATE_KEY_RESULT = KEY_RESULTS.update().where(KEY_RESULTS.c.id == bindparam("row_id"))
 # What recording a check-in changes on its key result (evaluation.rescore, confidence).
 _KR_PROGRESS_COLUMNS = (
     "current_value",
@@ -100,7 +104,8 @@ async def record(deps: Deps, request: pb.RecordCheckInRequest) -> pb.CheckIn:
             if target is None:
                 raise NotFound("key_result_not_found", "key result not found")
             domain.check_may_check_in(_actor(request), target[0].owner_id, target[0].id)
-            result = await _record(uow, target, request, request.week, request.recorded_by)
+            rules = await deps.rules.current(uow.repo)
+            result = await _record(uow, rules, target, request, request.week, request.recorded_by)
     except IntegrityError as exc:  # the same week submitted twice at the same instant
         raise _concurrent_check_in() from exc
     metrics.check_in_recorded()
@@ -117,6 +122,7 @@ async def record_many(deps: Deps, request: pb.RecordCheckInsRequest) -> pb.Recor
     try:
         async with deps.units() as uow:
             targets = await uow.repo.check_in_targets([c.key_result_id for c in request.check_ins])
+            rules = await deps.rules.current(uow.repo)
             for i, entry in enumerate(request.check_ins):
                 try:
                     target = targets.get(entry.key_result_id)
@@ -125,7 +131,9 @@ async def record_many(deps: Deps, request: pb.RecordCheckInsRequest) -> pb.Recor
                     domain.check_may_check_in(actor, target[0].owner_id, target[0].id)
                     week = entry.week or request.week
                     recorded_by = entry.recorded_by or request.recorded_by
-                    results.append(await _record(uow, target, entry, week, recorded_by, siblings))
+                    results.append(
+                        await _record(uow, rules, target, entry, week, recorded_by, siblings)
+                    )
                 except DomainError as exc:
                     raise DomainError(
                         exc.code, f"check_ins[{i}]: {exc.message}", status=exc.status
@@ -138,14 +146,16 @@ async def record_many(deps: Deps, request: pb.RecordCheckInsRequest) -> pb.Recor
 
 async def _record(
     uow: Uow,
+    rules: RuleSet,
     target: tuple[KeyResult, Objective, Cycle],
     request: pb.RecordCheckInRequest,
     week: str,
     recorded_by: str,
     siblings: dict[str, dict[str, tuple[int, float]]] | None = None,
 ) -> pb.CheckIn:
-    """Record one check-in of a locked key result inside the caller's unit of work
-    (``siblings``: a bulk request's cache of each objective's weights and scores)."""
+    """Record one check-in of a locked key result inside the caller's unit of work, assessed
+    under ``rules`` (``siblings``: a bulk request's cache of each objective's weights and
+    scores)."""
     kr, objective, cycle = target
     repo = uow.repo
     domain.ensure_open(cycle.status)
@@ -187,26 +197,23 @@ async def _record(
     checks = [*history, (row.week, row.value)]
     # The check-in is assessed as of its own week; the key result as of its latest.
     as_of_week = [c for c in checks if c[0] <= row.week]
-    store_assessment(row, assess(kr, cycle, as_of_week))
+    store_assessment(row, assess(kr, cycle, as_of_week, rules), rules.version)
     row.score = score_of(kr, as_of_week)
     previous_value, previous_score = kr.current_value, kr.score
-    rescore(kr, cycle, checks)
+    rescore(kr, cycle, checks, rules)
     kr.confidence = new.confidence if kr.last_check_in_week == row.week else kr.confidence
     kr.updated_at = row.recorded_at
-    # Core statements (no ORM bookkeeping): the check-in, then its version.
+    # Core statements on the unit of work's connection (no ORM bookkeeping): the check-in,
+    # then its version.
+    conn = await uow.session.connection()
     if before is None:
-        await uow.session.execute(_INSERT_CHECK_IN, _values(row, CHECK_IN_COLUMNS))
+        await conn.execute(_INSERT_CHECK_IN, _values(row, CHECK_IN_COLUMNS))
     else:
-        await uow.session.execute(
-            _UPDATE_CHECK_IN.where(CHECK_INS.c.id == row.id), _values(row, _UPDATED_COLUMNS)
-        )
+        await conn.execute(_UPDATE_CHECK_IN, {"row_id": row.id, **_values(row, _UPDATED_COLUMNS)})
     version = {"check_in_id": row.id, **_values(row, VERSIONED_COLUMNS)}
-    await uow.session.execute(_INSERT_VERSION, version)
+    await conn.execute(_INSERT_VERSION, version)
     # The key result came from check_in_targets, outside the session: saved explicitly.
-    await uow.session.execute(
-        _UPDATE_KEY_RESULT.where(KEY_RESULTS.c.id == kr.id),
-        _values(kr, _KR_PROGRESS_COLUMNS),
-    )
+    await conn.execute(_UPDATE_KEY_RESULT, {"row_id": kr.id, **_values(kr, _KR_PROGRESS_COLUMNS)})
     message = check_in_pb(row)
     kr_message = key_result_pb(kr, objective.status)
     await uow.emit(

@@ -130,7 +130,7 @@ async def update(deps: Deps, request: pb.UpdateKeyResultRequest) -> pb.KeyResult
         if owner is not None:
             row.owner_id, row.department_id = owner.id, owner.department_id
         checks = [(c.week, c.value) for c in await repo.check_ins(row.id)]
-        rescore(row, cycle, checks)
+        rescore(row, cycle, checks, await deps.rules.current(repo))
         row.updated_at = utcnow()
         message = key_result_pb(row, objective.status)
         await key_result_changed(uow, "key_result.update", "updated", message, before)

@@ -3,8 +3,9 @@ records several aggregates write (status changes, progress and approval events).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -18,13 +19,43 @@ from services.common.uow import UnitOfWork, Units
 from services.goals import domain, scoring
 from services.goals.identity_client import IdentityClient
 from services.goals.messages import iso_date, key_result_pb, objective_pb
-from services.goals.models import Approval, Cycle, KeyResult, Objective
+from services.goals.models import Approval, Cycle, KeyResult, Objective, RiskRuleSet
 from services.goals.repository import GoalsRepository
+from services.goals.risk_rules import DEFAULT_RULES, Rule, RuleSet
 from stride.common.v1 import common_pb2
 from stride.goals.v1 import goals_pb2 as pb
 from workflows.vocabulary import ObjectiveStatus
 
 Uow = UnitOfWork[GoalsRepository]
+
+# How long a goals process keeps the risk rule set in force before reading it again: a new
+# version set through another replica applies there within this many seconds.
+RULES_TTL_SECONDS = 5.0
+
+
+def rule_set_of(row: RiskRuleSet) -> RuleSet:
+    overrides = {o["department_id"]: Rule(o["threshold"], o["weeks"]) for o in row.overrides}
+    return RuleSet(row.version, Rule(row.threshold, row.weeks), overrides)
+
+
+class RuleSets:
+    """The risk rule set in force, read at most every :data:`RULES_TTL_SECONDS` (a check-in
+    does not pay a read for a row that changes a few times a year)."""
+
+    def __init__(self, ttl: float = RULES_TTL_SECONDS) -> None:
+        self.ttl = ttl
+        self._rules: RuleSet | None = None
+        self._read_at = 0.0
+
+    async def current(self, repo: GoalsRepository) -> RuleSet:
+        if self._rules is None or time.monotonic() - self._read_at > self.ttl:
+            row = await repo.rule_set()
+            self.put(rule_set_of(row) if row is not None else DEFAULT_RULES)
+        assert self._rules is not None
+        return self._rules
+
+    def put(self, rules: RuleSet) -> None:
+        self._rules, self._read_at = rules, time.monotonic()
 
 
 @dataclass(frozen=True)
@@ -36,6 +67,8 @@ class Deps:
     identity: IdentityClient
     # The organisation's time zone: the default of a new cycle's.
     time_zone: str
+    # The risk rule set in force (cached).
+    rules: RuleSets = field(default_factory=RuleSets)
 
 
 # --- paging ---------------------------------------------------------------------------------

@@ -479,6 +479,7 @@ class RiskAssessment(_message.Message):
     EXPECTED_VALUE_FIELD_NUMBER: _builtins.int
     SHORTFALL_FIELD_NUMBER: _builtins.int
     BEHIND_STREAK_FIELD_NUMBER: _builtins.int
+    RULE_VERSION_FIELD_NUMBER: _builtins.int
     status: Global___RiskStatus.ValueType
     progress: _builtins.float
     """Share of the way from baseline to target, 0 = baseline, 1 = target (may exceed [0, 1])."""
@@ -490,6 +491,10 @@ class RiskAssessment(_message.Message):
     """(expected_progress - progress) / expected_progress, 0 when ahead of plan."""
     behind_streak: _builtins.int
     """Consecutive check-ins (ending with this one) behind plan by the threshold."""
+    rule_version: _builtins.int
+    """The risk rule set version (RiskRules.version) the assessment used; 0 before the first
+    check-in.
+    """
     def __init__(
         self,
         *,
@@ -499,14 +504,319 @@ class RiskAssessment(_message.Message):
         expected_value: _builtins.float = ...,
         shortfall: _builtins.float = ...,
         behind_streak: _builtins.int = ...,
+        rule_version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["behind_streak", b"behind_streak", "expected_progress", b"expected_progress", "expected_value", b"expected_value", "progress", b"progress", "shortfall", b"shortfall", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["behind_streak", b"behind_streak", "expected_progress", b"expected_progress", "expected_value", b"expected_value", "progress", b"progress", "rule_version", b"rule_version", "shortfall", b"shortfall", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RiskAssessment: _TypeAlias = RiskAssessment  # noqa: Y015
+
+@_typing.final
+class RiskRule(_message.Message):
+    """The customer's rule with its numbers: a check-in is behind when it falls short of the plan
+    by threshold (0.2: 20 %); a key result is at risk after weeks behind check-ins running.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    THRESHOLD_FIELD_NUMBER: _builtins.int
+    WEEKS_FIELD_NUMBER: _builtins.int
+    threshold: _builtins.float
+    weeks: _builtins.int
+    def __init__(
+        self,
+        *,
+        threshold: _builtins.float = ...,
+        weeks: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["threshold", b"threshold", "weeks", b"weeks"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RiskRule: _TypeAlias = RiskRule  # noqa: Y015
+
+@_typing.final
+class RiskRuleOverride(_message.Message):
+    """A department's own rule (key results owned in exactly that department)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    RULE_FIELD_NUMBER: _builtins.int
+    department_id: _builtins.str
+    @_builtins.property
+    def rule(self) -> Global___RiskRule: ...
+    def __init__(
+        self,
+        *,
+        department_id: _builtins.str = ...,
+        rule: Global___RiskRule | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["rule", b"rule"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "rule", b"rule"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RiskRuleOverride: _TypeAlias = RiskRuleOverride  # noqa: Y015
+
+@_typing.final
+class RiskRules(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VERSION_FIELD_NUMBER: _builtins.int
+    RULE_FIELD_NUMBER: _builtins.int
+    OVERRIDES_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    CREATED_BY_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    version: _builtins.int
+    note: _builtins.str
+    created_by: _builtins.str
+    """Who set it (the audit actor), and when."""
+    created_at: _builtins.str
+    @_builtins.property
+    def rule(self) -> Global___RiskRule: ...
+    @_builtins.property
+    def overrides(self) -> _containers.RepeatedCompositeFieldContainer[Global___RiskRuleOverride]: ...
+    def __init__(
+        self,
+        *,
+        version: _builtins.int = ...,
+        rule: Global___RiskRule | None = ...,
+        overrides: _abc.Iterable[Global___RiskRuleOverride] | None = ...,
+        note: _builtins.str = ...,
+        created_by: _builtins.str = ...,
+        created_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["rule", b"rule"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "created_by", b"created_by", "note", b"note", "overrides", b"overrides", "rule", b"rule", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RiskRules: _TypeAlias = RiskRules  # noqa: Y015
+
+@_typing.final
+class GetRiskRulesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VERSION_FIELD_NUMBER: _builtins.int
+    version: _builtins.int
+    """0: the version in force."""
+    def __init__(
+        self,
+        *,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetRiskRulesRequest: _TypeAlias = GetRiskRulesRequest  # noqa: Y015
+
+@_typing.final
+class ListRiskRulesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def page(self) -> _common_pb2.PageRequest: ...
+    def __init__(
+        self,
+        *,
+        page: _common_pb2.PageRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRiskRulesRequest: _TypeAlias = ListRiskRulesRequest  # noqa: Y015
+
+@_typing.final
+class ListRiskRulesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULE_SETS_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def rule_sets(self) -> _containers.RepeatedCompositeFieldContainer[Global___RiskRules]: ...
+    @_builtins.property
+    def page(self) -> _common_pb2.PageResponse: ...
+    def __init__(
+        self,
+        *,
+        rule_sets: _abc.Iterable[Global___RiskRules] | None = ...,
+        page: _common_pb2.PageResponse | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page", b"page", "rule_sets", b"rule_sets"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRiskRulesResponse: _TypeAlias = ListRiskRulesResponse  # noqa: Y015
+
+@_typing.final
+class SetRiskRulesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULE_FIELD_NUMBER: _builtins.int
+    OVERRIDES_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    note: _builtins.str
+    @_builtins.property
+    def rule(self) -> Global___RiskRule: ...
+    @_builtins.property
+    def overrides(self) -> _containers.RepeatedCompositeFieldContainer[Global___RiskRuleOverride]: ...
+    def __init__(
+        self,
+        *,
+        rule: Global___RiskRule | None = ...,
+        overrides: _abc.Iterable[Global___RiskRuleOverride] | None = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["rule", b"rule"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["note", b"note", "overrides", b"overrides", "rule", b"rule"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetRiskRulesRequest: _TypeAlias = SetRiskRulesRequest  # noqa: Y015
+
+@_typing.final
+class WeekValue(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEEK_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    week: _builtins.str
+    value: _builtins.float
+    def __init__(
+        self,
+        *,
+        week: _builtins.str = ...,
+        value: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["value", b"value", "week", b"week"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WeekValue: _TypeAlias = WeekValue  # noqa: Y015
+
+@_typing.final
+class CycleKeyResultCheckIns(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_RESULT_FIELD_NUMBER: _builtins.int
+    CHECK_INS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def key_result(self) -> Global___KeyResult: ...
+    @_builtins.property
+    def check_ins(self) -> _containers.RepeatedCompositeFieldContainer[Global___WeekValue]:
+        """Every check-in's week and value, by week."""
+
+    def __init__(
+        self,
+        *,
+        key_result: Global___KeyResult | None = ...,
+        check_ins: _abc.Iterable[Global___WeekValue] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["key_result", b"key_result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["check_ins", b"check_ins", "key_result", b"key_result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CycleKeyResultCheckIns: _TypeAlias = CycleKeyResultCheckIns  # noqa: Y015
+
+@_typing.final
+class ListCycleCheckInsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    @_builtins.property
+    def page(self) -> _common_pb2.PageRequest: ...
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+        page: _common_pb2.PageRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "page", b"page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCycleCheckInsRequest: _TypeAlias = ListCycleCheckInsRequest  # noqa: Y015
+
+@_typing.final
+class ListCycleCheckInsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_RESULTS_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    total: _builtins.int
+    """Key results in the cycle (for progress)."""
+    @_builtins.property
+    def key_results(self) -> _containers.RepeatedCompositeFieldContainer[Global___CycleKeyResultCheckIns]: ...
+    @_builtins.property
+    def page(self) -> _common_pb2.PageResponse: ...
+    def __init__(
+        self,
+        *,
+        key_results: _abc.Iterable[Global___CycleKeyResultCheckIns] | None = ...,
+        page: _common_pb2.PageResponse | None = ...,
+        total: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["key_results", b"key_results", "page", b"page", "total", b"total"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCycleCheckInsResponse: _TypeAlias = ListCycleCheckInsResponse  # noqa: Y015
+
+@_typing.final
+class RiskRulesChanged(_message.Message):
+    """A new version of the risk rule set is in force."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    META_FIELD_NUMBER: _builtins.int
+    RULES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def meta(self) -> _common_pb2.EventMeta: ...
+    @_builtins.property
+    def rules(self) -> Global___RiskRules: ...
+    def __init__(
+        self,
+        *,
+        meta: _common_pb2.EventMeta | None = ...,
+        rules: Global___RiskRules | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["meta", b"meta", "rules", b"rules"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["meta", b"meta", "rules", b"rules"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RiskRulesChanged: _TypeAlias = RiskRulesChanged  # noqa: Y015
 
 @_typing.final
 class PlanPoint(_message.Message):

@@ -211,6 +211,26 @@ class GoalsServiceStub:
                 request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ResolveBlockerRequest.SerializeToString,
                 response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.DepartmentBlocker.FromString,
                 _registered_method=True)
+        self.GetRiskRules = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/GetRiskRules',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetRiskRulesRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.RiskRules.FromString,
+                _registered_method=True)
+        self.ListRiskRules = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/ListRiskRules',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListRiskRulesRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListRiskRulesResponse.FromString,
+                _registered_method=True)
+        self.SetRiskRules = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/SetRiskRules',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.SetRiskRulesRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.RiskRules.FromString,
+                _registered_method=True)
+        self.ListCycleCheckIns = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/ListCycleCheckIns',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListCycleCheckInsRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListCycleCheckInsResponse.FromString,
+                _registered_method=True)
 
 
 class GoalsServiceServicer:
@@ -459,6 +479,35 @@ class GoalsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetRiskRules(self, request, context):
+        """The risk rule set in force (version 0), or an earlier version.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRiskRules(self, request, context):
+        """Every version of the risk rule set, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetRiskRules(self, request, context):
+        """A new version of the risk rule set, in force for every assessment from now on.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCycleCheckIns(self, request, context):
+        """A cycle's key results with their check-ins (week and value), a page at a time: what a
+        backtest replays.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GoalsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -636,6 +685,26 @@ def add_GoalsServiceServicer_to_server(servicer, server):
                     servicer.ResolveBlocker,
                     request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ResolveBlockerRequest.FromString,
                     response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.DepartmentBlocker.SerializeToString,
+            ),
+            'GetRiskRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRiskRules,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetRiskRulesRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.RiskRules.SerializeToString,
+            ),
+            'ListRiskRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRiskRules,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListRiskRulesRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListRiskRulesResponse.SerializeToString,
+            ),
+            'SetRiskRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetRiskRules,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.SetRiskRulesRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.RiskRules.SerializeToString,
+            ),
+            'ListCycleCheckIns': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCycleCheckIns,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListCycleCheckInsRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListCycleCheckInsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1585,6 +1654,114 @@ class GoalsService:
             '/stride.goals.v1.GoalsService/ResolveBlocker',
             stride_dot_goals_dot_v1_dot_goals__pb2.ResolveBlockerRequest.SerializeToString,
             stride_dot_goals_dot_v1_dot_goals__pb2.DepartmentBlocker.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRiskRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/GetRiskRules',
+            stride_dot_goals_dot_v1_dot_goals__pb2.GetRiskRulesRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.RiskRules.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRiskRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/ListRiskRules',
+            stride_dot_goals_dot_v1_dot_goals__pb2.ListRiskRulesRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.ListRiskRulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetRiskRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/SetRiskRules',
+            stride_dot_goals_dot_v1_dot_goals__pb2.SetRiskRulesRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.RiskRules.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCycleCheckIns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/ListCycleCheckIns',
+            stride_dot_goals_dot_v1_dot_goals__pb2.ListCycleCheckInsRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.ListCycleCheckInsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -90,6 +90,16 @@ class GoalsServiceStub:
     """Blockers addressed to a department (written with the check-in that names them)."""
     ResolveBlocker: _aio.UnaryUnaryMultiCallable[_goals_pb2.ResolveBlockerRequest, _goals_pb2.DepartmentBlocker]
     """Marks one resolved (idempotent) and emits stride.goals.v1.blocker.resolved."""
+    GetRiskRules: _aio.UnaryUnaryMultiCallable[_goals_pb2.GetRiskRulesRequest, _goals_pb2.RiskRules]
+    """The risk rule set in force (version 0), or an earlier version."""
+    ListRiskRules: _aio.UnaryUnaryMultiCallable[_goals_pb2.ListRiskRulesRequest, _goals_pb2.ListRiskRulesResponse]
+    """Every version of the risk rule set, newest first."""
+    SetRiskRules: _aio.UnaryUnaryMultiCallable[_goals_pb2.SetRiskRulesRequest, _goals_pb2.RiskRules]
+    """A new version of the risk rule set, in force for every assessment from now on."""
+    ListCycleCheckIns: _aio.UnaryUnaryMultiCallable[_goals_pb2.ListCycleCheckInsRequest, _goals_pb2.ListCycleCheckInsResponse]
+    """A cycle's key results with their check-ins (week and value), a page at a time: what a
+    backtest replays.
+    """
 
 class GoalsServiceServicer(metaclass=_abc_1.ABCMeta):
     """The goals service: cycles, objectives, key results, weekly check-ins, approvals, revisions
@@ -377,5 +387,39 @@ class GoalsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _aio.ServicerContext[_goals_pb2.ResolveBlockerRequest, _abc.Awaitable[_goals_pb2.DepartmentBlocker]],
     ) -> _abc.Awaitable[_goals_pb2.DepartmentBlocker]:
         """Marks one resolved (idempotent) and emits stride.goals.v1.blocker.resolved."""
+
+    @_abc_1.abstractmethod
+    def GetRiskRules(
+        self,
+        request: _goals_pb2.GetRiskRulesRequest,
+        context: _aio.ServicerContext[_goals_pb2.GetRiskRulesRequest, _abc.Awaitable[_goals_pb2.RiskRules]],
+    ) -> _abc.Awaitable[_goals_pb2.RiskRules]:
+        """The risk rule set in force (version 0), or an earlier version."""
+
+    @_abc_1.abstractmethod
+    def ListRiskRules(
+        self,
+        request: _goals_pb2.ListRiskRulesRequest,
+        context: _aio.ServicerContext[_goals_pb2.ListRiskRulesRequest, _abc.Awaitable[_goals_pb2.ListRiskRulesResponse]],
+    ) -> _abc.Awaitable[_goals_pb2.ListRiskRulesResponse]:
+        """Every version of the risk rule set, newest first."""
+
+    @_abc_1.abstractmethod
+    def SetRiskRules(
+        self,
+        request: _goals_pb2.SetRiskRulesRequest,
+        context: _aio.ServicerContext[_goals_pb2.SetRiskRulesRequest, _abc.Awaitable[_goals_pb2.RiskRules]],
+    ) -> _abc.Awaitable[_goals_pb2.RiskRules]:
+        """A new version of the risk rule set, in force for every assessment from now on."""
+
+    @_abc_1.abstractmethod
+    def ListCycleCheckIns(
+        self,
+        request: _goals_pb2.ListCycleCheckInsRequest,
+        context: _aio.ServicerContext[_goals_pb2.ListCycleCheckInsRequest, _abc.Awaitable[_goals_pb2.ListCycleCheckInsResponse]],
+    ) -> _abc.Awaitable[_goals_pb2.ListCycleCheckInsResponse]:
+        """A cycle's key results with their check-ins (week and value), a page at a time: what a
+        backtest replays.
+        """
 
 def add_GoalsServiceServicer_to_server(servicer: GoalsServiceServicer, server: _aio.Server) -> None: ...

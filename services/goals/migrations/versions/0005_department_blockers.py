@@ -1,15 +1,15 @@
 """Blockers addressed to a department: ``blockers``, one row per check-in blocker that names
 a department (written with the check-in), open until the department resolves it.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
