@@ -1,4 +1,5 @@
-"""Activity of ``kr-escalation/<kr>``: who is told about a key result at risk.
+"""Activities of ``kr-escalation/<kr>`` and ``coordination/<kr>/<n>``: who is told about a key
+result at risk, and who heads the department a blocker names.
 
 The owner and the owner's direct manager (the first *active* manager of identity's manager
 chain, as approvals pick theirs). Read-only, so retries are safe; identity being down fails
@@ -19,7 +20,14 @@ from activities.clients import (
 )
 from services.common.settings import WorkerSettings
 from stride.identity.v1 import identity_pb2, identity_pb2_grpc
-from workflows.escalation_notices import RECIPIENTS_ACTIVITY, Recipients, RecipientsInput
+from workflows.escalation_notices import (
+    DEPARTMENT_HEAD_ACTIVITY,
+    RECIPIENTS_ACTIVITY,
+    DepartmentHead,
+    DepartmentHeadInput,
+    Recipients,
+    RecipientsInput,
+)
 
 ERROR_REFUSED = "EscalationRecipientsRefused"
 
@@ -42,3 +50,20 @@ class EscalationActivities:
                 raise to_application_error("identity", err, ERROR_REFUSED) from err
         active = [m.id for m in chain.managers if m.status == identity_pb2.EMPLOYEE_STATUS_ACTIVE]
         return Recipients(owner_id=input.owner_id, manager_id=active[0] if active else "")
+
+    @activity.defn(name=DEPARTMENT_HEAD_ACTIVITY)
+    async def department_head(self, input: DepartmentHeadInput) -> DepartmentHead:
+        """The head of a department ("" when it has none or identity does not know it)."""
+        async with channel(self.settings.identity_addr) as ch:
+            identity = identity_pb2_grpc.IdentityServiceStub(ch)
+            try:
+                department = await identity.GetDepartment(
+                    identity_pb2.GetDepartmentRequest(id=input.department_id),
+                    timeout=CALL_TIMEOUT_SECONDS,
+                    metadata=metadata(workflow_actor()),
+                )
+            except grpc.aio.AioRpcError as err:
+                if err.code() == grpc.StatusCode.NOT_FOUND:
+                    return DepartmentHead(department_id=input.department_id)
+                raise to_application_error("identity", err, ERROR_REFUSED) from err
+        return DepartmentHead(department_id=input.department_id, head_id=department.head_id)

@@ -38,6 +38,11 @@ _DECISION_ZH = {"approve": "已批准", "reject": "已驳回"}
 _DECISION_EN = {"approve": "approved", "reject": "rejected"}
 _WHOSE_ZH = {"owner": "您的", "manager": "您下属的"}
 _WHOSE_EN = {"owner": "Your", "manager": "Your report's"}
+_WHY_ZH = {"blocker": "一项进展更新提出需要其他部门协助的阻碍", "lagging": "已连续三周落后于计划"}
+_WHY_EN = {
+    "blocker": "a check-in names a blocker that needs another department",
+    "lagging": "it has been behind plan for a third week",
+}
 
 TEMPLATES: dict[str, _Template] = {
     n.APPROVAL_REQUESTED: _Template(
@@ -137,6 +142,38 @@ TEMPLATES: dict[str, _Template] = {
         "plan {expected} {unit}, actual {actual} {unit}. The earlier warning is closed.",
         "/key-results/{key_result_id}",
     ),
+    n.BLOCKER_RAISED: _Template(
+        "阻碍:有关键结果需要贵部门协助",
+        "Blocker: a key result needs your department",
+        "关键结果 {key_result_id} 的进展更新({week},周期 {cycle_id})提出了需要贵部门协助"
+        "的阻碍。请在 Stride 中查看部门的待处理阻碍,解决后标记为已解决。",
+        "A check-in of key result {key_result_id} ({week}, cycle {cycle_id}) names a blocker "
+        "your department is needed for. See your department's open blockers in Stride and mark "
+        "it resolved once it is.",
+        "/departments/{department_id}/blockers",
+    ),
+    n.COORDINATION_INVITED: _Template(
+        "协调会邀请:关键结果 {key_result_id} 已标红",
+        "Coordination meeting: key result {key_result_id} is red",
+        "关键结果 {key_result_id} 已标红({why_zh},周期 {cycle_id},{week})。"
+        "邀请您参加跨部门协调会:{meeting}({time_zone}),{minutes} 分钟。"
+        "会后请在 Stride 中记录结论和跟进日期。日历邀请见附件。",
+        "Key result {key_result_id} is red ({why_en}; cycle {cycle_id}, {week}). You are "
+        "invited to a coordination meeting on {meeting} ({time_zone}), {minutes} minutes. "
+        "Afterwards record the outcome and a follow-up date in Stride. The calendar invitation "
+        "is attached.",
+        "/key-results/{key_result_id}",
+    ),
+    n.COORDINATION_REMINDER: _Template(
+        "提醒:关键结果 {key_result_id} 的协调事项尚未解决",
+        "Reminder: the coordination on key result {key_result_id} is not resolved",
+        "跟进日期 {follow_up} 已过,关键结果 {key_result_id} 的协调事项仍未解决(周期 {cycle_id})。"
+        "请跟进并在 Stride 中记录新的结论和跟进日期。",
+        "The follow-up date {follow_up} has passed and the coordination on key result "
+        "{key_result_id} is still open (cycle {cycle_id}). Please follow up and record a new "
+        "outcome and follow-up date in Stride.",
+        "/key-results/{key_result_id}",
+    ),
 }
 
 
@@ -153,6 +190,9 @@ def render(template: str, params: dict[str, str]) -> Texts:
     role = params.get("role", "")
     values["whose_zh"] = _WHOSE_ZH.get(role, "")
     values["whose_en"] = _WHOSE_EN.get(role, "A")
+    reason = params.get("reason", "")
+    values["why_zh"] = _WHY_ZH.get(reason, reason)
+    values["why_en"] = _WHY_EN.get(reason, reason)
     if not values["comment"]:
         values["comment"] = "—"
     return Texts(

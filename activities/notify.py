@@ -12,6 +12,11 @@ one window, milliseconds wide, in which a retry re-sends it, with the same Messa
 
 A recipient identity does not know is skipped (logged); identity or the SMTP server being
 down fails the attempt, and the retry picks up where it stopped.
+
+A request with an :class:`~workflows.notifications.Invitation` attaches the same ``.ics``
+(``text/calendar; method=REQUEST``, :mod:`activities.ics`) to each of its e-mails, with the
+invited people's addresses looked up in identity; its UID is the workflow's, so a retry
+re-sends one event, never a second.
 """
 
 from __future__ import annotations
@@ -35,12 +40,14 @@ from activities.clients import (
     to_application_error,
     workflow_actor,
 )
+from activities.ics import Attendee, invitation_ics
 from activities.messages import email_message, render
 from services.common.settings import WorkerSettings
-from stride.identity.v1 import inbox_pb2, inbox_pb2_grpc
+from stride.identity.v1 import identity_pb2, identity_pb2_grpc, inbox_pb2, inbox_pb2_grpc
 from workflows.notifications import (
     NOTIFY_ACTIVITY,
     TEMPLATES,
+    Invitation,
     NotifyRequest,
     NotifyResult,
     delivery_key,
@@ -106,6 +113,7 @@ class NotifyActivities:
         try:
             async with channel(self.settings.identity_addr) as ch:
                 inbox = inbox_pb2_grpc.InboxServiceStub(ch)
+                ics = await self._invitation(ch, request.invitation, md)
                 for done, message in enumerate(request.messages):
                     _heartbeat(done)
                     key = delivery_key(request.key, message.recipient_id)
@@ -148,6 +156,14 @@ class NotifyActivities:
                         locale=delivered.locale,
                         web_url=self.settings.web_url,
                     )
+                    if ics is not None:
+                        mail.add_attachment(
+                            ics,
+                            maintype="text",
+                            subtype="calendar",
+                            filename="invite.ics",
+                            params={"method": "REQUEST", "charset": "utf-8"},
+                        )
                     try:
                         await mailer.send(mail)
                     except (aiosmtplib.SMTPException, OSError) as err:
@@ -161,6 +177,35 @@ class NotifyActivities:
         finally:
             await mailer.close()
         return result
+
+    async def _invitation(
+        self, ch: grpc.aio.Channel, invitation: Invitation | None, md: Any
+    ) -> bytes | None:
+        """The ``.ics`` of ``invitation`` with the attendees' addresses (None: no invitation)."""
+        if invitation is None:
+            return None
+        identity = identity_pb2_grpc.IdentityServiceStub(ch)
+        attendees: list[Attendee] = []
+        for employee_id in invitation.attendee_ids:
+            try:
+                person = await identity.GetEmployee(
+                    identity_pb2.GetEmployeeRequest(id=employee_id),
+                    timeout=CALL_TIMEOUT_SECONDS,
+                    metadata=md,
+                )
+            except grpc.aio.AioRpcError as err:
+                if err.code() == grpc.StatusCode.NOT_FOUND:
+                    continue
+                raise to_application_error("identity", err, ERROR_REFUSED) from err
+            if person.email:
+                attendees.append(Attendee(person.email, person.name))
+        return invitation_ics(
+            invitation,
+            organizer=self.settings.smtp_from,
+            attendees=attendees,
+            stamp=activity.info().current_attempt_scheduled_time,
+            url=self.settings.web_url.rstrip("/"),
+        )
 
 
 # How long a sent e-mail's record is retried while identity is away (a restart takes seconds).

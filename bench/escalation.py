@@ -126,7 +126,8 @@ async def _sample(api: httpx.AsyncClient, sink: TimedSink, cycle: str, start: da
 
 async def run(samples: int = SAMPLES, console: Console | None = None) -> Result:
     console = console or Console()
-    with tempfile.TemporaryDirectory(prefix="stride-bench-esc-") as tmp, TimedSink() as sink:
+    sink = TimedSink()
+    with tempfile.TemporaryDirectory(prefix="stride-bench-esc-") as tmp, sink:
         config = StackConfig.on_free_ports(
             Path(tmp),
             smtp_external=f"{sink.host}:{sink.port}",

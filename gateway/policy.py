@@ -545,6 +545,35 @@ RULES: dict[str, Rule] = _rules(
     ),
     *_GOAL_RULES,
     REPORTING_LINE,
+    # blockers addressed to a department, and the coordination meetings they call
+    Rule(
+        "blocker.list",
+        "List the blockers addressed to a department: its heads (and heads above), HR, admin",
+        {DEPARTMENT_HEAD: Reach.DEPARTMENT, HR: Reach.ALL, ADMIN: Reach.ALL},
+        api_scope="goals:read",
+        resource="department",
+        read_action="department.read",
+    ),
+    Rule(
+        "blocker.resolve",
+        "Mark a blocker addressed to a department resolved: its heads (and heads above), HR, admin",
+        {DEPARTMENT_HEAD: Reach.DEPARTMENT, HR: Reach.ALL, ADMIN: Reach.ALL},
+        api_scope="goals:write",
+        resource="department",
+        read_action="department.read",
+    ),
+    # People only; the route lets through the coordination's participants (owner, manager,
+    # blocking department's head), HR and admin (check_coordination_participant).
+    Rule(
+        "coordination.read",
+        "Read a red key result's coordination meeting: its participants, HR, admin",
+        _EVERYONE,
+    ),
+    Rule(
+        "coordination.outcome",
+        "Record a coordination meeting's outcome and follow-up date: its participants, HR, admin",
+        _EVERYONE,
+    ),
     # workflows: one's inbox, approval decisions
     # One's own in-app inbox: people only (no API key reads anyone's notifications).
     Rule("inbox.read", "Read one's own in-app inbox", _EVERYONE),
@@ -731,6 +760,17 @@ def check_password_reset(principal: Principal, target_roles: Iterable[str]) -> D
     if PRIVILEGED_ROLES & set(target_roles) and not principal.has_role(ADMIN):
         return _forbidden("admin_required", "Only an admin may reset an HR or admin password.")
     return ALLOW
+
+
+def check_coordination_participant(principal: Principal, participants: Iterable[str]) -> Decision:
+    """A coordination meeting is read and its outcome recorded by the people invited to it
+    (the owner, the owner's manager, the blocking department's head), HR and admin."""
+    if principal.has_role(HR) or principal.has_role(ADMIN) or principal.id in set(participants):
+        return ALLOW
+    return _forbidden(
+        "not_a_participant",
+        "Only the people invited to this coordination meeting, HR or an admin may do this.",
+    )
 
 
 def check_employee_change(

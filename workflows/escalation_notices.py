@@ -21,10 +21,18 @@ from dataclasses import dataclass
 # The activity that finds the owner's direct manager (activities/escalation.py).
 RECIPIENTS_ACTIVITY = "kr_escalation_recipients"
 
+# The activity that finds a department's head (activities/escalation.py).
+DEPARTMENT_HEAD_ACTIVITY = "department_head"
+
 RUNG_WARNING = "warning"
 RUNG_RECOVERED = "recovered"
 ROLE_OWNER = "owner"
 ROLE_MANAGER = "manager"
+RUNG_BLOCKER = "blocker"
+RUNG_INVITATION = "invitation"
+RUNG_REMINDER = "reminder"
+# The head of the department a blocker names.
+ROLE_BLOCKING_HEAD = "blocking_head"
 
 
 @dataclass
@@ -40,13 +48,25 @@ class Recipients:
 
 
 @dataclass
+class DepartmentHeadInput:
+    department_id: str
+
+
+@dataclass
+class DepartmentHead:
+    department_id: str
+    # "" when the department has no head (or is unknown).
+    head_id: str = ""
+
+
+@dataclass
 class Told:
     """One notification the escalation sent (shown by the ``state`` query)."""
 
-    # "warning" | "recovered"
+    # "warning" | "recovered" | "blocker" | "invitation" | "reminder"
     rung: str
     recipient_id: str
-    # "owner" | "manager"
+    # "owner" | "manager" | "blocking_head"
     role: str
     # When the workflow handed it to the notify activity (RFC 3339 UTC).
     at: str

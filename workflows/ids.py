@@ -10,6 +10,7 @@ from __future__ import annotations
 
 CYCLE_PREFIX = "cycle/"
 KR_ESCALATION_PREFIX = "kr-escalation/"
+COORDINATION_PREFIX = "coordination/"
 ORG_SYNC_PREFIX = "org-sync/"
 INVITATIONS_PREFIX = "org-invitations/"
 
@@ -27,6 +28,12 @@ def plan_approval(cycle_id: str, employee_id: str) -> str:
 def kr_escalation(key_result_id: str) -> str:
     """``kr-escalation/<kr>``: escalation of an at-risk key result."""
     return f"{KR_ESCALATION_PREFIX}{key_result_id}"
+
+
+def coordination(key_result_id: str, number: int) -> str:
+    """``coordination/<kr>/<n>``: the n-th coordination meeting of a red key result's
+    escalation run."""
+    return f"{COORDINATION_PREFIX}{key_result_id}/{number}"
 
 
 def org_sync(source: str, *, dry_run: bool = False) -> str:

@@ -22,6 +22,17 @@ track) the same people are told once. The ``state`` query lists who was told and
 closes the escalation silently. Runs started before the patch, and signals without an
 ``owner_id`` (sent by an older bridge), notify nobody.
 
+Red (patch ``kr-escalation-red``, :mod:`workflows.coordination`): a check-in blocker naming a
+department other than the key result's turns the escalation red at once (level 2; the
+bridge signal-with-starts it for such a check-in whatever its risk), as does a third lagging
+week. Each such blocker is told to the head of the department it names (template
+``blocker.raised``, once per blocker id). On red the escalation starts the child
+``coordination/<kr>/<n>`` (owner, manager and the blocking department's head are invited);
+later blockers are forwarded to the open coordination (signal ``blockers_added``), and goals'
+``blocker.resolved`` reaches it through this workflow's ``blocker_resolved`` signal. A new
+blocker after a coordination resolved starts the next one (n + 1). When the escalation closes
+(back on track, cycle end) it closes its open coordination and waits for it.
+
 Every level change and the close are recorded in the audit trail (actor
 ``workflow:kr-escalation/<kr>``) through the ``record_decision`` activity; runs started before
 that existed (patch ``kr-escalation-audit``) keep their old commands. The starter sets the memo
@@ -32,25 +43,48 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.workflow import ChildWorkflowHandle
 
+from workflows import ids
 from workflows.audit import Decision, record_decision
 from workflows.calendar import rfc3339
+from workflows.coordination import (
+    REASON_BLOCKER,
+    REASON_LAGGING,
+    RESOLVED_BACK_ON_TRACK,
+    RESOLVED_CYCLE_ENDED,
+    SIGNAL_BLOCKER_RESOLVED,
+    SIGNAL_BLOCKERS_ADDED,
+    SIGNAL_CLOSE,
+    BlockersAdded,
+    BlockerSignal,
+    CloseSignal,
+    CoordinationInput,
+    CoordinationWorkflow,
+)
 from workflows.escalation_notices import (
+    DEPARTMENT_HEAD_ACTIVITY,
     RECIPIENTS_ACTIVITY,
+    ROLE_BLOCKING_HEAD,
     ROLE_MANAGER,
     ROLE_OWNER,
+    RUNG_BLOCKER,
     RUNG_RECOVERED,
     RUNG_WARNING,
+    DepartmentHead,
+    DepartmentHeadInput,
     Recipients,
     RecipientsInput,
     Told,
     notice_params,
 )
 from workflows.notifications import (
+    BLOCKER_RAISED,
     KR_RECOVERED,
     KR_WARNING,
     NOTIFY_ACTIVITY,
@@ -66,7 +100,7 @@ from workflows.search_attributes import (
     STRIDE_PHASE,
     STRIDE_RISK_LEVEL,
 )
-from workflows.vocabulary import INVALID_INPUT_ERROR, RISK_STATUSES, Risk
+from workflows.vocabulary import DEFAULT_TIME_ZONE, INVALID_INPUT_ERROR, RISK_STATUSES, Risk
 
 SIGNAL_RISK_ASSESSED = "risk_assessed"
 PHASE = "escalation"
@@ -74,6 +108,9 @@ PHASE = "escalation"
 PATCH_AUDIT = "kr-escalation-audit"
 # workflow.patched id: runs that tell the owner and the manager (warning, back on track).
 PATCH_NOTIFY = "kr-escalation-notify"
+# workflow.patched id: runs that turn red on blockers, tell blocking heads and coordinate.
+PATCH_RED = "kr-escalation-red"
+SIGNAL_BLOCKER_RESOLVED_KR = SIGNAL_BLOCKER_RESOLVED
 ACTION_LEVEL_CHANGED = "worker.kr_escalation.level_changed"
 ACTION_CLOSED = "worker.kr_escalation.closed"
 # Identity or the SMTP server down is retried with back-off (a notice is never dropped for an
@@ -87,6 +124,7 @@ NOTIFY_RETRY = RetryPolicy(
 
 LEVEL_NAMES: tuple[str, ...] = ("none", "warning", "red", "coordination", "skip_level", "hr")
 MAX_LEVEL = len(LEVEL_NAMES) - 1
+RED_LEVEL = 2
 
 STATUS_ACTIVE = "active"
 STATUS_RESOLVED = "resolved"
@@ -106,8 +144,16 @@ def level_decision(before: EscalationState, after: EscalationState, signal: Risk
         resource_type="key_result",
         resource_id=after.key_result_id,
         detail=f"level {before.level_name} -> {after.level_name} "
-        f"(at risk in {signal.week}, check-in {signal.check_in_id})",
+        f"({_cause(signal)} in {signal.week}, check-in {signal.check_in_id})",
     )
+
+
+def _cause(signal: RiskSignal) -> str:
+    """Why a signal raised the level, for the audit trail."""
+    blockers = red_blockers(signal)
+    if blockers and signal.status != Risk.AT_RISK:
+        return f"blocker for department {blockers[0].department_id}"
+    return "at risk"
 
 
 def closed_decision(state: EscalationState) -> Decision:
@@ -130,6 +176,21 @@ class KrEscalationInput:
 
 
 @dataclass
+class BlockerRef:
+    """A check-in blocker addressed to a department (goals' blocker id; no text)."""
+
+    id: str
+    department_id: str
+
+
+@dataclass
+class BlockerResolvedSignal:
+    # Id of the blocker.resolved event (dedupe key) and the blocker.
+    event_id: str
+    blocker_id: str
+
+
+@dataclass
 class RiskSignal:
     # Id of the event that carried the assessment (dedupe key).
     event_id: str
@@ -146,6 +207,11 @@ class RiskSignal:
     value: float = 0.0
     expected_value: float = 0.0
     unit: str = ""
+    # The key result's department, the check-in's blockers addressed to departments, and the
+    # cycle's time zone (older bridges sent none: no blocker ever turns the escalation red).
+    department_id: str = ""
+    blockers: list[BlockerRef] = field(default_factory=list)
+    time_zone: str = ""
 
 
 @dataclass
@@ -160,6 +226,9 @@ class EscalationState:
     at_risk_weeks: list[str] = field(default_factory=list)
     # Who was told what and when (runs with patch ``kr-escalation-notify``).
     told: list[Told] = field(default_factory=list)
+    # Ids of the coordination workflows started (runs with patch ``kr-escalation-red``), the
+    # last one is the open or latest.
+    coordinations: list[str] = field(default_factory=list)
 
 
 def level_name(level: int) -> str:
@@ -168,27 +237,36 @@ def level_name(level: int) -> str:
     return LEVEL_NAMES[level]
 
 
+def red_blockers(signal: RiskSignal) -> list[BlockerRef]:
+    """The signal's blockers that name a department other than the key result's: each needs
+    another department, which makes the key result red at once."""
+    own = signal.department_id
+    return [b for b in signal.blockers if b.department_id and b.department_id != own]
+
+
 def apply_risk_signal(state: EscalationState, signal: RiskSignal) -> EscalationState:
     """The escalation state after one (not yet seen) risk signal. Pure; never mutates ``state``.
 
-    A closed escalation does not change. ``on_track`` resolves it. ``at_risk`` in a week not
-    counted yet raises the level by one (capped at :data:`MAX_LEVEL`) and counts the week;
-    everything else (a week already counted, ``behind``, ``no_data``, an unknown status)
-    leaves it as it is.
+    A closed escalation does not change. ``on_track`` resolves it, unless the check-in names a
+    blocker of another department. ``at_risk`` in a week not counted yet raises the level by
+    one (capped at :data:`MAX_LEVEL`) and counts the week; a blocker naming another department
+    (:func:`red_blockers`) raises it to at least red. Everything else (a week already counted,
+    ``behind``, ``no_data``, an unknown status) leaves it as it is.
     """
     if state.status != STATUS_ACTIVE:
         return state
-    if signal.status == Risk.ON_TRACK:
+    blocked = bool(red_blockers(signal))
+    if signal.status == Risk.ON_TRACK and not blocked:
         return replace(state, status=STATUS_RESOLVED, at_risk_weeks=list(state.at_risk_weeks))
-    if signal.status != Risk.AT_RISK or signal.week in state.at_risk_weeks:
+    level, weeks = state.level, list(state.at_risk_weeks)
+    if signal.status == Risk.AT_RISK and signal.week not in weeks:
+        level = min(level + 1, MAX_LEVEL)
+        weeks.append(signal.week)
+    if blocked:
+        level = max(level, RED_LEVEL)
+    if level == state.level and weeks == state.at_risk_weeks:
         return state
-    level = min(state.level + 1, MAX_LEVEL)
-    return replace(
-        state,
-        level=level,
-        level_name=level_name(level),
-        at_risk_weeks=[*state.at_risk_weeks, signal.week],
-    )
+    return replace(state, level=level, level_name=level_name(level), at_risk_weeks=weeks)
 
 
 def parse_utc(value: str) -> datetime:
@@ -215,6 +293,16 @@ class KrEscalationWorkflow:
         self._warning: RiskSignal | None = None
         self._recovery: RiskSignal | None = None
         self._recipients: Recipients | None = None
+        # Red (patch kr-escalation-red): the signal that turned it red (not acted on yet),
+        # blockers of other departments not told yet, blocker ids seen and resolved, events
+        # for the open coordination, and that coordination.
+        self._red: RiskSignal | None = None
+        self._new_blockers: list[tuple[BlockerRef, RiskSignal]] = []
+        self._blockers_seen: set[str] = set()
+        self._blockers_resolved: list[str] = []
+        self._forward: list[str] = []
+        self._coordination: ChildWorkflowHandle[Any, Any] | None = None
+        self._coordination_done = True
 
     @workflow.run
     async def run(self, input: KrEscalationInput) -> EscalationState:
@@ -259,13 +347,18 @@ class KrEscalationWorkflow:
         while self._state.status == STATUS_ACTIVE:
             await self._record_pending()
             await self._tell_warning()
+            await self._go_red()
             remaining = cycle_end - workflow.now()
             if remaining <= timedelta(0):
                 self._state = replace(self._state, status=STATUS_CYCLE_ENDED)
                 break
             try:
                 await workflow.wait_condition(
-                    lambda: self._state.status != STATUS_ACTIVE or bool(self._decisions),
+                    lambda: (
+                        self._state.status != STATUS_ACTIVE
+                        or bool(self._decisions)
+                        or self._red_pending()
+                    ),
                     timeout=remaining,
                     timeout_summary="cycle end",
                 )
@@ -274,9 +367,142 @@ class KrEscalationWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         self._decisions.append(closed_decision(self._state))
         await self._record_pending()
+        await self._close_coordination()
         await self._tell_recovery()
         workflow.logger.info(
             "escalation closed", extra={"status": self._state.status, "level": self._state.level}
+        )
+
+    def _red_pending(self) -> bool:
+        return self._red is not None or bool(self._new_blockers) or bool(self._forward)
+
+    async def _go_red(self) -> None:
+        """Act on red: tell blocking heads, start or feed the coordination (patched runs)."""
+        red, self._red = self._red, None
+        blockers, self._new_blockers = self._new_blockers, []
+        forward, self._forward = self._forward, []
+        if red is None and not blockers and not forward:
+            return
+        if not workflow.patched(PATCH_RED):
+            return
+        for blocker, signal in blockers:
+            await self._tell_blocker(blocker, signal)
+        self._coordination_done = self._coordination_done or (
+            self._coordination is not None and self._coordination.done()
+        )
+        open_coordination = self._coordination if not self._coordination_done else None
+        fresh = [b for b, _ in blockers if b.id not in self._blockers_resolved]
+        if open_coordination is not None:
+            # The coordination may have finished meanwhile (its blockers resolved): a signal
+            # it can no longer take is logged, not a failure of the escalation.
+            try:
+                if fresh:
+                    await open_coordination.signal(
+                        SIGNAL_BLOCKERS_ADDED, BlockersAdded([b.id for b in fresh])
+                    )
+                for blocker_id in forward:
+                    await open_coordination.signal(
+                        SIGNAL_BLOCKER_RESOLVED, BlockerSignal(blocker_id)
+                    )
+            except Exception as err:
+                workflow.logger.warning("coordination not signalled (%s)", err)
+            return
+        # Nobody to invite without the owner (signals of an older bridge).
+        if fresh and blockers[0][1].owner_id:
+            await self._start_coordination(blockers[0][1], fresh)
+        elif red is not None and red.owner_id and not self._state.coordinations:
+            await self._start_coordination(red, [])
+
+    async def _start_coordination(self, signal: RiskSignal, blockers: list[BlockerRef]) -> None:
+        number = len(self._state.coordinations) + 1
+        department = blockers[0].department_id if blockers else ""
+        coordination_id = ids.coordination(self._state.key_result_id, number)
+        self._coordination = await workflow.start_child_workflow(
+            CoordinationWorkflow.run,
+            CoordinationInput(
+                key_result_id=self._state.key_result_id,
+                cycle_id=self._input.cycle_id,
+                number=number,
+                owner_id=signal.owner_id,
+                department_id=self._input.department_id,
+                reason=REASON_BLOCKER if blockers else REASON_LAGGING,
+                week=signal.week,
+                blocker_department_id=department,
+                blocker_ids=[b.id for b in blockers if b.department_id == department],
+                time_zone=signal.time_zone or DEFAULT_TIME_ZONE,
+            ),
+            id=coordination_id,
+            memo={"title": f"Coordination {number} of key result {self._state.key_result_id}"},
+        )
+        self._coordination_done = False
+        self._state.coordinations.append(coordination_id)
+
+    async def _close_coordination(self) -> None:
+        """Close the open coordination with the escalation and wait for it to finish."""
+        child = self._coordination
+        if child is None or self._coordination_done:
+            return
+        reason = (
+            RESOLVED_BACK_ON_TRACK
+            if self._state.status == STATUS_RESOLVED
+            else RESOLVED_CYCLE_ENDED
+        )
+        try:
+            if not child.done():
+                await child.signal(SIGNAL_CLOSE, CloseSignal(reason))
+            await child
+        except Exception as err:  # a failed child must not keep the escalation open
+            workflow.logger.warning("coordination did not close cleanly (%s)", err)
+        self._coordination_done = True
+
+    async def _tell_blocker(self, blocker: BlockerRef, signal: RiskSignal) -> None:
+        """Tell the head of the department a blocker names (once per blocker id)."""
+        try:
+            found = await workflow.execute_activity(
+                DEPARTMENT_HEAD_ACTIVITY,
+                DepartmentHeadInput(department_id=blocker.department_id),
+                result_type=DepartmentHead,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=NOTIFY_RETRY,
+                summary="blocking department's head",
+            )
+        except ActivityError as err:
+            workflow.logger.warning("department head not found (%s)", err.cause)
+            return
+        if not found.head_id:
+            return
+        step = step_key(workflow.info().workflow_id, f"{RUNG_BLOCKER}/{blocker.id}")
+        params = {
+            "key_result_id": self._state.key_result_id,
+            "cycle_id": self._input.cycle_id,
+            "week": signal.week,
+            "department_id": blocker.department_id,
+            "blocker_id": blocker.id,
+            "role": ROLE_BLOCKING_HEAD,
+        }
+        at = rfc3339(workflow.now())
+        try:
+            await workflow.execute_activity(
+                NOTIFY_ACTIVITY,
+                NotifyRequest(
+                    key=step, template=BLOCKER_RAISED, messages=[Outgoing(found.head_id, params)]
+                ),
+                result_type=NotifyResult,
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=NOTIFY_RETRY,
+                summary=f"{BLOCKER_RAISED} to the department's head",
+            )
+        except ActivityError as err:
+            workflow.logger.warning("%s not sent (%s)", BLOCKER_RAISED, err.cause)
+            return
+        self._state.told.append(
+            Told(
+                RUNG_BLOCKER,
+                found.head_id,
+                ROLE_BLOCKING_HEAD,
+                at,
+                delivery_key(step, found.head_id),
+            )
         )
 
     async def _record_pending(self) -> None:
@@ -362,13 +588,30 @@ class KrEscalationWorkflow:
             return
         before = self._state
         self._state = apply_risk_signal(before, signal)
-        if before.level == 0 and self._state.level > 0:
+        if before.level == 0 and self._state.level > 0 and signal.status == Risk.AT_RISK:
             self._warning = signal
+        if self._state.status == STATUS_ACTIVE:
+            if before.level < RED_LEVEL <= self._state.level:
+                self._red = signal
+            for blocker in red_blockers(signal):
+                if blocker.id and blocker.id not in self._blockers_seen:
+                    self._blockers_seen.add(blocker.id)
+                    self._new_blockers.append((blocker, signal))
         if before.status == STATUS_ACTIVE and self._state.status == STATUS_RESOLVED:
             self._recovery = signal
         if self._state.level != before.level:
             workflow.upsert_search_attributes([STRIDE_RISK_LEVEL.value_set(self._state.level_name)])
             self._decisions.append(level_decision(before, self._state, signal))
+
+    @workflow.signal(name=SIGNAL_BLOCKER_RESOLVED_KR)
+    def blocker_resolved(self, signal: BlockerResolvedSignal) -> None:
+        """A department resolved a blocker (goals' blocker.resolved, through the bridge)."""
+        if signal.event_id in self._seen_events:
+            return
+        self._seen_events.add(signal.event_id)
+        if signal.blocker_id not in self._blockers_resolved:
+            self._blockers_resolved.append(signal.blocker_id)
+            self._forward.append(signal.blocker_id)
 
     @workflow.query(name="state")
     def state(self) -> EscalationState:
@@ -376,4 +619,5 @@ class KrEscalationWorkflow:
             self._state,
             at_risk_weeks=list(self._state.at_risk_weeks),
             told=[replace(t) for t in self._state.told],
+            coordinations=list(self._state.coordinations),
         )

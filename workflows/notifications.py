@@ -27,6 +27,9 @@ CYCLE_SELF_SCORE = "cycle.self_score"
 CYCLE_CLOSED = "cycle.closed"
 KR_WARNING = "kr.warning"
 KR_RECOVERED = "kr.recovered"
+BLOCKER_RAISED = "blocker.raised"
+COORDINATION_INVITED = "coordination.invited"
+COORDINATION_REMINDER = "coordination.reminder"
 
 TEMPLATES = frozenset(
     {
@@ -42,6 +45,9 @@ TEMPLATES = frozenset(
         CYCLE_CLOSED,
         KR_WARNING,
         KR_RECOVERED,
+        BLOCKER_RAISED,
+        COORDINATION_INVITED,
+        COORDINATION_REMINDER,
     }
 )
 
@@ -54,11 +60,29 @@ class Outgoing:
 
 
 @dataclass
+class Invitation:
+    """A meeting invitation sent as an ``.ics`` attachment (``METHOD:REQUEST``) with every
+    e-mail of a notification. Ids only: the activity looks up the attendees' addresses."""
+
+    # The iCalendar UID: stable per meeting, so a re-sent invitation updates one event.
+    uid: str
+    # RFC 3339 UTC start and the length in minutes.
+    start_utc: str
+    minutes: int
+    # The event's title (ids only, e.g. "Coordination: key result <id>").
+    summary: str
+    attendee_ids: list[str] = field(default_factory=list)
+    description: str = ""
+
+
+@dataclass
 class NotifyRequest:
     # The workflow step: "<workflow id>/<step>" (see step_key).
     key: str
     template: str
     messages: list[Outgoing] = field(default_factory=list)
+    # A calendar invitation attached to each e-mail (None: plain notification).
+    invitation: Invitation | None = None
 
 
 @dataclass

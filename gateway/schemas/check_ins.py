@@ -95,6 +95,10 @@ class BulkCheckIn(RequestModel):
 class BlockerOut(ResponseModel):
     text: str
     department_id: str
+    id: str = Field(
+        default="",
+        description="for a blocker naming a department: its id in that department's blockers",
+    )
 
 
 class ChecklistAnswerOut(ResponseModel):

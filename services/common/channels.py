@@ -75,6 +75,7 @@ IDEMPOTENT_READS: dict[str, tuple[str, ...]] = {
         "ListApprovals",
         "GetScores",
         "GetParticipation",
+        "ListBlockers",
         "GetRiskRules",
         "ListRiskRules",
         "ListCycleCheckIns",

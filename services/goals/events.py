@@ -72,6 +72,12 @@ RISK_RULES_CHANGED = Event(
     "HR set a new version of the risk rules (in force for every assessment from then on)",
 )
 
+BLOCKER_RESOLVED = Event(
+    "stride.goals.v1.blocker.resolved",
+    pb.BlockerResolved,
+    "a department marked a check-in blocker addressed to it resolved",
+)
+
 EVENTS = EventRegistry(
     "goals",
     OUTBOX,
@@ -88,5 +94,6 @@ EVENTS = EventRegistry(
     KR_CREATED,
     KR_UPDATED,
     KR_CLOSED,
+    BLOCKER_RESOLVED,
     RISK_RULES_CHANGED,
 )

@@ -15,6 +15,7 @@ from services.goals.models import (
     CheckInVersion,
     Checklist,
     Cycle,
+    DepartmentBlocker,
     KeyResult,
     Objective,
     Revision,
@@ -162,7 +163,7 @@ def check_in_pb(row: CheckIn | CheckInVersion) -> pb.CheckIn:
         risk=risk_pb(row),
         revision=row.revision,
         blockers=[
-            pb.Blocker(text=b["text"], department_id=b.get("department_id", ""))
+            pb.Blocker(text=b["text"], department_id=b.get("department_id", ""), id=b.get("id", ""))
             for b in (row.blockers or [])
         ],
         answers=[
@@ -307,6 +308,23 @@ def spec_from(request: pb.CreateKeyResultRequest | pb.NewKeyResult) -> domain.Ke
         currency=request.currency,
         lower_bound=request.lower_bound,
         upper_bound=request.upper_bound,
+    )
+
+
+def department_blocker_pb(row: DepartmentBlocker) -> pb.DepartmentBlocker:
+    return pb.DepartmentBlocker(
+        id=row.id,
+        department_id=row.department_id,
+        text=row.text,
+        key_result_id=row.key_result_id,
+        check_in_id=row.check_in_id,
+        week=row.week,
+        owner_id=row.owner_id,
+        from_department_id=row.from_department_id,
+        created_at=rfc3339(row.created_at),
+        resolved_at=rfc3339(row.resolved_at) if row.resolved_at is not None else "",
+        resolved_by=row.resolved_by,
+        cycle_id=row.cycle_id,
     )
 
 

@@ -191,6 +191,31 @@ VERSIONED_COLUMNS: tuple[str, ...] = tuple(
 )
 
 
+class DepartmentBlocker(Base):
+    """A check-in blocker addressed to a department (written with the check-in that names it,
+    only when it names one). Its id is derived from the check-in, the department and the text
+    (:func:`services.goals.domain.blocker_id`), so re-submitting the week keeps one row."""
+
+    __tablename__ = "blockers"
+    __table_args__ = (Index("ix_blockers_department_open", "department_id", "resolved_at"),)
+
+    id: Mapped[str] = id_column()
+    department_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    key_result_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    check_in_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    week: Mapped[str] = mapped_column(String(8), nullable=False)
+    owner_id: Mapped[str] = mapped_column(String(36), nullable=False, default="")
+    from_department_id: Mapped[str] = mapped_column(String(36), nullable=False, default="")
+    cycle_id: Mapped[str] = mapped_column(String(36), nullable=False, default="")
+    created_at: Mapped[datetime] = created_at_column()
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    resolved_by: Mapped[str] = mapped_column(String(80), nullable=False, default="")
+
+
+BLOCKERS: Table = DepartmentBlocker.__table__  # type: ignore[assignment]
+
+
 class RiskRuleSet(Base):
     """One version of the risk rule (services.goals.risk_rules); the newest is in force.
     Versions are only added, never changed: assessments name the version they used."""

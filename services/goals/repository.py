@@ -17,6 +17,7 @@ from services.goals.models import (
     CheckInVersion,
     Checklist,
     Cycle,
+    DepartmentBlocker,
     KeyResult,
     Objective,
     Revision,
@@ -33,6 +34,7 @@ Row = (
     | Approval
     | ApprovalApprover
     | Revision
+    | DepartmentBlocker
     | RiskRuleSet
 )
 
@@ -318,6 +320,25 @@ class GoalsRepository:
 
     async def checklist(self, department_id: str) -> Checklist | None:
         return await self.session.get(Checklist, department_id)
+
+    # --- blockers addressed to departments ---------------------------------------------
+    async def existing_blocker_ids(self, ids: Sequence[str]) -> set[str]:
+        rows = await self.session.execute(
+            select(DepartmentBlocker.id).where(DepartmentBlocker.id.in_(ids))
+        )
+        return set(rows.scalars())
+
+    async def blocker(self, blocker_id: str, *, lock: bool = False) -> DepartmentBlocker | None:
+        return await self.session.get(DepartmentBlocker, blocker_id, with_for_update=lock or None)
+
+    async def blockers(
+        self, department_id: str, include_resolved: bool, limit: int, offset: int
+    ) -> list[DepartmentBlocker]:
+        query = select(DepartmentBlocker).where(DepartmentBlocker.department_id == department_id)
+        if not include_resolved:
+            query = query.where(DepartmentBlocker.resolved_at.is_(None))
+        query = query.order_by(DepartmentBlocker.created_at, DepartmentBlocker.id)
+        return list((await self.session.scalars(query.limit(limit).offset(offset))).all())
 
     # --- approvals and revisions --------------------------------------------------------
     async def approval(self, approval_id: str, *, lock: bool = False) -> Approval | None:

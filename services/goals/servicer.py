@@ -17,6 +17,7 @@ from services.common.uow import Units
 from services.goals.events import EVENTS
 from services.goals.handlers import (
     approvals,
+    blockers,
     check_in_imports,
     check_ins,
     cycles,
@@ -92,6 +93,8 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
     GetScores = _rpc(scores.get)
     GetParticipation = _rpc(scores.participation)
 
+    ListBlockers = _rpc(blockers.list_)
+    ResolveBlocker = _rpc(blockers.resolve)
     GetRiskRules = _rpc(risk_rules.get)
     ListRiskRules = _rpc(risk_rules.list_)
     SetRiskRules = _rpc(risk_rules.set_)

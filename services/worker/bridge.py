@@ -9,10 +9,13 @@ routed subjects; messages are decoded with the registry's ``decode``.
 
 ``stride.goals.v1.checkin.recorded`` (ordered by key result):
 
-- risk ``AT_RISK``  → signal-with-start ``kr-escalation/<kr>`` (starts the escalation or
-  signals the running one);
+- risk ``AT_RISK``, or a blocker naming a department other than the key result's → signal-with-
+  start ``kr-escalation/<kr>`` (starts the escalation or signals the running one);
 - risk ``ON_TRACK`` → signal the running escalation only (none running: nothing to do);
 - anything else     → nothing.
+
+``stride.goals.v1.blocker.resolved`` (ordered by key result, with its check-ins) → signal the
+running ``kr-escalation/<kr>`` (``blocker_resolved``; none running: nothing to do).
 
 ``stride.goals.v1.approval.requested`` → signal-with-start ``cycle/<cycle>/plan/<employee>``
 (the approval workflow; a running one gets the new approval as a signal, which it dedupes by
@@ -75,6 +78,7 @@ from services.worker.handlers import (
     InvalidEvent,
     Outcome,
     handle_approval_requested,
+    handle_blocker_resolved,
     handle_check_in_recorded,
     handle_cycle_closed,
     handle_cycle_created,
@@ -159,6 +163,10 @@ async def _cycle_created(ctx: Context, event: goals_pb2.CycleCreated) -> Outcome
     )
 
 
+async def _blocker_resolved(ctx: Context, event: goals_pb2.BlockerResolved) -> Outcome:
+    return await handle_blocker_resolved(ctx.client, event)
+
+
 async def _cycle_closed(ctx: Context, event: goals_pb2.CycleClosed) -> Outcome:
     return await handle_cycle_closed(ctx.client, event)
 
@@ -173,6 +181,11 @@ _ROUTES: tuple[Route[Any], ...] = (
         goals_events.APPROVAL_REQUESTED,
         _approval_requested,
         lambda e: f"plan:{e.approval.cycle_id}/{e.approval.employee_id}",
+    ),
+    Route(
+        goals_events.BLOCKER_RESOLVED,
+        _blocker_resolved,
+        lambda e: f"kr:{e.blocker.key_result_id}",
     ),
     Route(goals_events.CYCLE_CREATED, _cycle_created, lambda e: f"cycle:{e.cycle.id}"),
     Route(goals_events.CYCLE_CLOSED, _cycle_closed, lambda e: f"cycle:{e.cycle.id}"),

@@ -23,7 +23,10 @@ from workflows import cycle as cycle_wf
 from workflows.audit import memo
 from workflows.calendar import end_of_day, rfc3339
 from workflows.kr_escalation import (
+    SIGNAL_BLOCKER_RESOLVED_KR,
     SIGNAL_RISK_ASSESSED,
+    BlockerRef,
+    BlockerResolvedSignal,
     KrEscalationInput,
     KrEscalationWorkflow,
     RiskSignal,
@@ -45,6 +48,8 @@ class Outcome(StrEnum):
     SIGNALLED = "signalled"
     # ON_TRACK but no escalation is running for the key result.
     NO_ESCALATION = "no_escalation"
+    # BlockerResolved: the key result's escalation was told / none is running.
+    BLOCKER_RESOLVED = "blocker_resolved"
     # BEHIND / NO_DATA / unspecified: nothing to tell Temporal.
     IGNORED = "ignored"
     # ApprovalRequested: signal-with-start of the approval workflow accepted.
@@ -95,6 +100,13 @@ def _risk_signal(event: goals_pb2.CheckInRecorded, status: str) -> RiskSignal:
         value=event.check_in.value,
         expected_value=event.check_in.risk.expected_value,
         unit=event.key_result.unit,
+        department_id=event.key_result.department_id,
+        blockers=[
+            BlockerRef(id=b.id, department_id=b.department_id)
+            for b in event.check_in.blockers
+            if b.id and b.department_id
+        ],
+        time_zone=event.time_zone,
     )
 
 
@@ -127,11 +139,16 @@ async def handle_check_in_recorded(
     any other exception) for a failure worth retrying.
     """
     status = _RISK_STATUS_NAMES.get(event.check_in.risk.status)
-    if status not in (Risk.AT_RISK, Risk.ON_TRACK):
+    # A blocker naming another department makes the key result red whatever its risk.
+    blocked = any(
+        b.id and b.department_id and b.department_id != event.key_result.department_id
+        for b in event.check_in.blockers
+    )
+    if status not in (Risk.AT_RISK, Risk.ON_TRACK) and not blocked:
         return Outcome.IGNORED
     key_result_id = _require(event)
-    signal = _risk_signal(event, status)
-    if status == Risk.AT_RISK:
+    signal = _risk_signal(event, status or Risk.NO_DATA)
+    if status == Risk.AT_RISK or blocked:
         if not event.cycle_end_date:
             raise InvalidEvent("CheckInRecorded lacks cycle_end_date")
         escalation = KrEscalationInput(
@@ -159,6 +176,31 @@ async def handle_check_in_recorded(
             return Outcome.NO_ESCALATION
         raise
     return Outcome.SIGNALLED
+
+
+async def handle_blocker_resolved(client: Client, event: goals_pb2.BlockerResolved) -> Outcome:
+    """Tell ``kr-escalation/<kr>`` that a department resolved a blocker (it forwards it to its
+    open coordination); no escalation running: nothing to tell."""
+    b = event.blocker
+    _missing(
+        (
+            ("meta.event_id", event.meta.event_id),
+            ("blocker.id", b.id),
+            ("blocker.key_result_id", b.key_result_id),
+        ),
+        "BlockerResolved",
+    )
+    handle = client.get_workflow_handle(ids.kr_escalation(b.key_result_id))
+    try:
+        await handle.signal(
+            SIGNAL_BLOCKER_RESOLVED_KR,
+            BlockerResolvedSignal(event_id=event.meta.event_id, blocker_id=b.id),
+        )
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return Outcome.NO_ESCALATION
+        raise
+    return Outcome.BLOCKER_RESOLVED
 
 
 _APPROVAL_KINDS = {

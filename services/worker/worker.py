@@ -24,6 +24,7 @@ from activities.invitations import InvitationActivities
 from activities.notify import NotifyActivities
 from activities.org_sync import OrgSyncActivities
 from services.common.settings import WorkerSettings
+from workflows.coordination import CoordinationWorkflow
 from workflows.cycle import CycleWorkflow
 from workflows.invitations import InvitationWorkflow
 from workflows.kr_escalation import KrEscalationWorkflow
@@ -36,6 +37,7 @@ log = structlog.get_logger(__name__)
 
 WORKFLOWS: list[type] = [
     KrEscalationWorkflow,
+    CoordinationWorkflow,
     OrgSyncWorkflow,
     PlanApprovalWorkflow,
     CycleWorkflow,
@@ -59,6 +61,7 @@ def activities_for(settings: WorkerSettings) -> list[Callable[..., Any]]:
         cycles.close,
         AuditActivities(settings).record_decision,
         EscalationActivities(settings).recipients,
+        EscalationActivities(settings).department_head,
     ]
 
 

@@ -260,6 +260,7 @@ SELF_SCORE = grid(  # people only, the owner (and admin)
 # e's plan approval: e, its approver m, HR, admin (h heads e's department but is not asked).
 APPROVAL_READ = grid(any="Y Y 4 Y Y 4 Y S U")
 CHECKLIST_WRITE = grid(any="F F Y Y Y F Y S U")  # Operations' checklist; h heads it
+BLOCKERS = grid(any="F F Y Y Y F Y S U")  # Operations' blockers; h heads it
 EVERYONE = grid(any="Y Y Y Y Y Y Y S U")
 PEOPLE_ONLY = grid(any="Y Y Y Y Y Y S S U")
 ANY_CALLER = grid(any="Y Y Y Y Y Y Y Y U")
@@ -444,6 +445,10 @@ async def full_weight(w: World, column: str, target: str) -> Any:
 
 async def ops(w: World, column: str, target: str) -> dict[str, str]:
     return {"department_id": w.departments["ops"]}
+
+
+async def ops_blocker(w: World, column: str, target: str) -> dict[str, str]:
+    return {"department_id": w.departments["ops"], "blocker_id": "no-such-blocker"}
 
 
 async def approval(w: World, column: str, target: str) -> dict[str, str]:
@@ -766,6 +771,34 @@ ENDPOINTS: list[Endpoint] = [
         ok=(404, "escalation_not_found"),
         hidden="key_result_not_found",
         params=key_result,
+    ),
+    # A department's blockers: its heads, HR, admin, keys with the scope. Resolving one that
+    # does not exist: allowed, then goals answers 404.
+    Endpoint("GET", "/departments/{department_id}/blockers", BLOCKERS, params=ops),
+    Endpoint(
+        "POST",
+        "/departments/{department_id}/blockers/{blocker_id}/resolve",
+        BLOCKERS,
+        ok=(404, "blocker_not_found"),
+        params=ops_blocker,
+    ),
+    # A key result's coordination meeting: people only; who took part is decided on the
+    # workflow's participants (tests/integration/test_escalation_red_flow.py: 403
+    # not_a_participant). No escalation runs for these key results: 404.
+    Endpoint(
+        "GET",
+        "/key-results/{key_result_id}/coordination",
+        PEOPLE_ONLY,
+        ok=(404, "coordination_not_found"),
+        params=key_result,
+    ),
+    Endpoint(
+        "POST",
+        "/key-results/{key_result_id}/coordination/outcome",
+        PEOPLE_ONLY,
+        ok=(404, "coordination_not_found"),
+        params=key_result,
+        body=const({"outcome": "Airfreight the bearings", "follow_up": "2099-01-05"}),
     ),
 ]
 

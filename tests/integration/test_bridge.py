@@ -49,6 +49,7 @@ from services.worker.handlers import (
     InvalidEvent,
     Outcome,
     cycle_end_utc,
+    handle_blocker_resolved,
     handle_check_in_recorded,
 )
 from services.worker.server import serve
@@ -189,7 +190,12 @@ async def worker(temporal_dev_env: WorkflowEnvironment) -> AsyncIterator[Worker]
     async with build_worker(
         temporal_dev_env.client,
         f"bridge-{uuid.uuid4()}",
-        activities=[*decisions.activities(), fakes.notify, fakes.recipients],
+        activities=[
+            *decisions.activities(),
+            fakes.notify,
+            fakes.recipients,
+            fakes.department_head,
+        ],
     ) as w:
         yield w
 
@@ -249,6 +255,38 @@ async def test_handler_starts_signals_and_ignores(
     assert (result.status, result.level) == ("resolved", 2)
     event = check_in_recorded(kr, "2026-W50", "on_track", department=department)
     assert await handle_check_in_recorded(client, event, task_queue=tq) is Outcome.NO_ESCALATION
+
+
+async def test_a_blocker_naming_another_department_starts_a_red_escalation(
+    temporal_dev_env: WorkflowEnvironment, worker: Worker
+) -> None:
+    client, tq = temporal_dev_env.client, worker.task_queue
+    kr = new_kr()
+
+    def resolved(blocker_id: str) -> goals_pb2.BlockerResolved:
+        return goals_pb2.BlockerResolved(
+            meta=common_pb2.EventMeta(event_id=str(uuid.uuid4()), producer="goals"),
+            blocker=goals_pb2.DepartmentBlocker(id=blocker_id, key_result_id=kr),
+        )
+
+    # Nothing running: a resolved blocker has nobody to tell.
+    assert await handle_blocker_resolved(client, resolved("blk-1")) is Outcome.NO_ESCALATION
+    # A behind week naming its own department is nothing for an escalation.
+    own = check_in_recorded(kr, "2026-W47", "behind", department="dept-assembly")
+    own.check_in.blockers.add(text="Fixture worn", department_id="dept-assembly", id="blk-0")
+    assert await handle_check_in_recorded(client, own, task_queue=tq) is Outcome.IGNORED
+    # Naming purchasing: signal-with-start, red at once.
+    event = check_in_recorded(kr, "2026-W47", "behind", department="dept-assembly")
+    event.check_in.blockers.add(text="Bearings", department_id="dept-purchasing", id="blk-1")
+    assert await handle_check_in_recorded(client, event, task_queue=tq) is Outcome.ESCALATED
+    handle = client.get_workflow_handle_for(KrEscalationWorkflow.run, ids.kr_escalation(kr))
+    state = await signals_handled(handle, 1)
+    assert (state.level_name, state.at_risk_weeks) == ("red", [])
+    sa = (await handle.describe()).typed_search_attributes
+    assert sa.get(STRIDE_RISK_LEVEL) == "red"
+    assert await handle_blocker_resolved(client, resolved("blk-1")) is Outcome.BLOCKER_RESOLVED
+    await signals_handled(handle, 2)
+    await handle.terminate("test over")
 
 
 async def test_handler_rejects_events_it_can_never_handle(

@@ -29,6 +29,7 @@ from temporalio.worker import Worker
 from services.common.nats import GOALS_STREAM, ensure_streams
 from services.goals.events import (
     APPROVAL_REQUESTED,
+    BLOCKER_RESOLVED,
     CHECKIN_RECORDED,
     CYCLE_CLOSED,
     CYCLE_CREATED,
@@ -250,6 +251,7 @@ async def test_bridge_widens_an_old_consumer_and_routes_every_subject(
         APPROVAL_REQUESTED.subject,
         CYCLE_CREATED.subject,
         CYCLE_CLOSED.subject,
+        BLOCKER_RESOLVED.subject,
     }
     running = asyncio.create_task(bridge.run())
     cycle, employee = f"cyc-{uuid.uuid4().hex[:6]}", f"emp-{uuid.uuid4().hex[:6]}"

@@ -323,9 +323,14 @@ async def test_bulk_check_in_all_or_nothing(org: Org) -> None:
     assert [c["key_result_id"] for c in recorded] == [fpy, move, down]
     assert {c["week"] for c in recorded} == {week(2)}
     assert {c["recorded_by"] for c in recorded} == {org.emp.id}
-    assert recorded[2]["blockers"] == [
-        {"text": "Spare spindle on order", "department_id": org.sales}
-    ]
+    (blocker,) = recorded[2]["blockers"]
+    # A blocker naming a department gets its id in that department's blockers.
+    assert blocker == {
+        "text": "Spare spindle on order",
+        "department_id": org.sales,
+        "id": blocker["id"],
+    }
+    assert blocker["id"]
     assert recorded[0]["score"] == pytest.approx((94 - 90) / 8)
     # Re-submitting the same week replaces it; the history keeps both versions.
     again = [{**good[0], "value": 95}]

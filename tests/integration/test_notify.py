@@ -204,3 +204,51 @@ async def test_inbox_read_unread_paging_and_ownership(identity: Identity) -> Non
         ),
     )
     assert skipped.delivered == 0
+
+
+async def test_an_invitation_goes_out_once_per_person_as_the_same_ics_event(
+    identity: Identity, sink: MailSink
+) -> None:
+    from icalendar import Calendar
+
+    from workflows.notifications import COORDINATION_INVITED, Invitation
+
+    owner = await identity.person(email="owner@example.com")
+    head = await identity.person(email="head@example.com")
+    step = f"coordination/kr-{uuid.uuid4().hex[:6]}/1/invitation/2026-W48"
+    params = {"key_result_id": "kr-1", "meeting": "2026-12-03 10:00", "reason": "blocker"}
+    request = NotifyRequest(
+        key=step,
+        template=COORDINATION_INVITED,
+        messages=[Outgoing(owner.id, params), Outgoing(head.id, params)],
+        invitation=Invitation(
+            uid=f"{step}/run-1@stride",
+            start_utc="2026-12-03T02:00:00Z",
+            minutes=30,
+            summary="Stride coordination: key result kr-1",
+            attendee_ids=[owner.id, head.id, "emp-unknown"],
+        ),
+    )
+    acts = NotifyActivities(settings(identity, sink.port))
+    first = await ActivityEnvironment().run(acts.notify, request)
+    assert (first.delivered, first.emailed) == (2, 2)
+    again = await ActivityEnvironment().run(acts.notify, request)
+    assert (again.delivered, again.already_delivered, again.emailed) == (0, 2, 0)
+    mails = sink.received()
+    assert sorted(m["To"] for m in mails) == ["head@example.com", "owner@example.com"]
+    events = []
+    for mail in mails:
+        (part,) = [p for p in mail.walk() if p.get_content_type() == "text/calendar"]
+        payload = part.get_payload(decode=True)
+        assert isinstance(payload, bytes)
+        cal = Calendar.from_ical(payload)
+        assert str(cal["method"]) == "REQUEST"
+        (event,) = cal.walk("VEVENT")
+        events.append(event)
+        # The unknown attendee is left out; the organizer is the mail sender.
+        assert sorted(str(a) for a in event.get("attendee")) == [
+            "mailto:head@example.com",
+            "mailto:owner@example.com",
+        ]
+        assert str(event["organizer"]) == "mailto:stride@example.com"
+    assert {str(e["uid"]) for e in events} == {request.invitation.uid}

@@ -12,7 +12,11 @@ runs started by older code keep replaying. This script records the current behav
 (decisions go to a stand-in ``record_decision`` activity). The ``kr_escalation_audited_*``
 scenarios send signals without an owner (as bridges before patch ``kr-escalation-notify``
 did), so they notify nobody; ``kr_escalation_notified`` is a run that tells the owner and
-the manager (warning, then back on track).
+the manager (warning, then back on track). ``kr_escalation_red_*`` turn red (patch
+``kr-escalation-red``): by a blocker naming another department, recorded with its child
+``coordination_blocker_resolved`` (invitation, an outcome, a reminder, the blocker resolved),
+and by a third lagging week, with ``coordination_back_on_track``. A scenario may record
+several workflows (a dict of histories by name).
 
 Runs each scenario on the time-skipping test server and writes the workflow's history as
 JSON. Re-record only on purpose: the committed histories are what running workflows look
@@ -29,6 +33,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
@@ -39,9 +44,12 @@ from tests.fakes.audit import DecisionLog
 from tests.workflows.fake_activities import SKIP_LEVEL, FakeActivities
 from workflows import ids
 from workflows.calendar import rfc3339
+from workflows.coordination import CoordinationWorkflow, OutcomeInput
 from workflows.cycle import CycleInput, CycleWorkflow
 from workflows.kr_escalation import (
     SIGNAL_RISK_ASSESSED,
+    BlockerRef,
+    BlockerResolvedSignal,
     EscalationState,
     KrEscalationInput,
     KrEscalationWorkflow,
@@ -168,6 +176,77 @@ async def notified(env: WorkflowEnvironment, client: Client, task_queue: str) ->
         await _processed(handle, n)
     await handle.result()
     return handle
+
+
+async def _coordination(
+    client: Client, handle: Handle, told: int
+) -> WorkflowHandle[CoordinationWorkflow, Any]:
+    """The escalation's first coordination, once it has sent ``told`` invitations."""
+    for _ in range(200):
+        state = await handle.query(KrEscalationWorkflow.state)
+        if state.coordinations:
+            child = client.get_workflow_handle_for(CoordinationWorkflow.run, state.coordinations[0])
+            if len((await child.query(CoordinationWorkflow.state)).told) == told:
+                return child
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"{handle.id} started no coordination")
+
+
+async def red_blocker(
+    env: WorkflowEnvironment, client: Client, task_queue: str
+) -> dict[str, WorkflowHandle[Any, Any]]:
+    """Warning; a behind week naming purchasing turns it red (the head told, a coordination
+    invites three); an outcome, a reminder after the follow-up date, the blocker resolved;
+    back on track."""
+    owner = "emp-owner"
+    handle = await _start(env, client, task_queue, "red-blocker", timedelta(days=60), owner)
+    await _processed(handle, 1)
+    blocked = _signal(2, "2026-W46", "behind", owner)
+    blocked.department_id = "dept-assembly"
+    blocked.blockers = [BlockerRef("blk-0001", "dept-purchasing")]
+    blocked.time_zone = "Asia/Shanghai"
+    await handle.signal(KrEscalationWorkflow.risk_assessed, blocked)
+    await _processed(handle, 2)
+    child = await _coordination(client, handle, 3)
+    today = (await env.get_current_time()).astimezone(ZoneInfo("Asia/Shanghai")).date()
+    await child.execute_update(
+        CoordinationWorkflow.record_outcome,
+        OutcomeInput("Airfreight the bearings", (today + timedelta(days=2)).isoformat(), owner),
+    )
+    await env.sleep(timedelta(days=4))
+    for _ in range(200):
+        if (await child.query(CoordinationWorkflow.state)).reminded:
+            break
+        await asyncio.sleep(0.05)
+    await handle.signal(
+        KrEscalationWorkflow.blocker_resolved, BlockerResolvedSignal("evt-0003", "blk-0001")
+    )
+    await child.result()
+    await handle.signal(
+        KrEscalationWorkflow.risk_assessed, _signal(4, "2026-W48", "on_track", owner)
+    )
+    await handle.result()
+    return {"kr_escalation_red_blocker": handle, "coordination_blocker_resolved": child}
+
+
+async def red_lagging(
+    env: WorkflowEnvironment, client: Client, task_queue: str
+) -> dict[str, WorkflowHandle[Any, Any]]:
+    """A third lagging week turns it red (owner and manager invited); back on track closes
+    the coordination."""
+    owner = "emp-owner"
+    handle = await _start(env, client, task_queue, "red-lagging", timedelta(days=60), owner)
+    await _processed(handle, 1)
+    for n, week in enumerate(("2026-W46", "2026-W47"), start=2):
+        await handle.signal(KrEscalationWorkflow.risk_assessed, _signal(n, week, "at_risk", owner))
+        await _processed(handle, n)
+    child = await _coordination(client, handle, 2)
+    await handle.signal(
+        KrEscalationWorkflow.risk_assessed, _signal(4, "2026-W48", "on_track", owner)
+    )
+    await handle.result()
+    await child.result()
+    return {"kr_escalation_red_lagging": handle, "coordination_back_on_track": child}
 
 
 def _approval(approval_id: str, kind: str, requested_at: str) -> ApprovalRequest:
@@ -314,12 +393,17 @@ async def cycle_backfill(
     return handle
 
 
-Scenario = Callable[[WorkflowEnvironment, Client, str], Awaitable[WorkflowHandle[Any, Any]]]
+Scenario = Callable[
+    [WorkflowEnvironment, Client, str],
+    Awaitable[WorkflowHandle[Any, Any] | dict[str, WorkflowHandle[Any, Any]]],
+]
 SCENARIOS: dict[str, Scenario] = {
     "kr_escalation_audited_resolved": resolved,
     "kr_escalation_audited_cycle_ended": cycle_ended,
     "kr_escalation_audited_cycle_already_over": cycle_already_over,
     "kr_escalation_notified": notified,
+    "kr_escalation_red_blocker": red_blocker,
+    "kr_escalation_red_lagging": red_lagging,
     "plan_approval_escalated": plan_escalated,
     "plan_approval_plan_and_revision": plan_and_revision,
     "cycle_quarter_first_week": cycle_first_week,
@@ -348,8 +432,10 @@ async def record(names: list[str] | None = None) -> dict[str, str]:
             for name, scenario in SCENARIOS.items():
                 if names and name not in names:
                     continue
-                handle = await scenario(env, env.client, task_queue)
-                histories[name] = (await handle.fetch_history()).to_json()
+                recorded = await scenario(env, env.client, task_queue)
+                handles = recorded if isinstance(recorded, dict) else {name: recorded}
+                for file_name, handle in handles.items():
+                    histories[file_name] = (await handle.fetch_history()).to_json()
     return histories
 
 

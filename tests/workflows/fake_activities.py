@@ -23,7 +23,14 @@ from workflows.cycle import (
     AudienceInput,
     SetPhaseInput,
 )
-from workflows.escalation_notices import RECIPIENTS_ACTIVITY, Recipients, RecipientsInput
+from workflows.escalation_notices import (
+    DEPARTMENT_HEAD_ACTIVITY,
+    RECIPIENTS_ACTIVITY,
+    DepartmentHead,
+    DepartmentHeadInput,
+    Recipients,
+    RecipientsInput,
+)
 from workflows.notifications import NOTIFY_ACTIVITY, NotifyRequest, NotifyResult, Outgoing
 from workflows.plan_approval import (
     DECIDE_ACTIVITY,
@@ -35,6 +42,8 @@ from workflows.plan_approval import (
 
 SKIP_LEVEL = "emp-skip-level"
 MANAGER = "emp-manager"
+# Departments with a head (department_head answers "" for any other).
+HEADS = {"dept-purchasing": "emp-purchasing-head"}
 
 
 @dataclass
@@ -52,6 +61,8 @@ class FakeActivities:
     refuse_decisions: int = 0
     # Fails the next N notify attempts *after* delivering (a worker dying before it reports).
     crash_after_notify: int = 0
+    # Fails the first notify attempt of each of these templates after delivering.
+    crash_once_for: set[str] = field(default_factory=set)
     _sent_keys: set[str] = field(default_factory=set)
 
     def _record(self, name: str, value: Any) -> None:
@@ -76,6 +87,7 @@ class FakeActivities:
             self.audience,
             self.close,
             self.recipients,
+            self.department_head,
         ]
 
     @activity.defn(name=NOTIFY_ACTIVITY)
@@ -89,6 +101,9 @@ class FakeActivities:
                 fresh += 1
         if self.crash_after_notify > 0:
             self.crash_after_notify -= 1
+            raise RuntimeError("worker lost after delivering")
+        if request.template in self.crash_once_for:
+            self.crash_once_for.discard(request.template)
             raise RuntimeError("worker lost after delivering")
         return NotifyResult(delivered=fresh, already_delivered=len(request.messages) - fresh)
 
@@ -128,6 +143,11 @@ class FakeActivities:
     async def recipients(self, input: RecipientsInput) -> Recipients:
         self._record(RECIPIENTS_ACTIVITY, input)
         return Recipients(owner_id=input.owner_id, manager_id=MANAGER)
+
+    @activity.defn(name=DEPARTMENT_HEAD_ACTIVITY)
+    async def department_head(self, input: DepartmentHeadInput) -> DepartmentHead:
+        self._record(DEPARTMENT_HEAD_ACTIVITY, input)
+        return DepartmentHead(input.department_id, HEADS.get(input.department_id, ""))
 
     def delivered(self) -> set[str]:
         """Delivery keys delivered at least once (a retry of the same key adds nothing)."""

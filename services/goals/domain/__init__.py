@@ -26,6 +26,7 @@ from services.goals.domain.check_in_import import (
 from services.goals.domain.check_ins import (
     CheckInActor,
     NewCheckIn,
+    blocker_id,
     check_bulk,
     check_may_check_in,
     check_owner,
@@ -83,6 +84,7 @@ __all__ = [
     "PlanObjective",
     "RowError",
     "ValidKeyResult",
+    "blocker_id",
     "check_bulk",
     "check_confidence",
     "check_deletable",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -50,6 +51,15 @@ def clean_blockers(blockers: Sequence[tuple[str, str]]) -> tuple[tuple[str, str]
     return tuple(
         (clean_text(text, "blocker_text", MAX_BLOCKER_TEXT, multiline=True), department.strip())
         for text, department in blockers
+    )
+
+
+def blocker_id(check_in_id: str, department_id: str, text: str) -> str:
+    """The id of a check-in blocker addressed to ``department_id``: derived from the check-in,
+    the department and the text, so re-submitting the same week with the same blocker finds
+    the row it made (and its department's inbox item) instead of raising it twice."""
+    return str(
+        uuid.uuid5(uuid.NAMESPACE_URL, f"stride:blocker:{check_in_id}/{department_id}/{text}")
     )
 
 

@@ -17,6 +17,7 @@ from services.common.outbox import new_event_meta
 from services.goals import domain
 from services.goals.calendar import local_today, parse_week
 from services.goals.evaluation import assess, rescore, score_of, store_assessment
+from services.goals.handlers import blockers
 from services.goals.handlers.shared import (
     Deps,
     Uow,
@@ -189,6 +190,8 @@ async def _record(
         row.revision += 1
     row.value, row.confidence, row.note = new.value, new.confidence, new.note
     row.blockers = [{"text": t, "department_id": d} for t, d in new.blockers]
+    if new.blockers:  # addressed blockers get a row their department lists and resolves
+        row.blockers = await blockers.record_for_check_in(uow, row, kr, cycle.id, new.blockers)
     row.answers = [{"item_id": i, "checked": c} for i, c in new.answers]
     row.recorded_by = recorded_by.strip()[:80]
     row.recorded_at = utcnow()

@@ -152,6 +152,28 @@ def test_privileged_accounts() -> None:
     assert policy.check_employee_change(ADMIN, ["admin"], []).allowed
 
 
+def test_a_coordination_is_for_its_participants_hr_and_admin() -> None:
+    invited = ("e1", "m1", "h1")
+    for who in (EMP, BOSS, HEAD, HR, ADMIN):
+        assert policy.check_coordination_participant(who, invited).allowed
+    for who in (SKIP, EXEC, KEY_READ):
+        assert outcome(policy.check_coordination_participant(who, invited)) == (
+            "403 not_a_participant"
+        )
+
+
+def test_a_departments_blockers_are_for_its_heads_hr_and_admin() -> None:
+    ops = Facts(department_id="ops", department_heads=("h1",))
+    for action in ("blocker.list", "blocker.resolve"):
+        assert decide(HEAD, action, ops).allowed
+        assert decide(HR, action, ops).allowed and decide(ADMIN, action, ops).allowed
+        # A member of the department (not its head), an executive: 403 (departments are public).
+        assert outcome(decide(EMP, action, ops)) == "403 forbidden"
+        assert outcome(decide(EXEC, action, ops)) == "403 forbidden"
+    assert decide(KEY_READ, "blocker.list", ops).allowed
+    assert outcome(decide(KEY_READ, "blocker.resolve", ops)) == "403 insufficient_scope"
+
+
 def test_rules_are_consistent() -> None:
     assert policy.API_SCOPES == API_SCOPES, "keep in step with services/identity/credentials.py"
     for rule in policy.RULES.values():

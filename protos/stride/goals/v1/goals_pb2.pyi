@@ -969,22 +969,187 @@ class Blocker(_message.Message):
 
     TEXT_FIELD_NUMBER: _builtins.int
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    ID_FIELD_NUMBER: _builtins.int
     text: _builtins.str
     department_id: _builtins.str
     """Department whose help is needed; may be empty."""
+    id: _builtins.str
+    """Set by goals for a blocker addressed to a department (its DepartmentBlocker id)."""
     def __init__(
         self,
         *,
         text: _builtins.str = ...,
         department_id: _builtins.str = ...,
+        id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "id", b"id", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Blocker: _TypeAlias = Blocker  # noqa: Y015
+
+@_typing.final
+class DepartmentBlocker(_message.Message):
+    """A check-in blocker addressed to a department, as that department sees it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    KEY_RESULT_ID_FIELD_NUMBER: _builtins.int
+    CHECK_IN_ID_FIELD_NUMBER: _builtins.int
+    WEEK_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    FROM_DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    RESOLVED_AT_FIELD_NUMBER: _builtins.int
+    RESOLVED_BY_FIELD_NUMBER: _builtins.int
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    department_id: _builtins.str
+    """The department whose help is needed."""
+    text: _builtins.str
+    key_result_id: _builtins.str
+    check_in_id: _builtins.str
+    week: _builtins.str
+    """ISO week of the check-in that raised it."""
+    owner_id: _builtins.str
+    """Owner of the key result and the key result's department."""
+    from_department_id: _builtins.str
+    created_at: _builtins.str
+    resolved_at: _builtins.str
+    """Empty while open."""
+    resolved_by: _builtins.str
+    cycle_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        department_id: _builtins.str = ...,
+        text: _builtins.str = ...,
+        key_result_id: _builtins.str = ...,
+        check_in_id: _builtins.str = ...,
+        week: _builtins.str = ...,
+        owner_id: _builtins.str = ...,
+        from_department_id: _builtins.str = ...,
+        created_at: _builtins.str = ...,
+        resolved_at: _builtins.str = ...,
+        resolved_by: _builtins.str = ...,
+        cycle_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["check_in_id", b"check_in_id", "created_at", b"created_at", "cycle_id", b"cycle_id", "department_id", b"department_id", "from_department_id", b"from_department_id", "id", b"id", "key_result_id", b"key_result_id", "owner_id", b"owner_id", "resolved_at", b"resolved_at", "resolved_by", b"resolved_by", "text", b"text", "week", b"week"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DepartmentBlocker: _TypeAlias = DepartmentBlocker  # noqa: Y015
+
+@_typing.final
+class ListBlockersRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    INCLUDE_RESOLVED_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    department_id: _builtins.str
+    include_resolved: _builtins.bool
+    """Also resolved ones (default: open only)."""
+    @_builtins.property
+    def page(self) -> _common_pb2.PageRequest: ...
+    def __init__(
+        self,
+        *,
+        department_id: _builtins.str = ...,
+        include_resolved: _builtins.bool = ...,
+        page: _common_pb2.PageRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "include_resolved", b"include_resolved", "page", b"page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListBlockersRequest: _TypeAlias = ListBlockersRequest  # noqa: Y015
+
+@_typing.final
+class ListBlockersResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BLOCKERS_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def blockers(self) -> _containers.RepeatedCompositeFieldContainer[Global___DepartmentBlocker]: ...
+    @_builtins.property
+    def page(self) -> _common_pb2.PageResponse: ...
+    def __init__(
+        self,
+        *,
+        blockers: _abc.Iterable[Global___DepartmentBlocker] | None = ...,
+        page: _common_pb2.PageResponse | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["blockers", b"blockers", "page", b"page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListBlockersResponse: _TypeAlias = ListBlockersResponse  # noqa: Y015
+
+@_typing.final
+class ResolveBlockerRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    BLOCKER_ID_FIELD_NUMBER: _builtins.int
+    RESOLVED_BY_FIELD_NUMBER: _builtins.int
+    department_id: _builtins.str
+    blocker_id: _builtins.str
+    resolved_by: _builtins.str
+    """Who resolves it (set by the gateway from the caller)."""
+    def __init__(
+        self,
+        *,
+        department_id: _builtins.str = ...,
+        blocker_id: _builtins.str = ...,
+        resolved_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["blocker_id", b"blocker_id", "department_id", b"department_id", "resolved_by", b"resolved_by"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResolveBlockerRequest: _TypeAlias = ResolveBlockerRequest  # noqa: Y015
+
+@_typing.final
+class BlockerResolved(_message.Message):
+    """Event on stride.goals.v1.blocker.resolved: a department marked a blocker resolved."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    META_FIELD_NUMBER: _builtins.int
+    BLOCKER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def meta(self) -> _common_pb2.EventMeta: ...
+    @_builtins.property
+    def blocker(self) -> Global___DepartmentBlocker: ...
+    def __init__(
+        self,
+        *,
+        meta: _common_pb2.EventMeta | None = ...,
+        blocker: Global___DepartmentBlocker | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["blocker", b"blocker", "meta", b"meta"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["blocker", b"blocker", "meta", b"meta"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BlockerResolved: _TypeAlias = BlockerResolved  # noqa: Y015
 
 @_typing.final
 class ChecklistItem(_message.Message):

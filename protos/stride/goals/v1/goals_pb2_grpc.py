@@ -201,6 +201,16 @@ class GoalsServiceStub:
                 request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetParticipationRequest.SerializeToString,
                 response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetParticipationResponse.FromString,
                 _registered_method=True)
+        self.ListBlockers = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/ListBlockers',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListBlockersRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListBlockersResponse.FromString,
+                _registered_method=True)
+        self.ResolveBlocker = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/ResolveBlocker',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ResolveBlockerRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.DepartmentBlocker.FromString,
+                _registered_method=True)
         self.GetRiskRules = channel.unary_unary(
                 '/stride.goals.v1.GoalsService/GetRiskRules',
                 request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetRiskRulesRequest.SerializeToString,
@@ -455,6 +465,20 @@ class GoalsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListBlockers(self, request, context):
+        """Blockers addressed to a department (written with the check-in that names them).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResolveBlocker(self, request, context):
+        """Marks one resolved (idempotent) and emits stride.goals.v1.blocker.resolved.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetRiskRules(self, request, context):
         """The risk rule set in force (version 0), or an earlier version.
         """
@@ -651,6 +675,16 @@ def add_GoalsServiceServicer_to_server(servicer, server):
                     servicer.GetParticipation,
                     request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetParticipationRequest.FromString,
                     response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetParticipationResponse.SerializeToString,
+            ),
+            'ListBlockers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBlockers,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListBlockersRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListBlockersResponse.SerializeToString,
+            ),
+            'ResolveBlocker': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveBlocker,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ResolveBlockerRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.DepartmentBlocker.SerializeToString,
             ),
             'GetRiskRules': grpc.unary_unary_rpc_method_handler(
                     servicer.GetRiskRules,
@@ -1566,6 +1600,60 @@ class GoalsService:
             '/stride.goals.v1.GoalsService/GetParticipation',
             stride_dot_goals_dot_v1_dot_goals__pb2.GetParticipationRequest.SerializeToString,
             stride_dot_goals_dot_v1_dot_goals__pb2.GetParticipationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListBlockers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/ListBlockers',
+            stride_dot_goals_dot_v1_dot_goals__pb2.ListBlockersRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.ListBlockersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveBlocker(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/ResolveBlocker',
+            stride_dot_goals_dot_v1_dot_goals__pb2.ResolveBlockerRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.DepartmentBlocker.FromString,
             options,
             channel_credentials,
             insecure,

@@ -86,6 +86,10 @@ class GoalsServiceStub:
     """Scores and alignment of a cycle, per objective, person and department."""
     GetParticipation: _aio.UnaryUnaryMultiCallable[_goals_pb2.GetParticipationRequest, _goals_pb2.GetParticipationResponse]
     """Per owner: what they have planned and checked in (for reminders and digests)."""
+    ListBlockers: _aio.UnaryUnaryMultiCallable[_goals_pb2.ListBlockersRequest, _goals_pb2.ListBlockersResponse]
+    """Blockers addressed to a department (written with the check-in that names them)."""
+    ResolveBlocker: _aio.UnaryUnaryMultiCallable[_goals_pb2.ResolveBlockerRequest, _goals_pb2.DepartmentBlocker]
+    """Marks one resolved (idempotent) and emits stride.goals.v1.blocker.resolved."""
     GetRiskRules: _aio.UnaryUnaryMultiCallable[_goals_pb2.GetRiskRulesRequest, _goals_pb2.RiskRules]
     """The risk rule set in force (version 0), or an earlier version."""
     ListRiskRules: _aio.UnaryUnaryMultiCallable[_goals_pb2.ListRiskRulesRequest, _goals_pb2.ListRiskRulesResponse]
@@ -367,6 +371,22 @@ class GoalsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _aio.ServicerContext[_goals_pb2.GetParticipationRequest, _abc.Awaitable[_goals_pb2.GetParticipationResponse]],
     ) -> _abc.Awaitable[_goals_pb2.GetParticipationResponse]:
         """Per owner: what they have planned and checked in (for reminders and digests)."""
+
+    @_abc_1.abstractmethod
+    def ListBlockers(
+        self,
+        request: _goals_pb2.ListBlockersRequest,
+        context: _aio.ServicerContext[_goals_pb2.ListBlockersRequest, _abc.Awaitable[_goals_pb2.ListBlockersResponse]],
+    ) -> _abc.Awaitable[_goals_pb2.ListBlockersResponse]:
+        """Blockers addressed to a department (written with the check-in that names them)."""
+
+    @_abc_1.abstractmethod
+    def ResolveBlocker(
+        self,
+        request: _goals_pb2.ResolveBlockerRequest,
+        context: _aio.ServicerContext[_goals_pb2.ResolveBlockerRequest, _abc.Awaitable[_goals_pb2.DepartmentBlocker]],
+    ) -> _abc.Awaitable[_goals_pb2.DepartmentBlocker]:
+        """Marks one resolved (idempotent) and emits stride.goals.v1.blocker.resolved."""
 
     @_abc_1.abstractmethod
     def GetRiskRules(
