@@ -39,6 +39,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.audit import Decision, record_decision
 from workflows.calendar import rfc3339
+from workflows.delivery import deliver
 from workflows.escalation_notices import (
     RECIPIENTS_ACTIVITY,
     ROLE_MANAGER,
@@ -53,9 +54,7 @@ from workflows.escalation_notices import (
 from workflows.notifications import (
     KR_RECOVERED,
     KR_WARNING,
-    NOTIFY_ACTIVITY,
     NotifyRequest,
-    NotifyResult,
     Outgoing,
     delivery_key,
     step_key,
@@ -337,10 +336,8 @@ class KrEscalationWorkflow:
         ]
         at = rfc3339(workflow.now())
         try:
-            await workflow.execute_activity(
-                NOTIFY_ACTIVITY,
+            await deliver(
                 NotifyRequest(key=step, template=template, messages=messages),
-                result_type=NotifyResult,
                 start_to_close_timeout=timedelta(minutes=2),
                 retry_policy=NOTIFY_RETRY,
                 summary=f"{template} to the owner and the manager",
