@@ -98,9 +98,10 @@ DIGEST_TIME = time(12, 0)
 PLANNING_REMINDER_DAYS_BEFORE = (2, 0)
 # A reminder found this late (the workflow started after it) is skipped.
 STALE_AFTER = timedelta(hours=12)
-# workflow.patched id: a reminder due on a holiday (or a weekend that is not an adjusted
-# working day) moves to the same time on the next working day of the org calendar.
+# workflow.patched id: a weekly check-in reminder or manager digest due on a holiday moves to
+# the same time on the next working day of the org calendar (other reminders keep their day).
 PATCH_HOLIDAYS = "cycle-holidays"
+WORKING_DAY_STEPS = ("checkin/", "digest/")
 # How far past a reminder's day the calendar is read (the longest holiday week fits).
 CALENDAR_WINDOW = timedelta(days=21)
 
@@ -364,7 +365,8 @@ class CycleWorkflow:
         """Wait until ``step`` is due; whether to run it (a stale reminder is skipped, and so
         is one that a holiday would push past the next phase change)."""
         at = parse_instant(step.at)
-        if step.kind == STEP_REMIND and workflow.patched(PATCH_HOLIDAYS):
+        weekly = step.kind == STEP_REMIND and step.key.startswith(WORKING_DAY_STEPS)
+        if weekly and workflow.patched(PATCH_HOLIDAYS):
             moved = await self._on_working_day(at)
             if moved is None:
                 return False

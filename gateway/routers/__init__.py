@@ -20,6 +20,7 @@ from gateway.routers import (
     inbox,
     key_results,
     objectives,
+    org_channels,
     org_invitations,
     org_sync,
 )
@@ -41,6 +42,7 @@ for module in (
     audit,
     org_sync,
     org_invitations,
+    org_channels,
     inbox,
     approval_decisions,
 ):
