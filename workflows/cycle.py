@@ -21,6 +21,11 @@ timer — until goals says the cycle was closed by hand (the bridge signals
 (the close step finds the cycle closed: nothing is scored twice) and archive. It never closes
 the cycle itself, so HR can enter plans and import past check-ins first.
 
+Holidays (patch ``cycle-holidays``): a check-in reminder or manager digest due on a day the
+organisation's calendar has off moves to the same time on the next working day (skipped if
+that is past the next phase change). Notifications go through
+:func:`workflows.delivery.deliver` (quiet hours; patch ``notify-channels``).
+
 The workflow runs the steps in order, sleeping until each. A reminder more than
 :data:`STALE_AFTER` late (the cycle was created after it) is skipped; phase changes and
 closing always run (they are idempotent in goals). To keep the history short over a quarter

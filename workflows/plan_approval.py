@@ -11,9 +11,13 @@ so one run handles several pending approvals.
   current approvers or HR (an HR decision is an override). A rejected Update leaves the state
   unchanged and writes nothing. An accepted one calls goals ``DecideApproval`` (which audits
   it) and returns; the main loop then notifies the owner.
-- 2 working days (Mon–Fri in the cycle's time zone) after the request, the approvers get a
+- 2 working days (in the cycle's time zone) after the request, the approvers get a
   reminder; after 5 the skip-level manager is added as an approver (goals
-  ``EscalateApproval``, manager chain from identity) and notified.
+  ``EscalateApproval``, manager chain from identity) and notified. Working days follow the
+  organisation's holiday calendar (holidays off, adjusted working days on; activity
+  ``org_calendar``) in runs with patch ``plan-approval-holidays``, Mon–Fri before it.
+- Notifications go through :func:`workflows.delivery.deliver` (quiet hours; patch
+  ``notify-channels``).
 - The run ends when nothing is pending (after its handlers have finished).
 
 Search attributes: StrideCycle, StrideDepartment, StridePhase (``plan-approval:pending``,
