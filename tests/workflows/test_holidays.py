@@ -125,3 +125,28 @@ async def test_an_approval_reminder_waits_two_working_days_on_the_org_calendar(
         PlanApprovalWorkflow.decide, DecisionInput("apr-1", "approve", actor_id="emp-manager")
     )
     await handle.result()
+
+
+async def test_approval_reminders_are_not_posted_to_robots(
+    temporal_env: WorkflowEnvironment, client: Client, fakes: FakeActivities, task_queue: str
+) -> None:
+    fakes.robots = {"emp-manager": ("dep-qa", "wecom")}
+    employee = f"emp-{uuid.uuid4().hex[:6]}"
+    now = (await temporal_env.get_current_time()).replace(microsecond=0)
+    handle = await client.start_workflow(
+        PlanApprovalWorkflow.run,
+        PlanApprovalInput(cycle_id="cyc-r", employee_id=employee),
+        id=ids.plan_approval("cyc-r", employee),
+        task_queue=task_queue,
+        start_signal=SIGNAL_APPROVAL_REQUESTED,
+        start_signal_args=[
+            ApprovalRequest("evt-r", "apr-r", "plan", ["emp-manager"], rfc3339(now))
+        ],
+    )
+    await temporal_env.sleep(timedelta(days=4))
+    await handle.execute_update(
+        PlanApprovalWorkflow.decide, DecisionInput("apr-r", "approve", actor_id="emp-manager")
+    )
+    await handle.result()
+    assert len(fakes.of("notify")) >= 2
+    assert fakes.of("im_targets") == [] and fakes.of("notify_im") == []
