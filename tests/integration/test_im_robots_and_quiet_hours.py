@@ -8,7 +8,8 @@ fake DingTalk and WeCom robots over HTTP that verify DingTalk's signature):
   message; a robot answering 500 once is tried again, and the e-mails are not sent again;
 - a WeCom robot gets the English text when set to English;
 - a warning raised at 23:00 organisation time is in the inbox at once and mailed at 08:00 the
-  next morning: the SMTP server receives nothing before and exactly one mail each after.
+  next morning: the SMTP server receives nothing before and exactly one mail each after, with
+  the worker restarted during the wait (the timer is durable).
 """
 
 from __future__ import annotations
@@ -124,15 +125,18 @@ async def worker(
 ) -> AsyncIterator[tuple[Client, str]]:
     client = temporal_env.client
     await ensure_search_attributes(client)
-    settings = WorkerSettings(
+    queue = f"im-{uuid.uuid4()}"
+    async with build_worker(client, queue, activities=activities_for(worker_settings(org, sink))):
+        yield client, queue
+
+
+def worker_settings(org: Org, sink: MailSink) -> WorkerSettings:
+    return WorkerSettings(
         identity_addr=org.addr,
         smtp_host="127.0.0.1",
         smtp_port=sink.port,
         web_url="https://stride.example.com",
     )
-    queue = f"im-{uuid.uuid4()}"
-    async with build_worker(client, queue, activities=activities_for(settings)):
-        yield client, queue
 
 
 def mails_to(sink: MailSink, person: identity_pb2.Employee) -> list[EmailMessage]:
@@ -255,13 +259,15 @@ async def test_a_wecom_robot_gets_the_english_text(
     await handle.terminate("test over")
 
 
-async def test_a_warning_at_23_00_is_mailed_at_08_00_the_next_morning(
+async def test_a_warning_at_23_00_is_mailed_at_08_00_the_next_morning_across_a_restart(
     org: Org,
     sink: MailSink,
-    worker: tuple[Client, str],
     temporal_env: WorkflowEnvironment,
 ) -> None:
-    client, queue = worker
+    client = temporal_env.client
+    await ensure_search_attributes(client)
+    queue = f"im-quiet-{uuid.uuid4()}"
+    activities = activities_for(worker_settings(org, sink))
     await org.quiet_hours("22:00", "08:00")
     dep, owner, manager = await org.team("Assembly")
     now = await temporal_env.get_current_time()
@@ -270,23 +276,30 @@ async def test_a_warning_at_23_00_is_mailed_at_08_00_the_next_morning(
     eleven_pm = local_instant(day, time(23), SH)
     await temporal_env.sleep(eleven_pm - now)  # the server's clock to 23:00 Shanghai
 
-    handle = await start_warning(client, queue, dep, owner, await temporal_env.get_current_time())
+    # No workflow cache: the first worker leaves no sticky queue behind when it stops.
+    async with build_worker(client, queue, activities=activities, max_cached_workflows=0):
+        now = await temporal_env.get_current_time()
+        handle = await start_warning(client, queue, dep, owner, now)
 
-    async def in_the_inbox() -> None:
-        for person in (owner, manager):
-            items = await org.inbox.ListInbox(inbox_pb2.ListInboxRequest(recipient_id=person.id))
-            assert [i.template for i in items.items] == ["kr.warning"]
+        async def in_the_inbox() -> None:
+            for person in (owner, manager):
+                items = await org.inbox.ListInbox(
+                    inbox_pb2.ListInboxRequest(recipient_id=person.id)
+                )
+                assert [i.template for i in items.items] == ["kr.warning"]
 
-    await eventually(in_the_inbox, timeout=60)
-    await asyncio.sleep(1.0)
-    assert sink.received() == [], "nothing is mailed in the quiet hours"
+        await eventually(in_the_inbox, timeout=60)
+        await asyncio.sleep(1.0)
+        assert sink.received() == [], "nothing is mailed in the quiet hours"
 
-    await temporal_env.sleep(timedelta(hours=9, minutes=1))  # past 08:00
+    # The worker is gone (a restart): a new one picks the escalation up from its history.
+    async with build_worker(client, queue, activities=activities):
+        await temporal_env.sleep(timedelta(hours=9, minutes=1))  # past 08:00
 
-    async def mailed() -> None:
-        assert len(mails_to(sink, owner)) == 1 and len(mails_to(sink, manager)) == 1
+        async def mailed() -> None:
+            assert len(mails_to(sink, owner)) == 1 and len(mails_to(sink, manager)) == 1
 
-    await eventually(mailed, timeout=60)
+        await eventually(mailed, timeout=60)
     history = await handle.fetch_history()
     timers = [
         e.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta()
