@@ -56,3 +56,19 @@ def test_calendar_rules() -> None:
         "duplicate_date"
     )
     assert calendar_problem(2026, [], [("2026-10-09", "")])[0] == "working_day_not_weekend"  # type: ignore[index]
+
+
+def test_request_urls_with_robot_tokens_are_not_logged() -> None:
+    import logging
+
+    from services.common.logging import configure_logging
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        configure_logging("worker", "info")
+        assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        logging.getLogger("httpx").setLevel(logging.NOTSET)
