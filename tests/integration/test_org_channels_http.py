@@ -138,6 +138,14 @@ async def test_hr_sets_a_year_of_holidays_and_adjusted_working_days(
     assert again["holidays"] == got["holidays"]
     problem(await stack.http.get("/org/calendar/1900", headers=org["hr"]), 422, "validation_error")
 
+    async def audited() -> None:
+        entries = await audit_entries(stack, org["hr_person"], resource_type="org_calendar")
+        assert [e["action"] for e in entries if e["resource_id"] == "2026"] == [
+            "identity.org_calendar.put"
+        ]
+
+    await eventually(audited)
+
 
 async def test_quiet_hours_are_read_by_everyone_and_set_by_hr(
     stack: GatewayStack, org: dict[str, Any]
