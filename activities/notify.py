@@ -17,6 +17,11 @@ A request with an :class:`~workflows.notifications.Invitation` attaches the same
 (``text/calendar; method=REQUEST``, :mod:`activities.ics`) to each of its e-mails, with the
 invited people's addresses looked up in identity; its UID is the workflow's, so a retry
 re-sends one event, never a second.
+
+A request naming only the ``inbox`` channel creates the inbox items and sends no e-mail (a
+workflow in the organisation's quiet hours; it asks again with ``email`` when they end, and
+the stored items are found and e-mailed then). IM robots are another activity
+(activities/im.py).
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from activities.messages import email_message, render
 from services.common.settings import WorkerSettings
 from stride.identity.v1 import identity_pb2, identity_pb2_grpc, inbox_pb2, inbox_pb2_grpc
 from workflows.notifications import (
+    CHANNEL_EMAIL,
     NOTIFY_ACTIVITY,
     TEMPLATES,
     Invitation,
@@ -108,6 +114,8 @@ class NotifyActivities:
                 f"unknown template {request.template!r}", type=ERROR_REFUSED, non_retryable=True
             )
         result = NotifyResult()
+        # The inbox item always; the e-mail unless the workflow holds it back (quiet hours).
+        email = not request.channels or CHANNEL_EMAIL in request.channels
         mailer = Mailer(self.settings)
         md = metadata(workflow_actor())
         try:
@@ -143,7 +151,7 @@ class NotifyActivities:
                     else:
                         result.already_delivered += 1
                     item = delivered.item
-                    if item.emailed_at:
+                    if item.emailed_at or not email:
                         continue
                     if not (mailer.enabled and delivered.email):
                         result.inbox_only += 1

@@ -447,6 +447,24 @@ RULES: dict[str, Rule] = _rules(
     Rule("department.read", "Read departments", _EVERYONE, api_scope="org:read"),
     Rule("department.create", "Create a department", _ORG_ADMINS, api_scope="org:write"),
     Rule("department.update", "Change a department", _ORG_ADMINS, api_scope="org:write"),
+    # notification channels and the org calendar (people only: robot secrets are not for keys)
+    Rule("department_robot.read", "See a department's IM group robots (no secrets)", _ORG_ADMINS),
+    Rule("department_robot.update", "Set a department's IM group robot", _ORG_ADMINS),
+    Rule("department_robot.delete", "Remove a department's IM group robot", _ORG_ADMINS),
+    Rule(
+        "org_calendar.read",
+        "Read the organisation's holidays and adjusted working days",
+        _EVERYONE,
+        api_scope="org:read",
+    ),
+    Rule("org_calendar.update", "Set a year's holidays and adjusted working days", _ORG_ADMINS),
+    Rule(
+        "notification_policy.read",
+        "Read the time zone and quiet hours of notifications",
+        _EVERYONE,
+        api_scope="org:read",
+    ),
+    Rule("notification_policy.update", "Set the time zone and quiet hours", _ORG_ADMINS),
     Rule("employee.read", "Read the employee directory", _EVERYONE, api_scope="org:read"),
     Rule(
         "employee.create",

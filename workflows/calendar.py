@@ -82,14 +82,45 @@ def weekly_instants(
     return out
 
 
-def is_working_day(day: date) -> bool:
-    """Monday to Friday (public holidays are not modelled)."""
+@dataclass(frozen=True)
+class WorkCalendar:
+    """The organisation's exceptions to Mon–Fri (HR maintains them, identity stores them):
+    ``holidays`` (public holidays, also on weekdays) and ``working_days`` (调休: a weekend day
+    that is worked). ISO dates; an empty calendar is plain Mon–Fri."""
+
+    holidays: frozenset[date] = frozenset()
+    working_days: frozenset[date] = frozenset()
+
+    @classmethod
+    def of(cls, holidays: list[str], working_days: list[str]) -> WorkCalendar:
+        """From ISO date strings (what an activity returns); unparsable ones are ignored."""
+
+        def days(values: list[str]) -> frozenset[date]:
+            parsed = (parse_day(v) for v in values)
+            return frozenset(d for d in parsed if d is not None)
+
+        return cls(days(holidays), days(working_days))
+
+
+NO_EXCEPTIONS = WorkCalendar()
+
+
+def is_working_day(day: date, calendar: WorkCalendar = NO_EXCEPTIONS) -> bool:
+    """A working day: an adjusted working day (调休) is one, a holiday is not, otherwise
+    Monday to Friday."""
+    if day in calendar.working_days:
+        return True
+    if day in calendar.holidays:
+        return False
     return day.weekday() < SATURDAY
 
 
-def add_working_days(start: datetime, days: int, tz: str) -> datetime:
-    """``start`` moved forward by ``days`` working days (Mon–Fri, local), keeping its local
-    wall-clock time. Friday 10:00 + 2 → Tuesday 10:00; Saturday 10:00 + 1 → Monday 10:00.
+def add_working_days(
+    start: datetime, days: int, tz: str, calendar: WorkCalendar = NO_EXCEPTIONS
+) -> datetime:
+    """``start`` moved forward by ``days`` working days (local, on ``calendar``), keeping its
+    local wall-clock time. Friday 10:00 + 2 → Tuesday 10:00; Saturday 10:00 + 1 → Monday
+    10:00; over the National Day week the holidays are skipped and the 调休 Saturday counts.
     """
     if days < 0:
         raise ValueError("days must not be negative")
@@ -98,9 +129,70 @@ def add_working_days(start: datetime, days: int, tz: str) -> datetime:
     left = days
     while left > 0:
         day += timedelta(days=1)
-        if is_working_day(day):
+        if is_working_day(day, calendar):
             left -= 1
     return local_instant(day, local.time().replace(tzinfo=None), tz)
+
+
+def next_working_day_at(moment: datetime, tz: str, calendar: WorkCalendar) -> datetime:
+    """``moment`` when its local day is a working day, else the same local wall-clock time on
+    the next working day (a Monday reminder on a holiday moves to the first day back)."""
+    local = moment.astimezone(zone(tz))
+    day = local.date()
+    if is_working_day(day, calendar):
+        return moment
+    # A calendar cannot close more than a few weeks in a row; a year bounds a bad one.
+    for _ in range(366):
+        day += timedelta(days=1)
+        if is_working_day(day, calendar):
+            break
+    return local_instant(day, local.time().replace(tzinfo=None), tz)
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """No IM or e-mail from ``start`` to ``end`` local time (wraps midnight when ``start`` >
+    ``end``, the usual 22:00–08:00). ``start == end`` means no quiet hours."""
+
+    start: time = time(22, 0)
+    end: time = time(8, 0)
+
+    @property
+    def enabled(self) -> bool:
+        return self.start != self.end
+
+    def covers(self, at: time) -> bool:
+        if not self.enabled:
+            return False
+        if self.start < self.end:
+            return self.start <= at < self.end
+        return at >= self.start or at < self.end
+
+
+DEFAULT_QUIET_HOURS = QuietHours()
+
+
+def parse_clock(value: str) -> time:
+    """``"HH:MM"`` (24-hour) as a time; ValueError otherwise."""
+    hours, sep, minutes = value.partition(":")
+    if not sep or len(hours) != 2 or len(minutes) != 2:
+        raise ValueError(f"expected HH:MM, got {value!r}")
+    if not (hours.isdigit() and minutes.isdigit()):
+        raise ValueError(f"expected HH:MM, got {value!r}")
+    return time(int(hours), int(minutes))
+
+
+def next_send_instant(now: datetime, tz: str, quiet: QuietHours) -> datetime:
+    """The first instant at or after ``now`` outside the quiet hours in ``tz``: ``now`` itself
+    outside them, else the end of the quiet window (08:00 local on the next morning for a
+    22:00 start, on the same morning after midnight). Holidays do not silence anything."""
+    local = now.astimezone(zone(tz))
+    if not quiet.covers(local.time().replace(tzinfo=None)):
+        return now
+    day = local.date()
+    if quiet.start > quiet.end and local.time().replace(tzinfo=None) >= quiet.start:
+        day += timedelta(days=1)
+    return max(now, local_instant(day, quiet.end, tz))
 
 
 def iso_week(moment: datetime, tz: str) -> str:

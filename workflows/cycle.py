@@ -21,6 +21,11 @@ timer — until goals says the cycle was closed by hand (the bridge signals
 (the close step finds the cycle closed: nothing is scored twice) and archive. It never closes
 the cycle itself, so HR can enter plans and import past check-ins first.
 
+Holidays (patch ``cycle-holidays``): a check-in reminder or manager digest due on a day the
+organisation's calendar has off moves to the same time on the next working day (skipped if
+that is past the next phase change). Notifications go through
+:func:`workflows.delivery.deliver` (quiet hours; patch ``notify-channels``).
+
 The workflow runs the steps in order, sleeping until each. A reminder more than
 :data:`STALE_AFTER` late (the cycle was created after it) is skipped; phase changes and
 closing always run (they are idempotent in goals). To keep the history short over a quarter
@@ -51,12 +56,15 @@ from workflows.calendar import (
     cycle_calendar,
     end_of_day,
     iso_week,
+    local_date,
     local_instant,
+    next_working_day_at,
     parse_instant,
     rfc3339,
     start_of_day,
     weekly_instants,
 )
+from workflows.delivery import deliver, work_calendar
 from workflows.notifications import (
     CYCLE_CHECKIN_REMINDER,
     CYCLE_CLOSED,
@@ -64,9 +72,7 @@ from workflows.notifications import (
     CYCLE_MIDPOINT,
     CYCLE_PLANNING_REMINDER,
     CYCLE_SELF_SCORE,
-    NOTIFY_ACTIVITY,
     NotifyRequest,
-    NotifyResult,
     Outgoing,
     step_key,
 )
@@ -97,6 +103,12 @@ DIGEST_TIME = time(12, 0)
 PLANNING_REMINDER_DAYS_BEFORE = (2, 0)
 # A reminder found this late (the workflow started after it) is skipped.
 STALE_AFTER = timedelta(hours=12)
+# workflow.patched id: a weekly check-in reminder or manager digest due on a holiday moves to
+# the same time on the next working day of the org calendar (other reminders keep their day).
+PATCH_HOLIDAYS = "cycle-holidays"
+WORKING_DAY_STEPS = ("checkin/", "digest/")
+# How far past a reminder's day the calendar is read (the longest holiday week fits).
+CALENDAR_WINDOW = timedelta(days=21)
 
 RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -355,12 +367,32 @@ class CycleWorkflow:
         return self.state()
 
     async def _turn(self, step: Step) -> bool:
-        """Wait until ``step`` is due; whether to run it (a stale reminder is skipped)."""
+        """Wait until ``step`` is due; whether to run it (a stale reminder is skipped, and so
+        is one that a holiday would push past the next phase change)."""
         at = parse_instant(step.at)
+        weekly = step.kind == STEP_REMIND and step.key.startswith(WORKING_DAY_STEPS)
+        if weekly and workflow.patched(PATCH_HOLIDAYS):
+            moved = await self._on_working_day(at)
+            if moved is None:
+                return False
+            at = moved
         wait = at - workflow.now()
         if wait > timedelta(0):
             await workflow.sleep(wait, summary=step.key)
         return not (step.kind == STEP_REMIND and workflow.now() - at > STALE_AFTER)
+
+    async def _on_working_day(self, at: datetime) -> datetime | None:
+        """``at`` moved to the next working day when its day is a holiday (or a weekend that
+        is not an adjusted working day); None when that is after the next phase step."""
+        tz = self._input.time_zone
+        day = local_date(at, tz)
+        calendar = await work_calendar(day, day + CALENDAR_WINDOW)
+        due = next_working_day_at(at, tz, calendar)
+        if due == at:
+            return at
+        later = self._steps[self._progress.completed + 1 :]
+        barrier = next((parse_instant(s.at) for s in later if s.kind != STEP_REMIND), None)
+        return None if barrier is not None and due > barrier else due
 
     async def _backfill_turn(self, step: Step) -> bool:
         """A backfill cycle: phases when due (all are past), no reminder, and the close step
@@ -407,10 +439,8 @@ class CycleWorkflow:
                 summary=f"{step.key}: who",
             )
             if audience:
-                result: NotifyResult = await workflow.execute_activity(
-                    NOTIFY_ACTIVITY,
+                result = await deliver(
                     NotifyRequest(step_key(wid, step.key), step.template, audience),
-                    result_type=NotifyResult,
                     start_to_close_timeout=timedelta(minutes=10),
                     heartbeat_timeout=timedelta(minutes=1),
                     retry_policy=RETRY,

@@ -67,6 +67,7 @@ from workflows.coordination import (
     CoordinationInput,
     CoordinationWorkflow,
 )
+from workflows.delivery import deliver
 from workflows.escalation_notices import (
     DEPARTMENT_HEAD_ACTIVITY,
     RECIPIENTS_ACTIVITY,
@@ -563,10 +564,8 @@ class KrEscalationWorkflow:
         ]
         at = rfc3339(workflow.now())
         try:
-            await workflow.execute_activity(
-                NOTIFY_ACTIVITY,
+            await deliver(
                 NotifyRequest(key=step, template=template, messages=messages),
-                result_type=NotifyResult,
                 start_to_close_timeout=timedelta(minutes=2),
                 retry_policy=NOTIFY_RETRY,
                 summary=f"{template} to the owner and the manager",

@@ -13,6 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 NOTIFY_ACTIVITY = "notify"
+# The IM group robot channel (activities/im.py): which robots reach a step's recipients, and
+# one post to one robot (its own activity, so its retries never resend the e-mail).
+IM_TARGETS_ACTIVITY = "im_targets"
+IM_ACTIVITY = "notify_im"
+# The organisation's calendar and notification policy (quiet hours), read by workflows.
+ORG_CALENDAR_ACTIVITY = "org_calendar"
+
+# Channels of a NotifyRequest.
+CHANNEL_INBOX = "inbox"
+CHANNEL_EMAIL = "email"
 
 # Templates (activities/messages.py renders them in zh-CN and en).
 APPROVAL_REQUESTED = "approval.requested"
@@ -30,6 +40,11 @@ KR_RECOVERED = "kr.recovered"
 BLOCKER_RAISED = "blocker.raised"
 COORDINATION_INVITED = "coordination.invited"
 COORDINATION_REMINDER = "coordination.reminder"
+
+# Templates also posted to the IM group robots of the recipients' departments: the
+# escalation's notices, which a team should see. Reminders and approvals are personal and
+# stay in the inbox and e-mail.
+IM_TEMPLATES = frozenset({KR_WARNING, KR_RECOVERED})
 
 TEMPLATES = frozenset(
     {
@@ -83,6 +98,8 @@ class NotifyRequest:
     messages: list[Outgoing] = field(default_factory=list)
     # A calendar invitation attached to each e-mail (None: plain notification).
     invitation: Invitation | None = None
+    # Which of CHANNEL_INBOX, CHANNEL_EMAIL; empty: both (what older workflows sent).
+    channels: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -93,6 +110,63 @@ class NotifyResult:
     emailed: int = 0
     # Recipients without an e-mail address (or e-mail disabled): inbox only.
     inbox_only: int = 0
+
+
+@dataclass
+class ImTargetsInput:
+    recipient_ids: list[str]
+
+
+@dataclass
+class ImTarget:
+    """A robot that reaches some of a step's recipients (ids only: the webhook and secret
+    stay in identity and are read by the posting activity)."""
+
+    department_id: str
+    # "dingtalk" | "wecom"
+    kind: str
+    # The first of the step's recipients in that department (whose template parameters,
+    # without their personal role, make the group's text).
+    recipient_id: str
+
+
+@dataclass
+class ImMessage:
+    # "<step key>/im/<department>/<kind>": one post per step and robot.
+    key: str
+    template: str
+    department_id: str
+    kind: str
+    recipient_id: str
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ImResult:
+    # False when the robot was removed meanwhile (nothing posted).
+    posted: bool = False
+
+
+@dataclass
+class OrgCalendarInput:
+    # ISO dates, inclusive; both empty: only the policy.
+    from_date: str = ""
+    to_date: str = ""
+
+
+@dataclass
+class OrgCalendarInfo:
+    time_zone: str
+    # "HH:MM" local; equal: no quiet hours.
+    quiet_start: str
+    quiet_end: str
+    holidays: list[str] = field(default_factory=list)
+    working_days: list[str] = field(default_factory=list)
+
+
+def im_key(step: str, department_id: str, kind: str) -> str:
+    """The key of one robot post of a step (logged with the post; one per step and robot)."""
+    return f"{step}/im/{department_id}/{kind}"
 
 
 def step_key(workflow_id: str, step: str) -> str:

@@ -11,9 +11,13 @@ so one run handles several pending approvals.
   current approvers or HR (an HR decision is an override). A rejected Update leaves the state
   unchanged and writes nothing. An accepted one calls goals ``DecideApproval`` (which audits
   it) and returns; the main loop then notifies the owner.
-- 2 working days (Mon–Fri in the cycle's time zone) after the request, the approvers get a
+- 2 working days (in the cycle's time zone) after the request, the approvers get a
   reminder; after 5 the skip-level manager is added as an approver (goals
-  ``EscalateApproval``, manager chain from identity) and notified.
+  ``EscalateApproval``, manager chain from identity) and notified. Working days follow the
+  organisation's holiday calendar (holidays off, adjusted working days on; activity
+  ``org_calendar``) in runs with patch ``plan-approval-holidays``, Mon–Fri before it.
+- Notifications go through :func:`workflows.delivery.deliver` (quiet hours; patch
+  ``notify-channels``).
 - The run ends when nothing is pending (after its handlers have finished).
 
 Search attributes: StrideCycle, StrideDepartment, StridePhase (``plan-approval:pending``,
@@ -32,15 +36,21 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows import ids
-from workflows.calendar import add_working_days, parse_instant, rfc3339
+from workflows.calendar import (
+    NO_EXCEPTIONS,
+    WorkCalendar,
+    add_working_days,
+    local_date,
+    parse_instant,
+    rfc3339,
+)
+from workflows.delivery import deliver, work_calendar
 from workflows.notifications import (
     APPROVAL_DECIDED,
     APPROVAL_ESCALATED,
     APPROVAL_REMINDER,
     APPROVAL_REQUESTED,
-    NOTIFY_ACTIVITY,
     NotifyRequest,
-    NotifyResult,
     Outgoing,
     step_key,
 )
@@ -55,6 +65,11 @@ ESCALATE_ACTIVITY = "approval_escalate"
 
 REMIND_AFTER_WORKING_DAYS = 2
 ESCALATE_AFTER_WORKING_DAYS = 5
+# workflow.patched id: reminders and escalations count working days on the org calendar.
+PATCH_HOLIDAYS = "plan-approval-holidays"
+# How far ahead of a request the calendar is read (5 working days fit in it with room for
+# the longest Chinese holiday week).
+CALENDAR_WINDOW = timedelta(days=40)
 
 PHASE_PENDING = "plan-approval:pending"
 PHASE_ESCALATED = "plan-approval:escalated"
@@ -140,6 +155,9 @@ class ApprovalItem:
     overridden: bool = False
     # The owner has been told about the decision.
     decision_announced: bool = False
+    # remind_at / escalate_at count working days on the organisation's calendar (holidays,
+    # adjusted working days), not only Mon–Fri (runs with patch PATCH_HOLIDAYS).
+    on_calendar: bool = False
 
 
 @dataclass
@@ -184,11 +202,14 @@ class PlanApprovalState:
     approvals: list[ApprovalItem] = field(default_factory=list)
 
 
-def approval_deadlines(requested_at: datetime, time_zone: str) -> tuple[datetime, datetime]:
-    """(reminder, escalation) instants: 2 and 5 working days after the request."""
+def approval_deadlines(
+    requested_at: datetime, time_zone: str, calendar: WorkCalendar = NO_EXCEPTIONS
+) -> tuple[datetime, datetime]:
+    """(reminder, escalation) instants: 2 and 5 working days (on ``calendar``) after the
+    request."""
     return (
-        add_working_days(requested_at, REMIND_AFTER_WORKING_DAYS, time_zone),
-        add_working_days(requested_at, ESCALATE_AFTER_WORKING_DAYS, time_zone),
+        add_working_days(requested_at, REMIND_AFTER_WORKING_DAYS, time_zone, calendar),
+        add_working_days(requested_at, ESCALATE_AFTER_WORKING_DAYS, time_zone, calendar),
     )
 
 
@@ -246,6 +267,7 @@ class PlanApprovalWorkflow:
             # Taken before the steps: a change while they run (a new request, a decision)
             # ends the wait below at once.
             version = self._version
+            await self._apply_calendar()
             await self._announce_and_chase()
             if not self._open():
                 if self._unannounced_decisions():
@@ -369,6 +391,22 @@ class PlanApprovalWorkflow:
                 due.append(parse_instant(item.escalate_at))
         return min(due) if due else None
 
+    async def _apply_calendar(self) -> None:
+        """Recount the reminder and escalation of new approvals on the organisation's calendar
+        (holidays are not working days; adjusted working days are)."""
+        items = [
+            i for i in self._items.values() if i.status == STATUS_PENDING and not i.on_calendar
+        ]
+        if not items or not workflow.patched(PATCH_HOLIDAYS):
+            return
+        tz = self._input.time_zone
+        days = [local_date(parse_instant(i.requested_at), tz) for i in items]
+        calendar = await work_calendar(min(days), max(days) + CALENDAR_WINDOW)
+        for item in items:
+            remind, escalate = approval_deadlines(parse_instant(item.requested_at), tz, calendar)
+            item.remind_at, item.escalate_at = rfc3339(remind), rfc3339(escalate)
+            item.on_calendar = True
+
     async def _announce_and_chase(self) -> None:
         """Announce new approvals and decisions; send the reminders and escalations due."""
         for item in list(self._items.values()):
@@ -431,14 +469,12 @@ class PlanApprovalWorkflow:
     ) -> None:
         if not recipients:
             return
-        await workflow.execute_activity(
-            NOTIFY_ACTIVITY,
+        await deliver(
             NotifyRequest(
                 key=step_key(self._id, step),
                 template=template,
                 messages=[Outgoing(r, dict(params)) for r in recipients],
             ),
-            result_type=NotifyResult,
             start_to_close_timeout=timedelta(minutes=2),
             retry_policy=ACTIVITY_RETRY,
             summary=template,

@@ -22,6 +22,7 @@ from gateway.routers import (
     inbox,
     key_results,
     objectives,
+    org_channels,
     org_invitations,
     org_sync,
     risk_rules,
@@ -47,6 +48,7 @@ for module in (
     audit,
     org_sync,
     org_invitations,
+    org_channels,
     inbox,
     approval_decisions,
 ):

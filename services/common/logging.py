@@ -56,4 +56,7 @@ def configure_logging(process: str, level: str = "INFO", fmt: str = "console") -
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # httpx logs every request's full URL at INFO; IM robot webhooks and the DingTalk API carry
+    # their tokens (and a robot post its signature) in the query string: never log those.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
     structlog.contextvars.bind_contextvars(process=process)

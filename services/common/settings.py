@@ -107,6 +107,9 @@ class ServiceSettings(StrideSettings):
     # chain-head read and the commit are paid once per batch, not per entry); an entry waits
     # at most this long beyond its arrival before it is in the chain.
     audit_append_min_interval: float = 0.25
+    # Identity: hosts whose IM robot webhooks may use plain http (comma-separated; tests'
+    # local fake robots). Empty: every webhook must be https.
+    robot_http_hosts: str = ""
     # Run the outbox relay inside the service process.
     outbox_relay: bool = True
     # How often the outbox backlog / age gauges are refreshed (seconds; 0: never).
@@ -195,5 +198,7 @@ class WorkerSettings(StrideSettings):
     smtp_password: SecretStr | None = None
     smtp_tls: Literal["none", "starttls", "tls"] = "none"
     smtp_timeout_seconds: float = 10.0
+    # IM group robots (activities/im.py): one HTTP post's timeout (seconds).
+    im_timeout_seconds: float = 10.0
     # Base URL of the web app for links in e-mails (links are relative when empty).
     web_url: str = ""

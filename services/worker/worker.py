@@ -20,8 +20,10 @@ from activities.approvals import ApprovalActivities
 from activities.audit import AuditActivities
 from activities.cycle import CycleActivities
 from activities.escalation import EscalationActivities
+from activities.im import ImActivities
 from activities.invitations import InvitationActivities
 from activities.notify import NotifyActivities
+from activities.org_calendar import OrgCalendarActivities
 from activities.org_sync import OrgSyncActivities
 from services.common.settings import WorkerSettings
 from workflows.coordination import CoordinationWorkflow
@@ -50,6 +52,7 @@ def activities_for(settings: WorkerSettings) -> list[Callable[..., Any]]:
     org_sync = OrgSyncActivities(settings)
     approvals = ApprovalActivities(settings)
     cycles = CycleActivities(settings)
+    im = ImActivities(settings)
     return [
         *org_sync.all(),
         *InvitationActivities(settings).all(),
@@ -62,6 +65,9 @@ def activities_for(settings: WorkerSettings) -> list[Callable[..., Any]]:
         AuditActivities(settings).record_decision,
         EscalationActivities(settings).recipients,
         EscalationActivities(settings).department_head,
+        im.targets,
+        im.post,
+        OrgCalendarActivities(settings).org_calendar,
     ]
 
 

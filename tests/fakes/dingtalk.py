@@ -20,13 +20,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from services.common.binaries import free_port
+from tests.fakes.robots import serve_asgi
 
 APP_KEY = "ding-test-key"
 APP_SECRET = "ding-test-secret"
@@ -209,29 +208,5 @@ class FakeDingTalk:
 @contextlib.asynccontextmanager
 async def serve(fake: FakeDingTalk) -> AsyncIterator[str]:
     """Run ``fake`` under uvicorn on a free port in the current event loop; its base URL."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            fake.app,
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="off",
-            timeout_graceful_shutdown=2,
-        )
-    )
-    task = asyncio.create_task(server.serve(), name="fake-dingtalk")
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        fake.end_hang()
-        try:
-            await asyncio.wait_for(asyncio.shield(task), 5)
-        except TimeoutError:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+    async with serve_asgi(fake.app, "fake-dingtalk", on_exit=fake.end_hang) as url:
+        yield url

@@ -451,6 +451,26 @@ async def ops_blocker(w: World, column: str, target: str) -> dict[str, str]:
     return {"department_id": w.departments["ops"], "blocker_id": "no-such-blocker"}
 
 
+async def fresh_robot(w: World, column: str, target: str) -> dict[str, str]:
+    """The scratch department with a DingTalk robot (a DELETE that succeeds removes it)."""
+    await w.stack.admin_grpc.identity.PutDepartmentRobot(
+        identity_pb2.PutDepartmentRobotRequest(
+            department_id=w.departments["scratch"],
+            kind="dingtalk",
+            webhook_url="https://oapi.dingtalk.com/robot/send?access_token=matrix",
+        )
+    )
+    return {"department_id": w.departments["scratch"], "kind": "dingtalk"}
+
+
+async def robot_kind(w: World, column: str, target: str) -> dict[str, str]:
+    return {"department_id": w.departments["scratch"], "kind": "wecom"}
+
+
+async def calendar_year(w: World, column: str, target: str) -> dict[str, str]:
+    return {"year": "2031"}
+
+
 async def approval(w: World, column: str, target: str) -> dict[str, str]:
     return {"approval_id": w.approval}
 
@@ -699,6 +719,37 @@ ENDPOINTS: list[Endpoint] = [
         body=const({"rule": {"threshold": 0.2, "weeks": 2}, "note": "unchanged numbers"}),
     ),
     Endpoint("GET", "/departments/{department_id}/checklist", EVERYONE, params=ops),
+    # notification channels and the org calendar
+    Endpoint("GET", "/departments/{department_id}/robots", HR_ADMIN, params=department),
+    Endpoint(
+        "PUT",
+        "/departments/{department_id}/robots/{kind}",
+        HR_ADMIN,
+        params=robot_kind,
+        body=const({"webhook_url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=m"}),
+    ),
+    Endpoint(
+        "DELETE",
+        "/departments/{department_id}/robots/{kind}",
+        HR_ADMIN,
+        ok=(204, None),
+        params=fresh_robot,
+    ),
+    Endpoint("GET", "/org/calendar/{year}", EVERYONE, params=calendar_year),
+    Endpoint(
+        "PUT",
+        "/org/calendar/{year}",
+        HR_ADMIN,
+        params=calendar_year,
+        body=const({"holidays": [{"date": "2031-01-01", "name": "元旦"}]}),
+    ),
+    Endpoint("GET", "/org/notification-policy", EVERYONE),
+    Endpoint(
+        "PUT",
+        "/org/notification-policy",
+        HR_ADMIN,
+        body=const({"time_zone": "Asia/Shanghai", "quiet_start": "22:00", "quiet_end": "08:00"}),
+    ),
     Endpoint(
         "PUT",
         "/departments/{department_id}/checklist",

@@ -19,7 +19,12 @@ from temporalio.client import Client
 from services.common.settings import WorkerSettings
 from services.worker.bridge import EventBridge, GoalsApprovals
 from services.worker.worker import activities_for, build_worker
+from stride.identity.v1 import identity_pb2
 from tests.integration.gateway_stack import GatewayStack
+
+NO_QUIET_HOURS = identity_pb2.NotificationPolicy(
+    time_zone="Asia/Shanghai", quiet_start="00:00", quiet_end="00:00"
+)
 
 
 @asynccontextmanager
@@ -34,6 +39,8 @@ async def running_worker(
         smtp_port=smtp_port or 25,
     )
     task_queue = f"{consumer}-{uuid.uuid4()}"
+    # No quiet hours: these tests wait for mail in real time, at any hour of the day.
+    await stack.admin_grpc.identity.PutNotificationPolicy(NO_QUIET_HOURS)
     nc = await nats.connect(nats_url)
     approvals_in_goals = GoalsApprovals(stack.settings.goals_addr)
     bridge = EventBridge(

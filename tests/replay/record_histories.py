@@ -18,6 +18,13 @@ the manager (warning, then back on track). ``kr_escalation_red_*`` turn red (pat
 and by a third lagging week, with ``coordination_back_on_track``. A scenario may record
 several workflows (a dict of histories by name).
 
+Before patches ``notify-channels``, ``plan-approval-holidays`` and ``cycle-holidays`` (quiet
+hours, IM robots, the holiday calendar) the histories ``kr_escalation_notified``,
+``plan_approval_escalated``, ``plan_approval_plan_and_revision``, ``cycle_quarter_first_week``
+and ``cycle_quarter_closing`` were recorded; they stay as they are. Their scenarios now record
+``*_channels`` / ``*_on_calendar`` histories, with an organisation calendar that has quiet
+hours, a robot and holidays (:func:`_org_calendar`).
+
 Runs each scenario on the time-skipping test server and writes the workflow's history as
 JSON. Re-record only on purpose: the committed histories are what running workflows look
 like, and tests/replay/test_replay.py replays them against the current code, so a change
@@ -64,6 +71,7 @@ from workflows.plan_approval import (
 )
 
 HISTORIES = Path(__file__).parent / "histories"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 IDENTITY = "stride-replay-recorder"
 
 Handle = WorkflowHandle[KrEscalationWorkflow, EscalationState]
@@ -393,6 +401,21 @@ async def cycle_backfill(
     return handle
 
 
+async def _org_calendar(env: WorkflowEnvironment, fakes: FakeActivities) -> None:
+    """Quiet hours 22:00–08:00, a DingTalk robot in the owner's department, and holidays: the
+    next two days (approvals count past them) and every Monday from the third week on (check-in
+    reminders and digests move to Tuesday)."""
+    today = (await env.get_current_time()).astimezone(SHANGHAI).date()
+    fakes.quiet_start, fakes.quiet_end = "22:00", "08:00"
+    fakes.robots = {"emp-owner": ("dept-assembly", "dingtalk")}
+    days = [today + timedelta(days=d) for d in range(1, 130)]
+    fakes.holidays = [
+        d.isoformat()
+        for d in days
+        if d <= today + timedelta(days=2) or (d.weekday() == 0 and d >= today + timedelta(days=14))
+    ]
+
+
 Scenario = Callable[
     [WorkflowEnvironment, Client, str],
     Awaitable[WorkflowHandle[Any, Any] | dict[str, WorkflowHandle[Any, Any]]],
@@ -401,13 +424,13 @@ SCENARIOS: dict[str, Scenario] = {
     "kr_escalation_audited_resolved": resolved,
     "kr_escalation_audited_cycle_ended": cycle_ended,
     "kr_escalation_audited_cycle_already_over": cycle_already_over,
-    "kr_escalation_notified": notified,
+    "kr_escalation_channels": notified,
     "kr_escalation_red_blocker": red_blocker,
     "kr_escalation_red_lagging": red_lagging,
-    "plan_approval_escalated": plan_escalated,
-    "plan_approval_plan_and_revision": plan_and_revision,
-    "cycle_quarter_first_week": cycle_first_week,
-    "cycle_quarter_closing": cycle_closing,
+    "plan_approval_escalated_on_calendar": plan_escalated,
+    "plan_approval_revision_on_calendar": plan_and_revision,
+    "cycle_quarter_first_week_on_calendar": cycle_first_week,
+    "cycle_quarter_closing_on_calendar": cycle_closing,
     "cycle_backfill_closed_by_hand": cycle_backfill,
 }
 
@@ -422,6 +445,7 @@ async def record(names: list[str] | None = None) -> dict[str, str]:
         await ensure_search_attributes(env.client)
         task_queue = f"record-{uuid.uuid4()}"
         fakes = FakeActivities()
+        await _org_calendar(env, fakes)
         decisions = DecisionLog()
         async with build_worker(
             env.client,

@@ -50,6 +50,11 @@ def test_histories_are_committed() -> None:
         "org_sync_dingtalk_audited",
         "org_sync_dingtalk_recorded",
         "invitations_three_chunks",
+        "kr_escalation_channels",
+        "plan_approval_escalated_on_calendar",
+        "plan_approval_revision_on_calendar",
+        "cycle_quarter_first_week_on_calendar",
+        "cycle_quarter_closing_on_calendar",
     } <= names
 
 

@@ -31,7 +31,21 @@ from workflows.escalation_notices import (
     Recipients,
     RecipientsInput,
 )
-from workflows.notifications import NOTIFY_ACTIVITY, NotifyRequest, NotifyResult, Outgoing
+from workflows.notifications import (
+    IM_ACTIVITY,
+    IM_TARGETS_ACTIVITY,
+    NOTIFY_ACTIVITY,
+    ORG_CALENDAR_ACTIVITY,
+    ImMessage,
+    ImResult,
+    ImTarget,
+    ImTargetsInput,
+    NotifyRequest,
+    NotifyResult,
+    OrgCalendarInfo,
+    OrgCalendarInput,
+    Outgoing,
+)
 from workflows.plan_approval import (
     DECIDE_ACTIVITY,
     ESCALATE_ACTIVITY,
@@ -64,6 +78,15 @@ class FakeActivities:
     # Fails the first notify attempt of each of these templates after delivering.
     crash_once_for: set[str] = field(default_factory=set)
     _sent_keys: set[str] = field(default_factory=set)
+    # The organisation's calendar the org_calendar fake answers: no quiet hours unless a test
+    # sets them ("22:00", "08:00"), holidays and adjusted working days as ISO dates.
+    time_zone: str = "Asia/Shanghai"
+    quiet_start: str = "00:00"
+    quiet_end: str = "00:00"
+    holidays: list[str] = field(default_factory=list)
+    working_days: list[str] = field(default_factory=list)
+    # Robots by recipient: recipient id -> (department id, kind).
+    robots: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def _record(self, name: str, value: Any) -> None:
         self.calls.append(Call(name, value, activity.info().current_attempt_scheduled_time))
@@ -88,7 +111,35 @@ class FakeActivities:
             self.close,
             self.recipients,
             self.department_head,
+            self.org_calendar,
+            self.im_targets,
+            self.notify_im,
         ]
+
+    @activity.defn(name=ORG_CALENDAR_ACTIVITY)
+    async def org_calendar(self, input: OrgCalendarInput) -> OrgCalendarInfo:
+        self._record(ORG_CALENDAR_ACTIVITY, input)
+        return OrgCalendarInfo(
+            self.time_zone,
+            self.quiet_start,
+            self.quiet_end,
+            list(self.holidays),
+            list(self.working_days),
+        )
+
+    @activity.defn(name=IM_TARGETS_ACTIVITY)
+    async def im_targets(self, input: ImTargetsInput) -> list[ImTarget]:
+        self._record(IM_TARGETS_ACTIVITY, input)
+        found: dict[tuple[str, str], str] = {}
+        for person in input.recipient_ids:
+            if person in self.robots:
+                found.setdefault(self.robots[person], person)
+        return [ImTarget(dep, kind, person) for (dep, kind), person in found.items()]
+
+    @activity.defn(name=IM_ACTIVITY)
+    async def notify_im(self, message: ImMessage) -> ImResult:
+        self._record(IM_ACTIVITY, message)
+        return ImResult(posted=True)
 
     @activity.defn(name=NOTIFY_ACTIVITY)
     async def notify(self, request: NotifyRequest) -> NotifyResult:

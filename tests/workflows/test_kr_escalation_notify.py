@@ -26,6 +26,7 @@ from workflows.escalation_notices import RECIPIENTS_ACTIVITY, Told
 from workflows.kr_escalation import KrEscalationWorkflow, RiskSignal
 from workflows.notifications import (
     COORDINATION_INVITED,
+    IM_ACTIVITY,
     KR_RECOVERED,
     KR_WARNING,
     NOTIFY_ACTIVITY,
@@ -170,3 +171,24 @@ async def test_cycle_end_closes_without_a_recovery_notice(
     assert [t.rung for t in result.told] == ["warning", "warning"]
     assert [n.template for n in fakes.notifications()] == [KR_WARNING]
     assert isinstance(result.told[0], Told)
+
+
+async def test_the_warning_goes_to_the_robot_once_and_reminders_never_do(
+    notifying: tuple[Escalations, FakeActivities],
+) -> None:
+    esc, fakes = notifying
+    # Owner and manager in one department with a robot: one post for the step.
+    fakes.robots = {OWNER: ("dep-purchasing", "dingtalk"), MANAGER: ("dep-purchasing", "dingtalk")}
+    handle = await esc.start(lagging("2026-W46", value=60, expected=80))
+
+    async def posted() -> None:
+        assert len(fakes.of(IM_ACTIVITY)) == 1
+
+    await eventually(posted)
+    (post,) = [c.input for c in fakes.of(IM_ACTIVITY)]
+    assert post.key == f"{handle.id}/warning/2026-W46/im/dep-purchasing/dingtalk"
+    assert (post.template, post.recipient_id, post.params["expected"]) == (KR_WARNING, OWNER, "80")
+    # Mail first (one notify for the step), then the robot.
+    names = [c.name for c in fakes.calls]
+    assert names.index(NOTIFY_ACTIVITY) < names.index(IM_ACTIVITY)
+    assert len(fakes.notifications(KR_WARNING)) == 1

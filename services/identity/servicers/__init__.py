@@ -14,10 +14,12 @@ from services.common.runtime import ServiceContext
 from services.identity.audit_appender import AuditAppender
 from services.identity.audit_log import AuditRepository
 from services.identity.auth_repository import AuthRepository
+from services.identity.channels.repository import ChannelsRepository
 from services.identity.handlers import units_for
 from services.identity.handlers.api_keys import ApiKeys
 from services.identity.handlers.audit import AuditTrail
 from services.identity.handlers.auth import SignIn
+from services.identity.handlers.channels import Channels
 from services.identity.handlers.departments import Departments
 from services.identity.handlers.employees import Employees
 from services.identity.handlers.inbox import Inbox
@@ -66,7 +68,15 @@ async def setup(ctx: ServiceContext, server: grpc.aio.Server) -> None:
     ctx.closers.append(passwords.close)
     trail = AuditTrail(units_for(ctx, AuditRepository))
     identity_pb2_grpc.add_IdentityServiceServicer_to_server(
-        IdentityServicer(Departments(org), Employees(org)), server
+        IdentityServicer(
+            Departments(org),
+            Employees(org),
+            Channels(
+                units_for(ctx, ChannelsRepository),
+                http_hosts=frozenset(h for h in settings.robot_http_hosts.split(",") if h),
+            ),
+        ),
+        server,
     )
     auth_pb2_grpc.add_AuthServiceServicer_to_server(
         AuthServicer(

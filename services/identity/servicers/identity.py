@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 
 from services.common.paging import next_page_token, page_window
+from services.identity.handlers.channels import Channels
 from services.identity.handlers.departments import Departments
 from services.identity.handlers.employees import Employees
 from stride.common.v1 import common_pb2
@@ -17,9 +18,50 @@ def _page(offset: int, limit: int, returned: int) -> common_pb2.PageResponse:
 
 
 class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
-    def __init__(self, departments: Departments, employees: Employees) -> None:
+    def __init__(self, departments: Departments, employees: Employees, channels: Channels) -> None:
         self.departments = departments
         self.employees = employees
+        self.channels = channels
+
+    async def PutDepartmentRobot(
+        self, request: pb.PutDepartmentRobotRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DepartmentRobot:
+        return await self.channels.put_robot(request)
+
+    async def ListDepartmentRobots(
+        self, request: pb.ListDepartmentRobotsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListDepartmentRobotsResponse:
+        return await self.channels.list_robots(request.department_id)
+
+    async def DeleteDepartmentRobot(
+        self, request: pb.DeleteDepartmentRobotRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DepartmentRobot:
+        return await self.channels.delete_robot(request.department_id, request.kind)
+
+    async def GetRobotTargets(
+        self, request: pb.GetRobotTargetsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RobotTargets:
+        return await self.channels.targets(list(request.employee_ids))
+
+    async def PutOrgCalendarYear(
+        self, request: pb.PutOrgCalendarYearRequest, context: grpc.aio.ServicerContext
+    ) -> pb.OrgCalendarYear:
+        return await self.channels.put_year(request)
+
+    async def GetOrgCalendarYear(
+        self, request: pb.GetOrgCalendarYearRequest, context: grpc.aio.ServicerContext
+    ) -> pb.OrgCalendarYear:
+        return await self.channels.get_year(request.year)
+
+    async def GetOrgCalendar(
+        self, request: pb.GetOrgCalendarRequest, context: grpc.aio.ServicerContext
+    ) -> pb.OrgCalendar:
+        return await self.channels.calendar(request)
+
+    async def PutNotificationPolicy(
+        self, request: pb.NotificationPolicy, context: grpc.aio.ServicerContext
+    ) -> pb.NotificationPolicy:
+        return await self.channels.put_policy(request)
 
     async def CreateDepartment(
         self, request: pb.CreateDepartmentRequest, context: grpc.aio.ServicerContext

@@ -38,6 +38,397 @@ EMPLOYEE_STATUS_LEFT: EmployeeStatus.ValueType  # 2
 Global___EmployeeStatus: _TypeAlias = EmployeeStatus  # noqa: Y015
 
 @_typing.final
+class DepartmentRobot(_message.Message):
+    """"dingtalk" | "wecom" """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    WEBHOOK_HINT_FIELD_NUMBER: _builtins.int
+    HAS_SECRET_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    department_id: _builtins.str
+    kind: _builtins.str
+    webhook_hint: _builtins.str
+    """The webhook's scheme, host and path, and the last 4 characters of its token."""
+    has_secret: _builtins.bool
+    """A signing secret is stored (DingTalk "加签"); the secret itself is never returned."""
+    language: _builtins.str
+    """The language of the texts posted: "zh-CN" or "en"."""
+    updated_at: _builtins.str
+    def __init__(
+        self,
+        *,
+        department_id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        webhook_hint: _builtins.str = ...,
+        has_secret: _builtins.bool = ...,
+        language: _builtins.str = ...,
+        updated_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "has_secret", b"has_secret", "kind", b"kind", "language", b"language", "updated_at", b"updated_at", "webhook_hint", b"webhook_hint"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DepartmentRobot: _TypeAlias = DepartmentRobot  # noqa: Y015
+
+@_typing.final
+class PutDepartmentRobotRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    WEBHOOK_URL_FIELD_NUMBER: _builtins.int
+    SECRET_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    department_id: _builtins.str
+    kind: _builtins.str
+    webhook_url: _builtins.str
+    """https only."""
+    secret: _builtins.str
+    """DingTalk signing secret ("SEC..."); empty: none (WeCom has none)."""
+    language: _builtins.str
+    def __init__(
+        self,
+        *,
+        department_id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        webhook_url: _builtins.str = ...,
+        secret: _builtins.str = ...,
+        language: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "kind", b"kind", "language", b"language", "secret", b"secret", "webhook_url", b"webhook_url"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutDepartmentRobotRequest: _TypeAlias = PutDepartmentRobotRequest  # noqa: Y015
+
+@_typing.final
+class ListDepartmentRobotsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    department_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        department_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListDepartmentRobotsRequest: _TypeAlias = ListDepartmentRobotsRequest  # noqa: Y015
+
+@_typing.final
+class ListDepartmentRobotsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROBOTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def robots(self) -> _containers.RepeatedCompositeFieldContainer[Global___DepartmentRobot]: ...
+    def __init__(
+        self,
+        *,
+        robots: _abc.Iterable[Global___DepartmentRobot] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["robots", b"robots"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListDepartmentRobotsResponse: _TypeAlias = ListDepartmentRobotsResponse  # noqa: Y015
+
+@_typing.final
+class DeleteDepartmentRobotRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    department_id: _builtins.str
+    kind: _builtins.str
+    def __init__(
+        self,
+        *,
+        department_id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "kind", b"kind"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteDepartmentRobotRequest: _TypeAlias = DeleteDepartmentRobotRequest  # noqa: Y015
+
+@_typing.final
+class GetRobotTargetsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMPLOYEE_IDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def employee_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        employee_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["employee_ids", b"employee_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetRobotTargetsRequest: _TypeAlias = GetRobotTargetsRequest  # noqa: Y015
+
+@_typing.final
+class RobotTarget(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    WEBHOOK_URL_FIELD_NUMBER: _builtins.int
+    SECRET_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    EMPLOYEE_IDS_FIELD_NUMBER: _builtins.int
+    department_id: _builtins.str
+    kind: _builtins.str
+    webhook_url: _builtins.str
+    secret: _builtins.str
+    language: _builtins.str
+    @_builtins.property
+    def employee_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The given employees in this department (in the order given)."""
+
+    def __init__(
+        self,
+        *,
+        department_id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        webhook_url: _builtins.str = ...,
+        secret: _builtins.str = ...,
+        language: _builtins.str = ...,
+        employee_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "employee_ids", b"employee_ids", "kind", b"kind", "language", b"language", "secret", b"secret", "webhook_url", b"webhook_url"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RobotTarget: _TypeAlias = RobotTarget  # noqa: Y015
+
+@_typing.final
+class RobotTargets(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TARGETS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def targets(self) -> _containers.RepeatedCompositeFieldContainer[Global___RobotTarget]: ...
+    def __init__(
+        self,
+        *,
+        targets: _abc.Iterable[Global___RobotTarget] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["targets", b"targets"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RobotTargets: _TypeAlias = RobotTargets  # noqa: Y015
+
+@_typing.final
+class CalendarDay(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATE_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    date: _builtins.str
+    """ISO date."""
+    name: _builtins.str
+    def __init__(
+        self,
+        *,
+        date: _builtins.str = ...,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["date", b"date", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CalendarDay: _TypeAlias = CalendarDay  # noqa: Y015
+
+@_typing.final
+class OrgCalendarYear(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    YEAR_FIELD_NUMBER: _builtins.int
+    HOLIDAYS_FIELD_NUMBER: _builtins.int
+    WORKING_DAYS_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    year: _builtins.int
+    updated_at: _builtins.str
+    @_builtins.property
+    def holidays(self) -> _containers.RepeatedCompositeFieldContainer[Global___CalendarDay]:
+        """Days off (also on weekdays)."""
+
+    @_builtins.property
+    def working_days(self) -> _containers.RepeatedCompositeFieldContainer[Global___CalendarDay]:
+        """调休: weekend days that are working days."""
+
+    def __init__(
+        self,
+        *,
+        year: _builtins.int = ...,
+        holidays: _abc.Iterable[Global___CalendarDay] | None = ...,
+        working_days: _abc.Iterable[Global___CalendarDay] | None = ...,
+        updated_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["holidays", b"holidays", "updated_at", b"updated_at", "working_days", b"working_days", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OrgCalendarYear: _TypeAlias = OrgCalendarYear  # noqa: Y015
+
+@_typing.final
+class PutOrgCalendarYearRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    YEAR_FIELD_NUMBER: _builtins.int
+    HOLIDAYS_FIELD_NUMBER: _builtins.int
+    WORKING_DAYS_FIELD_NUMBER: _builtins.int
+    year: _builtins.int
+    @_builtins.property
+    def holidays(self) -> _containers.RepeatedCompositeFieldContainer[Global___CalendarDay]: ...
+    @_builtins.property
+    def working_days(self) -> _containers.RepeatedCompositeFieldContainer[Global___CalendarDay]: ...
+    def __init__(
+        self,
+        *,
+        year: _builtins.int = ...,
+        holidays: _abc.Iterable[Global___CalendarDay] | None = ...,
+        working_days: _abc.Iterable[Global___CalendarDay] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["holidays", b"holidays", "working_days", b"working_days", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutOrgCalendarYearRequest: _TypeAlias = PutOrgCalendarYearRequest  # noqa: Y015
+
+@_typing.final
+class GetOrgCalendarYearRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    YEAR_FIELD_NUMBER: _builtins.int
+    year: _builtins.int
+    def __init__(
+        self,
+        *,
+        year: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetOrgCalendarYearRequest: _TypeAlias = GetOrgCalendarYearRequest  # noqa: Y015
+
+@_typing.final
+class GetOrgCalendarRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FROM_DATE_FIELD_NUMBER: _builtins.int
+    TO_DATE_FIELD_NUMBER: _builtins.int
+    from_date: _builtins.str
+    """ISO dates, inclusive; both empty: no days, only the policy."""
+    to_date: _builtins.str
+    def __init__(
+        self,
+        *,
+        from_date: _builtins.str = ...,
+        to_date: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["from_date", b"from_date", "to_date", b"to_date"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetOrgCalendarRequest: _TypeAlias = GetOrgCalendarRequest  # noqa: Y015
+
+@_typing.final
+class NotificationPolicy(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
+    QUIET_START_FIELD_NUMBER: _builtins.int
+    QUIET_END_FIELD_NUMBER: _builtins.int
+    time_zone: _builtins.str
+    """IANA zone of the organisation's clock (quiet hours)."""
+    quiet_start: _builtins.str
+    """"HH:MM" local; equal: no quiet hours."""
+    quiet_end: _builtins.str
+    def __init__(
+        self,
+        *,
+        time_zone: _builtins.str = ...,
+        quiet_start: _builtins.str = ...,
+        quiet_end: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["quiet_end", b"quiet_end", "quiet_start", b"quiet_start", "time_zone", b"time_zone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NotificationPolicy: _TypeAlias = NotificationPolicy  # noqa: Y015
+
+@_typing.final
+class OrgCalendar(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HOLIDAYS_FIELD_NUMBER: _builtins.int
+    WORKING_DAYS_FIELD_NUMBER: _builtins.int
+    POLICY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def holidays(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def working_days(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def policy(self) -> Global___NotificationPolicy: ...
+    def __init__(
+        self,
+        *,
+        holidays: _abc.Iterable[_builtins.str] | None = ...,
+        working_days: _abc.Iterable[_builtins.str] | None = ...,
+        policy: Global___NotificationPolicy | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["policy", b"policy"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["holidays", b"holidays", "policy", b"policy", "working_days", b"working_days"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OrgCalendar: _TypeAlias = OrgCalendar  # noqa: Y015
+
+@_typing.final
 class Department(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

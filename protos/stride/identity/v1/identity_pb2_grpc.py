@@ -90,6 +90,46 @@ class IdentityServiceStub:
                 request_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.LookupEmployeesRequest.SerializeToString,
                 response_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.LookupEmployeesResponse.FromString,
                 _registered_method=True)
+        self.PutDepartmentRobot = channel.unary_unary(
+                '/stride.identity.v1.IdentityService/PutDepartmentRobot',
+                request_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.PutDepartmentRobotRequest.SerializeToString,
+                response_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.DepartmentRobot.FromString,
+                _registered_method=True)
+        self.ListDepartmentRobots = channel.unary_unary(
+                '/stride.identity.v1.IdentityService/ListDepartmentRobots',
+                request_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.ListDepartmentRobotsRequest.SerializeToString,
+                response_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.ListDepartmentRobotsResponse.FromString,
+                _registered_method=True)
+        self.DeleteDepartmentRobot = channel.unary_unary(
+                '/stride.identity.v1.IdentityService/DeleteDepartmentRobot',
+                request_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.DeleteDepartmentRobotRequest.SerializeToString,
+                response_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.DepartmentRobot.FromString,
+                _registered_method=True)
+        self.GetRobotTargets = channel.unary_unary(
+                '/stride.identity.v1.IdentityService/GetRobotTargets',
+                request_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.GetRobotTargetsRequest.SerializeToString,
+                response_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.RobotTargets.FromString,
+                _registered_method=True)
+        self.PutOrgCalendarYear = channel.unary_unary(
+                '/stride.identity.v1.IdentityService/PutOrgCalendarYear',
+                request_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.PutOrgCalendarYearRequest.SerializeToString,
+                response_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.OrgCalendarYear.FromString,
+                _registered_method=True)
+        self.GetOrgCalendarYear = channel.unary_unary(
+                '/stride.identity.v1.IdentityService/GetOrgCalendarYear',
+                request_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.GetOrgCalendarYearRequest.SerializeToString,
+                response_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.OrgCalendarYear.FromString,
+                _registered_method=True)
+        self.GetOrgCalendar = channel.unary_unary(
+                '/stride.identity.v1.IdentityService/GetOrgCalendar',
+                request_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.GetOrgCalendarRequest.SerializeToString,
+                response_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.OrgCalendar.FromString,
+                _registered_method=True)
+        self.PutNotificationPolicy = channel.unary_unary(
+                '/stride.identity.v1.IdentityService/PutNotificationPolicy',
+                request_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.NotificationPolicy.SerializeToString,
+                response_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.NotificationPolicy.FromString,
+                _registered_method=True)
 
 
 class IdentityServiceServicer:
@@ -165,6 +205,63 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PutDepartmentRobot(self, request, context):
+        """IM group robots (DingTalk / WeCom custom robots) of a department, one per kind. The
+        webhook's token and the signing secret are write-only: responses, audit entries and
+        events carry the robot without them (webhook_hint shows the host and the token's end).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDepartmentRobots(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteDepartmentRobot(self, request, context):
+        """NOT_FOUND robot_not_found when the department has no robot of that kind.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRobotTargets(self, request, context):
+        """For the worker's IM activity only (no gateway route calls it): the robots, with their
+        webhook and secret, of the departments of the given employees.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutOrgCalendarYear(self, request, context):
+        """The organisation's calendar: holidays and adjusted working days (调休) of one year
+        (replaced as a whole), the time zone and the quiet hours of notifications.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetOrgCalendarYear(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetOrgCalendar(self, request, context):
+        """The days of a range plus the notification policy (what workflows' timers read).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutNotificationPolicy(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -222,6 +319,46 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.LookupEmployees,
                     request_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.LookupEmployeesRequest.FromString,
                     response_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.LookupEmployeesResponse.SerializeToString,
+            ),
+            'PutDepartmentRobot': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutDepartmentRobot,
+                    request_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.PutDepartmentRobotRequest.FromString,
+                    response_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.DepartmentRobot.SerializeToString,
+            ),
+            'ListDepartmentRobots': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDepartmentRobots,
+                    request_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.ListDepartmentRobotsRequest.FromString,
+                    response_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.ListDepartmentRobotsResponse.SerializeToString,
+            ),
+            'DeleteDepartmentRobot': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteDepartmentRobot,
+                    request_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.DeleteDepartmentRobotRequest.FromString,
+                    response_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.DepartmentRobot.SerializeToString,
+            ),
+            'GetRobotTargets': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRobotTargets,
+                    request_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.GetRobotTargetsRequest.FromString,
+                    response_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.RobotTargets.SerializeToString,
+            ),
+            'PutOrgCalendarYear': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutOrgCalendarYear,
+                    request_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.PutOrgCalendarYearRequest.FromString,
+                    response_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.OrgCalendarYear.SerializeToString,
+            ),
+            'GetOrgCalendarYear': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetOrgCalendarYear,
+                    request_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.GetOrgCalendarYearRequest.FromString,
+                    response_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.OrgCalendarYear.SerializeToString,
+            ),
+            'GetOrgCalendar': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetOrgCalendar,
+                    request_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.GetOrgCalendarRequest.FromString,
+                    response_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.OrgCalendar.SerializeToString,
+            ),
+            'PutNotificationPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutNotificationPolicy,
+                    request_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.NotificationPolicy.FromString,
+                    response_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.NotificationPolicy.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -522,6 +659,222 @@ class IdentityService:
             '/stride.identity.v1.IdentityService/LookupEmployees',
             stride_dot_identity_dot_v1_dot_identity__pb2.LookupEmployeesRequest.SerializeToString,
             stride_dot_identity_dot_v1_dot_identity__pb2.LookupEmployeesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutDepartmentRobot(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.identity.v1.IdentityService/PutDepartmentRobot',
+            stride_dot_identity_dot_v1_dot_identity__pb2.PutDepartmentRobotRequest.SerializeToString,
+            stride_dot_identity_dot_v1_dot_identity__pb2.DepartmentRobot.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDepartmentRobots(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.identity.v1.IdentityService/ListDepartmentRobots',
+            stride_dot_identity_dot_v1_dot_identity__pb2.ListDepartmentRobotsRequest.SerializeToString,
+            stride_dot_identity_dot_v1_dot_identity__pb2.ListDepartmentRobotsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteDepartmentRobot(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.identity.v1.IdentityService/DeleteDepartmentRobot',
+            stride_dot_identity_dot_v1_dot_identity__pb2.DeleteDepartmentRobotRequest.SerializeToString,
+            stride_dot_identity_dot_v1_dot_identity__pb2.DepartmentRobot.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRobotTargets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.identity.v1.IdentityService/GetRobotTargets',
+            stride_dot_identity_dot_v1_dot_identity__pb2.GetRobotTargetsRequest.SerializeToString,
+            stride_dot_identity_dot_v1_dot_identity__pb2.RobotTargets.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutOrgCalendarYear(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.identity.v1.IdentityService/PutOrgCalendarYear',
+            stride_dot_identity_dot_v1_dot_identity__pb2.PutOrgCalendarYearRequest.SerializeToString,
+            stride_dot_identity_dot_v1_dot_identity__pb2.OrgCalendarYear.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetOrgCalendarYear(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.identity.v1.IdentityService/GetOrgCalendarYear',
+            stride_dot_identity_dot_v1_dot_identity__pb2.GetOrgCalendarYearRequest.SerializeToString,
+            stride_dot_identity_dot_v1_dot_identity__pb2.OrgCalendarYear.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetOrgCalendar(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.identity.v1.IdentityService/GetOrgCalendar',
+            stride_dot_identity_dot_v1_dot_identity__pb2.GetOrgCalendarRequest.SerializeToString,
+            stride_dot_identity_dot_v1_dot_identity__pb2.OrgCalendar.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutNotificationPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.identity.v1.IdentityService/PutNotificationPolicy',
+            stride_dot_identity_dot_v1_dot_identity__pb2.NotificationPolicy.SerializeToString,
+            stride_dot_identity_dot_v1_dot_identity__pb2.NotificationPolicy.FromString,
             options,
             channel_credentials,
             insecure,

@@ -30,6 +30,26 @@ class IdentityServiceStub:
     """The employee's managers from the direct manager upwards (index 1 is the skip-level)."""
     LookupEmployees: _aio.UnaryUnaryMultiCallable[_identity_pb2.LookupEmployeesRequest, _identity_pb2.LookupEmployeesResponse]
     """Employees by employee number (e.g. to resolve imported rows); unknown numbers are absent."""
+    PutDepartmentRobot: _aio.UnaryUnaryMultiCallable[_identity_pb2.PutDepartmentRobotRequest, _identity_pb2.DepartmentRobot]
+    """IM group robots (DingTalk / WeCom custom robots) of a department, one per kind. The
+    webhook's token and the signing secret are write-only: responses, audit entries and
+    events carry the robot without them (webhook_hint shows the host and the token's end).
+    """
+    ListDepartmentRobots: _aio.UnaryUnaryMultiCallable[_identity_pb2.ListDepartmentRobotsRequest, _identity_pb2.ListDepartmentRobotsResponse]
+    DeleteDepartmentRobot: _aio.UnaryUnaryMultiCallable[_identity_pb2.DeleteDepartmentRobotRequest, _identity_pb2.DepartmentRobot]
+    """NOT_FOUND robot_not_found when the department has no robot of that kind."""
+    GetRobotTargets: _aio.UnaryUnaryMultiCallable[_identity_pb2.GetRobotTargetsRequest, _identity_pb2.RobotTargets]
+    """For the worker's IM activity only (no gateway route calls it): the robots, with their
+    webhook and secret, of the departments of the given employees.
+    """
+    PutOrgCalendarYear: _aio.UnaryUnaryMultiCallable[_identity_pb2.PutOrgCalendarYearRequest, _identity_pb2.OrgCalendarYear]
+    """The organisation's calendar: holidays and adjusted working days (调休) of one year
+    (replaced as a whole), the time zone and the quiet hours of notifications.
+    """
+    GetOrgCalendarYear: _aio.UnaryUnaryMultiCallable[_identity_pb2.GetOrgCalendarYearRequest, _identity_pb2.OrgCalendarYear]
+    GetOrgCalendar: _aio.UnaryUnaryMultiCallable[_identity_pb2.GetOrgCalendarRequest, _identity_pb2.OrgCalendar]
+    """The days of a range plus the notification policy (what workflows' timers read)."""
+    PutNotificationPolicy: _aio.UnaryUnaryMultiCallable[_identity_pb2.NotificationPolicy, _identity_pb2.NotificationPolicy]
 
 class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
     """The identity service: organisation structure (departments, employees)."""
@@ -113,5 +133,73 @@ class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _aio.ServicerContext[_identity_pb2.LookupEmployeesRequest, _abc.Awaitable[_identity_pb2.LookupEmployeesResponse]],
     ) -> _abc.Awaitable[_identity_pb2.LookupEmployeesResponse]:
         """Employees by employee number (e.g. to resolve imported rows); unknown numbers are absent."""
+
+    @_abc_1.abstractmethod
+    def PutDepartmentRobot(
+        self,
+        request: _identity_pb2.PutDepartmentRobotRequest,
+        context: _aio.ServicerContext[_identity_pb2.PutDepartmentRobotRequest, _abc.Awaitable[_identity_pb2.DepartmentRobot]],
+    ) -> _abc.Awaitable[_identity_pb2.DepartmentRobot]:
+        """IM group robots (DingTalk / WeCom custom robots) of a department, one per kind. The
+        webhook's token and the signing secret are write-only: responses, audit entries and
+        events carry the robot without them (webhook_hint shows the host and the token's end).
+        """
+
+    @_abc_1.abstractmethod
+    def ListDepartmentRobots(
+        self,
+        request: _identity_pb2.ListDepartmentRobotsRequest,
+        context: _aio.ServicerContext[_identity_pb2.ListDepartmentRobotsRequest, _abc.Awaitable[_identity_pb2.ListDepartmentRobotsResponse]],
+    ) -> _abc.Awaitable[_identity_pb2.ListDepartmentRobotsResponse]: ...
+
+    @_abc_1.abstractmethod
+    def DeleteDepartmentRobot(
+        self,
+        request: _identity_pb2.DeleteDepartmentRobotRequest,
+        context: _aio.ServicerContext[_identity_pb2.DeleteDepartmentRobotRequest, _abc.Awaitable[_identity_pb2.DepartmentRobot]],
+    ) -> _abc.Awaitable[_identity_pb2.DepartmentRobot]:
+        """NOT_FOUND robot_not_found when the department has no robot of that kind."""
+
+    @_abc_1.abstractmethod
+    def GetRobotTargets(
+        self,
+        request: _identity_pb2.GetRobotTargetsRequest,
+        context: _aio.ServicerContext[_identity_pb2.GetRobotTargetsRequest, _abc.Awaitable[_identity_pb2.RobotTargets]],
+    ) -> _abc.Awaitable[_identity_pb2.RobotTargets]:
+        """For the worker's IM activity only (no gateway route calls it): the robots, with their
+        webhook and secret, of the departments of the given employees.
+        """
+
+    @_abc_1.abstractmethod
+    def PutOrgCalendarYear(
+        self,
+        request: _identity_pb2.PutOrgCalendarYearRequest,
+        context: _aio.ServicerContext[_identity_pb2.PutOrgCalendarYearRequest, _abc.Awaitable[_identity_pb2.OrgCalendarYear]],
+    ) -> _abc.Awaitable[_identity_pb2.OrgCalendarYear]:
+        """The organisation's calendar: holidays and adjusted working days (调休) of one year
+        (replaced as a whole), the time zone and the quiet hours of notifications.
+        """
+
+    @_abc_1.abstractmethod
+    def GetOrgCalendarYear(
+        self,
+        request: _identity_pb2.GetOrgCalendarYearRequest,
+        context: _aio.ServicerContext[_identity_pb2.GetOrgCalendarYearRequest, _abc.Awaitable[_identity_pb2.OrgCalendarYear]],
+    ) -> _abc.Awaitable[_identity_pb2.OrgCalendarYear]: ...
+
+    @_abc_1.abstractmethod
+    def GetOrgCalendar(
+        self,
+        request: _identity_pb2.GetOrgCalendarRequest,
+        context: _aio.ServicerContext[_identity_pb2.GetOrgCalendarRequest, _abc.Awaitable[_identity_pb2.OrgCalendar]],
+    ) -> _abc.Awaitable[_identity_pb2.OrgCalendar]:
+        """The days of a range plus the notification policy (what workflows' timers read)."""
+
+    @_abc_1.abstractmethod
+    def PutNotificationPolicy(
+        self,
+        request: _identity_pb2.NotificationPolicy,
+        context: _aio.ServicerContext[_identity_pb2.NotificationPolicy, _abc.Awaitable[_identity_pb2.NotificationPolicy]],
+    ) -> _abc.Awaitable[_identity_pb2.NotificationPolicy]: ...
 
 def add_IdentityServiceServicer_to_server(servicer: IdentityServiceServicer, server: _aio.Server) -> None: ...
