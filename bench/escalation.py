@@ -152,6 +152,10 @@ async def run(samples: int = SAMPLES, console: Console | None = None) -> Result:
                 resp = await api.post("/auth/login", json={"login": ADMIN, "password": PASSWORD})
                 resp.raise_for_status()
                 api.headers["Authorization"] = f"Bearer {resp.json()['access_token']}"
+                # No quiet hours: measured at any hour of the day (22:00-08:00 org time would
+                # hold the mail until the morning).
+                quiet = {"time_zone": "Asia/Shanghai", "quiet_start": "00:00", "quiet_end": "00:00"}
+                (await api.put("/org/notification-policy", json=quiet)).raise_for_status()
                 start = date.today() - timedelta(weeks=8, days=date.today().weekday())
                 cycle = await _post(
                     api,
