@@ -407,6 +407,7 @@ RULES: dict[str, Rule] = _rules(
     Rule("auth.me", "Who am I", _EVERYONE, api_scope=ANY_KEY, while_password_change=True),
     Rule("auth.password", "Change one's own password", _EVERYONE, while_password_change=True),
     Rule("auth.logout", "End one's session", _EVERYONE, while_password_change=True),
+    Rule("me.preferences", "Set one's own preferences (the language of one's e-mail)", _EVERYONE),
     # people and credentials
     Rule(
         "employee.password_reset",

@@ -106,6 +106,9 @@ MAX_BLOCKER_TEXT = 1000
 MAX_CHECKLIST_ITEMS = 30
 MAX_LABEL = 200
 MAX_BULK_CHECK_INS = 100
+# The languages Stride writes in: a person's preferred language for their e-mail (none:
+# both, Chinese first), an IM robot's language.
+LANGUAGES = ("zh-CN", "en")
 # Risk rule sets (services/goals/risk_rules.py): the numbers HR may choose within. Below 5 %
 # every wobble is "behind", above 90 % nothing is.
 MIN_RISK_THRESHOLD = 0.05

@@ -21,6 +21,7 @@ from gateway.routers import (
     health,
     inbox,
     key_results,
+    me,
     objectives,
     org_channels,
     org_invitations,
@@ -50,6 +51,7 @@ for module in (
     org_invitations,
     org_channels,
     inbox,
+    me,
     approval_decisions,
 ):
     annotate_routes(module.router)

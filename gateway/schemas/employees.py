@@ -18,7 +18,7 @@ from gateway.schemas.common import (
     ResponseModel,
     Secret,
 )
-from gateway.schemas.words import EmployeeStatus, EmployeeStatusOut, GrantedRole
+from gateway.schemas.words import EmployeeStatus, EmployeeStatusOut, GrantedRole, Locale
 from workflows.vocabulary import MAX_NAME
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -49,6 +49,9 @@ class EmployeeCreate(RequestModel):
     manager_id: OptionalId = ""
     title: JobTitle = ""
     roles: Roles = Field(default_factory=list, description="granted roles; admin: admins only")
+    locale: Locale = Field(
+        default="", description='language of their e-mail: "zh-CN", "en", "" both'
+    )
 
 
 class EmployeeUpdate(RequestModel):
@@ -61,6 +64,9 @@ class EmployeeUpdate(RequestModel):
     title: JobTitle | None = None
     roles: Roles | None = Field(default=None, description="replaces the granted roles")
     status: EmployeeStatus | None = None
+    locale: Locale | None = Field(
+        default=None, description='language of their e-mail: "zh-CN", "en", "" both'
+    )
 
 
 class Employee(ResponseModel):
@@ -75,6 +81,7 @@ class Employee(ResponseModel):
     title: str = ""
     roles: list[str] = Field(default_factory=list)
     is_manager: bool = False
+    locale: str = Field(default="", description='language of their e-mail ("" both)')
 
 
 class PasswordReset(RequestModel):
@@ -89,3 +96,9 @@ class PasswordResetResult(ResponseModel):
     temporary_password: str | None = Field(
         default=None, description="only when generated; shown once"
     )
+
+
+class Preferences(RequestModel):
+    """What a person sets for themselves."""
+
+    locale: Locale = Field(description='language of their e-mail: "zh-CN", "en", "" both')

@@ -59,7 +59,10 @@ if TYPE_CHECKING:
     EmployeeStatus: TypeAlias = str
     GrantedRole: TypeAlias = str
     OrgSyncSource: TypeAlias = str
+    Locale: TypeAlias = str
 else:
+    # A person's preferred language; "" for both (Chinese first).
+    Locale = one_of("", *v.LANGUAGES)
     CyclePhase = one_of(UNSPECIFIED, *v.PHASES)
     Level = one_of(*v.LEVELS)
     LevelOut = one_of(UNSPECIFIED, *v.LEVELS)

@@ -14,7 +14,7 @@ import grpc
 from services.common.errors import DomainError, InvalidArgument
 from services.common.text import checked_text
 from stride.audit.v1 import audit_pb2
-from workflows.vocabulary import MAX_NAME, parse_day
+from workflows.vocabulary import LANGUAGES, MAX_NAME, parse_day
 
 EMPLOYEE_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -64,6 +64,14 @@ def clean_hire_date(value: str) -> date | None:
     return day
 
 
+def clean_locale(value: str) -> str:
+    """A preferred language: "zh-CN", "en", or "" for both."""
+    locale = value.strip()
+    if locale and locale not in LANGUAGES:
+        raise InvalidArgument("invalid_locale", f"locale must be one of {', '.join(LANGUAGES)}")
+    return locale
+
+
 def clean_roles(roles: Iterable[str]) -> list[str]:
     cleaned = sorted({r.strip().lower() for r in roles if r.strip()} - {"employee"})
     unknown = [r for r in cleaned if r not in GRANTED_ROLES]
@@ -97,6 +105,7 @@ class NewEmployee:
     hire_date: date | None = None
     roles: tuple[str, ...] = ()
     external_id: str | None = None
+    locale: str = ""
 
 
 def new_employee(
@@ -112,6 +121,7 @@ def new_employee(
     hire_date: str = "",
     roles: Iterable[str] = (),
     external_id: str = "",
+    locale: str = "",
 ) -> NewEmployee:
     if not department_id.strip():
         raise InvalidArgument("department_required", "department_id must be given")
@@ -127,6 +137,7 @@ def new_employee(
         hire_date=clean_hire_date(hire_date),
         roles=tuple(clean_roles(roles)),
         external_id=external_id.strip() or None,
+        locale=clean_locale(locale),
     )
 
 

@@ -42,6 +42,7 @@ def employee_pb(row: Employee, *, is_manager: bool = False) -> pb.Employee:
         roles=row.roles.split(),
         is_manager=is_manager,
         external_id=row.external_id or "",
+        locale=row.locale or "",
     )
 
 

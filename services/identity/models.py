@@ -71,6 +71,8 @@ class Employee(Base):
     # Granted roles, space separated ("hr admin"); "manager" is derived, never stored.
     roles: Mapped[str] = mapped_column(Text, nullable=False, default="")
     external_id: Mapped[str | None] = mapped_column(String(128), nullable=True, unique=True)
+    # Preferred language of their e-mail ("zh-CN", "en"; "": both, Chinese first).
+    locale: Mapped[str] = mapped_column(String(8), nullable=False, default="")
     employee_number_key: Mapped[str] = mapped_column(String(128), nullable=False)
     email_key: Mapped[str | None] = mapped_column(Text, nullable=True)
 

@@ -709,6 +709,7 @@ ENDPOINTS: list[Endpoint] = [
         hidden="key_result_not_found",
         params=key_result,
     ),
+    Endpoint("PUT", "/me/preferences", PEOPLE_ONLY, body=const({"locale": "en"})),
     Endpoint("GET", "/risk-rules", EVERYONE),
     Endpoint("GET", "/risk-rules/versions", EVERYONE),
     Endpoint("GET", "/risk-rules/versions/{version}", EVERYONE, params=first_rules),

@@ -252,3 +252,42 @@ async def test_an_invitation_goes_out_once_per_person_as_the_same_ics_event(
         ]
         assert str(event["organizer"]) == "mailto:stride@example.com"
     assert {str(e["uid"]) for e in events} == {request.invitation.uid}
+
+
+async def test_each_person_gets_the_mail_in_their_language(
+    identity: Identity, sink: MailSink
+) -> None:
+    english = await identity.person(email=f"en-{uuid.uuid4().hex[:6]}@example.com")
+    chinese = await identity.person(email=f"zh-{uuid.uuid4().hex[:6]}@example.com")
+    both = await identity.person(email=f"both-{uuid.uuid4().hex[:6]}@example.com")
+    for person, locale in ((english, "en"), (chinese, "zh-CN")):
+        await identity.people.UpdateEmployee(
+            identity_pb2.UpdateEmployeeRequest(id=person.id, locale=locale)
+        )
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await identity.people.UpdateEmployee(
+            identity_pb2.UpdateEmployeeRequest(id=both.id, locale="fr")
+        )
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    params = {"approval_id": "apr-9", "kind": "plan", "cycle_id": "cyc-9"}
+    request = NotifyRequest(
+        key=f"cycle/cyc-9/plan/reminder/{uuid.uuid4().hex[:6]}",
+        template="approval.reminder",
+        messages=[Outgoing(p.id, params) for p in (english, chinese, both)],
+    )
+    await ActivityEnvironment().run(NotifyActivities(settings(identity, sink.port)).notify, request)
+
+    def text(address: str) -> tuple[str, str]:
+        (mail,) = [m for m in sink.received() if m["To"] == address]
+        body = mail.get_body(preferencelist=("plain",))
+        assert body is not None
+        return str(mail["Subject"]), body.get_content()
+
+    subject, body = text(english.email)
+    assert subject.startswith("Reminder") and "提醒" not in subject
+    assert "still waiting for your approval" in body and "仍在等待您的审批" not in body
+    subject, body = text(chinese.email)
+    assert "提醒" in subject and "Reminder" not in subject
+    assert "仍在等待您的审批" in body and "still waiting" not in body
+    subject, body = text(both.email)
+    assert "提醒" in subject and "Reminder" in subject

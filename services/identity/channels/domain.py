@@ -9,10 +9,10 @@ from datetime import date
 from urllib.parse import urlsplit
 
 from workflows.calendar import parse_clock, zone
-from workflows.vocabulary import parse_day
+from workflows.vocabulary import LANGUAGES, parse_day
 
 ROBOT_KINDS = ("dingtalk", "wecom")
-ROBOT_LANGUAGES = ("zh-CN", "en")
+ROBOT_LANGUAGES = LANGUAGES
 MAX_WEBHOOK_LENGTH = 1000
 MAX_SECRET_LENGTH = 200
 MAX_CALENDAR_DAYS = 200

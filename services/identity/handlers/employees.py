@@ -75,6 +75,8 @@ def _profile_changes(request: pb.UpdateEmployeeRequest) -> dict[str, object]:
         changes["grade"] = domain.clean_optional(request.grade, "grade", 32)
     if request.HasField("hire_date"):
         changes["hire_date"] = domain.clean_hire_date(request.hire_date)
+    if request.HasField("locale"):
+        changes["locale"] = domain.clean_locale(request.locale)
     if request.replace_roles:
         changes["roles"] = " ".join(domain.clean_roles(request.roles))
     return changes
@@ -111,6 +113,7 @@ class Employees:
             hire_date=request.hire_date,
             roles=request.roles,
             external_id=request.external_id,
+            locale=request.locale,
         )
         employee_id = new_id()
         try:
@@ -138,6 +141,7 @@ class Employees:
                     hire_date=new.hire_date,
                     roles=" ".join(new.roles),
                     external_id=new.external_id,
+                    locale=new.locale,
                     created_at=utcnow(),
                 )
                 repo.add(row)

@@ -82,7 +82,7 @@ class Inbox:
                 else:
                     created = False
                 item = inbox_item_pb(row)
-                email = _email(recipient)
+                email, locale = _email(recipient), recipient.locale
         except IntegrityError:
             # A concurrent delivery of the same key won the race: return its row.
             async with reading(self.units) as repo:
@@ -90,11 +90,12 @@ class Inbox:
                 if stored is None:
                     raise
                 item = inbox_item_pb(stored)
-                email = _email(await repo.get_employee(request.recipient_id))
+                person = await repo.get_employee(request.recipient_id)
+                email, locale = _email(person), person.locale if person else ""
             created = False
         if item.recipient_id != request.recipient_id:
             raise InvalidArgument("key_conflict", "the key was delivered to someone else")
-        return pb.DeliverResponse(item=item, created=created, email=email, locale="")
+        return pb.DeliverResponse(item=item, created=created, email=email, locale=locale)
 
     async def page(
         self, recipient_id: str, *, unread_only: bool, page: common_pb2.PageRequest

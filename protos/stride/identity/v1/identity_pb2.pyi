@@ -488,6 +488,7 @@ class Employee(_message.Message):
     ROLES_FIELD_NUMBER: _builtins.int
     IS_MANAGER_FIELD_NUMBER: _builtins.int
     EXTERNAL_ID_FIELD_NUMBER: _builtins.int
+    LOCALE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     employee_number: _builtins.str
     name: _builtins.str
@@ -504,6 +505,8 @@ class Employee(_message.Message):
     """ISO date."""
     is_manager: _builtins.bool
     external_id: _builtins.str
+    locale: _builtins.str
+    """Preferred language of their e-mail: "zh-CN", "en", or "" (both, Chinese first)."""
     @_builtins.property
     def roles(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Granted roles: "hr", "admin", "executive". Everyone is an employee; "manager" is derived
@@ -528,10 +531,11 @@ class Employee(_message.Message):
         roles: _abc.Iterable[_builtins.str] | None = ...,
         is_manager: _builtins.bool = ...,
         external_id: _builtins.str = ...,
+        locale: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "department_id", b"department_id", "email", b"email", "employee_number", b"employee_number", "external_id", b"external_id", "grade", b"grade", "hire_date", b"hire_date", "id", b"id", "is_manager", b"is_manager", "manager_id", b"manager_id", "mobile", b"mobile", "name", b"name", "roles", b"roles", "status", b"status", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "department_id", b"department_id", "email", b"email", "employee_number", b"employee_number", "external_id", b"external_id", "grade", b"grade", "hire_date", b"hire_date", "id", b"id", "is_manager", b"is_manager", "locale", b"locale", "manager_id", b"manager_id", "mobile", b"mobile", "name", b"name", "roles", b"roles", "status", b"status", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -697,6 +701,7 @@ class CreateEmployeeRequest(_message.Message):
     HIRE_DATE_FIELD_NUMBER: _builtins.int
     ROLES_FIELD_NUMBER: _builtins.int
     EXTERNAL_ID_FIELD_NUMBER: _builtins.int
+    LOCALE_FIELD_NUMBER: _builtins.int
     employee_number: _builtins.str
     name: _builtins.str
     email: _builtins.str
@@ -707,6 +712,8 @@ class CreateEmployeeRequest(_message.Message):
     grade: _builtins.str
     hire_date: _builtins.str
     external_id: _builtins.str
+    locale: _builtins.str
+    """"zh-CN", "en" or "" (both languages)."""
     @_builtins.property
     def roles(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
@@ -723,10 +730,11 @@ class CreateEmployeeRequest(_message.Message):
         hire_date: _builtins.str = ...,
         roles: _abc.Iterable[_builtins.str] | None = ...,
         external_id: _builtins.str = ...,
+        locale: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "email", b"email", "employee_number", b"employee_number", "external_id", b"external_id", "grade", b"grade", "hire_date", b"hire_date", "manager_id", b"manager_id", "mobile", b"mobile", "name", b"name", "roles", b"roles", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "email", b"email", "employee_number", b"employee_number", "external_id", b"external_id", "grade", b"grade", "hire_date", b"hire_date", "locale", b"locale", "manager_id", b"manager_id", "mobile", b"mobile", "name", b"name", "roles", b"roles", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -750,6 +758,7 @@ class UpdateEmployeeRequest(_message.Message):
     ROLES_FIELD_NUMBER: _builtins.int
     REPLACE_ROLES_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
+    LOCALE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     name: _builtins.str
     email: _builtins.str
@@ -762,6 +771,8 @@ class UpdateEmployeeRequest(_message.Message):
     hire_date: _builtins.str
     replace_roles: _builtins.bool
     status: Global___EmployeeStatus.ValueType
+    locale: _builtins.str
+    """"zh-CN", "en" or "" (both languages)."""
     @_builtins.property
     def roles(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Replaces the granted roles when replace_roles is true."""
@@ -781,10 +792,11 @@ class UpdateEmployeeRequest(_message.Message):
         roles: _abc.Iterable[_builtins.str] | None = ...,
         replace_roles: _builtins.bool = ...,
         status: Global___EmployeeStatus.ValueType | None = ...,
+        locale: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_department_id", b"_department_id", "_email", b"_email", "_grade", b"_grade", "_hire_date", b"_hire_date", "_manager_id", b"_manager_id", "_mobile", b"_mobile", "_name", b"_name", "_status", b"_status", "_title", b"_title", "department_id", b"department_id", "email", b"email", "grade", b"grade", "hire_date", b"hire_date", "manager_id", b"manager_id", "mobile", b"mobile", "name", b"name", "status", b"status", "title", b"title"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_department_id", b"_department_id", "_email", b"_email", "_grade", b"_grade", "_hire_date", b"_hire_date", "_locale", b"_locale", "_manager_id", b"_manager_id", "_mobile", b"_mobile", "_name", b"_name", "_status", b"_status", "_title", b"_title", "department_id", b"department_id", "email", b"email", "grade", b"grade", "hire_date", b"hire_date", "locale", b"locale", "manager_id", b"manager_id", "mobile", b"mobile", "name", b"name", "status", b"status", "title", b"title"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_department_id", b"_department_id", "_email", b"_email", "_grade", b"_grade", "_hire_date", b"_hire_date", "_manager_id", b"_manager_id", "_mobile", b"_mobile", "_name", b"_name", "_status", b"_status", "_title", b"_title", "department_id", b"department_id", "email", b"email", "grade", b"grade", "hire_date", b"hire_date", "id", b"id", "manager_id", b"manager_id", "mobile", b"mobile", "name", b"name", "replace_roles", b"replace_roles", "roles", b"roles", "status", b"status", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_department_id", b"_department_id", "_email", b"_email", "_grade", b"_grade", "_hire_date", b"_hire_date", "_locale", b"_locale", "_manager_id", b"_manager_id", "_mobile", b"_mobile", "_name", b"_name", "_status", b"_status", "_title", b"_title", "department_id", b"department_id", "email", b"email", "grade", b"grade", "hire_date", b"hire_date", "id", b"id", "locale", b"locale", "manager_id", b"manager_id", "mobile", b"mobile", "name", b"name", "replace_roles", b"replace_roles", "roles", b"roles", "status", b"status", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__department_id: _TypeAlias = _typing.Literal["department_id"]  # noqa: Y015
     _WhichOneofArgType__department_id: _TypeAlias = _typing.Literal["_department_id", b"_department_id"]  # noqa: Y015
@@ -794,6 +806,8 @@ class UpdateEmployeeRequest(_message.Message):
     _WhichOneofArgType__grade: _TypeAlias = _typing.Literal["_grade", b"_grade"]  # noqa: Y015
     _WhichOneofReturnType__hire_date: _TypeAlias = _typing.Literal["hire_date"]  # noqa: Y015
     _WhichOneofArgType__hire_date: _TypeAlias = _typing.Literal["_hire_date", b"_hire_date"]  # noqa: Y015
+    _WhichOneofReturnType__locale: _TypeAlias = _typing.Literal["locale"]  # noqa: Y015
+    _WhichOneofArgType__locale: _TypeAlias = _typing.Literal["_locale", b"_locale"]  # noqa: Y015
     _WhichOneofReturnType__manager_id: _TypeAlias = _typing.Literal["manager_id"]  # noqa: Y015
     _WhichOneofArgType__manager_id: _TypeAlias = _typing.Literal["_manager_id", b"_manager_id"]  # noqa: Y015
     _WhichOneofReturnType__mobile: _TypeAlias = _typing.Literal["mobile"]  # noqa: Y015
@@ -812,6 +826,8 @@ class UpdateEmployeeRequest(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__grade) -> _WhichOneofReturnType__grade | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__hire_date) -> _WhichOneofReturnType__hire_date | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__locale) -> _WhichOneofReturnType__locale | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__manager_id) -> _WhichOneofReturnType__manager_id | None: ...
     @_typing.overload
