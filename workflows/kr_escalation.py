@@ -708,17 +708,19 @@ class KrEscalationWorkflow:
         rung, self._ladder_due = self._ladder_next, None
         since = self._since()
         policy = self._policy or LadderPolicy()
+        # The next count starts now (a check-in while the notice waits out the quiet hours
+        # restarts it again).
         if rung == RUNG_SKIP_LEVEL:
             self._raise_to(SKIP_LEVEL_LEVEL, policy.skip_level_days, since)
-            await self._record_pending()
-            await self._tell_skip_level(policy.skip_level_days, since)
             self._ladder_next = RUNG_HR
             self._restart_count()
+            await self._record_pending()
+            await self._tell_skip_level(policy.skip_level_days, since)
         else:
             self._raise_to(HR_LEVEL, policy.hr_days, since)
+            self._ladder_next = LADDER_DONE
             await self._record_pending()
             await self._tell_hr(policy.hr_days, since)
-            self._ladder_next = LADDER_DONE
 
     def _since(self) -> str:
         anchor = self._ladder_anchor or workflow.now()

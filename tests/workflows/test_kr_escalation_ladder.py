@@ -29,7 +29,14 @@ from tests.workflows.test_kr_escalation_notify import OWNER, lagging
 from workflows.escalation_notices import Told
 from workflows.kr_escalation import KrEscalationWorkflow
 from workflows.ladder import HR_NOTICE_ACTIVITY, SKIP_LEVEL_ACTIVITY, LadderPolicy
-from workflows.notifications import KR_HR, KR_RECOVERED, KR_SKIP_LEVEL, KR_WARNING
+from workflows.notifications import (
+    IM_ACTIVITY,
+    IM_TARGETS_ACTIVITY,
+    KR_HR,
+    KR_RECOVERED,
+    KR_SKIP_LEVEL,
+    KR_WARNING,
+)
 from workflows.search_attributes import STRIDE_RISK_LEVEL
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -77,6 +84,8 @@ async def test_one_key_result_walks_every_rung_and_back(
     fakes.ladder = LadderPolicy(skip_level_days=3, hr_days=5)
     # Each upper rung's notice is delivered, then its worker is lost once.
     fakes.crash_once_for = {KR_SKIP_LEVEL, KR_HR, KR_RECOVERED}
+    # The owner's and the HR people's departments have robots: only the owner's hears.
+    fakes.robots = {OWNER: ("dept-7", "dingtalk"), HR_PEOPLE[0]: ("dept-hr", "wecom")}
     handle = await esc.start(
         lagging("2026-W46", value=60, expected=80), cycle_end=timedelta(days=90)
     )
@@ -180,6 +189,14 @@ async def test_one_key_result_walks_every_rung_and_back(
     assert render(KR_RECOVERED, attempts[0].messages[2].params).body_en.startswith(
         "Your organisation's key result"
     )
+    # Robots: the warning and the recovery reach the owner's department only.
+    posts = [c.input for c in fakes.of(IM_ACTIVITY)]
+    assert [(p.template, p.department_id) for p in posts] == [
+        (KR_WARNING, "dept-7"),
+        (KR_RECOVERED, "dept-7"),
+    ]
+    assert all(OWNER in c.input.recipient_ids for c in fakes.of(IM_TARGETS_ACTIVITY))
+    assert not any(HR_PEOPLE[0] in c.input.recipient_ids for c in fakes.of(IM_TARGETS_ACTIVITY))
     # Nobody got any notice twice: one delivery key per step and person.
     keys = [t.key for t in result.told]
     assert len(keys) == len(set(keys))
