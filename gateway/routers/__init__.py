@@ -26,6 +26,7 @@ from gateway.routers import (
     org_invitations,
     org_sync,
     risk_rules,
+    training,
 )
 from gateway.security import annotate_routes
 
@@ -49,6 +50,7 @@ for module in (
     org_sync,
     org_invitations,
     org_channels,
+    training,
     inbox,
     approval_decisions,
 ):
