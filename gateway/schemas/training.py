@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from gateway.schemas.common import RequestModel, ResponseModel
+from gateway.schemas.common import HumanText, RequestModel, ResponseModel
 from services.identity.channels.domain import (
     MAX_COURSE_ID,
     MAX_COURSE_TITLE,
@@ -16,7 +16,14 @@ from services.identity.channels.domain import (
     MAX_TOPIC,
 )
 
-Title = Annotated[str, StringConstraints(min_length=1, max_length=MAX_COURSE_TITLE)]
+Title = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_COURSE_TITLE),
+    HumanText(),
+]
+Topic = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TOPIC), HumanText()
+]
 
 
 class CourseIn(RequestModel):
@@ -26,14 +33,14 @@ class CourseIn(RequestModel):
     ] = Field(description="Stable id chosen by HR, e.g. sales-forecasting")
     title_zh: Title
     title_en: Title
-    topics: list[Annotated[str, StringConstraints(min_length=1, max_length=MAX_TOPIC)]] = Field(
+    topics: list[Topic] = Field(
         default_factory=list,
         max_length=MAX_COURSE_TOPICS,
         description="Topic keywords, key result kinds (number, percentage, currency, boolean, "
         "milestone) or units the course fits; empty: a general course",
     )
-    url: Annotated[str, StringConstraints(max_length=MAX_COURSE_URL)] = Field(
-        default="", description="https link to the course"
+    url: Annotated[str, StringConstraints(max_length=MAX_COURSE_URL), HumanText(required=False)] = (
+        Field(default="", description="https link to the course")
     )
 
 

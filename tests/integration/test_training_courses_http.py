@@ -64,11 +64,13 @@ async def test_hr_replaces_the_catalogue_and_everyone_reads_it(
         ([FORECASTING, {**GOALS, "id": "sales-forecasting"}], "duplicate_course"),
         ([{**FORECASTING, "url": "http://learn.example.com/x"}], "invalid_course_url"),
         ([{**FORECASTING, "url": "https://"}], "invalid_course_url"),
-        ([{**FORECASTING, "title_en": "   "}], "invalid_course_title"),
-        ([{**FORECASTING, "topics": [" "]}], "invalid_course_topics"),
+        ([{**FORECASTING, "title_en": "   "}], "validation_error"),
+        ([{**FORECASTING, "topics": [" "]}], "validation_error"),
         ([{**FORECASTING, "id": "no spaces"}], "validation_error"),
         ([{**FORECASTING, "title_zh": "x" * 201}], "validation_error"),
         ([{"id": "x"}], "validation_error"),
+        ([{**FORECASTING, "topics": ["a\x00b"]}], "validation_error"),
+        ([{**FORECASTING, "title_en": "bad\u202etext"}], "validation_error"),
     ],
 )
 async def test_bad_catalogues_are_refused_and_change_nothing(

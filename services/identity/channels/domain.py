@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date
 from urllib.parse import urlsplit
 
+from services.common.text import TextError, clean
 from workflows.calendar import parse_clock, zone
 from workflows.vocabulary import parse_day
 
@@ -120,6 +121,15 @@ MAX_TOPIC = 64
 MAX_COURSE_URL = 1000
 
 
+def _unprintable(text: str) -> bool:
+    """Control or bidirectional-override characters (services/common/text.py refuses them)."""
+    try:
+        clean(text)
+    except TextError:
+        return True
+    return False
+
+
 def courses_problem(courses: list[tuple[str, str, str, list[str], str]]) -> Problem | None:
     """HR's catalogue: (id, title_zh, title_en, topics, url) each; ids 1..64 characters of
     letters, digits, ``-``, ``_`` or ``.``, each once; both titles 1..200 characters; at most
@@ -139,13 +149,13 @@ def courses_problem(courses: list[tuple[str, str, str, list[str], str]]) -> Prob
             return ("duplicate_course", f"course {course_id} is listed twice")
         seen.add(course_id)
         for title in (title_zh, title_en):
-            if not title.strip() or len(title) > MAX_COURSE_TITLE:
+            if not title.strip() or len(title) > MAX_COURSE_TITLE or _unprintable(title):
                 return (
                     "invalid_course_title",
                     f"title_zh and title_en must be 1..{MAX_COURSE_TITLE} characters",
                 )
         if len(topics) > MAX_COURSE_TOPICS or any(
-            not t.strip() or len(t) > MAX_TOPIC for t in topics
+            not t.strip() or len(t) > MAX_TOPIC or _unprintable(t) for t in topics
         ):
             return (
                 "invalid_course_topics",
