@@ -241,3 +241,45 @@ async def test_no_skip_level_manager_and_no_hr_is_logged_not_sent(
     result = await handle.result()
     assert result.status == "cycle_ended"
     assert not fakes.notifications(KR_RECOVERED)
+
+
+async def test_the_skip_level_timer_survives_a_worker_restart(
+    temporal_env: WorkflowEnvironment, client: Client
+) -> None:
+    """Red on one worker, which then goes away; a new worker (a fresh process: nothing in
+    memory) takes the same task queue and the skip-level notice still goes out on time."""
+    task_queue = f"tq-{uuid.uuid4()}"
+    before, after = FakeActivities(), FakeActivities()
+    decisions = DecisionLog()
+    # No workflow cache on the first worker: nothing sticks to it (the time-skipping server
+    # cannot skip time while a task waits on a gone worker's sticky queue).
+    async with build_worker(
+        client,
+        task_queue,
+        activities=[*before.all(), *decisions.activities()],
+        max_cached_workflows=0,
+    ) as worker:
+        esc = Escalations(temporal_env, client, worker)
+        handle = await esc.start(lagging("2026-W46", value=60, expected=80))
+        await handle.signal(
+            KrEscalationWorkflow.risk_assessed, lagging("2026-W47", value=62, expected=90, streak=3)
+        )
+        await state_becomes(handle, level=2)
+        red_at = (await temporal_env.get_current_time()).astimezone(SHANGHAI)
+    async with build_worker(
+        client, task_queue, activities=[*after.all(), *decisions.activities()]
+    ) as worker:
+        esc = Escalations(temporal_env, client, worker)
+        esc.started.append(handle)
+        try:
+            due_at = datetime.combine(
+                working_days_after(red_at.date(), 3, set()), red_at.time(), SHANGHAI
+            )
+            await temporal_env.sleep(due_at - red_at + timedelta(hours=1))
+            state = await state_becomes(handle, level=4)
+            (skip,) = [t for t in state.told if t.rung == "skip_level"]
+            assert abs(local(skip.at) - due_at) < timedelta(minutes=1)
+            assert len(after.notifications(KR_SKIP_LEVEL)) == 1
+            assert not before.notifications(KR_SKIP_LEVEL)
+        finally:
+            await esc.terminate_running()
