@@ -5,8 +5,9 @@ at risk; every further check-in result arrives as the ``risk_assessed`` signal.
 
 - A signal whose ``event_id`` was seen before is ignored (NATS redelivers at least once).
 - Each ``at_risk`` signal for an ISO week not yet counted raises the level by one
-  (1 warning → 2 red → 3 coordination → 4 skip_level → 5 hr, capped at 5); a re-submitted
-  check-in of a week already counted does not.
+  (1 warning → 2 red → 3 coordination; runs before patch ``kr-escalation-ladder`` go on to
+  4 skip_level → 5 hr, capped at 5); a re-submitted check-in of a week already counted does
+  not.
 - ``on_track`` resolves the escalation (status ``resolved``); ``behind`` and ``no_data``
   change nothing.
 - A durable timer to the end of the cycle ends it (status ``cycle_ended``).
@@ -18,8 +19,7 @@ Notifications (patch ``kr-escalation-notify``, :mod:`workflows.escalation_notice
 reaching *warning* the owner and the owner's direct manager get one inbox item and one
 e-mail each with the numbers of the check-in that raised it; when it resolves (back on
 track) the same people are told once. The ``state`` query lists who was told and when
-(``told``). Higher levels (red, coordination, skip-level, HR) send nothing yet; the cycle end
-closes the escalation silently. Runs started before the patch, and signals without an
+(``told``). The cycle end closes the escalation silently. Runs started before the patch, and signals without an
 ``owner_id`` (sent by an older bridge), notify nobody.
 
 Red (patch ``kr-escalation-red``, :mod:`workflows.coordination`): a check-in blocker naming a
@@ -32,6 +32,14 @@ later blockers are forwarded to the open coordination (signal ``blockers_added``
 ``blocker.resolved`` reaches it through this workflow's ``blocker_resolved`` signal. A new
 blocker after a coordination resolved starts the next one (n + 1). When the escalation closes
 (back on track, cycle end) it closes its open coordination and waits for it.
+
+The ladder (patch ``kr-escalation-ladder``, :mod:`workflows.ladder`): red for N working days
+on the organisation's calendar (default 3) without a check-in of a new week tells the owner's
+manager's manager (level 4 skip_level, template ``kr.skip_level``); a further M working days
+(default 5) tell HR with recommended training courses (level 5 hr, ``kr.hr``). Both are durable
+timers computed with ``add_working_days`` over the org calendar; a check-in of a new week
+restarts the count. Back on track tells everyone told (owner, manager, skip-level manager,
+HR) once.
 
 Every level change and the close are recorded in the audit trail (actor
 ``workflow:kr-escalation/<kr>``) through the ``record_decision`` activity; runs started before
