@@ -19,8 +19,8 @@ Notifications (patch ``kr-escalation-notify``, :mod:`workflows.escalation_notice
 reaching *warning* the owner and the owner's direct manager get one inbox item and one
 e-mail each with the numbers of the check-in that raised it; when it resolves (back on
 track) the same people are told once. The ``state`` query lists who was told and when
-(``told``). The cycle end closes the escalation silently. Runs started before the patch, and signals without an
-``owner_id`` (sent by an older bridge), notify nobody.
+(``told``). The cycle end closes the escalation silently. Runs started before the patch, and
+signals without an ``owner_id`` (sent by an older bridge), notify nobody.
 
 Red (patch ``kr-escalation-red``, :mod:`workflows.coordination`): a check-in blocker naming a
 department other than the key result's turns the escalation red at once (level 2; the
