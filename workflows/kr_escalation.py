@@ -424,8 +424,6 @@ class KrEscalationWorkflow:
             if remaining <= timedelta(0):
                 self._state = replace(self._state, status=STATUS_CYCLE_ENDED)
                 break
-            if self._state.status != STATUS_ACTIVE:
-                break
             timeout, summary = remaining, "cycle end"
             due = self._ladder_due
             if due is not None and due - now < remaining:
