@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -30,12 +30,14 @@ from workflows.escalation_notices import Told
 from workflows.kr_escalation import KrEscalationWorkflow
 from workflows.ladder import HR_NOTICE_ACTIVITY, SKIP_LEVEL_ACTIVITY, LadderPolicy
 from workflows.notifications import (
+    CHANNEL_INBOX,
     IM_ACTIVITY,
     IM_TARGETS_ACTIVITY,
     KR_HR,
     KR_RECOVERED,
     KR_SKIP_LEVEL,
     KR_WARNING,
+    NOTIFY_ACTIVITY,
 )
 from workflows.search_attributes import STRIDE_RISK_LEVEL
 
@@ -283,3 +285,30 @@ async def test_the_skip_level_timer_survives_a_worker_restart(
             assert not before.notifications(KR_SKIP_LEVEL)
         finally:
             await esc.terminate_running()
+
+
+async def test_a_skip_level_notice_due_at_night_is_mailed_at_eight(
+    ladder: tuple[Escalations, FakeActivities],
+) -> None:
+    """Red at 23:00 Shanghai: three working days later at 23:00 the inbox item is created, the
+    e-mail waits for the end of the quiet hours (08:00 the next morning)."""
+    esc, fakes = ladder
+    fakes.quiet_start, fakes.quiet_end = "22:00", "08:00"
+    now = (await esc.env.get_current_time()).astimezone(SHANGHAI)
+    night = datetime.combine(now.date() + timedelta(days=1), time(23, 0), SHANGHAI)
+    await esc.env.sleep(night - now)
+    handle = await esc.start(lagging("2026-W46", value=60, expected=80))
+    await handle.signal(
+        KrEscalationWorkflow.risk_assessed, lagging("2026-W47", value=62, expected=90, streak=3)
+    )
+    await state_becomes(handle, level=2)
+    red_at = (await esc.env.get_current_time()).astimezone(SHANGHAI)
+    due = working_days_after(red_at.date(), 3, set())
+    await esc.env.sleep(datetime.combine(due + timedelta(days=1), time(9, 0), SHANGHAI) - red_at)
+    await eventually(lambda: _assert(len(fakes.notifications(KR_SKIP_LEVEL)) == 2))
+    inbox, full = (c for c in fakes.of(NOTIFY_ACTIVITY) if c.input.template == KR_SKIP_LEVEL)
+    assert inbox.input.channels == [CHANNEL_INBOX] and full.input.channels == []
+    assert inbox.at.astimezone(SHANGHAI).date() == due
+    assert inbox.at.astimezone(SHANGHAI).hour == 23
+    eight = datetime.combine(due + timedelta(days=1), time(8, 0), SHANGHAI)
+    assert timedelta(0) <= full.at - eight < timedelta(seconds=5)
