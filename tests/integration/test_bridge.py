@@ -57,8 +57,10 @@ from services.worker.worker import build_worker
 from stride.audit.v1 import audit_pb2, audit_pb2_grpc
 from stride.common.v1 import common_pb2
 from stride.goals.v1 import goals_pb2
+from stride.identity.v1 import identity_pb2_grpc
 from tests.fakes.audit import DecisionLog
 from tests.integration.services_fixtures import running, service_settings
+from tests.integration.worker_stack import NO_QUIET_HOURS
 from tests.otel import recorder
 from tests.waiting import eventually
 from tests.workflows.fake_activities import FakeActivities
@@ -195,6 +197,9 @@ async def worker(temporal_dev_env: WorkflowEnvironment) -> AsyncIterator[Worker]
             fakes.notify,
             fakes.recipients,
             fakes.department_head,
+            fakes.org_calendar,
+            fakes.im_targets,
+            fakes.notify_im,
         ],
     ) as w:
         yield w
@@ -378,6 +383,10 @@ async def test_worker_process_turns_check_in_events_into_an_escalation(
             )
         )
         async with running(goals):
+            # No quiet hours: the escalation's notices must not wait for the morning.
+            await identity_pb2_grpc.IdentityServiceStub(identity_channel).PutNotificationPolicy(
+                NO_QUIET_HOURS
+            )
             monkeypatch.setenv("STRIDE_IDENTITY_ADDR", f"127.0.0.1:{identity.port}")
             monkeypatch.setenv("STRIDE_GOALS_ADDR", f"127.0.0.1:{goals.port}")
             await _worker_process_escalates(temporal_dev_env, nats_url, js, identity_channel)
