@@ -156,6 +156,12 @@ NOTIFY_RETRY = RetryPolicy(
     non_retryable_error_types=["NotificationRefused", "EscalationRecipientsRefused"],
 )
 
+# The ladder's settings are the worker's own (no I/O): a worker that cannot answer (an older
+# one without the activity) is not waited for; the defaults apply.
+LADDER_POLICY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=5), maximum_attempts=3
+)
+
 LEVEL_NAMES: tuple[str, ...] = ("none", "warning", "red", "coordination", "skip_level", "hr")
 MAX_LEVEL = len(LEVEL_NAMES) - 1
 RED_LEVEL = 2
@@ -742,7 +748,7 @@ class KrEscalationWorkflow:
                     LADDER_POLICY_ACTIVITY,
                     result_type=LadderPolicy,
                     start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=NOTIFY_RETRY,
+                    retry_policy=LADDER_POLICY_RETRY,
                     summary="escalation ladder settings",
                 )
             except ActivityError as err:
