@@ -36,8 +36,8 @@ _KIND_ZH = {"plan": "目标计划", "revision": "目标调整"}
 _KIND_EN = {"plan": "goal plan", "revision": "target revision"}
 _DECISION_ZH = {"approve": "已批准", "reject": "已驳回"}
 _DECISION_EN = {"approve": "approved", "reject": "rejected"}
-_WHOSE_ZH = {"owner": "您的", "manager": "您下属的"}
-_WHOSE_EN = {"owner": "Your", "manager": "Your report's"}
+_WHOSE_ZH = {"owner": "您的", "manager": "您下属的", "skip_level": "您所辖团队的"}
+_WHOSE_EN = {"owner": "Your", "manager": "Your report's", "skip_level": "Your organisation's"}
 _WHY_ZH = {"blocker": "一项进展更新提出需要其他部门协助的阻碍", "lagging": "已连续三周落后于计划"}
 _WHY_EN = {
     "blocker": "a check-in names a blocker that needs another department",
@@ -140,6 +140,32 @@ TEMPLATES: dict[str, _Template] = {
         "计划 {expected} {unit},实际 {actual} {unit}。此前的预警已解除。",
         "{whose_en} key result {key_result_id} is back on track (cycle {cycle_id}, {week}): "
         "plan {expected} {unit}, actual {actual} {unit}. The earlier warning is closed.",
+        "/key-results/{key_result_id}",
+    ),
+    n.KR_SKIP_LEVEL: _Template(
+        "越级通报:关键结果 {key_result_id} 已标红 {days} 个工作日",
+        "Skip-level notice: key result {key_result_id} has been red for {days} working days",
+        "您所辖团队的关键结果 {key_result_id}(负责人 {owner_id},周期 {cycle_id})自 {since} 起"
+        "已标红 {days} 个工作日,期间没有新的进展更新。最近一次更新({week}):计划 {expected} "
+        "{unit},实际 {actual} {unit},差距 {shortfall_pct}%。请与负责人及其经理跟进。",
+        "Key result {key_result_id} in your organisation (owner {owner_id}, cycle {cycle_id}) "
+        "has been red for {days} working days since {since} with no new check-in. Latest "
+        "check-in ({week}): plan {expected} {unit}, actual {actual} {unit}, {shortfall_pct} % "
+        "short. Please follow up with the owner and their manager.",
+        "/key-results/{key_result_id}",
+    ),
+    n.KR_HR: _Template(
+        "HR 通报:关键结果 {key_result_id} 长期标红",
+        "HR notice: key result {key_result_id} has stayed red",
+        "关键结果 {key_result_id}(负责人 {owner_id},周期 {cycle_id})自 {since} 起又标红 "
+        "{days} 个工作日,没有新的进展更新,越级经理已获通报。最近一次更新({week}):计划 "
+        "{expected} {unit},实际 {actual} {unit},差距 {shortfall_pct}%。该负责人在以往周期中有 "
+        "{behind_before} 个可比的关键结果曾有风险。推荐培训:{courses_zh}。",
+        "Key result {key_result_id} (owner {owner_id}, cycle {cycle_id}) has been red for a "
+        "further {days} working days since {since} with no new check-in; the skip-level "
+        "manager was told. Latest check-in ({week}): plan {expected} {unit}, actual {actual} "
+        "{unit}, {shortfall_pct} % short. The owner was at risk on {behind_before} comparable "
+        "key results in earlier cycles. Recommended training: {courses_en}.",
         "/key-results/{key_result_id}",
     ),
     n.BLOCKER_RAISED: _Template(

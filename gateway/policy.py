@@ -466,6 +466,13 @@ RULES: dict[str, Rule] = _rules(
         api_scope="org:read",
     ),
     Rule("notification_policy.update", "Set the time zone and quiet hours", _ORG_ADMINS),
+    Rule(
+        "training_course.read",
+        "Read HR's training course catalogue",
+        _EVERYONE,
+        api_scope="org:read",
+    ),
+    Rule("training_course.update", "Replace HR's training course catalogue", _ORG_ADMINS),
     Rule("employee.read", "Read the employee directory", _EVERYONE, api_scope="org:read"),
     Rule(
         "employee.create",

@@ -16,7 +16,8 @@ single ``notify`` activity they recorded):
    recipients' departments), then one ``notify_im`` per robot with :data:`IM_RETRY`
    (backoff visible in the workflow's history and the Temporal UI). A robot that still fails
    after its attempts is logged and given up: IM never fails or blocks the workflow, and the
-   e-mail (a finished activity) is never resent.
+   e-mail (a finished activity) is never resent. Recipients told as skip-level manager or
+   HR (:data:`PERSONAL_ROLES`) are left out of the robot posts.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from workflows.calendar import (
     parse_clock,
     rfc3339,
 )
+from workflows.ladder import ROLE_HR, ROLE_SKIP_LEVEL
 from workflows.notifications import (
     CHANNEL_INBOX,
     IM_ACTIVITY,
@@ -54,6 +56,7 @@ from workflows.notifications import (
 )
 
 PATCH_CHANNELS = "notify-channels"
+PERSONAL_ROLES = frozenset({ROLE_SKIP_LEVEL, ROLE_HR})
 
 # A robot down (5xx, timeout, errcode != 0) is tried again with backoff for about a quarter of
 # an hour, then given up (logged); a robot refusing the post (4xx) is not retried.
@@ -145,7 +148,15 @@ async def deliver(
 
 
 async def _post_to_robots(request: NotifyRequest) -> None:
-    params = {m.recipient_id: m.params for m in request.messages}
+    # The skip-level manager's and HR's copies (a recovery tells them too) stay personal: no
+    # robot of their departments hears of another team's key result.
+    params = {
+        m.recipient_id: m.params
+        for m in request.messages
+        if m.params.get("role") not in PERSONAL_ROLES
+    }
+    if not params:
+        return
     try:
         targets: list[ImTarget] = await workflow.execute_activity(
             IM_TARGETS_ACTIVITY,

@@ -63,10 +63,10 @@ class DepartmentHead:
 class Told:
     """One notification the escalation sent (shown by the ``state`` query)."""
 
-    # "warning" | "recovered" | "blocker" | "invitation" | "reminder"
+    # "warning" | "recovered" | "blocker" | "invitation" | "reminder" | "skip_level" | "hr"
     rung: str
     recipient_id: str
-    # "owner" | "manager" | "blocking_head"
+    # "owner" | "manager" | "blocking_head" | "skip_level" | "hr"
     role: str
     # When the workflow handed it to the notify activity (RFC 3339 UTC).
     at: str

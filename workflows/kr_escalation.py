@@ -5,8 +5,9 @@ at risk; every further check-in result arrives as the ``risk_assessed`` signal.
 
 - A signal whose ``event_id`` was seen before is ignored (NATS redelivers at least once).
 - Each ``at_risk`` signal for an ISO week not yet counted raises the level by one
-  (1 warning → 2 red → 3 coordination → 4 skip_level → 5 hr, capped at 5); a re-submitted
-  check-in of a week already counted does not.
+  (1 warning → 2 red → 3 coordination; runs before patch ``kr-escalation-ladder`` go on to
+  4 skip_level → 5 hr, capped at 5); a re-submitted check-in of a week already counted does
+  not.
 - ``on_track`` resolves the escalation (status ``resolved``); ``behind`` and ``no_data``
   change nothing.
 - A durable timer to the end of the cycle ends it (status ``cycle_ended``).
@@ -18,9 +19,8 @@ Notifications (patch ``kr-escalation-notify``, :mod:`workflows.escalation_notice
 reaching *warning* the owner and the owner's direct manager get one inbox item and one
 e-mail each with the numbers of the check-in that raised it; when it resolves (back on
 track) the same people are told once. The ``state`` query lists who was told and when
-(``told``). Higher levels (red, coordination, skip-level, HR) send nothing yet; the cycle end
-closes the escalation silently. Runs started before the patch, and signals without an
-``owner_id`` (sent by an older bridge), notify nobody.
+(``told``). The cycle end closes the escalation silently. Runs started before the patch, and
+signals without an ``owner_id`` (sent by an older bridge), notify nobody.
 
 Red (patch ``kr-escalation-red``, :mod:`workflows.coordination`): a check-in blocker naming a
 department other than the key result's turns the escalation red at once (level 2; the
@@ -32,6 +32,14 @@ later blockers are forwarded to the open coordination (signal ``blockers_added``
 ``blocker.resolved`` reaches it through this workflow's ``blocker_resolved`` signal. A new
 blocker after a coordination resolved starts the next one (n + 1). When the escalation closes
 (back on track, cycle end) it closes its open coordination and waits for it.
+
+The ladder (patch ``kr-escalation-ladder``, :mod:`workflows.ladder`): red for N working days
+on the organisation's calendar (default 3) without a check-in of a new week tells the owner's
+manager's manager (level 4 skip_level, template ``kr.skip_level``); a further M working days
+(default 5) tell HR with recommended training courses (level 5 hr, ``kr.hr``). Both are durable
+timers computed with ``add_working_days`` over the org calendar; a check-in of a new week
+restarts the count. Back on track tells everyone told (owner, manager, skip-level manager,
+HR) once.
 
 Every level change and the close are recorded in the audit trail (actor
 ``workflow:kr-escalation/<kr>``) through the ``record_decision`` activity; runs started before
@@ -52,7 +60,7 @@ from temporalio.workflow import ChildWorkflowHandle
 
 from workflows import ids
 from workflows.audit import Decision, record_decision
-from workflows.calendar import rfc3339
+from workflows.calendar import WorkCalendar, add_working_days, local_date, rfc3339
 from workflows.coordination import (
     REASON_BLOCKER,
     REASON_LAGGING,
@@ -67,7 +75,7 @@ from workflows.coordination import (
     CoordinationInput,
     CoordinationWorkflow,
 )
-from workflows.delivery import deliver
+from workflows.delivery import deliver, org_calendar
 from workflows.escalation_notices import (
     DEPARTMENT_HEAD_ACTIVITY,
     RECIPIENTS_ACTIVITY,
@@ -84,9 +92,26 @@ from workflows.escalation_notices import (
     Told,
     notice_params,
 )
+from workflows.ladder import (
+    HR_NOTICE_ACTIVITY,
+    LADDER_POLICY_ACTIVITY,
+    ROLE_HR,
+    ROLE_SKIP_LEVEL,
+    RUNG_HR,
+    RUNG_SKIP_LEVEL,
+    SKIP_LEVEL_ACTIVITY,
+    HrNotice,
+    HrNoticeInput,
+    LadderPolicy,
+    SkipLevel,
+    SkipLevelInput,
+    courses_text,
+)
 from workflows.notifications import (
     BLOCKER_RAISED,
+    KR_HR,
     KR_RECOVERED,
+    KR_SKIP_LEVEL,
     KR_WARNING,
     NOTIFY_ACTIVITY,
     NotifyRequest,
@@ -111,6 +136,14 @@ PATCH_AUDIT = "kr-escalation-audit"
 PATCH_NOTIFY = "kr-escalation-notify"
 # workflow.patched id: runs that turn red on blockers, tell blocking heads and coordinate.
 PATCH_RED = "kr-escalation-red"
+# workflow.patched id: runs that climb to skip_level and hr by time on the org calendar and
+# tell everyone told when back on track (workflows/ladder.py).
+PATCH_LADDER = "kr-escalation-ladder"
+# What the ladder waits for next ("" before red; LADDER_DONE after hr).
+LADDER_DONE = "done"
+# Calendar days of the org calendar read for one working-day count (ample for any count
+# a setting allows plus a holiday week).
+CALENDAR_SPAN_DAYS = 120
 SIGNAL_BLOCKER_RESOLVED_KR = SIGNAL_BLOCKER_RESOLVED
 ACTION_LEVEL_CHANGED = "worker.kr_escalation.level_changed"
 ACTION_CLOSED = "worker.kr_escalation.closed"
@@ -123,9 +156,18 @@ NOTIFY_RETRY = RetryPolicy(
     non_retryable_error_types=["NotificationRefused", "EscalationRecipientsRefused"],
 )
 
+# The ladder's settings are the worker's own (no I/O): a worker that cannot answer (an older
+# one without the activity) is not waited for; the defaults apply.
+LADDER_POLICY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=5), maximum_attempts=3
+)
+
 LEVEL_NAMES: tuple[str, ...] = ("none", "warning", "red", "coordination", "skip_level", "hr")
 MAX_LEVEL = len(LEVEL_NAMES) - 1
 RED_LEVEL = 2
+COORDINATION_LEVEL = 3
+SKIP_LEVEL_LEVEL = 4
+HR_LEVEL = 5
 
 STATUS_ACTIVE = "active"
 STATUS_RESOLVED = "resolved"
@@ -155,6 +197,20 @@ def _cause(signal: RiskSignal) -> str:
     if blockers and signal.status != Risk.AT_RISK:
         return f"blocker for department {blockers[0].department_id}"
     return "at risk"
+
+
+def ladder_decision(
+    before: EscalationState, after: EscalationState, days: int, since: str
+) -> Decision:
+    """The audit entry of a level reached by time (skip_level, hr)."""
+    return Decision(
+        step=f"level-{after.level}",
+        action=ACTION_LEVEL_CHANGED,
+        resource_type="key_result",
+        resource_id=after.key_result_id,
+        detail=f"level {before.level_name} -> {after.level_name} "
+        f"(red for {days} working days without a new check-in since {since})",
+    )
 
 
 def closed_decision(state: EscalationState) -> Decision:
@@ -245,12 +301,16 @@ def red_blockers(signal: RiskSignal) -> list[BlockerRef]:
     return [b for b in signal.blockers if b.department_id and b.department_id != own]
 
 
-def apply_risk_signal(state: EscalationState, signal: RiskSignal) -> EscalationState:
+def apply_risk_signal(
+    state: EscalationState, signal: RiskSignal, *, week_cap: int = MAX_LEVEL
+) -> EscalationState:
     """The escalation state after one (not yet seen) risk signal. Pure; never mutates ``state``.
 
     A closed escalation does not change. ``on_track`` resolves it, unless the check-in names a
     blocker of another department. ``at_risk`` in a week not counted yet raises the level by
-    one (capped at :data:`MAX_LEVEL`) and counts the week; a blocker naming another department
+    one (capped at ``week_cap``, :data:`MAX_LEVEL` by default; runs with the ladder pass
+    :data:`COORDINATION_LEVEL`, skip_level and hr being reached by time, never lowering a
+    level already reached) and counts the week; a blocker naming another department
     (:func:`red_blockers`) raises it to at least red. Everything else (a week already counted,
     ``behind``, ``no_data``, an unknown status) leaves it as it is.
     """
@@ -261,7 +321,7 @@ def apply_risk_signal(state: EscalationState, signal: RiskSignal) -> EscalationS
         return replace(state, status=STATUS_RESOLVED, at_risk_weeks=list(state.at_risk_weeks))
     level, weeks = state.level, list(state.at_risk_weeks)
     if signal.status == Risk.AT_RISK and signal.week not in weeks:
-        level = min(level + 1, MAX_LEVEL)
+        level = max(level, min(level + 1, week_cap, MAX_LEVEL))
         weeks.append(signal.week)
     if blocked:
         level = max(level, RED_LEVEL)
@@ -304,6 +364,19 @@ class KrEscalationWorkflow:
         self._forward: list[str] = []
         self._coordination: ChildWorkflowHandle[Any, Any] | None = None
         self._coordination_done = True
+        # The ladder (patch kr-escalation-ladder): on in patched runs; the owner and the latest
+        # check-in (for the notices' numbers); weeks seen; what comes next, counted from
+        # ``_ladder_anchor`` (red, the latest new check-in, or the skip-level notice), due at
+        # ``_ladder_due`` (None while it is to be computed: ``_ladder_stale``).
+        self._ladder = False
+        self._latest: RiskSignal | None = None
+        self._weeks_seen: set[str] = set()
+        self._ladder_next = ""
+        self._ladder_anchor: datetime | None = None
+        self._ladder_due: datetime | None = None
+        self._ladder_stale = False
+        self._ladder_tz = DEFAULT_TIME_ZONE
+        self._policy: LadderPolicy | None = None
 
     @workflow.run
     async def run(self, input: KrEscalationInput) -> EscalationState:
@@ -322,6 +395,8 @@ class KrEscalationWorkflow:
             # Fail the run (not the task, which would retry forever): the input cannot change.
             raise ApplicationError(str(err), type=INVALID_INPUT_ERROR, non_retryable=True) from err
         if audited:
+            self._ladder = workflow.patched(PATCH_LADDER)
+            self._start_ladder()
             await self._run_audited(cycle_end)
             return self.state()
         remaining = cycle_end - workflow.now()
@@ -349,22 +424,30 @@ class KrEscalationWorkflow:
             await self._record_pending()
             await self._tell_warning()
             await self._go_red()
-            remaining = cycle_end - workflow.now()
+            await self._climb()
+            now = workflow.now()
+            remaining = cycle_end - now
             if remaining <= timedelta(0):
                 self._state = replace(self._state, status=STATUS_CYCLE_ENDED)
                 break
+            timeout, summary = remaining, "cycle end"
+            due = self._ladder_due
+            if due is not None and due - now < remaining:
+                timeout, summary = due - now, f"{self._ladder_next} due {rfc3339(due)}"
             try:
                 await workflow.wait_condition(
                     lambda: (
                         self._state.status != STATUS_ACTIVE
                         or bool(self._decisions)
                         or self._red_pending()
+                        or self._ladder_stale
                     ),
-                    timeout=remaining,
-                    timeout_summary="cycle end",
+                    timeout=timeout,
+                    timeout_summary=summary,
                 )
             except TimeoutError:
-                self._state = replace(self._state, status=STATUS_CYCLE_ENDED)
+                if workflow.now() >= cycle_end:
+                    self._state = replace(self._state, status=STATUS_CYCLE_ENDED)
         await workflow.wait_condition(workflow.all_handlers_finished)
         self._decisions.append(closed_decision(self._state))
         await self._record_pending()
@@ -530,10 +613,23 @@ class KrEscalationWorkflow:
         await self._tell(RUNG_WARNING, KR_WARNING, signal)
 
     async def _tell_recovery(self) -> None:
-        """Tell the people told about the warning that the key result is back on track."""
+        """Tell the people told about the warning that the key result is back on track (with
+        the ladder: everyone told on the way up, once each)."""
         signal = self._recovery
+        if signal is None or self._state.status != STATUS_RESOLVED:
+            return
+        if self._ladder:
+            people: list[tuple[str, str]] = []
+            for t in self._state.told:
+                if t.rung in (RUNG_WARNING, RUNG_SKIP_LEVEL, RUNG_HR) and t.recipient_id not in {
+                    p for p, _ in people
+                }:
+                    people.append((t.recipient_id, t.role))
+            if people:
+                await self._send(RUNG_RECOVERED, KR_RECOVERED, signal, people, "everyone told", {})
+            return
         warned = any(t.rung == RUNG_WARNING for t in self._state.told)
-        if signal is None or self._state.status != STATUS_RESOLVED or not warned:
+        if not warned:
             return
         await self._tell(RUNG_RECOVERED, KR_RECOVERED, signal)
 
@@ -544,6 +640,19 @@ class KrEscalationWorkflow:
         people = [(r.owner_id, ROLE_OWNER)]
         if r.manager_id and r.manager_id != r.owner_id:
             people.append((r.manager_id, ROLE_MANAGER))
+        await self._send(rung, template, signal, people, "the owner and the manager", {})
+
+    async def _send(
+        self,
+        rung: str,
+        template: str,
+        signal: RiskSignal,
+        people: list[tuple[str, str]],
+        whom: str,
+        extra: dict[str, str],
+    ) -> bool:
+        """One notice to ``people`` (id, role) with the numbers of ``signal`` (and ``extra``
+        parameters), recorded in ``told``; False when it was not sent."""
         step = step_key(workflow.info().workflow_id, f"{rung}/{signal.week}")
         messages = [
             Outgoing(
@@ -558,7 +667,8 @@ class KrEscalationWorkflow:
                     unit=signal.unit,
                     shortfall=signal.shortfall,
                     weeks_behind=signal.behind_streak,
-                ),
+                )
+                | extra,
             )
             for person, role in people
         ]
@@ -568,14 +678,174 @@ class KrEscalationWorkflow:
                 NotifyRequest(key=step, template=template, messages=messages),
                 start_to_close_timeout=timedelta(minutes=2),
                 retry_policy=NOTIFY_RETRY,
-                summary=f"{template} to the owner and the manager",
+                summary=f"{template} to {whom}",
             )
         except ActivityError as err:
             workflow.logger.warning("%s not sent (%s)", template, err.cause)
-            return
+            return False
         self._state.told.extend(
             Told(rung, person, role, at, delivery_key(step, person)) for person, role in people
         )
+        return True
+
+    # The ladder (patch kr-escalation-ladder) -------------------------------------------------
+
+    def _start_ladder(self) -> None:
+        """Start counting towards skip_level once red (and the owner is known)."""
+        if (
+            self._ladder
+            and not self._ladder_next
+            and self._state.status == STATUS_ACTIVE
+            and self._state.level >= RED_LEVEL
+            and self._latest is not None
+        ):
+            self._ladder_next = RUNG_SKIP_LEVEL
+            self._restart_count()
+
+    def _restart_count(self) -> None:
+        self._ladder_anchor = workflow.now()
+        self._ladder_due = None
+        self._ladder_stale = True
+
+    async def _climb(self) -> None:
+        """Compute when the next rung is due (org calendar) and climb when it is."""
+        if not self._ladder or self._ladder_next in ("", LADDER_DONE):
+            return
+        if self._ladder_stale:
+            self._ladder_stale = False
+            await self._compute_due()
+        due = self._ladder_due
+        if due is None or workflow.now() < due or self._state.status != STATUS_ACTIVE:
+            return
+        rung, self._ladder_due = self._ladder_next, None
+        since = self._since()
+        policy = self._policy or LadderPolicy()
+        # The next count starts now (a check-in while the notice waits out the quiet hours
+        # restarts it again).
+        if rung == RUNG_SKIP_LEVEL:
+            self._raise_to(SKIP_LEVEL_LEVEL, policy.skip_level_days, since)
+            self._ladder_next = RUNG_HR
+            self._restart_count()
+            await self._record_pending()
+            await self._tell_skip_level(policy.skip_level_days, since)
+        else:
+            self._raise_to(HR_LEVEL, policy.hr_days, since)
+            self._ladder_next = LADDER_DONE
+            await self._record_pending()
+            await self._tell_hr(policy.hr_days, since)
+
+    def _since(self) -> str:
+        anchor = self._ladder_anchor or workflow.now()
+        try:
+            return local_date(anchor, self._ladder_tz).isoformat()
+        except ValueError:
+            return local_date(anchor, DEFAULT_TIME_ZONE).isoformat()
+
+    async def _compute_due(self) -> None:
+        if self._policy is None:
+            try:
+                self._policy = await workflow.execute_activity(
+                    LADDER_POLICY_ACTIVITY,
+                    result_type=LadderPolicy,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=LADDER_POLICY_RETRY,
+                    summary="escalation ladder settings",
+                )
+            except ActivityError as err:
+                workflow.logger.warning("ladder settings not read, defaults used (%s)", err.cause)
+                self._policy = LadderPolicy()
+        anchor = self._ladder_anchor or workflow.now()
+        days = (
+            self._policy.skip_level_days
+            if self._ladder_next == RUNG_SKIP_LEVEL
+            else self._policy.hr_days
+        )
+        first = anchor.date() - timedelta(days=1)
+        info = await org_calendar(first, first + timedelta(days=CALENDAR_SPAN_DAYS))
+        calendar = WorkCalendar.of(info.holidays, info.working_days)
+        try:
+            due = add_working_days(anchor, days, info.time_zone, calendar)
+            self._ladder_tz = info.time_zone
+        except ValueError:  # an unknown zone (identity validates it): the default one
+            due = add_working_days(anchor, days, DEFAULT_TIME_ZONE, calendar)
+        self._ladder_due = due
+
+    def _raise_to(self, level: int, days: int, since: str) -> None:
+        before = self._state
+        if before.level >= level:
+            return
+        self._state = replace(before, level=level, level_name=level_name(level))
+        workflow.upsert_search_attributes([STRIDE_RISK_LEVEL.value_set(self._state.level_name)])
+        self._decisions.append(ladder_decision(before, self._state, days, since))
+
+    async def _tell_skip_level(self, days: int, since: str) -> None:
+        """Tell the owner's manager's manager (none: logged, nobody told)."""
+        signal = self._latest
+        if signal is None:
+            return
+        try:
+            found = await workflow.execute_activity(
+                SKIP_LEVEL_ACTIVITY,
+                SkipLevelInput(owner_id=signal.owner_id),
+                result_type=SkipLevel,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=NOTIFY_RETRY,
+                summary="owner's manager's manager",
+            )
+        except ActivityError as err:
+            workflow.logger.warning("skip-level manager not found (%s)", err.cause)
+            return
+        if not found.skip_level_id or found.skip_level_id == signal.owner_id:
+            workflow.logger.info("no skip-level manager: %s not sent", KR_SKIP_LEVEL)
+            return
+        extra = {"days": str(days), "since": since, "owner_id": signal.owner_id}
+        await self._send(
+            RUNG_SKIP_LEVEL,
+            KR_SKIP_LEVEL,
+            signal,
+            [(found.skip_level_id, ROLE_SKIP_LEVEL)],
+            "the skip-level manager",
+            extra,
+        )
+
+    async def _tell_hr(self, days: int, since: str) -> None:
+        """Tell HR, with the training courses that fit the owner's history."""
+        signal = self._latest
+        if signal is None:
+            return
+        try:
+            found = await workflow.execute_activity(
+                HR_NOTICE_ACTIVITY,
+                HrNoticeInput(
+                    owner_id=signal.owner_id,
+                    key_result_id=self._state.key_result_id,
+                    cycle_id=self._input.cycle_id,
+                    department_id=self._input.department_id,
+                    unit=signal.unit,
+                ),
+                result_type=HrNotice,
+                start_to_close_timeout=timedelta(minutes=1),
+                retry_policy=NOTIFY_RETRY,
+                summary="HR and training courses",
+            )
+        except ActivityError as err:
+            workflow.logger.warning("HR not found (%s)", err.cause)
+            return
+        people = [(p, ROLE_HR) for p in dict.fromkeys(found.hr_ids) if p != signal.owner_id]
+        if not people:
+            workflow.logger.info("nobody has the hr role: %s not sent", KR_HR)
+            return
+        zh, en = courses_text(found.courses)
+        extra = {
+            "days": str(days),
+            "since": since,
+            "owner_id": signal.owner_id,
+            "behind_before": str(len(found.behind_before)),
+            "courses_zh": zh,
+            "courses_en": en,
+            "course_ids": ",".join(c.id for c in found.courses),
+        }
+        await self._send(RUNG_HR, KR_HR, signal, people, "HR", extra)
 
     @workflow.signal(name=SIGNAL_RISK_ASSESSED)
     def risk_assessed(self, signal: RiskSignal) -> None:
@@ -586,7 +856,16 @@ class KrEscalationWorkflow:
             workflow.logger.warning("ignoring unknown risk status %r", signal.status)
             return
         before = self._state
-        self._state = apply_risk_signal(before, signal)
+        cap = COORDINATION_LEVEL if self._ladder else MAX_LEVEL
+        self._state = apply_risk_signal(before, signal, week_cap=cap)
+        new_week = signal.week not in self._weeks_seen
+        self._weeks_seen.add(signal.week)
+        if signal.owner_id:
+            self._latest = signal
+        if self._ladder and self._state.status == STATUS_ACTIVE:
+            if self._ladder_next in (RUNG_SKIP_LEVEL, RUNG_HR) and new_week:
+                self._restart_count()
+            self._start_ladder()
         if before.level == 0 and self._state.level > 0 and signal.status == Risk.AT_RISK:
             self._warning = signal
         if self._state.status == STATUS_ACTIVE:

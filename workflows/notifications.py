@@ -37,13 +37,15 @@ CYCLE_SELF_SCORE = "cycle.self_score"
 CYCLE_CLOSED = "cycle.closed"
 KR_WARNING = "kr.warning"
 KR_RECOVERED = "kr.recovered"
+KR_SKIP_LEVEL = "kr.skip_level"
+KR_HR = "kr.hr"
 BLOCKER_RAISED = "blocker.raised"
 COORDINATION_INVITED = "coordination.invited"
 COORDINATION_REMINDER = "coordination.reminder"
 
 # Templates also posted to the IM group robots of the recipients' departments: the
 # escalation's notices, which a team should see. Reminders and approvals are personal and
-# stay in the inbox and e-mail.
+# stay in the inbox and e-mail, as do the skip-level and HR notices (kr.skip_level, kr.hr).
 IM_TEMPLATES = frozenset({KR_WARNING, KR_RECOVERED})
 
 TEMPLATES = frozenset(
@@ -60,6 +62,8 @@ TEMPLATES = frozenset(
         CYCLE_CLOSED,
         KR_WARNING,
         KR_RECOVERED,
+        KR_SKIP_LEVEL,
+        KR_HR,
         BLOCKER_RAISED,
         COORDINATION_INVITED,
         COORDINATION_REMINDER,

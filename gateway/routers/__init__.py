@@ -27,6 +27,7 @@ from gateway.routers import (
     org_invitations,
     org_sync,
     risk_rules,
+    training,
 )
 from gateway.security import annotate_routes
 
@@ -50,6 +51,7 @@ for module in (
     org_sync,
     org_invitations,
     org_channels,
+    training,
     inbox,
     me,
     approval_decisions,

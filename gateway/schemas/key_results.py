@@ -349,9 +349,14 @@ class EscalationNotice(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    rung: str = Field(description='"warning" or "recovered"')
+    rung: str = Field(
+        description='"warning", "blocker", "skip_level", "hr" or "recovered" (docs/workflows.md)'
+    )
     recipient_id: str = Field(description="employee id")
-    role: str = Field(description='"owner" or "manager" (the owner\'s direct manager)')
+    role: str = Field(
+        description='"owner", "manager" (the owner\'s direct manager), "blocking_head", '
+        '"skip_level" (the manager\'s manager) or "hr"'
+    )
     at: str = Field(description="when the workflow sent it, RFC 3339 UTC")
     key: str = Field(description="delivery key: the inbox item's key and the e-mail Message-ID")
 

@@ -93,6 +93,7 @@ IDEMPOTENT_READS: dict[str, tuple[str, ...]] = {
         "GetRobotTargets",
         "GetOrgCalendarYear",
         "GetOrgCalendar",
+        "ListTrainingCourses",
     ),
     "stride.identity.v1.InboxService": ("ListInbox",),
     "stride.identity.v1.OrgSyncService": ("GetOrgSyncReport", "ListOrgSyncRuns"),

@@ -198,6 +198,11 @@ class WorkerSettings(StrideSettings):
     smtp_password: SecretStr | None = None
     smtp_tls: Literal["none", "starttls", "tls"] = "none"
     smtp_timeout_seconds: float = 10.0
+    # The escalation ladder (workflows/ladder.py): working days (org calendar) a key result
+    # stays red without a new check-in before the skip-level manager is told, and further
+    # working days before HR is told. Read once per escalation.
+    escalation_skip_level_days: int = Field(default=3, ge=1, le=30)
+    escalation_hr_days: int = Field(default=5, ge=1, le=30)
     # IM group robots (activities/im.py): one HTTP post's timeout (seconds).
     im_timeout_seconds: float = 10.0
     # Base URL of the web app for links in e-mails (links are relative when empty).

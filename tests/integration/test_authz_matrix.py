@@ -745,6 +745,25 @@ ENDPOINTS: list[Endpoint] = [
         body=const({"holidays": [{"date": "2031-01-01", "name": "元旦"}]}),
     ),
     Endpoint("GET", "/org/notification-policy", EVERYONE),
+    Endpoint("GET", "/training/courses", EVERYONE),
+    Endpoint(
+        "PUT",
+        "/training/courses",
+        HR_ADMIN,
+        body=const(
+            {
+                "courses": [
+                    {
+                        "id": "sales-forecasting",
+                        "title_zh": "销售预测",
+                        "title_en": "Sales forecasting",
+                        "topics": ["number"],
+                        "url": "https://learn.example.com/forecasting",
+                    }
+                ]
+            }
+        ),
+    ),
     Endpoint(
         "PUT",
         "/org/notification-policy",

@@ -200,6 +200,9 @@ async def worker(temporal_dev_env: WorkflowEnvironment) -> AsyncIterator[Worker]
             fakes.org_calendar,
             fakes.im_targets,
             fakes.notify_im,
+            fakes.ladder_policy,
+            fakes.skip_level_manager,
+            fakes.hr_notice_recipients,
         ],
     ) as w:
         yield w

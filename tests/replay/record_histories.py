@@ -15,8 +15,12 @@ did), so they notify nobody; ``kr_escalation_notified`` is a run that tells the 
 the manager (warning, then back on track). ``kr_escalation_red_*`` turn red (patch
 ``kr-escalation-red``): by a blocker naming another department, recorded with its child
 ``coordination_blocker_resolved`` (invitation, an outcome, a reminder, the blocker resolved),
-and by a third lagging week, with ``coordination_back_on_track``. A scenario may record
-several workflows (a dict of histories by name).
+and by a third lagging week, with ``coordination_back_on_track``; they were recorded before
+patch ``kr-escalation-ladder`` and stay as they are (re-recorded now, a red scenario that
+sleeps past three working days would record the skip-level rung too).
+``kr_escalation_ladder`` walks every rung (skip-level, HR with a course, everyone told on
+recovery), with its child ``coordination_ladder``. A scenario may record several workflows
+(a dict of histories by name).
 
 Before patches ``notify-channels``, ``plan-approval-holidays`` and ``cycle-holidays`` (quiet
 hours, IM robots, the holiday calendar) the histories ``kr_escalation_notified``,
@@ -257,6 +261,48 @@ async def red_lagging(
     return {"kr_escalation_red_lagging": handle, "coordination_back_on_track": child}
 
 
+async def _told(handle: Handle, rung: str) -> None:
+    for _ in range(400):
+        if any(t.rung == rung for t in (await handle.query(KrEscalationWorkflow.state)).told):
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"{handle.id} told nobody of {rung}")
+
+
+async def ladder(
+    env: WorkflowEnvironment, client: Client, task_queue: str
+) -> dict[str, WorkflowHandle[Any, Any]]:
+    """The whole ladder (patch ``kr-escalation-ladder``): warning, red by a lagging week,
+    skip-level after three working days (holidays on the calendar), a new check-in restarts
+    the count, HR after five more, back on track tells everyone told."""
+    owner = "emp-owner"
+    handle = await _start(env, client, task_queue, "ladder", timedelta(days=90), owner)
+    await _processed(handle, 1)
+    await handle.signal(
+        KrEscalationWorkflow.risk_assessed, _signal(2, "2026-W46", "at_risk", owner)
+    )
+    await _processed(handle, 2)
+    for _ in range(200):
+        if (await handle.query(KrEscalationWorkflow.state)).coordinations:
+            break
+        await asyncio.sleep(0.05)
+    child = client.get_workflow_handle_for(
+        CoordinationWorkflow.run, ids.coordination("kr-replay-ladder", 1)
+    )
+    await env.sleep(timedelta(days=8))
+    await _told(handle, "skip_level")
+    await handle.signal(KrEscalationWorkflow.risk_assessed, _signal(3, "2026-W47", "behind", owner))
+    await _processed(handle, 3)
+    await env.sleep(timedelta(days=12))
+    await _told(handle, "hr")
+    await handle.signal(
+        KrEscalationWorkflow.risk_assessed, _signal(4, "2026-W48", "on_track", owner)
+    )
+    await handle.result()
+    await child.result()
+    return {"kr_escalation_ladder": handle, "coordination_ladder": child}
+
+
 def _approval(approval_id: str, kind: str, requested_at: str) -> ApprovalRequest:
     return ApprovalRequest(
         event_id=f"evt-{approval_id}",
@@ -427,6 +473,7 @@ SCENARIOS: dict[str, Scenario] = {
     "kr_escalation_channels": notified,
     "kr_escalation_red_blocker": red_blocker,
     "kr_escalation_red_lagging": red_lagging,
+    "kr_escalation_ladder": ladder,
     "plan_approval_escalated_on_calendar": plan_escalated,
     "plan_approval_revision_on_calendar": plan_and_revision,
     "cycle_quarter_first_week_on_calendar": cycle_first_week,

@@ -31,6 +31,17 @@ from workflows.escalation_notices import (
     Recipients,
     RecipientsInput,
 )
+from workflows.ladder import (
+    HR_NOTICE_ACTIVITY,
+    LADDER_POLICY_ACTIVITY,
+    SKIP_LEVEL_ACTIVITY,
+    Course,
+    HrNotice,
+    HrNoticeInput,
+    LadderPolicy,
+    SkipLevel,
+    SkipLevelInput,
+)
 from workflows.notifications import (
     IM_ACTIVITY,
     IM_TARGETS_ACTIVITY,
@@ -56,6 +67,15 @@ from workflows.plan_approval import (
 
 SKIP_LEVEL = "emp-skip-level"
 MANAGER = "emp-manager"
+HR_PEOPLE = ["emp-hr-1", "emp-hr-2"]
+# The course the HR fake recommends (the owner was behind before on a comparable key result).
+COURSE = Course(
+    "course-forecasting",
+    "销售预测与管道管理",
+    "Sales forecasting and pipeline management",
+    "https://learn.example.com/forecasting",
+    ["number", "pcs"],
+)
 # Departments with a head (department_head answers "" for any other).
 HEADS = {"dept-purchasing": "emp-purchasing-head"}
 
@@ -87,6 +107,11 @@ class FakeActivities:
     working_days: list[str] = field(default_factory=list)
     # Robots by recipient: recipient id -> (department id, kind).
     robots: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # The ladder: its settings, the owner's skip-level manager ("" none), HR and courses.
+    ladder: LadderPolicy = field(default_factory=LadderPolicy)
+    skip_level: str = SKIP_LEVEL
+    hr_people: list[str] = field(default_factory=lambda: list(HR_PEOPLE))
+    courses: list[Course] = field(default_factory=lambda: [COURSE])
 
     def _record(self, name: str, value: Any) -> None:
         self.calls.append(Call(name, value, activity.info().current_attempt_scheduled_time))
@@ -114,7 +139,26 @@ class FakeActivities:
             self.org_calendar,
             self.im_targets,
             self.notify_im,
+            self.ladder_policy,
+            self.skip_level_manager,
+            self.hr_notice_recipients,
         ]
+
+    @activity.defn(name=LADDER_POLICY_ACTIVITY)
+    async def ladder_policy(self) -> LadderPolicy:
+        self._record(LADDER_POLICY_ACTIVITY, None)
+        return self.ladder
+
+    @activity.defn(name=SKIP_LEVEL_ACTIVITY)
+    async def skip_level_manager(self, input: SkipLevelInput) -> SkipLevel:
+        self._record(SKIP_LEVEL_ACTIVITY, input)
+        return SkipLevel(input.owner_id, self.skip_level)
+
+    @activity.defn(name=HR_NOTICE_ACTIVITY)
+    async def hr_notice_recipients(self, input: HrNoticeInput) -> HrNotice:
+        self._record(HR_NOTICE_ACTIVITY, input)
+        behind = ["kr-last-quarter"] if self.courses else []
+        return HrNotice(list(self.hr_people), behind, list(self.courses))
 
     @activity.defn(name=ORG_CALENDAR_ACTIVITY)
     async def org_calendar(self, input: OrgCalendarInput) -> OrgCalendarInfo:

@@ -39,6 +39,7 @@ from workflows.kr_escalation import (
     KrEscalationWorkflow,
     RiskSignal,
 )
+from workflows.ladder import LadderPolicy
 from workflows.notifications import (
     BLOCKER_RAISED,
     COORDINATION_INVITED,
@@ -93,6 +94,8 @@ async def test_blocker_of_another_department_turns_red_and_coordinates_until_res
     red: tuple[Escalations, FakeActivities],
 ) -> None:
     esc, fakes = red
+    # The ladder's skip-level rung stays out of the way of this coordination's nine days.
+    fakes.ladder = LadderPolicy(skip_level_days=30, hr_days=30)
     handle = await esc.start(lagging("2026-W46", value=60, expected=80))
     await state_becomes(handle, level=1)
     await eventually(lambda: _assert(len(fakes.notifications(KR_WARNING)) == 1))

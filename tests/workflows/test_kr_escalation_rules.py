@@ -49,6 +49,19 @@ def test_each_new_at_risk_week_raises_one_level_up_to_hr() -> None:
     assert state.status == "active"
 
 
+def test_ladder_runs_cap_lagging_weeks_at_coordination_and_never_lower_a_level() -> None:
+    state = EscalationState(key_result_id="kr")
+    seen = []
+    for n in range(1, 6):
+        state = apply_risk_signal(state, signal("at_risk", f"2026-W{40 + n}"), week_cap=3)
+        seen.append(state.level_name)
+    assert seen == ["warning", "red", "coordination", "coordination", "coordination"]
+    # skip_level reached by time stays when another lagging week comes in.
+    timed = EscalationState(key_result_id="kr", level=4, level_name="skip_level")
+    after = apply_risk_signal(timed, signal("at_risk", "2026-W50"), week_cap=3)
+    assert (after.level, after.at_risk_weeks) == (4, ["2026-W50"])
+
+
 def test_week_already_counted_does_not_raise() -> None:
     state = apply_risk_signal(EscalationState(key_result_id="kr"), signal("at_risk", "2026-W45"))
     again = apply_risk_signal(state, signal("at_risk", "2026-W45"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date
 from urllib.parse import urlsplit
 
+from services.common.text import TextError, clean
 from workflows.calendar import parse_clock, zone
 from workflows.vocabulary import LANGUAGES, parse_day
 
@@ -109,4 +110,64 @@ def policy_problem(time_zone: str, quiet_start: str, quiet_end: str) -> Problem 
             parse_clock(value)
         except ValueError:
             return ("invalid_quiet_hours", f"quiet hours are HH:MM (00:00..23:59), got {value!r}")
+    return None
+
+
+MAX_COURSES = 200
+MAX_COURSE_ID = 64
+MAX_COURSE_TITLE = 200
+MAX_COURSE_TOPICS = 20
+MAX_TOPIC = 64
+MAX_COURSE_URL = 1000
+
+
+def _unprintable(text: str) -> bool:
+    """Control or bidirectional-override characters (services/common/text.py refuses them)."""
+    try:
+        clean(text)
+    except TextError:
+        return True
+    return False
+
+
+def courses_problem(courses: list[tuple[str, str, str, list[str], str]]) -> Problem | None:
+    """HR's catalogue: (id, title_zh, title_en, topics, url) each; ids 1..64 characters of
+    letters, digits, ``-``, ``_`` or ``.``, each once; both titles 1..200 characters; at most
+    20 topics of 1..64 characters; the url empty or an absolute https URL."""
+    if len(courses) > MAX_COURSES:
+        return ("too_many_courses", f"at most {MAX_COURSES} courses")
+    seen: set[str] = set()
+    for course_id, title_zh, title_en, topics, url in courses:
+        if not 1 <= len(course_id) <= MAX_COURSE_ID or not all(
+            c.isascii() and (c.isalnum() or c in "-_.") for c in course_id
+        ):
+            return (
+                "invalid_course_id",
+                f"a course id is 1..{MAX_COURSE_ID} letters, digits, '-', '_' or '.'",
+            )
+        if course_id in seen:
+            return ("duplicate_course", f"course {course_id} is listed twice")
+        seen.add(course_id)
+        for title in (title_zh, title_en):
+            if not title.strip() or len(title) > MAX_COURSE_TITLE or _unprintable(title):
+                return (
+                    "invalid_course_title",
+                    f"title_zh and title_en must be 1..{MAX_COURSE_TITLE} characters",
+                )
+        if len(topics) > MAX_COURSE_TOPICS or any(
+            not t.strip() or len(t) > MAX_TOPIC or _unprintable(t) for t in topics
+        ):
+            return (
+                "invalid_course_topics",
+                f"at most {MAX_COURSE_TOPICS} topics of 1..{MAX_TOPIC} characters",
+            )
+        if url:
+            if len(url) > MAX_COURSE_URL or any(ch.isspace() for ch in url):
+                return ("invalid_course_url", "url must be an https URL")
+            try:
+                parts = urlsplit(url)
+            except ValueError:
+                return ("invalid_course_url", "url must be an https URL")
+            if parts.scheme != "https" or not parts.hostname:
+                return ("invalid_course_url", "url must be an https URL")
     return None

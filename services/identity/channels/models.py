@@ -1,10 +1,11 @@
-"""Tables of department robots, calendar days and the notification policy."""
+"""Tables of department robots, calendar days, the notification policy and HR's training
+catalogue."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.identity.models import Base
@@ -49,4 +50,18 @@ class NotificationPolicyRow(Base):
     time_zone: Mapped[str] = mapped_column(String(64), nullable=False)
     quiet_start: Mapped[str] = mapped_column(String(5), nullable=False)
     quiet_end: Mapped[str] = mapped_column(String(5), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class TrainingCourseRow(Base):
+    """A course of HR's training catalogue (``position`` keeps HR's order)."""
+
+    __tablename__ = "training_courses"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    title_zh: Mapped[str] = mapped_column(String(200), nullable=False)
+    title_en: Mapped[str] = mapped_column(String(200), nullable=False)
+    topics: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    url: Mapped[str] = mapped_column(Text, nullable=False, default="")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

@@ -7,7 +7,12 @@ from datetime import date
 
 from sqlalchemy import delete, select
 
-from services.identity.channels.models import CalendarDay, DepartmentRobot, NotificationPolicyRow
+from services.identity.channels.models import (
+    CalendarDay,
+    DepartmentRobot,
+    NotificationPolicyRow,
+    TrainingCourseRow,
+)
 from services.identity.repository import IdentityRepository
 
 POLICY_ID = 1
@@ -51,3 +56,12 @@ class ChannelsRepository(IdentityRepository):
 
     async def policy(self) -> NotificationPolicyRow | None:
         return await self.session.get(NotificationPolicyRow, POLICY_ID)
+
+    async def courses(self) -> list[TrainingCourseRow]:
+        query = select(TrainingCourseRow).order_by(TrainingCourseRow.position)
+        return list((await self.session.scalars(query)).all())
+
+    async def replace_courses(self, rows: list[TrainingCourseRow]) -> None:
+        await self.session.execute(delete(TrainingCourseRow))
+        self.session.add_all(rows)
+        await self.session.flush()

@@ -13,7 +13,12 @@ from services.common.errors import InvalidArgument, NotFound
 from services.common.models import rfc3339, utcnow
 from services.common.uow import Units
 from services.identity.channels import domain
-from services.identity.channels.models import CalendarDay, DepartmentRobot, NotificationPolicyRow
+from services.identity.channels.models import (
+    CalendarDay,
+    DepartmentRobot,
+    NotificationPolicyRow,
+    TrainingCourseRow,
+)
 from services.identity.channels.repository import POLICY_ID, ChannelsRepository
 from services.identity.handlers import reading
 from stride.identity.v1 import identity_pb2 as pb
@@ -77,6 +82,18 @@ def _policy_pb(row: NotificationPolicyRow | None) -> pb.NotificationPolicy:
         )
     return pb.NotificationPolicy(
         time_zone=row.time_zone, quiet_start=row.quiet_start, quiet_end=row.quiet_end
+    )
+
+
+def _courses_pb(rows: list[TrainingCourseRow]) -> pb.ListTrainingCoursesResponse:
+    return pb.ListTrainingCoursesResponse(
+        courses=[
+            pb.TrainingCourse(
+                id=r.id, title_zh=r.title_zh, title_en=r.title_en, topics=r.topics, url=r.url
+            )
+            for r in rows
+        ],
+        updated_at=rfc3339(max((r.updated_at for r in rows), default=None)),
     )
 
 
@@ -210,4 +227,38 @@ class Channels:
             await uow.repo.flush()
             msg = _policy_pb(row)
             await uow.audit("notification_policy.put", "org", "notification_policy", before, msg)
+        return msg
+
+    # -- training catalogue ------------------------------------------------------------------
+
+    async def list_courses(self) -> pb.ListTrainingCoursesResponse:
+        async with reading(self.units) as repo:
+            return _courses_pb(await repo.courses())
+
+    async def put_courses(
+        self, request: pb.PutTrainingCoursesRequest
+    ) -> pb.ListTrainingCoursesResponse:
+        courses = [
+            (c.id, c.title_zh, c.title_en, [t.strip() for t in c.topics], c.url)
+            for c in request.courses
+        ]
+        _check(domain.courses_problem(courses))
+        now = utcnow()
+        rows = [
+            TrainingCourseRow(
+                id=course_id,
+                position=n,
+                title_zh=title_zh.strip(),
+                title_en=title_en.strip(),
+                topics=topics,
+                url=url,
+                updated_at=now,
+            )
+            for n, (course_id, title_zh, title_en, topics, url) in enumerate(courses)
+        ]
+        async with self.units() as uow:
+            before = _courses_pb(await uow.repo.courses())
+            await uow.repo.replace_courses(rows)
+            msg = _courses_pb(rows)
+            await uow.audit("training_courses.put", "training_courses", "catalogue", before, msg)
         return msg

@@ -63,6 +63,16 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     ) -> pb.NotificationPolicy:
         return await self.channels.put_policy(request)
 
+    async def ListTrainingCourses(
+        self, request: pb.ListTrainingCoursesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListTrainingCoursesResponse:
+        return await self.channels.list_courses()
+
+    async def PutTrainingCourses(
+        self, request: pb.PutTrainingCoursesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListTrainingCoursesResponse:
+        return await self.channels.put_courses(request)
+
     async def CreateDepartment(
         self, request: pb.CreateDepartmentRequest, context: grpc.aio.ServicerContext
     ) -> pb.Department:

@@ -38,6 +38,100 @@ EMPLOYEE_STATUS_LEFT: EmployeeStatus.ValueType  # 2
 Global___EmployeeStatus: _TypeAlias = EmployeeStatus  # noqa: Y015
 
 @_typing.final
+class TrainingCourse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    TITLE_ZH_FIELD_NUMBER: _builtins.int
+    TITLE_EN_FIELD_NUMBER: _builtins.int
+    TOPICS_FIELD_NUMBER: _builtins.int
+    URL_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """Stable id chosen by HR, e.g. "sales-forecasting"."""
+    title_zh: _builtins.str
+    title_en: _builtins.str
+    url: _builtins.str
+    """https link to the course."""
+    @_builtins.property
+    def topics(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Topic keywords, key result kinds or units the course fits; empty: a general course."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        title_zh: _builtins.str = ...,
+        title_en: _builtins.str = ...,
+        topics: _abc.Iterable[_builtins.str] | None = ...,
+        url: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "title_en", b"title_en", "title_zh", b"title_zh", "topics", b"topics", "url", b"url"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TrainingCourse: _TypeAlias = TrainingCourse  # noqa: Y015
+
+@_typing.final
+class ListTrainingCoursesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTrainingCoursesRequest: _TypeAlias = ListTrainingCoursesRequest  # noqa: Y015
+
+@_typing.final
+class ListTrainingCoursesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COURSES_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    updated_at: _builtins.str
+    @_builtins.property
+    def courses(self) -> _containers.RepeatedCompositeFieldContainer[Global___TrainingCourse]: ...
+    def __init__(
+        self,
+        *,
+        courses: _abc.Iterable[Global___TrainingCourse] | None = ...,
+        updated_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["courses", b"courses", "updated_at", b"updated_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTrainingCoursesResponse: _TypeAlias = ListTrainingCoursesResponse  # noqa: Y015
+
+@_typing.final
+class PutTrainingCoursesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COURSES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def courses(self) -> _containers.RepeatedCompositeFieldContainer[Global___TrainingCourse]: ...
+    def __init__(
+        self,
+        *,
+        courses: _abc.Iterable[Global___TrainingCourse] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["courses", b"courses"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutTrainingCoursesRequest: _TypeAlias = PutTrainingCoursesRequest  # noqa: Y015
+
+@_typing.final
 class DepartmentRobot(_message.Message):
     """"dingtalk" | "wecom" """
 

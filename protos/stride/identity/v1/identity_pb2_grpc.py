@@ -130,6 +130,16 @@ class IdentityServiceStub:
                 request_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.NotificationPolicy.SerializeToString,
                 response_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.NotificationPolicy.FromString,
                 _registered_method=True)
+        self.ListTrainingCourses = channel.unary_unary(
+                '/stride.identity.v1.IdentityService/ListTrainingCourses',
+                request_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.ListTrainingCoursesRequest.SerializeToString,
+                response_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.ListTrainingCoursesResponse.FromString,
+                _registered_method=True)
+        self.PutTrainingCourses = channel.unary_unary(
+                '/stride.identity.v1.IdentityService/PutTrainingCourses',
+                request_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.PutTrainingCoursesRequest.SerializeToString,
+                response_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.ListTrainingCoursesResponse.FromString,
+                _registered_method=True)
 
 
 class IdentityServiceServicer:
@@ -262,6 +272,20 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListTrainingCourses(self, request, context):
+        """HR's training course catalogue (the escalation ladder recommends from it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutTrainingCourses(self, request, context):
+        """Replaces the whole catalogue.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -359,6 +383,16 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.PutNotificationPolicy,
                     request_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.NotificationPolicy.FromString,
                     response_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.NotificationPolicy.SerializeToString,
+            ),
+            'ListTrainingCourses': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTrainingCourses,
+                    request_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.ListTrainingCoursesRequest.FromString,
+                    response_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.ListTrainingCoursesResponse.SerializeToString,
+            ),
+            'PutTrainingCourses': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutTrainingCourses,
+                    request_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.PutTrainingCoursesRequest.FromString,
+                    response_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.ListTrainingCoursesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -875,6 +909,60 @@ class IdentityService:
             '/stride.identity.v1.IdentityService/PutNotificationPolicy',
             stride_dot_identity_dot_v1_dot_identity__pb2.NotificationPolicy.SerializeToString,
             stride_dot_identity_dot_v1_dot_identity__pb2.NotificationPolicy.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTrainingCourses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.identity.v1.IdentityService/ListTrainingCourses',
+            stride_dot_identity_dot_v1_dot_identity__pb2.ListTrainingCoursesRequest.SerializeToString,
+            stride_dot_identity_dot_v1_dot_identity__pb2.ListTrainingCoursesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutTrainingCourses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.identity.v1.IdentityService/PutTrainingCourses',
+            stride_dot_identity_dot_v1_dot_identity__pb2.PutTrainingCoursesRequest.SerializeToString,
+            stride_dot_identity_dot_v1_dot_identity__pb2.ListTrainingCoursesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -50,6 +50,10 @@ class IdentityServiceStub:
     GetOrgCalendar: _aio.UnaryUnaryMultiCallable[_identity_pb2.GetOrgCalendarRequest, _identity_pb2.OrgCalendar]
     """The days of a range plus the notification policy (what workflows' timers read)."""
     PutNotificationPolicy: _aio.UnaryUnaryMultiCallable[_identity_pb2.NotificationPolicy, _identity_pb2.NotificationPolicy]
+    ListTrainingCourses: _aio.UnaryUnaryMultiCallable[_identity_pb2.ListTrainingCoursesRequest, _identity_pb2.ListTrainingCoursesResponse]
+    """HR's training course catalogue (the escalation ladder recommends from it)."""
+    PutTrainingCourses: _aio.UnaryUnaryMultiCallable[_identity_pb2.PutTrainingCoursesRequest, _identity_pb2.ListTrainingCoursesResponse]
+    """Replaces the whole catalogue."""
 
 class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
     """The identity service: organisation structure (departments, employees)."""
@@ -201,5 +205,21 @@ class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _identity_pb2.NotificationPolicy,
         context: _aio.ServicerContext[_identity_pb2.NotificationPolicy, _abc.Awaitable[_identity_pb2.NotificationPolicy]],
     ) -> _abc.Awaitable[_identity_pb2.NotificationPolicy]: ...
+
+    @_abc_1.abstractmethod
+    def ListTrainingCourses(
+        self,
+        request: _identity_pb2.ListTrainingCoursesRequest,
+        context: _aio.ServicerContext[_identity_pb2.ListTrainingCoursesRequest, _abc.Awaitable[_identity_pb2.ListTrainingCoursesResponse]],
+    ) -> _abc.Awaitable[_identity_pb2.ListTrainingCoursesResponse]:
+        """HR's training course catalogue (the escalation ladder recommends from it)."""
+
+    @_abc_1.abstractmethod
+    def PutTrainingCourses(
+        self,
+        request: _identity_pb2.PutTrainingCoursesRequest,
+        context: _aio.ServicerContext[_identity_pb2.PutTrainingCoursesRequest, _abc.Awaitable[_identity_pb2.ListTrainingCoursesResponse]],
+    ) -> _abc.Awaitable[_identity_pb2.ListTrainingCoursesResponse]:
+        """Replaces the whole catalogue."""
 
 def add_IdentityServiceServicer_to_server(servicer: IdentityServiceServicer, server: _aio.Server) -> None: ...

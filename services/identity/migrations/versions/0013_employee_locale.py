@@ -1,15 +1,15 @@
 """A person's preferred language: ``employees.locale`` ("zh-CN", "en"; "" for both, which is
 what everyone had before).
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
