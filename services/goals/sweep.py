@@ -36,6 +36,10 @@ class Skip(StrEnum):
     CHECKED_IN = "checked_in"
     OUTSIDE_CYCLE = "outside_cycle"
     ALREADY_SWEPT = "already_swept"
+    # The week is not over yet in the cycle's time zone (a sweep run from another zone).
+    NOT_OVER = "not_over"
+    # The key result's objective closed.
+    CLOSED = "closed"
 
 
 def silent_weeks(last_check_in_week: str, week: str) -> list[str]:

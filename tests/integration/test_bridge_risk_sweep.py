@@ -105,6 +105,7 @@ async def test_swept_risk_starts_raises_and_resolves_the_escalation(
     handle = client.get_workflow_handle_for(KrEscalationWorkflow.run, ids.kr_escalation(kr))
     state = await signals_handled(handle, 1)
     assert (state.level_name, state.at_risk_weeks) == ("warning", ["2026-W48"])
+
     # The owner was told (the warning rung) with the swept numbers: the carried value.
     async def warned() -> None:
         told = (await handle.query(KrEscalationWorkflow.state)).told
@@ -156,7 +157,10 @@ async def test_the_bridge_routes_swept_events_from_jetstream(
     await ensure_streams(js)
     consumer = f"sweep-{uuid.uuid4().hex[:8]}"
     bridge = EventBridge(
-        js, temporal_dev_env.client, task_queue=worker.task_queue, consumer=consumer,
+        js,
+        temporal_dev_env.client,
+        task_queue=worker.task_queue,
+        consumer=consumer,
         fetch_timeout=0.2,
     )
     await bridge.setup()

@@ -93,7 +93,9 @@ async def test_sweep_refuses_bad_input(stack) -> None:
     identity, goals = stack
     _dept, _owner, cycle, _objective, _kr = await make_kr(identity, goals)
 
-    async def refused(request: pb.SweepRiskRequest, code: str, status=grpc.StatusCode.INVALID_ARGUMENT):
+    async def refused(
+        request: pb.SweepRiskRequest, code: str, status=grpc.StatusCode.INVALID_ARGUMENT
+    ):
         err = await rpc_error(goals.SweepRisk(request))
         assert err.code() == status and code_of(err) == code
 

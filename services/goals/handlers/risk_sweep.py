@@ -22,7 +22,7 @@ from services.goals.handlers.shared import Deps, cycle_of
 from services.goals.messages import key_result_pb
 from services.goals.models import KEY_RESULTS
 from stride.goals.v1 import goals_pb2 as pb
-from workflows.vocabulary import Risk
+from workflows.vocabulary import ObjectiveStatus, Risk
 
 DEFAULT_BATCH = 500
 MAX_BATCH = 1000
@@ -43,7 +43,11 @@ _SWEPT_COLUMNS = (
 _UPDATE_SWEPT = KEY_RESULTS.update().where(KEY_RESULTS.c.id == bindparam("row_id"))
 
 
-def _request(request: pb.SweepRiskRequest) -> tuple[str, str, int, str]:
+# The first time zone to finish a day: a week not over there is not over anywhere.
+_EARLIEST_ZONE = "Pacific/Kiritimati"
+
+
+def _request(request: pb.SweepRiskRequest, now: datetime) -> tuple[str, str, int, str]:
     batch = request.batch_size or DEFAULT_BATCH
     if not 1 <= batch <= MAX_BATCH:
         raise InvalidArgument("invalid_batch_size", f"batch_size must be 1..{MAX_BATCH}")
@@ -51,14 +55,14 @@ def _request(request: pb.SweepRiskRequest) -> tuple[str, str, int, str]:
     if len(token) > _MAX_TOKEN:
         raise InvalidArgument("invalid_page_token", "page_token is not valid")
     week = request.week.strip()
-    if week:
-        parse_week(week)
+    if week and parse_week(week)[1] >= local_today(now, _EARLIEST_ZONE):
+        raise InvalidArgument("week_not_over", f"{week} is not over yet")
     return request.cycle_id.strip(), week, batch, token
 
 
 async def sweep_risk(deps: Deps, request: pb.SweepRiskRequest) -> pb.SweepRiskResponse:
-    cycle_id, week, batch, after = _request(request)
     now = datetime.now(UTC)
+    cycle_id, week, batch, after = _request(request, now)
     counts = pb.SweepRiskResponse()
     async with deps.units() as uow:
         if cycle_id:
@@ -71,13 +75,11 @@ async def sweep_risk(deps: Deps, request: pb.SweepRiskRequest) -> pb.SweepRiskRe
             counts.examined += 1
             today = local_today(now, cycle.time_zone)
             swept_week = week or sweep.week_ended_before(today)
-            if parse_week(swept_week)[1] >= today:
-                raise InvalidArgument(
-                    "week_not_over", f"{swept_week} is not over yet in {cycle.time_zone}"
-                )
             checks = (
-                sweep.Skip.CHECKED_IN
-                if objective.status == "closed"
+                sweep.Skip.NOT_OVER
+                if parse_week(swept_week)[1] >= today
+                else sweep.Skip.CLOSED
+                if objective.status == ObjectiveStatus.CLOSED
                 else sweep.carried_check_ins(
                     history[kr.id],
                     swept_week,

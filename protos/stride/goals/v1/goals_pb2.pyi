@@ -803,8 +803,9 @@ class SweepRiskRequest(_message.Message):
     cycle_id: _builtins.str
     """One cycle (it must exist), or "" for every open cycle."""
     week: _builtins.str
-    """The ISO week swept, e.g. "2026-W48"; it must be over in each cycle's time zone. "": the
-    week that ended last in each cycle's time zone.
+    """The ISO week swept, e.g. "2026-W48" (refused while it is not over anywhere; the key
+    results of a cycle in whose time zone it is not over yet are skipped). "": the week that
+    ended last in each cycle's time zone.
     """
     batch_size: _builtins.int
     """Key results examined per call: 1..1000, 0 = 500."""
@@ -847,7 +848,8 @@ class SweepRiskResponse(_message.Message):
     on_track: _builtins.int
     skipped: _builtins.int
     """Not assessed: never checked in (nothing to carry forward), checked in for the week or
-    later, the week outside the key result's cycle, or swept for this week already.
+    later, the week outside the key result's cycle or not over in its time zone, the
+    objective closed, or swept for this week already (also counted in already_swept).
     """
     already_swept: _builtins.int
     next_page_token: _builtins.str
