@@ -55,6 +55,8 @@ def test_histories_are_committed() -> None:
         "plan_approval_revision_on_calendar",
         "cycle_quarter_first_week_on_calendar",
         "cycle_quarter_closing_on_calendar",
+        "risk_sweep_scheduled",
+        "risk_sweep_week",
     } <= names
 
 

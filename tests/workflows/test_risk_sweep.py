@@ -5,31 +5,24 @@ scheduled run sweeping last week as its child (once), and a holiday Monday movin
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
-from temporalio import activity
 from temporalio.client import Client, WorkflowFailureError
-from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from services.worker.worker import build_worker
-from tests.workflows.fake_activities import FakeActivities
+from tests.workflows.fake_activities import FakeActivities, SweepStand
 from workflows import ids
 from workflows.calendar import WorkCalendar, local_date, next_working_day_at
 from workflows.risk_sweep import (
-    ERROR_REFUSED,
     PHASE_DONE,
     PHASE_FAILED,
     STATUS_ALREADY_SWEPT,
     STATUS_DONE,
-    SWEEP_ACTIVITY,
     RiskSweepInput,
     RiskSweepReport,
     RiskSweepWorkflow,
-    SweepBatchInput,
-    SweepBatchResult,
     last_week,
 )
 from workflows.search_attributes import STRIDE_PHASE
@@ -37,61 +30,19 @@ from workflows.search_attributes import STRIDE_PHASE
 ZONE = "Asia/Shanghai"
 
 
-@dataclass
-class Goals:
-    """Stands in for goals' SweepRisk: ``key_results`` statuses ("at_risk", "behind",
-    "on_track", "skip"), swept once per week (a second sweep of a week: already swept)."""
-
-    key_results: list[str]
-    # Attempts of these batch numbers (1-based) that fail before answering.
-    fail_batches: dict[int, int] = field(default_factory=dict)
-    refuse: bool = False
-    calls: list[tuple[SweepBatchInput, int, datetime]] = field(default_factory=list)
-    swept: set[tuple[str, int]] = field(default_factory=set)
-
-    @activity.defn(name=SWEEP_ACTIVITY)
-    async def sweep(self, input: SweepBatchInput) -> SweepBatchResult:
-        info = activity.info()
-        self.calls.append((input, info.attempt, info.current_attempt_scheduled_time))
-        if self.refuse:
-            raise ApplicationError("goals: INVALID_ARGUMENT invalid_week", type=ERROR_REFUSED)
-        size = input.batch_size or 500
-        start = int(input.page_token or 0)
-        batch = start // size + 1
-        if self.fail_batches.get(batch, 0) > 0:
-            self.fail_batches[batch] -= 1
-            raise RuntimeError("goals unavailable")
-        out = SweepBatchResult()
-        chunk = self.key_results[start : start + size]
-        for i, status in enumerate(chunk, start):
-            out.examined += 1
-            if status == "skip":
-                out.skipped += 1
-            elif (input.week, i) in self.swept:
-                out.skipped += 1
-                out.already_swept += 1
-            else:
-                self.swept.add((input.week, i))
-                out.swept += 1
-                setattr(out, status, getattr(out, status) + 1)
-        end = start + len(chunk)
-        out.next_page_token = str(end) if len(chunk) == size else ""
-        return out
-
-
 @pytest.fixture
 def fakes() -> FakeActivities:
     return FakeActivities()
 
 
-def worker_for(client: Client, goals: Goals, fakes: FakeActivities):  # type: ignore[no-untyped-def]
+def worker_for(client: Client, goals: SweepStand, fakes: FakeActivities):  # type: ignore[no-untyped-def]
     return build_worker(client, f"sweep-{uuid.uuid4()}", activities=[goals.sweep, *fakes.all()])
 
 
 async def test_batches_run_in_order_and_a_failed_one_is_retried(
     client: Client, fakes: FakeActivities
 ) -> None:
-    goals = Goals(
+    goals = SweepStand(
         ["at_risk", "behind", "skip", "on_track", "skip", "at_risk", "behind"],
         fail_batches={2: 1},
     )
@@ -128,7 +79,7 @@ async def test_batches_run_in_order_and_a_failed_one_is_retried(
 
 
 async def test_a_refused_batch_fails_the_run(client: Client, fakes: FakeActivities) -> None:
-    goals = Goals(["at_risk"], refuse=True)
+    goals = SweepStand(["at_risk"], refuse=True)
     async with worker_for(client, goals, fakes) as worker:
         handle = await client.start_workflow(
             RiskSweepWorkflow.run,
@@ -147,7 +98,7 @@ async def test_a_refused_batch_fails_the_run(client: Client, fakes: FakeActiviti
 async def test_a_scheduled_run_sweeps_last_week_once_as_its_child(
     temporal_env: WorkflowEnvironment, client: Client, fakes: FakeActivities
 ) -> None:
-    goals = Goals(["at_risk", "behind"])
+    goals = SweepStand(["at_risk", "behind"])
     # A zone of its own keeps this test's risk-sweep/<week> apart from other runs'.
     zone = "Pacific/Chatham"
     # The clock stands still between the two runs (both see the same last week).
@@ -158,7 +109,7 @@ async def test_a_scheduled_run_sweeps_last_week_once_as_its_child(
 async def _scheduled_twice(
     temporal_env: WorkflowEnvironment,
     client: Client,
-    goals: Goals,
+    goals: SweepStand,
     fakes: FakeActivities,
     zone: str,
 ) -> None:
@@ -190,7 +141,7 @@ async def _scheduled_twice(
 async def test_a_scheduled_run_on_a_holiday_waits_for_the_first_working_day(
     temporal_env: WorkflowEnvironment, client: Client, fakes: FakeActivities
 ) -> None:
-    goals = Goals(["at_risk"])
+    goals = SweepStand(["at_risk"])
     zone = "America/Sao_Paulo"
     async with worker_for(client, goals, fakes) as worker:
         now = await temporal_env.get_current_time()
@@ -216,7 +167,7 @@ async def test_a_scheduled_run_on_a_holiday_waits_for_the_first_working_day(
 
 
 async def test_bad_week_fails_the_run_at_once(client: Client, fakes: FakeActivities) -> None:
-    goals = Goals([])
+    goals = SweepStand([])
     async with worker_for(client, goals, fakes) as worker:
         with pytest.raises(WorkflowFailureError) as failed:
             await client.execute_workflow(
