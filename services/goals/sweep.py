@@ -63,14 +63,20 @@ def carried_check_ins(
     cycle_start: date,
     cycle_end: date,
     last_swept_week: str = "",
+    today: date | None = None,
+    objective_closed: bool = False,
 ) -> list[tuple[str, float]] | Skip:
     """The check-ins ``(week, value)`` to assess a silent ``week`` with — the real ones plus
     every silent week since the latest, carrying its value — or why the key result is not
-    swept for ``week``."""
+    swept for ``week`` (``today``: the local date in the cycle's time zone, when given)."""
     bounds = week_bounds(week)
     if bounds is None:
         raise ValueError(f"not an ISO week: {week!r}")
     monday, sunday = bounds
+    if today is not None and sunday >= today:
+        return Skip.NOT_OVER
+    if objective_closed:
+        return Skip.CLOSED
     if sunday < cycle_start or monday > cycle_end:
         return Skip.OUTSIDE_CYCLE
     if not check_ins:

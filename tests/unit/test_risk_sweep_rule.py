@@ -76,6 +76,18 @@ def test_weeks_outside_the_cycle_are_not_swept() -> None:
     assert not isinstance(carried_check_ins(checks, "2026-W53", **CYCLE), Skip)
 
 
+def test_a_week_not_over_or_a_closed_objective_is_not_swept() -> None:
+    checks = [("2026-W46", 39.0)]
+    # W47 ends on Sunday 22 Nov: on that Sunday it is not over yet, on Monday it is.
+    assert carried_check_ins(checks, "2026-W47", today=date(2026, 11, 22), **CYCLE) is (
+        Skip.NOT_OVER
+    )
+    assert not isinstance(
+        carried_check_ins(checks, "2026-W47", today=date(2026, 11, 23), **CYCLE), Skip
+    )
+    assert carried_check_ins(checks, "2026-W47", objective_closed=True, **CYCLE) is Skip.CLOSED
+
+
 def test_the_week_ended_before_a_monday_is_last_week() -> None:
     assert week_ended_before(date(2026, 11, 30)) == "2026-W48"  # Monday of W49
     assert week_ended_before(date(2026, 12, 6)) == "2026-W48"  # Sunday of W49

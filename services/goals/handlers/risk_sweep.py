@@ -75,18 +75,14 @@ async def sweep_risk(deps: Deps, request: pb.SweepRiskRequest) -> pb.SweepRiskRe
             counts.examined += 1
             today = local_today(now, cycle.time_zone)
             swept_week = week or sweep.week_ended_before(today)
-            checks = (
-                sweep.Skip.NOT_OVER
-                if parse_week(swept_week)[1] >= today
-                else sweep.Skip.CLOSED
-                if objective.status == ObjectiveStatus.CLOSED
-                else sweep.carried_check_ins(
-                    history[kr.id],
-                    swept_week,
-                    cycle_start=cycle.start_date,
-                    cycle_end=cycle.end_date,
-                    last_swept_week=kr.last_swept_week,
-                )
+            checks = sweep.carried_check_ins(
+                history[kr.id],
+                swept_week,
+                cycle_start=cycle.start_date,
+                cycle_end=cycle.end_date,
+                last_swept_week=kr.last_swept_week,
+                today=today,
+                objective_closed=objective.status == ObjectiveStatus.CLOSED,
             )
             if isinstance(checks, sweep.Skip):
                 counts.skipped += 1
