@@ -110,3 +110,37 @@ async def test_sweep_refuses_bad_input(stack) -> None:
         pb.RecordCheckInRequest(key_result_id=_kr.id, value=20, confidence=5, week="2025-W46")
     )
     await refused(pb.SweepRiskRequest(cycle_id=cycle.id, week="2999-W01"), "week_not_over")
+
+
+async def test_a_late_check_in_replaces_the_swept_assessment_and_closed_cycles_are_left(
+    stack,
+) -> None:
+    identity, goals = stack
+    _dept, _owner, cycle, _objective, kr = await make_kr(identity, goals)
+    await goals.RecordCheckIn(
+        pb.RecordCheckInRequest(key_result_id=kr.id, value=50, confidence=7, week="2025-W46")
+    )
+    # On plan in W46; silent for W47..W49 while the plan climbs: at risk after the third.
+    (w47,) = await _sweep_all(goals, cycle.id, "2025-W47", batch=10)
+    assert (w47.swept, w47.on_track) == (1, 1)
+    (w49,) = await _sweep_all(goals, cycle.id, "2025-W49", batch=10)
+    assert (w49.swept, w49.at_risk) == (1, 1)
+    swept = await goals.GetKeyResult(pb.GetKeyResultRequest(id=kr.id))
+    assert swept.risk.status == pb.RISK_STATUS_AT_RISK and swept.risk.behind_streak >= 2
+    # An earlier week after a later one was swept: nothing to do.
+    (w48,) = await _sweep_all(goals, cycle.id, "2025-W48", batch=10)
+    assert (w48.swept, w48.already_swept) == (0, 1)
+
+    # The owner checks in late for W49, on plan: the real check-in decides again.
+    await goals.RecordCheckIn(
+        pb.RecordCheckInRequest(key_result_id=kr.id, value=80, confidence=8, week="2025-W49")
+    )
+    now = await goals.GetKeyResult(pb.GetKeyResultRequest(id=kr.id))
+    assert now.risk.status == pb.RISK_STATUS_ON_TRACK and now.last_check_in_week == "2025-W49"
+    (again,) = await _sweep_all(goals, cycle.id, "2025-W49", batch=10)
+    assert again.swept == 0 and again.skipped == 1  # checked in for the week
+
+    # A closed cycle is no longer swept.
+    await goals.CloseCycle(pb.CloseCycleRequest(id=cycle.id))
+    (closed,) = await _sweep_all(goals, cycle.id, "2025-W50", batch=10)
+    assert closed.examined == 0 and closed.next_page_token == ""
