@@ -13,6 +13,10 @@ KR_ESCALATION_PREFIX = "kr-escalation/"
 COORDINATION_PREFIX = "coordination/"
 ORG_SYNC_PREFIX = "org-sync/"
 INVITATIONS_PREFIX = "org-invitations/"
+RISK_SWEEP_PREFIX = "risk-sweep/"
+# The Temporal Schedule that starts the weekly sweep (its runs: risk-sweep-<scheduled time>,
+# each of which sweeps the week just ended as risk-sweep/<week>).
+RISK_SWEEP_SCHEDULE = "risk-sweep"
 
 
 def cycle(cycle_id: str) -> str:
@@ -44,3 +48,9 @@ def org_sync(source: str, *, dry_run: bool = False) -> str:
 def invitations(job_id: str) -> str:
     """``org-invitations/<job>``: one-time initial passwords for many people, in chunks."""
     return f"{INVITATIONS_PREFIX}{job_id}"
+
+
+def risk_sweep(week: str) -> str:
+    """``risk-sweep/<week>``: the weekly risk sweep of key results nobody checked in for
+    ``week`` (an ISO week such as ``2026-W48``)."""
+    return f"{RISK_SWEEP_PREFIX}{week}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -141,3 +141,62 @@ def backtest_command(
         console.print(f"[red]goals service at {address}: {err.details()}[/red]")
         raise typer.Exit(1) from err
     print_outcomes(console, used, found)
+
+
+@risk_app.command("schedule")
+def schedule_command() -> None:
+    """Create or update the weekly Schedule risk-sweep (Monday STRIDE_RISK_SWEEP_AT, 12:00 by
+    default, in STRIDE_TIME_ZONE); the worker does this at start too."""
+    from services.cli.exiting import connect_temporal
+    from services.common.settings import WorkerSettings
+    from services.worker.schedules import ensure_risk_sweep_schedule
+
+    console = Console()
+    settings = WorkerSettings()
+
+    async def ensure() -> str | None:
+        client = await connect_temporal(settings, identity="stride-risk-schedule")
+        return await ensure_risk_sweep_schedule(client, settings)
+
+    sid = asyncio.run(ensure())
+    console.print(f"schedule: {sid}" if sid else "schedule: none (STRIDE_RISK_SWEEP_AT is empty)")
+
+
+@risk_app.command("sweep")
+def sweep_command(
+    week: Annotated[
+        str,
+        typer.Option("--week", help="The ISO week to sweep, e.g. 2026-W48 (default: last week)."),
+    ] = "",
+) -> None:
+    """Sweep a week now (risk-sweep/<week>): key results nobody checked in for that week are
+    assessed with their last value carried forward; waits for the result and prints it."""
+    from services.cli.exiting import connect_temporal
+    from services.common.settings import WorkerSettings
+    from services.goals.calendar import local_today, parse_week
+    from services.goals.sweep import week_ended_before
+    from services.worker.schedules import start_risk_sweep
+
+    console = Console()
+    settings = WorkerSettings()
+    try:
+        chosen = week or week_ended_before(local_today(datetime.now(UTC), settings.time_zone))
+        parse_week(chosen)
+    except InvalidArgument as err:
+        console.print(f"[red]{err.message}[/red]")
+        raise typer.Exit(2) from err
+
+    async def run() -> object:
+        client = await connect_temporal(settings, identity="stride-risk-sweep")
+        handle = await start_risk_sweep(
+            client,
+            chosen,
+            task_queue=settings.task_queue,
+            time_zone=settings.time_zone,
+            batch_size=settings.risk_sweep_batch_size,
+        )
+        console.print(f"started {handle.id}")
+        return await handle.result()
+
+    report = asyncio.run(run())
+    console.print(report)

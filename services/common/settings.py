@@ -175,6 +175,12 @@ class WorkerSettings(StrideSettings):
     org_sync_sources: str = ""
     org_sync_interval_minutes: int = 60
     org_sync_batch_size: int = 200
+    # The weekly risk sweep (workflows/risk_sweep.py): the Temporal Schedule `risk-sweep`
+    # runs it every Monday at this local time (after the morning check-in deadline) in
+    # STRIDE_TIME_ZONE; "" disables it (the worker then leaves an existing schedule alone).
+    risk_sweep_at: str = Field(default="12:00", pattern=r"^$|^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    # Key results per SweepRisk batch.
+    risk_sweep_batch_size: int = Field(default=500, ge=1, le=1000)
     # "file" source: a CSV or XLSX path the worker can read. "json" source: a URL answering
     # {"departments": [...], "people": [...]}, with an optional bearer token.
     org_sync_file: str = ""

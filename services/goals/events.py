@@ -72,6 +72,12 @@ RISK_RULES_CHANGED = Event(
     "HR set a new version of the risk rules (in force for every assessment from then on)",
 )
 
+RISK_SWEPT = Event(
+    "stride.goals.v1.kr.risk_swept",
+    pb.KeyResultRiskSwept,
+    "the weekly risk sweep assessed a key result with no check-in for a week (its last value "
+    "carried forward; no check-in is stored)",
+)
 BLOCKER_RESOLVED = Event(
     "stride.goals.v1.blocker.resolved",
     pb.BlockerResolved,
@@ -96,4 +102,5 @@ EVENTS = EventRegistry(
     KR_CLOSED,
     BLOCKER_RESOLVED,
     RISK_RULES_CHANGED,
+    RISK_SWEPT,
 )

@@ -128,6 +128,8 @@ class KeyResult(Base):
     revision: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     last_check_in_week: Mapped[str] = mapped_column(String(8), nullable=False, default="")
     updated_at: Mapped[datetime] = created_at_column()
+    # The last ISO week the weekly risk sweep assessed (the owner was silent that week).
+    last_swept_week: Mapped[str] = mapped_column(String(8), nullable=False, default="")
 
 
 class CheckInFields:

@@ -237,6 +237,36 @@ class GoalsRepository:
             found[kr.id] = (kr, objective, cycle)
         return found
 
+    async def sweep_targets(
+        self, after: str, limit: int, cycle_id: str = ""
+    ) -> list[tuple[KeyResult, Objective, Cycle]]:
+        """The next ``limit`` key results (by id, after ``after``) of open cycles (or of
+        ``cycle_id``), with their objective and cycle; locked like :meth:`check_in_targets`
+        (a check-in of one of them waits for the sweep's batch, and the other way round)."""
+        query = (
+            select(*(c for _, table in _TARGET_PARTS for c in table.columns))
+            .join_from(_KRS, _OBJECTIVES, _OBJECTIVES.c.id == _KRS.c.objective_id)
+            .join(_CYCLES, _CYCLES.c.id == _KRS.c.cycle_id)
+            .where(_KRS.c.id > after, _CYCLES.c.status == "open")
+            .order_by(_KRS.c.id)
+            .limit(limit)
+            .with_for_update(of=_KRS)
+        )
+        if cycle_id:
+            query = query.where(_KRS.c.cycle_id == cycle_id)
+        conn = await self.session.connection()
+        rows = (await conn.execute(query)).all()
+        k_keys, o_keys, c_keys = _TARGET_KEYS
+        k_end, o_end = len(k_keys), len(k_keys) + len(o_keys)
+        return [
+            (
+                KeyResult(**dict(zip(k_keys, row[:k_end], strict=True))),
+                Objective(**dict(zip(o_keys, row[k_end:o_end], strict=True))),
+                Cycle(**dict(zip(c_keys, row[o_end:], strict=True))),
+            )
+            for row in rows
+        ]
+
     async def weights_and_scores(self, objective_id: str) -> dict[str, tuple[int, float]]:
         """key result id → (weight, score) of an objective's key results, as stored."""
         conn = await self.session.connection()

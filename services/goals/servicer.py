@@ -24,6 +24,7 @@ from services.goals.handlers import (
     key_results,
     objectives,
     risk_rules,
+    risk_sweep,
     scores,
 )
 from services.goals.handlers.shared import Deps
@@ -99,3 +100,4 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
     ListRiskRules = _rpc(risk_rules.list_)
     SetRiskRules = _rpc(risk_rules.set_)
     ListCycleCheckIns = _rpc(risk_rules.cycle_check_ins)
+    SweepRisk = _rpc(risk_sweep.sweep_risk)

@@ -14,6 +14,11 @@ routed subjects; messages are decoded with the registry's ``decode``.
 - risk ``ON_TRACK`` → signal the running escalation only (none running: nothing to do);
 - anything else     → nothing.
 
+``stride.goals.v1.kr.risk_swept`` (the weekly sweep's assessment of a key result nobody checked
+in for a week; ordered by key result, with its check-ins) → routed like a check-in: ``AT_RISK``
+signal-with-starts ``kr-escalation/<kr>`` (a ``RiskSignal`` with ``check_in_id`` "" and the
+carried value), ``ON_TRACK`` signals the running escalation only, anything else: nothing.
+
 ``stride.goals.v1.blocker.resolved`` (ordered by key result, with its check-ins) → signal the
 running ``kr-escalation/<kr>`` (``blocker_resolved``; none running: nothing to do).
 
@@ -82,6 +87,7 @@ from services.worker.handlers import (
     handle_check_in_recorded,
     handle_cycle_closed,
     handle_cycle_created,
+    handle_risk_swept,
 )
 from stride.goals.v1 import goals_pb2, goals_pb2_grpc
 
@@ -147,6 +153,12 @@ async def _check_in_recorded(ctx: Context, event: goals_pb2.CheckInRecorded) -> 
     )
 
 
+async def _risk_swept(ctx: Context, event: goals_pb2.KeyResultRiskSwept) -> Outcome:
+    return await handle_risk_swept(
+        ctx.client, event, task_queue=ctx.task_queue, default_time_zone=ctx.default_time_zone
+    )
+
+
 async def _approval_requested(ctx: Context, event: goals_pb2.ApprovalRequested) -> Outcome:
     return await handle_approval_requested(
         ctx.client,
@@ -177,6 +189,8 @@ _ROUTES: tuple[Route[Any], ...] = (
         _check_in_recorded,
         lambda e: f"kr:{e.key_result.id or e.check_in.key_result_id}",
     ),
+    # The weekly sweep's assessment of a silent key result: ordered with its check-ins.
+    Route(goals_events.RISK_SWEPT, _risk_swept, lambda e: f"kr:{e.key_result.id}"),
     Route(
         goals_events.APPROVAL_REQUESTED,
         _approval_requested,

@@ -167,6 +167,77 @@ async def handle_check_in_recorded(
             memo=memo(memo_title(key_result_id)),
         )
         return Outcome.ESCALATED
+    return await _signal_running(client, key_result_id, signal)
+
+
+def _swept_signal(event: goals_pb2.KeyResultRiskSwept, status: str) -> RiskSignal:
+    kr = event.key_result
+    return RiskSignal(
+        event_id=event.meta.event_id,
+        # Not a check-in: the sweep's assessment of a silent week.
+        check_in_id="",
+        week=event.week,
+        status=status,
+        shortfall=kr.risk.shortfall,
+        behind_streak=kr.risk.behind_streak,
+        owner_id=kr.owner_id,
+        # The last value, carried forward into the silent week.
+        value=kr.current_value,
+        expected_value=kr.risk.expected_value,
+        unit=kr.unit,
+        department_id=kr.department_id,
+        time_zone=event.time_zone,
+    )
+
+
+async def handle_risk_swept(
+    client: Client,
+    event: goals_pb2.KeyResultRiskSwept,
+    *,
+    task_queue: str,
+    default_time_zone: str = DEFAULT_TIME_ZONE,
+) -> Outcome:
+    """Tell Temporal about the weekly sweep's assessment of a silent key result, as a check-in's:
+    ``AT_RISK`` signal-with-starts ``kr-escalation/<kr>``, ``ON_TRACK`` signals the running one
+    only, anything else changes nothing (no workflow is started for a key result that is not
+    at risk)."""
+    status = _RISK_STATUS_NAMES.get(event.key_result.risk.status)
+    if status not in (Risk.AT_RISK, Risk.ON_TRACK):
+        return Outcome.IGNORED
+    key_result_id = event.key_result.id
+    _missing(
+        (
+            ("meta.event_id", event.meta.event_id),
+            ("key_result.id", key_result_id),
+            ("week", event.week),
+        ),
+        "KeyResultRiskSwept",
+    )
+    signal = _swept_signal(event, status)
+    if status == Risk.AT_RISK:
+        if not event.cycle_end_date:
+            raise InvalidEvent("KeyResultRiskSwept lacks cycle_end_date")
+        await client.start_workflow(
+            KrEscalationWorkflow.run,
+            KrEscalationInput(
+                key_result_id=key_result_id,
+                cycle_id=event.cycle_id or event.key_result.cycle_id,
+                department_id=event.key_result.department_id,
+                cycle_end_utc=cycle_end_utc(
+                    event.cycle_end_date, event.time_zone or default_time_zone
+                ),
+            ),
+            id=ids.kr_escalation(key_result_id),
+            task_queue=task_queue,
+            start_signal=SIGNAL_RISK_ASSESSED,
+            start_signal_args=[signal],
+            memo=memo(memo_title(key_result_id)),
+        )
+        return Outcome.ESCALATED
+    return await _signal_running(client, key_result_id, signal)
+
+
+async def _signal_running(client: Client, key_result_id: str, signal: RiskSignal) -> Outcome:
     handle = client.get_workflow_handle(ids.kr_escalation(key_result_id))
     try:
         await handle.signal(SIGNAL_RISK_ASSESSED, signal)

@@ -24,6 +24,7 @@ from services.common.temporal import connect as connect_temporal
 from services.identity.sync.schedules import ensure_org_sync_schedules
 from services.worker.bridge import EventBridge, GoalsApprovals
 from services.worker.health import HealthServer, WorkerHealth
+from services.worker.schedules import ensure_risk_sweep_schedule
 from services.worker.worker import activities_for, build_worker, ensure_search_attributes
 from workflows.kr_escalation import LEVEL_NAMES, KrEscalationWorkflow
 from workflows.search_attributes import STRIDE_RISK_LEVEL
@@ -75,6 +76,10 @@ async def _serve(settings: WorkerSettings, health: WorkerHealth) -> None:
         await ensure_org_sync_schedules(client, settings)
     except RPCError as err:
         log.warning("could not create or update the org sync schedules", error=str(err))
+    try:  # the weekly risk-sweep schedule (STRIDE_RISK_SWEEP_AT, Monday 12:00 by default)
+        await ensure_risk_sweep_schedule(client, settings)
+    except RPCError as err:
+        log.warning("could not create or update the risk sweep schedule", error=str(err))
     nc = await stride_nats.connect(
         settings.nats_url, name="stride-worker", wait=CONNECT_WAIT_SECONDS
     )

@@ -25,6 +25,7 @@ from activities.invitations import InvitationActivities
 from activities.notify import NotifyActivities
 from activities.org_calendar import OrgCalendarActivities
 from activities.org_sync import OrgSyncActivities
+from activities.risk_sweep import RiskSweepActivities
 from services.common.settings import WorkerSettings
 from workflows.coordination import CoordinationWorkflow
 from workflows.cycle import CycleWorkflow
@@ -32,6 +33,7 @@ from workflows.invitations import InvitationWorkflow
 from workflows.kr_escalation import KrEscalationWorkflow
 from workflows.org_sync import OrgSyncWorkflow
 from workflows.plan_approval import PlanApprovalWorkflow
+from workflows.risk_sweep import RiskSweepWorkflow
 from workflows.sandbox import RUNNER
 from workflows.search_attributes import SEARCH_ATTRIBUTES
 
@@ -44,6 +46,7 @@ WORKFLOWS: list[type] = [
     PlanApprovalWorkflow,
     CycleWorkflow,
     InvitationWorkflow,
+    RiskSweepWorkflow,
 ]
 
 
@@ -67,6 +70,7 @@ def activities_for(settings: WorkerSettings) -> list[Callable[..., Any]]:
         im.targets,
         im.post,
         OrgCalendarActivities(settings).org_calendar,
+        RiskSweepActivities(settings).sweep_batch,
     ]
 
 

@@ -33,6 +33,7 @@ from services.goals.events import (
     CHECKIN_RECORDED,
     CYCLE_CLOSED,
     CYCLE_CREATED,
+    RISK_SWEPT,
 )
 from services.worker.bridge import EventBridge
 from services.worker.handlers import (
@@ -252,6 +253,7 @@ async def test_bridge_widens_an_old_consumer_and_routes_every_subject(
         CYCLE_CREATED.subject,
         CYCLE_CLOSED.subject,
         BLOCKER_RESOLVED.subject,
+        RISK_SWEPT.subject,
     }
     running = asyncio.create_task(bridge.run())
     cycle, employee = f"cyc-{uuid.uuid4().hex[:6]}", f"emp-{uuid.uuid4().hex[:6]}"

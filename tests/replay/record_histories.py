@@ -21,6 +21,8 @@ sleeps past three working days would record the skip-level rung too).
 ``kr_escalation_ladder`` walks every rung (skip-level, HR with a course, everyone told on
 recovery), with its child ``coordination_ladder``. A scenario may record several workflows
 (a dict of histories by name).
+``risk_sweep`` records a scheduled run (``risk_sweep_scheduled``) and the week's sweep it
+starts as its child (``risk_sweep_week``), on a stand-in SweepRisk.
 
 Before patches ``notify-channels``, ``plan-approval-holidays`` and ``cycle-holidays`` (quiet
 hours, IM robots, the holiday calendar) the histories ``kr_escalation_notified``,
@@ -52,7 +54,7 @@ from temporalio.testing import WorkflowEnvironment
 from services.common.binaries import find_binary
 from services.worker.worker import build_worker, ensure_search_attributes
 from tests.fakes.audit import DecisionLog
-from tests.workflows.fake_activities import SKIP_LEVEL, FakeActivities
+from tests.workflows.fake_activities import SKIP_LEVEL, FakeActivities, SweepStand
 from workflows import ids
 from workflows.calendar import rfc3339
 from workflows.coordination import CoordinationWorkflow, OutcomeInput
@@ -73,6 +75,7 @@ from workflows.plan_approval import (
     PlanApprovalInput,
     PlanApprovalWorkflow,
 )
+from workflows.risk_sweep import RiskSweepInput, RiskSweepWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -447,6 +450,22 @@ async def cycle_backfill(
     return handle
 
 
+async def risk_sweep(
+    env: WorkflowEnvironment, client: Client, task_queue: str
+) -> dict[str, WorkflowHandle[Any, Any]]:
+    """A scheduled run (no week) and its child ``risk-sweep/<week>``, three batches of the
+    stand-in SweepRisk (:class:`SweepStand`)."""
+    parent = await client.start_workflow(
+        RiskSweepWorkflow.run,
+        RiskSweepInput(batch_size=2),
+        id=f"{ids.RISK_SWEEP_SCHEDULE}-2026-11-30T04:00:00Z",
+        task_queue=task_queue,
+    )
+    report = await parent.result()
+    child = client.get_workflow_handle(ids.risk_sweep(report.week))
+    return {"risk_sweep_scheduled": parent, "risk_sweep_week": child}
+
+
 async def _org_calendar(env: WorkflowEnvironment, fakes: FakeActivities) -> None:
     """Quiet hours 22:00–08:00, a DingTalk robot in the owner's department, and holidays: the
     next two days (approvals count past them) and every Monday from the third week on (check-in
@@ -479,6 +498,7 @@ SCENARIOS: dict[str, Scenario] = {
     "cycle_quarter_first_week_on_calendar": cycle_first_week,
     "cycle_quarter_closing_on_calendar": cycle_closing,
     "cycle_backfill_closed_by_hand": cycle_backfill,
+    "risk_sweep": risk_sweep,
 }
 
 
@@ -494,10 +514,11 @@ async def record(names: list[str] | None = None) -> dict[str, str]:
         fakes = FakeActivities()
         await _org_calendar(env, fakes)
         decisions = DecisionLog()
+        sweep = SweepStand(["at_risk", "behind", "skip", "on_track", "at_risk"])
         async with build_worker(
             env.client,
             task_queue,
-            activities=[*fakes.all(), *decisions.activities()],
+            activities=[*fakes.all(), *decisions.activities(), sweep.sweep],
             identity=IDENTITY,
         ):
             for name, scenario in SCENARIOS.items():

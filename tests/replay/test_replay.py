@@ -57,6 +57,8 @@ def test_histories_are_committed() -> None:
         "cycle_quarter_closing_on_calendar",
         "kr_escalation_ladder",
         "coordination_ladder",
+        "risk_sweep_scheduled",
+        "risk_sweep_week",
     } <= names
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from workflows.cycle import (
     AUDIENCE_ACTIVITY,
@@ -64,6 +65,7 @@ from workflows.plan_approval import (
     EscalateActivityInput,
     EscalateResult,
 )
+from workflows.risk_sweep import ERROR_REFUSED, SWEEP_ACTIVITY, SweepBatchInput, SweepBatchResult
 
 SKIP_LEVEL = "emp-skip-level"
 MANAGER = "emp-manager"
@@ -251,3 +253,45 @@ class FakeActivities:
     @activity.defn(name=CLOSE_ACTIVITY)
     async def close(self, cycle_id: str) -> None:
         self._record(CLOSE_ACTIVITY, cycle_id)
+
+
+@dataclass
+class SweepStand:
+    """Stands in for goals' SweepRisk: ``key_results`` statuses ("at_risk", "behind",
+    "on_track", "skip"), swept once per week (a second sweep of a week: already swept)."""
+
+    key_results: list[str]
+    # Attempts of these batch numbers (1-based) that fail before answering.
+    fail_batches: dict[int, int] = field(default_factory=dict)
+    refuse: bool = False
+    calls: list[tuple[SweepBatchInput, int, datetime]] = field(default_factory=list)
+    swept: set[tuple[str, int]] = field(default_factory=set)
+
+    @activity.defn(name=SWEEP_ACTIVITY)
+    async def sweep(self, input: SweepBatchInput) -> SweepBatchResult:
+        info = activity.info()
+        self.calls.append((input, info.attempt, info.current_attempt_scheduled_time))
+        if self.refuse:
+            raise ApplicationError("goals: INVALID_ARGUMENT invalid_week", type=ERROR_REFUSED)
+        size = input.batch_size or 500
+        start = int(input.page_token or 0)
+        batch = start // size + 1
+        if self.fail_batches.get(batch, 0) > 0:
+            self.fail_batches[batch] -= 1
+            raise RuntimeError("goals unavailable")
+        out = SweepBatchResult()
+        chunk = self.key_results[start : start + size]
+        for i, status in enumerate(chunk, start):
+            out.examined += 1
+            if status == "skip":
+                out.skipped += 1
+            elif (input.week, i) in self.swept:
+                out.skipped += 1
+                out.already_swept += 1
+            else:
+                self.swept.add((input.week, i))
+                out.swept += 1
+                setattr(out, status, getattr(out, status) + 1)
+        end = start + len(chunk)
+        out.next_page_token = str(end) if len(chunk) == size else ""
+        return out

@@ -8,17 +8,15 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
     WorkflowHandle,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
+from services.common.schedules import ensure_schedule
 from services.common.settings import WorkerSettings
 from services.identity.sync.connectors import configured_sources
 from workflows import ids
@@ -65,19 +63,7 @@ async def ensure_org_sync_schedules(client: Client, settings: WorkerSettings) ->
     for source in configured_sources(settings):
         schedule = org_sync_schedule(source, settings)
         sid = schedule_id(source)
-        try:
-            await client.create_schedule(sid, schedule)
-        except ScheduleAlreadyRunningError:
-
-            def replace_schedule(
-                current: ScheduleUpdateInput, new: Schedule = schedule
-            ) -> ScheduleUpdate:
-                # Keep what operators set: a schedule paused with the CLI stays paused
-                # across worker restarts (docs/runbook.md).
-                new.state = current.description.schedule.state
-                return ScheduleUpdate(schedule=new)
-
-            await client.get_schedule_handle(sid).update(replace_schedule)
+        await ensure_schedule(client, sid, schedule)
         ids.append(sid)
     return ids
 

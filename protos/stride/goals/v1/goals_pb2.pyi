@@ -793,6 +793,134 @@ class ListCycleCheckInsResponse(_message.Message):
 Global___ListCycleCheckInsResponse: _TypeAlias = ListCycleCheckInsResponse  # noqa: Y015
 
 @_typing.final
+class SweepRiskRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    WEEK_FIELD_NUMBER: _builtins.int
+    BATCH_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    """One cycle (it must exist), or "" for every open cycle."""
+    week: _builtins.str
+    """The ISO week swept, e.g. "2026-W48" (refused while it is not over anywhere; the key
+    results of a cycle in whose time zone it is not over yet are skipped). "": the week that
+    ended last in each cycle's time zone.
+    """
+    batch_size: _builtins.int
+    """Key results examined per call: 1..1000, 0 = 500."""
+    page_token: _builtins.str
+    """From the previous call's response ("" for the first batch)."""
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+        week: _builtins.str = ...,
+        batch_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_size", b"batch_size", "cycle_id", b"cycle_id", "page_token", b"page_token", "week", b"week"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SweepRiskRequest: _TypeAlias = SweepRiskRequest  # noqa: Y015
+
+@_typing.final
+class SweepRiskResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EXAMINED_FIELD_NUMBER: _builtins.int
+    SWEPT_FIELD_NUMBER: _builtins.int
+    AT_RISK_FIELD_NUMBER: _builtins.int
+    BEHIND_FIELD_NUMBER: _builtins.int
+    ON_TRACK_FIELD_NUMBER: _builtins.int
+    SKIPPED_FIELD_NUMBER: _builtins.int
+    ALREADY_SWEPT_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    examined: _builtins.int
+    """Key results looked at in this batch."""
+    swept: _builtins.int
+    """Assessed now (silent for the week), by the resulting status."""
+    at_risk: _builtins.int
+    behind: _builtins.int
+    on_track: _builtins.int
+    skipped: _builtins.int
+    """Not assessed: never checked in (nothing to carry forward), checked in for the week or
+    later, the week outside the key result's cycle or not over in its time zone, the
+    objective closed, or swept for this week already (also counted in already_swept).
+    """
+    already_swept: _builtins.int
+    next_page_token: _builtins.str
+    """"" after the last batch."""
+    def __init__(
+        self,
+        *,
+        examined: _builtins.int = ...,
+        swept: _builtins.int = ...,
+        at_risk: _builtins.int = ...,
+        behind: _builtins.int = ...,
+        on_track: _builtins.int = ...,
+        skipped: _builtins.int = ...,
+        already_swept: _builtins.int = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["already_swept", b"already_swept", "at_risk", b"at_risk", "behind", b"behind", "examined", b"examined", "next_page_token", b"next_page_token", "on_track", b"on_track", "skipped", b"skipped", "swept", b"swept"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SweepRiskResponse: _TypeAlias = SweepRiskResponse  # noqa: Y015
+
+@_typing.final
+class KeyResultRiskSwept(_message.Message):
+    """Event on stride.goals.v1.kr.risk_swept: the weekly sweep assessed a key result whose owner
+    did not check in for ``week``, carrying its last value forward. Not a check-in (none is
+    stored); the key result's risk (with the rule version) is what the sweep stored.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    META_FIELD_NUMBER: _builtins.int
+    KEY_RESULT_FIELD_NUMBER: _builtins.int
+    WEEK_FIELD_NUMBER: _builtins.int
+    LAST_CHECK_IN_WEEK_FIELD_NUMBER: _builtins.int
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    CYCLE_END_DATE_FIELD_NUMBER: _builtins.int
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
+    week: _builtins.str
+    """The silent week, and the week of the latest real check-in whose value was carried."""
+    last_check_in_week: _builtins.str
+    cycle_id: _builtins.str
+    cycle_end_date: _builtins.str
+    """Last day of the cycle (ISO date) and its time zone, as in CheckInRecorded."""
+    time_zone: _builtins.str
+    @_builtins.property
+    def meta(self) -> _common_pb2.EventMeta: ...
+    @_builtins.property
+    def key_result(self) -> Global___KeyResult: ...
+    def __init__(
+        self,
+        *,
+        meta: _common_pb2.EventMeta | None = ...,
+        key_result: Global___KeyResult | None = ...,
+        week: _builtins.str = ...,
+        last_check_in_week: _builtins.str = ...,
+        cycle_id: _builtins.str = ...,
+        cycle_end_date: _builtins.str = ...,
+        time_zone: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["key_result", b"key_result", "meta", b"meta"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_end_date", b"cycle_end_date", "cycle_id", b"cycle_id", "key_result", b"key_result", "last_check_in_week", b"last_check_in_week", "meta", b"meta", "time_zone", b"time_zone", "week", b"week"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___KeyResultRiskSwept: _TypeAlias = KeyResultRiskSwept  # noqa: Y015
+
+@_typing.final
 class RiskRulesChanged(_message.Message):
     """A new version of the risk rule set is in force."""
 

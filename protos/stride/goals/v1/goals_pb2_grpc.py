@@ -231,6 +231,11 @@ class GoalsServiceStub:
                 request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListCycleCheckInsRequest.SerializeToString,
                 response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListCycleCheckInsResponse.FromString,
                 _registered_method=True)
+        self.SweepRisk = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/SweepRisk',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.SweepRiskRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.SweepRiskResponse.FromString,
+                _registered_method=True)
 
 
 class GoalsServiceServicer:
@@ -508,6 +513,16 @@ class GoalsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SweepRisk(self, request, context):
+        """The weekly risk sweep, one batch per call: key results of open cycles with no check-in
+        for a week that is over are assessed with their last value carried forward ("silence is
+        not recovery"); each assessed one emits stride.goals.v1.kr.risk_swept. Idempotent per
+        key result and week (a second sweep of the week changes nothing).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GoalsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -705,6 +720,11 @@ def add_GoalsServiceServicer_to_server(servicer, server):
                     servicer.ListCycleCheckIns,
                     request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListCycleCheckInsRequest.FromString,
                     response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListCycleCheckInsResponse.SerializeToString,
+            ),
+            'SweepRisk': grpc.unary_unary_rpc_method_handler(
+                    servicer.SweepRisk,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.SweepRiskRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.SweepRiskResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1762,6 +1782,33 @@ class GoalsService:
             '/stride.goals.v1.GoalsService/ListCycleCheckIns',
             stride_dot_goals_dot_v1_dot_goals__pb2.ListCycleCheckInsRequest.SerializeToString,
             stride_dot_goals_dot_v1_dot_goals__pb2.ListCycleCheckInsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SweepRisk(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/SweepRisk',
+            stride_dot_goals_dot_v1_dot_goals__pb2.SweepRiskRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.SweepRiskResponse.FromString,
             options,
             channel_credentials,
             insecure,

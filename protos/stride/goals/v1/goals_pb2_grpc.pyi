@@ -100,6 +100,12 @@ class GoalsServiceStub:
     """A cycle's key results with their check-ins (week and value), a page at a time: what a
     backtest replays.
     """
+    SweepRisk: _aio.UnaryUnaryMultiCallable[_goals_pb2.SweepRiskRequest, _goals_pb2.SweepRiskResponse]
+    """The weekly risk sweep, one batch per call: key results of open cycles with no check-in
+    for a week that is over are assessed with their last value carried forward ("silence is
+    not recovery"); each assessed one emits stride.goals.v1.kr.risk_swept. Idempotent per
+    key result and week (a second sweep of the week changes nothing).
+    """
 
 class GoalsServiceServicer(metaclass=_abc_1.ABCMeta):
     """The goals service: cycles, objectives, key results, weekly check-ins, approvals, revisions
@@ -420,6 +426,18 @@ class GoalsServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _abc.Awaitable[_goals_pb2.ListCycleCheckInsResponse]:
         """A cycle's key results with their check-ins (week and value), a page at a time: what a
         backtest replays.
+        """
+
+    @_abc_1.abstractmethod
+    def SweepRisk(
+        self,
+        request: _goals_pb2.SweepRiskRequest,
+        context: _aio.ServicerContext[_goals_pb2.SweepRiskRequest, _abc.Awaitable[_goals_pb2.SweepRiskResponse]],
+    ) -> _abc.Awaitable[_goals_pb2.SweepRiskResponse]:
+        """The weekly risk sweep, one batch per call: key results of open cycles with no check-in
+        for a week that is over are assessed with their last value carried forward ("silence is
+        not recovery"); each assessed one emits stride.goals.v1.kr.risk_swept. Idempotent per
+        key result and week (a second sweep of the week changes nothing).
         """
 
 def add_GoalsServiceServicer_to_server(servicer: GoalsServiceServicer, server: _aio.Server) -> None: ...
