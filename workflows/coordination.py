@@ -33,7 +33,16 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.calendar import add_working_days, local_date, local_instant, rfc3339, zone
+from workflows.calendar import (
+    NO_EXCEPTIONS,
+    WorkCalendar,
+    add_working_days,
+    local_date,
+    local_instant,
+    rfc3339,
+    zone,
+)
+from workflows.delivery import deliver_later_if_quiet, work_calendar
 from workflows.escalation_notices import (
     DEPARTMENT_HEAD_ACTIVITY,
     RECIPIENTS_ACTIVITY,
@@ -51,10 +60,8 @@ from workflows.escalation_notices import (
 from workflows.notifications import (
     COORDINATION_INVITED,
     COORDINATION_REMINDER,
-    NOTIFY_ACTIVITY,
     Invitation,
     NotifyRequest,
-    NotifyResult,
     Outgoing,
     delivery_key,
     step_key,
@@ -89,6 +96,10 @@ ERROR_INVALID_FOLLOW_UP = "InvalidFollowUp"
 
 MEETING_AT = time(10, 0)
 MEETING_MINUTES = 30
+# workflow.patched id: the meeting day follows the organisation's holiday calendar.
+PATCH_CALENDAR = "coordination-calendar"
+# How far ahead the calendar is read for the meeting (the longest Chinese holiday week fits).
+CALENDAR_WINDOW = timedelta(days=21)
 REMINDER_AT = time(9, 0)
 MAX_OUTCOME_TEXT = 2000
 
@@ -186,10 +197,11 @@ class CoordinationState:
 # -- pure rules --------------------------------------------------------------------------------
 
 
-def meeting_start(now: datetime, tz: str) -> datetime:
-    """10:00 organisation time on the next working day after ``now`` (Mon–Fri): time for the
+def meeting_start(now: datetime, tz: str, calendar: WorkCalendar = NO_EXCEPTIONS) -> datetime:
+    """10:00 organisation time on the next working day after ``now`` (on ``calendar``: the
+    organisation's holidays and adjusted working days; Mon–Fri without it): time for the
     three people to clear their calendars, and within office hours."""
-    return add_working_days(local_instant(local_date(now, tz), MEETING_AT, tz), 1, tz)
+    return add_working_days(local_instant(local_date(now, tz), MEETING_AT, tz), 1, tz, calendar)
 
 
 def reminder_due(follow_up: date, tz: str) -> datetime:
@@ -260,7 +272,11 @@ class CoordinationWorkflow:
                 STRIDE_RISK_LEVEL.value_set("red"),
             ]
         )
-        start = meeting_start(workflow.now(), tz)
+        calendar = NO_EXCEPTIONS
+        if workflow.patched(PATCH_CALENDAR):
+            today = local_date(workflow.now(), tz)
+            calendar = await work_calendar(today, today + CALENDAR_WINDOW)
+        start = meeting_start(workflow.now(), tz, calendar)
         self._state.meeting_start = rfc3339(start)
         self._state.meeting_end = rfc3339(start + timedelta(minutes=MEETING_MINUTES))
         self._state.uid = f"{workflow.info().workflow_id}/{workflow.info().run_id}@stride"
@@ -366,15 +382,13 @@ class CoordinationWorkflow:
         key = step_key(workflow.info().workflow_id, step)
         at = rfc3339(workflow.now())
         try:
-            await workflow.execute_activity(
-                NOTIFY_ACTIVITY,
+            await deliver_later_if_quiet(
                 NotifyRequest(
                     key=key,
                     template=template,
                     messages=[Outgoing(p.employee_id, self._params(p.role, tz)) for p in people],
                     invitation=invitation,
                 ),
-                result_type=NotifyResult,
                 start_to_close_timeout=timedelta(minutes=2),
                 retry_policy=ACTIVITY_RETRY,
                 summary=f"{template} to {len(people)} participants",

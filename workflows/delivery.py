@@ -56,6 +56,9 @@ from workflows.notifications import (
 )
 
 PATCH_CHANNELS = "notify-channels"
+# workflow.patched id: the notices that went straight to the notify activity (the blocker
+# notice, the coordination's invitation and reminders) wait for the quiet hours to end too.
+PATCH_QUIET_FOR_ALL = "notify-quiet-for-all"
 PERSONAL_ROLES = frozenset({ROLE_SKIP_LEVEL, ROLE_HR})
 
 # A robot down (5xx, timeout, errcode != 0) is tried again with backoff for about a quarter of
@@ -144,6 +147,33 @@ async def deliver(
     result = await notify(request, summary)
     if request.template in IM_TEMPLATES:
         await _post_to_robots(request)
+    return result
+
+
+async def deliver_later_if_quiet(
+    request: NotifyRequest,
+    *,
+    retry_policy: RetryPolicy,
+    start_to_close_timeout: timedelta,
+    summary: str,
+) -> NotifyResult:
+    """:func:`deliver` in runs with :data:`PATCH_QUIET_FOR_ALL`; before it, the ``notify``
+    activity alone (what those runs recorded)."""
+    if workflow.patched(PATCH_QUIET_FOR_ALL):
+        return await deliver(
+            request,
+            retry_policy=retry_policy,
+            start_to_close_timeout=start_to_close_timeout,
+            summary=summary,
+        )
+    result: NotifyResult = await workflow.execute_activity(
+        NOTIFY_ACTIVITY,
+        request,
+        result_type=NotifyResult,
+        start_to_close_timeout=start_to_close_timeout,
+        retry_policy=retry_policy,
+        summary=summary,
+    )
     return result
 
 

@@ -75,7 +75,7 @@ from workflows.coordination import (
     CoordinationInput,
     CoordinationWorkflow,
 )
-from workflows.delivery import deliver, org_calendar
+from workflows.delivery import deliver, deliver_later_if_quiet, org_calendar
 from workflows.escalation_notices import (
     DEPARTMENT_HEAD_ACTIVITY,
     RECIPIENTS_ACTIVITY,
@@ -113,9 +113,7 @@ from workflows.notifications import (
     KR_RECOVERED,
     KR_SKIP_LEVEL,
     KR_WARNING,
-    NOTIFY_ACTIVITY,
     NotifyRequest,
-    NotifyResult,
     Outgoing,
     delivery_key,
     step_key,
@@ -566,12 +564,10 @@ class KrEscalationWorkflow:
         }
         at = rfc3339(workflow.now())
         try:
-            await workflow.execute_activity(
-                NOTIFY_ACTIVITY,
+            await deliver_later_if_quiet(
                 NotifyRequest(
                     key=step, template=BLOCKER_RAISED, messages=[Outgoing(found.head_id, params)]
                 ),
-                result_type=NotifyResult,
                 start_to_close_timeout=timedelta(minutes=2),
                 retry_policy=NOTIFY_RETRY,
                 summary=f"{BLOCKER_RAISED} to the department's head",

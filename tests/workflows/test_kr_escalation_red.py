@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -42,9 +42,11 @@ from workflows.kr_escalation import (
 from workflows.ladder import LadderPolicy
 from workflows.notifications import (
     BLOCKER_RAISED,
+    CHANNEL_INBOX,
     COORDINATION_INVITED,
     COORDINATION_REMINDER,
     KR_WARNING,
+    NOTIFY_ACTIVITY,
 )
 
 HEAD = HEADS["dept-purchasing"]
@@ -294,3 +296,35 @@ def test_meeting_start_is_the_next_working_day_at_ten() -> None:
     wednesday_early = datetime(2026, 12, 2, 8, 0, tzinfo=SHANGHAI)
     assert meeting_start(wednesday_early, tz) == datetime(2026, 12, 3, 10, 0, tzinfo=SHANGHAI)
     assert reminder_due(date(2026, 12, 9), tz) == datetime(2026, 12, 10, 9, 0, tzinfo=SHANGHAI)
+
+
+async def test_a_blocker_raised_at_night_is_mailed_at_eight_and_the_meeting_skips_a_holiday(
+    red: tuple[Escalations, FakeActivities],
+) -> None:
+    """A blocker at 23:00 Shanghai: the head's notice is in the inbox at once, its e-mail goes
+    at 08:00, and the invitations after it; the meeting skips the holidays that follow."""
+    esc, fakes = red
+    fakes.quiet_start, fakes.quiet_end = "22:00", "08:00"
+    now = (await esc.env.get_current_time()).astimezone(SHANGHAI)
+    night = datetime.combine(now.date() + timedelta(days=1), time(23, 0), SHANGHAI)
+    # The next three days are holidays (whatever weekdays they are).
+    holidays = [night.date() + timedelta(days=d) for d in (1, 2, 3)]
+    fakes.holidays = [d.isoformat() for d in holidays]
+    await esc.env.sleep(night - now)
+    bearing = BlockerRef(id="blk-night", department_id="dept-purchasing")
+    handle = await esc.start(blocked("2026-W47", bearing))
+    await state_becomes(handle, level=2)
+    eight = datetime.combine(night.date() + timedelta(days=1), time(8, 0), SHANGHAI)
+    await esc.env.sleep(eight + timedelta(minutes=5) - night)
+    coordination = await coordination_of(esc.client, handle)
+    await eventually(lambda: _assert(len(fakes.notifications(COORDINATION_INVITED)) == 1))
+    inbox, full = (c for c in fakes.of(NOTIFY_ACTIVITY) if c.input.template == BLOCKER_RAISED)
+    assert inbox.input.channels == [CHANNEL_INBOX] and full.input.channels == []
+    assert inbox.at.astimezone(SHANGHAI).hour == 23
+    assert timedelta(0) <= full.at - eight < timedelta(seconds=30)
+    (invited,) = (c for c in fakes.of(NOTIFY_ACTIVITY) if c.input.template == COORDINATION_INVITED)
+    assert invited.at >= eight
+    state = await coordination.query(CoordinationWorkflow.state)
+    start = datetime.fromisoformat(state.meeting_start).astimezone(SHANGHAI)
+    assert start.time() == time(10, 0)
+    assert start.date() > holidays[-1] and start.weekday() < 5
