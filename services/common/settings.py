@@ -170,6 +170,12 @@ class WorkerSettings(StrideSettings):
     escalation_metrics_interval: float = 60.0
     # Durable JetStream consumer name of the event bridge.
     bridge_consumer: str = "worker-bridge"
+    # Workflow tasks this worker runs at once. Workflow code runs in threads that share one
+    # GIL and Temporal fails an activation that has not finished 2 s after it was handed to
+    # a thread ("potential deadlock"): after a restart, replaying dozens of workflows at once
+    # made every activation that slow on 2 cores (an Update then answered "workflow task in
+    # failed state"). The rest wait in Temporal's task queue, not in this process.
+    workflow_task_slots: int = 4
     # Org sync (docs/org-sync.md): comma-separated sources that get an hourly Temporal
     # Schedule `org-sync/<source>`: "dingtalk", "json", "file". Empty: none scheduled.
     org_sync_sources: str = ""

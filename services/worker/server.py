@@ -103,6 +103,7 @@ async def _serve(settings: WorkerSettings, health: WorkerHealth) -> None:
             settings.task_queue,
             activities=activities_for(settings),
             graceful_shutdown_timeout=WORKER_SHUTDOWN_TIMEOUT,
+            max_concurrent_workflow_tasks=settings.workflow_task_slots,
         )
         health.worker, health.bridge = worker, bridge
         worker_task = asyncio.create_task(worker.run(), name="temporal-worker")
