@@ -394,6 +394,8 @@ class KrEscalationWorkflow:
             raise ApplicationError(str(err), type=INVALID_INPUT_ERROR, non_retryable=True) from err
         if audited:
             self._ladder = workflow.patched(PATCH_LADDER)
+            if self._ladder:
+                self._cap_early_levels()
             self._start_ladder()
             await self._run_audited(cycle_end)
             return self.state()
@@ -842,6 +844,20 @@ class KrEscalationWorkflow:
             "course_ids": ",".join(c.id for c in found.courses),
         }
         await self._send(RUNG_HR, KR_HR, signal, people, "HR", extra)
+
+    def _cap_early_levels(self) -> None:
+        """Signals handled before ``run`` decided on the ladder (signal-with-start hands them
+        over first; a burst of check-ins arrives as several) were not capped at coordination:
+        bring the level back to it, as if they had been, and forget their level changes above
+        it (skip-level and HR are reached by time only)."""
+        if self._state.level <= COORDINATION_LEVEL:
+            return
+        self._state = replace(
+            self._state, level=COORDINATION_LEVEL, level_name=level_name(COORDINATION_LEVEL)
+        )
+        above = {f"level-{n}" for n in range(COORDINATION_LEVEL + 1, MAX_LEVEL + 1)}
+        self._decisions = [d for d in self._decisions if d.step not in above]
+        workflow.upsert_search_attributes([STRIDE_RISK_LEVEL.value_set(self._state.level_name)])
 
     @workflow.signal(name=SIGNAL_RISK_ASSESSED)
     def risk_assessed(self, signal: RiskSignal) -> None:

@@ -377,13 +377,21 @@ async def check_escalations(up: Up, org: Org, lagging: list[str], on_plan: list[
             raise
         return (s["level"], s["status"], sorted(s["at_risk_weeks"]))
 
-    async def settled() -> bool:
-        for kr, want in expected.items():
-            if await state(kr) != want:
-                return False
-        return True
+    unsettled: dict[str, tuple[object, object]] = {}
 
-    await until(settled, 120, what="escalations settled", interval=1)
+    async def settled() -> bool:
+        unsettled.clear()
+        for kr, want in expected.items():
+            got = await state(kr)
+            if got != want:
+                unsettled[kr] = (got, want)
+        return not unsettled
+
+    try:
+        await until(settled, 120, what="escalations settled", interval=1)
+    except AssertionError as err:
+        shown = "\n".join(f"{kr}: {got} (want {want})" for kr, (got, want) in unsettled.items())
+        raise AssertionError(f"{err}; {len(unsettled)} not as expected:\n{shown}") from None
     for kr in on_plan:
         with pytest.raises(RPCError) as err:
             await client.get_workflow_handle(ids.kr_escalation(kr)).describe()
