@@ -151,7 +151,7 @@ class EscalationActivities:
 PAGE_SIZE = 200
 # An owner's key results over all cycles read for one HR notice (newest pages first are not
 # guaranteed: the cap bounds one activity's work).
-MAX_KEY_RESULTS = 1000
+MAX_HISTORY_KEY_RESULTS = 1000
 
 
 async def _hr_people(identity: identity_pb2_grpc.IdentityServiceStub) -> list[str]:
@@ -188,7 +188,7 @@ async def _history(
     any of their check-ins was at risk)."""
     rows: list[goals_pb2.KeyResult] = []
     token = ""
-    while len(rows) < MAX_KEY_RESULTS:
+    while len(rows) < MAX_HISTORY_KEY_RESULTS:
         page = await goals.ListKeyResults(
             goals_pb2.ListKeyResultsRequest(
                 owner_id=input.owner_id,

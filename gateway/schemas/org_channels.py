@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from gateway.schemas.common import Day, RequestModel, ResponseModel
+from gateway.schemas.words import Language
 from services.identity.channels.domain import MAX_DAY_NAME, MAX_SECRET_LENGTH, MAX_WEBHOOK_LENGTH
 
 RobotKind = Literal["dingtalk", "wecom"]
@@ -22,7 +23,7 @@ class RobotPut(RequestModel):
         description="DingTalk signing secret (加签, SEC…); write-only, never returned. "
         "WeCom robots have none.",
     )
-    language: Literal["zh-CN", "en"] = Field(
+    language: Language = Field(
         default="zh-CN", description="Language of the texts posted to the group"
     )
 

@@ -60,9 +60,12 @@ if TYPE_CHECKING:
     GrantedRole: TypeAlias = str
     OrgSyncSource: TypeAlias = str
     Locale: TypeAlias = str
+    Language: TypeAlias = str
 else:
     # A person's preferred language; "" for both (Chinese first).
     Locale = one_of("", *v.LANGUAGES)
+    # A language to write in (an IM robot's).
+    Language = one_of(*v.LANGUAGES)
     CyclePhase = one_of(UNSPECIFIED, *v.PHASES)
     Level = one_of(*v.LEVELS)
     LevelOut = one_of(UNSPECIFIED, *v.LEVELS)
