@@ -21,6 +21,8 @@ sleeps past three working days would record the skip-level rung too).
 ``kr_escalation_ladder`` walks every rung (skip-level, HR with a course, everyone told on
 recovery), with its child ``coordination_ladder``. A scenario may record several workflows
 (a dict of histories by name).
+``kr_escalation_red_at_night`` (with ``coordination_at_night``) raises the blocker at 23:00:
+patches ``notify-quiet-for-all`` and ``coordination-calendar``.
 ``risk_sweep`` records a scheduled run (``risk_sweep_scheduled``) and the week's sweep it
 starts as its child (``risk_sweep_week``), on a stand-in SweepRisk.
 
@@ -43,7 +45,7 @@ import asyncio
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -242,6 +244,40 @@ async def red_blocker(
     )
     await handle.result()
     return {"kr_escalation_red_blocker": handle, "coordination_blocker_resolved": child}
+
+
+async def red_at_night(
+    env: WorkflowEnvironment, client: Client, task_queue: str
+) -> dict[str, WorkflowHandle[Any, Any]]:
+    """A blocker naming purchasing at 23:00 Shanghai (patches ``notify-quiet-for-all`` and
+    ``coordination-calendar``): the head's notice waits for 08:00 in the inbox, then the
+    coordination invites (the meeting on the organisation's calendar); the blocker resolved,
+    back on track."""
+    owner = "emp-owner"
+    shanghai = ZoneInfo("Asia/Shanghai")
+    now = (await env.get_current_time()).astimezone(shanghai)
+    night = datetime.combine(now.date() + timedelta(days=1), time(23, 0), shanghai)
+    await env.sleep(night - now)
+    handle = await _start(env, client, task_queue, "red-at-night", timedelta(days=60), owner)
+    await _processed(handle, 1)
+    blocked = _signal(2, "2026-W46", "behind", owner)
+    blocked.department_id = "dept-assembly"
+    blocked.blockers = [BlockerRef("blk-0009", "dept-purchasing")]
+    blocked.time_zone = "Asia/Shanghai"
+    await handle.signal(KrEscalationWorkflow.risk_assessed, blocked)
+    await _processed(handle, 2)
+    eight = datetime.combine(night.date() + timedelta(days=1), time(8, 5), shanghai)
+    await env.sleep(eight - night)
+    child = await _coordination(client, handle, 3)
+    await handle.signal(
+        KrEscalationWorkflow.blocker_resolved, BlockerResolvedSignal("evt-0003", "blk-0009")
+    )
+    await child.result()
+    await handle.signal(
+        KrEscalationWorkflow.risk_assessed, _signal(4, "2026-W48", "on_track", owner)
+    )
+    await handle.result()
+    return {"kr_escalation_red_at_night": handle, "coordination_at_night": child}
 
 
 async def red_lagging(
@@ -492,6 +528,7 @@ SCENARIOS: dict[str, Scenario] = {
     "kr_escalation_channels": notified,
     "kr_escalation_red_blocker": red_blocker,
     "kr_escalation_red_lagging": red_lagging,
+    "kr_escalation_red_at_night": red_at_night,
     "kr_escalation_ladder": ladder,
     "plan_approval_escalated_on_calendar": plan_escalated,
     "plan_approval_revision_on_calendar": plan_and_revision,

@@ -59,6 +59,8 @@ def test_histories_are_committed() -> None:
         "coordination_ladder",
         "risk_sweep_scheduled",
         "risk_sweep_week",
+        "kr_escalation_red_at_night",
+        "coordination_at_night",
     } <= names
 
 
