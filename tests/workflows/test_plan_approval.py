@@ -21,6 +21,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from services.worker.worker import build_worker
+from tests.waiting import until as wait_until
 from tests.workflows.fake_activities import SKIP_LEVEL, FakeActivities
 from workflows import ids
 from workflows.calendar import rfc3339
@@ -186,6 +187,14 @@ async def test_a_revision_in_the_same_run_and_refused_updates_change_nothing(
     await handle.signal(PlanApprovalWorkflow.approval_requested, revision)
     await handle.signal(PlanApprovalWorkflow.approval_requested, revision)
     await until(lambda: len(fakes.notifications(APPROVAL_REQUESTED)) == 2)
+
+    async def on_calendar() -> bool:
+        # A request announced while the calendar of an earlier one was read gets its
+        # reminder recounted on the calendar in the next pass.
+        state = await handle.query(PlanApprovalWorkflow.state)
+        return len(state.approvals) == 2 and all(a.on_calendar for a in state.approvals)
+
+    await wait_until(on_calendar, 10, what="both approvals counted on the calendar")
     before = await handle.query(PlanApprovalWorkflow.state)
     assert [(a.approval_id, a.kind, a.status) for a in before.approvals] == [
         ("apr-plan", "plan", "pending"),
