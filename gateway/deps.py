@@ -140,6 +140,8 @@ async def page_params(
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
-PathId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
-# An optional id filter in a list's query string ("" = no filter).
-FilterId = Annotated[str, Query(max_length=128)]
+ID_PATTERN = r"^[A-Za-z0-9_.:-]+$"
+PathId = Annotated[str, Path(min_length=1, max_length=128, pattern=ID_PATTERN)]
+# An optional id filter in a list's query string ("" = no filter): the characters of an id
+# (a NUL or other control character reached PostgreSQL before and answered 502).
+FilterId = Annotated[str, Query(max_length=128, pattern=r"^[A-Za-z0-9_.:-]*$")]
