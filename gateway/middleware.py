@@ -15,6 +15,8 @@ log = structlog.get_logger(__name__)
 
 # An incoming id is reused only when it is short and plain (it ends up in logs and metadata).
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# NUL in a raw query string, percent-encoded (either case) or as is.
+_NUL = re.compile(rb"%00|\x00")
 
 
 class RequestIdMiddleware:
@@ -22,6 +24,9 @@ class RequestIdMiddleware:
 
     - Reuses the incoming ``X-Request-ID`` (when sane) or makes one; puts it in
       ``request.state.request_id``, the log context and the response headers.
+    - Refuses a path or query string holding NUL (``%00``) with a 422 ``invalid_character``:
+      no id, filter or name can hold it (PostgreSQL text cannot store it), and a service
+      should not be asked to look one up.
     - Turns any exception no handler dealt with into a 500 problem+json ``internal_error``
       without details (those go to the log), still carrying the request id.
     """
@@ -47,6 +52,16 @@ class RequestIdMiddleware:
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
             await send(message)
 
+        if "\x00" in scope["path"] or _NUL.search(scope.get("query_string", b"")):
+            response = problem(
+                422,
+                "invalid_character",
+                "The path or query string holds a NUL character (%00).",
+                instance=scope["path"].replace("\x00", "%00"),
+                request_id=request_id,
+            )
+            await response(scope, receive, send_with_id)
+            return
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
                 await self.app(scope, receive, send_with_id)

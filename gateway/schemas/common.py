@@ -30,11 +30,12 @@ from pydantic import (
     GetJsonSchemaHandler,
     StringConstraints,
     WithJsonSchema,
+    field_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
 
-from services.common.text import REFUSED_PATTERN, TextError, clean
+from services.common.text import REFUSED_PATTERN, TextError, clean, unstorable
 from workflows.vocabulary import (
     DATE_PATTERN,
     MAX_AMOUNT,
@@ -184,10 +185,37 @@ QueryBool = Annotated[bool, BeforeValidator(_query_bool)]
 Instant = Annotated[AwareDatetime, BeforeValidator(_instant)]
 
 
+def _storable(value: Any) -> Any:
+    """Refuse NUL and lone surrogates in any string of a request body, however deep.
+
+    Human texts get the full rule (``HumanText``); this covers every other string (ids,
+    sign-in names, e-mail addresses, keys, passwords...): neither character can be stored in
+    PostgreSQL text or encoded in a gRPC message, so they would otherwise fail further in.
+    """
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, str):
+            if unstorable(item):
+                raise ValueError("must not contain NUL or unpaired surrogate characters")
+        elif isinstance(item, list):
+            todo.extend(item)
+        elif isinstance(item, dict):
+            todo.extend(item.keys())
+            todo.extend(item.values())
+    return value
+
+
 class RequestModel(BaseModel):
-    """A request body: unknown fields refused, types strict (see the module doc)."""
+    """A request body: unknown fields refused, types strict (see the module doc), and no
+    string anywhere holding a character that cannot be stored (:func:`_storable`)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_unstorable_characters(cls, value: Any) -> Any:
+        return _storable(value)
 
 
 class ResponseModel(BaseModel):

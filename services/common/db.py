@@ -186,3 +186,34 @@ def unreachable(exc: BaseException) -> bool:
             return True
         todo += [e.__cause__, e.__context__]
     return False
+
+
+# PostgreSQL refusing a character of a text: NUL (22021 character_not_in_repertoire) or one
+# the database encoding cannot hold (22P05 untranslatable_character).
+_UNSTORABLE_TYPES: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.CharacterNotInRepertoireError,
+    asyncpg.exceptions.UntranslatableCharacterError,
+    UnicodeEncodeError,  # an unpaired surrogate on its way to the database driver
+)
+
+
+def unstorable_text(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is the database refusing a character of a text.
+
+    The gateway and the domains refuse such input first; this is the net under them, so a
+    caller that slipped one through (another gRPC client, a field nobody checked) gets an
+    invalid-argument answer instead of an internal error.
+    """
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, _UNSTORABLE_TYPES):
+            return True
+        if isinstance(e, sa_exc.DBAPIError):
+            todo.append(e.orig)
+        todo += [e.__cause__, e.__context__]
+    return False

@@ -3,7 +3,9 @@
 Errors: a :class:`DomainError` becomes its status plus the ``stride-error-code`` trailer; a
 database that cannot be reached (:func:`services.common.db.unreachable`) becomes
 ``UNAVAILABLE`` with code ``database_unavailable`` (the gateway answers 503 + Retry-After), so
-a caller knows to retry; anything else stays an internal error (``UNKNOWN``).
+a caller knows to retry; a text the database refuses (NUL, an unpaired surrogate:
+:func:`services.common.db.unstorable_text`) becomes ``INVALID_ARGUMENT`` with code
+``invalid_character``; anything else stays an internal error (``UNKNOWN``).
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ from grpc_reflection.v1alpha import reflection
 
 from services.common import metrics
 from services.common.channels import MAX_MESSAGE_BYTES, server_options
-from services.common.db import unreachable
+from services.common.db import unreachable, unstorable_text
 from services.common.errors import ERROR_CODE_KEY, DomainError
 from services.common.request_context import ACTOR_KEY, CURRENT_REQUEST, REQUEST_ID_KEY, RequestInfo
 
 log = structlog.get_logger(__name__)
 
 DATABASE_UNAVAILABLE = "database_unavailable"
+INVALID_CHARACTER = "invalid_character"
 
 
 class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
@@ -57,6 +60,18 @@ class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
                 context.set_trailing_metadata(exc.trailers())
                 await context.abort(exc.status, exc.message)
             except Exception as exc:
+                if unstorable_text(exc):
+                    log.warning(
+                        "text refused by the database",
+                        method=handler_call_details.method,
+                        error=repr(exc),
+                    )
+                    context.set_trailing_metadata(((ERROR_CODE_KEY, INVALID_CHARACTER),))
+                    await context.abort(
+                        grpc.StatusCode.INVALID_ARGUMENT,
+                        "A text holds a character that cannot be stored (NUL or an unpaired "
+                        "surrogate).",
+                    )
                 if not unreachable(exc):
                     raise
                 log.warning(

@@ -19,6 +19,7 @@ came through. What it does:
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from services.common.errors import InvalidArgument
@@ -39,6 +40,16 @@ _LINE_CONTROLS = frozenset("\t\n\r")
 REFUSED_PATTERN = (
     r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]*$"
 )
+
+
+# What no string may hold, human text or not: NUL (PostgreSQL text cannot store it) and
+# unpaired surrogates (not encodable as UTF-8, so not in a gRPC message or a database).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable(value: str) -> bool:
+    """Whether ``value`` holds NUL or an unpaired surrogate (see ``_UNSTORABLE``)."""
+    return _UNSTORABLE.search(value) is not None
 
 
 class TextError(ValueError):

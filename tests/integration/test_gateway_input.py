@@ -13,6 +13,7 @@ nothing is written.
 from __future__ import annotations
 
 import base64
+import os
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -374,3 +375,56 @@ async def test_texts_are_normalised_and_trimmed(setup: Setup) -> None:
         headers=s.emp.headers,
     )
     assert ok(r, 201)["note"] == "first\n\tsecond"
+
+
+# -- 9. NUL and unpaired surrogates in strings that are not texts --------------------------------
+
+
+async def test_nul_in_ids_sign_in_names_paths_and_queries_is_a_4xx(setup: Setup) -> None:
+    """Found by the fuzz suite: a NUL in ``department_id`` or in the sign-in name reached
+    PostgreSQL and answered 502. Every string of a body, a path and a query string is held to
+    "storable" before any service is called."""
+    s = setup
+    before = await history(s)
+    people = ok(await s.http.get("/employees", headers=s.admin.headers))["items"]
+    r = await s.http.post(
+        "/employees",
+        content=b'{"name": "Li", "employee_number": "E-nul", "department_id": "d\\u0000"}',
+        headers={**s.admin.headers, "content-type": "application/json"},
+    )
+    problem(r, 422, "validation_error")
+    r = await s.http.post(
+        "/auth/login",
+        content=b'{"login": "\\ud9eb\\udf6a\\u0000", "password": "secret-secret"}',
+        headers={"content-type": "application/json"},
+    )
+    problem(r, 422, "validation_error")
+    r = await s.http.get("/employees/e%00", headers=s.admin.headers)
+    assert (r.status_code, r.json()["code"]) == (422, "invalid_character")
+    r = await s.http.get("/objectives?q=%00", headers=s.admin.headers)
+    assert (r.status_code, r.json()["code"]) == (422, "invalid_character")
+    assert ok(await s.http.get("/employees", headers=s.admin.headers))["items"] == people
+    assert await history(s) == before
+
+
+async def test_a_service_answers_a_nul_id_over_grpc_as_invalid_argument(setup: Setup) -> None:
+    """The net under the gateway: PostgreSQL refusing a character (NUL) is an invalid
+    argument with code ``invalid_character``, not an internal error (SQLite stores NUL, so
+    there the id is simply not found)."""
+    s = setup
+    postgres = bool(os.environ.get("STRIDE_TEST_DATABASE_URL"))
+    expected = (
+        (grpc.StatusCode.INVALID_ARGUMENT, "invalid_character")
+        if postgres
+        else (grpc.StatusCode.NOT_FOUND, "")
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await s.stack.admin_grpc.identity.GetEmployee(ipb.GetEmployeeRequest(id="e\x00"))
+    assert refused.value.code() == expected[0]
+    if postgres:
+        assert grpc_code(refused.value) == expected[1]
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await s.stack.goals.GetKeyResult(gpb.GetKeyResultRequest(id="k\x00"))
+    assert refused.value.code() == expected[0]
+    if postgres:
+        assert grpc_code(refused.value) == expected[1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -180,6 +181,52 @@ async def test_bad_paging_is_422(
 async def test_bad_path_id_is_422(client: httpx.AsyncClient, services: FakeServices) -> None:
     r = await client.get(f"{API}/cycles/{'x' * 129}")
     assert_problem(r, 422, "validation_error")
+    assert services.log.calls == []
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        # Strings that are not human texts: ids, sign-in names, e-mail addresses.
+        (
+            "/employees",
+            {"name": "Li", "email": "li@example.com", "department_id": "d\x00"},
+            "department_id",
+        ),
+        ("/auth/login", {"login": "\ud9eb\udf6a\x00", "password": "secret-secret"}, "login"),
+        ("/auth/login", {"login": "li\udc00", "password": "secret-secret"}, "login"),
+        (
+            "/objectives/copy",
+            {"source_cycle_id": "a", "target_cycle_id": "b", "objective_ids": ["ok", "o\x00"]},
+            "objective_ids",
+        ),
+    ],
+)
+async def test_nul_or_lone_surrogate_anywhere_in_a_body_is_422(
+    client: httpx.AsyncClient, services: FakeServices, path: str, body: dict[str, Any], field: str
+) -> None:
+    # Sent as raw JSON: "\u0000" and a lone "\udc00" are valid JSON escapes.
+    r = await client.post(
+        f"{API}{path}",
+        content=json.dumps(body).encode(),
+        headers={"content-type": "application/json"},
+    )
+    problem = assert_problem(r, 422, "validation_error")
+    assert field in {e["field"] for e in problem["errors"]}, problem
+    assert services.log.calls == []
+
+
+@pytest.mark.parametrize(
+    "url", [f"{API}/cycles/c%00", f"{API}/key-results?objective_id=o%00", f"{API}/cycles?x=%00"]
+)
+async def test_nul_in_path_or_query_is_422_invalid_character(
+    client: httpx.AsyncClient, services: FakeServices, url: str
+) -> None:
+    r = await client.get(url)
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == "invalid_character"
+    assert "\x00" not in r.json()["instance"]
+    assert r.json()["request_id"] == r.headers["x-request-id"]
     assert services.log.calls == []
 
 
