@@ -22,5 +22,4 @@ SERVICE_NAMES = [
 
 async def setup(ctx: ServiceContext, server: grpc.aio.Server) -> None:
     deps = deps_of(ctx)
-    servicer = FeedbackServicer(deps)  # type: ignore[abstract]  # the rest comes next
-    feedback_pb2_grpc.add_FeedbackServiceServicer_to_server(servicer, server)
+    feedback_pb2_grpc.add_FeedbackServiceServicer_to_server(FeedbackServicer(deps), server)
