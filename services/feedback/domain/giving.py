@@ -16,7 +16,7 @@ from workflows.vocabulary import (
 )
 
 SUBJECT_KINDS = (SUBJECT_PERSON, SUBJECT_OBJECTIVE, SUBJECT_KEY_RESULT)
-VISIBILITIES = (VISIBILITY_PRIVATE, VISIBILITY_PRAISE)
+FEEDBACK_VISIBILITIES = (VISIBILITY_PRIVATE, VISIBILITY_PRAISE)
 
 
 def text(value: str, field: str = "text", *, required: bool = True) -> str:
@@ -36,7 +36,7 @@ def subject_kind(value: str) -> str:
 def visibility(value: str, badge_id: str) -> str:
     """Private feedback has no badge; praise needs one (default: private)."""
     value = value or VISIBILITY_PRIVATE
-    if value not in VISIBILITIES:
+    if value not in FEEDBACK_VISIBILITIES:
         raise InvalidArgument("invalid_visibility", "visibility is private or praise")
     if value == VISIBILITY_PRAISE and not badge_id:
         raise InvalidArgument("badge_required", "praise carries a recognition badge")

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from services.common.errors import InvalidArgument
+from services.common.models import utcnow
+from services.feedback.domain.calendar import local_week
 from services.feedback.handlers.shared import Deps
 from stride.feedback.v1 import feedback_pb2 as pb
 from workflows.vocabulary import (
@@ -16,6 +18,8 @@ from workflows.vocabulary import (
     week_of,
 )
 
+# Weeks shown when the request names no first week.
+DEFAULT_WEEKS = 13
 _COLUMNS = {
     VISIBILITY_PRIVATE: "feedback",
     VISIBILITY_PRAISE: "praise",
@@ -38,7 +42,12 @@ def weeks_between(first: str, last: str) -> list[str]:
 
 
 async def get(deps: Deps, request: pb.GetFeedbackFrequencyRequest) -> pb.FeedbackFrequency:
-    weeks = weeks_between(request.from_week, request.to_week)
+    last = request.to_week or local_week(utcnow(), deps.time_zone)
+    first = request.from_week
+    if not first:  # the quarter of weeks up to the last one
+        bounds = week_bounds(last)
+        first = week_of(bounds[0] - timedelta(weeks=DEFAULT_WEEKS - 1)) if bounds else last
+    weeks = weeks_between(first, last)
     async with deps.reading() as repo:
         counts = await repo.counts(weeks, list(request.department_ids))
     rows: dict[tuple[str, str], dict[str, int]] = {}

@@ -918,7 +918,9 @@ class GetFeedbackFrequencyRequest(_message.Message):
     TO_WEEK_FIELD_NUMBER: _builtins.int
     DEPARTMENT_IDS_FIELD_NUMBER: _builtins.int
     from_week: _builtins.str
-    """ISO weeks "YYYY-Www", inclusive."""
+    """ISO weeks "YYYY-Www", inclusive. Defaults: to_week the current week (organisation's
+    time zone), from_week 12 weeks before to_week.
+    """
     to_week: _builtins.str
     @_builtins.property
     def department_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
