@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy.exc import IntegrityError
+
 from services.common.errors import InvalidArgument
 from services.common.models import new_id, utcnow
 from services.common.text import checked_text
-from services.feedback.handlers.shared import Deps
+from services.feedback.handlers.shared import Deps, concurrent
 from services.feedback.messages import badge_pb
 from services.feedback.models import Badge
 from stride.feedback.v1 import feedback_pb2 as pb
@@ -32,6 +34,15 @@ async def put(deps: Deps, request: pb.PutBadgeRequest) -> pb.Badge:
     description = checked_text(
         request.description, "description", MAX_FEEDBACK_TEXT, required=False, multiline=True
     )
+    try:
+        return await _put(deps, request, name_zh, name_en, description)
+    except IntegrityError as exc:  # the same new code created twice at once
+        raise concurrent("badge") from exc
+
+
+async def _put(
+    deps: Deps, request: pb.PutBadgeRequest, name_zh: str, name_en: str, description: str
+) -> pb.Badge:
     async with deps.units() as uow:
         row = await uow.repo.badge_by_code(request.code)
         before = badge_pb(row) if row is not None else None

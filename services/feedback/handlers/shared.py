@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import grpc
 import structlog
 
 from services.common.errors import DomainError, InvalidArgument
@@ -72,6 +73,15 @@ def deps_of(ctx: ServiceContext) -> Deps:
         ctx.settings.time_zone,
         org,
         goals,
+    )
+
+
+def concurrent(what: str) -> DomainError:
+    """Two first writes of the same key at once (the unique key kept one): retry reads it."""
+    return DomainError(
+        f"concurrent_{what}_change",
+        f"another change of the {what} was saved at the same time; read it and retry",
+        status=grpc.StatusCode.ABORTED,
     )
 
 
