@@ -1,4 +1,4 @@
-"""Continuous feedback, praise, badges, upward feedback, goal challenges, frequency, settings.
+"""Continuous feedback, praise, badges, requests for feedback, frequency, settings.
 
 Served by the feedback service, which decides on every item it reads (the caller is passed
 as the viewer): an item the caller may not read answers 404 exactly like a missing one.
@@ -23,12 +23,6 @@ from gateway.schemas.feedback import (
     AskStatusFilter,
     BadgeList,
     BadgePut,
-    Challenge,
-    ChallengeAnswer,
-    ChallengePage,
-    ChallengeRaise,
-    ChallengeResolve,
-    ChallengeStatusFilter,
     Feedback,
     FeedbackAsk,
     FeedbackAskCreate,
@@ -40,14 +34,11 @@ from gateway.schemas.feedback import (
     Settings,
     SettingsUpdate,
     SubjectKindFilter,
-    UpwardGive,
-    UpwardReceipt,
-    UpwardSummary,
 )
 from gateway.schemas.feedback import Badge as BadgeOut
 from gateway.security import Access, Allow, headed_departments
 from stride.feedback.v1 import feedback_pb2 as pb
-from workflows.vocabulary import BADGE_CODE_PATTERN, QUARTER_PATTERN
+from workflows.vocabulary import BADGE_CODE_PATTERN
 
 router = APIRouter(tags=["feedback"], route_class=StrideRoute)
 
@@ -63,20 +54,10 @@ AskBoxQuery = Annotated[
     AskBox, Query(description="asked: addressed to the caller; mine: asked by the caller")
 ]
 AskStatus = Annotated[AskStatusFilter, Query(description="only requests in this status")]
-ChallengeStatus = Annotated[
-    ChallengeStatusFilter, Query(description="only challenges in this status")
-]
 SubjectKindQuery = Annotated[
     SubjectKindFilter, Query(description="only feedback about this kind of subject")
 ]
 IncludeRetired = Annotated[QueryBool, Query(description="also badges no longer awarded")]
-Period = Annotated[
-    str,
-    Query(
-        pattern=f"^({QUARTER_PATTERN.strip('^$')})?$",
-        description='a quarter "YYYY-Qn"; default: the current one',
-    ),
-]
 
 
 # -- feedback and praise ----------------------------------------------------------------------
@@ -345,182 +326,5 @@ async def put_badge(
             description=body.description,
             active=body.active,
         ),
-    )
-    return to_dict(msg)
-
-
-# -- upward feedback --------------------------------------------------------------------------
-
-
-@router.post(
-    "/me/upward-feedback",
-    response_model=UpwardReceipt,
-    status_code=201,
-    name="give_upward_feedback",
-    description="Feedback to the caller's own direct manager (409 no_manager without one). "
-    "Anonymous: never shown with its author — to the manager only as an aggregate once enough "
-    "colleagues wrote anonymously this quarter; to no one else at all.",
-)
-async def give_upward_feedback(
-    body: UpwardGive, rpc: RpcDep, access: Access = Allow("upward_feedback.give")
-) -> dict[str, Any]:
-    msg = await rpc(
-        rpc.feedback.GiveUpwardFeedback,
-        pb.GiveUpwardFeedbackRequest(
-            author_id=access.caller.id, text=body.text, anonymous=body.anonymous
-        ),
-    )
-    return to_dict(msg)
-
-
-@router.get(
-    "/me/upward-feedback",
-    response_model=UpwardSummary,
-    name="get_upward_feedback",
-    description="The upward feedback written to the caller this quarter (or period): named "
-    "items, and the anonymous ones as an aggregate once released.",
-)
-async def get_upward_feedback(
-    rpc: RpcDep, period: Period = "", access: Access = Allow("upward_feedback.read")
-) -> dict[str, Any]:
-    msg = await rpc(
-        rpc.feedback.GetUpwardFeedback,
-        pb.GetUpwardFeedbackRequest(
-            manager_id=access.caller.id, viewer_id=access.caller.id, period=period
-        ),
-    )
-    return to_dict(msg)
-
-
-# -- goal challenges --------------------------------------------------------------------------
-
-
-@router.post(
-    "/objectives/{objective_id}/challenges",
-    response_model=Challenge,
-    status_code=201,
-    name="raise_challenge",
-    description="Challenges an objective the caller may read; its owner must answer.",
-)
-async def raise_challenge(
-    objective_id: PathId,
-    body: ChallengeRaise,
-    rpc: RpcDep,
-    access: Access = Allow("challenge.raise"),
-) -> dict[str, Any]:
-    msg = await rpc(
-        rpc.feedback.RaiseChallenge,
-        pb.RaiseChallengeRequest(
-            objective_id=objective_id, challenger_id=access.caller.id, text=body.text
-        ),
-    )
-    return to_dict(msg)
-
-
-@router.get(
-    "/objectives/{objective_id}/challenges",
-    response_model=ChallengePage,
-    name="list_objective_challenges",
-    description="An objective's challenges, each as far as the caller may read it.",
-)
-async def list_objective_challenges(
-    objective_id: PathId,
-    rpc: RpcDep,
-    paging: Paging,
-    status: ChallengeStatus = "",
-    access: Access = Allow("objective.challenges"),
-) -> dict[str, Any]:
-    msg = await rpc(
-        rpc.feedback.ListChallenges,
-        pb.ListChallengesRequest(
-            viewer_id=access.caller.id,
-            objective_id=objective_id,
-            status=status,
-            page=paging.proto(),
-        ),
-    )
-    return page(msg, "items")
-
-
-@router.get(
-    "/challenges",
-    response_model=ChallengePage,
-    name="list_challenges",
-    description="Challenges the caller raised or must answer (default), those on one "
-    "person's objectives (owner_id: all of them for the owner and their managers), or on "
-    "the objectives of the caller's reports (reports=true).",
-)
-async def list_challenges(
-    rpc: RpcDep,
-    paging: Paging,
-    status: ChallengeStatus = "",
-    owner_id: FilterId = "",
-    reports: Annotated[QueryBool, Query(description="on the caller's reports' goals")] = False,
-    access: Access = Allow("challenge.list"),
-) -> dict[str, Any]:
-    msg = await rpc(
-        rpc.feedback.ListChallenges,
-        pb.ListChallengesRequest(
-            viewer_id=access.caller.id,
-            owner_id=owner_id,
-            status=status,
-            reports=reports,
-            page=paging.proto(),
-        ),
-    )
-    return page(msg, "items")
-
-
-@router.get(
-    "/challenges/{challenge_id}",
-    response_model=Challenge,
-    name="get_challenge",
-    description="One challenge with its thread (others than its parties: 404).",
-)
-async def get_challenge(
-    challenge_id: PathId, rpc: RpcDep, access: Access = Allow("challenge.read")
-) -> dict[str, Any]:
-    msg = await rpc(
-        rpc.feedback.GetChallenge,
-        pb.GetChallengeRequest(id=challenge_id, viewer_id=access.caller.id),
-    )
-    return to_dict(msg)
-
-
-@router.post(
-    "/challenges/{challenge_id}/answer",
-    response_model=Challenge,
-    name="answer_challenge",
-    description="The objective's owner answers; the challenge closes (others who may read "
-    "it: 403 not_objective_owner; a closed one: 409 challenge_closed).",
-)
-async def answer_challenge(
-    challenge_id: PathId,
-    body: ChallengeAnswer,
-    rpc: RpcDep,
-    access: Access = Allow("challenge.answer"),
-) -> dict[str, Any]:
-    msg = await rpc(
-        rpc.feedback.AnswerChallenge,
-        pb.AnswerChallengeRequest(id=challenge_id, actor_id=access.caller.id, text=body.text),
-    )
-    return to_dict(msg)
-
-
-@router.post(
-    "/challenges/{challenge_id}/resolve",
-    response_model=Challenge,
-    name="resolve_challenge",
-    description="The objective's owner marks the challenge resolved (with an optional note).",
-)
-async def resolve_challenge(
-    challenge_id: PathId,
-    body: ChallengeResolve,
-    rpc: RpcDep,
-    access: Access = Allow("challenge.resolve"),
-) -> dict[str, Any]:
-    msg = await rpc(
-        rpc.feedback.ResolveChallenge,
-        pb.ResolveChallengeRequest(id=challenge_id, actor_id=access.caller.id, text=body.text),
     )
     return to_dict(msg)
