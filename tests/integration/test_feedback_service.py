@@ -13,10 +13,13 @@ from typing import Any
 import grpc
 import pytest
 
+from services.common.nats import FEEDBACK_STREAM
+from services.feedback.events import FEEDBACK_GIVEN, UPWARD_GIVEN
 from stride.feedback.v1 import feedback_pb2 as pb
 from stride.feedback.v1 import feedback_pb2_grpc
 from stride.identity.v1 import inbox_pb2, inbox_pb2_grpc
 from tests.integration.feedback_helpers import Plant, code_of, make_plant
+from tests.integration.goals_helpers import events
 from tests.integration.services_fixtures import feedback_stack
 
 
@@ -367,3 +370,31 @@ async def test_frequency_counts_items_per_department_and_week(env) -> None:
         grpc.StatusCode.INVALID_ARGUMENT,
         "invalid_week",
     )
+
+
+async def test_events_are_relayed_and_upward_ones_name_no_author(env, nats_url: str) -> None:
+    fb, p, _ = env
+    given = await fb.GiveFeedback(
+        pb.GiveFeedbackRequest(author_id=p.frank, subject_id=p.eve, text="Sharp eye on lot 7")
+    )
+    await fb.GiveUpwardFeedback(
+        pb.GiveUpwardFeedbackRequest(author_id=p.frank, text="Anonymous note", anonymous=True)
+    )
+    (event,) = await events(
+        nats_url,
+        FEEDBACK_GIVEN.subject,
+        pb.FeedbackGiven,
+        lambda e: e.feedback_id == given.id,
+        1,
+        stream=FEEDBACK_STREAM,
+    )
+    assert event.about_id == p.eve and event.author_id == p.frank and event.meta.producer
+    upward = await events(
+        nats_url,
+        UPWARD_GIVEN.subject,
+        pb.UpwardFeedbackGiven,
+        lambda e: e.manager_id == p.director,
+        1,
+        stream=FEEDBACK_STREAM,
+    )
+    assert upward and all(p.frank.encode() not in e.SerializeToString() for e in upward)
