@@ -29,8 +29,8 @@ START_TIMEOUT_SECONDS = 240.0
 # Idle this long before measuring (start-up garbage collected, caches settled).
 SETTLE_SECONDS = 10.0
 LIMIT_MB = 1024.0
-# The services the target includes but the stack does not run yet (feedback, telemetry).
-SERVICES_TO_COME = 2
+# The services the target includes but the stack does not run yet (telemetry).
+SERVICES_TO_COME = 1
 # Settings that would point `stride up` at engines elsewhere: the measured stack is the
 # embedded one of a fresh machine.
 EXTERNAL = ("STRIDE_DATABASE_URL", "STRIDE_TEMPORAL_ADDRESS", "STRIDE_NATS_URL", "STRIDE_SMTP_HOST")
@@ -48,7 +48,7 @@ class Footprint:
     @property
     def projected_rss(self) -> float:
         """With the services still to come, each the size of the largest service today."""
-        services = [v for k, v in self.rss.items() if k in ("identity", "goals")]
+        services = [v for k, v in self.rss.items() if k in ("identity", "goals", "feedback")]
         return self.total_rss + SERVICES_TO_COME * max(services, default=0.0)
 
 

@@ -11,6 +11,7 @@ from gateway.routers import (
     audit,
     auth,
     blockers,
+    challenges,
     check_in_imports,
     check_ins,
     checklists,
@@ -18,6 +19,7 @@ from gateway.routers import (
     cycles,
     departments,
     employees,
+    feedback,
     health,
     inbox,
     key_results,
@@ -28,6 +30,7 @@ from gateway.routers import (
     org_sync,
     risk_rules,
     training,
+    upward_feedback,
 )
 from gateway.security import annotate_routes
 
@@ -55,6 +58,9 @@ for module in (
     inbox,
     me,
     approval_decisions,
+    feedback,
+    upward_feedback,
+    challenges,
 ):
     annotate_routes(module.router)
     api_router.include_router(module.router)

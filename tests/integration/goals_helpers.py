@@ -36,12 +36,13 @@ async def events(
     kind: type[M],
     match: Callable[[M], bool],
     expected: int,
+    stream: str = GOALS_STREAM,
 ) -> list[M]:
     """Events of ``kind`` on ``subject`` that ``match``: waits (bounded) for ``expected`` of
     them, then one more fetch to catch extras."""
     nc = await connect(nats_url)
     try:
-        sub = await nc.jetstream().pull_subscribe(subject, durable=None, stream=GOALS_STREAM)
+        sub = await nc.jetstream().pull_subscribe(subject, durable=None, stream=stream)
         found: list[M] = []
         empty_fetches = 0
         while empty_fetches < (1 if len(found) >= expected else 10):
