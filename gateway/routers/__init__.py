@@ -18,6 +18,7 @@ from gateway.routers import (
     cycles,
     departments,
     employees,
+    feedback_rounds,
     health,
     inbox,
     key_results,
@@ -55,6 +56,7 @@ for module in (
     inbox,
     me,
     approval_decisions,
+    feedback_rounds,
 ):
     annotate_routes(module.router)
     api_router.include_router(module.router)
