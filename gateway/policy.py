@@ -399,24 +399,23 @@ NESTED_RULES = FILTER_RULES | {REPORTING_LINE.action}
 # -- end of goals ----------------------------------------------------------------------------------
 
 # -- 360 feedback rounds ---------------------------------------------------------------------------
-# Templates and starting rounds are HR's (an admin without the HR role has no part in 360s).
-# The rest is open to every signed-in person at the gate, and the feedback service decides on
-# the round itself, where its data is read: GetRound answers its subject, manager, HR and
+# Templates and starting rounds: HR (and admin, who may do everything at this gate). The rest
+# is open to every signed-in person at the gate, and the feedback service decides on the round
+# itself, where its data is read: GetRound answers its subject, manager, HR and
 # raters (anyone else: 404); only the subject nominates; only an invited rater answers; results
 # go to the subject, their manager and HR only, as the anonymity rules release them (admins
-# included in "nobody else"). No API key: people only.
-_HR_ONLY = {HR: Reach.ALL}
+# included in "nobody else": the gate is not where anonymity is decided). No API key.
 _FEEDBACK_ROUND_RULES = (
-    Rule("feedback_template.read", "Read 360 question templates (HR)", _HR_ONLY),
+    Rule("feedback_template.read", "Read 360 question templates (HR, admin)", _ORG_ADMINS),
     Rule(
         "feedback_template.write",
-        "Create, change or archive a 360 question template (HR)",
-        _HR_ONLY,
+        "Create, change or archive a 360 question template (HR, admin)",
+        _ORG_ADMINS,
     ),
     Rule(
         "feedback_round.start",
-        "Start 360 rounds for a department or the whole organisation (HR)",
-        _HR_ONLY,
+        "Start 360 rounds for a department or the whole organisation (HR, admin)",
+        _ORG_ADMINS,
     ),
     Rule(
         "feedback_round.read",

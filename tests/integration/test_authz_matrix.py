@@ -999,10 +999,9 @@ ENDPOINTS += [
 ]
 
 # -- 360 feedback rounds ---------------------------------------------------------------------
-# Templates and starting rounds: HR only (not admin). e's round: e (subject), m (manager) and HR
+# Templates and starting rounds: HR and admin. e's round: e (subject), m (manager) and HR
 # read it, anyone else reads "not found"; only e nominates; e and m (self, manager) answer as
 # raters; results go to e, m and HR only. People only: no API key.
-HR_ONLY = grid(any="F F F Y F F S S U")
 ROUND_READ = grid(any="Y Y 4 Y 4 4 S S U")
 ROUND_NOMINATE = grid(any="Y J J J J J S S U")
 ROUND_ANSWER = grid(any="Y Y V V V V S S U")
@@ -1089,24 +1088,24 @@ async def start_rounds_body(w: World, column: str, target: str) -> Any:
 
 
 ENDPOINTS += [
-    Endpoint("GET", "/feedback-templates", HR_ONLY),
+    Endpoint("GET", "/feedback-templates", HR_ADMIN),
     Endpoint(
         "POST",
         "/feedback-templates",
-        HR_ONLY,
+        HR_ADMIN,
         ok=(201, None),
         body=const({"name": "360", "questions": QUESTIONS}),
     ),
-    Endpoint("GET", "/feedback-templates/{template_id}", HR_ONLY, params=feedback_template),
+    Endpoint("GET", "/feedback-templates/{template_id}", HR_ADMIN, params=feedback_template),
     Endpoint(
         "PUT",
         "/feedback-templates/{template_id}",
-        HR_ONLY,
+        HR_ADMIN,
         params=fresh_template,
         body=const({"name": "360 v2", "questions": QUESTIONS}),
     ),
-    Endpoint("DELETE", "/feedback-templates/{template_id}", HR_ONLY, params=fresh_template),
-    Endpoint("POST", "/feedback-rounds", HR_ONLY, body=start_rounds_body),
+    Endpoint("DELETE", "/feedback-templates/{template_id}", HR_ADMIN, params=fresh_template),
+    Endpoint("POST", "/feedback-rounds", HR_ADMIN, body=start_rounds_body),
     Endpoint(
         "GET",
         "/feedback-rounds/{round_id}",
