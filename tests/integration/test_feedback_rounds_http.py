@@ -92,7 +92,7 @@ async def org(stack: GatewayStack) -> Org:
         "nominations_due": (today + timedelta(days=7)).isoformat(),
     }
     problem(
-        await o.http.post("/feedback-rounds", json=body, headers=o.as_("Admin")), 403, "forbidden"
+        await o.http.post("/feedback-rounds", json=body, headers=o.as_("P1")), 403, "forbidden"
     )
     started = ok(await o.http.post("/feedback-rounds", json=body, headers=o.as_("HR")))
     assert started["already"] == 0 and len(started["rounds"]) == len(people)
