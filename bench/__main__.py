@@ -60,7 +60,7 @@ def escalation(console: Console) -> list[Target]:
 
 
 def feedback(console: Console, args: argparse.Namespace) -> list[Target]:
-    from bench import feedback as fb
+    from bench import feedback_report as fb
 
     opts = fb.Options(
         employees=args.feedback_employees,
