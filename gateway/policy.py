@@ -398,6 +398,105 @@ FILTER_RULES = frozenset({"goals.of_person", "goals.of_department"})
 NESTED_RULES = FILTER_RULES | {REPORTING_LINE.action}
 # -- end of goals ----------------------------------------------------------------------------------
 
+# -- feedback: continuous feedback, praise, upward feedback, goal challenges ----------------------
+# People only (no API key reads or writes anyone's feedback). The routes let every signed-in
+# person through to the feedback service, which decides on each item it reads: private
+# feedback for its author, the person it is about and (when shared) their manager; praise
+# for the department; anonymous upward feedback only as an aggregate to the manager; a
+# challenge for its challenger, the objective's owner and the owner's managers. An item the
+# caller may not read answers 404 like a missing one (docs/feedback.md).
+_FEEDBACK_RULES = (
+    Rule(
+        "feedback.give",
+        "Give feedback or praise about a person, objective or key result",
+        _EVERYONE,
+    ),
+    Rule(
+        "feedback.list",
+        "List feedback about oneself, given by oneself, or shared with one as the manager",
+        _EVERYONE,
+    ),
+    Rule(
+        "feedback.read",
+        "Read one piece of feedback: its author, the person it is about, their manager when "
+        "shared; praise: the department and heads above, HR, admin, executive (others: 404)",
+        _EVERYONE,
+    ),
+    Rule(
+        "feedback.request",
+        "Ask a colleague for feedback about oneself or one's goals",
+        _EVERYONE,
+    ),
+    Rule(
+        "feedback.request.list",
+        "List the requests for feedback one was asked or made",
+        _EVERYONE,
+    ),
+    Rule("feedback.request.decline", "Decline a request for feedback one was asked", _EVERYONE),
+    Rule(
+        "praise.list",
+        "List the praise one may see (one's department and the ones one heads; HR, admin, "
+        "executive: all)",
+        _EVERYONE,
+    ),
+    Rule("badge.read", "Read the recognition badges", _EVERYONE),
+    Rule("badge.update", "Create or change a recognition badge", _ORG_ADMINS),
+    Rule(
+        "upward_feedback.give",
+        "Give feedback to one's own manager, optionally anonymous",
+        _EVERYONE,
+    ),
+    Rule(
+        "upward_feedback.read",
+        "Read the upward feedback written to oneself as a manager (anonymous: aggregate only)",
+        _EVERYONE,
+    ),
+    Rule(
+        "challenge.raise",
+        "Challenge an objective one may read",
+        _GOAL_READERS,
+        resource="objective",
+        read_action="objective.read",
+        public_objects=True,
+    ),
+    Rule(
+        "objective.challenges",
+        "List an objective's challenges (each as far as the caller may read it)",
+        _GOAL_READERS,
+        resource="objective",
+        read_action="objective.read",
+        public_objects=True,
+    ),
+    Rule(
+        "challenge.list",
+        "List the challenges one raised or must answer, or those of one's reports",
+        _EVERYONE,
+    ),
+    Rule(
+        "challenge.read",
+        "Read a challenge: its challenger, the objective's owner and their managers, HR, "
+        "admin, executive (others: 404)",
+        _EVERYONE,
+    ),
+    Rule("challenge.answer", "Answer a challenge of one's own objective (closes it)", _EVERYONE),
+    Rule("challenge.resolve", "Mark a challenge of one's own objective resolved", _EVERYONE),
+    Rule(
+        "feedback.frequency",
+        "Feedback given per department and week: HR, admin, executive; heads for the "
+        "departments they head",
+        _DEPARTMENT_READERS,
+        resource="department",
+        read_action="department.read",
+    ),
+    Rule("feedback_settings.read", "Read the feedback settings (anonymity threshold)", _EVERYONE),
+    Rule(
+        "feedback_settings.update",
+        "Change the anonymity threshold (never below 3)",
+        _ORG_ADMINS,
+    ),
+)
+# -- end of feedback -------------------------------------------------------------------------------
+
 # -- 360 feedback rounds ---------------------------------------------------------------------------
 # Templates and starting rounds: HR (and admin, who may do everything at this gate). The rest
 # is open to every signed-in person at the gate, and the feedback service decides on the round
@@ -658,6 +757,7 @@ RULES: dict[str, Rule] = _rules(
         resource="approval",
         read_action="approval.read",
     ),
+    *_FEEDBACK_RULES,
 )
 
 

@@ -18,6 +18,7 @@ from gateway.routers import (
     cycles,
     departments,
     employees,
+    feedback,
     feedback_rounds,
     health,
     inbox,
@@ -56,6 +57,7 @@ for module in (
     inbox,
     me,
     approval_decisions,
+    feedback,
     feedback_rounds,
 ):
     annotate_routes(module.router)

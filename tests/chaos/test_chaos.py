@@ -3,9 +3,10 @@
 A real ``stride up --free-ports`` (its supervisor, its nats-server and Temporal dev server,
 PostgreSQL or SQLite like the other suites). While about 2,000 check-ins go through the
 gateway (24 clients; each key result's weeks in order; 5xx and dropped connections retried)
-and a plan approval is pending, goals, identity, the gateway, the worker, nats-server and
-the Temporal dev server are killed with SIGKILL one after the other, each at a set point of
-the load and each once the previous one is back. ``stride up`` restarts them. Then:
+and a plan approval is pending, goals, feedback, identity, the gateway, the worker,
+nats-server and the Temporal dev server are killed with SIGKILL one after the other, each at
+a set point of the load and each once the previous one is back. ``stride up`` restarts them.
+Then:
 
 - every check-in the gateway acknowledged is stored, once per key result and week, and every
   stored version of a check-in has exactly one ``checkin.recorded`` message in JetStream;
@@ -13,7 +14,8 @@ the load and each once the previous one is back. ``stride up`` restarts them. Th
   weeks (m >= 2) are escalated to level min(m - 1, 5), with exactly weeks 2..m counted at
   risk; key results on plan have no escalation at all;
 - the pending approval is decided through the gateway and its workflow completes;
-- no e-mail reached the mail sink twice (the approval request and the decision arrived once).
+- no e-mail reached the mail sink twice (the approval request and the decision arrived once);
+- feedback given after the storm is stored and read by the person it is about only.
 
 A process that ``stride up`` starts later must join :data:`KILL_ORDER` (or :data:`SPARED`
 with the reason): the test fails on a child it does not know. Runs in ~2-3 minutes on
@@ -261,7 +263,7 @@ async def test_every_process_killed_under_load(up: Up) -> None:
         load = CheckInLoad(http, org.admin, plans(org, lagging, on_plan), CLIENTS)
         approval_id = await submit_plan(org)
 
-        # Kill i falls at check-in (i + 1) / 8 of the load; the load runs on meanwhile, at
+        # Kill i falls at check-in (i + 1) / 9 of the load; the load runs on meanwhile, at
         # most SLACK check-ins ahead, until the killed process is back.
         parts = len(KILL_ORDER) + 2
         marks = [load.total * (i + 1) // parts for i in range(len(KILL_ORDER))]
@@ -298,6 +300,24 @@ async def test_every_process_killed_under_load(up: Up) -> None:
         await check_escalations(up, org, lagging, on_plan)
         await check_approval(up, org, approval_id)
         await check_mail(up)
+        await check_feedback(org)
+
+
+async def check_feedback(org: Org) -> None:
+    """The feedback process, killed like the others, serves again: feedback given after the
+    storm is stored and read back by the person it is about (and by no one else)."""
+    r = await org.http.post(
+        "/feedback",
+        json={"subject_id": org.owner_id, "text": "Steady hands through the outage"},
+        headers=org.admin,
+    )
+    assert r.status_code == 201, r.text
+    given = r.json()["id"]
+    r = await org.http.get("/feedback", headers=org.owner)
+    assert r.status_code == 200, r.text
+    assert given in {f["id"] for f in r.json()["items"]}
+    r = await org.http.get(f"/feedback/{given}", headers=org.manager)
+    assert r.status_code == 404, r.text  # not shared with the manager
 
 
 async def decide(org: Org, approval_id: str) -> None:

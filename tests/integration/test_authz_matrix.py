@@ -11,6 +11,7 @@ object. Expected outcomes are written out by hand below — not derived from gat
   4  404, exactly like a missing object (BOLA)         S  403 insufficient_scope (API keys)
   A  403 admin_required                                U  401 unauthenticated
   L  403 outside_reporting_line (key_result.assign)    .  not applicable
+  N  409 no_manager (upward feedback)                  O  403 not_objective_owner
 
 A second test checks that this table names every route of the app, and that every route
 (and every operation of the OpenAPI document) declares its rule.
@@ -37,6 +38,7 @@ from temporalio.worker import Worker
 from gateway.app import PUBLIC_DOC_ROUTES
 from gateway.security import RULE_EXTENSION, iter_routes, route_rules
 from services.worker.worker import ensure_search_attributes
+from stride.feedback.v1 import feedback_pb2 as fpb
 from stride.feedback.v1 import rounds_pb2 as rpb
 from stride.goals.v1 import goals_pb2 as gpb
 from stride.identity.v1 import auth_pb2, identity_pb2, inbox_pb2, org_sync_pb2, org_sync_pb2_grpc
@@ -998,6 +1000,218 @@ ENDPOINTS += [
     ),
 ]
 
+# -- feedback --
+# Items made straight through the feedback service's gRPC API (o is in Sales, t never signs in):
+# private feedback by o about e shared with e's manager m; private feedback by o about h (e's
+# colleague: a peer gets 404); praise by o about e; a request by o to e; o's challenge of e's
+# objective. The service decides who reads each one.
+_FEEDBACK: dict[str, str] = {}
+PRIVATE_SHARED = grid(any="Y Y 4 4 4 4 S S U")  # about e, shared with e's manager m
+PRIVATE_PEER = grid(any="4 4 Y 4 4 4 S S U")  # about h: e is a peer of h, m is not h's manager
+PRAISE_READ = grid(any="Y Y Y Y Y Y S S U")  # e's department, its head, HR, admin, executive
+DECLINE = grid(any="Y 4 4 4 4 4 S S U")  # only e was asked
+UPWARD_GIVE = grid(any="Y N N N N N S S U")  # only e has a manager in the matrix's world
+FREQUENCY = grid(any="F F Y Y Y Y S S U")  # h heads Operations
+CHALLENGE_RAISE = grid(  # one's own objective cannot be challenged (422): no "own" row
+    report=". Y . . . . . . .",
+    dept=". . Y . . . . . .",
+    other="4 4 4 Y Y Y S S U",
+)
+CHALLENGE_LIST = grid(
+    own="Y Y Y Y Y Y . . .",
+    report=". Y . . . . . . .",
+    dept=". . Y . . . . . .",
+    other="4 4 4 Y Y Y S S U",
+)
+# o's challenge of e's objective: e owns it, m manages e; h heads e's department but is not in
+# e's manager chain.
+CHALLENGE_READ = grid(any="Y Y 4 Y Y Y S S U")
+CHALLENGE_CLOSE = grid(any="Y O 4 O O O S S U")  # only the owner answers or resolves
+
+
+async def _feedback_item(w: World, key: str, **fields: Any) -> str:
+    if key not in _FEEDBACK:
+        given = await w.stack.feedback.GiveFeedback(
+            fpb.GiveFeedbackRequest(author_id=w.people["o"].id, text=f"Matrix {key}", **fields)
+        )
+        _FEEDBACK[key] = given.id
+    return _FEEDBACK[key]
+
+
+async def private_shared(w: World, column: str, target: str) -> dict[str, str]:
+    item = await _feedback_item(w, "shared", subject_id=w.people["e"].id, share_with_manager=True)
+    return {"feedback_id": item}
+
+
+async def private_peer(w: World, column: str, target: str) -> dict[str, str]:
+    return {"feedback_id": await _feedback_item(w, "peer", subject_id=w.people["h"].id)}
+
+
+async def praise_item(w: World, column: str, target: str) -> dict[str, str]:
+    if "badge" not in _FEEDBACK:
+        badge = await w.stack.feedback.PutBadge(
+            fpb.PutBadgeRequest(
+                code="matrix-pioneer", name_zh="数字先锋奖", name_en="Digital pioneer", active=True
+            )
+        )
+        _FEEDBACK["badge"] = badge.id
+    item = await _feedback_item(
+        w, "praise", subject_id=w.people["e"].id, visibility="praise", badge_id=_FEEDBACK["badge"]
+    )
+    return {"feedback_id": item}
+
+
+async def feedback_request(w: World, column: str, target: str) -> dict[str, str]:
+    if "request" not in _FEEDBACK:
+        ask = await w.stack.feedback.RequestFeedback(
+            fpb.RequestFeedbackRequest(requester_id=w.people["o"].id, responder_id=w.people["e"].id)
+        )
+        _FEEDBACK["request"] = ask.id
+    return {"request_id": _FEEDBACK["request"]}
+
+
+async def new_challenge(w: World) -> str:
+    raised = await w.stack.feedback.RaiseChallenge(
+        fpb.RaiseChallengeRequest(
+            objective_id=w.objectives["e"], challenger_id=w.people["o"].id, text="Why 100?"
+        )
+    )
+    return str(raised.id)
+
+
+async def challenge(w: World, column: str, target: str) -> dict[str, str]:
+    if "challenge" not in _FEEDBACK:
+        _FEEDBACK["challenge"] = await new_challenge(w)
+    return {"challenge_id": _FEEDBACK["challenge"]}
+
+
+async def fresh_challenge(w: World, column: str, target: str) -> dict[str, str]:
+    return {"challenge_id": await new_challenge(w)}
+
+
+async def feedback_about_t(w: World, column: str, target: str) -> Any:
+    return {"subject_id": w.people["t"].id, "text": "Thanks for the handover"}
+
+
+async def ask_t(w: World, column: str, target: str) -> Any:
+    return {"responder_id": w.people["t"].id, "message": "How did my report read?"}
+
+
+async def badge_code(w: World, column: str, target: str) -> dict[str, str]:
+    return {"code": "matrix-badge"}
+
+
+FEEDBACK_ENDPOINTS: list[Endpoint] = [
+    Endpoint(
+        "POST",
+        "/feedback",
+        PEOPLE_ONLY,
+        ok=(201, None),
+        body=feedback_about_t,
+    ),
+    Endpoint("GET", "/feedback", PEOPLE_ONLY),
+    Endpoint(
+        "GET",
+        "/feedback/{feedback_id}",
+        PRIVATE_SHARED,
+        hidden="feedback_not_found",
+        params=private_shared,
+        variant="(private, shared with the manager)",
+    ),
+    Endpoint(
+        "GET",
+        "/feedback/{feedback_id}",
+        PRIVATE_PEER,
+        hidden="feedback_not_found",
+        params=private_peer,
+        variant="(private, about a peer)",
+    ),
+    Endpoint(
+        "GET",
+        "/feedback/{feedback_id}",
+        PRAISE_READ,
+        hidden="feedback_not_found",
+        params=praise_item,
+        variant="(praise)",
+    ),
+    Endpoint(
+        "POST",
+        "/feedback/requests",
+        PEOPLE_ONLY,
+        ok=(201, None),
+        body=ask_t,
+    ),
+    Endpoint("GET", "/feedback/requests", PEOPLE_ONLY),
+    Endpoint(
+        "POST",
+        "/feedback/requests/{request_id}/decline",
+        DECLINE,
+        hidden="feedback_request_not_found",
+        params=feedback_request,
+    ),
+    Endpoint("GET", "/feedback/frequency", FREQUENCY),
+    Endpoint("GET", "/feedback/settings", PEOPLE_ONLY),
+    Endpoint("PUT", "/feedback/settings", HR_ADMIN, body=const({"anonymity_threshold": 3})),
+    Endpoint("GET", "/praise", PEOPLE_ONLY),
+    Endpoint("GET", "/badges", PEOPLE_ONLY),
+    Endpoint(
+        "PUT",
+        "/badges/{code}",
+        HR_ADMIN,
+        params=badge_code,
+        body=const({"name_zh": "质量之星", "name_en": "Quality star"}),
+    ),
+    Endpoint(
+        "POST",
+        "/me/upward-feedback",
+        UPWARD_GIVE,
+        ok=(201, None),
+        body=const({"text": "Share the plan earlier", "anonymous": True}),
+    ),
+    Endpoint("GET", "/me/upward-feedback", PEOPLE_ONLY),
+    Endpoint(
+        "POST",
+        "/objectives/{objective_id}/challenges",
+        CHALLENGE_RAISE,
+        ok=(201, None),
+        hidden="objective_not_found",
+        params=objective,
+        body=const({"text": "Is this reachable?"}),
+    ),
+    Endpoint(
+        "GET",
+        "/objectives/{objective_id}/challenges",
+        CHALLENGE_LIST,
+        hidden="objective_not_found",
+        params=objective,
+    ),
+    Endpoint("GET", "/challenges", PEOPLE_ONLY),
+    Endpoint(
+        "GET",
+        "/challenges/{challenge_id}",
+        CHALLENGE_READ,
+        hidden="challenge_not_found",
+        params=challenge,
+    ),
+    Endpoint(
+        "POST",
+        "/challenges/{challenge_id}/answer",
+        CHALLENGE_CLOSE,
+        hidden="challenge_not_found",
+        params=fresh_challenge,
+        body=const({"text": "Yes, with the new dies"}),
+    ),
+    Endpoint(
+        "POST",
+        "/challenges/{challenge_id}/resolve",
+        CHALLENGE_CLOSE,
+        hidden="challenge_not_found",
+        params=fresh_challenge,
+        body=const({}),
+    ),
+]
+ENDPOINTS += FEEDBACK_ENDPOINTS
+
 # -- 360 feedback rounds ---------------------------------------------------------------------
 # Templates and starting rounds: HR and admin. e's round: e (subject), m (manager) and HR
 # read it, anyone else reads "not found"; only e nominates; e and m (self, manager) answer as
@@ -1142,6 +1356,8 @@ EXPECTED: dict[str, tuple[int, str | None]] = {
     "S": (403, "insufficient_scope"),
     "A": (403, "admin_required"),
     "U": (401, "unauthenticated"),
+    "N": (409, "no_manager"),
+    "O": (403, "not_objective_owner"),
 }
 
 
@@ -1306,3 +1522,26 @@ async def test_a_hidden_object_reads_exactly_like_a_missing_one(world: World) ->
         "/key-results/nope/check-ins", json={"value": 1, "confidence": 1}, headers=headers
     )
     assert _comparable(write) == _comparable(missing)
+
+
+async def test_the_author_of_anonymous_upward_feedback_is_never_returned(world: World) -> None:
+    """e writes anonymously to m; nothing any caller can read names e as its author."""
+    e = world.people["e"]
+    r = await world.stack.http.post(
+        "/me/upward-feedback",
+        json={"text": "Anonymous matrix note", "anonymous": True},
+        headers=world.headers["e"],
+    )
+    assert r.status_code == 201, r.text
+    assert e.id not in r.text
+    for column in PEOPLE.replace("e", ""):  # e's own summary names e as its manager
+        r = await world.stack.http.get("/me/upward-feedback", headers=world.headers[column])
+        assert r.status_code == 200, r.text
+        assert e.id not in r.text, column
+        if column == "m":
+            assert r.json()["named"] == []
+            assert not r.json()["anonymous"]["released"]  # one author: below the threshold
+    for column in ("r", "a"):
+        r = await world.stack.http.get("/audit", headers=world.headers[column])
+        if r.status_code == 200:
+            assert "upward" not in r.text, column

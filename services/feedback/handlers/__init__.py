@@ -5,5 +5,9 @@ repository, calls the pure rules (``services.feedback.domain``), records rows, e
 message type, ``services.feedback.events``) and audit entries, and commits. The gRPC
 adapters in ``services.feedback.servicers`` only translate messages and call these.
 
+- ``feedback``: continuous feedback and praise (give, answer a request, read, list);
+- ``requests``: requests for feedback; ``badges``: HR's recognition badges;
+- ``upward``: upward feedback and the manager's summary (anonymous: aggregate only);
+- ``challenges``: goal challenges; ``frequency``: counts per department and week;
 - ``settings``: the organisation's feedback settings (the anonymity threshold).
 """

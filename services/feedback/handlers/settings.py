@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
+
 from services.common.models import rfc3339, utcnow
 from services.common.outbox import new_event_meta
 from services.feedback.domain.settings import valid_threshold
-from services.feedback.handlers.shared import Deps
+from services.feedback.handlers.shared import Deps, concurrent
 from services.feedback.models import Settings
 from services.feedback.repository import SETTINGS_ID, FeedbackRepository
 from stride.feedback.v1 import feedback_pb2 as pb
@@ -33,6 +35,13 @@ async def get(deps: Deps, request: pb.GetSettingsRequest) -> pb.FeedbackSettings
 
 async def update(deps: Deps, request: pb.UpdateSettingsRequest) -> pb.FeedbackSettings:
     value = valid_threshold(request.anonymity_threshold)
+    try:
+        return await _update(deps, value)
+    except IntegrityError as exc:  # the first change, made twice at once
+        raise concurrent("settings") from exc
+
+
+async def _update(deps: Deps, value: int) -> pb.FeedbackSettings:
     async with deps.units() as uow:
         row = await uow.repo.settings(lock=True)
         before = settings_pb(row)

@@ -26,6 +26,5 @@ SERVICE_NAMES = [
 
 async def setup(ctx: ServiceContext, server: grpc.aio.Server) -> None:
     deps = deps_of(ctx)
-    servicer = FeedbackServicer(deps)  # type: ignore[abstract]  # the rest comes next
-    feedback_pb2_grpc.add_FeedbackServiceServicer_to_server(servicer, server)
+    feedback_pb2_grpc.add_FeedbackServiceServicer_to_server(FeedbackServicer(deps), server)
     rounds_pb2_grpc.add_RoundServiceServicer_to_server(RoundServicer(round_deps(ctx)), server)

@@ -566,7 +566,7 @@ class GetUpwardFeedbackRequest(_message.Message):
     manager_id: _builtins.str
     viewer_id: _builtins.str
     period: _builtins.str
-    """Default: the current period."""
+    """"YYYY-Qn"; default: the current quarter."""
     def __init__(
         self,
         *,
@@ -805,12 +805,15 @@ class ListChallengesRequest(_message.Message):
     OWNER_ID_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     PAGE_FIELD_NUMBER: _builtins.int
+    REPORTS_FIELD_NUMBER: _builtins.int
     viewer_id: _builtins.str
     objective_id: _builtins.str
     """Optional filters."""
     owner_id: _builtins.str
     status: _builtins.str
     """"open" | "answered" | "resolved"; empty: all."""
+    reports: _builtins.bool
+    """Challenges on objectives of people who report to the viewer (directly or not)."""
     @_builtins.property
     def page(self) -> _common_pb2.PageRequest: ...
     def __init__(
@@ -821,10 +824,11 @@ class ListChallengesRequest(_message.Message):
         owner_id: _builtins.str = ...,
         status: _builtins.str = ...,
         page: _common_pb2.PageRequest | None = ...,
+        reports: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["objective_id", b"objective_id", "owner_id", b"owner_id", "page", b"page", "status", b"status", "viewer_id", b"viewer_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["objective_id", b"objective_id", "owner_id", b"owner_id", "page", b"page", "reports", b"reports", "status", b"status", "viewer_id", b"viewer_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -914,7 +918,9 @@ class GetFeedbackFrequencyRequest(_message.Message):
     TO_WEEK_FIELD_NUMBER: _builtins.int
     DEPARTMENT_IDS_FIELD_NUMBER: _builtins.int
     from_week: _builtins.str
-    """ISO weeks "YYYY-Www", inclusive."""
+    """ISO weeks "YYYY-Www", inclusive. Defaults: to_week the current week (organisation's
+    time zone), from_week 12 weeks before to_week.
+    """
     to_week: _builtins.str
     @_builtins.property
     def department_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:

@@ -1,0 +1,526 @@
+"""Continuous feedback, praise, badges, upward feedback, goal challenges, frequency, settings.
+
+Served by the feedback service, which decides on every item it reads (the caller is passed
+as the viewer): an item the caller may not read answers 404 exactly like a missing one.
+Static paths (/feedback/requests, /feedback/frequency, /feedback/settings) are declared
+before /feedback/{feedback_id}.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+
+from gateway.convert import to_dict
+from gateway.deps import FilterId, Paging, PathId, RpcDep
+from gateway.policy import Facts
+from gateway.routers.common import page
+from gateway.routes import StrideRoute
+from gateway.schemas.common import QueryBool, Week
+from gateway.schemas.feedback import (
+    AskBox,
+    AskStatusFilter,
+    BadgeList,
+    BadgePut,
+    Challenge,
+    ChallengeAnswer,
+    ChallengePage,
+    ChallengeRaise,
+    ChallengeResolve,
+    ChallengeStatusFilter,
+    Feedback,
+    FeedbackAsk,
+    FeedbackAskCreate,
+    FeedbackAskPage,
+    FeedbackBox,
+    FeedbackGive,
+    FeedbackPage,
+    Frequency,
+    Settings,
+    SettingsUpdate,
+    SubjectKindFilter,
+    UpwardGive,
+    UpwardReceipt,
+    UpwardSummary,
+)
+from gateway.schemas.feedback import Badge as BadgeOut
+from gateway.security import Access, Allow, headed_departments
+from stride.feedback.v1 import feedback_pb2 as pb
+from workflows.vocabulary import BADGE_CODE_PATTERN, QUARTER_PATTERN
+
+router = APIRouter(tags=["feedback"], route_class=StrideRoute)
+
+BadgeCode = Annotated[str, Path(max_length=64, pattern=BADGE_CODE_PATTERN)]
+Box = Annotated[
+    FeedbackBox,
+    Query(
+        description="received: about the caller; given: by the caller; reports: about people "
+        "the caller manages directly, shared with their manager"
+    ),
+]
+AskBoxQuery = Annotated[
+    AskBox, Query(description="asked: addressed to the caller; mine: asked by the caller")
+]
+AskStatus = Annotated[AskStatusFilter, Query(description="only requests in this status")]
+ChallengeStatus = Annotated[
+    ChallengeStatusFilter, Query(description="only challenges in this status")
+]
+SubjectKindQuery = Annotated[
+    SubjectKindFilter, Query(description="only feedback about this kind of subject")
+]
+IncludeRetired = Annotated[QueryBool, Query(description="also badges no longer awarded")]
+Period = Annotated[
+    str,
+    Query(
+        pattern=f"^({QUARTER_PATTERN.strip('^$')})?$",
+        description='a quarter "YYYY-Qn"; default: the current one',
+    ),
+]
+
+
+# -- feedback and praise ----------------------------------------------------------------------
+
+
+@router.post(
+    "/feedback",
+    response_model=Feedback,
+    status_code=201,
+    name="give_feedback",
+    description="Feedback about a person, an objective or a key result (the goal's owner "
+    "receives it). Private: the person, and their manager when share_with_manager. Praise: "
+    "with a badge (422 badge_required), seen by the person's department. Unknown subject: "
+    "422 unknown_objective / unknown_key_result / unknown_subject.",
+)
+async def give_feedback(
+    body: FeedbackGive, rpc: RpcDep, access: Access = Allow("feedback.give")
+) -> dict[str, Any]:
+    msg = await rpc(
+        rpc.feedback.GiveFeedback,
+        pb.GiveFeedbackRequest(
+            author_id=access.caller.id,
+            subject_kind=body.subject_kind,
+            subject_id=body.subject_id,
+            visibility=body.visibility,
+            share_with_manager=body.share_with_manager,
+            badge_id=body.badge_id,
+            text=body.text,
+            request_id=body.request_id,
+        ),
+    )
+    return to_dict(msg)
+
+
+@router.get(
+    "/feedback",
+    response_model=FeedbackPage,
+    name="list_feedback",
+    description="The caller's feedback, newest first: received (default), given, or shared "
+    "with the caller as the manager of the person it is about.",
+)
+async def list_feedback(
+    rpc: RpcDep,
+    paging: Paging,
+    box: Box = "received",
+    subject_kind: SubjectKindQuery = "",
+    subject_id: FilterId = "",
+    access: Access = Allow("feedback.list"),
+) -> dict[str, Any]:
+    msg = await rpc(
+        rpc.feedback.ListFeedback,
+        pb.ListFeedbackRequest(
+            viewer_id=access.caller.id,
+            box=box,
+            subject_kind=subject_kind,
+            subject_id=subject_id,
+            page=paging.proto(),
+        ),
+    )
+    return page(msg, "items")
+
+
+@router.post(
+    "/feedback/requests",
+    response_model=FeedbackAsk,
+    status_code=201,
+    name="request_feedback",
+    description="Asks a colleague for feedback about oneself (default) or one's own "
+    "objective or key result; the request reaches their inbox. They answer with POST "
+    "/feedback naming request_id.",
+)
+async def request_feedback(
+    body: FeedbackAskCreate, rpc: RpcDep, access: Access = Allow("feedback.request")
+) -> dict[str, Any]:
+    msg = await rpc(
+        rpc.feedback.RequestFeedback,
+        pb.RequestFeedbackRequest(
+            requester_id=access.caller.id,
+            responder_id=body.responder_id,
+            subject_kind=body.subject_kind,
+            subject_id=body.subject_id,
+            message=body.message,
+        ),
+    )
+    return to_dict(msg)
+
+
+@router.get(
+    "/feedback/requests",
+    response_model=FeedbackAskPage,
+    name="list_feedback_requests",
+    description="Requests for feedback addressed to the caller (default) or made by them.",
+)
+async def list_feedback_requests(
+    rpc: RpcDep,
+    paging: Paging,
+    box: AskBoxQuery = "asked",
+    status: AskStatus = "",
+    access: Access = Allow("feedback.request.list"),
+) -> dict[str, Any]:
+    msg = await rpc(
+        rpc.feedback.ListFeedbackRequests,
+        pb.ListFeedbackRequestsRequest(
+            viewer_id=access.caller.id, box=box, status=status, page=paging.proto()
+        ),
+    )
+    return page(msg, "items")
+
+
+@router.post(
+    "/feedback/requests/{request_id}/decline",
+    response_model=FeedbackAsk,
+    name="decline_feedback_request",
+    description="The one asked declines (idempotent); the requester gets 403 not_responder, "
+    "anyone else 404.",
+)
+async def decline_feedback_request(
+    request_id: PathId, rpc: RpcDep, access: Access = Allow("feedback.request.decline")
+) -> dict[str, Any]:
+    msg = await rpc(
+        rpc.feedback.DeclineFeedbackRequest,
+        pb.DeclineFeedbackRequestRequest(id=request_id, actor_id=access.caller.id),
+    )
+    return to_dict(msg)
+
+
+@router.get(
+    "/feedback/frequency",
+    response_model=Frequency,
+    name="feedback_frequency",
+    description="Items given per department (the giver's) and ISO week: private feedback, "
+    "praise, upward feedback, challenges. HR, admin, executives: any department (default "
+    "all); heads: the departments they head (default: those).",
+)
+async def feedback_frequency(
+    rpc: RpcDep,
+    from_week: Annotated[
+        Week | None, Query(description='first ISO week "YYYY-Www" (default: 12 weeks before)')
+    ] = None,
+    to_week: Annotated[
+        Week | None, Query(description='last ISO week "YYYY-Www" (default: this week)')
+    ] = None,
+    department_id: FilterId = "",
+    access: Access = Allow("feedback.frequency"),
+) -> dict[str, Any]:
+    departments: list[str] = []
+    if department_id:
+        if not access.sees_everything:
+            await access.check(access.action, Facts(department_id=department_id))
+        departments = [department_id]
+    elif not access.sees_everything:
+        departments = await headed_departments(rpc, access.caller.id)
+        if not departments:
+            await access.check(access.action, Facts(department_id=access.caller.department_id))
+    msg = await rpc(
+        rpc.feedback.GetFeedbackFrequency,
+        pb.GetFeedbackFrequencyRequest(
+            from_week=from_week or "", to_week=to_week or "", department_ids=departments
+        ),
+    )
+    return to_dict(msg)
+
+
+@router.get(
+    "/feedback/settings",
+    response_model=Settings,
+    name="get_feedback_settings",
+    description="The organisation's feedback settings.",
+)
+async def get_feedback_settings(
+    rpc: RpcDep, access: Access = Allow("feedback_settings.read")
+) -> dict[str, Any]:
+    return to_dict(await rpc(rpc.feedback.GetSettings, pb.GetSettingsRequest()))
+
+
+@router.put(
+    "/feedback/settings",
+    response_model=Settings,
+    name="update_feedback_settings",
+    description="Sets the anonymity threshold: anonymous answers and upward feedback are "
+    "released only from this many distinct authors; never below 3 (422 "
+    "threshold_below_minimum).",
+)
+async def update_feedback_settings(
+    body: SettingsUpdate, rpc: RpcDep, access: Access = Allow("feedback_settings.update")
+) -> dict[str, Any]:
+    msg = await rpc(
+        rpc.feedback.UpdateSettings,
+        pb.UpdateSettingsRequest(anonymity_threshold=body.anonymity_threshold),
+    )
+    return to_dict(msg)
+
+
+@router.get(
+    "/feedback/{feedback_id}",
+    response_model=Feedback,
+    name="get_feedback",
+    description="One piece of feedback, for whoever may read it (others: 404 "
+    "feedback_not_found, exactly like a missing one).",
+)
+async def get_feedback(
+    feedback_id: PathId, rpc: RpcDep, access: Access = Allow("feedback.read")
+) -> dict[str, Any]:
+    msg = await rpc(
+        rpc.feedback.GetFeedback, pb.GetFeedbackRequest(id=feedback_id, viewer_id=access.caller.id)
+    )
+    return to_dict(msg)
+
+
+@router.get(
+    "/praise",
+    response_model=FeedbackPage,
+    name="list_praise",
+    description="Public praise the caller may see (their department's, and the departments "
+    "they head), newest first.",
+)
+async def list_praise(
+    rpc: RpcDep,
+    paging: Paging,
+    about_id: FilterId = "",
+    access: Access = Allow("praise.list"),
+) -> dict[str, Any]:
+    msg = await rpc(
+        rpc.feedback.ListPraise,
+        pb.ListPraiseRequest(viewer_id=access.caller.id, about_id=about_id, page=paging.proto()),
+    )
+    return page(msg, "items")
+
+
+# -- badges -----------------------------------------------------------------------------------
+
+
+@router.get(
+    "/badges",
+    response_model=BadgeList,
+    name="list_badges",
+    description="The recognition badges HR maintains (retired ones on request).",
+)
+async def list_badges(
+    rpc: RpcDep,
+    include_retired: Annotated[
+        QueryBool, Query(description="also badges no longer awarded")
+    ] = False,
+    access: Access = Allow("badge.read"),
+) -> dict[str, Any]:
+    msg = await rpc(rpc.feedback.ListBadges, pb.ListBadgesRequest(include_retired=include_retired))
+    return to_dict(msg)
+
+
+@router.put(
+    "/badges/{code}",
+    response_model=BadgeOut,
+    name="put_badge",
+    description="Creates the badge with this code or changes it (active: false retires it; "
+    "praise already given keeps it).",
+)
+async def put_badge(
+    code: BadgeCode, body: BadgePut, rpc: RpcDep, access: Access = Allow("badge.update")
+) -> dict[str, Any]:
+    msg = await rpc(
+        rpc.feedback.PutBadge,
+        pb.PutBadgeRequest(
+            code=code,
+            name_zh=body.name_zh,
+            name_en=body.name_en,
+            description=body.description,
+            active=body.active,
+        ),
+    )
+    return to_dict(msg)
+
+
+# -- upward feedback --------------------------------------------------------------------------
+
+
+@router.post(
+    "/me/upward-feedback",
+    response_model=UpwardReceipt,
+    status_code=201,
+    name="give_upward_feedback",
+    description="Feedback to the caller's own direct manager (409 no_manager without one). "
+    "Anonymous: never shown with its author — to the manager only as an aggregate once enough "
+    "colleagues wrote anonymously this quarter; to no one else at all.",
+)
+async def give_upward_feedback(
+    body: UpwardGive, rpc: RpcDep, access: Access = Allow("upward_feedback.give")
+) -> dict[str, Any]:
+    msg = await rpc(
+        rpc.feedback.GiveUpwardFeedback,
+        pb.GiveUpwardFeedbackRequest(
+            author_id=access.caller.id, text=body.text, anonymous=body.anonymous
+        ),
+    )
+    return to_dict(msg)
+
+
+@router.get(
+    "/me/upward-feedback",
+    response_model=UpwardSummary,
+    name="get_upward_feedback",
+    description="The upward feedback written to the caller this quarter (or period): named "
+    "items, and the anonymous ones as an aggregate once released.",
+)
+async def get_upward_feedback(
+    rpc: RpcDep, period: Period = "", access: Access = Allow("upward_feedback.read")
+) -> dict[str, Any]:
+    msg = await rpc(
+        rpc.feedback.GetUpwardFeedback,
+        pb.GetUpwardFeedbackRequest(
+            manager_id=access.caller.id, viewer_id=access.caller.id, period=period
+        ),
+    )
+    return to_dict(msg)
+
+
+# -- goal challenges --------------------------------------------------------------------------
+
+
+@router.post(
+    "/objectives/{objective_id}/challenges",
+    response_model=Challenge,
+    status_code=201,
+    name="raise_challenge",
+    description="Challenges an objective the caller may read; its owner must answer.",
+)
+async def raise_challenge(
+    objective_id: PathId,
+    body: ChallengeRaise,
+    rpc: RpcDep,
+    access: Access = Allow("challenge.raise"),
+) -> dict[str, Any]:
+    msg = await rpc(
+        rpc.feedback.RaiseChallenge,
+        pb.RaiseChallengeRequest(
+            objective_id=objective_id, challenger_id=access.caller.id, text=body.text
+        ),
+    )
+    return to_dict(msg)
+
+
+@router.get(
+    "/objectives/{objective_id}/challenges",
+    response_model=ChallengePage,
+    name="list_objective_challenges",
+    description="An objective's challenges, each as far as the caller may read it.",
+)
+async def list_objective_challenges(
+    objective_id: PathId,
+    rpc: RpcDep,
+    paging: Paging,
+    status: ChallengeStatus = "",
+    access: Access = Allow("objective.challenges"),
+) -> dict[str, Any]:
+    msg = await rpc(
+        rpc.feedback.ListChallenges,
+        pb.ListChallengesRequest(
+            viewer_id=access.caller.id,
+            objective_id=objective_id,
+            status=status,
+            page=paging.proto(),
+        ),
+    )
+    return page(msg, "items")
+
+
+@router.get(
+    "/challenges",
+    response_model=ChallengePage,
+    name="list_challenges",
+    description="Challenges the caller raised or must answer (default), those on one "
+    "person's objectives (owner_id: all of them for the owner and their managers), or on "
+    "the objectives of the caller's reports (reports=true).",
+)
+async def list_challenges(
+    rpc: RpcDep,
+    paging: Paging,
+    status: ChallengeStatus = "",
+    owner_id: FilterId = "",
+    reports: Annotated[QueryBool, Query(description="on the caller's reports' goals")] = False,
+    access: Access = Allow("challenge.list"),
+) -> dict[str, Any]:
+    msg = await rpc(
+        rpc.feedback.ListChallenges,
+        pb.ListChallengesRequest(
+            viewer_id=access.caller.id,
+            owner_id=owner_id,
+            status=status,
+            reports=reports,
+            page=paging.proto(),
+        ),
+    )
+    return page(msg, "items")
+
+
+@router.get(
+    "/challenges/{challenge_id}",
+    response_model=Challenge,
+    name="get_challenge",
+    description="One challenge with its thread (others than its parties: 404).",
+)
+async def get_challenge(
+    challenge_id: PathId, rpc: RpcDep, access: Access = Allow("challenge.read")
+) -> dict[str, Any]:
+    msg = await rpc(
+        rpc.feedback.GetChallenge,
+        pb.GetChallengeRequest(id=challenge_id, viewer_id=access.caller.id),
+    )
+    return to_dict(msg)
+
+
+@router.post(
+    "/challenges/{challenge_id}/answer",
+    response_model=Challenge,
+    name="answer_challenge",
+    description="The objective's owner answers; the challenge closes (others who may read "
+    "it: 403 not_objective_owner; a closed one: 409 challenge_closed).",
+)
+async def answer_challenge(
+    challenge_id: PathId,
+    body: ChallengeAnswer,
+    rpc: RpcDep,
+    access: Access = Allow("challenge.answer"),
+) -> dict[str, Any]:
+    msg = await rpc(
+        rpc.feedback.AnswerChallenge,
+        pb.AnswerChallengeRequest(id=challenge_id, actor_id=access.caller.id, text=body.text),
+    )
+    return to_dict(msg)
+
+
+@router.post(
+    "/challenges/{challenge_id}/resolve",
+    response_model=Challenge,
+    name="resolve_challenge",
+    description="The objective's owner marks the challenge resolved (with an optional note).",
+)
+async def resolve_challenge(
+    challenge_id: PathId,
+    body: ChallengeResolve,
+    rpc: RpcDep,
+    access: Access = Allow("challenge.resolve"),
+) -> dict[str, Any]:
+    msg = await rpc(
+        rpc.feedback.ResolveChallenge,
+        pb.ResolveChallengeRequest(id=challenge_id, actor_id=access.caller.id, text=body.text),
+    )
+    return to_dict(msg)

@@ -1,0 +1,158 @@
+"""What the feedback service asks other services, over gRPC (services/common/channels.py).
+
+- identity: people (who the viewer is: department, roles, managers), the department tree
+  (who heads what, for praise), and the in-app inbox (a request for feedback);
+- goals: objectives and key results (feedback about them, challenges), to check they exist
+  and to find their owner.
+
+A service that does not answer is UNAVAILABLE ``<service>_unavailable`` (try again); a
+person, objective or key result that does not exist is ``unknown_<what>`` (INVALID_ARGUMENT)
+when a request names it, or NOT_FOUND for the viewer of a read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+
+from services.common.channels import MAX_MESSAGE_BYTES, channel
+from services.common.errors import DomainError, InvalidArgument
+from services.feedback.domain.people import Person
+from stride.common.v1 import common_pb2
+from stride.goals.v1 import goals_pb2, goals_pb2_grpc
+from stride.identity.v1 import identity_pb2 as ipb
+from stride.identity.v1 import identity_pb2_grpc, inbox_pb2, inbox_pb2_grpc
+
+DEADLINE_SECONDS = 5.0
+_PAGE = 200
+
+
+def _unavailable(service: str) -> DomainError:
+    return DomainError(
+        f"{service}_unavailable",
+        f"the {service} service did not answer; try again",
+        status=grpc.StatusCode.UNAVAILABLE,
+    )
+
+
+@dataclass(frozen=True)
+class Department:
+    id: str
+    parent_id: str
+    head_id: str
+
+
+class Org:
+    """The identity service: people, departments and the inbox."""
+
+    def __init__(self, address: str, *, max_message_bytes: int = MAX_MESSAGE_BYTES) -> None:
+        self.channel = channel(address, max_message_bytes=max_message_bytes)
+        self.identity = identity_pb2_grpc.IdentityServiceStub(self.channel)
+        self.inbox = inbox_pb2_grpc.InboxServiceStub(self.channel)
+
+    async def close(self) -> None:
+        await self.channel.close(None)
+
+    async def person(self, employee_id: str, field: str = "employee") -> Person:
+        """The person (active), with their managers; InvalidArgument ``unknown_<field>``."""
+        if not employee_id:
+            raise InvalidArgument(f"{field}_required", f"{field}_id must be given")
+        try:
+            found = await self.identity.GetEmployee(
+                ipb.GetEmployeeRequest(id=employee_id), timeout=DEADLINE_SECONDS
+            )
+            chain = await self.identity.GetManagerChain(
+                ipb.GetManagerChainRequest(employee_id=employee_id), timeout=DEADLINE_SECONDS
+            )
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
+                raise InvalidArgument(f"unknown_{field}", f"{field} not found") from exc
+            raise _unavailable("identity") from exc
+        if found.status != ipb.EMPLOYEE_STATUS_ACTIVE:
+            raise InvalidArgument(f"inactive_{field}", f"the {field} has left the organisation")
+        return Person(
+            id=found.id,
+            department_id=found.department_id,
+            manager_id=found.manager_id,
+            managers=tuple(m.id for m in chain.managers),
+            roles=frozenset(found.roles),
+        )
+
+    async def reports(self, employee_id: str, *, transitive: bool) -> list[str]:
+        """Ids of the people who report to ``employee_id`` (directly, or at any depth)."""
+        out: list[str] = []
+        token = ""
+        try:
+            while True:
+                page = await self.identity.ListReports(
+                    ipb.ListReportsRequest(
+                        employee_id=employee_id,
+                        transitive=transitive,
+                        page=common_pb2.PageRequest(page_size=_PAGE, page_token=token),
+                    ),
+                    timeout=DEADLINE_SECONDS,
+                )
+                out += [e.id for e in page.employees]
+                token = page.page.next_page_token
+                if not token:
+                    return out
+        except grpc.aio.AioRpcError as exc:
+            raise _unavailable("identity") from exc
+
+    async def departments(self) -> list[Department]:
+        """Every department (the tree praise is shown along)."""
+        out: list[Department] = []
+        token = ""
+        try:
+            while True:
+                page = await self.identity.ListDepartments(
+                    ipb.ListDepartmentsRequest(
+                        page=common_pb2.PageRequest(page_size=_PAGE, page_token=token)
+                    ),
+                    timeout=DEADLINE_SECONDS,
+                )
+                out += [Department(d.id, d.parent_id, d.head_id) for d in page.departments]
+                token = page.page.next_page_token
+                if not token:
+                    return out
+        except grpc.aio.AioRpcError as exc:
+            raise _unavailable("identity") from exc
+
+    async def deliver(self, request: inbox_pb2.DeliverRequest) -> None:
+        """Put an item in a person's inbox (once per key)."""
+        try:
+            await self.inbox.Deliver(request, timeout=DEADLINE_SECONDS)
+        except grpc.aio.AioRpcError as exc:
+            raise _unavailable("identity") from exc
+
+
+class Goals:
+    """The goals service: objectives and key results feedback and challenges are about."""
+
+    def __init__(self, address: str, *, max_message_bytes: int = MAX_MESSAGE_BYTES) -> None:
+        self.channel = channel(address, max_message_bytes=max_message_bytes)
+        self.stub = goals_pb2_grpc.GoalsServiceStub(self.channel)
+
+    async def close(self) -> None:
+        await self.channel.close(None)
+
+    async def objective(self, objective_id: str) -> goals_pb2.Objective:
+        try:
+            return await self.stub.GetObjective(
+                goals_pb2.GetObjectiveRequest(id=objective_id), timeout=DEADLINE_SECONDS
+            )
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
+                raise InvalidArgument("unknown_objective", "objective not found") from exc
+            raise _unavailable("goals") from exc
+
+    async def key_result(self, kr_id: str) -> goals_pb2.KeyResult:
+        try:
+            return await self.stub.GetKeyResult(
+                goals_pb2.GetKeyResultRequest(id=kr_id), timeout=DEADLINE_SECONDS
+            )
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
+                raise InvalidArgument("unknown_key_result", "key result not found") from exc
+            raise _unavailable("goals") from exc
