@@ -138,11 +138,11 @@ async def results(deps: RoundDeps, request: pb.GetRoundResultsRequest) -> pb.Rou
     manager = row.manager_id
     hr = False
     if viewer and viewer not in (row.subject_id, manager):
-        current = await deps.people.manager_of(row.subject_id)
+        current = await deps.manager_of(row.subject_id)
         if viewer == current:
             manager = current
         else:
-            hr = await deps.people.is_hr(viewer)
+            hr = await deps.is_hr(viewer)
     role = results_reader(viewer, row.subject_id, manager, hr=hr)
     data = release_from_data(frozen.data) if frozen is not None else None
     return results_pb(row, data, role)

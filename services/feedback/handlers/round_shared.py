@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from services.common.errors import NotFound
+from services.common.errors import InvalidArgument, NotFound
 from services.common.runtime import ServiceContext
 from services.common.uow import UnitOfWork, Units
+from services.feedback.clients import Org
 from services.feedback.events import EVENTS
 from services.feedback.round_models import Round, RoundRater
-from services.feedback.round_people import RoundPeople
 from services.feedback.round_repository import RoundRepository
 from stride.feedback.v1 import rounds_pb2 as pb
 from workflows.vocabulary import (
@@ -26,12 +26,15 @@ from workflows.vocabulary import (
 
 RoundUow = UnitOfWork[RoundRepository]
 RESOURCE = "feedback_round"
+# The granted role that reads every round's results (an admin without it does not).
+HR_ROLE = "hr"
 
 
 @dataclass(frozen=True)
 class RoundDeps:
     units: Units[RoundRepository]
-    people: RoundPeople
+    # The identity service (the feedback process' one client: services/feedback/clients.py).
+    org: Org
     # The organisation's time zone: the calendar a round's dates are in.
     time_zone: str
 
@@ -40,15 +43,25 @@ class RoundDeps:
         async with self.units.sessions() as session:
             yield RoundRepository(session)
 
+    async def manager_of(self, employee_id: str) -> str:
+        """The employee's current direct manager ("" when none, unknown or left)."""
+        try:
+            return (await self.org.person(employee_id)).manager_id
+        except InvalidArgument:
+            return ""
 
-def round_deps(ctx: ServiceContext) -> RoundDeps:
-    people = RoundPeople(
-        ctx.settings.identity_addr, max_message_bytes=ctx.settings.grpc_max_message_bytes
-    )
-    ctx.closers.append(people.close)
+    async def is_hr(self, employee_id: str) -> bool:
+        """Whether the person (active) holds the HR role."""
+        try:
+            return HR_ROLE in (await self.org.person(employee_id)).roles
+        except InvalidArgument:
+            return False
+
+
+def round_deps(ctx: ServiceContext, org: Org) -> RoundDeps:
     return RoundDeps(
         Units(ctx.sessions, RoundRepository, EVENTS, ctx.outbox_committed),
-        people,
+        org,
         ctx.settings.time_zone,
     )
 

@@ -34,7 +34,6 @@ from services.feedback.round_messages import round_pb
 from services.feedback.round_models import Round, RoundRater
 from services.feedback.round_repository import RoundRepository
 from stride.feedback.v1 import rounds_pb2 as pb
-from stride.identity.v1.identity_pb2 import EMPLOYEE_STATUS_ACTIVE
 from workflows.vocabulary import (
     RATER_APPROVED,
     RATER_INVITED,
@@ -65,12 +64,13 @@ async def start(deps: RoundDeps, request: pb.StartRoundsRequest) -> pb.StartRoun
     deadline, due = round_dates(request.deadline, request.nominations_due, today)
     department_id = request.department_id.strip()
     if department_id:
-        await deps.people.department(department_id)
+        if department_id not in {d.id for d in await deps.org.departments()}:
+            raise InvalidArgument("unknown_department", "department not found")
     async with deps.reading() as repo:
         template = await template_of(repo, request.template_id)
     if template.archived:
         raise FailedPrecondition("template_archived", "the template is archived")
-    everyone = await deps.people.active_employees()
+    everyone = await deps.org.active_employees()
     reports: dict[str, list[str]] = {}
     for e in everyone:
         if e.manager_id:
@@ -139,9 +139,7 @@ async def _overseer(deps: RoundDeps, row: Round, viewer_id: str) -> bool:
         return True
     if viewer_id == row.subject_id:
         return False
-    return viewer_id == await deps.people.manager_of(row.subject_id) or await deps.people.is_hr(
-        viewer_id
-    )
+    return viewer_id == await deps.manager_of(row.subject_id) or await deps.is_hr(viewer_id)
 
 
 async def get(deps: RoundDeps, request: pb.GetRoundRequest) -> pb.Round:
@@ -178,15 +176,13 @@ async def nominate(deps: RoundDeps, request: pb.NominateRequest) -> pb.Round:
         row = await round_of(repo, request.round_id)
     if request.actor_id != row.subject_id:
         raise permission_denied("not_subject", "only the round's subject nominates")
-    direct = await deps.people.direct_reports(row.subject_id)
+    direct = frozenset(await deps.org.reports(row.subject_id, transitive=False))
     raters = checked_nominations(
         row.subject_id, row.manager_id, request.peer_ids, request.report_ids, direct
     )
     for who, relation in raters:
         if relation == RELATION_PEER:
-            found = await deps.people.employee(who)
-            if found is None or found.status != EMPLOYEE_STATUS_ACTIVE:
-                raise InvalidArgument("unknown_rater", f"{who} is not an active employee")
+            await deps.org.person(who, "rater")  # unknown_rater, inactive_rater
     async with deps.units() as uow:
         row = await round_of(uow.repo, request.round_id, lock=True)
         ensure_nominating(row.phase)

@@ -27,4 +27,6 @@ SERVICE_NAMES = [
 async def setup(ctx: ServiceContext, server: grpc.aio.Server) -> None:
     deps = deps_of(ctx)
     feedback_pb2_grpc.add_FeedbackServiceServicer_to_server(FeedbackServicer(deps), server)
-    rounds_pb2_grpc.add_RoundServiceServicer_to_server(RoundServicer(round_deps(ctx)), server)
+    rounds_pb2_grpc.add_RoundServiceServicer_to_server(
+        RoundServicer(round_deps(ctx, deps.org)), server
+    )
