@@ -215,6 +215,14 @@ async def test_templates_need_both_languages_and_rounds_start_once_per_subject(
         )[1] == "not_a_direct_report"
         unknown = pb.NominateRequest(round_id=s_round.id, actor_id=p["S"], peer_ids=["x" * 100])
         assert (await refused(rounds.Nominate, unknown))[1] == "unknown_rater"
+        nowhere = pb.StartRoundsRequest(
+            cycle_id="x",
+            template_id=template.id,
+            department_id="nope",
+            deadline=DEADLINE,
+            nominations_due=DUE,
+        )
+        assert (await refused(rounds.StartRounds, nowhere))[1] == "unknown_department"
         long_cycle = pb.StartRoundsRequest(
             cycle_id="c" * 100, template_id=template.id, deadline=DEADLINE, nominations_due=DUE
         )

@@ -264,3 +264,42 @@ async def test_two_reports_stay_hidden_next_to_four_peers_and_the_total_does_not
         # Nothing else in the answer counts reports: the only numbers are the total's.
         numbers = json.dumps(res)
         assert '"respondents": 2' not in numbers and '"respondents": 4' not in numbers
+
+
+async def test_bad_bodies_are_422_and_change_nothing(org: Org) -> None:
+    o = org
+    bad_templates = [
+        {"name": "x", "questions": [{"kind": "rating", "text_zh": "好", "text_en": ""}]},
+        {"name": "x", "questions": [{"kind": "choice", "text_zh": "好", "text_en": "Good"}]},
+        {"name": "x", "questions": []},
+        {"name": "x", "questions": QUESTIONS, "extra": 1},
+    ]
+    for body in bad_templates:
+        r = await o.http.post("/feedback-templates", json=body, headers=o.as_("HR"))
+        assert r.status_code == 422, r.text
+    rid = o.rounds["Boss"]  # still nominating: nobody may answer yet
+    for answers in (
+        [{"question_id": "teamwork", "rating": 6}],
+        [],
+        [{"question_id": "q", "rating": "5"}],
+    ):
+        r = await o.http.put(
+            f"/feedback-rounds/{rid}/answers", json={"answers": answers}, headers=o.as_("Boss")
+        )
+        assert r.status_code == 422, r.text
+    problem(
+        await o.http.put(
+            f"/feedback-rounds/{rid}/answers",
+            json={"answers": [{"question_id": "teamwork", "rating": 3}]},
+            headers=o.as_("Boss"),
+        ),
+        409,
+        "not_collecting",
+    )
+    r = await o.http.put(
+        f"/feedback-rounds/{rid}/nominations",
+        json={"peer_ids": [o.id("P1"), o.id("P1")]},
+        headers=o.as_("Boss"),
+    )
+    assert r.status_code == 422, r.text
+    problem(await o.http.get("/feedback-rounds/nope", headers=o.as_("HR")), 404, "round_not_found")
