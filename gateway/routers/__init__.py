@@ -20,6 +20,7 @@ from gateway.routers import (
     departments,
     employees,
     feedback,
+    feedback_rounds,
     health,
     inbox,
     key_results,
@@ -61,6 +62,7 @@ for module in (
     feedback,
     upward_feedback,
     challenges,
+    feedback_rounds,
 ):
     annotate_routes(module.router)
     api_router.include_router(module.router)

@@ -119,6 +119,27 @@ class Org:
         except grpc.aio.AioRpcError as exc:
             raise _unavailable("identity") from exc
 
+    async def active_employees(self, department_id: str = "") -> list[ipb.Employee]:
+        """The active employees of a department ("": of the whole organisation): 360 rounds
+        start one round each."""
+        out: list[ipb.Employee] = []
+        token = ""
+        try:
+            while True:
+                page = await self.identity.ListEmployees(
+                    ipb.ListEmployeesRequest(
+                        department_id=department_id,
+                        page=common_pb2.PageRequest(page_size=_PAGE, page_token=token),
+                    ),
+                    timeout=DEADLINE_SECONDS,
+                )
+                out += [e for e in page.employees if e.status == ipb.EMPLOYEE_STATUS_ACTIVE]
+                token = page.page.next_page_token
+                if not token:
+                    return out
+        except grpc.aio.AioRpcError as exc:
+            raise _unavailable("identity") from exc
+
     async def deliver(self, request: inbox_pb2.DeliverRequest) -> None:
         """Put an item in a person's inbox (once per key)."""
         try:
