@@ -248,3 +248,19 @@ WEIGHT_TOTAL = 100
 CURRENCY_CODE = r"[A-Z]{3}"
 # A checklist item's stable id, e.g. "inspection-records".
 CHECKLIST_ITEM_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+# -- 360 feedback rounds (feedback-round/<cycle>/<subject>) -----------------------------------
+# A round's phase: nominating (the subject nominates, the manager approves the list) →
+# approved → collecting (invitations sent, answers open) → closed; or cancelled.
+ROUND_NOMINATING = "nominating"
+ROUND_APPROVED = "approved"
+ROUND_COLLECTING = "collecting"
+ROUND_CLOSED = "closed"
+ROUND_CANCELLED = "cancelled"
+# How a rater stands to the round's subject.
+RELATION_SELF = "self"
+RELATION_MANAGER = "manager"
+RELATION_PEER = "peer"
+RELATION_REPORT = "report"
+# Raters on one round's approved list at most (self, manager, peers, reports).
+MAX_ROUND_RATERS = 50

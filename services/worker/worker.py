@@ -29,6 +29,7 @@ from activities.risk_sweep import RiskSweepActivities
 from services.common.settings import WorkerSettings
 from workflows.coordination import CoordinationWorkflow
 from workflows.cycle import CycleWorkflow
+from workflows.feedback_round import FeedbackRoundWorkflow
 from workflows.invitations import InvitationWorkflow
 from workflows.kr_escalation import KrEscalationWorkflow
 from workflows.org_sync import OrgSyncWorkflow
@@ -47,6 +48,7 @@ WORKFLOWS: list[type] = [
     CycleWorkflow,
     InvitationWorkflow,
     RiskSweepWorkflow,
+    FeedbackRoundWorkflow,
 ]
 
 
