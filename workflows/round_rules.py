@@ -43,6 +43,9 @@ APPROVE_ACTIVITY = "feedback_round_approve"
 MARK_INVITED_ACTIVITY = "feedback_round_mark_invited"
 PENDING_RATERS_ACTIVITY = "feedback_round_pending_raters"
 CLOSE_ACTIVITY = "feedback_round_close"
+# The cycle workflow asks the feedback service to start a cycle's rounds (RoundService
+# StartRounds) at closing, when its input says so.
+START_ROUNDS_ACTIVITY = "feedback_start_rounds"
 
 # Local wall-clock time of every reminder and of asking the manager.
 REMIND_AT = time(9, 0)
@@ -156,6 +159,48 @@ class RoundView:
     # Raters on the approved list (approved, invited, answered or declined).
     rater_ids: list[str] = field(default_factory=list)
     closed_at: str = ""
+
+
+@dataclass
+class RoundsAtClosing:
+    """A cycle's 360 rounds, started when it enters closing (CycleInput.feedback_rounds)."""
+
+    template_id: str
+    # "" : the whole organisation.
+    department_id: str = ""
+    # Nominations are due this many days after the cycle's last day, answers this many days
+    # after that.
+    nomination_days: int = 3
+    answer_days: int = 10
+
+
+@dataclass
+class StartRoundsInput:
+    cycle_id: str
+    template_id: str
+    department_id: str
+    # ISO dates in the organisation's time zone.
+    nominations_due: str
+    deadline: str
+
+
+@dataclass
+class StartRoundsResult:
+    started: int = 0
+    already: int = 0
+
+
+def rounds_at_closing(plan: RoundsAtClosing, cycle_end: date) -> StartRoundsInput:
+    """The dates of the rounds a cycle starts at closing (``cycle_id`` left to the caller)."""
+    due = cycle_end + timedelta(days=max(plan.nomination_days, 1))
+    deadline = due + timedelta(days=max(plan.answer_days, 1))
+    return StartRoundsInput(
+        cycle_id="",
+        template_id=plan.template_id,
+        department_id=plan.department_id,
+        nominations_due=due.isoformat(),
+        deadline=deadline.isoformat(),
+    )
 
 
 @dataclass

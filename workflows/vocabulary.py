@@ -262,5 +262,5 @@ RELATION_SELF = "self"
 RELATION_MANAGER = "manager"
 RELATION_PEER = "peer"
 RELATION_REPORT = "report"
-# Raters on one round's approved list at most (self, manager, peers, reports).
-MAX_ROUND_RATERS = 50
+# Raters on one round's approved list at most: self, the manager, 12 peers and 40 reports.
+MAX_ROUND_RATERS = 2 + 12 + 40

@@ -71,11 +71,14 @@ from workflows.round_rules import (
     ERROR_SERVICE_REFUSED,
     MARK_INVITED_ACTIVITY,
     PENDING_RATERS_ACTIVITY,
+    START_ROUNDS_ACTIVITY,
     ApproveActivityInput,
     MarkInvitedInput,
     PendingRaters,
     RoundRef,
     RoundView,
+    StartRoundsInput,
+    StartRoundsResult,
 )
 from workflows.round_rules import (
     CLOSE_ACTIVITY as ROUND_CLOSE_ACTIVITY,
@@ -334,7 +337,7 @@ class RoundStand:
         self.answered.update(rater_ids)
 
     def all(self) -> list[Callable[..., Any]]:
-        return [self.approve, self.mark_invited, self.pending_raters, self.close]
+        return [self.approve, self.mark_invited, self.pending_raters, self.close, self.start_rounds]
 
     def _view(self, round_id: str, closed_at: str = "") -> RoundView:
         return RoundView(round_id, self.phase, list(self.raters), closed_at)
@@ -369,3 +372,8 @@ class RoundStand:
         self.phase = "closed"
         closed_at = activity.info().current_attempt_scheduled_time
         return self._view(input.round_id, closed_at.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+    @activity.defn(name=START_ROUNDS_ACTIVITY)
+    async def start_rounds(self, input: StartRoundsInput) -> StartRoundsResult:
+        self._record(START_ROUNDS_ACTIVITY, input)
+        return StartRoundsResult(started=5, already=1)

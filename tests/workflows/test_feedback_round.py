@@ -1,7 +1,8 @@
 """FeedbackRoundWorkflow on the time-skipping server: a whole 360 round (nominations, the
 manager's approval through the validated Update, invitations, reminders to the raters who
 have not answered on working days, the deadline, the close and the results notice), refused
-Updates that change nothing, a refusal by the feedback service, HR approving, and cancel."""
+Updates that change nothing, a refusal by the feedback service, HR approving, cancel; and
+the cycle starting its rounds when it enters closing."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from services.worker.worker import build_worker
 from tests.waiting import until
 from tests.workflows.fake_activities import FakeActivities, RoundStand
 from workflows import ids
+from workflows.cycle import CycleInput, CycleWorkflow
 from workflows.feedback_round import FeedbackRoundWorkflow
 from workflows.notifications import (
     FEEDBACK_APPROVAL_NEEDED,
@@ -38,10 +40,13 @@ from workflows.round_rules import (
     APPROVE_ACTIVITY,
     CLOSE_ACTIVITY,
     MARK_INVITED_ACTIVITY,
+    START_ROUNDS_ACTIVITY,
     ApproveNominationsInput,
     CancelRound,
     RoundInput,
+    RoundsAtClosing,
     RoundState,
+    StartRoundsInput,
 )
 from workflows.search_attributes import STRIDE_CYCLE, STRIDE_PHASE
 
@@ -290,3 +295,39 @@ async def test_cancel_ends_the_round_without_closing_it(
     assert (await handle.describe()).typed_search_attributes.get(STRIDE_PHASE) == (
         "feedback-round:cancelled"
     )
+
+
+async def test_a_cycle_asked_to_starts_its_rounds_when_it_enters_closing(
+    temporal_env: WorkflowEnvironment,
+    client: Client,
+    stand: RoundStand,
+    task_queue: str,
+) -> None:
+    today = (await temporal_env.get_current_time()).astimezone(SHANGHAI).date()
+    start, end = today + timedelta(days=2), today + timedelta(days=30)
+    cycle_id = f"cyc-{uuid.uuid4().hex[:8]}"
+    handle = await client.start_workflow(
+        CycleWorkflow.run,
+        CycleInput(
+            cycle_id=cycle_id,
+            start_date=start.isoformat(),
+            end_date=end.isoformat(),
+            feedback_rounds=RoundsAtClosing("tpl-360", "dept-qa", nomination_days=3),
+        ),
+        id=ids.cycle(cycle_id),
+        task_queue=task_queue,
+    )
+    result = await handle.result()
+    calls = stand.of(START_ROUNDS_ACTIVITY)
+    assert [c.input for c in calls] == [
+        StartRoundsInput(
+            cycle_id=cycle_id,
+            template_id="tpl-360",
+            department_id="dept-qa",
+            nominations_due=(end + timedelta(days=3)).isoformat(),
+            deadline=(end + timedelta(days=13)).isoformat(),
+        )
+    ]
+    # When the cycle enters closing: the end of its last day.
+    assert at(calls[0].at) == datetime.combine(end + timedelta(days=1), time(0), SHANGHAI)
+    assert result.rounds_started == 6
