@@ -11,8 +11,10 @@ tests/unit/test_vocabulary.py checks that nobody defines these words again.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, timedelta
 from enum import StrEnum
+from types import MappingProxyType
 
 
 class Phase(StrEnum):
@@ -249,18 +251,49 @@ CURRENCY_CODE = r"[A-Z]{3}"
 # A checklist item's stable id, e.g. "inspection-records".
 CHECKLIST_ITEM_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 
-# -- 360 feedback rounds (feedback-round/<cycle>/<subject>) -----------------------------------
-# A round's phase: nominating (the subject nominates, the manager approves the list) →
-# approved → collecting (invitations sent, answers open) → closed; or cancelled.
+
+# -- 360 feedback rounds (services/feedback, workflows/feedback_round.py) ---------------------
+# The fewest raters whose answers to an anonymous question are released as an aggregate: the
+# organisation's setting may raise it, never lower it.
+MIN_ANONYMITY_THRESHOLD = 3
+# A round's phases, in order (cancelled ends it early).
 ROUND_NOMINATING = "nominating"
 ROUND_APPROVED = "approved"
 ROUND_COLLECTING = "collecting"
 ROUND_CLOSED = "closed"
 ROUND_CANCELLED = "cancelled"
-# How a rater stands to the round's subject.
+ROUND_PHASES = (ROUND_NOMINATING, ROUND_APPROVED, ROUND_COLLECTING, ROUND_CLOSED, ROUND_CANCELLED)
+# How a rater stands to the person a round is about.
 RELATION_SELF = "self"
 RELATION_MANAGER = "manager"
 RELATION_PEER = "peer"
 RELATION_REPORT = "report"
-# Raters on one round's approved list at most: self, the manager, 12 peers and 40 reports.
-MAX_ROUND_RATERS = 2 + 12 + 40
+# Every relation → whether its answers to anonymous questions are only released as aggregates
+# (self and manager are one person each: their answers are shown as theirs). A mapping and not a
+# tuple of words: "manager" and "report" are also words of other concepts (a role, a query).
+RELATION_ANONYMITY: Mapping[str, bool] = MappingProxyType(
+    {RELATION_SELF: False, RELATION_MANAGER: False, RELATION_PEER: True, RELATION_REPORT: True}
+)
+# A rater's standing in a round.
+RATER_NOMINATED = "nominated"
+RATER_APPROVED = "approved"
+RATER_INVITED = "invited"
+RATER_ANSWERED = "answered"
+RATER_DECLINED = "declined"
+RATER_STATUSES = (RATER_NOMINATED, RATER_APPROVED, RATER_INVITED, RATER_ANSWERED, RATER_DECLINED)
+# A 360 question asks for a rating (RATING_MIN..RATING_MAX) or a text.
+QUESTION_RATING = "rating"
+QUESTION_TEXT = "text"
+QUESTION_KINDS = (QUESTION_RATING, QUESTION_TEXT)
+RATING_MIN = 1
+RATING_MAX = 5
+# A question template: its questions, the length of a question's wording (per language), and
+# of a question's id (a short slug such as "collaboration"; "q1", "q2"... when none is given).
+MAX_TEMPLATE_QUESTIONS = 40
+MAX_QUESTION_TEXT = 500
+QUESTION_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+# Raters a subject may nominate per relation (direct reports: a foreman's whole shift).
+MAX_ROUND_PEERS = 12
+MAX_ROUND_REPORTS = 40
+# Raters on one round's approved list at most: self, the manager, the peers and the reports.
+MAX_ROUND_RATERS = 2 + MAX_ROUND_PEERS + MAX_ROUND_REPORTS
