@@ -21,11 +21,12 @@ closed      at the end of ``deadline`` (whatever the phase): CloseRound freezes 
             (the anonymity rules apply in the service), then the subject and the manager are
             told the results are ready (only when raters were invited).
 
-The Signal ``cancel`` ends the run without closing (phase cancelled; an approval being
-applied finishes first). Query ``state``. Every date follows the organisation's calendar
-(time zone, holidays, adjusted working days: activity ``org_calendar``, read once at the
-start); the pure rules are in :mod:`workflows.round_rules`. Search attributes: StrideCycle and
-StridePhase (``feedback-round:<phase>``); ids only, no personal data.
+The Signal ``cancel`` ends the run without closing: feedback CancelRound (nothing is ever
+released), phase cancelled (an approval being applied finishes first). Query ``state``.
+Every date follows the organisation's calendar (time zone, holidays, adjusted working days:
+activity ``org_calendar``, read once at the start); the pure rules are in
+:mod:`workflows.round_rules`. Search attributes: StrideCycle and StridePhase
+(``feedback-round:<phase>``); ids only, no personal data.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from workflows.notifications import (
 )
 from workflows.round_rules import (
     APPROVE_ACTIVITY,
+    CANCEL_ACTIVITY,
     CLOSE_ACTIVITY,
     ERROR_REFUSED,
     ERROR_SERVICE_REFUSED,
@@ -151,6 +153,14 @@ class FeedbackRoundWorkflow:
                 await self._wait_for_change(version, self._next_due(times))
         await workflow.wait_condition(workflow.all_handlers_finished)
         if self._cancel is not None and self._state.phase != ROUND_CLOSED:
+            await workflow.execute_activity(
+                CANCEL_ACTIVITY,
+                RoundRef(self._input.round_id),
+                result_type=RoundView,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=ACTIVITY_RETRY,
+                summary="cancel the round",
+            )
             self._state.cancelled_by = self._cancel.actor_id
             self._set_phase(ROUND_CANCELLED)
         return self.state()

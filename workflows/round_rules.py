@@ -43,6 +43,7 @@ APPROVE_ACTIVITY = "feedback_round_approve"
 MARK_INVITED_ACTIVITY = "feedback_round_mark_invited"
 PENDING_RATERS_ACTIVITY = "feedback_round_pending_raters"
 CLOSE_ACTIVITY = "feedback_round_close"
+CANCEL_ACTIVITY = "feedback_round_cancel"
 # The cycle workflow asks the feedback service to start a cycle's rounds (RoundService
 # StartRounds) at closing, when its input says so.
 START_ROUNDS_ACTIVITY = "feedback_start_rounds"

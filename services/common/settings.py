@@ -19,6 +19,7 @@ MIB = 1024 * 1024
 SERVICE_PORTS: dict[str, int] = {
     "identity": 50051,
     "goals": 50052,
+    "feedback": 50053,
 }
 
 
@@ -76,6 +77,7 @@ class StrideSettings(BaseSettings):
     grpc_max_message_bytes: int = Field(default=32 * MIB, ge=64 * 1024)
     identity_addr: str = f"127.0.0.1:{SERVICE_PORTS['identity']}"
     goals_addr: str = f"127.0.0.1:{SERVICE_PORTS['goals']}"
+    feedback_addr: str = f"127.0.0.1:{SERVICE_PORTS['feedback']}"
     # The process' asyncio event loop: "uvloop" (libuv; cheaper I/O for grpc.aio, asyncpg and
     # uvicorn; see services.common.tasks.run) or the standard library's "asyncio". Default per
     # process class: uvloop for the gateway and the services (request paths), asyncio for the

@@ -20,6 +20,7 @@ from activities.approvals import ApprovalActivities
 from activities.audit import AuditActivities
 from activities.cycle import CycleActivities
 from activities.escalation import EscalationActivities
+from activities.feedback_rounds import FeedbackRoundActivities
 from activities.im import ImActivities
 from activities.invitations import InvitationActivities
 from activities.notify import NotifyActivities
@@ -73,6 +74,7 @@ def activities_for(settings: WorkerSettings) -> list[Callable[..., Any]]:
         im.post,
         OrgCalendarActivities(settings).org_calendar,
         RiskSweepActivities(settings).sweep_batch,
+        *FeedbackRoundActivities(settings).all(),
     ]
 
 

@@ -68,6 +68,7 @@ from workflows.plan_approval import (
 from workflows.risk_sweep import ERROR_REFUSED, SWEEP_ACTIVITY, SweepBatchInput, SweepBatchResult
 from workflows.round_rules import (
     APPROVE_ACTIVITY,
+    CANCEL_ACTIVITY,
     ERROR_SERVICE_REFUSED,
     MARK_INVITED_ACTIVITY,
     PENDING_RATERS_ACTIVITY,
@@ -337,7 +338,14 @@ class RoundStand:
         self.answered.update(rater_ids)
 
     def all(self) -> list[Callable[..., Any]]:
-        return [self.approve, self.mark_invited, self.pending_raters, self.close, self.start_rounds]
+        return [
+            self.approve,
+            self.mark_invited,
+            self.pending_raters,
+            self.close,
+            self.cancel,
+            self.start_rounds,
+        ]
 
     def _view(self, round_id: str, closed_at: str = "") -> RoundView:
         return RoundView(round_id, self.phase, list(self.raters), closed_at)
@@ -372,6 +380,12 @@ class RoundStand:
         self.phase = "closed"
         closed_at = activity.info().current_attempt_scheduled_time
         return self._view(input.round_id, closed_at.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+    @activity.defn(name=CANCEL_ACTIVITY)
+    async def cancel(self, input: RoundRef) -> RoundView:
+        self._record(CANCEL_ACTIVITY, input)
+        self.phase = "cancelled"
+        return self._view(input.round_id)
 
     @activity.defn(name=START_ROUNDS_ACTIVITY)
     async def start_rounds(self, input: StartRoundsInput) -> StartRoundsResult:

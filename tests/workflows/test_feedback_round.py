@@ -38,6 +38,7 @@ from workflows.notifications import (
 )
 from workflows.round_rules import (
     APPROVE_ACTIVITY,
+    CANCEL_ACTIVITY,
     CLOSE_ACTIVITY,
     MARK_INVITED_ACTIVITY,
     START_ROUNDS_ACTIVITY,
@@ -291,6 +292,7 @@ async def test_cancel_ends_the_round_without_closing_it(
     assert (result.phase, result.cancelled_by) == ("cancelled", "emp-hr-1")
     assert stand.of(CLOSE_ACTIVITY) == []
     assert stand.of(APPROVE_ACTIVITY) == []
+    assert [c.input.round_id for c in stand.of(CANCEL_ACTIVITY)] == [result.round_id]
     assert [n.template for n in fakes.notifications()] == [FEEDBACK_NOMINATE]
     assert (await handle.describe()).typed_search_attributes.get(STRIDE_PHASE) == (
         "feedback-round:cancelled"
