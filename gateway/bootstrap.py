@@ -26,6 +26,7 @@ from services.common.settings import GatewaySettings
 from services.common.tasks import cancel_and_wait
 from services.common.temporal import connect as connect_temporal
 from stride.audit.v1 import audit_pb2_grpc
+from stride.feedback.v1 import feedback_pb2_grpc
 from stride.goals.v1 import goals_pb2_grpc
 from stride.identity.v1 import auth_pb2_grpc, identity_pb2_grpc, inbox_pb2_grpc, org_sync_pb2_grpc
 
@@ -174,6 +175,8 @@ class GatewayDeps:
     audit: audit_pb2_grpc.AuditServiceStub | None = None
     inbox: inbox_pb2_grpc.InboxServiceStub | None = None
     org_sync: org_sync_pb2_grpc.OrgSyncServiceStub | None = None
+    # The feedback process (continuous feedback, praise, upward feedback, challenges).
+    feedback: feedback_pb2_grpc.FeedbackServiceStub | None = None
     # Where workflows the gateway starts (org-sync/<source>) are picked up.
     task_queue: str = "stride"
     rpc_timeout: float = RPC_TIMEOUT
@@ -195,6 +198,7 @@ async def build_deps(settings: GatewaySettings) -> GatewayDeps:
     size = settings.grpc_max_message_bytes
     identity_channel = channel(settings.identity_addr, max_message_bytes=size)
     goals_channel = channel(settings.goals_addr, max_message_bytes=size)
+    feedback_channel = channel(settings.feedback_addr, max_message_bytes=size)
     temporal = TemporalConnector.from_settings(settings)
     nats_conn = NatsConnection(settings.nats_url)
     nats_conn.start()
@@ -202,6 +206,7 @@ async def build_deps(settings: GatewaySettings) -> GatewayDeps:
     async def close_channels() -> None:
         await identity_channel.close(grace=None)
         await goals_channel.close(grace=None)
+        await feedback_channel.close(grace=None)
 
     return GatewayDeps(
         identity=identity_pb2_grpc.IdentityServiceStub(identity_channel),
@@ -210,11 +215,13 @@ async def build_deps(settings: GatewaySettings) -> GatewayDeps:
         audit=audit_pb2_grpc.AuditServiceStub(identity_channel),
         inbox=inbox_pb2_grpc.InboxServiceStub(identity_channel),
         org_sync=org_sync_pb2_grpc.OrgSyncServiceStub(identity_channel),
+        feedback=feedback_pb2_grpc.FeedbackServiceStub(feedback_channel),
         task_queue=settings.task_queue,
         temporal=temporal,
         readiness={
             "identity": grpc_health_check(identity_channel),
             "goals": grpc_health_check(goals_channel),
+            "feedback": grpc_health_check(feedback_channel),
             "nats": nats_conn.check,
             "temporal": temporal.check,
         },

@@ -11,7 +11,7 @@ Derived from what the operation is, so a new route documents its errors without 
 | 409 | it writes (POST, PUT, PATCH, DELETE) and needs a signed-in caller |
 | 422 | it takes parameters or a body |
 | 500 | always |
-| 502, 503, 504 | it is under /api/v1 (it calls identity, goals or Temporal) |
+| 502, 503, 504 | it is under /api/v1 (it calls identity, goals, feedback or Temporal) |
 
 Anything else a route answers (429 from sign-in, 401 from the public sign-in routes) it
 declares itself with ``responses=problems.problem_responses(...)``. Every documented error

@@ -252,10 +252,47 @@ CURRENCY_CODE = r"[A-Z]{3}"
 CHECKLIST_ITEM_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 
 
-# -- 360 feedback rounds (services/feedback, workflows/feedback_round.py) ---------------------
-# The fewest raters whose answers to an anonymous question are released as an aggregate: the
-# organisation's setting may raise it, never lower it.
+# -- feedback (services/feedback) -------------------------------------------------------------
+# What continuous feedback is about (single words, not a set: "objective" and "key_result"
+# name other things elsewhere too; services/feedback/domain groups them).
+SUBJECT_PERSON = "person"
+SUBJECT_OBJECTIVE = "objective"
+SUBJECT_KEY_RESULT = "key_result"
+# Private (the author, the person it is about, optionally their manager) or public praise
+# with a badge (the person's department and the heads above it).
+VISIBILITY_PRIVATE = "private"
+VISIBILITY_PRAISE = "praise"
+# A request for feedback: open → answered (feedback linked to it) or declined. A goal
+# challenge: open → answered by the objective's owner, or resolved by them.
+ASK_OPEN = "open"
+ASK_ANSWERED = "answered"
+ASK_DECLINED = "declined"
+CHALLENGE_OPEN = "open"
+CHALLENGE_ANSWERED = "answered"
+CHALLENGE_RESOLVED = "resolved"
+# Anonymous answers (360 rounds) and anonymous upward feedback are released only from this
+# many distinct authors: the organisation may raise the threshold, never lower it below 3.
 MIN_ANONYMITY_THRESHOLD = 3
+DEFAULT_ANONYMITY_THRESHOLD = 3
+MAX_ANONYMITY_THRESHOLD = 50
+MAX_FEEDBACK_TEXT = 4000
+# A badge's stable key, e.g. "digital-pioneer" (a pattern to anchor: ^...$).
+BADGE_CODE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+# Feedback frequency answers at most this many weeks at once.
+MAX_FREQUENCY_WEEKS = 106
+# A calendar quarter such as 2026-Q4: the period upward feedback is counted in.
+QUARTER_PATTERN = r"^([0-9]{4})-Q([1-4])$"
+QUARTER = re.compile(QUARTER_PATTERN, re.ASCII)
+
+
+def quarter_label(day: date) -> str:
+    """The calendar quarter of a date, e.g. ``2026-Q4``."""
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+# -- 360 feedback rounds (services/feedback, workflows/feedback_round.py) ---------------------
+# The fewest raters whose answers to an anonymous question are released as an aggregate:
+# MIN_ANONYMITY_THRESHOLD (above; the organisation's setting may raise it, never lower it).
 # A round's phases, in order (cancelled ends it early).
 ROUND_NOMINATING = "nominating"
 ROUND_APPROVED = "approved"

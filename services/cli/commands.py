@@ -62,6 +62,7 @@ def groups_for(argv: list[str]) -> list[str] | None:
 class ProcessName(StrEnum):
     identity = "identity"
     goals = "goals"
+    feedback = "feedback"
     worker = "worker"
     gateway = "gateway"
 
@@ -106,6 +107,7 @@ def serve(
 class ServiceName(StrEnum):
     identity = "identity"
     goals = "goals"
+    feedback = "feedback"
 
 
 @app.command()

@@ -33,6 +33,7 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 PROCESSES: dict[str, tuple[str, type[StrideSettings]]] = {
     "identity": ("services.identity.server", ServiceSettings),
     "goals": ("services.goals.server", ServiceSettings),
+    "feedback": ("services.feedback.server", ServiceSettings),
     "worker": ("services.worker.server", WorkerSettings),
     "gateway": ("gateway.server", GatewaySettings),
 }

@@ -28,7 +28,7 @@ SEARCH_ATTRIBUTES: tuple[str, ...] = (
 TEMPORAL_SQLITE_PRAGMAS: tuple[str, ...] = ("journal_mode=wal", "synchronous=off")
 TEMPORAL_HEALTH_SERVICE = "temporal.api.workflowservice.v1.WorkflowService"
 
-SERVICES: tuple[str, ...] = ("identity", "goals")
+SERVICES: tuple[str, ...] = ("identity", "goals", "feedback")
 
 # Environment variables the stack sets for its Python processes; anything else the user
 # exported (STRIDE_LOG_LEVEL, STRIDE_TIME_ZONE, ...) passes through unchanged.
@@ -41,6 +41,7 @@ _MANAGED_ENV = (
     "STRIDE_TASK_QUEUE",
     "STRIDE_IDENTITY_ADDR",
     "STRIDE_GOALS_ADDR",
+    "STRIDE_FEEDBACK_ADDR",
     "STRIDE_GRPC_HOST",
     "STRIDE_GRPC_PORT",
     "STRIDE_HTTP_HOST",
@@ -202,6 +203,7 @@ class StackConfig:
             STRIDE_TASK_QUEUE=self.task_queue,
             STRIDE_IDENTITY_ADDR=self.service_addr("identity"),
             STRIDE_GOALS_ADDR=self.service_addr("goals"),
+            STRIDE_FEEDBACK_ADDR=self.service_addr("feedback"),
             PYTHONUNBUFFERED="1",
         )
         if self.database_url:

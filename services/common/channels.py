@@ -97,6 +97,18 @@ IDEMPOTENT_READS: dict[str, tuple[str, ...]] = {
     ),
     "stride.identity.v1.InboxService": ("ListInbox",),
     "stride.identity.v1.OrgSyncService": ("GetOrgSyncReport", "ListOrgSyncRuns"),
+    "stride.feedback.v1.FeedbackService": (
+        "GetFeedback",
+        "ListFeedback",
+        "ListPraise",
+        "ListFeedbackRequests",
+        "ListBadges",
+        "GetUpwardFeedback",
+        "GetChallenge",
+        "ListChallenges",
+        "GetFeedbackFrequency",
+        "GetSettings",
+    ),
 }
 
 RETRY_POLICY: dict[str, Any] = {

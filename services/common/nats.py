@@ -18,10 +18,12 @@ log = structlog.get_logger(__name__)
 GOALS_STREAM = "STRIDE_GOALS"
 IDENTITY_STREAM = "STRIDE_IDENTITY"
 AUDIT_STREAM = "STRIDE_AUDIT"
+FEEDBACK_STREAM = "STRIDE_FEEDBACK"
 STREAMS: dict[str, list[str]] = {
     GOALS_STREAM: ["stride.goals.v1.>"],
     IDENTITY_STREAM: ["stride.identity.v1.>"],
     AUDIT_STREAM: ["stride.audit.v1.>"],
+    FEEDBACK_STREAM: ["stride.feedback.v1.>"],
 }
 # How long JetStream remembers a Nats-Msg-Id: a relay restarted within this window never
 # duplicates an event.

@@ -75,6 +75,7 @@ from services.common.channels import channel
 from services.common.events import Event, EventRegistry
 from services.common.nats import GOALS_STREAM, ensure_streams, num_delivered
 from services.common.telemetry import consumer_span
+from services.feedback import events as feedback_events
 from services.goals import events as goals_events
 from services.identity import events as identity_events
 from services.worker.handlers import (
@@ -94,7 +95,11 @@ from stride.goals.v1 import goals_pb2, goals_pb2_grpc
 log = structlog.get_logger(__name__)
 
 # Every area's events: each subject is routed or ignored (tests/unit/test_event_registry.py).
-REGISTRIES: tuple[EventRegistry, ...] = (goals_events.EVENTS, identity_events.EVENTS)
+REGISTRIES: tuple[EventRegistry, ...] = (
+    goals_events.EVENTS,
+    identity_events.EVENTS,
+    feedback_events.EVENTS,
+)
 
 # Metric outcome of an event nak'd because an earlier event of its key has not been handled.
 HELD = "held"
@@ -211,6 +216,7 @@ ROUTES: dict[str, Route[Any]] = {route.event.subject: route for route in _ROUTES
 # Registered subjects no workflow reacts to (yet), each with the reason.
 # Objective and key-result lifecycle events are for integrators and reports.
 _NO_GOAL_WORKFLOW = "no workflow reacts to objective or key-result changes yet"
+_NO_FEEDBACK_WORKFLOW = "continuous feedback is read in the app; no workflow reacts to it"
 IGNORED: dict[str, str] = {
     goals_events.PROGRESS_CHANGED.subject: "risk reaches escalations with checkin.recorded",
     goals_events.APPROVAL_DECIDED.subject: "decisions reach the approval workflow as its Update",
@@ -229,6 +235,16 @@ IGNORED: dict[str, str] = {
     identity_events.EMPLOYEE_CREATED.subject: "workflows read the org when they need it",
     identity_events.EMPLOYEE_UPDATED.subject: "workflows read the org when they need it",
     identity_events.EMPLOYEE_DEACTIVATED.subject: "workflows read the org when they need it",
+    # Continuous feedback: the people concerned see it in the app (a request goes to the inbox
+    # of the one asked from the feedback service itself); no workflow reacts.
+    audit_subject("feedback"): "audit entries are appended to identity's hash chain",
+    feedback_events.FEEDBACK_GIVEN.subject: _NO_FEEDBACK_WORKFLOW,
+    feedback_events.PRAISE_GIVEN.subject: _NO_FEEDBACK_WORKFLOW,
+    feedback_events.FEEDBACK_REQUESTED.subject: _NO_FEEDBACK_WORKFLOW,
+    feedback_events.UPWARD_GIVEN.subject: _NO_FEEDBACK_WORKFLOW,
+    feedback_events.RAISED.subject: _NO_FEEDBACK_WORKFLOW,
+    feedback_events.ANSWERED.subject: _NO_FEEDBACK_WORKFLOW,
+    feedback_events.SETTINGS_CHANGED.subject: "rounds read the threshold when they close",
 }
 
 

@@ -51,7 +51,7 @@ from workflows.kr_escalation import COORDINATION_LEVEL
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(330)]
 
-KILL_ORDER = ("goals", "identity", "gateway", "worker", "nats", "temporal")
+KILL_ORDER = ("goals", "feedback", "identity", "gateway", "worker", "nats", "temporal")
 SPARED = {
     # The test reads the delivered mail from its log; SMTP itself is at-least-once (a sink
     # killed after logging a mail but before answering 250 gets it again).

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.e2e
 EXPECTED = {
     "identity": ("stride.identity.v1.IdentityService", "CreateDepartment"),
     "goals": ("stride.goals.v1.GoalsService", "RecordCheckIn"),
+    "feedback": ("stride.feedback.v1.FeedbackService", "GiveFeedback"),
 }
 
 

@@ -87,13 +87,14 @@ def test_stride_up_seeds_once_and_leaves_no_process_behind(
             timeout=60,
         )
         assert temporal.returncode == 0, temporal.stderr
-        # temporal, nats, mail-sink, identity, goals, worker, gateway
+        # temporal, nats, mail-sink, identity, goals, feedback, worker, gateway
         assert set(state["children"]) == {
             "temporal",
             "nats",
             "mail-sink",
             "identity",
             "goals",
+            "feedback",
             "worker",
             "gateway",
         }
@@ -101,7 +102,7 @@ def test_stride_up_seeds_once_and_leaves_no_process_behind(
         first.proc.send_signal(signal.SIGINT)  # Ctrl-C
         assert first.proc.wait(90) == 0, first.text()
         out = first.text()
-        stop_order = ("gateway", "worker", "goals", "identity", "nats", "temporal")
+        stop_order = ("gateway", "worker", "feedback", "goals", "identity", "nats", "temporal")
         order = [out.index(f"{name} (") for name in stop_order]
         assert order == sorted(order), f"not stopped in reverse order:\n{out}"
         # Graceful: every process should end on SIGTERM (checked last, so that the rest of

@@ -1,4 +1,4 @@
-"""The gateway in front of the real identity and goals services (in-process runtimes, real
+"""The gateway in front of the real identity, goals and feedback services (in-process runtimes, real
 database, private NATS), called through HTTP with httpx's ASGI transport.
 
 Used by test_gateway_*.py and test_authz_matrix.py. Accounts are made the way an
@@ -23,9 +23,11 @@ from gateway.app import create_app
 from gateway.bootstrap import GatewayDeps, build_deps
 from services.common.binaries import free_port
 from services.common.settings import GatewaySettings
+from services.feedback import server as feedback_server
 from services.goals import server as goals_server
 from services.identity import server as identity_server
 from services.identity.bootstrap import Bootstrap
+from stride.feedback.v1 import feedback_pb2_grpc
 from stride.goals.v1 import goals_pb2_grpc
 from stride.identity.v1 import identity_pb2
 from tests.integration.services_fixtures import running, service_settings
@@ -82,6 +84,7 @@ class GatewayStack:
     # Setup straight through identity's gRPC API (like `stride admin create`).
     admin_grpc: Bootstrap
     goals: Any  # goals_pb2_grpc.GoalsServiceStub
+    feedback: Any = None  # feedback_pb2_grpc.FeedbackServiceStub
     # The identity service's database (for checks below the API).
     identity_engine: Any = None
 
@@ -146,10 +149,21 @@ async def gateway_stack(
                 database_url, data_dir, nats_url, schema_prefix=prefix, identity_addr=identity_addr
             )
         )
-        async with running(goals_rt) as goals_channel:
+        feedback_rt = feedback_server.runtime(
+            service_settings(
+                database_url,
+                data_dir,
+                nats_url,
+                schema_prefix=prefix,
+                identity_addr=identity_addr,
+                goals_addr=f"127.0.0.1:{goals_rt.settings.grpc_port}",
+            )
+        )
+        async with running(goals_rt) as goals_channel, running(feedback_rt) as feedback_channel:
             settings = GatewaySettings(
                 identity_addr=identity_addr,
                 goals_addr=f"127.0.0.1:{goals_rt.port}",
+                feedback_addr=f"127.0.0.1:{feedback_rt.port}",
                 nats_url=nats_url,
                 temporal_address=temporal_address or f"127.0.0.1:{free_port()}",
                 jwt_secret=JWT_SECRET,  # type: ignore[arg-type]
@@ -168,6 +182,7 @@ async def gateway_stack(
                         http=http,
                         admin_grpc=Bootstrap(identity_channel),
                         goals=goals_pb2_grpc.GoalsServiceStub(goals_channel),
+                        feedback=feedback_pb2_grpc.FeedbackServiceStub(feedback_channel),
                         identity_engine=identity_rt.engine,
                     )
             finally:

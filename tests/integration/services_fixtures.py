@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
@@ -36,3 +38,56 @@ async def running(rt: ServiceRuntime) -> AsyncIterator[grpc.aio.Channel]:
     finally:
         await channel.close()
         await rt.stop()
+
+
+@dataclass
+class FeedbackStack:
+    """identity, goals and feedback running in-process; gRPC channels to each."""
+
+    identity: grpc.aio.Channel
+    goals: grpc.aio.Channel
+    feedback: grpc.aio.Channel
+    runtimes: dict[str, ServiceRuntime]
+
+
+@asynccontextmanager
+async def feedback_stack(
+    database_url: str | None, data_dir: Path, nats_url: str, **extra: object
+) -> AsyncIterator[FeedbackStack]:
+    """The feedback service with the identity and goals services it asks (own schemas)."""
+    from services.feedback import server as feedback_server
+    from services.goals import server as goals_server
+    from services.identity import server as identity_server
+
+    prefix = f"fb{uuid.uuid4().hex[:8]}_"
+    identity_rt = identity_server.runtime(
+        service_settings(database_url, data_dir, nats_url, schema_prefix=prefix, **extra)
+    )
+    identity_addr = f"127.0.0.1:{identity_rt.settings.grpc_port}"
+    goals_rt = goals_server.runtime(
+        service_settings(
+            database_url, data_dir, nats_url, schema_prefix=prefix, identity_addr=identity_addr
+        )
+    )
+    feedback_rt = feedback_server.runtime(
+        service_settings(
+            database_url,
+            data_dir,
+            nats_url,
+            schema_prefix=prefix,
+            identity_addr=identity_addr,
+            goals_addr=f"127.0.0.1:{goals_rt.settings.grpc_port}",
+            **extra,
+        )
+    )
+    async with (
+        running(identity_rt) as identity,
+        running(goals_rt) as goals,
+        running(feedback_rt) as feedback,
+    ):
+        yield FeedbackStack(
+            identity,
+            goals,
+            feedback,
+            {"identity": identity_rt, "goals": goals_rt, "feedback": feedback_rt},
+        )

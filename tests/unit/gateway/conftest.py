@@ -59,6 +59,7 @@ def settings(services: FakeServices) -> GatewaySettings:
     return gateway_settings(
         identity_addr=services.identity_addr,
         goals_addr=services.goals_addr,
+        feedback_addr=services.feedback_addr,
         nats_url="nats://127.0.0.1:1",
         temporal_address="127.0.0.1:1",
     )

@@ -27,6 +27,7 @@ from services.common.grpc_server import GrpcServer
 from services.common.paging import next_page_token, page_window
 from services.goals import domain
 from stride.common.v1 import common_pb2
+from stride.feedback.v1 import feedback_pb2_grpc
 from stride.goals.v1 import goals_pb2 as gpb
 from stride.goals.v1 import goals_pb2_grpc
 from stride.identity.v1 import identity_pb2 as ipb
@@ -384,8 +385,13 @@ class FakeGoals(goals_pb2_grpc.GoalsServiceServicer):
         )
 
 
+class FakeFeedback(feedback_pb2_grpc.FeedbackServiceServicer):
+    """The feedback service: every method UNIMPLEMENTED (its routes are tested against the
+    real service, tests/integration/test_feedback_http.py); here for readiness."""
+
+
 class FakeServices:
-    """Both fakes on random ports, with the services' real gRPC server bootstrap."""
+    """The fakes on random ports, with the services' real gRPC server bootstrap."""
 
     def __init__(self) -> None:
         self.log = CallLog()
@@ -403,6 +409,12 @@ class FakeServices:
             "127.0.0.1",
             0,
         )
+        self.feedback_server = GrpcServer(
+            lambda s: feedback_pb2_grpc.add_FeedbackServiceServicer_to_server(FakeFeedback(), s),
+            ["stride.feedback.v1.FeedbackService"],
+            "127.0.0.1",
+            0,
+        )
 
     @property
     def identity_addr(self) -> str:
@@ -412,10 +424,16 @@ class FakeServices:
     def goals_addr(self) -> str:
         return f"127.0.0.1:{self.goals_server.port}"
 
+    @property
+    def feedback_addr(self) -> str:
+        return f"127.0.0.1:{self.feedback_server.port}"
+
     async def start(self) -> None:
         await self.identity_server.start()
         await self.goals_server.start()
+        await self.feedback_server.start()
 
     async def stop(self) -> None:
         await self.identity_server.stop(grace=0)
         await self.goals_server.stop(grace=0)
+        await self.feedback_server.stop(grace=0)

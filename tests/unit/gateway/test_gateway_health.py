@@ -86,6 +86,7 @@ async def test_lifespan_builds_real_deps_and_readyz_names_what_is_down(
     settings = gateway_settings(
         identity_addr=services.identity_addr,
         goals_addr=f"127.0.0.1:{free_port()}",  # nothing listens there
+        feedback_addr=services.feedback_addr,
         nats_url=f"nats://127.0.0.1:{free_port()}",
         temporal_address=f"127.0.0.1:{free_port()}",
     )
@@ -114,6 +115,7 @@ async def test_lifespan_ready_against_real_nats_and_temporal(
     settings = gateway_settings(
         identity_addr=services.identity_addr,
         goals_addr=services.goals_addr,
+        feedback_addr=services.feedback_addr,
         nats_url=nats_url,
         temporal_address=temporal_env.client.service_client.config.target_host,
     )
@@ -185,6 +187,7 @@ async def test_serve_runs_until_cancelled(services: FakeServices) -> None:
         http_port=port,
         identity_addr=services.identity_addr,
         goals_addr=services.goals_addr,
+        feedback_addr=services.feedback_addr,
         nats_url=f"nats://127.0.0.1:{free_port()}",
         temporal_address=f"127.0.0.1:{free_port()}",
     )

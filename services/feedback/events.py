@@ -1,0 +1,56 @@
+"""The feedback service's events: the one place their subjects are spelled."""
+
+from __future__ import annotations
+
+from services.common.events import Event, EventRegistry
+from services.feedback.models import OUTBOX
+from stride.feedback.v1 import feedback_pb2 as pb
+
+FEEDBACK_GIVEN = Event(
+    "stride.feedback.v1.feedback.given",
+    pb.FeedbackGiven,
+    "private feedback about a person, an objective or a key result was given (or a request "
+    "answered)",
+)
+PRAISE_GIVEN = Event(
+    "stride.feedback.v1.praise.given",
+    pb.PraiseGiven,
+    "public praise with a recognition badge was given",
+)
+FEEDBACK_REQUESTED = Event(
+    "stride.feedback.v1.feedback.requested",
+    pb.FeedbackRequested,
+    "someone asked a colleague for feedback",
+)
+UPWARD_GIVEN = Event(
+    "stride.feedback.v1.upward.given",
+    pb.UpwardFeedbackGiven,
+    "a manager received upward feedback (no author, anonymous or not)",
+)
+RAISED = Event(
+    "stride.feedback.v1.challenge.raised",
+    pb.ChallengeRaised,
+    "someone challenged an objective; its owner must answer",
+)
+ANSWERED = Event(
+    "stride.feedback.v1.challenge.answered",
+    pb.ChallengeAnswered,
+    "the objective's owner answered a challenge or marked it resolved (it is closed)",
+)
+SETTINGS_CHANGED = Event(
+    "stride.feedback.v1.settings.changed",
+    pb.FeedbackSettingsChanged,
+    "HR changed the organisation's feedback settings (the anonymity threshold)",
+)
+
+EVENTS = EventRegistry(
+    "feedback",
+    OUTBOX,
+    FEEDBACK_GIVEN,
+    PRAISE_GIVEN,
+    FEEDBACK_REQUESTED,
+    UPWARD_GIVEN,
+    RAISED,
+    ANSWERED,
+    SETTINGS_CHANGED,
+)

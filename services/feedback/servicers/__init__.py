@@ -1,0 +1,26 @@
+"""The gRPC APIs of the feedback process, and the one place they are wired.
+
+Each module is a thin adapter for one gRPC service (protobuf in → handler → protobuf out):
+``feedback`` (FeedbackService: continuous feedback, praise, upward feedback, goal challenges,
+frequency, settings). :func:`setup` builds the handlers' dependencies on the runtime's
+context and registers the servicers.
+"""
+
+from __future__ import annotations
+
+import grpc
+
+from services.common.runtime import ServiceContext
+from services.feedback.handlers.shared import deps_of
+from services.feedback.servicers.feedback import FeedbackServicer
+from stride.feedback.v1 import feedback_pb2, feedback_pb2_grpc
+
+SERVICE_NAMES = [
+    feedback_pb2.DESCRIPTOR.services_by_name["FeedbackService"].full_name,
+]
+
+
+async def setup(ctx: ServiceContext, server: grpc.aio.Server) -> None:
+    deps = deps_of(ctx)
+    servicer = FeedbackServicer(deps)  # type: ignore[abstract]  # the rest comes next
+    feedback_pb2_grpc.add_FeedbackServiceServicer_to_server(servicer, server)
