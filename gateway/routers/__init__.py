@@ -27,6 +27,7 @@ from gateway.routers import (
     org_invitations,
     org_sync,
     risk_rules,
+    round_approvals,
     training,
 )
 from gateway.security import annotate_routes
@@ -55,6 +56,7 @@ for module in (
     inbox,
     me,
     approval_decisions,
+    round_approvals,
 ):
     annotate_routes(module.router)
     api_router.include_router(module.router)
