@@ -5,6 +5,7 @@ from __future__ import annotations
 from services.common.events import Event, EventRegistry
 from services.feedback.models import OUTBOX
 from stride.feedback.v1 import feedback_pb2 as pb
+from stride.feedback.v1 import rounds_pb2
 
 FEEDBACK_GIVEN = Event(
     "stride.feedback.v1.feedback.given",
@@ -42,6 +43,17 @@ SETTINGS_CHANGED = Event(
     pb.FeedbackSettingsChanged,
     "HR changed the organisation's feedback settings (the anonymity threshold)",
 )
+# 360 rounds (RoundService).
+ROUND_STARTED_EVENT = Event(
+    "stride.feedback.v1.round.started",
+    rounds_pb2.RoundStarted,
+    "HR started a 360 round for a person (its workflow feedback-round/<cycle>/<subject> starts)",
+)
+ROUND_CLOSED_EVENT = Event(
+    "stride.feedback.v1.round.closed",
+    rounds_pb2.RoundClosed,
+    "a 360 round closed at its deadline: its released results are frozen and readable",
+)
 
 EVENTS = EventRegistry(
     "feedback",
@@ -53,4 +65,6 @@ EVENTS = EventRegistry(
     RAISED,
     ANSWERED,
     SETTINGS_CHANGED,
+    ROUND_STARTED_EVENT,
+    ROUND_CLOSED_EVENT,
 )

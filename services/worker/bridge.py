@@ -271,6 +271,9 @@ IGNORED: dict[str, str] = {
     feedback_events.RAISED.subject: _NO_FEEDBACK_WORKFLOW,
     feedback_events.ANSWERED.subject: _NO_FEEDBACK_WORKFLOW,
     feedback_events.SETTINGS_CHANGED.subject: "rounds read the threshold when they close",
+    # Until the feedback-round workflow is wired here (round.started → its start): ignored.
+    feedback_events.ROUND_STARTED_EVENT.subject: "the feedback-round workflow is wired separately",
+    feedback_events.ROUND_CLOSED_EVENT.subject: "the round's workflow closed it itself",
 }
 
 

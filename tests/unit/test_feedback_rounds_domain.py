@@ -140,3 +140,20 @@ def test_phases_and_readers() -> None:
         results_reader("peer", "s", "m", hr=False)
     assert err.value.status == grpc.StatusCode.PERMISSION_DENIED
     assert code(results_reader, "", "s", "", hr=False) == "not_a_results_reader"
+
+
+def test_round_dates() -> None:
+    from datetime import date
+
+    from services.feedback.domain.rounds import round_dates
+
+    today = date(2026, 12, 3)
+    assert round_dates("2026-12-20", "2026-12-10", today) == (
+        date(2026, 12, 20),
+        date(2026, 12, 10),
+    )
+    assert code(round_dates, "2026-12-20", "2026-12-02", today) == "nominations_due_passed"
+    assert code(round_dates, "2026-12-10", "2026-12-10", today) == "nominations_after_deadline"
+    assert code(round_dates, "20261220", "2026-12-10", today) == "invalid_deadline"
+    assert code(round_dates, "2026-12-20", "2026-02-30", today) == "invalid_nominations_due"
+    assert code(round_dates, "2099-12-20", "2026-12-10", today) == "deadline_too_far"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import grpc
 
@@ -17,6 +18,7 @@ from services.common.text import checked_text
 from services.feedback.domain.anonymity import Question, Submission
 from workflows.vocabulary import (
     MAX_COMMENT,
+    MAX_CYCLE_DAYS,
     MAX_NAME,
     MAX_QUESTION_TEXT,
     MAX_ROUND_PEERS,
@@ -34,6 +36,7 @@ from workflows.vocabulary import (
     RELATION_SELF,
     ROUND_COLLECTING,
     ROUND_NOMINATING,
+    parse_day,
 )
 
 QUESTION_ID = re.compile(QUESTION_ID_PATTERN)
@@ -91,6 +94,29 @@ def checked_template(
         text_en = checked_text(q.text_en, "question_en", MAX_QUESTION_TEXT, multiline=True)
         out.append(Question(qid, q.kind, bool(q.anonymous), text_zh, text_en))
     return name, tuple(out)
+
+
+# --- dates ----------------------------------------------------------------------------------------
+def round_dates(deadline: str, nominations_due: str, today: date) -> tuple[date, date]:
+    """A round's (deadline, nominations_due): ISO dates in the organisation's time zone, the
+    nominations due no earlier than today and before the deadline (the manager approves and
+    raters answer in between)."""
+    end, due = parse_day(deadline), parse_day(nominations_due)
+    if end is None:
+        raise InvalidArgument("invalid_deadline", "deadline must be an ISO date (YYYY-MM-DD)")
+    if due is None:
+        raise InvalidArgument(
+            "invalid_nominations_due", "nominations_due must be an ISO date (YYYY-MM-DD)"
+        )
+    if due < today:
+        raise InvalidArgument("nominations_due_passed", "nominations_due is in the past")
+    if due >= end:
+        raise InvalidArgument(
+            "nominations_after_deadline", "nominations_due must be before the deadline"
+        )
+    if (end - today).days > MAX_CYCLE_DAYS:
+        raise InvalidArgument("deadline_too_far", f"the deadline is within {MAX_CYCLE_DAYS} days")
+    return end, due
 
 
 # --- nominations --------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Each module is a thin adapter for one gRPC service (protobuf in → handler → protobuf out):
 ``feedback`` (FeedbackService: continuous feedback, praise, upward feedback, goal challenges,
-frequency, settings). :func:`setup` builds the handlers' dependencies on the runtime's
+frequency, settings) and ``rounds`` (RoundService: 360 templates, rounds, nominations,
+answers, results). :func:`setup` builds the handlers' dependencies on the runtime's
 context and registers the servicers.
 """
 
@@ -11,12 +12,15 @@ from __future__ import annotations
 import grpc
 
 from services.common.runtime import ServiceContext
+from services.feedback.handlers.round_shared import round_deps
 from services.feedback.handlers.shared import deps_of
 from services.feedback.servicers.feedback import FeedbackServicer
-from stride.feedback.v1 import feedback_pb2, feedback_pb2_grpc
+from services.feedback.servicers.rounds import RoundServicer
+from stride.feedback.v1 import feedback_pb2, feedback_pb2_grpc, rounds_pb2, rounds_pb2_grpc
 
 SERVICE_NAMES = [
     feedback_pb2.DESCRIPTOR.services_by_name["FeedbackService"].full_name,
+    rounds_pb2.DESCRIPTOR.services_by_name["RoundService"].full_name,
 ]
 
 
@@ -24,3 +28,4 @@ async def setup(ctx: ServiceContext, server: grpc.aio.Server) -> None:
     deps = deps_of(ctx)
     servicer = FeedbackServicer(deps)  # type: ignore[abstract]  # the rest comes next
     feedback_pb2_grpc.add_FeedbackServiceServicer_to_server(servicer, server)
+    rounds_pb2_grpc.add_RoundServiceServicer_to_server(RoundServicer(round_deps(ctx)), server)
