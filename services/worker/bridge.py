@@ -31,6 +31,10 @@ event id and approval id).
 ``stride.goals.v1.cycle.created`` → start ``cycle/<cycle>`` (id reuse rejected: a workflow
 that exists already, running or finished, counts as done).
 
+``stride.feedback.v1.round.started`` (on STRIDE_FEEDBACK, ordered by cycle and subject) →
+start ``feedback-round/<cycle>/<subject>`` (id reuse rejected: one round per cycle and person;
+services/worker/round_handlers.py). ``round.closed`` is ignored: the workflow closed it.
+
 ``stride.goals.v1.cycle.closed`` → signal ``cycle/<cycle>`` (a backfill cycle's workflow
 waits for it; a finished workflow: nothing to do).
 
@@ -92,6 +96,8 @@ from services.worker.handlers import (
     handle_cycle_created,
     handle_risk_swept,
 )
+from services.worker.round_handlers import handle_round_started
+from stride.feedback.v1 import rounds_pb2
 from stride.goals.v1 import goals_pb2, goals_pb2_grpc
 
 log = structlog.get_logger(__name__)
@@ -190,6 +196,10 @@ async def _cycle_closed(ctx: Context, event: goals_pb2.CycleClosed) -> Outcome:
     return await handle_cycle_closed(ctx.client, event)
 
 
+async def _round_started(ctx: Context, event: rounds_pb2.RoundStarted) -> Outcome:
+    return await handle_round_started(ctx.client, event, task_queue=ctx.task_queue)
+
+
 _ROUTES: tuple[Route[Any], ...] = (
     Route(
         goals_events.CHECKIN_RECORDED,
@@ -210,6 +220,12 @@ _ROUTES: tuple[Route[Any], ...] = (
     ),
     Route(goals_events.CYCLE_CREATED, _cycle_created, lambda e: f"cycle:{e.cycle.id}"),
     Route(goals_events.CYCLE_CLOSED, _cycle_closed, lambda e: f"cycle:{e.cycle.id}"),
+    # STRIDE_FEEDBACK (the bridge's second consumer).
+    Route(
+        feedback_events.ROUND_STARTED_EVENT,
+        _round_started,
+        lambda e: f"round:{e.cycle_id}/{e.subject_id}",
+    ),
 )
 ROUTES: dict[str, Route[Any]] = {route.event.subject: route for route in _ROUTES}
 
@@ -272,7 +288,6 @@ IGNORED: dict[str, str] = {
     feedback_events.ANSWERED.subject: _NO_FEEDBACK_WORKFLOW,
     feedback_events.SETTINGS_CHANGED.subject: "rounds read the threshold when they close",
     # Until the feedback-round workflow is wired here (round.started → its start): ignored.
-    feedback_events.ROUND_STARTED_EVENT.subject: "the feedback-round workflow is wired separately",
     feedback_events.ROUND_CLOSED_EVENT.subject: "the round's workflow closed it itself",
 }
 
