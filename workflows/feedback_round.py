@@ -153,14 +153,17 @@ class FeedbackRoundWorkflow:
                 await self._wait_for_change(version, self._next_due(times))
         await workflow.wait_condition(workflow.all_handlers_finished)
         if self._cancel is not None and self._state.phase != ROUND_CLOSED:
-            await workflow.execute_activity(
-                CANCEL_ACTIVITY,
-                RoundRef(self._input.round_id),
-                result_type=RoundView,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=ACTIVITY_RETRY,
-                summary="cancel the round",
-            )
+            try:
+                await workflow.execute_activity(
+                    CANCEL_ACTIVITY,
+                    RoundRef(self._input.round_id),
+                    result_type=RoundView,
+                    start_to_close_timeout=ACTIVITY_TIMEOUT,
+                    retry_policy=ACTIVITY_RETRY,
+                    summary="cancel the round",
+                )
+            except ActivityError as err:  # refused (e.g. closed meanwhile by hand): logged
+                workflow.logger.warning("the round was not cancelled (%s)", err.cause)
             self._state.cancelled_by = self._cancel.actor_id
             self._set_phase(ROUND_CANCELLED)
         return self.state()
