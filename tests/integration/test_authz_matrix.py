@@ -11,6 +11,7 @@ object. Expected outcomes are written out by hand below — not derived from gat
   4  404, exactly like a missing object (BOLA)         S  403 insufficient_scope (API keys)
   A  403 admin_required                                U  401 unauthenticated
   L  403 outside_reporting_line (key_result.assign)    .  not applicable
+  O  403 own_round (the subject of a 360 round approving its raters)
 
 A second test checks that this table names every route of the app, and that every route
 (and every operation of the OpenAPI document) declares its rule.
@@ -37,6 +38,7 @@ from temporalio.worker import Worker
 from gateway.app import PUBLIC_DOC_ROUTES
 from gateway.security import RULE_EXTENSION, iter_routes, route_rules
 from services.worker.worker import ensure_search_attributes
+from stride.feedback.v1 import rounds_pb2
 from stride.goals.v1 import goals_pb2 as gpb
 from stride.identity.v1 import auth_pb2, identity_pb2, inbox_pb2, org_sync_pb2, org_sync_pb2_grpc
 from tests.integration.gateway_stack import (
@@ -68,6 +70,7 @@ class World:
     key_results: dict[str, str] = field(default_factory=dict)
     next_cycle: str = ""  # copies go there
     approval: str = ""  # e's pending plan approval, decided by m
+    feedback_round: str = ""  # e's 360 round (m is e's manager), nominating
     # (column, target) -> (objective id, key result id) of a fresh draft made for that call
     fresh: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
 
@@ -198,6 +201,26 @@ async def world(stack: GatewayStack) -> World:
             )
         )
     ).id
+    rounds = stack.deps.rounds
+    assert rounds is not None
+    template = await rounds.CreateTemplate(
+        rounds_pb2.CreateTemplateRequest(
+            name="Matrix 360",
+            questions=[
+                rounds_pb2.Question(id="q1", kind="rating", text_zh="合作", text_en="Teamwork")
+            ],
+        )
+    )
+    started = await rounds.StartRounds(
+        rounds_pb2.StartRoundsRequest(
+            cycle_id=w.cycle,
+            template_id=template.id,
+            department_id=ops.id,
+            nominations_due=(today + timedelta(days=7)).isoformat(),
+            deadline=(today + timedelta(days=30)).isoformat(),
+        )
+    )
+    w.feedback_round = next(r.id for r in started.rounds if r.subject_id == people["e"].id)
     return w
 
 
@@ -916,6 +939,32 @@ WORKFLOW_ENDPOINTS: list[Endpoint] = [
 ]
 ENDPOINTS += WORKFLOW_ENDPOINTS
 
+# e's 360 round: only the subject's manager m and HR approve its rater list; e is the subject
+# (403 own_round); who may not see the round (h, admin, x) gets 404. Allowed, the matrix stack
+# has no round workflow running for it: 503.
+ROUND_APPROVE = grid(any="O Y 4 Y 4 4 S S U")
+
+
+async def feedback_round(w: World, column: str, target: str) -> dict[str, str]:
+    return {"round_id": w.feedback_round}
+
+
+async def e_and_m(w: World, column: str, target: str) -> Any:
+    return {"rater_ids": [w.people["e"].id, w.people["m"].id]}
+
+
+ENDPOINTS.append(
+    Endpoint(
+        "POST",
+        "/feedback-rounds/{round_id}/nominations/approve",
+        ROUND_APPROVE,
+        ok=(503, "round_workflow_unavailable"),
+        hidden="round_not_found",
+        params=feedback_round,
+        body=e_and_m,
+    )
+)
+
 # -- giving a key result to someone else: down one's reporting line ---------------------------
 # The caller gives from a fresh draft objective of their own (API keys and nobody: x's) a key
 # result owned by the row's person: themselves, e (m's report; in h's department, but h does
@@ -1001,6 +1050,7 @@ EXPECTED: dict[str, tuple[int, str | None]] = {
     "S": (403, "insufficient_scope"),
     "A": (403, "admin_required"),
     "U": (401, "unauthenticated"),
+    "O": (403, "own_round"),
 }
 
 
