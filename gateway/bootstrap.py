@@ -177,7 +177,7 @@ class GatewayDeps:
     org_sync: org_sync_pb2_grpc.OrgSyncServiceStub | None = None
     # The feedback process (continuous feedback, praise, upward feedback, challenges).
     feedback: feedback_pb2_grpc.FeedbackServiceStub | None = None
-    # Also served by the feedback process: 360 rounds.
+    # The same process' 360 rounds (templates, rounds, answers, results).
     rounds: rounds_pb2_grpc.RoundServiceStub | None = None
     # Where workflows the gateway starts (org-sync/<source>) are picked up.
     task_queue: str = "stride"

@@ -398,6 +398,49 @@ FILTER_RULES = frozenset({"goals.of_person", "goals.of_department"})
 NESTED_RULES = FILTER_RULES | {REPORTING_LINE.action}
 # -- end of goals ----------------------------------------------------------------------------------
 
+# -- 360 feedback rounds ---------------------------------------------------------------------------
+# Templates and starting rounds: HR (and admin, who may do everything at this gate). The rest
+# is open to every signed-in person at the gate, and the feedback service decides on the round
+# itself, where its data is read: GetRound answers its subject, manager, HR and
+# raters (anyone else: 404); only the subject nominates; only an invited rater answers; results
+# go to the subject, their manager and HR only, as the anonymity rules release them (admins
+# included in "nobody else": the gate is not where anonymity is decided). No API key.
+_FEEDBACK_ROUND_RULES = (
+    Rule("feedback_template.read", "Read 360 question templates (HR, admin)", _ORG_ADMINS),
+    Rule(
+        "feedback_template.write",
+        "Create, change or archive a 360 question template (HR, admin)",
+        _ORG_ADMINS,
+    ),
+    Rule(
+        "feedback_round.start",
+        "Start 360 rounds for a department or the whole organisation (HR, admin)",
+        _ORG_ADMINS,
+    ),
+    Rule(
+        "feedback_round.read",
+        "Read a 360 round: its subject, their manager, HR, its raters (the service decides)",
+        _EVERYONE,
+    ),
+    Rule(
+        "feedback_round.nominate",
+        "Nominate peers and reports for one's own 360 round (the service checks the subject)",
+        _EVERYONE,
+    ),
+    Rule(
+        "feedback_round.answer",
+        "Answer a 360 round one is invited to rate in (the service checks the rater)",
+        _EVERYONE,
+    ),
+    Rule(
+        "feedback_round.results",
+        "Read a closed 360 round's released results: its subject, their manager, HR (the "
+        "service decides; never a rater of an anonymous answer)",
+        _EVERYONE,
+    ),
+    Rule("feedback_round.mine", "List the 360 rounds one is invited to rate in", _EVERYONE),
+)
+
 RULES: dict[str, Rule] = _rules(
     # public
     Rule("health", "Liveness and readiness probes", public=True),
@@ -571,6 +614,7 @@ RULES: dict[str, Rule] = _rules(
     ),
     *_GOAL_RULES,
     REPORTING_LINE,
+    *_FEEDBACK_ROUND_RULES,
     # blockers addressed to a department, and the coordination meetings they call
     Rule(
         "blocker.list",

@@ -18,6 +18,7 @@ from gateway.routers import (
     cycles,
     departments,
     employees,
+    feedback_rounds,
     health,
     inbox,
     key_results,
@@ -57,6 +58,7 @@ for module in (
     me,
     approval_decisions,
     round_approvals,
+    feedback_rounds,
 ):
     annotate_routes(module.router)
     api_router.include_router(module.router)

@@ -109,6 +109,14 @@ IDEMPOTENT_READS: dict[str, tuple[str, ...]] = {
         "GetFeedbackFrequency",
         "GetSettings",
     ),
+    "stride.feedback.v1.RoundService": (
+        "GetTemplate",
+        "ListTemplates",
+        "GetRound",
+        "ListMyRounds",
+        "ListPendingRaters",
+        "GetRoundResults",
+    ),
 }
 
 RETRY_POLICY: dict[str, Any] = {

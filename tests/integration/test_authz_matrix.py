@@ -38,7 +38,7 @@ from temporalio.worker import Worker
 from gateway.app import PUBLIC_DOC_ROUTES
 from gateway.security import RULE_EXTENSION, iter_routes, route_rules
 from services.worker.worker import ensure_search_attributes
-from stride.feedback.v1 import rounds_pb2
+from stride.feedback.v1 import rounds_pb2 as rpb
 from stride.goals.v1 import goals_pb2 as gpb
 from stride.identity.v1 import auth_pb2, identity_pb2, inbox_pb2, org_sync_pb2, org_sync_pb2_grpc
 from tests.integration.gateway_stack import (
@@ -70,9 +70,10 @@ class World:
     key_results: dict[str, str] = field(default_factory=dict)
     next_cycle: str = ""  # copies go there
     approval: str = ""  # e's pending plan approval, decided by m
-    feedback_round: str = ""  # e's 360 round (m is e's manager), nominating
     # (column, target) -> (objective id, key result id) of a fresh draft made for that call
     fresh: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    # 360: a template and e's rounds (nominating, collecting), made on first use
+    feedback: dict[str, str] = field(default_factory=dict)
 
     def owner(self, column: str, target: str) -> str:
         """Letter of the person owning the object a column acts on for this row."""
@@ -201,26 +202,6 @@ async def world(stack: GatewayStack) -> World:
             )
         )
     ).id
-    rounds = stack.deps.rounds
-    assert rounds is not None
-    template = await rounds.CreateTemplate(
-        rounds_pb2.CreateTemplateRequest(
-            name="Matrix 360",
-            questions=[
-                rounds_pb2.Question(id="q1", kind="rating", text_zh="合作", text_en="Teamwork")
-            ],
-        )
-    )
-    started = await rounds.StartRounds(
-        rounds_pb2.StartRoundsRequest(
-            cycle_id=w.cycle,
-            template_id=template.id,
-            department_id=ops.id,
-            nominations_due=(today + timedelta(days=7)).isoformat(),
-            deadline=(today + timedelta(days=30)).isoformat(),
-        )
-    )
-    w.feedback_round = next(r.id for r in started.rounds if r.subject_id == people["e"].id)
     return w
 
 
@@ -939,31 +920,6 @@ WORKFLOW_ENDPOINTS: list[Endpoint] = [
 ]
 ENDPOINTS += WORKFLOW_ENDPOINTS
 
-# e's 360 round: only the subject's manager m and HR approve its rater list; e is the subject
-# (403 own_round); who may not see the round (h, admin, x) gets 404. Allowed, the matrix stack
-# has no round workflow running for it: 503.
-ROUND_APPROVE = grid(any="O Y 4 Y 4 4 S S U")
-
-
-async def feedback_round(w: World, column: str, target: str) -> dict[str, str]:
-    return {"round_id": w.feedback_round}
-
-
-async def e_and_m(w: World, column: str, target: str) -> Any:
-    return {"rater_ids": [w.people["e"].id, w.people["m"].id]}
-
-
-ENDPOINTS.append(
-    Endpoint(
-        "POST",
-        "/feedback-rounds/{round_id}/nominations/approve",
-        ROUND_APPROVE,
-        ok=(503, "round_workflow_unavailable"),
-        hidden="round_not_found",
-        params=feedback_round,
-        body=e_and_m,
-    )
-)
 
 # -- giving a key result to someone else: down one's reporting line ---------------------------
 # The caller gives from a fresh draft objective of their own (API keys and nobody: x's) a key
@@ -1044,8 +1000,168 @@ ENDPOINTS += [
     ),
 ]
 
+# -- 360 feedback rounds ---------------------------------------------------------------------
+# Templates and starting rounds: HR and admin. e's round: e (subject), m (manager) and HR
+# read it, anyone else reads "not found"; only e nominates; e and m (self, manager) answer as
+# raters; results go to e, m and HR only. People only: no API key.
+ROUND_READ = grid(any="Y Y 4 Y 4 4 S S U")
+ROUND_NOMINATE = grid(any="Y J J J J J S S U")
+ROUND_ANSWER = grid(any="Y Y V V V V S S U")
+ROUND_RESULTS = grid(any="Y Y R Y R R S S U")
+QUESTIONS = [
+    {"id": "teamwork", "kind": "rating", "text_zh": "团队合作", "text_en": "Teamwork"},
+    {"kind": "text", "text_zh": "建议", "text_en": "Advice"},
+]
+
+
+async def _template(w: World) -> str:
+    if "template" not in w.feedback:
+        made = await w.stack.rounds.CreateTemplate(
+            rpb.CreateTemplateRequest(
+                name="Matrix 360",
+                questions=[rpb.Question(**{"anonymous": True, **q}) for q in QUESTIONS],
+            )
+        )
+        w.feedback["template"] = made.id
+    return w.feedback["template"]
+
+
+async def feedback_template(w: World, column: str, target: str) -> dict[str, str]:
+    return {"template_id": await _template(w)}
+
+
+async def fresh_template(w: World, column: str, target: str) -> dict[str, str]:
+    made = await w.stack.rounds.CreateTemplate(
+        rpb.CreateTemplateRequest(
+            name=_uniq("360"), questions=[rpb.Question(kind="rating", text_zh="好", text_en="Good")]
+        )
+    )
+    return {"template_id": made.id}
+
+
+def _round_dates() -> tuple[str, str]:
+    today = date.today()
+    return (today + timedelta(days=30)).isoformat(), (today + timedelta(days=7)).isoformat()
+
+
+async def _round_of_e(w: World, phase: str) -> str:
+    """e's round in a cycle of its own per phase ("nominating" or "collecting")."""
+    if phase not in w.feedback:
+        deadline, due = _round_dates()
+        started = await w.stack.rounds.StartRounds(
+            rpb.StartRoundsRequest(
+                cycle_id=_uniq("matrix-360").replace(" ", "-"),
+                template_id=await _template(w),
+                department_id=w.departments["ops"],
+                deadline=deadline,
+                nominations_due=due,
+            )
+        )
+        (mine,) = [r for r in started.rounds if r.subject_id == w.people["e"].id]
+        if phase == "collecting":
+            raters = [w.people["e"].id, w.people["m"].id]
+            await w.stack.rounds.ApproveNominations(
+                rpb.ApproveNominationsRequest(
+                    round_id=mine.id, approver_id=w.people["m"].id, rater_ids=raters
+                )
+            )
+            await w.stack.rounds.MarkInvited(rpb.MarkInvitedRequest(round_id=mine.id))
+        w.feedback[phase] = mine.id
+    return w.feedback[phase]
+
+
+async def nominating_round(w: World, column: str, target: str) -> dict[str, str]:
+    return {"round_id": await _round_of_e(w, "nominating")}
+
+
+async def collecting_round(w: World, column: str, target: str) -> dict[str, str]:
+    return {"round_id": await _round_of_e(w, "collecting")}
+
+
+async def start_rounds_body(w: World, column: str, target: str) -> Any:
+    deadline, due = _round_dates()
+    return {
+        "cycle_id": _uniq("matrix-start").replace(" ", "-"),
+        "template_id": await _template(w),
+        "department_id": w.departments["scratch"],  # nobody works there: no rounds
+        "deadline": deadline,
+        "nominations_due": due,
+    }
+
+
+ENDPOINTS += [
+    Endpoint("GET", "/feedback-templates", HR_ADMIN),
+    Endpoint(
+        "POST",
+        "/feedback-templates",
+        HR_ADMIN,
+        ok=(201, None),
+        body=const({"name": "360", "questions": QUESTIONS}),
+    ),
+    Endpoint("GET", "/feedback-templates/{template_id}", HR_ADMIN, params=feedback_template),
+    Endpoint(
+        "PUT",
+        "/feedback-templates/{template_id}",
+        HR_ADMIN,
+        params=fresh_template,
+        body=const({"name": "360 v2", "questions": QUESTIONS}),
+    ),
+    Endpoint("DELETE", "/feedback-templates/{template_id}", HR_ADMIN, params=fresh_template),
+    Endpoint("POST", "/feedback-rounds", HR_ADMIN, body=start_rounds_body),
+    Endpoint(
+        "GET",
+        "/feedback-rounds/{round_id}",
+        ROUND_READ,
+        hidden="round_not_found",
+        params=nominating_round,
+    ),
+    Endpoint(
+        "PUT",
+        "/feedback-rounds/{round_id}/nominations",
+        ROUND_NOMINATE,
+        params=nominating_round,
+        body=const({"peer_ids": [], "report_ids": []}),
+    ),
+    Endpoint(
+        "PUT",
+        "/feedback-rounds/{round_id}/answers",
+        ROUND_ANSWER,
+        ok=(204, None),
+        params=collecting_round,
+        body=const({"answers": [{"question_id": "teamwork", "rating": 4}]}),
+    ),
+    Endpoint("GET", "/feedback-rounds/{round_id}/results", ROUND_RESULTS, params=collecting_round),
+    Endpoint("GET", "/me/feedback-rounds", PEOPLE_ONLY),
+]
+
+# e's 360 round: only the subject's manager m and HR approve its rater list; e is the subject
+# (403 own_round); who may not see the round (h, admin, x) gets 404. Allowed, the matrix stack
+# has no round workflow running for it: 503.
+ROUND_APPROVE = grid(any="O Y 4 Y 4 4 S S U")
+
+
+async def e_and_m(w: World, column: str, target: str) -> Any:
+    return {"rater_ids": [w.people["e"].id, w.people["m"].id]}
+
+
+ENDPOINTS.append(
+    Endpoint(
+        "POST",
+        "/feedback-rounds/{round_id}/nominations/approve",
+        ROUND_APPROVE,
+        ok=(503, "round_workflow_unavailable"),
+        hidden="round_not_found",
+        params=nominating_round,
+        body=e_and_m,
+    )
+)
+
 EXPECTED: dict[str, tuple[int, str | None]] = {
     "F": (403, "forbidden"),
+    # 360 rounds: the feedback service's own refusals
+    "J": (403, "not_subject"),
+    "V": (403, "not_a_rater"),
+    "R": (403, "not_a_results_reader"),
     "L": (403, "outside_reporting_line"),
     "S": (403, "insufficient_scope"),
     "A": (403, "admin_required"),
