@@ -25,7 +25,8 @@ recovery), with its child ``coordination_ladder``. A scenario may record several
 patches ``notify-quiet-for-all`` and ``coordination-calendar``.
 ``risk_sweep`` records a scheduled run (``risk_sweep_scheduled``) and the week's sweep it
 starts as its child (``risk_sweep_week``), on a stand-in SweepRisk.
-``feedback_round_whole`` is a whole 360 round on a stand-in RoundService (:class:`RoundStand`).
+``feedback_round_whole`` is a whole 360 round on a stand-in RoundService (:class:`RoundStand`);
+``cycle_closing_with_rounds`` a quarter's last run that starts its 360 rounds at closing.
 
 Before patches ``notify-channels``, ``plan-approval-holidays`` and ``cycle-holidays`` (quiet
 hours, IM robots, the holiday calendar) the histories ``kr_escalation_notified``,
@@ -80,7 +81,7 @@ from workflows.plan_approval import (
     PlanApprovalWorkflow,
 )
 from workflows.risk_sweep import RiskSweepInput, RiskSweepWorkflow
-from workflows.round_rules import ApproveNominationsInput, RoundInput
+from workflows.round_rules import ApproveNominationsInput, RoundInput, RoundsAtClosing
 
 HISTORIES = Path(__file__).parent / "histories"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -458,6 +459,29 @@ async def cycle_closing(
     return client.get_workflow_handle(handle.id)  # the latest run
 
 
+async def cycle_closing_with_rounds(
+    env: WorkflowEnvironment, client: Client, task_queue: str
+) -> WorkflowHandle[Any, Any]:
+    """A quarter whose input names a 360 template: its last run starts the feedback rounds when
+    it enters closing (patch ``cycle-feedback-rounds``), then scores."""
+    now = await env.get_current_time()
+    start = (now + timedelta(days=3)).date()
+    cycle = f"cyc-replay-{uuid.uuid4().hex[:8]}"
+    handle = await client.start_workflow(
+        CycleWorkflow.run,
+        CycleInput(
+            cycle_id=cycle,
+            start_date=start.isoformat(),
+            end_date=(start + timedelta(days=90)).isoformat(),
+            feedback_rounds=RoundsAtClosing("tpl-360", "dept-assembly"),
+        ),
+        id=ids.cycle(cycle),
+        task_queue=task_queue,
+    )
+    await handle.result()
+    return client.get_workflow_handle(handle.id)  # the latest run
+
+
 async def cycle_backfill(
     env: WorkflowEnvironment, client: Client, task_queue: str
 ) -> WorkflowHandle[Any, Any]:
@@ -581,6 +605,7 @@ SCENARIOS: dict[str, Scenario] = {
     "cycle_backfill_closed_by_hand": cycle_backfill,
     "risk_sweep": risk_sweep,
     "feedback_round_whole": feedback_round,
+    "cycle_closing_with_rounds": cycle_closing_with_rounds,
 }
 
 

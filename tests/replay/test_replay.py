@@ -62,6 +62,7 @@ def test_histories_are_committed() -> None:
         "kr_escalation_red_at_night",
         "coordination_at_night",
         "feedback_round_whole",
+        "cycle_closing_with_rounds",
     } <= names
 
 
