@@ -27,6 +27,9 @@ Every date follows the organisation's calendar (time zone, holidays, adjusted wo
 activity ``org_calendar``, read once at the start); the pure rules are in
 :mod:`workflows.round_rules`. Search attributes: StrideCycle and StridePhase
 (``feedback-round:<phase>``); ids only, no personal data.
+
+A little over ~400 lines: the steps, the Update with its validator and the signal are one
+state machine over the round's phases, read and changed together (its pure rules are apart).
 """
 
 from __future__ import annotations
@@ -103,6 +106,7 @@ ACTIVITY_RETRY = RetryPolicy(
 # The approval is awaited by a person at the other end of an HTTP request: give up sooner.
 APPROVE_RETRY = replace(ACTIVITY_RETRY, maximum_attempts=4)
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
+ENDED = frozenset({ROUND_CLOSED, ROUND_CANCELLED})
 
 
 def _copy(state: RoundState) -> RoundState:
@@ -144,15 +148,15 @@ class FeedbackRoundWorkflow:
             ]
         )
         times = await self._plan(input)
-        while self._cancel is None and self._state.phase != ROUND_CLOSED:
+        while self._cancel is None and self._state.phase not in ENDED:
             version = self._version
             await self._step(times)
-            if self._cancel is not None or self._state.phase == ROUND_CLOSED:
+            if self._cancel is not None or self._state.phase in ENDED:
                 break
             if self._version == version:
                 await self._wait_for_change(version, self._next_due(times))
         await workflow.wait_condition(workflow.all_handlers_finished)
-        if self._cancel is not None and self._state.phase != ROUND_CLOSED:
+        if self._cancel is not None and self._state.phase not in ENDED:
             try:
                 await workflow.execute_activity(
                     CANCEL_ACTIVITY,
@@ -375,6 +379,10 @@ class FeedbackRoundWorkflow:
             retry_policy=ACTIVITY_RETRY,
             summary="close the round",
         )
+        if view.phase == ROUND_CANCELLED:
+            # Cancelled in the service meanwhile: nothing is released, nobody is told.
+            self._set_phase(ROUND_CANCELLED)
+            return
         s.closed_at = view.closed_at or rfc3339(workflow.now())
         self._set_phase(ROUND_CLOSED)
         if s.invited_at:

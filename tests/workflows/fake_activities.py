@@ -377,6 +377,8 @@ class RoundStand:
     @activity.defn(name=ROUND_CLOSE_ACTIVITY)
     async def close(self, input: RoundRef) -> RoundView:
         self._record(ROUND_CLOSE_ACTIVITY, input)
+        if self.phase == "cancelled":  # cancelled in the service: closing returns it as is
+            return self._view(input.round_id)
         self.phase = "closed"
         closed_at = activity.info().current_attempt_scheduled_time
         return self._view(input.round_id, closed_at.strftime("%Y-%m-%dT%H:%M:%SZ"))

@@ -333,3 +333,28 @@ async def test_a_cycle_asked_to_starts_its_rounds_when_it_enters_closing(
     # When the cycle enters closing: the end of its last day.
     assert at(calls[0].at) == datetime.combine(end + timedelta(days=1), time(0), SHANGHAI)
     assert result.rounds_started == 6
+
+
+async def test_a_round_cancelled_in_the_service_releases_nothing_at_its_deadline(
+    temporal_env: WorkflowEnvironment,
+    client: Client,
+    fakes: FakeActivities,
+    stand: RoundStand,
+    task_queue: str,
+    started: list[Handle],
+) -> None:
+    today = (await temporal_env.get_current_time()).astimezone(SHANGHAI).date()
+    handle = await start(
+        client, task_queue, started, today + timedelta(days=2), today + timedelta(days=9)
+    )
+    subject = handle.id.rsplit("/", 1)[1]
+    await handle.execute_update(
+        FeedbackRoundWorkflow.approve_nominations,
+        ApproveNominationsInput(MANAGER, [subject, MANAGER, PEERS[0]]),
+    )
+    await until(lambda: len(stand.of(MARK_INVITED_ACTIVITY)) == 1, 10)
+    stand.phase = "cancelled"
+    result = await handle.result()
+    assert len(stand.of(CLOSE_ACTIVITY)) == 1
+    assert result.phase == "cancelled" and not result.results_announced
+    assert fakes.notifications(FEEDBACK_RESULTS_READY) == []
