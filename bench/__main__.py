@@ -1,9 +1,11 @@
-"""``make bench`` / ``python -m bench [relay] [checkin] [memory] [escalation] [options]``: run
-the benchmarks (all of them when none is named), print their figures and ratios against the
-engine ceilings measured in the same run, then every figure beside its target.
+"""``make bench`` / ``python -m bench [relay] [checkin] [memory] [escalation] [feedback]
+[options]``: run the benchmarks (all of them when none is named), print their figures and
+ratios against the engine ceilings measured in the same run, then every figure beside its
+target.
 
 ``make bench`` runs everything in about ten minutes on two cores: the check-in benchmark at
-2,000 and at 10,000 employees × 3 key results, each load phase stopped after 30 s.
+2,000 and at 10,000 employees × 3 key results, each load phase stopped after 30 s; the 360
+benchmark (bench/feedback.py) at 680 people.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from bench import checkin, outbox_relay
 from bench.engines import private_nats
 from bench.report import Target, checkin_targets, print_checkin, print_relay, print_targets
 
-BENCHMARKS = ("relay", "checkin", "memory", "escalation")
+BENCHMARKS = ("relay", "checkin", "memory", "escalation", "feedback")
 DEFAULT_SIZES = (2_000, 10_000)
 
 
@@ -55,6 +57,18 @@ def escalation(console: Console) -> list[Target]:
     result = asyncio.run(run_escalations(console=console))
     print_escalation(console, result)
     return escalation_targets(result)
+
+
+def feedback(console: Console, args: argparse.Namespace) -> list[Target]:
+    from bench import feedback_report as fb
+
+    opts = fb.Options(
+        employees=args.feedback_employees,
+        concurrency=args.concurrency,
+        duration=args.duration or None,
+        log_level=args.log_level,
+    )
+    return fb.main_run(console, opts)
 
 
 def sizes(text: str) -> list[int]:
@@ -111,6 +125,12 @@ def parser() -> argparse.ArgumentParser:
         default=defaults.bulk_sample,
         help="people checking in on all their key results with one POST /check-ins (0: skip)",
     )
+    p.add_argument(
+        "--feedback-employees",
+        type=int,
+        default=680,
+        help="people (one 360 round each) of the feedback benchmark (default 680)",
+    )
     p.add_argument("--log-level", default=defaults.log_level)
     return p
 
@@ -145,6 +165,8 @@ def main(argv: list[str] | None = None) -> None:
         targets += memory(console)
     if "escalation" in wanted:
         targets += escalation(console)
+    if "feedback" in wanted:
+        targets += feedback(console, args)
     print_targets(console, targets)
 
 

@@ -23,6 +23,7 @@ class LoadResult:
     p99_ms: float
     max_ms: float
     client_cpu_seconds: float
+    p95_ms: float = 0.0
 
     @property
     def per_second(self) -> float:
@@ -54,6 +55,7 @@ def summarize(
         p99_ms=percentile(values, 99) * 1000,
         max_ms=(values[-1] * 1000) if values else 0.0,
         client_cpu_seconds=client_cpu_seconds,
+        p95_ms=percentile(values, 95) * 1000,
     )
 
 

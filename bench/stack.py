@@ -8,7 +8,7 @@ import asyncio
 import dataclasses
 import secrets
 import sys
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,6 +27,8 @@ from services.common.binaries import free_port, fresh_postgres_database
 
 REPO = Path(__file__).resolve().parent.parent
 TIME_ZONE = "Asia/Shanghai"
+# The services started besides identity (the check-in benchmark's: goals).
+SERVICES = ("goals",)
 
 
 @dataclass
@@ -116,9 +118,10 @@ class CpuSampler:
 
 @asynccontextmanager
 async def running_stack(
-    work: Path, dsn: str, nats_url: str, log_level: str
+    work: Path, dsn: str, nats_url: str, log_level: str, services: Sequence[str] = SERVICES
 ) -> AsyncIterator[Stack]:
-    """identity, goals, the gateway and the bare app as processes on free ports."""
+    """identity, ``services`` (goals by default), the gateway and the bare app as processes on
+    free ports."""
     secret = secrets.token_urlsafe(48)
     config = StackConfig.on_free_ports(
         work,
@@ -154,22 +157,24 @@ async def running_stack(
         cwd=REPO,
         start_timeout=120.0,
     )
-    services = [
+    specs = [
         dataclasses.replace(config.service_spec(name), cwd=REPO, start_timeout=120.0)
-        for name in ("identity", "goals")
+        for name in ("identity", *services)
     ]
     async with Supervisor(config.log_dir) as sup:
-        # identity first: goals and the gateway call it while they start.
-        await sup.start(services[0])
-        await sup.start(services[1], dataclasses.replace(gateway, start_timeout=120.0), bare)
+        # identity first: the other services and the gateway call it while they start.
+        await sup.start(specs[0])
+        await sup.start(*specs[1:], dataclasses.replace(gateway, start_timeout=120.0), bare)
         tokens = AccessTokens(secret.encode(), timedelta(hours=6))
         yield Stack(sup, config, dsn, bare_url, tokens)
 
 
 @asynccontextmanager
-async def benchmark_stack(work: Path, log_level: str) -> AsyncIterator[Stack]:
+async def benchmark_stack(
+    work: Path, log_level: str, services: Sequence[str] = SERVICES
+) -> AsyncIterator[Stack]:
     """A fresh database, a private NATS and the processes; everything removed afterwards."""
     async with fresh_postgres_database(postgres_server_url(), prefix="stride_bench") as dsn:
         with private_nats() as nats_url:
-            async with running_stack(work, dsn, nats_url, log_level) as stack:
+            async with running_stack(work, dsn, nats_url, log_level, services) as stack:
                 yield stack

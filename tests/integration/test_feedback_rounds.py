@@ -213,6 +213,12 @@ async def test_templates_need_both_languages_and_rounds_start_once_per_subject(
                 pb.NominateRequest(round_id=s_round.id, actor_id=p["S"], report_ids=[p["P1"]]),
             )
         )[1] == "not_a_direct_report"
+        unknown = pb.NominateRequest(round_id=s_round.id, actor_id=p["S"], peer_ids=["x" * 100])
+        assert (await refused(rounds.Nominate, unknown))[1] == "unknown_rater"
+        long_cycle = pb.StartRoundsRequest(
+            cycle_id="c" * 100, template_id=template.id, deadline=DEADLINE, nominations_due=DUE
+        )
+        assert (await refused(rounds.StartRounds, long_cycle))[1] == "invalid_cycle_id"
         # Answers are not open before invitations.
         assert (
             await refused(

@@ -91,9 +91,7 @@ async def org(stack: GatewayStack) -> Org:
         "deadline": (today + timedelta(days=30)).isoformat(),
         "nominations_due": (today + timedelta(days=7)).isoformat(),
     }
-    problem(
-        await o.http.post("/feedback-rounds", json=body, headers=o.as_("P1")), 403, "forbidden"
-    )
+    problem(await o.http.post("/feedback-rounds", json=body, headers=o.as_("P1")), 403, "forbidden")
     started = ok(await o.http.post("/feedback-rounds", json=body, headers=o.as_("HR")))
     assert started["already"] == 0 and len(started["rounds"]) == len(people)
     o.rounds = {

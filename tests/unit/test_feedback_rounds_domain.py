@@ -157,3 +157,12 @@ def test_round_dates() -> None:
     assert code(round_dates, "20261220", "2026-12-10", today) == "invalid_deadline"
     assert code(round_dates, "2026-12-20", "2026-02-30", today) == "invalid_nominations_due"
     assert code(round_dates, "2099-12-20", "2026-12-10", today) == "deadline_too_far"
+
+
+def test_cycle_ids() -> None:
+    from services.feedback.domain.rounds import checked_cycle_id
+
+    assert checked_cycle_id(" 2026-Q4 ") == "2026-Q4"
+    assert code(checked_cycle_id, "") == "cycle_required"
+    assert code(checked_cycle_id, "x" * 37) == "invalid_cycle_id"
+    assert code(checked_cycle_id, "a/b") == "invalid_cycle_id"

@@ -96,6 +96,21 @@ def checked_template(
     return name, tuple(out)
 
 
+# --- cycles ---------------------------------------------------------------------------------------
+# A cycle id as goals makes them (a uuid) or any short id of the same characters: it names the
+# round's workflow (feedback-round/<cycle>/<subject>), so nothing else is taken.
+CYCLE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,36}", re.ASCII)
+
+
+def checked_cycle_id(cycle_id: str) -> str:
+    cycle_id = cycle_id.strip()
+    if not cycle_id:
+        raise InvalidArgument("cycle_required", "cycle_id must be given")
+    if not CYCLE_ID.fullmatch(cycle_id):
+        raise InvalidArgument("invalid_cycle_id", "cycle_id is at most 36 letters, digits, _.:-")
+    return cycle_id
+
+
 # --- dates ----------------------------------------------------------------------------------------
 def round_dates(deadline: str, nominations_due: str, today: date) -> tuple[date, date]:
     """A round's (deadline, nominations_due): ISO dates in the organisation's time zone, the

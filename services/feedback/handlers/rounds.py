@@ -15,6 +15,7 @@ from services.common.models import new_id, utcnow
 from services.common.outbox import new_event_meta
 from services.feedback.domain.rounds import (
     approved_raters,
+    checked_cycle_id,
     checked_nominations,
     ensure_nominating,
     initial_raters,
@@ -33,10 +34,12 @@ from services.feedback.round_messages import round_pb
 from services.feedback.round_models import Round, RoundRater
 from services.feedback.round_repository import RoundRepository
 from stride.feedback.v1 import rounds_pb2 as pb
+from stride.identity.v1.identity_pb2 import EMPLOYEE_STATUS_ACTIVE
 from workflows.vocabulary import (
     RATER_APPROVED,
     RATER_INVITED,
     RATER_NOMINATED,
+    RELATION_PEER,
     ROUND_APPROVED,
     ROUND_CANCELLED,
     ROUND_CLOSED,
@@ -57,9 +60,7 @@ async def _full(repo: RoundRepository, row: Round) -> pb.Round:
 async def start(deps: RoundDeps, request: pb.StartRoundsRequest) -> pb.StartRoundsResponse:
     """One round per active employee in scope, with self, manager and direct reports as
     raters; subjects who have a round in this cycle already are counted, not touched."""
-    cycle_id = request.cycle_id.strip()
-    if not cycle_id:
-        raise InvalidArgument("cycle_required", "cycle_id must be given")
+    cycle_id = checked_cycle_id(request.cycle_id)
     today = datetime.now(ZoneInfo(deps.time_zone)).date()
     deadline, due = round_dates(request.deadline, request.nominations_due, today)
     department_id = request.department_id.strip()
@@ -181,6 +182,11 @@ async def nominate(deps: RoundDeps, request: pb.NominateRequest) -> pb.Round:
     raters = checked_nominations(
         row.subject_id, row.manager_id, request.peer_ids, request.report_ids, direct
     )
+    for who, relation in raters:
+        if relation == RELATION_PEER:
+            found = await deps.people.employee(who)
+            if found is None or found.status != EMPLOYEE_STATUS_ACTIVE:
+                raise InvalidArgument("unknown_rater", f"{who} is not an active employee")
     async with deps.units() as uow:
         row = await round_of(uow.repo, request.round_id, lock=True)
         ensure_nominating(row.phase)
