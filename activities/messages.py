@@ -200,6 +200,70 @@ TEMPLATES: dict[str, _Template] = {
         "outcome and follow-up date in Stride.",
         "/key-results/{key_result_id}",
     ),
+    n.FEEDBACK_NOMINATE: _Template(
+        "360 反馈:请提名评价人",
+        "360 feedback: please nominate your raters",
+        "您的 360 反馈轮次已开始(周期 {cycle_id})。请在 {nominations_due} 前提名同事和下属作为"
+        "评价人(您本人和您的经理已自动列入),之后由您的经理确认名单。反馈截止日期 {deadline}。",
+        "Your 360 feedback round has started (cycle {cycle_id}). Please nominate peers and "
+        "reports as raters by {nominations_due} (you and your manager are on the list "
+        "already); your manager then approves the list. Feedback closes on {deadline}.",
+        "/feedback-rounds/{round_id}",
+    ),
+    n.FEEDBACK_NOMINATION_REMINDER: _Template(
+        "提醒:360 反馈提名将于 {nominations_due} 截止",
+        "Reminder: 360 feedback nominations close on {nominations_due}",
+        "您的 360 反馈轮次(周期 {cycle_id})的评价人提名将于 {nominations_due} 截止。",
+        "Nominations for your 360 feedback round (cycle {cycle_id}) close on {nominations_due}.",
+        "/feedback-rounds/{round_id}",
+    ),
+    n.FEEDBACK_APPROVAL_NEEDED: _Template(
+        "待确认:360 反馈评价人名单",
+        "Approval needed: a 360 feedback rater list",
+        "员工 {subject_id} 的 360 反馈评价人提名已截止(周期 {cycle_id})。请确认评价人名单,"
+        "确认后系统将发出邀请。反馈截止日期 {deadline}。",
+        "Nominations for the 360 feedback round of {subject_id} have closed (cycle "
+        "{cycle_id}). Please approve the rater list; the raters are invited once you have. "
+        "Feedback closes on {deadline}.",
+        "/feedback-rounds/{round_id}",
+    ),
+    n.FEEDBACK_APPROVAL_REMINDER: _Template(
+        "提醒:360 反馈评价人名单仍待确认",
+        "Reminder: a 360 feedback rater list is waiting for your approval",
+        "员工 {subject_id} 的 360 反馈评价人名单仍在等待您的确认(周期 {cycle_id},"
+        "反馈截止 {deadline})。",
+        "The rater list of the 360 feedback round of {subject_id} is still waiting for your "
+        "approval (cycle {cycle_id}; feedback closes on {deadline}).",
+        "/feedback-rounds/{round_id}",
+    ),
+    n.FEEDBACK_INVITED: _Template(
+        "邀请:请为 {subject_id} 提供 360 反馈",
+        "Invitation: 360 feedback for {subject_id}",
+        "您被邀请为员工 {subject_id} 提供 360 反馈(周期 {cycle_id}),请在 {deadline} 前填写。"
+        "匿名问题的回答仅以汇总形式呈现,不会显示评价人。",
+        "You are invited to give 360 feedback for {subject_id} (cycle {cycle_id}) by "
+        "{deadline}. Answers to anonymous questions are only shown as aggregates, never with "
+        "the rater.",
+        "/feedback-rounds/{round_id}/answers",
+    ),
+    n.FEEDBACK_RATER_REMINDER: _Template(
+        "提醒:360 反馈将于 {deadline} 截止",
+        "Reminder: 360 feedback closes on {deadline}",
+        "您尚未为员工 {subject_id} 提交 360 反馈(周期 {cycle_id}),截止日期 {deadline}。",
+        "You have not yet given your 360 feedback for {subject_id} (cycle {cycle_id}); it "
+        "closes on {deadline}.",
+        "/feedback-rounds/{round_id}/answers",
+    ),
+    n.FEEDBACK_RESULTS_READY: _Template(
+        "360 反馈结果已生成",
+        "360 feedback results are ready",
+        "员工 {subject_id} 的 360 反馈轮次(周期 {cycle_id})已于 {deadline} 截止,结果已生成。"
+        "匿名回答仅在达到人数门槛时以汇总形式呈现。",
+        "The 360 feedback round of {subject_id} (cycle {cycle_id}) closed on {deadline} and "
+        "its results are ready. Anonymous answers are shown only as aggregates, once enough "
+        "raters answered.",
+        "/feedback-rounds/{round_id}/results",
+    ),
 }
 
 

@@ -758,6 +758,13 @@ RULES: dict[str, Rule] = _rules(
         read_action="approval.read",
     ),
     *_FEEDBACK_RULES,
+    # People only; the route lets through the round's manager and HR, never its subject
+    # (feedback-round/<cycle>/<subject>'s Update validator checks again).
+    Rule(
+        "feedback_round.approve",
+        "Approve a 360 round's rater list: the subject's manager, HR (never the subject)",
+        _EVERYONE,
+    ),
 )
 
 

@@ -11,8 +11,10 @@ execution  after the approval deadline: phase EXECUTION; every Monday 09:00 loca
            reminder to people with approved key results not checked in this ISO week, every
            Monday 12:00 a digest to each manager about their reports; at the midpoint of the
            cycle (09:00 local) the mid-cycle review notice;
-closing    after the last day: phase CLOSING and the self-score reminder; after the closing
-           deadline: final scoring (goals CloseCycle, the hand-off to the archive), ARCHIVED.
+closing    after the last day: phase CLOSING and the self-score reminder (and, when the input
+           names a question template, the cycle's 360 feedback rounds: feedback StartRounds,
+           patch ``cycle-feedback-rounds``); after the closing deadline: final scoring (goals
+           CloseCycle, the hand-off to the archive), ARCHIVED.
 
 Backfill. A cycle created after its last day (goals sets ``backfill``; HR entering a past
 quarter) runs its phase steps at once, reminds nobody, and then waits in CLOSING — with no
@@ -76,6 +78,12 @@ from workflows.notifications import (
     Outgoing,
     step_key,
 )
+from workflows.round_rules import (
+    START_ROUNDS_ACTIVITY,
+    RoundsAtClosing,
+    StartRoundsResult,
+    rounds_at_closing,
+)
 from workflows.search_attributes import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE
 from workflows.vocabulary import DEFAULT_TIME_ZONE, INVALID_INPUT_ERROR, Phase
 
@@ -109,6 +117,9 @@ PATCH_HOLIDAYS = "cycle-holidays"
 WORKING_DAY_STEPS = ("checkin/", "digest/")
 # How far past a reminder's day the calendar is read (the longest holiday week fits).
 CALENDAR_WINDOW = timedelta(days=21)
+# workflow.patched id: entering closing starts the cycle's 360 feedback rounds (feedback
+# StartRounds) when the input names a question template (CycleInput.feedback_rounds).
+PATCH_ROUNDS = "cycle-feedback-rounds"
 
 RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -130,6 +141,8 @@ class CycleProgress:
     last_step: str = ""
     # Goals closed the cycle (SIGNAL_CYCLE_CLOSED).
     closed: bool = False
+    # 360 feedback rounds started at closing (CycleInput.feedback_rounds).
+    rounds_started: int = 0
 
 
 @dataclass
@@ -145,6 +158,8 @@ class CycleInput:
     progress: CycleProgress | None = None
     # Created after its end date: wait for the close by hand, remind nobody (module doc).
     backfill: bool = False
+    # Start the 360 feedback rounds when the cycle enters closing (None: HR starts them).
+    feedback_rounds: RoundsAtClosing | None = None
 
 
 @dataclass
@@ -192,6 +207,8 @@ class CycleState:
     backfill: bool = False
     # A backfill cycle waiting for HR to close it.
     awaiting_close: bool = False
+    # 360 feedback rounds started (or found started) at closing.
+    rounds_started: int = 0
 
 
 def calendar_of(input: CycleInput) -> CycleCalendar:
@@ -420,6 +437,8 @@ class CycleWorkflow:
                 summary=step.key,
             )
             self._set_phase(step.phase)
+            if step.phase == Phase.CLOSING:
+                await self._start_feedback_rounds()
         elif step.kind == STEP_CLOSE:
             await workflow.execute_activity(
                 CLOSE_ACTIVITY,
@@ -448,6 +467,25 @@ class CycleWorkflow:
                 )
                 self._progress.notified += result.delivered + result.already_delivered
 
+    async def _start_feedback_rounds(self) -> None:
+        """The 360 rounds of the cycle (patch ``cycle-feedback-rounds``; idempotent in the
+        feedback service: a round per cycle and person). A backfill cycle starts none."""
+        plan = self._input.feedback_rounds
+        if plan is None or self._input.backfill or not workflow.patched(PATCH_ROUNDS):
+            return
+        request = replace(
+            rounds_at_closing(plan, calendar_of(self._input).end), cycle_id=self._input.cycle_id
+        )
+        result: StartRoundsResult = await workflow.execute_activity(
+            START_ROUNDS_ACTIVITY,
+            request,
+            result_type=StartRoundsResult,
+            start_to_close_timeout=timedelta(minutes=5),
+            retry_policy=RETRY,
+            summary="start the 360 feedback rounds",
+        )
+        self._progress.rounds_started = result.started + result.already
+
     def _set_phase(self, phase: str) -> None:
         self._progress.phase = phase
         workflow.upsert_search_attributes([STRIDE_PHASE.value_set(phase)])
@@ -471,4 +509,5 @@ class CycleWorkflow:
             done=nxt is None,
             backfill=self._input.backfill,
             awaiting_close=self._awaiting_close,
+            rounds_started=p.rounds_started,
         )

@@ -54,3 +54,12 @@ def risk_sweep(week: str) -> str:
     """``risk-sweep/<week>``: the weekly risk sweep of key results nobody checked in for
     ``week`` (an ISO week such as ``2026-W48``)."""
     return f"{RISK_SWEEP_PREFIX}{week}"
+
+
+FEEDBACK_ROUND_PREFIX = "feedback-round/"
+
+
+def feedback_round(cycle_id: str, employee_id: str) -> str:
+    """``feedback-round/<cycle>/<employee>``: the 360 feedback round about ``employee`` in
+    ``cycle`` (one per cycle and person)."""
+    return f"{FEEDBACK_ROUND_PREFIX}{cycle_id}/{employee_id}"

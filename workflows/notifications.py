@@ -42,6 +42,14 @@ KR_HR = "kr.hr"
 BLOCKER_RAISED = "blocker.raised"
 COORDINATION_INVITED = "coordination.invited"
 COORDINATION_REMINDER = "coordination.reminder"
+# The 360 feedback round (workflows/feedback_round.py).
+FEEDBACK_NOMINATE = "feedback_round.nominate"
+FEEDBACK_NOMINATION_REMINDER = "feedback_round.nomination_reminder"
+FEEDBACK_APPROVAL_NEEDED = "feedback_round.approval_needed"
+FEEDBACK_APPROVAL_REMINDER = "feedback_round.approval_reminder"
+FEEDBACK_INVITED = "feedback_round.invited"
+FEEDBACK_RATER_REMINDER = "feedback_round.rater_reminder"
+FEEDBACK_RESULTS_READY = "feedback_round.results_ready"
 
 # Templates also posted to the IM group robots of the recipients' departments: the
 # escalation's notices, which a team should see. Reminders and approvals are personal and
@@ -67,6 +75,13 @@ TEMPLATES = frozenset(
         BLOCKER_RAISED,
         COORDINATION_INVITED,
         COORDINATION_REMINDER,
+        FEEDBACK_NOMINATE,
+        FEEDBACK_NOMINATION_REMINDER,
+        FEEDBACK_APPROVAL_NEEDED,
+        FEEDBACK_APPROVAL_REMINDER,
+        FEEDBACK_INVITED,
+        FEEDBACK_RATER_REMINDER,
+        FEEDBACK_RESULTS_READY,
     }
 )
 

@@ -29,6 +29,7 @@ PURE_MODULES = (
     "workflows.escalation_notices",
     "workflows.ladder",
     "workflows.search_attributes",
+    "workflows.round_rules",
 )
 _MEMBERS = SandboxRestrictions.invalid_module_members_default
 RESTRICTIONS = dataclasses.replace(

@@ -291,6 +291,8 @@ def quarter_label(day: date) -> str:
 
 
 # -- 360 feedback rounds (services/feedback, workflows/feedback_round.py) ---------------------
+# The fewest raters whose answers to an anonymous question are released as an aggregate:
+# MIN_ANONYMITY_THRESHOLD (above; the organisation's setting may raise it, never lower it).
 # A round's phases, in order (cancelled ends it early).
 ROUND_NOMINATING = "nominating"
 ROUND_APPROVED = "approved"
@@ -330,3 +332,5 @@ QUESTION_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 # Raters a subject may nominate per relation (direct reports: a foreman's whole shift).
 MAX_ROUND_PEERS = 12
 MAX_ROUND_REPORTS = 40
+# Raters on one round's approved list at most: self, the manager, the peers and the reports.
+MAX_ROUND_RATERS = 2 + MAX_ROUND_PEERS + MAX_ROUND_REPORTS

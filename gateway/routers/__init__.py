@@ -30,6 +30,7 @@ from gateway.routers import (
     org_invitations,
     org_sync,
     risk_rules,
+    round_approvals,
     training,
     upward_feedback,
 )
@@ -62,6 +63,7 @@ for module in (
     feedback,
     upward_feedback,
     challenges,
+    round_approvals,
     feedback_rounds,
 ):
     annotate_routes(module.router)

@@ -4,8 +4,10 @@ Routed from the event registries (``services/<area>/events.py``): :data:`ROUTES`
 subject to its handler and to the key its events are ordered by; :data:`IGNORED` names every
 other registered subject with the reason no workflow needs it (tests/unit/test_event_registry.py
 checks that each registered subject is in exactly one of them). A new event is one registry
-line plus its route here. The durable pull consumer on ``STRIDE_GOALS`` is filtered to the
-routed subjects; messages are decoded with the registry's ``decode``.
+line plus its route here. The bridge has one durable pull consumer per stream that holds a
+routed subject (``STRIDE_GOALS``: the configured name; others ``<name>-<area>``, e.g.
+``worker-bridge-feedback``), each filtered to its routed subjects and fetched concurrently;
+messages are decoded with the registry's ``decode``.
 
 ``stride.goals.v1.checkin.recorded`` (ordered by key result):
 
@@ -28,6 +30,10 @@ event id and approval id).
 
 ``stride.goals.v1.cycle.created`` → start ``cycle/<cycle>`` (id reuse rejected: a workflow
 that exists already, running or finished, counts as done).
+
+``stride.feedback.v1.round.started`` (on STRIDE_FEEDBACK, ordered by cycle and subject) →
+start ``feedback-round/<cycle>/<subject>`` (id reuse rejected: one round per cycle and person;
+services/worker/round_handlers.py). ``round.closed`` is ignored: the workflow closed it.
 
 ``stride.goals.v1.cycle.closed`` → signal ``cycle/<cycle>`` (a backfill cycle's workflow
 waits for it; a finished workflow: nothing to do).
@@ -73,7 +79,7 @@ from services.common import metrics
 from services.common.audit import audit_subject
 from services.common.channels import channel
 from services.common.events import Event, EventRegistry
-from services.common.nats import GOALS_STREAM, ensure_streams, num_delivered
+from services.common.nats import GOALS_STREAM, STREAMS, ensure_streams, num_delivered
 from services.common.telemetry import consumer_span
 from services.feedback import events as feedback_events
 from services.goals import events as goals_events
@@ -90,6 +96,8 @@ from services.worker.handlers import (
     handle_cycle_created,
     handle_risk_swept,
 )
+from services.worker.round_handlers import handle_round_started
+from stride.feedback.v1 import rounds_pb2
 from stride.goals.v1 import goals_pb2, goals_pb2_grpc
 
 log = structlog.get_logger(__name__)
@@ -188,6 +196,10 @@ async def _cycle_closed(ctx: Context, event: goals_pb2.CycleClosed) -> Outcome:
     return await handle_cycle_closed(ctx.client, event)
 
 
+async def _round_started(ctx: Context, event: rounds_pb2.RoundStarted) -> Outcome:
+    return await handle_round_started(ctx.client, event, task_queue=ctx.task_queue)
+
+
 _ROUTES: tuple[Route[Any], ...] = (
     Route(
         goals_events.CHECKIN_RECORDED,
@@ -208,10 +220,40 @@ _ROUTES: tuple[Route[Any], ...] = (
     ),
     Route(goals_events.CYCLE_CREATED, _cycle_created, lambda e: f"cycle:{e.cycle.id}"),
     Route(goals_events.CYCLE_CLOSED, _cycle_closed, lambda e: f"cycle:{e.cycle.id}"),
+    # STRIDE_FEEDBACK (the bridge's second consumer).
+    Route(
+        feedback_events.ROUND_STARTED_EVENT,
+        _round_started,
+        lambda e: f"round:{e.cycle_id}/{e.subject_id}",
+    ),
 )
-# The consumer reads STRIDE_GOALS (its filter: these subjects); routing another stream's
-# subject needs a consumer on that stream too.
 ROUTES: dict[str, Route[Any]] = {route.event.subject: route for route in _ROUTES}
+
+
+def stream_of(subject: str) -> str:
+    """The JetStream stream that stores ``subject`` (services/common/nats.py STREAMS)."""
+    for stream, patterns in STREAMS.items():
+        if any(subject.startswith(p.rstrip(">")) for p in patterns):
+            return stream
+    raise ValueError(f"no stream stores {subject}")
+
+
+def routed_streams() -> dict[str, list[str]]:
+    """The routed subjects by stream: the bridge has one durable consumer per stream, filtered
+    to them (STRIDE_GOALS first)."""
+    out: dict[str, list[str]] = {}
+    for subject in ROUTES:
+        out.setdefault(stream_of(subject), []).append(subject)
+    return dict(sorted(out.items(), key=lambda item: item[0] != GOALS_STREAM))
+
+
+def consumer_name(consumer: str, stream: str) -> str:
+    """The durable consumer of ``stream``: the configured name on STRIDE_GOALS (as before
+    other streams were routed), ``<name>-<area>`` on the others (e.g. worker-bridge-feedback)."""
+    if stream == GOALS_STREAM:
+        return consumer
+    return f"{consumer}-{stream.removeprefix('STRIDE_').lower()}"
+
 
 # Registered subjects no workflow reacts to (yet), each with the reason.
 # Objective and key-result lifecycle events are for integrators and reports.
@@ -245,8 +287,6 @@ IGNORED: dict[str, str] = {
     feedback_events.RAISED.subject: _NO_FEEDBACK_WORKFLOW,
     feedback_events.ANSWERED.subject: _NO_FEEDBACK_WORKFLOW,
     feedback_events.SETTINGS_CHANGED.subject: "rounds read the threshold when they close",
-    # Until the feedback-round workflow is wired here (round.started → its start): ignored.
-    feedback_events.ROUND_STARTED_EVENT.subject: "the feedback-round workflow is wired separately",
     feedback_events.ROUND_CLOSED_EVENT.subject: "the round's workflow closed it itself",
 }
 
@@ -319,7 +359,8 @@ class EventBridge:
         self._retry_base_delay = retry_base_delay
         self._retry_max_delay = retry_max_delay
         self._stopping = asyncio.Event()
-        self._sub: JetStreamContext.PullSubscription | None = None
+        # One pull subscription per routed stream (routed_streams()).
+        self._subs: list[JetStreamContext.PullSubscription] = []
         # Keys whose failed event has not been settled yet (see the module docstring).
         self._holds: dict[str, _Hold] = {}
         # Event-loop time of the last fetch that returned (messages or a timeout): the
@@ -327,22 +368,28 @@ class EventBridge:
         self.last_fetch: float | None = None
 
     async def setup(self) -> None:
-        """Create the stream (if needed) and the durable consumer (or update its config)."""
+        """Create the streams (if needed) and a durable consumer per routed stream (or update
+        its config)."""
         await ensure_streams(self._js, replicas=self._stream_replicas)
-        await self._js.add_consumer(
-            GOALS_STREAM,
-            ConsumerConfig(
-                name=self._consumer,
-                durable_name=self._consumer,
-                description="worker: goals events to Temporal workflows",
-                filter_subjects=list(ROUTES),
-                deliver_policy=DeliverPolicy.ALL,
-                ack_policy=AckPolicy.EXPLICIT,
-                ack_wait=self._ack_wait,
-                max_deliver=-1,
-            ),
-        )
-        self._sub = await self._js.pull_subscribe_bind(durable=self._consumer, stream=GOALS_STREAM)
+        subs = []
+        for stream, subjects in routed_streams().items():
+            name = consumer_name(self._consumer, stream)
+            area = stream.removeprefix("STRIDE_").lower()
+            await self._js.add_consumer(
+                stream,
+                ConsumerConfig(
+                    name=name,
+                    durable_name=name,
+                    description=f"worker: {area} events to Temporal workflows",
+                    filter_subjects=subjects,
+                    deliver_policy=DeliverPolicy.ALL,
+                    ack_policy=AckPolicy.EXPLICIT,
+                    ack_wait=self._ack_wait,
+                    max_deliver=-1,
+                ),
+            )
+            subs.append(await self._js.pull_subscribe_bind(durable=name, stream=stream))
+        self._subs = subs
 
     def stop(self) -> None:
         """Ask :meth:`run` to return after the batch in hand is handled."""
@@ -350,37 +397,44 @@ class EventBridge:
 
     async def run(self) -> None:
         """Fetch and handle batches until :meth:`stop`; unsubscribes on the way out."""
-        if self._sub is None:
+        if not self._subs:
             await self.setup()
-        sub = self._sub
-        assert sub is not None
+        subs = self._subs
         log.info("event bridge started", consumer=self._consumer, task_queue=self._task_queue)
         try:
             while not self._stopping.is_set():
-                try:
-                    msgs = await sub.fetch(self._batch_size, timeout=self._fetch_timeout)
-                except TimeoutError:
-                    # No message before the timeout: an idle stream, not a failure. nats-py
-                    # raises nats.errors.TimeoutError or, when the answer to its no-wait probe
-                    # is read after the deadline (a busy loop), a bare asyncio.TimeoutError;
-                    # both are TimeoutError.
-                    self.last_fetch = asyncio.get_running_loop().time()
-                    continue
-                except Exception as err:
+                results = await asyncio.gather(
+                    *(self._fetch(sub) for sub in subs), return_exceptions=True
+                )
+                msgs = [m for r in results if isinstance(r, list) for m in r]
+                failed = [r for r in results if isinstance(r, BaseException)]
+                if failed and not msgs:
                     # E.g. NATS reconnecting: nats-py reconnects by itself, so keep going.
-                    log.warning("bridge: fetch failed, retrying", error=repr(err))
+                    log.warning("bridge: fetch failed, retrying", error=repr(failed[0]))
                     await asyncio.sleep(1.0)
                     continue
                 self.last_fetch = asyncio.get_running_loop().time()
-                # Shielded: a cancelled run still settles (acks / naks) the batch in hand.
-                await asyncio.shield(self.handle_batch(msgs))
+                if msgs:
+                    # Shielded: a cancelled run still settles (acks / naks) the batch in hand.
+                    await asyncio.shield(self.handle_batch(msgs))
         finally:
-            self._sub = None
-            try:
-                await sub.unsubscribe()
-            except Exception as err:  # connection already closed: nothing to release
-                log.debug("bridge unsubscribe failed", error=str(err))
+            self._subs = []
+            for sub in subs:
+                try:
+                    await sub.unsubscribe()
+                except Exception as err:  # connection already closed: nothing to release
+                    log.debug("bridge unsubscribe failed", error=str(err))
             log.info("event bridge stopped", consumer=self._consumer)
+
+    async def _fetch(self, sub: JetStreamContext.PullSubscription) -> list[Msg]:
+        """One stream's next batch; empty when none came before the timeout (an idle stream,
+        not a failure: nats-py raises nats.errors.TimeoutError or, when the answer to its
+        no-wait probe is read after the deadline (a busy loop), a bare asyncio.TimeoutError;
+        both are TimeoutError)."""
+        try:
+            return await sub.fetch(self._batch_size, timeout=self._fetch_timeout)
+        except TimeoutError:
+            return []
 
     async def handle_batch(self, msgs: list[Msg]) -> None:
         groups: dict[str, list[_Decoded]] = {}

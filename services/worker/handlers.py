@@ -64,6 +64,9 @@ class Outcome(StrEnum):
     # has finished already (it closed the cycle itself) or never ran.
     CYCLE_CLOSED = "cycle_closed"
     NO_CYCLE_WORKFLOW = "no_cycle_workflow"
+    # RoundStarted: feedback-round/<cycle>/<subject> started, or it existed already.
+    ROUND_STARTED = "round_started"
+    ROUND_EXISTS = "round_exists"
 
 
 # approval id → whether goals still has it pending (raises when goals cannot tell now).

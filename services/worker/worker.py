@@ -20,6 +20,7 @@ from activities.approvals import ApprovalActivities
 from activities.audit import AuditActivities
 from activities.cycle import CycleActivities
 from activities.escalation import EscalationActivities
+from activities.feedback_rounds import FeedbackRoundActivities
 from activities.im import ImActivities
 from activities.invitations import InvitationActivities
 from activities.notify import NotifyActivities
@@ -29,6 +30,7 @@ from activities.risk_sweep import RiskSweepActivities
 from services.common.settings import WorkerSettings
 from workflows.coordination import CoordinationWorkflow
 from workflows.cycle import CycleWorkflow
+from workflows.feedback_round import FeedbackRoundWorkflow
 from workflows.invitations import InvitationWorkflow
 from workflows.kr_escalation import KrEscalationWorkflow
 from workflows.org_sync import OrgSyncWorkflow
@@ -47,6 +49,7 @@ WORKFLOWS: list[type] = [
     CycleWorkflow,
     InvitationWorkflow,
     RiskSweepWorkflow,
+    FeedbackRoundWorkflow,
 ]
 
 
@@ -71,6 +74,7 @@ def activities_for(settings: WorkerSettings) -> list[Callable[..., Any]]:
         im.post,
         OrgCalendarActivities(settings).org_calendar,
         RiskSweepActivities(settings).sweep_batch,
+        *FeedbackRoundActivities(settings).all(),
     ]
 
 

@@ -12,6 +12,7 @@ object. Expected outcomes are written out by hand below — not derived from gat
   A  403 admin_required                                U  401 unauthenticated
   L  403 outside_reporting_line (key_result.assign)    .  not applicable
   N  409 no_manager (upward feedback)                  O  403 not_objective_owner
+  W  403 own_round (the subject of a 360 round approving its raters)
 
 A second test checks that this table names every route of the app, and that every route
 (and every operation of the OpenAPI document) declares its rule.
@@ -921,6 +922,7 @@ WORKFLOW_ENDPOINTS: list[Endpoint] = [
 ]
 ENDPOINTS += WORKFLOW_ENDPOINTS
 
+
 # -- giving a key result to someone else: down one's reporting line ---------------------------
 # The caller gives from a fresh draft objective of their own (API keys and nobody: x's) a key
 # result owned by the row's person: themselves, e (m's report; in h's department, but h does
@@ -1346,6 +1348,28 @@ ENDPOINTS += [
     Endpoint("GET", "/me/feedback-rounds", PEOPLE_ONLY),
 ]
 
+# e's 360 round: only the subject's manager m and HR approve its rater list; e is the subject
+# (403 own_round); who may not see the round (h, admin, x) gets 404. Allowed, the matrix stack
+# has no round workflow running for it: 503.
+ROUND_APPROVE = grid(any="W Y 4 Y 4 4 S S U")
+
+
+async def e_and_m(w: World, column: str, target: str) -> Any:
+    return {"rater_ids": [w.people["e"].id, w.people["m"].id]}
+
+
+ENDPOINTS.append(
+    Endpoint(
+        "POST",
+        "/feedback-rounds/{round_id}/nominations/approve",
+        ROUND_APPROVE,
+        ok=(503, "round_workflow_unavailable"),
+        hidden="round_not_found",
+        params=nominating_round,
+        body=e_and_m,
+    )
+)
+
 EXPECTED: dict[str, tuple[int, str | None]] = {
     "F": (403, "forbidden"),
     # 360 rounds: the feedback service's own refusals
@@ -1358,6 +1382,7 @@ EXPECTED: dict[str, tuple[int, str | None]] = {
     "U": (401, "unauthenticated"),
     "N": (409, "no_manager"),
     "O": (403, "not_objective_owner"),
+    "W": (403, "own_round"),
 }
 
 

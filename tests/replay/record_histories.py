@@ -25,6 +25,8 @@ recovery), with its child ``coordination_ladder``. A scenario may record several
 patches ``notify-quiet-for-all`` and ``coordination-calendar``.
 ``risk_sweep`` records a scheduled run (``risk_sweep_scheduled``) and the week's sweep it
 starts as its child (``risk_sweep_week``), on a stand-in SweepRisk.
+``feedback_round_whole`` is a whole 360 round on a stand-in RoundService (:class:`RoundStand`);
+``cycle_closing_with_rounds`` a quarter's last run that starts its 360 rounds at closing.
 
 Before patches ``notify-channels``, ``plan-approval-holidays`` and ``cycle-holidays`` (quiet
 hours, IM robots, the holiday calendar) the histories ``kr_escalation_notified``,
@@ -56,11 +58,12 @@ from temporalio.testing import WorkflowEnvironment
 from services.common.binaries import find_binary
 from services.worker.worker import build_worker, ensure_search_attributes
 from tests.fakes.audit import DecisionLog
-from tests.workflows.fake_activities import SKIP_LEVEL, FakeActivities, SweepStand
+from tests.workflows.fake_activities import SKIP_LEVEL, FakeActivities, RoundStand, SweepStand
 from workflows import ids
 from workflows.calendar import rfc3339
 from workflows.coordination import CoordinationWorkflow, OutcomeInput
 from workflows.cycle import CycleInput, CycleWorkflow
+from workflows.feedback_round import FeedbackRoundWorkflow
 from workflows.kr_escalation import (
     SIGNAL_RISK_ASSESSED,
     BlockerRef,
@@ -78,6 +81,7 @@ from workflows.plan_approval import (
     PlanApprovalWorkflow,
 )
 from workflows.risk_sweep import RiskSweepInput, RiskSweepWorkflow
+from workflows.round_rules import ApproveNominationsInput, RoundInput, RoundsAtClosing
 
 HISTORIES = Path(__file__).parent / "histories"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -455,6 +459,29 @@ async def cycle_closing(
     return client.get_workflow_handle(handle.id)  # the latest run
 
 
+async def cycle_closing_with_rounds(
+    env: WorkflowEnvironment, client: Client, task_queue: str
+) -> WorkflowHandle[Any, Any]:
+    """A quarter whose input names a 360 template: its last run starts the feedback rounds when
+    it enters closing (patch ``cycle-feedback-rounds``), then scores."""
+    now = await env.get_current_time()
+    start = (now + timedelta(days=3)).date()
+    cycle = f"cyc-replay-{uuid.uuid4().hex[:8]}"
+    handle = await client.start_workflow(
+        CycleWorkflow.run,
+        CycleInput(
+            cycle_id=cycle,
+            start_date=start.isoformat(),
+            end_date=(start + timedelta(days=90)).isoformat(),
+            feedback_rounds=RoundsAtClosing("tpl-360", "dept-assembly"),
+        ),
+        id=ids.cycle(cycle),
+        task_queue=task_queue,
+    )
+    await handle.result()
+    return client.get_workflow_handle(handle.id)  # the latest run
+
+
 async def cycle_backfill(
     env: WorkflowEnvironment, client: Client, task_queue: str
 ) -> WorkflowHandle[Any, Any]:
@@ -502,6 +529,47 @@ async def risk_sweep(
     return {"risk_sweep_scheduled": parent, "risk_sweep_week": child}
 
 
+async def feedback_round(
+    env: WorkflowEnvironment, client: Client, task_queue: str
+) -> WorkflowHandle[Any, Any]:
+    """A whole 360 round: the subject told to nominate and reminded, the manager asked
+    (holidays on the calendar), a refused Update, the list approved, the raters invited and
+    reminded (the stand-in RoundService answers nobody), closed at the deadline, the results
+    notice."""
+    today = (await env.get_current_time()).astimezone(SHANGHAI).date()
+    subject = "emp-replay-subject"
+    handle = await client.start_workflow(
+        FeedbackRoundWorkflow.run,
+        RoundInput(
+            round_id="round-replay",
+            cycle_id="cyc-2027q1",
+            subject_id=subject,
+            manager_id="emp-manager",
+            nominations_due=(today + timedelta(days=3)).isoformat(),
+            deadline=(today + timedelta(days=16)).isoformat(),
+        ),
+        id=f"{ids.feedback_round('cyc-2027q1', subject)}-{uuid.uuid4().hex[:8]}",
+        task_queue=task_queue,
+    )
+    await env.sleep(timedelta(days=7))
+    for _ in range(200):
+        if (await handle.query(FeedbackRoundWorkflow.state)).manager_asked:
+            break
+        await asyncio.sleep(0.05)
+    raters = [subject, "emp-manager", "emp-peer-1", "emp-peer-2"]
+    try:
+        await handle.execute_update(
+            FeedbackRoundWorkflow.approve_nominations, ApproveNominationsInput(subject, raters)
+        )
+    except Exception:  # refused by the validator (own_round): not in the history
+        pass
+    await handle.execute_update(
+        FeedbackRoundWorkflow.approve_nominations, ApproveNominationsInput("emp-manager", raters)
+    )
+    await handle.result()
+    return handle
+
+
 async def _org_calendar(env: WorkflowEnvironment, fakes: FakeActivities) -> None:
     """Quiet hours 22:00–08:00, a DingTalk robot in the owner's department, and holidays: the
     next two days (approvals count past them) and every Monday from the third week on (check-in
@@ -536,6 +604,8 @@ SCENARIOS: dict[str, Scenario] = {
     "cycle_quarter_closing_on_calendar": cycle_closing,
     "cycle_backfill_closed_by_hand": cycle_backfill,
     "risk_sweep": risk_sweep,
+    "feedback_round_whole": feedback_round,
+    "cycle_closing_with_rounds": cycle_closing_with_rounds,
 }
 
 
@@ -552,10 +622,11 @@ async def record(names: list[str] | None = None) -> dict[str, str]:
         await _org_calendar(env, fakes)
         decisions = DecisionLog()
         sweep = SweepStand(["at_risk", "behind", "skip", "on_track", "at_risk"])
+        rounds = RoundStand()
         async with build_worker(
             env.client,
             task_queue,
-            activities=[*fakes.all(), *decisions.activities(), sweep.sweep],
+            activities=[*fakes.all(), *decisions.activities(), sweep.sweep, *rounds.all()],
             identity=IDENTITY,
         ):
             for name, scenario in SCENARIOS.items():

@@ -61,6 +61,8 @@ def test_histories_are_committed() -> None:
         "risk_sweep_week",
         "kr_escalation_red_at_night",
         "coordination_at_night",
+        "feedback_round_whole",
+        "cycle_closing_with_rounds",
     } <= names
 
 

@@ -78,8 +78,14 @@ def test_the_bridge_names_only_registered_subjects() -> None:
     assert set(bridge.ROUTES) | set(bridge.IGNORED) <= set(SUBJECTS)
     for subject, route in bridge.ROUTES.items():
         assert route.event.subject == subject
-        # The bridge's one consumer reads STRIDE_GOALS, filtered to the routed subjects.
-        assert any(subject.startswith(f.rstrip(">")) for f in STREAMS[GOALS_STREAM])
+        # The bridge has a consumer on the stream that stores it, filtered to its subjects.
+        stream = bridge.stream_of(subject)
+        assert any(subject.startswith(f.rstrip(">")) for f in STREAMS[stream])
+        assert subject in bridge.routed_streams()[stream]
+    # STRIDE_GOALS' consumer keeps the configured name (older deployments have it).
+    assert next(iter(bridge.routed_streams())) == GOALS_STREAM
+    assert bridge.consumer_name("worker-bridge", GOALS_STREAM) == "worker-bridge"
+    assert bridge.consumer_name("worker-bridge", "STRIDE_FEEDBACK") == "worker-bridge-feedback"
 
 
 def test_a_routed_subject_decodes_to_its_registered_message() -> None:

@@ -66,6 +66,24 @@ from workflows.plan_approval import (
     EscalateResult,
 )
 from workflows.risk_sweep import ERROR_REFUSED, SWEEP_ACTIVITY, SweepBatchInput, SweepBatchResult
+from workflows.round_rules import (
+    APPROVE_ACTIVITY,
+    CANCEL_ACTIVITY,
+    ERROR_SERVICE_REFUSED,
+    MARK_INVITED_ACTIVITY,
+    PENDING_RATERS_ACTIVITY,
+    START_ROUNDS_ACTIVITY,
+    ApproveActivityInput,
+    MarkInvitedInput,
+    PendingRaters,
+    RoundRef,
+    RoundView,
+    StartRoundsInput,
+    StartRoundsResult,
+)
+from workflows.round_rules import (
+    CLOSE_ACTIVITY as ROUND_CLOSE_ACTIVITY,
+)
 
 SKIP_LEVEL = "emp-skip-level"
 MANAGER = "emp-manager"
@@ -295,3 +313,83 @@ class SweepStand:
         end = start + len(chunk)
         out.next_page_token = str(end) if len(chunk) == size else ""
         return out
+
+
+@dataclass
+class RoundStand:
+    """Stands in for the feedback service's RoundService behind the round workflow's
+    activities: approves, invites, answers (a test calls :meth:`answer`) and closes one round
+    at a time, recording every call with its (skipped) time."""
+
+    calls: list[Call] = field(default_factory=list)
+    # Fails the next N approvals with a refusal (non-retryable).
+    refuse_approvals: int = 0
+    raters: list[str] = field(default_factory=list)
+    answered: set[str] = field(default_factory=set)
+    phase: str = "nominating"
+
+    def _record(self, name: str, value: Any) -> None:
+        self.calls.append(Call(name, value, activity.info().current_attempt_scheduled_time))
+
+    def of(self, name: str) -> list[Call]:
+        return [c for c in self.calls if c.name == name]
+
+    def answer(self, *rater_ids: str) -> None:
+        self.answered.update(rater_ids)
+
+    def all(self) -> list[Callable[..., Any]]:
+        return [
+            self.approve,
+            self.mark_invited,
+            self.pending_raters,
+            self.close,
+            self.cancel,
+            self.start_rounds,
+        ]
+
+    def _view(self, round_id: str, closed_at: str = "") -> RoundView:
+        return RoundView(round_id, self.phase, list(self.raters), closed_at)
+
+    @activity.defn(name=APPROVE_ACTIVITY)
+    async def approve(self, input: ApproveActivityInput) -> RoundView:
+        self._record(APPROVE_ACTIVITY, input)
+        if self.refuse_approvals > 0:
+            self.refuse_approvals -= 1
+            raise ApplicationError(
+                "feedback: INVALID_ARGUMENT unknown_rater",
+                type=ERROR_SERVICE_REFUSED,
+                non_retryable=True,
+            )
+        self.raters, self.phase = list(input.rater_ids), "approved"
+        return self._view(input.round_id)
+
+    @activity.defn(name=MARK_INVITED_ACTIVITY)
+    async def mark_invited(self, input: MarkInvitedInput) -> RoundView:
+        self._record(MARK_INVITED_ACTIVITY, input)
+        self.phase = "collecting"
+        return self._view(input.round_id)
+
+    @activity.defn(name=PENDING_RATERS_ACTIVITY)
+    async def pending_raters(self, input: RoundRef) -> PendingRaters:
+        self._record(PENDING_RATERS_ACTIVITY, input)
+        return PendingRaters([r for r in self.raters if r not in self.answered])
+
+    @activity.defn(name=ROUND_CLOSE_ACTIVITY)
+    async def close(self, input: RoundRef) -> RoundView:
+        self._record(ROUND_CLOSE_ACTIVITY, input)
+        if self.phase == "cancelled":  # cancelled in the service: closing returns it as is
+            return self._view(input.round_id)
+        self.phase = "closed"
+        closed_at = activity.info().current_attempt_scheduled_time
+        return self._view(input.round_id, closed_at.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+    @activity.defn(name=CANCEL_ACTIVITY)
+    async def cancel(self, input: RoundRef) -> RoundView:
+        self._record(CANCEL_ACTIVITY, input)
+        self.phase = "cancelled"
+        return self._view(input.round_id)
+
+    @activity.defn(name=START_ROUNDS_ACTIVITY)
+    async def start_rounds(self, input: StartRoundsInput) -> StartRoundsResult:
+        self._record(START_ROUNDS_ACTIVITY, input)
+        return StartRoundsResult(started=5, already=1)
