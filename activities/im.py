@@ -39,6 +39,7 @@ from activities.clients import (
     to_application_error,
     workflow_actor,
 )
+from activities.labels import labels
 from activities.messages import Texts, render
 from services.common.settings import WorkerSettings
 from stride.identity.v1 import identity_pb2, identity_pb2_grpc
@@ -145,7 +146,10 @@ class ImActivities:
         if robot is None:
             log.info("robot gone, nothing posted", key=message.key)
             return ImResult(posted=False)
-        texts = render(message.template, group_params(message.params))
+        params = group_params(message.params)
+        texts = render(
+            message.template, params, await labels(self.settings, [params], people=False)
+        )
         title, body = group_texts(texts, robot.language)
         link = f"{self.settings.web_url.rstrip('/')}{texts.link}" if texts.link else ""
         url = robot.webhook_url

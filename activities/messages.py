@@ -267,8 +267,12 @@ TEMPLATES: dict[str, _Template] = {
 }
 
 
-def render(template: str, params: dict[str, str]) -> Texts:
-    """The texts of ``template`` filled with ``params`` (KeyError for an unknown template)."""
+def render(template: str, params: dict[str, str], labels: dict[str, str] | None = None) -> Texts:
+    """The texts of ``template`` filled with ``params`` (KeyError for an unknown template).
+
+    ``labels`` (id → what people read: a name, a title; activities/labels.py) replace the ids
+    of the titles and bodies; the link keeps the ids.
+    """
     t = TEMPLATES[template]
     values: defaultdict[str, str] = defaultdict(str, params)
     kind = params.get("kind", "")
@@ -285,11 +289,15 @@ def render(template: str, params: dict[str, str]) -> Texts:
     values["why_en"] = _WHY_EN.get(reason, reason)
     if not values["comment"]:
         values["comment"] = "—"
+    shown = defaultdict(str, values)
+    for key, value in params.items():
+        if labels and value in labels:
+            shown[key] = labels[value]
     return Texts(
-        title_zh=t.title_zh.format_map(values),
-        title_en=t.title_en.format_map(values),
-        body_zh=t.body_zh.format_map(values),
-        body_en=t.body_en.format_map(values),
+        title_zh=t.title_zh.format_map(shown),
+        title_en=t.title_en.format_map(shown),
+        body_zh=t.body_zh.format_map(shown),
+        body_en=t.body_en.format_map(shown),
         link=t.link.format_map(values),
     )
 

@@ -46,6 +46,7 @@ from activities.clients import (
     workflow_actor,
 )
 from activities.ics import Attendee, invitation_ics
+from activities.labels import labels
 from activities.messages import email_message, render
 from services.common.settings import WorkerSettings
 from stride.identity.v1 import identity_pb2, identity_pb2_grpc, inbox_pb2, inbox_pb2_grpc
@@ -122,10 +123,11 @@ class NotifyActivities:
             async with channel(self.settings.identity_addr) as ch:
                 inbox = inbox_pb2_grpc.InboxServiceStub(ch)
                 ics = await self._invitation(ch, request.invitation, md)
+                names = await labels(self.settings, (m.params for m in request.messages))
                 for done, message in enumerate(request.messages):
                     _heartbeat(done)
                     key = delivery_key(request.key, message.recipient_id)
-                    texts = render(request.template, message.params)
+                    texts = render(request.template, message.params, names)
                     try:
                         delivered = await inbox.Deliver(
                             inbox_pb2.DeliverRequest(

@@ -72,3 +72,16 @@ def test_skip_level_is_the_second_manager_up() -> None:
     assert skip_level(["mgr", "skip", "ceo"]) == "skip"
     assert skip_level(["mgr"]) == ""
     assert skip_level([]) == ""
+
+
+def test_labels_replace_ids_in_titles_and_bodies_but_not_in_links() -> None:
+    params = {"round_id": "r-1", "cycle_id": "c-9", "subject_id": "e-7", "deadline": "2026-12-31"}
+    labels = {"c-9": "2026 Q4", "e-7": "王伟"}
+    texts = render(notifications.FEEDBACK_INVITED, params, labels)
+    assert "王伟" in texts.title_zh and "王伟" in texts.title_en
+    assert "2026 Q4" in texts.body_zh and "2026 Q4" in texts.body_en
+    assert "e-7" not in texts.title_en + texts.body_en + texts.title_zh + texts.body_zh
+    assert texts.link == "/feedback-rounds/r-1/answers"
+    # An id with no label (not found) stays as it was.
+    plain = render(notifications.FEEDBACK_INVITED, params, {"c-9": "2026 Q4"})
+    assert "e-7" in plain.title_en
