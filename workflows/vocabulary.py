@@ -342,5 +342,3 @@ NINE_BOX_LEVELS = ("low", "medium", "high")  # performance and potential axes
 CALIBRATION_FIELDS = ("final_rating", "potential")
 MAX_ARCHIVE_COMMENT = 4000
 MAX_CALIBRATION_REASON = 1000
-# Rows an archive export holds at most (the whole organisation over several years fits).
-MAX_EXPORT_ROWS = 100_000

@@ -8,7 +8,7 @@ archive handlers (services/feedback/handlers/archive.py), not here.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import date
 
 from sqlalchemy import Select, select
@@ -51,7 +51,10 @@ def filtered(
     if rating:
         stmt = stmt.where(ArchiveRecord.final_rating == rating)
     return stmt.order_by(
-        ArchiveRecord.cycle_end, ArchiveRecord.department_id, ArchiveRecord.employee_id
+        ArchiveRecord.cycle_end,
+        ArchiveRecord.cycle_id,
+        ArchiveRecord.department_id,
+        ArchiveRecord.employee_id,
     )
 
 
@@ -79,15 +82,6 @@ class ArchiveRepository(FeedbackRepository):
     ) -> Sequence[ArchiveRecord]:
         stmt = filtered(cycle_id, department_id, rating).limit(limit).offset(offset)
         return (await self.session.execute(stmt)).scalars().all()
-
-    async def stream(
-        self, cycle_id: str, department_id: str, rating: str, limit: int
-    ) -> AsyncIterator[ArchiveRecord]:
-        """The filtered records, read in batches (an export of the whole archive)."""
-        stmt = filtered(cycle_id, department_id, rating).limit(limit)
-        result = await self.session.stream_scalars(stmt.execution_options(yield_per=500))
-        async for row in result:
-            yield row
 
     # -- 360 results of a cycle ----------------------------------------------------------------
     async def released_360(self, cycle_id: str) -> dict[str, dict[str, object]]:

@@ -7,7 +7,6 @@ the reporting line, HR and admins; anyone else gets ``archive_not_found``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
 
 from sqlalchemy import func, select
@@ -21,12 +20,10 @@ from services.feedback.archive_models import ArchiveRecord
 from services.feedback.archive_repository import ArchiveRepository, filtered
 from services.feedback.domain import archive as rules
 from services.feedback.handlers.archive_shared import RECORD, ArchiveDeps, not_found
-from services.feedback.handlers.shared import concurrent
+from services.feedback.handlers.shared import concurrent, next_page, page
 from stride.feedback.v1 import archive_pb2 as pb
 from stride.goals.v1 import goals_pb2
-from workflows.vocabulary import MAX_ARCHIVE_COMMENT, MAX_EXPORT_ROWS
-
-EXPORT_BATCH = 500
+from workflows.vocabulary import MAX_ARCHIVE_COMMENT
 
 
 def _new_record(
@@ -201,41 +198,33 @@ async def manager_rating(
     return after
 
 
-async def export(
-    deps: ArchiveDeps, request: pb.ExportArchiveRequest
-) -> AsyncIterator[pb.ArchiveBatch]:
-    """HR's export: the filtered records in batches; the audit entry (who, which filter, how
-    many rows) is committed before the first batch."""
+async def export(deps: ArchiveDeps, request: pb.ExportArchiveRequest) -> pb.ArchivePage:
+    """HR's export, a page at a time; the first page is audited (who, which filter, how many
+    rows)."""
     await deps.hr(request.viewer_id)
     rating = rules.checked_rating(request.rating, allow_empty=True)
     if request.format not in ("csv", "xlsx"):
         raise InvalidArgument("invalid_format", "format is csv or xlsx")
+    limit, offset = page(request.page)
     cycle_id, department_id = request.cycle_id.strip(), request.department_id.strip()
     query = filtered(cycle_id, department_id, rating).subquery()
     async with deps.units() as uow:
         total = int(
             (await uow.repo.session.execute(select(func.count()).select_from(query))).scalar_one()
         )
-        if total > MAX_EXPORT_ROWS:
-            raise InvalidArgument(
-                "export_too_large", f"at most {MAX_EXPORT_ROWS} rows; filter by cycle"
+        rows = await uow.repo.records(cycle_id, department_id, rating, limit, offset)
+        if not request.page.page_token:
+            await uow.audit(
+                "archive.export",
+                "archive",
+                cycle_id or "*",
+                detail=(
+                    f"format={request.format} cycle={cycle_id or '*'} "
+                    f"department={department_id or '*'} rating={rating or '*'} rows={total}"
+                ),
             )
-        await uow.audit(
-            "archive.export",
-            "archive",
-            cycle_id or "*",
-            detail=(
-                f"format={request.format} cycle={cycle_id or '*'} "
-                f"department={department_id or '*'} rating={rating or '*'} rows={total}"
-            ),
-        )
-    first = True
-    batch: list[pb.ArchiveRecord] = []
-    async with deps.reading() as repo:
-        async for row in repo.stream(cycle_id, department_id, rating, total):
-            batch.append(record_pb(row))
-            if len(batch) >= EXPORT_BATCH:
-                yield pb.ArchiveBatch(records=batch, total=total if first else 0)
-                first, batch = False, []
-    if batch or first:
-        yield pb.ArchiveBatch(records=batch, total=total if first else 0)
+    return pb.ArchivePage(
+        records=[record_pb(r) for r in rows],
+        total=total,
+        page=next_page(offset, limit, len(rows)),
+    )

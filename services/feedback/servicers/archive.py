@@ -3,8 +3,6 @@ calibration). Domain errors become gRPC statuses in the shared server bootstrap.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import grpc
 
 from services.feedback.handlers import archive, calibration
@@ -37,11 +35,10 @@ class ArchiveServicer(archive_pb2_grpc.ArchiveServiceServicer):
     ) -> pb.ArchiveRecord:
         return await archive.manager_rating(self.deps, request)
 
-    async def ExportArchive(  # type: ignore[override]
+    async def ExportArchive(
         self, request: pb.ExportArchiveRequest, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[pb.ArchiveBatch]:
-        async for batch in archive.export(self.deps, request):
-            yield batch
+    ) -> pb.ArchivePage:
+        return await archive.export(self.deps, request)
 
     async def OpenCalibration(
         self, request: pb.OpenCalibrationRequest, context: grpc.aio.ServicerContext

@@ -22,9 +22,10 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from stride.common.v1 import common_pb2 as stride_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n stride/feedback/v1/archive.proto\x12\x12stride.feedback.v1\"\xb5\x03\n\rArchiveRecord\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x65mployee_id\x18\x02 \x01(\t\x12\x10\n\x08\x63ycle_id\x18\x03 \x01(\t\x12\x15\n\rdepartment_id\x18\x04 \x01(\t\x12\x12\n\nmanager_id\x18\x05 \x01(\t\x12\x13\n\x0b\x63ycle_start\x18\x06 \x01(\t\x12\x11\n\tcycle_end\x18\x07 \x01(\t\x12\x16\n\tokr_score\x18\x08 \x01(\x01H\x00\x88\x01\x01\x12\x13\n\x0bself_rating\x18\t \x01(\t\x12\x14\n\x0cself_comment\x18\n \x01(\t\x12\x16\n\x0emanager_rating\x18\x0b \x01(\t\x12\x17\n\x0fmanager_comment\x18\x0c \x01(\t\x12\x19\n\x11\x66\x65\x65\x64\x62\x61\x63k_360_json\x18\r \x01(\t\x12\x1d\n\x15\x65xternal_metrics_json\x18\x0e \x01(\t\x12\x14\n\x0c\x66inal_rating\x18\x0f \x01(\t\x12\x11\n\tpotential\x18\x10 \x01(\t\x12\x12\n\nupdated_at\x18\x11 \x01(\t\x12\x10\n\x08rated_by\x18\x12 \x01(\t\x12\x13\n\x0b\x61rchived_at\x18\x13 \x01(\tB\x0c\n\n_okr_score\"\'\n\x13\x41rchiveCycleRequest\x12\x10\n\x08\x63ycle_id\x18\x01 \x01(\t\"H\n\x14\x41rchiveCycleResponse\x12\x0f\n\x07\x63reated\x18\x01 \x01(\x05\x12\x0f\n\x07updated\x18\x02 \x01(\x05\x12\x0e\n\x06scored\x18\x03 \x01(\x08\";\n\x11GetHistoryRequest\x12\x11\n\tviewer_id\x18\x01 \x01(\t\x12\x13\n\x0b\x65mployee_id\x18\x02 \x01(\t\"\x85\x01\n\x0cHistoryEntry\x12\x31\n\x06record\x18\x01 \x01(\x0b\x32!.stride.feedback.v1.ArchiveRecord\x12\x18\n\x0bscore_delta\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x18\n\x10rating_direction\x18\x03 \x01(\tB\x0e\n\x0c_score_delta\"Q\n\x07History\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x31\n\x07\x65ntries\x18\x02 \x03(\x0b\x32 .stride.feedback.v1.HistoryEntry\"e\n\x1bSubmitSelfAssessmentRequest\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x10\n\x08\x63ycle_id\x18\x02 \x01(\t\x12\x0e\n\x06rating\x18\x03 \x01(\t\x12\x0f\n\x07\x63omment\x18\x04 \x01(\t\"x\n\x1aSubmitManagerRatingRequest\x12\x12\n\nmanager_id\x18\x01 \x01(\t\x12\x13\n\x0b\x65mployee_id\x18\x02 \x01(\t\x12\x10\n\x08\x63ycle_id\x18\x03 \x01(\t\x12\x0e\n\x06rating\x18\x04 \x01(\t\x12\x0f\n\x07\x63omment\x18\x05 \x01(\t\"r\n\x14\x45xportArchiveRequest\x12\x11\n\tviewer_id\x18\x01 \x01(\t\x12\x10\n\x08\x63ycle_id\x18\x02 \x01(\t\x12\x15\n\rdepartment_id\x18\x03 \x01(\t\x12\x0e\n\x06rating\x18\x04 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x05 \x01(\t\"Q\n\x0c\x41rchiveBatch\x12\x32\n\x07records\x18\x01 \x03(\x0b\x32!.stride.feedback.v1.ArchiveRecord\x12\r\n\x05total\x18\x02 \x01(\x05\"[\n\x0bRatingCount\x12\x0e\n\x06rating\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x05\x12\r\n\x05share\x18\x03 \x01(\x01\x12\x13\n\x06target\x18\x04 \x01(\x01H\x00\x88\x01\x01\x42\t\n\x07_target\"K\n\x0bNineBoxCell\x12\x13\n\x0bperformance\x18\x01 \x01(\t\x12\x11\n\tpotential\x18\x02 \x01(\t\x12\x14\n\x0c\x65mployee_ids\x18\x03 \x03(\t\"\x93\x01\n\x11\x43\x61librationChange\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\r\n\x05\x66ield\x18\x02 \x01(\t\x12\x11\n\told_value\x18\x03 \x01(\t\x12\x11\n\tnew_value\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x10\n\x08\x61\x63tor_id\x18\x06 \x01(\t\x12\x12\n\ncreated_at\x18\x07 \x01(\t\"\xd2\x02\n\x0b\x43\x61libration\x12\n\n\x02id\x18\x01 \x01(\t\x12\x15\n\rdepartment_id\x18\x02 \x01(\t\x12\x10\n\x08\x63ycle_id\x18\x03 \x01(\t\x12\x35\n\x0c\x64istribution\x18\x04 \x03(\x0b\x32\x1f.stride.feedback.v1.RatingCount\x12\x31\n\x08nine_box\x18\x05 \x03(\x0b\x32\x1f.stride.feedback.v1.NineBoxCell\x12\x10\n\x08unplaced\x18\x06 \x03(\t\x12\x32\n\x07records\x18\x07 \x03(\x0b\x32!.stride.feedback.v1.ArchiveRecord\x12\x36\n\x07\x63hanges\x18\x08 \x03(\x0b\x32%.stride.feedback.v1.CalibrationChange\x12\x12\n\ncreated_by\x18\t \x01(\t\x12\x12\n\ncreated_at\x18\n \x01(\t\"S\n\x16OpenCalibrationRequest\x12\x10\n\x08\x61\x63tor_id\x18\x01 \x01(\t\x12\x15\n\rdepartment_id\x18\x02 \x01(\t\x12\x10\n\x08\x63ycle_id\x18\x03 \x01(\t\"6\n\x15GetCalibrationRequest\x12\x11\n\tviewer_id\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\">\n\x17ListCalibrationsRequest\x12\x11\n\tviewer_id\x18\x01 \x01(\t\x12\x10\n\x08\x63ycle_id\x18\x02 \x01(\t\"Q\n\x18ListCalibrationsResponse\x12\x35\n\x0c\x63\x61librations\x18\x01 \x03(\x0b\x32\x1f.stride.feedback.v1.Calibration\"\xa5\x01\n\x12SetGuidanceRequest\x12\x10\n\x08\x61\x63tor_id\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x42\n\x06shares\x18\x03 \x03(\x0b\x32\x32.stride.feedback.v1.SetGuidanceRequest.SharesEntry\x1a-\n\x0bSharesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"s\n\x10\x43\x61librateRequest\x12\x10\n\x08\x61\x63tor_id\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x13\n\x0b\x65mployee_id\x18\x03 \x01(\t\x12\r\n\x05\x66ield\x18\x04 \x01(\t\x12\r\n\x05value\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t2\xd3\x07\n\x0e\x41rchiveService\x12\x61\n\x0c\x41rchiveCycle\x12\'.stride.feedback.v1.ArchiveCycleRequest\x1a(.stride.feedback.v1.ArchiveCycleResponse\x12P\n\nGetHistory\x12%.stride.feedback.v1.GetHistoryRequest\x1a\x1b.stride.feedback.v1.History\x12j\n\x14SubmitSelfAssessment\x12/.stride.feedback.v1.SubmitSelfAssessmentRequest\x1a!.stride.feedback.v1.ArchiveRecord\x12h\n\x13SubmitManagerRating\x12..stride.feedback.v1.SubmitManagerRatingRequest\x1a!.stride.feedback.v1.ArchiveRecord\x12]\n\rExportArchive\x12(.stride.feedback.v1.ExportArchiveRequest\x1a .stride.feedback.v1.ArchiveBatch0\x01\x12^\n\x0fOpenCalibration\x12*.stride.feedback.v1.OpenCalibrationRequest\x1a\x1f.stride.feedback.v1.Calibration\x12\\\n\x0eGetCalibration\x12).stride.feedback.v1.GetCalibrationRequest\x1a\x1f.stride.feedback.v1.Calibration\x12m\n\x10ListCalibrations\x12+.stride.feedback.v1.ListCalibrationsRequest\x1a,.stride.feedback.v1.ListCalibrationsResponse\x12V\n\x0bSetGuidance\x12&.stride.feedback.v1.SetGuidanceRequest\x1a\x1f.stride.feedback.v1.Calibration\x12R\n\tCalibrate\x12$.stride.feedback.v1.CalibrateRequest\x1a\x1f.stride.feedback.v1.Calibrationb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n stride/feedback/v1/archive.proto\x12\x12stride.feedback.v1\x1a\x1dstride/common/v1/common.proto\"\xb5\x03\n\rArchiveRecord\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x65mployee_id\x18\x02 \x01(\t\x12\x10\n\x08\x63ycle_id\x18\x03 \x01(\t\x12\x15\n\rdepartment_id\x18\x04 \x01(\t\x12\x12\n\nmanager_id\x18\x05 \x01(\t\x12\x13\n\x0b\x63ycle_start\x18\x06 \x01(\t\x12\x11\n\tcycle_end\x18\x07 \x01(\t\x12\x16\n\tokr_score\x18\x08 \x01(\x01H\x00\x88\x01\x01\x12\x13\n\x0bself_rating\x18\t \x01(\t\x12\x14\n\x0cself_comment\x18\n \x01(\t\x12\x16\n\x0emanager_rating\x18\x0b \x01(\t\x12\x17\n\x0fmanager_comment\x18\x0c \x01(\t\x12\x19\n\x11\x66\x65\x65\x64\x62\x61\x63k_360_json\x18\r \x01(\t\x12\x1d\n\x15\x65xternal_metrics_json\x18\x0e \x01(\t\x12\x14\n\x0c\x66inal_rating\x18\x0f \x01(\t\x12\x11\n\tpotential\x18\x10 \x01(\t\x12\x12\n\nupdated_at\x18\x11 \x01(\t\x12\x10\n\x08rated_by\x18\x12 \x01(\t\x12\x13\n\x0b\x61rchived_at\x18\x13 \x01(\tB\x0c\n\n_okr_score\"\'\n\x13\x41rchiveCycleRequest\x12\x10\n\x08\x63ycle_id\x18\x01 \x01(\t\"H\n\x14\x41rchiveCycleResponse\x12\x0f\n\x07\x63reated\x18\x01 \x01(\x05\x12\x0f\n\x07updated\x18\x02 \x01(\x05\x12\x0e\n\x06scored\x18\x03 \x01(\x08\";\n\x11GetHistoryRequest\x12\x11\n\tviewer_id\x18\x01 \x01(\t\x12\x13\n\x0b\x65mployee_id\x18\x02 \x01(\t\"\x85\x01\n\x0cHistoryEntry\x12\x31\n\x06record\x18\x01 \x01(\x0b\x32!.stride.feedback.v1.ArchiveRecord\x12\x18\n\x0bscore_delta\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x18\n\x10rating_direction\x18\x03 \x01(\tB\x0e\n\x0c_score_delta\"Q\n\x07History\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x31\n\x07\x65ntries\x18\x02 \x03(\x0b\x32 .stride.feedback.v1.HistoryEntry\"e\n\x1bSubmitSelfAssessmentRequest\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x10\n\x08\x63ycle_id\x18\x02 \x01(\t\x12\x0e\n\x06rating\x18\x03 \x01(\t\x12\x0f\n\x07\x63omment\x18\x04 \x01(\t\"x\n\x1aSubmitManagerRatingRequest\x12\x12\n\nmanager_id\x18\x01 \x01(\t\x12\x13\n\x0b\x65mployee_id\x18\x02 \x01(\t\x12\x10\n\x08\x63ycle_id\x18\x03 \x01(\t\x12\x0e\n\x06rating\x18\x04 \x01(\t\x12\x0f\n\x07\x63omment\x18\x05 \x01(\t\"\x9f\x01\n\x14\x45xportArchiveRequest\x12\x11\n\tviewer_id\x18\x01 \x01(\t\x12\x10\n\x08\x63ycle_id\x18\x02 \x01(\t\x12\x15\n\rdepartment_id\x18\x03 \x01(\t\x12\x0e\n\x06rating\x18\x04 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x05 \x01(\t\x12+\n\x04page\x18\x06 \x01(\x0b\x32\x1d.stride.common.v1.PageRequest\"~\n\x0b\x41rchivePage\x12\x32\n\x07records\x18\x01 \x03(\x0b\x32!.stride.feedback.v1.ArchiveRecord\x12\r\n\x05total\x18\x02 \x01(\x05\x12,\n\x04page\x18\x03 \x01(\x0b\x32\x1e.stride.common.v1.PageResponse\"[\n\x0bRatingCount\x12\x0e\n\x06rating\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x05\x12\r\n\x05share\x18\x03 \x01(\x01\x12\x13\n\x06target\x18\x04 \x01(\x01H\x00\x88\x01\x01\x42\t\n\x07_target\"K\n\x0bNineBoxCell\x12\x13\n\x0bperformance\x18\x01 \x01(\t\x12\x11\n\tpotential\x18\x02 \x01(\t\x12\x14\n\x0c\x65mployee_ids\x18\x03 \x03(\t\"\x93\x01\n\x11\x43\x61librationChange\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\r\n\x05\x66ield\x18\x02 \x01(\t\x12\x11\n\told_value\x18\x03 \x01(\t\x12\x11\n\tnew_value\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x10\n\x08\x61\x63tor_id\x18\x06 \x01(\t\x12\x12\n\ncreated_at\x18\x07 \x01(\t\"\xd2\x02\n\x0b\x43\x61libration\x12\n\n\x02id\x18\x01 \x01(\t\x12\x15\n\rdepartment_id\x18\x02 \x01(\t\x12\x10\n\x08\x63ycle_id\x18\x03 \x01(\t\x12\x35\n\x0c\x64istribution\x18\x04 \x03(\x0b\x32\x1f.stride.feedback.v1.RatingCount\x12\x31\n\x08nine_box\x18\x05 \x03(\x0b\x32\x1f.stride.feedback.v1.NineBoxCell\x12\x10\n\x08unplaced\x18\x06 \x03(\t\x12\x32\n\x07records\x18\x07 \x03(\x0b\x32!.stride.feedback.v1.ArchiveRecord\x12\x36\n\x07\x63hanges\x18\x08 \x03(\x0b\x32%.stride.feedback.v1.CalibrationChange\x12\x12\n\ncreated_by\x18\t \x01(\t\x12\x12\n\ncreated_at\x18\n \x01(\t\"S\n\x16OpenCalibrationRequest\x12\x10\n\x08\x61\x63tor_id\x18\x01 \x01(\t\x12\x15\n\rdepartment_id\x18\x02 \x01(\t\x12\x10\n\x08\x63ycle_id\x18\x03 \x01(\t\"6\n\x15GetCalibrationRequest\x12\x11\n\tviewer_id\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\">\n\x17ListCalibrationsRequest\x12\x11\n\tviewer_id\x18\x01 \x01(\t\x12\x10\n\x08\x63ycle_id\x18\x02 \x01(\t\"Q\n\x18ListCalibrationsResponse\x12\x35\n\x0c\x63\x61librations\x18\x01 \x03(\x0b\x32\x1f.stride.feedback.v1.Calibration\"\xa5\x01\n\x12SetGuidanceRequest\x12\x10\n\x08\x61\x63tor_id\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x42\n\x06shares\x18\x03 \x03(\x0b\x32\x32.stride.feedback.v1.SetGuidanceRequest.SharesEntry\x1a-\n\x0bSharesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"s\n\x10\x43\x61librateRequest\x12\x10\n\x08\x61\x63tor_id\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x13\n\x0b\x65mployee_id\x18\x03 \x01(\t\x12\r\n\x05\x66ield\x18\x04 \x01(\t\x12\r\n\x05value\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t2\xd0\x07\n\x0e\x41rchiveService\x12\x61\n\x0c\x41rchiveCycle\x12\'.stride.feedback.v1.ArchiveCycleRequest\x1a(.stride.feedback.v1.ArchiveCycleResponse\x12P\n\nGetHistory\x12%.stride.feedback.v1.GetHistoryRequest\x1a\x1b.stride.feedback.v1.History\x12j\n\x14SubmitSelfAssessment\x12/.stride.feedback.v1.SubmitSelfAssessmentRequest\x1a!.stride.feedback.v1.ArchiveRecord\x12h\n\x13SubmitManagerRating\x12..stride.feedback.v1.SubmitManagerRatingRequest\x1a!.stride.feedback.v1.ArchiveRecord\x12Z\n\rExportArchive\x12(.stride.feedback.v1.ExportArchiveRequest\x1a\x1f.stride.feedback.v1.ArchivePage\x12^\n\x0fOpenCalibration\x12*.stride.feedback.v1.OpenCalibrationRequest\x1a\x1f.stride.feedback.v1.Calibration\x12\\\n\x0eGetCalibration\x12).stride.feedback.v1.GetCalibrationRequest\x1a\x1f.stride.feedback.v1.Calibration\x12m\n\x10ListCalibrations\x12+.stride.feedback.v1.ListCalibrationsRequest\x1a,.stride.feedback.v1.ListCalibrationsResponse\x12V\n\x0bSetGuidance\x12&.stride.feedback.v1.SetGuidanceRequest\x1a\x1f.stride.feedback.v1.Calibration\x12R\n\tCalibrate\x12$.stride.feedback.v1.CalibrateRequest\x1a\x1f.stride.feedback.v1.Calibrationb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,48 +34,48 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_SETGUIDANCEREQUEST_SHARESENTRY']._loaded_options = None
   _globals['_SETGUIDANCEREQUEST_SHARESENTRY']._serialized_options = b'8\001'
-  _globals['_ARCHIVERECORD']._serialized_start=57
-  _globals['_ARCHIVERECORD']._serialized_end=494
-  _globals['_ARCHIVECYCLEREQUEST']._serialized_start=496
-  _globals['_ARCHIVECYCLEREQUEST']._serialized_end=535
-  _globals['_ARCHIVECYCLERESPONSE']._serialized_start=537
-  _globals['_ARCHIVECYCLERESPONSE']._serialized_end=609
-  _globals['_GETHISTORYREQUEST']._serialized_start=611
-  _globals['_GETHISTORYREQUEST']._serialized_end=670
-  _globals['_HISTORYENTRY']._serialized_start=673
-  _globals['_HISTORYENTRY']._serialized_end=806
-  _globals['_HISTORY']._serialized_start=808
-  _globals['_HISTORY']._serialized_end=889
-  _globals['_SUBMITSELFASSESSMENTREQUEST']._serialized_start=891
-  _globals['_SUBMITSELFASSESSMENTREQUEST']._serialized_end=992
-  _globals['_SUBMITMANAGERRATINGREQUEST']._serialized_start=994
-  _globals['_SUBMITMANAGERRATINGREQUEST']._serialized_end=1114
-  _globals['_EXPORTARCHIVEREQUEST']._serialized_start=1116
-  _globals['_EXPORTARCHIVEREQUEST']._serialized_end=1230
-  _globals['_ARCHIVEBATCH']._serialized_start=1232
-  _globals['_ARCHIVEBATCH']._serialized_end=1313
-  _globals['_RATINGCOUNT']._serialized_start=1315
-  _globals['_RATINGCOUNT']._serialized_end=1406
-  _globals['_NINEBOXCELL']._serialized_start=1408
-  _globals['_NINEBOXCELL']._serialized_end=1483
-  _globals['_CALIBRATIONCHANGE']._serialized_start=1486
-  _globals['_CALIBRATIONCHANGE']._serialized_end=1633
-  _globals['_CALIBRATION']._serialized_start=1636
-  _globals['_CALIBRATION']._serialized_end=1974
-  _globals['_OPENCALIBRATIONREQUEST']._serialized_start=1976
-  _globals['_OPENCALIBRATIONREQUEST']._serialized_end=2059
-  _globals['_GETCALIBRATIONREQUEST']._serialized_start=2061
-  _globals['_GETCALIBRATIONREQUEST']._serialized_end=2115
-  _globals['_LISTCALIBRATIONSREQUEST']._serialized_start=2117
-  _globals['_LISTCALIBRATIONSREQUEST']._serialized_end=2179
-  _globals['_LISTCALIBRATIONSRESPONSE']._serialized_start=2181
-  _globals['_LISTCALIBRATIONSRESPONSE']._serialized_end=2262
-  _globals['_SETGUIDANCEREQUEST']._serialized_start=2265
-  _globals['_SETGUIDANCEREQUEST']._serialized_end=2430
-  _globals['_SETGUIDANCEREQUEST_SHARESENTRY']._serialized_start=2385
-  _globals['_SETGUIDANCEREQUEST_SHARESENTRY']._serialized_end=2430
-  _globals['_CALIBRATEREQUEST']._serialized_start=2432
-  _globals['_CALIBRATEREQUEST']._serialized_end=2547
-  _globals['_ARCHIVESERVICE']._serialized_start=2550
-  _globals['_ARCHIVESERVICE']._serialized_end=3529
+  _globals['_ARCHIVERECORD']._serialized_start=88
+  _globals['_ARCHIVERECORD']._serialized_end=525
+  _globals['_ARCHIVECYCLEREQUEST']._serialized_start=527
+  _globals['_ARCHIVECYCLEREQUEST']._serialized_end=566
+  _globals['_ARCHIVECYCLERESPONSE']._serialized_start=568
+  _globals['_ARCHIVECYCLERESPONSE']._serialized_end=640
+  _globals['_GETHISTORYREQUEST']._serialized_start=642
+  _globals['_GETHISTORYREQUEST']._serialized_end=701
+  _globals['_HISTORYENTRY']._serialized_start=704
+  _globals['_HISTORYENTRY']._serialized_end=837
+  _globals['_HISTORY']._serialized_start=839
+  _globals['_HISTORY']._serialized_end=920
+  _globals['_SUBMITSELFASSESSMENTREQUEST']._serialized_start=922
+  _globals['_SUBMITSELFASSESSMENTREQUEST']._serialized_end=1023
+  _globals['_SUBMITMANAGERRATINGREQUEST']._serialized_start=1025
+  _globals['_SUBMITMANAGERRATINGREQUEST']._serialized_end=1145
+  _globals['_EXPORTARCHIVEREQUEST']._serialized_start=1148
+  _globals['_EXPORTARCHIVEREQUEST']._serialized_end=1307
+  _globals['_ARCHIVEPAGE']._serialized_start=1309
+  _globals['_ARCHIVEPAGE']._serialized_end=1435
+  _globals['_RATINGCOUNT']._serialized_start=1437
+  _globals['_RATINGCOUNT']._serialized_end=1528
+  _globals['_NINEBOXCELL']._serialized_start=1530
+  _globals['_NINEBOXCELL']._serialized_end=1605
+  _globals['_CALIBRATIONCHANGE']._serialized_start=1608
+  _globals['_CALIBRATIONCHANGE']._serialized_end=1755
+  _globals['_CALIBRATION']._serialized_start=1758
+  _globals['_CALIBRATION']._serialized_end=2096
+  _globals['_OPENCALIBRATIONREQUEST']._serialized_start=2098
+  _globals['_OPENCALIBRATIONREQUEST']._serialized_end=2181
+  _globals['_GETCALIBRATIONREQUEST']._serialized_start=2183
+  _globals['_GETCALIBRATIONREQUEST']._serialized_end=2237
+  _globals['_LISTCALIBRATIONSREQUEST']._serialized_start=2239
+  _globals['_LISTCALIBRATIONSREQUEST']._serialized_end=2301
+  _globals['_LISTCALIBRATIONSRESPONSE']._serialized_start=2303
+  _globals['_LISTCALIBRATIONSRESPONSE']._serialized_end=2384
+  _globals['_SETGUIDANCEREQUEST']._serialized_start=2387
+  _globals['_SETGUIDANCEREQUEST']._serialized_end=2552
+  _globals['_SETGUIDANCEREQUEST_SHARESENTRY']._serialized_start=2507
+  _globals['_SETGUIDANCEREQUEST_SHARESENTRY']._serialized_end=2552
+  _globals['_CALIBRATEREQUEST']._serialized_start=2554
+  _globals['_CALIBRATEREQUEST']._serialized_end=2669
+  _globals['_ARCHIVESERVICE']._serialized_start=2672
+  _globals['_ARCHIVESERVICE']._serialized_end=3648
 # @@protoc_insertion_point(module_scope)

@@ -7,6 +7,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from stride.common.v1 import common_pb2 as _common_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -286,12 +287,15 @@ class ExportArchiveRequest(_message.Message):
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
     RATING_FIELD_NUMBER: _builtins.int
     FORMAT_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
     viewer_id: _builtins.str
     cycle_id: _builtins.str
     department_id: _builtins.str
     rating: _builtins.str
     format: _builtins.str
     """What is being made ("csv" or "xlsx"): in the audit entry."""
+    @_builtins.property
+    def page(self) -> _common_pb2.PageRequest: ...
     def __init__(
         self,
         *,
@@ -300,38 +304,43 @@ class ExportArchiveRequest(_message.Message):
         department_id: _builtins.str = ...,
         rating: _builtins.str = ...,
         format: _builtins.str = ...,
+        page: _common_pb2.PageRequest | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "department_id", b"department_id", "format", b"format", "rating", b"rating", "viewer_id", b"viewer_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "department_id", b"department_id", "format", b"format", "page", b"page", "rating", b"rating", "viewer_id", b"viewer_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ExportArchiveRequest: _TypeAlias = ExportArchiveRequest  # noqa: Y015
 
 @_typing.final
-class ArchiveBatch(_message.Message):
+class ArchivePage(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     RECORDS_FIELD_NUMBER: _builtins.int
     TOTAL_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
     total: _builtins.int
-    """Rows in the whole export (in the first batch)."""
+    """Rows in the whole export."""
     @_builtins.property
     def records(self) -> _containers.RepeatedCompositeFieldContainer[Global___ArchiveRecord]: ...
+    @_builtins.property
+    def page(self) -> _common_pb2.PageResponse: ...
     def __init__(
         self,
         *,
         records: _abc.Iterable[Global___ArchiveRecord] | None = ...,
         total: _builtins.int = ...,
+        page: _common_pb2.PageResponse | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["records", b"records", "total", b"total"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page", b"page", "records", b"records", "total", b"total"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___ArchiveBatch: _TypeAlias = ArchiveBatch  # noqa: Y015
+Global___ArchivePage: _TypeAlias = ArchivePage  # noqa: Y015
 
 @_typing.final
 class RatingCount(_message.Message):

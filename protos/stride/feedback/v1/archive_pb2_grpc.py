@@ -61,10 +61,10 @@ class ArchiveServiceStub:
                 request_serializer=stride_dot_feedback_dot_v1_dot_archive__pb2.SubmitManagerRatingRequest.SerializeToString,
                 response_deserializer=stride_dot_feedback_dot_v1_dot_archive__pb2.ArchiveRecord.FromString,
                 _registered_method=True)
-        self.ExportArchive = channel.unary_stream(
+        self.ExportArchive = channel.unary_unary(
                 '/stride.feedback.v1.ArchiveService/ExportArchive',
                 request_serializer=stride_dot_feedback_dot_v1_dot_archive__pb2.ExportArchiveRequest.SerializeToString,
-                response_deserializer=stride_dot_feedback_dot_v1_dot_archive__pb2.ArchiveBatch.FromString,
+                response_deserializer=stride_dot_feedback_dot_v1_dot_archive__pb2.ArchivePage.FromString,
                 _registered_method=True)
         self.OpenCalibration = channel.unary_unary(
                 '/stride.feedback.v1.ArchiveService/OpenCalibration',
@@ -134,8 +134,9 @@ class ArchiveServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ExportArchive(self, request, context):
-        """HR: archive records filtered (cycle, department, final rating), streamed in batches.
-        Audited (who, which filter, how many rows) before the first batch.
+        """HR: archive records filtered (cycle, department, final rating), a page at a time (the
+        gateway streams the file while it pages). The first page (no page token) is audited:
+        who, which filter, how many rows.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -198,10 +199,10 @@ def add_ArchiveServiceServicer_to_server(servicer, server):
                     request_deserializer=stride_dot_feedback_dot_v1_dot_archive__pb2.SubmitManagerRatingRequest.FromString,
                     response_serializer=stride_dot_feedback_dot_v1_dot_archive__pb2.ArchiveRecord.SerializeToString,
             ),
-            'ExportArchive': grpc.unary_stream_rpc_method_handler(
+            'ExportArchive': grpc.unary_unary_rpc_method_handler(
                     servicer.ExportArchive,
                     request_deserializer=stride_dot_feedback_dot_v1_dot_archive__pb2.ExportArchiveRequest.FromString,
-                    response_serializer=stride_dot_feedback_dot_v1_dot_archive__pb2.ArchiveBatch.SerializeToString,
+                    response_serializer=stride_dot_feedback_dot_v1_dot_archive__pb2.ArchivePage.SerializeToString,
             ),
             'OpenCalibration': grpc.unary_unary_rpc_method_handler(
                     servicer.OpenCalibration,
@@ -365,12 +366,12 @@ class ArchiveService:
             wait_for_ready=None,
             timeout=None,
             metadata=None):
-        return grpc.experimental.unary_stream(
+        return grpc.experimental.unary_unary(
             request,
             target,
             '/stride.feedback.v1.ArchiveService/ExportArchive',
             stride_dot_feedback_dot_v1_dot_archive__pb2.ExportArchiveRequest.SerializeToString,
-            stride_dot_feedback_dot_v1_dot_archive__pb2.ArchiveBatch.FromString,
+            stride_dot_feedback_dot_v1_dot_archive__pb2.ArchivePage.FromString,
             options,
             channel_credentials,
             insecure,

@@ -34,9 +34,10 @@ class ArchiveServiceStub:
     """The employee's own rating (one of RATINGS) and comment for a cycle."""
     SubmitManagerRating: _aio.UnaryUnaryMultiCallable[_archive_pb2.SubmitManagerRatingRequest, _archive_pb2.ArchiveRecord]
     """The direct manager's rating and comment for a report and a cycle."""
-    ExportArchive: _aio.UnaryStreamMultiCallable[_archive_pb2.ExportArchiveRequest, _archive_pb2.ArchiveBatch]
-    """HR: archive records filtered (cycle, department, final rating), streamed in batches.
-    Audited (who, which filter, how many rows) before the first batch.
+    ExportArchive: _aio.UnaryUnaryMultiCallable[_archive_pb2.ExportArchiveRequest, _archive_pb2.ArchivePage]
+    """HR: archive records filtered (cycle, department, final rating), a page at a time (the
+    gateway streams the file while it pages). The first page (no page token) is audited:
+    who, which filter, how many rows.
     """
     OpenCalibration: _aio.UnaryUnaryMultiCallable[_archive_pb2.OpenCalibrationRequest, _archive_pb2.Calibration]
     """HR: the calibration session of a department in a cycle (created on first open)."""
@@ -98,10 +99,11 @@ class ArchiveServiceServicer(metaclass=_abc_1.ABCMeta):
     def ExportArchive(
         self,
         request: _archive_pb2.ExportArchiveRequest,
-        context: _aio.ServicerContext[_archive_pb2.ExportArchiveRequest, _abc.AsyncIterator[_archive_pb2.ArchiveBatch]],
-    ) -> _abc.AsyncIterator[_archive_pb2.ArchiveBatch]:
-        """HR: archive records filtered (cycle, department, final rating), streamed in batches.
-        Audited (who, which filter, how many rows) before the first batch.
+        context: _aio.ServicerContext[_archive_pb2.ExportArchiveRequest, _abc.Awaitable[_archive_pb2.ArchivePage]],
+    ) -> _abc.Awaitable[_archive_pb2.ArchivePage]:
+        """HR: archive records filtered (cycle, department, final rating), a page at a time (the
+        gateway streams the file while it pages). The first page (no page token) is audited:
+        who, which filter, how many rows.
         """
 
     @_abc_1.abstractmethod
