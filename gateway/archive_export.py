@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from stride.feedback.v1 import archive_pb2 as pb
+from workflows.vocabulary import CALIBRATION_FIELDS
 
 COLUMNS = (
     "employee_id",
@@ -29,8 +30,7 @@ COLUMNS = (
     "self_comment",
     "manager_rating",
     "manager_comment",
-    "final_rating",
-    "potential",
+    *CALIBRATION_FIELDS,  # final_rating, potential
     "feedback_360",
     "external_metrics",
     "updated_at",
