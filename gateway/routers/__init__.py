@@ -34,6 +34,7 @@ from gateway.routers import (
     training,
     upward_feedback,
 )
+from gateway.routers import archive as archive_routes
 from gateway.security import annotate_routes
 
 api_router = APIRouter()
@@ -65,6 +66,7 @@ for module in (
     challenges,
     round_approvals,
     feedback_rounds,
+    archive_routes,
 ):
     annotate_routes(module.router)
     api_router.include_router(module.router)
