@@ -34,7 +34,7 @@ from services.worker.worker import activities_for, build_worker, ensure_search_a
 from stride.identity.v1 import identity_pb2, identity_pb2_grpc, inbox_pb2, inbox_pb2_grpc
 from tests.fakes.robots import FakeRobots, serve_asgi
 from tests.integration.services_fixtures import running, service_settings
-from tests.waiting import eventually
+from tests.waiting import eventually, skip_to
 from workflows import ids
 from workflows.calendar import local_instant, zone
 from workflows.kr_escalation import (
@@ -274,7 +274,7 @@ async def test_a_warning_at_23_00_is_mailed_at_08_00_the_next_morning_across_a_r
     local_now = now.astimezone(zone(SH))
     day = local_now.date() if local_now.time() < time(23) else local_now.date() + timedelta(days=1)
     eleven_pm = local_instant(day, time(23), SH)
-    await temporal_env.sleep(eleven_pm - now)  # the server's clock to 23:00 Shanghai
+    await skip_to(temporal_env, eleven_pm)  # the server's clock to 23:00 Shanghai
 
     # No workflow cache: the first worker leaves no sticky queue behind when it stops.
     async with build_worker(client, queue, activities=activities, max_cached_workflows=0):
@@ -294,7 +294,7 @@ async def test_a_warning_at_23_00_is_mailed_at_08_00_the_next_morning_across_a_r
 
     # The worker is gone (a restart): a new one picks the escalation up from its history.
     async with build_worker(client, queue, activities=activities):
-        await temporal_env.sleep(timedelta(hours=9, minutes=1))  # past 08:00
+        await skip_to(temporal_env, eleven_pm + timedelta(hours=9, minutes=1))  # past 08:00
 
         async def mailed() -> None:
             assert len(mails_to(sink, owner)) == 1 and len(mails_to(sink, manager)) == 1
