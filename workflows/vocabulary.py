@@ -334,3 +334,17 @@ MAX_ROUND_PEERS = 12
 MAX_ROUND_REPORTS = 40
 # Raters on one round's approved list at most: self, the manager, the peers and the reports.
 MAX_ROUND_RATERS = 2 + MAX_ROUND_PEERS + MAX_ROUND_REPORTS
+
+# -- talent tags and manager dimensions (services/feedback/domain/talent.py) -------------------
+RATINGS = ("S", "A", "B", "C", "D")  # final/manager ratings, best first
+# A praise's tags (what kind of contribution it recognises): "improvement" counts towards
+# innovation contribution.
+PRAISE_TAG_IMPROVEMENT = "improvement"
+PRAISE_TAGS = (PRAISE_TAG_IMPROVEMENT,)
+MAX_PRAISE_TAGS = 5
+# A high-potential suggestion: open until HR confirms or dismisses it (with a reason).
+SUGGESTION_OPEN = "open"
+SUGGESTION_CONFIRMED = "confirmed"
+SUGGESTION_DISMISSED = "dismissed"
+# Stability is judged over at most this many of a person's latest scored cycles.
+TALENT_CYCLES = 4
