@@ -79,6 +79,7 @@ IDEMPOTENT_READS: dict[str, tuple[str, ...]] = {
         "GetRiskRules",
         "ListRiskRules",
         "ListCycleCheckIns",
+        "GetPeopleStats",
     ),
     "stride.identity.v1.AuthService": ("ListApiKeys", "GetInvitationJob"),
     "stride.identity.v1.IdentityService": (

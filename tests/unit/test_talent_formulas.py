@@ -78,3 +78,24 @@ def test_transparency_sums_the_team() -> None:
     assert t.team == Punctuality(16, 12)
     assert t.team.share == 0.75
     assert talent.transparency(Punctuality(0, 0), []).team.share is None
+
+
+def test_check_in_punctuality_in_the_cycle_time_zone() -> None:
+    from datetime import UTC, date, datetime
+    from zoneinfo import ZoneInfo
+
+    from services.goals.domain import punctuality
+
+    # Weeks overlapping 2026-03-04 (a Wednesday) .. 2026-03-31 whose Sunday is before
+    # Monday 2026-03-23: W10 (Mar 2-8), W11, W12 (Mar 16-22).
+    weeks = punctuality.finished_weeks(date(2026, 3, 4), date(2026, 3, 31), date(2026, 3, 23))
+    assert weeks == ["2026-W10", "2026-W11", "2026-W12"]
+    shanghai = ZoneInfo("Asia/Shanghai")
+    first = {
+        # Sunday 23:30 in Shanghai (15:30 UTC): on time.
+        "2026-W10": datetime(2026, 3, 8, 15, 30, tzinfo=UTC),
+        # Monday 00:30 in Shanghai (Sunday 16:30 UTC): late.
+        "2026-W11": datetime(2026, 3, 15, 16, 30, tzinfo=UTC),
+    }
+    assert punctuality.on_time_weeks(first, weeks, shanghai) == 1
+    assert punctuality.on_time_weeks(first, weeks, ZoneInfo("UTC")) == 2
