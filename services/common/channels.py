@@ -118,6 +118,11 @@ IDEMPOTENT_READS: dict[str, tuple[str, ...]] = {
         "ListPendingRaters",
         "GetRoundResults",
     ),
+    "stride.feedback.v1.TalentService": (
+        "ListSuggestions",
+        "GetSuggestion",
+        "GetManagerDimensions",
+    ),
 }
 
 RETRY_POLICY: dict[str, Any] = {

@@ -3,7 +3,8 @@
 Each module is a thin adapter for one gRPC service (protobuf in → handler → protobuf out):
 ``feedback`` (FeedbackService: continuous feedback, praise, upward feedback, goal challenges,
 frequency, settings) and ``rounds`` (RoundService: 360 templates, rounds, nominations,
-answers, results). :func:`setup` builds the handlers' dependencies on the runtime's
+answers, results) and ``talent`` (TalentService: high-potential suggestions, managers'
+dimensions). :func:`setup` builds the handlers' dependencies on the runtime's
 context and registers the servicers.
 """
 
@@ -14,13 +15,23 @@ import grpc
 from services.common.runtime import ServiceContext
 from services.feedback.handlers.round_shared import round_deps
 from services.feedback.handlers.shared import deps_of
+from services.feedback.handlers.talent import talent_deps
 from services.feedback.servicers.feedback import FeedbackServicer
 from services.feedback.servicers.rounds import RoundServicer
-from stride.feedback.v1 import feedback_pb2, feedback_pb2_grpc, rounds_pb2, rounds_pb2_grpc
+from services.feedback.servicers.talent import TalentServicer
+from stride.feedback.v1 import (
+    feedback_pb2,
+    feedback_pb2_grpc,
+    rounds_pb2,
+    rounds_pb2_grpc,
+    talent_pb2,
+    talent_pb2_grpc,
+)
 
 SERVICE_NAMES = [
     feedback_pb2.DESCRIPTOR.services_by_name["FeedbackService"].full_name,
     rounds_pb2.DESCRIPTOR.services_by_name["RoundService"].full_name,
+    talent_pb2.DESCRIPTOR.services_by_name["TalentService"].full_name,
 ]
 
 
@@ -30,3 +41,4 @@ async def setup(ctx: ServiceContext, server: grpc.aio.Server) -> None:
     rounds_pb2_grpc.add_RoundServiceServicer_to_server(
         RoundServicer(round_deps(ctx, deps.org)), server
     )
+    talent_pb2_grpc.add_TalentServiceServicer_to_server(TalentServicer(talent_deps(deps)), server)
