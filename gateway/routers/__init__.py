@@ -31,6 +31,7 @@ from gateway.routers import (
     org_sync,
     risk_rules,
     round_approvals,
+    talent,
     training,
     upward_feedback,
 )
@@ -65,6 +66,7 @@ for module in (
     challenges,
     round_approvals,
     feedback_rounds,
+    talent,
 ):
     annotate_routes(module.router)
     api_router.include_router(module.router)
