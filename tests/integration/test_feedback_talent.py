@@ -24,7 +24,7 @@ from tests.integration.feedback_helpers import Plant, code_of, make_plant
 from tests.integration.services_fixtures import FeedbackStack, feedback_stack
 
 PAST = (("2026-01-01", "2026-03-31"), ("2026-04-01", "2026-06-30"), ("2026-07-01", "2026-09-30"))
-# Each past cycle: one key result 0 -> 100 per person and the value checked in (score = value / 100).
+# Each past cycle: one key result 0 -> 100 per person, the value checked in (score value / 100).
 PAST_VALUES = {"bob": (80, 80, 80), "carol": (90, 30, 90), "dave": (80, 80, 80)}
 
 
