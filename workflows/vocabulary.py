@@ -335,8 +335,15 @@ MAX_ROUND_REPORTS = 40
 # Raters on one round's approved list at most: self, the manager, the peers and the reports.
 MAX_ROUND_RATERS = 2 + MAX_ROUND_PEERS + MAX_ROUND_REPORTS
 
-# -- talent tags and manager dimensions (services/feedback/domain/talent.py) -------------------
+# -- performance archive and calibration (feedback service) -----------------------------------
 RATINGS = ("S", "A", "B", "C", "D")  # final/manager ratings, best first
+NINE_BOX_LEVELS = ("low", "medium", "high")  # performance and potential axes
+# What a calibration change may change on an archive record.
+CALIBRATION_FIELDS = ("final_rating", "potential")
+MAX_ARCHIVE_COMMENT = 4000
+MAX_CALIBRATION_REASON = 1000
+
+# -- talent tags and manager dimensions (services/feedback/domain/talent.py) -------------------
 # A praise's tags (what kind of contribution it recognises): "improvement" counts towards
 # innovation contribution.
 PRAISE_TAG_IMPROVEMENT = "improvement"

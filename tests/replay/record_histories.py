@@ -606,6 +606,8 @@ SCENARIOS: dict[str, Scenario] = {
     "risk_sweep": risk_sweep,
     "feedback_round_whole": feedback_round,
     "cycle_closing_with_rounds": cycle_closing_with_rounds,
+    # The same last run, now archiving after final scoring (patch ``cycle-archive``).
+    "cycle_closing_archived": cycle_closing,
 }
 
 

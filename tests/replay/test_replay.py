@@ -63,6 +63,7 @@ def test_histories_are_committed() -> None:
         "coordination_at_night",
         "feedback_round_whole",
         "cycle_closing_with_rounds",
+        "cycle_closing_archived",
     } <= names
 
 

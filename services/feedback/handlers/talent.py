@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.common.models import new_id, utcnow
 from services.common.text import checked_text
 from services.common.uow import Units
+from services.feedback import archive_repository
 from services.feedback.clients import Goals, Org
 from services.feedback.domain import talent
 from services.feedback.handlers.shared import Deps, concurrent, next_page, page
@@ -71,6 +73,22 @@ async def _score_history(
     return history
 
 
+async def _latest_final_ratings(
+    session: AsyncSession, people: list[str], cycle_end: str
+) -> dict[str, str]:
+    """person → their latest final rating in the performance archive for a cycle ending no
+    later than ``cycle_end`` (none: not in the map)."""
+    end = date.fromisoformat(cycle_end)
+    found: dict[str, str] = {}
+    for person in people:
+        rated = [
+            r for day, r in await archive_repository.final_ratings(session, person) if day <= end
+        ]
+        if rated:
+            found[person] = rated[0]
+    return found
+
+
 async def compute(
     deps: TalentDeps, request: pb.ComputeSuggestionsRequest
 ) -> pb.ComputeSuggestionsResponse:
@@ -88,6 +106,7 @@ async def compute(
             praise = await uow.repo.improvement_praise(people, first, last)
             accepted = await uow.repo.accepted_challenges(people, first, last)
             existing = await uow.repo.suggestions_of(cycle.id, people)
+            ratings = await _latest_final_ratings(uow.session, people, cycle.end_date)
             for person in people:
                 row = existing.get(person)
                 if row is not None and row.status != SUGGESTION_OPEN:
@@ -96,8 +115,7 @@ async def compute(
                 stretch = [o.score for o in stats.objectives if o.stretch] if stats else []
                 steady = talent.stability(history.get(person, []))
                 bold = talent.innovation(stretch, praise.get(person, 0), accepted.get(person, 0))
-                # The archive's latest final rating joins here once the archive is merged.
-                rating = ""
+                rating = ratings.get(person, "")
                 reasons = talent.candidate_reasons(steady, bold, rating)
                 if not reasons:
                     if row is not None:  # no longer suggested by the latest numbers
