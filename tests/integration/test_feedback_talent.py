@@ -11,8 +11,11 @@ from typing import Any
 import grpc
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.feedback.domain.talent import TAG_INNOVATIVE, TAG_STABLE
+from services.common.models import new_id
+from services.feedback.archive_models import ArchiveRecord
+from services.feedback.domain.talent import TAG_INNOVATIVE, TAG_STABLE, TAG_TOP_RATED
 from services.goals.domain.punctuality import finished_weeks
 from stride.audit.v1 import audit_pb2
 from stride.feedback.v1 import feedback_pb2 as fpb
@@ -85,9 +88,10 @@ async def _seed(stack: FeedbackStack) -> tuple[Plant, str]:
         for c in (await goals.ListCycles(gpb.ListCyclesRequest())).cycles
         if c.start_date == "2026-10-01"
     )
-    # bob meets a stretch objective (0.9); dave's target reaches 20 % beyond its baseline.
+    # bob meets a stretch objective (0.9); dave's target reaches 20 % beyond its baseline
+    # (58 of 50 -> 60: 0.8, steady with his past).
     await _objective(goals, current.id, p.bob, 90, stretch=True, week="2026-W41")
-    await _objective(goals, current.id, p.dave, None, baseline=50, target=60)
+    await _objective(goals, current.id, p.dave, 58, baseline=50, target=60, week="2026-W41")
     badge = await fb.PutBadge(
         fpb.PutBadgeRequest(code="kaizen", name_zh="改善之星", name_en="Kaizen star", active=True)
     )
@@ -176,12 +180,37 @@ async def test_suggestions_from_seeded_goals_and_feedback(
             "feedback.talent.suggestion.confirm",
             "feedback.talent.compute",
         ]
+        assert decisions[1].resource_id == bob.id
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await talent.ComputeSuggestions(pb.ComputeSuggestionsRequest(cycle_id="nope"))
         assert code_of(err.value) == "unknown_cycle"
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await talent.GetSuggestion(pb.GetSuggestionRequest(id="nope"))
         assert err.value.code() == grpc.StatusCode.NOT_FOUND
+
+        # The archive's latest final rating: dave (stable, no innovation) rated A in Q3 is a
+        # candidate; a rating of a later cycle than the one computed does not count.
+        engine = stack.runtimes["feedback"].engine
+        assert engine is not None
+        async with AsyncSession(engine) as session:
+            for end, rating in ((date(2026, 9, 30), "A"), (date(2027, 3, 31), "D")):
+                session.add(
+                    ArchiveRecord(
+                        id=new_id(),
+                        employee_id=p.dave,
+                        cycle_id=new_id(),
+                        cycle_start=date(end.year, end.month - 2, 1),
+                        cycle_end=end,
+                        final_rating=rating,
+                    )
+                )
+            await session.commit()
+        rated = await talent.ComputeSuggestions(
+            pb.ComputeSuggestionsRequest(cycle_id=cycle_id, department_id=p.line, actor_id=p.hr)
+        )
+        dave = next(s for s in rated.suggestions if s.employee_id == p.dave)
+        assert list(dave.reasons) == [TAG_STABLE, TAG_TOP_RATED] and dave.final_rating == "A"
+        assert dave.innovation_points == 0
 
         dims = await talent.GetManagerDimensions(
             pb.GetManagerDimensionsRequest(cycle_id=cycle_id, manager_id=p.lead)
