@@ -14,12 +14,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("feedback_items") as batch:
-        batch.add_column(sa.Column("tags", sa.JSON, nullable=False, server_default="[]"))
-    with op.batch_alter_table("challenges") as batch:
-        batch.add_column(
-            sa.Column("accepted", sa.Boolean, nullable=False, server_default=sa.false())
-        )
+    # Plain ADD COLUMNs (not batch copies): SQLite adds a column with a constant default in
+    # place, and copying ``challenges`` would trip its messages' foreign key.
+    op.add_column("feedback_items", sa.Column("tags", sa.JSON, nullable=False, server_default="[]"))
+    op.add_column(
+        "challenges", sa.Column("accepted", sa.Boolean, nullable=False, server_default=sa.false())
+    )
     op.create_table(
         "talent_suggestions",
         sa.Column("id", sa.String(36), primary_key=True),

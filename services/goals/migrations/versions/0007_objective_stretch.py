@@ -14,10 +14,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("objectives") as batch:
-        batch.add_column(
-            sa.Column("stretch", sa.Boolean, nullable=False, server_default=sa.false())
-        )
+    # A plain ADD COLUMN (not a batch copy): SQLite adds a column with a constant default in
+    # place, and copying ``objectives`` would trip the key results' foreign key.
+    op.add_column(
+        "objectives", sa.Column("stretch", sa.Boolean, nullable=False, server_default=sa.false())
+    )
 
 
 def downgrade() -> None:
