@@ -211,6 +211,21 @@ async def test_suggestions_from_seeded_goals_and_feedback(
         dave = next(s for s in rated.suggestions if s.employee_id == p.dave)
         assert list(dave.reasons) == [TAG_STABLE, TAG_TOP_RATED] and dave.final_rating == "A"
         assert dave.innovation_points == 0
+        # Recalibrated to C: the open suggestion goes; bob's confirmed one stays.
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "UPDATE archive_records SET final_rating = 'C' "
+                    "WHERE employee_id = :e AND final_rating = 'A'"
+                ),
+                {"e": p.dave},
+            )
+        recalibrated = await talent.ComputeSuggestions(
+            pb.ComputeSuggestionsRequest(cycle_id=cycle_id, department_id=p.line, actor_id=p.hr)
+        )
+        assert [(s.employee_id, s.status) for s in recalibrated.suggestions] == [
+            (p.bob, "confirmed")
+        ]
 
         dims = await talent.GetManagerDimensions(
             pb.GetManagerDimensionsRequest(cycle_id=cycle_id, manager_id=p.lead)
