@@ -26,7 +26,12 @@ from services.common.settings import GatewaySettings
 from services.common.tasks import cancel_and_wait
 from services.common.temporal import connect as connect_temporal
 from stride.audit.v1 import audit_pb2_grpc
-from stride.feedback.v1 import archive_pb2_grpc, feedback_pb2_grpc, rounds_pb2_grpc
+from stride.feedback.v1 import (
+    archive_pb2_grpc,
+    feedback_pb2_grpc,
+    rounds_pb2_grpc,
+    talent_pb2_grpc,
+)
 from stride.goals.v1 import goals_pb2_grpc
 from stride.identity.v1 import auth_pb2_grpc, identity_pb2_grpc, inbox_pb2_grpc, org_sync_pb2_grpc
 
@@ -179,6 +184,8 @@ class GatewayDeps:
     feedback: feedback_pb2_grpc.FeedbackServiceStub | None = None
     # The same process' 360 rounds (templates, rounds, answers, results).
     rounds: rounds_pb2_grpc.RoundServiceStub | None = None
+    # The same process' talent suggestions and managers' dimensions.
+    talent: talent_pb2_grpc.TalentServiceStub | None = None
     # The same process' performance archive and calibration.
     archive: archive_pb2_grpc.ArchiveServiceStub | None = None
     # Where workflows the gateway starts (org-sync/<source>) are picked up.
@@ -221,6 +228,7 @@ async def build_deps(settings: GatewaySettings) -> GatewayDeps:
         org_sync=org_sync_pb2_grpc.OrgSyncServiceStub(identity_channel),
         feedback=feedback_pb2_grpc.FeedbackServiceStub(feedback_channel),
         rounds=rounds_pb2_grpc.RoundServiceStub(feedback_channel),
+        talent=talent_pb2_grpc.TalentServiceStub(feedback_channel),
         archive=archive_pb2_grpc.ArchiveServiceStub(feedback_channel),
         task_queue=settings.task_queue,
         temporal=temporal,

@@ -540,6 +540,41 @@ _FEEDBACK_ROUND_RULES = (
     Rule("feedback_round.mine", "List the 360 rounds one is invited to rate in", _EVERYONE),
 )
 
+# -- talent: high-potential suggestions and managers' dimensions (docs/talent.md) ----------------
+# Suggestions are HR's (and admin's, who may do everything at this gate; not executives: a
+# talent review is HR's process). A manager's dimensions: the manager themselves, the heads of
+# their department (and above), HR, admin.
+_TALENT_RULES = (
+    Rule(
+        "talent.suggestions.compute",
+        "Compute a cycle's high-potential suggestions (HR, admin)",
+        _ORG_ADMINS,
+    ),
+    Rule(
+        "talent.suggestions.list",
+        "List a cycle's high-potential suggestions (HR, admin)",
+        _ORG_ADMINS,
+    ),
+    Rule(
+        "talent.suggestion.confirm",
+        "Confirm a high-potential suggestion, with a reason (HR, admin)",
+        _ORG_ADMINS,
+    ),
+    Rule(
+        "talent.suggestion.dismiss",
+        "Dismiss a high-potential suggestion, with a reason (HR, admin)",
+        _ORG_ADMINS,
+    ),
+    Rule(
+        "talent.manager_dimensions",
+        "Read a manager's goal challenge and progress transparency: the manager, heads of "
+        "their department, HR, admin",
+        {MANAGER: Reach.SELF, DEPARTMENT_HEAD: Reach.DEPARTMENT, HR: Reach.ALL, ADMIN: Reach.ALL},
+        resource="employee",
+        read_action="employee.read",
+    ),
+)
+
 # -- performance archive and calibration -------------------------------------------------------
 # Reads are open to every signed-in person at the gate; the feedback service decides on the
 # record itself: the employee, the managers in their reporting line and HR/admin (anyone else:
@@ -744,6 +779,7 @@ RULES: dict[str, Rule] = _rules(
     *_GOAL_RULES,
     REPORTING_LINE,
     *_FEEDBACK_ROUND_RULES,
+    *_TALENT_RULES,
     *_ARCHIVE_RULES,
     # blockers addressed to a department, and the coordination meetings they call
     Rule(

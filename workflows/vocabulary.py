@@ -342,3 +342,16 @@ NINE_BOX_LEVELS = ("low", "medium", "high")  # performance and potential axes
 CALIBRATION_FIELDS = ("final_rating", "potential")
 MAX_ARCHIVE_COMMENT = 4000
 MAX_CALIBRATION_REASON = 1000
+
+# -- talent tags and manager dimensions (services/feedback/domain/talent.py) -------------------
+# A praise's tags (what kind of contribution it recognises): "improvement" counts towards
+# innovation contribution.
+PRAISE_TAG_IMPROVEMENT = "improvement"
+PRAISE_TAGS = (PRAISE_TAG_IMPROVEMENT,)
+MAX_PRAISE_TAGS = 5
+# A high-potential suggestion: open until HR confirms or dismisses it (with a reason).
+SUGGESTION_OPEN = "open"
+SUGGESTION_CONFIRMED = "confirmed"
+SUGGESTION_DISMISSED = "dismissed"
+# Stability is judged over at most this many of a person's latest scored cycles.
+TALENT_CYCLES = 4

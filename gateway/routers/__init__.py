@@ -31,6 +31,7 @@ from gateway.routers import (
     org_sync,
     risk_rules,
     round_approvals,
+    talent,
     training,
     upward_feedback,
 )
@@ -66,6 +67,7 @@ for module in (
     challenges,
     round_approvals,
     feedback_rounds,
+    talent,
     archive_routes,
 ):
     annotate_routes(module.router)

@@ -137,7 +137,9 @@ async def answer_challenge(
 ) -> dict[str, Any]:
     msg = await rpc(
         rpc.feedback.AnswerChallenge,
-        pb.AnswerChallengeRequest(id=challenge_id, actor_id=access.caller.id, text=body.text),
+        pb.AnswerChallengeRequest(
+            id=challenge_id, actor_id=access.caller.id, text=body.text, accepted=body.accepted
+        ),
     )
     return to_dict(msg)
 

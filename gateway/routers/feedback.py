@@ -87,6 +87,7 @@ async def give_feedback(
             badge_id=body.badge_id,
             text=body.text,
             request_id=body.request_id,
+            tags=body.tags,
         ),
     )
     return to_dict(msg)

@@ -66,6 +66,7 @@ async def create_objective(
             visibility=_visibility(body.visibility),
             parent_id=body.parent_id,
             project=body.project,
+            stretch=body.stretch,
             start_date=body.start_date.isoformat() if body.start_date else "",
             end_date=body.end_date.isoformat() if body.end_date else "",
             key_results=[pb.NewKeyResult(**kr.proto_fields()) for kr in body.key_results],
@@ -170,6 +171,8 @@ async def update_objective(
         req.visibility = _visibility(body.visibility)
     if body.level is not None:
         req.level = _level(body.level)
+    if body.stretch is not None:
+        req.stretch = body.stretch
     return to_dict(await rpc(rpc.goals.UpdateObjective, req))
 
 

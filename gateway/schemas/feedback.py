@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     AskBox: TypeAlias = str
     AskStatusFilter: TypeAlias = str
     ChallengeStatusFilter: TypeAlias = str
+    PraiseTag: TypeAlias = str
 else:
     SubjectKind = one_of(v.SUBJECT_PERSON, v.SUBJECT_OBJECTIVE, v.SUBJECT_KEY_RESULT)
     SubjectKindFilter = one_of("", v.SUBJECT_PERSON, v.SUBJECT_OBJECTIVE, v.SUBJECT_KEY_RESULT)
@@ -35,6 +36,7 @@ else:
     AskBox = one_of("asked", "mine")
     AskStatusFilter = one_of("", v.ASK_OPEN, v.ASK_ANSWERED, v.ASK_DECLINED)
     ChallengeStatusFilter = one_of("", v.CHALLENGE_OPEN, v.CHALLENGE_ANSWERED, v.CHALLENGE_RESOLVED)
+    PraiseTag = one_of(*v.PRAISE_TAGS)
 
 FeedbackText = Annotated[
     str,
@@ -61,6 +63,10 @@ class FeedbackGive(RequestModel):
     badge_id: OptionalId = ""
     text: FeedbackText
     request_id: OptionalId = ""
+    tags: Annotated[list[PraiseTag], Field(max_length=v.MAX_PRAISE_TAGS)] = Field(
+        default_factory=list,
+        description="praise only: what it recognises (improvement counts towards talent tags)",
+    )
 
 
 class Feedback(ResponseModel):
@@ -77,6 +83,7 @@ class Feedback(ResponseModel):
     created_at: str
     week: str = Field(description="ISO week in the organisation's time zone")
     about_department_id: str
+    tags: list[str] = Field(default_factory=list)
 
 
 class FeedbackPage(ResponseModel):
@@ -175,6 +182,9 @@ class ChallengeRaise(RequestModel):
 
 class ChallengeAnswer(RequestModel):
     text: FeedbackText
+    accepted: bool = Field(
+        default=False, description="the owner accepts the challenge (the goal will change)"
+    )
 
 
 class ChallengeResolve(RequestModel):
@@ -197,6 +207,7 @@ class Challenge(ResponseModel):
     messages: list[ChallengeMessage]
     created_at: str
     closed_at: str
+    accepted: bool = False
 
 
 class ChallengePage(ResponseModel):

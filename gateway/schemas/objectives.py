@@ -41,6 +41,9 @@ class ObjectiveCreate(RequestModel):
     )
     parent_id: OptionalId = Field(default="", description="the objective this one aligns to")
     project: Project = ""
+    stretch: bool = Field(
+        default=False, description="a stretch objective: target beyond what is expected"
+    )
     start_date: Day | None = Field(default=None, description="the cycle's if omitted")
     end_date: Day | None = Field(default=None, description="the cycle's if omitted")
     key_results: Annotated[list[KeyResultCreate], Field(max_length=MAX_KEY_RESULTS)] = Field(
@@ -83,6 +86,7 @@ class ObjectiveUpdate(RequestModel):
     parent_id: OptionalId | None = Field(default=None, description='"" removes the alignment')
     project: Project | None = None
     level: Level | None = None
+    stretch: bool | None = None
 
 
 class Objective(ResponseModel):
@@ -104,6 +108,7 @@ class Objective(ResponseModel):
     key_result_count: int = 0
     weight_total: int = 0
     updated_at: str = ""
+    stretch: bool = False
 
 
 class WeightsUpdate(RequestModel):

@@ -79,6 +79,7 @@ IDEMPOTENT_READS: dict[str, tuple[str, ...]] = {
         "GetRiskRules",
         "ListRiskRules",
         "ListCycleCheckIns",
+        "GetPeopleStats",
     ),
     "stride.identity.v1.AuthService": ("ListApiKeys", "GetInvitationJob"),
     "stride.identity.v1.IdentityService": (
@@ -116,6 +117,11 @@ IDEMPOTENT_READS: dict[str, tuple[str, ...]] = {
         "ListMyRounds",
         "ListPendingRaters",
         "GetRoundResults",
+    ),
+    "stride.feedback.v1.TalentService": (
+        "ListSuggestions",
+        "GetSuggestion",
+        "GetManagerDimensions",
     ),
     # ExportArchive is not here: its first page writes the export's audit entry.
     "stride.feedback.v1.ArchiveService": ("GetHistory", "GetCalibration", "ListCalibrations"),

@@ -26,6 +26,8 @@ from stride.identity.v1 import identity_pb2_grpc, inbox_pb2, inbox_pb2_grpc
 
 DEADLINE_SECONDS = 5.0
 _PAGE = 200
+# People per GetPeopleStats call (the goals service takes at most 1000).
+_STATS_BATCH = 500
 
 
 def _unavailable(service: str) -> DomainError:
@@ -190,6 +192,43 @@ class Goals:
             if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
                 raise InvalidArgument("unknown_cycle", "cycle not found") from exc
             raise _unavailable("goals") from exc
+
+    async def cycles(self) -> list[goals_pb2.Cycle]:
+        """Every cycle (a few a year)."""
+        out: list[goals_pb2.Cycle] = []
+        token = ""
+        try:
+            while True:
+                page = await self.stub.ListCycles(
+                    goals_pb2.ListCyclesRequest(
+                        page=common_pb2.PageRequest(page_size=_PAGE, page_token=token)
+                    ),
+                    timeout=DEADLINE_SECONDS,
+                )
+                out += list(page.cycles)
+                token = page.page.next_page_token
+                if not token:
+                    return out
+        except grpc.aio.AioRpcError as exc:
+            raise _unavailable("goals") from exc
+
+    async def people_stats(
+        self, cycle_id: str, employee_ids: list[str]
+    ) -> dict[str, goals_pb2.PersonStats]:
+        """employee id → their numbers in the cycle (GetPeopleStats, in batches)."""
+        out: dict[str, goals_pb2.PersonStats] = {}
+        try:
+            for start in range(0, len(employee_ids), _STATS_BATCH):
+                found = await self.stub.GetPeopleStats(
+                    goals_pb2.GetPeopleStatsRequest(
+                        cycle_id=cycle_id, employee_ids=employee_ids[start : start + _STATS_BATCH]
+                    ),
+                    timeout=DEADLINE_SECONDS,
+                )
+                out.update({p.employee_id: p for p in found.people})
+        except grpc.aio.AioRpcError as exc:
+            raise _unavailable("goals") from exc
+        return out
 
     async def person_scores(self, cycle_id: str) -> dict[str, float]:
         """employee_id → the person's OKR score in the cycle (0..1; people who own key results)."""

@@ -30,6 +30,7 @@ def feedback_pb(row: FeedbackItem) -> pb.Feedback:
         created_at=rfc3339(row.created_at),
         week=row.week,
         about_department_id=row.about_department_id,
+        tags=row.tags or [],
     )
 
 
@@ -75,4 +76,5 @@ def challenge_pb(row: Challenge, messages: Sequence[ChallengeMessage]) -> pb.Cha
         ],
         created_at=rfc3339(row.created_at),
         closed_at=rfc3339(row.closed_at),
+        accepted=row.accepted,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.models import created_at_column, id_column
@@ -52,6 +52,8 @@ class FeedbackItem(Base):
     # ISO week in the organisation's time zone ("2026-W49").
     week: Mapped[str] = mapped_column(String(8), nullable=False)
     created_at: Mapped[datetime] = created_at_column()
+    # Praise: what kind of contribution it recognises (PRAISE_TAGS; migration 0004).
+    tags: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
 
 
 class FeedbackRequest(Base):
@@ -127,6 +129,8 @@ class Challenge(Base):
     challenger_department_id: Mapped[str] = mapped_column(String(36), nullable=False)
     # open | answered | resolved
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="open")
+    # The owner's answer accepted the challenge (migration 0004).
+    accepted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     week: Mapped[str] = mapped_column(String(8), nullable=False)
     created_at: Mapped[datetime] = created_at_column()
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

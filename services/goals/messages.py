@@ -101,6 +101,7 @@ def objective_pb(row: Objective, key_results: Sequence[KeyResult] = ()) -> pb.Ob
         key_result_count=len(key_results),
         weight_total=sum(k.weight for k in key_results),
         updated_at=rfc3339(row.updated_at),
+        stretch=row.stretch,
     )
 
 

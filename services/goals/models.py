@@ -76,6 +76,8 @@ class Objective(Base):
     start_date: Mapped[date] = mapped_column(Date, nullable=False)
     end_date: Mapped[date] = mapped_column(Date, nullable=False)
     updated_at: Mapped[datetime] = created_at_column()
+    # A stretch objective: its target is beyond what is expected (talent tags count them).
+    stretch: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
 
 class KeyResult(Base):

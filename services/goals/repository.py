@@ -337,6 +337,24 @@ class GoalsRepository:
         )
         return set(rows.all())
 
+    async def first_recorded(self, kr_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """key result id → week → when its check-in was first recorded (revision history)."""
+        found: dict[str, dict[str, Any]] = {k: {} for k in kr_ids}
+        if not kr_ids:
+            return found
+        rows = await self.session.execute(
+            select(
+                CheckInVersion.key_result_id,
+                CheckInVersion.week,
+                func.min(CheckInVersion.recorded_at),
+            )
+            .where(CheckInVersion.key_result_id.in_(list(kr_ids)))
+            .group_by(CheckInVersion.key_result_id, CheckInVersion.week)
+        )
+        for kr_id, week, at in rows.all():
+            found[kr_id][week] = at
+        return found
+
     async def check_in_history(
         self, kr_id: str, week: str, limit: int, offset: int
     ) -> list[CheckInVersion]:

@@ -93,6 +93,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
 
     GetScores = _rpc(scores.get)
     GetParticipation = _rpc(scores.participation)
+    GetPeopleStats = _rpc(scores.people_stats)
 
     ListBlockers = _rpc(blockers.list_)
     ResolveBlocker = _rpc(blockers.resolve)

@@ -1465,6 +1465,66 @@ ENDPOINTS += [
     ),
 ]
 
+# Talent (docs/talent.md): suggestions are HR's and admin's (a missing suggestion answers the
+# allowed callers 404 suggestion_not_found); a manager's dimensions are read by the manager
+# themselves, the heads of their department, HR and admin.
+MANAGER_DIMENSIONS = grid(
+    own="Y Y Y Y Y Y . . .",
+    report=". F . . . . . . .",
+    dept=". . Y . . . . . .",
+    other="F F F Y Y F S S U",
+)
+
+
+async def talent_cycle(w: World, column: str, target: str) -> dict[str, str]:
+    return {"cycle_id": w.cycle}
+
+
+async def missing_suggestion(w: World, column: str, target: str) -> dict[str, str]:
+    return {"suggestion_id": "no-such-suggestion"}
+
+
+async def dimensions_of(w: World, column: str, target: str) -> dict[str, str]:
+    return {"cycle_id": w.cycle, "employee_id": w.people[w.owner(column, target)].id}
+
+
+async def scratch_department(w: World, column: str, target: str) -> Any:
+    return {"department_id": w.departments["scratch"]}  # nobody works there: quick
+
+
+ENDPOINTS += [
+    Endpoint(
+        "POST",
+        "/cycles/{cycle_id}/talent-suggestions/compute",
+        HR_ADMIN,
+        params=talent_cycle,
+        body=scratch_department,
+    ),
+    Endpoint("GET", "/cycles/{cycle_id}/talent-suggestions", HR_ADMIN, params=talent_cycle),
+    Endpoint(
+        "POST",
+        "/talent-suggestions/{suggestion_id}/confirm",
+        HR_ADMIN,
+        ok=(404, "suggestion_not_found"),
+        params=missing_suggestion,
+        body=const({"reason": "Ready for more"}),
+    ),
+    Endpoint(
+        "POST",
+        "/talent-suggestions/{suggestion_id}/dismiss",
+        HR_ADMIN,
+        ok=(404, "suggestion_not_found"),
+        params=missing_suggestion,
+        body=const({"reason": "Not yet"}),
+    ),
+    Endpoint(
+        "GET",
+        "/cycles/{cycle_id}/managers/{employee_id}/dimensions",
+        MANAGER_DIMENSIONS,
+        params=dimensions_of,
+    ),
+]
+
 EXPECTED: dict[str, tuple[int, str | None]] = {
     "F": (403, "forbidden"),
     # 360 rounds: the feedback service's own refusals

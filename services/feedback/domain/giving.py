@@ -8,6 +8,8 @@ from services.common.errors import DomainError, InvalidArgument
 from services.common.text import checked_text
 from workflows.vocabulary import (
     MAX_FEEDBACK_TEXT,
+    MAX_PRAISE_TAGS,
+    PRAISE_TAGS,
     SUBJECT_KEY_RESULT,
     SUBJECT_OBJECTIVE,
     SUBJECT_PERSON,
@@ -43,6 +45,21 @@ def visibility(value: str, badge_id: str) -> str:
     if value == VISIBILITY_PRIVATE and badge_id:
         raise InvalidArgument("badge_on_private", "a badge is for public praise only")
     return value
+
+
+def praise_tags(tags: list[str], visibility: str) -> list[str]:
+    """The tags of praise (PRAISE_TAGS, each once, in the order given); private feedback
+    has none (tags count towards talent tags, which read only public praise)."""
+    if not tags:
+        return []
+    if visibility != VISIBILITY_PRAISE:
+        raise InvalidArgument("tags_on_private", "tags are for public praise only")
+    unknown = [t for t in tags if t not in PRAISE_TAGS]
+    if unknown or len(tags) > MAX_PRAISE_TAGS:
+        raise InvalidArgument(
+            "invalid_praise_tag", f"a praise tag is one of {', '.join(PRAISE_TAGS)}"
+        )
+    return list(dict.fromkeys(tags))
 
 
 def not_about_oneself(author_id: str, about_id: str) -> None:

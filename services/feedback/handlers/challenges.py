@@ -155,7 +155,7 @@ async def list_(deps: Deps, request: pb.ListChallengesRequest) -> pb.ListChallen
 
 
 async def _close(
-    deps: Deps, challenge_id: str, actor_id: str, text: str, *, status: str
+    deps: Deps, challenge_id: str, actor_id: str, text: str, *, status: str, accepted: bool = False
 ) -> pb.Challenge:
     actor = await deps.viewer(actor_id)
     now = utcnow()
@@ -179,7 +179,7 @@ async def _close(
                 created_at=now,
             )
         )
-        row.status, row.closed_at = status, now
+        row.status, row.closed_at, row.accepted = status, now, accepted
         await uow.emit(
             pb.ChallengeAnswered(
                 meta=new_event_meta("feedback"),
@@ -187,6 +187,7 @@ async def _close(
                 objective_id=row.objective_id,
                 owner_id=row.owner_id,
                 status=status,
+                accepted=accepted,
             )
         )
         await uow.audit(f"challenge.{kind}", "challenge", row.id)
@@ -196,7 +197,14 @@ async def _close(
 
 async def answer(deps: Deps, request: pb.AnswerChallengeRequest) -> pb.Challenge:
     text = giving.text(request.text)
-    return await _close(deps, request.id, request.actor_id, text, status=CHALLENGE_ANSWERED)
+    return await _close(
+        deps,
+        request.id,
+        request.actor_id,
+        text,
+        status=CHALLENGE_ANSWERED,
+        accepted=request.accepted,
+    )
 
 
 async def resolve(deps: Deps, request: pb.ResolveChallengeRequest) -> pb.Challenge:

@@ -42,6 +42,7 @@ async def subject_owner(deps: Deps, kind: str, subject_id: str) -> str:
 
 async def give(deps: Deps, request: pb.GiveFeedbackRequest) -> pb.Feedback:
     visibility = giving.visibility(request.visibility, request.badge_id)
+    tags = giving.praise_tags(list(request.tags), visibility)
     text = giving.text(request.text)
     kind, subject_id = giving.subject_kind(request.subject_kind), request.subject_id
     author = await deps.org.person(request.author_id, "author")
@@ -80,6 +81,7 @@ async def give(deps: Deps, request: pb.GiveFeedbackRequest) -> pb.Feedback:
             request_id=request.request_id or None,
             week=local_week(now, deps.time_zone),
             created_at=now,
+            tags=tags,
         )
         if request.request_id:
             ask = await uow.repo.request(request.request_id, lock=True)

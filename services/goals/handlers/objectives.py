@@ -91,6 +91,7 @@ async def create(deps: Deps, request: pb.CreateObjectiveRequest) -> pb.Objective
             visibility=visibility,
             parent_id=parent_id,
             project=project,
+            stretch=request.stretch,
             start_date=start,
             end_date=end,
             created_at=now,
@@ -159,6 +160,8 @@ async def update(deps: Deps, request: pb.UpdateObjectiveRequest) -> pb.Objective
             row.visibility = from_enum(VISIBILITY, request.visibility, "visibility", row.visibility)
         if request.HasField("level"):
             row.level = from_enum(LEVEL, request.level, "level", row.level)
+        if request.HasField("stretch"):
+            row.stretch = request.stretch
         if request.HasField("parent_id"):
             parent_id = request.parent_id.strip()
             if parent_id:
@@ -286,6 +289,7 @@ async def copy(deps: Deps, request: pb.CopyObjectivesRequest) -> pb.CopyObjectiv
                 visibility=o.visibility,
                 parent_id=parents[new_ids[o.id]],
                 project=o.project,
+                stretch=o.stretch,
                 start_date=target.start_date,
                 end_date=target.end_date,
                 created_at=now,

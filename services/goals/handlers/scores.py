@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from services.common.errors import InvalidArgument
 from services.goals import scoring
-from services.goals.calendar import local_today, parse_week
+from services.goals.calendar import local_today, parse_week, zone
+from services.goals.domain import punctuality
 from services.goals.evaluation import score_board
 from services.goals.handlers.shared import Deps, cycle_of
 from services.goals.messages import scores_pb
@@ -64,4 +66,56 @@ async def participation(
         p.at_risk += kr.risk_status == Risk.AT_RISK
     return pb.GetParticipationResponse(
         cycle_id=cycle.id, week=week, people=[people[k] for k in sorted(people)]
+    )
+
+
+MAX_PEOPLE_STATS = 1000
+
+
+async def people_stats(deps: Deps, request: pb.GetPeopleStatsRequest) -> pb.GetPeopleStatsResponse:
+    """What talent tags and manager dimensions need per person in a cycle: the score (as
+    GetScores), owned objectives (stretch, score), key results' baseline and target, and
+    weekly check-ins expected and on time (services/goals/domain/punctuality.py)."""
+    wanted = list(dict.fromkeys(e.strip() for e in request.employee_ids if e.strip()))
+    if len(wanted) > MAX_PEOPLE_STATS:
+        raise InvalidArgument(
+            "too_many_people", f"ask about at most {MAX_PEOPLE_STATS} people at once"
+        )
+    async with deps.sessions() as session:
+        repo = GoalsRepository(session)
+        cycle = await cycle_of(repo, request.cycle_id)
+        objectives = await repo.objectives(None, cycle_id=cycle.id)
+        krs = await repo.key_results(None, cycle_id=cycle.id)
+        board, _ = score_board(cycle, objectives, krs)
+        counted = {o.objective.id for o in board.objectives}
+        mine = [k for k in krs if k.owner_id in wanted and k.objective_id in counted]
+        recorded = await repo.first_recorded([k.id for k in mine])
+    tz = zone(cycle.time_zone)
+    today = local_today(datetime.now(UTC), cycle.time_zone)
+    weeks = punctuality.finished_weeks(cycle.start_date, cycle.end_date, today)
+    scores = {p.employee_id: p for p in board.people}
+    objective_scores = {o.objective.id: o.score for o in board.objectives}
+    people = {e: pb.PersonStats(employee_id=e) for e in wanted}
+    for e, p in people.items():
+        if e in scores:
+            p.score, p.key_result_count = scores[e].score, scores[e].key_result_count
+    for o in objectives:
+        if o.owner_id in people and o.id in counted:
+            people[o.owner_id].objectives.append(
+                pb.ObjectiveStat(
+                    objective_id=o.id, stretch=o.stretch, score=objective_scores.get(o.id, 0.0)
+                )
+            )
+    for k in mine:
+        p = people[k.owner_id]
+        p.key_results.append(
+            pb.KeyResultTarget(key_result_id=k.id, baseline=k.baseline, target=k.target)
+        )
+        first = {w: at if at.tzinfo else at.replace(tzinfo=UTC) for w, at in recorded[k.id].items()}
+        p.expected_check_ins += len(weeks)
+        p.on_time_check_ins += punctuality.on_time_weeks(first, weeks, tz)
+    return pb.GetPeopleStatsResponse(
+        cycle_id=cycle.id,
+        closed=cycle.status == ObjectiveStatus.CLOSED,
+        people=list(people.values()),
     )

@@ -128,3 +128,10 @@ def test_other_bodies() -> None:
         {**cycle, "planning_deadline": "2026-01-10", "approval_deadline": "2026-01-05"},
     ) == {"approval_deadline"}
     assert errors(CycleCreate, {**cycle, "closing_deadline": "2026-03-30"}) == {"closing_deadline"}
+
+
+def test_stretch_is_a_strict_flag() -> None:
+    base = {"cycle_id": "c1", "title": "Output +20 %", "owner_id": "e1"}
+    assert ObjectiveCreate.model_validate(base).stretch is False
+    assert ObjectiveCreate.model_validate({**base, "stretch": True}).stretch is True
+    assert errors(ObjectiveCreate, {**base, "stretch": "yes"}) == {"stretch"}

@@ -38,6 +38,7 @@ class Feedback(_message.Message):
     CREATED_AT_FIELD_NUMBER: _builtins.int
     WEEK_FIELD_NUMBER: _builtins.int
     ABOUT_DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    TAGS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     subject_kind: _builtins.str
     """"person" | "objective" | "key_result"."""
@@ -56,6 +57,10 @@ class Feedback(_message.Message):
     week: _builtins.str
     """ISO week in the organisation's time zone, e.g. "2026-W49"."""
     about_department_id: _builtins.str
+    @_builtins.property
+    def tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """What kind of contribution praise recognises (PRAISE_TAGS, e.g. "improvement")."""
+
     def __init__(
         self,
         *,
@@ -72,10 +77,11 @@ class Feedback(_message.Message):
         created_at: _builtins.str = ...,
         week: _builtins.str = ...,
         about_department_id: _builtins.str = ...,
+        tags: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["about_department_id", b"about_department_id", "about_id", b"about_id", "author_id", b"author_id", "badge_id", b"badge_id", "created_at", b"created_at", "id", b"id", "request_id", b"request_id", "share_with_manager", b"share_with_manager", "subject_id", b"subject_id", "subject_kind", b"subject_kind", "text", b"text", "visibility", b"visibility", "week", b"week"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["about_department_id", b"about_department_id", "about_id", b"about_id", "author_id", b"author_id", "badge_id", b"badge_id", "created_at", b"created_at", "id", b"id", "request_id", b"request_id", "share_with_manager", b"share_with_manager", "subject_id", b"subject_id", "subject_kind", b"subject_kind", "tags", b"tags", "text", b"text", "visibility", b"visibility", "week", b"week"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -93,6 +99,7 @@ class GiveFeedbackRequest(_message.Message):
     BADGE_ID_FIELD_NUMBER: _builtins.int
     TEXT_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    TAGS_FIELD_NUMBER: _builtins.int
     author_id: _builtins.str
     subject_kind: _builtins.str
     subject_id: _builtins.str
@@ -102,6 +109,10 @@ class GiveFeedbackRequest(_message.Message):
     """Required for praise, refused for private feedback."""
     text: _builtins.str
     request_id: _builtins.str
+    @_builtins.property
+    def tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Praise only: what kind of contribution it recognises (PRAISE_TAGS, e.g. "improvement")."""
+
     def __init__(
         self,
         *,
@@ -113,10 +124,11 @@ class GiveFeedbackRequest(_message.Message):
         badge_id: _builtins.str = ...,
         text: _builtins.str = ...,
         request_id: _builtins.str = ...,
+        tags: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["author_id", b"author_id", "badge_id", b"badge_id", "request_id", b"request_id", "share_with_manager", b"share_with_manager", "subject_id", b"subject_id", "subject_kind", b"subject_kind", "text", b"text", "visibility", b"visibility"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["author_id", b"author_id", "badge_id", b"badge_id", "request_id", b"request_id", "share_with_manager", b"share_with_manager", "subject_id", b"subject_id", "subject_kind", b"subject_kind", "tags", b"tags", "text", b"text", "visibility", b"visibility"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -719,6 +731,7 @@ class Challenge(_message.Message):
     MESSAGES_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     CLOSED_AT_FIELD_NUMBER: _builtins.int
+    ACCEPTED_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     objective_id: _builtins.str
     owner_id: _builtins.str
@@ -727,6 +740,8 @@ class Challenge(_message.Message):
     """"open" | "answered" | "resolved"."""
     created_at: _builtins.str
     closed_at: _builtins.str
+    accepted: _builtins.bool
+    """The owner's answer accepted the challenge (the goal will change accordingly)."""
     @_builtins.property
     def messages(self) -> _containers.RepeatedCompositeFieldContainer[Global___ChallengeMessage]: ...
     def __init__(
@@ -740,10 +755,11 @@ class Challenge(_message.Message):
         messages: _abc.Iterable[Global___ChallengeMessage] | None = ...,
         created_at: _builtins.str = ...,
         closed_at: _builtins.str = ...,
+        accepted: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["challenger_id", b"challenger_id", "closed_at", b"closed_at", "created_at", b"created_at", "id", b"id", "messages", b"messages", "objective_id", b"objective_id", "owner_id", b"owner_id", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted", b"accepted", "challenger_id", b"challenger_id", "closed_at", b"closed_at", "created_at", b"created_at", "id", b"id", "messages", b"messages", "objective_id", b"objective_id", "owner_id", b"owner_id", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -865,19 +881,25 @@ class AnswerChallengeRequest(_message.Message):
     ID_FIELD_NUMBER: _builtins.int
     ACTOR_ID_FIELD_NUMBER: _builtins.int
     TEXT_FIELD_NUMBER: _builtins.int
+    ACCEPTED_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     actor_id: _builtins.str
     text: _builtins.str
+    accepted: _builtins.bool
+    """The owner accepts the challenge (counts towards the challenger's innovation
+    contribution).
+    """
     def __init__(
         self,
         *,
         id: _builtins.str = ...,
         actor_id: _builtins.str = ...,
         text: _builtins.str = ...,
+        accepted: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_id", b"actor_id", "id", b"id", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted", b"accepted", "actor_id", b"actor_id", "id", b"id", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1233,11 +1255,13 @@ class ChallengeAnswered(_message.Message):
     OBJECTIVE_ID_FIELD_NUMBER: _builtins.int
     OWNER_ID_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
+    ACCEPTED_FIELD_NUMBER: _builtins.int
     challenge_id: _builtins.str
     objective_id: _builtins.str
     owner_id: _builtins.str
     status: _builtins.str
     """"answered" | "resolved"."""
+    accepted: _builtins.bool
     @_builtins.property
     def meta(self) -> _common_pb2.EventMeta: ...
     def __init__(
@@ -1248,10 +1272,11 @@ class ChallengeAnswered(_message.Message):
         objective_id: _builtins.str = ...,
         owner_id: _builtins.str = ...,
         status: _builtins.str = ...,
+        accepted: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["meta", b"meta"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["challenge_id", b"challenge_id", "meta", b"meta", "objective_id", b"objective_id", "owner_id", b"owner_id", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted", b"accepted", "challenge_id", b"challenge_id", "meta", b"meta", "objective_id", b"objective_id", "owner_id", b"owner_id", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

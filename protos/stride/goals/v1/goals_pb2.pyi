@@ -412,6 +412,7 @@ class Objective(_message.Message):
     KEY_RESULT_COUNT_FIELD_NUMBER: _builtins.int
     WEIGHT_TOTAL_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
+    STRETCH_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     cycle_id: _builtins.str
     title: _builtins.str
@@ -437,6 +438,10 @@ class Objective(_message.Message):
     weight_total: _builtins.int
     """Sum of the key results' weights (100 when complete)."""
     updated_at: _builtins.str
+    stretch: _builtins.bool
+    """A stretch objective: its target is set beyond what is expected (0.7 counts as met);
+    talent tags and managers' goal challenge count them.
+    """
     def __init__(
         self,
         *,
@@ -458,10 +463,11 @@ class Objective(_message.Message):
         key_result_count: _builtins.int = ...,
         weight_total: _builtins.int = ...,
         updated_at: _builtins.str = ...,
+        stretch: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "cycle_id", b"cycle_id", "department_id", b"department_id", "description", b"description", "end_date", b"end_date", "id", b"id", "key_result_count", b"key_result_count", "level", b"level", "owner_id", b"owner_id", "parent_id", b"parent_id", "project", b"project", "score", b"score", "start_date", b"start_date", "status", b"status", "title", b"title", "updated_at", b"updated_at", "visibility", b"visibility", "weight_total", b"weight_total"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "cycle_id", b"cycle_id", "department_id", b"department_id", "description", b"description", "end_date", b"end_date", "id", b"id", "key_result_count", b"key_result_count", "level", b"level", "owner_id", b"owner_id", "parent_id", b"parent_id", "project", b"project", "score", b"score", "start_date", b"start_date", "status", b"status", "stretch", b"stretch", "title", b"title", "updated_at", b"updated_at", "visibility", b"visibility", "weight_total", b"weight_total"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1641,6 +1647,7 @@ class CreateObjectiveRequest(_message.Message):
     START_DATE_FIELD_NUMBER: _builtins.int
     END_DATE_FIELD_NUMBER: _builtins.int
     KEY_RESULTS_FIELD_NUMBER: _builtins.int
+    STRETCH_FIELD_NUMBER: _builtins.int
     cycle_id: _builtins.str
     title: _builtins.str
     description: _builtins.str
@@ -1652,6 +1659,7 @@ class CreateObjectiveRequest(_message.Message):
     project: _builtins.str
     start_date: _builtins.str
     end_date: _builtins.str
+    stretch: _builtins.bool
     @_builtins.property
     def key_results(self) -> _containers.RepeatedCompositeFieldContainer[Global___NewKeyResult]:
         """Optional; when given, their weights must total 100."""
@@ -1671,10 +1679,11 @@ class CreateObjectiveRequest(_message.Message):
         start_date: _builtins.str = ...,
         end_date: _builtins.str = ...,
         key_results: _abc.Iterable[Global___NewKeyResult] | None = ...,
+        stretch: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "department_id", b"department_id", "description", b"description", "end_date", b"end_date", "key_results", b"key_results", "level", b"level", "owner_id", b"owner_id", "parent_id", b"parent_id", "project", b"project", "start_date", b"start_date", "title", b"title", "visibility", b"visibility"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "department_id", b"department_id", "description", b"description", "end_date", b"end_date", "key_results", b"key_results", "level", b"level", "owner_id", b"owner_id", "parent_id", b"parent_id", "project", b"project", "start_date", b"start_date", "stretch", b"stretch", "title", b"title", "visibility", b"visibility"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1790,6 +1799,7 @@ class UpdateObjectiveRequest(_message.Message):
     PARENT_ID_FIELD_NUMBER: _builtins.int
     PROJECT_FIELD_NUMBER: _builtins.int
     LEVEL_FIELD_NUMBER: _builtins.int
+    STRETCH_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     title: _builtins.str
     description: _builtins.str
@@ -1798,6 +1808,7 @@ class UpdateObjectiveRequest(_message.Message):
     """Empty string removes the alignment."""
     project: _builtins.str
     level: Global___ObjectiveLevel.ValueType
+    stretch: _builtins.bool
     def __init__(
         self,
         *,
@@ -1808,10 +1819,11 @@ class UpdateObjectiveRequest(_message.Message):
         parent_id: _builtins.str | None = ...,
         project: _builtins.str | None = ...,
         level: Global___ObjectiveLevel.ValueType | None = ...,
+        stretch: _builtins.bool | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_level", b"_level", "_parent_id", b"_parent_id", "_project", b"_project", "_title", b"_title", "_visibility", b"_visibility", "description", b"description", "level", b"level", "parent_id", b"parent_id", "project", b"project", "title", b"title", "visibility", b"visibility"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_level", b"_level", "_parent_id", b"_parent_id", "_project", b"_project", "_stretch", b"_stretch", "_title", b"_title", "_visibility", b"_visibility", "description", b"description", "level", b"level", "parent_id", b"parent_id", "project", b"project", "stretch", b"stretch", "title", b"title", "visibility", b"visibility"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_level", b"_level", "_parent_id", b"_parent_id", "_project", b"_project", "_title", b"_title", "_visibility", b"_visibility", "description", b"description", "id", b"id", "level", b"level", "parent_id", b"parent_id", "project", b"project", "title", b"title", "visibility", b"visibility"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_level", b"_level", "_parent_id", b"_parent_id", "_project", b"_project", "_stretch", b"_stretch", "_title", b"_title", "_visibility", b"_visibility", "description", b"description", "id", b"id", "level", b"level", "parent_id", b"parent_id", "project", b"project", "stretch", b"stretch", "title", b"title", "visibility", b"visibility"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__description: _TypeAlias = _typing.Literal["description"]  # noqa: Y015
     _WhichOneofArgType__description: _TypeAlias = _typing.Literal["_description", b"_description"]  # noqa: Y015
@@ -1821,6 +1833,8 @@ class UpdateObjectiveRequest(_message.Message):
     _WhichOneofArgType__parent_id: _TypeAlias = _typing.Literal["_parent_id", b"_parent_id"]  # noqa: Y015
     _WhichOneofReturnType__project: _TypeAlias = _typing.Literal["project"]  # noqa: Y015
     _WhichOneofArgType__project: _TypeAlias = _typing.Literal["_project", b"_project"]  # noqa: Y015
+    _WhichOneofReturnType__stretch: _TypeAlias = _typing.Literal["stretch"]  # noqa: Y015
+    _WhichOneofArgType__stretch: _TypeAlias = _typing.Literal["_stretch", b"_stretch"]  # noqa: Y015
     _WhichOneofReturnType__title: _TypeAlias = _typing.Literal["title"]  # noqa: Y015
     _WhichOneofArgType__title: _TypeAlias = _typing.Literal["_title", b"_title"]  # noqa: Y015
     _WhichOneofReturnType__visibility: _TypeAlias = _typing.Literal["visibility"]  # noqa: Y015
@@ -1833,6 +1847,8 @@ class UpdateObjectiveRequest(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__parent_id) -> _WhichOneofReturnType__parent_id | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__project) -> _WhichOneofReturnType__project | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__stretch) -> _WhichOneofReturnType__stretch | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__title) -> _WhichOneofReturnType__title | None: ...
     @_typing.overload
@@ -3623,3 +3639,154 @@ class KeyResultClosed(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___KeyResultClosed: _TypeAlias = KeyResultClosed  # noqa: Y015
+
+@_typing.final
+class GetPeopleStatsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    EMPLOYEE_IDS_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    @_builtins.property
+    def employee_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The people asked about (at most 1000); people without goals in the cycle come back with
+        zeros.
+        """
+
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+        employee_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "employee_ids", b"employee_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPeopleStatsRequest: _TypeAlias = GetPeopleStatsRequest  # noqa: Y015
+
+@_typing.final
+class ObjectiveStat(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OBJECTIVE_ID_FIELD_NUMBER: _builtins.int
+    STRETCH_FIELD_NUMBER: _builtins.int
+    SCORE_FIELD_NUMBER: _builtins.int
+    objective_id: _builtins.str
+    stretch: _builtins.bool
+    score: _builtins.float
+    def __init__(
+        self,
+        *,
+        objective_id: _builtins.str = ...,
+        stretch: _builtins.bool = ...,
+        score: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["objective_id", b"objective_id", "score", b"score", "stretch", b"stretch"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ObjectiveStat: _TypeAlias = ObjectiveStat  # noqa: Y015
+
+@_typing.final
+class KeyResultTarget(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_RESULT_ID_FIELD_NUMBER: _builtins.int
+    BASELINE_FIELD_NUMBER: _builtins.int
+    TARGET_FIELD_NUMBER: _builtins.int
+    key_result_id: _builtins.str
+    baseline: _builtins.float
+    target: _builtins.float
+    def __init__(
+        self,
+        *,
+        key_result_id: _builtins.str = ...,
+        baseline: _builtins.float = ...,
+        target: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["baseline", b"baseline", "key_result_id", b"key_result_id", "target", b"target"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___KeyResultTarget: _TypeAlias = KeyResultTarget  # noqa: Y015
+
+@_typing.final
+class PersonStats(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMPLOYEE_ID_FIELD_NUMBER: _builtins.int
+    SCORE_FIELD_NUMBER: _builtins.int
+    KEY_RESULT_COUNT_FIELD_NUMBER: _builtins.int
+    OBJECTIVES_FIELD_NUMBER: _builtins.int
+    KEY_RESULTS_FIELD_NUMBER: _builtins.int
+    EXPECTED_CHECK_INS_FIELD_NUMBER: _builtins.int
+    ON_TIME_CHECK_INS_FIELD_NUMBER: _builtins.int
+    employee_id: _builtins.str
+    score: _builtins.float
+    """Weighted score over the key results the person owns (as GetScores), 0..1."""
+    key_result_count: _builtins.int
+    expected_check_ins: _builtins.int
+    """One check-in expected per key result (of the objectives GetScores counts) per finished
+    week of the cycle; on time when first recorded by the end of the Sunday of its week in the
+    cycle's time zone.
+    """
+    on_time_check_ins: _builtins.int
+    @_builtins.property
+    def objectives(self) -> _containers.RepeatedCompositeFieldContainer[Global___ObjectiveStat]:
+        """The objectives the person owns."""
+
+    @_builtins.property
+    def key_results(self) -> _containers.RepeatedCompositeFieldContainer[Global___KeyResultTarget]:
+        """The key results the person owns."""
+
+    def __init__(
+        self,
+        *,
+        employee_id: _builtins.str = ...,
+        score: _builtins.float = ...,
+        key_result_count: _builtins.int = ...,
+        objectives: _abc.Iterable[Global___ObjectiveStat] | None = ...,
+        key_results: _abc.Iterable[Global___KeyResultTarget] | None = ...,
+        expected_check_ins: _builtins.int = ...,
+        on_time_check_ins: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["employee_id", b"employee_id", "expected_check_ins", b"expected_check_ins", "key_result_count", b"key_result_count", "key_results", b"key_results", "objectives", b"objectives", "on_time_check_ins", b"on_time_check_ins", "score", b"score"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PersonStats: _TypeAlias = PersonStats  # noqa: Y015
+
+@_typing.final
+class GetPeopleStatsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    CLOSED_FIELD_NUMBER: _builtins.int
+    PEOPLE_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    closed: _builtins.bool
+    @_builtins.property
+    def people(self) -> _containers.RepeatedCompositeFieldContainer[Global___PersonStats]: ...
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+        closed: _builtins.bool = ...,
+        people: _abc.Iterable[Global___PersonStats] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["closed", b"closed", "cycle_id", b"cycle_id", "people", b"people"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPeopleStatsResponse: _TypeAlias = GetPeopleStatsResponse  # noqa: Y015

@@ -236,6 +236,11 @@ class GoalsServiceStub:
                 request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.SweepRiskRequest.SerializeToString,
                 response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.SweepRiskResponse.FromString,
                 _registered_method=True)
+        self.GetPeopleStats = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/GetPeopleStats',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetPeopleStatsRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetPeopleStatsResponse.FromString,
+                _registered_method=True)
 
 
 class GoalsServiceServicer:
@@ -523,6 +528,14 @@ class GoalsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetPeopleStats(self, request, context):
+        """Per person in a cycle: score, objectives (stretch or not, score), key results' baseline
+        and target, and weekly check-ins expected and on time (talent tags, manager dimensions).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GoalsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -725,6 +738,11 @@ def add_GoalsServiceServicer_to_server(servicer, server):
                     servicer.SweepRisk,
                     request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.SweepRiskRequest.FromString,
                     response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.SweepRiskResponse.SerializeToString,
+            ),
+            'GetPeopleStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPeopleStats,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetPeopleStatsRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetPeopleStatsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1809,6 +1827,33 @@ class GoalsService:
             '/stride.goals.v1.GoalsService/SweepRisk',
             stride_dot_goals_dot_v1_dot_goals__pb2.SweepRiskRequest.SerializeToString,
             stride_dot_goals_dot_v1_dot_goals__pb2.SweepRiskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPeopleStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/GetPeopleStats',
+            stride_dot_goals_dot_v1_dot_goals__pb2.GetPeopleStatsRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.GetPeopleStatsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -106,6 +106,10 @@ class GoalsServiceStub:
     not recovery"); each assessed one emits stride.goals.v1.kr.risk_swept. Idempotent per
     key result and week (a second sweep of the week changes nothing).
     """
+    GetPeopleStats: _aio.UnaryUnaryMultiCallable[_goals_pb2.GetPeopleStatsRequest, _goals_pb2.GetPeopleStatsResponse]
+    """Per person in a cycle: score, objectives (stretch or not, score), key results' baseline
+    and target, and weekly check-ins expected and on time (talent tags, manager dimensions).
+    """
 
 class GoalsServiceServicer(metaclass=_abc_1.ABCMeta):
     """The goals service: cycles, objectives, key results, weekly check-ins, approvals, revisions
@@ -438,6 +442,16 @@ class GoalsServiceServicer(metaclass=_abc_1.ABCMeta):
         for a week that is over are assessed with their last value carried forward ("silence is
         not recovery"); each assessed one emits stride.goals.v1.kr.risk_swept. Idempotent per
         key result and week (a second sweep of the week changes nothing).
+        """
+
+    @_abc_1.abstractmethod
+    def GetPeopleStats(
+        self,
+        request: _goals_pb2.GetPeopleStatsRequest,
+        context: _aio.ServicerContext[_goals_pb2.GetPeopleStatsRequest, _abc.Awaitable[_goals_pb2.GetPeopleStatsResponse]],
+    ) -> _abc.Awaitable[_goals_pb2.GetPeopleStatsResponse]:
+        """Per person in a cycle: score, objectives (stretch or not, score), key results' baseline
+        and target, and weekly check-ins expected and on time (talent tags, manager dimensions).
         """
 
 def add_GoalsServiceServicer_to_server(servicer: GoalsServiceServicer, server: _aio.Server) -> None: ...
