@@ -31,6 +31,7 @@ from services.common.settings import WorkerSettings
 from workflows.coordination import CoordinationWorkflow
 from workflows.cycle import CycleWorkflow
 from workflows.feedback_round import FeedbackRoundWorkflow
+from workflows.promotion import PromotionWorkflow
 from workflows.invitations import InvitationWorkflow
 from workflows.kr_escalation import KrEscalationWorkflow
 from workflows.org_sync import OrgSyncWorkflow
@@ -50,6 +51,7 @@ WORKFLOWS: list[type] = [
     InvitationWorkflow,
     RiskSweepWorkflow,
     FeedbackRoundWorkflow,
+    PromotionWorkflow,
 ]
 
 
