@@ -334,8 +334,15 @@ MAX_ROUND_PEERS = 12
 MAX_ROUND_REPORTS = 40
 # Raters on one round's approved list at most: self, the manager, the peers and the reports.
 MAX_ROUND_RATERS = 2 + MAX_ROUND_PEERS + MAX_ROUND_REPORTS
-# Final/manager ratings, best first (the performance archive; shared with the calibration).
-RATINGS = ("S", "A", "B", "C", "D")
+
+# -- performance archive and calibration (feedback service) -----------------------------------
+RATINGS = ("S", "A", "B", "C", "D")  # final/manager ratings, best first
+NINE_BOX_LEVELS = ("low", "medium", "high")  # performance and potential axes
+# What a calibration change may change on an archive record.
+CALIBRATION_FIELDS = ("final_rating", "potential")
+MAX_ARCHIVE_COMMENT = 4000
+MAX_CALIBRATION_REASON = 1000
+# -- promotion review (feedback service, promotion/<case>) --------------------------------------
 # A promotion review's phases (promotion/<case>); the last three end it.
 PROMOTION_ELIGIBILITY = "eligibility"
 PROMOTION_ENDORSEMENT = "endorsement"

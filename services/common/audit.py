@@ -46,6 +46,7 @@ def recorded(
     resource_id: str,
     before: Message | None = None,
     after: Message | None = None,
+    detail: str = "",
 ) -> audit_pb2.AuditRecorded:
     """The audit event of a change made now, by the caller of the current request."""
     request = CURRENT_REQUEST.get()
@@ -62,6 +63,7 @@ def recorded(
         before_digest=digest(before),
         after_digest=digest(after),
         service=service,
+        detail=detail[:500],
     )
     return audit_pb2.AuditRecorded(meta=meta, entry=entry)
 
@@ -79,7 +81,8 @@ class Recorder:
         resource_id: str,
         before: Message | None = None,
         after: Message | None = None,
+        detail: str = "",
     ) -> audit_pb2.AuditRecorded:
         """The audit event of ``<service>.<action>`` (for a caller that writes it itself)."""
         action = f"{self.service}.{action}"
-        return recorded(self.service, action, resource_type, resource_id, before, after)
+        return recorded(self.service, action, resource_type, resource_id, before, after, detail)

@@ -111,9 +111,13 @@ class UnitOfWork(Generic[R]):
         resource_id: str,
         before: Message | None = None,
         after: Message | None = None,
+        detail: str = "",
     ) -> None:
-        """Queue an audit entry (``<service>.<action>``) for the change being made."""
-        await self.emit(self._recorder.entry(action, resource_type, resource_id, before, after))
+        """Queue an audit entry (``<service>.<action>``) for the change being made; ``detail``
+        says in short what was decided (at most 500 characters are kept)."""
+        await self.emit(
+            self._recorder.entry(action, resource_type, resource_id, before, after, detail)
+        )
 
 
 @dataclass(frozen=True)

@@ -177,3 +177,28 @@ class Goals:
             if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
                 raise InvalidArgument("unknown_key_result", "key result not found") from exc
             raise _unavailable("goals") from exc
+
+    async def cycle(self, cycle_id: str) -> goals_pb2.Cycle:
+        """The cycle (the archive's dates); InvalidArgument ``unknown_cycle``."""
+        if not cycle_id:
+            raise InvalidArgument("cycle_required", "cycle_id must be given")
+        try:
+            return await self.stub.GetCycle(
+                goals_pb2.GetCycleRequest(id=cycle_id), timeout=DEADLINE_SECONDS
+            )
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
+                raise InvalidArgument("unknown_cycle", "cycle not found") from exc
+            raise _unavailable("goals") from exc
+
+    async def person_scores(self, cycle_id: str) -> dict[str, float]:
+        """employee_id → the person's OKR score in the cycle (0..1; people who own key results)."""
+        try:
+            scores = await self.stub.GetScores(
+                goals_pb2.GetScoresRequest(cycle_id=cycle_id), timeout=DEADLINE_SECONDS * 6
+            )
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
+                raise InvalidArgument("unknown_cycle", "cycle not found") from exc
+            raise _unavailable("goals") from exc
+        return {p.employee_id: p.score for p in scores.people}

@@ -2,9 +2,10 @@
 
 Each module is a thin adapter for one gRPC service (protobuf in → handler → protobuf out):
 ``feedback`` (FeedbackService: continuous feedback, praise, upward feedback, goal challenges,
-frequency, settings) and ``rounds`` (RoundService: 360 templates, rounds, nominations,
-answers, results). :func:`setup` builds the handlers' dependencies on the runtime's
-context and registers the servicers.
+frequency, settings), ``rounds`` (RoundService: 360 templates, rounds, nominations,
+answers, results) and ``archive`` (ArchiveService: performance archive, calibration).
+:func:`setup` builds the handlers' dependencies on the runtime's context and registers the
+servicers.
 """
 
 from __future__ import annotations
@@ -12,15 +13,25 @@ from __future__ import annotations
 import grpc
 
 from services.common.runtime import ServiceContext
+from services.feedback.handlers.archive_shared import archive_deps
 from services.feedback.handlers.round_shared import round_deps
 from services.feedback.handlers.shared import deps_of
+from services.feedback.servicers.archive import ArchiveServicer
 from services.feedback.servicers.feedback import FeedbackServicer
 from services.feedback.servicers.rounds import RoundServicer
-from stride.feedback.v1 import feedback_pb2, feedback_pb2_grpc, rounds_pb2, rounds_pb2_grpc
+from stride.feedback.v1 import (
+    archive_pb2,
+    archive_pb2_grpc,
+    feedback_pb2,
+    feedback_pb2_grpc,
+    rounds_pb2,
+    rounds_pb2_grpc,
+)
 
 SERVICE_NAMES = [
     feedback_pb2.DESCRIPTOR.services_by_name["FeedbackService"].full_name,
     rounds_pb2.DESCRIPTOR.services_by_name["RoundService"].full_name,
+    archive_pb2.DESCRIPTOR.services_by_name["ArchiveService"].full_name,
 ]
 
 
@@ -29,4 +40,7 @@ async def setup(ctx: ServiceContext, server: grpc.aio.Server) -> None:
     feedback_pb2_grpc.add_FeedbackServiceServicer_to_server(FeedbackServicer(deps), server)
     rounds_pb2_grpc.add_RoundServiceServicer_to_server(
         RoundServicer(round_deps(ctx, deps.org)), server
+    )
+    archive_pb2_grpc.add_ArchiveServiceServicer_to_server(
+        ArchiveServicer(archive_deps(ctx, deps.org, deps.goals)), server
     )
