@@ -334,8 +334,7 @@ TEMPLATES: dict[str, _Template] = {
     n.PROMOTION_DECIDED: _Template(
         "晋升评审结果:{outcome}",
         "Promotion decided: {outcome}",
-        "员工 {candidate_id} 晋升至 {target_grade}(案例 {case_id})的评审结果:"
-        "{outcome}。{comment}",
+        "员工 {candidate_id} 晋升至 {target_grade}(案例 {case_id})的评审结果:{outcome}。{comment}",
         "The promotion of {candidate_id} to {target_grade} (case {case_id}) was decided: "
         "{outcome}. {comment}",
         "/promotions/{case_id}",

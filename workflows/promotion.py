@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -146,6 +147,7 @@ ACTIVITY_RETRY = RetryPolicy(
 # A step recorded for a person waiting on an HTTP request: give up sooner.
 UPDATE_RETRY = replace(ACTIVITY_RETRY, maximum_attempts=4)
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
+T = TypeVar("T")
 
 
 def _refused(error: str | None) -> None:
@@ -176,6 +178,7 @@ class PromotionWorkflow:
         self._invited: set[str] = set()
         self._ineligible = False
         self._version = 0
+        self._sequence = 0
 
     @workflow.run
     async def run(self, input: PromotionInput) -> PromotionState:
@@ -484,8 +487,8 @@ class PromotionWorkflow:
             tz = DEFAULT_TIME_ZONE
         return tz, WorkCalendar.of(info.holidays, info.working_days)
 
-    async def _activity(self, name: str, arg: object, result_type: type) -> object:
-        return await workflow.execute_activity(
+    async def _activity(self, name: str, arg: object, result_type: type[T]) -> T:
+        found: T = await workflow.execute_activity(
             name,
             arg,
             result_type=result_type,
@@ -493,16 +496,19 @@ class PromotionWorkflow:
             retry_policy=ACTIVITY_RETRY,
             summary=name,
         )
+        return found
 
     async def _record(
-        self, step: str, actor_id: str, *, phase: str = "", retry: bool = True, **fields: object
+        self, step: str, actor_id: str, *, phase: str = "", retry: bool = True, **fields: Any
     ) -> None:
+        self._sequence += 1
         record = PromotionStep(
             case_id=self._input.case_id,
             step=step,
             actor_id=actor_id,
             phase=phase or self._phase,
-            **fields,  # type: ignore[arg-type]
+            sequence=self._sequence,
+            **fields,
         )
         await workflow.execute_activity(
             RECORD_ACTIVITY,
@@ -512,7 +518,7 @@ class PromotionWorkflow:
             summary=f"record {step}",
         )
 
-    async def _record_for(self, step: str, actor_id: str, **fields: object) -> None:
+    async def _record_for(self, step: str, actor_id: str, **fields: Any) -> None:
         """A step recorded for a person waiting on the Update: a refusal answers them."""
         try:
             await self._record(step, actor_id, retry=False, **fields)

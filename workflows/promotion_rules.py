@@ -232,6 +232,8 @@ class PromotionStep:
     step: str
     actor_id: str
     phase: str
+    # The workflow's step number: a retried step is recorded once.
+    sequence: int = 0
     member_ids: list[str] = field(default_factory=list)
     score: int = 0
     objection: int = 0

@@ -26,16 +26,17 @@ from activities.invitations import InvitationActivities
 from activities.notify import NotifyActivities
 from activities.org_calendar import OrgCalendarActivities
 from activities.org_sync import OrgSyncActivities
+from activities.promotions import PromotionActivities
 from activities.risk_sweep import RiskSweepActivities
 from services.common.settings import WorkerSettings
 from workflows.coordination import CoordinationWorkflow
 from workflows.cycle import CycleWorkflow
 from workflows.feedback_round import FeedbackRoundWorkflow
-from workflows.promotion import PromotionWorkflow
 from workflows.invitations import InvitationWorkflow
 from workflows.kr_escalation import KrEscalationWorkflow
 from workflows.org_sync import OrgSyncWorkflow
 from workflows.plan_approval import PlanApprovalWorkflow
+from workflows.promotion import PromotionWorkflow
 from workflows.risk_sweep import RiskSweepWorkflow
 from workflows.sandbox import RUNNER
 from workflows.search_attributes import SEARCH_ATTRIBUTES
@@ -77,6 +78,7 @@ def activities_for(settings: WorkerSettings) -> list[Callable[..., Any]]:
         OrgCalendarActivities(settings).org_calendar,
         RiskSweepActivities(settings).sweep_batch,
         *FeedbackRoundActivities(settings).all(),
+        *PromotionActivities(settings).all(),
     ]
 
 
