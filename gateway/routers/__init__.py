@@ -29,6 +29,7 @@ from gateway.routers import (
     org_channels,
     org_invitations,
     org_sync,
+    promotions,
     risk_rules,
     round_approvals,
     training,
@@ -65,6 +66,7 @@ for module in (
     challenges,
     round_approvals,
     feedback_rounds,
+    promotions,
 ):
     annotate_routes(module.router)
     api_router.include_router(module.router)

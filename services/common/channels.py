@@ -117,6 +117,12 @@ IDEMPOTENT_READS: dict[str, tuple[str, ...]] = {
         "ListPendingRaters",
         "GetRoundResults",
     ),
+    "stride.feedback.v1.PromotionService": (
+        "GetCase",
+        "ListCases",
+        "GetCasePeople",
+        "GetRules",
+    ),
 }
 
 RETRY_POLICY: dict[str, Any] = {
