@@ -20,6 +20,7 @@ from stride.identity.v1 import identity_pb2 as ipb
 from stride.identity.v1 import identity_pb2_grpc
 from tests.integration.feedback_helpers import Plant, code_of, make_plant
 from tests.integration.services_fixtures import feedback_stack
+from tests.integration.test_feedback_round_lifecycle import outbox
 
 
 @pytest.fixture(scope="module")
@@ -194,3 +195,20 @@ async def test_apply_eligibility_steps_and_reads(env: tuple[Any, Plant, Any]) ->
     await promotions.Apply(
         pb.ApplyRequest(applicant_id=plant.alice, current_grade="P5", target_grade="P6")
     )
+
+    # The events, in the same transactions: applied (twice now), decided once, rules changed.
+    applied = [
+        pb.PromotionApplied.FromString(x)
+        for x in await outbox(stack, "stride.feedback.v1.promotion.applied")
+    ]
+    assert [(e.case_id, e.candidate_id, e.target_grade) for e in applied][0] == (
+        case.id,
+        plant.alice,
+        "P5",
+    )
+    decided = [
+        pb.PromotionDecided.FromString(x)
+        for x in await outbox(stack, "stride.feedback.v1.promotion.decided")
+    ]
+    assert [(e.case_id, e.outcome) for e in decided] == [(case.id, "approved")]
+    assert len(await outbox(stack, "stride.feedback.v1.promotion.rules_changed")) == 1

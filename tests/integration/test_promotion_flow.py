@@ -134,6 +134,10 @@ async def test_a_promotion_through_http_with_an_objection_dismissed(
             assert await handle_promotion_applied(client, event, task_queue=queue) is (
                 Outcome.PROMOTION_STARTED
             )
+            # A redelivered event starts nothing.
+            assert await handle_promotion_applied(client, event, task_queue=queue) is (
+                Outcome.PROMOTION_EXISTS
+            )
             # Eligible: the manager is asked to endorse, in the inbox and by mail.
             await told(stack, PROMOTION_ENDORSE_NEEDED, manager)
             await until(lambda: bool(mails_to(sink, manager.employee.email)), what="mail")

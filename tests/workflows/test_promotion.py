@@ -33,6 +33,7 @@ from workflows.notifications import (
     PROMOTION_INELIGIBLE,
     PROMOTION_OBJECTION,
     PROMOTION_PANEL_NEEDED,
+    PROMOTION_PANEL_OVERDUE,
     PROMOTION_PUBLICITY_NOTICE,
     PROMOTION_SCORE_NEEDED,
     PROMOTION_WITHDRAWN_NOTICE,
@@ -352,3 +353,31 @@ async def test_ineligible_is_rejected_with_its_reasons(
     notice = fakes.notifications(PROMOTION_INELIGIBLE)[0]
     assert notice.messages[0].params["reasons"] == "rating_below_minimum, tenure_too_short"
     assert not fakes.notifications(PROMOTION_ENDORSE_NEEDED)
+
+
+async def test_a_panel_short_of_its_quorum_at_the_deadline_then_reaching_it(
+    temporal_env: WorkflowEnvironment,
+    client: Client,
+    fakes: FakeActivities,
+    stand: PromotionStand,
+    task_queue: str,
+    started: list[Handle],
+) -> None:
+    handle, _ = await start(client, task_queue, started)
+    await phase(handle, PROMOTION_ENDORSEMENT)
+    await handle.execute_update(PromotionWorkflow.endorse, Endorse(MANAGER, True))
+    await phase(handle, PROMOTION_PANEL)
+    four = [*PANEL, "emp-panel-4"]
+    await handle.execute_update(PromotionWorkflow.set_panel, SetPanel(HR, four, True))
+    for member in four[:2]:
+        await handle.execute_update(PromotionWorkflow.score, Score(member, 4))
+    # Ten working days pass with two scores of the three needed: HR is told, once.
+    await temporal_env.sleep(timedelta(days=16))
+    assert await told(fakes, PROMOTION_PANEL_OVERDUE) == [HR_PEOPLE]
+    state = await handle.query(PromotionWorkflow.state)
+    assert state.phase == PROMOTION_PANEL and state.panel_overdue_notified
+    # The third score reaches the quorum past the deadline: the fourth is not waited for.
+    await handle.execute_update(PromotionWorkflow.score, Score(four[2], 5))
+    state = await phase(handle, PROMOTION_PUBLICITY)
+    assert state.mean_score == 4.33
+    assert len(fakes.notifications(PROMOTION_PANEL_OVERDUE)) == 1
