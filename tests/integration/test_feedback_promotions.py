@@ -201,11 +201,9 @@ async def test_apply_eligibility_steps_and_reads(env: tuple[Any, Plant, Any]) ->
         pb.PromotionApplied.FromString(x)
         for x in await outbox(stack, "stride.feedback.v1.promotion.applied")
     ]
-    assert [(e.case_id, e.candidate_id, e.target_grade) for e in applied][0] == (
-        case.id,
-        plant.alice,
-        "P5",
-    )
+    assert [(e.case_id, e.candidate_id, e.target_grade) for e in applied[:1]] == [
+        (case.id, plant.alice, "P5")
+    ]
     decided = [
         pb.PromotionDecided.FromString(x)
         for x in await outbox(stack, "stride.feedback.v1.promotion.decided")
