@@ -26,7 +26,12 @@ from services.common.settings import GatewaySettings
 from services.common.tasks import cancel_and_wait
 from services.common.temporal import connect as connect_temporal
 from stride.audit.v1 import audit_pb2_grpc
-from stride.feedback.v1 import feedback_pb2_grpc, promotions_pb2_grpc, rounds_pb2_grpc
+from stride.feedback.v1 import (
+    archive_pb2_grpc,
+    feedback_pb2_grpc,
+    promotions_pb2_grpc,
+    rounds_pb2_grpc,
+)
 from stride.goals.v1 import goals_pb2_grpc
 from stride.identity.v1 import auth_pb2_grpc, identity_pb2_grpc, inbox_pb2_grpc, org_sync_pb2_grpc
 
@@ -181,6 +186,8 @@ class GatewayDeps:
     rounds: rounds_pb2_grpc.RoundServiceStub | None = None
     # The same process' promotion reviews.
     promotions: promotions_pb2_grpc.PromotionServiceStub | None = None
+    # The same process' performance archive and calibration.
+    archive: archive_pb2_grpc.ArchiveServiceStub | None = None
     # Where workflows the gateway starts (org-sync/<source>) are picked up.
     task_queue: str = "stride"
     rpc_timeout: float = RPC_TIMEOUT
@@ -222,6 +229,7 @@ async def build_deps(settings: GatewaySettings) -> GatewayDeps:
         feedback=feedback_pb2_grpc.FeedbackServiceStub(feedback_channel),
         rounds=rounds_pb2_grpc.RoundServiceStub(feedback_channel),
         promotions=promotions_pb2_grpc.PromotionServiceStub(feedback_channel),
+        archive=archive_pb2_grpc.ArchiveServiceStub(feedback_channel),
         task_queue=settings.task_queue,
         temporal=temporal,
         readiness={

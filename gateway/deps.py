@@ -13,7 +13,12 @@ from services.common.request_context import ACTOR_KEY, REQUEST_ID_KEY
 from services.common.rpc import Req, Resp, UnaryMethod
 from stride.audit.v1 import audit_pb2_grpc
 from stride.common.v1 import common_pb2
-from stride.feedback.v1 import feedback_pb2_grpc, promotions_pb2_grpc, rounds_pb2_grpc
+from stride.feedback.v1 import (
+    archive_pb2_grpc,
+    feedback_pb2_grpc,
+    promotions_pb2_grpc,
+    rounds_pb2_grpc,
+)
 from stride.identity.v1 import auth_pb2_grpc, inbox_pb2_grpc, org_sync_pb2_grpc
 
 Stub = TypeVar("Stub")
@@ -90,6 +95,10 @@ class Rpc:
     @property
     def promotions(self) -> promotions_pb2_grpc.PromotionServiceStub:
         return _wired(self._deps.promotions, "promotions")
+
+    @property
+    def archive(self) -> archive_pb2_grpc.ArchiveServiceStub:
+        return _wired(self._deps.archive, "archive")
 
     @property
     def request_id(self) -> str:

@@ -594,6 +594,36 @@ _PROMOTION_RULES = (
     ),
 )
 
+# -- performance archive and calibration -------------------------------------------------------
+# Reads are open to every signed-in person at the gate; the feedback service decides on the
+# record itself: the employee, the managers in their reporting line and HR/admin (anyone else:
+# 404). Only the employee self-assesses, only the direct manager rates (the service checks).
+# Archiving by hand, exporting and calibrating: HR (and admin). No API key.
+_ARCHIVE_RULES = (
+    Rule("archive.mine", "Read one's own performance archive and its trend", _EVERYONE),
+    Rule(
+        "archive.read",
+        "Read an employee's performance archive: themselves, their reporting line, HR (the "
+        "service decides)",
+        _EVERYONE,
+    ),
+    Rule("archive.self_assessment", "Rate oneself for a cycle, with a comment", _EVERYONE),
+    Rule(
+        "archive.manager_rating",
+        "Rate a direct report for a cycle, with a comment (the service checks the manager)",
+        _EVERYONE,
+    ),
+    Rule("archive.run", "Archive a cycle by hand (HR, admin)", _ORG_ADMINS),
+    Rule("archive.export", "Export the archive as CSV or XLSX, audited (HR, admin)", _ORG_ADMINS),
+    Rule("calibration.read", "Read calibration sessions (HR, admin)", _ORG_ADMINS),
+    Rule(
+        "calibration.write",
+        "Open a calibration session, set its guidance, change a final rating or potential "
+        "with a reason (HR, admin)",
+        _ORG_ADMINS,
+    ),
+)
+
 RULES: dict[str, Rule] = _rules(
     # public
     Rule("health", "Liveness and readiness probes", public=True),
@@ -768,6 +798,7 @@ RULES: dict[str, Rule] = _rules(
     *_GOAL_RULES,
     REPORTING_LINE,
     *_FEEDBACK_ROUND_RULES,
+    *_ARCHIVE_RULES,
     # blockers addressed to a department, and the coordination meetings they call
     Rule(
         "blocker.list",

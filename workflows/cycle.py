@@ -14,7 +14,8 @@ execution  after the approval deadline: phase EXECUTION; every Monday 09:00 loca
 closing    after the last day: phase CLOSING and the self-score reminder (and, when the input
            names a question template, the cycle's 360 feedback rounds: feedback StartRounds,
            patch ``cycle-feedback-rounds``); after the closing deadline: final scoring (goals
-           CloseCycle, the hand-off to the archive), ARCHIVED.
+           CloseCycle), the performance archive (feedback ArchiveCycle: scores, released 360
+           aggregates; patch ``cycle-archive``), ARCHIVED.
 
 Backfill. A cycle created after its last day (goals sets ``backfill``; HR entering a past
 quarter) runs its phase steps at once, reminds nobody, and then waits in CLOSING — with no
@@ -93,6 +94,8 @@ SIGNAL_CYCLE_CLOSED = "cycle_closed"
 SET_PHASE_ACTIVITY = "cycle_set_phase"
 AUDIENCE_ACTIVITY = "cycle_audience"
 CLOSE_ACTIVITY = "cycle_close"
+# The feedback service archives the closed cycle (ArchiveService.ArchiveCycle; idempotent).
+ARCHIVE_ACTIVITY = "cycle_archive"
 
 # Step kinds.
 STEP_PHASE = "phase"
@@ -120,6 +123,9 @@ CALENDAR_WINDOW = timedelta(days=21)
 # workflow.patched id: entering closing starts the cycle's 360 feedback rounds (feedback
 # StartRounds) when the input names a question template (CycleInput.feedback_rounds).
 PATCH_ROUNDS = "cycle-feedback-rounds"
+# workflow.patched id: after final scoring the feedback service archives the cycle (one record
+# per employee: score, released 360 aggregates, manager) before the phase becomes ARCHIVED.
+PATCH_ARCHIVE = "cycle-archive"
 
 RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -143,6 +149,18 @@ class CycleProgress:
     closed: bool = False
     # 360 feedback rounds started at closing (CycleInput.feedback_rounds).
     rounds_started: int = 0
+    # Archive records the feedback service created or refreshed at the end (patch
+    # ``cycle-archive``).
+    archived: int = 0
+
+
+@dataclass
+class ArchiveResult:
+    """What the archive activity reports (feedback ArchiveCycleResponse)."""
+
+    created: int = 0
+    updated: int = 0
+    scored: bool = False
 
 
 @dataclass
@@ -447,6 +465,16 @@ class CycleWorkflow:
                 retry_policy=RETRY,
                 summary="final scoring",
             )
+            if workflow.patched(PATCH_ARCHIVE):
+                archived: ArchiveResult = await workflow.execute_activity(
+                    ARCHIVE_ACTIVITY,
+                    self._input.cycle_id,
+                    result_type=ArchiveResult,
+                    start_to_close_timeout=timedelta(minutes=5),
+                    retry_policy=RETRY,
+                    summary="performance archive",
+                )
+                self._progress.archived = archived.created + archived.updated
             self._set_phase(Phase.ARCHIVED)
         else:
             audience: list[Outgoing] = await workflow.execute_activity(

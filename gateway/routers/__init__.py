@@ -35,6 +35,7 @@ from gateway.routers import (
     training,
     upward_feedback,
 )
+from gateway.routers import archive as archive_routes
 from gateway.security import annotate_routes
 
 api_router = APIRouter()
@@ -67,6 +68,7 @@ for module in (
     round_approvals,
     feedback_rounds,
     promotions,
+    archive_routes,
 ):
     annotate_routes(module.router)
     api_router.include_router(module.router)

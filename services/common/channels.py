@@ -123,6 +123,8 @@ IDEMPOTENT_READS: dict[str, tuple[str, ...]] = {
         "GetCasePeople",
         "GetRules",
     ),
+    # ExportArchive is not here: its first page writes the export's audit entry.
+    "stride.feedback.v1.ArchiveService": ("GetHistory", "GetCalibration", "ListCalibrations"),
 }
 
 RETRY_POLICY: dict[str, Any] = {

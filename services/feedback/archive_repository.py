@@ -41,7 +41,7 @@ async def history(session: AsyncSession, employee_id: str) -> list[ArchiveRecord
 
 def filtered(
     cycle_id: str = "", department_id: str = "", rating: str = ""
-) -> Select[tuple[ArchiveRecord]]:
+) -> Select[ArchiveRecord]:
     """Archive records by cycle, department and final rating ("" = any), in a stable order."""
     stmt = select(ArchiveRecord)
     if cycle_id:

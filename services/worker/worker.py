@@ -17,6 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer, Worker
 
 from activities.approvals import ApprovalActivities
+from activities.archive import ArchiveActivities
 from activities.audit import AuditActivities
 from activities.cycle import CycleActivities
 from activities.escalation import EscalationActivities
@@ -79,6 +80,7 @@ def activities_for(settings: WorkerSettings) -> list[Callable[..., Any]]:
         RiskSweepActivities(settings).sweep_batch,
         *FeedbackRoundActivities(settings).all(),
         *PromotionActivities(settings).all(),
+        ArchiveActivities(settings).archive_cycle,
     ]
 
 

@@ -39,6 +39,7 @@ from temporalio.worker import Worker
 from gateway.app import PUBLIC_DOC_ROUTES
 from gateway.security import RULE_EXTENSION, iter_routes, route_rules
 from services.worker.worker import ensure_search_attributes
+from stride.feedback.v1 import archive_pb2 as apb
 from stride.feedback.v1 import feedback_pb2 as fpb
 from stride.feedback.v1 import promotions_pb2 as ppb
 from stride.feedback.v1 import rounds_pb2 as rpb
@@ -1484,6 +1485,100 @@ ENDPOINTS += [
         "/promotion-rules",
         HR_ADMIN,
         body=const({"min_rating": "B", "ratings_count": 2, "min_tenure_months": 12}),
+    ),
+]
+
+# -- performance archive and calibration ---------------------------------------------------
+# Reads: the employee, the managers in their reporting line, HR and admin (the feedback
+# service decides; anyone else 404 archive_not_found). h heads e's department but is not in
+# e's reporting line. Only the direct manager rates (404 for anyone else). HR/admin archive
+# by hand, export and calibrate.
+ARCHIVE_READ = grid(
+    own="Y Y Y Y Y Y . . .",
+    report=". Y . . . . . . .",
+    dept=". . 4 . . . . . .",
+    other="4 4 4 Y Y 4 S S U",
+)
+MANAGER_RATING = grid(
+    own="4 4 4 4 4 4 . . .",
+    report=". Y . . . . . . .",
+    dept=". . 4 . . . . . .",
+    other="4 4 4 4 4 4 S S U",
+)
+
+
+async def archive_of(w: World, column: str, target: str) -> dict[str, str]:
+    return {"employee_id": w.people[w.owner(column, target)].id}
+
+
+async def archive_rating(w: World, column: str, target: str) -> dict[str, str]:
+    return {"employee_id": w.people[w.owner(column, target)].id, "cycle_id": w.cycle}
+
+
+async def calibration_session(w: World, column: str, target: str) -> dict[str, str]:
+    """Operations' calibration session in the matrix cycle (its records archived first)."""
+    if "calibration" not in w.feedback:
+        await w.stack.archive.ArchiveCycle(apb.ArchiveCycleRequest(cycle_id=w.cycle))
+        opened = await w.stack.archive.OpenCalibration(
+            apb.OpenCalibrationRequest(
+                actor_id=w.people["r"].id, department_id=w.departments["ops"], cycle_id=w.cycle
+            )
+        )
+        w.feedback["calibration"] = opened.id
+    return {"calibration_id": w.feedback["calibration"]}
+
+
+async def open_calibration_body(w: World, column: str, target: str) -> Any:
+    return {"department_id": w.departments["ops"], "cycle_id": w.cycle}
+
+
+async def calibration_change_body(w: World, column: str, target: str) -> Any:
+    return {
+        "employee_id": w.people["e"].id,
+        "field": "potential",
+        "value": "medium",
+        "reason": "Matrix check",
+    }
+
+
+ENDPOINTS += [
+    Endpoint("POST", "/cycles/{cycle_id}/archive", HR_ADMIN, params=cycle),
+    Endpoint("GET", "/archive/export", HR_ADMIN),
+    Endpoint("GET", "/me/archive", PEOPLE_ONLY),
+    Endpoint(
+        "GET", "/archive/{employee_id}", ARCHIVE_READ, hidden="archive_not_found", params=archive_of
+    ),
+    Endpoint(
+        "PUT",
+        "/me/archive/{cycle_id}/self-assessment",
+        PEOPLE_ONLY,
+        params=cycle,
+        body=const({"rating": "B", "comment": "Matrix"}),
+    ),
+    Endpoint(
+        "PUT",
+        "/archive/{employee_id}/{cycle_id}/manager-rating",
+        MANAGER_RATING,
+        hidden="archive_not_found",
+        params=archive_rating,
+        body=const({"rating": "B"}),
+    ),
+    Endpoint("POST", "/calibrations", HR_ADMIN, ok=(201, None), body=open_calibration_body),
+    Endpoint("GET", "/calibrations", HR_ADMIN),
+    Endpoint("GET", "/calibrations/{calibration_id}", HR_ADMIN, params=calibration_session),
+    Endpoint(
+        "PUT",
+        "/calibrations/{calibration_id}/guidance",
+        HR_ADMIN,
+        params=calibration_session,
+        body=const({"shares": {"A": 0.2, "B": 0.5}}),
+    ),
+    Endpoint(
+        "POST",
+        "/calibrations/{calibration_id}/changes",
+        HR_ADMIN,
+        params=calibration_session,
+        body=calibration_change_body,
     ),
 ]
 

@@ -12,12 +12,18 @@ from typing import Any
 
 import grpc
 import pytest
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
 
+from activities.archive import ArchiveActivities
+from services.common.settings import WorkerSettings
 from stride.common.v1 import common_pb2
 from stride.feedback.v1 import archive_pb2 as pb
 from stride.feedback.v1 import archive_pb2_grpc, rounds_pb2, rounds_pb2_grpc
 from stride.goals.v1 import goals_pb2 as gpb
 from stride.goals.v1 import goals_pb2_grpc
+from stride.identity.v1 import identity_pb2 as ipb
+from stride.identity.v1 import identity_pb2_grpc
 from tests.integration.feedback_helpers import Plant, code_of, make_plant
 from tests.integration.services_fixtures import feedback_stack
 
@@ -287,3 +293,43 @@ async def test_archive_rate_read_calibrate_export(env: tuple[Any, Plant, Any]) -
     assert await refused(
         archive.ExportArchive, pb.ExportArchiveRequest(viewer_id=plant.hr, format="pdf")
     ) == (grpc.StatusCode.INVALID_ARGUMENT, "invalid_format")
+
+
+async def test_the_cycle_workflows_archive_activity_archives_through_the_service(
+    env: tuple[Any, Plant, Any],
+) -> None:
+    """The worker's activity (activities/archive.py) against the real feedback service: it
+    archives the cycle, a retry creates nothing twice, and a later run (after a move) keeps
+    the manager and department of the first one."""
+    archive, plant, stack = env
+    goals = goals_pb2_grpc.GoalsServiceStub(stack.goals)
+    cycle = await goals.CreateCycle(
+        gpb.CreateCycleRequest(name="Q2", start_date="2026-04-01", end_date="2026-06-30")
+    )
+    activities = ArchiveActivities(
+        WorkerSettings(feedback_addr=f"127.0.0.1:{stack.runtimes['feedback'].port}")
+    )
+    activity_env = ActivityEnvironment()
+    activity_env.info = activity_env.info.__class__(
+        **{**activity_env.info.__dict__, "workflow_id": f"cycle/{cycle.id}"}
+    )
+    first = await activity_env.run(activities.archive_cycle, cycle.id)
+    assert first.created >= 8 and not first.scored
+    again = await activity_env.run(activities.archive_cycle, cycle.id)
+    assert (again.created, again.updated) == (0, first.created + first.updated)
+
+    identity = identity_pb2_grpc.IdentityServiceStub(stack.identity)
+    await identity.UpdateEmployee(
+        ipb.UpdateEmployeeRequest(
+            id=plant.bob, department_id=plant.quality, manager_id=plant.director
+        )
+    )
+    await activity_env.run(activities.archive_cycle, cycle.id)
+    history = await archive.GetHistory(
+        pb.GetHistoryRequest(viewer_id=plant.hr, employee_id=plant.bob)
+    )
+    (q2,) = [e.record for e in history.entries if e.record.cycle_id == cycle.id]
+    assert (q2.manager_id, q2.department_id) == (plant.lead, plant.line)
+    with pytest.raises(ApplicationError) as refused_err:
+        await activity_env.run(activities.archive_cycle, "no-such-cycle")
+    assert refused_err.value.non_retryable

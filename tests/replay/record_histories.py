@@ -700,6 +700,8 @@ SCENARIOS: dict[str, Scenario] = {
     "cycle_closing_with_rounds": cycle_closing_with_rounds,
     "promotion_approved": promotion_approved,
     "promotion_back_to_panel_withdrawn": promotion_back_to_panel,
+    # The same last run, now archiving after final scoring (patch ``cycle-archive``).
+    "cycle_closing_archived": cycle_closing,
 }
 
 

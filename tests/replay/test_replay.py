@@ -65,6 +65,7 @@ def test_histories_are_committed() -> None:
         "cycle_closing_with_rounds",
         "promotion_approved",
         "promotion_back_to_panel_withdrawn",
+        "cycle_closing_archived",
     } <= names
 
 

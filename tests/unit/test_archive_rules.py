@@ -30,7 +30,8 @@ def test_nine_box_places_by_final_else_manager_rating() -> None:
     ]
     cells, unplaced = rules.nine_box(people)
     assert len(cells) == 9
-    assert list(cells)[0] == ("high", "low") and list(cells)[-1] == ("low", "high")
+    order = list(cells)
+    assert order[0] == ("high", "low") and order[-1] == ("low", "high")
     assert cells[("high", "high")] == ["ann"]
     assert cells[("medium", "low")] == ["ben"]
     assert cells[("low", "medium")] == ["cat"]

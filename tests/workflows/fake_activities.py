@@ -15,12 +15,14 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from workflows.cycle import (
+    ARCHIVE_ACTIVITY,
     AUDIENCE_ACTIVITY,
     AUDIENCE_MANAGERS,
     AUDIENCE_NOT_CHECKED_IN,
     AUDIENCE_NOT_SUBMITTED,
     CLOSE_ACTIVITY,
     SET_PHASE_ACTIVITY,
+    ArchiveResult,
     AudienceInput,
     SetPhaseInput,
 )
@@ -163,6 +165,7 @@ class FakeActivities:
             self.set_phase,
             self.audience,
             self.close,
+            self.archive,
             self.recipients,
             self.department_head,
             self.org_calendar,
@@ -280,6 +283,11 @@ class FakeActivities:
     @activity.defn(name=CLOSE_ACTIVITY)
     async def close(self, cycle_id: str) -> None:
         self._record(CLOSE_ACTIVITY, cycle_id)
+
+    @activity.defn(name=ARCHIVE_ACTIVITY)
+    async def archive(self, cycle_id: str) -> ArchiveResult:
+        self._record(ARCHIVE_ACTIVITY, cycle_id)
+        return ArchiveResult(created=3, updated=0, scored=True)
 
 
 @dataclass

@@ -27,6 +27,7 @@ from services.worker.worker import build_worker
 from tests.workflows.fake_activities import FakeActivities
 from workflows import ids
 from workflows.cycle import (
+    ARCHIVE_ACTIVITY,
     AUDIENCE_ACTIVITY,
     CLOSE_ACTIVITY,
     SET_PHASE_ACTIVITY,
@@ -95,6 +96,10 @@ async def test_a_whole_quarter_on_the_org_calendar(
         *(closing_deadline + timedelta(days=1)).timetuple()[:3], tzinfo=SHANGHAI
     )
     assert (result.phase, result.done) == ("archived", True)
+    # Then the feedback service archives the cycle (patch cycle-archive), once, after scoring.
+    archives = fakes.of(ARCHIVE_ACTIVITY)
+    assert [c.input for c in archives] == [cycle_id]
+    assert archives[0].at >= closes[0].at
 
     # Check-in reminders: every Monday 09:00 Shanghai (01:00 UTC) of the execution phase.
     execution_from = start + timedelta(days=15)  # after the approval deadline (start + 14)
@@ -284,6 +289,7 @@ async def test_a_backfill_cycle_waits_for_the_close_by_hand(
     result = await handle.result()
     assert (result.phase, result.done, result.awaiting_close) == ("archived", True, False)
     assert [c.input for c in fakes.of(CLOSE_ACTIVITY)] == [cycle_id]
+    assert [c.input for c in fakes.of(ARCHIVE_ACTIVITY)] == [cycle_id]
     assert fakes.notifications() == []
     assert result.runs == 1  # no weekly continue-as-new for weeks that are over
     desc = await handle.describe()

@@ -19,7 +19,8 @@ from services.common.errors import InvalidArgument
 from workflows.vocabulary import NINE_BOX_LEVELS, RATINGS
 
 LOW, MEDIUM, HIGH = NINE_BOX_LEVELS
-_PERFORMANCE = {"S": HIGH, "A": HIGH, "B": MEDIUM, "C": LOW, "D": LOW}
+# RATINGS best first: the two best are high, the middle one medium, the two worst low.
+_PERFORMANCE = dict(zip(RATINGS, (HIGH, HIGH, MEDIUM, LOW, LOW), strict=True))
 # Roles that read and calibrate everyone's archive.
 ARCHIVE_READERS = frozenset({"hr", "admin"})
 UP, DOWN, SAME = "up", "down", "same"

@@ -56,9 +56,9 @@ async def archive_cycle(
     deps: ArchiveDeps, request: pb.ArchiveCycleRequest
 ) -> pb.ArchiveCycleResponse:
     """Every active employee (and everyone archived in the cycle before) gets the cycle's
-    record: score (once goals closed the cycle), released 360 aggregates, department and
-    direct manager now. Ratings and calibration are kept; running it again changes nothing
-    more."""
+    record: score (once goals closed the cycle), released 360 aggregates, and — at the first
+    run — department and direct manager. Ratings and calibration are kept; running it again
+    changes nothing more."""
     cycle = await deps.goals.cycle(request.cycle_id.strip())
     scored = cycle.status == goals_pb2.CYCLE_STATUS_CLOSED
     scores = await deps.goals.person_scores(cycle.id) if scored else {}
@@ -79,7 +79,9 @@ async def archive_cycle(
                     created += 1
                 else:
                     updated += 1
-                if person is not None:
+                if person is not None and row.archived_at is None:
+                    # Frozen at the first archive run: the manager who rates, the department
+                    # that calibrates (a later move changes neither).
                     row.department_id, row.manager_id = person.department_id, person.manager_id
                 row.cycle_start = date.fromisoformat(cycle.start_date)
                 row.cycle_end = date.fromisoformat(cycle.end_date)

@@ -105,8 +105,9 @@ class ArchiveServiceServicer:
 
     def ArchiveCycle(self, request, context):
         """Creates or refreshes the records of a cycle: the OKR scores goals gave (when the cycle
-        is closed), the released 360 aggregates of the cycle's closed rounds, the department
-        and direct manager now. Ratings, comments and calibration are kept. Idempotent.
+        is closed), the released 360 aggregates of the cycle's closed rounds, and at the first
+        run the department and direct manager. Ratings, comments and calibration are kept.
+        Idempotent.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

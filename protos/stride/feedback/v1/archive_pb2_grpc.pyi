@@ -25,8 +25,9 @@ class ArchiveServiceStub:
     def __init__(self, channel: _aio.Channel) -> None: ...
     ArchiveCycle: _aio.UnaryUnaryMultiCallable[_archive_pb2.ArchiveCycleRequest, _archive_pb2.ArchiveCycleResponse]
     """Creates or refreshes the records of a cycle: the OKR scores goals gave (when the cycle
-    is closed), the released 360 aggregates of the cycle's closed rounds, the department
-    and direct manager now. Ratings, comments and calibration are kept. Idempotent.
+    is closed), the released 360 aggregates of the cycle's closed rounds, and at the first
+    run the department and direct manager. Ratings, comments and calibration are kept.
+    Idempotent.
     """
     GetHistory: _aio.UnaryUnaryMultiCallable[_archive_pb2.GetHistoryRequest, _archive_pb2.History]
     """The employee's records across cycles, oldest first, with the trend."""
@@ -67,8 +68,9 @@ class ArchiveServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _aio.ServicerContext[_archive_pb2.ArchiveCycleRequest, _abc.Awaitable[_archive_pb2.ArchiveCycleResponse]],
     ) -> _abc.Awaitable[_archive_pb2.ArchiveCycleResponse]:
         """Creates or refreshes the records of a cycle: the OKR scores goals gave (when the cycle
-        is closed), the released 360 aggregates of the cycle's closed rounds, the department
-        and direct manager now. Ratings, comments and calibration are kept. Idempotent.
+        is closed), the released 360 aggregates of the cycle's closed rounds, and at the first
+        run the department and direct manager. Ratings, comments and calibration are kept.
+        Idempotent.
         """
 
     @_abc_1.abstractmethod
