@@ -12,6 +12,9 @@ from typing import Any
 import grpc
 import pytest
 
+from services.common.audit import audit_subject
+from services.common.request_context import ACTOR_KEY
+from stride.audit.v1 import audit_pb2
 from stride.feedback.v1 import archive_pb2, archive_pb2_grpc, promotions_pb2_grpc
 from stride.feedback.v1 import promotions_pb2 as pb
 from stride.goals.v1 import goals_pb2 as gpb
@@ -142,7 +145,10 @@ async def test_apply_eligibility_steps_and_reads(env: tuple[Any, Plant, Any]) ->
     await promotions.RecordStep(
         step(case.id, 3, "panel_named", plant.hr, "panel", member_ids=panel)
     )
-    scored = await promotions.RecordStep(step(case.id, 4, "scored", plant.bob, "panel", score=4))
+    scored = await promotions.RecordStep(
+        step(case.id, 4, "scored", plant.bob, "panel", score=4),
+        metadata=((ACTOR_KEY, plant.bob),),  # as the worker's activity sends it
+    )
     again = await promotions.RecordStep(step(case.id, 4, "scored", plant.bob, "panel", score=4))
     assert len(again.scores) == 1 and again.steps == scored.steps
     assert await refused(
@@ -210,3 +216,24 @@ async def test_apply_eligibility_steps_and_reads(env: tuple[Any, Plant, Any]) ->
     ]
     assert [(e.case_id, e.outcome) for e in decided] == [(case.id, "approved")]
     assert len(await outbox(stack, "stride.feedback.v1.promotion.rules_changed")) == 1
+
+    # Every step audited, the one who took it as the actor (the retried score once).
+    entries = [
+        audit_pb2.AuditRecorded.FromString(x).entry
+        for x in await outbox(stack, audit_subject("feedback"))
+    ]
+    mine = [e for e in entries if e.resource_id == case.id]
+    assert [e.action for e in mine] == [
+        "feedback.promotion.applied",
+        "feedback.promotion.eligibility_checked",
+        "feedback.promotion.endorsed",
+        "feedback.promotion.panel_named",
+        "feedback.promotion.scored",
+        "feedback.promotion.publicity_opened",
+        "feedback.promotion.objection_raised",
+        "feedback.promotion.objection_resolved",
+        "feedback.promotion.decided",
+    ]
+    assert next(e for e in mine if e.action.endswith(".scored")).actor == plant.bob
+    assert "why" not in " ".join(e.detail for e in mine)
+    assert any(e.action == "feedback.promotion.rules_put" for e in entries)
