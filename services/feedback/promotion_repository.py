@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from services.feedback.promotion_models import (
     PromotionCase,
@@ -49,6 +49,16 @@ class PromotionRepository(FeedbackRepository):
             .order_by(PromotionScore.created_at, PromotionScore.member_id)
         )
         return (await self.session.execute(stmt)).scalars().all()
+
+    async def drop_scores(self, case_id: str, panel_round: int, keep: list[str]) -> None:
+        """The round's scores of members no longer on the panel."""
+        await self.session.execute(
+            delete(PromotionScore).where(
+                PromotionScore.case_id == case_id,
+                PromotionScore.panel_round == panel_round,
+                PromotionScore.member_id.not_in(keep),
+            )
+        )
 
     async def objections(self, case_id: str) -> Sequence[PromotionObjection]:
         stmt = (

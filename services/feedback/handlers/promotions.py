@@ -321,6 +321,11 @@ async def _apply_step(
                 "the candidate, their manager and their reporting line may not sit on the panel",
             )
         row.panel = members
+        # A new panel in the same round keeps the scores of the members still on it.
+        await uow.repo.drop_scores(row.id, row.panel_round, members)
+        kept = await uow.repo.scores(row.id, row.panel_round)
+        values = [s.score for s in kept]
+        row.mean_score = round(sum(values) / len(values), 2) if values else 0.0
     elif step == STEP_SCORE:
         member = request.actor_id
         if conflicted(member, row.candidate_id, row.manager_id, line):
