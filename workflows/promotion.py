@@ -26,8 +26,10 @@ told. Update ``withdraw`` (the candidate or the applicant) ends it at any point.
 
 Query ``state``. Search attribute StridePhase ``promotion:<phase>``; ids only.
 
-A little over ~400 lines: the steps and the seven Updates are one state machine over the
-case's phases, read and changed together (the pure rules are in workflows/promotion_rules.py).
+Over ~400 lines: the steps and the seven Updates (each with its validator) are one state
+machine over the case's phases, read and changed together; the pure rules and validators are
+already apart (workflows/promotion_rules.py), splitting the handlers from the steps would
+scatter the phase transitions.
 """
 
 from __future__ import annotations

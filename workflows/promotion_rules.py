@@ -8,6 +8,9 @@ The conflict of interest (:func:`conflicted`): the candidate, the candidate's ow
 anyone in the candidate's reporting line (the manager's manager and up) may not sit on the
 panel nor score. The validators (``*_error``) answer a refusal code or None; the workflow raises
 it as the ApplicationError type, the gateway answers it with :data:`ERROR_STATUS`.
+
+A little over ~400 lines: the payloads, the state and the validators of one workflow, which
+the workflow, the activities, the service and the gateway import as one contract.
 """
 
 from __future__ import annotations

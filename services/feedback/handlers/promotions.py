@@ -1,6 +1,8 @@
 """Promotion reviews: applying, reading cases, HR's eligibility rules, and the steps the
 ``promotion/<case>`` workflow records (each with its audit entry).
 
+The steps the workflow records are in :mod:`services.feedback.handlers.promotion_steps`.
+
 Reads are decided here: HR reads every case (objection authors, every score, the step log);
 the candidate, the applicant, the manager and the panel read their own cases (a panel
 member sees their own score); anyone else gets ``promotion_not_found``.
@@ -21,7 +23,6 @@ from services.common.models import new_id, utcnow
 from services.common.outbox import new_event_meta
 from services.common.paging import next_page_token, page_window
 from services.common.runtime import ServiceContext
-from services.common.text import checked_text
 from services.common.uow import UnitOfWork, Units
 from services.feedback import archive_repository
 from services.feedback.clients import Org
@@ -32,33 +33,13 @@ from services.feedback.handlers.shared import concurrent
 from services.feedback.promotion_messages import case_pb, rules_of, rules_pb
 from services.feedback.promotion_models import (
     PromotionCase,
-    PromotionObjection,
     PromotionRules,
-    PromotionScore,
-    PromotionStepRow,
 )
 from services.feedback.promotion_repository import PromotionRepository
 from stride.feedback.v1 import promotions_pb2 as pb
-from workflows.promotion_rules import (
-    STEP_DECIDED,
-    STEP_OBJECTION,
-    STEP_PANEL,
-    STEP_PUBLICITY,
-    STEP_RESOLVED,
-    STEP_SCORE,
-    STEP_WITHDRAWN,
-    STEPS,
-    conflicted,
-)
 from workflows.vocabulary import (
-    MAX_COMMENT,
-    OBJECTION_BACK_TO_PANEL,
-    OBJECTION_OPEN,
     PROMOTION_ELIGIBILITY,
-    PROMOTION_ENDED,
     PROMOTION_PHASES,
-    PROMOTION_SCORE_MAX,
-    PROMOTION_SCORE_MIN,
 )
 
 RESOURCE = "promotion_case"
@@ -89,14 +70,14 @@ def not_found() -> NotFound:
     return NotFound("promotion_not_found", "promotion case not found")
 
 
-async def _case(repo: PromotionRepository, case_id: str, *, lock: bool = False) -> PromotionCase:
+async def case_of(repo: PromotionRepository, case_id: str, *, lock: bool = False) -> PromotionCase:
     row = await repo.case(case_id, lock=lock) if case_id else None
     if row is None:
         raise not_found()
     return row
 
 
-async def _full(repo: PromotionRepository, row: PromotionCase) -> pb.PromotionCase:
+async def full_case(repo: PromotionRepository, row: PromotionCase) -> pb.PromotionCase:
     return case_pb(
         row,
         await repo.scores(row.id, row.panel_round),
@@ -161,7 +142,7 @@ async def _overseer(deps: PromotionDeps, viewer_id: str) -> bool:
 async def get(deps: PromotionDeps, request: pb.GetCaseRequest) -> pb.PromotionCase:
     hr = await _overseer(deps, request.viewer_id)
     async with deps.reading() as repo:
-        row = await _case(repo, request.case_id)
+        row = await case_of(repo, request.case_id)
         if not hr and not rules.involved(
             request.viewer_id, row.candidate_id, row.applicant_id, row.manager_id, row.panel
         ):
@@ -205,7 +186,7 @@ async def check_eligibility(
     deps: PromotionDeps, request: pb.CheckEligibilityRequest
 ) -> pb.EligibilityResult:
     async with deps.reading() as repo:
-        row = await _case(repo, request.case_id)
+        row = await case_of(repo, request.case_id)
         found = await repo.rules()
         ratings = await archive_repository.final_ratings(repo.session, row.candidate_id)
     hired = await deps.org.hire_date(row.candidate_id)
@@ -222,164 +203,12 @@ async def check_eligibility(
 
 async def people(deps: PromotionDeps, request: pb.GetCasePeopleRequest) -> pb.CasePeople:
     async with deps.reading() as repo:
-        row = await _case(repo, request.case_id)
+        row = await case_of(repo, request.case_id)
     candidate = await deps.org.person(row.candidate_id, "candidate")
     hr = [e.id for e in await deps.org.active_employees() if rules.HR_ROLE in e.roles]
     return pb.CasePeople(
         manager_id=candidate.manager_id, reporting_line=list(candidate.managers), hr_ids=hr
     )
-
-
-async def record(deps: PromotionDeps, request: pb.RecordStepRequest) -> pb.PromotionCase:
-    """One step of the review; a sequence already recorded returns the case unchanged."""
-    if request.step not in STEPS:
-        raise InvalidArgument("invalid_step", f"step must be one of {STEPS}")
-    if request.phase not in PROMOTION_PHASES:
-        raise InvalidArgument("invalid_status", f"phase must be one of {PROMOTION_PHASES}")
-    text = checked_text(request.text, "text", MAX_COMMENT, required=False, multiline=True)
-    line: tuple[str, ...] = ()
-    if request.step in (STEP_PANEL, STEP_SCORE):
-        async with deps.reading() as repo:
-            found = await _case(repo, request.case_id)
-        line = (await deps.org.person(found.candidate_id, "candidate")).managers
-    try:
-        async with deps.units() as uow:
-            row = await _case(uow.repo, request.case_id, lock=True)
-            if await uow.repo.step(row.id, request.sequence) is not None:
-                return await _full(uow.repo, row)
-            before = case_pb(row)
-            await _apply_step(uow, row, request, text, line)
-            row.status = request.phase
-            row.updated_at = utcnow()
-            uow.repo.add(
-                PromotionStepRow(
-                    id=new_id(),
-                    case_id=row.id,
-                    sequence=request.sequence,
-                    step=request.step,
-                    actor_id=request.actor_id,
-                    phase=request.phase,
-                    detail=_detail(request),
-                    created_at=row.updated_at,
-                )
-            )
-            after = case_pb(row)
-            if request.phase in PROMOTION_ENDED and before.status not in PROMOTION_ENDED:
-                await uow.emit(
-                    pb.PromotionDecided(
-                        meta=new_event_meta("feedback"),
-                        case_id=row.id,
-                        candidate_id=row.candidate_id,
-                        outcome=request.phase,
-                    )
-                )
-            await uow.audit(
-                f"promotion.{request.step}", RESOURCE, row.id, before, after, _summary(request)
-            )
-            await uow.session.flush()
-            return await _full(uow.repo, row)
-    except IntegrityError as exc:
-        raise concurrent("promotion") from exc
-
-
-def _detail(request: pb.RecordStepRequest) -> dict[str, object]:
-    detail: dict[str, object] = {}
-    if request.member_ids:
-        detail["member_ids"] = list(request.member_ids)
-    if request.score:
-        detail["score"] = request.score
-    if request.objection:
-        detail["objection"] = request.objection
-    if request.outcome:
-        detail["outcome"] = request.outcome
-    if request.reasons:
-        detail["reasons"] = list(request.reasons)
-    return detail
-
-
-def _summary(request: pb.RecordStepRequest) -> str:
-    """The audit entry's detail: what was decided, never an objection's text or author."""
-    parts = [f"{k}={v}" for k, v in _detail(request).items() if k != "member_ids"]
-    return " ".join([request.step, *parts])
-
-
-async def _apply_step(
-    uow: PromotionUow,
-    row: PromotionCase,
-    request: pb.RecordStepRequest,
-    text: str,
-    line: tuple[str, ...],
-) -> None:
-    step = request.step
-    if request.reasons:
-        row.reasons = list(request.reasons)
-    if step == STEP_PANEL:
-        members = list(dict.fromkeys(request.member_ids))
-        if any(conflicted(m, row.candidate_id, row.manager_id, line) for m in members):
-            raise permission_denied(
-                "conflict_of_interest",
-                "the candidate, their manager and their reporting line may not sit on the panel",
-            )
-        row.panel = members
-        # A new panel in the same round keeps the scores of the members still on it.
-        await uow.repo.drop_scores(row.id, row.panel_round, members)
-        kept = await uow.repo.scores(row.id, row.panel_round)
-        values = [s.score for s in kept]
-        row.mean_score = round(sum(values) / len(values), 2) if values else 0.0
-    elif step == STEP_SCORE:
-        member = request.actor_id
-        if conflicted(member, row.candidate_id, row.manager_id, line):
-            raise permission_denied("conflict_of_interest", "a conflicted member may not score")
-        if member not in row.panel:
-            raise permission_denied("not_a_panel_member", "only the panel scores")
-        if not PROMOTION_SCORE_MIN <= request.score <= PROMOTION_SCORE_MAX:
-            raise InvalidArgument("score_out_of_range", "the score is out of range")
-        existing = await uow.repo.scores(row.id, row.panel_round)
-        if any(s.member_id == member for s in existing):
-            raise FailedPrecondition("already_scored", "this member has scored already")
-        uow.repo.add(
-            PromotionScore(
-                case_id=row.id,
-                panel_round=row.panel_round,
-                member_id=member,
-                score=request.score,
-                comment=text,
-                created_at=utcnow(),
-            )
-        )
-        values = [s.score for s in existing] + [request.score]
-        row.mean_score = round(sum(values) / len(values), 2)
-    elif step == STEP_PUBLICITY:
-        row.publicity_end = text
-    elif step == STEP_OBJECTION:
-        if not text:
-            raise InvalidArgument("reason_required", "an objection needs a reason")
-        uow.repo.add(
-            PromotionObjection(
-                case_id=row.id,
-                number=request.objection,
-                author_id=request.actor_id,
-                reason=text,
-                status=OBJECTION_OPEN,
-                outcome="",
-                comment="",
-                resolved_by="",
-                created_at=utcnow(),
-            )
-        )
-    elif step == STEP_RESOLVED:
-        objection = await uow.repo.objection(row.id, request.objection)
-        if objection is None:
-            raise NotFound("objection_not_found", "objection not found")
-        status, _, outcome = request.outcome.partition(":")
-        objection.status, objection.outcome = status, outcome
-        objection.comment, objection.resolved_by = text, request.actor_id
-        if outcome == OBJECTION_BACK_TO_PANEL:
-            row.panel_round += 1
-            row.panel, row.mean_score, row.publicity_end = [], 0.0, ""
-    elif step in (STEP_DECIDED, STEP_WITHDRAWN):
-        if step == STEP_DECIDED:
-            row.decided_by, row.decision_comment = request.actor_id, text
 
 
 # --- HR's rules -------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import grpc
 
-from services.feedback.handlers import promotions
+from services.feedback.handlers import promotion_steps, promotions
 from services.feedback.handlers.promotions import PromotionDeps
 from stride.feedback.v1 import promotions_pb2 as pb
 from stride.feedback.v1 import promotions_pb2_grpc
@@ -43,7 +43,7 @@ class PromotionServicer(promotions_pb2_grpc.PromotionServiceServicer):
     async def RecordStep(
         self, request: pb.RecordStepRequest, context: grpc.aio.ServicerContext
     ) -> pb.PromotionCase:
-        return await promotions.record(self.deps, request)
+        return await promotion_steps.record(self.deps, request)
 
     async def GetRules(
         self, request: pb.GetRulesRequest, context: grpc.aio.ServicerContext
