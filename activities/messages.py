@@ -264,6 +264,89 @@ TEMPLATES: dict[str, _Template] = {
         "raters answered.",
         "/feedback-rounds/{round_id}/results",
     ),
+    n.PROMOTION_INELIGIBLE: _Template(
+        "晋升申请未通过资格审核",
+        "A promotion application is not eligible",
+        "员工 {candidate_id} 晋升至 {target_grade} 的申请(案例 {case_id})"
+        "未通过资格审核:{reasons}。",
+        "The application to promote {candidate_id} to {target_grade} (case {case_id}) does "
+        "not meet the eligibility rules: {reasons}.",
+        "/promotions/{case_id}",
+    ),
+    n.PROMOTION_ENDORSE_NEEDED: _Template(
+        "待处理:晋升申请需要您的推荐意见",
+        "Action needed: endorse a promotion application",
+        "员工 {candidate_id} 申请晋升至 {target_grade}(案例 {case_id})。请推荐或不予推荐。",
+        "{candidate_id} applies for promotion to {target_grade} (case {case_id}). Please "
+        "endorse or decline the application.",
+        "/promotions/{case_id}",
+    ),
+    n.PROMOTION_PANEL_NEEDED: _Template(
+        "待处理:请为晋升评审指定评审小组",
+        "Action needed: name a promotion panel",
+        "员工 {candidate_id} 晋升至 {target_grade} 的申请(案例 {case_id})需要评审小组。",
+        "The promotion of {candidate_id} to {target_grade} (case {case_id}) needs a panel.",
+        "/promotions/{case_id}",
+    ),
+    n.PROMOTION_SCORE_NEEDED: _Template(
+        "邀请:请为晋升评审打分",
+        "Invitation: score a promotion case",
+        "您是员工 {candidate_id} 晋升至 {target_grade}(案例 {case_id})的评审小组成员,"
+        "请在 {panel_due} 前打分。",
+        "You are on the panel of the promotion of {candidate_id} to {target_grade} (case "
+        "{case_id}). Please score by {panel_due}.",
+        "/promotions/{case_id}",
+    ),
+    n.PROMOTION_PANEL_OVERDUE: _Template(
+        "提醒:晋升评审小组未达到法定人数",
+        "Reminder: a promotion panel has not reached its quorum",
+        "案例 {case_id} 的评审截止时间 {panel_due} 已过,打分人数仍未达到法定人数。"
+        "请跟进或指定新的评审小组。",
+        "The panel of case {case_id} was due by {panel_due} and has not reached its quorum. "
+        "Please follow up or name a new panel.",
+        "/promotions/{case_id}",
+    ),
+    n.PROMOTION_PUBLICITY_NOTICE: _Template(
+        "晋升公示:{candidate_id} 晋升至 {target_grade}",
+        "Promotion publicity period: {candidate_id} to {target_grade}",
+        "员工 {candidate_id} 晋升至 {target_grade}(案例 {case_id})进入公示期,至 {publicity_end} "
+        "结束。如有异议,请在公示期内提出。",
+        "The promotion of {candidate_id} to {target_grade} (case {case_id}) is in its "
+        "publicity period until {publicity_end}. Objections may be raised until then.",
+        "/promotions/{case_id}",
+    ),
+    n.PROMOTION_OBJECTION: _Template(
+        "晋升公示收到异议",
+        "An objection to a promotion",
+        "案例 {case_id} 在公示期内收到异议(第 {objection} 条),请调查处理。",
+        "Case {case_id} received an objection (number {objection}) during its publicity "
+        "period. Please investigate it.",
+        "/promotions/{case_id}",
+    ),
+    n.PROMOTION_DECISION_NEEDED: _Template(
+        "待处理:晋升评审待决定",
+        "Action needed: decide a promotion",
+        "案例 {case_id}(员工 {candidate_id} 晋升至 {target_grade})公示期已结束,请作出决定。",
+        "The publicity period of case {case_id} ({candidate_id} to {target_grade}) has "
+        "ended. Please decide.",
+        "/promotions/{case_id}",
+    ),
+    n.PROMOTION_DECIDED: _Template(
+        "晋升评审结果:{outcome}",
+        "Promotion decided: {outcome}",
+        "员工 {candidate_id} 晋升至 {target_grade}(案例 {case_id})的评审结果:{outcome}。{comment}",
+        "The promotion of {candidate_id} to {target_grade} (case {case_id}) was decided: "
+        "{outcome}. {comment}",
+        "/promotions/{case_id}",
+    ),
+    n.PROMOTION_WITHDRAWN_NOTICE: _Template(
+        "晋升申请已撤回",
+        "A promotion application was withdrawn",
+        "员工 {candidate_id} 晋升至 {target_grade} 的申请(案例 {case_id})已撤回。",
+        "The application to promote {candidate_id} to {target_grade} (case {case_id}) was "
+        "withdrawn.",
+        "/promotions/{case_id}",
+    ),
 }
 
 

@@ -29,6 +29,7 @@ from stride.audit.v1 import audit_pb2_grpc
 from stride.feedback.v1 import (
     archive_pb2_grpc,
     feedback_pb2_grpc,
+    promotions_pb2_grpc,
     rounds_pb2_grpc,
     talent_pb2_grpc,
 )
@@ -186,6 +187,8 @@ class GatewayDeps:
     rounds: rounds_pb2_grpc.RoundServiceStub | None = None
     # The same process' talent suggestions and managers' dimensions.
     talent: talent_pb2_grpc.TalentServiceStub | None = None
+    # The same process' promotion reviews.
+    promotions: promotions_pb2_grpc.PromotionServiceStub | None = None
     # The same process' performance archive and calibration.
     archive: archive_pb2_grpc.ArchiveServiceStub | None = None
     # Where workflows the gateway starts (org-sync/<source>) are picked up.
@@ -229,6 +232,7 @@ async def build_deps(settings: GatewaySettings) -> GatewayDeps:
         feedback=feedback_pb2_grpc.FeedbackServiceStub(feedback_channel),
         rounds=rounds_pb2_grpc.RoundServiceStub(feedback_channel),
         talent=talent_pb2_grpc.TalentServiceStub(feedback_channel),
+        promotions=promotions_pb2_grpc.PromotionServiceStub(feedback_channel),
         archive=archive_pb2_grpc.ArchiveServiceStub(feedback_channel),
         task_queue=settings.task_queue,
         temporal=temporal,

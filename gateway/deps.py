@@ -16,6 +16,7 @@ from stride.common.v1 import common_pb2
 from stride.feedback.v1 import (
     archive_pb2_grpc,
     feedback_pb2_grpc,
+    promotions_pb2_grpc,
     rounds_pb2_grpc,
     talent_pb2_grpc,
 )
@@ -95,6 +96,10 @@ class Rpc:
     @property
     def talent(self) -> talent_pb2_grpc.TalentServiceStub:
         return _wired(self._deps.talent, "talent")
+
+    @property
+    def promotions(self) -> promotions_pb2_grpc.PromotionServiceStub:
+        return _wired(self._deps.promotions, "promotions")
 
     @property
     def archive(self) -> archive_pb2_grpc.ArchiveServiceStub:

@@ -575,6 +575,60 @@ _TALENT_RULES = (
     ),
 )
 
+# -- promotion reviews -----------------------------------------------------------------------------
+# Applying, reading and most steps are open to every signed-in person at the gate: the feedback
+# service decides who reads a case (HR, the candidate, the applicant, the manager, the panel;
+# others 404) and who may apply (the candidate or their direct manager), and the workflow's
+# Update validators decide who takes each step (the manager endorses, a non-conflicted panel
+# member scores, the candidate or applicant withdraws, anyone but the candidate objects).
+# Naming the panel, resolving objections, deciding and the eligibility rules: HR (and admin).
+# No API key.
+_PROMOTION_RULES = (
+    Rule(
+        "promotion.apply",
+        "Apply for a promotion: for oneself, or for a direct report (the service checks)",
+        _EVERYONE,
+    ),
+    Rule(
+        "promotion.read",
+        "Read promotion cases: HR all; the candidate, applicant, manager, panel theirs",
+        _EVERYONE,
+    ),
+    Rule(
+        "promotion.endorse",
+        "Endorse or decline a promotion application: the candidate's manager (the workflow checks)",
+        _EVERYONE,
+    ),
+    Rule("promotion.panel", "Name a promotion case's panel (HR, admin)", _ORG_ADMINS),
+    Rule(
+        "promotion.score",
+        "Score a promotion case one is on the panel of, once, without a conflict of interest",
+        _EVERYONE,
+    ),
+    Rule(
+        "promotion.object",
+        "Object to a promotion during its publicity period: any employee but the candidate",
+        _EVERYONE,
+    ),
+    Rule(
+        "promotion.resolve",
+        "Resolve an objection to a promotion: dismiss, or uphold (HR, admin)",
+        _ORG_ADMINS,
+    ),
+    Rule("promotion.decide", "Approve or reject a promotion (HR, admin)", _ORG_ADMINS),
+    Rule(
+        "promotion.withdraw",
+        "Withdraw a promotion case: its candidate or applicant (the workflow checks)",
+        _EVERYONE,
+    ),
+    Rule("promotion_rules.read", "Read the promotion eligibility rules (HR, admin)", _ORG_ADMINS),
+    Rule(
+        "promotion_rules.write",
+        "Save a new version of the promotion eligibility rules (HR, admin)",
+        _ORG_ADMINS,
+    ),
+)
+
 # -- performance archive and calibration -------------------------------------------------------
 # Reads are open to every signed-in person at the gate; the feedback service decides on the
 # record itself: the employee, the managers in their reporting line and HR/admin (anyone else:
@@ -825,6 +879,7 @@ RULES: dict[str, Rule] = _rules(
         read_action="approval.read",
     ),
     *_FEEDBACK_RULES,
+    *_PROMOTION_RULES,
     # People only; the route lets through the round's manager and HR, never its subject
     # (feedback-round/<cycle>/<subject>'s Update validator checks again).
     Rule(

@@ -63,3 +63,12 @@ def feedback_round(cycle_id: str, employee_id: str) -> str:
     """``feedback-round/<cycle>/<employee>``: the 360 feedback round about ``employee`` in
     ``cycle`` (one per cycle and person)."""
     return f"{FEEDBACK_ROUND_PREFIX}{cycle_id}/{employee_id}"
+
+
+PROMOTION_PREFIX = "promotion/"
+
+
+def promotion(case_id: str) -> str:
+    """``promotion/<case>``: the promotion review of one case (its candidate is in the
+    feedback service, not in the id)."""
+    return f"{PROMOTION_PREFIX}{case_id}"

@@ -50,6 +50,17 @@ FEEDBACK_APPROVAL_REMINDER = "feedback_round.approval_reminder"
 FEEDBACK_INVITED = "feedback_round.invited"
 FEEDBACK_RATER_REMINDER = "feedback_round.rater_reminder"
 FEEDBACK_RESULTS_READY = "feedback_round.results_ready"
+# Promotion review (promotion/<case>).
+PROMOTION_INELIGIBLE = "promotion.ineligible"
+PROMOTION_ENDORSE_NEEDED = "promotion.endorse_needed"
+PROMOTION_PANEL_NEEDED = "promotion.panel_needed"
+PROMOTION_SCORE_NEEDED = "promotion.score_needed"
+PROMOTION_PANEL_OVERDUE = "promotion.panel_overdue"
+PROMOTION_PUBLICITY_NOTICE = "promotion.publicity"
+PROMOTION_OBJECTION = "promotion.objection"
+PROMOTION_DECISION_NEEDED = "promotion.decision_needed"
+PROMOTION_DECIDED = "promotion.decided"
+PROMOTION_WITHDRAWN_NOTICE = "promotion.withdrawn"
 
 # Templates also posted to the IM group robots of the recipients' departments: the
 # escalation's notices, which a team should see. Reminders and approvals are personal and
@@ -82,6 +93,16 @@ TEMPLATES = frozenset(
         FEEDBACK_INVITED,
         FEEDBACK_RATER_REMINDER,
         FEEDBACK_RESULTS_READY,
+        PROMOTION_INELIGIBLE,
+        PROMOTION_ENDORSE_NEEDED,
+        PROMOTION_PANEL_NEEDED,
+        PROMOTION_SCORE_NEEDED,
+        PROMOTION_PANEL_OVERDUE,
+        PROMOTION_PUBLICITY_NOTICE,
+        PROMOTION_OBJECTION,
+        PROMOTION_DECISION_NEEDED,
+        PROMOTION_DECIDED,
+        PROMOTION_WITHDRAWN_NOTICE,
     }
 )
 

@@ -30,6 +30,7 @@ PURE_MODULES = (
     "workflows.ladder",
     "workflows.search_attributes",
     "workflows.round_rules",
+    "workflows.promotion_rules",
 )
 _MEMBERS = SandboxRestrictions.invalid_module_members_default
 RESTRICTIONS = dataclasses.replace(

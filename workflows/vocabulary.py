@@ -355,3 +355,49 @@ SUGGESTION_CONFIRMED = "confirmed"
 SUGGESTION_DISMISSED = "dismissed"
 # Stability is judged over at most this many of a person's latest scored cycles.
 TALENT_CYCLES = 4
+# -- promotion review (feedback service, promotion/<case>) --------------------------------------
+# A promotion review's phases (promotion/<case>); the last three end it.
+PROMOTION_ELIGIBILITY = "eligibility"
+PROMOTION_ENDORSEMENT = "endorsement"
+PROMOTION_PANEL = "panel"
+PROMOTION_PUBLICITY = "publicity"
+PROMOTION_INVESTIGATION = "investigation"
+PROMOTION_DECISION = "decision"
+PROMOTION_APPROVED = "approved"
+PROMOTION_REJECTED = "rejected"
+PROMOTION_WITHDRAWN = "withdrawn"
+PROMOTION_PHASES = (
+    PROMOTION_ELIGIBILITY,
+    PROMOTION_ENDORSEMENT,
+    PROMOTION_PANEL,
+    PROMOTION_PUBLICITY,
+    PROMOTION_INVESTIGATION,
+    PROMOTION_DECISION,
+    PROMOTION_APPROVED,
+    PROMOTION_REJECTED,
+    PROMOTION_WITHDRAWN,
+)
+PROMOTION_ENDED = (PROMOTION_APPROVED, PROMOTION_REJECTED, PROMOTION_WITHDRAWN)
+# A panel member's score, and the mean a panel must reach for the case to go to publicity.
+PROMOTION_SCORE_MIN = 1
+PROMOTION_SCORE_MAX = 5
+PROMOTION_PASS_SCORE = 3.0
+# Scores a panel needs at least (fewer members: all of them), the working days it has to score,
+# the publicity period (公示) in working days, the members of one panel at most.
+DEFAULT_PROMOTION_QUORUM = 3
+DEFAULT_PANEL_WORKING_DAYS = 10
+DEFAULT_PUBLICITY_WORKING_DAYS = 5
+MAX_PUBLICITY_WORKING_DAYS = 30
+MAX_PROMOTION_PANEL = 9
+# An objection's status, and what an upheld objection does to the case.
+OBJECTION_OPEN = "open"
+OBJECTION_UPHELD = "upheld"
+OBJECTION_DISMISSED = "dismissed"
+OBJECTION_BACK_TO_PANEL = "back_to_panel"
+OBJECTION_REJECT = "reject_case"
+OBJECTION_OUTCOMES = (OBJECTION_BACK_TO_PANEL, OBJECTION_REJECT)
+# A grade code ("P5", "M2"); eligibility rules: how many recent final ratings must be at least
+# the minimum rating, and the minimum tenure.
+GRADE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,15}$"
+MAX_ELIGIBILITY_RATINGS = 8
+MAX_TENURE_MONTHS = 600

@@ -29,6 +29,7 @@ from gateway.routers import (
     org_channels,
     org_invitations,
     org_sync,
+    promotions,
     risk_rules,
     round_approvals,
     talent,
@@ -68,6 +69,7 @@ for module in (
     round_approvals,
     feedback_rounds,
     talent,
+    promotions,
     archive_routes,
 ):
     annotate_routes(module.router)

@@ -123,6 +123,12 @@ IDEMPOTENT_READS: dict[str, tuple[str, ...]] = {
         "GetSuggestion",
         "GetManagerDimensions",
     ),
+    "stride.feedback.v1.PromotionService": (
+        "GetCase",
+        "ListCases",
+        "GetCasePeople",
+        "GetRules",
+    ),
     # ExportArchive is not here: its first page writes the export's audit entry.
     "stride.feedback.v1.ArchiveService": ("GetHistory", "GetCalibration", "ListCalibrations"),
 }

@@ -81,6 +81,18 @@ class Org:
             roles=frozenset(found.roles),
         )
 
+    async def hire_date(self, employee_id: str) -> str:
+        """The employee's hire date as identity has it (ISO date, "" when not known)."""
+        try:
+            found = await self.identity.GetEmployee(
+                ipb.GetEmployeeRequest(id=employee_id), timeout=DEADLINE_SECONDS
+            )
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
+                raise InvalidArgument("unknown_employee", "employee not found") from exc
+            raise _unavailable("identity") from exc
+        return found.hire_date
+
     async def reports(self, employee_id: str, *, transitive: bool) -> list[str]:
         """Ids of the people who report to ``employee_id`` (directly, or at any depth)."""
         out: list[str] = []

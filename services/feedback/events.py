@@ -5,7 +5,7 @@ from __future__ import annotations
 from services.common.events import Event, EventRegistry
 from services.feedback.models import OUTBOX
 from stride.feedback.v1 import feedback_pb2 as pb
-from stride.feedback.v1 import rounds_pb2
+from stride.feedback.v1 import promotions_pb2, rounds_pb2
 
 FEEDBACK_GIVEN = Event(
     "stride.feedback.v1.feedback.given",
@@ -54,6 +54,22 @@ ROUND_CLOSED_EVENT = Event(
     rounds_pb2.RoundClosed,
     "a 360 round closed at its deadline: its released results are frozen and readable",
 )
+# Promotion reviews (PromotionService).
+PROMOTION_APPLIED = Event(
+    "stride.feedback.v1.promotion.applied",
+    promotions_pb2.PromotionApplied,
+    "someone applied for a promotion (its workflow promotion/<case> starts)",
+)
+PROMOTION_DECIDED = Event(
+    "stride.feedback.v1.promotion.decided",
+    promotions_pb2.PromotionDecided,
+    "a promotion case ended: approved, rejected (at any step) or withdrawn",
+)
+PROMOTION_RULES_CHANGED = Event(
+    "stride.feedback.v1.promotion.rules_changed",
+    promotions_pb2.PromotionRulesChanged,
+    "HR saved a new version of the promotion eligibility rules",
+)
 
 EVENTS = EventRegistry(
     "feedback",
@@ -67,4 +83,7 @@ EVENTS = EventRegistry(
     SETTINGS_CHANGED,
     ROUND_STARTED_EVENT,
     ROUND_CLOSED_EVENT,
+    PROMOTION_APPLIED,
+    PROMOTION_DECIDED,
+    PROMOTION_RULES_CHANGED,
 )

@@ -35,6 +35,11 @@ that exists already, running or finished, counts as done).
 start ``feedback-round/<cycle>/<subject>`` (id reuse rejected: one round per cycle and person;
 services/worker/round_handlers.py). ``round.closed`` is ignored: the workflow closed it.
 
+``stride.feedback.v1.promotion.applied`` (ordered by case) → start ``promotion/<case>`` (id
+reuse rejected; services/worker/promotion_handlers.py). ``promotion.decided`` and
+``promotion.rules_changed`` are ignored: the workflow decided, and eligibility reads the rules
+in force.
+
 ``stride.goals.v1.cycle.closed`` → signal ``cycle/<cycle>`` (a backfill cycle's workflow
 waits for it; a finished workflow: nothing to do).
 
@@ -96,8 +101,9 @@ from services.worker.handlers import (
     handle_cycle_created,
     handle_risk_swept,
 )
+from services.worker.promotion_handlers import handle_promotion_applied
 from services.worker.round_handlers import handle_round_started
-from stride.feedback.v1 import rounds_pb2
+from stride.feedback.v1 import promotions_pb2, rounds_pb2
 from stride.goals.v1 import goals_pb2, goals_pb2_grpc
 
 log = structlog.get_logger(__name__)
@@ -200,6 +206,10 @@ async def _round_started(ctx: Context, event: rounds_pb2.RoundStarted) -> Outcom
     return await handle_round_started(ctx.client, event, task_queue=ctx.task_queue)
 
 
+async def _promotion_applied(ctx: Context, event: promotions_pb2.PromotionApplied) -> Outcome:
+    return await handle_promotion_applied(ctx.client, event, task_queue=ctx.task_queue)
+
+
 _ROUTES: tuple[Route[Any], ...] = (
     Route(
         goals_events.CHECKIN_RECORDED,
@@ -225,6 +235,11 @@ _ROUTES: tuple[Route[Any], ...] = (
         feedback_events.ROUND_STARTED_EVENT,
         _round_started,
         lambda e: f"round:{e.cycle_id}/{e.subject_id}",
+    ),
+    Route(
+        feedback_events.PROMOTION_APPLIED,
+        _promotion_applied,
+        lambda e: f"promotion:{e.case_id}",
     ),
 )
 ROUTES: dict[str, Route[Any]] = {route.event.subject: route for route in _ROUTES}
@@ -288,6 +303,8 @@ IGNORED: dict[str, str] = {
     feedback_events.ANSWERED.subject: _NO_FEEDBACK_WORKFLOW,
     feedback_events.SETTINGS_CHANGED.subject: "rounds read the threshold when they close",
     feedback_events.ROUND_CLOSED_EVENT.subject: "the round's workflow closed it itself",
+    feedback_events.PROMOTION_DECIDED.subject: "the promotion's workflow decided it itself",
+    feedback_events.PROMOTION_RULES_CHANGED.subject: "eligibility reads the rules in force",
 }
 
 

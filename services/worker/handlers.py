@@ -67,6 +67,8 @@ class Outcome(StrEnum):
     # RoundStarted: feedback-round/<cycle>/<subject> started, or it existed already.
     ROUND_STARTED = "round_started"
     ROUND_EXISTS = "round_exists"
+    PROMOTION_STARTED = "promotion_started"
+    PROMOTION_EXISTS = "promotion_exists"
 
 
 # approval id → whether goals still has it pending (raises when goals cannot tell now).

@@ -27,6 +27,7 @@ from activities.invitations import InvitationActivities
 from activities.notify import NotifyActivities
 from activities.org_calendar import OrgCalendarActivities
 from activities.org_sync import OrgSyncActivities
+from activities.promotions import PromotionActivities
 from activities.risk_sweep import RiskSweepActivities
 from services.common.settings import WorkerSettings
 from workflows.coordination import CoordinationWorkflow
@@ -36,6 +37,7 @@ from workflows.invitations import InvitationWorkflow
 from workflows.kr_escalation import KrEscalationWorkflow
 from workflows.org_sync import OrgSyncWorkflow
 from workflows.plan_approval import PlanApprovalWorkflow
+from workflows.promotion import PromotionWorkflow
 from workflows.risk_sweep import RiskSweepWorkflow
 from workflows.sandbox import RUNNER
 from workflows.search_attributes import SEARCH_ATTRIBUTES
@@ -51,6 +53,7 @@ WORKFLOWS: list[type] = [
     InvitationWorkflow,
     RiskSweepWorkflow,
     FeedbackRoundWorkflow,
+    PromotionWorkflow,
 ]
 
 
@@ -76,6 +79,7 @@ def activities_for(settings: WorkerSettings) -> list[Callable[..., Any]]:
         OrgCalendarActivities(settings).org_calendar,
         RiskSweepActivities(settings).sweep_batch,
         *FeedbackRoundActivities(settings).all(),
+        *PromotionActivities(settings).all(),
         ArchiveActivities(settings).archive_cycle,
     ]
 

@@ -27,7 +27,12 @@ from services.feedback import server as feedback_server
 from services.goals import server as goals_server
 from services.identity import server as identity_server
 from services.identity.bootstrap import Bootstrap
-from stride.feedback.v1 import archive_pb2_grpc, feedback_pb2_grpc, rounds_pb2_grpc
+from stride.feedback.v1 import (
+    archive_pb2_grpc,
+    feedback_pb2_grpc,
+    promotions_pb2_grpc,
+    rounds_pb2_grpc,
+)
 from stride.goals.v1 import goals_pb2_grpc
 from stride.identity.v1 import identity_pb2
 from tests.integration.services_fixtures import running, service_settings
@@ -86,6 +91,7 @@ class GatewayStack:
     goals: Any  # goals_pb2_grpc.GoalsServiceStub
     feedback: Any = None  # feedback_pb2_grpc.FeedbackServiceStub
     rounds: Any = None  # rounds_pb2_grpc.RoundServiceStub
+    promotions: Any = None  # promotions_pb2_grpc.PromotionServiceStub
     archive: Any = None  # archive_pb2_grpc.ArchiveServiceStub
     # The identity service's database (for checks below the API).
     identity_engine: Any = None
@@ -187,6 +193,7 @@ async def gateway_stack(
                         goals=goals_pb2_grpc.GoalsServiceStub(goals_channel),
                         feedback=feedback_pb2_grpc.FeedbackServiceStub(feedback_channel),
                         rounds=rounds_pb2_grpc.RoundServiceStub(feedback_channel),
+                        promotions=promotions_pb2_grpc.PromotionServiceStub(feedback_channel),
                         archive=archive_pb2_grpc.ArchiveServiceStub(feedback_channel),
                         identity_engine=identity_rt.engine,
                         feedback_engine=feedback_rt.engine,

@@ -41,6 +41,7 @@ from gateway.security import RULE_EXTENSION, iter_routes, route_rules
 from services.worker.worker import ensure_search_attributes
 from stride.feedback.v1 import archive_pb2 as apb
 from stride.feedback.v1 import feedback_pb2 as fpb
+from stride.feedback.v1 import promotions_pb2 as ppb
 from stride.feedback.v1 import rounds_pb2 as rpb
 from stride.goals.v1 import goals_pb2 as gpb
 from stride.identity.v1 import auth_pb2, identity_pb2, inbox_pb2, org_sync_pb2, org_sync_pb2_grpc
@@ -1370,6 +1371,122 @@ ENDPOINTS.append(
         body=e_and_m,
     )
 )
+
+# Promotion reviews: a case of a fresh report of m, applied for by m. Who may not read it (e, h,
+# admin, x) gets 404; the steps reach the workflow, which the matrix stack does not run: 503
+# (objections do not read the case first: 404 for the missing workflow). Naming the panel,
+# resolving and deciding are HR's (admin passes the gate and meets the 404).
+PROMOTION_READ = grid(any="4 Y 4 Y 4 4 S S U")
+PROMOTION_HR = grid(any="F F F Y 4 F S S U")
+PROMOTION_STEP = (503, "promotion_workflow_unavailable")
+
+
+async def promotion_case(w: World, column: str, target: str) -> dict[str, str]:
+    if "promotion" not in w.feedback:
+        m = w.people["m"]
+        report = await w.stack.person(w.departments["ops"], manager_id=m.id, sign_in=False)
+        case = await w.stack.promotions.Apply(
+            ppb.ApplyRequest(
+                applicant_id=m.id,
+                candidate_id=report.id,
+                current_grade="P3",
+                target_grade="P4",
+            )
+        )
+        w.feedback["promotion"] = case.id
+    return {"case_id": w.feedback["promotion"]}
+
+
+async def promotion_objection(w: World, column: str, target: str) -> dict[str, str]:
+    return {**await promotion_case(w, column, target), "number": "1"}
+
+
+ENDPOINTS += [
+    Endpoint(
+        "POST",
+        "/promotions",
+        grid(any="Y Y Y Y Y Y S S U"),
+        ok=(201, None),
+        body=const({"current_grade": "P1", "target_grade": "P2"}),
+    ),
+    Endpoint("GET", "/promotions", PEOPLE_ONLY),
+    Endpoint(
+        "GET",
+        "/promotions/{case_id}",
+        PROMOTION_READ,
+        hidden="promotion_not_found",
+        params=promotion_case,
+    ),
+    Endpoint(
+        "POST",
+        "/promotions/{case_id}/endorsement",
+        PROMOTION_READ,
+        ok=PROMOTION_STEP,
+        hidden="promotion_not_found",
+        params=promotion_case,
+        body=const({"endorse": True}),
+    ),
+    Endpoint(
+        "PUT",
+        "/promotions/{case_id}/panel",
+        PROMOTION_HR,
+        ok=PROMOTION_STEP,
+        hidden="promotion_not_found",
+        params=promotion_case,
+        body=const({"member_ids": ["emp-1", "emp-2", "emp-3"]}),
+    ),
+    Endpoint(
+        "POST",
+        "/promotions/{case_id}/scores",
+        PROMOTION_READ,
+        ok=PROMOTION_STEP,
+        hidden="promotion_not_found",
+        params=promotion_case,
+        body=const({"score": 4}),
+    ),
+    Endpoint(
+        "POST",
+        "/promotions/{case_id}/objections",
+        PEOPLE_ONLY,
+        ok=(404, "promotion_not_found"),
+        params=promotion_case,
+        body=const({"reason": "not the best candidate"}),
+    ),
+    Endpoint(
+        "POST",
+        "/promotions/{case_id}/objections/{number}/resolution",
+        PROMOTION_HR,
+        ok=PROMOTION_STEP,
+        hidden="promotion_not_found",
+        params=promotion_objection,
+        body=const({"uphold": False}),
+    ),
+    Endpoint(
+        "POST",
+        "/promotions/{case_id}/decision",
+        PROMOTION_HR,
+        ok=PROMOTION_STEP,
+        hidden="promotion_not_found",
+        params=promotion_case,
+        body=const({"approve": True}),
+    ),
+    Endpoint(
+        "POST",
+        "/promotions/{case_id}/withdrawal",
+        PROMOTION_READ,
+        ok=PROMOTION_STEP,
+        hidden="promotion_not_found",
+        params=promotion_case,
+        body=const({}),
+    ),
+    Endpoint("GET", "/promotion-rules", HR_ADMIN),
+    Endpoint(
+        "PUT",
+        "/promotion-rules",
+        HR_ADMIN,
+        body=const({"min_rating": "B", "ratings_count": 2, "min_tenure_months": 12}),
+    ),
+]
 
 # -- performance archive and calibration ---------------------------------------------------
 # Reads: the employee, the managers in their reporting line, HR and admin (the feedback

@@ -4,7 +4,9 @@ the round workflow with fake activities (the real ones: test_feedback_round_flow
 - RoundStarted → ``feedback-round/<cycle>/<subject>`` once (a second event is "exists");
   an event without ids or with a date that is not one can never be handled;
 - published on STRIDE_FEEDBACK, the bridge's second consumer (``<name>-feedback``) takes it
-  and the round's workflow starts nominating; the goals consumer keeps its name.
+  and the round's workflow starts nominating; the goals consumer keeps its name;
+- PromotionApplied on the same consumer starts ``promotion/<case>`` (the manager is asked to
+  endorse).
 """
 
 from __future__ import annotations
@@ -25,18 +27,18 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from services.common.nats import FEEDBACK_STREAM, GOALS_STREAM, ensure_streams
-from services.feedback.events import ROUND_STARTED_EVENT
+from services.feedback.events import PROMOTION_APPLIED, ROUND_STARTED_EVENT
 from services.worker.bridge import EventBridge
 from services.worker.handlers import InvalidEvent, Outcome
 from services.worker.round_handlers import handle_round_started
 from services.worker.worker import build_worker
 from stride.common.v1 import common_pb2
-from stride.feedback.v1 import rounds_pb2
+from stride.feedback.v1 import promotions_pb2, rounds_pb2
 from tests.integration.test_bridge import eventually
-from tests.workflows.fake_activities import FakeActivities, RoundStand
+from tests.workflows.fake_activities import FakeActivities, PromotionStand, RoundStand
 from workflows import ids
 from workflows.feedback_round import FeedbackRoundWorkflow
-from workflows.notifications import FEEDBACK_NOMINATE
+from workflows.notifications import FEEDBACK_NOMINATE, PROMOTION_ENDORSE_NEEDED
 
 
 @pytest.fixture
@@ -48,7 +50,7 @@ async def fakes() -> FakeActivities:
 async def worker(
     temporal_dev_env: WorkflowEnvironment, fakes: FakeActivities
 ) -> AsyncIterator[Worker]:
-    activities = [*fakes.all(), *RoundStand().all()]
+    activities = [*fakes.all(), *RoundStand().all(), *PromotionStand().all()]
     async with build_worker(
         temporal_dev_env.client, f"bridge-rounds-{uuid.uuid4()}", activities=activities
     ) as w:
@@ -134,7 +136,10 @@ async def test_the_bridge_starts_a_round_from_the_feedback_stream(
     )
     await bridge.setup()
     feedback = await js.consumer_info(FEEDBACK_STREAM, f"{consumer}-feedback")
-    assert set(feedback.config.filter_subjects or []) == {ROUND_STARTED_EVENT.subject}
+    assert set(feedback.config.filter_subjects or []) == {
+        ROUND_STARTED_EVENT.subject,
+        PROMOTION_APPLIED.subject,
+    }
     assert (await js.consumer_info(GOALS_STREAM, consumer)).config.filter_subjects
     running = asyncio.create_task(bridge.run())
     cycle, subject = f"cyc-{uuid.uuid4().hex[:6]}", f"emp-{uuid.uuid4().hex[:6]}"
@@ -158,12 +163,38 @@ async def test_the_bridge_starts_a_round_from_the_feedback_stream(
         # stream's start, as a new deployment's bridge does): allow for them.
         await eventually(told_to_nominate, timeout=90)
 
+        case_id = f"case-{uuid.uuid4().hex[:8]}"
+        applied = promotions_pb2.PromotionApplied(
+            meta=common_pb2.EventMeta(
+                event_id=str(uuid.uuid4()), occurred_at="2026-12-03T02:00:00Z", producer="feedback"
+            ),
+            case_id=case_id,
+            candidate_id=subject,
+            applicant_id=subject,
+            current_grade="P4",
+            target_grade="P5",
+        )
+        await js.publish(
+            PROMOTION_APPLIED.subject,
+            applied.SerializeToString(),
+            headers={"Nats-Msg-Id": applied.meta.event_id},
+        )
+        review = client.get_workflow_handle(ids.promotion(case_id))
+
+        async def asked_to_endorse() -> None:
+            assert (await review.describe()).status == WorkflowExecutionStatus.RUNNING
+            asked = [n for n in fakes.notifications(PROMOTION_ENDORSE_NEEDED) if case_id in n.key]
+            assert [[m.recipient_id for m in n.messages] for n in asked] == [["emp-manager"]]
+
+        await eventually(asked_to_endorse, timeout=90)
+
         async def settled() -> None:
             info = await js.consumer_info(FEEDBACK_STREAM, f"{consumer}-feedback")
             assert info.num_ack_pending == 0 and info.num_pending == 0, info
 
         await eventually(settled, timeout=90)
         await handle.terminate("test over")
+        await review.terminate("test over")
     finally:
         bridge.stop()
         await asyncio.wait_for(running, 30)

@@ -25,6 +25,10 @@ recovery), with its child ``coordination_ladder``. A scenario may record several
 patches ``notify-quiet-for-all`` and ``coordination-calendar``.
 ``risk_sweep`` records a scheduled run (``risk_sweep_scheduled``) and the week's sweep it
 starts as its child (``risk_sweep_week``), on a stand-in SweepRisk.
+``promotion_approved`` is a promotion case endorsed, scored (a conflicted score refused), an
+objection dismissed after the publicity period, approved; ``promotion_back_to_panel_withdrawn``
+one whose objection is upheld (back to a new panel) and that the candidate then withdraws. Both
+on a stand-in PromotionService (:class:`PromotionStand`).
 ``feedback_round_whole`` is a whole 360 round on a stand-in RoundService (:class:`RoundStand`);
 ``cycle_closing_with_rounds`` a quarter's last run that starts its 360 rounds at closing.
 
@@ -58,7 +62,13 @@ from temporalio.testing import WorkflowEnvironment
 from services.common.binaries import find_binary
 from services.worker.worker import build_worker, ensure_search_attributes
 from tests.fakes.audit import DecisionLog
-from tests.workflows.fake_activities import SKIP_LEVEL, FakeActivities, RoundStand, SweepStand
+from tests.workflows.fake_activities import (
+    SKIP_LEVEL,
+    FakeActivities,
+    PromotionStand,
+    RoundStand,
+    SweepStand,
+)
 from workflows import ids
 from workflows.calendar import rfc3339
 from workflows.coordination import CoordinationWorkflow, OutcomeInput
@@ -79,6 +89,17 @@ from workflows.plan_approval import (
     DecisionInput,
     PlanApprovalInput,
     PlanApprovalWorkflow,
+)
+from workflows.promotion import PromotionWorkflow
+from workflows.promotion_rules import (
+    Decide,
+    Endorse,
+    Objection,
+    PromotionInput,
+    ResolveObjection,
+    Score,
+    SetPanel,
+    Withdraw,
 )
 from workflows.risk_sweep import RiskSweepInput, RiskSweepWorkflow
 from workflows.round_rules import ApproveNominationsInput, RoundInput, RoundsAtClosing
@@ -570,6 +591,77 @@ async def feedback_round(
     return handle
 
 
+async def _promotion_phase(handle: WorkflowHandle[Any, Any], phase: str) -> None:
+    for _ in range(400):
+        if (await handle.query(PromotionWorkflow.state)).phase == phase:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the case never reached {phase}")
+
+
+async def _promotion_to_publicity(
+    client: Client, task_queue: str, case_id: str, panel: list[str]
+) -> WorkflowHandle[Any, Any]:
+    candidate = f"emp-{case_id}"
+    handle = await client.start_workflow(
+        PromotionWorkflow.run,
+        PromotionInput(case_id, candidate, candidate, "P4", "P5"),
+        id=f"{ids.promotion(case_id)}-{uuid.uuid4().hex[:8]}",
+        task_queue=task_queue,
+    )
+    await _promotion_phase(handle, "endorsement")
+    await handle.execute_update(PromotionWorkflow.endorse, Endorse("emp-manager", True))
+    await _promotion_phase(handle, "panel")
+    await handle.execute_update(PromotionWorkflow.set_panel, SetPanel("emp-hr-1", panel, True))
+    try:  # the manager is refused as a conflict of interest: not in the history
+        await handle.execute_update(PromotionWorkflow.score, Score("emp-manager", 5))
+    except Exception:
+        pass
+    for member in panel:
+        await handle.execute_update(PromotionWorkflow.score, Score(member, 4))
+    await _promotion_phase(handle, "publicity")
+    await handle.execute_update(
+        PromotionWorkflow.raise_objection, Objection("emp-colleague", "a reason")
+    )
+    return handle
+
+
+async def promotion_approved(
+    env: WorkflowEnvironment, client: Client, task_queue: str
+) -> WorkflowHandle[Any, Any]:
+    """Endorsed, scored, an objection open past the publicity period then dismissed,
+    approved."""
+    handle = await _promotion_to_publicity(client, task_queue, "case-replay-1", ["emp-p1"])
+    await env.sleep(timedelta(days=10))
+    await _promotion_phase(handle, "investigation")
+    await handle.execute_update(
+        PromotionWorkflow.resolve_objection,
+        ResolveObjection("emp-hr-1", 1, False, "", "unfounded", True),
+    )
+    await _promotion_phase(handle, "decision")
+    await handle.execute_update(PromotionWorkflow.decide, Decide("emp-hr-1", True, "ok", True))
+    await handle.result()
+    return handle
+
+
+async def promotion_back_to_panel(
+    env: WorkflowEnvironment, client: Client, task_queue: str
+) -> WorkflowHandle[Any, Any]:
+    """An objection upheld during the publicity period (back to a new panel), then
+    withdrawn by the candidate."""
+    handle = await _promotion_to_publicity(client, task_queue, "case-replay-2", ["emp-p1"])
+    await handle.execute_update(
+        PromotionWorkflow.resolve_objection,
+        ResolveObjection("emp-hr-1", 1, True, "back_to_panel", "new panel", True),
+    )
+    await _promotion_phase(handle, "panel")
+    await handle.execute_update(
+        PromotionWorkflow.withdraw, Withdraw("emp-case-replay-2", "next year")
+    )
+    await handle.result()
+    return handle
+
+
 async def _org_calendar(env: WorkflowEnvironment, fakes: FakeActivities) -> None:
     """Quiet hours 22:00–08:00, a DingTalk robot in the owner's department, and holidays: the
     next two days (approvals count past them) and every Monday from the third week on (check-in
@@ -606,6 +698,8 @@ SCENARIOS: dict[str, Scenario] = {
     "risk_sweep": risk_sweep,
     "feedback_round_whole": feedback_round,
     "cycle_closing_with_rounds": cycle_closing_with_rounds,
+    "promotion_approved": promotion_approved,
+    "promotion_back_to_panel_withdrawn": promotion_back_to_panel,
     # The same last run, now archiving after final scoring (patch ``cycle-archive``).
     "cycle_closing_archived": cycle_closing,
 }
@@ -625,10 +719,17 @@ async def record(names: list[str] | None = None) -> dict[str, str]:
         decisions = DecisionLog()
         sweep = SweepStand(["at_risk", "behind", "skip", "on_track", "at_risk"])
         rounds = RoundStand()
+        promotions = PromotionStand()
         async with build_worker(
             env.client,
             task_queue,
-            activities=[*fakes.all(), *decisions.activities(), sweep.sweep, *rounds.all()],
+            activities=[
+                *fakes.all(),
+                *decisions.activities(),
+                sweep.sweep,
+                *rounds.all(),
+                *promotions.all(),
+            ],
             identity=IDENTITY,
         ):
             for name, scenario in SCENARIOS.items():

@@ -63,6 +63,8 @@ def test_histories_are_committed() -> None:
         "coordination_at_night",
         "feedback_round_whole",
         "cycle_closing_with_rounds",
+        "promotion_approved",
+        "promotion_back_to_panel_withdrawn",
         "cycle_closing_archived",
     } <= names
 

@@ -19,7 +19,7 @@ from services.common.channels import (
 )
 from services.common.request_context import ACTOR_KEY, CURRENT_REQUEST, REQUEST_ID_KEY, RequestInfo
 from stride.audit.v1 import audit_pb2
-from stride.feedback.v1 import archive_pb2, feedback_pb2, rounds_pb2, talent_pb2
+from stride.feedback.v1 import archive_pb2, feedback_pb2, promotions_pb2, rounds_pb2, talent_pb2
 from stride.goals.v1 import goals_pb2
 from stride.identity.v1 import auth_pb2, identity_pb2, inbox_pb2, org_sync_pb2
 
@@ -39,6 +39,7 @@ def test_idempotent_reads_are_every_read_method_of_the_protos_and_nothing_else()
         feedback_pb2,
         rounds_pb2,
         talent_pb2,
+        promotions_pb2,
         archive_pb2,
     )
     for module in modules:

@@ -67,6 +67,15 @@ from workflows.plan_approval import (
     EscalateActivityInput,
     EscalateResult,
 )
+from workflows.promotion_rules import (
+    ELIGIBILITY_ACTIVITY,
+    PEOPLE_ACTIVITY,
+    RECORD_ACTIVITY,
+    CaseRef,
+    Eligibility,
+    PromotionPeople,
+    PromotionStep,
+)
 from workflows.risk_sweep import ERROR_REFUSED, SWEEP_ACTIVITY, SweepBatchInput, SweepBatchResult
 from workflows.round_rules import (
     APPROVE_ACTIVITY,
@@ -401,3 +410,39 @@ class RoundStand:
     async def start_rounds(self, input: StartRoundsInput) -> StartRoundsResult:
         self._record(START_ROUNDS_ACTIVITY, input)
         return StartRoundsResult(started=5, already=1)
+
+
+@dataclass
+class PromotionStand:
+    """Stands in for the feedback service's PromotionService behind the promotion workflow's
+    activities: the candidate's manager and reporting line, HR, the eligibility answer, and
+    every recorded step (with its skipped time)."""
+
+    calls: list[Call] = field(default_factory=list)
+    manager_id: str = "emp-manager"
+    reporting_line: list[str] = field(default_factory=lambda: ["emp-manager", "emp-director"])
+    hr_ids: list[str] = field(default_factory=lambda: list(HR_PEOPLE))
+    eligibility: Eligibility = field(default_factory=lambda: Eligibility(True, []))
+
+    def _record(self, name: str, value: Any) -> None:
+        self.calls.append(Call(name, value, activity.info().current_attempt_scheduled_time))
+
+    def steps(self) -> list[PromotionStep]:
+        return [c.input for c in self.calls if c.name == RECORD_ACTIVITY]
+
+    def all(self) -> list[Callable[..., Any]]:
+        return [self.people, self.eligible, self.record]
+
+    @activity.defn(name=PEOPLE_ACTIVITY)
+    async def people(self, input: CaseRef) -> PromotionPeople:
+        self._record(PEOPLE_ACTIVITY, input)
+        return PromotionPeople(self.manager_id, list(self.reporting_line), list(self.hr_ids))
+
+    @activity.defn(name=ELIGIBILITY_ACTIVITY)
+    async def eligible(self, input: CaseRef) -> Eligibility:
+        self._record(ELIGIBILITY_ACTIVITY, input)
+        return self.eligibility
+
+    @activity.defn(name=RECORD_ACTIVITY)
+    async def record(self, step: PromotionStep) -> None:
+        self._record(RECORD_ACTIVITY, step)

@@ -15,11 +15,13 @@ import grpc
 
 from services.common.runtime import ServiceContext
 from services.feedback.handlers.archive_shared import archive_deps
+from services.feedback.handlers.promotions import promotion_deps
 from services.feedback.handlers.round_shared import round_deps
 from services.feedback.handlers.shared import deps_of
 from services.feedback.handlers.talent import talent_deps
 from services.feedback.servicers.archive import ArchiveServicer
 from services.feedback.servicers.feedback import FeedbackServicer
+from services.feedback.servicers.promotions import PromotionServicer
 from services.feedback.servicers.rounds import RoundServicer
 from services.feedback.servicers.talent import TalentServicer
 from stride.feedback.v1 import (
@@ -27,6 +29,8 @@ from stride.feedback.v1 import (
     archive_pb2_grpc,
     feedback_pb2,
     feedback_pb2_grpc,
+    promotions_pb2,
+    promotions_pb2_grpc,
     rounds_pb2,
     rounds_pb2_grpc,
     talent_pb2,
@@ -38,6 +42,7 @@ SERVICE_NAMES = [
     rounds_pb2.DESCRIPTOR.services_by_name["RoundService"].full_name,
     talent_pb2.DESCRIPTOR.services_by_name["TalentService"].full_name,
     archive_pb2.DESCRIPTOR.services_by_name["ArchiveService"].full_name,
+    promotions_pb2.DESCRIPTOR.services_by_name["PromotionService"].full_name,
 ]
 
 
@@ -50,4 +55,7 @@ async def setup(ctx: ServiceContext, server: grpc.aio.Server) -> None:
     talent_pb2_grpc.add_TalentServiceServicer_to_server(TalentServicer(talent_deps(deps)), server)
     archive_pb2_grpc.add_ArchiveServiceServicer_to_server(
         ArchiveServicer(archive_deps(ctx, deps.org, deps.goals)), server
+    )
+    promotions_pb2_grpc.add_PromotionServiceServicer_to_server(
+        PromotionServicer(promotion_deps(ctx, deps.org)), server
     )
