@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Collection
-from typing import Any
+from datetime import timedelta
+from typing import Any, TypeVar
 
 import structlog
 from fastapi import Request, Response
-from temporalio.client import Client, RPCTimeoutOrCancelledError
+from temporalio.client import Client, RPCTimeoutOrCancelledError, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
 from gateway.convert import to_dict
@@ -15,6 +17,8 @@ from gateway.deps import Deps
 from gateway.problems import ProblemError
 
 log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
 
 # Media types an uploaded spreadsheet may come as (browsers send .csv as any of the text and
 # Excel ones; application/octet-stream when they cannot tell).
@@ -113,6 +117,41 @@ async def temporal_client(deps: Deps) -> Client:
     except Exception as exc:
         log.warning("cannot connect to Temporal", error=str(exc))
         raise temporal_unavailable() from exc
+
+
+# How long an Update waits for a workflow that its service has just recorded and the worker's
+# bridge is about to start (a promotion case, a 360 round): the event is relayed and the
+# workflow started within a second or two when everything runs.
+WORKFLOW_START_PATIENCE_SECONDS = 10.0
+
+
+async def update_once_started(
+    handle: WorkflowHandle[Any, Any],
+    update: str,
+    arg: Any,
+    *,
+    result_type: type[T],
+    rpc_timeout: timedelta,
+    patience: float = WORKFLOW_START_PATIENCE_SECONDS,
+) -> T:
+    """``handle.execute_update(...)``, asked again while the workflow does not exist yet.
+
+    The caller has read the record from its service (so it exists); its workflow is started
+    by the bridge from the record's event, a moment after the record was written. A workflow
+    still missing after ``patience`` raises Temporal's NOT_FOUND (a 503 to the client: the
+    worker or the bridge is down).
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + patience
+    while True:
+        try:
+            return await handle.execute_update(
+                update, arg, result_type=result_type, rpc_timeout=rpc_timeout
+            )
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND or loop.time() > deadline:
+                raise
+        await asyncio.sleep(0.25)
 
 
 def temporal_problem(exc: Exception, not_found: ProblemError) -> ProblemError:

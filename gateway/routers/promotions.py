@@ -28,7 +28,13 @@ from gateway.convert import to_dict
 from gateway.deps import Deps, Paging, PathId, RpcDep
 from gateway.policy import ADMIN, HR
 from gateway.problems import ProblemError
-from gateway.routers.common import created, temporal_client, temporal_problem
+from gateway.routers.common import (
+    WORKFLOW_START_PATIENCE_SECONDS,
+    created,
+    temporal_client,
+    temporal_problem,
+    update_once_started,
+)
 from gateway.routes import StrideRoute
 from gateway.schemas.promotions import (
     ApplyBody,
@@ -50,6 +56,7 @@ from gateway.security import Access, Allow
 from stride.feedback.v1 import promotions_pb2 as pb
 from workflows import ids
 from workflows.promotion_rules import (
+    ERROR_ENDED,
     ERROR_STATUS,
     UPDATE_DECIDE,
     UPDATE_ENDORSE,
@@ -67,7 +74,7 @@ from workflows.promotion_rules import (
     SetPanel,
     Withdraw,
 )
-from workflows.vocabulary import PROMOTION_PHASES
+from workflows.vocabulary import PROMOTION_ENDED, PROMOTION_PHASES
 
 log = structlog.get_logger(__name__)
 
@@ -100,13 +107,30 @@ def _is_hr(access: Access) -> bool:
 
 
 async def _step(
-    deps: Deps, case_id: str, update: str, arg: Any, *, missing: str = WORKFLOW_NOT_READY
+    deps: Deps,
+    case_id: str,
+    update: str,
+    arg: Any,
+    *,
+    case: pb.PromotionCase | None = None,
+    missing: str = WORKFLOW_NOT_READY,
 ) -> PromotionState:
+    """The workflow's Update ``update``. With the ``case`` as read from the service: an ended
+    case is refused (409) without asking Temporal, and a workflow not started yet (the
+    bridge starts it from the case's event a moment after the case was recorded) is waited
+    for; without it (the caller may not read the case), a missing workflow is ``missing``."""
+    if case is not None and case.status in PROMOTION_ENDED:
+        raise _problem(ERROR_ENDED)
     client = await temporal_client(deps)
     handle = client.get_workflow_handle(ids.promotion(case_id))
     try:
-        state: PromotionState = await handle.execute_update(
-            update, arg, result_type=PromotionState, rpc_timeout=UPDATE_TIMEOUT
+        state = await update_once_started(
+            handle,
+            update,
+            arg,
+            result_type=PromotionState,
+            rpc_timeout=UPDATE_TIMEOUT,
+            patience=WORKFLOW_START_PATIENCE_SECONDS if case is not None else 0.0,
         )
     except WorkflowUpdateFailedError as exc:
         raise _refused(exc) from exc
@@ -214,9 +238,11 @@ async def endorse(
     rpc: RpcDep,
     access: Access = Allow("promotion.endorse"),
 ) -> dict[str, Any]:
-    await _case(rpc, case_id, access.caller.id)
+    case = await _case(rpc, case_id, access.caller.id)
     update = Endorse(access.caller.id, body.endorse, body.comment)
-    return _view(await _step(deps, case_id, UPDATE_ENDORSE, update), access.caller.id, False)
+    return _view(
+        await _step(deps, case_id, UPDATE_ENDORSE, update, case=case), access.caller.id, False
+    )
 
 
 @router.put(
@@ -233,9 +259,9 @@ async def set_panel(
     rpc: RpcDep,
     access: Access = Allow("promotion.panel"),
 ) -> dict[str, Any]:
-    await _case(rpc, case_id, access.caller.id)
+    case = await _case(rpc, case_id, access.caller.id)
     update = SetPanel(access.caller.id, list(body.member_ids), _is_hr(access))
-    state = await _step(deps, case_id, UPDATE_SET_PANEL, update)
+    state = await _step(deps, case_id, UPDATE_SET_PANEL, update, case=case)
     return _view(state, access.caller.id, _is_hr(access))
 
 
@@ -252,9 +278,11 @@ async def score(
     rpc: RpcDep,
     access: Access = Allow("promotion.score"),
 ) -> dict[str, Any]:
-    await _case(rpc, case_id, access.caller.id)
+    case = await _case(rpc, case_id, access.caller.id)
     update = Score(access.caller.id, body.score, body.comment)
-    return _view(await _step(deps, case_id, UPDATE_SCORE, update), access.caller.id, False)
+    return _view(
+        await _step(deps, case_id, UPDATE_SCORE, update, case=case), access.caller.id, False
+    )
 
 
 @router.post(
@@ -292,11 +320,11 @@ async def resolve_objection(
     rpc: RpcDep,
     access: Access = Allow("promotion.resolve"),
 ) -> dict[str, Any]:
-    await _case(rpc, case_id, access.caller.id)
+    case = await _case(rpc, case_id, access.caller.id)
     update = ResolveObjection(
         access.caller.id, number, body.uphold, body.outcome or "", body.comment, _is_hr(access)
     )
-    state = await _step(deps, case_id, UPDATE_RESOLVE, update)
+    state = await _step(deps, case_id, UPDATE_RESOLVE, update, case=case)
     return _view(state, access.caller.id, _is_hr(access))
 
 
@@ -314,9 +342,9 @@ async def decide(
     rpc: RpcDep,
     access: Access = Allow("promotion.decide"),
 ) -> dict[str, Any]:
-    await _case(rpc, case_id, access.caller.id)
+    case = await _case(rpc, case_id, access.caller.id)
     update = Decide(access.caller.id, body.approve, body.comment, _is_hr(access))
-    state = await _step(deps, case_id, UPDATE_DECIDE, update)
+    state = await _step(deps, case_id, UPDATE_DECIDE, update, case=case)
     return _view(state, access.caller.id, _is_hr(access))
 
 
@@ -333,9 +361,11 @@ async def withdraw(
     rpc: RpcDep,
     access: Access = Allow("promotion.withdraw"),
 ) -> dict[str, Any]:
-    await _case(rpc, case_id, access.caller.id)
+    case = await _case(rpc, case_id, access.caller.id)
     update = Withdraw(access.caller.id, body.reason)
-    return _view(await _step(deps, case_id, UPDATE_WITHDRAW, update), access.caller.id, False)
+    return _view(
+        await _step(deps, case_id, UPDATE_WITHDRAW, update, case=case), access.caller.id, False
+    )
 
 
 # --- rules (HR) ---------------------------------------------------------------------------------

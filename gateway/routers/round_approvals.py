@@ -27,7 +27,7 @@ from temporalio.exceptions import ApplicationError
 from gateway.deps import Deps, PathId, RpcDep
 from gateway.policy import HR
 from gateway.problems import ProblemError
-from gateway.routers.common import temporal_client, temporal_problem
+from gateway.routers.common import temporal_client, temporal_problem, update_once_started
 from gateway.routes import StrideRoute
 from gateway.schemas.round_approvals import ApprovedRound, ApproveNominationsBody
 from gateway.security import Access, Allow
@@ -110,8 +110,8 @@ async def approve_nominations(
     client = await temporal_client(deps)
     handle = client.get_workflow_handle(ids.feedback_round(found.cycle_id, found.subject_id))
     try:
-        state = await handle.execute_update(
-            UPDATE_APPROVE, update, result_type=RoundState, rpc_timeout=UPDATE_TIMEOUT
+        state = await update_once_started(
+            handle, UPDATE_APPROVE, update, result_type=RoundState, rpc_timeout=UPDATE_TIMEOUT
         )
     except WorkflowUpdateFailedError as exc:
         raise _refused(exc) from exc
