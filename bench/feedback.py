@@ -47,6 +47,7 @@ from bench.stack import TIME_ZONE, Stack, benchmark_stack
 from services.cli.org import import_file
 from services.common.channels import channel
 from services.common.request_context import ACTOR_KEY
+from services.common.settings import StrideSettings
 from services.goals.calendar import local_today
 from stride.feedback.v1 import rounds_pb2, rounds_pb2_grpc
 
@@ -258,9 +259,11 @@ async def _close_all(stack: Stack, rounds: Sequence[OpenRound], opts: Options) -
 
 
 async def _ceilings(dsn: str, inserts: int, selects: int, opts: Options) -> dict[str, LoadResult]:
-    """Single-row INSERT transactions and primary-key selects through an asyncpg pool of
-    ``concurrency`` connections, as many as the phases they stand beside."""
-    pool = await asyncpg.create_pool(dsn, min_size=opts.concurrency, max_size=opts.concurrency)
+    """Single-row INSERT transactions and primary-key selects through an asyncpg pool as large
+    as the feedback service's (``StrideSettings.db_pool_size``, like the check-in benchmark's
+    bare app), sent ``concurrency`` at a time like the phases they stand beside."""
+    size = StrideSettings.model_fields["db_pool_size"].default
+    pool = await asyncpg.create_pool(dsn, min_size=size, max_size=size)
     assert pool is not None
     try:
         await pool.execute(
