@@ -3,18 +3,16 @@ archive record, and the write-only workbook the rows are appended to page by pag
 
 Texts people typed (comments) are kept as typed. In the XLSX every text cell is stored as
 a string, so a comment starting with "=" is never a formula; in the CSV such a cell is
-prefixed with an apostrophe (the usual guard against spreadsheet formula injection).
+prefixed with an apostrophe (services/common/spreadsheets.py).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
+from services.common import spreadsheets
 from stride.feedback.v1 import archive_pb2 as pb
 from workflows.vocabulary import CALIBRATION_FIELDS
 
@@ -36,9 +34,6 @@ COLUMNS = (
     "updated_at",
 )
 PAGE_SIZE = 200
-BOM = "\ufeff"
-CHUNK = 64 * 1024
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def row(r: pb.ArchiveRecord) -> list[Any]:
@@ -55,52 +50,20 @@ def _compact(raw: str) -> str:
 
 
 def csv_line(values: Iterable[Any]) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerow(
-        [
-            ""
-            if v is None
-            else (f"'{v}" if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
-            for v in values
-        ]
-    )
-    return out.getvalue()
+    """A record of the CSV, texts guarded against formula injection."""
+    return spreadsheets.csv_line(values, guard_formulas=True)
 
 
 def csv_header() -> str:
-    return BOM + csv_line(COLUMNS)
+    return spreadsheets.csv_header(COLUMNS)
 
 
-class XlsxExport:
+class XlsxExport(spreadsheets.XlsxSheet):
     """A write-only (streaming) workbook; the file is spooled to disk past a few MB."""
 
     def __init__(self) -> None:
-        from openpyxl import Workbook  # only for an XLSX export
-
-        self.workbook = Workbook(write_only=True)
-        self.sheet = self.workbook.create_sheet("archive")
-        self.sheet.append(list(COLUMNS))
-        self.rows = 0
+        super().__init__("archive", COLUMNS)
 
     def add(self, records: Iterable[pb.ArchiveRecord]) -> None:
-        from openpyxl.cell import WriteOnlyCell
-
         for r in records:
-            cells = []
-            for value in row(r):
-                cell = WriteOnlyCell(self.sheet, value=value)
-                if isinstance(value, str):
-                    cell.data_type = "s"  # never a formula
-                cells.append(cell)
-            self.sheet.append(cells)
-            self.rows += 1
-
-    def chunks(self) -> Iterator[bytes]:
-        out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
-        try:
-            self.workbook.save(out)
-            out.seek(0)
-            while chunk := out.read(CHUNK):
-                yield chunk
-        finally:
-            out.close()
+            self.append(row(r))

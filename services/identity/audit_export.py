@@ -9,11 +9,10 @@ chain.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
+from services.common import spreadsheets
 from stride.audit.v1 import audit_pb2 as pb
 
 COLUMNS = (
@@ -33,8 +32,6 @@ COLUMNS = (
     "hash",
 )
 PAGE_SIZE = 200
-# Excel opens UTF-8 CSV correctly only with a byte order mark.
-BOM = "\ufeff"
 
 ListCall = Callable[[pb.ListAuditEntriesRequest], Awaitable[pb.ListAuditEntriesResponse]]
 
@@ -62,32 +59,21 @@ async def pages(call: ListCall, request: pb.ListAuditEntriesRequest) -> AsyncIte
 
 
 def csv_line(values: Iterable[Any]) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerow(list(values))
-    return out.getvalue()
+    """A record of the CSV with every value as stored (no formula guard: an export is checked
+    against the hash chain; open it in a spreadsheet as text, or use the XLSX)."""
+    return spreadsheets.csv_line(values, guard_formulas=False)
 
 
 def csv_header() -> str:
-    return BOM + csv_line(COLUMNS)
+    return spreadsheets.csv_header(COLUMNS)
 
 
-class XlsxExport:
-    """A write-only workbook the rows are appended to."""
+class XlsxExport(spreadsheets.XlsxSheet):
+    """A write-only workbook the entries are appended to (texts stored as strings)."""
 
     def __init__(self) -> None:
-        from openpyxl import Workbook  # only for an XLSX export (the gateway imports this)
-
-        self.workbook = Workbook(write_only=True)
-        self.sheet = self.workbook.create_sheet("audit")
-        self.sheet.append(list(COLUMNS))
-        self.rows = 0
+        super().__init__("audit", COLUMNS)
 
     def add(self, entries: Iterable[pb.AuditEntry]) -> None:
         for entry in entries:
-            self.sheet.append(row(entry))
-            self.rows += 1
-
-    def bytes(self) -> bytes:
-        out = io.BytesIO()
-        self.workbook.save(out)
-        return out.getvalue()
+            self.append(row(entry))
