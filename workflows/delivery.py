@@ -52,7 +52,9 @@ from workflows.notifications import (
     NotifyResult,
     OrgCalendarInfo,
     OrgCalendarInput,
+    Outgoing,
     im_key,
+    step_key,
 )
 
 PATCH_CHANNELS = "notify-channels"
@@ -148,6 +150,43 @@ async def deliver(
     if request.template in IM_TEMPLATES:
         await _post_to_robots(request)
     return result
+
+
+def service_retry(*refused: str) -> RetryPolicy:
+    """The retry policy of a workflow's activities that call a service: backing off to a
+    minute, never retrying the service's refusals (the ApplicationError types ``refused``)."""
+    return RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(minutes=1),
+        non_retryable_error_types=list(refused),
+    )
+
+
+async def tell(
+    workflow_id: str,
+    step: str,
+    template: str,
+    recipients: list[str],
+    params: dict[str, str],
+    *,
+    retry_policy: RetryPolicy,
+) -> None:
+    """One notification step of a workflow: ``template`` with ``params`` to each of
+    ``recipients`` (none: nothing), keyed by the workflow and the step, through
+    :func:`deliver`."""
+    if not recipients:
+        return
+    await deliver(
+        NotifyRequest(
+            key=step_key(workflow_id, step),
+            template=template,
+            messages=[Outgoing(r, dict(params)) for r in recipients],
+        ),
+        start_to_close_timeout=timedelta(minutes=2),
+        retry_policy=retry_policy,
+        summary=template,
+    )
 
 
 async def deliver_later_if_quiet(

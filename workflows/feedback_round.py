@@ -38,11 +38,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.calendar import WorkCalendar, parse_instant, rfc3339, zone
-from workflows.delivery import deliver, org_calendar
+from workflows.delivery import org_calendar, service_retry, tell
 from workflows.notifications import (
     FEEDBACK_APPROVAL_NEEDED,
     FEEDBACK_APPROVAL_REMINDER,
@@ -51,9 +50,6 @@ from workflows.notifications import (
     FEEDBACK_NOMINATION_REMINDER,
     FEEDBACK_RATER_REMINDER,
     FEEDBACK_RESULTS_READY,
-    NotifyRequest,
-    Outgoing,
-    step_key,
 )
 from workflows.round_rules import (
     APPROVE_ACTIVITY,
@@ -97,12 +93,7 @@ from workflows.vocabulary import (
 # the manager's reminder fall a few working days after them at most).
 CALENDAR_MARGIN = timedelta(days=40)
 
-ACTIVITY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=1),
-    non_retryable_error_types=[ERROR_SERVICE_REFUSED],
-)
+ACTIVITY_RETRY = service_retry(ERROR_SERVICE_REFUSED)
 # The approval is awaited by a person at the other end of an HTTP request: give up sooner.
 APPROVE_RETRY = replace(ACTIVITY_RETRY, maximum_attempts=4)
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
@@ -401,16 +392,7 @@ class FeedbackRoundWorkflow:
             "nominations_due": self._input.nominations_due,
             "deadline": self._input.deadline,
         }
-        await deliver(
-            NotifyRequest(
-                key=step_key(self._id, step),
-                template=template,
-                messages=[Outgoing(r, dict(params)) for r in people],
-            ),
-            start_to_close_timeout=timedelta(minutes=2),
-            retry_policy=ACTIVITY_RETRY,
-            summary=template,
-        )
+        await tell(self._id, step, template, people, params, retry_policy=ACTIVITY_RETRY)
 
     def _set_phase(self, phase: str) -> None:
         if phase != self._state.phase:

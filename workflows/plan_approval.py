@@ -32,7 +32,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows import ids
@@ -44,15 +43,12 @@ from workflows.calendar import (
     parse_instant,
     rfc3339,
 )
-from workflows.delivery import deliver, work_calendar
+from workflows.delivery import service_retry, tell, work_calendar
 from workflows.notifications import (
     APPROVAL_DECIDED,
     APPROVAL_ESCALATED,
     APPROVAL_REMINDER,
     APPROVAL_REQUESTED,
-    NotifyRequest,
-    Outgoing,
-    step_key,
 )
 from workflows.search_attributes import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_PHASE
 from workflows.vocabulary import DEFAULT_TIME_ZONE, ApprovalStatus
@@ -101,12 +97,7 @@ ERROR_INVALID_DECISION = "invalid_decision"
 # goals refused the decision (e.g. decided meanwhile through another path).
 ERROR_REFUSED = "decision_refused"
 
-ACTIVITY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=1),
-    non_retryable_error_types=[ERROR_REFUSED],
-)
+ACTIVITY_RETRY = service_retry(ERROR_REFUSED)
 # A decision is awaited by a person at the other end of an HTTP request: give up sooner.
 DECIDE_RETRY = replace(ACTIVITY_RETRY, maximum_attempts=4)
 
@@ -467,18 +458,7 @@ class PlanApprovalWorkflow:
     async def _notify(
         self, step: str, template: str, recipients: list[str], params: dict[str, str]
     ) -> None:
-        if not recipients:
-            return
-        await deliver(
-            NotifyRequest(
-                key=step_key(self._id, step),
-                template=template,
-                messages=[Outgoing(r, dict(params)) for r in recipients],
-            ),
-            start_to_close_timeout=timedelta(minutes=2),
-            retry_policy=ACTIVITY_RETRY,
-            summary=template,
-        )
+        await tell(self._id, step, template, recipients, params, retry_policy=ACTIVITY_RETRY)
 
     def _set_phase(self, phase: str) -> None:
         if phase != self._phase:

@@ -39,11 +39,10 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.calendar import WorkCalendar, add_working_days, parse_instant, rfc3339, zone
-from workflows.delivery import deliver, org_calendar
+from workflows.delivery import org_calendar, service_retry, tell
 from workflows.notifications import (
     PROMOTION_DECIDED,
     PROMOTION_DECISION_NEEDED,
@@ -55,9 +54,6 @@ from workflows.notifications import (
     PROMOTION_PUBLICITY_NOTICE,
     PROMOTION_SCORE_NEEDED,
     PROMOTION_WITHDRAWN_NOTICE,
-    NotifyRequest,
-    Outgoing,
-    step_key,
 )
 from workflows.promotion_rules import (
     ELIGIBILITY_ACTIVITY,
@@ -140,12 +136,7 @@ REASON_BELOW_PASS = "panel_below_pass_score"
 REASON_OBJECTION = "objection_upheld"
 REASON_HR = "hr_rejected"
 
-ACTIVITY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=1),
-    non_retryable_error_types=[ERROR_SERVICE_REFUSED],
-)
+ACTIVITY_RETRY = service_retry(ERROR_SERVICE_REFUSED)
 # A step recorded for a person waiting on an HTTP request: give up sooner.
 UPDATE_RETRY = replace(ACTIVITY_RETRY, maximum_attempts=4)
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
@@ -547,16 +538,7 @@ class PromotionWorkflow:
             "comment": s.decision_comment,
             **{k: str(v) for k, v in extra.items()},
         }
-        await deliver(
-            NotifyRequest(
-                key=step_key(self._id, step),
-                template=template,
-                messages=[Outgoing(r, dict(params)) for r in people],
-            ),
-            start_to_close_timeout=timedelta(minutes=2),
-            retry_policy=ACTIVITY_RETRY,
-            summary=template,
-        )
+        await tell(self._id, step, template, people, params, retry_policy=ACTIVITY_RETRY)
 
     def _set_phase(self, phase: str) -> None:
         if phase != self._state.phase:
