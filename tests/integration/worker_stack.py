@@ -35,6 +35,7 @@ async def running_worker(
     settings = WorkerSettings(
         identity_addr=stack.settings.identity_addr,
         goals_addr=stack.settings.goals_addr,
+        feedback_addr=stack.settings.feedback_addr,
         smtp_host="127.0.0.1" if smtp_port else "",
         smtp_port=smtp_port or 25,
     )

@@ -12,12 +12,13 @@ from services.worker.worker import ensure_search_attributes
 from tests.temporal_leftovers import STARTED, time_skipping_env
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The workflow tests' own time-skipping server: the session's is shared with integration
-    and gateway tests whose workflows (and schedules) skip its clock far ahead — a run of the
-    whole suite once had it past 2100, where no cycle may lie — and its time is what these
-    tests plan their calendars from."""
+    """Each workflow test's own time-skipping server (one starts in ~0.1 s). The session's is
+    shared with integration and gateway tests whose workflows (and schedules) skip its clock
+    far ahead, and one shared by these tests alone was once past 2100 on a loaded CI machine
+    (where no cycle may lie) after some test's workflow let time skip to a far timer; these
+    tests plan their calendars from the server's time, so none may inherit another's clock."""
     async with time_skipping_env() as env:
         yield env
 
@@ -30,7 +31,7 @@ async def _end_leftover_workflows_per_test() -> AsyncIterator[None]:
     await STARTED.end_leftovers()
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture
 async def client(temporal_env: WorkflowEnvironment) -> Client:
     """The time-skipping server's client, with Stride's search attributes registered.
 
