@@ -46,6 +46,8 @@ class Risk(StrEnum):
     ON_TRACK = "on_track"
     BEHIND = "behind"
     AT_RISK = "at_risk"
+    # Machine-fed, and its source silent for longer than its metric's expected interval.
+    STALE = "stale"
 
 
 RISK_STATUSES: frozenset[str] = frozenset(r.value for r in Risk)

@@ -148,6 +148,8 @@ class _RiskStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RiskStatus
     """Behind plan by the threshold in the latest check-in, but not yet long enough to be at risk."""
     RISK_STATUS_AT_RISK: _RiskStatus.ValueType  # 4
     """Behind plan by the threshold for the required number of consecutive check-ins."""
+    RISK_STATUS_STALE: _RiskStatus.ValueType  # 5
+    """Machine-fed and its source silent for longer than expected: the value is not trusted."""
 
 class RiskStatus(_RiskStatus, metaclass=_RiskStatusEnumTypeWrapper): ...
 
@@ -159,6 +161,8 @@ RISK_STATUS_BEHIND: RiskStatus.ValueType  # 3
 """Behind plan by the threshold in the latest check-in, but not yet long enough to be at risk."""
 RISK_STATUS_AT_RISK: RiskStatus.ValueType  # 4
 """Behind plan by the threshold for the required number of consecutive check-ins."""
+RISK_STATUS_STALE: RiskStatus.ValueType  # 5
+"""Machine-fed and its source silent for longer than expected: the value is not trusted."""
 Global___RiskStatus: _TypeAlias = RiskStatus  # noqa: Y015
 
 class _KeyResultKind:
@@ -3790,3 +3794,65 @@ class GetPeopleStatsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetPeopleStatsResponse: _TypeAlias = GetPeopleStatsResponse  # noqa: Y015
+
+@_typing.final
+class RecordMachineValueRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_RESULT_ID_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    AS_OF_FIELD_NUMBER: _builtins.int
+    BINDING_ID_FIELD_NUMBER: _builtins.int
+    SEQUENCE_FIELD_NUMBER: _builtins.int
+    key_result_id: _builtins.str
+    value: _builtins.float
+    as_of: _builtins.str
+    """RFC 3339: event time of the newest sample in the value."""
+    binding_id: _builtins.str
+    sequence: _builtins.int
+    """Increases with every value telemetry computes for the binding."""
+    def __init__(
+        self,
+        *,
+        key_result_id: _builtins.str = ...,
+        value: _builtins.float = ...,
+        as_of: _builtins.str = ...,
+        binding_id: _builtins.str = ...,
+        sequence: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "binding_id", b"binding_id", "key_result_id", b"key_result_id", "sequence", b"sequence", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordMachineValueRequest: _TypeAlias = RecordMachineValueRequest  # noqa: Y015
+
+@_typing.final
+class SetKeyResultStaleRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_RESULT_ID_FIELD_NUMBER: _builtins.int
+    STALE_FIELD_NUMBER: _builtins.int
+    BINDING_ID_FIELD_NUMBER: _builtins.int
+    LAST_SAMPLE_AT_FIELD_NUMBER: _builtins.int
+    key_result_id: _builtins.str
+    stale: _builtins.bool
+    binding_id: _builtins.str
+    last_sample_at: _builtins.str
+    """RFC 3339: event time of the newest sample the source sent."""
+    def __init__(
+        self,
+        *,
+        key_result_id: _builtins.str = ...,
+        stale: _builtins.bool = ...,
+        binding_id: _builtins.str = ...,
+        last_sample_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["binding_id", b"binding_id", "key_result_id", b"key_result_id", "last_sample_at", b"last_sample_at", "stale", b"stale"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetKeyResultStaleRequest: _TypeAlias = SetKeyResultStaleRequest  # noqa: Y015

@@ -241,6 +241,16 @@ class GoalsServiceStub:
                 request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetPeopleStatsRequest.SerializeToString,
                 response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetPeopleStatsResponse.FromString,
                 _registered_method=True)
+        self.RecordMachineValue = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/RecordMachineValue',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.RecordMachineValueRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.KeyResult.FromString,
+                _registered_method=True)
+        self.SetKeyResultStale = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/SetKeyResultStale',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.SetKeyResultStaleRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.KeyResult.FromString,
+                _registered_method=True)
 
 
 class GoalsServiceServicer:
@@ -536,6 +546,24 @@ class GoalsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordMachineValue(self, request, context):
+        """Telemetry: a machine-fed value for a key result whose data_source is TELEMETRY. It is
+        the current week's check-in (marked machine-fed in the key result's history) and moves
+        the key result's value and risk. Idempotent: a request whose (binding_id, sequence) is
+        not newer than the last one applied for that key result changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetKeyResultStale(self, request, context):
+        """Telemetry: the bound source went silent (stale = true: risk status STALE) or spoke again
+        (stale = false: the risk rule decides again). Idempotent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GoalsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -743,6 +771,16 @@ def add_GoalsServiceServicer_to_server(servicer, server):
                     servicer.GetPeopleStats,
                     request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetPeopleStatsRequest.FromString,
                     response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetPeopleStatsResponse.SerializeToString,
+            ),
+            'RecordMachineValue': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordMachineValue,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.RecordMachineValueRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.KeyResult.SerializeToString,
+            ),
+            'SetKeyResultStale': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetKeyResultStale,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.SetKeyResultStaleRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.KeyResult.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1854,6 +1892,60 @@ class GoalsService:
             '/stride.goals.v1.GoalsService/GetPeopleStats',
             stride_dot_goals_dot_v1_dot_goals__pb2.GetPeopleStatsRequest.SerializeToString,
             stride_dot_goals_dot_v1_dot_goals__pb2.GetPeopleStatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordMachineValue(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/RecordMachineValue',
+            stride_dot_goals_dot_v1_dot_goals__pb2.RecordMachineValueRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.KeyResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetKeyResultStale(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/SetKeyResultStale',
+            stride_dot_goals_dot_v1_dot_goals__pb2.SetKeyResultStaleRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.KeyResult.FromString,
             options,
             channel_credentials,
             insecure,

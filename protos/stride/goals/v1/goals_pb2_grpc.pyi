@@ -110,6 +110,16 @@ class GoalsServiceStub:
     """Per person in a cycle: score, objectives (stretch or not, score), key results' baseline
     and target, and weekly check-ins expected and on time (talent tags, manager dimensions).
     """
+    RecordMachineValue: _aio.UnaryUnaryMultiCallable[_goals_pb2.RecordMachineValueRequest, _goals_pb2.KeyResult]
+    """Telemetry: a machine-fed value for a key result whose data_source is TELEMETRY. It is
+    the current week's check-in (marked machine-fed in the key result's history) and moves
+    the key result's value and risk. Idempotent: a request whose (binding_id, sequence) is
+    not newer than the last one applied for that key result changes nothing.
+    """
+    SetKeyResultStale: _aio.UnaryUnaryMultiCallable[_goals_pb2.SetKeyResultStaleRequest, _goals_pb2.KeyResult]
+    """Telemetry: the bound source went silent (stale = true: risk status STALE) or spoke again
+    (stale = false: the risk rule decides again). Idempotent.
+    """
 
 class GoalsServiceServicer(metaclass=_abc_1.ABCMeta):
     """The goals service: cycles, objectives, key results, weekly check-ins, approvals, revisions
@@ -452,6 +462,28 @@ class GoalsServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _abc.Awaitable[_goals_pb2.GetPeopleStatsResponse]:
         """Per person in a cycle: score, objectives (stretch or not, score), key results' baseline
         and target, and weekly check-ins expected and on time (talent tags, manager dimensions).
+        """
+
+    @_abc_1.abstractmethod
+    def RecordMachineValue(
+        self,
+        request: _goals_pb2.RecordMachineValueRequest,
+        context: _aio.ServicerContext[_goals_pb2.RecordMachineValueRequest, _abc.Awaitable[_goals_pb2.KeyResult]],
+    ) -> _abc.Awaitable[_goals_pb2.KeyResult]:
+        """Telemetry: a machine-fed value for a key result whose data_source is TELEMETRY. It is
+        the current week's check-in (marked machine-fed in the key result's history) and moves
+        the key result's value and risk. Idempotent: a request whose (binding_id, sequence) is
+        not newer than the last one applied for that key result changes nothing.
+        """
+
+    @_abc_1.abstractmethod
+    def SetKeyResultStale(
+        self,
+        request: _goals_pb2.SetKeyResultStaleRequest,
+        context: _aio.ServicerContext[_goals_pb2.SetKeyResultStaleRequest, _abc.Awaitable[_goals_pb2.KeyResult]],
+    ) -> _abc.Awaitable[_goals_pb2.KeyResult]:
+        """Telemetry: the bound source went silent (stale = true: risk status STALE) or spoke again
+        (stale = false: the risk rule decides again). Idempotent.
         """
 
 def add_GoalsServiceServicer_to_server(servicer: GoalsServiceServicer, server: _aio.Server) -> None: ...
