@@ -195,6 +195,8 @@ class GatewayDeps:
     task_queue: str = "stride"
     rpc_timeout: float = RPC_TIMEOUT
     ready_timeout: float = READY_TIMEOUT
+    # How long a workflow step waits for a workflow the bridge is starting (settings).
+    workflow_start_patience: float = 10.0
     closers: list[Closer] = field(default_factory=list)
 
     async def aclose(self) -> None:
@@ -235,6 +237,7 @@ async def build_deps(settings: GatewaySettings) -> GatewayDeps:
         promotions=promotions_pb2_grpc.PromotionServiceStub(feedback_channel),
         archive=archive_pb2_grpc.ArchiveServiceStub(feedback_channel),
         task_queue=settings.task_queue,
+        workflow_start_patience=settings.workflow_start_patience,
         temporal=temporal,
         readiness={
             "identity": grpc_health_check(identity_channel),

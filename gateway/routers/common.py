@@ -119,12 +119,6 @@ async def temporal_client(deps: Deps) -> Client:
         raise temporal_unavailable() from exc
 
 
-# How long an Update waits for a workflow that its service has just recorded and the worker's
-# bridge is about to start (a promotion case, a 360 round): the event is relayed and the
-# workflow started within a second or two when everything runs.
-WORKFLOW_START_PATIENCE_SECONDS = 10.0
-
-
 async def update_once_started(
     handle: WorkflowHandle[Any, Any],
     update: str,
@@ -132,13 +126,15 @@ async def update_once_started(
     *,
     result_type: type[T],
     rpc_timeout: timedelta,
-    patience: float = WORKFLOW_START_PATIENCE_SECONDS,
+    patience: float,
 ) -> T:
     """``handle.execute_update(...)``, asked again while the workflow does not exist yet.
 
     The caller has read the record from its service (so it exists); its workflow is started
     by the bridge from the record's event, a moment after the record was written. A workflow
-    still missing after ``patience`` raises Temporal's NOT_FOUND (a 503 to the client: the
+    still missing after ``patience`` seconds (``STRIDE_WORKFLOW_START_PATIENCE``, 10 by
+    default: the event is relayed and the workflow started within a second or two when
+    everything runs) raises Temporal's NOT_FOUND (a 503 to the client: the
     worker or the bridge is down).
     """
     loop = asyncio.get_running_loop()

@@ -29,7 +29,6 @@ from gateway.deps import Deps, Paging, PathId, RpcDep
 from gateway.policy import ADMIN, HR
 from gateway.problems import ProblemError
 from gateway.routers.common import (
-    WORKFLOW_START_PATIENCE_SECONDS,
     created,
     temporal_client,
     temporal_problem,
@@ -130,7 +129,7 @@ async def _step(
             arg,
             result_type=PromotionState,
             rpc_timeout=UPDATE_TIMEOUT,
-            patience=WORKFLOW_START_PATIENCE_SECONDS if case is not None else 0.0,
+            patience=deps.workflow_start_patience if case is not None else 0.0,
         )
     except WorkflowUpdateFailedError as exc:
         raise _refused(exc) from exc

@@ -111,7 +111,12 @@ async def approve_nominations(
     handle = client.get_workflow_handle(ids.feedback_round(found.cycle_id, found.subject_id))
     try:
         state = await update_once_started(
-            handle, UPDATE_APPROVE, update, result_type=RoundState, rpc_timeout=UPDATE_TIMEOUT
+            handle,
+            UPDATE_APPROVE,
+            update,
+            result_type=RoundState,
+            rpc_timeout=UPDATE_TIMEOUT,
+            patience=deps.workflow_start_patience,
         )
     except WorkflowUpdateFailedError as exc:
         raise _refused(exc) from exc

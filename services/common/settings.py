@@ -152,6 +152,9 @@ class GatewaySettings(StrideSettings):
     # Failed sign-ins one client address may make (gateway/sign_in_throttle.py), in the
     # limits library's notation ("30/minute", "100/hour"); then 429 with Retry-After.
     sign_in_client_limit: str = "30/minute"
+    # Seconds a workflow step (a promotion case's, a 360 round's approval) waits for a
+    # workflow the worker's bridge is about to start from the record's event; then 503.
+    workflow_start_patience: float = Field(default=10.0, ge=0.0, le=60.0)
 
     @model_validator(mode="after")
     def _body_limits_fit(self) -> GatewaySettings:

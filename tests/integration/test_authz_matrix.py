@@ -117,6 +117,8 @@ async def stack(
         nats_url,
         temporal_address=temporal_env.client.service_client.config.target_host,
         task_queue=MATRIX_QUEUE,
+        # No worker runs here: a step's workflow never starts, so waiting for it is wasted.
+        workflow_start_patience=0.2,
     ) as s:
         yield s
 
