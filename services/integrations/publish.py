@@ -22,7 +22,8 @@ def ingest_subject(source: str, metric: str) -> str:
     return f"{INGEST_SUBJECT_PREFIX}{source}.{metric}"
 
 
-def rfc3339(sample: Sample) -> str:
+def event_time_text(sample: Sample) -> str:
+    """RFC 3339 in UTC, keeping sub-second precision (the order of fast samples)."""
     return sample.event_time.isoformat().replace("+00:00", "Z")
 
 
@@ -32,7 +33,7 @@ def to_pb(sample: Sample) -> pb.Sample:
         metric=sample.metric,
         value=sample.value,
         unit=sample.unit,
-        event_time=rfc3339(sample),
+        event_time=event_time_text(sample),
         sample_id=sample.sample_id,
     )
 
