@@ -10,7 +10,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import nats
-from stride_crm_complaints.testing import FakeCrm
 from temporalio.client import ScheduleActionStartWorkflow
 from temporalio.testing import WorkflowEnvironment
 
@@ -20,6 +19,7 @@ from services.integrations.schedules import ensure_pull_schedules
 from services.integrations.server import build_integrations_worker
 from services.integrations.testing import json_server
 from services.integrations.watermarks import Watermarks
+from stride_crm_complaints.testing import FakeCrm
 from tests.ingest_stream import arrived, fresh_ingest_stream
 from workflows.calendar import rfc3339
 

@@ -11,8 +11,6 @@ from datetime import UTC, datetime, timedelta
 import nats
 import pytest
 from nats.aio.client import Client as Nats
-from stride_crm_complaints.testing import FakeCrm
-from stride_mes_oee.testing import FakeMes
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ActivityError, ApplicationError
 
@@ -22,6 +20,8 @@ from services.integrations.schedules import pull_input
 from services.integrations.server import build_integrations_worker
 from services.integrations.testing import json_server
 from services.integrations.watermarks import Watermarks
+from stride_crm_complaints.testing import FakeCrm
+from stride_mes_oee.testing import FakeMes
 from tests.ingest_stream import arrived, fresh_ingest_stream
 from workflows import ids
 from workflows.calendar import rfc3339

@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from stride_crm_complaints import ComplaintsSource, plugin
-from stride_crm_complaints.rate import count_per_period
-from stride_crm_complaints.testing import FakeCrm
 
 from services.integrations import PluginError
 from services.integrations.discovery import discover
 from services.integrations.testing import json_server, pull_once, values
+from stride_crm_complaints import ComplaintsSource, plugin
+from stride_crm_complaints.rate import count_per_period
+from stride_crm_complaints.testing import FakeCrm
 from workflows.calendar import rfc3339
 
 # Shanghai days: 2026-12-01 00:00 local = 2026-11-30 16:00 UTC.

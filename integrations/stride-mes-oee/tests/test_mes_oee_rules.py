@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from stride_mes_oee.oee import Count, StateInterval, shift_oee
 
 T0 = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)  # 08:00 Shanghai: a shift start

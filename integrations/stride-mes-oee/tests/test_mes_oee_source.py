@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from stride_mes_oee import LineEventsSource, plugin
-from stride_mes_oee.testing import FakeMes
 
 from services.integrations import PluginError
 from services.integrations.discovery import discover
 from services.integrations.testing import json_server, pull_once, values
+from stride_mes_oee import LineEventsSource, plugin
+from stride_mes_oee.testing import FakeMes
 from workflows.calendar import rfc3339
 
 # Shifts in Shanghai: 08:00–16:00 = 00:00–08:00 UTC, 16:00–24:00 = 08:00–16:00 UTC.
