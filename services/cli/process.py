@@ -36,7 +36,7 @@ PROCESSES: dict[str, tuple[str, type[StrideSettings]]] = {
     "goals": ("services.goals.server", ServiceSettings),
     "feedback": ("services.feedback.server", ServiceSettings),
     "worker": ("services.worker.server", WorkerSettings),
-    "integrations": ("services.integrations.server", IntegrationSettings),
+    "integrations": ("services.integrations.worker", IntegrationSettings),
     "gateway": ("gateway.server", GatewaySettings),
 }
 

@@ -65,7 +65,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from services.common.binaries import find_binary
-from services.integrations.server import build_integrations_worker
+from services.integrations.worker import build_integrations_worker
 from services.worker.worker import build_worker, ensure_search_attributes
 from tests.fakes.audit import DecisionLog
 from tests.workflows.fake_activities import (

@@ -17,7 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from activities.integrations import IntegrationActivities
 from services.integrations.discovery import discover
 from services.integrations.schedules import pull_input
-from services.integrations.server import build_integrations_worker
+from services.integrations.worker import build_integrations_worker
 from services.integrations.testing import json_server
 from services.integrations.watermarks import Watermarks
 from stride_crm_complaints.testing import FakeCrm
