@@ -21,7 +21,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from services.integrations.api import Plugin, PluginError, plugin_settings
-from services.integrations.publish import publish_samples
+from services.integrations.publish import NoIngestStream, publish_samples
 from services.integrations.runner import run_pull
 from services.integrations.watermarks import Watermarks
 from workflows.integration_pull import (
@@ -94,7 +94,10 @@ class IntegrationActivities:
                 f"{plugin.name}/{source.name}: {type(err).__name__}: {err}",
                 type=ERROR_SOURCE_UNAVAILABLE,
             ) from err
-        await publish_samples(self.js, outcome.samples)
+        try:
+            await publish_samples(self.js, outcome.samples)
+        except NoIngestStream as err:
+            raise ApplicationError(str(err), type=ERROR_SOURCE_UNAVAILABLE) from err
         if outcome.watermark != before:
             await self.watermarks.put(plugin.name, source.name, outcome.watermark)
         by_metric = Counter(s.metric for s in outcome.samples)

@@ -39,11 +39,11 @@ def factory(
     from services.common.settings import StrideSettings
     from services.integrations.factory import (
         FactorySimulator,
-        NoIngestStream,
         parse_duration,
         parse_rate,
         simulate,
     )
+    from services.integrations.publish import NoIngestStream
 
     console = Console(stderr=True)
     try:

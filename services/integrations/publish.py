@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import Sequence
 
 from nats.js import JetStreamContext
+from nats.js.errors import NoStreamResponseError
 
 from services.integrations.api import Sample
 from stride.telemetry.v1 import telemetry_pb2 as pb
@@ -15,6 +16,17 @@ from stride.telemetry.v1 import telemetry_pb2 as pb
 INGEST_SUBJECT_PREFIX = "telemetry.ingest."
 # Publishes in flight at once (each waits for JetStream's ack).
 PUBLISH_WINDOW = 256
+
+
+class NoIngestStream(RuntimeError):
+    """Nothing stores ``telemetry.ingest.>``: the telemetry service has not created its
+    stream (TELEMETRY_INGEST) on this NATS."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "no JetStream stream stores telemetry.ingest.> (start the telemetry service, "
+            "e.g. stride up)"
+        )
 
 
 def ingest_subject(source: str, metric: str) -> str:
@@ -44,15 +56,18 @@ async def publish_samples(js: JetStreamContext, samples: Sequence[Sample]) -> in
     stored = 0
     for start in range(0, len(samples), PUBLISH_WINDOW):
         chunk = samples[start : start + PUBLISH_WINDOW]
-        acks = await asyncio.gather(
-            *(
-                js.publish(
-                    ingest_subject(s.source, s.metric),
-                    to_pb(s).SerializeToString(),
-                    headers={"Nats-Msg-Id": s.sample_id},
+        try:
+            acks = await asyncio.gather(
+                *(
+                    js.publish(
+                        ingest_subject(s.source, s.metric),
+                        to_pb(s).SerializeToString(),
+                        headers={"Nats-Msg-Id": s.sample_id},
+                    )
+                    for s in chunk
                 )
-                for s in chunk
             )
-        )
+        except NoStreamResponseError as err:
+            raise NoIngestStream() from err
         stored += sum(1 for ack in acks if not ack.duplicate)
     return stored

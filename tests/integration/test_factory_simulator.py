@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nats
 
+from services.common.binaries import private_nats_server
 from services.integrations.factory import (
     FACTORY_METRICS,
     FactorySimulator,
@@ -79,6 +80,34 @@ async def test_one_second_at_200_per_second(nats_url: str) -> None:
         assert ids == sorted(ids) and len(set(ids)) == len(ids)  # increasing, unique
     values = {(a.sample.source, a.sample.metric) for a in got}
     assert ("line-a", "units_produced") in values and ("line-a", "yield_pct") in values
+
+
+async def _run_cli(*args: str) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "services.cli",
+        "simulate",
+        "factory",
+        *args,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'protos'}"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await proc.communicate()
+    return proc.returncode or 0, err.decode()
+
+
+async def test_without_the_ingest_stream_it_says_so(tmp_path: Path) -> None:
+    """A NATS where the telemetry service has not created its stream: exit 1 with the reason,
+    not a traceback; a bad rate is a usage error."""
+    with private_nats_server(tmp_path) as url:
+        code, err = await _run_cli("--nats", url, "--duration", "1s", "--no-progress")
+    assert code == 1 and "no JetStream stream stores telemetry.ingest.>" in err
+    assert "Traceback" not in err
+    code, err = await _run_cli("--rate", "fast", "--no-progress")
+    assert code == 2 and "expected a rate such as 200/s" in err
 
 
 def test_the_seed_decides_the_values() -> None:

@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 from importlib.metadata import EntryPoint
 
 import pytest
+from temporalio import activity
 
+from activities.integrations import IntegrationActivities
 from services.integrations import Metric, MetricSource, Plugin, PluginError, PullContext, Sample
 from services.integrations.api import check_samples, plugin_settings, stable_id
 from services.integrations.discovery import discover
@@ -146,3 +148,13 @@ def test_sample_ids_depend_only_on_their_parts() -> None:
     assert a.sample_id == b.sample_id == stable_id("ovens", "oven-3", "oven_temp_c", AT.isoformat())
     assert source.sample("oven-4", "oven_temp_c", 180, AT).sample_id != a.sample_id
     assert a.unit == "°C"
+
+
+def test_a_plugins_own_activities_run_on_the_integrations_worker() -> None:
+    @activity.defn(name="ovens_calibrate")
+    async def calibrate(oven: str) -> str:
+        return oven
+
+    plugin = Plugin(name="ovens", sources=[Temperatures()], activities=[calibrate])
+    registered = IntegrationActivities({"ovens": plugin}, None, None).all()  # type: ignore[arg-type]
+    assert calibrate in registered and len(registered) == 2
