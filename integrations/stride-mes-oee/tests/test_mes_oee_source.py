@@ -126,6 +126,12 @@ async def test_a_broken_answer_or_missing_setting_is_a_plugin_error() -> None:
                 now=DAY + timedelta(hours=9),
                 watermark=rfc3339(DAY),
             )
+    with pytest.raises(PluginError, match="unknown time zone 'Mars/Olympus'"):
+        await pull_once(
+            LineEventsSource(),
+            settings={"base_url": "http://mes", "time_zone": "Mars/Olympus"},
+            now=DAY + timedelta(hours=9),
+        )
     with pytest.raises(PluginError, match="STRIDE_PLUGIN_TEST_BASE_URL"):
         await pull_once(
             LineEventsSource(), settings={}, now=DAY + timedelta(hours=9), watermark=rfc3339(DAY)

@@ -26,13 +26,17 @@ class ComplaintsSource(MetricSource):
     interval = timedelta(hours=1)
 
     async def pull(self, ctx: PullContext) -> Sequence[Sample]:
-        tz = ctx.setting("time_zone", DEFAULT_TIME_ZONE)
-        if ctx.watermark:
-            since = parse_instant(ctx.watermark)
-        else:
+        try:
+            tz = ctx.setting("time_zone", DEFAULT_TIME_ZONE)
             backfill = DAY * float(ctx.setting("backfill_days", "7"))
-            since = period_start(ctx.now - backfill, tz, MIDNIGHT)
-        days = completed_periods(since, ctx.now, tz, MIDNIGHT)
+            since = (
+                parse_instant(ctx.watermark)
+                if ctx.watermark
+                else period_start(ctx.now - backfill, tz, MIDNIGHT)
+            )
+            days = completed_periods(since, ctx.now, tz, MIDNIGHT)
+        except ValueError as err:  # a bad setting (zone, days) or watermark
+            raise PluginError(f"crm-complaints settings: {err}") from err
         if not days:
             return []
         window = {"from": rfc3339(days[0][0]), "to": rfc3339(days[-1][1])}

@@ -28,14 +28,20 @@ class LineEventsSource(MetricSource):
     interval = timedelta(minutes=15)
 
     async def pull(self, ctx: PullContext) -> Sequence[Sample]:
-        tz = ctx.setting("time_zone", DEFAULT_TIME_ZONE)
-        clocks = parse_boundaries(ctx.setting("shifts", DEFAULT_SHIFTS))
-        if ctx.watermark:
-            since = parse_instant(ctx.watermark)
-        else:
+        try:
+            tz = ctx.setting("time_zone", DEFAULT_TIME_ZONE)
+            clocks = parse_boundaries(ctx.setting("shifts", DEFAULT_SHIFTS))
             backfill = timedelta(hours=float(ctx.setting("backfill_hours", "24")))
-            since = period_start(ctx.now - backfill, tz, clocks)
-        shifts = completed_periods(since, ctx.now, tz, clocks)
+            shifts = completed_periods(
+                parse_instant(ctx.watermark)
+                if ctx.watermark
+                else period_start(ctx.now - backfill, tz, clocks),
+                ctx.now,
+                tz,
+                clocks,
+            )
+        except ValueError as err:  # a bad setting (shifts, zone, hours) or watermark
+            raise PluginError(f"mes-oee settings: {err}") from err
         if not shifts:
             return []
         token = ctx.settings.get("token")
