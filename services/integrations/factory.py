@@ -22,7 +22,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+
+from nats.js import JetStreamContext
 
 from services.integrations.api import Metric, Sample
 from services.integrations.publish import publish_samples
@@ -186,7 +187,7 @@ class SimulationSummary:
 
 
 async def simulate(
-    js: Any,
+    js: JetStreamContext,
     sim: FactorySimulator,
     *,
     rate: float,

@@ -17,9 +17,9 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from activities.integrations import IntegrationActivities
 from services.integrations.discovery import discover
 from services.integrations.schedules import pull_input
-from services.integrations.worker import build_integrations_worker
 from services.integrations.testing import json_server
 from services.integrations.watermarks import Watermarks
+from services.integrations.worker import build_integrations_worker
 from stride_crm_complaints.testing import FakeCrm
 from stride_mes_oee.testing import FakeMes
 from tests.ingest_stream import arrived, fresh_ingest_stream
