@@ -6,10 +6,11 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: up test fuzz lint protos bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml integrations/*/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps -e integrations/stride-mes-oee -e integrations/stride-crm-complaints
 	touch $(STAMP)
 
 up: $(STAMP)

@@ -72,3 +72,12 @@ def promotion(case_id: str) -> str:
     """``promotion/<case>``: the promotion review of one case (its candidate is in the
     feedback service, not in the id)."""
     return f"{PROMOTION_PREFIX}{case_id}"
+
+
+INTEGRATION_PULL_PREFIX = "integration-pull/"
+
+
+def integration_pull(plugin: str, source: str) -> str:
+    """``integration-pull/<plugin>/<source>``: a scheduled pull of one integration plugin's
+    metric source (its Temporal Schedule has the same id; runs get the start time appended)."""
+    return f"{INTEGRATION_PULL_PREFIX}{plugin}/{source}"

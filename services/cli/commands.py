@@ -33,6 +33,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "admin": ("services.cli.admin", "admin_app"),
     "org": ("services.cli.org", "org_app"),
     "risk": ("services.cli.risk", "risk_app"),
+    "simulate": ("services.cli.simulate", "simulate_app"),
     "temporal": ("services.cli.temporal", "temporal_app"),
 }
 _added: set[str] = set()
@@ -64,6 +65,7 @@ class ProcessName(StrEnum):
     goals = "goals"
     feedback = "feedback"
     worker = "worker"
+    integrations = "integrations"
     gateway = "gateway"
 
 
@@ -99,8 +101,8 @@ def serve(
     """Run one process (settings from STRIDE_* variables) until SIGTERM / Ctrl-C."""
     from services.cli.process import serve_process
 
-    if port is not None and name is ProcessName.worker:
-        raise typer.BadParameter("the worker does not listen on a port", param_hint="--port")
+    if port is not None and name in (ProcessName.worker, ProcessName.integrations):
+        raise typer.BadParameter("a worker does not listen on a port", param_hint="--port")
     serve_process(name.value, port)
 
 
@@ -132,12 +134,25 @@ def migrate(
     Console().print(f"[green]migrated[/green]: {', '.join(schemas)}")
 
 
+class WorkerQueue(StrEnum):
+    stride = "stride"
+    integrations = "integrations"
+
+
 @app.command()
-def worker() -> None:
-    """Run the Temporal worker and the event bridge (same as: stride serve worker)."""
+def worker(
+    queue: Annotated[
+        WorkerQueue,
+        typer.Option(
+            help="stride: the workflows and the event bridge (stride serve worker); "
+            "integrations: the integration plugins' scheduled pulls (stride serve integrations)."
+        ),
+    ] = WorkerQueue.stride,
+) -> None:
+    """Run a Temporal worker: Stride's workflows and the event bridge, or the integrations."""
     from services.cli.process import serve_process
 
-    serve_process("worker")
+    serve_process("worker" if queue is WorkerQueue.stride else "integrations")
 
 
 @app.command()

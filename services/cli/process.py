@@ -25,6 +25,7 @@ from services.common.settings import (
 )
 from services.common.tasks import run
 from services.common.telemetry import configure_metrics, configure_tracing
+from services.integrations.settings import IntegrationSettings
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
@@ -35,6 +36,7 @@ PROCESSES: dict[str, tuple[str, type[StrideSettings]]] = {
     "goals": ("services.goals.server", ServiceSettings),
     "feedback": ("services.feedback.server", ServiceSettings),
     "worker": ("services.worker.server", WorkerSettings),
+    "integrations": ("services.integrations.worker", IntegrationSettings),
     "gateway": ("gateway.server", GatewaySettings),
 }
 

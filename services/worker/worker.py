@@ -33,6 +33,7 @@ from services.common.settings import WorkerSettings
 from workflows.coordination import CoordinationWorkflow
 from workflows.cycle import CycleWorkflow
 from workflows.feedback_round import FeedbackRoundWorkflow
+from workflows.integration_pull import IntegrationPullWorkflow
 from workflows.invitations import InvitationWorkflow
 from workflows.kr_escalation import KrEscalationWorkflow
 from workflows.org_sync import OrgSyncWorkflow
@@ -105,8 +106,8 @@ def build_worker(
 
 def build_replayer() -> Replayer:
     """A replayer of every Stride workflow, in the worker's sandbox (``stride temporal replay``,
-    tests/replay)."""
-    return Replayer(workflows=WORKFLOWS, workflow_runner=RUNNER)
+    tests/replay), the integrations worker's pull included."""
+    return Replayer(workflows=[*WORKFLOWS, IntegrationPullWorkflow], workflow_runner=RUNNER)
 
 
 async def ensure_search_attributes(

@@ -31,6 +31,9 @@ one whose objection is upheld (back to a new panel) and that the candidate then 
 on a stand-in PromotionService (:class:`PromotionStand`).
 ``feedback_round_whole`` is a whole 360 round on a stand-in RoundService (:class:`RoundStand`);
 ``cycle_closing_with_rounds`` a quarter's last run that starts its 360 rounds at closing.
+``integration_pull_lines`` is a scheduled pull of the mes-oee plugin's ``lines`` source that
+fails once (the MES unavailable) and publishes on the retry, on a stand-in pull activity run by
+its own integrations worker.
 
 Before patches ``notify-channels``, ``plan-approval-holidays`` and ``cycle-holidays`` (quiet
 hours, IM robots, the holiday calendar) the histories ``kr_escalation_notified``,
@@ -56,10 +59,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from temporalio import activity
 from temporalio.client import Client, WorkflowHandle
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from services.common.binaries import find_binary
+from services.integrations.worker import build_integrations_worker
 from services.worker.worker import build_worker, ensure_search_attributes
 from tests.fakes.audit import DecisionLog
 from tests.workflows.fake_activities import (
@@ -74,6 +80,13 @@ from workflows.calendar import rfc3339
 from workflows.coordination import CoordinationWorkflow, OutcomeInput
 from workflows.cycle import CycleInput, CycleWorkflow
 from workflows.feedback_round import FeedbackRoundWorkflow
+from workflows.integration_pull import (
+    ERROR_SOURCE_UNAVAILABLE,
+    PULL_ACTIVITY,
+    IntegrationPullWorkflow,
+    PullInput,
+    PullReport,
+)
 from workflows.kr_escalation import (
     SIGNAL_RISK_ASSESSED,
     BlockerRef,
@@ -677,6 +690,38 @@ async def _org_calendar(env: WorkflowEnvironment, fakes: FakeActivities) -> None
     ]
 
 
+async def integration_pull(
+    env: WorkflowEnvironment, client: Client, task_queue: str
+) -> WorkflowHandle[Any, Any]:
+    """A scheduled pull of mes-oee/lines: the MES fails once, the retry publishes 8 samples."""
+    attempts: list[int] = []
+
+    @activity.defn(name=PULL_ACTIVITY)
+    async def pull(input: PullInput) -> PullReport:
+        attempts.append(activity.info().attempt)
+        if len(attempts) == 1:
+            raise ApplicationError("MES answered 503", type=ERROR_SOURCE_UNAVAILABLE)
+        return PullReport(
+            plugin=input.plugin,
+            source=input.source,
+            published=8,
+            by_metric={"availability": 2, "oee": 2, "performance": 2, "quality": 2},
+            watermark_before="2026-12-01T00:00:00Z",
+            watermark_after="2026-12-01T08:00:00Z",
+        )
+
+    queue = f"{task_queue}-integrations"
+    async with build_integrations_worker(client, queue, [pull], identity=IDENTITY):
+        handle = await client.start_workflow(
+            IntegrationPullWorkflow.run,
+            PullInput(plugin="mes-oee", source="lines", interval_seconds=900, timeout_seconds=120),
+            id=f"{ids.integration_pull('mes-oee', 'lines')}-2026-12-01T08:15:00Z",
+            task_queue=queue,
+        )
+        await handle.result()
+    return handle
+
+
 Scenario = Callable[
     [WorkflowEnvironment, Client, str],
     Awaitable[WorkflowHandle[Any, Any] | dict[str, WorkflowHandle[Any, Any]]],
@@ -702,6 +747,7 @@ SCENARIOS: dict[str, Scenario] = {
     "promotion_back_to_panel_withdrawn": promotion_back_to_panel,
     # The same last run, now archiving after final scoring (patch ``cycle-archive``).
     "cycle_closing_archived": cycle_closing,
+    "integration_pull_lines": integration_pull,
 }
 
 

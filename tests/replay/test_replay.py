@@ -66,6 +66,7 @@ def test_histories_are_committed() -> None:
         "promotion_approved",
         "promotion_back_to_panel_withdrawn",
         "cycle_closing_archived",
+        "integration_pull_lines",
     } <= names
 
 
