@@ -39,6 +39,17 @@ from stride.telemetry.v1 import telemetry_pb2 as pb
 
 log = structlog.get_logger(__name__)
 
+# Worth trying again (goals restarting or busy); any other refusal (the key result is no
+# longer machine-fed, its cycle closed, the value out of its range) is logged, not retried.
+RETRYABLE = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.ABORTED,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+    }
+)
+
 
 class Pusher:
     def __init__(self, deps: Deps, *, interval: float, staleness_interval: float) -> None:
@@ -131,12 +142,13 @@ class Pusher:
         except grpc.aio.AioRpcError as exc:
             metrics.telemetry_pushed("value", exc.code().name.lower())
             log.warning(
-                "machine value not recorded; will retry",
+                "machine value not recorded",
                 binding=row.id,
                 code=exc.code().name,
                 details=exc.details(),
             )
-            await self._set(binding_id, dirty=True, last_pushed_at=now)
+            retry = exc.code() in RETRYABLE
+            await self._set(binding_id, dirty=retry, last_pushed_at=now)
             return
         metrics.telemetry_pushed("value", "ok")
         await self._set(binding_id, last_value=value, last_pushed_at=now)
@@ -158,8 +170,9 @@ class Pusher:
             await self.deps.goals.set_stale(request)
         except grpc.aio.AioRpcError as exc:
             metrics.telemetry_pushed("stale", exc.code().name.lower())
-            log.warning("staleness not told; will retry", binding=row.id, code=exc.code().name)
-            return
+            log.warning("staleness not told", binding=row.id, code=exc.code().name)
+            if exc.code() in RETRYABLE:
+                return
         metrics.telemetry_pushed("stale", "ok")
         # Only if it did not change again meanwhile.
         async with self.deps.units() as uow:
