@@ -355,6 +355,19 @@ async def test_goals_guards_machine_fed_key_results(plant: Plant) -> None:
         )
     )
     assert old.current_value == 30
+    # Values within the minute update the week's check-in in place: one history version.
+    moved = await plant.goals.RecordMachineValue(
+        gpb.RecordMachineValueRequest(
+            key_result_id=machine.id, value=35, binding_id="b", sequence=6
+        )
+    )
+    assert moved.current_value == 35
+    history = await plant.goals.ListCheckInHistory(
+        gpb.ListCheckInHistoryRequest(key_result_id=machine.id)
+    )
+    assert [(c.value, c.recorded_by) for c in history.check_ins] == [(30, "telemetry")]
+    current = await plant.goals.ListCheckIns(gpb.ListCheckInsRequest(key_result_id=machine.id))
+    assert [c.value for c in current.check_ins] == [35]
     # A second binding of the same key result is refused.
     await plant.bind(machine, metric, pb.AGGREGATION_AVG)
     err = await rpc_error(plant.bind(machine, metric, pb.AGGREGATION_MAX))

@@ -156,12 +156,12 @@ async def _record(
     siblings: dict[str, dict[str, tuple[int, float]]] | None = None,
     *,
     machine: bool = False,
-    history: bool = True,
+    keep_version: bool = True,
 ) -> pb.CheckIn:
     """Record one check-in of a locked key result inside the caller's unit of work, assessed
     under ``rules`` (``siblings``: a bulk request's cache of each objective's weights and
     scores). ``machine``: a value telemetry pushes (handlers/machine_values.py; people may not
-    check in on a machine-fed key result); ``history`` False: the check-in is updated without
+    check in on a machine-fed key result); ``keep_version`` False: the check-in is updated without
     a new history version or audit entry (machine values, bounded by their handler)."""
     kr, objective, cycle = target
     repo = uow.repo
@@ -196,7 +196,7 @@ async def _record(
         row = CheckIn(**same_week._mapping)
         before = check_in_pb(row)
         # A revision is a history version: an update without one keeps its number.
-        row.revision += 1 if history else 0
+        row.revision += 1 if keep_version else 0
     row.value, row.confidence, row.note = new.value, new.confidence, new.note
     row.blockers = [{"text": t, "department_id": d} for t, d in new.blockers]
     if new.blockers:  # addressed blockers get a row their department lists and resolves
@@ -220,7 +220,7 @@ async def _record(
         await conn.execute(_INSERT_CHECK_IN, _values(row, CHECK_IN_COLUMNS))
     else:
         await conn.execute(_UPDATE_CHECK_IN, {"row_id": row.id, **_values(row, _UPDATED_COLUMNS)})
-    if history:
+    if keep_version:
         version = {"check_in_id": row.id, **_values(row, VERSIONED_COLUMNS)}
         await conn.execute(_INSERT_VERSION, version)
     # The key result came from check_in_targets, outside the session: saved explicitly.
@@ -239,7 +239,7 @@ async def _record(
     )
     if kr.current_value != previous_value or kr.score != previous_score:
         await progress_changed(uow, kr, kr_message, previous_value, previous_score, siblings)
-    if history:
+    if keep_version:
         await uow.audit("checkin.record", "check_in", row.id, before, message)
     return message
 

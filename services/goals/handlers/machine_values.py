@@ -79,7 +79,14 @@ async def record(deps: Deps, request: pb.RecordMachineValueRequest) -> pb.KeyRes
                 key_result_id=kr.id, value=request.value, confidence=kr.confidence
             )
             await _record(
-                uow, rules, target, entry, week, MACHINE_RECORDED_BY, machine=True, history=history
+                uow,
+                rules,
+                target,
+                entry,
+                week,
+                MACHINE_RECORDED_BY,
+                machine=True,
+                keep_version=history,
             )
             if kr.machine_stale:  # a value that raced the staleness flag: still not trusted
                 kr.risk_status = Risk.STALE.value
