@@ -29,7 +29,7 @@ from services.common.models import aware, rfc3339, utcnow
 from services.common.outbox import new_event_meta
 from services.common.tasks import cancel_and_wait
 from services.telemetry.domain.aggregation import Aggregation, transformed
-from services.telemetry.domain.pushing import is_silent, next_push_at, push_due
+from services.telemetry.domain.pushing import is_silent, next_push_at, push_due, rolled_over
 from services.telemetry.domain.windows import Window
 from services.telemetry.handlers.samples import window_value
 from services.telemetry.handlers.shared import Deps
@@ -115,7 +115,7 @@ class Pusher:
             return
         now = utcnow()
         async with deps.reading() as repo:
-            result, _span = await window_value(
+            result, span = await window_value(
                 deps,
                 repo,
                 metric=row.metric,
@@ -151,7 +151,7 @@ class Pusher:
             await self._set(binding_id, dirty=retry, last_pushed_at=now)
             return
         metrics.telemetry_pushed("value", "ok")
-        await self._set(binding_id, last_value=value, last_pushed_at=now)
+        await self._set(binding_id, last_value=value, last_pushed_at=now, window_start=span.start)
 
     async def _set(self, binding_id: str, **values: object) -> None:
         async with self.deps.units() as uow:
@@ -186,7 +186,8 @@ class Pusher:
     async def _staleness_loop(self) -> None:
         while True:
             try:
-                if await self.check_staleness(utcnow()):
+                now = utcnow()
+                if await self.check_staleness(now) + await self.check_windows(now):
                     self.wake()
             except Exception:
                 log.exception("telemetry staleness check failed")
@@ -224,4 +225,25 @@ class Pusher:
                         last_sample_at=rfc3339(row.last_sample_at),
                     )
                 )
+        return marked
+
+    async def check_windows(self, now: datetime) -> int:
+        """Mark dirty every binding whose window rolled over since its last push (a new shift,
+        day or week starts from its own samples, even before one arrives); how many."""
+        marked = 0
+        async with self.deps.units() as uow:
+            for row in await uow.repo.pushed_bindings():
+                if not rolled_over(
+                    Window(row.window),
+                    aware(row.window_start),
+                    now,
+                    row.time_zone,
+                    self.deps.shifts,
+                    row.cycle_start,
+                ):
+                    continue
+                await uow.session.execute(
+                    update(Binding).where(Binding.id == row.id).values(dirty=True)
+                )
+                marked += 1
         return marked

@@ -181,6 +181,11 @@ class TelemetryRepository:
         )
         return (await self.session.scalars(stmt)).all()
 
+    async def pushed_bindings(self) -> Sequence[Binding]:
+        """Bindings pushed at least once and not waiting for a push."""
+        stmt = select(Binding).where(Binding.window_start.is_not(None), Binding.dirty.is_(False))
+        return (await self.session.scalars(stmt)).all()
+
     async def silent_candidates(self) -> Sequence[tuple[Binding, int]]:
         """Bindings not stale whose metric has an expected interval, with that interval."""
         stmt = (

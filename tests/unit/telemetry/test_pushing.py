@@ -67,3 +67,23 @@ def test_who_may_write_a_key_results_value() -> None:
     with pytest.raises(FailedPrecondition) as person:
         ensure_person_fed("telemetry")
     assert person.value.code == "machine_fed"
+
+
+def test_a_new_shift_or_day_pushes_again_but_cycle_to_date_never_rolls_over() -> None:
+    from datetime import date
+
+    from services.telemetry.domain.pushing import rolled_over
+    from services.telemetry.domain.windows import DEFAULT_SHIFTS, Window
+
+    zone, start = "Asia/Shanghai", date(2026, 10, 1)
+    # Pushed during the 08:00-16:00 shift (00:00-08:00 UTC) of 3 December.
+    pushed = datetime(2026, 12, 3, 0, tzinfo=UTC)
+    same = datetime(2026, 12, 3, 7, 59, tzinfo=UTC)
+    later = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+    assert not rolled_over(Window.SHIFT, pushed, same, zone, DEFAULT_SHIFTS, start)
+    assert rolled_over(Window.SHIFT, pushed, later, zone, DEFAULT_SHIFTS, start)
+    assert not rolled_over(
+        Window.DAY, datetime(2026, 12, 2, 16, tzinfo=UTC), later, zone, DEFAULT_SHIFTS, start
+    )
+    assert not rolled_over(Window.CYCLE_TO_DATE, pushed, later, zone, DEFAULT_SHIFTS, start)
+    assert not rolled_over(Window.SHIFT, None, later, zone, DEFAULT_SHIFTS, start)
