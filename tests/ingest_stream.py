@@ -12,10 +12,11 @@ from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
 from nats.js.errors import NotFoundError
 
+from services.common.nats import TELEMETRY_INGEST_STREAM, TELEMETRY_INGEST_SUBJECTS
 from stride.telemetry.v1 import telemetry_pb2 as pb
 
-STREAM = "TELEMETRY_INGEST"
-SUBJECTS = "telemetry.ingest.>"
+STREAM = TELEMETRY_INGEST_STREAM
+SUBJECTS = TELEMETRY_INGEST_SUBJECTS
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,7 @@ class ProcessName(StrEnum):
     identity = "identity"
     goals = "goals"
     feedback = "feedback"
+    telemetry = "telemetry"
     worker = "worker"
     integrations = "integrations"
     gateway = "gateway"
@@ -110,6 +111,7 @@ class ServiceName(StrEnum):
     identity = "identity"
     goals = "goals"
     feedback = "feedback"
+    telemetry = "telemetry"
 
 
 @app.command()

@@ -12,8 +12,8 @@ from nats.js.errors import NoStreamResponseError
 
 from services.integrations.api import Sample
 from stride.telemetry.v1 import telemetry_pb2 as pb
+from workflows.vocabulary import ingest_subject
 
-INGEST_SUBJECT_PREFIX = "telemetry.ingest."
 # Publishes in flight at once (each waits for JetStream's ack).
 PUBLISH_WINDOW = 256
 
@@ -27,11 +27,6 @@ class NoIngestStream(RuntimeError):
             "no JetStream stream stores telemetry.ingest.> (start the telemetry service, "
             "e.g. stride up)"
         )
-
-
-def ingest_subject(source: str, metric: str) -> str:
-    """``telemetry.ingest.<source>.<metric>``."""
-    return f"{INGEST_SUBJECT_PREFIX}{source}.{metric}"
 
 
 def event_time_text(sample: Sample) -> str:
