@@ -63,6 +63,7 @@ class ProcessName(StrEnum):
     identity = "identity"
     goals = "goals"
     feedback = "feedback"
+    telemetry = "telemetry"
     worker = "worker"
     gateway = "gateway"
 
@@ -108,6 +109,7 @@ class ServiceName(StrEnum):
     identity = "identity"
     goals = "goals"
     feedback = "feedback"
+    telemetry = "telemetry"
 
 
 @app.command()

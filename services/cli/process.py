@@ -21,6 +21,7 @@ from services.common.settings import (
     GatewaySettings,
     ServiceSettings,
     StrideSettings,
+    TelemetrySettings,
     WorkerSettings,
 )
 from services.common.tasks import run
@@ -34,6 +35,7 @@ PROCESSES: dict[str, tuple[str, type[StrideSettings]]] = {
     "identity": ("services.identity.server", ServiceSettings),
     "goals": ("services.goals.server", ServiceSettings),
     "feedback": ("services.feedback.server", ServiceSettings),
+    "telemetry": ("services.telemetry.server", TelemetrySettings),
     "worker": ("services.worker.server", WorkerSettings),
     "gateway": ("gateway.server", GatewaySettings),
 }

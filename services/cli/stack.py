@@ -28,7 +28,7 @@ SEARCH_ATTRIBUTES: tuple[str, ...] = (
 TEMPORAL_SQLITE_PRAGMAS: tuple[str, ...] = ("journal_mode=wal", "synchronous=off")
 TEMPORAL_HEALTH_SERVICE = "temporal.api.workflowservice.v1.WorkflowService"
 
-SERVICES: tuple[str, ...] = ("identity", "goals", "feedback")
+SERVICES: tuple[str, ...] = ("identity", "goals", "feedback", "telemetry")
 
 # Environment variables the stack sets for its Python processes; anything else the user
 # exported (STRIDE_LOG_LEVEL, STRIDE_TIME_ZONE, ...) passes through unchanged.
@@ -42,6 +42,7 @@ _MANAGED_ENV = (
     "STRIDE_IDENTITY_ADDR",
     "STRIDE_GOALS_ADDR",
     "STRIDE_FEEDBACK_ADDR",
+    "STRIDE_TELEMETRY_ADDR",
     "STRIDE_GRPC_HOST",
     "STRIDE_GRPC_PORT",
     "STRIDE_HTTP_HOST",
@@ -204,6 +205,7 @@ class StackConfig:
             STRIDE_IDENTITY_ADDR=self.service_addr("identity"),
             STRIDE_GOALS_ADDR=self.service_addr("goals"),
             STRIDE_FEEDBACK_ADDR=self.service_addr("feedback"),
+            STRIDE_TELEMETRY_ADDR=self.service_addr("telemetry"),
             PYTHONUNBUFFERED="1",
         )
         if self.database_url:

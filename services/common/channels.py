@@ -131,6 +131,13 @@ IDEMPOTENT_READS: dict[str, tuple[str, ...]] = {
     ),
     # ExportArchive is not here: its first page writes the export's audit entry.
     "stride.feedback.v1.ArchiveService": ("GetHistory", "GetCalibration", "ListCalibrations"),
+    "stride.telemetry.v1.TelemetryService": (
+        "GetMetric",
+        "ListMetrics",
+        "GetBinding",
+        "ListBindings",
+        "ListDeadLetters",
+    ),
 }
 
 RETRY_POLICY: dict[str, Any] = {

@@ -30,6 +30,9 @@ OUTBOX_AGE = "stride.outbox.oldest_age"
 ESCALATIONS_ACTIVE = "stride.escalations.active"
 ESCALATIONS_SIGNALLED = "stride.escalations.signalled"
 RPC_SERVER_DURATION = "rpc.server.duration"
+TELEMETRY_SAMPLES = "stride.telemetry.samples"
+TELEMETRY_DEAD_LETTERS = "stride.telemetry.dead_letters"
+TELEMETRY_PUSHES = "stride.telemetry.pushes"
 
 _check_ins = _meter.create_counter(
     CHECK_INS_RECORDED, unit="{check_in}", description="Check-ins saved by the goals service."
@@ -60,6 +63,35 @@ _rpc_duration = _meter.create_histogram(
     unit="ms",
     description="gRPC server call duration, by service, method and status code.",
 )
+
+_telemetry_samples = _meter.create_counter(
+    TELEMETRY_SAMPLES,
+    unit="{sample}",
+    description="Samples the telemetry service stored or found to be duplicates, by outcome.",
+)
+_telemetry_dead_letters = _meter.create_counter(
+    TELEMETRY_DEAD_LETTERS,
+    unit="{sample}",
+    description="Samples the telemetry service dead-lettered, by reason.",
+)
+_telemetry_pushes = _meter.create_counter(
+    TELEMETRY_PUSHES,
+    unit="{call}",
+    description="Telemetry's calls to goals (value, stale), by kind and outcome.",
+)
+
+
+def telemetry_samples(outcome: str, count: int) -> None:
+    if count:
+        _telemetry_samples.add(count, {"outcome": outcome})
+
+
+def telemetry_dead_lettered(reason: str) -> None:
+    _telemetry_dead_letters.add(1, {"reason": reason})
+
+
+def telemetry_pushed(kind: str, outcome: str) -> None:
+    _telemetry_pushes.add(1, {"kind": kind, "outcome": outcome})
 
 
 def check_in_recorded(count: int = 1) -> None:

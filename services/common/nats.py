@@ -19,11 +19,21 @@ GOALS_STREAM = "STRIDE_GOALS"
 IDENTITY_STREAM = "STRIDE_IDENTITY"
 AUDIT_STREAM = "STRIDE_AUDIT"
 FEEDBACK_STREAM = "STRIDE_FEEDBACK"
+TELEMETRY_STREAM = "STRIDE_TELEMETRY"
+# Samples from devices, MES and CRM (`telemetry.ingest.<source>.<metric>`; senders set
+# Nats-Msg-Id = sample id) and the samples that could not be used, with their reason.
+TELEMETRY_INGEST_STREAM = "TELEMETRY_INGEST"
+TELEMETRY_DEADLETTER_STREAM = "TELEMETRY_DEADLETTER"
+TELEMETRY_INGEST_SUBJECTS = "telemetry.ingest.>"
+TELEMETRY_DEADLETTER_SUBJECTS = "telemetry.deadletter.>"
 STREAMS: dict[str, list[str]] = {
     GOALS_STREAM: ["stride.goals.v1.>"],
     IDENTITY_STREAM: ["stride.identity.v1.>"],
     AUDIT_STREAM: ["stride.audit.v1.>"],
     FEEDBACK_STREAM: ["stride.feedback.v1.>"],
+    TELEMETRY_STREAM: ["stride.telemetry.v1.>"],
+    TELEMETRY_INGEST_STREAM: [TELEMETRY_INGEST_SUBJECTS],
+    TELEMETRY_DEADLETTER_STREAM: [TELEMETRY_DEADLETTER_SUBJECTS],
 }
 # How long JetStream remembers a Nats-Msg-Id: a relay restarted within this window never
 # duplicates an event.

@@ -20,6 +20,7 @@ SERVICE_PORTS: dict[str, int] = {
     "identity": 50051,
     "goals": 50052,
     "feedback": 50053,
+    "telemetry": 50054,
 }
 
 
@@ -78,6 +79,7 @@ class StrideSettings(BaseSettings):
     identity_addr: str = f"127.0.0.1:{SERVICE_PORTS['identity']}"
     goals_addr: str = f"127.0.0.1:{SERVICE_PORTS['goals']}"
     feedback_addr: str = f"127.0.0.1:{SERVICE_PORTS['feedback']}"
+    telemetry_addr: str = f"127.0.0.1:{SERVICE_PORTS['telemetry']}"
     # The process' asyncio event loop: "uvloop" (libuv; cheaper I/O for grpc.aio, asyncpg and
     # uvicorn; see services.common.tasks.run) or the standard library's "asyncio". Default per
     # process class: uvloop for the gateway and the services (request paths), asyncio for the
@@ -128,6 +130,31 @@ class ServiceSettings(StrideSettings):
     # identity: an org sync that would deactivate more than this share of the active people
     # is refused (`mass_deactivation`) unless explicitly allowed; dry runs only report it.
     org_sync_max_deactivation_share: float = Field(default=0.2, ge=0.0, le=1.0)
+
+
+class TelemetrySettings(ServiceSettings):
+    """The telemetry service (services/telemetry; docs/telemetry.md)."""
+
+    # Durable JetStream pull consumer on TELEMETRY_INGEST (`telemetry.ingest.>`); every
+    # replica shares it, so each sample is delivered to one of them.
+    telemetry_consumer: str = "telemetry-ingest"
+    # Run the ingest consumer in this process (off: IngestSamples only).
+    telemetry_ingest: bool = True
+    # Messages fetched (and committed in one transaction) per pull.
+    telemetry_batch_size: int = Field(default=500, ge=1, le=5000)
+    # At most one RecordMachineValue per key result per this many seconds (bursts coalesce).
+    telemetry_push_interval: float = Field(default=1.0, gt=0)
+    # How often bindings are checked for silent sources (seconds).
+    telemetry_staleness_interval: float = Field(default=5.0, gt=0)
+    # Start times of the organisation's shifts, local time, comma-separated.
+    telemetry_shifts: str = Field(
+        default="08:00,16:00,00:00",
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9](,([01][0-9]|2[0-3]):[0-5][0-9])*$",
+    )
+    # A sample more than this far ahead of the clock is refused (future_time).
+    telemetry_max_future_seconds: int = Field(default=300, ge=0)
+    # A sample older than this is refused (ancient_time).
+    telemetry_max_age_days: int = Field(default=400, ge=1)
 
 
 class GatewaySettings(StrideSettings):

@@ -89,6 +89,7 @@ from services.common.telemetry import consumer_span
 from services.feedback import events as feedback_events
 from services.goals import events as goals_events
 from services.identity import events as identity_events
+from services.telemetry import events as telemetry_events
 from services.worker.handlers import (
     DEFAULT_TIME_ZONE,
     ApprovalPending,
@@ -113,6 +114,7 @@ REGISTRIES: tuple[EventRegistry, ...] = (
     goals_events.EVENTS,
     identity_events.EVENTS,
     feedback_events.EVENTS,
+    telemetry_events.EVENTS,
 )
 
 # Metric outcome of an event nak'd because an earlier event of its key has not been handled.
@@ -305,6 +307,12 @@ IGNORED: dict[str, str] = {
     feedback_events.ROUND_CLOSED_EVENT.subject: "the round's workflow closed it itself",
     feedback_events.PROMOTION_DECIDED.subject: "the promotion's workflow decided it itself",
     feedback_events.PROMOTION_RULES_CHANGED.subject: "eligibility reads the rules in force",
+    # Telemetry: a binding's value and staleness reach goals over gRPC (RecordMachineValue,
+    # SetKeyResultStale), whose risk status 'stale' escalates nothing.
+    audit_subject("telemetry"): "audit entries are appended to identity's hash chain",
+    telemetry_events.BINDING_CREATED.subject: "telemetry pushes bound values to goals itself",
+    telemetry_events.BINDING_DELETED.subject: "telemetry pushes bound values to goals itself",
+    telemetry_events.STALENESS_CHANGED.subject: "goals' risk status 'stale' escalates nothing",
 }
 
 

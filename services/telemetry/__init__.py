@@ -1,0 +1,1 @@
+"""The telemetry service: samples from machines, MES and CRM → windows → key results."""

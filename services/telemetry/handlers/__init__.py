@@ -1,0 +1,1 @@
+"""Telemetry handlers: one module per aggregate."""
