@@ -403,15 +403,3 @@ OBJECTION_OUTCOMES = (OBJECTION_BACK_TO_PANEL, OBJECTION_REJECT)
 GRADE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,15}$"
 MAX_ELIGIBILITY_RATINGS = 8
 MAX_TENURE_MONTHS = 600
-
-# -- telemetry (services/telemetry, docs/telemetry.md) -----------------------------------------
-# A source ("line-a", "mes", "crm") and a metric ("yield_pct", "oee") as senders name them, in
-# the NATS subject `telemetry.ingest.<source>.<metric>` and in HTTP batches.
-TELEMETRY_SOURCE_PATTERN = r"^[a-z0-9_-]{1,64}$"
-TELEMETRY_METRIC_PATTERN = r"^[a-z0-9_.-]{1,64}$"
-# The most samples one HTTP batch (or one IngestSamples call) carries.
-MAX_TELEMETRY_BATCH = 1000
-# A sender's idempotency key, unique per source.
-MAX_SAMPLE_ID = 128
-# A metric's expected interval between samples: at most a week (0: never stale).
-MAX_EXPECTED_INTERVAL_SECONDS = 7 * 24 * 3600

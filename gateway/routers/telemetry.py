@@ -28,6 +28,7 @@ from gateway.routers.common import page
 from gateway.routes import StrideRoute
 from gateway.schemas.common import Instant, Page
 from gateway.schemas.telemetry import (
+    METRIC_NAME,
     AggregationName,
     AnySource,
     Binding,
@@ -44,12 +45,12 @@ from gateway.schemas.telemetry import (
 from gateway.security import Access, Allow
 from stride.goals.v1 import goals_pb2 as gpb
 from stride.telemetry.v1 import telemetry_pb2 as pb
-from workflows.vocabulary import DATE_PATTERN, TELEMETRY_METRIC_PATTERN
+from workflows.vocabulary import DATE_PATTERN
 
 router = APIRouter(prefix="/telemetry", tags=["telemetry"], route_class=StrideRoute)
 
-MetricPath = Annotated[str, Path(max_length=64, pattern=TELEMETRY_METRIC_PATTERN)]
-MetricQuery = Annotated[str, Query(max_length=64, pattern=TELEMETRY_METRIC_PATTERN)]
+MetricPath = Annotated[str, Path(max_length=64, pattern=METRIC_NAME)]
+MetricQuery = Annotated[str, Query(max_length=64, pattern=METRIC_NAME)]
 BINDING_NOT_FOUND = ("binding_not_found", "binding not found")
 
 

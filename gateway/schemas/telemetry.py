@@ -15,10 +15,17 @@ from typing import TYPE_CHECKING, Annotated, TypeAlias
 
 from pydantic import Field, StringConstraints, model_validator
 
-from gateway.schemas.common import Id, RequestModel, ResponseModel, Text
+from gateway.schemas.common import HumanText, Id, RequestModel, ResponseModel
 from gateway.schemas.words import one_of, proto_words
+from services.telemetry.domain.samples import (
+    MAX_BATCH,
+    METRIC_PATTERN,
+    SAMPLE_ID_MAX,
+    SOURCE_PATTERN,
+    UNIT_MAX,
+)
+from services.telemetry.handlers.metrics import MAX_DESCRIPTION, MAX_EXPECTED_INTERVAL_SECONDS
 from stride.telemetry.v1 import telemetry_pb2
-from workflows import vocabulary as v
 
 if TYPE_CHECKING:
     AggregationName: TypeAlias = str
@@ -33,8 +40,12 @@ else:
     WindowName = one_of(*_WINDOWS[1:])
     WindowOut = one_of(*_WINDOWS)
 
-SourceName = Annotated[str, StringConstraints(max_length=64, pattern=v.TELEMETRY_SOURCE_PATTERN)]
-MetricName = Annotated[str, StringConstraints(max_length=64, pattern=v.TELEMETRY_METRIC_PATTERN)]
+# The telemetry service's own rules for names (services/telemetry/domain/samples.py).
+SOURCE_NAME = f"^{SOURCE_PATTERN.pattern}$"
+METRIC_NAME = f"^{METRIC_PATTERN.pattern}$"
+
+SourceName = Annotated[str, StringConstraints(max_length=64, pattern=SOURCE_NAME)]
+MetricName = Annotated[str, StringConstraints(max_length=64, pattern=METRIC_NAME)]
 
 
 def or_empty(pattern: str) -> str:
@@ -43,13 +54,9 @@ def or_empty(pattern: str) -> str:
 
 
 # "" = every source of the metric (bindings, windows); "" = no denominator.
-AnySource = Annotated[
-    str, StringConstraints(max_length=64, pattern=or_empty(v.TELEMETRY_SOURCE_PATTERN))
-]
-OptionalMetric = Annotated[
-    str, StringConstraints(max_length=64, pattern=or_empty(v.TELEMETRY_METRIC_PATTERN))
-]
-Unit = Annotated[str, StringConstraints(strip_whitespace=True, max_length=v.MAX_UNIT)]
+AnySource = Annotated[str, StringConstraints(max_length=64, pattern=or_empty(SOURCE_NAME))]
+OptionalMetric = Annotated[str, StringConstraints(max_length=64, pattern=or_empty(METRIC_NAME))]
+Unit = Annotated[str, StringConstraints(strip_whitespace=True, max_length=UNIT_MAX)]
 Percentile = Annotated[float, Field(strict=True, ge=0, le=100, allow_inf_nan=False)]
 Finite = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-1e12, le=1e12)]
 
@@ -67,20 +74,20 @@ class SampleIn(RequestModel):
         description="a defined metric (otherwise rejected unknown_metric)"
     )
     value: float = Field(description="a JSON number (NaN or infinite: rejected not_a_number)")
-    unit: Annotated[str, StringConstraints(max_length=v.MAX_UNIT)] = Field(
+    unit: Annotated[str, StringConstraints(max_length=UNIT_MAX)] = Field(
         default="", description="must equal the metric's unit (otherwise rejected wrong_unit)"
     )
     event_time: Annotated[str, StringConstraints(max_length=64)] = Field(
         description="RFC 3339, when it happened at the source (rejected future_time, "
         "ancient_time or bad_sample)"
     )
-    sample_id: Annotated[str, StringConstraints(min_length=1, max_length=v.MAX_SAMPLE_ID)] = Field(
+    sample_id: Annotated[str, StringConstraints(min_length=1, max_length=SAMPLE_ID_MAX)] = Field(
         description="the sender's idempotency key, unique per source"
     )
 
 
 class SampleBatch(RequestModel):
-    samples: Annotated[list[SampleIn], Field(min_length=1, max_length=v.MAX_TELEMETRY_BATCH)]
+    samples: Annotated[list[SampleIn], Field(min_length=1, max_length=MAX_BATCH)]
 
 
 class RejectedSample(ResponseModel):
@@ -105,8 +112,12 @@ class IngestResult(ResponseModel):
 class MetricCreate(RequestModel):
     name: MetricName
     unit: Unit = ""
-    description: Text = ""
-    expected_interval_seconds: Annotated[int, Field(ge=0, le=v.MAX_EXPECTED_INTERVAL_SECONDS)] = (
+    description: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, max_length=MAX_DESCRIPTION),
+        HumanText(required=False, multiline=True),
+    ] = ""
+    expected_interval_seconds: Annotated[int, Field(ge=0, le=MAX_EXPECTED_INTERVAL_SECONDS)] = (
         Field(
             default=0,
             description="a bound source silent for longer makes its key result stale (0: never)",

@@ -61,6 +61,7 @@ def settings(services: FakeServices) -> GatewaySettings:
         identity_addr=services.identity_addr,
         goals_addr=services.goals_addr,
         feedback_addr=services.feedback_addr,
+        telemetry_addr=services.telemetry_addr,
         nats_url="nats://127.0.0.1:1",
         temporal_address="127.0.0.1:1",
     )

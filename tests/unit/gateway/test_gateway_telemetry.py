@@ -13,11 +13,11 @@ from gateway.app import create_app
 from gateway.bootstrap import GatewayDeps
 from gateway.policy import Principal
 from services.common.settings import GatewaySettings
+from services.telemetry.domain.samples import MAX_BATCH
 from stride.goals.v1 import goals_pb2 as gpb
 from stride.telemetry.v1 import telemetry_pb2 as tpb
 from tests.unit.gateway.conftest import BASE, make_client
 from tests.unit.gateway.fakes import NOW, FakeServices
-from workflows.vocabulary import MAX_TELEMETRY_BATCH
 
 API = "/api/v1/telemetry"
 SENDER = Principal(id="key-line", kind="api_key", scopes=frozenset({"telemetry:write"}))
@@ -99,7 +99,7 @@ async def test_a_batch_counts_accepted_duplicates_and_rejected(
     ("body", "field"),
     [
         ({"samples": []}, "samples"),
-        ({"samples": [_sample(i) for i in range(MAX_TELEMETRY_BATCH + 1)]}, "samples"),
+        ({"samples": [_sample(i) for i in range(MAX_BATCH + 1)]}, "samples"),
         ({"samples": [_sample(1, value="97.5")]}, "samples.0.value"),
         ({"samples": [{k: v for k, v in _sample(1).items() if k != "sample_id"}]}, "samples.0"),
         ({"samples": [_sample(1, sample_id="")]}, "samples.0.sample_id"),
