@@ -100,7 +100,8 @@ async def post_samples(
     response_model=Metric,
     name="define_metric",
     description="What may be sent: a metric's name, unit and expected interval (HR, admin). "
-    "A name already defined: 409 metric_exists.",
+    "Defining it again changes its description and interval; another unit: 409 "
+    "unit_change.",
 )
 async def define_metric(
     body: MetricCreate, rpc: RpcDep, access: Access = Allow("telemetry_metric.define")
@@ -149,9 +150,9 @@ async def get_metric(name: MetricPath, rpc: RpcDep) -> dict[str, Any]:
     response_model=Binding,
     name="create_binding",
     description="Binds a metric (aggregated over a window, then × scale + offset) to a key "
-    "result whose data_source is telemetry (HR, admin). Unknown key result: 404 "
-    "key_result_not_found; a manual one: 409 not_machine_fed; unknown metric: 422 "
-    "unknown_metric; the key result already bound: 409 binding_exists.",
+    "result whose data_source is telemetry (HR, admin). Unknown key result: 422 "
+    "unknown_key_result; a manual one: 409 not_machine_fed; unknown metric: 422 "
+    "unknown_metric; the key result already bound: 409 key_result_bound.",
 )
 async def create_binding(
     body: BindingCreate, rpc: RpcDep, access: Access = Allow("telemetry_binding.write")
