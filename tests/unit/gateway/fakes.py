@@ -406,8 +406,9 @@ class FakeTelemetry(telemetry_pb2_grpc.TelemetryServiceServicer):
 
     async def DefineMetric(self, request, context):  # type: ignore[no-untyped-def]
         self.log.record("DefineMetric", request, context)
-        if request.name in self.metrics:
-            raise AlreadyExists("metric_exists", f"metric {request.name!r} is defined")
+        known = self.metrics.get(request.name)
+        if known is not None and known.unit != request.unit:
+            raise FailedPrecondition("unit_change", f"{request.name} is measured in {known.unit}")
         metric = tpb.Metric(
             name=request.name,
             unit=request.unit,

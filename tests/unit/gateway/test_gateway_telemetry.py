@@ -154,8 +154,8 @@ async def test_metrics_are_defined_by_hr_and_read_by_goals_readers(
         assert r.status_code == 201, r.text
         assert r.json()["expected_interval_seconds"] == 900
         assert services.log.calls[-1].request.defined_by == "emp-hr"
-        r = await hr.post(f"{API}/metrics", json=body)
-        assert (r.status_code, r.json()["code"]) == (409, "metric_exists")
+        r = await hr.post(f"{API}/metrics", json={**body, "unit": "s"})
+        assert (r.status_code, r.json()["code"]) == (409, "unit_change")
         for bad in ({**body, "name": "Yield %"}, {**body, "expected_interval_seconds": -1}):
             r = await hr.post(f"{API}/metrics", json=bad)
             assert (r.status_code, r.json()["code"]) == (422, "validation_error")
