@@ -47,7 +47,6 @@ class Footprint:
         return sum(self.rss.values())
 
 
-
 def measure_idle_stack(console: Console, settle: float = SETTLE_SECONDS) -> Footprint:
     env = {k: v for k, v in os.environ.items() if k not in EXTERNAL}
     with tempfile.TemporaryDirectory(prefix="stride-bench-up-") as tmp:
