@@ -92,7 +92,14 @@ LEVELS: tuple[str, ...] = tuple(level.value for level in Level)
 VISIBILITIES = ("restricted", "public")
 KINDS: tuple[str, ...] = tuple(kind.value for kind in Kind)
 DIRECTIONS: tuple[str, ...] = tuple(direction.value for direction in Direction)
-DATA_SOURCES = ("manual", "telemetry")
+DATA_SOURCE_MANUAL = "manual"
+# Fed by the telemetry service (RecordMachineValue); people do not check in on it.
+DATA_SOURCE_TELEMETRY = "telemetry"
+DATA_SOURCES = (DATA_SOURCE_MANUAL, DATA_SOURCE_TELEMETRY)
+# ``recorded_by`` of a machine-fed check-in (the key result's history marks it machine-fed).
+MACHINE_RECORDED_BY = "telemetry"
+# A machine-fed check-in keeps at most one history version per key result per this long.
+MACHINE_VERSION_SECONDS = 60
 APPROVAL_STATUSES: tuple[str, ...] = tuple(status.value for status in ApprovalStatus)
 
 # Limits of what a client may send (the gateway's schemas and goals' domain enforce the same).

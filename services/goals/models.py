@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -132,6 +133,15 @@ class KeyResult(Base):
     updated_at: Mapped[datetime] = created_at_column()
     # The last ISO week the weekly risk sweep assessed (the owner was silent that week).
     last_swept_week: Mapped[str] = mapped_column(String(8), nullable=False, default="")
+    # Machine-fed (data_source telemetry; migration 0008): the binding and sequence of the
+    # last value applied (older ones change nothing), whether its source is silent (risk
+    # 'stale'), and when a machine value last added a history version (at most one a minute).
+    machine_binding_id: Mapped[str] = mapped_column(String(36), nullable=False, default="")
+    machine_sequence: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    machine_stale: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    machine_versioned_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
 
 
 class CheckInFields:

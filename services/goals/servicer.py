@@ -22,6 +22,7 @@ from services.goals.handlers import (
     check_ins,
     cycles,
     key_results,
+    machine_values,
     objectives,
     risk_rules,
     risk_sweep,
@@ -102,3 +103,6 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
     SetRiskRules = _rpc(risk_rules.set_)
     ListCycleCheckIns = _rpc(risk_rules.cycle_check_ins)
     SweepRisk = _rpc(risk_sweep.sweep_risk)
+
+    RecordMachineValue = _rpc(machine_values.record)
+    SetKeyResultStale = _rpc(machine_values.set_stale)

@@ -98,6 +98,9 @@ class Binding(Base):
     sequence: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     last_value: Mapped[float | None] = mapped_column(Float, nullable=True)
     last_pushed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Start of the window the last pushed value was computed over: when the current window
+    # starts later (a new shift, day or week), the binding is pushed again.
+    window_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # Event time of the newest sample that fed it; arrival time of the last one (silence).
     last_sample_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_arrival_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

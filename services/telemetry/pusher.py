@@ -29,7 +29,7 @@ from services.common.models import aware, rfc3339, utcnow
 from services.common.outbox import new_event_meta
 from services.common.tasks import cancel_and_wait
 from services.telemetry.domain.aggregation import Aggregation, transformed
-from services.telemetry.domain.pushing import is_silent, next_push_at, push_due
+from services.telemetry.domain.pushing import is_silent, next_push_at, push_due, rolled_over
 from services.telemetry.domain.windows import Window
 from services.telemetry.handlers.samples import window_value
 from services.telemetry.handlers.shared import Deps
@@ -38,6 +38,17 @@ from stride.goals.v1 import goals_pb2
 from stride.telemetry.v1 import telemetry_pb2 as pb
 
 log = structlog.get_logger(__name__)
+
+# Worth trying again (goals restarting or busy); any other refusal (the key result is no
+# longer machine-fed, its cycle closed, the value out of its range) is logged, not retried.
+RETRYABLE = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.ABORTED,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+    }
+)
 
 
 class Pusher:
@@ -104,7 +115,7 @@ class Pusher:
             return
         now = utcnow()
         async with deps.reading() as repo:
-            result, _span = await window_value(
+            result, span = await window_value(
                 deps,
                 repo,
                 metric=row.metric,
@@ -131,15 +142,16 @@ class Pusher:
         except grpc.aio.AioRpcError as exc:
             metrics.telemetry_pushed("value", exc.code().name.lower())
             log.warning(
-                "machine value not recorded; will retry",
+                "machine value not recorded",
                 binding=row.id,
                 code=exc.code().name,
                 details=exc.details(),
             )
-            await self._set(binding_id, dirty=True, last_pushed_at=now)
+            retry = exc.code() in RETRYABLE
+            await self._set(binding_id, dirty=retry, last_pushed_at=now)
             return
         metrics.telemetry_pushed("value", "ok")
-        await self._set(binding_id, last_value=value, last_pushed_at=now)
+        await self._set(binding_id, last_value=value, last_pushed_at=now, window_start=span.start)
 
     async def _set(self, binding_id: str, **values: object) -> None:
         async with self.deps.units() as uow:
@@ -158,8 +170,9 @@ class Pusher:
             await self.deps.goals.set_stale(request)
         except grpc.aio.AioRpcError as exc:
             metrics.telemetry_pushed("stale", exc.code().name.lower())
-            log.warning("staleness not told; will retry", binding=row.id, code=exc.code().name)
-            return
+            log.warning("staleness not told", binding=row.id, code=exc.code().name)
+            if exc.code() in RETRYABLE:
+                return
         metrics.telemetry_pushed("stale", "ok")
         # Only if it did not change again meanwhile.
         async with self.deps.units() as uow:
@@ -173,7 +186,8 @@ class Pusher:
     async def _staleness_loop(self) -> None:
         while True:
             try:
-                if await self.check_staleness(utcnow()):
+                now = utcnow()
+                if await self.check_staleness(now) + await self.check_windows(now):
                     self.wake()
             except Exception:
                 log.exception("telemetry staleness check failed")
@@ -211,4 +225,25 @@ class Pusher:
                         last_sample_at=rfc3339(row.last_sample_at),
                     )
                 )
+        return marked
+
+    async def check_windows(self, now: datetime) -> int:
+        """Mark dirty every binding whose window rolled over since its last push (a new shift,
+        day or week starts from its own samples, even before one arrives); how many."""
+        marked = 0
+        async with self.deps.units() as uow:
+            for row in await uow.repo.pushed_bindings():
+                if not rolled_over(
+                    Window(row.window),
+                    aware(row.window_start),
+                    now,
+                    row.time_zone,
+                    self.deps.shifts,
+                    row.cycle_start,
+                ):
+                    continue
+                await uow.session.execute(
+                    update(Binding).where(Binding.id == row.id).values(dirty=True)
+                )
+                marked += 1
         return marked

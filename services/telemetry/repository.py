@@ -21,9 +21,12 @@ from services.telemetry.models import SAMPLES, Binding, DeadLetter, Metric, Samp
 DEAD_LETTERS = DeadLetter.__table__
 
 
+def _postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def _insert(session: AsyncSession, table: Any) -> Any:
-    dialect = session.bind.dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return (postgresql.insert if _postgres(session) else sqlite.insert)(table)
 
 
 class TelemetryRepository:
@@ -63,7 +66,7 @@ class TelemetryRepository:
         )
         inserted: set[tuple[str, str]] = set()
         # One statement per row keeps RETURNING exact on SQLite; PostgreSQL takes the batch.
-        if self.session.bind.dialect.name == "postgresql":
+        if _postgres(self.session):
             result = await self.session.execute(stmt, list(rows))
             inserted.update((r[0], r[1]) for r in result.all())
         else:
@@ -176,6 +179,11 @@ class TelemetryRepository:
         stmt = select(Binding).where(
             or_(Binding.dirty.is_(True), Binding.stale != Binding.stale_told)
         )
+        return (await self.session.scalars(stmt)).all()
+
+    async def pushed_bindings(self) -> Sequence[Binding]:
+        """Bindings pushed at least once and not waiting for a push."""
+        stmt = select(Binding).where(Binding.window_start.is_not(None), Binding.dirty.is_(False))
         return (await self.session.scalars(stmt)).all()
 
     async def silent_candidates(self) -> Sequence[tuple[Binding, int]]:

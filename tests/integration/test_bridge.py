@@ -78,6 +78,7 @@ RISK = {
     "behind": goals_pb2.RISK_STATUS_BEHIND,
     "on_track": goals_pb2.RISK_STATUS_ON_TRACK,
     "no_data": goals_pb2.RISK_STATUS_NO_DATA,
+    "stale": goals_pb2.RISK_STATUS_STALE,
 }
 
 
@@ -216,8 +217,9 @@ async def test_handler_starts_signals_and_ignores(
     kr = new_kr()
     department = f"dept-{uuid.uuid4().hex[:8]}"
 
-    # Nothing running yet: behind / no_data / on_track start nothing.
-    for status in ("behind", "no_data"):
+    # Nothing running yet: behind / no_data / on_track start nothing; neither does stale (a
+    # silent machine source is not a key result at risk).
+    for status in ("behind", "no_data", "stale"):
         event = check_in_recorded(kr, "2026-W46", status, department=department)
         assert await handle_check_in_recorded(client, event, task_queue=tq) is Outcome.IGNORED
     event = check_in_recorded(kr, "2026-W46", "on_track", department=department)

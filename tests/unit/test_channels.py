@@ -22,6 +22,7 @@ from stride.audit.v1 import audit_pb2
 from stride.feedback.v1 import archive_pb2, feedback_pb2, promotions_pb2, rounds_pb2, talent_pb2
 from stride.goals.v1 import goals_pb2
 from stride.identity.v1 import auth_pb2, identity_pb2, inbox_pb2, org_sync_pb2
+from stride.telemetry.v1 import telemetry_pb2
 
 READ_PREFIXES = ("Get", "List", "Lookup", "Verify")
 GOALS = "stride.goals.v1.GoalsService"
@@ -41,6 +42,7 @@ def test_idempotent_reads_are_every_read_method_of_the_protos_and_nothing_else()
         talent_pb2,
         promotions_pb2,
         archive_pb2,
+        telemetry_pb2,
     )
     for module in modules:
         for service in module.DESCRIPTOR.services_by_name.values():

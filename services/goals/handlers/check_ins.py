@@ -16,6 +16,7 @@ from services.common.models import new_id, utcnow
 from services.common.outbox import new_event_meta
 from services.goals import domain
 from services.goals.calendar import local_today, parse_week
+from services.goals.domain.machine_values import ensure_person_fed
 from services.goals.evaluation import assess, rescore, score_of, store_assessment
 from services.goals.handlers import blockers
 from services.goals.handlers.shared import (
@@ -153,12 +154,19 @@ async def _record(
     week: str,
     recorded_by: str,
     siblings: dict[str, dict[str, tuple[int, float]]] | None = None,
+    *,
+    machine: bool = False,
+    keep_version: bool = True,
 ) -> pb.CheckIn:
     """Record one check-in of a locked key result inside the caller's unit of work, assessed
     under ``rules`` (``siblings``: a bulk request's cache of each objective's weights and
-    scores)."""
+    scores). ``machine``: a value telemetry pushes (handlers/machine_values.py; people may not
+    check in on a machine-fed key result); ``keep_version`` False: the check-in is updated without
+    a new history version or audit entry (machine values, bounded by their handler)."""
     kr, objective, cycle = target
     repo = uow.repo
+    if not machine:
+        ensure_person_fed(kr.data_source)
     domain.ensure_open(cycle.status)
     domain.ensure_not_closed(objective.status)
     # The checklist only vets answers: most check-ins have none and skip the read.
@@ -187,7 +195,8 @@ async def _record(
     else:
         row = CheckIn(**same_week._mapping)
         before = check_in_pb(row)
-        row.revision += 1
+        # A revision is a history version: an update without one keeps its number.
+        row.revision += 1 if keep_version else 0
     row.value, row.confidence, row.note = new.value, new.confidence, new.note
     row.blockers = [{"text": t, "department_id": d} for t, d in new.blockers]
     if new.blockers:  # addressed blockers get a row their department lists and resolves
@@ -211,8 +220,9 @@ async def _record(
         await conn.execute(_INSERT_CHECK_IN, _values(row, CHECK_IN_COLUMNS))
     else:
         await conn.execute(_UPDATE_CHECK_IN, {"row_id": row.id, **_values(row, _UPDATED_COLUMNS)})
-    version = {"check_in_id": row.id, **_values(row, VERSIONED_COLUMNS)}
-    await conn.execute(_INSERT_VERSION, version)
+    if keep_version:
+        version = {"check_in_id": row.id, **_values(row, VERSIONED_COLUMNS)}
+        await conn.execute(_INSERT_VERSION, version)
     # The key result came from check_in_targets, outside the session: saved explicitly.
     await conn.execute(_UPDATE_KEY_RESULT, {"row_id": kr.id, **_values(kr, _KR_PROGRESS_COLUMNS)})
     message = check_in_pb(row)
@@ -229,7 +239,8 @@ async def _record(
     )
     if kr.current_value != previous_value or kr.score != previous_score:
         await progress_changed(uow, kr, kr_message, previous_value, previous_score, siblings)
-    await uow.audit("checkin.record", "check_in", row.id, before, message)
+    if keep_version:
+        await uow.audit("checkin.record", "check_in", row.id, before, message)
     return message
 
 

@@ -73,6 +73,9 @@ async def sweep_risk(deps: Deps, request: pb.SweepRiskRequest) -> pb.SweepRiskRe
         conn = await uow.session.connection()
         for kr, objective, cycle in targets:
             counts.examined += 1
+            if kr.machine_stale:  # its source is silent: 'stale' until it speaks again
+                counts.skipped += 1
+                continue
             today = local_today(now, cycle.time_zone)
             swept_week = week or sweep.week_ended_before(today)
             checks = sweep.carried_check_ins(

@@ -6,11 +6,17 @@
 - Silence is measured in *arrival* time (a source replaying an old backlog is not silent),
   values in *event* time. A binding never fed since it was created counts its silence from
   its creation. An expected interval of 0 means "never stale".
+- A value is the aggregate of the window *now*: when a new shift, day or week begins the
+  binding is pushed again (the new window's value, 0 until its first sample) even if no
+  sample arrives.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+
+from services.telemetry.domain.windows import Window, bounds
 
 
 def push_due(last_pushed_at: datetime | None, now: datetime, interval: float) -> bool:
@@ -34,3 +40,18 @@ def is_silent(
         return False
     heard = last_arrival_at or created_at
     return now - heard > timedelta(seconds=expected_interval_seconds)
+
+
+def rolled_over(
+    window: Window,
+    pushed_start: datetime | None,
+    now: datetime,
+    time_zone: str,
+    shifts: Sequence[time],
+    cycle_start: date,
+) -> bool:
+    """Whether the window containing ``now`` starts later than the one last pushed."""
+    if pushed_start is None or window is Window.CYCLE_TO_DATE:
+        return False
+    current = bounds(window, now, time_zone, shifts=shifts, cycle_start=cycle_start)
+    return current.start > pushed_start

@@ -10,6 +10,9 @@ from __future__ import annotations
 import math
 from datetime import date
 
+import grpc
+import structlog
+
 from services.common.errors import AlreadyExists, InvalidArgument, NotFound
 from services.common.models import new_id, utcnow
 from services.common.outbox import new_event_meta
@@ -18,7 +21,10 @@ from services.telemetry.domain.samples import SOURCE_PATTERN
 from services.telemetry.handlers.shared import Deps, next_page, page
 from services.telemetry.messages import AGGREGATIONS, WINDOWS, binding_pb
 from services.telemetry.models import Binding
+from stride.goals.v1 import goals_pb2
 from stride.telemetry.v1 import telemetry_pb2 as pb
+
+log = structlog.get_logger(__name__)
 
 
 def checked_shape(
@@ -110,8 +116,8 @@ async def list_(deps: Deps, request: pb.ListBindingsRequest) -> pb.ListBindingsR
 
 
 async def delete(deps: Deps, request: pb.DeleteBindingRequest) -> pb.Binding:
-    """Deletes the binding; the key result keeps its last value (and, if it was stale, goals
-    is not told otherwise: its owner sees the last state telemetry knew)."""
+    """Deletes the binding; the key result keeps its last value. If goals was told its source
+    is stale, it is told it no longer is (best effort: nothing feeds it any more)."""
     async with deps.units() as uow:
         row = await uow.repo.binding(request.id, lock=True)
         if row is None:
@@ -126,4 +132,14 @@ async def delete(deps: Deps, request: pb.DeleteBindingRequest) -> pb.Binding:
             )
         )
         await uow.audit("binding.delete", "binding", row.id, message, None, request.deleted_by)
+        was_stale = row.stale_told
+    if was_stale:
+        try:
+            await deps.goals.set_stale(
+                goals_pb2.SetKeyResultStaleRequest(
+                    key_result_id=message.key_result_id, stale=False, binding_id=message.id
+                )
+            )
+        except grpc.aio.AioRpcError as exc:
+            log.warning("staleness not cleared", binding=message.id, code=exc.code().name)
     return message

@@ -62,6 +62,7 @@ def upgrade() -> None:
         sa.Column("sequence", sa.Integer, nullable=False),
         sa.Column("last_value", sa.Float, nullable=True),
         _at("last_pushed_at", nullable=True),
+        _at("window_start", nullable=True),
         _at("last_sample_at", nullable=True),
         _at("last_arrival_at", nullable=True),
         sa.Column("stale", sa.Boolean, nullable=False),
