@@ -168,13 +168,13 @@ class Pusher:
         )
         try:
             await self.deps.goals.set_stale(request)
+            metrics.telemetry_pushed("stale", "ok")
         except grpc.aio.AioRpcError as exc:
             metrics.telemetry_pushed("stale", exc.code().name.lower())
             log.warning("staleness not told", binding=row.id, code=exc.code().name)
             if exc.code() in RETRYABLE:
                 return
-        metrics.telemetry_pushed("stale", "ok")
-        # Only if it did not change again meanwhile.
+        # Told (or refused for good): only if it did not change again meanwhile.
         async with self.deps.units() as uow:
             await uow.session.execute(
                 update(Binding)

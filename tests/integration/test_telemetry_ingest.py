@@ -18,13 +18,14 @@ from typing import Any
 import grpc
 import pytest
 
-from services.common.nats import TELEMETRY_DEADLETTER_STREAM, connect
+from services.common.nats import TELEMETRY_DEADLETTER_STREAM, TELEMETRY_STREAM, connect
 from stride.goals.v1 import goals_pb2 as gpb
 from stride.goals.v1 import goals_pb2_grpc
 from stride.identity.v1 import identity_pb2 as ipb
 from stride.identity.v1 import identity_pb2_grpc
 from stride.telemetry.v1 import telemetry_pb2 as pb
 from stride.telemetry.v1 import telemetry_pb2_grpc
+from tests.integration.goals_helpers import events
 from tests.integration.services_fixtures import telemetry_stack
 from tests.integration.test_goals_service import code_of, rpc_error
 
@@ -299,7 +300,7 @@ async def test_bad_samples_are_dead_lettered_with_their_reason(plant: Plant, nat
 
 
 async def test_a_silent_source_makes_the_key_result_stale_and_a_new_sample_clears_it(
-    plant: Plant,
+    plant: Plant, nats_url: str
 ) -> None:
     metric = await plant.metric(f"downtime_min_{plant.tag}", unit="min", interval=1)
     kr = await plant.key_result()
@@ -318,6 +319,16 @@ async def test_a_silent_source_makes_the_key_result_stale_and_a_new_sample_clear
         within=2,
     )
     assert fresh.risk.status != gpb.RISK_STATUS_STALE
+    changes = await events(
+        nats_url,
+        "stride.telemetry.v1.source.staleness_changed",
+        pb.SourceStalenessChanged,
+        lambda e: e.key_result_id == kr.id,
+        expected=2,
+        stream=TELEMETRY_STREAM,
+    )
+    assert [c.stale for c in changes] == [True, False]
+    assert changes[0].last_sample_at  # the event time of the sample before the silence
 
 
 async def test_goals_guards_machine_fed_key_results(plant: Plant) -> None:

@@ -166,7 +166,8 @@ async def _changed(
     """The audit entry and the event of a change; the event's ``resource_type`` field holds
     ``after`` (and its ``before`` field, where it has one, ``before``)."""
     await uow.audit(action, resource_type, after.id, before, after)
-    event: Any = event_type(meta=new_event_meta("goals"))
+    make: Any = event_type  # every event message has ``meta``; Message's stub does not say so
+    event: Any = make(meta=new_event_meta("goals"))
     getattr(event, resource_type).CopyFrom(after)
     if before is not None and "before" in event.DESCRIPTOR.fields_by_name:
         event.before.CopyFrom(before)
