@@ -14,6 +14,7 @@ not read it gets 404 ``binding_not_found``, exactly like a missing binding.
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 from typing import Annotated, Any
 
 import grpc
@@ -45,7 +46,7 @@ from gateway.schemas.telemetry import (
 from gateway.security import Access, Allow
 from stride.goals.v1 import goals_pb2 as gpb
 from stride.telemetry.v1 import telemetry_pb2 as pb
-from workflows.vocabulary import DATE_PATTERN
+from workflows.vocabulary import DATE_PATTERN, FIRST_CYCLE_YEAR, LAST_CYCLE_YEAR, parse_day
 
 router = APIRouter(prefix="/telemetry", tags=["telemetry"], route_class=StrideRoute)
 
@@ -300,7 +301,7 @@ async def query_window(
         str, Query(pattern=f"^$|{DATE_PATTERN}", description="cycle_to_date only (YYYY-MM-DD)")
     ] = "",
 ) -> dict[str, Any]:
-    _window_parameters(aggregation, window, denominator_metric, percentile, cycle_start)
+    _window_parameters(aggregation, window, denominator_metric, percentile, cycle_start, at)
     msg = await rpc(
         rpc.telemetry.QueryWindow,
         pb.QueryWindowRequest(
@@ -318,10 +319,24 @@ async def query_window(
 
 
 def _window_parameters(
-    aggregation: str, window: str, denominator: str, percentile: float, cycle_start: str
+    aggregation: str,
+    window: str,
+    denominator: str,
+    percentile: float,
+    cycle_start: str,
+    at: datetime | None,
 ) -> None:
-    """The parameters an aggregation or window needs, and only those (422 otherwise)."""
+    """The parameters an aggregation or window needs, and only those; times in the years
+    cycles may lie in (422 otherwise)."""
     problems = []
+    years = range(FIRST_CYCLE_YEAR, LAST_CYCLE_YEAR + 1)
+    if at is not None and at.year not in years:
+        problems.append(f"at lies in the years {FIRST_CYCLE_YEAR} to {LAST_CYCLE_YEAR}")
+    start = parse_day(cycle_start) if cycle_start else None
+    if cycle_start and (start is None or start.year not in years):
+        problems.append(
+            f"cycle_start is a date in the years {FIRST_CYCLE_YEAR} to {LAST_CYCLE_YEAR}"
+        )
     if (aggregation == "ratio") != bool(denominator):
         problems.append("denominator_metric is required by ratio and only by ratio")
     if (aggregation == "percentile") != (percentile > 0):

@@ -199,3 +199,51 @@ async def test_service_refusals_keep_their_codes(stack: GatewayStack) -> None:
         422,
         "unknown_metric",
     )  # fmt: skip
+
+
+async def test_odd_input_is_answered_4xx_or_per_sample_never_5xx(stack: GatewayStack) -> None:
+    """What a fuzzer or a broken sender sends: every answer is a 2xx or a 4xx with a code, and
+    every sample the service cannot use comes back rejected with its reason."""
+    http = stack.http
+    admin = await stack.person((await stack.department()).id, roles=["admin"], name="Admin")
+    h = admin.headers
+    ok(await http.post("/telemetry/metrics", json={"name": "odd_pct", "unit": "%"}, headers=h), 201)
+    base = {"source": "line-z", "metric": "odd_pct", "value": 1.0, "unit": "%",
+            "event_time": _now()}  # fmt: skip
+    odd = [
+        {"event_time": "9999-12-31T23:59:59-23:59"},
+        {"event_time": "0001-01-01T00:00:00+14:00"},
+        {"event_time": "yesterday"},
+        {"event_time": ""},
+        {"source": "Linie Ä"},
+        {"source": ""},
+        {"metric": "odd_pct.\u200b"},
+        {"value": 1e308},
+        {"value": -1e308},
+        {"unit": "‰"},
+        {"sample_id": "é" * 128},
+    ]
+    samples = [{**base, **change, "sample_id": f"odd-{i}"} for i, change in enumerate(odd)]
+    samples[-1]["sample_id"] = "é" * 128
+    r = await http.post("/telemetry/samples", json={"samples": samples}, headers=h)
+    assert r.status_code == 202, r.text
+    body = r.json()
+    rejected = {x["index"]: x["reason"] for x in body["rejected"]}
+    assert body["accepted"] + body["duplicates"] + len(rejected) == len(samples)
+    for index in (0, 1, 2, 3):
+        assert rejected[index] in ("future_time", "ancient_time", "bad_sample"), body
+    assert rejected[4] == rejected[5] == "bad_source"
+    assert rejected[9] == "wrong_unit"
+    for params in (
+        {"at": "9999-12-31T23:59:59-23:59"},
+        {"at": "0001-01-01T00:00:00+14:00"},
+        {"window": "cycle_to_date", "cycle_start": "0001-01-01"},
+        {"window": "cycle_to_date", "cycle_start": "2026-02-30"},
+        {"aggregation": "percentile", "percentile": "1e-300"},
+    ):
+        query = {"metric": "odd_pct", "aggregation": "avg", "window": "week", **params}
+        r = await http.get("/telemetry/windows", params=query, headers=h)
+        assert r.status_code in (200, 422), (params, r.text)
+    for reason in ("", "wrong_unit", "no_such_reason"):
+        r = await http.get("/telemetry/dead-letters", params={"reason": reason}, headers=h)
+        assert r.status_code in (200, 422), r.text
