@@ -18,10 +18,10 @@ Phases:
   metric's sample count (QueryWindow count, cycle to date). The publishing alone is timed
   too: it must be well above the service's rate for the figure to mean the service.
 - **raw**: the ceiling, measured the same way — the same payloads published the same way to a
-  stream configured like TELEMETRY_INGEST while a pull consumer of the service's batch size
-  takes and acknowledges each (what the service's consumer does before it parses, validates,
-  stores and commits them); first publish → last acknowledgement. Both figures therefore
-  include the publishing on the same two cores.
+  stream configured like TELEMETRY_INGEST while a pull consumer of the service's batch size,
+  in its own process like the service's, takes and acknowledges each (what the service's
+  consumer does before it parses, validates, stores and commits them); first publish → last
+  acknowledgement. Both figures therefore include the publishing on the same two cores.
 - **latency**: ``rounds`` rounds, one sample per bound key result each (value = the round),
   1.5 s apart (a quiet key result, as a machine reporting every few seconds sees it);
   latency = publish → the value visible in goals' GetKeyResult (polled every 20 ms); the
@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import tempfile
 import time
 import uuid
@@ -42,9 +43,6 @@ from pathlib import Path
 
 import grpc
 from nats.js.api import (
-    AckPolicy,
-    ConsumerConfig,
-    DeliverPolicy,
     RetentionPolicy,
     StorageType,
     StreamConfig,
@@ -54,7 +52,7 @@ from rich.table import Table
 
 from bench.load import percentile
 from bench.report import Target
-from bench.stack import Stack, benchmark_stack
+from bench.stack import REPO, Stack, benchmark_stack
 from services.common.channels import channel
 from services.common.nats import DUPLICATE_WINDOW_SECONDS, connect
 from stride.goals.v1 import goals_pb2, goals_pb2_grpc
@@ -255,47 +253,40 @@ async def ingest_phase(stack: Stack, opts: Options, seeded: Seeded, result: Resu
 async def raw_phase(stack: Stack, opts: Options, result: Result) -> None:
     """The ceiling, measured like the service: the same payloads published the same way to a
     stream configured like TELEMETRY_INGEST (file storage, limits, the same duplicate window)
-    while a pull consumer of the service's batch size takes them and acknowledges each; timed
-    from the first publish to the last acknowledgement."""
+    while a pull consumer in its own process (bench/raw_consumer.py, the service's batch size)
+    takes and acknowledges each; from the first publish to the last acknowledgement."""
     nc = await connect(stack.config.nats_url)
     name = f"BENCH_RAW_{uuid.uuid4().hex[:6].upper()}"
+    subject = f"{name.lower()}.>"
+    consumer: asyncio.subprocess.Process | None = None
     try:
         js = nc.jetstream()
         await js.add_stream(
             StreamConfig(
                 name=name,
-                subjects=[f"{name.lower()}.>"],
+                subjects=[subject],
                 retention=RetentionPolicy.LIMITS,
                 storage=StorageType.FILE,
                 duplicate_window=DUPLICATE_WINDOW_SECONDS,
             )
         )
-        sub = await js.pull_subscribe(
-            f"{name.lower()}.>",
-            durable="bench-raw",
-            stream=name,
-            config=ConsumerConfig(
-                ack_policy=AckPolicy.EXPLICIT,
-                deliver_policy=DeliverPolicy.ALL,
-                max_ack_pending=BATCH * 4,
-            ),
+        consumer = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.raw_consumer",
+            stack.config.nats_url,
+            name,
+            subject,
+            str(opts.samples),
+            str(BATCH),
+            stdout=asyncio.subprocess.PIPE,
+            cwd=REPO,
         )
+        assert consumer.stdout is not None
+        ready = await asyncio.wait_for(consumer.stdout.readline(), 60)
+        assert ready.strip() == b"ready", ready
         payloads = _rate_samples(opts, f"raw-{uuid.uuid4().hex[:8]}")
-        got = 0
-
-        async def consume() -> None:
-            nonlocal got
-            while got < opts.samples:
-                try:
-                    msgs = await sub.fetch(min(BATCH, opts.samples - got), timeout=5)
-                except TimeoutError:
-                    return
-                for m in msgs:
-                    await m.ack()
-                got += len(msgs)
-
-        start = time.perf_counter()
-        consumer = asyncio.create_task(consume())
+        start = time.time()
         acks = [
             await js.publish_async(
                 f"{name.lower()}.{s.source}.{s.metric}",
@@ -305,11 +296,15 @@ async def raw_phase(stack: Stack, opts: Options, result: Result) -> None:
             for s in payloads
         ]
         await asyncio.gather(*acks)
-        await consumer
-        result.raw_per_s = got / (time.perf_counter() - start)
-        await sub.unsubscribe()
+        done = (await asyncio.wait_for(consumer.stdout.readline(), opts.timeout)).split()
+        assert done and done[0] == b"done", done
+        result.raw_per_s = int(done[1]) / (float(done[2]) - start)
+        await consumer.wait()
         await js.delete_stream(name)
     finally:
+        if consumer is not None and consumer.returncode is None:
+            consumer.kill()
+            await consumer.wait()
         await nc.close()
 
 
