@@ -6,7 +6,7 @@ beside its target.
 ``make bench`` runs everything in about ten minutes on two cores: the check-in benchmark at
 2,000 and at 10,000 employees × 3 key results, each load phase stopped after 30 s; the 360
 benchmark (bench/feedback.py) at 680 people; the telemetry benchmark (bench/telemetry.py) with
-20,000 samples.
+60,000 samples.
 """
 
 from __future__ import annotations
@@ -142,8 +142,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--samples",
         type=int,
-        default=20_000,
-        help="samples published in the telemetry benchmark (default 20000)",
+        default=60_000,
+        help="samples published in the telemetry benchmark (default 60000)",
     )
     p.add_argument("--log-level", default=defaults.log_level)
     return p

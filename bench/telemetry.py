@@ -70,7 +70,7 @@ ACTOR = (("x-stride-actor", "bench"),)
 
 @dataclass(frozen=True)
 class Options:
-    samples: int = 20_000
+    samples: int = 60_000
     bound: int = 10  # key results bound to the latency metric
     rounds: int = 10
     log_level: str = "WARNING"
