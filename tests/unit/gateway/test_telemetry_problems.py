@@ -1,11 +1,15 @@
 """Every error the telemetry service can answer reaches HTTP clients with a stable code and a
 known status: gateway/problems.py's TELEMETRY_PROBLEMS names each code the service raises (read
 from its source), the status follows the gRPC status of the error class that raises it, and
-docs/telemetry.md lists them all."""
+docs/telemetry.md lists them all. The gateway's copies of the service's metric limits stay
+equal to the service's (the gateway does not import its handlers)."""
 
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import grpc
@@ -64,3 +68,21 @@ def test_the_telemetry_page_lists_every_code() -> None:
     text = DOC.read_text(encoding="utf-8")
     missing = [code for code in TELEMETRY_PROBLEMS if f"`{code}`" not in text]
     assert not missing, f"docs/telemetry.md does not name {missing}"
+
+
+def test_the_gateway_checks_metrics_with_the_services_limits() -> None:
+    from gateway.schemas import telemetry as schemas
+    from services.telemetry.handlers import metrics
+
+    assert schemas.MAX_EXPECTED_INTERVAL_SECONDS == metrics.MAX_EXPECTED_INTERVAL_SECONDS
+    assert schemas.MAX_DESCRIPTION == metrics.MAX_DESCRIPTION
+
+
+def test_the_gateway_does_not_load_the_services_persistence() -> None:
+    """Importing the app must not pull in SQLAlchemy (22 MB of the gateway's idle memory)."""
+    code = "import sys, gateway.app; print('sqlalchemy.orm' in sys.modules)"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "protos")])}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT, env=env
+    )
+    assert done.stdout.strip() == "False"
