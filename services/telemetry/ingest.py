@@ -70,18 +70,32 @@ class IngestConsumer:
             pass
 
     async def _run(self) -> None:
-        while True:
-            try:
-                msgs = await self.sub.fetch(self.batch, timeout=1.0)
-            except TimeoutError:
-                continue
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("telemetry fetch failed", error=str(exc))
-                await asyncio.sleep(0.5)
-                continue
-            await self.handle(msgs)
+        """Fetch the next batch while the previous one is being stored (batches are still
+        stored one after the other, in stream order)."""
+        storing: asyncio.Task[None] | None = None
+        try:
+            while True:
+                msgs = await self._fetch()
+                if storing is not None:
+                    await storing
+                    storing = None
+                if msgs:
+                    storing = asyncio.create_task(self.handle(msgs))
+        finally:
+            if storing is not None:
+                await cancel_and_wait(storing)
+
+    async def _fetch(self) -> list[Msg]:
+        try:
+            return list(await self.sub.fetch(self.batch, timeout=1.0))
+        except TimeoutError:
+            return []
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("telemetry fetch failed", error=str(exc))
+            await asyncio.sleep(0.5)
+            return []
 
     async def handle(self, msgs: list[Msg]) -> None:
         items = [Received(m.subject, m.data, key=_key(m)) for m in msgs]

@@ -28,7 +28,7 @@ from services.common import metrics
 from services.common.models import aware, rfc3339, utcnow
 from services.common.outbox import new_event_meta
 from services.common.tasks import cancel_and_wait
-from services.telemetry.domain.aggregation import Aggregation, transformed
+from services.telemetry.domain.aggregation import Aggregation, empty_is_zero, transformed
 from services.telemetry.domain.pushing import is_silent, next_push_at, push_due, rolled_over
 from services.telemetry.domain.windows import Window
 from services.telemetry.handlers.samples import window_value
@@ -128,6 +128,10 @@ class Pusher:
                 time_zone=row.time_zone,
                 cycle_start=row.cycle_start,
             )
+        if result.empty and not empty_is_zero(Aggregation(row.aggregation)):
+            # Nothing to say yet: the key result keeps its value until a sample lands.
+            await self._set(binding_id, window_start=span.start)
+            return
         value = transformed(result.value, row.scale, row.offset)
         as_of = result.newest or aware(row.last_sample_at) or now
         request = goals_pb2.RecordMachineValueRequest(

@@ -64,16 +64,10 @@ class TelemetryRepository:
             .on_conflict_do_nothing(index_elements=["source", "sample_id"])
             .returning(SAMPLES.c.source, SAMPLES.c.sample_id)
         )
-        inserted: set[tuple[str, str]] = set()
-        # One statement per row keeps RETURNING exact on SQLite; PostgreSQL takes the batch.
-        if _postgres(self.session):
-            result = await self.session.execute(stmt, list(rows))
-            inserted.update((r[0], r[1]) for r in result.all())
-        else:
-            for row in rows:
-                result = await self.session.execute(stmt.values(**row))
-                inserted.update((r[0], r[1]) for r in result.all())
-        return inserted
+        # One statement for the batch (SQLAlchemy's "insertmanyvalues": multi-row INSERTs with
+        # RETURNING on PostgreSQL and SQLite alike); conflicting rows return nothing.
+        result = await self.session.execute(stmt, list(rows))
+        return {(r[0], r[1]) for r in result.all()}
 
     def _window(
         self, columns: Sequence[Any], metric: str, source: str, start: datetime, end: datetime
@@ -212,8 +206,7 @@ class TelemetryRepository:
         if not rows:
             return
         stmt = _insert(self.session, DEAD_LETTERS).on_conflict_do_nothing(index_elements=["id"])
-        for row in rows:
-            await self.session.execute(stmt.values(**row))
+        await self.session.execute(stmt, list(rows))
 
     async def dead_letters(self, reason: str, limit: int, offset: int) -> Sequence[DeadLetter]:
         stmt = select(DeadLetter)

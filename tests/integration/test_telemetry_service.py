@@ -114,12 +114,9 @@ async def test_values_wait_for_goals_to_come_back(
             plant = Plant(stack, await connect(nats_url))
             metric = await plant.metric(f"temp_{plant.tag}", unit="C")
             kr = await plant.key_result()
-            binding = await plant.bind(kr, metric, pb.AGGREGATION_MAX)
-            await plant.until(
-                lambda: plant.telemetry.GetBinding(pb.GetBindingRequest(id=binding.id)),
-                lambda b: b.last_pushed_at != "",
-                within=3,
-            )
+            await plant.bind(kr, metric, pb.AGGREGATION_MAX)
+            await plant.publish(f"oven-{plant.tag}", metric, 60, _ago(3), "t0", unit="C")
+            await plant.until(lambda: plant.kr(kr.id), lambda k: k.current_value == 60, within=3)
         # goals is down now.
         source = f"oven-{plant.tag}"
         await plant.publish(source, metric, 71, _ago(2), "t1", unit="C")

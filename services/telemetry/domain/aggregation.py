@@ -120,3 +120,11 @@ def finish(
 def transformed(value: float, scale: float, offset: float) -> float:
     """The value shown on the key result: aggregate × scale + offset (scale 0 means 1)."""
     return value * (scale or 1.0) + offset
+
+
+def empty_is_zero(aggregation: Aggregation) -> bool:
+    """Whether an empty window's value is a real 0 worth sending: a count or a sum of nothing
+    is 0 ("no downtime this shift"), but an average, extreme, last value, percentile or ratio
+    of nothing is unknown — sending 0 would make a yield of 98 % look like 0 % at every
+    shift change."""
+    return aggregation in (Aggregation.COUNT, Aggregation.SUM)

@@ -10,6 +10,7 @@ acks after that, so a crash anywhere redelivers the batch and redelivery is harm
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -124,12 +125,8 @@ async def ingest(deps: Deps, items: Sequence[Received]) -> Outcome:
         await uow.repo.insert_dead_letters([row for row, _ in dead])
         fresh = [unique[k] for k in inserted]
         touched = await _mark_bindings(uow, fresh, now) if fresh else 0
-    for row, message in dead:
-        subject = rules.deadletter_subject(str(row["source"]), str(row["metric"]))
-        try:
-            await deps.publish(subject, message.SerializeToString(), message.id)
-        except Exception:  # kept as a row either way; ListDeadLetters shows it
-            log.warning("dead letter not published", subject=subject, id=message.id)
+    if dead:
+        await asyncio.gather(*(_publish(deps, row, message) for row, message in dead))
     metrics.telemetry_samples("accepted", outcome.accepted)
     metrics.telemetry_samples("duplicate", outcome.duplicates)
     for _i, _s, rejection in outcome.rejected:
@@ -137,6 +134,14 @@ async def ingest(deps: Deps, items: Sequence[Received]) -> Outcome:
     if touched:
         deps.wake_pusher()
     return outcome
+
+
+async def _publish(deps: Deps, row: dict[str, object], message: pb.DeadLetter) -> None:
+    subject = rules.deadletter_subject(str(row["source"]), str(row["metric"]))
+    try:
+        await deps.publish(subject, message.SerializeToString(), message.id)
+    except Exception:  # kept as a row either way; ListDeadLetters shows it
+        log.warning("dead letter not published", subject=subject, id=message.id)
 
 
 def _dead_letter(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import time, timedelta
+from datetime import time
 
 from services.common.paging import next_page_token, page_window
 from services.common.uow import UnitOfWork, Units
@@ -39,10 +39,6 @@ class Deps:
     async def reading(self) -> AsyncIterator[TelemetryRepository]:
         async with self.units.sessions() as session:
             yield TelemetryRepository(session)
-
-    @property
-    def max_future(self) -> timedelta:
-        return self.limits.max_future
 
 
 def page(request: common_pb2.PageRequest) -> tuple[int, int]:

@@ -81,3 +81,11 @@ def test_an_empty_window_is_zero_and_says_so() -> None:
 def test_transform() -> None:
     assert transformed(0.97, 100, 0) == pytest.approx(97)
     assert transformed(5, 0, 1) == 6  # a scale of 0 means 1
+
+
+def test_only_an_empty_count_or_sum_is_a_real_zero() -> None:
+    from services.telemetry.domain.aggregation import empty_is_zero
+
+    assert empty_is_zero(Aggregation.COUNT) and empty_is_zero(Aggregation.SUM)
+    for other in (Aggregation.AVG, Aggregation.LAST, Aggregation.RATIO, Aggregation.PERCENTILE):
+        assert not empty_is_zero(other)
