@@ -333,7 +333,9 @@ async def sample_load(up: Up, org: Org) -> tuple[SampleLoad, str]:
                 "cycle_id": org.cycle_id,
                 "title": "Parts made on line 7",
                 "owner_id": org.admin_id,
-                "key_results": [{"title": "Parts", "target": 100000, "data_source": "telemetry"}],
+                "key_results": [
+                    {"title": "Parts", "baseline": 0, "target": 100000, "data_source": "telemetry"}
+                ],
             },
             headers=org.admin,
         )
