@@ -180,7 +180,8 @@ async def create_binding(
 
 
 async def _may_read_key_result(access: Access, rpc: Rpc, key_result_id: str) -> bool:
-    """Whether the caller may read this key result (key_result.read); a missing one: no."""
+    """Whether the caller may read this key result (key_result.read, public objectives
+    included); a missing one: no."""
     if access.sees_everything:
         return True
     try:
@@ -194,10 +195,20 @@ async def _may_read_key_result(access: Access, rpc: Rpc, key_result_id: str) -> 
             "key_result.read", Facts(owner_id=kr.owner_id, department_id=kr.department_id)
         )
     except ProblemError as exc:
-        if exc.status in (403, 404):
+        if exc.status not in (403, 404):
+            raise
+        return await _in_public_objective(rpc, kr.objective_id)
+    return True
+
+
+async def _in_public_objective(rpc: Rpc, objective_id: str) -> bool:
+    try:
+        objective = await rpc(rpc.goals.GetObjective, gpb.GetObjectiveRequest(id=objective_id))
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() == grpc.StatusCode.NOT_FOUND:
             return False
         raise
-    return True
+    return bool(objective.visibility == gpb.VISIBILITY_PUBLIC)
 
 
 @router.get(

@@ -59,9 +59,14 @@ def _metric(services: FakeServices, name: str = "yield_pct", unit: str = "%") ->
     services.telemetry.metrics[name] = tpb.Metric(name=name, unit=unit, created_at=NOW)
 
 
-def _key_result(services: FakeServices, kr_id: str, owner: str) -> None:
+def _key_result(services: FakeServices, kr_id: str, owner: str, *, public: bool = False) -> None:
+    services.goals.objectives[f"obj-{kr_id}"] = gpb.Objective(
+        id=f"obj-{kr_id}",
+        owner_id=owner,
+        visibility=gpb.VISIBILITY_PUBLIC if public else gpb.VISIBILITY_RESTRICTED,
+    )
     services.goals.key_results[kr_id] = gpb.KeyResult(
-        id=kr_id, objective_id="obj-x", owner_id=owner, department_id="dep-x", title="KR"
+        id=kr_id, objective_id=f"obj-{kr_id}", owner_id=owner, department_id="dep-x", title="KR"
     )
 
 
@@ -285,3 +290,18 @@ async def test_windows_and_dead_letters_for_hr_and_admin(
             f"{API}/windows", params={"metric": "yield_pct", "aggregation": "avg", "window": "day"}
         )
         assert r.status_code == 403
+
+
+async def test_a_binding_of_a_public_objectives_key_result_is_read_by_everyone(
+    settings: GatewaySettings, deps: GatewayDeps, services: FakeServices
+) -> None:
+    _metric(services)
+    _key_result(services, "kr-public", EMP.id, public=True)
+    async with make_client(settings, deps, HR) as hr:
+        created = await hr.post(f"{API}/bindings", json={**BINDING, "key_result_id": "kr-public"})
+        binding = created.json()
+    async with make_client(settings, deps, OTHER) as other:
+        r = await other.get(f"{API}/bindings/{binding['id']}")
+        assert r.status_code == 200 and r.json()["key_result_id"] == "kr-public"
+        r = await other.get(f"{API}/bindings", params={"key_result_id": "kr-public"})
+        assert [b["id"] for b in r.json()["items"]] == [binding["id"]]
