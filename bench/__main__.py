@@ -1,11 +1,12 @@
 """``make bench`` / ``python -m bench [relay] [checkin] [memory] [escalation] [feedback]
-[options]``: run the benchmarks (all of them when none is named), print their figures and
-ratios against the engine ceilings measured in the same run, then every figure beside its
-target.
+[telemetry] [options]``: run the benchmarks (all of them when none is named), print their
+figures and ratios against the engine ceilings measured in the same run, then every figure
+beside its target.
 
 ``make bench`` runs everything in about ten minutes on two cores: the check-in benchmark at
 2,000 and at 10,000 employees × 3 key results, each load phase stopped after 30 s; the 360
-benchmark (bench/feedback.py) at 680 people.
+benchmark (bench/feedback.py) at 680 people; the telemetry benchmark (bench/telemetry.py) with
+60,000 samples.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from bench import checkin, outbox_relay
 from bench.engines import private_nats
 from bench.report import Target, checkin_targets, print_checkin, print_relay, print_targets
 
-BENCHMARKS = ("relay", "checkin", "memory", "escalation", "feedback")
+BENCHMARKS = ("relay", "checkin", "memory", "escalation", "feedback", "telemetry")
 DEFAULT_SIZES = (2_000, 10_000)
 
 
@@ -69,6 +70,13 @@ def feedback(console: Console, args: argparse.Namespace) -> list[Target]:
         log_level=args.log_level,
     )
     return fb.main_run(console, opts)
+
+
+def telemetry(console: Console, args: argparse.Namespace) -> list[Target]:
+    from bench import telemetry as tel
+
+    opts = tel.Options(samples=args.samples, log_level=args.log_level)
+    return tel.main_run(console, opts)
 
 
 def sizes(text: str) -> list[int]:
@@ -131,6 +139,12 @@ def parser() -> argparse.ArgumentParser:
         default=680,
         help="people (one 360 round each) of the feedback benchmark (default 680)",
     )
+    p.add_argument(
+        "--samples",
+        type=int,
+        default=60_000,
+        help="samples published in the telemetry benchmark (default 60000)",
+    )
     p.add_argument("--log-level", default=defaults.log_level)
     return p
 
@@ -167,6 +181,8 @@ def main(argv: list[str] | None = None) -> None:
         targets += escalation(console)
     if "feedback" in wanted:
         targets += feedback(console, args)
+    if "telemetry" in wanted:
+        targets += telemetry(console, args)
     print_targets(console, targets)
 
 

@@ -35,6 +35,7 @@ from stride.feedback.v1 import (
 )
 from stride.goals.v1 import goals_pb2_grpc
 from stride.identity.v1 import auth_pb2_grpc, identity_pb2_grpc, inbox_pb2_grpc, org_sync_pb2_grpc
+from stride.telemetry.v1 import telemetry_pb2_grpc
 
 log = structlog.get_logger(__name__)
 
@@ -191,6 +192,8 @@ class GatewayDeps:
     promotions: promotions_pb2_grpc.PromotionServiceStub | None = None
     # The same process' performance archive and calibration.
     archive: archive_pb2_grpc.ArchiveServiceStub | None = None
+    # The telemetry process (samples posted over HTTP, metrics, bindings, windows).
+    telemetry: telemetry_pb2_grpc.TelemetryServiceStub | None = None
     # Where workflows the gateway starts (org-sync/<source>) are picked up.
     task_queue: str = "stride"
     rpc_timeout: float = RPC_TIMEOUT
@@ -215,6 +218,7 @@ async def build_deps(settings: GatewaySettings) -> GatewayDeps:
     identity_channel = channel(settings.identity_addr, max_message_bytes=size)
     goals_channel = channel(settings.goals_addr, max_message_bytes=size)
     feedback_channel = channel(settings.feedback_addr, max_message_bytes=size)
+    telemetry_channel = channel(settings.telemetry_addr, max_message_bytes=size)
     temporal = TemporalConnector.from_settings(settings)
     nats_conn = NatsConnection(settings.nats_url)
     nats_conn.start()
@@ -223,6 +227,7 @@ async def build_deps(settings: GatewaySettings) -> GatewayDeps:
         await identity_channel.close(grace=None)
         await goals_channel.close(grace=None)
         await feedback_channel.close(grace=None)
+        await telemetry_channel.close(grace=None)
 
     return GatewayDeps(
         identity=identity_pb2_grpc.IdentityServiceStub(identity_channel),
@@ -236,6 +241,7 @@ async def build_deps(settings: GatewaySettings) -> GatewayDeps:
         talent=talent_pb2_grpc.TalentServiceStub(feedback_channel),
         promotions=promotions_pb2_grpc.PromotionServiceStub(feedback_channel),
         archive=archive_pb2_grpc.ArchiveServiceStub(feedback_channel),
+        telemetry=telemetry_pb2_grpc.TelemetryServiceStub(telemetry_channel),
         task_queue=settings.task_queue,
         workflow_start_patience=settings.workflow_start_patience,
         temporal=temporal,
@@ -243,6 +249,7 @@ async def build_deps(settings: GatewaySettings) -> GatewayDeps:
             "identity": grpc_health_check(identity_channel),
             "goals": grpc_health_check(goals_channel),
             "feedback": grpc_health_check(feedback_channel),
+            "telemetry": grpc_health_check(telemetry_channel),
             "nats": nats_conn.check,
             "temporal": temporal.check,
         },

@@ -21,6 +21,7 @@ from stride.feedback.v1 import (
     talent_pb2_grpc,
 )
 from stride.identity.v1 import auth_pb2_grpc, inbox_pb2_grpc, org_sync_pb2_grpc
+from stride.telemetry.v1 import telemetry_pb2_grpc
 
 Stub = TypeVar("Stub")
 
@@ -104,6 +105,10 @@ class Rpc:
     @property
     def archive(self) -> archive_pb2_grpc.ArchiveServiceStub:
         return _wired(self._deps.archive, "archive")
+
+    @property
+    def telemetry(self) -> telemetry_pb2_grpc.TelemetryServiceStub:
+        return _wired(self._deps.telemetry, "telemetry")
 
     @property
     def request_id(self) -> str:

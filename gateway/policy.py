@@ -659,6 +659,43 @@ _ARCHIVE_RULES = (
     ),
 )
 
+# -- telemetry: samples, metrics, bindings, windows, dead letters (docs/telemetry.md) -----------
+# Samples come from machines and systems: an API key with telemetry:write posts them (devices
+# publish to NATS instead); of the people, only an admin (who may do everything: trying a
+# binding out by hand). Metrics and bindings decide what moves a key
+# result, so HR and admin define them (no API key: an integration does not decide which number
+# a person's goal shows). A binding is read by whoever may read its key result (the owner,
+# their managers, heads of the department, HR, admin, executive; goals:read keys); the route
+# checks key_result.read on the binding's key result and answers binding_not_found otherwise.
+# Windows and dead letters are for operating the pipeline: HR and admin.
+_TELEMETRY_RULES = (
+    Rule(
+        "telemetry.ingest",
+        "Post a batch of samples (API keys with telemetry:write; admin)",
+        {ADMIN: Reach.ALL},
+        api_scope="telemetry:write",
+    ),
+    Rule("telemetry_metric.define", "Define a metric (HR, admin)", _ORG_ADMINS),
+    Rule("telemetry_metric.read", "Read the defined metrics", _ORG_ADMINS, api_scope="goals:read"),
+    Rule(
+        "telemetry_binding.write",
+        "Bind a metric to a key result, or remove the binding (HR, admin)",
+        _ORG_ADMINS,
+    ),
+    Rule(
+        "telemetry_binding.read",
+        "Read bindings: of a key result one may read; every binding: HR, admin, executive",
+        _GOAL_READERS,
+        api_scope="goals:read",
+    ),
+    Rule("telemetry_window.read", "Compute a window's aggregate now (HR, admin)", _ORG_ADMINS),
+    Rule(
+        "telemetry_dead_letter.read",
+        "Read dead-lettered samples and their counts by reason (HR, admin)",
+        _ORG_ADMINS,
+    ),
+)
+
 RULES: dict[str, Rule] = _rules(
     # public
     Rule("health", "Liveness and readiness probes", public=True),
@@ -880,6 +917,7 @@ RULES: dict[str, Rule] = _rules(
     ),
     *_FEEDBACK_RULES,
     *_PROMOTION_RULES,
+    *_TELEMETRY_RULES,
     # People only; the route lets through the round's manager and HR, never its subject
     # (feedback-round/<cycle>/<subject>'s Update validator checks again).
     Rule(

@@ -58,6 +58,38 @@ GRPC_STATUS_MAP: dict[grpc.StatusCode, tuple[int, str]] = {
     grpc.StatusCode.DEADLINE_EXCEEDED: (504, "service_timeout"),
 }
 GRPC_DEFAULT: tuple[int, str] = (502, "upstream_error")
+
+# Every stable code the telemetry service answers with, and the HTTP status the gateway gives
+# it (from GRPC_STATUS_MAP; tests/unit/gateway/test_telemetry_problems.py reads the service's
+# source and keeps this table complete, and docs/telemetry.md lists it). Most of the 422s
+# never reach a client: the gateway's schemas refuse the same input first (validation_error).
+TELEMETRY_PROBLEMS: dict[str, int] = {
+    "binding_not_found": 404,
+    "metric_not_found": 404,
+    "key_result_bound": 409,
+    "not_machine_fed": 409,
+    "unit_change": 409,
+    "concurrent_metric_change": 409,
+    "unknown_key_result": 422,
+    "unknown_metric": 422,
+    "key_result_required": 422,
+    "metric_required": 422,
+    "too_many_samples": 422,
+    "invalid_aggregation": 422,
+    "invalid_window": 422,
+    "invalid_denominator": 422,
+    "invalid_percentile": 422,
+    "invalid_transform": 422,
+    "invalid_source": 422,
+    "invalid_metric_name": 422,
+    "invalid_unit": 422,
+    "invalid_expected_interval": 422,
+    "invalid_at": 422,
+    "invalid_cycle_start": 422,
+    "invalid_reason": 422,
+    # goals did not answer the telemetry service (binding a key result): retry.
+    "goals_unavailable": 503,
+}
 # Statuses whose details were written for people by the service (DomainError.message);
 # the details of any other status may carry internals and are not passed on.
 _CLIENT_FACING = {

@@ -33,6 +33,7 @@ from gateway.routers import (
     risk_rules,
     round_approvals,
     talent,
+    telemetry,
     training,
     upward_feedback,
 )
@@ -71,6 +72,7 @@ for module in (
     talent,
     promotions,
     archive_routes,
+    telemetry,
 ):
     annotate_routes(module.router)
     api_router.include_router(module.router)

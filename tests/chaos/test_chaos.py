@@ -2,11 +2,11 @@
 
 A real ``stride up --free-ports`` (its supervisor, its nats-server and Temporal dev server,
 PostgreSQL or SQLite like the other suites). While about 2,000 check-ins go through the
-gateway (24 clients; each key result's weeks in order; 5xx and dropped connections retried)
-and a plan approval is pending, goals, feedback, identity, the gateway, the worker,
-nats-server and the Temporal dev server are killed with SIGKILL one after the other, each at
-a set point of the load and each once the previous one is back. ``stride up`` restarts them.
-Then:
+gateway (24 clients; each key result's weeks in order; 5xx and dropped connections retried),
+a plan approval is pending and samples stream in (NATS and HTTP), goals, feedback, telemetry,
+identity, the gateway, the worker, nats-server and the Temporal dev server are killed with
+SIGKILL one after the other, each at a set point of the load and each once the previous one
+is back. ``stride up`` restarts them. Then:
 
 - every check-in the gateway acknowledged is stored, once per key result and week, and every
   stored version of a check-in has exactly one ``checkin.recorded`` message in JetStream;
@@ -15,7 +15,9 @@ Then:
   risk; key results on plan have no escalation at all;
 - the pending approval is decided through the gateway and its workflow completes;
 - no e-mail reached the mail sink twice (the approval request and the decision arrived once);
-- feedback given after the storm is stored and read by the person it is about only.
+- feedback given after the storm is stored and read by the person it is about only;
+- every sample acknowledged (by JetStream, or by the gateway's 202) is counted exactly once
+  by the telemetry service, and the key result bound to their count shows that count.
 
 A process that ``stride up`` starts later must join :data:`KILL_ORDER` (or :data:`SPARED`
 with the reason): the test fails on a child it does not know. Runs in ~2-3 minutes on
@@ -46,6 +48,7 @@ from services.identity.bootstrap import Bootstrap, create_admin
 from stride.identity.v1 import identity_pb2
 from tests.chaos.load import CheckInLoad, Planned
 from tests.chaos.streams import check_ins_recorded
+from tests.chaos.telemetry_load import HTTP_SOURCE, METRIC, NATS_SOURCE, SampleLoad
 from tests.up_process import Up
 from tests.waiting import until
 from workflows import ids
@@ -53,7 +56,16 @@ from workflows.kr_escalation import COORDINATION_LEVEL
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(330)]
 
-KILL_ORDER = ("goals", "feedback", "identity", "gateway", "worker", "nats", "temporal")
+KILL_ORDER = (
+    "goals",
+    "feedback",
+    "telemetry",
+    "identity",
+    "gateway",
+    "worker",
+    "nats",
+    "temporal",
+)
 SPARED = {
     # The test reads the delivered mail from its log; SMTP itself is at-least-once (a sink
     # killed after logging a mail but before answering 250 gets it again).
@@ -262,6 +274,8 @@ async def test_every_process_killed_under_load(up: Up) -> None:
         lagging, on_plan = krs[:LAGGING], krs[LAGGING:]
         load = CheckInLoad(http, org.admin, plans(org, lagging, on_plan), CLIENTS)
         approval_id = await submit_plan(org)
+        samples, bound_kr = await sample_load(up, org)
+        streaming = asyncio.create_task(samples.run())
 
         # Kill i falls at check-in (i + 1) / 9 of the load; the load runs on meanwhile, at
         # most SLACK check-ins ahead, until the killed process is back.
@@ -286,6 +300,8 @@ async def test_every_process_killed_under_load(up: Up) -> None:
             await asyncio.wait_for(running, 120)
         finally:
             running.cancel()
+            samples.stop()
+            await asyncio.wait_for(streaming, 60)
         # Shown with -s (and in the captured output of a failure).
         print(f"chaos: {load.acked} check-ins acknowledged, retried: {dict(load.retried)}")
         print("\n".join(line for line in up.text().splitlines() if "restarted, pid" in line))
@@ -301,6 +317,87 @@ async def test_every_process_killed_under_load(up: Up) -> None:
         await check_approval(up, org, approval_id)
         await check_mail(up)
         await check_feedback(org)
+        await check_samples(org, samples, bound_kr)
+
+
+async def sample_load(up: Up, org: Org) -> tuple[SampleLoad, str]:
+    """A count metric, a machine-fed key result bound to its count since the cycle began, an
+    API key with telemetry:write, and the load that sends the samples."""
+    http = org.http
+    r = await http.post("/telemetry/metrics", json={"name": METRIC}, headers=org.admin)
+    assert r.status_code == 201, r.text
+    objective = await created(
+        http.post(
+            "/objectives",
+            json={
+                "cycle_id": org.cycle_id,
+                "title": "Parts made on line 7",
+                "owner_id": org.admin_id,
+                "key_results": [
+                    {"title": "Parts", "baseline": 0, "target": 100000, "data_source": "telemetry"}
+                ],
+            },
+            headers=org.admin,
+        )
+    )
+    r = await http.get(f"/objectives/{objective['id']}/key-results", headers=org.admin)
+    (kr,) = r.json()["items"]
+    binding = {
+        "key_result_id": kr["id"],
+        "metric": METRIC,
+        "aggregation": "count",
+        "window": "cycle_to_date",
+    }
+    await created(http.post("/telemetry/bindings", json=binding, headers=org.admin))
+    key = await created(
+        http.post(
+            "/api-keys", json={"name": "Line 7 MES", "scopes": ["telemetry:write"]},
+            headers=org.admin,
+        )
+    )  # fmt: skip
+    load = SampleLoad(http, {"X-API-Key": key["key"]}, up.state["nats_url"])
+    return load, str(kr["id"])
+
+
+async def check_samples(org: Org, load: SampleLoad, kr_id: str) -> None:
+    """Every acknowledged sample is counted once: per source (the window's count) and in the
+    bound key result (the count of both)."""
+    print(f"chaos: samples acknowledged {({s: len(i) for s, i in load.acked.items()})}, "
+          f"retried: {dict(load.retried)}")  # fmt: skip
+    assert load.refused == []
+    cycle_start = (await org.http.get(f"/cycles/{org.cycle_id}", headers=org.admin)).json()[
+        "start_date"
+    ]
+    counts: dict[str, float] = {}
+
+    async def counted() -> bool:
+        for source in (NATS_SOURCE, HTTP_SOURCE):
+            r = await org.http.get(
+                "/telemetry/windows",
+                params={
+                    "metric": METRIC,
+                    "source": source,
+                    "aggregation": "count",
+                    "window": "cycle_to_date",
+                    "cycle_start": cycle_start,
+                },
+                headers=org.admin,
+            )
+            counts[source] = r.json()["count"] if r.status_code == 200 else -1
+        return all(counts[s] >= len(load.acked[s]) for s in counts)
+
+    try:
+        await until(counted, 90, what="every acknowledged sample counted")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; counted {counts}, acknowledged {load.acked.keys()}") from exc
+    assert counts == {s: len(ids) for s, ids in load.acked.items()}, "counted once each"
+    total = sum(len(ids) for ids in load.acked.values())
+
+    async def shown() -> bool:
+        r = await org.http.get(f"/key-results/{kr_id}", headers=org.admin)
+        return r.status_code == 200 and r.json()["current_value"] == total
+
+    await until(shown, 30, what=f"the bound key result showing {total}")
 
 
 async def check_feedback(org: Org) -> None:

@@ -27,7 +27,8 @@ async def test_migrate_is_idempotent(tmp_path: Path, database_url: str | None) -
     for _ in range(2):
         done = _stride("migrate", env=env)
         assert done.returncode == 0, done.stderr
-        assert f"migrated: {prefix}feedback, {prefix}goals, {prefix}identity" in done.stdout
+        schemas = f"{prefix}feedback, {prefix}goals, {prefix}identity, {prefix}telemetry"
+        assert f"migrated: {schemas}" in " ".join(done.stdout.split())  # however rich wraps
     if database_url:
         conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg", "postgresql"))
         try:
@@ -43,7 +44,7 @@ async def test_migrate_is_idempotent(tmp_path: Path, database_url: str | None) -
         import sqlite3
 
         found = set()
-        for service in ("identity", "goals", "feedback"):
+        for service in ("identity", "goals", "feedback", "telemetry"):
             with sqlite3.connect(tmp_path / f"{prefix}{service}.db") as db:
                 names = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
                 found |= {(service, name) for (name,) in names}
@@ -51,6 +52,7 @@ async def test_migrate_is_idempotent(tmp_path: Path, database_url: str | None) -
     assert ("goals", "check_ins") in found
     assert ("goals", "alembic_version") in found
     assert ("feedback", "feedback_items") in found
+    assert ("telemetry", "samples") in found
 
 
 def test_unknown_process_is_refused() -> None:

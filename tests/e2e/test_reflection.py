@@ -19,6 +19,7 @@ EXPECTED = {
     "identity": ("stride.identity.v1.IdentityService", "CreateDepartment"),
     "goals": ("stride.goals.v1.GoalsService", "RecordCheckIn"),
     "feedback": ("stride.feedback.v1.FeedbackService", "GiveFeedback"),
+    "telemetry": ("stride.telemetry.v1.TelemetryService", "IngestSamples"),
 }
 
 

@@ -87,7 +87,7 @@ def test_stride_up_seeds_once_and_leaves_no_process_behind(
             timeout=60,
         )
         assert temporal.returncode == 0, temporal.stderr
-        # temporal, nats, mail-sink, identity, goals, feedback, worker, gateway
+        # temporal, nats, mail-sink, identity, goals, feedback, telemetry, worker, gateway
         assert set(state["children"]) == {
             "temporal",
             "nats",
@@ -95,6 +95,7 @@ def test_stride_up_seeds_once_and_leaves_no_process_behind(
             "identity",
             "goals",
             "feedback",
+            "telemetry",
             "worker",
             "gateway",
         }
@@ -102,7 +103,16 @@ def test_stride_up_seeds_once_and_leaves_no_process_behind(
         first.proc.send_signal(signal.SIGINT)  # Ctrl-C
         assert first.proc.wait(90) == 0, first.text()
         out = first.text()
-        stop_order = ("gateway", "worker", "feedback", "goals", "identity", "nats", "temporal")
+        stop_order = (
+            "gateway",
+            "worker",
+            "telemetry",
+            "feedback",
+            "goals",
+            "identity",
+            "nats",
+            "temporal",
+        )
         order = [out.index(f"{name} (") for name in stop_order]
         assert order == sorted(order), f"not stopped in reverse order:\n{out}"
         # Graceful: every process should end on SIGTERM (checked last, so that the rest of

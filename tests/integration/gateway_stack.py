@@ -1,5 +1,5 @@
-"""The gateway in front of the real identity, goals and feedback services (in-process runtimes, real
-database, private NATS), called through HTTP with httpx's ASGI transport.
+"""The gateway in front of the real identity, goals, feedback and telemetry services (in-process
+runtimes, real database, private NATS), called through HTTP with httpx's ASGI transport.
 
 Used by test_gateway_*.py and test_authz_matrix.py. Accounts are made the way an
 operator makes the first admin (services/identity/bootstrap.py, straight to identity's
@@ -22,11 +22,12 @@ from fastapi import FastAPI
 from gateway.app import create_app
 from gateway.bootstrap import GatewayDeps, build_deps
 from services.common.binaries import free_port
-from services.common.settings import GatewaySettings
+from services.common.settings import GatewaySettings, TelemetrySettings
 from services.feedback import server as feedback_server
 from services.goals import server as goals_server
 from services.identity import server as identity_server
 from services.identity.bootstrap import Bootstrap
+from services.telemetry import server as telemetry_server
 from stride.feedback.v1 import (
     archive_pb2_grpc,
     feedback_pb2_grpc,
@@ -35,6 +36,7 @@ from stride.feedback.v1 import (
 )
 from stride.goals.v1 import goals_pb2_grpc
 from stride.identity.v1 import identity_pb2
+from stride.telemetry.v1 import telemetry_pb2_grpc
 from tests.integration.services_fixtures import running, service_settings
 
 API = "/api/v1"
@@ -93,6 +95,7 @@ class GatewayStack:
     rounds: Any = None  # rounds_pb2_grpc.RoundServiceStub
     promotions: Any = None  # promotions_pb2_grpc.PromotionServiceStub
     archive: Any = None  # archive_pb2_grpc.ArchiveServiceStub
+    telemetry: Any = None  # telemetry_pb2_grpc.TelemetryServiceStub
     # The identity service's database (for checks below the API).
     identity_engine: Any = None
     feedback_engine: Any = None
@@ -168,11 +171,29 @@ async def gateway_stack(
                 goals_addr=f"127.0.0.1:{goals_rt.settings.grpc_port}",
             )
         )
-        async with running(goals_rt) as goals_channel, running(feedback_rt) as feedback_channel:
+        base = service_settings(database_url, data_dir, nats_url, schema_prefix=prefix)
+        telemetry_rt = telemetry_server.runtime(
+            TelemetrySettings(
+                **{
+                    **base.model_dump(),
+                    "goals_addr": f"127.0.0.1:{goals_rt.settings.grpc_port}",
+                    # Its own durable consumer: stacks sharing a NATS server each get every
+                    # sample published on it.
+                    "telemetry_consumer": f"telemetry-{prefix.rstrip('_')}",
+                    "telemetry_staleness_interval": 0.5,
+                }
+            )
+        )
+        async with (
+            running(goals_rt) as goals_channel,
+            running(feedback_rt) as feedback_channel,
+            running(telemetry_rt) as telemetry_channel,
+        ):
             settings = GatewaySettings(
                 identity_addr=identity_addr,
                 goals_addr=f"127.0.0.1:{goals_rt.port}",
                 feedback_addr=f"127.0.0.1:{feedback_rt.port}",
+                telemetry_addr=f"127.0.0.1:{telemetry_rt.port}",
                 nats_url=nats_url,
                 temporal_address=temporal_address or f"127.0.0.1:{free_port()}",
                 jwt_secret=JWT_SECRET,  # type: ignore[arg-type]
@@ -195,6 +216,7 @@ async def gateway_stack(
                         rounds=rounds_pb2_grpc.RoundServiceStub(feedback_channel),
                         promotions=promotions_pb2_grpc.PromotionServiceStub(feedback_channel),
                         archive=archive_pb2_grpc.ArchiveServiceStub(feedback_channel),
+                        telemetry=telemetry_pb2_grpc.TelemetryServiceStub(telemetry_channel),
                         identity_engine=identity_rt.engine,
                         feedback_engine=feedback_rt.engine,
                     )

@@ -45,6 +45,7 @@ from stride.feedback.v1 import promotions_pb2 as ppb
 from stride.feedback.v1 import rounds_pb2 as rpb
 from stride.goals.v1 import goals_pb2 as gpb
 from stride.identity.v1 import auth_pb2, identity_pb2, inbox_pb2, org_sync_pb2, org_sync_pb2_grpc
+from stride.telemetry.v1 import telemetry_pb2 as tpb
 from tests.integration.gateway_stack import (
     API,
     BASE,
@@ -295,6 +296,7 @@ class Endpoint:
     params: Params | None = None
     body: Body | None = None
     variant: str = ""
+    query: Params | None = None  # the query string
 
     @property
     def name(self) -> str:
@@ -1644,6 +1646,128 @@ ENDPOINTS += [
     ),
 ]
 
+# Telemetry (docs/telemetry.md): samples from keys with telemetry:write (and admin); metrics,
+# bindings, windows and dead letters defined and read by HR and admin (metrics also by
+# goals:read keys); a binding is read by whoever may read its key result (others: 404
+# binding_not_found, and listing a key result's bindings 404 key_result_not_found).
+SAMPLES_POST = grid(any="F F F F Y F Y Y U")
+METRICS_READ = grid(any="F F F Y Y F Y S U")
+MATRIX_METRIC = "matrix_yield_pct"
+
+
+async def _defined(w: World) -> None:
+    if not w.feedback.get("metric"):
+        await w.stack.telemetry.DefineMetric(
+            tpb.DefineMetricRequest(name=MATRIX_METRIC, unit="%", defined_by="test")
+        )
+        w.feedback["metric"] = MATRIX_METRIC
+
+
+async def _machine_fed(w: World, letter: str) -> tuple[str, str]:
+    """A machine-fed key result of ``letter`` bound to the matrix metric: (kr id, binding id)."""
+    await _defined(w)
+    kr = await w.stack.goals.CreateKeyResult(
+        gpb.CreateKeyResultRequest(
+            objective_id=w.objectives[letter],
+            title=_uniq(f"Machine KR of {letter}"),
+            target=98,
+            data_source=gpb.DATA_SOURCE_TELEMETRY,
+        )
+    )
+    binding = await w.stack.telemetry.CreateBinding(
+        tpb.CreateBindingRequest(
+            key_result_id=kr.id,
+            metric=MATRIX_METRIC,
+            aggregation=tpb.AGGREGATION_AVG,
+            window=tpb.WINDOW_KIND_DAY,
+            created_by="test",
+        )
+    )
+    return kr.id, binding.id
+
+
+async def bound(w: World, column: str, target: str) -> dict[str, str]:
+    letter = w.owner(column, target)
+    key = f"binding:{letter}"
+    if key not in w.feedback:
+        w.feedback[key] = (await _machine_fed(w, letter))[1]
+    return {"binding_id": w.feedback[key]}
+
+
+async def fresh_binding(w: World, column: str, target: str) -> dict[str, str]:
+    return {"binding_id": (await _machine_fed(w, "o"))[1]}
+
+
+async def key_result_query(w: World, column: str, target: str) -> dict[str, str]:
+    return {"key_result_id": w.key_results[w.owner(column, target)]}
+
+
+async def matrix_metric(w: World, column: str, target: str) -> dict[str, str]:
+    await _defined(w)
+    return {"name": MATRIX_METRIC}
+
+
+async def window_query(w: World, column: str, target: str) -> dict[str, str]:
+    await matrix_metric(w, column, target)
+    return {"metric": MATRIX_METRIC, "aggregation": "avg", "window": "day"}
+
+
+async def samples_body(w: World, column: str, target: str) -> Any:
+    sample = {
+        "source": "matrix",
+        "metric": "not_defined",  # rejected unknown_metric: the batch is still 202
+        "value": 1.0,
+        "unit": "",
+        "event_time": "2026-01-01T00:00:00Z",
+        "sample_id": _uniq("s").replace(" ", "-"),
+    }
+    return {"samples": [sample]}
+
+
+async def new_binding_body(w: World, column: str, target: str) -> Any:
+    await matrix_metric(w, column, target)
+    kr = await w.stack.goals.CreateKeyResult(
+        gpb.CreateKeyResultRequest(
+            objective_id=w.objectives["o"],
+            title=_uniq("Machine KR to bind"),
+            target=98,
+            data_source=gpb.DATA_SOURCE_TELEMETRY,
+        )
+    )
+    return {"key_result_id": kr.id, "metric": MATRIX_METRIC, "aggregation": "max", "window": "week"}
+
+
+ENDPOINTS += [
+    Endpoint("POST", "/telemetry/samples", SAMPLES_POST, ok=(202, None), body=samples_body),
+    Endpoint(
+        "POST",
+        "/telemetry/metrics",
+        HR_ADMIN,
+        ok=(201, None),
+        body=const({"name": "matrix_defined", "unit": "min"}),
+    ),
+    Endpoint("GET", "/telemetry/metrics", METRICS_READ),
+    Endpoint("GET", "/telemetry/metrics/{name}", METRICS_READ, params=matrix_metric),
+    Endpoint("POST", "/telemetry/bindings", HR_ADMIN, ok=(201, None), body=new_binding_body),
+    Endpoint(
+        "GET",
+        "/telemetry/bindings",
+        GOAL_READ,
+        hidden="key_result_not_found",
+        query=key_result_query,
+    ),
+    Endpoint(
+        "GET",
+        "/telemetry/bindings/{binding_id}",
+        GOAL_READ,
+        hidden="binding_not_found",
+        params=bound,
+    ),
+    Endpoint("DELETE", "/telemetry/bindings/{binding_id}", HR_ADMIN, params=fresh_binding),
+    Endpoint("GET", "/telemetry/windows", HR_ADMIN, query=window_query),
+    Endpoint("GET", "/telemetry/dead-letters", HR_ADMIN),
+]
+
 EXPECTED: dict[str, tuple[int, str | None]] = {
     "F": (403, "forbidden"),
     # 360 rounds: the feedback service's own refusals
@@ -1681,6 +1805,8 @@ async def test_matrix(world: World, endpoint: Endpoint) -> None:
             if endpoint.params is not None:
                 path = path.format(**(await endpoint.params(world, column, target)))
             kwargs: dict[str, Any] = {"headers": world.headers[column]}
+            if endpoint.query is not None:
+                kwargs["params"] = await endpoint.query(world, column, target)
             if endpoint.body is not None:
                 body = await endpoint.body(world, column, target)
                 if isinstance(body, Upload):  # a file as the body

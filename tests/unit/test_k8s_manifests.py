@@ -187,7 +187,7 @@ def container_port(container: Doc, port: int | str) -> int:
 
 def test_every_environment_has_an_overlay() -> None:
     assert {"dev", "prod"} <= set(OVERLAYS)
-    assert {"identity", "goals", "feedback"} <= set(GRPC_SERVICES)
+    assert {"identity", "goals", "feedback", "telemetry"} <= set(GRPC_SERVICES)
     assert set(GRPC_SERVICES) <= set(SERVICE_PORTS), "every gRPC service needs a default port"
 
 
@@ -562,6 +562,9 @@ def expected_flows(overlay: str) -> set[tuple[str, str, str, int]]:
         (WORKER, "feedback", "TCP", SERVICE_PORTS["feedback"]),
         ("feedback", "identity", "TCP", SERVICE_PORTS["identity"]),
         ("feedback", "goals", "TCP", SERVICE_PORTS["goals"]),
+        # Telemetry: the gateway's HTTP ingest and definitions in, key-result values out.
+        (GATEWAY, "telemetry", "TCP", SERVICE_PORTS["telemetry"]),
+        ("telemetry", "goals", "TCP", SERVICE_PORTS["goals"]),
         (GATEWAY, "temporal-frontend", "TCP", 7233),
         (WORKER, "temporal-frontend", "TCP", 7233),
         *((name, "nats", "TCP", 4222) for name in (GATEWAY, WORKER, *GRPC_SERVICES)),

@@ -17,6 +17,7 @@ from services.common.channels import channel
 from services.common.settings import GatewaySettings
 from stride.goals.v1 import goals_pb2_grpc
 from stride.identity.v1 import identity_pb2_grpc
+from stride.telemetry.v1 import telemetry_pb2_grpc
 from tests.unit.gateway.fakes import FakeServices
 
 BASE = "http://gateway.test"
@@ -60,6 +61,7 @@ def settings(services: FakeServices) -> GatewaySettings:
         identity_addr=services.identity_addr,
         goals_addr=services.goals_addr,
         feedback_addr=services.feedback_addr,
+        telemetry_addr=services.telemetry_addr,
         nats_url="nats://127.0.0.1:1",
         temporal_address="127.0.0.1:1",
     )
@@ -70,9 +72,11 @@ async def deps(services: FakeServices) -> AsyncIterator[GatewayDeps]:
     """Real grpc.aio channels to the fakes; NATS and Temporal checks pass (not under test)."""
     identity = channel(services.identity_addr)
     goals = channel(services.goals_addr)
+    telemetry = channel(services.telemetry_addr)
     d = GatewayDeps(
         identity=identity_pb2_grpc.IdentityServiceStub(identity),
         goals=goals_pb2_grpc.GoalsServiceStub(goals),
+        telemetry=telemetry_pb2_grpc.TelemetryServiceStub(telemetry),
         temporal=TemporalConnector(_no_temporal),  # type: ignore[arg-type]
         readiness={
             "identity": grpc_health_check(identity),
@@ -86,6 +90,7 @@ async def deps(services: FakeServices) -> AsyncIterator[GatewayDeps]:
     finally:
         await identity.close(None)
         await goals.close(None)
+        await telemetry.close(None)
 
 
 @pytest.fixture

@@ -32,6 +32,8 @@ from stride.goals.v1 import goals_pb2 as gpb
 from stride.goals.v1 import goals_pb2_grpc
 from stride.identity.v1 import identity_pb2 as ipb
 from stride.identity.v1 import identity_pb2_grpc
+from stride.telemetry.v1 import telemetry_pb2 as tpb
+from stride.telemetry.v1 import telemetry_pb2_grpc
 
 T = TypeVar("T")
 NOW = "2026-03-02T01:02:03Z"
@@ -390,6 +392,140 @@ class FakeFeedback(feedback_pb2_grpc.FeedbackServiceServicer):
     real service, tests/integration/test_feedback_http.py); here for readiness."""
 
 
+class FakeTelemetry(telemetry_pb2_grpc.TelemetryServiceServicer):
+    """The telemetry service as far as the gateway's routes need it: metrics by name, bindings
+    by id, a batch's duplicates (source + sample_id) and its unknown metrics, dead letters."""
+
+    def __init__(self, log: CallLog) -> None:
+        self.log = log
+        self.metrics: dict[str, tpb.Metric] = {}
+        self.bindings: dict[str, tpb.Binding] = {}
+        self.seen: set[tuple[str, str]] = set()
+        self.dead: list[tpb.DeadLetter] = []
+        self._ids = itertools.count(1)
+
+    async def DefineMetric(self, request, context):  # type: ignore[no-untyped-def]
+        self.log.record("DefineMetric", request, context)
+        known = self.metrics.get(request.name)
+        if known is not None and known.unit != request.unit:
+            raise FailedPrecondition("unit_change", f"{request.name} is measured in {known.unit}")
+        metric = tpb.Metric(
+            name=request.name,
+            unit=request.unit,
+            description=request.description,
+            expected_interval_seconds=request.expected_interval_seconds,
+            created_at=NOW,
+        )
+        self.metrics[metric.name] = metric
+        return metric
+
+    async def GetMetric(self, request, context):  # type: ignore[no-untyped-def]
+        self.log.record("GetMetric", request, context)
+        if request.name not in self.metrics:
+            raise NotFound("metric_not_found", "metric not found")
+        return self.metrics[request.name]
+
+    async def ListMetrics(self, request, context):  # type: ignore[no-untyped-def]
+        self.log.record("ListMetrics", request, context)
+        items, token = _page(list(self.metrics.values()), request.page)
+        return tpb.ListMetricsResponse(
+            metrics=items, page=common_pb2.PageResponse(next_page_token=token)
+        )
+
+    async def IngestSamples(self, request, context):  # type: ignore[no-untyped-def]
+        self.log.record("IngestSamples", request, context)
+        out = tpb.IngestSamplesResponse()
+        for index, sample in enumerate(request.samples):
+            if sample.metric not in self.metrics:
+                out.rejected.append(
+                    tpb.Rejected(
+                        index=index,
+                        sample_id=sample.sample_id,
+                        reason="unknown_metric",
+                        message=f"no metric {sample.metric!r}",
+                    )
+                )
+                self.dead.append(
+                    tpb.DeadLetter(
+                        id=f"dl-{next(self._ids)}",
+                        subject="http",
+                        reason="unknown_metric",
+                        payload=sample.SerializeToString(),
+                        received_at=NOW,
+                    )
+                )
+            elif (sample.source, sample.sample_id) in self.seen:
+                out.duplicates += 1
+            else:
+                self.seen.add((sample.source, sample.sample_id))
+                out.accepted += 1
+        return out
+
+    async def CreateBinding(self, request, context):  # type: ignore[no-untyped-def]
+        self.log.record("CreateBinding", request, context)
+        if request.metric not in self.metrics:
+            raise InvalidArgument("unknown_metric", "metric not found")
+        binding = tpb.Binding(
+            id=f"bind-{next(self._ids)}",
+            key_result_id=request.key_result_id,
+            metric=request.metric,
+            source=request.source,
+            aggregation=request.aggregation,
+            window=request.window,
+            transform=request.transform,
+            denominator_metric=request.denominator_metric,
+            percentile=request.percentile,
+            created_by=request.created_by,
+            created_at=NOW,
+        )
+        self.bindings[binding.id] = binding
+        return binding
+
+    async def GetBinding(self, request, context):  # type: ignore[no-untyped-def]
+        self.log.record("GetBinding", request, context)
+        if request.id not in self.bindings:
+            raise NotFound("binding_not_found", "binding not found")
+        return self.bindings[request.id]
+
+    async def ListBindings(self, request, context):  # type: ignore[no-untyped-def]
+        self.log.record("ListBindings", request, context)
+        found = [
+            b
+            for b in self.bindings.values()
+            if (not request.key_result_id or b.key_result_id == request.key_result_id)
+            and (not request.metric or b.metric == request.metric)
+        ]
+        items, token = _page(found, request.page)
+        return tpb.ListBindingsResponse(
+            bindings=items, page=common_pb2.PageResponse(next_page_token=token)
+        )
+
+    async def DeleteBinding(self, request, context):  # type: ignore[no-untyped-def]
+        self.log.record("DeleteBinding", request, context)
+        if request.id not in self.bindings:
+            raise NotFound("binding_not_found", "binding not found")
+        return self.bindings.pop(request.id)
+
+    async def QueryWindow(self, request, context):  # type: ignore[no-untyped-def]
+        self.log.record("QueryWindow", request, context)
+        if request.metric not in self.metrics:
+            raise NotFound("metric_not_found", "metric not found")
+        return tpb.WindowValue(value=0, count=0, window_start=NOW, window_end=NOW, empty=True)
+
+    async def ListDeadLetters(self, request, context):  # type: ignore[no-untyped-def]
+        self.log.record("ListDeadLetters", request, context)
+        found = [d for d in self.dead if not request.reason or d.reason == request.reason]
+        items, token = _page(found[::-1], request.page)
+        counts: dict[str, int] = {}
+        for d in self.dead:
+            counts[d.reason] = counts.get(d.reason, 0) + 1
+        return tpb.ListDeadLettersResponse(
+            dead_letters=items,
+            counts_by_reason=counts,
+            page=common_pb2.PageResponse(next_page_token=token),
+        )
+
+
 class FakeServices:
     """The fakes on random ports, with the services' real gRPC server bootstrap."""
 
@@ -397,6 +533,7 @@ class FakeServices:
         self.log = CallLog()
         self.identity = FakeIdentity(self.log)
         self.goals = FakeGoals(self.log)
+        self.telemetry = FakeTelemetry(self.log)
         self.identity_server = GrpcServer(
             lambda s: identity_pb2_grpc.add_IdentityServiceServicer_to_server(self.identity, s),
             ["stride.identity.v1.IdentityService"],
@@ -416,6 +553,17 @@ class FakeServices:
             0,
         )
 
+        self.telemetry_server = GrpcServer(
+            lambda s: telemetry_pb2_grpc.add_TelemetryServiceServicer_to_server(self.telemetry, s),
+            ["stride.telemetry.v1.TelemetryService"],
+            "127.0.0.1",
+            0,
+        )
+
+    @property
+    def telemetry_addr(self) -> str:
+        return f"127.0.0.1:{self.telemetry_server.port}"
+
     @property
     def identity_addr(self) -> str:
         return f"127.0.0.1:{self.identity_server.port}"
@@ -432,8 +580,10 @@ class FakeServices:
         await self.identity_server.start()
         await self.goals_server.start()
         await self.feedback_server.start()
+        await self.telemetry_server.start()
 
     async def stop(self) -> None:
         await self.identity_server.stop(grace=0)
         await self.goals_server.stop(grace=0)
         await self.feedback_server.stop(grace=0)
+        await self.telemetry_server.stop(grace=0)

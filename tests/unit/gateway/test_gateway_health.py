@@ -87,6 +87,7 @@ async def test_lifespan_builds_real_deps_and_readyz_names_what_is_down(
         identity_addr=services.identity_addr,
         goals_addr=f"127.0.0.1:{free_port()}",  # nothing listens there
         feedback_addr=services.feedback_addr,
+        telemetry_addr=services.telemetry_addr,
         nats_url=f"nats://127.0.0.1:{free_port()}",
         temporal_address=f"127.0.0.1:{free_port()}",
     )
@@ -116,6 +117,7 @@ async def test_lifespan_ready_against_real_nats_and_temporal(
         identity_addr=services.identity_addr,
         goals_addr=services.goals_addr,
         feedback_addr=services.feedback_addr,
+        telemetry_addr=services.telemetry_addr,
         nats_url=nats_url,
         temporal_address=temporal_env.client.service_client.config.target_host,
     )
@@ -188,6 +190,7 @@ async def test_serve_runs_until_cancelled(services: FakeServices) -> None:
         identity_addr=services.identity_addr,
         goals_addr=services.goals_addr,
         feedback_addr=services.feedback_addr,
+        telemetry_addr=services.telemetry_addr,
         nats_url=f"nats://127.0.0.1:{free_port()}",
         temporal_address=f"127.0.0.1:{free_port()}",
     )
