@@ -19,6 +19,8 @@ from gateway.schemas.common import HumanText, Id, RequestModel, ResponseModel
 from gateway.schemas.words import one_of, proto_words
 from services.telemetry.domain.samples import (
     MAX_BATCH,
+    MAX_DESCRIPTION,
+    MAX_EXPECTED_INTERVAL_SECONDS,
     METRIC_PATTERN,
     SAMPLE_ID_MAX,
     SOURCE_PATTERN,
@@ -39,11 +41,6 @@ else:
     WindowName = one_of(*_WINDOWS[1:])
     WindowOut = one_of(*_WINDOWS)
 
-# The telemetry service's limits of a metric (services/telemetry/handlers/metrics.py; not
-# imported from there: that module brings SQLAlchemy and the service's models, 22 MB of the
-# gateway's memory. tests/unit/gateway/test_telemetry_problems.py keeps them equal).
-MAX_EXPECTED_INTERVAL_SECONDS = 7 * 24 * 3600
-MAX_DESCRIPTION = 2000
 # The telemetry service's own rules for names (services/telemetry/domain/samples.py).
 SOURCE_NAME = f"^{SOURCE_PATTERN.pattern}$"
 METRIC_NAME = f"^{METRIC_PATTERN.pattern}$"

@@ -27,6 +27,10 @@ DEADLETTER_PREFIX = TELEMETRY_DEADLETTER_PREFIX
 SOURCE_PATTERN = re.compile(r"[a-z0-9_-]{1,64}")
 METRIC_PATTERN = re.compile(r"[a-z0-9_.-]{1,64}")
 UNIT_MAX = 32
+# A metric's expected interval at most a week (longer silences are absences, not intervals),
+# and its description.
+MAX_EXPECTED_INTERVAL_SECONDS = 7 * 24 * 3600
+MAX_DESCRIPTION = 2000
 SAMPLE_ID_MAX = 128
 # Samples per IngestSamples request.
 MAX_BATCH = 1000

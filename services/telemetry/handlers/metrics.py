@@ -8,15 +8,16 @@ from sqlalchemy.exc import IntegrityError
 from services.common.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
 from services.common.models import utcnow
 from services.common.text import checked_text
-from services.telemetry.domain.samples import METRIC_PATTERN, UNIT_MAX
+from services.telemetry.domain.samples import (
+    MAX_DESCRIPTION,
+    MAX_EXPECTED_INTERVAL_SECONDS,
+    METRIC_PATTERN,
+    UNIT_MAX,
+)
 from services.telemetry.handlers.shared import Deps, next_page, page
 from services.telemetry.messages import metric_pb
 from services.telemetry.models import Metric
 from stride.telemetry.v1 import telemetry_pb2 as pb
-
-# A week: longer silences are not "expected intervals" but absences.
-MAX_EXPECTED_INTERVAL_SECONDS = 7 * 24 * 3600
-MAX_DESCRIPTION = 2000
 
 
 async def define(deps: Deps, request: pb.DefineMetricRequest) -> pb.Metric:

@@ -70,14 +70,6 @@ def test_the_telemetry_page_lists_every_code() -> None:
     assert not missing, f"docs/telemetry.md does not name {missing}"
 
 
-def test_the_gateway_checks_metrics_with_the_services_limits() -> None:
-    from gateway.schemas import telemetry as schemas
-    from services.telemetry.handlers import metrics
-
-    assert schemas.MAX_EXPECTED_INTERVAL_SECONDS == metrics.MAX_EXPECTED_INTERVAL_SECONDS
-    assert schemas.MAX_DESCRIPTION == metrics.MAX_DESCRIPTION
-
-
 def test_the_gateway_does_not_load_the_services_persistence() -> None:
     """Importing the app must not pull in SQLAlchemy (22 MB of the gateway's idle memory)."""
     code = "import sys, gateway.app; print('sqlalchemy.orm' in sys.modules)"
