@@ -27,6 +27,9 @@ SEARCH_ATTRIBUTES: tuple[str, ...] = (
 # `temporal server start-dev --sqlite-pragma`: measured ~2.5x faster starts, ~5x signals.
 TEMPORAL_SQLITE_PRAGMAS: tuple[str, ...] = ("journal_mode=wal", "synchronous=off")
 TEMPORAL_HEALTH_SERVICE = "temporal.api.workflowservice.v1.WorkflowService"
+# The development server's Go runtime collects garbage sooner (GOGC 50 instead of 100): the
+# idle stack's largest process, a development stack on a laptop, no measurable cost in speed.
+TEMPORAL_DEV_ENV: dict[str, str | None] = {"GOGC": "50"}
 
 SERVICES: tuple[str, ...] = ("identity", "goals", "feedback", "telemetry")
 
@@ -170,6 +173,7 @@ class StackConfig:
         return ProcessSpec(
             name="temporal",
             argv=argv,
+            env=TEMPORAL_DEV_ENV,
             health=GrpcHealthCheck(self.temporal_address, TEMPORAL_HEALTH_SERVICE),
             ports=ports,
             start_timeout=self.start_timeout,
@@ -232,9 +236,11 @@ class StackConfig:
     def mail_sink_spec(self) -> ProcessSpec:
         return ProcessSpec(
             name="mail-sink",
+            # `stride mail-sink` without the CLI around it (services/common/mail_sink.main).
             argv=[
-                *stride_command(),
-                "mail-sink",
+                sys.executable,
+                "-m",
+                "services.common.mail_sink",
                 "--host",
                 self.host,
                 "--port",

@@ -95,3 +95,31 @@ def serve(host: str, port: int) -> None:
 
 async def _forever() -> None:
     await asyncio.Event().wait()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m services.common.mail_sink --host H --port P``: what ``stride up`` starts.
+
+    The same sink as ``stride mail-sink`` without the CLI and the settings classes around it
+    (typer, rich, pydantic-settings: 14 MB of an idle process that only logs mail). Logging
+    follows ``STRIDE_LOG_LEVEL`` and ``STRIDE_LOG_FORMAT`` as everywhere else.
+    """
+    import argparse
+    import os
+
+    from services.common.logging import configure_logging
+
+    parser = argparse.ArgumentParser(prog="mail-sink", description=main.__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=2525)
+    args = parser.parse_args(argv)
+    configure_logging(
+        "mail-sink",
+        os.environ.get("STRIDE_LOG_LEVEL", "INFO"),
+        os.environ.get("STRIDE_LOG_FORMAT", "console"),
+    )
+    serve(args.host, args.port)
+
+
+if __name__ == "__main__":
+    main()
