@@ -178,12 +178,13 @@ class Pusher:
             log.warning("staleness not told", binding=row.id, code=exc.code().name)
             if exc.code() in RETRYABLE:
                 return
-        # Told (or refused for good): only if it did not change again meanwhile.
+        # Told (or refused for good): goals now holds ``row.stale``. If the flag flipped
+        # meanwhile, ``stale`` differs from this and the next pass tells goals again (noting
+        # "told" only when it had not flipped left goals stale for good when a source spoke
+        # again during the call).
         async with self.deps.units() as uow:
             await uow.session.execute(
-                update(Binding)
-                .where(Binding.id == row.id, Binding.stale == row.stale)
-                .values(stale_told=row.stale)
+                update(Binding).where(Binding.id == row.id).values(stale_told=row.stale)
             )
 
     # -- staleness --------------------------------------------------------------------------

@@ -64,6 +64,8 @@ async def stack(
             # Own schemas in a shared PostgreSQL database (other suites use the same one).
             "STRIDE_SCHEMA_PREFIX": f"e2e{uuid.uuid4().hex[:8]}_",
             "STRIDE_OUTBOX_POLL_INTERVAL": "0.2",
+            # Silent telemetry sources are noticed within a second (test_telemetry_factory).
+            "STRIDE_TELEMETRY_STALENESS_INTERVAL": "1",
             "STRIDE_PASSWORD_HASH_PROFILE": "CHEAPEST",
             "STRIDE_LOG_LEVEL": "INFO",
             # One sign-in lasts the whole package.
