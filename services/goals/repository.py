@@ -98,22 +98,23 @@ class CheckInSnapshot:
     siblings: dict[str, tuple[int, float]]
 
 
-# The key results (by id, each with the week its check-in is for) locked with their objective
-# and cycle, each key result's check-in weeks and values, its objective's key results' weights
-# and scores, and the check-in of the week asked for. ``fresh``: the locked row is the version
-# the rest of the statement read. PostgreSQL reads the whole statement as of its start; when
-# the lock had to wait for another transaction that changed the key result (a check-in at the
-# same moment), the locked row is the newer version but the check-ins and weights are as of
-# before it, and the caller reads them again (CheckInSnapshot is only made when fresh).
+# One key result (``$1``) locked with its objective and cycle, its check-ins' weeks and values,
+# its objective's key results' weights and scores, and the check-in of the week asked for
+# (``$2``). ``fresh``: the locked row is the version the rest of the statement read.
+# PostgreSQL reads a statement as of its start; when the lock had to wait for another
+# transaction that changed the key result (a check-in at the same moment), the locked row is
+# the newer version but the check-ins and weights are as of before it, and the caller reads
+# them again (a CheckInSnapshot is only made when fresh). Scalar parameters: PostgreSQL
+# settles on one generic plan for the prepared statement instead of planning it on every
+# execution, which costs it more than running it (with arrays of ids and weeks it did not).
 _LOCK_FOR_CHECK_IN = f"""
 SELECT {_names(_KRS, "k")}, {_names(_OBJECTIVES, "o")}, {_names(_CYCLES, "c")},
        k.xmin = (SELECT s.xmin FROM key_results s WHERE s.id = k.id) AS fresh,
        h.weeks, h.vals, sib.ids, sib.weights, sib.scores, {_names(CHECK_INS, "w")}
-FROM unnest($1::varchar[], $2::varchar[]) AS q(id, week)
-JOIN key_results k ON k.id = q.id
+FROM key_results k
 JOIN objectives o ON o.id = k.objective_id
 JOIN cycles c ON c.id = k.cycle_id
-LEFT JOIN check_ins w ON w.key_result_id = k.id AND w.week = q.week
+LEFT JOIN check_ins w ON w.key_result_id = k.id AND w.week = $2
 CROSS JOIN LATERAL (
     SELECT array_agg(ci.week ORDER BY ci.week) AS weeks,
            array_agg(ci.value ORDER BY ci.week) AS vals
@@ -123,7 +124,7 @@ CROSS JOIN LATERAL (
            array_agg(s.weight ORDER BY s.created_at, s.id) AS weights,
            array_agg(s.score ORDER BY s.created_at, s.id) AS scores
     FROM key_results s WHERE s.objective_id = k.objective_id) sib
-ORDER BY k.id
+WHERE k.id = $1
 FOR UPDATE OF k
 """
 _CHECK_IN_NAMES = tuple(c.name for c in CHECK_INS.columns)
@@ -376,20 +377,24 @@ class GoalsRepository:
     ) -> dict[str, tuple[KeyResult, Objective, Cycle, CheckInSnapshot | None]]:
         """:meth:`check_in_targets` for check-ins of ``wanted`` (key result id, week asked
         for); on PostgreSQL with a :class:`CheckInSnapshot` of each (None where it must be
-        read again, and always on SQLite), in the same round trip."""
+        read again, and always on SQLite), read in the statement that locks it."""
         if not self.postgres:
             targets = await self.check_in_targets([kr_id for kr_id, _w in wanted])
             return {kr_id: (*t, None) for kr_id, t in targets.items()}
         if not wanted:
             return {}
         conn = await self._pg()
-        ids, weeks = [kr_id for kr_id, _w in wanted], [w for _k, w in wanted]
         k_keys, o_keys, c_keys = _TARGET_KEYS
         k_end = len(k_keys)
         o_end = k_end + len(o_keys)
         c_end = o_end + len(c_keys)
         found: dict[str, tuple[KeyResult, Objective, Cycle, CheckInSnapshot | None]] = {}
-        for record in await conn.fetch(_LOCK_FOR_CHECK_IN, ids, weeks):
+        # One statement per key result, in id order (concurrent bulk check-ins lock in one
+        # order); a bulk request has a few.
+        for kr_id, week in sorted(set(wanted)):
+            record = await conn.fetchrow(_LOCK_FOR_CHECK_IN, kr_id, week)
+            if record is None:
+                continue
             row = tuple(record)
             kr = KeyResult(**dict(zip(k_keys, row[:k_end], strict=True)))
             objective = Objective(**dict(zip(o_keys, row[k_end:o_end], strict=True)))
@@ -399,7 +404,7 @@ class GoalsRepository:
             if fresh:
                 same_week = row[c_end + 6 :]
                 snapshot = CheckInSnapshot(
-                    week=weeks[ids.index(kr.id)],
+                    week=week,
                     row=(
                         dict(zip(_CHECK_IN_NAMES, same_week, strict=True))
                         if same_week[0] is not None
