@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 import sqlalchemy
-from sqlalchemy import JSON, ColumnElement, Table, bindparam, delete, func, or_, select
+from sqlalchemy import JSON, ColumnElement, FromClause, bindparam, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.db import driver_connection, driver_errors
@@ -80,7 +80,7 @@ _KEY_RESULT_UPDATE = KEY_RESULTS.update().where(KEY_RESULTS.c.id == bindparam("r
 # --- the check-in path on PostgreSQL: asyncpg's prepared statements, four round trips -------
 # (BEGIN, the locking read, the writes, COMMIT). The statements are text built once from the
 # tables' columns; asyncpg prepares each once per connection and keeps it (statement cache).
-def _names(table: Table, alias: str) -> str:
+def _names(table: FromClause, alias: str) -> str:
     return ", ".join(f'{alias}."{c.name}"' for c in table.columns)
 
 

@@ -94,8 +94,7 @@ async def record(deps: Deps, request: pb.RecordCheckInRequest) -> pb.CheckIn:
             found = (await uow.repo.lock_for_check_in(wanted)).get(request.key_result_id)
             if found is None:
                 raise NotFound("key_result_not_found", "key result not found")
-            *target, snapshot = found
-            kr, objective, cycle = target
+            kr, objective, cycle, snapshot = found
             domain.check_may_check_in(_actor(request), kr.owner_id, kr.id)
             rules = await deps.rules.current(uow.repo)
             result = await _record(
