@@ -104,7 +104,9 @@ class CheckInSnapshot:
 # PostgreSQL reads a statement as of its start; when the lock had to wait for another
 # transaction that changed the key result (a check-in at the same moment), the locked row is
 # the newer version but the check-ins and weights are as of before it, and the caller reads
-# them again (a CheckInSnapshot is only made when fresh). Scalar parameters: PostgreSQL
+# them again (a CheckInSnapshot is only made when fresh). This relies on every transaction
+# that writes a key result's check-ins also updating the key result's row (recording one
+# rescores it), not only locking it. Scalar parameters: PostgreSQL
 # settles on one generic plan for the prepared statement instead of planning it on every
 # execution, which costs it more than running it (with arrays of ids and weeks it did not).
 _LOCK_FOR_CHECK_IN = f"""
