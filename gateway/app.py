@@ -7,7 +7,9 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
+from opentelemetry.instrumentation import fastapi as otel_fastapi
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from starlette.types import Scope
 
 from gateway import openapi
 from gateway.body_limit import BodyLimitMiddleware, BodyLimits, bulk_routes
@@ -20,6 +22,7 @@ from gateway.security import ApiKeyCache, Authenticator, iter_routes
 from gateway.sign_in_throttle import SignInThrottle
 from gateway.tokens import access_tokens
 from services.common.settings import GatewaySettings
+from services.common.telemetry import recording
 
 log = structlog.get_logger(__name__)
 
@@ -29,6 +32,23 @@ DOCS_URL = f"{API_PREFIX}/docs"
 # Routes FastAPI adds itself (the API description and its viewer): public, no rule object.
 OAUTH2_REDIRECT_URL = f"{DOCS_URL}/oauth2-redirect"
 PUBLIC_DOC_ROUTES = frozenset({OPENAPI_URL, DOCS_URL, OAUTH2_REDIRECT_URL})
+
+_route_span_details = otel_fastapi._get_default_span_details
+
+
+def _span_details(scope: Scope) -> tuple[str, dict[str, str]]:
+    """The request span's name and attributes. The instrumentation finds the route template
+    (``http.route``) by matching the request against every route, before the router matches
+    it again (~6 % of the gateway's CPU per check-in); that is done only when spans or metrics
+    are recorded, else the span (which still carries the trace context) is named after the
+    method alone and nobody sees it."""
+    if recording():
+        return _route_span_details(scope)
+    return str(scope.get("method") or "HTTP"), {}
+
+
+# The instrumentation reads this module global when it builds the app's middleware stack.
+otel_fastapi._get_default_span_details = _span_details
 
 
 def create_app(settings: GatewaySettings, deps: GatewayDeps | None = None) -> FastAPI:

@@ -70,3 +70,14 @@ async def skip_to(env: Any, instant: Any, *, attempts: int = 3) -> None:
         except RPCError:
             if attempt == attempts - 1:
                 raise
+
+
+def midday_zone() -> str:
+    """An IANA zone (``Etc/GMT±N``) where it is about noon now: tests of calendar windows
+    (shift, day, week) whose samples are "now" then never straddle a boundary, whatever the
+    hour the suite runs at (Shanghai's midnight is 16:00 UTC)."""
+    from datetime import UTC, datetime
+
+    offset = max(-12, min(14, 12 - datetime.now(UTC).hour))
+    # POSIX sign convention: Etc/GMT-8 is UTC+8.
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import asyncpg.exceptions
 from alembic import command
 from alembic.config import Config
@@ -85,6 +86,35 @@ def create_engine(settings: StrideSettings, service: str, **kwargs: Any) -> Asyn
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under ``session`` (PostgreSQL only), inside the session's
+    transaction: for a hot path that runs its own prepared statements (asyncpg's statement
+    cache) without SQLAlchemy's execution layer, in the same transaction as everything the
+    session does before and after.
+
+    SQLAlchemy's asyncpg adapter begins its transaction lazily, at the first statement it
+    runs; a statement sent straight to the driver would run outside it. So the transaction is
+    begun here through the adapter, which then commits or rolls it back as usual."""
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    adapted: Any = raw.dbapi_connection
+    if adapted._transaction is None:  # the adapter's own lazy begin (SQLAlchemy 2.x)
+        await adapted._start_transaction()
+    driver: asyncpg.Connection = raw.driver_connection
+    return driver
+
+
+@asynccontextmanager
+async def driver_errors(statement: str) -> AsyncIterator[None]:
+    """Constraint violations of statements sent straight to asyncpg raised as SQLAlchemy's
+    ``IntegrityError``, as the same statement through the session would raise them (callers
+    map that one exception)."""
+    try:
+        yield
+    except asyncpg.exceptions.IntegrityConstraintViolationError as exc:
+        raise sa_exc.IntegrityError(statement, None, exc) from exc
 
 
 def _upgrade(conn: Connection, script_location: str) -> None:

@@ -104,6 +104,14 @@ class UnitOfWork(Generic[R]):
         self.queued += 1
         return str(row["event_id"])
 
+    def take_events(self) -> list[dict[str, Any]]:
+        """Hand the queued outbox rows (events and audit entries, in order) to a caller that
+        writes them itself in this transaction, with its data in one statement; they are then
+        no longer written at commit (the relay is still woken after it)."""
+        _ = self.session  # only while open
+        rows, self._rows = self._rows, []
+        return rows
+
     async def audit(
         self,
         action: str,

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import sqlalchemy
-from sqlalchemy import ColumnElement, bindparam, delete, func, or_, select
+from sqlalchemy import JSON, ColumnElement, FromClause, bindparam, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.common.db import driver_connection, driver_errors
+from services.common.outbox import OUTBOX_TABLE
 from services.goals.models import (
+    CHECK_IN_VERSIONS,
     CHECK_INS,
+    KEY_RESULTS,
     Approval,
     ApprovalApprover,
     CheckIn,
@@ -65,10 +73,141 @@ _CHECK_IN_ROWS = (
     .order_by(CHECK_INS.c.week)
 )
 
+_CHECK_IN_UPDATE = CHECK_INS.update().where(CHECK_INS.c.id == bindparam("row_id"))
+_KEY_RESULT_UPDATE = KEY_RESULTS.update().where(KEY_RESULTS.c.id == bindparam("row_id"))
+
+
+# --- the check-in path on PostgreSQL: asyncpg's prepared statements, four round trips -------
+# (BEGIN, the locking read, the writes, COMMIT). The statements are text built once from the
+# tables' columns; asyncpg prepares each once per connection and keeps it (statement cache).
+def _names(table: FromClause, alias: str) -> str:
+    return ", ".join(f'{alias}."{c.name}"' for c in table.columns)
+
+
+@dataclass(frozen=True)
+class CheckInSnapshot:
+    """What the locking read of a check-in returns with the key result on PostgreSQL, read
+    after the lock was granted (so no check-in of the key result can be missing from it)."""
+
+    # The week asked for, and its check-in (every column) when there is one.
+    week: str
+    row: dict[str, Any] | None
+    # Every check-in's (week, value), by week.
+    weeks: list[tuple[str, float]]
+    # The objective's key results: id → (weight, score), as stored.
+    siblings: dict[str, tuple[int, float]]
+
+
+# One key result (``$1``) locked with its objective and cycle, its check-ins' weeks and values,
+# its objective's key results' weights and scores, and the check-in of the week asked for
+# (``$2``). ``fresh``: the locked row is the version the rest of the statement read.
+# PostgreSQL reads a statement as of its start; when the lock had to wait for another
+# transaction that changed the key result (a check-in at the same moment), the locked row is
+# the newer version but the check-ins and weights are as of before it, and the caller reads
+# them again (a CheckInSnapshot is only made when fresh). This relies on every transaction
+# that writes a key result's check-ins also updating the key result's row (recording one
+# rescores it), not only locking it. Scalar parameters: PostgreSQL
+# settles on one generic plan for the prepared statement instead of planning it on every
+# execution, which costs it more than running it (with arrays of ids and weeks it did not).
+_LOCK_FOR_CHECK_IN = f"""
+SELECT {_names(_KRS, "k")}, {_names(_OBJECTIVES, "o")}, {_names(_CYCLES, "c")},
+       k.xmin = (SELECT s.xmin FROM key_results s WHERE s.id = k.id) AS fresh,
+       h.weeks, h.vals, sib.ids, sib.weights, sib.scores, {_names(CHECK_INS, "w")}
+FROM key_results k
+JOIN objectives o ON o.id = k.objective_id
+JOIN cycles c ON c.id = k.cycle_id
+LEFT JOIN check_ins w ON w.key_result_id = k.id AND w.week = $2
+CROSS JOIN LATERAL (
+    SELECT array_agg(ci.week ORDER BY ci.week) AS weeks,
+           array_agg(ci.value ORDER BY ci.week) AS vals
+    FROM check_ins ci WHERE ci.key_result_id = k.id) h
+CROSS JOIN LATERAL (
+    SELECT array_agg(s.id ORDER BY s.created_at, s.id) AS ids,
+           array_agg(s.weight ORDER BY s.created_at, s.id) AS weights,
+           array_agg(s.score ORDER BY s.created_at, s.id) AS scores
+    FROM key_results s WHERE s.objective_id = k.objective_id) sib
+WHERE k.id = $1
+FOR UPDATE OF k
+"""
+_CHECK_IN_NAMES = tuple(c.name for c in CHECK_INS.columns)
+_VERSION_NAMES = tuple(c.name for c in CHECK_IN_VERSIONS.columns)
+_JSON_NAMES = frozenset(
+    c.name for t in (CHECK_INS, CHECK_IN_VERSIONS) for c in t.columns if isinstance(c.type, JSON)
+)
+
+
+def _placeholders(start: int, count: int) -> str:
+    return ", ".join(f"${i}" for i in range(start, start + count))
+
+
+@functools.cache
+def _write_check_in_sql(new: bool, kr_columns: tuple[str, ...], versioned: bool = True) -> str:
+    """One statement for everything a check-in writes: the check-in (inserted or updated), its
+    version, the key result's progress, and the transaction's outbox rows (events and audit
+    entries, in their order; four arrays). Parameters: the check-in's columns, the version's,
+    the key result's ``kr_columns`` and its id, then the outbox arrays. Not ``versioned``: no
+    version row and no version parameters (a machine value updated in place)."""
+    n = len(_CHECK_IN_NAMES)
+    if new:
+        check_in = (
+            f"INSERT INTO check_ins ({', '.join(_CHECK_IN_NAMES)}) VALUES ({_placeholders(1, n)})"
+        )
+    else:  # found by its id (its key result and week, which do not change, are checked)
+        keys = ("id", "key_result_id", "week")
+        place = {name: i for i, name in enumerate(_CHECK_IN_NAMES, 1)}
+        sets = ", ".join(f"{name} = ${i}" for name, i in place.items() if name not in keys)
+        where = " AND ".join(f"{name} = ${place[name]}" for name in keys)
+        check_in = f"UPDATE check_ins SET {sets} WHERE {where}"
+    v = n + 1
+    version = (
+        f"v AS (INSERT INTO check_in_versions ({', '.join(_VERSION_NAMES)}) "
+        f"VALUES ({_placeholders(v, len(_VERSION_NAMES))})),\n"
+        if versioned
+        else ""
+    )
+    k = v + len(_VERSION_NAMES) if versioned else v
+    kr_sets = ", ".join(f"{name} = ${i}" for i, name in enumerate(kr_columns, k))
+    kr_id = k + len(kr_columns)
+    e = kr_id + 1
+    return f"""
+WITH ci AS ({check_in}),
+{version}kr AS (UPDATE key_results SET {kr_sets} WHERE id = ${kr_id}),
+ob AS (INSERT INTO {OUTBOX_TABLE} (event_id, subject, payload, headers)
+       SELECT e.event_id, e.subject, e.payload, e.headers
+       FROM unnest(${e}::varchar[], ${e + 1}::varchar[], ${e + 2}::bytea[], ${e + 3}::text[])
+            WITH ORDINALITY AS e(event_id, subject, payload, headers, n)
+       ORDER BY e.n)
+SELECT 1
+"""
+
+
+def _driver_value(name: str, value: Any) -> Any:
+    # asyncpg's json codec on SQLAlchemy's connections takes the JSON text.
+    return json.dumps(value) if name in _JSON_NAMES else value
+
 
 class GoalsRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._postgres: bool | None = None
+        self._driver: asyncpg.Connection | None = None
+
+    @property
+    def writes_outbox(self) -> bool:
+        """Whether :meth:`save_check_in` writes the outbox rows it is given (PostgreSQL); on
+        SQLite they stay with the unit of work, which writes them at commit."""
+        return self.postgres
+
+    @property
+    def postgres(self) -> bool:
+        if self._postgres is None:
+            self._postgres = self.session.get_bind().dialect.name == "postgresql"
+        return self._postgres
+
+    async def _pg(self) -> asyncpg.Connection:
+        if self._driver is None:
+            self._driver = await driver_connection(self.session)
+        return self._driver
 
     def add(self, row: Row) -> None:
         self.session.add(row)
@@ -236,6 +375,106 @@ class GoalsRepository:
             cycle = Cycle(**dict(zip(c_keys, row[o_end:], strict=True)))
             found[kr.id] = (kr, objective, cycle)
         return found
+
+    async def lock_for_check_in(
+        self, wanted: Sequence[tuple[str, str]]
+    ) -> dict[str, tuple[KeyResult, Objective, Cycle, CheckInSnapshot | None]]:
+        """:meth:`check_in_targets` for check-ins of ``wanted`` (key result id, week asked
+        for); on PostgreSQL with a :class:`CheckInSnapshot` of each (None where it must be
+        read again, and always on SQLite), read in the statement that locks it."""
+        if not self.postgres:
+            targets = await self.check_in_targets([kr_id for kr_id, _w in wanted])
+            return {kr_id: (*t, None) for kr_id, t in targets.items()}
+        if not wanted:
+            return {}
+        conn = await self._pg()
+        k_keys, o_keys, c_keys = _TARGET_KEYS
+        k_end = len(k_keys)
+        o_end = k_end + len(o_keys)
+        c_end = o_end + len(c_keys)
+        found: dict[str, tuple[KeyResult, Objective, Cycle, CheckInSnapshot | None]] = {}
+        # One statement per key result, in id order (concurrent bulk check-ins lock in one
+        # order); a bulk request has a few.
+        for kr_id, week in sorted(set(wanted)):
+            record = await conn.fetchrow(_LOCK_FOR_CHECK_IN, kr_id, week)
+            if record is None:
+                continue
+            row = tuple(record)
+            kr = KeyResult(**dict(zip(k_keys, row[:k_end], strict=True)))
+            objective = Objective(**dict(zip(o_keys, row[k_end:o_end], strict=True)))
+            cycle = Cycle(**dict(zip(c_keys, row[o_end:c_end], strict=True)))
+            fresh, week_list, values, sib_ids, sib_weights, sib_scores = row[c_end : c_end + 6]
+            snapshot = None
+            if fresh:
+                same_week = row[c_end + 6 :]
+                snapshot = CheckInSnapshot(
+                    week=week,
+                    row=(
+                        dict(zip(_CHECK_IN_NAMES, same_week, strict=True))
+                        if same_week[0] is not None
+                        else None
+                    ),
+                    weeks=list(zip(week_list or (), values or (), strict=True)),
+                    siblings={
+                        i: (w, sc)
+                        for i, w, sc in zip(sib_ids, sib_weights, sib_scores, strict=True)
+                    },
+                )
+            found[kr.id] = (kr, objective, cycle, snapshot)
+        return found
+
+    async def week_history(
+        self, kr_id: str, week: str, snapshot: CheckInSnapshot | None = None
+    ) -> tuple[list[tuple[str, float]], dict[str, Any] | None]:
+        """A key result's check-ins other than ``week``'s as (week, value) by week, and
+        ``week``'s check-in (every column) if there is one: from ``snapshot`` when it was
+        read for that week, else read."""
+        if snapshot is not None and snapshot.week == week:
+            return [c for c in snapshot.weeks if c[0] != week], snapshot.row
+        existing = await self.check_in_rows(kr_id)
+        same_week = next((dict(c._mapping) for c in existing if c.week == week), None)
+        return [(c.week, c.value) for c in existing if c.week != week], same_week
+
+    async def save_check_in(
+        self,
+        check_in: dict[str, Any],
+        new: bool,
+        version: dict[str, Any] | None,
+        kr_id: str,
+        kr_values: dict[str, Any],
+        events: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        """Write a check-in (every column; ``new``: inserted, else updated by id), its version
+        (``None``: none kept) and its key result's ``kr_values``; on PostgreSQL with ``events``
+        (outbox rows, see :attr:`writes_outbox`) in one statement."""
+        if not self.postgres:
+            conn = await self.session.connection()
+            if new:
+                await conn.execute(CHECK_INS.insert(), check_in)
+            else:
+                changed = {c: v for c, v in check_in.items() if c not in ("key_result_id", "week")}
+                changed["row_id"] = changed.pop("id")
+                await conn.execute(_CHECK_IN_UPDATE, changed)
+            if version is not None:
+                await conn.execute(CHECK_IN_VERSIONS.insert(), version)
+            await conn.execute(_KEY_RESULT_UPDATE, {"row_id": kr_id, **kr_values})
+            return
+        driver = await self._pg()
+        columns = tuple(kr_values)
+        statement = _write_check_in_sql(new, columns, versioned=version is not None)
+        args = [_driver_value(n, check_in[n]) for n in _CHECK_IN_NAMES]
+        if version is not None:
+            args += [_driver_value(n, version[n]) for n in _VERSION_NAMES]
+        args += [kr_values[c] for c in columns]
+        args.append(kr_id)
+        args += [
+            [e["event_id"] for e in events],
+            [e["subject"] for e in events],
+            [e["payload"] for e in events],
+            [e["headers"] for e in events],
+        ]
+        async with driver_errors(statement):
+            await driver.execute(statement, *args)
 
     async def sweep_targets(
         self, after: str, limit: int, cycle_id: str = ""

@@ -269,3 +269,67 @@ async def test_copy_objectives_into_the_next_cycle(stack) -> None:
         )
     )
     assert code_of(closed) == "cycle_closed"
+
+
+async def test_a_check_in_waiting_for_the_key_results_lock_sees_what_the_holder_wrote(
+    stack, database_url: str | None, data_dir
+) -> None:
+    """On PostgreSQL a check-in reads its key result's earlier check-ins in the same statement
+    that locks the key result. When that lock had to wait for another transaction (here: one
+    that records a later week by hand), what it wrote must count: the key result's value is
+    the later week's, not the one of the check-in that waited."""
+    if database_url is None:
+        pytest.skip("row locks that make a check-in wait: PostgreSQL only")
+    import asyncio
+    import uuid as uuid_
+
+    import asyncpg
+
+    from services.common.db import schema_name
+    from tests.integration.services_fixtures import service_settings
+    from tests.integration.test_goals_service import make_kr
+
+    identity, goals = stack
+    _dept, owner, _cycle, _objective, kr = await make_kr(identity, goals)
+    schema = schema_name(service_settings(database_url, data_dir, "nats://unused"), "goals")
+    holder = await asyncpg.connect(
+        database_url.replace("postgresql+asyncpg://", "postgresql://"),
+        server_settings={"search_path": schema},
+    )
+    try:
+        tx = holder.transaction()
+        await tx.start()
+        await holder.execute("SELECT id FROM key_results WHERE id = $1 FOR UPDATE", kr.id)
+        await holder.execute(
+            "INSERT INTO check_ins (id, key_result_id, week, revision, value, confidence, note,"
+            " risk_status, risk_progress, risk_expected_progress, risk_expected_value,"
+            " risk_shortfall, risk_behind_streak, risk_rule_version, recorded_at, blockers,"
+            " answers, score, recorded_by) VALUES ($1, $2, '2025-W48', 1, 64, 6, '', 'on_track',"
+            " 0.64, 0.6, 60, 0, 0, 1, now(), '[]', '[]', 0.64, 'test')",
+            str(uuid_.uuid4()),
+            kr.id,
+        )
+        await holder.execute(
+            "UPDATE key_results SET current_value = 64, last_check_in_week = '2025-W48'"
+            " WHERE id = $1",
+            kr.id,
+        )
+        waiting = asyncio.ensure_future(
+            goals.RecordCheckIn(
+                pb.RecordCheckInRequest(
+                    key_result_id=kr.id, value=40, confidence=6, week="2025-W46"
+                )
+            )
+        )
+        await asyncio.sleep(0.5)
+        assert not waiting.done()  # it waits for the key result's lock
+        await tx.commit()
+        recorded = await waiting
+    finally:
+        await holder.close()
+    assert recorded.week == "2025-W46" and recorded.value == 40
+    after = await goals.GetKeyResult(pb.GetKeyResultRequest(id=kr.id))
+    assert (after.current_value, after.last_check_in_week) == (64, "2025-W48")
+    listed = await goals.ListCheckIns(pb.ListCheckInsRequest(key_result_id=kr.id))
+    assert [(c.week, c.value) for c in listed.check_ins] == [("2025-W46", 40), ("2025-W48", 64)]
+    assert owner.id == kr.owner_id

@@ -19,6 +19,7 @@ import httpx
 from stride.goals.v1 import goals_pb2 as gpb
 from stride.identity.v1 import auth_pb2
 from tests.integration.gateway_stack import GatewayStack, bearer, module_stack, problem
+from tests.waiting import midday_zone
 
 stack = module_stack("gw-telemetry")
 
@@ -39,6 +40,7 @@ async def _key_result(stack: GatewayStack, owner_id: str) -> str:
             name=f"Telemetry {time.monotonic_ns()}",
             start_date=(today - timedelta(days=30)).isoformat(),
             end_date=(today + timedelta(days=60)).isoformat(),
+            time_zone=midday_zone(),  # the day window never straddles midnight
         )
     )
     objective = await stack.goals.CreateObjective(

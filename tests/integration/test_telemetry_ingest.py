@@ -28,6 +28,7 @@ from stride.telemetry.v1 import telemetry_pb2_grpc
 from tests.integration.goals_helpers import events
 from tests.integration.services_fixtures import telemetry_stack
 from tests.integration.test_goals_service import code_of, rpc_error
+from tests.waiting import midday_zone
 
 
 class Plant:
@@ -59,6 +60,7 @@ class Plant:
                 name=f"Cycle {self.tag}",
                 start_date=(today - timedelta(days=30)).isoformat(),
                 end_date=(today + timedelta(days=60)).isoformat(),
+                time_zone=midday_zone(),  # windows of "now" never straddle a boundary
             )
         )
         objective = await self.goals.CreateObjective(
@@ -171,7 +173,7 @@ async def test_samples_on_nats_move_a_bound_key_result_within_two_seconds(plant:
     for i, value in enumerate((96.0, 98.0, 97.0)):
         await plant.publish(source, metric, value, _ago(30 - i), f"s{i}")
     moved, took = await plant.until(
-        lambda: plant.kr(kr.id), lambda k: k.current_value == pytest.approx(97.0), within=2.0
+        lambda: plant.kr(kr.id), lambda k: k.current_value == pytest.approx(97.0), within=10
     )
     assert took < 2.0
     # The week's check-in, recorded by telemetry (machine-fed in the history).
@@ -198,9 +200,9 @@ async def test_duplicated_and_out_of_order_samples_leave_the_value_exactly_right
     await plant.publish(source, metric, 25, _ago(50), "early-1", unit="")
     await plant.publish(source, metric, 999, _ago(5), "late-2", unit="")
     await plant.publish(source, metric, 40, _ago(10), "late-2", unit="")
-    await plant.until(lambda: plant.kr(last_kr.id), lambda k: k.current_value == 40, within=3)
+    await plant.until(lambda: plant.kr(last_kr.id), lambda k: k.current_value == 40, within=10)
     summed, _ = await plant.until(
-        lambda: plant.kr(sum_kr.id), lambda k: k.current_value == (40 + 25) * 2 + 1, within=3
+        lambda: plant.kr(sum_kr.id), lambda k: k.current_value == (40 + 25) * 2 + 1, within=10
     )
     # Over HTTP (IngestSamples): the same sample id is a duplicate, not counted twice.
     answer = await plant.telemetry.IngestSamples(
@@ -225,7 +227,7 @@ async def test_duplicated_and_out_of_order_samples_leave_the_value_exactly_right
     )
     assert (answer.accepted, answer.duplicates, list(answer.rejected)) == (1, 1, [])
     await plant.until(
-        lambda: plant.kr(sum_kr.id), lambda k: k.current_value == (40 + 25 + 5) * 2 + 1, within=3
+        lambda: plant.kr(sum_kr.id), lambda k: k.current_value == (40 + 25 + 5) * 2 + 1, within=10
     )
     # LAST is by event time: the older sample that arrived later did not replace it.
     assert (await plant.kr(last_kr.id)).current_value == 40
@@ -266,7 +268,7 @@ async def test_bad_samples_are_dead_lettered_with_their_reason(plant: Plant, nat
     listed, _ = await plant.until(
         mine,
         lambda r: {d.reason for d in r.dead_letters if source in d.subject} >= expected,
-        within=5,
+        within=10,
     )
     for reason in expected:
         assert listed.counts_by_reason[reason] >= 1
@@ -302,21 +304,22 @@ async def test_bad_samples_are_dead_lettered_with_their_reason(plant: Plant, nat
 async def test_a_silent_source_makes_the_key_result_stale_and_a_new_sample_clears_it(
     plant: Plant, nats_url: str
 ) -> None:
-    metric = await plant.metric(f"downtime_min_{plant.tag}", unit="min", interval=1)
+    # Silent for 2 s is stale: long enough to see it fresh in between on a busy machine.
+    metric = await plant.metric(f"downtime_min_{plant.tag}", unit="min", interval=2)
     kr = await plant.key_result()
     await plant.bind(kr, metric, pb.AGGREGATION_MAX)
     source = f"line-d-{plant.tag}"
     await plant.publish(source, metric, 12, _ago(1), "d1", unit="min")
-    await plant.until(lambda: plant.kr(kr.id), lambda k: k.current_value == 12, within=2)
+    await plant.until(lambda: plant.kr(kr.id), lambda k: k.current_value == 12, within=10)
     stale, _ = await plant.until(
-        lambda: plant.kr(kr.id), lambda k: k.risk.status == gpb.RISK_STATUS_STALE, within=4
+        lambda: plant.kr(kr.id), lambda k: k.risk.status == gpb.RISK_STATUS_STALE, within=10
     )
     assert stale.current_value == 12
     await plant.publish(source, metric, 20, _ago(0.5), "d2", unit="min")
     fresh, _ = await plant.until(
         lambda: plant.kr(kr.id),
         lambda k: k.risk.status != gpb.RISK_STATUS_STALE and k.current_value == 20,
-        within=2,
+        within=10,
     )
     assert fresh.risk.status != gpb.RISK_STATUS_STALE
     changes = await events(
@@ -327,7 +330,8 @@ async def test_a_silent_source_makes_the_key_result_stale_and_a_new_sample_clear
         expected=2,
         stream=TELEMETRY_STREAM,
     )
-    assert [c.stale for c in changes] == [True, False]
+    # The source is silent again after "d2": a third change (stale again) may follow.
+    assert [c.stale for c in changes][:2] == [True, False]
     assert changes[0].last_sample_at  # the event time of the sample before the silence
 
 

@@ -131,3 +131,54 @@ async def test_a_write_refused_while_committing_leaves_nothing(
             await uow.audit("cycle.create", "cycle", existing, None, pb.Cycle())
     assert await _counts(sessions) == (1, 1, 1)
     assert len(wakes) == 1
+
+
+async def test_a_check_in_write_refused_after_taking_the_events_leaves_nothing(
+    sessions: async_sessionmaker[AsyncSession],
+):
+    """The check-in path writes its rows and, on PostgreSQL, the events it took from the unit
+    of work in one statement (repository.save_check_in). When the database refuses that
+    statement (here: a check-in of a key result that does not exist), it raises the same
+    IntegrityError as through SQLAlchemy, and nothing of the block remains: no row, no event,
+    no audit entry, no wake."""
+    from datetime import UTC, datetime
+
+    from services.goals.models import CHECK_IN_COLUMNS, VERSIONED_COLUMNS
+
+    wakes: list[None] = []
+    units = Units(sessions, GoalsRepository, events.EVENTS, lambda: wakes.append(None))
+    now = datetime.now(UTC)
+    check_in = dict.fromkeys(CHECK_IN_COLUMNS, 0.0) | {
+        "id": str(uuid.uuid4()),
+        "key_result_id": str(uuid.uuid4()),  # no such key result
+        "week": "2026-W05",
+        "revision": 1,
+        "confidence": 5,
+        "note": "",
+        "risk_status": "on_track",
+        "risk_behind_streak": 0,
+        "risk_rule_version": 1,
+        "recorded_at": now,
+        "blockers": [],
+        "answers": [],
+        "recorded_by": "test",
+    }
+    version = {"check_in_id": check_in["id"]} | {c: check_in[c] for c in VERSIONED_COLUMNS}
+    with pytest.raises(IntegrityError):
+        async with units() as uow:
+            row = _cycle()
+            uow.repo.add(row)
+            await uow.session.flush()
+            await uow.emit(pb.CycleCreated(meta=new_event_meta("goals"), cycle=pb.Cycle(id=row.id)))
+            await uow.audit("cycle.create", "cycle", row.id, None, pb.Cycle(id=row.id))
+            taken = uow.take_events() if uow.repo.writes_outbox else ()
+            await uow.repo.save_check_in(
+                check_in,
+                True,
+                version,
+                check_in["key_result_id"],
+                {"current_value": 1.0, "updated_at": now},
+                taken,
+            )
+    assert await _counts(sessions) == (0, 0, 0)
+    assert wakes == []

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import grpc
-from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 
 from services.common import metrics
@@ -30,9 +29,6 @@ from services.goals.handlers.shared import (
 from services.goals.messages import check_in_pb, checklist_pb, key_result_pb
 from services.goals.models import (
     CHECK_IN_COLUMNS,
-    CHECK_IN_VERSIONS,
-    CHECK_INS,
-    KEY_RESULTS,
     VERSIONED_COLUMNS,
     CheckIn,
     Checklist,
@@ -40,16 +36,10 @@ from services.goals.models import (
     KeyResult,
     Objective,
 )
-from services.goals.repository import GoalsRepository
+from services.goals.repository import CheckInSnapshot, GoalsRepository
 from services.goals.risk_rules import RuleSet
 from stride.goals.v1 import goals_pb2 as pb
 
-# Built once (a statement made per call costs SQLAlchemy its construction and cache key on
-# every check-in); the row's id travels as the bound parameter ``row_id``.
-_INSERT_CHECK_IN = CHECK_INS.insert()
-_INSERT_VERSION = CHECK_IN_VERSIONS.insert()
-_UPDATE_CHECK_IN = CHECK_INS.update().where(CHECK_INS.c.id == bindparam("row_id"))
-_UPDATE_KEY_RESULT = KEY_RESULTS.update().where(KEY_RESULTS.c.id == bindparam("row_id"))
 # What recording a check-in changes on its key result (evaluation.rescore, confidence).
 _KR_PROGRESS_COLUMNS = (
     "current_value",
@@ -65,7 +55,6 @@ _KR_PROGRESS_COLUMNS = (
     "risk_behind_streak",
     "risk_rule_version",
 )
-_UPDATED_COLUMNS = tuple(c for c in CHECK_IN_COLUMNS if c not in ("id", "key_result_id", "week"))
 
 
 def _concurrent_check_in() -> DomainError:
@@ -100,14 +89,24 @@ async def record(deps: Deps, request: pb.RecordCheckInRequest) -> pb.CheckIn:
         async with deps.units() as uow:
             # One read locks the key result (PostgreSQL) with its objective and cycle, so
             # its check-ins are assessed one at a time.
-            target = (await uow.repo.check_in_targets([request.key_result_id])).get(
-                request.key_result_id
-            )
-            if target is None:
+            # On PostgreSQL the same round trip reads its check-ins and its objective's
+            # weights (repository.lock_for_check_in).
+            wanted = [(request.key_result_id, request.week.strip())]
+            found = (await uow.repo.lock_for_check_in(wanted)).get(request.key_result_id)
+            if found is None:
                 raise NotFound("key_result_not_found", "key result not found")
-            domain.check_may_check_in(_actor(request), target[0].owner_id, target[0].id)
+            kr, objective, cycle, snapshot = found
+            domain.check_may_check_in(_actor(request), kr.owner_id, kr.id)
             rules = await deps.rules.current(uow.repo)
-            result = await _record(uow, rules, target, request, request.week, request.recorded_by)
+            result = await _record(
+                uow,
+                rules,
+                (kr, objective, cycle),
+                request,
+                request.week,
+                request.recorded_by,
+                snapshot=snapshot,
+            )
     except IntegrityError as exc:  # the same week submitted twice at the same instant
         raise _concurrent_check_in() from exc
     metrics.check_in_recorded()
@@ -123,18 +122,31 @@ async def record_many(deps: Deps, request: pb.RecordCheckInsRequest) -> pb.Recor
     siblings: dict[str, dict[str, tuple[int, float]]] = {}
     try:
         async with deps.units() as uow:
-            targets = await uow.repo.check_in_targets([c.key_result_id for c in request.check_ins])
+            wanted = [
+                (c.key_result_id, (c.week or request.week).strip()) for c in request.check_ins
+            ]
+            targets = await uow.repo.lock_for_check_in(wanted)
             rules = await deps.rules.current(uow.repo)
             for i, entry in enumerate(request.check_ins):
                 try:
-                    target = targets.get(entry.key_result_id)
-                    if target is None:
+                    found = targets.get(entry.key_result_id)
+                    if found is None:
                         raise _not_found(entry.key_result_id)
-                    domain.check_may_check_in(actor, target[0].owner_id, target[0].id)
+                    kr, objective, cycle, snapshot = found
+                    domain.check_may_check_in(actor, kr.owner_id, kr.id)
                     week = entry.week or request.week
                     recorded_by = entry.recorded_by or request.recorded_by
                     results.append(
-                        await _record(uow, rules, target, entry, week, recorded_by, siblings)
+                        await _record(
+                            uow,
+                            rules,
+                            (kr, objective, cycle),
+                            entry,
+                            week,
+                            recorded_by,
+                            siblings,
+                            snapshot=snapshot,
+                        )
                     )
                 except DomainError as exc:
                     raise DomainError(
@@ -157,12 +169,14 @@ async def _record(
     *,
     machine: bool = False,
     keep_version: bool = True,
+    snapshot: CheckInSnapshot | None = None,
 ) -> pb.CheckIn:
     """Record one check-in of a locked key result inside the caller's unit of work, assessed
     under ``rules`` (``siblings``: a bulk request's cache of each objective's weights and
-    scores). ``machine``: a value telemetry pushes (handlers/machine_values.py; people may not
-    check in on a machine-fed key result); ``keep_version`` False: the check-in is updated without
-    a new history version or audit entry (machine values, bounded by their handler)."""
+    scores; ``snapshot``: the key result's check-ins and weights read with its lock).
+    ``machine``: a value telemetry pushes (handlers/machine_values.py; people may not check in
+    on a machine-fed key result); ``keep_version`` False: the check-in is updated without a
+    new history version or audit entry (machine values, bounded by their handler)."""
     kr, objective, cycle = target
     repo = uow.repo
     if not machine:
@@ -185,15 +199,16 @@ async def _record(
         answers=[(a.item_id, a.checked) for a in request.answers],
         checklist=[i["id"] for i in (checklist.items if checklist else [])],
     )
-    existing = await repo.check_in_rows(kr.id)
-    history = [(c.week, c.value) for c in existing if c.week != new.week]
-    same_week = next((c for c in existing if c.week == new.week), None)
-    # ``row`` is never added to the session: it is written below with Core statements.
+    history, same_week = await repo.week_history(kr.id, new.week, snapshot)
+    if snapshot is not None:  # the objective's weights came with the lock
+        siblings = {} if siblings is None else siblings
+        siblings.setdefault(kr.objective_id, dict(snapshot.siblings))
+    # ``row`` is never added to the session: repo.save_check_in writes it.
     if same_week is None:
         before = None
         row = CheckIn(id=new_id(), key_result_id=kr.id, week=new.week, revision=1)
     else:
-        row = CheckIn(**same_week._mapping)
+        row = CheckIn(**same_week)
         before = check_in_pb(row)
         # A revision is a history version: an update without one keeps its number.
         row.revision += 1 if keep_version else 0
@@ -213,18 +228,6 @@ async def _record(
     rescore(kr, cycle, checks, rules)
     kr.confidence = new.confidence if kr.last_check_in_week == row.week else kr.confidence
     kr.updated_at = row.recorded_at
-    # Core statements on the unit of work's connection (no ORM bookkeeping): the check-in,
-    # then its version.
-    conn = await uow.session.connection()
-    if before is None:
-        await conn.execute(_INSERT_CHECK_IN, _values(row, CHECK_IN_COLUMNS))
-    else:
-        await conn.execute(_UPDATE_CHECK_IN, {"row_id": row.id, **_values(row, _UPDATED_COLUMNS)})
-    if keep_version:
-        version = {"check_in_id": row.id, **_values(row, VERSIONED_COLUMNS)}
-        await conn.execute(_INSERT_VERSION, version)
-    # The key result came from check_in_targets, outside the session: saved explicitly.
-    await conn.execute(_UPDATE_KEY_RESULT, {"row_id": kr.id, **_values(kr, _KR_PROGRESS_COLUMNS)})
     message = check_in_pb(row)
     kr_message = key_result_pb(kr, objective.status)
     await uow.emit(
@@ -241,6 +244,17 @@ async def _record(
         await progress_changed(uow, kr, kr_message, previous_value, previous_score, siblings)
     if keep_version:
         await uow.audit("checkin.record", "check_in", row.id, before, message)
+    # Written last, with no ORM bookkeeping (the key result came from the locking read,
+    # outside the session): the check-in, its version (if kept) and the key result's progress; on
+    # PostgreSQL with the events and the audit entry queued so far, in one statement.
+    await repo.save_check_in(
+        _values(row, CHECK_IN_COLUMNS),
+        before is None,
+        {"check_in_id": row.id, **_values(row, VERSIONED_COLUMNS)} if keep_version else None,
+        kr.id,
+        _values(kr, _KR_PROGRESS_COLUMNS),
+        uow.take_events() if repo.writes_outbox else (),
+    )
     return message
 
 
