@@ -138,6 +138,72 @@ class GoalsRepository:
             query = query.with_for_update()
         return list((await self.session.scalars(query)).all())
 
+    async def score_inputs(
+        self, cycle_id: str, department_id: str = "", owner_id: str = ""
+    ) -> tuple[list[Objective], list[KeyResult]]:
+        """What a cycle's scores narrowed to a department and/or an owner are computed from,
+        read in two queries that cost in proportion to the answer: the matching objectives
+        and key results, every key result of those objectives, of the people owning any of
+        them and of their departments, the objectives of all these key results and every
+        objective of those departments (services/goals/scoring.py ``filtered``)."""
+
+        def matching(model: type[Objective] | type[KeyResult]) -> list[ColumnElement[bool]]:
+            conds = [model.cycle_id == cycle_id]
+            if department_id:
+                conds.append(model.department_id == department_id)
+            if owner_id:
+                conds.append(model.owner_id == owner_id)
+            return conds
+
+        o_match, k_match = matching(Objective), matching(KeyResult)
+        people = sqlalchemy.union(
+            select(Objective.owner_id).where(*o_match), select(KeyResult.owner_id).where(*k_match)
+        )
+        departments = sqlalchemy.union(
+            select(Objective.department_id).where(*o_match),
+            select(KeyResult.department_id).where(*k_match),
+        )
+        kr_wanted = [
+            KeyResult.cycle_id == cycle_id,
+            or_(
+                KeyResult.objective_id.in_(select(Objective.id).where(*o_match)),
+                KeyResult.owner_id.in_(people.scalar_subquery()),
+                KeyResult.department_id.in_(departments.scalar_subquery()),
+            ),
+        ]
+        krs = select(KeyResult).where(*kr_wanted).order_by(KeyResult.created_at, KeyResult.id)
+        key_results = list((await self.session.scalars(krs)).all())
+        objectives = (
+            select(Objective)
+            .where(
+                Objective.cycle_id == cycle_id,
+                or_(
+                    Objective.id.in_(select(KeyResult.objective_id).where(*kr_wanted)),
+                    Objective.department_id.in_(departments.scalar_subquery()),
+                    *([sqlalchemy.and_(*o_match)] if len(o_match) > 1 else []),
+                ),
+            )
+            .order_by(Objective.created_at, Objective.id)
+        )
+        return list((await self.session.scalars(objectives)).all()), key_results
+
+    async def owned_in_cycle(
+        self, cycle_id: str, owner_ids: Sequence[str]
+    ) -> tuple[list[Objective], list[tuple[KeyResult, str]]]:
+        """The objectives and key results of a cycle owned by one of ``owner_ids``, each key
+        result with its objective's status (one query each, whatever the cycle's size)."""
+        owners = list(owner_ids)
+        objectives = select(Objective).where(
+            Objective.cycle_id == cycle_id, Objective.owner_id.in_(owners)
+        )
+        krs = (
+            select(KeyResult, Objective.status)
+            .join(Objective, Objective.id == KeyResult.objective_id)
+            .where(KeyResult.cycle_id == cycle_id, KeyResult.owner_id.in_(owners))
+        )
+        found = [(k, status) for k, status in (await self.session.execute(krs)).all()]
+        return list((await self.session.scalars(objectives)).all()), found
+
     async def children_count(self, objective_id: str) -> int:
         return int(
             await self.session.scalar(
