@@ -326,6 +326,19 @@ async def headed_departments(rpc: Rpc, employee_id: str) -> list[str]:
     return sorted(policy.department_subtree(tree, heads, employee_id))
 
 
+async def department_and_below(rpc: Rpc, department_id: str) -> list[str]:
+    """A department and every department below it."""
+
+    async def fetch(page: common_pb2.PageRequest) -> Any:
+        return await rpc(
+            rpc.identity.ListDepartments, identity_pb2.ListDepartmentsRequest(page=page)
+        )
+
+    departments = await _all_pages(fetch, "departments")
+    tree = {d.id: d.parent_id for d in departments}
+    return sorted(policy.department_subtree(tree, {department_id: department_id}, department_id))
+
+
 @dataclass(frozen=True)
 class Scope:
     """What a list may show: every item (``everything``), or items owned by one of

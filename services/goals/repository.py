@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -9,6 +10,7 @@ import sqlalchemy
 from sqlalchemy import ColumnElement, bindparam, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.goals.domain import dashboards
 from services.goals.models import (
     CHECK_INS,
     Approval,
@@ -17,6 +19,8 @@ from services.goals.models import (
     CheckInVersion,
     Checklist,
     Cycle,
+    DashboardDepartment,
+    DashboardWeek,
     DepartmentBlocker,
     KeyResult,
     Objective,
@@ -523,3 +527,136 @@ class GoalsRepository:
         return await self.session.scalar(
             select(Revision).where(Revision.key_result_id == kr_id, Revision.status == "pending")
         )
+
+    # --- dashboard read models (services/goals/handlers/dashboards.py) -------------------
+    async def dashboard_figures(
+        self,
+        cycle: Cycle,
+        department_ids: Sequence[str] | None,
+        owner_ids: Sequence[str] | None = None,
+    ) -> tuple[dict[str, dashboards.Figures], list[tuple[str, str, int]]]:
+        """Dashboard figures per department computed from the goals tables, in three grouped
+        queries: of the given departments (all when None), or only of the key results and
+        objectives owned by ``owner_ids``; and (department, week, check-ins). Counted as in
+        the cycle's scores (domain.in_scores)."""
+        counted: list[ColumnElement[bool]] = [Objective.cycle_id == cycle.id]
+        if cycle.status == "closed":
+            counted.append(Objective.status == "closed")
+        risk = KeyResult.risk_status
+
+        def tally(condition: ColumnElement[bool]) -> Any:
+            return func.sum(sqlalchemy.case((condition, 1), else_=0))
+
+        bands = [tally(KeyResult.score < edge) for edge in dashboards.SCORE_BAND_EDGES]
+        krs = (
+            select(
+                KeyResult.department_id,
+                func.count(),
+                func.sum(KeyResult.score),
+                tally(KeyResult.score >= dashboards.COMPLETED),
+                tally(risk == "behind"),
+                tally(risk == "at_risk"),
+                tally(or_(risk == "stale", KeyResult.machine_stale.is_(True))),
+                *bands,
+            )
+            .join(Objective, Objective.id == KeyResult.objective_id)
+            .where(KeyResult.cycle_id == cycle.id, *counted)
+            .group_by(KeyResult.department_id)
+        )
+        alignable = Objective.level != "company"
+        objectives = (
+            select(
+                Objective.department_id,
+                func.count(),
+                tally(alignable),
+                tally(sqlalchemy.and_(alignable, Objective.parent_id.is_not(None))),
+            )
+            .where(*counted)
+            .group_by(Objective.department_id)
+        )
+        weeks = (
+            select(KeyResult.department_id, CheckIn.week, func.count())
+            .join(KeyResult, KeyResult.id == CheckIn.key_result_id)
+            .join(Objective, Objective.id == KeyResult.objective_id)
+            .where(KeyResult.cycle_id == cycle.id, *counted)
+            .group_by(KeyResult.department_id, CheckIn.week)
+        )
+        if department_ids is not None:
+            wanted = list(department_ids)
+            krs = krs.where(KeyResult.department_id.in_(wanted))
+            objectives = objectives.where(Objective.department_id.in_(wanted))
+            weeks = weeks.where(KeyResult.department_id.in_(wanted))
+        if owner_ids is not None:
+            owners = list(owner_ids)
+            krs = krs.where(KeyResult.owner_id.in_(owners))
+            objectives = objectives.where(Objective.owner_id.in_(owners))
+            weeks = weeks.where(KeyResult.owner_id.in_(owners))
+        found: dict[str, dashboards.Figures] = {}
+        for dep, n, total, done, behind, at_risk, stale, *below in (
+            await self.session.execute(krs)
+        ).all():
+            f = found.setdefault(dep, dashboards.Figures())
+            f.key_results, f.score_sum, f.completed = int(n), float(total or 0.0), int(done or 0)
+            f.behind, f.at_risk, f.stale = int(behind or 0), int(at_risk or 0), int(stale or 0)
+            f.score_bands = dashboards.bands_from_cumulative([int(b or 0) for b in below], int(n))
+        for dep, n, can, aligned in (await self.session.execute(objectives)).all():
+            f = found.setdefault(dep, dashboards.Figures())
+            f.objectives, f.alignable_objectives = int(n), int(can or 0)
+            f.aligned_objectives = int(aligned or 0)
+        week_rows = [
+            (dep, week, int(n)) for dep, week, n in (await self.session.execute(weeks)).all()
+        ]
+        return found, week_rows
+
+    async def refresh_dashboards(self, cycle: Cycle, department_ids: Sequence[str] | None) -> int:
+        """Recompute the dashboard rows of a cycle's departments (all when ``department_ids``
+        is None) from the goals tables; returns the departments written."""
+        found, weeks = await self.dashboard_figures(cycle, department_ids)
+        for table in (DashboardDepartment, DashboardWeek):
+            gone = delete(table).where(table.cycle_id == cycle.id)
+            if department_ids is not None:
+                gone = gone.where(table.department_id.in_(list(department_ids)))
+            await self.session.execute(gone)
+        if found:
+            await self.session.execute(
+                sqlalchemy.insert(DashboardDepartment),
+                [
+                    {"cycle_id": cycle.id, "department_id": dep, **dataclasses.asdict(f)}
+                    for dep, f in found.items()
+                ],
+            )
+        if weeks:
+            await self.session.execute(
+                sqlalchemy.insert(DashboardWeek),
+                [
+                    {"cycle_id": cycle.id, "department_id": d, "week": w, "check_ins": n}
+                    for d, w, n in weeks
+                ],
+            )
+        return len(found)
+
+    async def dashboard_rows(
+        self, cycle_id: str, department_ids: Sequence[str] | None
+    ) -> tuple[list[DashboardDepartment], list[tuple[str, int]]]:
+        """The read model's rows of a cycle (all departments when ``department_ids`` is None):
+        per department, and (week, check-ins) summed over those departments."""
+        departments = select(DashboardDepartment).where(DashboardDepartment.cycle_id == cycle_id)
+        weeks = (
+            select(DashboardWeek.week, func.sum(DashboardWeek.check_ins))
+            .where(DashboardWeek.cycle_id == cycle_id)
+            .group_by(DashboardWeek.week)
+            .order_by(DashboardWeek.week)
+        )
+        if department_ids is not None:
+            ids = list(department_ids)
+            departments = departments.where(DashboardDepartment.department_id.in_(ids))
+            weeks = weeks.where(DashboardWeek.department_id.in_(ids))
+        found = list(
+            (
+                await self.session.scalars(departments.order_by(DashboardDepartment.department_id))
+            ).all()
+        )
+        return found, [(w, int(n)) for w, n in (await self.session.execute(weeks)).all()]
+
+    async def cycle_ids(self) -> list[str]:
+        return list((await self.session.scalars(select(Cycle.id).order_by(Cycle.id))).all())

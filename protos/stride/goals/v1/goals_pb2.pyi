@@ -3146,6 +3146,230 @@ class Scores(_message.Message):
 Global___Scores: _TypeAlias = Scores  # noqa: Y015
 
 @_typing.final
+class GetDashboardRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    ALL_DEPARTMENTS_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_IDS_FIELD_NUMBER: _builtins.int
+    OWNER_IDS_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    all_departments: _builtins.bool
+    """Every department of the cycle when all_departments; else only these."""
+    @_builtins.property
+    def department_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def owner_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Also the key results and objectives these people own outside department_ids, computed
+        live (a manager's reports who work in departments not wholly theirs).
+        """
+
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+        all_departments: _builtins.bool = ...,
+        department_ids: _abc.Iterable[_builtins.str] | None = ...,
+        owner_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["all_departments", b"all_departments", "cycle_id", b"cycle_id", "department_ids", b"department_ids", "owner_ids", b"owner_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetDashboardRequest: _TypeAlias = GetDashboardRequest  # noqa: Y015
+
+@_typing.final
+class DashboardFigures(_message.Message):
+    """Counters of one or more departments; key results and objectives count as in the cycle's
+    scores.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_RESULTS_FIELD_NUMBER: _builtins.int
+    AVERAGE_SCORE_FIELD_NUMBER: _builtins.int
+    COMPLETED_FIELD_NUMBER: _builtins.int
+    COMPLETED_SHARE_FIELD_NUMBER: _builtins.int
+    SCORE_BANDS_FIELD_NUMBER: _builtins.int
+    BEHIND_FIELD_NUMBER: _builtins.int
+    AT_RISK_FIELD_NUMBER: _builtins.int
+    STALE_FIELD_NUMBER: _builtins.int
+    OBJECTIVES_FIELD_NUMBER: _builtins.int
+    ALIGNABLE_OBJECTIVES_FIELD_NUMBER: _builtins.int
+    ALIGNED_OBJECTIVES_FIELD_NUMBER: _builtins.int
+    ALIGNMENT_FIELD_NUMBER: _builtins.int
+    key_results: _builtins.int
+    average_score: _builtins.float
+    """Completion: the mean key-result score (0..1)."""
+    completed: _builtins.int
+    """Key results scoring 1 (done), and their share."""
+    completed_share: _builtins.float
+    behind: _builtins.int
+    at_risk: _builtins.int
+    stale: _builtins.int
+    objectives: _builtins.int
+    alignable_objectives: _builtins.int
+    """Non-company objectives, those aligned to a parent, and the share aligned."""
+    aligned_objectives: _builtins.int
+    alignment: _builtins.float
+    @_builtins.property
+    def score_bands(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Key results by score: [0, .25), [.25, .5), [.5, .75), [.75, 1]."""
+
+    def __init__(
+        self,
+        *,
+        key_results: _builtins.int = ...,
+        average_score: _builtins.float = ...,
+        completed: _builtins.int = ...,
+        completed_share: _builtins.float = ...,
+        score_bands: _abc.Iterable[_builtins.int] | None = ...,
+        behind: _builtins.int = ...,
+        at_risk: _builtins.int = ...,
+        stale: _builtins.int = ...,
+        objectives: _builtins.int = ...,
+        alignable_objectives: _builtins.int = ...,
+        aligned_objectives: _builtins.int = ...,
+        alignment: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alignable_objectives", b"alignable_objectives", "aligned_objectives", b"aligned_objectives", "alignment", b"alignment", "at_risk", b"at_risk", "average_score", b"average_score", "behind", b"behind", "completed", b"completed", "completed_share", b"completed_share", "key_results", b"key_results", "objectives", b"objectives", "score_bands", b"score_bands", "stale", b"stale"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DashboardFigures: _TypeAlias = DashboardFigures  # noqa: Y015
+
+@_typing.final
+class DepartmentDashboard(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    FIGURES_FIELD_NUMBER: _builtins.int
+    PEOPLE_ONLY_FIELD_NUMBER: _builtins.int
+    department_id: _builtins.str
+    people_only: _builtins.bool
+    """Only the goals of the owner_ids asked for who work there, not the whole department."""
+    @_builtins.property
+    def figures(self) -> Global___DashboardFigures: ...
+    def __init__(
+        self,
+        *,
+        department_id: _builtins.str = ...,
+        figures: Global___DashboardFigures | None = ...,
+        people_only: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["figures", b"figures"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "figures", b"figures", "people_only", b"people_only"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DepartmentDashboard: _TypeAlias = DepartmentDashboard  # noqa: Y015
+
+@_typing.final
+class WeekActivity(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEEK_FIELD_NUMBER: _builtins.int
+    CHECK_INS_FIELD_NUMBER: _builtins.int
+    week: _builtins.str
+    """ISO week "YYYY-Www"."""
+    check_ins: _builtins.int
+    def __init__(
+        self,
+        *,
+        week: _builtins.str = ...,
+        check_ins: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["check_ins", b"check_ins", "week", b"week"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WeekActivity: _TypeAlias = WeekActivity  # noqa: Y015
+
+@_typing.final
+class Dashboard(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    DEPARTMENTS_FIELD_NUMBER: _builtins.int
+    WEEKS_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    @_builtins.property
+    def total(self) -> Global___DashboardFigures: ...
+    @_builtins.property
+    def departments(self) -> _containers.RepeatedCompositeFieldContainer[Global___DepartmentDashboard]:
+        """Departments with key results or objectives in the cycle, by id."""
+
+    @_builtins.property
+    def weeks(self) -> _containers.RepeatedCompositeFieldContainer[Global___WeekActivity]:
+        """Check-ins per ISO week, oldest first."""
+
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+        total: Global___DashboardFigures | None = ...,
+        departments: _abc.Iterable[Global___DepartmentDashboard] | None = ...,
+        weeks: _abc.Iterable[Global___WeekActivity] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["total", b"total"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "departments", b"departments", "total", b"total", "weeks", b"weeks"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Dashboard: _TypeAlias = Dashboard  # noqa: Y015
+
+@_typing.final
+class RebuildDashboardsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    """Empty: every cycle."""
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RebuildDashboardsRequest: _TypeAlias = RebuildDashboardsRequest  # noqa: Y015
+
+@_typing.final
+class RebuildDashboardsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLES_FIELD_NUMBER: _builtins.int
+    DEPARTMENTS_FIELD_NUMBER: _builtins.int
+    cycles: _builtins.int
+    departments: _builtins.int
+    def __init__(
+        self,
+        *,
+        cycles: _builtins.int = ...,
+        departments: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycles", b"cycles", "departments", b"departments"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RebuildDashboardsResponse: _TypeAlias = RebuildDashboardsResponse  # noqa: Y015
+
+@_typing.final
 class GetParticipationRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -1,0 +1,79 @@
+"""Dashboards of a cycle from goals' read models (per department, kept from the event
+stream): the whole organisation, a department with the departments below it, and the
+caller's own organisation (their reports' departments and the departments they head)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import APIRouter
+
+from gateway.convert import to_dict
+from gateway.deps import PathId, RpcDep
+from gateway.problems import ProblemError
+from gateway.routes import StrideRoute
+from gateway.schemas.dashboards import Dashboard
+from gateway.security import Access, Allow, department_and_below, organisation_reach
+from stride.goals.v1 import goals_pb2 as pb
+
+router = APIRouter(prefix="/dashboards", tags=["dashboards"], route_class=StrideRoute)
+
+
+async def _dashboard(
+    rpc: RpcDep, cycle_id: str, departments: list[str] | None, people: Sequence[str] = ()
+) -> dict[str, Any]:
+    request = pb.GetDashboardRequest(cycle_id=cycle_id, all_departments=departments is None)
+    request.department_ids.extend(departments or [])
+    request.owner_ids.extend(people)
+    return to_dict(await rpc(rpc.goals.GetDashboard, request))
+
+
+@router.get(
+    "/{cycle_id}/organisation",
+    response_model=Dashboard,
+    name="get_organisation_dashboard",
+    description="Every department of the cycle: completion, score distribution, weekly "
+    "check-ins, behind / at-risk / stale counts and alignment % (HR, admin, executives).",
+)
+async def organisation(
+    rpc: RpcDep, cycle_id: PathId, access: Access = Allow("dashboard.organisation")
+) -> dict[str, Any]:
+    return await _dashboard(rpc, cycle_id, None)
+
+
+@router.get(
+    "/{cycle_id}/departments/{department_id}",
+    response_model=Dashboard,
+    name="get_department_dashboard",
+    description="A department and every department below it (its heads and heads above, "
+    "HR, admin, executives).",
+)
+async def department(
+    department_id: PathId,
+    rpc: RpcDep,
+    cycle_id: PathId,
+    access: Access = Allow("dashboard.department"),
+) -> dict[str, Any]:
+    return await _dashboard(rpc, cycle_id, await department_and_below(rpc, department_id))
+
+
+@router.get(
+    "/{cycle_id}/my-organisation",
+    response_model=Dashboard,
+    name="get_my_organisation_dashboard",
+    description="The caller's organisation (managers and department heads): the departments "
+    "whose every member reports to them (all levels down), the departments they head with "
+    "those below, and the goals of their other reports (rows marked `people_only`).",
+)
+async def my_organisation(
+    rpc: RpcDep, cycle_id: PathId, access: Access = Allow("dashboard.my_organisation")
+) -> dict[str, Any]:
+    assert access.caller is not None
+    reach = await organisation_reach(rpc, access.caller.id, transitive=True)
+    departments = list(dict.fromkeys([*reach.report_department_ids, *reach.headed_department_ids]))
+    if not departments and not reach.report_ids:
+        raise ProblemError(
+            404, "no_organisation", "Nobody reports to you and you head no department."
+        )
+    return await _dashboard(rpc, cycle_id, departments, reach.report_ids)

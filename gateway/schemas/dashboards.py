@@ -1,0 +1,45 @@
+"""Dashboards: organisation, department and "my organisation" figures of a cycle."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from gateway.schemas.common import ResponseModel
+
+
+class DashboardFigures(ResponseModel):
+    key_results: int
+    average_score: float = Field(description="completion: the mean key-result score (0..1)")
+    completed: int = Field(description="key results scoring 1")
+    completed_share: float
+    score_bands: list[int] = Field(
+        description="key results by score: [0, .25), [.25, .5), [.5, .75), [.75, 1]"
+    )
+    behind: int
+    at_risk: int
+    stale: int
+    objectives: int
+    alignable_objectives: int = Field(description="non-company objectives")
+    aligned_objectives: int
+    alignment: float = Field(description="share of non-company objectives aligned to a parent")
+
+
+class DepartmentDashboard(ResponseModel):
+    department_id: str
+    figures: DashboardFigures
+    people_only: bool = Field(
+        description="only the goals of the caller's reports who work there, not the whole "
+        "department"
+    )
+
+
+class WeekActivity(ResponseModel):
+    week: str = Field(description='ISO week "YYYY-Www"')
+    check_ins: int
+
+
+class Dashboard(ResponseModel):
+    cycle_id: str
+    total: DashboardFigures
+    departments: list[DepartmentDashboard]
+    weeks: list[WeekActivity] = Field(description="check-ins per ISO week, oldest first")

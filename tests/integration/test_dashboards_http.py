@@ -1,0 +1,265 @@
+"""Dashboards through HTTP on the real stack (gateway, identity, goals, database, NATS): the
+numbers of a small plant, computed by hand below, for the organisation, a department with
+the departments below it, and "my organisation" of a manager two levels up.
+
+The plant (Plant is headed by the general manager; Assembly and Paint are below it):
+
+    gm (Plant) ── A (Assembly head) ── a1, a2 (Assembly), x1 (Sales: not A's department)
+               └─ P (Paint head) ──── p1 (Paint)
+    s1 (Sales, nobody's report)
+
+Objectives (cycle 2025 Q4, live scores) and key results (0 → 100, score = latest / 100):
+
+    C   company, gm (Plant), no key results
+    OA  department, A (Assembly), aligned to C: ka1 (a1) W46 40, W47 80 → .8 (weight 50)
+                                               ka2 (a2) W46 100       → 1  (weight 50)
+    OP  department, P (Paint), not aligned:     kp1 (p1) W47 20        → .2
+    OX  individual, x1 (Sales), aligned to OA:  kx1 (x1) W46 50, W47 60 → .6
+    OS  individual, s1 (Sales), a draft:        ks1 (s1) no check-in  → 0
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from stride.goals.v1 import goals_pb2 as gpb
+from stride.identity.v1 import identity_pb2
+from tests.integration.gateway_stack import (
+    PASSWORD,
+    GatewayStack,
+    Person,
+    bearer,
+    module_stack,
+    problem,
+)
+from tests.integration.test_goals_service import Q4_2025
+
+stack = module_stack("gw-dashboards")
+
+
+@dataclass
+class Plant:
+    stack: GatewayStack
+    cycle: str
+    people: dict[str, Person]
+    departments: dict[str, str]
+    headers: dict[str, dict[str, str]]
+
+
+async def _objective(
+    s: GatewayStack, cycle: str, owner: Person, level: int, parent: str, krs: list[Person]
+) -> gpb.Objective:
+    return await s.goals.CreateObjective(
+        gpb.CreateObjectiveRequest(
+            cycle_id=cycle,
+            title=f"Objective {uuid.uuid4().hex[:6]}",
+            owner_id=owner.id,
+            level=level,
+            parent_id=parent,
+            key_results=[
+                gpb.NewKeyResult(
+                    title=f"KR of {p.id[:6]}",
+                    owner_id=p.id,
+                    baseline=0,
+                    target=100,
+                    weight=100 // len(krs),
+                )
+                for p in krs
+            ],
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+async def plant(stack: GatewayStack) -> Plant:
+    tag = uuid.uuid4().hex[:6]
+    plant_dept = await stack.department(f"Plant {tag}")
+    assembly = await stack.department(f"Assembly {tag}", parent_id=plant_dept.id)
+    paint = await stack.department(f"Paint {tag}", parent_id=plant_dept.id)
+    sales = await stack.department(f"Sales {tag}")
+    gm = await stack.person(plant_dept.id, name="General Manager", sign_in=False)
+    a = await stack.person(assembly.id, manager_id=gm.id, name="Assembly head", sign_in=False)
+    p = await stack.person(paint.id, manager_id=gm.id, name="Paint head", sign_in=False)
+    people = {
+        "gm": gm,
+        "A": a,
+        "P": p,
+        "a1": await stack.person(assembly.id, manager_id=a.id, sign_in=False),
+        "a2": await stack.person(assembly.id, manager_id=a.id, sign_in=False),
+        "x1": await stack.person(sales.id, manager_id=a.id, sign_in=False),
+        "p1": await stack.person(paint.id, manager_id=p.id, sign_in=False),
+        "s1": await stack.person(sales.id, sign_in=False),
+        "hr": await stack.person(sales.id, roles=["hr"], sign_in=False),
+    }
+    for dept, head in ((plant_dept, gm), (assembly, a), (paint, p)):
+        await stack.admin_grpc.identity.UpdateDepartment(
+            identity_pb2.UpdateDepartmentRequest(id=dept.id, head_id=head.id)
+        )
+    # Signed in once the organisation stands (a manager is one with reports).
+    headers = {
+        k: bearer((await stack.login(v.login, PASSWORD))["access_token"]) for k, v in people.items()
+    }
+    g = stack.goals
+    cycle = (
+        await g.CreateCycle(
+            gpb.CreateCycleRequest(name=f"Q4 {tag}", start_date=Q4_2025[0], end_date=Q4_2025[1])
+        )
+    ).id
+    company = await _objective(stack, cycle, gm, gpb.OBJECTIVE_LEVEL_COMPANY, "", [])
+    oa = await _objective(
+        stack, cycle, a, gpb.OBJECTIVE_LEVEL_DEPARTMENT, company.id, [people["a1"], people["a2"]]
+    )
+    op = await _objective(stack, cycle, p, gpb.OBJECTIVE_LEVEL_DEPARTMENT, "", [people["p1"]])
+    ox = await _objective(
+        stack, cycle, people["x1"], gpb.OBJECTIVE_LEVEL_INDIVIDUAL, oa.id, [people["x1"]]
+    )
+    await _objective(stack, cycle, people["s1"], gpb.OBJECTIVE_LEVEL_INDIVIDUAL, "", [people["s1"]])
+    for owner, approver in ((a, gm), (p, gm), (people["x1"], a)):
+        approval = await g.SubmitPlan(gpb.SubmitPlanRequest(cycle_id=cycle, employee_id=owner.id))
+        await g.DecideApproval(
+            gpb.DecideApprovalRequest(
+                approval_id=approval.id, decision=gpb.DECISION_APPROVE, decided_by=approver.id
+            )
+        )
+    await g.SetCyclePhase(gpb.SetCyclePhaseRequest(id=cycle, phase=gpb.CYCLE_PHASE_EXECUTION))
+    krs = {}
+    for objective in (oa, op, ox):
+        for kr in (
+            await g.ListKeyResults(gpb.ListKeyResultsRequest(objective_id=objective.id))
+        ).key_results:
+            krs[next(k for k, v in people.items() if v.id == kr.owner_id)] = kr.id
+    for owner, series in {
+        "a1": (("2025-W46", 40), ("2025-W47", 80)),
+        "a2": (("2025-W46", 100),),
+        "p1": (("2025-W47", 20),),
+        "x1": (("2025-W46", 50), ("2025-W47", 60)),
+    }.items():
+        for week, value in series:
+            await g.RecordCheckIn(
+                gpb.RecordCheckInRequest(key_result_id=krs[owner], value=value, week=week)
+            )
+    departments = {
+        "plant": plant_dept.id,
+        "assembly": assembly.id,
+        "paint": paint.id,
+        "sales": sales.id,
+    }
+    return Plant(stack, cycle, people, departments, headers)
+
+
+async def _settled(plant: Plant, path: str, who: str, key_results: int) -> dict[str, Any]:
+    """The dashboard once the read model has caught up with the events (it follows the
+    stream, so a fresh write shows within moments)."""
+    body: dict[str, Any] = {}
+    for _ in range(100):
+        r = await plant.stack.http.get(path, headers=plant.headers[who])
+        assert r.status_code == 200, r.text
+        body = r.json()
+        if body["total"]["key_results"] == key_results and body["weeks"]:
+            return body
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"dashboard never settled: {body}")
+
+
+def _figures(body: dict[str, Any]) -> dict[str, Any]:
+    t = body["total"]
+    return {
+        "krs": t["key_results"],
+        "avg": round(t["average_score"], 6),
+        "completed": t["completed"],
+        "bands": t["score_bands"],
+        "objectives": (t["objectives"], t["alignable_objectives"], t["aligned_objectives"]),
+        "alignment": round(t["alignment"], 6),
+        "weeks": {w["week"]: w["check_ins"] for w in body["weeks"]},
+    }
+
+
+async def test_my_organisation_of_a_manager_two_levels_up(plant: Plant) -> None:
+    body = await _settled(plant, f"/dashboards/{plant.cycle}/my-organisation", "gm", 4)
+    # ka1 .8 + ka2 1 + kp1 .2 + kx1 .6 = 2.6 over 4; s1 is nobody's report.
+    assert _figures(body) == {
+        "krs": 4,
+        "avg": 0.65,
+        "completed": 1,
+        "bands": [1, 0, 1, 2],
+        "objectives": (4, 3, 2),  # C, OA, OP, OX; OA and OX aligned
+        "alignment": round(2 / 3, 6),
+        "weeks": {"2025-W46": 3, "2025-W47": 3},
+    }
+    rows = {(d["department_id"], d["people_only"]): d["figures"] for d in body["departments"]}
+    d = plant.departments
+    # Assembly and Paint whole (read model); x1 alone of Sales (live); Plant has C only.
+    assert set(rows) == {(d["plant"], False), (d["assembly"], False), (d["paint"], False),
+                         (d["sales"], True)}  # fmt: skip
+    assert rows[(d["assembly"], False)]["average_score"] == pytest.approx(0.9)
+    assert rows[(d["sales"], True)]["key_results"] == 1
+    assert rows[(d["plant"], False)]["objectives"] == 1
+    assert all(f["behind"] + f["at_risk"] + f["stale"] >= 0 for f in rows.values())
+
+
+async def test_my_organisation_of_a_first_line_manager(plant: Plant) -> None:
+    body = await _settled(plant, f"/dashboards/{plant.cycle}/my-organisation", "A", 3)
+    assert _figures(body) == {
+        "krs": 3,
+        "avg": 0.8,  # (.8 + 1 + .6) / 3
+        "completed": 1,
+        "bands": [0, 0, 1, 2],
+        "objectives": (2, 2, 2),  # OA, OX
+        "alignment": 1.0,
+        "weeks": {"2025-W46": 3, "2025-W47": 2},
+    }
+
+
+async def test_organisation_and_department_dashboards(plant: Plant) -> None:
+    whole = await _settled(plant, f"/dashboards/{plant.cycle}/organisation", "hr", 5)
+    assert _figures(whole) == {
+        "krs": 5,
+        "avg": 0.52,  # 2.6 / 5 (ks1 scores 0)
+        "completed": 1,
+        "bands": [2, 0, 1, 2],
+        "objectives": (5, 4, 2),
+        "alignment": 0.5,
+        "weeks": {"2025-W46": 3, "2025-W47": 3},
+    }
+    path = f"/dashboards/{plant.cycle}/departments/{plant.departments['plant']}"
+    for who in ("gm", "hr"):  # the head of Plant, HR
+        body = await _settled(plant, path, who, 3)
+        assert _figures(body) == {
+            "krs": 3,
+            "avg": 0.666667,  # (.8 + 1 + .2) / 3
+            "completed": 1,
+            "bands": [1, 0, 0, 2],
+            "objectives": (3, 2, 1),  # C, OA, OP; OA aligned
+            "alignment": 0.5,
+            "weeks": {"2025-W46": 2, "2025-W47": 2},
+        }
+    # The read model rebuilt from the tables says the same.
+    rebuilt = await plant.stack.goals.RebuildDashboards(
+        gpb.RebuildDashboardsRequest(cycle_id=plant.cycle)
+    )
+    assert rebuilt.cycles == 1 and rebuilt.departments == 4
+    r = await plant.stack.http.get(
+        f"/dashboards/{plant.cycle}/organisation", headers=plant.headers["hr"]
+    )
+    assert _figures(r.json()) == _figures(whole)
+
+
+async def test_who_may_read_which_dashboard(plant: Plant) -> None:
+    http, h, c, d = plant.stack.http, plant.headers, plant.cycle, plant.departments
+    # Nobody reports to them (HR reads the organisation's instead).
+    for who in ("a1", "x1", "hr"):
+        r = await http.get(f"/dashboards/{c}/my-organisation", headers=h[who])
+        problem(r, 404, "no_organisation")
+    for who in ("gm", "A", "a1"):
+        problem(await http.get(f"/dashboards/{c}/organisation", headers=h[who]), 403, "forbidden")
+    # The Assembly head may not read Paint's; the general manager (head above) may.
+    paint = f"/dashboards/{c}/departments/{d['paint']}"
+    problem(await http.get(paint, headers=h["A"]), 403, "forbidden")
+    assert (await http.get(paint, headers=h["gm"])).status_code == 200
+    missing = await http.get("/dashboards/no-such-cycle/organisation", headers=h["hr"])
+    problem(missing, 404, "cycle_not_found")
