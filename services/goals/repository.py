@@ -27,6 +27,7 @@ from services.goals.models import (
     Revision,
     RiskRuleSet,
 )
+from workflows.vocabulary import Level, ObjectiveStatus, Risk
 
 Row = (
     Cycle
@@ -540,8 +541,8 @@ class GoalsRepository:
         objectives owned by ``owner_ids``; and (department, week, check-ins). Counted as in
         the cycle's scores (domain.in_scores)."""
         counted: list[ColumnElement[bool]] = [Objective.cycle_id == cycle.id]
-        if cycle.status == "closed":
-            counted.append(Objective.status == "closed")
+        if cycle.status == ObjectiveStatus.CLOSED:
+            counted.append(Objective.status == ObjectiveStatus.CLOSED)
         risk = KeyResult.risk_status
 
         def tally(condition: ColumnElement[bool]) -> Any:
@@ -554,16 +555,16 @@ class GoalsRepository:
                 func.count(),
                 func.sum(KeyResult.score),
                 tally(KeyResult.score >= dashboards.COMPLETED),
-                tally(risk == "behind"),
-                tally(risk == "at_risk"),
-                tally(or_(risk == "stale", KeyResult.machine_stale.is_(True))),
+                tally(risk == Risk.BEHIND),
+                tally(risk == Risk.AT_RISK),
+                tally(or_(risk == Risk.STALE, KeyResult.machine_stale.is_(True))),
                 *bands,
             )
             .join(Objective, Objective.id == KeyResult.objective_id)
             .where(KeyResult.cycle_id == cycle.id, *counted)
             .group_by(KeyResult.department_id)
         )
-        alignable = Objective.level != "company"
+        alignable = Objective.level != Level.COMPANY
         objectives = (
             select(
                 Objective.department_id,

@@ -157,10 +157,10 @@ class IdentityRepository:
     def _report_tree(self, employee_id: str, *, transitive: bool) -> Any:
         """The ids of an employee's reports (any status), direct or all levels down: a
         recursive CTE (UNION, so a loop in bad data ends)."""
-        tree = select(Employee.id).where(Employee.manager_id == employee_id)
+        base = select(Employee.id).where(Employee.manager_id == employee_id)
         if not transitive:
-            return tree.cte("tree")
-        tree = tree.cte("tree", recursive=True)
+            return base.cte("tree")
+        tree = base.cte("tree", recursive=True)
         below = aliased(Employee)
         return tree.union(select(below.id).where(below.manager_id == tree.c.id))
 
@@ -198,10 +198,10 @@ class IdentityRepository:
                 .order_by(Employee.id)
             )
             report_ids = list((await self.session.scalars(query)).all())
-        headed = select(Department.id).where(Department.head_id == employee_id)
-        headed = headed.cte("headed", recursive=True)
+        top = select(Department.id).where(Department.head_id == employee_id)
+        below_top = top.cte("headed", recursive=True)
         child = aliased(Department)
-        headed = headed.union(select(child.id).where(child.parent_id == headed.c.id))
+        headed = below_top.union(select(child.id).where(child.parent_id == below_top.c.id))
         heads = list((await self.session.scalars(select(headed.c.id).order_by(headed.c.id))).all())
         return OrganisationReach(sorted(whole), report_ids, heads)
 

@@ -4,7 +4,7 @@ counters add up to a dashboard."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 # Key results by score: [0, .25), [.25, .5), [.5, .75), [.75, 1].
@@ -66,18 +66,9 @@ class Figures:
     aligned_objectives: int = 0
 
     def add(self, other: Figures) -> None:
-        for name in (
-            "key_results",
-            "score_sum",
-            "completed",
-            "behind",
-            "at_risk",
-            "stale",
-            "objectives",
-            "alignable_objectives",
-            "aligned_objectives",
-        ):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for f in fields(self):
+            if f.name != "score_bands":
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
         self.score_bands = [a + b for a, b in zip(self.score_bands, other.score_bands, strict=True)]
 
     @property
