@@ -245,6 +245,12 @@ _GOAL_RULES = (
         resource="department",
     ),
     Rule(
+        "goals.export",
+        "Export a cycle's objectives, key results, scores or check-ins as CSV or XLSX, "
+        "audited (HR, admin)",
+        _ORG_ADMINS,
+    ),
+    Rule(
         "dashboard.organisation",
         "Read the organisation's dashboard of a cycle (HR, admin, executive)",
         {HR: Reach.ALL, ADMIN: Reach.ALL, EXECUTIVE: Reach.ALL},

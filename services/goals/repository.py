@@ -661,3 +661,35 @@ class GoalsRepository:
 
     async def cycle_ids(self) -> list[str]:
         return list((await self.session.scalars(select(Cycle.id).order_by(Cycle.id))).all())
+
+    # --- exports (services/goals/handlers/exports.py) ----------------------------------------
+    async def export_rows(
+        self, kind: str, cycle_id: str, department_ids: Sequence[str], limit: int, offset: int
+    ) -> tuple[int, list[Any]]:
+        """(total, one page) of a cycle's objectives, key results or check-ins (with their key
+        result), in a stable order, optionally of some departments only."""
+        model: Any
+        if kind == "objectives":
+            query = select(Objective).where(Objective.cycle_id == cycle_id)
+            model, order = Objective, (Objective.created_at, Objective.id)
+        elif kind == "key_results":
+            query = select(KeyResult).where(KeyResult.cycle_id == cycle_id)
+            model, order = KeyResult, (KeyResult.created_at, KeyResult.id)
+        else:
+            query = (
+                select(CheckIn, KeyResult)
+                .join(KeyResult, KeyResult.id == CheckIn.key_result_id)
+                .where(KeyResult.cycle_id == cycle_id)
+            )
+            model, order = KeyResult, (CheckIn.week, KeyResult.id)
+        if department_ids:
+            query = query.where(model.department_id.in_(list(department_ids)))
+        total = int(
+            (
+                await self.session.execute(select(func.count()).select_from(query.subquery()))
+            ).scalar_one()
+        )
+        page = query.order_by(*order).limit(limit).offset(offset)
+        if kind == "check_ins":
+            return total, [tuple(r) for r in (await self.session.execute(page)).all()]
+        return total, list((await self.session.scalars(page)).all())

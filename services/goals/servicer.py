@@ -22,6 +22,7 @@ from services.goals.handlers import (
     check_ins,
     cycles,
     dashboards,
+    exports,
     key_results,
     machine_values,
     objectives,
@@ -96,6 +97,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
     GetScores = _rpc(scores.get)
     GetParticipation = _rpc(scores.participation)
     GetDashboard = _rpc(dashboards.get)
+    ExportGoals = _rpc(exports.export)
     RebuildDashboards = _rpc(dashboards.rebuild)
     GetPeopleStats = _rpc(scores.people_stats)
 

@@ -460,6 +460,10 @@ async def ops(w: World, column: str, target: str) -> dict[str, str]:
     return {"department_id": w.departments["ops"]}
 
 
+async def cycle_export(w: World, column: str, target: str) -> dict[str, str]:
+    return {"cycle_id": w.cycle, "kind": "key_results"}
+
+
 async def cycle_and_ops(w: World, column: str, target: str) -> dict[str, str]:
     return {"cycle_id": w.cycle, "department_id": w.departments["ops"]}
 
@@ -651,6 +655,7 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/cycles/{cycle_id}/participation", HR_ADMIN, params=cycle),
     # dashboards: the organisation's (HR, admin, executives), a department's (h heads ops),
     # one's own organisation (m manages e, h heads ops; people only)
+    Endpoint("GET", "/cycles/{cycle_id}/exports/{kind}", HR_ADMIN, params=cycle_export),
     Endpoint("GET", "/dashboards/{cycle_id}/organisation", DASHBOARD_ORG, params=cycle),
     Endpoint(
         "GET",

@@ -21,10 +21,13 @@ Objectives (cycle 2025 Q4, live scores) and key results (0 → 100, score = late
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import openpyxl
 import pytest
 
 from stride.goals.v1 import goals_pb2 as gpb
@@ -38,6 +41,7 @@ from tests.integration.gateway_stack import (
     problem,
 )
 from tests.integration.test_goals_service import Q4_2025
+from tests.waiting import eventually
 
 stack = module_stack("gw-dashboards")
 
@@ -263,3 +267,59 @@ async def test_who_may_read_which_dashboard(plant: Plant) -> None:
     assert (await http.get(paint, headers=h["gm"])).status_code == 200
     missing = await http.get("/dashboards/no-such-cycle/organisation", headers=h["hr"])
     problem(missing, 404, "cycle_not_found")
+
+
+async def test_hr_exports_stream_the_cycle_as_csv_and_xlsx_and_are_audited(plant: Plant) -> None:
+    http, h, c, d = plant.stack.http, plant.headers, plant.cycle, plant.departments
+    # Key results of Plant and the departments below it (ka1, ka2, kp1), as CSV.
+    r = await http.get(
+        f"/cycles/{c}/exports/key_results",
+        params={"department_id": d["plant"]},
+        headers=h["hr"],
+    )
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/csv")
+    assert r.headers["x-total-count"] == "3"
+    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+    owners = {plant.people[k].id: k for k in ("a1", "a2", "p1")}
+    assert sorted(owners[row["owner_id"]] for row in rows) == ["a1", "a2", "p1"]
+    assert {owners[row["owner_id"]]: float(row["score"]) for row in rows} == {
+        "a1": 0.8,
+        "a2": 1.0,
+        "p1": 0.2,
+    }
+    # Every check-in of the cycle as XLSX: numbers stay numbers.
+    r = await http.get(f"/cycles/{c}/exports/check_ins", params={"format": "xlsx"}, headers=h["hr"])
+    assert r.status_code == 200, r.text
+    sheet = openpyxl.load_workbook(io.BytesIO(r.content), read_only=True).active
+    assert sheet is not None
+    header, *values = [list(v) for v in sheet.iter_rows(values_only=True)]
+    assert header[:5] == ["key_result_id", "department_id", "owner_id", "week", "value"]
+    assert sorted((v[3], v[4]) for v in values) == [
+        ("2025-W46", 40.0), ("2025-W46", 50.0), ("2025-W46", 100.0),
+        ("2025-W47", 20.0), ("2025-W47", 60.0), ("2025-W47", 80.0),
+    ]  # fmt: skip
+    scores = await http.get(f"/cycles/{c}/exports/scores", headers=h["hr"])
+    people = {
+        row["employee_id"]: row
+        for row in csv.DictReader(io.StringIO(scores.content.decode("utf-8-sig")))
+    }
+    assert float(people[plant.people["a1"].id]["score"]) == pytest.approx(0.8)
+    # Not for managers; an unknown export is a 422, an unknown cycle a 404.
+    problem(await http.get(f"/cycles/{c}/exports/key_results", headers=h["gm"]), 403, "forbidden")
+    assert (await http.get(f"/cycles/{c}/exports/salaries", headers=h["hr"])).status_code == 422
+    problem(
+        await http.get("/cycles/nope/exports/objectives", headers=h["hr"]), 404, "cycle_not_found"
+    )
+
+    async def audited() -> list[dict[str, Any]]:
+        r = await http.get("/audit", params={"action": "goals.export"}, headers=h["hr"])
+        assert r.status_code == 200, r.text
+        found = [e for e in r.json()["items"] if c in e["resource_id"]]
+        assert len(found) == 3
+        return found
+
+    entries = await eventually(audited)
+    details = sorted(e["detail"] for e in entries)
+    assert any(f"department={d['plant']} departments=3 rows=3" in x for x in details), details
+    assert any("export=check_ins format=xlsx" in x and "rows=6" in x for x in details), details

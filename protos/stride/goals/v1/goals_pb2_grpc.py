@@ -206,6 +206,11 @@ class GoalsServiceStub:
                 request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.RebuildDashboardsRequest.SerializeToString,
                 response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.RebuildDashboardsResponse.FromString,
                 _registered_method=True)
+        self.ExportGoals = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/ExportGoals',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ExportGoalsRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ExportPage.FromString,
+                _registered_method=True)
         self.GetParticipation = channel.unary_unary(
                 '/stride.goals.v1.GoalsService/GetParticipation',
                 request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetParticipationRequest.SerializeToString,
@@ -504,6 +509,14 @@ class GoalsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportGoals(self, request, context):
+        """HR's export of a cycle, a page at a time: objectives, key_results, scores (per person)
+        or check_ins, optionally of some departments only; the first page is audited.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetParticipation(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -761,6 +774,11 @@ def add_GoalsServiceServicer_to_server(servicer, server):
                     servicer.RebuildDashboards,
                     request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.RebuildDashboardsRequest.FromString,
                     response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.RebuildDashboardsResponse.SerializeToString,
+            ),
+            'ExportGoals': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportGoals,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ExportGoalsRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ExportPage.SerializeToString,
             ),
             'GetParticipation': grpc.unary_unary_rpc_method_handler(
                     servicer.GetParticipation,
@@ -1738,6 +1756,33 @@ class GoalsService:
             '/stride.goals.v1.GoalsService/RebuildDashboards',
             stride_dot_goals_dot_v1_dot_goals__pb2.RebuildDashboardsRequest.SerializeToString,
             stride_dot_goals_dot_v1_dot_goals__pb2.RebuildDashboardsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportGoals(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/ExportGoals',
+            stride_dot_goals_dot_v1_dot_goals__pb2.ExportGoalsRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.ExportPage.FromString,
             options,
             channel_credentials,
             insecure,

@@ -91,6 +91,10 @@ class GoalsServiceStub:
     """
     RebuildDashboards: _aio.UnaryUnaryMultiCallable[_goals_pb2.RebuildDashboardsRequest, _goals_pb2.RebuildDashboardsResponse]
     """Recomputes the dashboard read model from the goals tables (one cycle, or every cycle)."""
+    ExportGoals: _aio.UnaryUnaryMultiCallable[_goals_pb2.ExportGoalsRequest, _goals_pb2.ExportPage]
+    """HR's export of a cycle, a page at a time: objectives, key_results, scores (per person)
+    or check_ins, optionally of some departments only; the first page is audited.
+    """
     GetParticipation: _aio.UnaryUnaryMultiCallable[_goals_pb2.GetParticipationRequest, _goals_pb2.GetParticipationResponse]
     ListBlockers: _aio.UnaryUnaryMultiCallable[_goals_pb2.ListBlockersRequest, _goals_pb2.ListBlockersResponse]
     """Blockers addressed to a department (written with the check-in that names them)."""
@@ -408,6 +412,16 @@ class GoalsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _aio.ServicerContext[_goals_pb2.RebuildDashboardsRequest, _abc.Awaitable[_goals_pb2.RebuildDashboardsResponse]],
     ) -> _abc.Awaitable[_goals_pb2.RebuildDashboardsResponse]:
         """Recomputes the dashboard read model from the goals tables (one cycle, or every cycle)."""
+
+    @_abc_1.abstractmethod
+    def ExportGoals(
+        self,
+        request: _goals_pb2.ExportGoalsRequest,
+        context: _aio.ServicerContext[_goals_pb2.ExportGoalsRequest, _abc.Awaitable[_goals_pb2.ExportPage]],
+    ) -> _abc.Awaitable[_goals_pb2.ExportPage]:
+        """HR's export of a cycle, a page at a time: objectives, key_results, scores (per person)
+        or check_ins, optionally of some departments only; the first page is audited.
+        """
 
     @_abc_1.abstractmethod
     def GetParticipation(
