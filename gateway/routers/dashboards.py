@@ -10,10 +10,12 @@ from typing import Any
 from fastapi import APIRouter
 
 from gateway.convert import to_dict
-from gateway.deps import PathId, RpcDep
+from gateway.deps import Paging, PathId, RpcDep
 from gateway.problems import ProblemError
+from gateway.routers.common import page
 from gateway.routes import StrideRoute
-from gateway.schemas.dashboards import Dashboard
+from gateway.schemas.common import Page
+from gateway.schemas.dashboards import Dashboard, RiskItem
 from gateway.security import Access, Allow, department_and_below, organisation_reach
 from stride.goals.v1 import goals_pb2 as pb
 
@@ -27,6 +29,18 @@ async def _dashboard(
     request.department_ids.extend(departments or [])
     request.owner_ids.extend(people)
     return to_dict(await rpc(rpc.goals.GetDashboard, request))
+
+
+async def _my_organisation(rpc: RpcDep, access: Access) -> tuple[list[str], list[str]]:
+    """The caller's organisation: (whole departments, other reports); 404 when empty."""
+    assert access.caller is not None
+    reach = await organisation_reach(rpc, access.caller.id, transitive=True)
+    departments = list(dict.fromkeys([*reach.report_department_ids, *reach.headed_department_ids]))
+    if not departments and not reach.report_ids:
+        raise ProblemError(
+            404, "no_organisation", "Nobody reports to you and you head no department."
+        )
+    return departments, list(reach.report_ids)
 
 
 @router.get(
@@ -69,11 +83,31 @@ async def department(
 async def my_organisation(
     rpc: RpcDep, cycle_id: PathId, access: Access = Allow("dashboard.my_organisation")
 ) -> dict[str, Any]:
-    assert access.caller is not None
-    reach = await organisation_reach(rpc, access.caller.id, transitive=True)
-    departments = list(dict.fromkeys([*reach.report_department_ids, *reach.headed_department_ids]))
-    if not departments and not reach.report_ids:
-        raise ProblemError(
-            404, "no_organisation", "Nobody reports to you and you head no department."
-        )
-    return await _dashboard(rpc, cycle_id, departments, reach.report_ids)
+    departments, people = await _my_organisation(rpc, access)
+    return await _dashboard(rpc, cycle_id, departments, people)
+
+
+@router.get(
+    "/{cycle_id}/my-organisation/at-risk",
+    response_model=Page[RiskItem],
+    name="list_my_organisation_risks",
+    description="Key results at risk across the caller's organisation (as "
+    "`/my-organisation`), by department, each with the blockers of its latest check-in.",
+)
+async def my_organisation_risks(
+    rpc: RpcDep,
+    paging: Paging,
+    cycle_id: PathId,
+    access: Access = Allow("dashboard.my_organisation"),
+) -> dict[str, Any]:
+    departments, people = await _my_organisation(rpc, access)
+    msg = await rpc(
+        rpc.goals.ListRisks,
+        pb.ListRisksRequest(
+            cycle_id=cycle_id,
+            department_ids=departments,
+            owner_ids=people,
+            page=paging.proto(),
+        ),
+    )
+    return page(msg, "items")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from gateway.schemas.check_ins import BlockerOut
 from gateway.schemas.common import ResponseModel
+from gateway.schemas.key_results import KeyResult
 
 
 class DashboardFigures(ResponseModel):
@@ -43,3 +45,9 @@ class Dashboard(ResponseModel):
     total: DashboardFigures
     departments: list[DepartmentDashboard]
     weeks: list[WeekActivity] = Field(description="check-ins per ISO week, oldest first")
+
+
+class RiskItem(ResponseModel):
+    key_result: KeyResult
+    week: str = Field(description='the latest check-in\'s ISO week ("" without one)')
+    blockers: list[BlockerOut] = Field(description="the latest check-in's blockers")

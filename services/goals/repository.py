@@ -669,6 +669,8 @@ class GoalsRepository:
         """(total, one page) of a cycle's objectives, key results or check-ins (with their key
         result), in a stable order, optionally of some departments only."""
         model: Any
+        query: Any
+        order: tuple[Any, ...]
         if kind == "objectives":
             query = select(Objective).where(Objective.cycle_id == cycle_id)
             model, order = Objective, (Objective.created_at, Objective.id)
@@ -693,3 +695,46 @@ class GoalsRepository:
         if kind == "check_ins":
             return total, [tuple(r) for r in (await self.session.execute(page)).all()]
         return total, list((await self.session.scalars(page)).all())
+
+    async def at_risk(
+        self,
+        cycle_id: str,
+        department_ids: Sequence[str],
+        owner_ids: Sequence[str],
+        limit: int,
+        offset: int,
+    ) -> list[tuple[KeyResult, CheckIn | None]]:
+        """One page of a cycle's key results at risk in ``department_ids`` or owned by
+        ``owner_ids`` (by department, then id), each with its latest check-in."""
+        query = (
+            select(KeyResult)
+            .where(
+                KeyResult.cycle_id == cycle_id,
+                KeyResult.risk_status == Risk.AT_RISK,
+                or_(
+                    KeyResult.department_id.in_(list(department_ids)),
+                    KeyResult.owner_id.in_(list(owner_ids)),
+                ),
+            )
+            .order_by(KeyResult.department_id, KeyResult.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        krs = list((await self.session.scalars(query)).all())
+        latest: dict[str, CheckIn] = {}
+        if krs:
+            newest = (
+                select(CheckIn.key_result_id, func.max(CheckIn.week).label("week"))
+                .where(CheckIn.key_result_id.in_([k.id for k in krs]))
+                .group_by(CheckIn.key_result_id)
+                .subquery()
+            )
+            rows = await self.session.scalars(
+                select(CheckIn).join(
+                    newest,
+                    (newest.c.key_result_id == CheckIn.key_result_id)
+                    & (newest.c.week == CheckIn.week),
+                )
+            )
+            latest = {c.key_result_id: c for c in rows.all()}
+        return [(k, latest.get(k.id)) for k in krs]

@@ -97,6 +97,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
     GetScores = _rpc(scores.get)
     GetParticipation = _rpc(scores.participation)
     GetDashboard = _rpc(dashboards.get)
+    ListRisks = _rpc(dashboards.risks)
     ExportGoals = _rpc(exports.export)
     RebuildDashboards = _rpc(dashboards.rebuild)
     GetPeopleStats = _rpc(scores.people_stats)

@@ -671,6 +671,13 @@ ENDPOINTS: list[Endpoint] = [
         params=cycle,
     ),
     Endpoint(
+        "GET",
+        "/dashboards/{cycle_id}/my-organisation/at-risk",
+        MY_ORGANISATION,
+        hidden="no_organisation",
+        params=cycle,
+    ),
+    Endpoint(
         "POST",
         "/cycles/{cycle_id}/plan/submit",
         GOAL_CREATE,

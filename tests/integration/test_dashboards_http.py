@@ -13,7 +13,7 @@ Objectives (cycle 2025 Q4, live scores) and key results (0 → 100, score = late
     C   company, gm (Plant), no key results
     OA  department, A (Assembly), aligned to C: ka1 (a1) W46 40, W47 80 → .8 (weight 50)
                                                ka2 (a2) W46 100       → 1  (weight 50)
-    OP  department, P (Paint), not aligned:     kp1 (p1) W47 20        → .2
+    OP  department, P (Paint), not aligned:     kp1 (p1) W45 5, W46 10, W47 20 → .2 (at risk)
     OX  individual, x1 (Sales), aligned to OA:  kx1 (x1) W46 50, W47 60 → .6
     OS  individual, s1 (Sales), a draft:        ks1 (s1) no check-in  → 0
 """
@@ -140,12 +140,15 @@ async def plant(stack: GatewayStack) -> Plant:
     for owner, series in {
         "a1": (("2025-W46", 40), ("2025-W47", 80)),
         "a2": (("2025-W46", 100),),
-        "p1": (("2025-W47", 20),),
+        "p1": (("2025-W45", 5), ("2025-W46", 10), ("2025-W47", 20)),  # far behind: at risk
         "x1": (("2025-W46", 50), ("2025-W47", 60)),
     }.items():
         for week, value in series:
+            blockers = [gpb.Blocker(text="Resin deliveries late")] if week == "2025-W47" else []
             await g.RecordCheckIn(
-                gpb.RecordCheckInRequest(key_result_id=krs[owner], value=value, week=week)
+                gpb.RecordCheckInRequest(
+                    key_result_id=krs[owner], value=value, week=week, blockers=blockers
+                )
             )
     departments = {
         "plant": plant_dept.id,
@@ -193,7 +196,7 @@ async def test_my_organisation_of_a_manager_two_levels_up(plant: Plant) -> None:
         "bands": [1, 0, 1, 2],
         "objectives": (4, 3, 2),  # C, OA, OP, OX; OA and OX aligned
         "alignment": round(2 / 3, 6),
-        "weeks": {"2025-W46": 3, "2025-W47": 3},
+        "weeks": {"2025-W45": 1, "2025-W46": 4, "2025-W47": 3},
     }
     rows = {(d["department_id"], d["people_only"]): d["figures"] for d in body["departments"]}
     d = plant.departments
@@ -228,7 +231,7 @@ async def test_organisation_and_department_dashboards(plant: Plant) -> None:
         "bands": [2, 0, 1, 2],
         "objectives": (5, 4, 2),
         "alignment": 0.5,
-        "weeks": {"2025-W46": 3, "2025-W47": 3},
+        "weeks": {"2025-W45": 1, "2025-W46": 4, "2025-W47": 3},
     }
     path = f"/dashboards/{plant.cycle}/departments/{plant.departments['plant']}"
     for who in ("gm", "hr"):  # the head of Plant, HR
@@ -240,7 +243,7 @@ async def test_organisation_and_department_dashboards(plant: Plant) -> None:
             "bands": [1, 0, 0, 2],
             "objectives": (3, 2, 1),  # C, OA, OP; OA aligned
             "alignment": 0.5,
-            "weeks": {"2025-W46": 2, "2025-W47": 2},
+            "weeks": {"2025-W45": 1, "2025-W46": 3, "2025-W47": 2},
         }
     # The read model rebuilt from the tables says the same.
     rebuilt = await plant.stack.goals.RebuildDashboards(
@@ -296,7 +299,8 @@ async def test_hr_exports_stream_the_cycle_as_csv_and_xlsx_and_are_audited(plant
     header, *values = [list(v) for v in sheet.iter_rows(values_only=True)]
     assert header[:5] == ["key_result_id", "department_id", "owner_id", "week", "value"]
     assert sorted((v[3], v[4]) for v in values) == [
-        ("2025-W46", 40.0), ("2025-W46", 50.0), ("2025-W46", 100.0),
+        ("2025-W45", 5.0),
+        ("2025-W46", 10.0), ("2025-W46", 40.0), ("2025-W46", 50.0), ("2025-W46", 100.0),
         ("2025-W47", 20.0), ("2025-W47", 60.0), ("2025-W47", 80.0),
     ]  # fmt: skip
     scores = await http.get(f"/cycles/{c}/exports/scores", headers=h["hr"])
@@ -322,4 +326,24 @@ async def test_hr_exports_stream_the_cycle_as_csv_and_xlsx_and_are_audited(plant
     entries = await eventually(audited)
     details = sorted(e["detail"] for e in entries)
     assert any(f"department={d['plant']} departments=3 rows=3" in x for x in details), details
-    assert any("export=check_ins format=xlsx" in x and "rows=6" in x for x in details), details
+    assert any("export=check_ins format=xlsx" in x and "rows=8" in x for x in details), details
+
+
+async def test_at_risk_key_results_across_my_organisation_with_their_blockers(plant: Plant) -> None:
+    http, h, c = plant.stack.http, plant.headers, plant.cycle
+    r = await http.get(f"/dashboards/{c}/my-organisation/at-risk", headers=h["gm"])
+    assert r.status_code == 200, r.text
+    items = r.json()["items"]
+    assert [i["key_result"]["owner_id"] for i in items] == [plant.people["p1"].id]
+    assert items[0]["week"] == "2025-W47"
+    assert [b["text"] for b in items[0]["blockers"]] == ["Resin deliveries late"]
+    # The same key result counts in the general manager's dashboard; not in A's organisation.
+    body = await _settled(plant, f"/dashboards/{c}/my-organisation", "gm", 4)
+    assert body["total"]["at_risk"] == 1
+    mine = await http.get(f"/dashboards/{c}/my-organisation/at-risk", headers=h["A"])
+    assert mine.json()["items"] == []
+    problem(
+        await http.get(f"/dashboards/{c}/my-organisation/at-risk", headers=h["a1"]),
+        404,
+        "no_organisation",
+    )

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 
 from services.common.errors import InvalidArgument
 from services.goals.domain import dashboards
-from services.goals.handlers.shared import Deps, cycle_of
+from services.goals.handlers.shared import Deps, cycle_of, key_results_pb, next_page, page
+from services.goals.messages import check_in_pb
 from services.goals.models import DashboardDepartment
 from services.goals.repository import GoalsRepository
 from stride.goals.v1 import goals_pb2 as pb
@@ -111,3 +112,32 @@ async def get(deps: Deps, request: pb.GetDashboardRequest) -> pb.Dashboard:
         ],
         weeks=[pb.WeekActivity(week=w, check_ins=n) for w, n in dashboards.weekly(weeks)],
     )
+
+
+async def risks(deps: Deps, request: pb.ListRisksRequest) -> pb.ListRisksResponse:
+    """Key results at risk across some departments and people, with their latest blockers."""
+    departments = sorted({d.strip() for d in request.department_ids if d.strip()})
+    owners = sorted({o.strip() for o in request.owner_ids if o.strip()})
+    if not departments and not owners:
+        raise InvalidArgument("reach_required", "name departments or people")
+    if len(departments) > MAX_DASHBOARD_DEPARTMENTS or len(owners) > MAX_DASHBOARD_PEOPLE:
+        raise InvalidArgument(
+            "dashboard_too_wide",
+            f"name at most {MAX_DASHBOARD_DEPARTMENTS} departments and "
+            f"{MAX_DASHBOARD_PEOPLE} people",
+        )
+    limit, offset = page(request.page)
+    async with deps.sessions() as session:
+        repo = GoalsRepository(session)
+        cycle = await cycle_of(repo, request.cycle_id)
+        found = await repo.at_risk(cycle.id, departments, owners, limit, offset)
+        krs = await key_results_pb(repo, [k for k, _ in found])
+    items = []
+    for kr, (_, check_in) in zip(krs, found, strict=True):
+        item = pb.RiskItem(key_result=kr)
+        if check_in is not None:
+            latest = check_in_pb(check_in)
+            item.week = latest.week
+            item.blockers.extend(latest.blockers)
+        items.append(item)
+    return pb.ListRisksResponse(items=items, page=next_page(offset, limit, len(found)))

@@ -206,6 +206,11 @@ class GoalsServiceStub:
                 request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.RebuildDashboardsRequest.SerializeToString,
                 response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.RebuildDashboardsResponse.FromString,
                 _registered_method=True)
+        self.ListRisks = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/ListRisks',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListRisksRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListRisksResponse.FromString,
+                _registered_method=True)
         self.ExportGoals = channel.unary_unary(
                 '/stride.goals.v1.GoalsService/ExportGoals',
                 request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ExportGoalsRequest.SerializeToString,
@@ -509,6 +514,14 @@ class GoalsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListRisks(self, request, context):
+        """Key results at risk (risk status at_risk) in some departments and of some people, each
+        with the blockers of its latest check-in; paged, by department.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ExportGoals(self, request, context):
         """HR's export of a cycle, a page at a time: objectives, key_results, scores (per person)
         or check_ins, optionally of some departments only; the first page is audited.
@@ -774,6 +787,11 @@ def add_GoalsServiceServicer_to_server(servicer, server):
                     servicer.RebuildDashboards,
                     request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.RebuildDashboardsRequest.FromString,
                     response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.RebuildDashboardsResponse.SerializeToString,
+            ),
+            'ListRisks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRisks,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListRisksRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListRisksResponse.SerializeToString,
             ),
             'ExportGoals': grpc.unary_unary_rpc_method_handler(
                     servicer.ExportGoals,
@@ -1756,6 +1774,33 @@ class GoalsService:
             '/stride.goals.v1.GoalsService/RebuildDashboards',
             stride_dot_goals_dot_v1_dot_goals__pb2.RebuildDashboardsRequest.SerializeToString,
             stride_dot_goals_dot_v1_dot_goals__pb2.RebuildDashboardsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRisks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/ListRisks',
+            stride_dot_goals_dot_v1_dot_goals__pb2.ListRisksRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.ListRisksResponse.FromString,
             options,
             channel_credentials,
             insecure,

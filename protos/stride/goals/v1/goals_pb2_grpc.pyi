@@ -91,6 +91,10 @@ class GoalsServiceStub:
     """
     RebuildDashboards: _aio.UnaryUnaryMultiCallable[_goals_pb2.RebuildDashboardsRequest, _goals_pb2.RebuildDashboardsResponse]
     """Recomputes the dashboard read model from the goals tables (one cycle, or every cycle)."""
+    ListRisks: _aio.UnaryUnaryMultiCallable[_goals_pb2.ListRisksRequest, _goals_pb2.ListRisksResponse]
+    """Key results at risk (risk status at_risk) in some departments and of some people, each
+    with the blockers of its latest check-in; paged, by department.
+    """
     ExportGoals: _aio.UnaryUnaryMultiCallable[_goals_pb2.ExportGoalsRequest, _goals_pb2.ExportPage]
     """HR's export of a cycle, a page at a time: objectives, key_results, scores (per person)
     or check_ins, optionally of some departments only; the first page is audited.
@@ -412,6 +416,16 @@ class GoalsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _aio.ServicerContext[_goals_pb2.RebuildDashboardsRequest, _abc.Awaitable[_goals_pb2.RebuildDashboardsResponse]],
     ) -> _abc.Awaitable[_goals_pb2.RebuildDashboardsResponse]:
         """Recomputes the dashboard read model from the goals tables (one cycle, or every cycle)."""
+
+    @_abc_1.abstractmethod
+    def ListRisks(
+        self,
+        request: _goals_pb2.ListRisksRequest,
+        context: _aio.ServicerContext[_goals_pb2.ListRisksRequest, _abc.Awaitable[_goals_pb2.ListRisksResponse]],
+    ) -> _abc.Awaitable[_goals_pb2.ListRisksResponse]:
+        """Key results at risk (risk status at_risk) in some departments and of some people, each
+        with the blockers of its latest check-in; paged, by department.
+        """
 
     @_abc_1.abstractmethod
     def ExportGoals(
