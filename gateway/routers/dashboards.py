@@ -4,7 +4,8 @@ caller's own organisation (their reports' departments and the departments they h
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter
@@ -17,7 +18,9 @@ from gateway.routes import StrideRoute
 from gateway.schemas.common import Page
 from gateway.schemas.dashboards import Dashboard, RiskItem
 from gateway.security import Access, Allow, department_and_below, organisation_reach
+from stride.feedback.v1 import feedback_pb2 as fpb
 from stride.goals.v1 import goals_pb2 as pb
+from workflows.vocabulary import week_of
 
 router = APIRouter(prefix="/dashboards", tags=["dashboards"], route_class=StrideRoute)
 
@@ -28,7 +31,34 @@ async def _dashboard(
     request = pb.GetDashboardRequest(cycle_id=cycle_id, all_departments=departments is None)
     request.department_ids.extend(departments or [])
     request.owner_ids.extend(people)
-    return to_dict(await rpc(rpc.goals.GetDashboard, request))
+    body = to_dict(await rpc(rpc.goals.GetDashboard, request))
+    cycle = await rpc(rpc.goals.GetCycle, pb.GetCycleRequest(id=cycle_id))
+    frequency = await rpc(
+        rpc.feedback.GetFeedbackFrequency,
+        fpb.GetFeedbackFrequencyRequest(
+            from_week=week_of(date.fromisoformat(cycle.start_date)),
+            to_week=week_of(date.fromisoformat(cycle.end_date)),
+            department_ids=departments or [],
+        ),
+    )
+    return with_feedback(body, [(r.department_id, r.week, r.total) for r in frequency.rows])
+
+
+def with_feedback(body: dict[str, Any], rows: Iterable[tuple[str, str, int]]) -> dict[str, Any]:
+    """The dashboard with feedback frequency: (department, week, items given) rows added up
+    per week, per whole department shown, and in all."""
+    by_department: dict[str, int] = {}
+    by_week: dict[str, int] = {}
+    for department, week, given in rows:
+        by_department[department] = by_department.get(department, 0) + given
+        by_week[week] = by_week.get(week, 0) + given
+    for row in body["departments"]:
+        row["feedback_given"] = (
+            0 if row["people_only"] else by_department.get(row["department_id"], 0)
+        )
+    body["feedback"] = [{"week": w, "given": n} for w, n in sorted(by_week.items())]
+    body["feedback_given"] = sum(by_week.values())
+    return body
 
 
 async def _my_organisation(rpc: RpcDep, access: Access) -> tuple[list[str], list[str]]:

@@ -29,6 +29,10 @@ class DashboardFigures(ResponseModel):
 class DepartmentDashboard(ResponseModel):
     department_id: str
     figures: DashboardFigures
+    feedback_given: int = Field(
+        description="feedback, praise, upward feedback and challenges given by the "
+        "department's people during the cycle's weeks (0 on people_only rows)"
+    )
     people_only: bool = Field(
         description="only the goals of the caller's reports who work there, not the whole "
         "department"
@@ -40,11 +44,21 @@ class WeekActivity(ResponseModel):
     check_ins: int
 
 
+class FeedbackWeek(ResponseModel):
+    week: str = Field(description='ISO week "YYYY-Www"')
+    given: int
+
+
 class Dashboard(ResponseModel):
     cycle_id: str
     total: DashboardFigures
     departments: list[DepartmentDashboard]
     weeks: list[WeekActivity] = Field(description="check-ins per ISO week, oldest first")
+    feedback: list[FeedbackWeek] = Field(
+        description="feedback frequency: items given per ISO week of the cycle by the people "
+        "of the departments shown (whole departments; the feedback service's counts)"
+    )
+    feedback_given: int
 
 
 class RiskItem(ResponseModel):

@@ -25,11 +25,13 @@ import csv
 import io
 import uuid
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 import openpyxl
 import pytest
 
+from stride.feedback.v1 import feedback_pb2 as fpb
 from stride.goals.v1 import goals_pb2 as gpb
 from stride.identity.v1 import identity_pb2
 from tests.integration.gateway_stack import (
@@ -347,3 +349,41 @@ async def test_at_risk_key_results_across_my_organisation_with_their_blockers(pl
         404,
         "no_organisation",
     )
+
+
+async def test_feedback_frequency_of_the_cycle_weeks(plant: Plant) -> None:
+    """Feedback given this week counts in a cycle running now, in the author's department."""
+    s, h, p = plant.stack, plant.headers, plant.people
+    today = date.today()
+    now = await s.goals.CreateCycle(
+        gpb.CreateCycleRequest(
+            name=f"Now {uuid.uuid4().hex[:6]}",
+            start_date=(today - timedelta(days=30)).isoformat(),
+            end_date=(today + timedelta(days=30)).isoformat(),
+        )
+    )
+    for author, about in (("a1", "a2"), ("p1", "P"), ("s1", "a1")):
+        await s.feedback.GiveFeedback(
+            fpb.GiveFeedbackRequest(
+                author_id=p[author].id,
+                subject_kind="person",
+                subject_id=p[about].id,
+                visibility="private",
+                text="Thanks for the help with the changeover",
+            )
+        )
+    expected = {
+        "hr": ("organisation", 3),
+        "gm": ("my-organisation", 2),
+        "A": ("my-organisation", 1),
+    }
+    for who, (route, given) in expected.items():
+        r = await s.http.get(f"/dashboards/{now.id}/{route}", headers=h[who])
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["feedback_given"] == given, who
+        assert [w["given"] for w in body["feedback"]] == [given], who
+        assert body["total"]["key_results"] == 0
+    # The Q4 2025 dashboards count none of it.
+    old = await s.http.get(f"/dashboards/{plant.cycle}/organisation", headers=h["hr"])
+    assert old.json()["feedback_given"] == 0
