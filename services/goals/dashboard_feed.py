@@ -37,6 +37,7 @@ CONSUMER = "goals-dashboards"
 BATCH = 500
 ACK_WAIT_SECONDS = 60.0
 NAK_DELAY_SECONDS = 2.0
+RESTART_SECONDS = 2.0
 
 
 class DashboardFeed:
@@ -58,26 +59,33 @@ class DashboardFeed:
                 await self._sub.unsubscribe()
 
     async def run(self) -> None:
+        """Follow the stream; on a failure (NATS or the database away at start) start over."""
+        while True:
+            try:
+                await self._follow()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("dashboard feed stopped; restarting")
+                await asyncio.sleep(RESTART_SECONDS)
+
+    async def _follow(self) -> None:
         js = self.nc.jetstream()
+        config = ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=ACK_WAIT_SECONDS)
         try:
             await js.consumer_info(GOALS_STREAM, self.durable)
-            fresh = False
         except NotFoundError:
-            fresh = True
-        # A new consumer starts at the end of the stream and builds the read model from the
-        # tables once (after subscribing, so nothing falls in between; replays are harmless).
-        self._sub = await js.pull_subscribe(
-            "stride.goals.v1.>",
-            durable=self.durable,
-            stream=GOALS_STREAM,
-            config=ConsumerConfig(
-                ack_policy=AckPolicy.EXPLICIT,
-                deliver_policy=DeliverPolicy.NEW,
-                ack_wait=ACK_WAIT_SECONDS,
-            ),
-        )
-        if fresh:
+            # A new consumer: build the read model from the tables, then follow the stream
+            # from where it stood before the rebuild (events in between are applied again,
+            # which changes nothing). A failed rebuild creates no consumer: the next attempt
+            # starts over.
+            last = (await js.stream_info(GOALS_STREAM)).state.last_seq
             await handlers.rebuild(self.deps, pb.RebuildDashboardsRequest())
+            config.deliver_policy = DeliverPolicy.BY_START_SEQUENCE
+            config.opt_start_seq = last + 1
+        self._sub = await js.pull_subscribe(
+            "stride.goals.v1.>", durable=self.durable, stream=GOALS_STREAM, config=config
+        )
         while True:
             try:
                 msgs = await self._sub.fetch(BATCH, timeout=1)
