@@ -104,17 +104,22 @@ async def get_scores(
     name="get_participation",
     dependencies=[Allow("cycle.participation")],
     description="Per person: objectives drafted / pending / approved and key results checked "
-    "in during `week` (default: the current week in the cycle's time zone).",
+    "in during `week` (default: the current week in the cycle's time zone); `owner_id` "
+    "(repeatable) and `department_id` (with the departments below it) narrow it.",
 )
 async def get_participation(
     cycle_id: PathId,
     rpc: RpcDep,
     week: Annotated[Week | None, Query(description='ISO week "YYYY-Www"')] = None,
     owner_id: Annotated[list[str], Query(max_length=200)] = [],  # noqa: B006
+    department_id: FilterId = "",
 ) -> dict[str, Any]:
+    departments = await department_and_below(rpc, department_id) if department_id else []
     msg = await rpc(
         rpc.goals.GetParticipation,
-        pb.GetParticipationRequest(cycle_id=cycle_id, week=week or "", owner_ids=owner_id),
+        pb.GetParticipationRequest(
+            cycle_id=cycle_id, week=week or "", owner_ids=owner_id, department_ids=departments
+        ),
     )
     return to_dict(msg)
 

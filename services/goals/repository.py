@@ -193,19 +193,23 @@ class GoalsRepository:
         return list((await self.session.scalars(objectives)).all()), key_results
 
     async def owned_in_cycle(
-        self, cycle_id: str, owner_ids: Sequence[str]
+        self, cycle_id: str, owner_ids: Sequence[str], department_ids: Sequence[str] = ()
     ) -> tuple[list[Objective], list[tuple[KeyResult, str]]]:
-        """The objectives and key results of a cycle owned by one of ``owner_ids``, each key
-        result with its objective's status (one query each, whatever the cycle's size)."""
-        owners = list(owner_ids)
-        objectives = select(Objective).where(
-            Objective.cycle_id == cycle_id, Objective.owner_id.in_(owners)
-        )
+        """The objectives and key results of a cycle owned by one of ``owner_ids`` and / or in
+        one of ``department_ids`` (empty: no condition), each key result with its objective's
+        status (one query each, whatever the cycle's size)."""
+        objectives = select(Objective).where(Objective.cycle_id == cycle_id)
         krs = (
             select(KeyResult, Objective.status)
             .join(Objective, Objective.id == KeyResult.objective_id)
-            .where(KeyResult.cycle_id == cycle_id, KeyResult.owner_id.in_(owners))
+            .where(KeyResult.cycle_id == cycle_id)
         )
+        if owner_ids:
+            objectives = objectives.where(Objective.owner_id.in_(list(owner_ids)))
+            krs = krs.where(KeyResult.owner_id.in_(list(owner_ids)))
+        if department_ids:
+            objectives = objectives.where(Objective.department_id.in_(list(department_ids)))
+            krs = krs.where(KeyResult.department_id.in_(list(department_ids)))
         found = [(k, status) for k, status in (await self.session.execute(krs)).all()]
         return list((await self.session.scalars(objectives)).all()), found
 

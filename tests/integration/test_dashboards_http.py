@@ -386,3 +386,20 @@ async def test_feedback_frequency_of_the_cycle_weeks(plant: Plant) -> None:
     # The Q4 2025 dashboards count none of it.
     old = await s.http.get(f"/dashboards/{plant.cycle}/organisation", headers=h["hr"])
     assert old.json()["feedback_given"] == 0
+
+
+async def test_participation_of_a_department_and_those_below(plant: Plant) -> None:
+    p, d = plant.people, plant.departments
+    r = await plant.stack.http.get(
+        f"/cycles/{plant.cycle}/participation",
+        params={"week": "2025-W47", "department_id": d["plant"]},
+        headers=plant.headers["hr"],
+    )
+    assert r.status_code == 200, r.text
+    seen = {row["employee_id"]: row for row in r.json()["people"]}
+    names = {v.id: k for k, v in p.items()}
+    assert sorted(names[e] for e in seen) == ["A", "P", "a1", "a2", "gm", "p1"]  # not x1, s1
+    assert seen[p["gm"].id]["draft_objectives"] == 1  # C
+    assert seen[p["A"].id]["approved_objectives"] == 1 and seen[p["A"].id]["key_results"] == 0
+    assert (seen[p["a1"].id]["checked_in"], seen[p["a2"].id]["checked_in"]) == (1, 0)
+    assert seen[p["p1"].id]["at_risk"] == 1

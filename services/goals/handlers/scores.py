@@ -40,9 +40,10 @@ async def participation(
         cycle = await cycle_of(repo, request.cycle_id)
         week = request.week.strip() or week_of(local_today(datetime.now(UTC), cycle.time_zone))
         parse_week(week)
-        wanted = set(request.owner_ids)
-        if wanted:  # only those people's goals are read
-            objectives, owned = await repo.owned_in_cycle(cycle.id, sorted(wanted))
+        wanted = sorted(set(request.owner_ids))
+        departments = sorted(set(request.department_ids))
+        if wanted or departments:  # only those people's / departments' goals are read
+            objectives, owned = await repo.owned_in_cycle(cycle.id, wanted, departments)
         else:
             objectives = await repo.objectives(None, cycle_id=cycle.id)
             status_of = {o.id: o.status for o in objectives}

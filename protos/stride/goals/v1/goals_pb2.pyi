@@ -3579,6 +3579,7 @@ class GetParticipationRequest(_message.Message):
     CYCLE_ID_FIELD_NUMBER: _builtins.int
     WEEK_FIELD_NUMBER: _builtins.int
     OWNER_IDS_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_IDS_FIELD_NUMBER: _builtins.int
     cycle_id: _builtins.str
     week: _builtins.str
     """ISO week whose check-ins count; defaults to the current week in the cycle's zone."""
@@ -3586,16 +3587,21 @@ class GetParticipationRequest(_message.Message):
     def owner_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Optional: only these owners."""
 
+    @_builtins.property
+    def department_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Optional: only objectives and key results of these departments (with owner_ids: both)."""
+
     def __init__(
         self,
         *,
         cycle_id: _builtins.str = ...,
         week: _builtins.str = ...,
         owner_ids: _abc.Iterable[_builtins.str] | None = ...,
+        department_ids: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "owner_ids", b"owner_ids", "week", b"week"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "department_ids", b"department_ids", "owner_ids", b"owner_ids", "week", b"week"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
