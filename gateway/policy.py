@@ -245,6 +245,32 @@ _GOAL_RULES = (
         resource="department",
     ),
     Rule(
+        "goals.export",
+        "Export a cycle's objectives, key results, scores or check-ins as CSV or XLSX, "
+        "audited (HR, admin)",
+        _ORG_ADMINS,
+    ),
+    Rule(
+        "dashboard.organisation",
+        "Read the organisation's dashboard of a cycle (HR, admin, executive)",
+        {HR: Reach.ALL, ADMIN: Reach.ALL, EXECUTIVE: Reach.ALL},
+        api_scope="goals:read",
+    ),
+    Rule(
+        "dashboard.department",
+        "Read a department's dashboard (with the departments below): its heads (and heads "
+        "above), HR, admin, executive",
+        _DEPARTMENT_READERS,
+        api_scope="goals:read",
+        resource="department",
+    ),
+    Rule(
+        "dashboard.my_organisation",
+        "Read the dashboard of one's own organisation (managers: their reports; department "
+        "heads: their departments and those below; 404 no_organisation for anyone else)",
+        {MANAGER: Reach.ALL, DEPARTMENT_HEAD: Reach.ALL},
+    ),
+    Rule(
         "cycle.participation",
         "Who has planned and checked in, per person (HR, admin)",
         _ORG_ADMINS,

@@ -297,20 +297,20 @@ async def _all_pages(fetch: Callable[[common_pb2.PageRequest], Any], field: str)
             return items
 
 
-async def report_ids(rpc: Rpc, employee_id: str, *, transitive: bool) -> list[str]:
-    async def fetch(page: common_pb2.PageRequest) -> Any:
-        return await rpc(
-            rpc.identity.ListReports,
-            identity_pb2.ListReportsRequest(
-                employee_id=employee_id, transitive=transitive, page=page
-            ),
-        )
-
+async def organisation_reach(
+    rpc: Rpc, employee_id: str, *, transitive: bool
+) -> identity_pb2.OrganisationReach:
+    """Who is in an employee's organisation, as identity answers it in one call (whole
+    departments, the other reports one by one, the headed departments with their children);
+    an unknown employee (an account without a person) reaches nobody."""
     try:
-        return [e.id for e in await _all_pages(fetch, "employees")]
+        return await rpc(
+            rpc.identity.GetReach,
+            identity_pb2.GetReachRequest(employee_id=employee_id, transitive=transitive),
+        )
     except grpc.aio.AioRpcError as exc:
         if exc.code() == grpc.StatusCode.NOT_FOUND:
-            return []
+            return identity_pb2.OrganisationReach()
         raise
 
 
@@ -324,6 +324,19 @@ async def headed_departments(rpc: Rpc, employee_id: str) -> list[str]:
     tree = {d.id: d.parent_id for d in departments}
     heads = {d.id: d.head_id for d in departments}
     return sorted(policy.department_subtree(tree, heads, employee_id))
+
+
+async def department_and_below(rpc: Rpc, department_id: str) -> list[str]:
+    """A department and every department below it."""
+
+    async def fetch(page: common_pb2.PageRequest) -> Any:
+        return await rpc(
+            rpc.identity.ListDepartments, identity_pb2.ListDepartmentsRequest(page=page)
+        )
+
+    departments = await _all_pages(fetch, "departments")
+    tree = {d.id: d.parent_id for d in departments}
+    return sorted(policy.department_subtree(tree, {department_id: department_id}, department_id))
 
 
 @dataclass(frozen=True)
@@ -458,14 +471,19 @@ class Access:
         if vis.everything:
             return Scope(everything=True)
         owners: list[str] = [self.caller.id] if vis.own else []
-        if vis.reports is not None:
-            owners += await report_ids(
+        departments: list[str] = []
+        if vis.reports is not None or vis.headed_departments:
+            # One call, answered by recursive queries in identity: a manager of thousands
+            # gets their departments back, not thousands of ids.
+            reach = await organisation_reach(
                 self.rpc, self.caller.id, transitive=vis.reports == Reach.TRANSITIVE_REPORTS
             )
-        departments: list[str] = []
-        if vis.headed_departments:
-            departments = await headed_departments(self.rpc, self.caller.id)
-        return Scope(False, tuple(dict.fromkeys(owners)), tuple(departments))
+            if vis.reports is not None:
+                owners += reach.report_ids
+                departments += reach.report_department_ids
+            if vis.headed_departments:
+                departments += reach.headed_department_ids
+        return Scope(False, tuple(dict.fromkeys(owners)), tuple(dict.fromkeys(departments)))
 
 
 class Public:

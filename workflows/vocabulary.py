@@ -114,6 +114,10 @@ MAX_MILESTONES = 50
 MAX_PLAN_POINTS = 60
 MAX_BLOCKERS = 10
 MAX_BLOCKER_TEXT = 1000
+# A dashboard names at most this many departments (a whole organisation asks for all).
+MAX_DASHBOARD_DEPARTMENTS = 2000
+# ... and at most this many people counted one by one (reports outside whole departments).
+MAX_DASHBOARD_PEOPLE = 5000
 MAX_CHECKLIST_ITEMS = 30
 MAX_LABEL = 200
 MAX_BULK_CHECK_INS = 100

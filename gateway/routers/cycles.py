@@ -1,9 +1,13 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import StreamingResponse
 
+from gateway import goals_export
 from gateway.convert import to_dict
 from gateway.deps import FilterId, Paging, PathId, RpcDep
 from gateway.routers.common import created, page
@@ -11,7 +15,10 @@ from gateway.routes import StrideRoute
 from gateway.schemas.approvals import Approval
 from gateway.schemas.common import Page, Week
 from gateway.schemas.cycles import Cycle, CycleCreate, ParticipationReport, PlanSubmit, Scores
-from gateway.security import Access, Allow
+from gateway.security import Access, Allow, department_and_below
+from services.common import spreadsheets
+from services.common.tables import XLSX_MEDIA_TYPE
+from stride.common.v1 import common_pb2
 from stride.goals.v1 import goals_pb2 as pb
 
 router = APIRouter(prefix="/cycles", tags=["cycles"], route_class=StrideRoute)
@@ -97,17 +104,22 @@ async def get_scores(
     name="get_participation",
     dependencies=[Allow("cycle.participation")],
     description="Per person: objectives drafted / pending / approved and key results checked "
-    "in during `week` (default: the current week in the cycle's time zone).",
+    "in during `week` (default: the current week in the cycle's time zone); `owner_id` "
+    "(repeatable) and `department_id` (with the departments below it) narrow it.",
 )
 async def get_participation(
     cycle_id: PathId,
     rpc: RpcDep,
     week: Annotated[Week | None, Query(description='ISO week "YYYY-Www"')] = None,
     owner_id: Annotated[list[str], Query(max_length=200)] = [],  # noqa: B006
+    department_id: FilterId = "",
 ) -> dict[str, Any]:
+    departments = await department_and_below(rpc, department_id) if department_id else []
     msg = await rpc(
         rpc.goals.GetParticipation,
-        pb.GetParticipationRequest(cycle_id=cycle_id, week=week or "", owner_ids=owner_id),
+        pb.GetParticipationRequest(
+            cycle_id=cycle_id, week=week or "", owner_ids=owner_id, department_ids=departments
+        ),
     )
     return to_dict(msg)
 
@@ -138,3 +150,62 @@ async def submit_plan(
     )
     created(request, response, "get_approval", approval_id=msg.id)
     return to_dict(msg)
+
+
+@router.get(
+    "/{cycle_id}/exports/{kind}",
+    name="export_goals",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}, XLSX_MEDIA_TYPE: {}}}},
+    description="HR: the cycle's objectives, key results, scores (per person) or check-ins, "
+    "of one department and those below it or of all, streamed as CSV (UTF-8 with BOM) or "
+    "XLSX. Audited: who, which export and filter, how many rows.",
+)
+async def export_goals(
+    cycle_id: PathId,
+    kind: Literal["objectives", "key_results", "scores", "check_ins"],
+    rpc: RpcDep,
+    format: Annotated[Literal["csv", "xlsx"], Query()] = "csv",
+    department_id: FilterId = "",
+    access: Access = Allow("goals.export"),
+) -> Response:
+    departments = await department_and_below(rpc, department_id) if department_id else []
+
+    def query(token: str) -> pb.ExportGoalsRequest:
+        return pb.ExportGoalsRequest(
+            kind=kind,
+            cycle_id=cycle_id,
+            department_ids=departments,
+            department_id=department_id,
+            format=format,
+            page=common_pb2.PageRequest(page_size=goals_export.PAGE_SIZE, page_token=token),
+        )
+
+    # The first page (audited) before answering: a refusal is still a problem+json.
+    first = await rpc(rpc.goals.ExportGoals, query(""))
+
+    async def pages() -> AsyncIterator[pb.ExportPage]:
+        msg = first
+        yield msg
+        while msg.page.next_page_token:
+            msg = await rpc(rpc.goals.ExportGoals, query(msg.page.next_page_token))
+            yield msg
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    name = f"stride-{kind.replace('_', '-')}-{stamp}"
+    headers = {"Cache-Control": "no-store", "X-Total-Count": str(first.total)}
+    if format == "xlsx":
+        xlsx = spreadsheets.XlsxSheet(kind, list(first.columns))
+        async for p in pages():
+            for row in p.rows:
+                xlsx.append(goals_export.values(row))
+        headers["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+        return StreamingResponse(xlsx.chunks(), media_type=XLSX_MEDIA_TYPE, headers=headers)
+
+    async def lines() -> AsyncIterator[str]:
+        yield spreadsheets.csv_header(list(first.columns))
+        async for p in pages():
+            yield goals_export.csv_lines(p.rows)
+
+    headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers=headers)

@@ -31,6 +31,7 @@ app = typer.Typer(
 GROUPS: dict[str, tuple[str, str]] = {
     "audit": ("services.cli.audit", "audit_app"),
     "admin": ("services.cli.admin", "admin_app"),
+    "dashboards": ("services.cli.dashboards", "dashboards_app"),
     "org": ("services.cli.org", "org_app"),
     "risk": ("services.cli.risk", "risk_app"),
     "simulate": ("services.cli.simulate", "simulate_app"),

@@ -80,6 +80,8 @@ IDEMPOTENT_READS: dict[str, tuple[str, ...]] = {
         "ListRiskRules",
         "ListCycleCheckIns",
         "GetPeopleStats",
+        "GetDashboard",
+        "ListRisks",
     ),
     "stride.identity.v1.AuthService": ("ListApiKeys", "GetInvitationJob"),
     "stride.identity.v1.IdentityService": (
@@ -95,6 +97,7 @@ IDEMPOTENT_READS: dict[str, tuple[str, ...]] = {
         "GetOrgCalendarYear",
         "GetOrgCalendar",
         "ListTrainingCourses",
+        "GetReach",
     ),
     "stride.identity.v1.InboxService": ("ListInbox",),
     "stride.identity.v1.OrgSyncService": ("GetOrgSyncReport", "ListOrgSyncRuns"),

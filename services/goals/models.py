@@ -340,3 +340,36 @@ class Revision(Base):
 
 
 OUTBOX = outbox_table(Base.metadata)
+
+
+class DashboardDepartment(Base):
+    """Read model: one department's figures in one cycle (services/goals/dashboards.py keeps
+    it up to date from the goals event stream; rebuilt from scratch on demand). Key results
+    and objectives count as in the cycle's scores (domain.in_scores)."""
+
+    __tablename__ = "dashboard_departments"
+
+    cycle_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    department_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    key_results: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    score_sum: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    completed: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Key results by score: [0, .25), [.25, .5), [.5, .75), [.75, 1].
+    score_bands: Mapped[list[int]] = mapped_column(JSON, nullable=False, default=list)
+    behind: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    at_risk: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    stale: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    objectives: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    alignable_objectives: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    aligned_objectives: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class DashboardWeek(Base):
+    """Read model: check-ins per department and ISO week of a cycle."""
+
+    __tablename__ = "dashboard_weeks"
+
+    cycle_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    department_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    week: Mapped[str] = mapped_column(String(8), primary_key=True)
+    check_ins: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

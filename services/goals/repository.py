@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.db import driver_connection, driver_errors
 from services.common.outbox import OUTBOX_TABLE
+from services.goals.domain import dashboards
 from services.goals.models import (
     CHECK_IN_VERSIONS,
     CHECK_INS,
@@ -25,12 +27,15 @@ from services.goals.models import (
     CheckInVersion,
     Checklist,
     Cycle,
+    DashboardDepartment,
+    DashboardWeek,
     DepartmentBlocker,
     KeyResult,
     Objective,
     Revision,
     RiskRuleSet,
 )
+from workflows.vocabulary import Level, ObjectiveStatus, Risk
 
 Row = (
     Cycle
@@ -276,6 +281,76 @@ class GoalsRepository:
         if lock:
             query = query.with_for_update()
         return list((await self.session.scalars(query)).all())
+
+    async def score_inputs(
+        self, cycle_id: str, department_id: str = "", owner_id: str = ""
+    ) -> tuple[list[Objective], list[KeyResult]]:
+        """What a cycle's scores narrowed to a department and/or an owner are computed from,
+        read in two queries that cost in proportion to the answer: the matching objectives
+        and key results, every key result of those objectives, of the people owning any of
+        them and of their departments, the objectives of all these key results and every
+        objective of those departments (services/goals/scoring.py ``filtered``)."""
+
+        def matching(model: type[Objective] | type[KeyResult]) -> list[ColumnElement[bool]]:
+            conds = [model.cycle_id == cycle_id]
+            if department_id:
+                conds.append(model.department_id == department_id)
+            if owner_id:
+                conds.append(model.owner_id == owner_id)
+            return conds
+
+        o_match, k_match = matching(Objective), matching(KeyResult)
+        people = sqlalchemy.union(
+            select(Objective.owner_id).where(*o_match), select(KeyResult.owner_id).where(*k_match)
+        )
+        departments = sqlalchemy.union(
+            select(Objective.department_id).where(*o_match),
+            select(KeyResult.department_id).where(*k_match),
+        )
+        kr_wanted = [
+            KeyResult.cycle_id == cycle_id,
+            or_(
+                KeyResult.objective_id.in_(select(Objective.id).where(*o_match)),
+                KeyResult.owner_id.in_(people.scalar_subquery()),
+                KeyResult.department_id.in_(departments.scalar_subquery()),
+            ),
+        ]
+        krs = select(KeyResult).where(*kr_wanted).order_by(KeyResult.created_at, KeyResult.id)
+        key_results = list((await self.session.scalars(krs)).all())
+        objectives = (
+            select(Objective)
+            .where(
+                Objective.cycle_id == cycle_id,
+                or_(
+                    Objective.id.in_(select(KeyResult.objective_id).where(*kr_wanted)),
+                    Objective.department_id.in_(departments.scalar_subquery()),
+                    *([sqlalchemy.and_(*o_match)] if len(o_match) > 1 else []),
+                ),
+            )
+            .order_by(Objective.created_at, Objective.id)
+        )
+        return list((await self.session.scalars(objectives)).all()), key_results
+
+    async def owned_in_cycle(
+        self, cycle_id: str, owner_ids: Sequence[str], department_ids: Sequence[str] = ()
+    ) -> tuple[list[Objective], list[tuple[KeyResult, str]]]:
+        """The objectives and key results of a cycle owned by one of ``owner_ids`` and / or in
+        one of ``department_ids`` (empty: no condition), each key result with its objective's
+        status (one query each, whatever the cycle's size)."""
+        objectives = select(Objective).where(Objective.cycle_id == cycle_id)
+        krs = (
+            select(KeyResult, Objective.status)
+            .join(Objective, Objective.id == KeyResult.objective_id)
+            .where(KeyResult.cycle_id == cycle_id)
+        )
+        if owner_ids:
+            objectives = objectives.where(Objective.owner_id.in_(list(owner_ids)))
+            krs = krs.where(KeyResult.owner_id.in_(list(owner_ids)))
+        if department_ids:
+            objectives = objectives.where(Objective.department_id.in_(list(department_ids)))
+            krs = krs.where(KeyResult.department_id.in_(list(department_ids)))
+        found = [(k, status) for k, status in (await self.session.execute(krs)).all()]
+        return list((await self.session.scalars(objectives)).all()), found
 
     async def children_count(self, objective_id: str) -> int:
         return int(
@@ -696,3 +771,213 @@ class GoalsRepository:
         return await self.session.scalar(
             select(Revision).where(Revision.key_result_id == kr_id, Revision.status == "pending")
         )
+
+    # --- dashboard read models (services/goals/handlers/dashboards.py) -------------------
+    async def dashboard_figures(
+        self,
+        cycle: Cycle,
+        department_ids: Sequence[str] | None,
+        owner_ids: Sequence[str] | None = None,
+    ) -> tuple[dict[str, dashboards.Figures], list[tuple[str, str, int]]]:
+        """Dashboard figures per department computed from the goals tables, in three grouped
+        queries: of the given departments (all when None), or only of the key results and
+        objectives owned by ``owner_ids``; and (department, week, check-ins). Counted as in
+        the cycle's scores (domain.in_scores)."""
+        counted: list[ColumnElement[bool]] = [Objective.cycle_id == cycle.id]
+        if cycle.status == ObjectiveStatus.CLOSED:
+            counted.append(Objective.status == ObjectiveStatus.CLOSED)
+        risk = KeyResult.risk_status
+
+        def tally(condition: ColumnElement[bool]) -> Any:
+            return func.sum(sqlalchemy.case((condition, 1), else_=0))
+
+        bands = [tally(KeyResult.score < edge) for edge in dashboards.SCORE_BAND_EDGES]
+        krs = (
+            select(
+                KeyResult.department_id,
+                func.count(),
+                func.sum(KeyResult.score),
+                tally(KeyResult.score >= dashboards.COMPLETED),
+                tally(risk == Risk.BEHIND),
+                tally(risk == Risk.AT_RISK),
+                tally(or_(risk == Risk.STALE, KeyResult.machine_stale.is_(True))),
+                *bands,
+            )
+            .join(Objective, Objective.id == KeyResult.objective_id)
+            .where(KeyResult.cycle_id == cycle.id, *counted)
+            .group_by(KeyResult.department_id)
+        )
+        alignable = Objective.level != Level.COMPANY
+        objectives = (
+            select(
+                Objective.department_id,
+                func.count(),
+                tally(alignable),
+                tally(sqlalchemy.and_(alignable, Objective.parent_id.is_not(None))),
+            )
+            .where(*counted)
+            .group_by(Objective.department_id)
+        )
+        weeks = (
+            select(KeyResult.department_id, CheckIn.week, func.count())
+            .join(KeyResult, KeyResult.id == CheckIn.key_result_id)
+            .join(Objective, Objective.id == KeyResult.objective_id)
+            .where(KeyResult.cycle_id == cycle.id, *counted)
+            .group_by(KeyResult.department_id, CheckIn.week)
+        )
+        if department_ids is not None:
+            wanted = list(department_ids)
+            krs = krs.where(KeyResult.department_id.in_(wanted))
+            objectives = objectives.where(Objective.department_id.in_(wanted))
+            weeks = weeks.where(KeyResult.department_id.in_(wanted))
+        if owner_ids is not None:
+            owners = list(owner_ids)
+            krs = krs.where(KeyResult.owner_id.in_(owners))
+            objectives = objectives.where(Objective.owner_id.in_(owners))
+            weeks = weeks.where(KeyResult.owner_id.in_(owners))
+        found: dict[str, dashboards.Figures] = {}
+        for dep, n, total, done, behind, at_risk, stale, *below in (
+            await self.session.execute(krs)
+        ).all():
+            f = found.setdefault(dep, dashboards.Figures())
+            f.key_results, f.score_sum, f.completed = int(n), float(total or 0.0), int(done or 0)
+            f.behind, f.at_risk, f.stale = int(behind or 0), int(at_risk or 0), int(stale or 0)
+            f.score_bands = dashboards.bands_from_cumulative([int(b or 0) for b in below], int(n))
+        for dep, n, can, aligned in (await self.session.execute(objectives)).all():
+            f = found.setdefault(dep, dashboards.Figures())
+            f.objectives, f.alignable_objectives = int(n), int(can or 0)
+            f.aligned_objectives = int(aligned or 0)
+        week_rows = [
+            (dep, week, int(n)) for dep, week, n in (await self.session.execute(weeks)).all()
+        ]
+        return found, week_rows
+
+    async def refresh_dashboards(self, cycle: Cycle, department_ids: Sequence[str] | None) -> int:
+        """Recompute the dashboard rows of a cycle's departments (all when ``department_ids``
+        is None) from the goals tables; returns the departments written."""
+        found, weeks = await self.dashboard_figures(cycle, department_ids)
+        for table in (DashboardDepartment, DashboardWeek):
+            gone = delete(table).where(table.cycle_id == cycle.id)
+            if department_ids is not None:
+                gone = gone.where(table.department_id.in_(list(department_ids)))
+            await self.session.execute(gone)
+        if found:
+            await self.session.execute(
+                sqlalchemy.insert(DashboardDepartment),
+                [
+                    {"cycle_id": cycle.id, "department_id": dep, **dataclasses.asdict(f)}
+                    for dep, f in found.items()
+                ],
+            )
+        if weeks:
+            await self.session.execute(
+                sqlalchemy.insert(DashboardWeek),
+                [
+                    {"cycle_id": cycle.id, "department_id": d, "week": w, "check_ins": n}
+                    for d, w, n in weeks
+                ],
+            )
+        return len(found)
+
+    async def dashboard_rows(
+        self, cycle_id: str, department_ids: Sequence[str] | None
+    ) -> tuple[list[DashboardDepartment], list[tuple[str, int]]]:
+        """The read model's rows of a cycle (all departments when ``department_ids`` is None):
+        per department, and (week, check-ins) summed over those departments."""
+        departments = select(DashboardDepartment).where(DashboardDepartment.cycle_id == cycle_id)
+        weeks = (
+            select(DashboardWeek.week, func.sum(DashboardWeek.check_ins))
+            .where(DashboardWeek.cycle_id == cycle_id)
+            .group_by(DashboardWeek.week)
+            .order_by(DashboardWeek.week)
+        )
+        if department_ids is not None:
+            ids = list(department_ids)
+            departments = departments.where(DashboardDepartment.department_id.in_(ids))
+            weeks = weeks.where(DashboardWeek.department_id.in_(ids))
+        found = list(
+            (
+                await self.session.scalars(departments.order_by(DashboardDepartment.department_id))
+            ).all()
+        )
+        return found, [(w, int(n)) for w, n in (await self.session.execute(weeks)).all()]
+
+    async def cycle_ids(self) -> list[str]:
+        return list((await self.session.scalars(select(Cycle.id).order_by(Cycle.id))).all())
+
+    # --- exports (services/goals/handlers/exports.py) ----------------------------------------
+    async def export_rows(
+        self, kind: str, cycle_id: str, department_ids: Sequence[str], limit: int, offset: int
+    ) -> tuple[int, list[Any]]:
+        """(total, one page) of a cycle's objectives, key results or check-ins (with their key
+        result), in a stable order, optionally of some departments only."""
+        model: Any
+        query: Any
+        order: tuple[Any, ...]
+        if kind == "objectives":
+            query = select(Objective).where(Objective.cycle_id == cycle_id)
+            model, order = Objective, (Objective.created_at, Objective.id)
+        elif kind == "key_results":
+            query = select(KeyResult).where(KeyResult.cycle_id == cycle_id)
+            model, order = KeyResult, (KeyResult.created_at, KeyResult.id)
+        else:
+            query = (
+                select(CheckIn, KeyResult)
+                .join(KeyResult, KeyResult.id == CheckIn.key_result_id)
+                .where(KeyResult.cycle_id == cycle_id)
+            )
+            model, order = KeyResult, (CheckIn.week, KeyResult.id)
+        if department_ids:
+            query = query.where(model.department_id.in_(list(department_ids)))
+        total = int(
+            (
+                await self.session.execute(select(func.count()).select_from(query.subquery()))
+            ).scalar_one()
+        )
+        page = query.order_by(*order).limit(limit).offset(offset)
+        if kind == "check_ins":
+            return total, [tuple(r) for r in (await self.session.execute(page)).all()]
+        return total, list((await self.session.scalars(page)).all())
+
+    async def at_risk(
+        self,
+        cycle_id: str,
+        department_ids: Sequence[str],
+        owner_ids: Sequence[str],
+        limit: int,
+        offset: int,
+    ) -> list[tuple[KeyResult, CheckIn | None]]:
+        """One page of a cycle's key results at risk in ``department_ids`` or owned by
+        ``owner_ids`` (by department, then id), each with its latest check-in."""
+        query = (
+            select(KeyResult)
+            .where(
+                KeyResult.cycle_id == cycle_id,
+                KeyResult.risk_status == Risk.AT_RISK,
+                or_(
+                    KeyResult.department_id.in_(list(department_ids)),
+                    KeyResult.owner_id.in_(list(owner_ids)),
+                ),
+            )
+            .order_by(KeyResult.department_id, KeyResult.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        krs = list((await self.session.scalars(query)).all())
+        latest: dict[str, CheckIn] = {}
+        if krs:
+            newest = (
+                select(CheckIn.key_result_id, func.max(CheckIn.week).label("week"))
+                .where(CheckIn.key_result_id.in_([k.id for k in krs]))
+                .group_by(CheckIn.key_result_id)
+                .subquery()
+            )
+            rows = await self.session.scalars(
+                select(CheckIn).join(
+                    newest,
+                    (newest.c.key_result_id == CheckIn.key_result_id)
+                    & (newest.c.week == CheckIn.week),
+                )
+            )
+            latest = {c.key_result_id: c for c in rows.all()}
+        return [(k, latest.get(k.id)) for k in krs]

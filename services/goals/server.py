@@ -8,6 +8,7 @@ import grpc
 
 from services.common.runtime import ServiceContext, ServiceRuntime
 from services.common.settings import ServiceSettings
+from services.goals.dashboard_feed import CONSUMER, DashboardFeed
 from services.goals.identity_client import IdentityClient
 from services.goals.models import OUTBOX
 from services.goals.servicer import GoalsServicer
@@ -21,7 +22,15 @@ async def _setup(ctx: ServiceContext, server: grpc.aio.Server) -> None:
         ctx.settings.identity_addr, max_message_bytes=ctx.settings.grpc_max_message_bytes
     )
     ctx.closers.append(identity.close)
-    goals_pb2_grpc.add_GoalsServiceServicer_to_server(GoalsServicer(ctx, identity), server)
+    servicer = GoalsServicer(ctx, identity)
+    goals_pb2_grpc.add_GoalsServiceServicer_to_server(servicer, server)
+    # The dashboard read models follow the goals event stream (services/goals/dashboard_feed.py).
+    # One durable per database: instances sharing tables share the work (the schema prefix
+    # tells test stacks on one NATS apart).
+    durable = f"{ctx.settings.schema_prefix}{CONSUMER}".replace(".", "_")
+    feed = DashboardFeed(ctx.nats, servicer.deps, durable=durable)
+    feed.start()
+    ctx.closers.append(feed.stop)
 
 
 def runtime(settings: ServiceSettings) -> ServiceRuntime:

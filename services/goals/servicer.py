@@ -21,6 +21,8 @@ from services.goals.handlers import (
     check_in_imports,
     check_ins,
     cycles,
+    dashboards,
+    exports,
     key_results,
     machine_values,
     objectives,
@@ -94,6 +96,10 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
 
     GetScores = _rpc(scores.get)
     GetParticipation = _rpc(scores.participation)
+    GetDashboard = _rpc(dashboards.get)
+    ListRisks = _rpc(dashboards.risks)
+    ExportGoals = _rpc(exports.export)
+    RebuildDashboards = _rpc(dashboards.rebuild)
     GetPeopleStats = _rpc(scores.people_stats)
 
     ListBlockers = _rpc(blockers.list_)

@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from services.identity.domain import login_key
 from services.identity.models import Department, Employee
+
+
+@dataclass(frozen=True)
+class OrganisationReach:
+    """Who is in an employee's organisation: ``report_department_ids``, departments whose
+    every active member is the employee or one of their reports; ``report_ids``, the other
+    active reports; ``headed_department_ids``, the departments the employee heads and every
+    department below them."""
+
+    report_department_ids: list[str]
+    report_ids: list[str]
+    headed_department_ids: list[str]
+
 
 # Deeper than any real organisation; stops a loop in bad data from running away.
 MAX_CHAIN = 64
@@ -138,6 +153,57 @@ class IdentityRepository:
         query = query.where(Employee.status == "active", Employee.id != employee_id)
         query = query.order_by(Employee.employee_number).limit(limit).offset(offset)
         return list((await self.session.scalars(query)).all())
+
+    def _report_tree(self, employee_id: str, *, transitive: bool) -> Any:
+        """The ids of an employee's reports (any status), direct or all levels down: a
+        recursive CTE (UNION, so a loop in bad data ends)."""
+        base = select(Employee.id).where(Employee.manager_id == employee_id)
+        if not transitive:
+            return base.cte("tree")
+        tree = base.cte("tree", recursive=True)
+        below = aliased(Employee)
+        return tree.union(select(below.id).where(below.manager_id == tree.c.id))
+
+    async def reach(self, employee_id: str, *, transitive: bool) -> OrganisationReach:
+        """Who is in an employee's organisation (see :class:`OrganisationReach`), in three
+        queries over the org tree whatever its size."""
+        tree = self._report_tree(employee_id, transitive=transitive)
+        # Per department with at least one active report: active members other than the
+        # employee, and how many of them are reports.
+        counts = (
+            select(
+                Employee.department_id,
+                func.count().label("members"),
+                func.count(tree.c.id).label("reached"),
+            )
+            .outerjoin(tree, tree.c.id == Employee.id)
+            .where(Employee.status == "active", Employee.id != employee_id)
+            .group_by(Employee.department_id)
+            .having(func.count(tree.c.id) > 0)
+        )
+        whole: list[str] = []
+        partial: list[str] = []
+        for department_id, members, reached in (await self.session.execute(counts)).all():
+            (whole if members == reached else partial).append(department_id)
+        report_ids: list[str] = []
+        if partial:
+            query = (
+                select(Employee.id)
+                .join(tree, tree.c.id == Employee.id)
+                .where(
+                    Employee.status == "active",
+                    Employee.id != employee_id,
+                    Employee.department_id.in_(partial),
+                )
+                .order_by(Employee.id)
+            )
+            report_ids = list((await self.session.scalars(query)).all())
+        top = select(Department.id).where(Department.head_id == employee_id)
+        below_top = top.cte("headed", recursive=True)
+        child = aliased(Department)
+        headed = below_top.union(select(child.id).where(child.parent_id == below_top.c.id))
+        heads = list((await self.session.scalars(select(headed.c.id).order_by(headed.c.id))).all())
+        return OrganisationReach(sorted(whole), report_ids, heads)
 
     async def manager_chain(self, employee_id: str) -> list[Employee]:
         """Managers from the direct one upwards (one recursive query)."""

@@ -284,6 +284,9 @@ AUDIT = grid(any="F F F Y Y F Y S U")
 ADMIN_TARGET = grid(any="F F F A Y F A S U")  # changing an admin, or granting admin
 RESET_ADMIN = grid(any="F F F A Y F S S U")
 ORG_SYNC_READ = grid(any="F F F Y Y F Y S U")
+DASHBOARD_ORG = grid(any="F F F Y Y Y Y S U")
+DASHBOARD_DEPARTMENT = grid(any="F F Y Y Y Y Y S U")
+MY_ORGANISATION = grid(any="4 Y Y 4 4 4 S S U")  # 4: no_organisation (nobody reports to them)
 
 
 @dataclass(frozen=True)
@@ -457,6 +460,14 @@ async def full_weight(w: World, column: str, target: str) -> Any:
 
 async def ops(w: World, column: str, target: str) -> dict[str, str]:
     return {"department_id": w.departments["ops"]}
+
+
+async def cycle_export(w: World, column: str, target: str) -> dict[str, str]:
+    return {"cycle_id": w.cycle, "kind": "key_results"}
+
+
+async def cycle_and_ops(w: World, column: str, target: str) -> dict[str, str]:
+    return {"cycle_id": w.cycle, "department_id": w.departments["ops"]}
 
 
 async def ops_blocker(w: World, column: str, target: str) -> dict[str, str]:
@@ -644,6 +655,30 @@ ENDPOINTS: list[Endpoint] = [
     # goals: scores are everyone's (filters decide what they show), participation HR's
     Endpoint("GET", "/cycles/{cycle_id}/scores", EVERYONE, params=cycle),
     Endpoint("GET", "/cycles/{cycle_id}/participation", HR_ADMIN, params=cycle),
+    # dashboards: the organisation's (HR, admin, executives), a department's (h heads ops),
+    # one's own organisation (m manages e, h heads ops; people only)
+    Endpoint("GET", "/cycles/{cycle_id}/exports/{kind}", HR_ADMIN, params=cycle_export),
+    Endpoint("GET", "/dashboards/{cycle_id}/organisation", DASHBOARD_ORG, params=cycle),
+    Endpoint(
+        "GET",
+        "/dashboards/{cycle_id}/departments/{department_id}",
+        DASHBOARD_DEPARTMENT,
+        params=cycle_and_ops,
+    ),
+    Endpoint(
+        "GET",
+        "/dashboards/{cycle_id}/my-organisation",
+        MY_ORGANISATION,
+        hidden="no_organisation",
+        params=cycle,
+    ),
+    Endpoint(
+        "GET",
+        "/dashboards/{cycle_id}/my-organisation/at-risk",
+        MY_ORGANISATION,
+        hidden="no_organisation",
+        params=cycle,
+    ),
     Endpoint(
         "POST",
         "/cycles/{cycle_id}/plan/submit",

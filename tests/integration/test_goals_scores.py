@@ -147,6 +147,35 @@ async def test_cross_department_scores_participation_and_close(stack, nats_url: 
     )
     assert [d.department_id for d in only_quality.departments] == [depts["Quality"].id]
     assert [o.title for o in only_quality.objectives] == ["Learn SPC"]
+    # A narrowed board (read with only what it needs) carries the whole board's numbers for
+    # what it keeps: objectives of the department / owner, the people and departments owning
+    # key results in it.
+    whole = {
+        "objectives": {o.objective_id: o for o in scores.objectives},
+        "people": {p.employee_id: p for p in scores.people},
+        "departments": {d.department_id: d for d in scores.departments},
+    }
+    filters = [{"department_id": d.id} for d in (ops, *depts.values())]
+    filters += [{"owner_id": p.id} for p in (ceo, head, *people.values())]
+    filters.append({"department_id": depts["Quality"].id, "owner_id": people["Quality"].id})
+    for narrowing in filters:
+        narrow = await goals.GetScores(pb.GetScoresRequest(cycle_id=cycle.id, **narrowing))
+        for o in narrow.objectives:
+            assert o == whole["objectives"][o.objective_id], narrowing
+        for p in narrow.people:
+            assert p == whole["people"][p.employee_id], narrowing
+        for d in narrow.departments:
+            assert d.score == whole["departments"][d.department_id].score, narrowing
+            assert d.objective_count == whole["departments"][d.department_id].objective_count
+        expected_objectives = {
+            o.objective_id
+            for o in scores.objectives
+            if all(getattr(o, k) == v for k, v in narrowing.items())
+        }
+        assert {o.objective_id for o in narrow.objectives} == expected_objectives, narrowing
+    by_head = await goals.GetScores(pb.GetScoresRequest(cycle_id=cycle.id, owner_id=head.id))
+    assert [o.objective_id for o in by_head.objectives] == [delivery.id]
+    assert by_head.objectives[0].score == pytest.approx(sum(expected.values()) / 4)
 
     participation = await goals.GetParticipation(
         pb.GetParticipationRequest(cycle_id=cycle.id, week="2025-W49")
@@ -165,6 +194,11 @@ async def test_cross_department_scores_participation_and_close(stack, nats_url: 
         pb.GetParticipationRequest(cycle_id=cycle.id, week="2025-W49", owner_ids=[head.id])
     )
     assert [p.employee_id for p in some.people] == [head.id]
+    two = [people["PMC"].id, people["Quality"].id]
+    narrowed = await goals.GetParticipation(
+        pb.GetParticipationRequest(cycle_id=cycle.id, week="2025-W49", owner_ids=two)
+    )
+    assert list(narrowed.people) == [seen[e] for e in sorted(two)]
 
     # Self-scores only in the closing phase.
     pmc_kr = krs[depts["PMC"].id]

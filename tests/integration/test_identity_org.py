@@ -136,3 +136,50 @@ async def _error(call) -> grpc.aio.AioRpcError:
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await call
     return err.value
+
+
+async def test_reach_folds_whole_departments_and_lists_the_rest(stub) -> None:
+    """A manager's organisation comes back as whole departments where every active member is
+    theirs, the other reports one by one, and the headed departments with their children."""
+    tag = uuid.uuid4().hex[:6]
+    plant = await stub.CreateDepartment(pb.CreateDepartmentRequest(name=f"Plant {tag}"))
+    assembly = await stub.CreateDepartment(
+        pb.CreateDepartmentRequest(name="Assembly", parent_id=plant.id)
+    )
+    paint = await stub.CreateDepartment(
+        pb.CreateDepartmentRequest(name="Paint", parent_id=plant.id)
+    )
+    logistics = await stub.CreateDepartment(pb.CreateDepartmentRequest(name=f"Logistics {tag}"))
+    ceo = await hire(stub, plant.id, f"{tag}-ceo")
+    director = await hire(stub, assembly.id, f"{tag}-dir", ceo.id)
+    ops = [await hire(stub, assembly.id, f"{tag}-op{i}", director.id) for i in range(2)]
+    gone = await hire(stub, assembly.id, f"{tag}-gone", director.id)
+    await stub.UpdateEmployee(pb.UpdateEmployeeRequest(id=gone.id, status=pb.EMPLOYEE_STATUS_LEFT))
+    painter = await hire(stub, paint.id, f"{tag}-paint", ceo.id)
+    driver = await hire(stub, logistics.id, f"{tag}-drv", director.id)  # across departments
+    other_boss = await hire(stub, logistics.id, f"{tag}-boss")
+    await hire(stub, logistics.id, f"{tag}-out", other_boss.id)
+    await stub.UpdateDepartment(pb.UpdateDepartmentRequest(id=plant.id, head_id=ceo.id))
+    await stub.UpdateDepartment(pb.UpdateDepartmentRequest(id=assembly.id, head_id=director.id))
+
+    top = await stub.GetReach(pb.GetReachRequest(employee_id=ceo.id, transitive=True))
+    assert sorted(top.report_department_ids) == sorted([assembly.id, paint.id])
+    assert list(top.report_ids) == [driver.id]  # Logistics has people who are not the CEO's
+    assert sorted(top.headed_department_ids) == sorted([plant.id, assembly.id, paint.id])
+
+    mid = await stub.GetReach(pb.GetReachRequest(employee_id=director.id, transitive=True))
+    assert list(mid.report_department_ids) == [assembly.id]
+    assert list(mid.report_ids) == [driver.id]
+    assert list(mid.headed_department_ids) == [assembly.id]
+
+    direct = await stub.GetReach(pb.GetReachRequest(employee_id=ceo.id))
+    assert list(direct.report_department_ids) == [paint.id]  # ops report to the director
+    assert list(direct.report_ids) == [director.id]
+    assert not any(
+        e in (*direct.report_ids, *top.report_ids) for e in (gone.id, ops[0].id, painter.id)
+    )
+
+    nobody = await stub.GetReach(pb.GetReachRequest(employee_id=ops[0].id, transitive=True))
+    assert not (nobody.report_department_ids or nobody.report_ids or nobody.headed_department_ids)
+    err = await _error(stub.GetReach(pb.GetReachRequest(employee_id="nobody", transitive=True)))
+    assert err.code() == grpc.StatusCode.NOT_FOUND

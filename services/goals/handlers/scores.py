@@ -20,10 +20,15 @@ async def get(deps: Deps, request: pb.GetScoresRequest) -> pb.Scores:
     async with deps.sessions() as session:
         repo = GoalsRepository(session)
         cycle = await cycle_of(repo, request.cycle_id)
-        objectives = await repo.objectives(None, cycle_id=cycle.id)
-        krs = await repo.key_results(None, cycle_id=cycle.id)
+        department_id, owner_id = request.department_id.strip(), request.owner_id.strip()
+        if department_id or owner_id:
+            # Only what the narrowed board is computed from (see repo.score_inputs).
+            objectives, krs = await repo.score_inputs(cycle.id, department_id, owner_id)
+        else:
+            objectives = await repo.objectives(None, cycle_id=cycle.id)
+            krs = await repo.key_results(None, cycle_id=cycle.id)
     board, facts = score_board(cycle, objectives, krs)
-    board = scoring.filtered(board, facts, request.department_id.strip(), request.owner_id.strip())
+    board = scoring.filtered(board, facts, department_id, owner_id)
     return scores_pb(cycle.id, board)
 
 
@@ -35,32 +40,33 @@ async def participation(
         cycle = await cycle_of(repo, request.cycle_id)
         week = request.week.strip() or week_of(local_today(datetime.now(UTC), cycle.time_zone))
         parse_week(week)
-        objectives = await repo.objectives(None, cycle_id=cycle.id)
-        krs = await repo.key_results(None, cycle_id=cycle.id)
-        checked = await repo.check_ins_of_week([k.id for k in krs], week)
-    wanted = set(request.owner_ids)
-    status_of = {o.id: o.status for o in objectives}
+        wanted = sorted(set(request.owner_ids))
+        departments = sorted(set(request.department_ids))
+        if wanted or departments:  # only those people's / departments' goals are read
+            objectives, owned = await repo.owned_in_cycle(cycle.id, wanted, departments)
+        else:
+            objectives = await repo.objectives(None, cycle_id=cycle.id)
+            status_of = {o.id: o.status for o in objectives}
+            krs = await repo.key_results(None, cycle_id=cycle.id)
+            owned = [(k, status_of.get(k.objective_id, "")) for k in krs]
+        checked = await repo.check_ins_of_week([k.id for k, _ in owned], week)
     people: dict[str, pb.Participation] = {}
 
-    def person(employee_id: str) -> pb.Participation | None:
-        if wanted and employee_id not in wanted:
-            return None
+    def person(employee_id: str) -> pb.Participation:
         return people.setdefault(employee_id, pb.Participation(employee_id=employee_id))
 
     for o in objectives:
         p = person(o.owner_id)
-        if p is None:
-            continue
         if o.status == ObjectiveStatus.DRAFT:
             p.draft_objectives += 1
         elif o.status == ObjectiveStatus.PENDING:
             p.pending_objectives += 1
         elif o.status == ObjectiveStatus.APPROVED:
             p.approved_objectives += 1
-    for kr in krs:
-        p = person(kr.owner_id)
-        if p is None or status_of.get(kr.objective_id) != ObjectiveStatus.APPROVED:
+    for kr, objective_status in owned:
+        if objective_status != ObjectiveStatus.APPROVED:
             continue
+        p = person(kr.owner_id)
         p.key_results += 1
         p.checked_in += kr.id in checked
         p.at_risk += kr.risk_status == Risk.AT_RISK

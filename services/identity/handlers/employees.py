@@ -217,6 +217,17 @@ class Employees:
             )
             return await employees_pb(repo, rows)
 
+    async def reach(self, employee_id: str, *, transitive: bool) -> pb.OrganisationReach:
+        async with reading(self.units) as repo:
+            if await repo.get_employee(employee_id) is None:
+                raise _not_found()
+            found = await repo.reach(employee_id, transitive=transitive)
+            return pb.OrganisationReach(
+                report_department_ids=found.report_department_ids,
+                report_ids=found.report_ids,
+                headed_department_ids=found.headed_department_ids,
+            )
+
     async def manager_chain(self, employee_id: str) -> list[pb.Employee]:
         async with reading(self.units) as repo:
             if await repo.get_employee(employee_id) is None:

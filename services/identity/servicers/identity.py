@@ -126,6 +126,11 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         )
         return pb.ListEmployeesResponse(employees=items, page=_page(offset, limit, len(items)))
 
+    async def GetReach(
+        self, request: pb.GetReachRequest, context: grpc.aio.ServicerContext
+    ) -> pb.OrganisationReach:
+        return await self.employees.reach(request.employee_id, transitive=request.transitive)
+
     async def GetManagerChain(
         self, request: pb.GetManagerChainRequest, context: grpc.aio.ServicerContext
     ) -> pb.ManagerChain:

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import grpc
 
+from gateway.policy import department_subtree
 from services.common.errors import (
     AlreadyExists,
     DomainError,
@@ -168,6 +169,24 @@ class FakeIdentity(identity_pb2_grpc.IdentityServiceServicer):
             chain.append(self.employees[manager])
             manager = self.employees[manager].manager_id
         return ipb.ManagerChain(managers=chain)
+
+    async def GetReach(self, request, context):  # type: ignore[no-untyped-def]
+        """Every report one by one (the real service folds whole departments)."""
+        self.log.record("GetReach", request, context)
+        if request.employee_id not in self.employees:
+            raise NotFound("employee_not_found", "employee not found")
+        found: list[str] = []
+        todo = [request.employee_id]
+        while todo:
+            boss = todo.pop(0)
+            direct = [e.id for e in self.employees.values() if e.manager_id == boss]
+            found += [e for e in direct if e not in found]
+            if request.transitive:
+                todo += direct
+        tree = {d.id: d.parent_id for d in self.departments.values()}
+        heads = {d.id: d.head_id for d in self.departments.values()}
+        headed = sorted(department_subtree(tree, heads, request.employee_id))
+        return ipb.OrganisationReach(report_ids=found, headed_department_ids=headed)
 
     async def ListReports(self, request, context):  # type: ignore[no-untyped-def]
         self.log.record("ListReports", request, context)

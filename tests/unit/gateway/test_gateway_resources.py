@@ -270,3 +270,31 @@ async def test_an_owners_check_in_asks_identity_nothing_about_the_org(
             f"{API}/key-results/{ids['kr']}/check-ins", json={"value": 30, "confidence": 4}
         )
     assert r.status_code == 404 and r.json()["code"] == "key_result_not_found"
+
+
+async def test_a_managers_objective_list_asks_identity_once_for_the_reach(
+    client: httpx.AsyncClient, settings: GatewaySettings, deps: GatewayDeps, services: FakeServices
+) -> None:
+    """A manager's list is scoped by one GetReach (identity folds whole departments), never by
+    paging through every indirect report."""
+    ids = await _org(client)
+    report = await _post(
+        client,
+        "/employees",
+        {
+            "employee_number": "E002",
+            "name": "Li Na",
+            "email": "li.na@example.com",
+            "department_id": ids["dep"],
+            "manager_id": ids["boss"],
+        },
+    )
+    boss = Principal(id=ids["boss"], department_id=ids["dep"])
+    async with make_client(settings, deps, boss) as mine:
+        services.log.calls.clear()
+        r = await mine.get(f"{API}/objectives", params={"cycle_id": ids["cycle"]})
+        assert r.status_code == 200, r.text
+    names = services.log.names()
+    assert names.count("GetReach") == 1 and "ListReports" not in names, names
+    listed = [c for c in services.log.calls if c.method == "ListObjectives"]
+    assert report["id"] in listed[-1].request.visible_owner_ids

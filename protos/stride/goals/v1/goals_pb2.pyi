@@ -3146,12 +3146,440 @@ class Scores(_message.Message):
 Global___Scores: _TypeAlias = Scores  # noqa: Y015
 
 @_typing.final
+class GetDashboardRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    ALL_DEPARTMENTS_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_IDS_FIELD_NUMBER: _builtins.int
+    OWNER_IDS_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    all_departments: _builtins.bool
+    """Every department of the cycle when all_departments; else only these."""
+    @_builtins.property
+    def department_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def owner_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Also the key results and objectives these people own outside department_ids, computed
+        live (a manager's reports who work in departments not wholly theirs).
+        """
+
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+        all_departments: _builtins.bool = ...,
+        department_ids: _abc.Iterable[_builtins.str] | None = ...,
+        owner_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["all_departments", b"all_departments", "cycle_id", b"cycle_id", "department_ids", b"department_ids", "owner_ids", b"owner_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetDashboardRequest: _TypeAlias = GetDashboardRequest  # noqa: Y015
+
+@_typing.final
+class DashboardFigures(_message.Message):
+    """Counters of one or more departments; key results and objectives count as in the cycle's
+    scores.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_RESULTS_FIELD_NUMBER: _builtins.int
+    AVERAGE_SCORE_FIELD_NUMBER: _builtins.int
+    COMPLETED_FIELD_NUMBER: _builtins.int
+    COMPLETED_SHARE_FIELD_NUMBER: _builtins.int
+    SCORE_BANDS_FIELD_NUMBER: _builtins.int
+    BEHIND_FIELD_NUMBER: _builtins.int
+    AT_RISK_FIELD_NUMBER: _builtins.int
+    STALE_FIELD_NUMBER: _builtins.int
+    OBJECTIVES_FIELD_NUMBER: _builtins.int
+    ALIGNABLE_OBJECTIVES_FIELD_NUMBER: _builtins.int
+    ALIGNED_OBJECTIVES_FIELD_NUMBER: _builtins.int
+    ALIGNMENT_FIELD_NUMBER: _builtins.int
+    key_results: _builtins.int
+    average_score: _builtins.float
+    """Completion: the mean key-result score (0..1)."""
+    completed: _builtins.int
+    """Key results scoring 1 (done), and their share."""
+    completed_share: _builtins.float
+    behind: _builtins.int
+    at_risk: _builtins.int
+    stale: _builtins.int
+    objectives: _builtins.int
+    alignable_objectives: _builtins.int
+    """Non-company objectives, those aligned to a parent, and the share aligned."""
+    aligned_objectives: _builtins.int
+    alignment: _builtins.float
+    @_builtins.property
+    def score_bands(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Key results by score: [0, .25), [.25, .5), [.5, .75), [.75, 1]."""
+
+    def __init__(
+        self,
+        *,
+        key_results: _builtins.int = ...,
+        average_score: _builtins.float = ...,
+        completed: _builtins.int = ...,
+        completed_share: _builtins.float = ...,
+        score_bands: _abc.Iterable[_builtins.int] | None = ...,
+        behind: _builtins.int = ...,
+        at_risk: _builtins.int = ...,
+        stale: _builtins.int = ...,
+        objectives: _builtins.int = ...,
+        alignable_objectives: _builtins.int = ...,
+        aligned_objectives: _builtins.int = ...,
+        alignment: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alignable_objectives", b"alignable_objectives", "aligned_objectives", b"aligned_objectives", "alignment", b"alignment", "at_risk", b"at_risk", "average_score", b"average_score", "behind", b"behind", "completed", b"completed", "completed_share", b"completed_share", "key_results", b"key_results", "objectives", b"objectives", "score_bands", b"score_bands", "stale", b"stale"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DashboardFigures: _TypeAlias = DashboardFigures  # noqa: Y015
+
+@_typing.final
+class DepartmentDashboard(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    FIGURES_FIELD_NUMBER: _builtins.int
+    PEOPLE_ONLY_FIELD_NUMBER: _builtins.int
+    department_id: _builtins.str
+    people_only: _builtins.bool
+    """Only the goals of the owner_ids asked for who work there, not the whole department."""
+    @_builtins.property
+    def figures(self) -> Global___DashboardFigures: ...
+    def __init__(
+        self,
+        *,
+        department_id: _builtins.str = ...,
+        figures: Global___DashboardFigures | None = ...,
+        people_only: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["figures", b"figures"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "figures", b"figures", "people_only", b"people_only"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DepartmentDashboard: _TypeAlias = DepartmentDashboard  # noqa: Y015
+
+@_typing.final
+class WeekActivity(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEEK_FIELD_NUMBER: _builtins.int
+    CHECK_INS_FIELD_NUMBER: _builtins.int
+    week: _builtins.str
+    """ISO week "YYYY-Www"."""
+    check_ins: _builtins.int
+    def __init__(
+        self,
+        *,
+        week: _builtins.str = ...,
+        check_ins: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["check_ins", b"check_ins", "week", b"week"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WeekActivity: _TypeAlias = WeekActivity  # noqa: Y015
+
+@_typing.final
+class Dashboard(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    DEPARTMENTS_FIELD_NUMBER: _builtins.int
+    WEEKS_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    @_builtins.property
+    def total(self) -> Global___DashboardFigures: ...
+    @_builtins.property
+    def departments(self) -> _containers.RepeatedCompositeFieldContainer[Global___DepartmentDashboard]:
+        """Departments with key results or objectives in the cycle, by id."""
+
+    @_builtins.property
+    def weeks(self) -> _containers.RepeatedCompositeFieldContainer[Global___WeekActivity]:
+        """Check-ins per ISO week, oldest first."""
+
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+        total: Global___DashboardFigures | None = ...,
+        departments: _abc.Iterable[Global___DepartmentDashboard] | None = ...,
+        weeks: _abc.Iterable[Global___WeekActivity] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["total", b"total"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "departments", b"departments", "total", b"total", "weeks", b"weeks"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Dashboard: _TypeAlias = Dashboard  # noqa: Y015
+
+@_typing.final
+class RebuildDashboardsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    """Empty: every cycle."""
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RebuildDashboardsRequest: _TypeAlias = RebuildDashboardsRequest  # noqa: Y015
+
+@_typing.final
+class RebuildDashboardsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLES_FIELD_NUMBER: _builtins.int
+    DEPARTMENTS_FIELD_NUMBER: _builtins.int
+    cycles: _builtins.int
+    departments: _builtins.int
+    def __init__(
+        self,
+        *,
+        cycles: _builtins.int = ...,
+        departments: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycles", b"cycles", "departments", b"departments"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RebuildDashboardsResponse: _TypeAlias = RebuildDashboardsResponse  # noqa: Y015
+
+@_typing.final
+class ListRisksRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_IDS_FIELD_NUMBER: _builtins.int
+    OWNER_IDS_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    @_builtins.property
+    def department_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Key results of these departments, or owned by these people (at least one is needed)."""
+
+    @_builtins.property
+    def owner_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def page(self) -> _common_pb2.PageRequest: ...
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+        department_ids: _abc.Iterable[_builtins.str] | None = ...,
+        owner_ids: _abc.Iterable[_builtins.str] | None = ...,
+        page: _common_pb2.PageRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "department_ids", b"department_ids", "owner_ids", b"owner_ids", "page", b"page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRisksRequest: _TypeAlias = ListRisksRequest  # noqa: Y015
+
+@_typing.final
+class RiskItem(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_RESULT_FIELD_NUMBER: _builtins.int
+    WEEK_FIELD_NUMBER: _builtins.int
+    BLOCKERS_FIELD_NUMBER: _builtins.int
+    week: _builtins.str
+    """The latest check-in's week and blockers ("" and none without a check-in)."""
+    @_builtins.property
+    def key_result(self) -> Global___KeyResult: ...
+    @_builtins.property
+    def blockers(self) -> _containers.RepeatedCompositeFieldContainer[Global___Blocker]: ...
+    def __init__(
+        self,
+        *,
+        key_result: Global___KeyResult | None = ...,
+        week: _builtins.str = ...,
+        blockers: _abc.Iterable[Global___Blocker] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["key_result", b"key_result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["blockers", b"blockers", "key_result", b"key_result", "week", b"week"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RiskItem: _TypeAlias = RiskItem  # noqa: Y015
+
+@_typing.final
+class ListRisksResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ITEMS_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___RiskItem]: ...
+    @_builtins.property
+    def page(self) -> _common_pb2.PageResponse: ...
+    def __init__(
+        self,
+        *,
+        items: _abc.Iterable[Global___RiskItem] | None = ...,
+        page: _common_pb2.PageResponse | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["items", b"items", "page", b"page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRisksResponse: _TypeAlias = ListRisksResponse  # noqa: Y015
+
+@_typing.final
+class ExportGoalsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_IDS_FIELD_NUMBER: _builtins.int
+    FORMAT_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    kind: _builtins.str
+    """objectives | key_results | scores | check_ins"""
+    cycle_id: _builtins.str
+    format: _builtins.str
+    """csv | xlsx (for the audit entry)."""
+    department_id: _builtins.str
+    """The department the export was asked for (department_ids: it and those below), for the
+    audit entry.
+    """
+    @_builtins.property
+    def department_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Empty: every department."""
+
+    @_builtins.property
+    def page(self) -> _common_pb2.PageRequest: ...
+    def __init__(
+        self,
+        *,
+        kind: _builtins.str = ...,
+        cycle_id: _builtins.str = ...,
+        department_ids: _abc.Iterable[_builtins.str] | None = ...,
+        format: _builtins.str = ...,
+        page: _common_pb2.PageRequest | None = ...,
+        department_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "department_id", b"department_id", "department_ids", b"department_ids", "format", b"format", "kind", b"kind", "page", b"page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExportGoalsRequest: _TypeAlias = ExportGoalsRequest  # noqa: Y015
+
+@_typing.final
+class ExportCell(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEXT_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    text: _builtins.str
+    number: _builtins.float
+    def __init__(
+        self,
+        *,
+        text: _builtins.str = ...,
+        number: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["number", b"number", "text", b"text", "value", b"value"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["number", b"number", "text", b"text", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_value: _TypeAlias = _typing.Literal["text", "number"]  # noqa: Y015
+    _WhichOneofArgType_value: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_value) -> _WhichOneofReturnType_value | None: ...
+
+Global___ExportCell: _TypeAlias = ExportCell  # noqa: Y015
+
+@_typing.final
+class ExportRow(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CELLS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def cells(self) -> _containers.RepeatedCompositeFieldContainer[Global___ExportCell]: ...
+    def __init__(
+        self,
+        *,
+        cells: _abc.Iterable[Global___ExportCell] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cells", b"cells"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExportRow: _TypeAlias = ExportRow  # noqa: Y015
+
+@_typing.final
+class ExportPage(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COLUMNS_FIELD_NUMBER: _builtins.int
+    ROWS_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    total: _builtins.int
+    @_builtins.property
+    def columns(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def rows(self) -> _containers.RepeatedCompositeFieldContainer[Global___ExportRow]: ...
+    @_builtins.property
+    def page(self) -> _common_pb2.PageResponse: ...
+    def __init__(
+        self,
+        *,
+        columns: _abc.Iterable[_builtins.str] | None = ...,
+        rows: _abc.Iterable[Global___ExportRow] | None = ...,
+        total: _builtins.int = ...,
+        page: _common_pb2.PageResponse | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["columns", b"columns", "page", b"page", "rows", b"rows", "total", b"total"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExportPage: _TypeAlias = ExportPage  # noqa: Y015
+
+@_typing.final
 class GetParticipationRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     CYCLE_ID_FIELD_NUMBER: _builtins.int
     WEEK_FIELD_NUMBER: _builtins.int
     OWNER_IDS_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_IDS_FIELD_NUMBER: _builtins.int
     cycle_id: _builtins.str
     week: _builtins.str
     """ISO week whose check-ins count; defaults to the current week in the cycle's zone."""
@@ -3159,16 +3587,21 @@ class GetParticipationRequest(_message.Message):
     def owner_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Optional: only these owners."""
 
+    @_builtins.property
+    def department_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Optional: only objectives and key results of these departments (with owner_ids: both)."""
+
     def __init__(
         self,
         *,
         cycle_id: _builtins.str = ...,
         week: _builtins.str = ...,
         owner_ids: _abc.Iterable[_builtins.str] | None = ...,
+        department_ids: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "owner_ids", b"owner_ids", "week", b"week"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "department_ids", b"department_ids", "owner_ids", b"owner_ids", "week", b"week"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -196,6 +196,26 @@ class GoalsServiceStub:
                 request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetScoresRequest.SerializeToString,
                 response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.Scores.FromString,
                 _registered_method=True)
+        self.GetDashboard = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/GetDashboard',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetDashboardRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.Dashboard.FromString,
+                _registered_method=True)
+        self.RebuildDashboards = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/RebuildDashboards',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.RebuildDashboardsRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.RebuildDashboardsResponse.FromString,
+                _registered_method=True)
+        self.ListRisks = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/ListRisks',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListRisksRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListRisksResponse.FromString,
+                _registered_method=True)
+        self.ExportGoals = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/ExportGoals',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ExportGoalsRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ExportPage.FromString,
+                _registered_method=True)
         self.GetParticipation = channel.unary_unary(
                 '/stride.goals.v1.GoalsService/GetParticipation',
                 request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetParticipationRequest.SerializeToString,
@@ -478,9 +498,40 @@ class GoalsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def GetParticipation(self, request, context):
+    def GetDashboard(self, request, context):
         """Per owner: what they have planned and checked in (for reminders and digests).
+        Dashboard figures of a cycle from the read model (per department, kept up to date from
+        the goals event stream): every department, or those in department_ids.
         """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RebuildDashboards(self, request, context):
+        """Recomputes the dashboard read model from the goals tables (one cycle, or every cycle).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRisks(self, request, context):
+        """Key results at risk (risk status at_risk) in some departments and of some people, each
+        with the blockers of its latest check-in; paged, by department.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportGoals(self, request, context):
+        """HR's export of a cycle, a page at a time: objectives, key_results, scores (per person)
+        or check_ins, optionally of some departments only; the first page is audited.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetParticipation(self, request, context):
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -726,6 +777,26 @@ def add_GoalsServiceServicer_to_server(servicer, server):
                     servicer.GetScores,
                     request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetScoresRequest.FromString,
                     response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.Scores.SerializeToString,
+            ),
+            'GetDashboard': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDashboard,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetDashboardRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.Dashboard.SerializeToString,
+            ),
+            'RebuildDashboards': grpc.unary_unary_rpc_method_handler(
+                    servicer.RebuildDashboards,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.RebuildDashboardsRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.RebuildDashboardsResponse.SerializeToString,
+            ),
+            'ListRisks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRisks,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListRisksRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListRisksResponse.SerializeToString,
+            ),
+            'ExportGoals': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportGoals,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ExportGoalsRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ExportPage.SerializeToString,
             ),
             'GetParticipation': grpc.unary_unary_rpc_method_handler(
                     servicer.GetParticipation,
@@ -1649,6 +1720,114 @@ class GoalsService:
             '/stride.goals.v1.GoalsService/GetScores',
             stride_dot_goals_dot_v1_dot_goals__pb2.GetScoresRequest.SerializeToString,
             stride_dot_goals_dot_v1_dot_goals__pb2.Scores.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDashboard(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/GetDashboard',
+            stride_dot_goals_dot_v1_dot_goals__pb2.GetDashboardRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.Dashboard.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RebuildDashboards(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/RebuildDashboards',
+            stride_dot_goals_dot_v1_dot_goals__pb2.RebuildDashboardsRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.RebuildDashboardsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRisks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/ListRisks',
+            stride_dot_goals_dot_v1_dot_goals__pb2.ListRisksRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.ListRisksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportGoals(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/ExportGoals',
+            stride_dot_goals_dot_v1_dot_goals__pb2.ExportGoalsRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.ExportPage.FromString,
             options,
             channel_credentials,
             insecure,

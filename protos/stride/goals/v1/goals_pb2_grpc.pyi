@@ -84,8 +84,22 @@ class GoalsServiceStub:
     """Adds approvers (the skip-level manager) after the escalation deadline; idempotent."""
     GetScores: _aio.UnaryUnaryMultiCallable[_goals_pb2.GetScoresRequest, _goals_pb2.Scores]
     """Scores and alignment of a cycle, per objective, person and department."""
+    GetDashboard: _aio.UnaryUnaryMultiCallable[_goals_pb2.GetDashboardRequest, _goals_pb2.Dashboard]
+    """Per owner: what they have planned and checked in (for reminders and digests).
+    Dashboard figures of a cycle from the read model (per department, kept up to date from
+    the goals event stream): every department, or those in department_ids.
+    """
+    RebuildDashboards: _aio.UnaryUnaryMultiCallable[_goals_pb2.RebuildDashboardsRequest, _goals_pb2.RebuildDashboardsResponse]
+    """Recomputes the dashboard read model from the goals tables (one cycle, or every cycle)."""
+    ListRisks: _aio.UnaryUnaryMultiCallable[_goals_pb2.ListRisksRequest, _goals_pb2.ListRisksResponse]
+    """Key results at risk (risk status at_risk) in some departments and of some people, each
+    with the blockers of its latest check-in; paged, by department.
+    """
+    ExportGoals: _aio.UnaryUnaryMultiCallable[_goals_pb2.ExportGoalsRequest, _goals_pb2.ExportPage]
+    """HR's export of a cycle, a page at a time: objectives, key_results, scores (per person)
+    or check_ins, optionally of some departments only; the first page is audited.
+    """
     GetParticipation: _aio.UnaryUnaryMultiCallable[_goals_pb2.GetParticipationRequest, _goals_pb2.GetParticipationResponse]
-    """Per owner: what they have planned and checked in (for reminders and digests)."""
     ListBlockers: _aio.UnaryUnaryMultiCallable[_goals_pb2.ListBlockersRequest, _goals_pb2.ListBlockersResponse]
     """Blockers addressed to a department (written with the check-in that names them)."""
     ResolveBlocker: _aio.UnaryUnaryMultiCallable[_goals_pb2.ResolveBlockerRequest, _goals_pb2.DepartmentBlocker]
@@ -385,12 +399,50 @@ class GoalsServiceServicer(metaclass=_abc_1.ABCMeta):
         """Scores and alignment of a cycle, per objective, person and department."""
 
     @_abc_1.abstractmethod
+    def GetDashboard(
+        self,
+        request: _goals_pb2.GetDashboardRequest,
+        context: _aio.ServicerContext[_goals_pb2.GetDashboardRequest, _abc.Awaitable[_goals_pb2.Dashboard]],
+    ) -> _abc.Awaitable[_goals_pb2.Dashboard]:
+        """Per owner: what they have planned and checked in (for reminders and digests).
+        Dashboard figures of a cycle from the read model (per department, kept up to date from
+        the goals event stream): every department, or those in department_ids.
+        """
+
+    @_abc_1.abstractmethod
+    def RebuildDashboards(
+        self,
+        request: _goals_pb2.RebuildDashboardsRequest,
+        context: _aio.ServicerContext[_goals_pb2.RebuildDashboardsRequest, _abc.Awaitable[_goals_pb2.RebuildDashboardsResponse]],
+    ) -> _abc.Awaitable[_goals_pb2.RebuildDashboardsResponse]:
+        """Recomputes the dashboard read model from the goals tables (one cycle, or every cycle)."""
+
+    @_abc_1.abstractmethod
+    def ListRisks(
+        self,
+        request: _goals_pb2.ListRisksRequest,
+        context: _aio.ServicerContext[_goals_pb2.ListRisksRequest, _abc.Awaitable[_goals_pb2.ListRisksResponse]],
+    ) -> _abc.Awaitable[_goals_pb2.ListRisksResponse]:
+        """Key results at risk (risk status at_risk) in some departments and of some people, each
+        with the blockers of its latest check-in; paged, by department.
+        """
+
+    @_abc_1.abstractmethod
+    def ExportGoals(
+        self,
+        request: _goals_pb2.ExportGoalsRequest,
+        context: _aio.ServicerContext[_goals_pb2.ExportGoalsRequest, _abc.Awaitable[_goals_pb2.ExportPage]],
+    ) -> _abc.Awaitable[_goals_pb2.ExportPage]:
+        """HR's export of a cycle, a page at a time: objectives, key_results, scores (per person)
+        or check_ins, optionally of some departments only; the first page is audited.
+        """
+
+    @_abc_1.abstractmethod
     def GetParticipation(
         self,
         request: _goals_pb2.GetParticipationRequest,
         context: _aio.ServicerContext[_goals_pb2.GetParticipationRequest, _abc.Awaitable[_goals_pb2.GetParticipationResponse]],
-    ) -> _abc.Awaitable[_goals_pb2.GetParticipationResponse]:
-        """Per owner: what they have planned and checked in (for reminders and digests)."""
+    ) -> _abc.Awaitable[_goals_pb2.GetParticipationResponse]: ...
 
     @_abc_1.abstractmethod
     def ListBlockers(

@@ -962,6 +962,63 @@ class ListReportsRequest(_message.Message):
 Global___ListReportsRequest: _TypeAlias = ListReportsRequest  # noqa: Y015
 
 @_typing.final
+class GetReachRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMPLOYEE_ID_FIELD_NUMBER: _builtins.int
+    TRANSITIVE_FIELD_NUMBER: _builtins.int
+    employee_id: _builtins.str
+    transitive: _builtins.bool
+    """All levels of reports (false: direct reports only)."""
+    def __init__(
+        self,
+        *,
+        employee_id: _builtins.str = ...,
+        transitive: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["employee_id", b"employee_id", "transitive", b"transitive"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetReachRequest: _TypeAlias = GetReachRequest  # noqa: Y015
+
+@_typing.final
+class OrganisationReach(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPORT_DEPARTMENT_IDS_FIELD_NUMBER: _builtins.int
+    REPORT_IDS_FIELD_NUMBER: _builtins.int
+    HEADED_DEPARTMENT_IDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def report_department_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Departments whose every active member is the employee or one of their reports."""
+
+    @_builtins.property
+    def report_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The employee's active reports who work outside report_department_ids."""
+
+    @_builtins.property
+    def headed_department_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Departments the employee heads and every department below them."""
+
+    def __init__(
+        self,
+        *,
+        report_department_ids: _abc.Iterable[_builtins.str] | None = ...,
+        report_ids: _abc.Iterable[_builtins.str] | None = ...,
+        headed_department_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["headed_department_ids", b"headed_department_ids", "report_department_ids", b"report_department_ids", "report_ids", b"report_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OrganisationReach: _TypeAlias = OrganisationReach  # noqa: Y015
+
+@_typing.final
 class GetManagerChainRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

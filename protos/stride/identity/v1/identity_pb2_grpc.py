@@ -80,6 +80,11 @@ class IdentityServiceStub:
                 request_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.ListReportsRequest.SerializeToString,
                 response_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.ListEmployeesResponse.FromString,
                 _registered_method=True)
+        self.GetReach = channel.unary_unary(
+                '/stride.identity.v1.IdentityService/GetReach',
+                request_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.GetReachRequest.SerializeToString,
+                response_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.OrganisationReach.FromString,
+                _registered_method=True)
         self.GetManagerChain = channel.unary_unary(
                 '/stride.identity.v1.IdentityService/GetManagerChain',
                 request_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.GetManagerChainRequest.SerializeToString,
@@ -196,6 +201,16 @@ class IdentityServiceServicer:
 
     def ListReports(self, request, context):
         """Direct reports, or every transitive report, of an employee.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetReach(self, request, context):
+        """Who is in an employee's organisation, in as few ids as the org tree allows (recursive
+        queries over the org tree, answered in one call): whole departments where every active
+        member is the employee or one of their reports, the other reports one by one, and the
+        departments the employee heads with every department below them.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -333,6 +348,11 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.ListReports,
                     request_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.ListReportsRequest.FromString,
                     response_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.ListEmployeesResponse.SerializeToString,
+            ),
+            'GetReach': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReach,
+                    request_deserializer=stride_dot_identity_dot_v1_dot_identity__pb2.GetReachRequest.FromString,
+                    response_serializer=stride_dot_identity_dot_v1_dot_identity__pb2.OrganisationReach.SerializeToString,
             ),
             'GetManagerChain': grpc.unary_unary_rpc_method_handler(
                     servicer.GetManagerChain,
@@ -639,6 +659,33 @@ class IdentityService:
             '/stride.identity.v1.IdentityService/ListReports',
             stride_dot_identity_dot_v1_dot_identity__pb2.ListReportsRequest.SerializeToString,
             stride_dot_identity_dot_v1_dot_identity__pb2.ListEmployeesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReach(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.identity.v1.IdentityService/GetReach',
+            stride_dot_identity_dot_v1_dot_identity__pb2.GetReachRequest.SerializeToString,
+            stride_dot_identity_dot_v1_dot_identity__pb2.OrganisationReach.FromString,
             options,
             channel_credentials,
             insecure,

@@ -26,6 +26,12 @@ class IdentityServiceStub:
     UpdateEmployee: _aio.UnaryUnaryMultiCallable[_identity_pb2.UpdateEmployeeRequest, _identity_pb2.Employee]
     ListReports: _aio.UnaryUnaryMultiCallable[_identity_pb2.ListReportsRequest, _identity_pb2.ListEmployeesResponse]
     """Direct reports, or every transitive report, of an employee."""
+    GetReach: _aio.UnaryUnaryMultiCallable[_identity_pb2.GetReachRequest, _identity_pb2.OrganisationReach]
+    """Who is in an employee's organisation, in as few ids as the org tree allows (recursive
+    queries over the org tree, answered in one call): whole departments where every active
+    member is the employee or one of their reports, the other reports one by one, and the
+    departments the employee heads with every department below them.
+    """
     GetManagerChain: _aio.UnaryUnaryMultiCallable[_identity_pb2.GetManagerChainRequest, _identity_pb2.ManagerChain]
     """The employee's managers from the direct manager upwards (index 1 is the skip-level)."""
     LookupEmployees: _aio.UnaryUnaryMultiCallable[_identity_pb2.LookupEmployeesRequest, _identity_pb2.LookupEmployeesResponse]
@@ -121,6 +127,18 @@ class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _aio.ServicerContext[_identity_pb2.ListReportsRequest, _abc.Awaitable[_identity_pb2.ListEmployeesResponse]],
     ) -> _abc.Awaitable[_identity_pb2.ListEmployeesResponse]:
         """Direct reports, or every transitive report, of an employee."""
+
+    @_abc_1.abstractmethod
+    def GetReach(
+        self,
+        request: _identity_pb2.GetReachRequest,
+        context: _aio.ServicerContext[_identity_pb2.GetReachRequest, _abc.Awaitable[_identity_pb2.OrganisationReach]],
+    ) -> _abc.Awaitable[_identity_pb2.OrganisationReach]:
+        """Who is in an employee's organisation, in as few ids as the org tree allows (recursive
+        queries over the org tree, answered in one call): whole departments where every active
+        member is the employee or one of their reports, the other reports one by one, and the
+        departments the employee heads with every department below them.
+        """
 
     @_abc_1.abstractmethod
     def GetManagerChain(

@@ -1,0 +1,143 @@
+"""Dashboards of a cycle from goals' read models (per department, kept from the event
+stream): the whole organisation, a department with the departments below it, and the
+caller's own organisation (their reports' departments and the departments they head)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter
+
+from gateway.convert import to_dict
+from gateway.deps import Paging, PathId, RpcDep
+from gateway.problems import ProblemError
+from gateway.routers.common import page
+from gateway.routes import StrideRoute
+from gateway.schemas.common import Page
+from gateway.schemas.dashboards import Dashboard, RiskItem
+from gateway.security import Access, Allow, department_and_below, organisation_reach
+from stride.feedback.v1 import feedback_pb2 as fpb
+from stride.goals.v1 import goals_pb2 as pb
+from workflows.vocabulary import week_of
+
+router = APIRouter(prefix="/dashboards", tags=["dashboards"], route_class=StrideRoute)
+
+
+async def _dashboard(
+    rpc: RpcDep, cycle_id: str, departments: list[str] | None, people: Sequence[str] = ()
+) -> dict[str, Any]:
+    request = pb.GetDashboardRequest(cycle_id=cycle_id, all_departments=departments is None)
+    request.department_ids.extend(departments or [])
+    request.owner_ids.extend(people)
+    body = to_dict(await rpc(rpc.goals.GetDashboard, request))
+    cycle = await rpc(rpc.goals.GetCycle, pb.GetCycleRequest(id=cycle_id))
+    frequency = await rpc(
+        rpc.feedback.GetFeedbackFrequency,
+        fpb.GetFeedbackFrequencyRequest(
+            from_week=week_of(date.fromisoformat(cycle.start_date)),
+            to_week=week_of(date.fromisoformat(cycle.end_date)),
+            department_ids=departments or [],
+        ),
+    )
+    return with_feedback(body, [(r.department_id, r.week, r.total) for r in frequency.rows])
+
+
+def with_feedback(body: dict[str, Any], rows: Iterable[tuple[str, str, int]]) -> dict[str, Any]:
+    """The dashboard with feedback frequency: (department, week, items given) rows added up
+    per week, per whole department shown, and in all."""
+    by_department: dict[str, int] = {}
+    by_week: dict[str, int] = {}
+    for department, week, given in rows:
+        by_department[department] = by_department.get(department, 0) + given
+        by_week[week] = by_week.get(week, 0) + given
+    for row in body["departments"]:
+        row["feedback_given"] = (
+            0 if row["people_only"] else by_department.get(row["department_id"], 0)
+        )
+    body["feedback"] = [{"week": w, "given": n} for w, n in sorted(by_week.items())]
+    body["feedback_given"] = sum(by_week.values())
+    return body
+
+
+async def _my_organisation(rpc: RpcDep, access: Access) -> tuple[list[str], list[str]]:
+    """The caller's organisation: (whole departments, other reports); 404 when empty."""
+    assert access.caller is not None
+    reach = await organisation_reach(rpc, access.caller.id, transitive=True)
+    departments = list(dict.fromkeys([*reach.report_department_ids, *reach.headed_department_ids]))
+    if not departments and not reach.report_ids:
+        raise ProblemError(
+            404, "no_organisation", "Nobody reports to you and you head no department."
+        )
+    return departments, list(reach.report_ids)
+
+
+@router.get(
+    "/{cycle_id}/organisation",
+    response_model=Dashboard,
+    name="get_organisation_dashboard",
+    description="Every department of the cycle: completion, score distribution, weekly "
+    "check-ins, behind / at-risk / stale counts and alignment % (HR, admin, executives).",
+)
+async def organisation(
+    rpc: RpcDep, cycle_id: PathId, access: Access = Allow("dashboard.organisation")
+) -> dict[str, Any]:
+    return await _dashboard(rpc, cycle_id, None)
+
+
+@router.get(
+    "/{cycle_id}/departments/{department_id}",
+    response_model=Dashboard,
+    name="get_department_dashboard",
+    description="A department and every department below it (its heads and heads above, "
+    "HR, admin, executives).",
+)
+async def department(
+    department_id: PathId,
+    rpc: RpcDep,
+    cycle_id: PathId,
+    access: Access = Allow("dashboard.department"),
+) -> dict[str, Any]:
+    return await _dashboard(rpc, cycle_id, await department_and_below(rpc, department_id))
+
+
+@router.get(
+    "/{cycle_id}/my-organisation",
+    response_model=Dashboard,
+    name="get_my_organisation_dashboard",
+    description="The caller's organisation (managers and department heads): the departments "
+    "whose every member reports to them (all levels down), the departments they head with "
+    "those below, and the goals of their other reports (rows marked `people_only`).",
+)
+async def my_organisation(
+    rpc: RpcDep, cycle_id: PathId, access: Access = Allow("dashboard.my_organisation")
+) -> dict[str, Any]:
+    departments, people = await _my_organisation(rpc, access)
+    return await _dashboard(rpc, cycle_id, departments, people)
+
+
+@router.get(
+    "/{cycle_id}/my-organisation/at-risk",
+    response_model=Page[RiskItem],
+    name="list_my_organisation_risks",
+    description="Key results at risk across the caller's organisation (as "
+    "`/my-organisation`), by department, each with the blockers of its latest check-in.",
+)
+async def my_organisation_risks(
+    rpc: RpcDep,
+    paging: Paging,
+    cycle_id: PathId,
+    access: Access = Allow("dashboard.my_organisation"),
+) -> dict[str, Any]:
+    departments, people = await _my_organisation(rpc, access)
+    msg = await rpc(
+        rpc.goals.ListRisks,
+        pb.ListRisksRequest(
+            cycle_id=cycle_id,
+            department_ids=departments,
+            owner_ids=people,
+            page=paging.proto(),
+        ),
+    )
+    return page(msg, "items")

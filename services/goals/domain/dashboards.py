@@ -1,0 +1,103 @@
+"""Dashboard figures (pure: no I/O): which departments an event touches, and how per-department
+counters add up to a dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+# Key results by score: [0, .25), [.25, .5), [.5, .75), [.75, 1].
+SCORE_BAND_EDGES = (0.25, 0.5, 0.75)
+SCORE_BANDS = len(SCORE_BAND_EDGES) + 1
+# A key result counts as completed from this score on.
+COMPLETED = 1.0
+
+
+def bands_from_cumulative(below_edges: list[int], count: int) -> list[int]:
+    """Key results per score band from how many score below each edge (of ``count``)."""
+    cumulative = [*below_edges, count]
+    return [cumulative[0]] + [cumulative[i] - cumulative[i - 1] for i in range(1, len(cumulative))]
+
+
+WHOLE_CYCLE = ""
+
+
+def touched(message: Any) -> set[tuple[str, str]]:
+    """(cycle id, department id) pairs whose figures an event may change; department
+    ``WHOLE_CYCLE`` for every department of the cycle (an objective's status decides whether
+    all its key results count, and they may belong to several departments)."""
+    found: set[tuple[str, str]] = set()
+    for name in ("key_result", "before"):
+        kr = getattr(message, name, None) if _has(message, name) else None
+        if kr is not None and hasattr(kr, "objective_id") and kr.cycle_id:
+            found.add((kr.cycle_id, kr.department_id))
+    for kr in getattr(message, "key_results", ()) if _repeated(message, "key_results") else ():
+        found.add((kr.cycle_id, kr.department_id))
+    if _has(message, "objective") and message.objective.cycle_id:
+        found.add((message.objective.cycle_id, WHOLE_CYCLE))
+    if _has(message, "cycle") and message.cycle.id:
+        found.add((message.cycle.id, WHOLE_CYCLE))
+    return found
+
+
+def _has(message: Any, name: str) -> bool:
+    fields = message.DESCRIPTOR.fields_by_name
+    return name in fields and fields[name].message_type is not None and message.HasField(name)
+
+
+def _repeated(message: Any, name: str) -> bool:
+    return name in message.DESCRIPTOR.fields_by_name
+
+
+@dataclass
+class Figures:
+    """Counters of one or more departments (they add up)."""
+
+    key_results: int = 0
+    score_sum: float = 0.0
+    completed: int = 0
+    score_bands: list[int] = field(default_factory=lambda: [0] * SCORE_BANDS)
+    behind: int = 0
+    at_risk: int = 0
+    stale: int = 0
+    objectives: int = 0
+    alignable_objectives: int = 0
+    aligned_objectives: int = 0
+
+    def add(self, other: Figures) -> None:
+        for f in fields(self):
+            if f.name != "score_bands":
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        self.score_bands = [a + b for a, b in zip(self.score_bands, other.score_bands, strict=True)]
+
+    @property
+    def average_score(self) -> float:
+        """Completion: the mean key-result score (0..1); 0 without key results."""
+        return self.score_sum / self.key_results if self.key_results else 0.0
+
+    @property
+    def completed_share(self) -> float:
+        return self.completed / self.key_results if self.key_results else 0.0
+
+    @property
+    def alignment(self) -> float:
+        """Share of non-company objectives aligned to a parent (as scoring.alignment)."""
+        if not self.alignable_objectives:
+            return 0.0
+        return self.aligned_objectives / self.alignable_objectives
+
+
+def total(parts: Iterable[Figures]) -> Figures:
+    result = Figures()
+    for part in parts:
+        result.add(part)
+    return result
+
+
+def weekly(rows: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
+    """(ISO week, check-ins) summed over departments, oldest week first."""
+    weeks: dict[str, int] = {}
+    for week, count in rows:
+        weeks[week] = weeks.get(week, 0) + count
+    return sorted(weeks.items())

@@ -1,0 +1,405 @@
+"""Dashboards through HTTP on the real stack (gateway, identity, goals, database, NATS): the
+numbers of a small plant, computed by hand below, for the organisation, a department with
+the departments below it, and "my organisation" of a manager two levels up.
+
+The plant (Plant is headed by the general manager; Assembly and Paint are below it):
+
+    gm (Plant) ── A (Assembly head) ── a1, a2 (Assembly), x1 (Sales: not A's department)
+               └─ P (Paint head) ──── p1 (Paint)
+    s1 (Sales, nobody's report)
+
+Objectives (cycle 2025 Q4, live scores) and key results (0 → 100, score = latest / 100):
+
+    C   company, gm (Plant), no key results
+    OA  department, A (Assembly), aligned to C: ka1 (a1) W46 40, W47 80 → .8 (weight 50)
+                                               ka2 (a2) W46 100       → 1  (weight 50)
+    OP  department, P (Paint), not aligned:     kp1 (p1) W45 5, W46 10, W47 20 → .2 (at risk)
+    OX  individual, x1 (Sales), aligned to OA:  kx1 (x1) W46 50, W47 60 → .6
+    OS  individual, s1 (Sales), a draft:        ks1 (s1) no check-in  → 0
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import openpyxl
+import pytest
+
+from services.cli.dashboards import rebuild
+from stride.feedback.v1 import feedback_pb2 as fpb
+from stride.goals.v1 import goals_pb2 as gpb
+from stride.identity.v1 import identity_pb2
+from tests.integration.gateway_stack import (
+    PASSWORD,
+    GatewayStack,
+    Person,
+    bearer,
+    module_stack,
+    problem,
+)
+from tests.integration.test_goals_service import Q4_2025
+from tests.waiting import eventually
+
+stack = module_stack("gw-dashboards")
+
+
+@dataclass
+class Plant:
+    stack: GatewayStack
+    cycle: str
+    people: dict[str, Person]
+    departments: dict[str, str]
+    headers: dict[str, dict[str, str]]
+
+
+async def _objective(
+    s: GatewayStack, cycle: str, owner: Person, level: int, parent: str, krs: list[Person]
+) -> gpb.Objective:
+    return await s.goals.CreateObjective(
+        gpb.CreateObjectiveRequest(
+            cycle_id=cycle,
+            title=f"Objective {uuid.uuid4().hex[:6]}",
+            owner_id=owner.id,
+            level=level,
+            parent_id=parent,
+            key_results=[
+                gpb.NewKeyResult(
+                    title=f"KR of {p.id[:6]}",
+                    owner_id=p.id,
+                    baseline=0,
+                    target=100,
+                    weight=100 // len(krs),
+                )
+                for p in krs
+            ],
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+async def plant(stack: GatewayStack) -> Plant:
+    tag = uuid.uuid4().hex[:6]
+    plant_dept = await stack.department(f"Plant {tag}")
+    assembly = await stack.department(f"Assembly {tag}", parent_id=plant_dept.id)
+    paint = await stack.department(f"Paint {tag}", parent_id=plant_dept.id)
+    sales = await stack.department(f"Sales {tag}")
+    gm = await stack.person(plant_dept.id, name="General Manager", sign_in=False)
+    a = await stack.person(assembly.id, manager_id=gm.id, name="Assembly head", sign_in=False)
+    p = await stack.person(paint.id, manager_id=gm.id, name="Paint head", sign_in=False)
+    people = {
+        "gm": gm,
+        "A": a,
+        "P": p,
+        "a1": await stack.person(assembly.id, manager_id=a.id, sign_in=False),
+        "a2": await stack.person(assembly.id, manager_id=a.id, sign_in=False),
+        "x1": await stack.person(sales.id, manager_id=a.id, sign_in=False),
+        "p1": await stack.person(paint.id, manager_id=p.id, sign_in=False),
+        "s1": await stack.person(sales.id, sign_in=False),
+        "hr": await stack.person(sales.id, roles=["hr"], sign_in=False),
+    }
+    for dept, head in ((plant_dept, gm), (assembly, a), (paint, p)):
+        await stack.admin_grpc.identity.UpdateDepartment(
+            identity_pb2.UpdateDepartmentRequest(id=dept.id, head_id=head.id)
+        )
+    # Signed in once the organisation stands (a manager is one with reports).
+    headers = {
+        k: bearer((await stack.login(v.login, PASSWORD))["access_token"]) for k, v in people.items()
+    }
+    g = stack.goals
+    cycle = (
+        await g.CreateCycle(
+            gpb.CreateCycleRequest(name=f"Q4 {tag}", start_date=Q4_2025[0], end_date=Q4_2025[1])
+        )
+    ).id
+    company = await _objective(stack, cycle, gm, gpb.OBJECTIVE_LEVEL_COMPANY, "", [])
+    oa = await _objective(
+        stack, cycle, a, gpb.OBJECTIVE_LEVEL_DEPARTMENT, company.id, [people["a1"], people["a2"]]
+    )
+    op = await _objective(stack, cycle, p, gpb.OBJECTIVE_LEVEL_DEPARTMENT, "", [people["p1"]])
+    ox = await _objective(
+        stack, cycle, people["x1"], gpb.OBJECTIVE_LEVEL_INDIVIDUAL, oa.id, [people["x1"]]
+    )
+    await _objective(stack, cycle, people["s1"], gpb.OBJECTIVE_LEVEL_INDIVIDUAL, "", [people["s1"]])
+    for owner, approver in ((a, gm), (p, gm), (people["x1"], a)):
+        approval = await g.SubmitPlan(gpb.SubmitPlanRequest(cycle_id=cycle, employee_id=owner.id))
+        await g.DecideApproval(
+            gpb.DecideApprovalRequest(
+                approval_id=approval.id, decision=gpb.DECISION_APPROVE, decided_by=approver.id
+            )
+        )
+    await g.SetCyclePhase(gpb.SetCyclePhaseRequest(id=cycle, phase=gpb.CYCLE_PHASE_EXECUTION))
+    krs = {}
+    for objective in (oa, op, ox):
+        for kr in (
+            await g.ListKeyResults(gpb.ListKeyResultsRequest(objective_id=objective.id))
+        ).key_results:
+            krs[next(k for k, v in people.items() if v.id == kr.owner_id)] = kr.id
+    for owner, series in {
+        "a1": (("2025-W46", 40), ("2025-W47", 80)),
+        "a2": (("2025-W46", 100),),
+        "p1": (("2025-W45", 5), ("2025-W46", 10), ("2025-W47", 20)),  # far behind: at risk
+        "x1": (("2025-W46", 50), ("2025-W47", 60)),
+    }.items():
+        for week, value in series:
+            blockers = [gpb.Blocker(text="Resin deliveries late")] if week == "2025-W47" else []
+            await g.RecordCheckIn(
+                gpb.RecordCheckInRequest(
+                    key_result_id=krs[owner], value=value, week=week, blockers=blockers
+                )
+            )
+    departments = {
+        "plant": plant_dept.id,
+        "assembly": assembly.id,
+        "paint": paint.id,
+        "sales": sales.id,
+    }
+    return Plant(stack, cycle, people, departments, headers)
+
+
+async def _settled(plant: Plant, path: str, who: str, key_results: int) -> dict[str, Any]:
+    """The dashboard once the read model has caught up with the events (it follows the
+    stream, so a fresh write shows within moments)."""
+    body: dict[str, Any] = {}
+    for _ in range(100):
+        r = await plant.stack.http.get(path, headers=plant.headers[who])
+        assert r.status_code == 200, r.text
+        body = r.json()
+        if body["total"]["key_results"] == key_results and body["weeks"]:
+            return body
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"dashboard never settled: {body}")
+
+
+def _figures(body: dict[str, Any]) -> dict[str, Any]:
+    t = body["total"]
+    return {
+        "krs": t["key_results"],
+        "avg": round(t["average_score"], 6),
+        "completed": t["completed"],
+        "bands": t["score_bands"],
+        "objectives": (t["objectives"], t["alignable_objectives"], t["aligned_objectives"]),
+        "alignment": round(t["alignment"], 6),
+        "weeks": {w["week"]: w["check_ins"] for w in body["weeks"]},
+    }
+
+
+async def test_my_organisation_of_a_manager_two_levels_up(plant: Plant) -> None:
+    body = await _settled(plant, f"/dashboards/{plant.cycle}/my-organisation", "gm", 4)
+    # ka1 .8 + ka2 1 + kp1 .2 + kx1 .6 = 2.6 over 4; s1 is nobody's report.
+    assert _figures(body) == {
+        "krs": 4,
+        "avg": 0.65,
+        "completed": 1,
+        "bands": [1, 0, 1, 2],
+        "objectives": (4, 3, 2),  # C, OA, OP, OX; OA and OX aligned
+        "alignment": round(2 / 3, 6),
+        "weeks": {"2025-W45": 1, "2025-W46": 4, "2025-W47": 3},
+    }
+    rows = {(d["department_id"], d["people_only"]): d["figures"] for d in body["departments"]}
+    d = plant.departments
+    # Assembly and Paint whole (read model); x1 alone of Sales (live); Plant has C only.
+    assert set(rows) == {(d["plant"], False), (d["assembly"], False), (d["paint"], False),
+                         (d["sales"], True)}  # fmt: skip
+    assert rows[(d["assembly"], False)]["average_score"] == pytest.approx(0.9)
+    assert rows[(d["sales"], True)]["key_results"] == 1
+    assert rows[(d["plant"], False)]["objectives"] == 1
+    assert all(f["behind"] + f["at_risk"] + f["stale"] >= 0 for f in rows.values())
+
+
+async def test_my_organisation_of_a_first_line_manager(plant: Plant) -> None:
+    body = await _settled(plant, f"/dashboards/{plant.cycle}/my-organisation", "A", 3)
+    assert _figures(body) == {
+        "krs": 3,
+        "avg": 0.8,  # (.8 + 1 + .6) / 3
+        "completed": 1,
+        "bands": [0, 0, 1, 2],
+        "objectives": (2, 2, 2),  # OA, OX
+        "alignment": 1.0,
+        "weeks": {"2025-W46": 3, "2025-W47": 2},
+    }
+
+
+async def test_organisation_and_department_dashboards(plant: Plant) -> None:
+    whole = await _settled(plant, f"/dashboards/{plant.cycle}/organisation", "hr", 5)
+    assert _figures(whole) == {
+        "krs": 5,
+        "avg": 0.52,  # 2.6 / 5 (ks1 scores 0)
+        "completed": 1,
+        "bands": [2, 0, 1, 2],
+        "objectives": (5, 4, 2),
+        "alignment": 0.5,
+        "weeks": {"2025-W45": 1, "2025-W46": 4, "2025-W47": 3},
+    }
+    path = f"/dashboards/{plant.cycle}/departments/{plant.departments['plant']}"
+    for who in ("gm", "hr"):  # the head of Plant, HR
+        body = await _settled(plant, path, who, 3)
+        assert _figures(body) == {
+            "krs": 3,
+            "avg": 0.666667,  # (.8 + 1 + .2) / 3
+            "completed": 1,
+            "bands": [1, 0, 0, 2],
+            "objectives": (3, 2, 1),  # C, OA, OP; OA aligned
+            "alignment": 0.5,
+            "weeks": {"2025-W45": 1, "2025-W46": 3, "2025-W47": 2},
+        }
+    # The read model rebuilt from the tables says the same.
+    rebuilt = await rebuild(plant.stack.settings.goals_addr, plant.cycle)  # stride dashboards
+    assert rebuilt.cycles == 1 and rebuilt.departments == 4
+    r = await plant.stack.http.get(
+        f"/dashboards/{plant.cycle}/organisation", headers=plant.headers["hr"]
+    )
+    assert _figures(r.json()) == _figures(whole)
+
+
+async def test_who_may_read_which_dashboard(plant: Plant) -> None:
+    http, h, c, d = plant.stack.http, plant.headers, plant.cycle, plant.departments
+    # Nobody reports to them (HR reads the organisation's instead).
+    for who in ("a1", "x1", "hr"):
+        r = await http.get(f"/dashboards/{c}/my-organisation", headers=h[who])
+        problem(r, 404, "no_organisation")
+    for who in ("gm", "A", "a1"):
+        problem(await http.get(f"/dashboards/{c}/organisation", headers=h[who]), 403, "forbidden")
+    # The Assembly head may not read Paint's; the general manager (head above) may.
+    paint = f"/dashboards/{c}/departments/{d['paint']}"
+    problem(await http.get(paint, headers=h["A"]), 403, "forbidden")
+    assert (await http.get(paint, headers=h["gm"])).status_code == 200
+    missing = await http.get("/dashboards/no-such-cycle/organisation", headers=h["hr"])
+    problem(missing, 404, "cycle_not_found")
+
+
+async def test_hr_exports_stream_the_cycle_as_csv_and_xlsx_and_are_audited(plant: Plant) -> None:
+    http, h, c, d = plant.stack.http, plant.headers, plant.cycle, plant.departments
+    # Key results of Plant and the departments below it (ka1, ka2, kp1), as CSV.
+    r = await http.get(
+        f"/cycles/{c}/exports/key_results",
+        params={"department_id": d["plant"]},
+        headers=h["hr"],
+    )
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/csv")
+    assert r.headers["x-total-count"] == "3"
+    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+    owners = {plant.people[k].id: k for k in ("a1", "a2", "p1")}
+    assert sorted(owners[row["owner_id"]] for row in rows) == ["a1", "a2", "p1"]
+    assert {owners[row["owner_id"]]: float(row["score"]) for row in rows} == {
+        "a1": 0.8,
+        "a2": 1.0,
+        "p1": 0.2,
+    }
+    # Every check-in of the cycle as XLSX: numbers stay numbers.
+    r = await http.get(f"/cycles/{c}/exports/check_ins", params={"format": "xlsx"}, headers=h["hr"])
+    assert r.status_code == 200, r.text
+    sheet = openpyxl.load_workbook(io.BytesIO(r.content), read_only=True).active
+    assert sheet is not None
+    header, *values = [list(v) for v in sheet.iter_rows(values_only=True)]
+    assert header[:5] == ["key_result_id", "department_id", "owner_id", "week", "value"]
+    assert sorted((v[3], v[4]) for v in values) == [
+        ("2025-W45", 5.0),
+        ("2025-W46", 10.0), ("2025-W46", 40.0), ("2025-W46", 50.0), ("2025-W46", 100.0),
+        ("2025-W47", 20.0), ("2025-W47", 60.0), ("2025-W47", 80.0),
+    ]  # fmt: skip
+    scores = await http.get(f"/cycles/{c}/exports/scores", headers=h["hr"])
+    people = {
+        row["employee_id"]: row
+        for row in csv.DictReader(io.StringIO(scores.content.decode("utf-8-sig")))
+    }
+    assert float(people[plant.people["a1"].id]["score"]) == pytest.approx(0.8)
+    # Not for managers; an unknown export is a 422, an unknown cycle a 404.
+    problem(await http.get(f"/cycles/{c}/exports/key_results", headers=h["gm"]), 403, "forbidden")
+    assert (await http.get(f"/cycles/{c}/exports/salaries", headers=h["hr"])).status_code == 422
+    problem(
+        await http.get("/cycles/nope/exports/objectives", headers=h["hr"]), 404, "cycle_not_found"
+    )
+
+    async def audited() -> list[dict[str, Any]]:
+        r = await http.get("/audit", params={"action": "goals.export"}, headers=h["hr"])
+        assert r.status_code == 200, r.text
+        found = [e for e in r.json()["items"] if c in e["resource_id"]]
+        assert len(found) == 3
+        return found
+
+    entries = await eventually(audited)
+    details = sorted(e["detail"] for e in entries)
+    assert any(f"department={d['plant']} departments=3 rows=3" in x for x in details), details
+    assert any("export=check_ins format=xlsx" in x and "rows=8" in x for x in details), details
+
+
+async def test_at_risk_key_results_across_my_organisation_with_their_blockers(plant: Plant) -> None:
+    http, h, c = plant.stack.http, plant.headers, plant.cycle
+    r = await http.get(f"/dashboards/{c}/my-organisation/at-risk", headers=h["gm"])
+    assert r.status_code == 200, r.text
+    items = r.json()["items"]
+    assert [i["key_result"]["owner_id"] for i in items] == [plant.people["p1"].id]
+    assert items[0]["week"] == "2025-W47"
+    assert [b["text"] for b in items[0]["blockers"]] == ["Resin deliveries late"]
+    # The same key result counts in the general manager's dashboard; not in A's organisation.
+    body = await _settled(plant, f"/dashboards/{c}/my-organisation", "gm", 4)
+    assert body["total"]["at_risk"] == 1
+    mine = await http.get(f"/dashboards/{c}/my-organisation/at-risk", headers=h["A"])
+    assert mine.json()["items"] == []
+    problem(
+        await http.get(f"/dashboards/{c}/my-organisation/at-risk", headers=h["a1"]),
+        404,
+        "no_organisation",
+    )
+
+
+async def test_feedback_frequency_of_the_cycle_weeks(plant: Plant) -> None:
+    """Feedback given this week counts in a cycle running now, in the author's department."""
+    s, h, p = plant.stack, plant.headers, plant.people
+    today = date.today()
+    now = await s.goals.CreateCycle(
+        gpb.CreateCycleRequest(
+            name=f"Now {uuid.uuid4().hex[:6]}",
+            start_date=(today - timedelta(days=30)).isoformat(),
+            end_date=(today + timedelta(days=30)).isoformat(),
+        )
+    )
+    for author, about in (("a1", "a2"), ("p1", "P"), ("s1", "a1")):
+        await s.feedback.GiveFeedback(
+            fpb.GiveFeedbackRequest(
+                author_id=p[author].id,
+                subject_kind="person",
+                subject_id=p[about].id,
+                visibility="private",
+                text="Thanks for the help with the changeover",
+            )
+        )
+    expected = {
+        "hr": ("organisation", 3),
+        "gm": ("my-organisation", 2),
+        "A": ("my-organisation", 1),
+    }
+    for who, (route, given) in expected.items():
+        r = await s.http.get(f"/dashboards/{now.id}/{route}", headers=h[who])
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["feedback_given"] == given, who
+        assert [w["given"] for w in body["feedback"]] == [given], who
+        assert body["total"]["key_results"] == 0
+    # The Q4 2025 dashboards count none of it.
+    old = await s.http.get(f"/dashboards/{plant.cycle}/organisation", headers=h["hr"])
+    assert old.json()["feedback_given"] == 0
+
+
+async def test_participation_of_a_department_and_those_below(plant: Plant) -> None:
+    p, d = plant.people, plant.departments
+    r = await plant.stack.http.get(
+        f"/cycles/{plant.cycle}/participation",
+        params={"week": "2025-W47", "department_id": d["plant"]},
+        headers=plant.headers["hr"],
+    )
+    assert r.status_code == 200, r.text
+    seen = {row["employee_id"]: row for row in r.json()["people"]}
+    names = {v.id: k for k, v in p.items()}
+    assert sorted(names[e] for e in seen) == ["A", "P", "a1", "a2", "gm", "p1"]  # not x1, s1
+    assert seen[p["gm"].id]["draft_objectives"] == 1  # C
+    assert seen[p["A"].id]["approved_objectives"] == 1 and seen[p["A"].id]["key_results"] == 0
+    assert (seen[p["a1"].id]["checked_in"], seen[p["a2"].id]["checked_in"]) == (1, 0)
+    assert seen[p["p1"].id]["at_risk"] == 1
