@@ -15,7 +15,9 @@ from importlib import resources
 from typing import Any
 
 from workflows.brief_figures import BANDS, BoardRow, DepartmentFigures
-from workflows.vocabulary import Risk
+from workflows.vocabulary import LANGUAGES, Risk
+
+ZH, EN = LANGUAGES
 
 # The CJK font embedded in the PDF: WenQuanYi Micro Hei (TrueType, OFL), shipped by the PyPI
 # package paperang-p2-fonts-cjk (docs/reports.md says why this one).
@@ -27,7 +29,7 @@ FONT_FILE = "fonts/wqy-microhei.ttc"
 BOARD_ROWS = 40
 
 TEXTS: dict[str, dict[str, str]] = {
-    "zh-CN": {
+    ZH: {
         "title": "{month} 月度部门简报:{department}",
         "key_results": "关键结果",
         "completion": "完成率",
@@ -60,7 +62,7 @@ TEXTS: dict[str, dict[str, str]] = {
         Risk.AT_RISK: "有风险",
         Risk.STALE: "数据中断",
     },
-    "en": {
+    EN: {
         "title": "Department brief {month}: {department}",
         "key_results": "Key results",
         "completion": "Completion",
@@ -98,7 +100,7 @@ TEXTS: dict[str, dict[str, str]] = {
 
 def texts(language: str) -> dict[str, str]:
     """The brief's texts in ``language`` (English for anything but zh-CN)."""
-    return TEXTS.get(language, TEXTS["en"])
+    return TEXTS.get(language, TEXTS[EN])
 
 
 def percent(value: float) -> str:

@@ -36,6 +36,7 @@ from workflows.feedback_round import FeedbackRoundWorkflow
 from workflows.integration_pull import IntegrationPullWorkflow
 from workflows.invitations import InvitationWorkflow
 from workflows.kr_escalation import KrEscalationWorkflow
+from workflows.monthly_brief import MonthlyBriefWorkflow
 from workflows.org_sync import OrgSyncWorkflow
 from workflows.plan_approval import PlanApprovalWorkflow
 from workflows.promotion import PromotionWorkflow
@@ -55,6 +56,7 @@ WORKFLOWS: list[type] = [
     RiskSweepWorkflow,
     FeedbackRoundWorkflow,
     PromotionWorkflow,
+    MonthlyBriefWorkflow,
 ]
 
 
