@@ -161,8 +161,11 @@ def _svg_bars(values: list[tuple[str, float, str]], maximum: float) -> str:
     return "".join(parts)
 
 
-def render_html(figures: DepartmentFigures, rows: list[BoardRow], language: str) -> str:
-    """The brief as one self-contained HTML page (charts as inline SVG)."""
+def render_html(
+    figures: DepartmentFigures, rows: list[BoardRow], language: str, left_off: int = 0
+) -> str:
+    """The brief as one self-contained HTML page (charts as inline SVG); ``left_off``: board
+    rows left off before (the stored board is already cut)."""
     t = texts(language)
     e = html.escape
     title = t["title"].format(month=figures.month, department=figures.department_name)
@@ -191,7 +194,8 @@ def render_html(figures: DepartmentFigures, rows: list[BoardRow], language: str)
         f"<tr><th>{e(t['key_results'])}</th><th>{e(t['department'])}</th>"
         f"<th>{e(t['status'])}</th><th>{e(t['score'])}</th><th>{e(t['trend'])}</th></tr>"
     )
-    shown, left_off = board_rows(rows)
+    shown, more = board_rows(rows)
+    left_off += more
     for row in shown:
         out.append(
             f"<tr><td>{e(row.title)}</td><td>{e(row.department_name)}</td>"
@@ -220,7 +224,9 @@ def _bars(pdf: Any, values: list[tuple[str, float, str]], maximum: float) -> Non
         pdf.cell(30, 6, shown, new_x="LMARGIN", new_y="NEXT")
 
 
-def render_pdf(figures: DepartmentFigures, rows: list[BoardRow], language: str) -> bytes:
+def render_pdf(
+    figures: DepartmentFigures, rows: list[BoardRow], language: str, left_off: int = 0
+) -> bytes:
     """The brief as a PDF (A4) with the font embedded; charts are vector bars."""
     from fpdf import FPDF  # lazily: only the rendering activity pays for it
 
@@ -275,7 +281,8 @@ def render_pdf(figures: DepartmentFigures, rows: list[BoardRow], language: str) 
     pdf.set_font("cjk", size=12)
     pdf.cell(0, 7, t["board"], new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("cjk", size=9)
-    shown, left_off = board_rows(rows)
+    shown, more = board_rows(rows)
+    left_off += more
     widths = (70, 45, 25, 15, 25)
     header = (t["key_results"], t["department"], t["status"], t["score"], t["trend"])
     for width, text in zip(widths, header, strict=True):

@@ -23,7 +23,8 @@ Why these definitions:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
 from workflows.vocabulary import Risk, month_bounds, week_of
@@ -245,3 +246,38 @@ def board(data: BriefData, figures: list[DepartmentFigures]) -> list[BoardRow]:
 def all_figures(data: BriefData) -> list[DepartmentFigures]:
     """Every department's figures, in the order of ``data.departments``."""
     return [department_figures(data, d) for d in data.departments]
+
+
+def brief_json(figures: DepartmentFigures, rows: list[BoardRow], left_off: int = 0) -> str:
+    """A department's stored figures (goals' monthly_briefs.figures_json): the figures and
+    the board rows its brief shows."""
+    return json.dumps(
+        {
+            "figures": asdict(figures),
+            "board": [asdict(r) for r in rows],
+            "board_left_off": left_off,
+        },
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+
+
+def parse_brief_json(text: str) -> tuple[DepartmentFigures, list[BoardRow], int]:
+    """The inverse of :func:`brief_json` (ValueError/KeyError/TypeError for anything else)."""
+    data = json.loads(text)
+    raw = dict(data["figures"])
+    raw["risks"] = [RiskRow(**r) for r in raw["risks"]]
+    return (
+        DepartmentFigures(**raw),
+        [BoardRow(**r) for r in data["board"]],
+        int(data.get("board_left_off", 0)),
+    )
+
+
+def previous_of(text: str) -> PreviousFigures | None:
+    """Last month's completion and mean score from its stored figures; None if unreadable."""
+    try:
+        figures, _, _ = parse_brief_json(text)
+    except (ValueError, KeyError, TypeError):
+        return None
+    return PreviousFigures(figures.completion, figures.mean_score)

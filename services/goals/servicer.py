@@ -23,6 +23,7 @@ from services.goals.handlers import (
     cycles,
     key_results,
     machine_values,
+    monthly_briefs,
     objectives,
     risk_rules,
     risk_sweep,
@@ -106,3 +107,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
 
     RecordMachineValue = _rpc(machine_values.record)
     SetKeyResultStale = _rpc(machine_values.set_stale)
+
+    PutMonthlyBrief = _rpc(monthly_briefs.put)
+    GetMonthlyBrief = _rpc(monthly_briefs.get)
+    ListMonthlyBriefs = _rpc(monthly_briefs.list_)

@@ -24,6 +24,7 @@ from activities.escalation import EscalationActivities
 from activities.feedback_rounds import FeedbackRoundActivities
 from activities.im import ImActivities
 from activities.invitations import InvitationActivities
+from activities.monthly_brief import MonthlyBriefActivities
 from activities.notify import NotifyActivities
 from activities.org_calendar import OrgCalendarActivities
 from activities.org_sync import OrgSyncActivities
@@ -84,6 +85,7 @@ def activities_for(settings: WorkerSettings) -> list[Callable[..., Any]]:
         *FeedbackRoundActivities(settings).all(),
         *PromotionActivities(settings).all(),
         ArchiveActivities(settings).archive_cycle,
+        *MonthlyBriefActivities(settings).all(),
     ]
 
 
