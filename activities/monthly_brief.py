@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from functools import partial
+from typing import Any
 
 import grpc
 from temporalio import activity
@@ -67,23 +68,20 @@ from workflows.vocabulary import LANGUAGES, Risk, month_bounds
 
 PAGE_SIZE = 200
 ROLE_EXECUTIVE = "executive"
-T = TypeVar("T")
 
 
-async def pages(
-    call: Callable[[common_pb2.PageRequest], Awaitable[T]], token_of: Callable[[T], str]
-) -> AsyncIterator[T]:
-    """Every page of a paged list RPC."""
+async def pages(call: Callable[[common_pb2.PageRequest], Awaitable[Any]]) -> AsyncIterator[Any]:
+    """Every page of a paged list RPC (its response's ``page.next_page_token``)."""
     token = ""
     while True:
         page = await call(common_pb2.PageRequest(page_size=PAGE_SIZE, page_token=token))
         yield page
-        token = token_of(page)
+        token = page.page.next_page_token
         if not token:
             return
 
 
-def _risk_name(status: int) -> str:
+def _risk_name(status: goals_pb2.RiskStatus.ValueType) -> str:
     name: str = goals_pb2.RiskStatus.Name(status)
     value = name.removeprefix("RISK_STATUS_").lower()
     return value if value != "unspecified" else Risk.NO_DATA.value
@@ -93,6 +91,30 @@ def _overlaps(cycle: goals_pb2.Cycle, month: str) -> bool:
     bounds = month_bounds(month)
     assert bounds is not None
     return cycle.start_date <= bounds[1].isoformat() and cycle.end_date >= bounds[0].isoformat()
+
+
+async def _key_results(
+    goals: goals_pb2_grpc.GoalsServiceStub, cycle_id: str, md: Any, page: common_pb2.PageRequest
+) -> goals_pb2.ListKeyResultsResponse:
+    return await goals.ListKeyResults(
+        goals_pb2.ListKeyResultsRequest(cycle_id=cycle_id, page=page),
+        timeout=CALL_TIMEOUT_SECONDS,
+        metadata=md,
+    )
+
+
+async def _blockers(
+    goals: goals_pb2_grpc.GoalsServiceStub,
+    department_id: str,
+    md: Any,
+    page: common_pb2.PageRequest,
+) -> goals_pb2.ListBlockersResponse:
+    """Open blockers addressed to ``department_id``."""
+    return await goals.ListBlockers(
+        goals_pb2.ListBlockersRequest(department_id=department_id, page=page),
+        timeout=CALL_TIMEOUT_SECONDS,
+        metadata=md,
+    )
 
 
 class MonthlyBriefActivities:
@@ -142,12 +164,11 @@ class MonthlyBriefActivities:
                     identity_pb2.ListDepartmentsRequest(page=p),
                     timeout=CALL_TIMEOUT_SECONDS,
                     metadata=md,
-                ),
-                lambda r: r.page.next_page_token,
+                )
             ):
-                for d in dp.departments:
-                    departments.append(Department(d.id, d.name, d.head_id))
-                    heads[d.id] = d.head_id
+                for found in dp.departments:
+                    departments.append(Department(found.id, found.name, found.head_id))
+                    heads[found.id] = found.head_id
             department_of: dict[str, str] = {}
             executives: list[str] = []
             async for ep in pages(
@@ -155,8 +176,7 @@ class MonthlyBriefActivities:
                     identity_pb2.ListEmployeesRequest(page=p),
                     timeout=CALL_TIMEOUT_SECONDS,
                     metadata=md,
-                ),
-                lambda r: r.page.next_page_token,
+                )
             ):
                 for e in ep.employees:
                     if e.status != identity_pb2.EMPLOYEE_STATUS_ACTIVE:
@@ -177,8 +197,7 @@ class MonthlyBriefActivities:
                         goals_pb2.ListCyclesRequest(page=p),
                         timeout=CALL_TIMEOUT_SECONDS,
                         metadata=md,
-                    ),
-                    lambda r: r.page.next_page_token,
+                    )
                 )
                 for c in cp.cycles
                 if _overlaps(c, month)
@@ -187,14 +206,7 @@ class MonthlyBriefActivities:
             aligned: dict[str, list[int]] = defaultdict(lambda: [0, 0])
             checked: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
             for cycle in cycles:
-                async for kp in pages(
-                    lambda p, c=cycle.id: goals.ListKeyResults(
-                        goals_pb2.ListKeyResultsRequest(cycle_id=c, page=p),
-                        timeout=CALL_TIMEOUT_SECONDS,
-                        metadata=md,
-                    ),
-                    lambda r: r.page.next_page_token,
-                ):
+                async for kp in pages(partial(_key_results, goals, cycle.id, md)):
                     key_results.extend(kp.key_results)
                 scores = await goals.GetScores(
                     goals_pb2.GetScoresRequest(cycle_id=cycle.id),
@@ -217,14 +229,7 @@ class MonthlyBriefActivities:
                             checked[department_of[person.employee_id]][week].add(person.employee_id)
             blockers: dict[str, list[goals_pb2.DepartmentBlocker]] = defaultdict(list)
             for d in departments:
-                async for bp in pages(
-                    lambda p, dep=d.id: goals.ListBlockers(
-                        goals_pb2.ListBlockersRequest(department_id=dep, page=p),
-                        timeout=CALL_TIMEOUT_SECONDS,
-                        metadata=md,
-                    ),
-                    lambda r: r.page.next_page_token,
-                ):
+                async for bp in pages(partial(_blockers, goals, d.id, md)):
                     for b in bp.blockers:
                         blockers[b.key_result_id].append(b)
             previous: dict[str, PreviousFigures] = {}
@@ -249,7 +254,7 @@ class MonthlyBriefActivities:
             given[row.department_id] += row.total
         rows = []
         for kr in key_results:
-            risk = _risk_name(kr.risk_status)
+            risk = _risk_name(kr.risk.status)
             open_blockers = blockers.get(kr.id, [])
             # Red: at risk with a blocker naming another department (the escalation's red).
             red = risk == Risk.AT_RISK.value and any(

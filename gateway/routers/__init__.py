@@ -30,6 +30,7 @@ from gateway.routers import (
     org_invitations,
     org_sync,
     promotions,
+    reports,
     risk_rules,
     round_approvals,
     talent,
@@ -71,6 +72,7 @@ for module in (
     talent,
     promotions,
     archive_routes,
+    reports,
 ):
     annotate_routes(module.router)
     api_router.include_router(module.router)
