@@ -14,7 +14,7 @@ briefed.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import HTMLResponse
@@ -25,6 +25,7 @@ from gateway.problems import ProblemError
 from gateway.routers.common import temporal_client, temporal_unavailable
 from gateway.routes import StrideRoute
 from gateway.schemas.reports import MonthlyBriefList, MonthlyBriefRun
+from gateway.schemas.words import Language
 from gateway.security import Access, Allow
 from services.worker.schedules import start_monthly_brief
 from stride.goals.v1 import goals_pb2 as pb
@@ -34,7 +35,7 @@ from workflows.vocabulary import DEFAULT_TIME_ZONE, MONTH_PATTERN
 router = APIRouter(prefix="/reports/monthly", tags=["reports"], route_class=StrideRoute)
 
 Month = Annotated[str, Path(pattern=MONTH_PATTERN, description="yyyy-mm")]
-Language = Annotated[Literal["zh-CN", "en"], Query(description="zh-CN or en")]
+LanguageQuery = Annotated[Language, Query(description="zh-CN or en")]
 NOT_BRIEFED = ("monthly_brief_not_found", "No brief for this month.")
 
 
@@ -99,7 +100,7 @@ async def get_monthly_brief_pdf(
     month: Month,
     department_id: PathId,
     rpc: RpcDep,
-    language: Language = "en",
+    language: LanguageQuery = "en",
     access: Access = Allow("report.read"),
 ) -> Response:
     document = await _document(rpc, month, department_id, language)
@@ -126,7 +127,7 @@ async def get_monthly_brief_html(
     month: Month,
     department_id: PathId,
     rpc: RpcDep,
-    language: Language = "en",
+    language: LanguageQuery = "en",
     access: Access = Allow("report.read"),
 ) -> HTMLResponse:
     document = await _document(rpc, month, department_id, language)
