@@ -34,6 +34,7 @@ from temporalio.testing import WorkflowEnvironment
 from services.common.mail_sink import MailSink
 from services.common.settings import WorkerSettings
 from services.worker.worker import activities_for, build_worker
+from stride.common.v1 import common_pb2
 from stride.goals.v1 import goals_pb2 as gpb
 from stride.identity.v1 import identity_pb2
 from tests.integration.gateway_stack import GatewayStack, Person
@@ -182,9 +183,14 @@ async def _briefed(
     for department_id in members:
         krs = (
             await stack.goals.ListKeyResults(
-                gpb.ListKeyResultsRequest(cycle_id=cycle.id, department_id=department_id)
+                gpb.ListKeyResultsRequest(
+                    cycle_id=cycle.id,
+                    department_id=department_id,
+                    page=common_pb2.PageRequest(page_size=200),
+                )
             )
         ).key_results
+        assert len(krs) == 3 * len(members[department_id])
         done = sum(1 for kr in krs if kr.score >= 1.0)
         expected[department_id] = (done / len(krs), sum(kr.score for kr in krs) / len(krs))
 
