@@ -142,8 +142,10 @@ async def _briefed(
     # Per person: one objective, three key results; the members' aligned to their head's. The
     # i-th person's first key result is done (value = target) when i is even, the others
     # checked in at 30 % and 60 %.
-    for people in members.values():
+    approved: dict[str, int] = {}
+    for department_id, people in members.items():
         parent = ""
+        approved[department_id] = 0
         for i, owner in enumerate(people):
             objective = await stack.goals.CreateObjective(
                 gpb.CreateObjectiveRequest(
@@ -163,6 +165,20 @@ async def _briefed(
                     gpb.ListKeyResultsRequest(objective_id=objective.id)
                 )
             ).key_results
+            # Two people in three get their plan approved (participation counts approved
+            # plans' key results): the head by the general manager, members by the head.
+            if i % 3 != 2:
+                approval = await stack.goals.SubmitPlan(
+                    gpb.SubmitPlanRequest(cycle_id=cycle.id, employee_id=owner)
+                )
+                await stack.goals.DecideApproval(
+                    gpb.DecideApprovalRequest(
+                        approval_id=approval.id,
+                        decision=gpb.DECISION_APPROVE,
+                        decided_by=gm.id if i == 0 else people[0],
+                    )
+                )
+                approved[department_id] += 1
             for kr, value in zip(krs, (TARGET if i % 2 == 0 else 50.0, 30.0, 60.0), strict=True):
                 await stack.goals.RecordCheckIn(
                     gpb.RecordCheckInRequest(
@@ -207,6 +223,8 @@ async def _briefed(
     for department_id, (completion, mean) in expected.items():
         (pdf,) = [p for name, p in attached.items() if department_id in name]
         text = pdf_text(pdf)
+        share = approved[department_id] / len(members[department_id])
+        assert f"{week}{share * 100:.1f}%" in text
         assert (
             f"Completion{completion * 100:.1f}%" in text or f"完成率{completion * 100:.1f}%" in text
         )
