@@ -6,30 +6,23 @@ on the month's last working day."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
 from datetime import date
 
 import pytest
-from temporalio import activity
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.testing import WorkflowEnvironment
 
 from services.worker.worker import build_worker
-from tests.workflows.fake_activities import FakeActivities
+from tests.workflows.fake_activities import BRIEF_ORG as ORG
+from tests.workflows.fake_activities import BriefStand, FakeActivities
 from workflows import ids
 from workflows.calendar import NO_EXCEPTIONS, WorkCalendar, local_date
 from workflows.monthly_brief import (
-    COLLECT_ACTIVITY,
     PHASE_DONE,
     PHASE_NOT_DUE,
-    RENDER_ACTIVITY,
     STATUS_DONE,
     STATUS_NOT_DUE,
-    BriefCollected,
-    BriefCollectInput,
-    BriefDepartment,
-    BriefRenderInput,
     MonthlyBriefInput,
     MonthlyBriefWorkflow,
     last_working_day,
@@ -37,32 +30,6 @@ from workflows.monthly_brief import (
 )
 from workflows.notifications import MONTHLY_BRIEF, BriefAttachment
 from workflows.search_attributes import STRIDE_PHASE
-
-
-@dataclass
-class BriefStand:
-    collected: BriefCollected
-    months: list[str] = field(default_factory=list)
-    rendered: list[tuple[str, str]] = field(default_factory=list)
-
-    @activity.defn(name=COLLECT_ACTIVITY)
-    async def collect(self, input: BriefCollectInput) -> BriefCollected:
-        self.months.append(input.month)
-        return self.collected
-
-    @activity.defn(name=RENDER_ACTIVITY)
-    async def render(self, input: BriefRenderInput) -> None:
-        self.rendered.append((input.month, input.department_id))
-
-
-ORG = BriefCollected(
-    departments=[
-        BriefDepartment("d-eng", "head-eng"),
-        BriefDepartment("d-qa", "ceo"),  # the CEO heads QA too: one e-mail, as executive
-        BriefDepartment("d-ops", ""),
-    ],
-    executive_ids=["ceo", "coo"],
-)
 
 
 def test_last_working_day_follows_the_holiday_calendar() -> None:
