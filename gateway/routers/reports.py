@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import HTMLResponse
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from gateway.deps import Deps, PathId, RpcDep
@@ -29,6 +30,7 @@ from gateway.schemas.words import Language
 from gateway.security import Access, Allow
 from services.worker.schedules import start_monthly_brief
 from stride.goals.v1 import goals_pb2 as pb
+from workflows import ids
 from workflows.brief_figures import parse_brief_json
 from workflows.vocabulary import DEFAULT_TIME_ZONE, MONTH_PATTERN
 
@@ -147,7 +149,8 @@ async def get_monthly_brief_html(
     response_model=MonthlyBriefRun,
     name="run_monthly_brief",
     description="Briefs the month now as report/monthly/<yyyy-mm> (again, if it ran before: "
-    "the e-mails already sent are not sent again). HR, admin. 503 `temporal_unavailable`.",
+    "the e-mails already sent are not sent again; while that month is being briefed, its "
+    "running run is the answer). HR, admin. 503 `temporal_unavailable`.",
 )
 async def run_monthly_brief(
     month: Month, deps: Deps, access: Access = Allow("report.run")
@@ -157,6 +160,13 @@ async def run_monthly_brief(
         handle = await start_monthly_brief(
             client, month, task_queue=deps.task_queue, time_zone=DEFAULT_TIME_ZONE
         )
+    except WorkflowAlreadyStartedError as running:
+        # That month is being briefed right now: the caller's request is that run.
+        return {
+            "workflow_id": ids.monthly_brief(month),
+            "run_id": running.run_id or "",
+            "month": month,
+        }
     except (RPCError, ConnectionError, TimeoutError) as exc:
         raise temporal_unavailable() from exc
     return {"workflow_id": handle.id, "run_id": handle.result_run_id or "", "month": month}
