@@ -434,11 +434,14 @@ def parse_month(text: str) -> tuple[int, int] | None:
 
 
 def month_bounds(month: str) -> tuple[date, date] | None:
-    """First and last day of ``yyyy-mm``; None if it is not a month."""
+    """First and last day of ``yyyy-mm``; None if it is not a month (or outside the years
+    Stride's cycles may have)."""
     parsed = parse_month(month)
     if parsed is None:
         return None
     year, number = parsed
+    if not FIRST_CYCLE_YEAR <= year <= LAST_CYCLE_YEAR:
+        return None
     first = date(year, number, 1)
     following = date(year + (number == 12), number % 12 + 1, 1)
     return first, following - timedelta(days=1)

@@ -32,7 +32,7 @@ from services.worker.schedules import start_monthly_brief
 from stride.goals.v1 import goals_pb2 as pb
 from workflows import ids
 from workflows.brief_figures import parse_brief_json
-from workflows.vocabulary import DEFAULT_TIME_ZONE, MONTH_PATTERN
+from workflows.vocabulary import DEFAULT_TIME_ZONE, MONTH_PATTERN, month_bounds
 
 router = APIRouter(prefix="/reports/monthly", tags=["reports"], route_class=StrideRoute)
 
@@ -155,6 +155,8 @@ async def get_monthly_brief_html(
 async def run_monthly_brief(
     month: Month, deps: Deps, access: Access = Allow("report.run")
 ) -> dict[str, Any]:
+    if month_bounds(month) is None:
+        raise ProblemError(422, "invalid_month", "The month must be yyyy-mm, years 2000..2100.")
     client = await temporal_client(deps)
     try:
         handle = await start_monthly_brief(

@@ -48,6 +48,7 @@ def test_month_weeks_are_those_whose_thursday_is_in_the_month() -> None:
     assert month_weeks("2026-01")[0] == "2026-W01"
     assert month_bounds("2026-02") is not None and month_bounds("2026-02")[1].day == 28  # type: ignore[index]
     assert month_bounds("2026-13") is None and month_bounds("26-01") is None
+    assert month_bounds("0000-01") is None and month_bounds("9999-12") is None
     assert previous_month("2026-01") == "2025-12"
 
 

@@ -5,7 +5,10 @@ nothing reacts to a stored brief (the workflow mails it itself)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.errors import InvalidArgument, NotFound
 from services.common.models import rfc3339, utcnow
@@ -41,9 +44,7 @@ def _language(text: str) -> str:
 
 
 def _brief_pb(
-    row: MonthlyBrief,
-    languages: list[str],
-    documents: list[MonthlyBriefDocument] = (),  # type: ignore[assignment]
+    row: MonthlyBrief, languages: list[str], documents: Sequence[MonthlyBriefDocument] = ()
 ) -> pb.MonthlyBrief:
     return pb.MonthlyBrief(
         month=row.month,
@@ -94,7 +95,7 @@ async def put(deps: Deps, request: pb.PutMonthlyBriefRequest) -> pb.MonthlyBrief
     return message
 
 
-async def _languages(session, month: str, department_id: str) -> list[str]:  # type: ignore[no-untyped-def]
+async def _languages(session: AsyncSession, month: str, department_id: str) -> list[str]:
     stmt = select(MonthlyBriefDocument.language).where(
         MonthlyBriefDocument.month == month, MonthlyBriefDocument.department_id == department_id
     )
