@@ -197,15 +197,20 @@ async def _briefed(
     # The figures the API gives, per department: completion and mean score of its key results.
     expected: dict[str, tuple[float, float]] = {}
     for department_id in members:
-        krs = (
-            await stack.goals.ListKeyResults(
+        krs: list[gpb.KeyResult] = []
+        token = ""
+        while True:
+            page = await stack.goals.ListKeyResults(
                 gpb.ListKeyResultsRequest(
                     cycle_id=cycle.id,
                     department_id=department_id,
-                    page=common_pb2.PageRequest(page_size=200),
+                    page=common_pb2.PageRequest(page_size=200, page_token=token),
                 )
             )
-        ).key_results
+            krs.extend(page.key_results)
+            token = page.page.next_page_token
+            if not token:
+                break
         assert len(krs) == 3 * len(members[department_id])
         done = sum(1 for kr in krs if kr.score >= 1.0)
         expected[department_id] = (done / len(krs), sum(kr.score for kr in krs) / len(krs))
