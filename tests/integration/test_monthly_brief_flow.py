@@ -4,7 +4,8 @@ feedback, the gateway, a Temporal dev server, the worker's real activities, an S
 A generated organisation (a general manager, three departments with a head each and
 ``STRIDE_BRIEF_PEOPLE`` people in all, 60 by default: 680 passes in ~100 s, mostly seeding;
 one objective with three key results per person, the members' aligned to their head's,
-check-ins this month) is briefed for the current month on HR's request (``POST /reports/monthly/{month}/run``). Then:
+check-ins this month) is briefed for the current month on HR's request
+(``POST /reports/monthly/{month}/run``). Then:
 
 - the general manager (no manager: an executive) receives one e-mail with every department's
   PDF attached, each department head one with their department's;
