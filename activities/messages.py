@@ -347,6 +347,14 @@ TEMPLATES: dict[str, _Template] = {
         "withdrawn.",
         "/promotions/{case_id}",
     ),
+    n.MONTHLY_BRIEF: _Template(
+        "{month} 月度部门简报",
+        "Department briefs for {month}",
+        "{month} 的部门月度简报已生成,PDF 见附件;也可在 Stride 中下载。",
+        "The department briefs for {month} are ready: the PDFs are attached, and Stride has "
+        "them for download.",
+        "/reports/monthly/{month}",
+    ),
 }
 
 

@@ -22,6 +22,9 @@ A request naming only the ``inbox`` channel creates the inbox items and sends no
 workflow in the organisation's quiet hours; it asks again with ``email`` when they end, and
 the stored items are found and e-mailed then). IM robots are another activity
 (activities/im.py).
+
+A request with a :class:`~workflows.notifications.BriefAttachment` attaches the stored
+month-end briefs (goals) to each e-mail as PDFs in the recipient's language.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from activities.clients import (
 from activities.ics import Attendee, invitation_ics
 from activities.labels import labels
 from activities.messages import email_message, render
+from activities.monthly_brief import brief_pdfs
 from services.common.settings import WorkerSettings
 from stride.identity.v1 import identity_pb2, identity_pb2_grpc, inbox_pb2, inbox_pb2_grpc
 from workflows.notifications import (
@@ -124,6 +128,8 @@ class NotifyActivities:
                 inbox = inbox_pb2_grpc.InboxServiceStub(ch)
                 ics = await self._invitation(ch, request.invitation, md)
                 names = await labels(self.settings, (m.params for m in request.messages))
+                # Month-end briefs by language, loaded once per activity run.
+                briefs: dict[str, list[tuple[str, bytes]]] = {}
                 for done, message in enumerate(request.messages):
                     _heartbeat(done)
                     key = delivery_key(request.key, message.recipient_id)
@@ -174,6 +180,20 @@ class NotifyActivities:
                             filename="invite.ics",
                             params={"method": "REQUEST", "charset": "utf-8"},
                         )
+                    if request.attachment is not None:
+                        locale = delivered.locale
+                        if locale not in briefs:
+                            briefs[locale] = await brief_pdfs(
+                                self.settings.goals_addr,
+                                request.attachment.month,
+                                request.attachment.department_ids,
+                                locale,
+                                md,
+                            )
+                        for filename, pdf in briefs[locale]:
+                            mail.add_attachment(
+                                pdf, maintype="application", subtype="pdf", filename=filename
+                            )
                     try:
                         await mailer.send(mail)
                     except (aiosmtplib.SMTPException, OSError) as err:

@@ -898,6 +898,23 @@ RULES: dict[str, Rule] = _rules(
     *_FEEDBACK_ROUND_RULES,
     *_TALENT_RULES,
     *_ARCHIVE_RULES,
+    # month-end department briefs (report/monthly/<yyyy-mm>)
+    Rule(
+        "report.list",
+        "List a month's department briefs: HR, admin, executives",
+        {HR: Reach.ALL, ADMIN: Reach.ALL, EXECUTIVE: Reach.ALL},
+        api_scope="goals:read",
+    ),
+    Rule(
+        "report.read",
+        "Download a department's month-end brief (PDF, HTML): its heads (and heads above), HR, "
+        "admin, executives",
+        _DEPARTMENT_READERS,
+        api_scope="goals:read",
+        resource="department",
+        read_action="department.read",
+    ),
+    Rule("report.run", "Brief a month now (HR, admin)", _ORG_ADMINS),
     # blockers addressed to a department, and the coordination meetings they call
     Rule(
         "blocker.list",

@@ -81,3 +81,14 @@ def integration_pull(plugin: str, source: str) -> str:
     """``integration-pull/<plugin>/<source>``: a scheduled pull of one integration plugin's
     metric source (its Temporal Schedule has the same id; runs get the start time appended)."""
     return f"{INTEGRATION_PULL_PREFIX}{plugin}/{source}"
+
+
+MONTHLY_BRIEF_PREFIX = "report/monthly/"
+# The Temporal Schedule that starts the month-end brief's scheduled runs (each of which briefs
+# the month as report/monthly/<yyyy-mm> on its last working day).
+MONTHLY_BRIEF_SCHEDULE = "report-monthly"
+
+
+def monthly_brief(month: str) -> str:
+    """``report/monthly/<yyyy-mm>``: the month-end department briefs of ``month``."""
+    return f"{MONTHLY_BRIEF_PREFIX}{month}"

@@ -61,6 +61,8 @@ PROMOTION_OBJECTION = "promotion.objection"
 PROMOTION_DECISION_NEEDED = "promotion.decision_needed"
 PROMOTION_DECIDED = "promotion.decided"
 PROMOTION_WITHDRAWN_NOTICE = "promotion.withdrawn"
+# The month-end department brief (report/monthly/<yyyy-mm>), with the PDFs attached.
+MONTHLY_BRIEF = "report.monthly_brief"
 
 # Templates also posted to the IM group robots of the recipients' departments: the
 # escalation's notices, which a team should see. Reminders and approvals are personal and
@@ -103,6 +105,7 @@ TEMPLATES = frozenset(
         PROMOTION_DECISION_NEEDED,
         PROMOTION_DECIDED,
         PROMOTION_WITHDRAWN_NOTICE,
+        MONTHLY_BRIEF,
     }
 )
 
@@ -112,6 +115,15 @@ class Outgoing:
     recipient_id: str
     # Template parameters (ids, counts, ISO dates); no personal data.
     params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class BriefAttachment:
+    """The stored month-end briefs (goals) of ``department_ids`` for ``month``, attached as
+    PDFs to each e-mail in the recipient's language. Ids only: the activity loads them."""
+
+    month: str
+    department_ids: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -140,6 +152,8 @@ class NotifyRequest:
     invitation: Invitation | None = None
     # Which of CHANNEL_INBOX, CHANNEL_EMAIL; empty: both (what older workflows sent).
     channels: list[str] = field(default_factory=list)
+    # Month-end briefs attached to each e-mail as PDFs in the recipient's language.
+    attachment: BriefAttachment | None = None
 
 
 @dataclass

@@ -424,3 +424,28 @@ TELEMETRY_DEADLETTER_PREFIX = "telemetry.deadletter."
 def ingest_subject(source: str, metric: str) -> str:
     """``telemetry.ingest.<source>.<metric>``: where a sample is published."""
     return f"{TELEMETRY_INGEST_PREFIX}{source}.{metric}"
+
+
+# A calendar month as ``yyyy-mm`` (the month-end brief's ``report/monthly/<yyyy-mm>``).
+MONTH_PATTERN = r"^([0-9]{4})-(0[1-9]|1[0-2])$"
+MONTH = re.compile(MONTH_PATTERN, re.ASCII)
+
+
+def parse_month(text: str) -> tuple[int, int] | None:
+    """``2026-11`` → (2026, 11); None for anything else."""
+    found = MONTH.match(text)
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
+def month_bounds(month: str) -> tuple[date, date] | None:
+    """First and last day of ``yyyy-mm``; None if it is not a month (or outside the years
+    Stride's cycles may have)."""
+    parsed = parse_month(month)
+    if parsed is None:
+        return None
+    year, number = parsed
+    if not FIRST_CYCLE_YEAR <= year <= LAST_CYCLE_YEAR:
+        return None
+    first = date(year, number, 1)
+    following = date(year + (number == 12), number % 12 + 1, 1)
+    return first, following - timedelta(days=1)

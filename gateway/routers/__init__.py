@@ -31,6 +31,7 @@ from gateway.routers import (
     org_invitations,
     org_sync,
     promotions,
+    reports,
     risk_rules,
     round_approvals,
     talent,
@@ -75,6 +76,7 @@ for module in (
     promotions,
     archive_routes,
     telemetry,
+    reports,
 ):
     annotate_routes(module.router)
     api_router.include_router(module.router)

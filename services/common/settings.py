@@ -217,6 +217,10 @@ class WorkerSettings(StrideSettings):
     # runs it every Monday at this local time (after the morning check-in deadline) in
     # STRIDE_TIME_ZONE; "" disables it (the worker then leaves an existing schedule alone).
     risk_sweep_at: str = Field(default="12:00", pattern=r"^$|^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    # The month-end department brief (report/monthly/<yyyy-mm>): the Schedule report-monthly
+    # fires at this local time on the 24th..31st and briefs the month on its last working day;
+    # "" disables it (an existing schedule is then left alone).
+    monthly_brief_at: str = Field(default="18:00", pattern=r"^$|^([01][0-9]|2[0-3]):[0-5][0-9]$")
     # Key results per SweepRisk batch.
     risk_sweep_batch_size: int = Field(default=500, ge=1, le=1000)
     # "file" source: a CSV or XLSX path the worker can read. "json" source: a URL answering

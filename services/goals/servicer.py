@@ -25,6 +25,7 @@ from services.goals.handlers import (
     exports,
     key_results,
     machine_values,
+    monthly_briefs,
     objectives,
     risk_rules,
     risk_sweep,
@@ -112,3 +113,7 @@ class GoalsServicer(goals_pb2_grpc.GoalsServiceServicer):
 
     RecordMachineValue = _rpc(machine_values.record)
     SetKeyResultStale = _rpc(machine_values.set_stale)
+
+    PutMonthlyBrief = _rpc(monthly_briefs.put)
+    GetMonthlyBrief = _rpc(monthly_briefs.get)
+    ListMonthlyBriefs = _rpc(monthly_briefs.list_)

@@ -24,7 +24,7 @@ from services.common.temporal import connect as connect_temporal
 from services.identity.sync.schedules import ensure_org_sync_schedules
 from services.worker.bridge import EventBridge, GoalsApprovals
 from services.worker.health import HealthServer, WorkerHealth
-from services.worker.schedules import ensure_risk_sweep_schedule
+from services.worker.schedules import ensure_monthly_brief_schedule, ensure_risk_sweep_schedule
 from services.worker.worker import activities_for, build_worker, ensure_search_attributes
 from workflows.kr_escalation import LEVEL_NAMES, KrEscalationWorkflow
 from workflows.search_attributes import STRIDE_RISK_LEVEL
@@ -80,6 +80,10 @@ async def _serve(settings: WorkerSettings, health: WorkerHealth) -> None:
         await ensure_risk_sweep_schedule(client, settings)
     except RPCError as err:
         log.warning("could not create or update the risk sweep schedule", error=str(err))
+    try:  # the month-end brief (STRIDE_MONTHLY_BRIEF_AT, 18:00 on the month's last working day)
+        await ensure_monthly_brief_schedule(client, settings)
+    except RPCError as err:
+        log.warning("could not create or update the month-end brief schedule", error=str(err))
     nc = await stride_nats.connect(
         settings.nats_url, name="stride-worker", wait=CONNECT_WAIT_SECONDS
     )

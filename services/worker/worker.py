@@ -24,6 +24,7 @@ from activities.escalation import EscalationActivities
 from activities.feedback_rounds import FeedbackRoundActivities
 from activities.im import ImActivities
 from activities.invitations import InvitationActivities
+from activities.monthly_brief import MonthlyBriefActivities
 from activities.notify import NotifyActivities
 from activities.org_calendar import OrgCalendarActivities
 from activities.org_sync import OrgSyncActivities
@@ -36,6 +37,7 @@ from workflows.feedback_round import FeedbackRoundWorkflow
 from workflows.integration_pull import IntegrationPullWorkflow
 from workflows.invitations import InvitationWorkflow
 from workflows.kr_escalation import KrEscalationWorkflow
+from workflows.monthly_brief import MonthlyBriefWorkflow
 from workflows.org_sync import OrgSyncWorkflow
 from workflows.plan_approval import PlanApprovalWorkflow
 from workflows.promotion import PromotionWorkflow
@@ -55,6 +57,7 @@ WORKFLOWS: list[type] = [
     RiskSweepWorkflow,
     FeedbackRoundWorkflow,
     PromotionWorkflow,
+    MonthlyBriefWorkflow,
 ]
 
 
@@ -82,6 +85,7 @@ def activities_for(settings: WorkerSettings) -> list[Callable[..., Any]]:
         *FeedbackRoundActivities(settings).all(),
         *PromotionActivities(settings).all(),
         ArchiveActivities(settings).archive_cycle,
+        *MonthlyBriefActivities(settings).all(),
     ]
 
 

@@ -180,7 +180,7 @@ async def gateway_stack(
                     # Its own durable consumer: stacks sharing a NATS server each get every
                     # sample published on it.
                     "telemetry_consumer": f"telemetry-{prefix.rstrip('_')}",
-                    "telemetry_staleness_interval": 0.5,
+                    "telemetry_staleness_interval": 5.0,
                 }
             )
         )

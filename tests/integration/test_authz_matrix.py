@@ -1803,6 +1803,45 @@ ENDPOINTS += [
     Endpoint("GET", "/telemetry/dead-letters", HR_ADMIN),
 ]
 
+# Month-end department briefs: the list for HR, admin, executives (and keys with goals:read);
+# a department's brief also for its heads. No month is briefed in this world: 404.
+BRIEF_LIST = grid(any="F F F Y Y Y Y S U")
+BRIEF_READ = grid(any="F F Y Y Y Y Y S U")  # Operations' brief; h heads it
+
+
+async def brief_month(w: World, column: str, target: str) -> dict[str, str]:
+    return {"month": "2019-01"}
+
+
+async def ops_brief(w: World, column: str, target: str) -> dict[str, str]:
+    return {"month": "2019-01", "department_id": w.departments["ops"]}
+
+
+ENDPOINTS += [
+    Endpoint(
+        "GET",
+        "/reports/monthly/{month}",
+        BRIEF_LIST,
+        ok=(404, "monthly_brief_not_found"),
+        params=brief_month,
+    ),
+    Endpoint(
+        "GET",
+        "/reports/monthly/{month}/{department_id}.pdf",
+        BRIEF_READ,
+        ok=(404, "monthly_brief_not_found"),
+        params=ops_brief,
+    ),
+    Endpoint(
+        "GET",
+        "/reports/monthly/{month}/{department_id}.html",
+        BRIEF_READ,
+        ok=(404, "monthly_brief_not_found"),
+        params=ops_brief,
+    ),
+    Endpoint("POST", "/reports/monthly/{month}/run", HR_ADMIN, ok=(202, None), params=brief_month),
+]
+
 EXPECTED: dict[str, tuple[int, str | None]] = {
     "F": (403, "forbidden"),
     # 360 rounds: the feedback service's own refusals

@@ -31,6 +31,8 @@ one whose objection is upheld (back to a new panel) and that the candidate then 
 on a stand-in PromotionService (:class:`PromotionStand`).
 ``feedback_round_whole`` is a whole 360 round on a stand-in RoundService (:class:`RoundStand`);
 ``cycle_closing_with_rounds`` a quarter's last run that starts its 360 rounds at closing.
+``monthly_brief`` is HR's run of ``report/monthly/2026-11`` on stand-in collect and render
+activities (:class:`BriefStand`).
 ``integration_pull_lines`` is a scheduled pull of the mes-oee plugin's ``lines`` source that
 fails once (the MES unavailable) and publishes on the retry, on a stand-in pull activity run by
 its own integrations worker.
@@ -69,7 +71,9 @@ from services.integrations.worker import build_integrations_worker
 from services.worker.worker import build_worker, ensure_search_attributes
 from tests.fakes.audit import DecisionLog
 from tests.workflows.fake_activities import (
+    BRIEF_ORG,
     SKIP_LEVEL,
+    BriefStand,
     FakeActivities,
     PromotionStand,
     RoundStand,
@@ -96,6 +100,7 @@ from workflows.kr_escalation import (
     KrEscalationWorkflow,
     RiskSignal,
 )
+from workflows.monthly_brief import MonthlyBriefInput, MonthlyBriefWorkflow
 from workflows.plan_approval import (
     SIGNAL_APPROVAL_REQUESTED,
     ApprovalRequest,
@@ -722,6 +727,21 @@ async def integration_pull(
     return handle
 
 
+async def monthly_brief(
+    env: WorkflowEnvironment, client: Client, task_queue: str
+) -> WorkflowHandle[Any, Any]:
+    """HR briefs November 2026: collect, three departments rendered, the executives and one
+    head mailed (stand-ins for collect and render, :class:`BriefStand`)."""
+    handle = await client.start_workflow(
+        MonthlyBriefWorkflow.run,
+        MonthlyBriefInput(month="2026-11"),
+        id=ids.monthly_brief("2026-11"),
+        task_queue=task_queue,
+    )
+    await handle.result()
+    return handle
+
+
 Scenario = Callable[
     [WorkflowEnvironment, Client, str],
     Awaitable[WorkflowHandle[Any, Any] | dict[str, WorkflowHandle[Any, Any]]],
@@ -748,6 +768,7 @@ SCENARIOS: dict[str, Scenario] = {
     # The same last run, now archiving after final scoring (patch ``cycle-archive``).
     "cycle_closing_archived": cycle_closing,
     "integration_pull_lines": integration_pull,
+    "monthly_brief": monthly_brief,
 }
 
 
@@ -766,6 +787,7 @@ async def record(names: list[str] | None = None) -> dict[str, str]:
         sweep = SweepStand(["at_risk", "behind", "skip", "on_track", "at_risk"])
         rounds = RoundStand()
         promotions = PromotionStand()
+        briefs = BriefStand(BRIEF_ORG)
         async with build_worker(
             env.client,
             task_queue,
@@ -775,6 +797,8 @@ async def record(names: list[str] | None = None) -> dict[str, str]:
                 sweep.sweep,
                 *rounds.all(),
                 *promotions.all(),
+                briefs.collect,
+                briefs.render,
             ],
             identity=IDENTITY,
         ):

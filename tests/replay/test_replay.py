@@ -67,6 +67,7 @@ def test_histories_are_committed() -> None:
         "promotion_back_to_panel_withdrawn",
         "cycle_closing_archived",
         "integration_pull_lines",
+        "monthly_brief",
     } <= names
 
 

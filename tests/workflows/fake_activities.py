@@ -45,6 +45,14 @@ from workflows.ladder import (
     SkipLevel,
     SkipLevelInput,
 )
+from workflows.monthly_brief import (
+    COLLECT_ACTIVITY,
+    RENDER_ACTIVITY,
+    BriefCollected,
+    BriefCollectInput,
+    BriefDepartment,
+    BriefRenderInput,
+)
 from workflows.notifications import (
     IM_ACTIVITY,
     IM_TARGETS_ACTIVITY,
@@ -446,3 +454,30 @@ class PromotionStand:
     @activity.defn(name=RECORD_ACTIVITY)
     async def record(self, step: PromotionStep) -> None:
         self._record(RECORD_ACTIVITY, step)
+
+
+# --- the month-end brief (workflows/monthly_brief.py) ---------------------------------------
+@dataclass
+class BriefStand:
+    collected: BriefCollected
+    months: list[str] = field(default_factory=list)
+    rendered: list[tuple[str, str]] = field(default_factory=list)
+
+    @activity.defn(name=COLLECT_ACTIVITY)
+    async def collect(self, input: BriefCollectInput) -> BriefCollected:
+        self.months.append(input.month)
+        return self.collected
+
+    @activity.defn(name=RENDER_ACTIVITY)
+    async def render(self, input: BriefRenderInput) -> None:
+        self.rendered.append((input.month, input.department_id))
+
+
+BRIEF_ORG = BriefCollected(
+    departments=[
+        BriefDepartment("d-eng", "head-eng"),
+        BriefDepartment("d-qa", "ceo"),  # the CEO heads QA too: one e-mail, as executive
+        BriefDepartment("d-ops", ""),
+    ],
+    executive_ids=["ceo", "coo"],
+)

@@ -4289,3 +4289,172 @@ class SetKeyResultStaleRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SetKeyResultStaleRequest: _TypeAlias = SetKeyResultStaleRequest  # noqa: Y015
+
+@_typing.final
+class MonthlyBriefDocument(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    HTML_FIELD_NUMBER: _builtins.int
+    PDF_FIELD_NUMBER: _builtins.int
+    language: _builtins.str
+    """zh-CN or en."""
+    html: _builtins.str
+    pdf: _builtins.bytes
+    def __init__(
+        self,
+        *,
+        language: _builtins.str = ...,
+        html: _builtins.str = ...,
+        pdf: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["html", b"html", "language", b"language", "pdf", b"pdf"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MonthlyBriefDocument: _TypeAlias = MonthlyBriefDocument  # noqa: Y015
+
+@_typing.final
+class PutMonthlyBriefRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MONTH_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_NAME_FIELD_NUMBER: _builtins.int
+    FIGURES_JSON_FIELD_NUMBER: _builtins.int
+    DOCUMENTS_FIELD_NUMBER: _builtins.int
+    month: _builtins.str
+    """yyyy-mm"""
+    department_id: _builtins.str
+    department_name: _builtins.str
+    figures_json: _builtins.str
+    """"": keep the stored figures."""
+    @_builtins.property
+    def documents(self) -> _containers.RepeatedCompositeFieldContainer[Global___MonthlyBriefDocument]: ...
+    def __init__(
+        self,
+        *,
+        month: _builtins.str = ...,
+        department_id: _builtins.str = ...,
+        department_name: _builtins.str = ...,
+        figures_json: _builtins.str = ...,
+        documents: _abc.Iterable[Global___MonthlyBriefDocument] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "department_name", b"department_name", "documents", b"documents", "figures_json", b"figures_json", "month", b"month"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutMonthlyBriefRequest: _TypeAlias = PutMonthlyBriefRequest  # noqa: Y015
+
+@_typing.final
+class MonthlyBrief(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MONTH_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_NAME_FIELD_NUMBER: _builtins.int
+    FIGURES_JSON_FIELD_NUMBER: _builtins.int
+    LANGUAGES_FIELD_NUMBER: _builtins.int
+    DOCUMENTS_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    month: _builtins.str
+    department_id: _builtins.str
+    department_name: _builtins.str
+    figures_json: _builtins.str
+    updated_at: _builtins.str
+    """RFC 3339."""
+    @_builtins.property
+    def languages(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The languages rendered so far."""
+
+    @_builtins.property
+    def documents(self) -> _containers.RepeatedCompositeFieldContainer[Global___MonthlyBriefDocument]:
+        """GetMonthlyBrief with a language: that document."""
+
+    def __init__(
+        self,
+        *,
+        month: _builtins.str = ...,
+        department_id: _builtins.str = ...,
+        department_name: _builtins.str = ...,
+        figures_json: _builtins.str = ...,
+        languages: _abc.Iterable[_builtins.str] | None = ...,
+        documents: _abc.Iterable[Global___MonthlyBriefDocument] | None = ...,
+        updated_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "department_name", b"department_name", "documents", b"documents", "figures_json", b"figures_json", "languages", b"languages", "month", b"month", "updated_at", b"updated_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MonthlyBrief: _TypeAlias = MonthlyBrief  # noqa: Y015
+
+@_typing.final
+class GetMonthlyBriefRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MONTH_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    month: _builtins.str
+    department_id: _builtins.str
+    language: _builtins.str
+    """"": figures only."""
+    def __init__(
+        self,
+        *,
+        month: _builtins.str = ...,
+        department_id: _builtins.str = ...,
+        language: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "language", b"language", "month", b"month"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetMonthlyBriefRequest: _TypeAlias = GetMonthlyBriefRequest  # noqa: Y015
+
+@_typing.final
+class ListMonthlyBriefsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MONTH_FIELD_NUMBER: _builtins.int
+    month: _builtins.str
+    def __init__(
+        self,
+        *,
+        month: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["month", b"month"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMonthlyBriefsRequest: _TypeAlias = ListMonthlyBriefsRequest  # noqa: Y015
+
+@_typing.final
+class ListMonthlyBriefsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BRIEFS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def briefs(self) -> _containers.RepeatedCompositeFieldContainer[Global___MonthlyBrief]: ...
+    def __init__(
+        self,
+        *,
+        briefs: _abc.Iterable[Global___MonthlyBrief] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["briefs", b"briefs"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMonthlyBriefsResponse: _TypeAlias = ListMonthlyBriefsResponse  # noqa: Y015

@@ -271,6 +271,21 @@ class GoalsServiceStub:
                 request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.SetKeyResultStaleRequest.SerializeToString,
                 response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.KeyResult.FromString,
                 _registered_method=True)
+        self.PutMonthlyBrief = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/PutMonthlyBrief',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.PutMonthlyBriefRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.MonthlyBrief.FromString,
+                _registered_method=True)
+        self.GetMonthlyBrief = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/GetMonthlyBrief',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetMonthlyBriefRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.MonthlyBrief.FromString,
+                _registered_method=True)
+        self.ListMonthlyBriefs = channel.unary_unary(
+                '/stride.goals.v1.GoalsService/ListMonthlyBriefs',
+                request_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListMonthlyBriefsRequest.SerializeToString,
+                response_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListMonthlyBriefsResponse.FromString,
+                _registered_method=True)
 
 
 class GoalsServiceServicer:
@@ -615,6 +630,32 @@ class GoalsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PutMonthlyBrief(self, request, context):
+        """The month-end department brief (workflow report/monthly/<yyyy-mm>): a department's
+        figures for a month (JSON of workflows/brief_figures.py's DepartmentFigures) and its
+        rendered documents per language. Put creates or replaces (a month run again); documents
+        of languages not named are kept.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetMonthlyBrief(self, request, context):
+        """One department's brief; with a language, that language's HTML and PDF. NOT_FOUND
+        (monthly_brief_not_found) for a brief, or a language of it, never stored.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMonthlyBriefs(self, request, context):
+        """Every department's brief of a month (figures and languages, no documents), by
+        department name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GoalsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -852,6 +893,21 @@ def add_GoalsServiceServicer_to_server(servicer, server):
                     servicer.SetKeyResultStale,
                     request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.SetKeyResultStaleRequest.FromString,
                     response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.KeyResult.SerializeToString,
+            ),
+            'PutMonthlyBrief': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutMonthlyBrief,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.PutMonthlyBriefRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.MonthlyBrief.SerializeToString,
+            ),
+            'GetMonthlyBrief': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMonthlyBrief,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.GetMonthlyBriefRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.MonthlyBrief.SerializeToString,
+            ),
+            'ListMonthlyBriefs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMonthlyBriefs,
+                    request_deserializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListMonthlyBriefsRequest.FromString,
+                    response_serializer=stride_dot_goals_dot_v1_dot_goals__pb2.ListMonthlyBriefsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -2125,6 +2181,87 @@ class GoalsService:
             '/stride.goals.v1.GoalsService/SetKeyResultStale',
             stride_dot_goals_dot_v1_dot_goals__pb2.SetKeyResultStaleRequest.SerializeToString,
             stride_dot_goals_dot_v1_dot_goals__pb2.KeyResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutMonthlyBrief(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/PutMonthlyBrief',
+            stride_dot_goals_dot_v1_dot_goals__pb2.PutMonthlyBriefRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.MonthlyBrief.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMonthlyBrief(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/GetMonthlyBrief',
+            stride_dot_goals_dot_v1_dot_goals__pb2.GetMonthlyBriefRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.MonthlyBrief.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMonthlyBriefs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.goals.v1.GoalsService/ListMonthlyBriefs',
+            stride_dot_goals_dot_v1_dot_goals__pb2.ListMonthlyBriefsRequest.SerializeToString,
+            stride_dot_goals_dot_v1_dot_goals__pb2.ListMonthlyBriefsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -134,6 +134,20 @@ class GoalsServiceStub:
     """Telemetry: the bound source went silent (stale = true: risk status STALE) or spoke again
     (stale = false: the risk rule decides again). Idempotent.
     """
+    PutMonthlyBrief: _aio.UnaryUnaryMultiCallable[_goals_pb2.PutMonthlyBriefRequest, _goals_pb2.MonthlyBrief]
+    """The month-end department brief (workflow report/monthly/<yyyy-mm>): a department's
+    figures for a month (JSON of workflows/brief_figures.py's DepartmentFigures) and its
+    rendered documents per language. Put creates or replaces (a month run again); documents
+    of languages not named are kept.
+    """
+    GetMonthlyBrief: _aio.UnaryUnaryMultiCallable[_goals_pb2.GetMonthlyBriefRequest, _goals_pb2.MonthlyBrief]
+    """One department's brief; with a language, that language's HTML and PDF. NOT_FOUND
+    (monthly_brief_not_found) for a brief, or a language of it, never stored.
+    """
+    ListMonthlyBriefs: _aio.UnaryUnaryMultiCallable[_goals_pb2.ListMonthlyBriefsRequest, _goals_pb2.ListMonthlyBriefsResponse]
+    """Every department's brief of a month (figures and languages, no documents), by
+    department name.
+    """
 
 class GoalsServiceServicer(metaclass=_abc_1.ABCMeta):
     """The goals service: cycles, objectives, key results, weekly check-ins, approvals, revisions
@@ -536,6 +550,38 @@ class GoalsServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _abc.Awaitable[_goals_pb2.KeyResult]:
         """Telemetry: the bound source went silent (stale = true: risk status STALE) or spoke again
         (stale = false: the risk rule decides again). Idempotent.
+        """
+
+    @_abc_1.abstractmethod
+    def PutMonthlyBrief(
+        self,
+        request: _goals_pb2.PutMonthlyBriefRequest,
+        context: _aio.ServicerContext[_goals_pb2.PutMonthlyBriefRequest, _abc.Awaitable[_goals_pb2.MonthlyBrief]],
+    ) -> _abc.Awaitable[_goals_pb2.MonthlyBrief]:
+        """The month-end department brief (workflow report/monthly/<yyyy-mm>): a department's
+        figures for a month (JSON of workflows/brief_figures.py's DepartmentFigures) and its
+        rendered documents per language. Put creates or replaces (a month run again); documents
+        of languages not named are kept.
+        """
+
+    @_abc_1.abstractmethod
+    def GetMonthlyBrief(
+        self,
+        request: _goals_pb2.GetMonthlyBriefRequest,
+        context: _aio.ServicerContext[_goals_pb2.GetMonthlyBriefRequest, _abc.Awaitable[_goals_pb2.MonthlyBrief]],
+    ) -> _abc.Awaitable[_goals_pb2.MonthlyBrief]:
+        """One department's brief; with a language, that language's HTML and PDF. NOT_FOUND
+        (monthly_brief_not_found) for a brief, or a language of it, never stored.
+        """
+
+    @_abc_1.abstractmethod
+    def ListMonthlyBriefs(
+        self,
+        request: _goals_pb2.ListMonthlyBriefsRequest,
+        context: _aio.ServicerContext[_goals_pb2.ListMonthlyBriefsRequest, _abc.Awaitable[_goals_pb2.ListMonthlyBriefsResponse]],
+    ) -> _abc.Awaitable[_goals_pb2.ListMonthlyBriefsResponse]:
+        """Every department's brief of a month (figures and languages, no documents), by
+        department name.
         """
 
 def add_GoalsServiceServicer_to_server(servicer: GoalsServiceServicer, server: _aio.Server) -> None: ...
