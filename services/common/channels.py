@@ -82,6 +82,8 @@ IDEMPOTENT_READS: dict[str, tuple[str, ...]] = {
         "GetPeopleStats",
         "GetDashboard",
         "ListRisks",
+        "GetMonthlyBrief",
+        "ListMonthlyBriefs",
     ),
     "stride.identity.v1.AuthService": ("ListApiKeys", "GetInvitationJob"),
     "stride.identity.v1.IdentityService": (
