@@ -247,3 +247,17 @@ def unstorable_text(exc: BaseException) -> bool:
             todo.append(e.orig)
         todo += [e.__cause__, e.__context__]
     return False
+
+
+class SessionRepository:
+    """What every service's repository starts with: the unit of work's session, ``add`` and
+    ``flush`` (its queries are its own)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, row: object) -> None:
+        self.session.add(row)
+
+    async def flush(self) -> None:
+        await self.session.flush()

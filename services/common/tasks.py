@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Coroutine
 from typing import Any, Literal, TypeVar
 
@@ -41,3 +42,29 @@ async def cancel_and_wait(
         await asyncio.wait({task}, timeout=every)
     if not task.cancelled():
         task.exception()  # retrieved, so asyncio does not log "never retrieved"
+
+
+class PullConsumerTask:
+    """A JetStream pull consumer run as one background task of a service (the audit chain's
+    appender, goals' dashboard feed): ``start()`` runs :meth:`run`, ``stop()`` cancels it and
+    unsubscribes whatever :meth:`run` subscribed as ``self._sub`` (messages fetched but never
+    handled would keep the NATS connection's drain waiting)."""
+
+    task_name = "pull-consumer"
+
+    def __init__(self) -> None:
+        self._task: asyncio.Task[None] | None = None
+        self._sub: Any = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name=self.task_name)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            await cancel_and_wait(self._task)
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+
+    async def run(self) -> None:
+        raise NotImplementedError

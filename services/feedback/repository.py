@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, func, or_, select, true
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.common.db import SessionRepository
 from services.feedback.models import (
     Badge,
     Challenge,
@@ -23,16 +23,7 @@ from workflows.vocabulary import VISIBILITY_PRAISE
 SETTINGS_ID = "org"
 
 
-class FeedbackRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    def add(self, row: object) -> None:
-        self.session.add(row)
-
-    async def flush(self) -> None:
-        await self.session.flush()
-
+class FeedbackRepository(SessionRepository):
     # -- feedback -------------------------------------------------------------------------------
     async def feedback(self, item_id: str) -> FeedbackItem | None:
         return await self.session.get(FeedbackItem, item_id)

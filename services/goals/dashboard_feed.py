@@ -12,7 +12,6 @@ name) builds the whole read model from the tables and follows the stream from th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 import structlog
@@ -24,7 +23,7 @@ from nats.js.errors import NotFoundError
 
 from services.common import metrics
 from services.common.nats import GOALS_STREAM, num_delivered
-from services.common.tasks import cancel_and_wait
+from services.common.tasks import PullConsumerTask
 from services.goals.domain import dashboards
 from services.goals.events import EVENTS
 from services.goals.handlers import dashboards as handlers
@@ -40,23 +39,14 @@ NAK_DELAY_SECONDS = 2.0
 RESTART_SECONDS = 2.0
 
 
-class DashboardFeed:
+class DashboardFeed(PullConsumerTask):
+    task_name = "dashboard-feed"
+
     def __init__(self, nc: NatsClient, deps: Deps, *, durable: str = CONSUMER) -> None:
+        super().__init__()
         self.nc = nc
         self.deps = deps
         self.durable = durable
-        self._task: asyncio.Task[None] | None = None
-        self._sub: Any = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self.run(), name="dashboard-feed")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            await cancel_and_wait(self._task)
-        if self._sub is not None:
-            with contextlib.suppress(Exception):
-                await self._sub.unsubscribe()
 
     async def run(self) -> None:
         """Follow the stream; on a failure (NATS or the database away at start) start over."""

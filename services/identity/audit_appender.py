@@ -14,8 +14,6 @@ that arrived meanwhile (up to ``BATCH``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from typing import Any
 
 import structlog
 from google.protobuf.message import DecodeError
@@ -24,7 +22,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 
 from services.common import metrics
 from services.common.nats import AUDIT_STREAM, num_delivered
-from services.common.tasks import cancel_and_wait
+from services.common.tasks import PullConsumerTask
 from services.identity.handlers.audit import AuditTrail
 from stride.audit.v1 import audit_pb2
 
@@ -34,26 +32,16 @@ CONSUMER = "identity-audit"
 BATCH = 200
 
 
-class AuditAppender:
+class AuditAppender(PullConsumerTask):
     """Appends AuditRecorded events from JetStream to the chain; acks after commit."""
 
+    task_name = "audit-appender"
+
     def __init__(self, nc: NatsClient, trail: AuditTrail, *, min_interval: float = 0.0) -> None:
+        super().__init__()
         self.nc = nc
         self.trail = trail
         self.min_interval = min_interval
-        self._task: asyncio.Task[None] | None = None
-        self._sub: Any = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self.run(), name="audit-appender")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            await cancel_and_wait(self._task)
-        if self._sub is not None:
-            # Messages fetched but never handled would keep the connection's drain waiting.
-            with contextlib.suppress(Exception):
-                await self._sub.unsubscribe()
 
     async def run(self) -> None:
         js = self.nc.jetstream()

@@ -13,6 +13,7 @@ from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.common.db import SessionRepository
 from services.common.models import aware
 from services.telemetry.domain.aggregation import Summary
 from services.telemetry.domain.samples import MetricSpec
@@ -29,16 +30,7 @@ def _insert(session: AsyncSession, table: Any) -> Any:
     return (postgresql.insert if _postgres(session) else sqlite.insert)(table)
 
 
-class TelemetryRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    def add(self, row: object) -> None:
-        self.session.add(row)
-
-    async def flush(self) -> None:
-        await self.session.flush()
-
+class TelemetryRepository(SessionRepository):
     # -- metrics --------------------------------------------------------------------------------
     async def metric(self, name: str) -> Metric | None:
         return await self.session.get(Metric, name)

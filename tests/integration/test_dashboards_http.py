@@ -166,13 +166,17 @@ async def _settled(plant: Plant, path: str, who: str, key_results: int) -> dict[
     """The dashboard once the read model has caught up with the events (it follows the
     stream, so a fresh write shows within moments)."""
     body: dict[str, Any] = {}
+    same = 0
     for _ in range(100):
         r = await plant.stack.http.get(path, headers=plant.headers[who])
         assert r.status_code == 200, r.text
-        body = r.json()
-        if body["total"]["key_results"] == key_results and body["weeks"]:
+        previous, body = body, r.json()
+        ready = body["total"]["key_results"] == key_results and body["weeks"]
+        # Caught up: the same figures three reads in a row (events still in flight move them).
+        same = same + 1 if ready and body == previous else 0
+        if same >= 2:
             return body
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.25)
     raise AssertionError(f"dashboard never settled: {body}")
 
 
