@@ -27,12 +27,15 @@ class Arrived:
 
 
 async def fresh_ingest_stream(js: JetStreamContext) -> None:
-    """TELEMETRY_INGEST, emptied (the NATS server is one per test session)."""
+    """TELEMETRY_INGEST, new and empty (the NATS server is one per test session). Deleted and
+    made again rather than purged: a purge keeps the duplicate window, and the plugins' sample
+    ids are deterministic, so samples another test published for the same periods would be
+    dropped as duplicates here."""
     try:
-        await js.stream_info(STREAM)
+        await js.delete_stream(STREAM)
     except NotFoundError:
-        await js.add_stream(StreamConfig(name=STREAM, subjects=[SUBJECTS], duplicate_window=900))
-    await js.purge_stream(STREAM)
+        pass
+    await js.add_stream(StreamConfig(name=STREAM, subjects=[SUBJECTS], duplicate_window=900))
 
 
 async def arrived(js: JetStreamContext) -> list[Arrived]:

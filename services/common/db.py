@@ -18,6 +18,7 @@ import asyncpg
 import asyncpg.exceptions
 from alembic import command
 from alembic.config import Config
+from opentelemetry import trace
 from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
@@ -30,7 +31,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.schema import MetaData
 
 from services.common.settings import StrideSettings
-from services.common.telemetry import instrument_engine
+from services.common.telemetry import instrument_engine, recording
 
 # Any 64-bit number works; one lock for every service's migrations in a database.
 _MIGRATION_LOCK = 0x5374726964650001
@@ -108,13 +109,24 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
 
 @asynccontextmanager
 async def driver_errors(statement: str) -> AsyncIterator[None]:
-    """Constraint violations of statements sent straight to asyncpg raised as SQLAlchemy's
-    ``IntegrityError``, as the same statement through the session would raise them (callers
-    map that one exception)."""
+    """A statement sent straight to asyncpg: its database span when something records spans
+    (as SQLAlchemy's instrumentation makes for the session's statements), and constraint
+    violations raised as SQLAlchemy's ``IntegrityError``, as the same statement through the
+    session would raise them (callers map that one exception)."""
+    span = None
+    if recording():
+        span = trace.get_tracer("stride.db").start_span(
+            statement.split(None, 1)[0].upper() if statement.strip() else "SQL",
+            kind=trace.SpanKind.CLIENT,
+            attributes={"db.system": "postgresql", "db.statement": statement.strip()},
+        )
     try:
         yield
     except asyncpg.exceptions.IntegrityConstraintViolationError as exc:
         raise sa_exc.IntegrityError(statement, None, exc) from exc
+    finally:
+        if span is not None:
+            span.end()
 
 
 def _upgrade(conn: Connection, script_location: str) -> None:

@@ -471,7 +471,8 @@ class GoalsRepository:
         # One statement per key result, in id order (concurrent bulk check-ins lock in one
         # order); a bulk request has a few.
         for kr_id, week in sorted(set(wanted)):
-            record = await conn.fetchrow(_LOCK_FOR_CHECK_IN, kr_id, week)
+            async with driver_errors(_LOCK_FOR_CHECK_IN):
+                record = await conn.fetchrow(_LOCK_FOR_CHECK_IN, kr_id, week)
             if record is None:
                 continue
             row = tuple(record)

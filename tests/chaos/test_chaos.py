@@ -54,7 +54,7 @@ from tests.waiting import until
 from workflows import ids
 from workflows.kr_escalation import COORDINATION_LEVEL
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(330)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(480)]
 
 KILL_ORDER = (
     "goals",
@@ -297,7 +297,8 @@ async def test_every_process_killed_under_load(up: Up) -> None:
                 kill(up, name)
                 await until(lambda n=name, b=before: up.restarts(n) > b, 90, what=f"{name} back")
                 await load.allow(marks[i + 1] + slack if i + 1 < len(marks) else load.total)
-            await asyncio.wait_for(running, 120)
+            # The rest of the load after the last kill: ~1 min alone, slower on a busy CI machine.
+            await asyncio.wait_for(running, 240)
         finally:
             running.cancel()
             samples.stop()

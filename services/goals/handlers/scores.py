@@ -64,9 +64,9 @@ async def participation(
         elif o.status == ObjectiveStatus.APPROVED:
             p.approved_objectives += 1
     for kr, objective_status in owned:
+        p = person(kr.owner_id)  # owning a key result of any status is taking part
         if objective_status != ObjectiveStatus.APPROVED:
             continue
-        p = person(kr.owner_id)
         p.key_results += 1
         p.checked_in += kr.id in checked
         p.at_risk += kr.risk_status == Risk.AT_RISK
