@@ -27,6 +27,7 @@ from stride.feedback.v1 import rounds_pb2 as pb
 from stride.identity.v1 import inbox_pb2
 from tests.integration.gateway_stack import GatewayStack, gateway_stack, problem
 from tests.integration.test_feedback_rounds import QUESTIONS, answers
+from tests.integration.worker_stack import NO_QUIET_HOURS
 from tests.waiting import until
 from workflows import ids
 from workflows.feedback_round import FeedbackRoundWorkflow
@@ -73,6 +74,9 @@ async def test_a_round_from_start_to_results(
         temporal_address=client.service_client.config.target_host,
         task_queue=queue,
     ) as stack:
+        # Invitations wait for the end of quiet hours (22:00-08:00 Shanghai by default): off,
+        # or the round stays "approved" when the suite runs in the organisation's night.
+        await stack.admin_grpc.identity.PutNotificationPolicy(NO_QUIET_HOURS)
         dept = await stack.department()
         boss = await stack.person(dept.id, sign_in=False)
         manager = await stack.person(dept.id, manager_id=boss.id)
