@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import structlog
+from sqlalchemy import update
 
 from services.common import metrics
 from services.common.errors import InvalidArgument
@@ -184,12 +185,13 @@ async def _mark_bindings(uow: Uow, fresh: Sequence[ValidSample], now: datetime) 
     """Mark every binding a new sample feeds dirty, note when it last heard from its source,
     and clear a stale one (SourceStalenessChanged). The number of bindings touched."""
     touched = 0
+    dirty: list[str] = []
     for binding in await uow.repo.bindings_fed_by({s.metric for s in fresh}):
         feeding = [s for s in fresh if _feeds(binding, s)]
         if not feeding:
             continue
         touched += 1
-        binding.dirty = True
+        dirty.append(binding.id)
         binding.last_arrival_at = now
         newest = max(s.event_time for s in feeding)
         known = aware(binding.last_sample_at)
@@ -206,6 +208,12 @@ async def _mark_bindings(uow: Uow, fresh: Sequence[ValidSample], now: datetime) 
                     last_sample_at=rfc3339(binding.last_sample_at),
                 )
             )
+    if dirty:
+        # Written by a statement, not through the loaded rows: the push scheduler may have
+        # claimed a binding (dirty = false) since this transaction read it as dirty, and
+        # setting an attribute to the value it was read with writes nothing (the new samples
+        # would then wait for the next one to be pushed).
+        await uow.session.execute(update(Binding).where(Binding.id.in_(dirty)).values(dirty=True))
     return touched
 
 
