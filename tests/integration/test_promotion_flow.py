@@ -15,7 +15,7 @@ the manager and the panel get the decision by inbox and mail.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -32,6 +32,7 @@ from stride.feedback.v1 import promotions_pb2 as pb
 from stride.identity.v1 import inbox_pb2
 from tests.integration.gateway_stack import GatewayStack, gateway_stack, problem
 from tests.integration.worker_stack import NO_QUIET_HOURS
+from tests.temporal_leftovers import time_skipping_env
 from tests.waiting import until
 from workflows.notifications import (
     PROMOTION_DECIDED,
@@ -68,6 +69,15 @@ async def told(stack: GatewayStack, template: str, *people: Any) -> None:
         return True
 
     await until(all_told, 60, what=f"{template} in every inbox")
+
+
+@pytest.fixture
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    """This test's own time-skipping server: it skips ten days, which on the session's server
+    fires every timer the other tests' workflows left there (on a loaded CI machine the
+    skip's RPC timed out)."""
+    async with time_skipping_env() as env:
+        yield env
 
 
 async def test_a_promotion_through_http_with_an_objection_dismissed(
