@@ -25,6 +25,7 @@ from services.worker.round_handlers import handle_round_started
 from services.worker.worker import activities_for, build_worker, ensure_search_attributes
 from stride.feedback.v1 import rounds_pb2 as pb
 from stride.identity.v1 import inbox_pb2
+from tests.integration import test_promotion_flow
 from tests.integration.gateway_stack import GatewayStack, gateway_stack, problem
 from tests.integration.test_feedback_rounds import QUESTIONS, answers
 from tests.integration.worker_stack import NO_QUIET_HOURS
@@ -56,6 +57,10 @@ def approve(stack: GatewayStack, round_id: str, raters: list[str], headers: dict
 
 
 ORG_ZONE = ZoneInfo(DEFAULT_TIME_ZONE)
+
+
+# This test's own time-skipping server: it skips 12 days (the fixture says why).
+temporal_env = test_promotion_flow.temporal_env
 
 
 async def test_a_round_from_start_to_results(
