@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Collection, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -53,21 +54,30 @@ def _bindable(host: str, port: int) -> bool:
     return True
 
 
+# Ports this process handed out lately: a caller often picks several before binding any, and
+# a random pick could otherwise return one of them again.
+_RECENT: deque[int] = deque(maxlen=256)
+
+
 def free_port(host: str = "127.0.0.1", exclude: Collection[int] = ()) -> int:
     """A TCP port nothing listens on now, outside the ephemeral range when possible, and not
-    one of ``exclude`` (ports already handed to other processes that have not bound them yet:
-    picked at random, two calls can otherwise return the same port)."""
+    one of ``exclude`` nor one this process handed out recently (ports given to servers that
+    have not bound them yet: picked at random, two calls could otherwise return the same
+    port)."""
     low, high = _unassigned_range()
     rng = random.SystemRandom()
+    taken = set(exclude) | set(_RECENT)
     for _ in range(50 if high else 0):
         port = rng.randint(low, high)
-        if port not in exclude and _bindable(host, port):
+        if port not in taken and _bindable(host, port):
+            _RECENT.append(port)
             return port
     while True:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             s.bind((host, 0))
             port = int(s.getsockname()[1])
-        if port not in exclude:
+        if port not in taken:
+            _RECENT.append(port)
             return port
 
 

@@ -182,6 +182,10 @@ def channel_options(max_message_bytes: int = MAX_MESSAGE_BYTES) -> list[tuple[st
         ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS),
         ("grpc.max_send_message_length", max_message_bytes),
         ("grpc.max_receive_message_length", max_message_bytes),
+        # gRPC sets SO_REUSEPORT by default: two servers given the same port would both bind
+        # and split the calls between them ("Method not found" on half of them). Refuse the
+        # second bind instead.
+        ("grpc.so_reuseport", 0),
     ]
 
 
