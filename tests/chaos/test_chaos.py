@@ -298,7 +298,14 @@ async def test_every_process_killed_under_load(up: Up) -> None:
                 await until(lambda n=name, b=before: up.restarts(n) > b, 90, what=f"{name} back")
                 await load.allow(marks[i + 1] + slack if i + 1 < len(marks) else load.total)
             # The rest of the load after the last kill: ~1 min alone, slower on a busy CI machine.
-            await asyncio.wait_for(running, 240)
+            try:
+                await asyncio.wait_for(running, 240)
+            except TimeoutError:
+                raise AssertionError(
+                    f"the load did not finish within 240 s after the last kill (acknowledged "
+                    f"{load.acked} of {load.total}, retried: {dict(load.retried)}); the "
+                    f"stack's last log lines:\n" + "\n".join(up.text().splitlines()[-60:])
+                ) from None
         finally:
             running.cancel()
             samples.stop()
