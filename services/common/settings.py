@@ -193,10 +193,19 @@ class GatewaySettings(StrideSettings):
         return self
 
 
-class WorkerSettings(StrideSettings):
-    # HTTP /healthz and /readyz of the worker (Kubernetes probes). 0: not served.
+class HealthEndpointSettings(StrideSettings):
+    """Settings of a process that only connects out but answers Kubernetes probes."""
+
+    # HTTP /healthz and /readyz (services/worker/health.py). 0: not served.
     health_host: str = "127.0.0.1"
     health_port: int = 0
+
+
+class WorkerSettings(HealthEndpointSettings):
+    # Also run the integrations worker (task queue STRIDE_INTEGRATIONS_TASK_QUEUE, the
+    # installed plugins) in this process: what `stride up` does, one process less on a
+    # laptop. Kubernetes runs it as its own deployment (`stride worker --queue integrations`).
+    integrations_in_worker: bool = False
     # How often the escalations-by-level gauge is refreshed from Temporal visibility
     # (seconds; 0: never). Five count queries per refresh.
     escalation_metrics_interval: float = 60.0

@@ -121,6 +121,9 @@ class MetricSource(ABC):
     interval: ClassVar[timedelta] = timedelta(minutes=15)
     # A pull that takes longer than this is cancelled and retried.
     timeout: ClassVar[timedelta] = timedelta(minutes=2)
+    # Settings without a default (e.g. "base_url"): a source missing one is not scheduled
+    # (the worker logs which variable to set) instead of failing every pull.
+    required_settings: ClassVar[Sequence[str]] = ()
 
     @abstractmethod
     async def pull(self, ctx: PullContext) -> Sequence[Sample]:
@@ -201,6 +204,12 @@ def plugin_settings(plugin: str, environ: Mapping[str, str]) -> dict[str, str]:
     """The plugin's settings out of ``environ`` (keys lower-cased, prefix removed)."""
     prefix = env_name(plugin, "")
     return {k[len(prefix) :].lower(): v for k, v in environ.items() if k.startswith(prefix)}
+
+
+def missing_settings(plugin: Plugin, source: MetricSource, environ: Mapping[str, str]) -> list[str]:
+    """The environment variables of ``source``'s required settings that are not set."""
+    have = plugin_settings(plugin.name, environ)
+    return [env_name(plugin.name, key) for key in source.required_settings if not have.get(key)]
 
 
 def check_samples(source: MetricSource, samples: Sequence[Sample]) -> None:

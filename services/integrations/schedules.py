@@ -5,8 +5,10 @@ an operator's pause survives a restart)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 
+import structlog
 from temporalio.client import (
     Client,
     Schedule,
@@ -18,7 +20,7 @@ from temporalio.client import (
 )
 
 from services.common.schedules import ensure_schedule
-from services.integrations.api import MetricSource, Plugin
+from services.integrations.api import MetricSource, Plugin, missing_settings
 from workflows import ids
 from workflows.audit import memo
 from workflows.integration_pull import IntegrationPullWorkflow, PullInput, memo_title
@@ -51,16 +53,38 @@ def pull_schedule(plugin: Plugin, source: MetricSource, task_queue: str) -> Sche
     )
 
 
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class PullSchedules:
+    """What :func:`ensure_pull_schedules` did: the schedules kept, and the sources left
+    unscheduled because a required setting is missing (schedule id → variables to set)."""
+
+    made: list[str] = field(default_factory=list)
+    unconfigured: dict[str, list[str]] = field(default_factory=dict)
+
+
 async def ensure_pull_schedules(
-    client: Client, plugins: Mapping[str, Plugin], task_queue: str
-) -> list[str]:
-    """Create or update the schedule of every source of ``plugins``; returns their ids.
-    Sources no longer installed keep their schedule (pause or delete it with the Temporal
-    CLI; its pulls fail with IntegrationUnknownSource)."""
-    made: list[str] = []
+    client: Client,
+    plugins: Mapping[str, Plugin],
+    task_queue: str,
+    environ: Mapping[str, str],
+) -> PullSchedules:
+    """Create or update the schedule of every configured source of ``plugins``. A source
+    missing a required setting gets none (an existing one is left as it is: its pulls fail
+    and say which variable is missing). Sources no longer installed keep their schedule
+    (pause or delete it with the Temporal CLI; its pulls fail with
+    IntegrationUnknownSource)."""
+    done = PullSchedules()
     for plugin in plugins.values():
         for source in plugin.sources:
             sid = ids.integration_pull(plugin.name, source.name)
+            missing = missing_settings(plugin, source, environ)
+            if missing:
+                log.info("integration source not configured", schedule=sid, set=missing)
+                done.unconfigured[sid] = missing
+                continue
             await ensure_schedule(client, sid, pull_schedule(plugin, source, task_queue))
-            made.append(sid)
-    return made
+            done.made.append(sid)
+    return done

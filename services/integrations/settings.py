@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from services.common.settings import StrideSettings
+from services.common.settings import HealthEndpointSettings
 
 
-class IntegrationSettings(StrideSettings):
+class IntegrationSettings(HealthEndpointSettings):
     # The Temporal task queue of the plugins' pulls and activities.
     integrations_task_queue: str = "integrations"
     # Comma-separated plugin names to run; empty: every installed plugin.

@@ -11,11 +11,13 @@ stream TELEMETRY_INGEST; a pull fails and is retried while it does not exist).
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
 import structlog
+from nats.aio.client import Client as NATS
 from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.worker import Worker
@@ -28,6 +30,7 @@ from services.integrations.discovery import discover
 from services.integrations.schedules import ensure_pull_schedules
 from services.integrations.settings import IntegrationSettings
 from services.integrations.watermarks import Watermarks
+from services.worker.health import WorkerHealth, health_endpoint
 from workflows.integration_pull import IntegrationPullWorkflow
 from workflows.sandbox import RUNNER
 
@@ -52,49 +55,67 @@ def build_integrations_worker(
 
 
 async def serve(settings: IntegrationSettings) -> None:
+    """``stride worker --queue integrations``: connect, run until cancelled; with
+    ``health_port`` set, /healthz and /readyz meanwhile (ready once Temporal and NATS are
+    connected and the worker polls)."""
+    health = WorkerHealth(parts=("integrations",))
+    async with health_endpoint(health, settings.health_host, settings.health_port):
+        client = await connect_temporal(
+            settings,
+            identity="stride-integrations",
+            wait=CONNECT_WAIT_SECONDS,
+            runtime=temporal_runtime("integrations", settings.otel_exporter),
+        )
+        health.temporal = client
+        nc = await stride_nats.connect(
+            settings.nats_url, name="stride-integrations", wait=CONNECT_WAIT_SECONDS
+        )
+        health.nats = nc
+        try:
+            await run_integrations(client, nc, settings, health)
+        finally:
+            if not nc.is_closed:
+                await asyncio.shield(nc.drain())
+
+
+async def run_integrations(
+    client: Client, nc: NATS, settings: IntegrationSettings, health: WorkerHealth
+) -> None:
+    """The plugins' schedules and the worker on their task queue, until cancelled (on its
+    own connections, or inside ``stride serve worker`` with STRIDE_INTEGRATIONS_IN_WORKER)."""
     found = discover(settings.plugin_names())
     log.info(
         "integration plugins",
         loaded=sorted(found.plugins),
         skipped=sorted(found.broken),
     )
-    client = await connect_temporal(
-        settings,
-        identity="stride-integrations",
-        wait=CONNECT_WAIT_SECONDS,
-        runtime=temporal_runtime("integrations", settings.otel_exporter),
+    js = nc.jetstream()
+    watermarks = await Watermarks.open(
+        js, settings.integrations_watermark_bucket, settings.nats_stream_replicas
     )
-    nc = await stride_nats.connect(
-        settings.nats_url, name="stride-integrations", wait=CONNECT_WAIT_SECONDS
+    if settings.integrations_schedules:
+        try:
+            done = await ensure_pull_schedules(
+                client, found.plugins, settings.integrations_task_queue, os.environ
+            )
+            log.info("integration schedules", schedules=done.made, unconfigured=done.unconfigured)
+        except RPCError as err:
+            log.warning("could not create or update the pull schedules", error=str(err))
+    activities = IntegrationActivities(
+        found.plugins,
+        js,
+        watermarks,
+        http_timeout=settings.integrations_http_timeout_seconds,
     )
+    worker = build_integrations_worker(
+        client,
+        settings.integrations_task_queue,
+        activities.all(),
+        graceful_shutdown_timeout=WORKER_SHUTDOWN_TIMEOUT,
+    )
+    health.integrations = worker
+    log.info("integrations worker started", task_queue=settings.integrations_task_queue)
     try:
-        js = nc.jetstream()
-        watermarks = await Watermarks.open(
-            js, settings.integrations_watermark_bucket, settings.nats_stream_replicas
-        )
-        if settings.integrations_schedules:
-            try:
-                made = await ensure_pull_schedules(
-                    client, found.plugins, settings.integrations_task_queue
-                )
-                log.info("integration schedules", schedules=made)
-            except RPCError as err:
-                log.warning("could not create or update the pull schedules", error=str(err))
-        activities = IntegrationActivities(
-            found.plugins,
-            js,
-            watermarks,
-            http_timeout=settings.integrations_http_timeout_seconds,
-        )
-        worker = build_integrations_worker(
-            client,
-            settings.integrations_task_queue,
-            activities.all(),
-            graceful_shutdown_timeout=WORKER_SHUTDOWN_TIMEOUT,
-        )
-        log.info("integrations worker started", task_queue=settings.integrations_task_queue)
         await worker.run()
     finally:
-        if not nc.is_closed:
-            await asyncio.shield(nc.drain())
         log.info("integrations worker stopped")

@@ -2,8 +2,12 @@
 
 - ``GET /healthz``: 200 while the process' event loop answers (liveness);
 - ``GET /readyz``: 200 when the worker is connected to Temporal (a health check answered),
-  connected to NATS, its Temporal worker is polling its task queue and the event bridge is
-  fetching; otherwise 503 with what is missing. Both answer JSON.
+  connected to NATS, and the parts it runs are going — its Temporal worker polling its task
+  queue, the event bridge fetching, the integrations worker polling its own; otherwise 503
+  with what is missing. Both answer JSON.
+
+The integrations worker (``stride worker --queue integrations``) serves the same endpoint
+with the parts it runs.
 
 Served by starlette on uvicorn, embedded in the worker's event loop.
 """
@@ -11,7 +15,8 @@ Served by starlette on uvicorn, embedded in the worker's event loop.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -46,6 +51,9 @@ class WorkerHealth:
     nats: Any = None  # nats.aio.client.Client
     worker: Any = None  # temporalio.worker.Worker
     bridge: Any = None  # services.worker.bridge.EventBridge
+    integrations: Any = None  # temporalio.worker.Worker on the integrations task queue
+    # What this process runs besides its Temporal and NATS connections.
+    parts: tuple[str, ...] = ("worker", "bridge")
 
     async def _temporal(self) -> str:
         if self.temporal is None:
@@ -63,12 +71,19 @@ class WorkerHealth:
             return "not connected"
         return "" if self.nats.is_connected else "disconnected"
 
-    async def _worker(self) -> str:
-        if self.worker is None:
+    @staticmethod
+    def _polling(worker: Any) -> str:
+        if worker is None:
             return "not started"
-        if self.worker.is_shutdown or not self.worker.is_running:
+        if worker.is_shutdown or not worker.is_running:
             return "not polling"
         return ""
+
+    async def _worker(self) -> str:
+        return self._polling(self.worker)
+
+    async def _integrations(self) -> str:
+        return self._polling(self.integrations)
 
     async def _bridge(self) -> str:
         if self.bridge is None:
@@ -83,12 +98,9 @@ class WorkerHealth:
 
     async def readiness(self) -> dict[str, str]:
         """name → "ok" or the reason it is not."""
-        checks: dict[str, Check] = {
-            "temporal": self._temporal,
-            "nats": self._nats,
-            "worker": self._worker,
-            "bridge": self._bridge,
-        }
+        checks: dict[str, Check] = {"temporal": self._temporal, "nats": self._nats}
+        for part in self.parts:
+            checks[part] = getattr(self, f"_{part}")
         results = await asyncio.gather(*(c() for c in checks.values()))
         return {name: (r or "ok") for name, r in zip(checks, results, strict=True)}
 
@@ -139,3 +151,18 @@ class HealthServer(BackgroundServer):
     async def start(self) -> None:
         await super().start()
         log.info("worker health endpoint listening", host=self.server.config.host, port=self.port)
+
+
+@asynccontextmanager
+async def health_endpoint(health: WorkerHealth, host: str, port: int) -> AsyncIterator[None]:
+    """Serve ``/healthz`` and ``/readyz`` for ``health`` on ``host:port`` meanwhile (not at
+    all when ``port`` is 0)."""
+    if not port:
+        yield
+        return
+    server = HealthServer(health, host, port)
+    await server.start()
+    try:
+        yield
+    finally:
+        await asyncio.shield(server.stop())

@@ -23,7 +23,7 @@ from services.common.telemetry import temporal_runtime
 from services.common.temporal import connect as connect_temporal
 from services.identity.sync.schedules import ensure_org_sync_schedules
 from services.worker.bridge import EventBridge, GoalsApprovals
-from services.worker.health import HealthServer, WorkerHealth
+from services.worker.health import WorkerHealth, health_endpoint
 from services.worker.schedules import ensure_monthly_brief_schedule, ensure_risk_sweep_schedule
 from services.worker.worker import activities_for, build_worker, ensure_search_attributes
 from workflows.kr_escalation import LEVEL_NAMES, KrEscalationWorkflow
@@ -44,18 +44,10 @@ async def serve(settings: WorkerSettings) -> None:
     Temporal and NATS are connected and both loops run).
     """
     health = WorkerHealth()
-    server = (
-        HealthServer(health, settings.health_host, settings.health_port)
-        if settings.health_port
-        else None
-    )
-    if server is not None:
-        await server.start()
-    try:
+    if settings.integrations_in_worker:
+        health.parts = (*health.parts, "integrations")
+    async with health_endpoint(health, settings.health_host, settings.health_port):
         await _serve(settings, health)
-    finally:
-        if server is not None:
-            await asyncio.shield(server.stop())
 
 
 async def _serve(settings: WorkerSettings, health: WorkerHealth) -> None:
@@ -112,6 +104,17 @@ async def _serve(settings: WorkerSettings, health: WorkerHealth) -> None:
         health.worker, health.bridge = worker, bridge
         worker_task = asyncio.create_task(worker.run(), name="temporal-worker")
         bridge_task = asyncio.create_task(bridge.run(), name="event-bridge")
+        running = {worker_task, bridge_task}
+        if settings.integrations_in_worker:
+            from services.integrations.settings import IntegrationSettings
+            from services.integrations.worker import run_integrations
+
+            running.add(
+                asyncio.create_task(
+                    run_integrations(client, nc, IntegrationSettings(), health),
+                    name="integrations-worker",
+                )
+            )
         if settings.escalation_metrics_interval > 0:
             gauges = asyncio.create_task(
                 poll_escalation_levels(client, settings.escalation_metrics_interval),
@@ -119,9 +122,7 @@ async def _serve(settings: WorkerSettings, health: WorkerHealth) -> None:
             )
         log.info("worker started", task_queue=settings.task_queue)
         try:
-            done, _ = await asyncio.wait(
-                {worker_task, bridge_task}, return_when=asyncio.FIRST_COMPLETED
-            )
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 task.result()  # re-raise what stopped it
             raise RuntimeError(f"{', '.join(t.get_name() for t in done)} stopped unexpectedly")
@@ -129,7 +130,11 @@ async def _serve(settings: WorkerSettings, health: WorkerHealth) -> None:
             bridge.stop()
             if gauges is not None:
                 gauges.cancel()
+            extra = running - {worker_task, bridge_task}
+            for task in extra:  # the integrations worker shuts down gracefully on cancel
+                task.cancel()
             await asyncio.shield(_shut_down(bridge_task, worker_task, worker))
+            await asyncio.gather(*extra, return_exceptions=True)
     finally:
         await approvals.close()
         if not nc.is_closed:

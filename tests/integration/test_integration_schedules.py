@@ -39,7 +39,14 @@ async def test_one_schedule_per_source_kept_idempotently_and_run_on_trigger(
     client = temporal_dev_env.client
     plugins = discover(["mes-oee", "crm-complaints"]).plugins
     queue = f"integrations-{uuid.uuid4()}"
-    made = await ensure_pull_schedules(client, plugins, queue)
+    # Only the CRM is configured: the MES source gets no schedule, and the log says why.
+    configured = {"STRIDE_PLUGIN_CRM_COMPLAINTS_BASE_URL": "http://crm.example"}
+    done = await ensure_pull_schedules(client, plugins, queue, configured)
+    assert done.unconfigured == {
+        "integration-pull/mes-oee/lines": ["STRIDE_PLUGIN_MES_OEE_BASE_URL"]
+    }
+    with_urls = {**configured, "STRIDE_PLUGIN_MES_OEE_BASE_URL": "http://mes.example"}
+    made = (await ensure_pull_schedules(client, plugins, queue, with_urls)).made
     try:
         assert sorted(made) == [SCHEDULE, "integration-pull/mes-oee/lines"]
         handle = client.get_schedule_handle(SCHEDULE)
@@ -54,7 +61,7 @@ async def test_one_schedule_per_source_kept_idempotently_and_run_on_trigger(
         )
         # The worker restarts: same schedules, an operator's pause kept.
         await handle.pause(note="CRM migration")
-        assert await ensure_pull_schedules(client, plugins, queue) == made
+        assert (await ensure_pull_schedules(client, plugins, queue, with_urls)).made == made
         assert (await handle.describe()).schedule.state.paused
         await handle.unpause()
 

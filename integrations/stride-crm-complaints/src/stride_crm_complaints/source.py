@@ -24,6 +24,7 @@ class ComplaintsSource(MetricSource):
         Metric("complaint_rate", "%", DAY, "Complaints per 100 orders shipped"),
     )
     interval = timedelta(hours=1)
+    required_settings = ("base_url",)
 
     async def pull(self, ctx: PullContext) -> Sequence[Sample]:
         try:

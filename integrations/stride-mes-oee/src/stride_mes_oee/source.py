@@ -26,6 +26,7 @@ class LineEventsSource(MetricSource):
     )
     # Every 15 minutes: a shift's figures go out within 15 minutes of its end.
     interval = timedelta(minutes=15)
+    required_settings = ("base_url",)
 
     async def pull(self, ctx: PullContext) -> Sequence[Sample]:
         try:
