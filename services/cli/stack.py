@@ -260,13 +260,17 @@ class StackConfig:
 
     def worker_spec(self) -> ProcessSpec:
         # The worker only connects out, but serves /healthz and /readyz: ready once it is
-        # connected to Temporal and NATS and its worker and event bridge are polling.
+        # connected to Temporal and NATS and its worker, event bridge and integrations worker
+        # are polling.
         return ProcessSpec(
             name="worker",
             argv=[*stride_command(), "serve", "worker"],
             env=self.python_env(
                 STRIDE_HEALTH_HOST=self.host,
                 STRIDE_HEALTH_PORT=str(self.worker_health_port),
+                # The integrations worker (the installed plugins) in the same process: one
+                # Python process less on a laptop; Kubernetes runs it on its own.
+                STRIDE_INTEGRATIONS_IN_WORKER="true",
                 **self.smtp_env(),
             ),
             health=HttpCheck(f"{self.worker_health_url}/readyz"),

@@ -79,6 +79,8 @@ class StrideSettings(BaseSettings):
     identity_addr: str = f"127.0.0.1:{SERVICE_PORTS['identity']}"
     goals_addr: str = f"127.0.0.1:{SERVICE_PORTS['goals']}"
     feedback_addr: str = f"127.0.0.1:{SERVICE_PORTS['feedback']}"
+    # Empty in a deployment without the telemetry service: the feedback service's archive
+    # then records no external metrics.
     telemetry_addr: str = f"127.0.0.1:{SERVICE_PORTS['telemetry']}"
     # The process' asyncio event loop: "uvloop" (libuv; cheaper I/O for grpc.aio, asyncpg and
     # uvicorn; see services.common.tasks.run) or the standard library's "asyncio". Default per

@@ -3,7 +3,9 @@
 - identity: people (who the viewer is: department, roles, managers), the department tree
   (who heads what, for praise), and the in-app inbox (a request for feedback);
 - goals: objectives and key results (feedback about them, challenges), to check they exist
-  and to find their owner.
+  and to find their owner;
+- telemetry: the bindings of machine-fed key results and their metrics' values over a cycle
+  (the archive's external metrics).
 
 A service that does not answer is UNAVAILABLE ``<service>_unavailable`` (try again); a
 person, objective or key result that does not exist is ``unknown_<what>`` (INVALID_ARGUMENT)
@@ -23,6 +25,7 @@ from stride.common.v1 import common_pb2
 from stride.goals.v1 import goals_pb2, goals_pb2_grpc
 from stride.identity.v1 import identity_pb2 as ipb
 from stride.identity.v1 import identity_pb2_grpc, inbox_pb2, inbox_pb2_grpc
+from stride.telemetry.v1 import telemetry_pb2, telemetry_pb2_grpc
 
 DEADLINE_SECONDS = 5.0
 _PAGE = 200
@@ -253,3 +256,65 @@ class Goals:
                 raise InvalidArgument("unknown_cycle", "cycle not found") from exc
             raise _unavailable("goals") from exc
         return {p.employee_id: p.score for p in scores.people}
+
+
+class Telemetry:
+    """The telemetry service: metric bindings and windowed values."""
+
+    def __init__(self, address: str, *, max_message_bytes: int = MAX_MESSAGE_BYTES) -> None:
+        self.channel = channel(address, max_message_bytes=max_message_bytes)
+        self.stub = telemetry_pb2_grpc.TelemetryServiceStub(self.channel)
+
+    async def close(self) -> None:
+        await self.channel.close(None)
+
+    async def bindings(self) -> list[telemetry_pb2.Binding]:
+        """Every binding (one per machine-fed key result: dozens, not thousands)."""
+        out: list[telemetry_pb2.Binding] = []
+        token = ""
+        try:
+            while True:
+                page = await self.stub.ListBindings(
+                    telemetry_pb2.ListBindingsRequest(
+                        page=common_pb2.PageRequest(page_size=_PAGE, page_token=token)
+                    ),
+                    timeout=DEADLINE_SECONDS,
+                )
+                out += list(page.bindings)
+                token = page.page.next_page_token
+                if not token:
+                    return out
+        except grpc.aio.AioRpcError as exc:
+            raise _unavailable("telemetry") from exc
+
+    async def unit(self, metric: str) -> str:
+        try:
+            found = await self.stub.GetMetric(
+                telemetry_pb2.GetMetricRequest(name=metric), timeout=DEADLINE_SECONDS
+            )
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                return ""
+            raise _unavailable("telemetry") from exc
+        return str(found.unit)
+
+    async def cycle_value(
+        self, binding: telemetry_pb2.Binding, cycle_start: str, at: str
+    ) -> telemetry_pb2.WindowValue:
+        """The binding's aggregate of its metric from ``cycle_start`` (YYYY-MM-DD) to ``at``."""
+        try:
+            return await self.stub.QueryWindow(
+                telemetry_pb2.QueryWindowRequest(
+                    metric=binding.metric,
+                    source=binding.source,
+                    aggregation=binding.aggregation,
+                    window=telemetry_pb2.WINDOW_KIND_CYCLE_TO_DATE,
+                    denominator_metric=binding.denominator_metric,
+                    percentile=binding.percentile,
+                    at=at,
+                    cycle_start=cycle_start,
+                ),
+                timeout=DEADLINE_SECONDS,
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise _unavailable("telemetry") from exc

@@ -161,16 +161,6 @@ async def gateway_stack(
                 database_url, data_dir, nats_url, schema_prefix=prefix, identity_addr=identity_addr
             )
         )
-        feedback_rt = feedback_server.runtime(
-            service_settings(
-                database_url,
-                data_dir,
-                nats_url,
-                schema_prefix=prefix,
-                identity_addr=identity_addr,
-                goals_addr=f"127.0.0.1:{goals_rt.settings.grpc_port}",
-            )
-        )
         base = service_settings(database_url, data_dir, nats_url, schema_prefix=prefix)
         telemetry_rt = telemetry_server.runtime(
             TelemetrySettings(
@@ -182,6 +172,17 @@ async def gateway_stack(
                     "telemetry_consumer": f"telemetry-{prefix.rstrip('_')}",
                     "telemetry_staleness_interval": 5.0,
                 }
+            )
+        )
+        feedback_rt = feedback_server.runtime(
+            service_settings(
+                database_url,
+                data_dir,
+                nats_url,
+                schema_prefix=prefix,
+                identity_addr=identity_addr,
+                goals_addr=f"127.0.0.1:{goals_rt.settings.grpc_port}",
+                telemetry_addr=f"127.0.0.1:{telemetry_rt.settings.grpc_port}",
             )
         )
         async with (

@@ -54,7 +54,8 @@ class FeedbackStack:
 async def feedback_stack(
     database_url: str | None, data_dir: Path, nats_url: str, **extra: object
 ) -> AsyncIterator[FeedbackStack]:
-    """The feedback service with the identity and goals services it asks (own schemas)."""
+    """The feedback service with the identity and goals services it asks (own schemas); no
+    telemetry service unless ``extra`` names its address (``telemetry_addr``)."""
     from services.feedback import server as feedback_server
     from services.goals import server as goals_server
     from services.identity import server as identity_server
@@ -77,7 +78,7 @@ async def feedback_stack(
             schema_prefix=prefix,
             identity_addr=identity_addr,
             goals_addr=f"127.0.0.1:{goals_rt.settings.grpc_port}",
-            **extra,
+            **{"telemetry_addr": "", **extra},
         )
     )
     async with (

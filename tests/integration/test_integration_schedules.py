@@ -14,12 +14,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import nats
 from temporalio.client import ScheduleActionStartWorkflow
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.integrations import IntegrationActivities
+from services.common.binaries import free_port
 from services.integrations.discovery import discover
 from services.integrations.schedules import ensure_pull_schedules
 from services.integrations.testing import json_server
@@ -108,9 +110,11 @@ async def test_stride_worker_queue_integrations_schedules_the_installed_plugins(
     temporal_dev_env: WorkflowEnvironment, nats_url: str
 ) -> None:
     """The real process: finds both example plugins through their entry points, keeps their
-    schedules on the configured task queue, and stops cleanly on SIGTERM."""
+    schedules on the configured task queue, answers its readiness probe, and stops cleanly on
+    SIGTERM."""
     client = temporal_dev_env.client
     queue = f"integrations-{uuid.uuid4()}"
+    health_port = free_port()
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(
@@ -121,6 +125,9 @@ async def test_stride_worker_queue_integrations_schedules_the_installed_plugins(
         "STRIDE_INTEGRATIONS_TASK_QUEUE": queue,
         "STRIDE_INTEGRATIONS_WATERMARK_BUCKET": f"test-{uuid.uuid4().hex[:8]}",
         "STRIDE_LOG_FORMAT": "json",
+        "STRIDE_HEALTH_PORT": str(health_port),
+        "STRIDE_PLUGIN_MES_OEE_BASE_URL": "http://127.0.0.1:9",
+        "STRIDE_PLUGIN_CRM_COMPLAINTS_BASE_URL": "http://127.0.0.1:9",
     }
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -152,6 +159,12 @@ async def test_stride_worker_queue_integrations_schedules_the_installed_plugins(
             ):
                 break
             await asyncio.sleep(0.2)
+        # Its readiness probe: connected, and the worker on the integrations queue polling.
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{health_port}") as http:
+            while (ready := await http.get("/readyz")).status_code != 200:
+                assert time.monotonic() < deadline, ready.text
+                await asyncio.sleep(0.2)
+        assert ready.json()["checks"] == {"temporal": "ok", "nats": "ok", "integrations": "ok"}
         proc.send_signal(signal.SIGTERM)
         output, _ = await asyncio.wait_for(proc.communicate(), 30)
         assert proc.returncode == 0, output.decode()

@@ -249,3 +249,52 @@ async def test_odd_input_is_answered_4xx_or_per_sample_never_5xx(stack: GatewayS
     for reason in ("", "wrong_unit", "no_such_reason"):
         r = await http.get("/telemetry/dead-letters", params={"reason": reason}, headers=h)
         assert r.status_code in (200, 422), r.text
+
+
+async def test_the_archive_keeps_what_the_bound_metrics_measured_over_the_cycle(
+    stack: GatewayStack,
+) -> None:
+    """HR archives the cycle: the owner of a machine-fed key result gets its metric's figure
+    over the cycle (the binding's aggregation, the metric's unit) as an external metric;
+    someone without one gets none."""
+    http = stack.http
+    dept = await stack.department()
+    hr = await stack.person(dept.id, roles=["hr"], name="HR")
+    owner = await stack.person(dept.id, name="Line B Lead")
+    colleague = await stack.person(dept.id, name="Colleague")
+    key = await stack.admin_grpc.auth.CreateApiKey(
+        auth_pb2.CreateApiKeyRequest(name="line-b mes", scopes=["telemetry:write"], created_by="t")
+    )
+    kr_id = await _key_result(stack, owner.id)
+    cycle_id = (await stack.goals.GetKeyResult(gpb.GetKeyResultRequest(id=kr_id))).cycle_id
+    metric = {"name": "oee_pct", "unit": "%", "expected_interval_seconds": 3600}
+    ok(await http.post("/telemetry/metrics", json=metric, headers=hr.headers), 201)
+    binding = {"key_result_id": kr_id, "metric": "oee_pct", "source": "line-b",
+               "aggregation": "avg", "window": "shift"}  # fmt: skip
+    ok(await http.post("/telemetry/bindings", json=binding, headers=hr.headers), 201)
+    now = datetime.now(UTC)
+    samples = [
+        {"source": "line-b", "metric": "oee_pct", "value": v, "unit": "%",
+         "event_time": (now - timedelta(days=d)).isoformat(), "sample_id": f"b-{d}"}
+        for d, v in ((10, 70.0), (3, 80.0), (0, 96.0))
+    ] + [  # another line's OEE is not line B's
+        {"source": "line-c", "metric": "oee_pct", "value": 10.0, "unit": "%",
+         "event_time": now.isoformat(), "sample_id": "c-0"}
+    ]  # fmt: skip
+    accepted = ok(
+        await http.post("/telemetry/samples", json={"samples": samples}, headers=bearer(key.key)),
+        202,
+    )
+    assert accepted["accepted"] == 4, accepted
+
+    ok(await http.post(f"/cycles/{cycle_id}/archive", headers=hr.headers))
+    record = ok(await http.get(f"/archive/{owner.id}", headers=hr.headers))
+    (entry,) = [e for e in record["entries"] if e["record"]["cycle_id"] == cycle_id]
+    external = entry["record"]["external_metrics"]
+    assert set(external) == {"oee_pct@line-b"}
+    figure = external["oee_pct@line-b"]
+    assert figure["value"] == 82.0 and figure["samples"] == 3  # (70 + 80 + 96) / 3
+    assert (figure["unit"], figure["aggregation"], figure["key_result_id"]) == ("%", "avg", kr_id)
+    other = ok(await http.get(f"/archive/{colleague.id}", headers=hr.headers))
+    (entry,) = [e for e in other["entries"] if e["record"]["cycle_id"] == cycle_id]
+    assert entry["record"]["external_metrics"] == {}

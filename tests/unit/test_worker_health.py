@@ -56,3 +56,18 @@ async def test_other_paths_and_methods_answer_json_errors(
     assert (posted.status_code, posted.json()) == (405, {"status": "method_not_allowed"})
     head = await http.head("/healthz")
     assert (head.status_code, head.content) == (200, b"")
+
+
+async def test_the_integrations_worker_is_ready_without_an_event_bridge(
+    served: tuple[WorkerHealth, httpx.AsyncClient],
+) -> None:
+    """`stride worker --queue integrations` checks the parts it runs, not the bridge."""
+    health, http = served
+    health.parts = ("integrations",)
+    health.nats = Nats()
+    ready = await http.get("/readyz")
+    assert ready.json()["checks"] == {
+        "temporal": "not connected",
+        "nats": "ok",
+        "integrations": "not started",
+    }

@@ -19,6 +19,7 @@ from services.feedback.archive_messages import record_pb
 from services.feedback.archive_models import ArchiveRecord
 from services.feedback.archive_repository import ArchiveRepository, filtered
 from services.feedback.domain import archive as rules
+from services.feedback.handlers.archive_external import external_metrics
 from services.feedback.handlers.archive_shared import RECORD, ArchiveDeps, not_found
 from services.feedback.handlers.shared import concurrent, next_page, page
 from stride.feedback.v1 import archive_pb2 as pb
@@ -56,12 +57,18 @@ async def archive_cycle(
     deps: ArchiveDeps, request: pb.ArchiveCycleRequest
 ) -> pb.ArchiveCycleResponse:
     """Every active employee (and everyone archived in the cycle before) gets the cycle's
-    record: score (once goals closed the cycle), released 360 aggregates, and — at the first
-    run — department and direct manager. Ratings and calibration are kept; running it again
-    changes nothing more."""
+    record: score (once goals closed the cycle), released 360 aggregates, external metrics
+    (telemetry, over the cycle so far) and — at the first run — department and direct
+    manager. Ratings and calibration are kept; running it again changes nothing more than
+    the figures that moved since."""
     cycle = await deps.goals.cycle(request.cycle_id.strip())
     scored = cycle.status == goals_pb2.CYCLE_STATUS_CLOSED
     scores = await deps.goals.person_scores(cycle.id) if scored else {}
+    external = (
+        await external_metrics(deps.telemetry, deps.goals, cycle, deps.time_zone, utcnow())
+        if deps.telemetry is not None
+        else None
+    )
     people = {e.id: e for e in await deps.org.active_employees()}
     created = updated = 0
     try:
@@ -89,6 +96,8 @@ async def archive_cycle(
                     row.okr_score = scores.get(employee_id)
                 if employee_id in released:
                     row.feedback_360 = released[employee_id]
+                if external is not None:
+                    row.external_metrics = external.get(employee_id, {})
                 row.archived_at = now
                 row.updated_at = now
             await uow.audit(

@@ -11,7 +11,7 @@ from services.common.errors import InvalidArgument, NotFound
 from services.common.runtime import ServiceContext
 from services.common.uow import UnitOfWork, Units
 from services.feedback.archive_repository import ArchiveRepository
-from services.feedback.clients import Goals, Org
+from services.feedback.clients import Goals, Org, Telemetry
 from services.feedback.domain import archive as rules
 from services.feedback.domain.people import Person
 from services.feedback.events import EVENTS
@@ -26,6 +26,9 @@ class ArchiveDeps:
     units: Units[ArchiveRepository]
     org: Org
     goals: Goals
+    # None when STRIDE_TELEMETRY_ADDR is empty: no external metrics are recorded.
+    telemetry: Telemetry | None
+    time_zone: str
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[ArchiveRepository]:
@@ -57,8 +60,18 @@ class ArchiveDeps:
 
 
 def archive_deps(ctx: ServiceContext, org: Org, goals: Goals) -> ArchiveDeps:
+    telemetry = None
+    if ctx.settings.telemetry_addr:
+        telemetry = Telemetry(
+            ctx.settings.telemetry_addr, max_message_bytes=ctx.settings.grpc_max_message_bytes
+        )
+        ctx.closers.append(telemetry.close)
     return ArchiveDeps(
-        Units(ctx.sessions, ArchiveRepository, EVENTS, ctx.outbox_committed), org, goals
+        Units(ctx.sessions, ArchiveRepository, EVENTS, ctx.outbox_committed),
+        org,
+        goals,
+        telemetry,
+        ctx.settings.time_zone,
     )
 
 
