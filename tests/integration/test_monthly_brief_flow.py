@@ -2,7 +2,7 @@
 feedback, the gateway, a Temporal dev server, the worker's real activities, an SMTP sink).
 
 A generated organisation (a general manager, three departments with a head each and
-``STRIDE_BRIEF_PEOPLE`` people in all, 60 by default: 680 passes in ~100 s, mostly seeding;
+``STRIDE_BRIEF_PEOPLE`` people in all, the customer's 680 by default, seeded concurrently;
 one objective with three key results per person, the members' aligned to their head's,
 check-ins this month) is briefed for the current month on HR's request
 (``POST /reports/monthly/{month}/run``). Then:
@@ -25,9 +25,11 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import date, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from typing import TypeVar
 
 from pypdf import PdfReader
 from temporalio.testing import WorkflowEnvironment
@@ -50,9 +52,12 @@ from workflows import ids
 from workflows.monthly_brief import STATUS_DONE, MonthlyBriefWorkflow
 from workflows.vocabulary import week_of
 
-PEOPLE = int(os.environ.get("STRIDE_BRIEF_PEOPLE", "60"))
+PEOPLE = int(os.environ.get("STRIDE_BRIEF_PEOPLE", "680"))
+# Seeding calls in flight at once.
+SEEDING = 16
 ARTEFACTS = Path(__file__).resolve().parents[2] / "build" / "test-artefacts"
 TARGET = 100.0
+T = TypeVar("T")
 
 
 def pdf_text(pdf: bytes) -> str:
@@ -89,19 +94,35 @@ async def _org(
             identity_pb2.UpdateDepartmentRequest(id=department.id, head_id=head.id)
         )
         heads[department.id] = head
-        members[department.id] = [head.id]
-        for i in range(per_department - 1):
+        n = len(members)
+
+        async def member(
+            i: int, department_id: str = department.id, head_id: str = head.id, n: int = n
+        ) -> str:
             employee = await stack.admin_grpc.identity.CreateEmployee(
                 identity_pb2.CreateEmployeeRequest(
-                    employee_number=f"B{tag}{len(members)}{i:04d}",
+                    employee_number=f"B{tag}{n}{i:04d}",
                     name=f"Member {i}",
-                    email=f"b{tag}{len(members)}{i}@example.com",
-                    department_id=department.id,
-                    manager_id=head.id,
+                    email=f"b{tag}{n}{i}@example.com",
+                    department_id=department_id,
+                    manager_id=head_id,
                 )
             )
-            members[department.id].append(employee.id)
+            return str(employee.id)
+
+        members[department.id] = [head.id, *await gathered(member, range(per_department - 1))]
     return gm, hr, heads, members
+
+
+async def gathered(make: Callable[[int], Awaitable[T]], indexes: Iterable[int]) -> list[T]:
+    """``make(i)`` for each index, SEEDING at a time, results in order."""
+    limit = asyncio.Semaphore(SEEDING)
+
+    async def one(i: int) -> T:
+        async with limit:
+            return await make(i)
+
+    return list(await asyncio.gather(*(one(i) for i in indexes)))
 
 
 async def test_the_month_end_brief_is_rendered_mailed_and_downloadable(
@@ -145,9 +166,11 @@ async def _briefed(
     # checked in at 30 % and 60 %.
     approved: dict[str, int] = {}
     for department_id, people in members.items():
-        parent = ""
         approved[department_id] = 0
-        for i, owner in enumerate(people):
+
+        async def seed(i: int, people: list[str] = people, parent: str = "") -> str:
+            """The i-th person's objective (aligned to ``parent``), plan and check-ins."""
+            owner = people[i]
             objective = await stack.goals.CreateObjective(
                 gpb.CreateObjectiveRequest(
                     cycle_id=cycle.id,
@@ -160,7 +183,6 @@ async def _briefed(
                     ],
                 )
             )
-            parent = parent or objective.id
             krs = (
                 await stack.goals.ListKeyResults(
                     gpb.ListKeyResultsRequest(objective_id=objective.id)
@@ -179,13 +201,21 @@ async def _briefed(
                         decided_by=gm.id if i == 0 else people[0],
                     )
                 )
-                approved[department_id] += 1
             for kr, value in zip(krs, (TARGET if i % 2 == 0 else 50.0, 30.0, 60.0), strict=True):
                 await stack.goals.RecordCheckIn(
                     gpb.RecordCheckInRequest(
                         key_result_id=kr.id, value=value, confidence=5, week=week
                     )
                 )
+            return str(objective.id)
+
+        # The head's objective first: the members' are aligned to it.
+        head_objective = await seed(0)
+        await gathered(
+            lambda i, o=head_objective: seed(i, parent=o),  # type: ignore[misc]
+            range(1, len(people)),
+        )
+        approved[department_id] = sum(1 for i in range(len(people)) if i % 3 != 2)
 
     client = temporal_dev_env.client
     run = await stack.http.post(f"/reports/monthly/{month}/run", headers=hr.headers)
