@@ -20,6 +20,10 @@ class DashboardFigures(ResponseModel):
     behind: int
     at_risk: int
     stale: int
+    red: int = Field(
+        description="at risk with an open blocker naming another department (the escalation "
+        "ladder's red; counted in at_risk too)"
+    )
     objectives: int
     alignable_objectives: int = Field(description="non-company objectives")
     aligned_objectives: int

@@ -793,6 +793,16 @@ class GoalsRepository:
             return func.sum(sqlalchemy.case((condition, 1), else_=0))
 
         bands = [tally(KeyResult.score < edge) for edge in dashboards.SCORE_BAND_EDGES]
+        # An open blocker of the key result naming another department: red when at risk.
+        named_elsewhere = (
+            select(DepartmentBlocker.id)
+            .where(
+                DepartmentBlocker.key_result_id == KeyResult.id,
+                DepartmentBlocker.resolved_at.is_(None),
+                DepartmentBlocker.department_id != KeyResult.department_id,
+            )
+            .exists()
+        )
         krs = (
             select(
                 KeyResult.department_id,
@@ -802,6 +812,7 @@ class GoalsRepository:
                 tally(risk == Risk.BEHIND),
                 tally(risk == Risk.AT_RISK),
                 tally(or_(risk == Risk.STALE, KeyResult.machine_stale.is_(True))),
+                tally(sqlalchemy.and_(risk == Risk.AT_RISK, named_elsewhere)),
                 *bands,
             )
             .join(Objective, Objective.id == KeyResult.objective_id)
@@ -837,12 +848,13 @@ class GoalsRepository:
             objectives = objectives.where(Objective.owner_id.in_(owners))
             weeks = weeks.where(KeyResult.owner_id.in_(owners))
         found: dict[str, dashboards.Figures] = {}
-        for dep, n, total, done, behind, at_risk, stale, *below in (
+        for dep, n, total, done, behind, at_risk, stale, red, *below in (
             await self.session.execute(krs)
         ).all():
             f = found.setdefault(dep, dashboards.Figures())
             f.key_results, f.score_sum, f.completed = int(n), float(total or 0.0), int(done or 0)
             f.behind, f.at_risk, f.stale = int(behind or 0), int(at_risk or 0), int(stale or 0)
+            f.red = int(red or 0)
             f.score_bands = dashboards.bands_from_cumulative([int(b or 0) for b in below], int(n))
         for dep, n, can, aligned in (await self.session.execute(objectives)).all():
             f = found.setdefault(dep, dashboards.Figures())

@@ -147,7 +147,13 @@ async def plant(stack: GatewayStack) -> Plant:
         "x1": (("2025-W46", 50), ("2025-W47", 60)),
     }.items():
         for week, value in series:
-            blockers = [gpb.Blocker(text="Resin deliveries late")] if week == "2025-W47" else []
+            # Naming another department: p1's at-risk key result is red (the others are not
+            # at risk).
+            blockers = (
+                [gpb.Blocker(text="Resin deliveries late", department_id=sales.id)]
+                if week == "2025-W47"
+                else []
+            )
             await g.RecordCheckIn(
                 gpb.RecordCheckInRequest(
                     key_result_id=krs[owner], value=value, week=week, blockers=blockers
@@ -345,6 +351,20 @@ async def test_at_risk_key_results_across_my_organisation_with_their_blockers(pl
     # The same key result counts in the general manager's dashboard; not in A's organisation.
     body = await _settled(plant, f"/dashboards/{c}/my-organisation", "gm", 4)
     assert body["total"]["at_risk"] == 1
+    # ... and is red: its open blocker names Sales. Sales resolves it: at risk, no longer red.
+    assert body["total"]["red"] == 1
+    blocker_id = items[0]["blockers"][0]["id"]
+    sales = plant.departments["sales"]
+    resolved = await http.post(
+        f"/departments/{sales}/blockers/{blocker_id}/resolve", headers=h["hr"]
+    )
+    assert resolved.status_code == 200, resolved.text
+    for _ in range(100):
+        body = await _settled(plant, f"/dashboards/{c}/my-organisation", "gm", 4)
+        if body["total"]["red"] == 0:
+            break
+        await asyncio.sleep(0.1)
+    assert (body["total"]["at_risk"], body["total"]["red"]) == (1, 0)
     mine = await http.get(f"/dashboards/{c}/my-organisation/at-risk", headers=h["A"])
     assert mine.json()["items"] == []
     problem(

@@ -26,6 +26,11 @@ def test_an_event_touches_the_departments_of_its_key_results() -> None:
         ("c", dashboards.WHOLE_CYCLE)
     }
     assert dashboards.touched(pb.RiskRulesChanged()) == set()
+    # A resolved blocker: its key result's department may stop being red.
+    resolved = pb.BlockerResolved(
+        blocker=pb.DepartmentBlocker(cycle_id="c", from_department_id="d1", department_id="d2")
+    )
+    assert dashboards.touched(resolved) == {("c", "d1")}
 
 
 def test_counters_add_up_and_shares_are_over_the_sum() -> None:

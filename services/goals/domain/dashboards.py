@@ -38,6 +38,9 @@ def touched(message: Any) -> set[tuple[str, str]]:
         found.add((message.objective.cycle_id, WHOLE_CYCLE))
     if _has(message, "cycle") and message.cycle.id:
         found.add((message.cycle.id, WHOLE_CYCLE))
+    if _has(message, "blocker") and message.blocker.cycle_id:  # resolved: red may clear
+        blocker = message.blocker
+        found.add((blocker.cycle_id, blocker.from_department_id or WHOLE_CYCLE))
     return found
 
 
@@ -64,6 +67,8 @@ class Figures:
     objectives: int = 0
     alignable_objectives: int = 0
     aligned_objectives: int = 0
+    # At risk with an open blocker naming another department (within at_risk).
+    red: int = 0
 
     def add(self, other: Figures) -> None:
         for f in fields(self):

@@ -3200,6 +3200,7 @@ class DashboardFigures(_message.Message):
     ALIGNABLE_OBJECTIVES_FIELD_NUMBER: _builtins.int
     ALIGNED_OBJECTIVES_FIELD_NUMBER: _builtins.int
     ALIGNMENT_FIELD_NUMBER: _builtins.int
+    RED_FIELD_NUMBER: _builtins.int
     key_results: _builtins.int
     average_score: _builtins.float
     """Completion: the mean key-result score (0..1)."""
@@ -3214,6 +3215,10 @@ class DashboardFigures(_message.Message):
     """Non-company objectives, those aligned to a parent, and the share aligned."""
     aligned_objectives: _builtins.int
     alignment: _builtins.float
+    red: _builtins.int
+    """Red: at risk with an open blocker naming another department (the escalation ladder's
+    level 2, as in the month-end brief); counted within at_risk too.
+    """
     @_builtins.property
     def score_bands(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
         """Key results by score: [0, .25), [.25, .5), [.5, .75), [.75, 1]."""
@@ -3233,10 +3238,11 @@ class DashboardFigures(_message.Message):
         alignable_objectives: _builtins.int = ...,
         aligned_objectives: _builtins.int = ...,
         alignment: _builtins.float = ...,
+        red: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["alignable_objectives", b"alignable_objectives", "aligned_objectives", b"aligned_objectives", "alignment", b"alignment", "at_risk", b"at_risk", "average_score", b"average_score", "behind", b"behind", "completed", b"completed", "completed_share", b"completed_share", "key_results", b"key_results", "objectives", b"objectives", "score_bands", b"score_bands", "stale", b"stale"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alignable_objectives", b"alignable_objectives", "aligned_objectives", b"aligned_objectives", "alignment", b"alignment", "at_risk", b"at_risk", "average_score", b"average_score", "behind", b"behind", "completed", b"completed", "completed_share", b"completed_share", "key_results", b"key_results", "objectives", b"objectives", "red", b"red", "score_bands", b"score_bands", "stale", b"stale"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
