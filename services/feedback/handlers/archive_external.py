@@ -27,10 +27,11 @@ def metric_key(binding: telemetry_pb2.Binding) -> str:
 
 
 def window_end(cycle_end: date, time_zone: str, now: datetime) -> datetime:
-    """The last second of the cycle's last day in org time, or ``now`` if that is earlier."""
+    """The last second of the cycle's last day in org time, or ``now`` if that is earlier
+    (returned as given)."""
     tz = ZoneInfo(time_zone)
     last = datetime.combine(cycle_end + timedelta(days=1), time(), tz) - timedelta(seconds=1)
-    return min(last, now.astimezone(tz))
+    return now if now <= last else last
 
 
 def entry(
@@ -64,7 +65,10 @@ async def external_metrics(
     telemetry: Telemetry, goals: Goals, cycle: goals_pb2.Cycle, time_zone: str, now: datetime
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """employee id → metric key → its entry, for the key results of ``cycle``."""
-    at = rfc3339(window_end(date.fromisoformat(cycle.end_date), time_zone, now))
+    end = window_end(date.fromisoformat(cycle.end_date), time_zone, now)
+    # While the cycle runs: telemetry's own now ("" — to the microsecond; RFC 3339 here would
+    # drop the samples of the current second).
+    at = "" if end >= now else rfc3339(end)
     units: dict[str, str] = {}
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for binding in sorted(await telemetry.bindings(), key=lambda b: b.key_result_id):
