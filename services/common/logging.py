@@ -18,6 +18,11 @@ def _add_trace_ids(_logger: Any, _method: str, event_dict: dict[str, Any]) -> di
     return event_dict
 
 
+JSON_TRACEBACKS = structlog.processors.ExceptionRenderer(
+    structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+)
+
+
 def configure_logging(process: str, level: str = "INFO", fmt: str = "console") -> None:
     """Route structlog and stdlib logging through one renderer on stderr."""
     shared: list[Any] = [
@@ -36,7 +41,9 @@ def configure_logging(process: str, level: str = "INFO", fmt: str = "console") -
         )
     )
     if fmt == "json":
-        shared.append(structlog.processors.dict_tracebacks)
+        # Frames without their local variables: a plugin's settings (tokens), passwords and
+        # request bodies sit in locals, and structlog's dict_tracebacks would log them all.
+        shared.append(JSON_TRACEBACKS)
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
