@@ -642,9 +642,7 @@ OTHERS = [
     Endpoint("internet", None, ports=[("TCP", 443), ("TCP", 5432), ("UDP", 53)], ip="203.0.113.7"),
     Endpoint("smtp-relay", None, ports=[("TCP", 587), ("TCP", 25)], ip="198.51.100.25"),
     # A customer's MES or CRM, outside the cluster, that the plugins pull from.
-    Endpoint(
-        "mes", None, ports=[("TCP", 443), ("TCP", 80), ("TCP", 8443)], ip="198.51.100.80"
-    ),
+    Endpoint("mes", None, ports=[("TCP", 443), ("TCP", 80), ("TCP", 8443)], ip="198.51.100.80"),
 ]
 # The integrations worker's HTTP(S) egress (prod overlay): TCP 443 and 80 on any address until
 # the operator narrows the policy's cidr, as docs/kubernetes.md says.
