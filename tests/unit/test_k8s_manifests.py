@@ -1,7 +1,8 @@
 """Kubernetes manifests (k8s/): every overlay renders with ``kubectl kustomize``, every document
 validates against the Kubernetes API schemas, and the rendered objects keep the promises
-docs/kubernetes.md makes: one Deployment, ServiceAccount and (except the worker) Service per
-component, hardened containers with probes and resources, and only the documented network flows.
+docs/kubernetes.md makes: one Deployment, ServiceAccount and (except the two Temporal workers)
+Service per component, hardened containers with probes and resources, plugin settings and
+secrets for the integrations worker alone, and only the documented network flows.
 
 Offline: kubectl renders local files only and kubernetes-validate reads the schemas it ships;
 the validation runs with sockets disabled to prove it.
@@ -11,11 +12,14 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import re
 import socket
 import subprocess
+import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
+from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +35,9 @@ from services.common.settings import (
     ServiceSettings,
     WorkerSettings,
 )
+from services.integrations.api import ENTRY_POINT_GROUP, ENV_PREFIX, env_name
+from services.integrations.discovery import discover
+from services.integrations.settings import IntegrationSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "k8s"
@@ -45,24 +52,34 @@ RUN_AS_USER = 10001
 GATEWAY_PORT = 8080
 WORKER_HEALTH_PORT = 8081
 WORKER = "worker"
+INTEGRATIONS = "integrations"
 GATEWAY = "gateway"
 MIGRATE = "migrate"
 DATABASE_SECRET = "stride-database"
+# The plugins' settings (ConfigMap, generated: its name gets a hash) and tokens (optional Secret).
+PLUGINS_CONFIG = PLUGINS_SECRET = "stride-plugins"
+# Plugin settings that are secrets by their name: never in a ConfigMap.
+SECRET_SUFFIXES = ("_TOKEN", "_PASSWORD", "_SECRET", "_API_KEY")
 
 
 def grpc_services() -> list[str]:
-    """Every service folder with a process entry point, except the Temporal worker."""
+    """Every service folder with a gRPC server entry point (not the Temporal workers)."""
     return sorted(
         p.parent.name for p in (ROOT / "services").glob("*/server.py") if p.parent.name != WORKER
     )
 
 
 GRPC_SERVICES = grpc_services()
-COMPONENTS = [*GRPC_SERVICES, WORKER, GATEWAY]
+COMPONENTS = [*GRPC_SERVICES, WORKER, INTEGRATIONS, GATEWAY]
+# Temporal workers: only the kubelet connects to them (probes), so they have no Service.
+NO_SERVICE = {WORKER, INTEGRATIONS}
+# One pod in every environment, no autoscaler (k8s/base/integrations.yaml says why).
+SINGLE_REPLICA = {INTEGRATIONS}
 # What each container runs (the `stride` console script).
 COMMANDS: dict[str, list[str]] = {
     **{name: ["stride", "serve", name] for name in GRPC_SERVICES},
     WORKER: ["stride", "worker"],
+    INTEGRATIONS: ["stride", "worker", "--queue", "integrations"],
     GATEWAY: ["stride", "gateway"],
     MIGRATE: ["stride", "migrate"],
 }
@@ -74,10 +91,13 @@ HTTP_PROBES = {
         GATEWAY_PORT,
         {"startupProbe": "/healthz", "readinessProbe": "/readyz", "livenessProbe": "/healthz"},
     ),
-    WORKER: (
-        WORKER_HEALTH_PORT,
-        {"startupProbe": "/healthz", "readinessProbe": "/readyz", "livenessProbe": "/healthz"},
-    ),
+    **{
+        name: (
+            WORKER_HEALTH_PORT,
+            {"startupProbe": "/healthz", "readinessProbe": "/readyz", "livenessProbe": "/healthz"},
+        )
+        for name in (WORKER, INTEGRATIONS)
+    },
 }
 
 REQUIRED_CONFIG = {
@@ -93,7 +113,7 @@ REQUIRED_CONFIG = {
 }
 SETTINGS_ENV = {
     f"STRIDE_{name.upper()}"
-    for cls in (ServiceSettings, GatewaySettings, WorkerSettings)
+    for cls in (ServiceSettings, GatewaySettings, WorkerSettings, IntegrationSettings)
     for name in cls.model_fields
 }
 
@@ -271,8 +291,8 @@ def test_every_component_has_deployment_service_account_and_service(overlay: str
             if s["spec"].get("selector")
             and selects({"matchLabels": s["spec"]["selector"]}, pod_labels(dep))
         ]
-        if name == WORKER:
-            assert not matching, "only the kubelet talks to the worker (probes): no Service"
+        if name in NO_SERVICE:
+            assert not matching, f"only the kubelet talks to {name} (probes): no Service"
             continue
         assert [s["metadata"]["name"] for s in matching] == [name], f"{name}: one Service"
         for port in matching[0]["spec"]["ports"]:
@@ -350,17 +370,23 @@ def test_every_container_has_probes(overlay: str) -> None:
         for probe in expected:
             assert container_port(container, container[probe]["httpGet"]["port"]) == port
         assert [p["containerPort"] for p in container["ports"]] == [port], name
-    # The worker serves its health endpoint where the probes look, on every interface.
-    (worker,) = pod_spec(deployments(overlay)[WORKER])["containers"]
-    env = {e["name"]: e.get("value") for e in worker.get("env") or []}
-    assert env.get("STRIDE_HEALTH_PORT") == str(WORKER_HEALTH_PORT)
-    assert env.get("STRIDE_HEALTH_HOST") == "0.0.0.0"
+    # The workers serve their health endpoint where the probes look, on every interface.
+    for name in (WORKER, INTEGRATIONS):
+        (worker,) = pod_spec(deployments(overlay)[name])["containers"]
+        env = {e["name"]: e.get("value") for e in worker.get("env") or []}
+        assert env.get("STRIDE_HEALTH_PORT") == str(WORKER_HEALTH_PORT), name
+        assert env.get("STRIDE_HEALTH_HOST") == "0.0.0.0", name
 
 
-def config_map(overlay: str) -> dict[str, str]:
-    maps = [m for n, m in of_kind(render(overlay), "ConfigMap").items() if "stride-config" in n]
-    assert len(maps) == 1
-    return dict(maps[0]["data"])
+def config_map(overlay: str, name: str = "stride-config") -> dict[str, str]:
+    """The generated ConfigMap ``name`` (kustomize appends a content hash to the name)."""
+    maps = [
+        m
+        for n, m in of_kind(render(overlay), "ConfigMap").items()
+        if re.fullmatch(rf"{name}-[a-z0-9]+", n)
+    ]
+    assert len(maps) == 1, f"{overlay}: one ConfigMap {name}"
+    return dict(maps[0].get("data") or {})
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -377,8 +403,10 @@ def test_settings_come_from_the_config_map_and_the_database_secret(overlay: str)
     for what, workload in workloads(overlay):
         component = pod_labels(workload)["app.kubernetes.io/name"]
         (container,) = pod_spec(workload)["containers"]
-        refs = [e["configMapRef"]["name"] for e in container.get("envFrom") or []]
+        env_from = container.get("envFrom") or []
+        refs = [e["configMapRef"]["name"] for e in env_from if "configMapRef" in e]
         assert refs and set(refs) <= config_maps, f"{what} must read the Stride ConfigMap"
+        assert any(name.startswith("stride-config-") for name in refs), what
         env = {e["name"]: e for e in container.get("env") or []}
         assert not {k for k in env if k not in SETTINGS_ENV}, f"{what}: unknown settings"
         if component in DATABASE_USERS:
@@ -406,6 +434,72 @@ def test_settings_come_from_the_config_map_and_the_database_secret(overlay: str)
                 assert (ref["name"], ref["key"]) == ("stride-smtp", "password")
             else:
                 assert "STRIDE_SMTP_PASSWORD" not in env, what
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_plugin_settings_and_secrets_reach_the_integrations_worker_alone(overlay: str) -> None:
+    plugins = config_map(overlay, PLUGINS_CONFIG)
+    not_plugin = {k for k in plugins if not k.startswith(ENV_PREFIX)}
+    assert not not_plugin, f"{PLUGINS_CONFIG} holds plugin settings only: {not_plugin}"
+    secret = {k for k in plugins if k.endswith(SECRET_SUFFIXES)}
+    assert not secret, f"plugin secrets belong in Secret {PLUGINS_SECRET}: {secret}"
+    config = config_map(overlay)
+    assert not {k for k in config if k.startswith(ENV_PREFIX)}, "plugin settings in stride-config"
+    # The integrations worker has a Deployment of its own: the worker must not poll its queue too
+    # (it has neither the plugin settings nor the egress to the MES / CRM).
+    assert config.get("STRIDE_INTEGRATIONS_IN_WORKER", "false").lower() in ("false", "0")
+    for what, workload in workloads(overlay):
+        (container,) = pod_spec(workload)["containers"]
+        env_from = container.get("envFrom") or []
+        plugin_maps = [
+            e["configMapRef"]["name"]
+            for e in env_from
+            if e.get("configMapRef", {}).get("name", "").startswith(f"{PLUGINS_CONFIG}-")
+        ]
+        secrets = [e["secretRef"] for e in env_from if "secretRef" in e]
+        if pod_labels(workload)["app.kubernetes.io/name"] == INTEGRATIONS:
+            assert len(plugin_maps) == 1, f"{what} must read ConfigMap {PLUGINS_CONFIG}"
+            # Optional: the worker starts without it (plugins then pull without a token).
+            assert secrets == [{"name": PLUGINS_SECRET, "optional": True}], what
+            # Read last, so a token in the Secret wins over a stray one in a ConfigMap.
+            assert env_from[-1] == {"secretRef": secrets[0]}, what
+        else:
+            assert not plugin_maps and not secrets, f"{what} has no business with the plugins"
+
+
+def example_plugin_entry_points() -> list[EntryPoint]:
+    """The entry points of the example plugins in integrations/ (their pyproject.toml)."""
+    found = []
+    for pyproject in sorted((ROOT / "integrations").glob("*/pyproject.toml")):
+        project = tomllib.loads(pyproject.read_text())["project"]
+        group = project.get("entry-points", {}).get(ENTRY_POINT_GROUP, {})
+        found += [EntryPoint(name, value, ENTRY_POINT_GROUP) for name, value in group.items()]
+    return found
+
+
+def test_the_plugin_settings_example_names_real_settings() -> None:
+    """The commented example in the prod overlay (and whatever else k8s/ and the docs show)
+    spells the variables the example plugins read, and gives every required one."""
+    entries = example_plugin_entry_points()
+    assert entries, "no example plugins in integrations/"
+    found = discover(entries=lambda: entries)
+    assert not found.broken and set(found.plugins) == {e.name for e in entries}, found.broken
+    pattern = re.compile(rf"{ENV_PREFIX}[A-Z0-9_]*[A-Z0-9]")
+    prefixes = [env_name(name, "") for name in found.plugins]
+    texts = {p: p.read_text() for p in [*K8S.rglob("*.yaml"), ROOT / "docs" / "kubernetes.md"]}
+    for path, text in texts.items():
+        for variable in pattern.findall(text):
+            assert any(variable.startswith(prefix) for prefix in prefixes), (
+                f"{path.relative_to(ROOT)}: {variable} is no example plugin's setting"
+            )
+    example = set(pattern.findall(texts[K8S / "overlays" / "prod" / "kustomization.yaml"]))
+    required = {
+        env_name(plugin.name, key)
+        for plugin in found.plugins.values()
+        for source in plugin.sources
+        for key in source.required_settings
+    }
+    assert required <= example, f"the prod example misses {required - example}"
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -452,13 +546,17 @@ def test_disruption_budgets_and_autoscaling(overlay: str) -> None:
             assert spec["minAvailable"] < min_replicas(overlay, name), name
         else:
             assert spec["maxUnavailable"] >= 1, name
+    for name in SINGLE_REPLICA:
+        assert deps[name]["spec"].get("replicas") == 1, f"{name}: one pod, wherever it runs"
+        scaled = {h["spec"]["scaleTargetRef"]["name"] for h in hpas.values()}
+        assert deps[name]["metadata"]["name"] not in scaled, f"{name}: no autoscaler"
     if overlay == "dev":
         assert not hpas
         assert {name: min_replicas(overlay, name) for name in deps} == dict.fromkeys(deps, 1)
     if overlay == "prod":
         scaled = {h["spec"]["scaleTargetRef"]["name"] for h in hpas.values()}
         assert scaled == {deps[GATEWAY]["metadata"]["name"], deps[WORKER]["metadata"]["name"]}
-        for name in COMPONENTS:
+        for name in set(COMPONENTS) - SINGLE_REPLICA:
             assert min_replicas(overlay, name) >= 2, f"{name}: prod runs more than one pod"
         for pdb in pdbs:
             assert "minAvailable" in pdb["spec"], pdb["metadata"]["name"]
@@ -543,7 +641,12 @@ OTHERS = [
     ),
     Endpoint("internet", None, ports=[("TCP", 443), ("TCP", 5432), ("UDP", 53)], ip="203.0.113.7"),
     Endpoint("smtp-relay", None, ports=[("TCP", 587), ("TCP", 25)], ip="198.51.100.25"),
+    # A customer's MES or CRM, outside the cluster, that the plugins pull from.
+    Endpoint("mes", None, ports=[("TCP", 443), ("TCP", 80), ("TCP", 8443)], ip="198.51.100.80"),
 ]
+# The integrations worker's HTTP(S) egress (prod overlay): TCP 443 and 80 on any address until
+# the operator narrows the policy's cidr, as docs/kubernetes.md says.
+INTEGRATIONS_EGRESS_PORTS = {443, 80}
 INGRESS_CONTROLLER = Endpoint(
     "ingress-controller", "ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx"}
 )
@@ -567,7 +670,8 @@ def expected_flows(overlay: str) -> set[tuple[str, str, str, int]]:
         ("telemetry", "goals", "TCP", SERVICE_PORTS["goals"]),
         (GATEWAY, "temporal-frontend", "TCP", 7233),
         (WORKER, "temporal-frontend", "TCP", 7233),
-        *((name, "nats", "TCP", 4222) for name in (GATEWAY, WORKER, *GRPC_SERVICES)),
+        (INTEGRATIONS, "temporal-frontend", "TCP", 7233),
+        *((name, "nats", "TCP", 4222) for name in (GATEWAY, WORKER, INTEGRATIONS, *GRPC_SERVICES)),
         *((name, "postgresql", "TCP", 5432) for name in DATABASE_USERS),
         *((name, "dns", proto, 53) for name in stride_pods for proto in ("UDP", "TCP")),
     }
@@ -575,6 +679,13 @@ def expected_flows(overlay: str) -> set[tuple[str, str, str, int]]:
         flows |= {(name, "otel-collector", "TCP", 4317) for name in stride_pods}
         # Notification e-mail: the worker alone, submission port only.
         flows.add((WORKER, "smtp-relay", "TCP", 587))
+        # The plugins' pulls from the MES / CRM: the integrations worker alone, HTTP(S) only.
+        flows |= {
+            (INTEGRATIONS, other.name, proto, port)
+            for other in OTHERS
+            for proto, port in other.ports
+            if proto == "TCP" and port in INTEGRATIONS_EGRESS_PORTS
+        }
     return flows
 
 
