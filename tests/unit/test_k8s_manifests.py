@@ -668,6 +668,8 @@ def expected_flows(overlay: str) -> set[tuple[str, str, str, int]]:
         # Telemetry: the gateway's HTTP ingest and definitions in, key-result values out.
         (GATEWAY, "telemetry", "TCP", SERVICE_PORTS["telemetry"]),
         ("telemetry", "goals", "TCP", SERVICE_PORTS["goals"]),
+        # The archive's external metrics: feedback reads bindings and windows.
+        ("feedback", "telemetry", "TCP", SERVICE_PORTS["telemetry"]),
         (GATEWAY, "temporal-frontend", "TCP", 7233),
         (WORKER, "temporal-frontend", "TCP", 7233),
         (INTEGRATIONS, "temporal-frontend", "TCP", 7233),
