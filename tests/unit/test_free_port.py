@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import socket
+from collections import deque
 from pathlib import Path
 
 import pytest
 
 from services.common import binaries
+
+
+@pytest.fixture(autouse=True)
+def _fresh_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with no port handed out lately."""
+    monkeypatch.setattr(binaries, "_RECENT", deque(maxlen=256))
 
 
 def test_ports_come_from_below_the_ephemeral_range_and_are_bindable() -> None:
@@ -35,7 +42,15 @@ def test_excluded_ports_are_never_handed_out(monkeypatch: pytest.MonkeyPatch) ->
     never gets the same port twice (two listeners on one port: one of them cannot start)."""
     monkeypatch.setattr(binaries, "_unassigned_range", lambda: (40000, 40001))
     assert binaries.free_port(exclude={40000}) == 40001
+    binaries._RECENT.clear()
     assert sorted(binaries.free_ports(2)) == [40000, 40001]
+
+
+def test_a_port_handed_out_lately_is_not_handed_out_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings for three servers are often made before any of them binds: three calls, three
+    ports, though nothing is bound in between."""
+    monkeypatch.setattr(binaries, "_unassigned_range", lambda: (40000, 40002))
+    assert sorted(binaries.free_port() for _ in range(3)) == [40000, 40001, 40002]
 
 
 def test_a_free_ports_stack_listens_on_distinct_ports(monkeypatch: pytest.MonkeyPatch) -> None:
