@@ -20,10 +20,34 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from temporalio.testing import WorkflowEnvironment
 
 from services.common.binaries import fresh_postgres_database, private_nats_server
 from tests.temporal_leftovers import STARTED, time_skipping_env
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _plain_tracebacks() -> Iterator[None]:
+    """structlog's default console renderer draws exceptions with rich and every frame's
+    locals: seconds per traceback on the event loop an in-process stack shares (a gateway
+    request timed out behind a telemetry loop's logged outage), and secrets in the output.
+    The processes themselves log through services.common.logging (plain tracebacks)."""
+    old = structlog.get_config()
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="%Y-%m-%d %H:%M:%S", utc=False),
+            structlog.dev.ConsoleRenderer(
+                colors=False, exception_formatter=structlog.dev.plain_traceback
+            ),
+        ]
+    )
+    try:
+        yield
+    finally:
+        structlog.configure(**old)
 
 
 @pytest.fixture(scope="session")

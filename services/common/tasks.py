@@ -68,3 +68,15 @@ class PullConsumerTask:
 
     async def run(self) -> None:
         raise NotImplementedError
+
+
+def log_loop_failure(logger: Any, event: str, exc: BaseException, **fields: Any) -> None:
+    """What a background loop (a consumer, a push or sweep pass) logs when a pass fails and
+    it will try again: the database away is expected and said in one warning line; anything
+    else is an error with its traceback."""
+    from services.common.db import unreachable
+
+    if unreachable(exc):
+        logger.warning(event, error=str(exc), database="unreachable", **fields)
+    else:
+        logger.error(event, exc_info=exc, **fields)

@@ -23,7 +23,7 @@ from nats.js.errors import NotFoundError
 
 from services.common import metrics
 from services.common.nats import GOALS_STREAM, num_delivered
-from services.common.tasks import PullConsumerTask
+from services.common.tasks import PullConsumerTask, log_loop_failure
 from services.goals.domain import dashboards
 from services.goals.events import EVENTS
 from services.goals.handlers import dashboards as handlers
@@ -55,8 +55,8 @@ class DashboardFeed(PullConsumerTask):
                 await self._follow()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("dashboard feed stopped; restarting")
+            except Exception as exc:
+                log_loop_failure(log, "dashboard feed stopped; restarting", exc)
                 await asyncio.sleep(RESTART_SECONDS)
 
     async def _follow(self) -> None:

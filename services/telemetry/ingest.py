@@ -20,7 +20,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from services.common.nats import TELEMETRY_INGEST_STREAM, TELEMETRY_INGEST_SUBJECTS
-from services.common.tasks import cancel_and_wait
+from services.common.tasks import cancel_and_wait, log_loop_failure
 from services.telemetry.handlers.samples import Received, ingest
 from services.telemetry.handlers.shared import Deps
 
@@ -103,8 +103,8 @@ class IngestConsumer:
             await ingest(self.deps, items)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("telemetry batch not stored; redelivering", size=len(msgs))
+        except Exception as exc:
+            log_loop_failure(log, "telemetry batch not stored; redelivering", exc, size=len(msgs))
             for m in msgs:
                 await m.nak(delay=NAK_DELAY_SECONDS)
             return

@@ -27,7 +27,7 @@ from sqlalchemy import func, update
 from services.common import metrics
 from services.common.models import aware, rfc3339, utcnow
 from services.common.outbox import new_event_meta
-from services.common.tasks import cancel_and_wait
+from services.common.tasks import cancel_and_wait, log_loop_failure
 from services.telemetry.domain.aggregation import Aggregation, empty_is_zero, transformed
 from services.telemetry.domain.pushing import is_silent, next_push_at, push_due, rolled_over
 from services.telemetry.domain.windows import Window
@@ -78,8 +78,8 @@ class Pusher:
             self._wake.clear()
             try:
                 wait = await self.push_once()
-            except Exception:
-                log.exception("telemetry push pass failed")
+            except Exception as exc:
+                log_loop_failure(log, "telemetry push pass failed", exc)
                 wait = self.interval
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
@@ -194,8 +194,8 @@ class Pusher:
                 now = utcnow()
                 if await self.check_staleness(now) + await self.check_windows(now):
                     self.wake()
-            except Exception:
-                log.exception("telemetry staleness check failed")
+            except Exception as exc:
+                log_loop_failure(log, "telemetry staleness check failed", exc)
             await asyncio.sleep(self.staleness_interval)
 
     async def check_staleness(self, now: datetime) -> int:

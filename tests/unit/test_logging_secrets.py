@@ -13,6 +13,7 @@ from services.common.logging import configure_logging
 
 
 def test_a_json_traceback_carries_no_local_variables(capsys: pytest.CaptureFixture[str]) -> None:
+    old = structlog.get_config()
     configure_logging("test", "INFO", "json")
     try:
 
@@ -26,7 +27,7 @@ def test_a_json_traceback_carries_no_local_variables(capsys: pytest.CaptureFixtu
         line = capsys.readouterr().err.strip().splitlines()[-1]
     finally:
         logging.getLogger().handlers.clear()
-        structlog.reset_defaults()
+        structlog.configure(**old)
     entry = json.loads(line)
     assert entry["event"] == "pull failed"
     (error,) = entry["exception"]

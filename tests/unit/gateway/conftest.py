@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
 import pytest
-import structlog
 
 from gateway.app import create_app
 from gateway.bootstrap import GatewayDeps, TemporalConnector, grpc_health_check
@@ -91,26 +90,6 @@ async def deps(services: FakeServices) -> AsyncIterator[GatewayDeps]:
         await identity.close(None)
         await goals.close(None)
         await telemetry.close(None)
-
-
-@pytest.fixture
-def plain_tracebacks() -> Iterator[None]:
-    """structlog's default console renderer draws exceptions with rich and every frame's
-    locals, which takes ~20 s for an ASGI stack; render them plainly for this test."""
-    old = structlog.get_config()
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.dev.ConsoleRenderer(
-                colors=False, exception_formatter=structlog.dev.plain_traceback
-            ),
-        ]
-    )
-    try:
-        yield
-    finally:
-        structlog.configure(**old)
 
 
 def make_client(

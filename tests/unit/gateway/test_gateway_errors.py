@@ -336,7 +336,6 @@ class _ExplodingStub:
         raise RuntimeError("secret: db password hunter2")
 
 
-@pytest.mark.usefixtures("plain_tracebacks")
 async def test_unexpected_gateway_error_is_500_problem(
     settings: GatewaySettings, deps: GatewayDeps, capsys: pytest.CaptureFixture[str]
 ) -> None:
