@@ -30,6 +30,8 @@ from gateway.web import charts, qr
 from gateway.web.i18n import LANGUAGE_COOKIE
 from gateway.web.render import redirect, render
 from gateway.web.session import (
+    ACCESS_COOKIE,
+    REFRESH_COOKIE,
     Api,
     ApiError,
     forget_session,
@@ -137,7 +139,7 @@ async def sign_in(request: Request) -> Response:
     form = await read_form(request)
     target = safe_next(form.get("next"))
     login = form.get("login", "").strip()
-    api = Api(request)
+    api = Api(request, anonymous=True)
     r = await api.call(
         "POST", "/auth/login", json={"login": login, "password": form.get("password", "")}
     )
@@ -191,11 +193,11 @@ async def change_password(request: Request) -> Response:
 @router.post("/sign-out", name="web_sign_out")
 async def sign_out(request: Request) -> Response:
     await read_form(request)
-    refresh_token = request.cookies.get("stride_refresh", "")
+    refresh_token = request.cookies.get(REFRESH_COOKIE, "")
     if refresh_token:
-        api = Api(request, request.cookies.get("stride_session", ""))
+        api = Api(request, request.cookies.get(ACCESS_COOKIE, ""), anonymous=True)
         # Best effort: an expired access token still ends the browser's session below.
-        await api.send("POST", "/auth/logout", json={"refresh_token": refresh_token})
+        await api.call("POST", "/auth/logout", json={"refresh_token": refresh_token})
     forget_session(request)
     return redirect(request, "/sign-in")
 

@@ -174,6 +174,8 @@ class Api:
 
     request: Request
     token: str = ""
+    # Calls without a session (signing in): answers are returned as they come.
+    anonymous: bool = False
     refreshed: bool = field(default=False, init=False)
 
     @classmethod
@@ -218,7 +220,10 @@ class Api:
         return True
 
     async def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """The API's answer; 401 (after one refresh) and a pending password change raise."""
+        """The API's answer. With a session, 401 (after one refresh) and a pending password
+        change raise; without one (signing in) every answer is returned."""
+        if self.anonymous:
+            return await self.send(method, path, **kwargs)
         r = await self.send(method, path, **kwargs) if self.token else None
         if (r is None or r.status_code == 401) and await self._refresh():
             r = await self.send(method, path, **kwargs)
