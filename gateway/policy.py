@@ -733,7 +733,9 @@ RULES: dict[str, Rule] = _rules(
     # The web app's pages (gateway/web): outside the API and its OpenAPI document. A page
     # decides nothing itself: it calls the API in process with the signed-in person's token,
     # so every answer it shows passed that API route's own rule.
-    Rule(WEB_PAGE, "A page of the web app (its data comes from the API, as its viewer)", public=True),
+    Rule(
+        WEB_PAGE, "A page of the web app (its data comes from the API, as its viewer)", public=True
+    ),
     # one's own session
     Rule("auth.me", "Who am I", _EVERYONE, api_scope=ANY_KEY, while_password_change=True),
     Rule("auth.password", "Change one's own password", _EVERYONE, while_password_change=True),

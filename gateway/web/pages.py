@@ -102,7 +102,9 @@ class Visit:
         return {e["id"]: e for e in found if e}
 
 
-def current_cycle(cycles: list[dict[str, Any]], now: datetime | None = None) -> dict[str, Any] | None:
+def current_cycle(
+    cycles: list[dict[str, Any]], now: datetime | None = None
+) -> dict[str, Any] | None:
     """The open cycle whose dates hold today (in its time zone), else the open cycle that
     started last, else the latest cycle."""
     if not cycles:
@@ -282,7 +284,9 @@ async def check_in_page(request: Request) -> Response:
     return await _check_in(visit, {}, None)
 
 
-def _check_in_errors(error: ApiError, entries: list[dict[str, Any]], titles: dict[str, str]) -> list[str]:
+def _check_in_errors(
+    error: ApiError, entries: list[dict[str, Any]], titles: dict[str, str]
+) -> list[str]:
     """The refused fields of a bulk check-in, named by key result (``check_ins.2.value`` →
     "Scrap rate: value …")."""
     lines = []
@@ -306,9 +310,7 @@ async def _check_in(
     error_lines: list[str] | None = None,
 ) -> Response:
     cycle, cycles = await visit.cycle()
-    key_results = (
-        await visit.api.all_pages("/key-results", cycle_id=cycle["id"]) if cycle else []
-    )
+    key_results = await visit.api.all_pages("/key-results", cycle_id=cycle["id"]) if cycle else []
     departments = sorted((await visit.departments()).values(), key=lambda d: d["name"])
     done = visit.request.query_params.get("done", "")
     return visit.render(
@@ -475,7 +477,9 @@ async def department_blockers(request: Request, department_id: PathId) -> Respon
 async def _feedback_round(request: Request, round_id: str, view: str) -> Response:
     visit = await Visit.start(request)
     round_ = await visit.api.get(f"/feedback-rounds/{round_id}")
-    results = await visit.api.get(f"/feedback-rounds/{round_id}/results") if view == "results" else None
+    results = (
+        await visit.api.get(f"/feedback-rounds/{round_id}/results") if view == "results" else None
+    )
     people = await visit.people(
         [round_["subject_id"], round_["manager_id"], *(r["employee_id"] for r in round_["raters"])]
     )

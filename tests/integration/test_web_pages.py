@@ -90,9 +90,7 @@ async def org(stack: GatewayStack) -> AsyncIterator[Org]:
         "e": await stack.person(plant.id, manager_id=m.id, name="Wang Worker", sign_in=False),
         "e2": await stack.person(plant.id, manager_id=m.id, name="Zhao Planner", sign_in=False),
         "hr": await stack.person(quality.id, roles=["hr"], name="HR Person", sign_in=False),
-        "new": await stack.person(
-            plant.id, name="New Hire", must_change=True, sign_in=False
-        ),
+        "new": await stack.person(plant.id, name="New Hire", must_change=True, sign_in=False),
     }
     await stack.admin_grpc.identity.UpdateDepartment(
         identity_pb2.UpdateDepartmentRequest(id=plant.id, head_id=m.id)
@@ -136,9 +134,7 @@ async def org(stack: GatewayStack) -> AsyncIterator[Org]:
             ],
         )
     )
-    krs = await stack.goals.ListKeyResults(
-        gpb.ListKeyResultsRequest(objective_id=objective.id)
-    )
+    krs = await stack.goals.ListKeyResults(gpb.ListKeyResultsRequest(objective_id=objective.id))
     o = Org(stack, cycle.id, {"plant": plant.id, "quality": quality.id}, people)
     o.key_results = {kr.title: kr.id for kr in krs.key_results}
     draft = await stack.goals.CreateObjective(
@@ -524,9 +520,7 @@ async def test_every_link_in_strides_emails_opens_a_page(org: Org) -> None:
 
 def test_the_email_link_values_cover_every_placeholder() -> None:
     """The ids the test above fills in are every placeholder the e-mails' links use."""
-    placeholders = {
-        name for t in TEMPLATES.values() for name in re.findall(r"{(\w+)}", t.link)
-    }
+    placeholders = {name for t in TEMPLATES.values() for name in re.findall(r"{(\w+)}", t.link)}
     assert placeholders == {
         "approval_id",
         "key_result_id",
