@@ -40,7 +40,7 @@ from gateway.web.session import (
     set_cookie,
     store_tokens,
 )
-from workflows.vocabulary import DATA_SOURCE_TELEMETRY, LANGUAGES
+from workflows.vocabulary import DATA_SOURCE_TELEMETRY, LANGUAGES, ObjectiveStatus
 
 router = APIRouter(include_in_schema=False, dependencies=[Allow(WEB_PAGE)])
 
@@ -250,8 +250,27 @@ def _machine_fed(kr: dict[str, Any]) -> bool:
     return bool(kr.get("data_source") == DATA_SOURCE_TELEMETRY)
 
 
-def _entry(form: dict[str, str], kr: dict[str, Any]) -> dict[str, Any]:
-    """One key result's check-in from the form (values as typed: the API validates)."""
+def read_only_reason(kr: dict[str, Any]) -> str:
+    """Why people do not check in on ``kr`` (a catalogue key), or "" when they do: the goals
+    service refuses check-ins on machine-fed key results and under closed objectives, and
+    one refused entry would refuse the whole bulk check-in."""
+    if _machine_fed(kr):
+        return "check_in.machine_fed"
+    if kr.get("objective_status") == ObjectiveStatus.CLOSED:
+        return "check_in.objective_closed"
+    return ""
+
+
+def _checklist_field(department_id: str, item_id: str) -> str:
+    return f"checklist-{department_id}-{item_id}"
+
+
+def _entry(
+    form: dict[str, str], kr: dict[str, Any], checklists: dict[str, list[dict[str, Any]]]
+) -> dict[str, Any]:
+    """One key result's check-in from the form (values as typed: the API validates). The
+    checklist of the key result's department is answered once on the page and goes with each
+    of that department's check-ins (every item: ticked or not)."""
     prefix = f"kr-{kr['id']}-"
     entry: dict[str, Any] = {
         "key_result_id": kr["id"],
@@ -264,6 +283,13 @@ def _entry(form: dict[str, str], kr: dict[str, Any]) -> dict[str, Any]:
         entry["blockers"] = [
             {"text": blocker, "department_id": form.get(prefix + "blocker_department", "")}
         ]
+    department = kr["department_id"]
+    items = checklists.get(department, [])
+    if items:
+        entry["answers"] = [
+            {"item_id": i["id"], "checked": _checklist_field(department, i["id"]) in form}
+            for i in items
+        ]
     return entry
 
 
@@ -275,6 +301,16 @@ def _as_number(text: str) -> Any:
     except ValueError:
         return text
     return int(number) if number.is_integer() else number
+
+
+async def _checklists(visit: Visit, key_results: list[dict[str, Any]]) -> dict[str, Any]:
+    """department id → its checklist's items, for the departments of the key results people
+    check in on (departments without a checklist left out)."""
+    wanted = sorted({kr["department_id"] for kr in key_results if not read_only_reason(kr)})
+    found = await asyncio.gather(
+        *(visit.api.get(f"/departments/{d}/checklist") for d in wanted if d)
+    )
+    return {c["department_id"]: c["items"] for c in found if c["items"]}
 
 
 @router.get("/check-in", name="web_check_in")
@@ -306,12 +342,14 @@ async def _check_in(
     form: dict[str, str],
     error: ApiError | None,
     *,
-    recorded: int = 0,
+    cycle_id: str = "",
     error_lines: list[str] | None = None,
 ) -> Response:
     cycle, cycles = await visit.cycle()
+    if cycle_id:
+        cycle = next((c for c in cycles if c["id"] == cycle_id), cycle)
     key_results = await visit.api.all_pages("/key-results", cycle_id=cycle["id"]) if cycle else []
-    departments = sorted((await visit.departments()).values(), key=lambda d: d["name"])
+    departments = await visit.departments()
     done = visit.request.query_params.get("done", "")
     return visit.render(
         "check_in.html",
@@ -319,12 +357,15 @@ async def _check_in(
         cycle=cycle,
         cycles=cycles,
         key_results=key_results,
-        machine_fed={kr["id"] for kr in key_results if _machine_fed(kr)},
-        departments=departments,
+        read_only={kr["id"]: read_only_reason(kr) for kr in key_results if read_only_reason(kr)},
+        checklists=await _checklists(visit, key_results),
+        checklist_field=_checklist_field,
+        departments=sorted(departments.values(), key=lambda d: d["name"]),
+        department_names={d: v["name"] for d, v in departments.items()},
         form=form,
         error=error,
         error_lines=error_lines or [],
-        recorded=int(done) if done.isdigit() else recorded,
+        recorded=int(done) if done.isdigit() else 0,
     )
 
 
@@ -336,15 +377,17 @@ async def record_check_in(request: Request) -> Response:
     cycle, _ = await visit.cycle()
     cycle_id = form.get("cycle", "") or (cycle["id"] if cycle else "")
     key_results = await visit.api.all_pages("/key-results", cycle_id=cycle_id)
-    entries = [_entry(form, kr) for kr in key_results if not _machine_fed(kr)]
+    people_fed = [kr for kr in key_results if not read_only_reason(kr)]
+    checklists = await _checklists(visit, people_fed)
+    entries = [_entry(form, kr, checklists) for kr in people_fed]
     if not entries:
-        return redirect(request, "/check-in")
+        return redirect(request, f"/check-in?cycle={cycle_id}")
     try:
         result = await visit.api.post("/check-ins", {"check_ins": entries})
     except ApiError as exc:
         titles = {kr["id"]: kr["title"] for kr in key_results}
         lines = _check_in_errors(exc, entries, titles)
-        return await _check_in(visit, form, exc, error_lines=lines)
+        return await _check_in(visit, form, exc, cycle_id=cycle_id, error_lines=lines)
     return redirect(request, f"/check-in?cycle={cycle_id}&done={len(result['check_ins'])}")
 
 
@@ -454,7 +497,7 @@ async def key_result(request: Request, key_result_id: PathId) -> Response:
         kr=kr,
         check_ins=check_ins,
         people=people,
-        machine_fed=_machine_fed(kr),
+        read_only=read_only_reason(kr),
         departments=await visit.departments(),
     )
 

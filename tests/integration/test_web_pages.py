@@ -135,6 +135,15 @@ async def org(stack: GatewayStack) -> AsyncIterator[Org]:
         )
     )
     krs = await stack.goals.ListKeyResults(gpb.ListKeyResultsRequest(objective_id=objective.id))
+    await stack.goals.SetChecklist(
+        gpb.SetChecklistRequest(
+            department_id=plant.id,
+            items=[
+                gpb.ChecklistItem(id="5s", label_zh="5S 检查", label_en="5S audit done"),
+                gpb.ChecklistItem(id="records", label_zh="点检记录", label_en="Records complete"),
+            ],
+        )
+    )
     o = Org(stack, cycle.id, {"plant": plant.id, "quality": quality.id}, people)
     o.key_results = {kr.title: kr.id for kr in krs.key_results}
     draft = await stack.goals.CreateObjective(
@@ -301,7 +310,10 @@ async def test_one_submit_records_every_manual_key_result(org: Org) -> None:
             f"kr-{kr['Kaizen ideas']}-confidence": "8",
             f"kr-{kr['Poka-yoke installed']}-value": "1",
             f"kr-{kr['Poka-yoke installed']}-confidence": "9",
+            # The department's checklist, answered once for all three.
+            f"checklist-{org.departments['plant']}-records": "1",
         }
+        assert "Records complete" in text(page) and "5S audit done" in text(page)
         r = await b.post("/check-in", form)
         assert r.status_code == 303, text(r)
         assert r.headers["location"] == f"/check-in?cycle={org.cycle}&done=3"
@@ -315,6 +327,8 @@ async def test_one_submit_records_every_manual_key_result(org: Org) -> None:
         )
         (check_in,) = r.json()["items"]
         assert check_in["value"] == value, title
+        answers = {a["item_id"]: a["checked"] for a in check_in["answers"]}
+        assert answers == {"5s": False, "records": True}, title
     r = await org.stack.http.get(
         f"/key-results/{kr['Scrap rate down']}/check-ins", headers=await _token(org, e)
     )

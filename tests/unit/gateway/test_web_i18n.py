@@ -12,7 +12,7 @@ import pytest
 from gateway.web import charts, qr
 from gateway.web.i18n import Translator, from_accept_language
 from gateway.web.messages import MESSAGES
-from gateway.web.pages import current_cycle
+from gateway.web.pages import current_cycle, read_only_reason
 from gateway.web.render import RISK_CLASSES, TEMPLATES
 from gateway.web.session import safe_next
 from workflows.vocabulary import LANGUAGES, RISK_STATUSES, ObjectiveStatus
@@ -144,3 +144,11 @@ def test_a_qr_code_is_inline_svg_of_the_link() -> None:
     svg = qr.svg("https://stride.example/sign-in?next=/check-in&department=d1")
     assert svg.startswith("<svg") and "<?xml" not in svg
     assert "department=d1" in svg  # its title, for people and tests
+
+
+def test_key_results_people_do_not_check_in_on() -> None:
+    assert read_only_reason({"data_source": "manual", "objective_status": "approved"}) == ""
+    assert read_only_reason({"data_source": "manual", "objective_status": "draft"}) == ""
+    assert read_only_reason({"data_source": "telemetry"}) == "check_in.machine_fed"
+    closed = {"data_source": "manual", "objective_status": "closed"}
+    assert read_only_reason(closed) == "check_in.objective_closed"
