@@ -32,6 +32,14 @@ REFRESH_COOKIE = "stride_refresh"
 CSRF_COOKIE = "stride_csrf"
 CSRF_FIELD = "csrf"
 API_BASE = "http://stride.internal/api/v1"
+# Every page: only our own scripts, styles and forms; never inside another site's frame.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
 # The refresh cookie lives as long as a refresh token may (the API rotates it on each use).
 REFRESH_COOKIE_AGE = 30 * 24 * 3600
 
@@ -140,7 +148,8 @@ def forget_session(request: Request) -> None:
 
 
 def finish(request: Request, response: Response) -> Response:
-    """Set the cookies this request changed: new tokens, a new CSRF token, or a sign-out."""
+    """Set the cookies this request changed (new tokens, a new CSRF token, or a sign-out),
+    and the headers of every page (not cached, :data:`SECURITY_HEADERS`)."""
     tokens: dict[str, Any] | None = getattr(request.state, "web_tokens", None)
     if tokens is not None:
         if tokens:
@@ -165,6 +174,7 @@ def finish(request: Request, response: Response) -> Response:
     if csrf and csrf != request.cookies.get(CSRF_COOKIE):
         set_cookie(request, response, CSRF_COOKIE, csrf)
     response.headers["Cache-Control"] = "no-store"
+    response.headers.update(SECURITY_HEADERS)
     return response
 
 

@@ -184,7 +184,11 @@ async def test_a_page_without_a_session_signs_in_and_returns_to_it(org: Org) -> 
         assert "Secure" not in session  # plain http here; https sets Secure
         refresh = next(c for c in cookies if c.startswith(f"{REFRESH_COOKIE}="))
         assert "HttpOnly" in refresh
-        assert (await b.get("/check-in")).status_code == 200
+        page = await b.get("/check-in")
+        assert page.status_code == 200
+        assert page.headers["cache-control"] == "no-store"
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        assert page.headers["x-frame-options"] == "DENY"
 
 
 async def test_next_never_leaves_the_site(org: Org) -> None:
