@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Request
@@ -575,7 +576,7 @@ async def dashboards(request: Request) -> Response:
     if cycle:
         if department:
             scope = "department"
-            path = f"/dashboards/{cycle['id']}/departments/{department}"
+            path = f"/dashboards/{cycle['id']}/departments/{quote(department, safe='')}"
         elif visit.roles & _ORGANISATION_ROLES:
             scope = "organisation"
             path = f"/dashboards/{cycle['id']}/organisation"

@@ -10,6 +10,8 @@ build/test-artifacts/web/.
 
 from __future__ import annotations
 
+import importlib.resources
+import os
 import re
 import shutil
 import uuid
@@ -23,6 +25,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 from temporalio.client import Client
 
+from activities.brief_render import FONT_FILE, FONT_PACKAGE
 from services.common.channels import channel
 from services.identity.bootstrap import Bootstrap
 from stride.identity.v1 import identity_pb2
@@ -37,8 +40,23 @@ PASSWORD = "Web-browser-pass-1"
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
 
 
+def _with_cjk_font(tmp: Path) -> dict[str, str]:
+    """The environment for Chromium with a fontconfig that adds the CJK font Stride already
+    ships for its PDFs (WenQuanYi Micro Hei, activities/brief_render.py) to the system's, so
+    the Chinese pages' screenshots are readable on a machine without CJK fonts."""
+    fonts = importlib.resources.files(FONT_PACKAGE).joinpath(FONT_FILE)
+    conf = tmp / "fonts.conf"
+    conf.write_text(
+        '<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
+        '<include ignore_missing="yes">/etc/fonts/fonts.conf</include>'
+        f"<dir>{Path(str(fonts)).parent}</dir><cachedir>{tmp / 'cache'}</cachedir>"
+        "</fontconfig>"
+    )
+    return {**os.environ, "FONTCONFIG_FILE": str(conf)}
+
+
 @pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
+async def browser(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Browser]:
     executable = shutil.which("chromium")
     if executable is None:
         pytest.fail(
@@ -48,7 +66,11 @@ async def browser() -> AsyncIterator[Browser]:
         )
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     async with async_playwright() as p:
-        launched = await p.chromium.launch(executable_path=executable, headless=True)
+        launched = await p.chromium.launch(
+            executable_path=executable,
+            headless=True,
+            env=_with_cjk_font(tmp_path_factory.mktemp("fonts")),
+        )
         try:
             yield launched
         finally:

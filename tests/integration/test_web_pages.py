@@ -440,6 +440,13 @@ async def test_the_dashboard_shows_the_apis_numbers(org: Org) -> None:
         shown = re.search(r'data-figure="average_score">([^<]+)<', page.text)
         assert shown and shown[1] == f"{round(total['average_score'] * 100)}%"
         assert "<svg" in page.text and "<title>Completion by department</title>" in page.text
+        # One department (and those below it): the API's department dashboard.
+        plant = org.departments["plant"]
+        page = await b.get(f"/dashboards?cycle={org.cycle}&department={plant}")
+        assert page.status_code == 200 and f'data-department="{plant}"' in page.text
+        # A query value stays one path segment of the API call.
+        page = await b.get(f"/dashboards?cycle={org.cycle}&department=..%2F..%2Fcycles")
+        assert page.status_code == 404
 
 
 async def test_the_qr_sheet_links_to_the_check_in(org: Org) -> None:
