@@ -31,11 +31,9 @@ from gateway.web import charts, qr
 from gateway.web.i18n import LANGUAGE_COOKIE
 from gateway.web.render import redirect, render
 from gateway.web.session import (
-    ACCESS_COOKIE,
-    REFRESH_COOKIE,
     Api,
     ApiError,
-    forget_session,
+    end_session,
     read_form,
     safe_next,
     set_cookie,
@@ -48,6 +46,10 @@ router = APIRouter(include_in_schema=False, dependencies=[Allow(WEB_PAGE)])
 # Organisation-wide readers: their dashboard is the whole organisation's.
 _ORGANISATION_ROLES = frozenset({HR, ADMIN, EXECUTIVE})
 _DEFAULT_ZONE = "Asia/Shanghai"
+# The check-in on a shared device (the QR codes open it): signs its person out after recording.
+SHARED_CHECK_IN = "/check-in?shared=1"
+# The inbox page shows the newest items only.
+INBOX_PAGE = 50
 
 
 @dataclass
@@ -133,8 +135,12 @@ async def home(request: Request) -> Response:
 
 
 @router.get("/sign-in", name="web_sign_in")
-async def sign_in_page(request: Request, next: str = "") -> Response:
-    return render(request, "sign_in.html", next=safe_next(next), login="", error="")
+async def sign_in_page(request: Request, next: str = "", done: str = "") -> Response:
+    # done: the check-in just recorded on a shared device (its person signed out).
+    recorded = int(done) if done.isdigit() else 0
+    return render(
+        request, "sign_in.html", next=safe_next(next), login="", error="", recorded=recorded
+    )
 
 
 @router.post("/sign-in", name="web_sign_in_post")
@@ -155,6 +161,7 @@ async def sign_in(request: Request) -> Response:
             next=target,
             login=login,
             error=problem.get("code", ""),
+            recorded=0,
         )
     tokens = r.json()
     store_tokens(request, tokens)
@@ -196,12 +203,7 @@ async def change_password(request: Request) -> Response:
 @router.post("/sign-out", name="web_sign_out")
 async def sign_out(request: Request) -> Response:
     await read_form(request)
-    refresh_token = request.cookies.get(REFRESH_COOKIE, "")
-    if refresh_token:
-        api = Api(request, request.cookies.get(ACCESS_COOKIE, ""), anonymous=True)
-        # Best effort: an expired access token still ends the browser's session below.
-        await api.call("POST", "/auth/logout", json={"refresh_token": refresh_token})
-    forget_session(request)
+    await end_session(request)
     return redirect(request, "/sign-in")
 
 
@@ -364,6 +366,7 @@ async def _check_in(
         departments=sorted(departments.values(), key=lambda d: d["name"]),
         department_names={d: v["name"] for d, v in departments.items()},
         form=form,
+        shared=bool(form.get("shared") or visit.request.query_params.get("shared")),
         error=error,
         error_lines=error_lines or [],
         recorded=int(done) if done.isdigit() else 0,
@@ -389,7 +392,31 @@ async def record_check_in(request: Request) -> Response:
         titles = {kr["id"]: kr["title"] for kr in key_results}
         lines = _check_in_errors(exc, entries, titles)
         return await _check_in(visit, form, exc, cycle_id=cycle_id, error_lines=lines)
-    return redirect(request, f"/check-in?cycle={cycle_id}&done={len(result['check_ins'])}")
+    recorded = len(result["check_ins"])
+    if form.get("shared"):
+        # A shared device: the next person signs in to the same screen.
+        await end_session(request)
+        return redirect(request, f"/sign-in?next={quote(SHARED_CHECK_IN, safe='')}&done={recorded}")
+    return redirect(request, f"/check-in?cycle={cycle_id}&done={recorded}")
+
+
+# -- my inbox --------------------------------------------------------------------------------
+
+
+@router.get("/inbox", name="web_inbox")
+async def inbox(request: Request) -> Response:
+    visit = await Visit.start(request)
+    found = await visit.api.get("/me/inbox", page_size=INBOX_PAGE)
+    return visit.render("inbox.html", items=found["items"], unread=found["unread_count"])
+
+
+@router.post("/inbox/{item_id}", name="web_inbox_open")
+async def open_inbox_item(request: Request, item_id: PathId) -> Response:
+    """Mark the item read and open the page it links to (the inbox when it links nowhere)."""
+    await read_form(request)
+    visit = await Visit.start(request)
+    item = await visit.api.post(f"/me/inbox/{item_id}/read", {})
+    return redirect(request, safe_next(item.get("link"), "/inbox"))
 
 
 # -- approvals and the team -------------------------------------------------------------------
@@ -615,7 +642,8 @@ async def qr_sheet(request: Request) -> Response:
     if wanted:
         departments = [d for d in departments if d["id"] == wanted]
     base = str(request.base_url).rstrip("/")
-    codes = [
-        (d, qr.svg(f"{base}/sign-in?next=/check-in&department={d['id']}")) for d in departments
-    ]
+    link = f"{base}/sign-in?next={quote(SHARED_CHECK_IN, safe='')}"
+    # The department in the link names the line the code hangs at (for people reading the
+    # address; the sign-in by employee number + PIN it is meant for does not exist yet).
+    codes = [(d, qr.svg(f"{link}&department={quote(d['id'], safe='')}")) for d in departments]
     return visit.render("qr.html", codes=codes)

@@ -263,6 +263,21 @@ class Api:
                 return items
 
 
+async def end_session(request: Request) -> None:
+    """Revoke the session's refresh token in the API (refreshing an expired access token
+    first, so the revoked token is the latest) and forget the cookies (:func:`finish`)."""
+    try:
+        api = Api.of(request)
+        await api.call("GET", "/auth/me")
+        tokens = getattr(request.state, "web_tokens", None)
+        refresh_token = tokens["refresh_token"] if tokens else request.cookies.get(REFRESH_COOKIE)
+        if refresh_token:
+            await api.call("POST", "/auth/logout", json={"refresh_token": refresh_token})
+    except SignInRequired:
+        pass  # nothing left to revoke
+    forget_session(request)
+
+
 def _problem(r: httpx.Response) -> dict[str, Any]:
     try:
         body = r.json()

@@ -22,10 +22,11 @@ import pytest
 
 from activities.messages import TEMPLATES
 from gateway.web.session import ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE
+from services.common.channels import channel
 from stride.feedback.v1 import promotions_pb2 as ppb
 from stride.feedback.v1 import rounds_pb2 as rpb
 from stride.goals.v1 import goals_pb2 as gpb
-from stride.identity.v1 import identity_pb2
+from stride.identity.v1 import identity_pb2, inbox_pb2, inbox_pb2_grpc
 from tests.integration.gateway_stack import BASE, PASSWORD, GatewayStack, Person, module_stack
 from workflows.brief_figures import DepartmentFigures, brief_json
 
@@ -449,13 +450,65 @@ async def test_the_dashboard_shows_the_apis_numbers(org: Org) -> None:
         assert page.status_code == 404
 
 
-async def test_the_qr_sheet_links_to_the_check_in(org: Org) -> None:
+async def test_the_qr_code_opens_the_check_in_of_a_shared_device(org: Org) -> None:
+    plant = org.departments["plant"]
     async with Browser(org.stack) as b:
         await b.sign_in(org.people["hr"])
-        r = await b.get(f"/qr?department={org.departments['plant']}")
+        r = await b.get(f"/qr?department={plant}")
         assert r.status_code == 200
         assert r.text.count("<svg") == 1
-        assert f"/sign-in?next=/check-in&amp;department={org.departments['plant']}" in r.text
+        (link,) = re.findall(r"<svg[^>]*><title>([^<]+)</title>", r.text)
+        link = unescape(link)
+        assert link == f"{BASE}/sign-in?next=%2Fcheck-in%3Fshared%3D1&department={plant}"
+    # The shared device: scan, sign in, check in, and the next person finds the sign-in.
+    e = org.people["e"]
+    async with Browser(org.stack) as device:
+        page = await device.get(link.removeprefix(BASE))
+        assert page.status_code == 200
+        r = await device.post(
+            "/sign-in",
+            {"login": e.login, "password": e.password, "next": "/check-in?shared=1"},
+        )
+        assert r.headers["location"] == "/check-in?shared=1"
+        page = await device.get("/check-in?shared=1")
+        assert 'name="shared" value="1"' in page.text
+        assert "you are signed out once your check-in is recorded" in text(page)
+        kr = org.key_results
+        form = {"cycle": org.cycle, "shared": "1"}
+        for title in ("Scrap rate down", "Kaizen ideas", "Poka-yoke installed"):
+            form[f"kr-{kr[title]}-value"] = "1"
+            form[f"kr-{kr[title]}-confidence"] = "7"
+        r = await device.post("/check-in", form)
+        assert r.status_code == 303
+        assert r.headers["location"] == "/sign-in?next=%2Fcheck-in%3Fshared%3D1&done=3"
+        assert ACCESS_COOKIE not in device.http.cookies
+        page = await device.get(r.headers["location"])
+        assert "Recorded 3 check-ins" in text(page) and "the next person can sign in" in text(page)
+        assert (await device.get("/check-in?shared=1")).status_code == 303
+
+
+async def test_the_inbox_opens_what_an_item_links_to(org: Org) -> None:
+    e = org.people["e"]
+    async with channel(org.stack.settings.identity_addr) as ch:
+        delivered = await inbox_pb2_grpc.InboxServiceStub(ch).Deliver(
+            inbox_pb2.DeliverRequest(
+                key=f"web-test-{uuid.uuid4().hex}",
+                recipient_id=e.id,
+                template="cycle.checkin_reminder",
+                title_zh="请填写周进展",
+                title_en="Time for your weekly check-in",
+                body_zh="本周进展。",
+                body_en="This week's check-in.",
+                link="/check-ins",
+            )
+        )
+    async with Browser(org.stack) as b:
+        await b.sign_in(e)
+        page = await b.get("/inbox")
+        assert "Time for your weekly check-in" in text(page) and "1 unread" in text(page)
+        r = await b.post(f"/inbox/{delivered.item.id}", {})
+        assert r.status_code == 303 and r.headers["location"] == "/check-ins"
+        assert "0 unread" in text(await b.get("/inbox"))
 
 
 # -- every link of Stride's e-mails -----------------------------------------------------------
