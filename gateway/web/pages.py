@@ -39,13 +39,18 @@ from gateway.web.session import (
     set_cookie,
     store_tokens,
 )
-from workflows.vocabulary import DATA_SOURCE_TELEMETRY, LANGUAGES, ObjectiveStatus
+from workflows.vocabulary import (
+    DATA_SOURCE_TELEMETRY,
+    DEFAULT_TIME_ZONE,
+    LANGUAGES,
+    ObjectiveStatus,
+)
 
 router = APIRouter(include_in_schema=False, dependencies=[Allow(WEB_PAGE)])
 
 # Organisation-wide readers: their dashboard is the whole organisation's.
 _ORGANISATION_ROLES = frozenset({HR, ADMIN, EXECUTIVE})
-_DEFAULT_ZONE = "Asia/Shanghai"
+
 # The check-in on a shared device (the QR codes open it): signs its person out after recording.
 SHARED_CHECK_IN = "/check-in?shared=1"
 # The inbox page shows the newest items only.
@@ -112,13 +117,13 @@ def current_cycle(
     started last, else the latest cycle."""
     if not cycles:
         return None
-    now = now or datetime.now(ZoneInfo(_DEFAULT_ZONE))
+    now = now or datetime.now(ZoneInfo(DEFAULT_TIME_ZONE))
     open_ = [c for c in cycles if c.get("status") == "open"]
     for c in sorted(open_, key=lambda c: c["start_date"], reverse=True):
         try:
-            zone = ZoneInfo(c.get("time_zone") or _DEFAULT_ZONE)
+            zone = ZoneInfo(c.get("time_zone") or DEFAULT_TIME_ZONE)
         except (ZoneInfoNotFoundError, ValueError):
-            zone = ZoneInfo(_DEFAULT_ZONE)
+            zone = ZoneInfo(DEFAULT_TIME_ZONE)
         today = now.astimezone(zone).date().isoformat()
         if c["start_date"] <= today <= c["end_date"]:
             return c

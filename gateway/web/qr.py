@@ -11,6 +11,6 @@ def svg(url: str) -> str:
     """An SVG QR code of ``url`` (no XML declaration: it is inlined in the page)."""
     out = io.BytesIO()
     segno.make(url, error="m").save(
-        out, kind="svg", scale=4, border=2, xmldecl=False, svgns=True, title=url
+        out, kind="svg", scale=5, border=2, xmldecl=False, svgns=True, title=url
     )
     return out.getvalue().decode()

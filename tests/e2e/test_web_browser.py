@@ -328,3 +328,40 @@ async def test_the_dashboard_shows_the_apis_numbers(
         await _shot(page, "dashboard", viewport)
     finally:
         await context.close()
+
+
+@pytest.mark.parametrize("viewport", ["phone"])
+async def test_the_qr_code_opens_the_check_in_on_a_shared_device(
+    browser: Browser, org: Org, viewport: str
+) -> None:
+    e, krs = await _employee_with_goals(org)
+    context = await _context(browser, org.stack, "desktop")
+    try:
+        page = await context.new_page()
+        await _sign_in(page, org.hr, f"/qr?department={org.departments['plant']}")
+        await expect(page.locator("figure.qr svg")).to_have_count(1)
+        await _shot(page, "qr-sheet", "desktop")
+        link = await page.locator("figure.qr svg title").text_content() or ""
+    finally:
+        await context.close()
+    assert link.startswith(org.stack.config.gateway_url + "/sign-in?next=")
+    device = await _context(browser, org.stack, viewport)
+    try:
+        page = await device.new_page()
+        await page.goto(link)  # what the phone's camera opens
+        await page.get_by_label("Employee number or e-mail").fill(e["employee_number"])
+        await page.get_by_label("Password").fill(PASSWORD)
+        await page.get_by_role("button", name="Sign in").click()
+        await expect(page.locator("#shared-device")).to_be_visible()
+        for title in ("Scrap rate down", "Kaizen ideas"):
+            card = page.locator(f'fieldset[data-key-result="{krs[title]}"]')
+            await card.get_by_label("Value").fill("3")
+        await page.get_by_role("button", name="Record all check-ins").click()
+        # Signed out: the device is ready for the next person.
+        await expect(page.locator("#check-in-done")).to_contain_text("Recorded 3 check-ins")
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
+        await _shot(page, "qr-shared-device-done", viewport)
+    finally:
+        await device.close()
+    r = await org.stack.api.get(f"/key-results/{krs['Kaizen ideas']}/check-ins")
+    assert [c["value"] for c in r.json()["items"]] == [3]
