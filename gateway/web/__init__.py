@@ -17,6 +17,7 @@ from gateway.web.session import (
     CsrfFailed,
     PasswordChangeRequired,
     SignInRequired,
+    password_url,
     sign_in_url,
 )
 
@@ -26,7 +27,7 @@ async def _sign_in(request: Request, exc: Exception) -> Response:
 
 
 async def _password(request: Request, exc: Exception) -> Response:
-    return redirect(request, "/password")
+    return redirect(request, password_url(request))
 
 
 async def _csrf(request: Request, exc: Exception) -> Response:

@@ -89,10 +89,18 @@ def safe_next(value: str | None, default: str = "/okrs") -> str:
     return value
 
 
+def _here(request: Request) -> str:
+    return quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""), safe="")
+
+
 def sign_in_url(request: Request) -> str:
     """The sign-in page, returning to the requested page afterwards."""
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return f"/sign-in?next={quote(here, safe='')}"
+    return f"/sign-in?next={_here(request)}"
+
+
+def password_url(request: Request) -> str:
+    """The password change a person must make first, returning to the requested page."""
+    return f"/password?next={_here(request)}"
 
 
 def _secure(request: Request) -> bool:

@@ -226,8 +226,8 @@ async def test_first_sign_in_changes_the_password_first(org: Org) -> None:
         r = await b.sign_in(new, next="/okrs")
         assert r.status_code == 303 and r.headers["location"] == "/password?next=/okrs"
         # Any other page sends them back to the password form.
-        r = await b.get("/okrs")
-        assert r.status_code == 303 and r.headers["location"] == "/password"
+        r = await b.get("/team")
+        assert r.status_code == 303 and r.headers["location"] == "/password?next=%2Fteam"
         r = await b.post(
             "/password", {"current_password": PASSWORD, "new_password": "short", "next": "/okrs"}
         )
