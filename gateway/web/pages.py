@@ -241,6 +241,7 @@ async def my_okrs(request: Request) -> Response:
     mine = {o["id"] for o in objectives}
     # Key results the visitor owns under someone else's objective.
     others = [kr for kr in key_results if kr["objective_id"] not in mine]
+    copied = request.query_params.get("copied", "")
     return visit.render(
         "okrs.html",
         cycle=cycle,
@@ -248,7 +249,27 @@ async def my_okrs(request: Request) -> Response:
         objectives=objectives,
         by_objective=by_objective,
         others=others,
+        previous=previous_cycle(cycles, cycle) if cycle and not objectives else None,
+        copied=int(copied) if copied.isdigit() else None,
     )
+
+
+def previous_cycle(cycles: list[dict[str, Any]], cycle: dict[str, Any]) -> dict[str, Any] | None:
+    """The cycle that started last before ``cycle`` (whose goals people copy into it)."""
+    earlier = [c for c in cycles if c["start_date"] < cycle["start_date"]]
+    return max(earlier, key=lambda c: c["start_date"]) if earlier else None
+
+
+@router.post("/okrs/copy", name="web_okrs_copy")
+async def copy_goals(request: Request) -> Response:
+    """Copy my objectives of one cycle into another, as drafts."""
+    form = await read_form(request)
+    visit = await Visit.start(request)
+    target = form.get("target", "")
+    body = {"source_cycle_id": form.get("source", ""), "target_cycle_id": target}
+    result = await visit.api.post("/objectives/copy", body)
+    count = len(result["objectives"])
+    return redirect(request, f"/okrs?cycle={quote(target, safe='')}&copied={count}")
 
 
 # -- the weekly check-in ----------------------------------------------------------------------

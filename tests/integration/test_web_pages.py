@@ -607,3 +607,25 @@ def test_the_email_link_values_cover_every_placeholder() -> None:
         "case_id",
         "month",
     }
+
+
+async def test_goals_are_copied_from_the_previous_cycle(org: Org) -> None:
+    e = org.people["e"]
+    today = date.today()
+    later = await org.stack.goals.CreateCycle(
+        gpb.CreateCycleRequest(
+            name=f"Next {uuid.uuid4().hex[:6]}",
+            start_date=(today + timedelta(days=61)).isoformat(),
+            end_date=(today + timedelta(days=150)).isoformat(),
+        )
+    )
+    async with Browser(org.stack) as b:
+        await b.sign_in(e)
+        page = await b.get(f"/okrs?cycle={later.id}")
+        assert 'id="copy-goals"' in page.text and f'value="{org.cycle}"' in page.text
+        r = await b.post("/okrs/copy", {"source": org.cycle, "target": later.id})
+        assert r.status_code == 303
+        assert r.headers["location"] == f"/okrs?cycle={later.id}&copied=1"
+        page = await b.get(r.headers["location"])
+        assert "1 objectives copied as drafts." in text(page)
+        assert "Cut scrap on line 3" in text(page) and 'id="copy-goals"' not in page.text
