@@ -445,6 +445,63 @@ async def open_inbox_item(request: Request, item_id: PathId) -> Response:
     return redirect(request, safe_next(item.get("link"), "/inbox"))
 
 
+# -- feedback --------------------------------------------------------------------------------
+
+# The feedback lists a person reads (the API's boxes).
+FEEDBACK_BOXES = ("received", "given", "reports")
+
+
+@router.get("/feedback", name="web_feedback")
+async def feedback(request: Request, box: str = "received", to: str = "") -> Response:
+    """My feedback (received, given, or shared about my reports); ``?to=`` opens the form to
+    give private feedback to that person."""
+    visit = await Visit.start(request)
+    box = box if box in FEEDBACK_BOXES else "received"
+    items = (await visit.api.get("/feedback", box=box, page_size=INBOX_PAGE))["items"]
+    people = await visit.people(
+        [to, *(i["author_id"] for i in items), *(i["about_id"] for i in items)]
+    )
+    return visit.render(
+        "feedback.html",
+        box=box,
+        boxes=FEEDBACK_BOXES,
+        items=items,
+        people=people,
+        to=people.get(to),
+        sent=request.query_params.get("sent") == "1",
+        error=None,
+        text="",
+    )
+
+
+@router.post("/feedback", name="web_feedback_give")
+async def give_feedback(request: Request) -> Response:
+    form = await read_form(request)
+    visit = await Visit.start(request)
+    body = {
+        "subject_id": form.get("to", ""),
+        "text": form.get("text", ""),
+        "share_with_manager": form.get("share_with_manager") == "1",
+    }
+    try:
+        await visit.api.post("/feedback", body)
+    except ApiError as exc:
+        people = await visit.people([body["subject_id"]])
+        return visit.render(
+            "feedback.html",
+            status=exc.status,
+            box="given",
+            boxes=FEEDBACK_BOXES,
+            items=[],
+            people=people,
+            to=people.get(body["subject_id"]),
+            sent=False,
+            error=exc,
+            text=body["text"],
+        )
+    return redirect(request, "/feedback?box=given&sent=1")
+
+
 # -- approvals and the team -------------------------------------------------------------------
 
 

@@ -424,6 +424,26 @@ async def test_the_team_view_colours_each_key_result_by_risk(org: Org) -> None:
         assert "Nobody reports to you." in text(await b.get("/team"))
 
 
+async def test_a_manager_gives_feedback_from_the_team_view(org: Org) -> None:
+    e = org.people["e"]
+    async with Browser(org.stack) as b:
+        await b.sign_in(org.people["m"])
+        team = await b.get("/team")
+        assert f'href="/feedback?to={e.id}"' in team.text
+        page = await b.get(f"/feedback?to={e.id}")
+        assert "Feedback for Wang Worker" in text(page)
+        r = await b.post("/feedback", {"to": e.id, "text": "   "})
+        assert r.status_code == 422 and 'role="alert"' in r.text
+        r = await b.post("/feedback", {"to": e.id, "text": "Great 5S work on line 3"})
+        assert r.status_code == 303 and r.headers["location"] == "/feedback?box=given&sent=1"
+        given = text(await b.get(r.headers["location"]))
+        assert "Your feedback was sent." in given and "Great 5S work on line 3" in given
+    async with Browser(org.stack) as b:
+        await b.sign_in(e)
+        received = text(await b.get("/feedback"))
+        assert "Great 5S work on line 3" in received and "Li Manager" in received
+
+
 async def test_the_dashboard_shows_the_apis_numbers(org: Org) -> None:
     hr = org.people["hr"]
     api = await org.stack.http.get(

@@ -12,7 +12,7 @@ import pytest
 from gateway.web import charts, qr
 from gateway.web.i18n import Translator, from_accept_language
 from gateway.web.messages import MESSAGES
-from gateway.web.pages import current_cycle, read_only_reason
+from gateway.web.pages import FEEDBACK_BOXES, current_cycle, read_only_reason
 from gateway.web.render import RISK_CLASSES, TEMPLATES
 from gateway.web.session import safe_next
 from workflows.vocabulary import LANGUAGES, RISK_STATUSES, ObjectiveStatus
@@ -49,6 +49,7 @@ def test_every_key_a_template_names_exists() -> None:
         "approval.status.": {"pending", "approved", "rejected"},
         "approval.kind.": {"plan", "revision"},
         "dashboards.scope.": {"organisation", "my_organisation", "department", "none"},
+        "feedback.box.": set(FEEDBACK_BOXES),
     }
     prefixes = {p for source in _templates().values() for p in _PREFIX.findall(source)}
     for prefix, vocabulary in words.items():
