@@ -628,6 +628,15 @@ async def department_blockers(request: Request, department_id: PathId) -> Respon
     )
 
 
+@router.post("/departments/{department_id}/blockers/{blocker_id}", name="web_resolve_blocker")
+async def resolve_blocker(request: Request, department_id: PathId, blocker_id: PathId) -> Response:
+    """Mark a blocker resolved (the department's heads, HR, admin: the API decides)."""
+    await read_form(request)
+    visit = await Visit.start(request)
+    await visit.api.post(f"/departments/{department_id}/blockers/{blocker_id}/resolve", {})
+    return redirect(request, f"/departments/{department_id}/blockers")
+
+
 async def _feedback_round(request: Request, round_id: str, view: str) -> Response:
     visit = await Visit.start(request)
     round_ = await visit.api.get(f"/feedback-rounds/{round_id}")

@@ -343,6 +343,15 @@ async def test_one_submit_records_every_manual_key_result(org: Org) -> None:
         f"/key-results/{kr['OEE from the line']}/check-ins", headers=await _token(org, e)
     )
     assert r.json()["items"] == []
+    # The blocker waits on Quality's page (HR may resolve it), and leaves it once resolved.
+    quality = f"/departments/{org.departments['quality']}/blockers"
+    async with Browser(org.stack) as b:
+        await b.sign_in(org.people["hr"])
+        page = await b.get(quality)
+        assert "Need a new die from Quality" in text(page) and "Wang Worker" in text(page)
+        r = await b.post(f"{quality}/{blocker['id']}", {})
+        assert r.status_code == 303 and r.headers["location"] == quality
+        assert "No open blockers." in text(await b.get(quality))
 
 
 async def test_a_refused_check_in_records_nothing_and_keeps_the_form(org: Org) -> None:
