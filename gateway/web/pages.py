@@ -478,15 +478,16 @@ async def feedback(request: Request, box: str = "received", to: str = "") -> Res
 async def give_feedback(request: Request) -> Response:
     form = await read_form(request)
     visit = await Visit.start(request)
+    to, text = form.get("to", ""), form.get("text", "")
     body = {
-        "subject_id": form.get("to", ""),
-        "text": form.get("text", ""),
+        "subject_id": to,
+        "text": text,
         "share_with_manager": form.get("share_with_manager") == "1",
     }
     try:
         await visit.api.post("/feedback", body)
     except ApiError as exc:
-        people = await visit.people([body["subject_id"]])
+        people = await visit.people([to])
         return visit.render(
             "feedback.html",
             status=exc.status,
@@ -494,10 +495,10 @@ async def give_feedback(request: Request) -> Response:
             boxes=FEEDBACK_BOXES,
             items=[],
             people=people,
-            to=people.get(body["subject_id"]),
+            to=people.get(to),
             sent=False,
             error=exc,
-            text=body["text"],
+            text=text,
         )
     return redirect(request, "/feedback?box=given&sent=1")
 
