@@ -1,12 +1,12 @@
 """``make bench`` / ``python -m bench [relay] [checkin] [memory] [escalation] [feedback]
-[telemetry] [options]``: run the benchmarks (all of them when none is named), print their
+[telemetry] [web] [options]``: run the benchmarks (all of them when none is named), print their
 figures and ratios against the engine ceilings measured in the same run, then every figure
 beside its target.
 
 ``make bench`` runs everything in about ten minutes on two cores: the check-in benchmark at
 2,000 and at 10,000 employees × 3 key results, each load phase stopped after 30 s; the 360
 benchmark (bench/feedback.py) at 680 people; the telemetry benchmark (bench/telemetry.py) with
-60,000 samples.
+60,000 samples; the web pages' render time (bench/web.py) at 680 people.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from bench import checkin, outbox_relay
 from bench.engines import private_nats
 from bench.report import Target, checkin_targets, print_checkin, print_relay, print_targets
 
-BENCHMARKS = ("relay", "checkin", "memory", "escalation", "feedback", "telemetry")
+BENCHMARKS = ("relay", "checkin", "memory", "escalation", "feedback", "telemetry", "web")
 DEFAULT_SIZES = (2_000, 10_000)
 
 
@@ -77,6 +77,13 @@ def telemetry(console: Console, args: argparse.Namespace) -> list[Target]:
 
     opts = tel.Options(samples=args.samples, log_level=args.log_level)
     return tel.main_run(console, opts)
+
+
+def web(console: Console, args: argparse.Namespace) -> list[Target]:
+    from bench import web as pages
+
+    opts = pages.Options(employees=args.web_employees, log_level=args.log_level)
+    return pages.main_run(console, opts)
 
 
 def sizes(text: str) -> list[int]:
@@ -145,6 +152,12 @@ def parser() -> argparse.ArgumentParser:
         default=60_000,
         help="samples published in the telemetry benchmark (default 60000)",
     )
+    p.add_argument(
+        "--web-employees",
+        type=int,
+        default=680,
+        help="people of the organisation the web pages are rendered for (default 680)",
+    )
     p.add_argument("--log-level", default=defaults.log_level)
     return p
 
@@ -183,6 +196,8 @@ def main(argv: list[str] | None = None) -> None:
         targets += feedback(console, args)
     if "telemetry" in wanted:
         targets += telemetry(console, args)
+    if "web" in wanted:
+        targets += web(console, args)
     print_targets(console, targets)
 
 

@@ -21,6 +21,7 @@ from gateway.routes import method_not_allowed
 from gateway.security import ApiKeyCache, Authenticator, iter_routes
 from gateway.sign_in_throttle import SignInThrottle
 from gateway.tokens import access_tokens
+from gateway.web import install as install_web
 from services.common.settings import GatewaySettings
 from services.common.telemetry import recording
 
@@ -106,6 +107,8 @@ def create_app(settings: GatewaySettings, deps: GatewayDeps | None = None) -> Fa
     app.add_exception_handler(405, method_not_allowed)
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(health.router)
+    # The web app's pages (outside /api/v1 and the OpenAPI document).
+    install_web(app)
     # Outermost first: the request id, then the body limit (before routing and sign-in).
     limits = BodyLimits(
         default=settings.max_body_bytes,

@@ -404,6 +404,9 @@ _GOAL_RULES = (
 # never to a peer, one's own manager or a stranger in another department, whom only an admin
 # (or an integration with goals:write) may commit. Department heads get no more than their
 # line: heading a department is not managing its people.
+# The rule of every web page (see RULES).
+WEB_PAGE = "web.page"
+
 REPORTING_LINE = Rule(
     "key_result.assign",
     "Give a key result to someone else: a person who reports to the caller, directly or "
@@ -727,6 +730,12 @@ RULES: dict[str, Rule] = _rules(
     Rule("health", "Liveness and readiness probes", public=True),
     Rule("auth.login", "Sign in with a password", public=True),
     Rule("auth.refresh", "Swap a refresh token for new tokens", public=True),
+    # The web app's pages (gateway/web): outside the API and its OpenAPI document. A page
+    # decides nothing itself: it calls the API in process with the signed-in person's token,
+    # so every answer it shows passed that API route's own rule.
+    Rule(
+        WEB_PAGE, "A page of the web app (its data comes from the API, as its viewer)", public=True
+    ),
     # one's own session
     Rule("auth.me", "Who am I", _EVERYONE, api_scope=ANY_KEY, while_password_change=True),
     Rule("auth.password", "Change one's own password", _EVERYONE, while_password_change=True),

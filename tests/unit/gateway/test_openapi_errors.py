@@ -18,10 +18,11 @@ from fastapi.routing import APIRoute
 
 from gateway import policy
 from gateway.app import API_PREFIX, PUBLIC_DOC_ROUTES, create_app
+from gateway.policy import WEB_PAGE
 from gateway.problems import PROBLEM_JSON
 from gateway.routes import StrideRoute
 from gateway.schemas.common import RequestModel
-from gateway.security import RULE_EXTENSION, iter_routes
+from gateway.security import RULE_EXTENSION, iter_routes, route_rules
 from tests.unit.gateway.conftest import gateway_settings
 
 METHODS = {"get", "post", "put", "patch", "delete"}
@@ -99,7 +100,12 @@ def test_every_route_reads_json_leniently_into_a_strict_request_model(app: FastA
         if info.path in PUBLIC_DOC_ROUTES:
             continue
         route = info.route
-        assert isinstance(route, APIRoute) and isinstance(route, StrideRoute), info.path
+        assert isinstance(route, APIRoute), info.path
+        if route_rules(route) == [WEB_PAGE]:
+            # The web app's pages read url-encoded forms themselves (gateway/web/session.py).
+            assert route.body_field is None, info.path
+            continue
+        assert isinstance(route, StrideRoute), info.path
         if route.body_field is not None:
             model = route.body_field.field_info.annotation
             assert isinstance(model, type) and issubclass(model, RequestModel), info.path

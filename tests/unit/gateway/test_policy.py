@@ -103,6 +103,9 @@ def test_a_pending_password_change_allows_only_a_few_actions() -> None:
         "auth.me",
         "auth.password",
         "auth.logout",
+        # Pages decide nothing: the API calls behind them are refused (the web app sends
+        # such a person to its password form).
+        "web.page",
     }
     assert outcome(decide(limited, "department.read")) == "403 password_change_required"
 

@@ -25,13 +25,14 @@ API = "/api/v1"
 PUBLIC = {"health", "auth.login", "auth.refresh"}
 
 
-def _operations(settings: GatewaySettings) -> list[tuple[str, str, str]]:
-    """(method, path, rule) of every API operation."""
+def _operations(settings: GatewaySettings, *, pages: bool = False) -> list[tuple[str, str, str]]:
+    """(method, path, rule) of every API operation (``pages``: of every web page)."""
     out = []
     for info in iter_routes(create_app(settings)):
         if isinstance(info.route, APIRoute):
             (rule,) = route_rules(info.route)
-            out += [(m, info.path, rule) for m in sorted(info.methods)]
+            if (rule == policy.WEB_PAGE) == pages:
+                out += [(m, info.path, rule) for m in sorted(info.methods)]
         else:
             assert info.path in PUBLIC_DOC_ROUTES
     return out
@@ -44,7 +45,7 @@ def test_every_route_has_exactly_one_rule_and_every_rule_a_route(
     assert len(operations) > 30
     used = {rule for _, _, rule in operations}
     assert not used & policy.NESTED_RULES
-    assert used | policy.NESTED_RULES == set(policy.RULES), (
+    assert used | policy.NESTED_RULES | {policy.WEB_PAGE} == set(policy.RULES), (
         "a rule no route uses, or a route with an unknown rule"
     )
     public = {(m, p) for m, p, rule in operations if policy.rule(rule).public}
@@ -54,6 +55,15 @@ def test_every_route_has_exactly_one_rule_and_every_rule_a_route(
         ("POST", f"{API}/auth/login"),
         ("POST", f"{API}/auth/refresh"),
     }
+
+
+def test_web_pages_are_outside_the_api_and_its_document(settings: GatewaySettings) -> None:
+    pages = _operations(settings, pages=True)
+    assert len(pages) > 10
+    app = create_app(settings)
+    documented = app.openapi()["paths"]
+    for _, path, _ in pages:
+        assert not path.startswith(API) and path not in documented, path
 
 
 async def test_openapi_names_each_rule(client: httpx.AsyncClient) -> None:

@@ -1,0 +1,742 @@
+"""The web app's pages (server-rendered; see docs/web.md).
+
+Every page reads and writes through the gateway's own API (:class:`gateway.web.session.Api`)
+as the signed-in person, so what a page shows is what the API answers that person. The
+routes declare the rule :data:`gateway.policy.WEB_PAGE` and stay out of the OpenAPI
+document.
+
+Longer than ~400 lines: one module per page would scatter the shared page helpers
+(:class:`Visit`, the current cycle, the people and department names) for a handful of lines
+each; the pages are grouped below by the order of the issue (sign-in, my OKRs, check-in,
+approvals and team, e-mail links, dashboards, QR sheet).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from gateway.deps import PathId
+from gateway.policy import ADMIN, EXECUTIVE, HR, WEB_PAGE
+from gateway.security import Allow
+from gateway.web import charts, qr
+from gateway.web.i18n import LANGUAGE_COOKIE
+from gateway.web.render import redirect, render
+from gateway.web.session import (
+    Api,
+    ApiError,
+    end_session,
+    read_form,
+    safe_next,
+    set_cookie,
+    store_tokens,
+)
+from workflows.vocabulary import (
+    DATA_SOURCE_TELEMETRY,
+    DEFAULT_TIME_ZONE,
+    LANGUAGES,
+    ObjectiveStatus,
+)
+
+router = APIRouter(include_in_schema=False, dependencies=[Allow(WEB_PAGE)])
+
+# Organisation-wide readers: their dashboard is the whole organisation's.
+_ORGANISATION_ROLES = frozenset({HR, ADMIN, EXECUTIVE})
+
+# The check-in on a shared device (the QR codes open it): signs its person out after recording.
+SHARED_CHECK_IN = "/check-in?shared=1"
+# The inbox page shows the newest items only.
+INBOX_PAGE = 50
+
+
+@dataclass
+class Visit:
+    """One signed-in page view: the API as the visitor, and who they are."""
+
+    request: Request
+    api: Api
+    me: dict[str, Any]
+    _departments: dict[str, dict[str, Any]] | None = field(default=None, init=False)
+
+    @classmethod
+    async def start(cls, request: Request) -> Visit:
+        api = Api.of(request)
+        return cls(request, api, await api.get("/auth/me"))
+
+    def render(self, template: str, *, status: int = 200, **context: Any) -> Response:
+        return render(self.request, template, status=status, me=self.me, **context)
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(self.me.get("roles", []))
+
+    async def cycles(self) -> list[dict[str, Any]]:
+        cycles = await self.api.all_pages("/cycles")
+        return sorted(cycles, key=lambda c: c["start_date"], reverse=True)
+
+    async def cycle(self) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """The cycle a page is about (``?cycle=`` or the current one) and all cycles."""
+        cycles = await self.cycles()
+        wanted = self.request.query_params.get("cycle", "")
+        chosen = next((c for c in cycles if c["id"] == wanted), None)
+        return chosen or current_cycle(cycles), cycles
+
+    async def departments(self) -> dict[str, dict[str, Any]]:
+        if self._departments is None:
+            found = await self.api.all_pages("/departments")
+            self._departments = {d["id"]: d for d in found}
+        return self._departments
+
+    async def people(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """id → employee, for those the visitor may read (others are left out)."""
+        wanted = sorted({i for i in ids if i})
+
+        async def one(employee_id: str) -> dict[str, Any] | None:
+            try:
+                found: dict[str, Any] = await self.api.get(f"/employees/{employee_id}")
+                return found
+            except ApiError:
+                return None
+
+        found = await asyncio.gather(*(one(i) for i in wanted))
+        return {e["id"]: e for e in found if e}
+
+
+def current_cycle(
+    cycles: list[dict[str, Any]], now: datetime | None = None
+) -> dict[str, Any] | None:
+    """The open cycle whose dates hold today (in its time zone), else the open cycle that
+    started last, else the latest cycle."""
+    if not cycles:
+        return None
+    now = now or datetime.now(ZoneInfo(DEFAULT_TIME_ZONE))
+    open_ = [c for c in cycles if c.get("status") == "open"]
+    for c in sorted(open_, key=lambda c: c["start_date"], reverse=True):
+        try:
+            zone = ZoneInfo(c.get("time_zone") or DEFAULT_TIME_ZONE)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = ZoneInfo(DEFAULT_TIME_ZONE)
+        today = now.astimezone(zone).date().isoformat()
+        if c["start_date"] <= today <= c["end_date"]:
+            return c
+    pool = open_ or cycles
+    return max(pool, key=lambda c: c["start_date"])
+
+
+# -- sign-in, password, sign-out, language ----------------------------------------------------
+
+
+@router.get("/", name="web_home")
+async def home(request: Request) -> Response:
+    return redirect(request, "/okrs")
+
+
+@router.get("/sign-in", name="web_sign_in")
+async def sign_in_page(request: Request, next: str = "", done: str = "") -> Response:
+    # done: the check-in just recorded on a shared device (its person signed out).
+    recorded = int(done) if done.isdigit() else 0
+    return render(
+        request, "sign_in.html", next=safe_next(next), login="", error="", recorded=recorded
+    )
+
+
+@router.post("/sign-in", name="web_sign_in_post")
+async def sign_in(request: Request) -> Response:
+    form = await read_form(request)
+    target = safe_next(form.get("next"))
+    login = form.get("login", "").strip()
+    api = Api(request, anonymous=True)
+    r = await api.call(
+        "POST", "/auth/login", json={"login": login, "password": form.get("password", "")}
+    )
+    if r.status_code != 200:
+        problem = r.json()
+        return render(
+            request,
+            "sign_in.html",
+            status=r.status_code,
+            next=target,
+            login=login,
+            error=problem.get("code", ""),
+            recorded=0,
+        )
+    tokens = r.json()
+    store_tokens(request, tokens)
+    if tokens["must_change_password"]:
+        return redirect(request, f"/password?next={target}")
+    return redirect(request, target)
+
+
+@router.get("/password", name="web_password")
+async def password_page(request: Request, next: str = "") -> Response:
+    Api.of(request)  # signed in (possibly with a password that must change)
+    return render(request, "password.html", next=safe_next(next), error="", errors=[])
+
+
+@router.post("/password", name="web_password_post")
+async def change_password(request: Request) -> Response:
+    form = await read_form(request)
+    target = safe_next(form.get("next"))
+    api = Api.of(request)
+    body = {
+        "current_password": form.get("current_password", ""),
+        "new_password": form.get("new_password", ""),
+    }
+    try:
+        tokens = await api.post("/auth/password", body)
+    except ApiError as exc:
+        return render(
+            request,
+            "password.html",
+            status=exc.status,
+            next=target,
+            error=exc.code,
+            errors=[message for _, message in exc.field_errors()],
+        )
+    store_tokens(request, tokens)
+    return redirect(request, target)
+
+
+@router.post("/sign-out", name="web_sign_out")
+async def sign_out(request: Request) -> Response:
+    await read_form(request)
+    await end_session(request)
+    return redirect(request, "/sign-in")
+
+
+@router.get("/language", name="web_language")
+async def switch_language(request: Request, lang: str = "", next: str = "") -> Response:
+    response = redirect(request, safe_next(next))
+    if lang in LANGUAGES:
+        set_cookie(request, response, LANGUAGE_COOKIE, lang, max_age=365 * 24 * 3600)
+    return response
+
+
+# -- my OKRs ----------------------------------------------------------------------------------
+
+
+@router.get("/okrs", name="web_okrs")
+@router.get("/objectives", name="web_objectives")
+async def my_okrs(request: Request) -> Response:
+    visit = await Visit.start(request)
+    cycle, cycles = await visit.cycle()
+    objectives: list[dict[str, Any]] = []
+    key_results: list[dict[str, Any]] = []
+    if cycle:
+        objectives, key_results = await asyncio.gather(
+            visit.api.all_pages("/objectives", cycle_id=cycle["id"], owner_id=visit.me["id"]),
+            visit.api.all_pages("/key-results", cycle_id=cycle["id"]),
+        )
+    by_objective: dict[str, list[dict[str, Any]]] = {}
+    for kr in key_results:
+        by_objective.setdefault(kr["objective_id"], []).append(kr)
+    mine = {o["id"] for o in objectives}
+    # Key results the visitor owns under someone else's objective.
+    others = [kr for kr in key_results if kr["objective_id"] not in mine]
+    copied = request.query_params.get("copied", "")
+    return visit.render(
+        "okrs.html",
+        cycle=cycle,
+        cycles=cycles,
+        objectives=objectives,
+        by_objective=by_objective,
+        others=others,
+        previous=previous_cycle(cycles, cycle) if cycle and not objectives else None,
+        copied=int(copied) if copied.isdigit() else None,
+    )
+
+
+def previous_cycle(cycles: list[dict[str, Any]], cycle: dict[str, Any]) -> dict[str, Any] | None:
+    """The cycle that started last before ``cycle`` (whose goals people copy into it)."""
+    earlier = [c for c in cycles if c["start_date"] < cycle["start_date"]]
+    return max(earlier, key=lambda c: c["start_date"]) if earlier else None
+
+
+@router.post("/okrs/copy", name="web_okrs_copy")
+async def copy_goals(request: Request) -> Response:
+    """Copy my objectives of one cycle into another, as drafts."""
+    form = await read_form(request)
+    visit = await Visit.start(request)
+    target = form.get("target", "")
+    body = {"source_cycle_id": form.get("source", ""), "target_cycle_id": target}
+    result = await visit.api.post("/objectives/copy", body)
+    count = len(result["objectives"])
+    return redirect(request, f"/okrs?cycle={quote(target, safe='')}&copied={count}")
+
+
+# -- the weekly check-in ----------------------------------------------------------------------
+
+
+def _machine_fed(kr: dict[str, Any]) -> bool:
+    return bool(kr.get("data_source") == DATA_SOURCE_TELEMETRY)
+
+
+def read_only_reason(kr: dict[str, Any]) -> str:
+    """Why people do not check in on ``kr`` (a catalogue key), or "" when they do: the goals
+    service refuses check-ins on machine-fed key results and under closed objectives, and
+    one refused entry would refuse the whole bulk check-in."""
+    if _machine_fed(kr):
+        return "check_in.machine_fed"
+    if kr.get("objective_status") == ObjectiveStatus.CLOSED:
+        return "check_in.objective_closed"
+    return ""
+
+
+def _checklist_field(department_id: str, item_id: str) -> str:
+    return f"checklist-{department_id}-{item_id}"
+
+
+def _entry(
+    form: dict[str, str], kr: dict[str, Any], checklists: dict[str, list[dict[str, Any]]]
+) -> dict[str, Any]:
+    """One key result's check-in from the form (values as typed: the API validates). The
+    checklist of the key result's department is answered once on the page and goes with each
+    of that department's check-ins (every item: ticked or not)."""
+    prefix = f"kr-{kr['id']}-"
+    entry: dict[str, Any] = {
+        "key_result_id": kr["id"],
+        "value": _as_number(form.get(prefix + "value", "")),
+        "confidence": _as_number(form.get(prefix + "confidence", "")),
+        "note": form.get(prefix + "note", "").strip(),
+    }
+    blocker = form.get(prefix + "blocker", "").strip()
+    if blocker:
+        entry["blockers"] = [
+            {"text": blocker, "department_id": form.get(prefix + "blocker_department", "")}
+        ]
+    department = kr["department_id"]
+    items = checklists.get(department, [])
+    if items:
+        entry["answers"] = [
+            {"item_id": i["id"], "checked": _checklist_field(department, i["id"]) in form}
+            for i in items
+        ]
+    return entry
+
+
+def _as_number(text: str) -> Any:
+    """A form's number as JSON (an int when whole); unparseable text goes to the API as is,
+    which refuses it with its own 422."""
+    try:
+        number = float(text.strip())
+    except ValueError:
+        return text
+    return int(number) if number.is_integer() else number
+
+
+async def _checklists(visit: Visit, key_results: list[dict[str, Any]]) -> dict[str, Any]:
+    """department id → its checklist's items, for the departments of the key results people
+    check in on (departments without a checklist left out)."""
+    wanted = sorted({kr["department_id"] for kr in key_results if not read_only_reason(kr)})
+    found = await asyncio.gather(
+        *(visit.api.get(f"/departments/{d}/checklist") for d in wanted if d)
+    )
+    return {c["department_id"]: c["items"] for c in found if c["items"]}
+
+
+@router.get("/check-in", name="web_check_in")
+@router.get("/check-ins", name="web_check_ins")
+async def check_in_page(request: Request) -> Response:
+    visit = await Visit.start(request)
+    return await _check_in(visit, {}, None)
+
+
+def _check_in_errors(
+    error: ApiError, entries: list[dict[str, Any]], titles: dict[str, str]
+) -> list[str]:
+    """The refused fields of a bulk check-in, named by key result (``check_ins.2.value`` →
+    "Scrap rate: value …")."""
+    lines = []
+    for where, message in error.field_errors():
+        parts = where.split(".")
+        if len(parts) >= 2 and parts[0] == "check_ins" and parts[1].isdigit():
+            index = int(parts[1])
+            if index < len(entries):
+                title = titles.get(entries[index]["key_result_id"], "")
+                where = ".".join([title, *parts[2:]])
+        lines.append(f"{where}: {message}" if where else message)
+    return lines
+
+
+async def _check_in(
+    visit: Visit,
+    form: dict[str, str],
+    error: ApiError | None,
+    *,
+    cycle_id: str = "",
+    error_lines: list[str] | None = None,
+) -> Response:
+    cycle, cycles = await visit.cycle()
+    if cycle_id:
+        cycle = next((c for c in cycles if c["id"] == cycle_id), cycle)
+    key_results = await visit.api.all_pages("/key-results", cycle_id=cycle["id"]) if cycle else []
+    departments = await visit.departments()
+    done = visit.request.query_params.get("done", "")
+    return visit.render(
+        "check_in.html",
+        status=error.status if error else 200,
+        cycle=cycle,
+        cycles=cycles,
+        key_results=key_results,
+        read_only={kr["id"]: read_only_reason(kr) for kr in key_results if read_only_reason(kr)},
+        checklists=await _checklists(visit, key_results),
+        checklist_field=_checklist_field,
+        departments=sorted(departments.values(), key=lambda d: d["name"]),
+        department_names={d: v["name"] for d, v in departments.items()},
+        form=form,
+        shared=bool(form.get("shared") or visit.request.query_params.get("shared")),
+        error=error,
+        error_lines=error_lines or [],
+        recorded=int(done) if done.isdigit() else 0,
+    )
+
+
+@router.post("/check-in", name="web_check_in_post")
+@router.post("/check-ins", name="web_check_ins_post")
+async def record_check_in(request: Request) -> Response:
+    form = await read_form(request)
+    visit = await Visit.start(request)
+    cycle, _ = await visit.cycle()
+    cycle_id = form.get("cycle", "") or (cycle["id"] if cycle else "")
+    key_results = await visit.api.all_pages("/key-results", cycle_id=cycle_id)
+    people_fed = [kr for kr in key_results if not read_only_reason(kr)]
+    checklists = await _checklists(visit, people_fed)
+    entries = [_entry(form, kr, checklists) for kr in people_fed]
+    if not entries:
+        return redirect(request, f"/check-in?cycle={cycle_id}")
+    try:
+        result = await visit.api.post("/check-ins", {"check_ins": entries})
+    except ApiError as exc:
+        titles = {kr["id"]: kr["title"] for kr in key_results}
+        lines = _check_in_errors(exc, entries, titles)
+        return await _check_in(visit, form, exc, cycle_id=cycle_id, error_lines=lines)
+    recorded = len(result["check_ins"])
+    if form.get("shared"):
+        # A shared device: the next person signs in to the same screen.
+        await end_session(request)
+        return redirect(request, f"/sign-in?next={quote(SHARED_CHECK_IN, safe='')}&done={recorded}")
+    return redirect(request, f"/check-in?cycle={cycle_id}&done={recorded}")
+
+
+# -- my inbox --------------------------------------------------------------------------------
+
+
+@router.get("/inbox", name="web_inbox")
+async def inbox(request: Request) -> Response:
+    visit = await Visit.start(request)
+    found = await visit.api.get("/me/inbox", page_size=INBOX_PAGE)
+    return visit.render("inbox.html", items=found["items"], unread=found["unread_count"])
+
+
+@router.post("/inbox/{item_id}", name="web_inbox_open")
+async def open_inbox_item(request: Request, item_id: PathId) -> Response:
+    """Mark the item read and open the page it links to (the inbox when it links nowhere)."""
+    await read_form(request)
+    visit = await Visit.start(request)
+    item = await visit.api.post(f"/me/inbox/{item_id}/read", {})
+    return redirect(request, safe_next(item.get("link"), "/inbox"))
+
+
+# -- feedback --------------------------------------------------------------------------------
+
+# The feedback lists a person reads (the API's boxes).
+FEEDBACK_BOXES = ("received", "given", "reports")
+
+
+@router.get("/feedback", name="web_feedback")
+async def feedback(request: Request, box: str = "received", to: str = "") -> Response:
+    """My feedback (received, given, or shared about my reports); ``?to=`` opens the form to
+    give private feedback to that person."""
+    visit = await Visit.start(request)
+    box = box if box in FEEDBACK_BOXES else "received"
+    items = (await visit.api.get("/feedback", box=box, page_size=INBOX_PAGE))["items"]
+    people = await visit.people(
+        [to, *(i["author_id"] for i in items), *(i["about_id"] for i in items)]
+    )
+    return visit.render(
+        "feedback.html",
+        box=box,
+        boxes=FEEDBACK_BOXES,
+        items=items,
+        people=people,
+        to=people.get(to),
+        sent=request.query_params.get("sent") == "1",
+        error=None,
+        text="",
+    )
+
+
+@router.post("/feedback", name="web_feedback_give")
+async def give_feedback(request: Request) -> Response:
+    form = await read_form(request)
+    visit = await Visit.start(request)
+    to, text = form.get("to", ""), form.get("text", "")
+    body = {
+        "subject_id": to,
+        "text": text,
+        "share_with_manager": form.get("share_with_manager") == "1",
+    }
+    try:
+        await visit.api.post("/feedback", body)
+    except ApiError as exc:
+        people = await visit.people([to])
+        return visit.render(
+            "feedback.html",
+            status=exc.status,
+            box="given",
+            boxes=FEEDBACK_BOXES,
+            items=[],
+            people=people,
+            to=people.get(to),
+            sent=False,
+            error=exc,
+            text=text,
+        )
+    return redirect(request, "/feedback?box=given&sent=1")
+
+
+# -- approvals and the team -------------------------------------------------------------------
+
+
+@router.get("/approvals", name="web_approvals")
+async def approvals(request: Request) -> Response:
+    visit = await Visit.start(request)
+    pending = await visit.api.all_pages("/approvals")
+    people = await visit.people(a["employee_id"] for a in pending)
+    return visit.render("approvals.html", approvals=pending, people=people)
+
+
+async def _approval(visit: Visit, approval_id: str, **context: Any) -> Response:
+    approval = await visit.api.get(f"/approvals/{approval_id}")
+    objectives = []
+    for objective_id in approval["objective_ids"]:
+        try:
+            objective = await visit.api.get(f"/objectives/{objective_id}")
+            objective["key_results"] = await visit.api.all_pages(
+                f"/objectives/{objective_id}/key-results"
+            )
+            objectives.append(objective)
+        except ApiError:
+            continue  # deleted since, or not readable: the approval still lists its id
+    people = await visit.people([approval["employee_id"], approval["decided_by"]])
+    may_decide = approval["status"] == "pending" and (
+        visit.me["id"] in approval["approver_ids"] or bool(visit.roles & {HR, ADMIN})
+    )
+    context.setdefault("error", None)
+    context.setdefault("comment", "")
+    return visit.render(
+        "approval.html",
+        status=context["error"].status if context["error"] else 200,
+        approval=approval,
+        objectives=objectives,
+        people=people,
+        may_decide=may_decide,
+        **context,
+    )
+
+
+@router.get("/approvals/{approval_id}", name="web_approval")
+async def approval_page(request: Request, approval_id: PathId) -> Response:
+    visit = await Visit.start(request)
+    return await _approval(visit, approval_id)
+
+
+@router.post("/approvals/{approval_id}", name="web_approval_post")
+async def decide(request: Request, approval_id: PathId) -> Response:
+    form = await read_form(request)
+    visit = await Visit.start(request)
+    body = {"decision": form.get("decision", ""), "comment": form.get("comment", "")}
+    try:
+        await visit.api.post(f"/approvals/{approval_id}/decision", body)
+    except ApiError as exc:
+        return await _approval(visit, approval_id, error=exc, comment=body["comment"])
+    return redirect(request, f"/approvals/{approval_id}")
+
+
+@router.get("/team", name="web_team")
+async def team(request: Request) -> Response:
+    visit = await Visit.start(request)
+    cycle, cycles = await visit.cycle()
+    reports = await visit.api.all_pages("/employees", manager_id=visit.me["id"])
+    rows: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+    if cycle:
+        found = await asyncio.gather(
+            *(
+                visit.api.all_pages("/key-results", cycle_id=cycle["id"], owner_id=person["id"])
+                for person in reports
+            )
+        )
+        rows = list(zip(reports, found, strict=True))
+    rows.sort(key=lambda row: row[0]["name"])
+    return visit.render("team.html", cycle=cycle, cycles=cycles, rows=rows)
+
+
+# -- the pages Stride's e-mails link to -------------------------------------------------------
+
+
+@router.get("/scores", name="web_scores")
+async def scores(request: Request) -> Response:
+    visit = await Visit.start(request)
+    cycle, cycles = await visit.cycle()
+    result = await visit.api.get(f"/cycles/{cycle['id']}/scores") if cycle else None
+    people = await visit.people(p["employee_id"] for p in (result or {}).get("people", []))
+    return visit.render(
+        "scores.html",
+        cycle=cycle,
+        cycles=cycles,
+        scores=result,
+        people=people,
+        departments=await visit.departments(),
+    )
+
+
+@router.get("/key-results/{key_result_id}", name="web_key_result")
+async def key_result(request: Request, key_result_id: PathId) -> Response:
+    visit = await Visit.start(request)
+    kr = await visit.api.get(f"/key-results/{key_result_id}")
+    check_ins = await visit.api.all_pages(f"/key-results/{key_result_id}/check-ins")
+    people = await visit.people([kr["owner_id"]])
+    return visit.render(
+        "key_result.html",
+        kr=kr,
+        check_ins=check_ins,
+        people=people,
+        read_only=read_only_reason(kr),
+        departments=await visit.departments(),
+    )
+
+
+@router.get("/departments/{department_id}/blockers", name="web_department_blockers")
+async def department_blockers(request: Request, department_id: PathId) -> Response:
+    visit = await Visit.start(request)
+    department = await visit.api.get(f"/departments/{department_id}")
+    blockers = await visit.api.all_pages(f"/departments/{department_id}/blockers")
+    people = await visit.people(b["owner_id"] for b in blockers)
+    return visit.render(
+        "blockers.html",
+        department=department,
+        blockers=blockers,
+        people=people,
+        departments=await visit.departments(),
+    )
+
+
+@router.post("/departments/{department_id}/blockers/{blocker_id}", name="web_resolve_blocker")
+async def resolve_blocker(request: Request, department_id: PathId, blocker_id: PathId) -> Response:
+    """Mark a blocker resolved (the department's heads, HR, admin: the API decides)."""
+    await read_form(request)
+    visit = await Visit.start(request)
+    await visit.api.post(f"/departments/{department_id}/blockers/{blocker_id}/resolve", {})
+    return redirect(request, f"/departments/{department_id}/blockers")
+
+
+async def _feedback_round(request: Request, round_id: str, view: str) -> Response:
+    visit = await Visit.start(request)
+    round_ = await visit.api.get(f"/feedback-rounds/{round_id}")
+    results = (
+        await visit.api.get(f"/feedback-rounds/{round_id}/results") if view == "results" else None
+    )
+    people = await visit.people(
+        [round_["subject_id"], round_["manager_id"], *(r["employee_id"] for r in round_["raters"])]
+    )
+    return visit.render(
+        "feedback_round.html", round=round_, view=view, results=results, people=people
+    )
+
+
+@router.get("/feedback-rounds/{round_id}", name="web_feedback_round")
+async def feedback_round(request: Request, round_id: PathId) -> Response:
+    return await _feedback_round(request, round_id, "round")
+
+
+@router.get("/feedback-rounds/{round_id}/answers", name="web_feedback_round_answers")
+async def feedback_round_answers(request: Request, round_id: PathId) -> Response:
+    return await _feedback_round(request, round_id, "answers")
+
+
+@router.get("/feedback-rounds/{round_id}/results", name="web_feedback_round_results")
+async def feedback_round_results(request: Request, round_id: PathId) -> Response:
+    return await _feedback_round(request, round_id, "results")
+
+
+@router.get("/promotions/{case_id}", name="web_promotion")
+async def promotion(request: Request, case_id: PathId) -> Response:
+    visit = await Visit.start(request)
+    case = await visit.api.get(f"/promotions/{case_id}")
+    return visit.render("record.html", title_key="promotion.title", record=case)
+
+
+@router.get("/reports/monthly/{month}", name="web_monthly_report")
+async def monthly_report(request: Request, month: PathId) -> Response:
+    visit = await Visit.start(request)
+    briefs = await visit.api.get(f"/reports/monthly/{month}")
+    return visit.render(
+        "monthly.html", month=month, briefs=briefs, departments=await visit.departments()
+    )
+
+
+# -- dashboards -------------------------------------------------------------------------------
+
+
+@router.get("/dashboards", name="web_dashboards")
+async def dashboards(request: Request) -> Response:
+    visit = await Visit.start(request)
+    cycle, cycles = await visit.cycle()
+    department = request.query_params.get("department", "")
+    dashboard = None
+    scope = "none"
+    if cycle:
+        if department:
+            scope = "department"
+            path = f"/dashboards/{cycle['id']}/departments/{quote(department, safe='')}"
+        elif visit.roles & _ORGANISATION_ROLES:
+            scope = "organisation"
+            path = f"/dashboards/{cycle['id']}/organisation"
+        else:
+            scope = "my_organisation"
+            path = f"/dashboards/{cycle['id']}/my-organisation"
+        try:
+            dashboard = await visit.api.get(path)
+        except ApiError as exc:
+            if exc.code != "no_organisation":
+                raise
+            scope = "none"
+    departments = await visit.departments()
+    bars = charts.department_scores(dashboard, departments) if dashboard else ""
+    weeks = charts.weekly_check_ins(dashboard) if dashboard else ""
+    return visit.render(
+        "dashboards.html",
+        cycle=cycle,
+        cycles=cycles,
+        dashboard=dashboard,
+        scope=scope,
+        departments=departments,
+        score_chart=bars,
+        week_chart=weeks,
+    )
+
+
+# -- QR sheet ---------------------------------------------------------------------------------
+
+
+@router.get("/qr", name="web_qr")
+async def qr_sheet(request: Request) -> Response:
+    visit = await Visit.start(request)
+    departments = sorted((await visit.departments()).values(), key=lambda d: d["name"])
+    wanted = request.query_params.get("department", "")
+    if wanted:
+        departments = [d for d in departments if d["id"] == wanted]
+    base = str(request.base_url).rstrip("/")
+    link = f"{base}/sign-in?next={quote(SHARED_CHECK_IN, safe='')}"
+    # The department in the link names the line the code hangs at (for people reading the
+    # address; the sign-in by employee number + PIN it is meant for does not exist yet).
+    codes = [(d, qr.svg(f"{link}&department={quote(d['id'], safe='')}")) for d in departments]
+    return visit.render("qr.html", codes=codes)
