@@ -97,7 +97,9 @@ async def measure_pages(stack: Stack, seeded: Seeded, opts: Options) -> dict[str
                 headers = {"Authorization": f"Bearer {token(person)}"}
                 r = await http.get(path, headers=headers)
             else:
-                r = await http.get(path, cookies={ACCESS_COOKIE: token(person)})
+                # The session cookie as a header: per-request cookies= is deprecated in httpx.
+                cookie = {"Cookie": f"{ACCESS_COOKIE}={token(person)}"}
+                r = await http.get(path, headers=cookie)
             return "ok" if r.status_code == 200 else str(r.status_code)
 
         for page, candidates in _page_viewers(seeded).items():
