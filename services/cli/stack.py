@@ -7,6 +7,7 @@ way round: gateway, worker, services, engines.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -271,6 +272,8 @@ class StackConfig:
                 # The integrations worker (the installed plugins) in the same process: one
                 # Python process less on a laptop; Kubernetes runs it on its own.
                 STRIDE_INTEGRATIONS_IN_WORKER="true",
+                # Links in e-mails open the web app this stack serves (unless set otherwise).
+                STRIDE_WEB_URL=os.environ.get("STRIDE_WEB_URL") or self.gateway_url,
                 **self.smtp_env(),
             ),
             health=HttpCheck(f"{self.worker_health_url}/readyz"),
