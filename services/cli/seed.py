@@ -226,6 +226,20 @@ async def _demo_admin(identity_addr: str, password: str, result: SeedResult) -> 
     return account.created
 
 
+async def _demo_passwords(identity_addr: str, employee_ids: list[str], password: str) -> None:
+    if not employee_ids:
+        return
+    try:
+        async with channel(identity_addr) as ch:
+            boot = Bootstrap(ch)
+            for employee_id in employee_ids:
+                await boot.set_password(await boot.employee(employee_id), password)
+    except DomainError as exc:
+        raise SeedError(f"demo people: {exc.code}: {exc.message}") from exc
+    except grpc.aio.AioRpcError as exc:
+        raise SeedError(f"demo people: identity at {identity_addr}: {exc.details()}") from exc
+
+
 async def seed_demo(
     gateway_url: str,
     *,
@@ -255,9 +269,11 @@ async def seed_demo(
                 result.count("department")
 
         employees = {e["employee_number"]: e for e in await _all(client, "/employees")}
+        new_people: list[str] = []
         for number, name, dept, manager in EMPLOYEES:
             if number in employees:
                 continue
+            new_people.append(number)
             employees[number] = await _create(
                 client,
                 "/employees",
@@ -270,6 +286,9 @@ async def seed_demo(
                 },
             )
             result.count("employee")
+        # The demo people sign in with their employee number and the demo admin's password
+        # (given once, when they are created: a later start keeps what they changed it to).
+        await _demo_passwords(identity_addr, [employees[n]["id"] for n in new_people], password)
 
         name, start, end = quarter_of(today or date.today())
         cycles = {c["name"]: c for c in await _all(client, "/cycles")}

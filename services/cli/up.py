@@ -168,7 +168,9 @@ async def _seed(config: StackConfig, console: Console) -> None:
         console.print(
             f"Demo admin: sign in as [bold]{escape(result.admin_login)}[/] with password "
             f"[bold]{escape(result.admin_password)}[/] (set STRIDE_DEMO_ADMIN_PASSWORD to "
-            "choose it)."
+            "choose it). The demo people sign in with their employee number and the same "
+            "password: D-1001 (general manager), D-1007 (PMC, owns the cross-department "
+            "objective), D-1002 (line 3), D-1004 (quality) ..."
         )
     if result.skipped:
         console.print(f"Demo data: skipped ({result.skipped}).")

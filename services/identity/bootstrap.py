@@ -76,6 +76,11 @@ class Bootstrap:
             self.identity.CreateDepartment, identity_pb2.CreateDepartmentRequest(name=name_or_id)
         )
 
+    async def employee(self, employee_id: str) -> identity_pb2.Employee:
+        return await self._call(
+            self.identity.GetEmployee, identity_pb2.GetEmployeeRequest(id=employee_id)
+        )
+
     async def set_password(
         self, employee: identity_pb2.Employee, password: str, *, must_change: bool = False
     ) -> None:

@@ -74,6 +74,15 @@ def test_stride_up_seeds_once_and_leaves_no_process_behind(
         # and the cross-department one aligned to it.
         assert counts == {"/departments": 6, "/employees": 10, "/cycles": 1, "/objectives": 3}
         assert "Demo admin: sign in as admin with password Stride-demo-pass-1" in first.text()
+        # A demo person (PMC, owner of the cross-department objective) signs in with their
+        # employee number and the same password; the web app's sign-in page is served.
+        person = httpx.post(
+            f"{gateway}/api/v1/auth/login",
+            json={"login": "D-1007", "password": DEMO_ADMIN_PASSWORD},
+            timeout=30,
+        )
+        assert person.status_code == 200, person.text
+        assert httpx.get(f"{gateway}/sign-in", timeout=10).status_code == 200
         temporal = subprocess.run(
             [
                 str(Path(sys.executable).parent / "temporal"),
