@@ -269,11 +269,9 @@ async def seed_demo(
                 result.count("department")
 
         employees = {e["employee_number"]: e for e in await _all(client, "/employees")}
-        new_people: list[str] = []
         for number, name, dept, manager in EMPLOYEES:
             if number in employees:
                 continue
-            new_people.append(number)
             employees[number] = await _create(
                 client,
                 "/employees",
@@ -287,8 +285,8 @@ async def seed_demo(
             )
             result.count("employee")
         # The demo people sign in with their employee number and the demo admin's password
-        # (given once, when they are created: a later start keeps what they changed it to).
-        await _demo_passwords(identity_addr, [employees[n]["id"] for n in new_people], password)
+        # (refreshed at every start, as the admin's is).
+        await _demo_passwords(identity_addr, [employees[n[0]]["id"] for n in EMPLOYEES], password)
 
         name, start, end = quarter_of(today or date.today())
         cycles = {c["name"]: c for c in await _all(client, "/cycles")}
