@@ -1,12 +1,14 @@
 """``make bench`` / ``python -m bench [relay] [checkin] [memory] [escalation] [feedback]
-[telemetry] [options]``: run the benchmarks (all of them when none is named), print their
+[telemetry] [reports] [options]``: run the benchmarks (all of them when none is named), print their
 figures and ratios against the engine ceilings measured in the same run, then every figure
 beside its target.
 
 ``make bench`` runs everything in about ten minutes on two cores: the check-in benchmark at
 2,000 and at 10,000 employees × 3 key results, each load phase stopped after 30 s; the 360
 benchmark (bench/feedback.py) at 680 people; the telemetry benchmark (bench/telemetry.py) with
-60,000 samples.
+60,000 samples; the reports and dashboards reads (bench/reports.py) at 680 and 10,000 people
+(``--reports-sizes 680,10000,100000`` adds the 100,000-person organisation: about ten minutes
+more on two cores).
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from bench import checkin, outbox_relay
 from bench.engines import private_nats
 from bench.report import Target, checkin_targets, print_checkin, print_relay, print_targets
 
-BENCHMARKS = ("relay", "checkin", "memory", "escalation", "feedback", "telemetry")
+BENCHMARKS = ("relay", "checkin", "memory", "escalation", "feedback", "telemetry", "reports")
 DEFAULT_SIZES = (2_000, 10_000)
+REPORTS_SIZES = (680, 10_000)
 
 
 def relay(console: Console) -> list[Target]:
@@ -77,6 +80,12 @@ def telemetry(console: Console, args: argparse.Namespace) -> list[Target]:
 
     opts = tel.Options(samples=args.samples, log_level=args.log_level)
     return tel.main_run(console, opts)
+
+
+def reports(console: Console, args: argparse.Namespace) -> list[Target]:
+    from bench import reports as rep
+
+    return rep.main_run(console, args.reports_sizes, rep.Options(log_level=args.log_level))
 
 
 def sizes(text: str) -> list[int]:
@@ -145,6 +154,13 @@ def parser() -> argparse.ArgumentParser:
         default=60_000,
         help="samples published in the telemetry benchmark (default 60000)",
     )
+    p.add_argument(
+        "--reports-sizes",
+        type=sizes,
+        default=list(REPORTS_SIZES),
+        help="organisation sizes of the reports benchmark, comma-separated "
+        "(default: 680,10000; 100000 is heavy)",
+    )
     p.add_argument("--log-level", default=defaults.log_level)
     return p
 
@@ -183,6 +199,8 @@ def main(argv: list[str] | None = None) -> None:
         targets += feedback(console, args)
     if "telemetry" in wanted:
         targets += telemetry(console, args)
+    if "reports" in wanted:
+        targets += reports(console, args)
     print_targets(console, targets)
 
 
