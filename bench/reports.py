@@ -34,6 +34,7 @@ ceiling: a prepared asyncpg primary-key select on the key results table, sequent
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import tempfile
@@ -782,7 +783,7 @@ def reports_targets(results: Sequence[Result]) -> list[Target]:
                 )
             )
     ordered = sorted(results, key=lambda r: r.people)
-    for small, large in zip(ordered, ordered[1:], strict=False):
+    for small, large in itertools.pairwise(ordered):
         bound = large.people / small.people
         before = small.by_name()
         for m in large.measured:
