@@ -56,6 +56,7 @@ class Objective(Base):
         Index("ix_objectives_cycle", "cycle_id"),
         Index("ix_objectives_cycle_owner", "cycle_id", "owner_id"),
         Index("ix_objectives_parent", "parent_id"),
+        Index("ix_objectives_cycle_department", "cycle_id", "department_id"),
     )
 
     id: Mapped[str] = id_column()
@@ -86,6 +87,8 @@ class KeyResult(Base):
     __table_args__ = (
         Index("ix_key_results_objective", "objective_id"),
         Index("ix_key_results_cycle_owner", "cycle_id", "owner_id"),
+        Index("ix_key_results_cycle_department", "cycle_id", "department_id"),
+        Index("ix_key_results_cycle_risk", "cycle_id", "risk_status"),
     )
 
     id: Mapped[str] = id_column()

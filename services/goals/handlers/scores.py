@@ -40,36 +40,29 @@ async def participation(
         cycle = await cycle_of(repo, request.cycle_id)
         week = request.week.strip() or week_of(local_today(datetime.now(UTC), cycle.time_zone))
         parse_week(week)
-        wanted = sorted(set(request.owner_ids))
-        departments = sorted(set(request.department_ids))
-        if wanted or departments:  # only those people's / departments' goals are read
-            objectives, owned = await repo.owned_in_cycle(cycle.id, wanted, departments)
-        else:
-            objectives = await repo.objectives(None, cycle_id=cycle.id)
-            status_of = {o.id: o.status for o in objectives}
-            krs = await repo.key_results(None, cycle_id=cycle.id)
-            owned = [(k, status_of.get(k.objective_id, "")) for k in krs]
-        checked = await repo.check_ins_of_week([k.id for k, _ in owned], week)
+        objectives, owned = await repo.participation_rows(
+            cycle.id, sorted(set(request.owner_ids)), sorted(set(request.department_ids)), week
+        )
     people: dict[str, pb.Participation] = {}
 
     def person(employee_id: str) -> pb.Participation:
         return people.setdefault(employee_id, pb.Participation(employee_id=employee_id))
 
-    for o in objectives:
-        p = person(o.owner_id)
-        if o.status == ObjectiveStatus.DRAFT:
+    for owner, status in objectives:
+        p = person(owner)
+        if status == ObjectiveStatus.DRAFT:
             p.draft_objectives += 1
-        elif o.status == ObjectiveStatus.PENDING:
+        elif status == ObjectiveStatus.PENDING:
             p.pending_objectives += 1
-        elif o.status == ObjectiveStatus.APPROVED:
+        elif status == ObjectiveStatus.APPROVED:
             p.approved_objectives += 1
-    for kr, objective_status in owned:
-        p = person(kr.owner_id)  # owning a key result of any status is taking part
+    for owner, objective_status, risk_status, checked_in in owned:
+        p = person(owner)  # owning a key result of any status is taking part
         if objective_status != ObjectiveStatus.APPROVED:
             continue
         p.key_results += 1
-        p.checked_in += kr.id in checked
-        p.at_risk += kr.risk_status == Risk.AT_RISK
+        p.checked_in += checked_in
+        p.at_risk += risk_status == Risk.AT_RISK
     return pb.GetParticipationResponse(
         cycle_id=cycle.id, week=week, people=[people[k] for k in sorted(people)]
     )
