@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import random
 import tempfile
 import time
@@ -629,6 +630,7 @@ class Result:
     seeded: Seeded
     measured: list[Measured] = field(default_factory=list)
     ceiling: LoadResult | None = None
+    load_average: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     @property
     def people(self) -> int:
@@ -685,7 +687,7 @@ async def point_selects(dsn: str, ids: Sequence[str], opts: Options) -> LoadResu
 
 
 async def run_requests(stack: Stack, seeded: Seeded, opts: Options, console: Console) -> Result:
-    result = Result(opts, seeded)
+    result = Result(opts, seeded, load_average=os.getloadavg())
     async with httpx.AsyncClient(base_url=stack.api_url, timeout=600.0) as client:
         for request in requests(seeded):
             console.print(f"  {request.name} …")
@@ -736,8 +738,9 @@ def print_reports(console: Console, result: Result) -> None:
         f"[bold]Reports and dashboards[/bold]: {result.people:,} people, "
         f"{len(seeded.org.units):,} departments, {seeded.key_results:,} key results "
         f"({seeded.at_risk:,} at risk), {seeded.check_ins:,} check-ins over {WEEKS} weeks; "
-        f"sequential requests; ceiling: prepared point select p50 {ceiling.p50_ms:.2f} ms, "
-        f"p95 {ceiling.p95_ms:.2f} ms"
+        f"sequential requests; {os.cpu_count()} CPUs, load average "
+        f"{result.load_average[0]:.1f} at the start; ceiling: prepared point select "
+        f"p50 {ceiling.p50_ms:.2f} ms, p95 {ceiling.p95_ms:.2f} ms"
     )
     table = RichTable(
         title=f"Reads through the gateway at {result.people:,} people",

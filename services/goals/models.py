@@ -57,6 +57,8 @@ class Objective(Base):
         Index("ix_objectives_cycle_owner", "cycle_id", "owner_id"),
         Index("ix_objectives_parent", "parent_id"),
         Index("ix_objectives_cycle_department", "cycle_id", "department_id"),
+        # The order of objective lists (a page is read off the index, not sorted).
+        Index("ix_objectives_cycle_created", "cycle_id", "created_at", "id"),
     )
 
     id: Mapped[str] = id_column()
