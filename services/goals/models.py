@@ -90,7 +90,8 @@ class KeyResult(Base):
         Index("ix_key_results_objective", "objective_id"),
         Index("ix_key_results_cycle_owner", "cycle_id", "owner_id"),
         Index("ix_key_results_cycle_department", "cycle_id", "department_id"),
-        Index("ix_key_results_cycle_risk", "cycle_id", "risk_status"),
+        # An at-risk page is read off the index in the list's order.
+        Index("ix_key_results_cycle_risk", "cycle_id", "risk_status", "created_at", "id"),
     )
 
     id: Mapped[str] = id_column()

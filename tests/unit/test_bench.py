@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 import pytest
 
@@ -134,3 +135,31 @@ def test_reports_key_results_follow_goals_own_risk_rules() -> None:
     assert [shares[n] for n in range(len(reports.PATHS))] == [
         share * 10 for _, share, _ in reports.PATHS
     ]
+
+
+def test_reports_targets_hold_10000_to_50_ms_and_growth_to_linear() -> None:
+    from bench import reports
+    from bench.load import LoadResult
+
+    def result(people: int, p95_ms: float, errors: dict[str, int] | None = None) -> Any:
+        load = LoadResult(3, 3, errors or {}, 1.0, p95_ms / 2, p95_ms, p95_ms, 0.0, p95_ms)
+        org = reports.Org(people=[None] * people)  # type: ignore[list-item]
+        request = reports.Request("scores", None, "/x")  # type: ignore[arg-type]
+        seeded = reports.Seeded(org, "c", [])
+        return reports.Result(
+            reports.Options(), seeded, [reports.Measured(request, load, {}, 200, 0, None)], load
+        )
+
+    targets = reports.reports_targets(
+        [result(100_000, 400.0), result(680, 10.0), result(10_000, 40.0)]
+    )
+    assert [(t.name, t.met) for t in targets] == [
+        ("scores p95 (10,000 people)", True),
+        ("scores p95 growth 680 → 10,000", True),
+        ("scores p95 growth 10,000 → 100,000", True),
+    ]
+    slower = reports.reports_targets([result(10_000, 60.0), result(100_000, 601.0)])
+    assert [t.met for t in slower] == [False, False]
+    failed = reports.reports_targets([result(10_000, 40.0), result(100_000, 1.0, {"HTTP 504": 3})])
+    assert [t.met for t in failed] == [True, False]
+    assert "HTTP 504 × 3" in failed[1].note
