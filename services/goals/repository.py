@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.db import driver_connection, driver_errors
 from services.common.outbox import OUTBOX_TABLE
+from services.goals import scoring
 from services.goals.domain import dashboards
 from services.goals.models import (
     CHECK_IN_VERSIONS,
@@ -281,6 +282,45 @@ class GoalsRepository:
         if lock:
             query = query.with_for_update()
         return list((await self.session.scalars(query)).all())
+
+    async def score_facts(
+        self, cycle_id: str
+    ) -> tuple[list[tuple[str, scoring.ObjectiveFacts]], list[scoring.KeyResultFacts]]:
+        """A whole cycle's scoring inputs as plain columns (no rows loaded whole, a fraction
+        of the cost at 10,000 people): its objectives with their status, its key results, in
+        the order of :meth:`objectives` and :meth:`key_results`."""
+        objectives = (
+            select(
+                Objective.status,
+                Objective.id,
+                Objective.title,
+                Objective.owner_id,
+                Objective.department_id,
+                Objective.level,
+                Objective.parent_id,
+            )
+            .where(Objective.cycle_id == cycle_id)
+            .order_by(Objective.created_at, Objective.id)
+        )
+        krs = (
+            select(
+                KeyResult.id,
+                KeyResult.objective_id,
+                KeyResult.owner_id,
+                KeyResult.department_id,
+                KeyResult.weight,
+                KeyResult.score,
+                KeyResult.self_score,
+            )
+            .where(KeyResult.cycle_id == cycle_id)
+            .order_by(KeyResult.created_at, KeyResult.id)
+        )
+        return [
+            (status, scoring.ObjectiveFacts(i, title, owner, department, level, parent or ""))
+            for status, i, title, owner, department, level, parent in (
+                await self.session.execute(objectives)
+            ).all()
+        ], [scoring.KeyResultFacts(*row) for row in (await self.session.execute(krs)).all()]
 
     async def score_inputs(
         self, cycle_id: str, department_id: str = "", owner_id: str = ""

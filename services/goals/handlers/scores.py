@@ -8,7 +8,7 @@ from services.common.errors import InvalidArgument
 from services.goals import scoring
 from services.goals.calendar import local_today, parse_week, zone
 from services.goals.domain import punctuality
-from services.goals.evaluation import score_board
+from services.goals.evaluation import board_of_facts, score_board
 from services.goals.handlers.shared import Deps, cycle_of
 from services.goals.messages import scores_pb
 from services.goals.repository import GoalsRepository
@@ -24,10 +24,9 @@ async def get(deps: Deps, request: pb.GetScoresRequest) -> pb.Scores:
         if department_id or owner_id:
             # Only what the narrowed board is computed from (see repo.score_inputs).
             objectives, krs = await repo.score_inputs(cycle.id, department_id, owner_id)
-        else:
-            objectives = await repo.objectives(None, cycle_id=cycle.id)
-            krs = await repo.key_results(None, cycle_id=cycle.id)
-    board, facts = score_board(cycle, objectives, krs)
+            board, facts = score_board(cycle, objectives, krs)
+        else:  # the whole cycle: plain columns
+            board, facts = board_of_facts(cycle, *await repo.score_facts(cycle.id))
     board = scoring.filtered(board, facts, department_id, owner_id)
     return scores_pb(cycle.id, board)
 
