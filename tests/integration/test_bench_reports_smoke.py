@@ -24,7 +24,7 @@ EMPLOYEES = 35
 async def test_the_reports_bench_measures_what_it_generated(tmp_path: Path) -> None:
     opts = reports.Options(employees=EMPLOYEES, repeats=2, warm_up=1, selects=50)
     quiet = Console(quiet=True)
-    async with benchmark_stack(tmp_path, opts.log_level, services=("goals", "feedback")) as stack:
+    async with benchmark_stack(tmp_path, opts.log_level, reports.SERVICES, bare=False) as stack:
         seeded = await reports.seed(stack, opts, quiet)
         result = await reports.run_requests(stack, seeded, opts, quiet)
 
