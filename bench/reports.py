@@ -34,6 +34,8 @@ ceiling: a prepared asyncpg primary-key select on the key results table, sequent
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import itertools
 import json
 import math
@@ -63,7 +65,7 @@ from services.common.db import schema_name
 from services.common.request_context import ACTOR_KEY
 from services.common.settings import StrideSettings
 from services.goals.calendar import local_today
-from services.goals.evaluation import assess, rescore, store_assessment
+from services.goals.evaluation import assess, rescore, score_of, store_assessment
 from services.goals.models import CHECK_IN_VERSIONS, CHECK_INS, KEY_RESULTS, Cycle, KeyResult
 from services.goals.models import Objective as ObjectiveRow
 from services.goals.risk_rules import DEFAULT_RULES
@@ -236,7 +238,7 @@ def path_rows(cycle: Cycle, weeks: Sequence[str], factor: Callable[[int], float]
                 "week": week,
                 "value": value,
                 **{c: getattr(row, c) for c in RISK_COLUMNS},
-                "score": min(1.0, value / 100.0),
+                "score": score_of(template, checks),
             }
         )
     rescore(template, cycle, checks, DEFAULT_RULES)
@@ -816,9 +818,7 @@ def reports_targets(results: Sequence[Result]) -> list[Target]:
 
 
 def main_run(console: Console, sizes: Sequence[int], opts: Options) -> list[Target]:
-    import asyncio
-    import dataclasses
-
+    """One run per size (each on its own fresh database), then the targets over all of them."""
     results = []
     for size in sizes:
         console.print(f"[bold]Reports and dashboards[/bold] at {size:,} people …")
