@@ -1,12 +1,15 @@
 """``make bench`` / ``python -m bench [relay] [checkin] [memory] [escalation] [feedback]
-[telemetry] [web] [options]``: run the benchmarks (all of them when none is named), print their
+[telemetry] [web] [reports] [options]``: run the benchmarks (all of them when none is named), print
+their
 figures and ratios against the engine ceilings measured in the same run, then every figure
 beside its target.
 
 ``make bench`` runs everything in about ten minutes on two cores: the check-in benchmark at
 2,000 and at 10,000 employees × 3 key results, each load phase stopped after 30 s; the 360
 benchmark (bench/feedback.py) at 680 people; the telemetry benchmark (bench/telemetry.py) with
-60,000 samples; the web pages' render time (bench/web.py) at 680 people.
+60,000 samples; the web pages' render time (bench/web.py) at 680 people; the reports and
+dashboards reads (bench/reports.py) at 680 and 10,000 people (``--reports-sizes
+680,10000,100000`` adds the 100,000-person organisation: about ten minutes more on two cores).
 """
 
 from __future__ import annotations
@@ -20,8 +23,18 @@ from bench import checkin, outbox_relay
 from bench.engines import private_nats
 from bench.report import Target, checkin_targets, print_checkin, print_relay, print_targets
 
-BENCHMARKS = ("relay", "checkin", "memory", "escalation", "feedback", "telemetry", "web")
+BENCHMARKS = (
+    "relay",
+    "checkin",
+    "memory",
+    "escalation",
+    "feedback",
+    "telemetry",
+    "web",
+    "reports",
+)
 DEFAULT_SIZES = (2_000, 10_000)
+REPORTS_SIZES = (680, 10_000)
 
 
 def relay(console: Console) -> list[Target]:
@@ -84,6 +97,12 @@ def web(console: Console, args: argparse.Namespace) -> list[Target]:
 
     opts = pages.Options(employees=args.web_employees, log_level=args.log_level)
     return pages.main_run(console, opts)
+
+
+def reports(console: Console, args: argparse.Namespace) -> list[Target]:
+    from bench import reports as rep
+
+    return rep.main_run(console, args.reports_sizes, rep.Options(log_level=args.log_level))
 
 
 def sizes(text: str) -> list[int]:
@@ -158,6 +177,13 @@ def parser() -> argparse.ArgumentParser:
         default=680,
         help="people of the organisation the web pages are rendered for (default 680)",
     )
+    p.add_argument(
+        "--reports-sizes",
+        type=sizes,
+        default=list(REPORTS_SIZES),
+        help="organisation sizes of the reports benchmark, comma-separated "
+        "(default: 680,10000; 100000 is heavy)",
+    )
     p.add_argument("--log-level", default=defaults.log_level)
     return p
 
@@ -198,6 +224,8 @@ def main(argv: list[str] | None = None) -> None:
         targets += telemetry(console, args)
     if "web" in wanted:
         targets += web(console, args)
+    if "reports" in wanted:
+        targets += reports(console, args)
     print_targets(console, targets)
 
 

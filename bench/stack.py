@@ -118,10 +118,16 @@ class CpuSampler:
 
 @asynccontextmanager
 async def running_stack(
-    work: Path, dsn: str, nats_url: str, log_level: str, services: Sequence[str] = SERVICES
+    work: Path,
+    dsn: str,
+    nats_url: str,
+    log_level: str,
+    services: Sequence[str] = SERVICES,
+    *,
+    bare: bool = True,
 ) -> AsyncIterator[Stack]:
-    """identity, ``services`` (goals by default), the gateway and the bare app as processes on
-    free ports."""
+    """identity, ``services`` (goals by default), the gateway and (``bare``) the bare app as
+    processes on free ports; without the bare app ``Stack.bare_url`` is empty."""
     secret = secrets.token_urlsafe(48)
     config = StackConfig.on_free_ports(
         work,
@@ -142,8 +148,8 @@ async def running_stack(
         cwd=REPO,
     )
     bare_port = free_port()
-    bare_url = f"http://127.0.0.1:{bare_port}"
-    bare = ProcessSpec(
+    bare_url = f"http://127.0.0.1:{bare_port}" if bare else ""
+    bare_spec = ProcessSpec(
         name="bare",
         argv=[sys.executable, "-m", "bench.bare_app"],
         env={
@@ -164,17 +170,18 @@ async def running_stack(
     async with Supervisor(config.log_dir) as sup:
         # identity first: the other services and the gateway call it while they start.
         await sup.start(specs[0])
-        await sup.start(*specs[1:], dataclasses.replace(gateway, start_timeout=120.0), bare)
+        extra = [bare_spec] if bare else []
+        await sup.start(*specs[1:], dataclasses.replace(gateway, start_timeout=120.0), *extra)
         tokens = AccessTokens(secret.encode(), timedelta(hours=6))
         yield Stack(sup, config, dsn, bare_url, tokens)
 
 
 @asynccontextmanager
 async def benchmark_stack(
-    work: Path, log_level: str, services: Sequence[str] = SERVICES
+    work: Path, log_level: str, services: Sequence[str] = SERVICES, *, bare: bool = True
 ) -> AsyncIterator[Stack]:
     """A fresh database, a private NATS and the processes; everything removed afterwards."""
     async with fresh_postgres_database(postgres_server_url(), prefix="stride_bench") as dsn:
         with private_nats() as nats_url:
-            async with running_stack(work, dsn, nats_url, log_level, services) as stack:
+            async with running_stack(work, dsn, nats_url, log_level, services, bare=bare) as stack:
                 yield stack

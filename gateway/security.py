@@ -327,16 +327,17 @@ async def headed_departments(rpc: Rpc, employee_id: str) -> list[str]:
 
 
 async def department_and_below(rpc: Rpc, department_id: str) -> list[str]:
-    """A department and every department below it."""
+    """A department and every department below it (identity walks the subtree; an unknown
+    department stands for itself)."""
 
     async def fetch(page: common_pb2.PageRequest) -> Any:
         return await rpc(
-            rpc.identity.ListDepartments, identity_pb2.ListDepartmentsRequest(page=page)
+            rpc.identity.ListDepartments,
+            identity_pb2.ListDepartmentsRequest(page=page, root_id=department_id),
         )
 
-    departments = await _all_pages(fetch, "departments")
-    tree = {d.id: d.parent_id for d in departments}
-    return sorted(policy.department_subtree(tree, {department_id: department_id}, department_id))
+    found = {d.id for d in await _all_pages(fetch, "departments")}
+    return sorted(found | {department_id})
 
 
 @dataclass(frozen=True)

@@ -141,7 +141,19 @@ def score_board(
     """A cycle's scores (and the key-result facts they were computed from): live over every
     objective while the cycle is open; once it is closed, the final scores over the
     objectives closed with it (never-approved drafts and pending plans are not scored)."""
-    counted = [o for o in objectives if domain.in_scores(cycle.status, o.status)]
+    facts = objective_facts(objectives)
+    return board_of_facts(
+        cycle, [(o.status, f) for o, f in zip(objectives, facts, strict=True)], kr_facts(krs)
+    )
+
+
+def board_of_facts(
+    cycle: Cycle,
+    objectives: Sequence[tuple[str, scoring.ObjectiveFacts]],
+    krs: Sequence[scoring.KeyResultFacts],
+) -> tuple[scoring.ScoreBoard, list[scoring.KeyResultFacts]]:
+    """:func:`score_board` from the facts (objectives with their status) rather than rows."""
+    counted = [o for status, o in objectives if domain.in_scores(cycle.status, status)]
     ids = {o.id for o in counted}
-    facts = kr_facts([k for k in krs if k.objective_id in ids])
-    return scoring.score_board(objective_facts(counted), facts), facts
+    facts = [k for k in krs if k.objective_id in ids]
+    return scoring.score_board(counted, facts), facts

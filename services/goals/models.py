@@ -56,6 +56,9 @@ class Objective(Base):
         Index("ix_objectives_cycle", "cycle_id"),
         Index("ix_objectives_cycle_owner", "cycle_id", "owner_id"),
         Index("ix_objectives_parent", "parent_id"),
+        Index("ix_objectives_cycle_department", "cycle_id", "department_id"),
+        # The order of objective lists (a page is read off the index, not sorted).
+        Index("ix_objectives_cycle_created", "cycle_id", "created_at", "id"),
     )
 
     id: Mapped[str] = id_column()
@@ -86,6 +89,9 @@ class KeyResult(Base):
     __table_args__ = (
         Index("ix_key_results_objective", "objective_id"),
         Index("ix_key_results_cycle_owner", "cycle_id", "owner_id"),
+        Index("ix_key_results_cycle_department", "cycle_id", "department_id"),
+        # An at-risk page is read off the index in the list's order.
+        Index("ix_key_results_cycle_risk", "cycle_id", "risk_status", "created_at", "id"),
     )
 
     id: Mapped[str] = id_column()

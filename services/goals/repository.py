@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.db import driver_connection, driver_errors
 from services.common.outbox import OUTBOX_TABLE
+from services.goals import scoring
 from services.goals.domain import dashboards
 from services.goals.models import (
     CHECK_IN_VERSIONS,
@@ -282,11 +283,50 @@ class GoalsRepository:
             query = query.with_for_update()
         return list((await self.session.scalars(query)).all())
 
+    async def score_facts(
+        self, cycle_id: str
+    ) -> tuple[list[tuple[str, scoring.ObjectiveFacts]], list[scoring.KeyResultFacts]]:
+        """A whole cycle's scoring inputs as plain columns (no rows loaded whole, a fraction
+        of the cost at 10,000 people): its objectives with their status, its key results, in
+        the order of :meth:`objectives` and :meth:`key_results`."""
+        objectives = (
+            select(
+                Objective.status,
+                Objective.id,
+                Objective.title,
+                Objective.owner_id,
+                Objective.department_id,
+                Objective.level,
+                Objective.parent_id,
+            )
+            .where(Objective.cycle_id == cycle_id)
+            .order_by(Objective.created_at, Objective.id)
+        )
+        krs = (
+            select(
+                KeyResult.id,
+                KeyResult.objective_id,
+                KeyResult.owner_id,
+                KeyResult.department_id,
+                KeyResult.weight,
+                KeyResult.score,
+                KeyResult.self_score,
+            )
+            .where(KeyResult.cycle_id == cycle_id)
+            .order_by(KeyResult.created_at, KeyResult.id)
+        )
+        return [
+            (status, scoring.ObjectiveFacts(i, title, owner, department, level, parent or ""))
+            for status, i, title, owner, department, level, parent in (
+                await self.session.execute(objectives)
+            ).all()
+        ], [scoring.KeyResultFacts(*row) for row in (await self.session.execute(krs)).all()]
+
     async def score_inputs(
         self, cycle_id: str, department_id: str = "", owner_id: str = ""
     ) -> tuple[list[Objective], list[KeyResult]]:
         """What a cycle's scores narrowed to a department and/or an owner are computed from,
-        read in two queries that cost in proportion to the answer: the matching objectives
+        read in four queries that cost in proportion to the answer: the matching objectives
         and key results, every key result of those objectives, of the people owning any of
         them and of their departments, the objectives of all these key results and every
         objective of those departments (services/goals/scoring.py ``filtered``)."""
@@ -299,47 +339,73 @@ class GoalsRepository:
                 conds.append(model.owner_id == owner_id)
             return conds
 
-        o_match, k_match = matching(Objective), matching(KeyResult)
-        people = sqlalchemy.union(
-            select(Objective.owner_id).where(*o_match), select(KeyResult.owner_id).where(*k_match)
-        )
-        departments = sqlalchemy.union(
-            select(Objective.department_id).where(*o_match),
-            select(KeyResult.department_id).where(*k_match),
-        )
-        kr_wanted = [
-            KeyResult.cycle_id == cycle_id,
-            or_(
-                KeyResult.objective_id.in_(select(Objective.id).where(*o_match)),
-                KeyResult.owner_id.in_(people.scalar_subquery()),
-                KeyResult.department_id.in_(departments.scalar_subquery()),
-            ),
+        # First the matching rows' ids, owners and departments (small), then plain IN lists:
+        # PostgreSQL combines those over the (cycle, owner), (cycle, department) and objective
+        # indexes, where IN (subquery) inside the OR made it scan the whole cycle.
+        matched = [
+            *(
+                await self.session.execute(
+                    select(Objective.id, Objective.owner_id, Objective.department_id).where(
+                        *matching(Objective)
+                    )
+                )
+            ).all(),
+            *(
+                await self.session.execute(
+                    select(sqlalchemy.null(), KeyResult.owner_id, KeyResult.department_id).where(
+                        *matching(KeyResult)
+                    )
+                )
+            ).all(),
         ]
-        krs = select(KeyResult).where(*kr_wanted).order_by(KeyResult.created_at, KeyResult.id)
+        objective_ids = sorted({o for o, _, _ in matched if o is not None})
+        people = sorted({p for _, p, _ in matched})
+        departments = sorted({d for _, _, d in matched})
+        krs = (
+            select(KeyResult)
+            .where(
+                KeyResult.cycle_id == cycle_id,
+                or_(
+                    KeyResult.objective_id.in_(objective_ids),
+                    KeyResult.owner_id.in_(people),
+                    KeyResult.department_id.in_(departments),
+                ),
+            )
+            .order_by(KeyResult.created_at, KeyResult.id)
+        )
         key_results = list((await self.session.scalars(krs)).all())
         objectives = (
             select(Objective)
             .where(
                 Objective.cycle_id == cycle_id,
                 or_(
-                    Objective.id.in_(select(KeyResult.objective_id).where(*kr_wanted)),
-                    Objective.department_id.in_(departments.scalar_subquery()),
-                    *([sqlalchemy.and_(*o_match)] if len(o_match) > 1 else []),
+                    Objective.id.in_(sorted({k.objective_id for k in key_results})),
+                    Objective.department_id.in_(departments),
+                    Objective.id.in_(objective_ids),
                 ),
             )
             .order_by(Objective.created_at, Objective.id)
         )
         return list((await self.session.scalars(objectives)).all()), key_results
 
-    async def owned_in_cycle(
-        self, cycle_id: str, owner_ids: Sequence[str], department_ids: Sequence[str] = ()
-    ) -> tuple[list[Objective], list[tuple[KeyResult, str]]]:
-        """The objectives and key results of a cycle owned by one of ``owner_ids`` and / or in
-        one of ``department_ids`` (empty: no condition), each key result with its objective's
-        status (one query each, whatever the cycle's size)."""
-        objectives = select(Objective).where(Objective.cycle_id == cycle_id)
+    async def participation_rows(
+        self, cycle_id: str, owner_ids: Sequence[str], department_ids: Sequence[str], week: str
+    ) -> tuple[list[tuple[str, str]], list[tuple[str, str, str, bool]]]:
+        """What participation counts, as plain columns (no rows loaded whole): a cycle's
+        objectives as (owner, status), its key results as (owner, objective status, risk
+        status, checked in during ``week``), narrowed to ``owner_ids`` and / or
+        ``department_ids`` (empty: no condition). One query each, whatever the cycle's size."""
+        checked = sqlalchemy.and_(CheckIn.key_result_id == KeyResult.id, CheckIn.week == week)
+        objectives = select(Objective.owner_id, Objective.status).where(
+            Objective.cycle_id == cycle_id
+        )
         krs = (
-            select(KeyResult, Objective.status)
+            select(
+                KeyResult.owner_id,
+                Objective.status,
+                KeyResult.risk_status,
+                sqlalchemy.exists().where(checked),
+            )
             .join(Objective, Objective.id == KeyResult.objective_id)
             .where(KeyResult.cycle_id == cycle_id)
         )
@@ -349,8 +415,8 @@ class GoalsRepository:
         if department_ids:
             objectives = objectives.where(Objective.department_id.in_(list(department_ids)))
             krs = krs.where(KeyResult.department_id.in_(list(department_ids)))
-        found = [(k, status) for k, status in (await self.session.execute(krs)).all()]
-        return list((await self.session.scalars(objectives)).all()), found
+        found = [(o, s, r, bool(c)) for o, s, r, c in (await self.session.execute(krs)).all()]
+        return [(o, s) for o, s in (await self.session.execute(objectives)).all()], found
 
     async def children_count(self, objective_id: str) -> int:
         return int(
@@ -641,16 +707,6 @@ class GoalsRepository:
     async def rule_sets(self, limit: int, offset: int = 0) -> list[RiskRuleSet]:
         query = select(RiskRuleSet).order_by(RiskRuleSet.version.desc())
         return list((await self.session.scalars(query.limit(limit).offset(offset))).all())
-
-    async def check_ins_of_week(self, kr_ids: Sequence[str], week: str) -> set[str]:
-        if not kr_ids:
-            return set()
-        rows = await self.session.scalars(
-            select(CheckIn.key_result_id).where(
-                CheckIn.key_result_id.in_(list(kr_ids)), CheckIn.week == week
-            )
-        )
-        return set(rows.all())
 
     async def first_recorded(self, kr_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """key result id → week → when its check-in was first recorded (revision history)."""

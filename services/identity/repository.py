@@ -6,12 +6,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from services.identity.domain import login_key
 from services.identity.models import Department, Employee
+
+
+def _subtree(top: Select[Any]) -> Any:
+    """The ids of the departments ``top`` selects and of every department below them: a
+    recursive CTE (UNION, so a loop in bad data ends)."""
+    tree = top.cte("subtree", recursive=True)
+    child = aliased(Department)
+    return tree.union(select(child.id).where(child.parent_id == tree.c.id))
 
 
 @dataclass(frozen=True)
@@ -73,8 +81,15 @@ class IdentityRepository:
         rows = (await self.session.execute(select(up.c.id).where(up.c.id.is_not(None)))).all()
         return [r.id for r in rows]
 
-    async def list_departments(self, limit: int, offset: int) -> list[Department]:
+    async def list_departments(
+        self, limit: int, offset: int, root_id: str = ""
+    ) -> list[Department]:
+        """A page of departments; with ``root_id`` only that one and every one below it (one
+        recursive query: a department's dashboard costs its subtree, not the organisation)."""
         query = select(Department).order_by(Department.created_at, Department.id)
+        if root_id:
+            tree = _subtree(select(Department.id).where(Department.id == root_id))
+            query = query.where(Department.id.in_(select(tree.c.id)))
         return list((await self.session.scalars(query.limit(limit).offset(offset))).all())
 
     async def get_employee(self, employee_id: str) -> Employee | None:
@@ -198,10 +213,7 @@ class IdentityRepository:
                 .order_by(Employee.id)
             )
             report_ids = list((await self.session.scalars(query)).all())
-        top = select(Department.id).where(Department.head_id == employee_id)
-        below_top = top.cte("headed", recursive=True)
-        child = aliased(Department)
-        headed = below_top.union(select(child.id).where(child.parent_id == below_top.c.id))
+        headed = _subtree(select(Department.id).where(Department.head_id == employee_id))
         heads = list((await self.session.scalars(select(headed.c.id).order_by(headed.c.id))).all())
         return OrganisationReach(sorted(whole), report_ids, heads)
 

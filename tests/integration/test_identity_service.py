@@ -146,3 +146,33 @@ async def test_paging(identity) -> None:
         if not token:
             break
     assert names == [f"L{i}" for i in range(5)]
+
+
+async def test_departments_below_one(identity) -> None:
+    stub, _ = identity
+    tag = uuid.uuid4().hex[:6]
+    plant = await stub.CreateDepartment(pb.CreateDepartmentRequest(name=f"Plant {tag}"))
+    line = await stub.CreateDepartment(pb.CreateDepartmentRequest(name="Line", parent_id=plant.id))
+    cell = await stub.CreateDepartment(pb.CreateDepartmentRequest(name="Cell", parent_id=line.id))
+    await stub.CreateDepartment(pb.CreateDepartmentRequest(name=f"Office {tag}"))
+
+    async def below(root_id: str, page_size: int = 200) -> list[str]:
+        names: list[str] = []
+        token = ""
+        while True:
+            page = await stub.ListDepartments(
+                pb.ListDepartmentsRequest(
+                    page=common_pb2.PageRequest(page_size=page_size, page_token=token),
+                    root_id=root_id,
+                )
+            )
+            names += [d.name for d in page.departments]
+            token = page.page.next_page_token
+            if not token:
+                return names
+
+    assert await below(plant.id) == [f"Plant {tag}", "Line", "Cell"]
+    assert await below(plant.id, page_size=2) == [f"Plant {tag}", "Line", "Cell"]
+    assert await below(line.id) == ["Line", "Cell"]
+    assert await below(cell.id) == ["Cell"]
+    assert await below("missing") == []

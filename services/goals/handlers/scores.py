@@ -8,7 +8,7 @@ from services.common.errors import InvalidArgument
 from services.goals import scoring
 from services.goals.calendar import local_today, parse_week, zone
 from services.goals.domain import punctuality
-from services.goals.evaluation import score_board
+from services.goals.evaluation import board_of_facts, score_board
 from services.goals.handlers.shared import Deps, cycle_of
 from services.goals.messages import scores_pb
 from services.goals.repository import GoalsRepository
@@ -24,10 +24,9 @@ async def get(deps: Deps, request: pb.GetScoresRequest) -> pb.Scores:
         if department_id or owner_id:
             # Only what the narrowed board is computed from (see repo.score_inputs).
             objectives, krs = await repo.score_inputs(cycle.id, department_id, owner_id)
-        else:
-            objectives = await repo.objectives(None, cycle_id=cycle.id)
-            krs = await repo.key_results(None, cycle_id=cycle.id)
-    board, facts = score_board(cycle, objectives, krs)
+            board, facts = score_board(cycle, objectives, krs)
+        else:  # the whole cycle: plain columns
+            board, facts = board_of_facts(cycle, *await repo.score_facts(cycle.id))
     board = scoring.filtered(board, facts, department_id, owner_id)
     return scores_pb(cycle.id, board)
 
@@ -40,36 +39,29 @@ async def participation(
         cycle = await cycle_of(repo, request.cycle_id)
         week = request.week.strip() or week_of(local_today(datetime.now(UTC), cycle.time_zone))
         parse_week(week)
-        wanted = sorted(set(request.owner_ids))
-        departments = sorted(set(request.department_ids))
-        if wanted or departments:  # only those people's / departments' goals are read
-            objectives, owned = await repo.owned_in_cycle(cycle.id, wanted, departments)
-        else:
-            objectives = await repo.objectives(None, cycle_id=cycle.id)
-            status_of = {o.id: o.status for o in objectives}
-            krs = await repo.key_results(None, cycle_id=cycle.id)
-            owned = [(k, status_of.get(k.objective_id, "")) for k in krs]
-        checked = await repo.check_ins_of_week([k.id for k, _ in owned], week)
+        objectives, owned = await repo.participation_rows(
+            cycle.id, sorted(set(request.owner_ids)), sorted(set(request.department_ids)), week
+        )
     people: dict[str, pb.Participation] = {}
 
     def person(employee_id: str) -> pb.Participation:
         return people.setdefault(employee_id, pb.Participation(employee_id=employee_id))
 
-    for o in objectives:
-        p = person(o.owner_id)
-        if o.status == ObjectiveStatus.DRAFT:
+    for owner, status in objectives:
+        p = person(owner)
+        if status == ObjectiveStatus.DRAFT:
             p.draft_objectives += 1
-        elif o.status == ObjectiveStatus.PENDING:
+        elif status == ObjectiveStatus.PENDING:
             p.pending_objectives += 1
-        elif o.status == ObjectiveStatus.APPROVED:
+        elif status == ObjectiveStatus.APPROVED:
             p.approved_objectives += 1
-    for kr, objective_status in owned:
-        p = person(kr.owner_id)  # owning a key result of any status is taking part
+    for owner, objective_status, risk_status, checked_in in owned:
+        p = person(owner)  # owning a key result of any status is taking part
         if objective_status != ObjectiveStatus.APPROVED:
             continue
         p.key_results += 1
-        p.checked_in += kr.id in checked
-        p.at_risk += kr.risk_status == Risk.AT_RISK
+        p.checked_in += checked_in
+        p.at_risk += risk_status == Risk.AT_RISK
     return pb.GetParticipationResponse(
         cycle_id=cycle.id, week=week, people=[people[k] for k in sorted(people)]
     )

@@ -132,7 +132,7 @@ class Departments:
             raise _not_found()
         return department_pb(row)
 
-    async def page(self, limit: int, offset: int) -> list[pb.Department]:
+    async def page(self, limit: int, offset: int, root_id: str = "") -> list[pb.Department]:
         async with reading(self.units) as repo:
-            rows = await repo.list_departments(limit, offset)
+            rows = await repo.list_departments(limit, offset, root_id)
         return [department_pb(r) for r in rows]

@@ -92,7 +92,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         self, request: pb.ListDepartmentsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListDepartmentsResponse:
         limit, offset = page_window(request.page.page_size, request.page.page_token)
-        items = await self.departments.page(limit, offset)
+        items = await self.departments.page(limit, offset, request.root_id.strip())
         return pb.ListDepartmentsResponse(departments=items, page=_page(offset, limit, len(items)))
 
     async def CreateEmployee(

@@ -104,7 +104,13 @@ class FakeIdentity(identity_pb2_grpc.IdentityServiceServicer):
 
     async def ListDepartments(self, request, context):  # type: ignore[no-untyped-def]
         self.log.record("ListDepartments", request, context)
-        items, token = _page(list(self.departments.values()), request.page)
+        listed = list(self.departments.values())
+        if request.root_id:  # the subtree, as identity answers it
+            below = {request.root_id}
+            while grown := {d.id for d in listed if d.parent_id in below} - below:
+                below |= grown
+            listed = [d for d in listed if d.id in below]
+        items, token = _page(listed, request.page)
         return ipb.ListDepartmentsResponse(
             departments=items, page=common_pb2.PageResponse(next_page_token=token)
         )

@@ -1,15 +1,15 @@
 """Dashboard read model: red key results per department (at risk with an open blocker naming
 another department). Existing rows get 0 until the next event or rebuild recomputes them.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,92 @@
+"""The reports benchmark (bench/reports.py) at a tiny size: the organisation it COPYs into the
+services' tables reads back through the gateway as generated, every request it measures
+answers 200 with figures that match the generated data, and the timings are sane.
+
+Real engines: a fresh PostgreSQL database (the benchmark's ceiling is asyncpg, so it always
+runs on PostgreSQL: STRIDE_BENCH_POSTGRES_URL, else STRIDE_TEST_DATABASE_URL's server, else
+127.0.0.1:5432), a private nats-server, identity / goals / feedback / gateway as processes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from rich.console import Console
+
+from bench import reports
+from bench.stack import benchmark_stack
+
+# The top manager, HR, a division head, a department head and two teams (20 + 11).
+EMPLOYEES = 35
+
+
+async def test_the_reports_bench_measures_what_it_generated(tmp_path: Path) -> None:
+    opts = reports.Options(employees=EMPLOYEES, repeats=2, warm_up=1, selects=50)
+    quiet = Console(quiet=True)
+    async with benchmark_stack(tmp_path, opts.log_level, reports.SERVICES, bare=False) as stack:
+        seeded = await reports.seed(stack, opts, quiet)
+        result = await reports.run_requests(stack, seeded, opts, quiet)
+
+    org = seeded.org
+    assert len(org.people) == EMPLOYEES
+    assert Counter(u.kind for u in org.units) == {
+        "company": 1,
+        "division": 1,
+        "department": 1,
+        "team": 2,
+    }
+    krs = EMPLOYEES * reports.KRS
+    assert (seeded.key_results, seeded.check_ins) == (krs, krs * reports.WEEKS)
+    assert 0 < seeded.at_risk < krs
+
+    measured = result.by_name()
+    assert len(measured) == len(reports.requests(seeded))
+    for name, m in measured.items():
+        assert (m.status, m.load.errors, m.load.ok) == (200, {}, opts.repeats), name
+        assert 0 < m.load.p50_ms <= m.load.p95_ms, name
+        # The sampler followed every process (a few calls may cost less than a clock tick).
+        assert set(reports.PROCESSES) <= set(m.cpu_ms), name
+
+    def body(name: str) -> dict:
+        found = measured[name].body
+        assert isinstance(found, dict)
+        return found
+
+    assert len(body("HR /cycles/{id}/scores")["people"]) == EMPLOYEES
+    team = org.unit("team")
+    members = sum(p.department_id == team.id for p in org.people)
+    assert len(body("team head: their team's scores")["people"]) == members == reports.TEAM_SIZE
+    top = org.unit("company").head_id
+    own = body("top manager: own scores")["people"]
+    assert [(p["employee_id"], p["key_result_count"]) for p in own] == [(top, reports.KRS)]
+
+    participation = body("HR /cycles/{id}/participation")
+    assert participation["week"] == seeded.weeks[-1]
+    assert {(p["key_results"], p["checked_in"]) for p in participation["people"]} == {
+        (reports.KRS, reports.KRS)
+    }
+    assert sum(p["at_risk"] for p in participation["people"]) == seeded.at_risk
+
+    organisation = body("dashboard: organisation (HR)")
+    assert organisation["total"]["key_results"] == krs
+    assert organisation["total"]["at_risk"] == seeded.at_risk
+    # Everyone's objective but the top manager's is aligned to their manager's.
+    assert organisation["total"]["aligned_objectives"] == EMPLOYEES - 1
+    assert [(w["week"], w["check_ins"]) for w in organisation["weeks"]] == [
+        (week, krs) for week in seeded.weeks
+    ]
+    mine = body("dashboard: my organisation (top manager)")
+    assert mine["total"]["key_results"] == krs
+
+    at_risk = body("HR: at-risk key results, page 1")["items"]
+    assert len(at_risk) == seeded.at_risk
+    assert {k["risk"]["status"] for k in at_risk} == {"at_risk"}
+    risks = body("dashboard: my organisation at risk, page 1 (top manager)")["items"]
+    assert len(risks) == seeded.at_risk
+    assert {b["text"] for r in risks for b in r["blockers"]} == {"waiting for parts"}
+
+    ceiling = result.ceiling
+    assert ceiling is not None
+    assert (ceiling.ok, ceiling.errors) == (opts.selects, {})
+    assert 0 < ceiling.p50_ms <= ceiling.p95_ms
