@@ -83,11 +83,22 @@ class Visit:
         return sorted(cycles, key=lambda c: c["start_date"], reverse=True)
 
     async def cycle(self) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-        """The cycle a page is about (``?cycle=`` or the current one) and all cycles."""
+        """The cycle a page is about (``?cycle=`` or the current one) and all cycles. With
+        several open cycles holding today (a department's own beside the company's), the
+        current one is the first of them — latest start first — where the visitor has key
+        results."""
         cycles = await self.cycles()
         wanted = self.request.query_params.get("cycle", "")
         chosen = next((c for c in cycles if c["id"] == wanted), None)
-        return chosen or current_cycle(cycles), cycles
+        if chosen:
+            return chosen, cycles
+        running = cycles_holding_today(cycles)
+        if len(running) > 1:
+            for candidate in running:
+                mine = await self.api.get("/key-results", cycle_id=candidate["id"], page_size=1)
+                if mine["items"]:
+                    return candidate, cycles
+        return current_cycle(cycles), cycles
 
     async def departments(self) -> dict[str, dict[str, Any]]:
         if self._departments is None:
@@ -110,14 +121,12 @@ class Visit:
         return {e["id"]: e for e in found if e}
 
 
-def current_cycle(
+def cycles_holding_today(
     cycles: list[dict[str, Any]], now: datetime | None = None
-) -> dict[str, Any] | None:
-    """The open cycle whose dates hold today (in its time zone), else the open cycle that
-    started last, else the latest cycle."""
-    if not cycles:
-        return None
+) -> list[dict[str, Any]]:
+    """The open cycles whose dates hold today (each in its time zone), latest start first."""
     now = now or datetime.now(ZoneInfo(DEFAULT_TIME_ZONE))
+    found = []
     open_ = [c for c in cycles if c.get("status") == "open"]
     for c in sorted(open_, key=lambda c: c["start_date"], reverse=True):
         try:
@@ -126,9 +135,22 @@ def current_cycle(
             zone = ZoneInfo(DEFAULT_TIME_ZONE)
         today = now.astimezone(zone).date().isoformat()
         if c["start_date"] <= today <= c["end_date"]:
-            return c
-    pool = open_ or cycles
-    return max(pool, key=lambda c: c["start_date"])
+            found.append(c)
+    return found
+
+
+def current_cycle(
+    cycles: list[dict[str, Any]], now: datetime | None = None
+) -> dict[str, Any] | None:
+    """The open cycle whose dates hold today (in its time zone), else the open cycle that
+    started last, else the latest cycle."""
+    if not cycles:
+        return None
+    running = cycles_holding_today(cycles, now)
+    if running:
+        return running[0]
+    open_ = [c for c in cycles if c.get("status") == "open"]
+    return max(open_ or cycles, key=lambda c: c["start_date"])
 
 
 # -- sign-in, password, sign-out, language ----------------------------------------------------

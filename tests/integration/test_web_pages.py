@@ -658,3 +658,33 @@ async def test_goals_are_copied_from_the_previous_cycle(org: Org) -> None:
         page = await b.get(r.headers["location"])
         assert "1 objectives copied as drafts." in text(page)
         assert "Cut scrap on line 3" in text(page) and 'id="copy-goals"' not in page.text
+
+
+async def test_with_two_running_cycles_the_current_one_is_where_my_goals_are(org: Org) -> None:
+    """A department's own cycle opened beside the company's: people with goals only in the
+    company's still land on it; someone with goals in the newer one lands there."""
+    today = date.today()
+    newer = await org.stack.goals.CreateCycle(
+        gpb.CreateCycleRequest(
+            name=f"Quality sprint {uuid.uuid4().hex[:6]}",
+            start_date=(today - timedelta(days=3)).isoformat(),
+            end_date=(today + timedelta(days=20)).isoformat(),
+        )
+    )
+    hr = org.people["hr"]
+    await org.stack.goals.CreateObjective(
+        gpb.CreateObjectiveRequest(
+            cycle_id=newer.id,
+            title="Audit the suppliers",
+            owner_id=hr.id,
+            key_results=[gpb.NewKeyResult(title="Suppliers audited", target=5, weight=100)],
+        )
+    )
+    async with Browser(org.stack) as b:
+        await b.sign_in(org.people["e"])
+        page = await b.get("/check-in")
+        assert "Scrap rate down" in text(page) and "Suppliers audited" not in text(page)
+    async with Browser(org.stack) as b:
+        await b.sign_in(hr)
+        page = await b.get("/check-in")
+        assert "Suppliers audited" in text(page)
