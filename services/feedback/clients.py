@@ -14,7 +14,9 @@ when a request names it, or NOT_FOUND for the viewer of a read.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import grpc
 
@@ -28,6 +30,7 @@ from stride.identity.v1 import identity_pb2_grpc, inbox_pb2, inbox_pb2_grpc
 from stride.telemetry.v1 import telemetry_pb2, telemetry_pb2_grpc
 
 DEADLINE_SECONDS = 5.0
+T = TypeVar("T")
 _PAGE = 200
 # People per GetPeopleStats call (the goals service takes at most 1000).
 _STATS_BATCH = 500
@@ -39,6 +42,26 @@ def _unavailable(service: str) -> DomainError:
         f"the {service} service did not answer; try again",
         status=grpc.StatusCode.UNAVAILABLE,
     )
+
+
+async def _every_page(
+    service: str,
+    fetch: Callable[[common_pb2.PageRequest], Awaitable[Any]],
+    items: Callable[[Any], Iterable[T]],
+) -> list[T]:
+    """Every item of a paged list: ``fetch`` one page, ``items`` of it, until the last page;
+    UNAVAILABLE ``<service>_unavailable`` when the service does not answer."""
+    out: list[T] = []
+    token = ""
+    try:
+        while True:
+            page = await fetch(common_pb2.PageRequest(page_size=_PAGE, page_token=token))
+            out += items(page)
+            token = page.page.next_page_token
+            if not token:
+                return out
+    except grpc.aio.AioRpcError as exc:
+        raise _unavailable(service) from exc
 
 
 @dataclass(frozen=True)
@@ -98,64 +121,36 @@ class Org:
 
     async def reports(self, employee_id: str, *, transitive: bool) -> list[str]:
         """Ids of the people who report to ``employee_id`` (directly, or at any depth)."""
-        out: list[str] = []
-        token = ""
-        try:
-            while True:
-                page = await self.identity.ListReports(
-                    ipb.ListReportsRequest(
-                        employee_id=employee_id,
-                        transitive=transitive,
-                        page=common_pb2.PageRequest(page_size=_PAGE, page_token=token),
-                    ),
-                    timeout=DEADLINE_SECONDS,
-                )
-                out += [e.id for e in page.employees]
-                token = page.page.next_page_token
-                if not token:
-                    return out
-        except grpc.aio.AioRpcError as exc:
-            raise _unavailable("identity") from exc
+        return await _every_page(
+            "identity",
+            lambda page: self.identity.ListReports(
+                ipb.ListReportsRequest(employee_id=employee_id, transitive=transitive, page=page),
+                timeout=DEADLINE_SECONDS,
+            ),
+            lambda found: [e.id for e in found.employees],
+        )
 
     async def departments(self) -> list[Department]:
         """Every department (the tree praise is shown along)."""
-        out: list[Department] = []
-        token = ""
-        try:
-            while True:
-                page = await self.identity.ListDepartments(
-                    ipb.ListDepartmentsRequest(
-                        page=common_pb2.PageRequest(page_size=_PAGE, page_token=token)
-                    ),
-                    timeout=DEADLINE_SECONDS,
-                )
-                out += [Department(d.id, d.parent_id, d.head_id) for d in page.departments]
-                token = page.page.next_page_token
-                if not token:
-                    return out
-        except grpc.aio.AioRpcError as exc:
-            raise _unavailable("identity") from exc
+        return await _every_page(
+            "identity",
+            lambda page: self.identity.ListDepartments(
+                ipb.ListDepartmentsRequest(page=page), timeout=DEADLINE_SECONDS
+            ),
+            lambda found: [Department(d.id, d.parent_id, d.head_id) for d in found.departments],
+        )
 
     async def active_employees(self, department_id: str = "") -> list[ipb.Employee]:
         """The active employees of a department ("": of the whole organisation): 360 rounds
         start one round each."""
-        out: list[ipb.Employee] = []
-        token = ""
-        try:
-            while True:
-                page = await self.identity.ListEmployees(
-                    ipb.ListEmployeesRequest(
-                        department_id=department_id,
-                        page=common_pb2.PageRequest(page_size=_PAGE, page_token=token),
-                    ),
-                    timeout=DEADLINE_SECONDS,
-                )
-                out += [e for e in page.employees if e.status == ipb.EMPLOYEE_STATUS_ACTIVE]
-                token = page.page.next_page_token
-                if not token:
-                    return out
-        except grpc.aio.AioRpcError as exc:
-            raise _unavailable("identity") from exc
+        return await _every_page(
+            "identity",
+            lambda page: self.identity.ListEmployees(
+                ipb.ListEmployeesRequest(department_id=department_id, page=page),
+                timeout=DEADLINE_SECONDS,
+            ),
+            lambda found: [e for e in found.employees if e.status == ipb.EMPLOYEE_STATUS_ACTIVE],
+        )
 
     async def deliver(self, request: inbox_pb2.DeliverRequest) -> None:
         """Put an item in a person's inbox (once per key)."""
@@ -210,22 +205,13 @@ class Goals:
 
     async def cycles(self) -> list[goals_pb2.Cycle]:
         """Every cycle (a few a year)."""
-        out: list[goals_pb2.Cycle] = []
-        token = ""
-        try:
-            while True:
-                page = await self.stub.ListCycles(
-                    goals_pb2.ListCyclesRequest(
-                        page=common_pb2.PageRequest(page_size=_PAGE, page_token=token)
-                    ),
-                    timeout=DEADLINE_SECONDS,
-                )
-                out += list(page.cycles)
-                token = page.page.next_page_token
-                if not token:
-                    return out
-        except grpc.aio.AioRpcError as exc:
-            raise _unavailable("goals") from exc
+        return await _every_page(
+            "goals",
+            lambda page: self.stub.ListCycles(
+                goals_pb2.ListCyclesRequest(page=page), timeout=DEADLINE_SECONDS
+            ),
+            lambda found: list(found.cycles),
+        )
 
     async def people_stats(
         self, cycle_id: str, employee_ids: list[str]
@@ -270,22 +256,13 @@ class Telemetry:
 
     async def bindings(self) -> list[telemetry_pb2.Binding]:
         """Every binding (one per machine-fed key result: dozens, not thousands)."""
-        out: list[telemetry_pb2.Binding] = []
-        token = ""
-        try:
-            while True:
-                page = await self.stub.ListBindings(
-                    telemetry_pb2.ListBindingsRequest(
-                        page=common_pb2.PageRequest(page_size=_PAGE, page_token=token)
-                    ),
-                    timeout=DEADLINE_SECONDS,
-                )
-                out += list(page.bindings)
-                token = page.page.next_page_token
-                if not token:
-                    return out
-        except grpc.aio.AioRpcError as exc:
-            raise _unavailable("telemetry") from exc
+        return await _every_page(
+            "telemetry",
+            lambda page: self.stub.ListBindings(
+                telemetry_pb2.ListBindingsRequest(page=page), timeout=DEADLINE_SECONDS
+            ),
+            lambda found: list(found.bindings),
+        )
 
     async def unit(self, metric: str) -> str:
         try:
