@@ -66,7 +66,14 @@ from services.common.request_context import ACTOR_KEY
 from services.common.settings import StrideSettings
 from services.goals.calendar import local_today
 from services.goals.evaluation import assess, rescore, score_of, store_assessment
-from services.goals.models import CHECK_IN_VERSIONS, CHECK_INS, KEY_RESULTS, Cycle, KeyResult
+from services.goals.models import (
+    CHECK_IN_VERSIONS,
+    CHECK_INS,
+    KEY_RESULTS,
+    RISK_COLUMNS,
+    Cycle,
+    KeyResult,
+)
 from services.goals.models import Objective as ObjectiveRow
 from services.goals.risk_rules import DEFAULT_RULES
 from services.identity.domain import login_key
@@ -244,17 +251,6 @@ def path_rows(cycle: Cycle, weeks: Sequence[str], factor: Callable[[int], float]
     rescore(template, cycle, checks, DEFAULT_RULES)
     computed = {c: getattr(template, c) for c in (*RISK_COLUMNS, "score", "current_value")}
     return PathRows({**computed, "last_check_in_week": weeks[-1]}, check_ins)
-
-
-RISK_COLUMNS = (
-    "risk_status",
-    "risk_progress",
-    "risk_expected_progress",
-    "risk_expected_value",
-    "risk_shortfall",
-    "risk_behind_streak",
-    "risk_rule_version",
-)
 
 
 def path_of(index: int) -> int:

@@ -201,6 +201,16 @@ class CheckInVersion(CheckInFields, Base):
 
 
 KEY_RESULTS: Table = KeyResult.__table__  # type: ignore[assignment]
+# The key result's columns of its risk assessment (services/goals/risk.py), written together.
+RISK_COLUMNS = (
+    "risk_status",
+    "risk_progress",
+    "risk_expected_progress",
+    "risk_expected_value",
+    "risk_shortfall",
+    "risk_behind_streak",
+    "risk_rule_version",
+)
 CHECK_INS: Table = CheckIn.__table__  # type: ignore[assignment]
 CHECK_IN_VERSIONS: Table = CheckInVersion.__table__  # type: ignore[assignment]
 CHECK_IN_COLUMNS: tuple[str, ...] = tuple(c.key for c in CHECK_INS.columns)

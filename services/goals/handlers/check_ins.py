@@ -29,6 +29,7 @@ from services.goals.handlers.shared import (
 from services.goals.messages import check_in_pb, checklist_pb, key_result_pb
 from services.goals.models import (
     CHECK_IN_COLUMNS,
+    RISK_COLUMNS,
     VERSIONED_COLUMNS,
     CheckIn,
     Checklist,
@@ -47,13 +48,7 @@ _KR_PROGRESS_COLUMNS = (
     "last_check_in_week",
     "confidence",
     "updated_at",
-    "risk_status",
-    "risk_progress",
-    "risk_expected_progress",
-    "risk_expected_value",
-    "risk_shortfall",
-    "risk_behind_streak",
-    "risk_rule_version",
+    *RISK_COLUMNS,
 )
 
 

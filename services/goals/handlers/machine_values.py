@@ -23,7 +23,7 @@ from services.goals.evaluation import assess, store_assessment
 from services.goals.handlers.check_ins import _record
 from services.goals.handlers.shared import Deps, Uow, key_result_changed
 from services.goals.messages import key_result_pb
-from services.goals.models import KEY_RESULTS, Cycle, KeyResult, Objective
+from services.goals.models import KEY_RESULTS, RISK_COLUMNS, Cycle, KeyResult, Objective
 from stride.goals.v1 import goals_pb2 as pb
 from workflows.vocabulary import MACHINE_RECORDED_BY, Risk, week_of
 
@@ -34,13 +34,7 @@ _MACHINE_COLUMNS = (
     "machine_stale",
     "machine_versioned_at",
     "updated_at",
-    "risk_status",
-    "risk_progress",
-    "risk_expected_progress",
-    "risk_expected_value",
-    "risk_shortfall",
-    "risk_behind_streak",
-    "risk_rule_version",
+    *RISK_COLUMNS,
 )
 
 

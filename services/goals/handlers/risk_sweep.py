@@ -20,7 +20,7 @@ from services.goals.calendar import local_today, parse_week
 from services.goals.evaluation import assess, store_assessment
 from services.goals.handlers.shared import Deps, cycle_of
 from services.goals.messages import key_result_pb
-from services.goals.models import KEY_RESULTS
+from services.goals.models import KEY_RESULTS, RISK_COLUMNS
 from stride.goals.v1 import goals_pb2 as pb
 from workflows.vocabulary import ObjectiveStatus, Risk
 
@@ -30,13 +30,7 @@ MAX_BATCH = 1000
 _MAX_TOKEN = 36
 
 _SWEPT_COLUMNS = (
-    "risk_status",
-    "risk_progress",
-    "risk_expected_progress",
-    "risk_expected_value",
-    "risk_shortfall",
-    "risk_behind_streak",
-    "risk_rule_version",
+    *RISK_COLUMNS,
     "last_swept_week",
     "updated_at",
 )
