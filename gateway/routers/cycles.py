@@ -80,8 +80,8 @@ async def close_cycle(cycle_id: PathId, rpc: RpcDep) -> dict[str, Any]:
     description="Scores (0..1) per objective, person and department, and alignment % "
     "(share of non-company objectives aligned to a parent). HR, admin and executives see "
     "the whole cycle (or filter); department heads pass `department_id` of a department "
-    "they head (or one below); managers `owner_id` of a report; without filters everyone "
-    "else sees their own.",
+    "they head (or one below; the departments below it are included); managers `owner_id` "
+    "of a report; without filters everyone else sees their own.",
 )
 async def get_scores(
     cycle_id: PathId,
@@ -91,9 +91,15 @@ async def get_scores(
     access: Access = Allow("cycle.scores"),
 ) -> dict[str, Any]:
     owner_id = await access.goals_filter(owner_id, department_id)
+    departments = await department_and_below(rpc, department_id) if department_id else []
     msg = await rpc(
         rpc.goals.GetScores,
-        pb.GetScoresRequest(cycle_id=cycle_id, department_id=department_id, owner_id=owner_id),
+        pb.GetScoresRequest(
+            cycle_id=cycle_id,
+            department_id=department_id,
+            department_ids=departments,
+            owner_id=owner_id,
+        ),
     )
     return to_dict(msg)
 

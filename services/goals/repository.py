@@ -323,9 +323,9 @@ class GoalsRepository:
         ], [scoring.KeyResultFacts(*row) for row in (await self.session.execute(krs)).all()]
 
     async def score_inputs(
-        self, cycle_id: str, department_id: str = "", owner_id: str = ""
+        self, cycle_id: str, department_ids: Sequence[str] = (), owner_id: str = ""
     ) -> tuple[list[Objective], list[KeyResult]]:
-        """What a cycle's scores narrowed to a department and/or an owner are computed from,
+        """What a cycle's scores narrowed to departments and/or an owner are computed from,
         read in four queries that cost in proportion to the answer: the matching objectives
         and key results, every key result of those objectives, of the people owning any of
         them and of their departments, the objectives of all these key results and every
@@ -333,8 +333,8 @@ class GoalsRepository:
 
         def matching(model: type[Objective] | type[KeyResult]) -> list[ColumnElement[bool]]:
             conds = [model.cycle_id == cycle_id]
-            if department_id:
-                conds.append(model.department_id == department_id)
+            if department_ids:
+                conds.append(model.department_id.in_(list(department_ids)))
             if owner_id:
                 conds.append(model.owner_id == owner_id)
             return conds

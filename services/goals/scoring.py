@@ -20,7 +20,7 @@ Alignment: the share of non-company objectives that are linked to a parent objec
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from services.goals.risk import Band, within
@@ -197,26 +197,28 @@ def score_board(
 def filtered(
     board: ScoreBoard,
     key_results: Sequence[KeyResultFacts],
-    department_id: str = "",
+    department_id: str | Collection[str] = "",
     owner_id: str = "",
 ) -> ScoreBoard:
-    """The board narrowed to a department and/or an owner. Scores stay those of the whole cycle
-    (an objective's score always counts all its key results); objectives are those of the
-    department / owner, people and departments those owning key results in it / owned by them,
-    and alignment is recomputed over the objectives kept."""
-    if not department_id and not owner_id:
+    """The board narrowed to departments (one id, or several: a department and those below
+    it) and/or an owner. Scores stay those of the whole cycle (an objective's score always
+    counts all its key results); objectives are those of the departments / owner, people and
+    departments those owning key results in them / owned by them, and alignment is recomputed
+    over the objectives kept."""
+    wanted = {department_id} if isinstance(department_id, str) else set(department_id)
+    wanted.discard("")
+    if not wanted and not owner_id:
         return board
     objectives = [
         o
         for o in board.objectives
-        if (not department_id or o.objective.department_id == department_id)
+        if (not wanted or o.objective.department_id in wanted)
         and (not owner_id or o.objective.owner_id == owner_id)
     ]
     kept = [
         k
         for k in key_results
-        if (not department_id or k.department_id == department_id)
-        and (not owner_id or k.owner_id == owner_id)
+        if (not wanted or k.department_id in wanted) and (not owner_id or k.owner_id == owner_id)
     ]
     people_ids = {k.owner_id for k in kept} | {o.objective.owner_id for o in objectives}
     department_ids = {k.department_id for k in kept} | {

@@ -427,3 +427,21 @@ async def test_participation_of_a_department_and_those_below(plant: Plant) -> No
     assert seen[p["A"].id]["approved_objectives"] == 1 and seen[p["A"].id]["key_results"] == 0
     assert (seen[p["a1"].id]["checked_in"], seen[p["a2"].id]["checked_in"]) == (1, 0)
     assert seen[p["p1"].id]["at_risk"] == 1
+
+
+async def test_scores_of_a_department_include_those_below(plant: Plant) -> None:
+    """The plant's scores hold assembly's and paint's people and goals (not sales'); the
+    paint department's only its own."""
+    p, d, http = plant.people, plant.departments, plant.stack.http
+    url = f"/cycles/{plant.cycle}/scores"
+    whole = await http.get(url, params={"department_id": d["plant"]}, headers=plant.headers["hr"])
+    assert whole.status_code == 200, whole.text
+    body = whole.json()
+    # Key results owned by a1, a2 (assembly), p1 (paint) and x1 (sales, aligned to
+    # assembly's objective: not counted here); the plant's own company objective.
+    departments = {x["department_id"] for x in body["departments"]}
+    assert {d["assembly"], d["paint"]} <= departments <= {d["plant"], d["assembly"], d["paint"]}
+    assert {x["employee_id"] for x in body["people"]} == {p["a1"].id, p["a2"].id, p["p1"].id}
+    assert d["sales"] not in {o["department_id"] for o in body["objectives"]}
+    paint = await http.get(url, params={"department_id": d["paint"]}, headers=plant.headers["hr"])
+    assert {x["employee_id"] for x in paint.json()["people"]} == {p["p1"].id}

@@ -13,21 +13,30 @@ from services.goals.handlers.shared import Deps, cycle_of
 from services.goals.messages import scores_pb
 from services.goals.repository import GoalsRepository
 from stride.goals.v1 import goals_pb2 as pb
-from workflows.vocabulary import ObjectiveStatus, Risk, week_of
+from workflows.vocabulary import MAX_DASHBOARD_DEPARTMENTS, ObjectiveStatus, Risk, week_of
 
 
 async def get(deps: Deps, request: pb.GetScoresRequest) -> pb.Scores:
     async with deps.sessions() as session:
         repo = GoalsRepository(session)
         cycle = await cycle_of(repo, request.cycle_id)
-        department_id, owner_id = request.department_id.strip(), request.owner_id.strip()
-        if department_id or owner_id:
+        owner_id = request.owner_id.strip()
+        # department_ids (a department and those below, as the gateway asks) else the one.
+        departments = sorted(
+            {d.strip() for d in request.department_ids if d.strip()}
+            or ({request.department_id.strip()} - {""})
+        )
+        if len(departments) > MAX_DASHBOARD_DEPARTMENTS:
+            raise InvalidArgument(
+                "too_many_departments", f"name at most {MAX_DASHBOARD_DEPARTMENTS} departments"
+            )
+        if departments or owner_id:
             # Only what the narrowed board is computed from (see repo.score_inputs).
-            objectives, krs = await repo.score_inputs(cycle.id, department_id, owner_id)
+            objectives, krs = await repo.score_inputs(cycle.id, departments, owner_id)
             board, facts = score_board(cycle, objectives, krs)
         else:  # the whole cycle: plain columns
             board, facts = board_of_facts(cycle, *await repo.score_facts(cycle.id))
-    board = scoring.filtered(board, facts, department_id, owner_id)
+    board = scoring.filtered(board, facts, departments, owner_id)
     return scores_pb(cycle.id, board)
 
 

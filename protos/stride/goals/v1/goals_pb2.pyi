@@ -2983,20 +2983,28 @@ class GetScoresRequest(_message.Message):
     CYCLE_ID_FIELD_NUMBER: _builtins.int
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
     OWNER_ID_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_IDS_FIELD_NUMBER: _builtins.int
     cycle_id: _builtins.str
     department_id: _builtins.str
     """Optional filters."""
     owner_id: _builtins.str
+    @_builtins.property
+    def department_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """A department and those below it (the gateway's department_id filter): wins over
+        department_id; at most 10,000.
+        """
+
     def __init__(
         self,
         *,
         cycle_id: _builtins.str = ...,
         department_id: _builtins.str = ...,
         owner_id: _builtins.str = ...,
+        department_ids: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "department_id", b"department_id", "owner_id", b"owner_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "department_id", b"department_id", "department_ids", b"department_ids", "owner_id", b"owner_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
