@@ -21,11 +21,12 @@ modules.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -463,6 +464,24 @@ class Access:
             assert self.rpc is not None
             await self.check("goals.of_person", await person_facts(self.rpc, owner_id))
         return owner_id
+
+    async def goals_filter_many(self, owner_ids: Sequence[str], department_id: str) -> list[str]:
+        """:meth:`goals_filter` for a filter naming several people (a manager's team in one
+        call): each person is checked as if named alone, so a list with one person the caller
+        may not read is refused exactly as that person alone would be."""
+        wanted = list(dict.fromkeys(o for o in owner_ids if o))
+        if len(wanted) <= 1:
+            one = await self.goals_filter(wanted[0] if wanted else "", department_id)
+            return [one] if one else []
+        if department_id:
+            await self.goals_filter("", department_id)
+        checked = await asyncio.gather(
+            *(self.goals_filter(owner_id, "") for owner_id in wanted), return_exceptions=True
+        )
+        for outcome in checked:  # the first refused person (in the order asked) answers
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return wanted
 
     async def scope(self) -> Scope:
         """What the list this route serves may show the caller."""

@@ -39,6 +39,7 @@ from gateway.web.session import (
     set_cookie,
     store_tokens,
 )
+from services.goals.domain import MAX_KEY_RESULT_OWNERS
 from workflows.vocabulary import (
     DATA_SOURCE_TELEMETRY,
     DEFAULT_TIME_ZONE,
@@ -566,15 +567,19 @@ async def team(request: Request) -> Response:
     visit = await Visit.start(request)
     cycle, cycles = await visit.cycle()
     reports = await visit.api.all_pages("/employees", manager_id=visit.me["id"])
-    rows: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
-    if cycle:
+    by_owner: dict[str, list[dict[str, Any]]] = {}
+    if cycle and reports:
+        # The whole team's key results in one call per MAX_KEY_RESULT_OWNERS people.
+        ids = [person["id"] for person in reports]
+        chunks = [
+            ids[i : i + MAX_KEY_RESULT_OWNERS] for i in range(0, len(ids), MAX_KEY_RESULT_OWNERS)
+        ]
         found = await asyncio.gather(
-            *(
-                visit.api.all_pages("/key-results", cycle_id=cycle["id"], owner_id=person["id"])
-                for person in reports
-            )
+            *(visit.api.all_pages("/key-results", cycle_id=cycle["id"], owner_id=c) for c in chunks)
         )
-        rows = list(zip(reports, found, strict=True))
+        for kr in (kr for page in found for kr in page):
+            by_owner.setdefault(kr["owner_id"], []).append(kr)
+    rows = [(person, by_owner.get(person["id"], [])) for person in reports] if cycle else []
     rows.sort(key=lambda row: row[0]["name"])
     return visit.render("team.html", cycle=cycle, cycles=cycles, rows=rows)
 
