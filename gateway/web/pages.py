@@ -27,7 +27,7 @@ from fastapi.responses import Response
 from gateway.deps import PathId
 from gateway.policy import ADMIN, EXECUTIVE, HR, WEB_PAGE
 from gateway.security import Allow
-from gateway.web import charts, qr
+from gateway.web import board, charts, qr
 from gateway.web.i18n import LANGUAGE_COOKIE
 from gateway.web.render import redirect, render
 from gateway.web.session import (
@@ -726,6 +726,71 @@ async def dashboards(request: Request) -> Response:
         departments=departments,
         score_chart=bars,
         week_chart=weeks,
+    )
+
+
+# -- the cross-department objective board ----------------------------------------------------
+
+
+async def _key_results_of(visit: Visit, objectives: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The key results of ``objectives`` (those with two or more: one department alone is
+    never cross-department). Organisation-wide readers list the cycle's in a few pages;
+    others ask per objective (they read a handful of objectives)."""
+    candidates = [o for o in objectives if o["key_result_count"] >= board.MIN_DEPARTMENTS]
+    if not candidates:
+        return []
+    if visit.roles & _ORGANISATION_ROLES:
+        return await visit.api.all_pages("/key-results", cycle_id=candidates[0]["cycle_id"])
+    found = await asyncio.gather(
+        *(visit.api.all_pages(f"/objectives/{o['id']}/key-results") for o in candidates)
+    )
+    return [kr for page in found for kr in page]
+
+
+@router.get("/board", name="web_boards")
+async def boards(request: Request) -> Response:
+    """The cycle's cross-department objectives the visitor may read, each linking its board."""
+    visit = await Visit.start(request)
+    cycle, cycles = await visit.cycle()
+    found: list[tuple[dict[str, Any], list[str]]] = []
+    if cycle:
+        objectives = await visit.api.all_pages("/objectives", cycle_id=cycle["id"])
+        found = board.cross_department(objectives, await _key_results_of(visit, objectives))
+    return visit.render(
+        "boards.html",
+        cycle=cycle,
+        cycles=cycles,
+        boards=found,
+        departments=await visit.departments(),
+    )
+
+
+async def _check_ins_of(visit: Visit, key_result_id: str) -> list[dict[str, Any]]:
+    try:
+        return await visit.api.all_pages(f"/key-results/{key_result_id}/check-ins")
+    except ApiError as exc:
+        if exc.status not in (403, 404):
+            raise
+        return []  # a key result the visitor may not read in detail: no history shown
+
+
+@router.get("/board/{objective_id}", name="web_board")
+async def objective_board(request: Request, objective_id: PathId) -> Response:
+    """One objective's board: a row per key result (department, owner, risk, trend since
+    the check-in before, latest blocker)."""
+    visit = await Visit.start(request)
+    objective = await visit.api.get(f"/objectives/{objective_id}")
+    key_results = await visit.api.all_pages(f"/objectives/{objective_id}/key-results")
+    histories = await asyncio.gather(*(_check_ins_of(visit, kr["id"]) for kr in key_results))
+    people = await visit.people([objective["owner_id"], *(kr["owner_id"] for kr in key_results)])
+    departments = await visit.departments()
+    check_ins = {kr["id"]: h for kr, h in zip(key_results, histories, strict=True)}
+    return visit.render(
+        "board.html",
+        objective=objective,
+        rows=board.rows(key_results, check_ins, departments, people),
+        owner=people.get(objective["owner_id"]),
+        departments=departments,
     )
 
 

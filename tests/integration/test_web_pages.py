@@ -13,14 +13,16 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from html import unescape
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from activities.messages import TEMPLATES
+from gateway.web.render import RISK_CLASSES
 from gateway.web.session import ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE
 from services.common.channels import channel
 from stride.feedback.v1 import promotions_pb2 as ppb
@@ -658,3 +660,105 @@ async def test_goals_are_copied_from_the_previous_cycle(org: Org) -> None:
         page = await b.get(r.headers["location"])
         assert "1 objectives copied as drafts." in text(page)
         assert "Cut scrap on line 3" in text(page) and 'id="copy-goals"' not in page.text
+
+
+# -- the cross-department objective board ---------------------------------------------------
+
+
+def _iso_week(day: date) -> str:
+    year, number, _ = day.isocalendar()
+    return f"{year}-W{number:02d}"
+
+
+async def test_the_cross_department_board_shows_each_departments_key_result(org: Org) -> None:
+    s, e, hr, m = org.stack, org.people["e"], org.people["hr"], org.people["m"]
+    plant, quality = org.departments["plant"], org.departments["quality"]
+    objective = await s.goals.CreateObjective(
+        gpb.CreateObjectiveRequest(
+            cycle_id=org.cycle,
+            title="On-time delivery ≥ 99 %",
+            owner_id=m.id,
+            key_results=[
+                gpb.NewKeyResult(
+                    title="Plan changes per month", owner_id=e.id, baseline=6, target=2, weight=50
+                ),
+                gpb.NewKeyResult(
+                    title="First-pass yield", owner_id=hr.id, baseline=90, target=98, weight=50
+                ),
+            ],
+        )
+    )
+    krs = await s.goals.ListKeyResults(gpb.ListKeyResultsRequest(objective_id=objective.id))
+    kr = {k.title: k.id for k in krs.key_results}
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    last_week, this_week = _iso_week(today - timedelta(weeks=1)), _iso_week(today)
+    for key_result, week, value, blockers in (
+        ("Plan changes per month", last_week, 5, []),
+        ("Plan changes per month", this_week, 3, []),
+        ("First-pass yield", last_week, 95, []),
+        (
+            "First-pass yield",
+            this_week,
+            93,
+            [gpb.Blocker(text="Die wear on press 4", department_id=plant)],
+        ),
+    ):
+        await s.goals.RecordCheckIn(
+            gpb.RecordCheckInRequest(
+                key_result_id=kr[key_result],
+                value=value,
+                confidence=6,
+                week=week,
+                blockers=blockers,
+            )
+        )
+    # The API's numbers the board must show.
+    api = {}
+    for title, key_result_id in kr.items():
+        got = await s.http.get(f"/key-results/{key_result_id}", headers=await _token(org, m))
+        history = await s.http.get(
+            f"/key-results/{key_result_id}/check-ins", headers=await _token(org, m)
+        )
+        scores = {c["week"]: c["score"] for c in history.json()["items"]}
+        api[title] = (got.json(), round((scores[this_week] - scores[last_week]) * 100, 1))
+    assert api["Plan changes per month"][1] > 0 > api["First-pass yield"][1]
+
+    async with Browser(org.stack) as b:
+        await b.sign_in(m)
+        dashboard = await b.get(f"/dashboards?cycle={org.cycle}")
+        assert f'href="/board?cycle={org.cycle}"' in dashboard.text
+        assert 'href="/board">Cross-department board</a>' in dashboard.text
+        listed = await b.get(f"/board?cycle={org.cycle}")
+        assert listed.status_code == 200
+        assert f'href="/board/{objective.id}"' in listed.text
+        assert "2 departments" in text(listed)
+        # "Cut scrap on line 3" has four key results, all in the plant: not cross-department.
+        assert "Cut scrap on line 3" not in text(listed)
+        page = await b.get(f"/board/{objective.id}")
+        assert page.status_code == 200, text(page)
+        rows = dict(
+            re.findall(r'<tr data-key-result="([^"]+)"[^>]*>(.*?)</tr>', page.text, flags=re.S)
+        )
+        assert set(rows) == set(kr.values())
+        for title, (key_result, change) in api.items():
+            row = rows[kr[title]]
+            cells = dict(re.findall(r'data-cell="(\w+)"[^>]*>(.*?)</td>', row, flags=re.S))
+            home = "Plant" if title == "Plan changes per month" else "Quality"
+            assert cells["department"].startswith(home)
+            owner = "Wang Worker" if home == "Plant" else "HR Person"
+            assert cells["owner"] == owner
+            assert f"{key_result['current_value']:g} / {key_result['target']:g}" in cells["value"]
+            status = key_result["risk"]["status"]
+            assert f'class="risk {RISK_CLASSES[status]}"' in cells["risk"]
+            direction = "up" if change > 0 else "down"
+            assert f'data-trend="{direction}"' in row
+            assert f"{direction} {abs(change)} points since {last_week}" in unescape(row)
+        blocker = rows[kr["First-pass yield"]]
+        assert "Die wear on press 4" in blocker and f"/departments/{plant}/blockers" in blocker
+        assert "—" in rows[kr["Plan changes per month"]].split('data-cell="blocker"')[1]
+    # HR (the organisation's reader) finds it through the cycle's key results.
+    async with Browser(org.stack, lang="zh-CN") as b:
+        await b.sign_in(hr)
+        listed = await b.get(f"/board?cycle={org.cycle}")
+        assert f'href="/board/{objective.id}"' in listed.text and "跨部门目标" in text(listed)
+        assert quality in listed.text or "Quality" in text(listed)
