@@ -9,6 +9,7 @@ every link of Stride's e-mails (activities/messages.py).
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -762,3 +763,95 @@ async def test_the_cross_department_board_shows_each_departments_key_result(org:
         listed = await b.get(f"/board?cycle={org.cycle}")
         assert f'href="/board/{objective.id}"' in listed.text and "跨部门目标" in text(listed)
         assert quality in listed.text or "Quality" in text(listed)
+
+
+# -- the HR console -------------------------------------------------------------------------
+
+
+async def test_hr_runs_a_cycle_from_the_console_and_finds_it_in_the_audit(org: Org) -> None:
+    hr, e = org.people["hr"], org.people["e"]
+    name = f"Q-web {uuid.uuid4().hex[:6]}"
+    start = date.today() + timedelta(days=200)
+    body = {"name": name, "start_date": start.isoformat(), "time_zone": "Asia/Shanghai"}
+    async with Browser(org.stack) as b:
+        await b.sign_in(hr)
+        hub = await b.get("/hr")
+        assert hub.status_code == 200 and 'href="/hr">HR console</a>' in hub.text
+        for link in ("/hr/cycles", "/hr/audit", "/hr/exports"):
+            assert f'href="{link}"' in hub.text
+        # The API's validation, shown with what was typed kept.
+        wrong = {**body, "end_date": (start - timedelta(days=1)).isoformat()}
+        r = await b.post("/hr/cycles", wrong)
+        assert r.status_code == 422 and 'role="alert"' in r.text and f'value="{name}"' in r.text
+        r = await b.post(
+            "/hr/cycles", {**body, "end_date": (start + timedelta(days=90)).isoformat()}
+        )
+        assert r.status_code == 303, text(r)
+        cycle_id = r.headers["location"].split("created=")[1]
+        page = await b.get(r.headers["location"])
+        assert "The cycle was created." in text(page) and name in text(page)
+        assert f'action="/hr/cycles/{cycle_id}/close"' in page.text
+    cycle = (await org.stack.http.get(f"/cycles/{cycle_id}", headers=await _token(org, hr))).json()
+    assert (cycle["name"], cycle["start_date"], cycle["status"]) == (
+        name,
+        start.isoformat(),
+        "open",
+    )
+    # An employee gets the API's refusal, and nothing changes.
+    async with Browser(org.stack) as b:
+        await b.sign_in(e)
+        assert 'href="/hr"' not in (await b.get("/okrs")).text
+        r = await b.post(f"/hr/cycles/{cycle_id}/close", {})
+        assert r.status_code == 403 and 'role="alert"' in r.text
+        r = await b.get(f"/hr/audit?resource_id={cycle_id}")
+        assert r.status_code == 403
+        r = await b.get(f"/hr/exports/{org.cycle}/objectives?format=csv")
+        assert r.status_code == 403
+    cycle = (await org.stack.http.get(f"/cycles/{cycle_id}", headers=await _token(org, hr))).json()
+    assert cycle["status"] == "open"
+    async with Browser(org.stack) as b:
+        await b.sign_in(hr)
+        r = await b.post(f"/hr/cycles/{cycle_id}/close", {})
+        assert r.status_code == 303 and r.headers["location"] == f"/hr/cycles?closed={cycle_id}"
+        assert "The cycle was closed." in text(await b.get(r.headers["location"]))
+        api = await org.stack.http.get(f"/cycles/{cycle_id}", headers=await _token(org, hr))
+        assert api.json()["status"] == "closed"
+        # The audit search finds both changes, as the API lists them.
+        wanted = {"goals.cycle.create", "goals.cycle.close"}
+        for _ in range(50):
+            listed = await org.stack.http.get(
+                "/audit", params={"resource_id": cycle_id}, headers=await _token(org, hr)
+            )
+            if wanted <= {x["action"] for x in listed.json()["items"]}:
+                break
+            await asyncio.sleep(0.1)
+        entries = listed.json()["items"]
+        assert wanted <= {x["action"] for x in entries}
+        # Days are the organisation's (Asia/Shanghai), as people there read them.
+        today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+        page = await b.get(f"/hr/audit?resource_id={cycle_id}&from={today}&to={today}")
+        assert page.status_code == 200
+        shown = re.findall(r'<tr data-seq="(\d+)">', page.text)
+        assert shown == [str(x["seq"]) for x in entries]
+        assert "goals.cycle.create" in text(page) and "goals.cycle.close" in text(page)
+        assert f'id="audit-resource_id" name="resource_id" maxlength="200" value="{cycle_id}"' in (
+            page.text
+        )
+        # A day before anything happened finds nothing.
+        page = await b.get(f"/hr/audit?resource_id={cycle_id}&to=2000-01-01")
+        assert "No entries match." in text(page)
+        # Exports: the API's file, through the session.
+        exports = await b.get(f"/hr/exports?cycle={org.cycle}")
+        link = f"/hr/exports/{org.cycle}/key_results?format=csv"
+        assert f'href="{link}"' in unescape(exports.text)
+        r = await b.get(link)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+        assert "attachment" in r.headers["content-disposition"]
+        api = await org.stack.http.get(
+            f"/cycles/{org.cycle}/exports/key_results",
+            params={"format": "csv"},
+            headers=await _token(org, hr),
+        )
+        assert r.content.splitlines()[0] == api.content.splitlines()[0]
+        assert len(r.content.splitlines()) == len(api.content.splitlines()) > 4
+        assert "Scrap rate down" in r.content.decode("utf-8-sig")

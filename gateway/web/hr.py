@@ -1,0 +1,153 @@
+"""The HR console (docs/web.md): cycles, audit search and exports, for HR and admins.
+
+As every page, these call the gateway's own API as the signed-in person: the API's rules
+decide (``cycle.create``, ``cycle.close``, ``audit.list``, ``goals.export``: HR and admin),
+and a refusal is shown as the API gives it. The navigation shows the console to HR and
+admins only; that is a convenience, not the protection.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from gateway.deps import PathId
+from gateway.policy import WEB_PAGE
+from gateway.security import Allow
+from gateway.web.pages import Visit
+from gateway.web.render import redirect
+from gateway.web.session import ApiError, finish, read_form
+from workflows.vocabulary import DEFAULT_TIME_ZONE
+
+router = APIRouter(include_in_schema=False, dependencies=[Allow(WEB_PAGE)])
+
+# The audit search shows this many entries a page (newest first).
+AUDIT_PAGE = 50
+# The audit search's filters (the API's query parameters of the same names).
+AUDIT_FILTERS = ("actor", "action", "resource_type", "resource_id")
+# What a cycle can be exported as (GET /cycles/{id}/exports/{kind}).
+EXPORT_KINDS = ("objectives", "key_results", "scores", "check_ins")
+EXPORT_FORMATS = ("csv", "xlsx")
+
+
+@router.get("/hr", name="web_hr")
+async def hub(request: Request) -> Response:
+    visit = await Visit.start(request)
+    return visit.render("hr.html")
+
+
+# -- cycles -----------------------------------------------------------------------------------
+
+
+async def _cycles(visit: Visit, *, status: int = 200, **context: Any) -> Response:
+    context.setdefault("error", None)
+    context.setdefault("form", {})
+    return visit.render(
+        "hr_cycles.html",
+        status=status,
+        cycles=await visit.cycles(),
+        created=visit.request.query_params.get("created", ""),
+        closed=visit.request.query_params.get("closed", ""),
+        **context,
+    )
+
+
+@router.get("/hr/cycles", name="web_hr_cycles")
+async def cycles(request: Request) -> Response:
+    return await _cycles(await Visit.start(request))
+
+
+@router.post("/hr/cycles", name="web_hr_cycle_create")
+async def create_cycle(request: Request) -> Response:
+    form = await read_form(request)
+    visit = await Visit.start(request)
+    body = {k: form.get(k, "").strip() for k in ("name", "start_date", "end_date", "time_zone")}
+    try:
+        cycle = await visit.api.post("/cycles", body)
+    except ApiError as exc:
+        return await _cycles(visit, status=exc.status, error=exc, form=body)
+    return redirect(request, f"/hr/cycles?{urlencode({'created': cycle['id']})}")
+
+
+@router.post("/hr/cycles/{cycle_id}/close", name="web_hr_cycle_close")
+async def close_cycle(request: Request, cycle_id: PathId) -> Response:
+    await read_form(request)
+    visit = await Visit.start(request)
+    try:
+        await visit.api.post(f"/cycles/{cycle_id}/close", {})
+    except ApiError as exc:
+        return await _cycles(visit, status=exc.status, error=exc)
+    return redirect(request, f"/hr/cycles?{urlencode({'closed': cycle_id})}")
+
+
+# -- audit search -----------------------------------------------------------------------------
+
+
+def day_start(text: str, *, next_day: bool = False) -> str:
+    """The start of a day typed as YYYY-MM-DD, in the organisation's time zone, as RFC 3339
+    ("" when empty or not a date); ``next_day``: the start of the day after (an inclusive
+    "to" day becomes the API's exclusive ``to_time``)."""
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        return ""
+    if next_day:
+        day += timedelta(days=1)
+    return datetime.combine(day, time(), ZoneInfo(DEFAULT_TIME_ZONE)).isoformat()
+
+
+@router.get("/hr/audit", name="web_hr_audit")
+async def audit(request: Request) -> Response:
+    """Search the audit trail (newest first, :data:`AUDIT_PAGE` a page)."""
+    visit = await Visit.start(request)
+    query = request.query_params
+    filters = {name: query.get(name, "").strip() for name in AUDIT_FILTERS}
+    days = {"from": query.get("from", "").strip(), "to": query.get("to", "").strip()}
+    params: dict[str, Any] = {k: v for k, v in filters.items() if v}
+    if day_start(days["from"]):
+        params["from_time"] = day_start(days["from"])
+    if day_start(days["to"]):
+        params["to_time"] = day_start(days["to"], next_day=True)
+    found = await visit.api.get(
+        "/audit", page_size=AUDIT_PAGE, page_token=query.get("page_token", ""), **params
+    )
+    token = found.get("next_page_token", "")
+    searched = {k: v for k, v in {**filters, **days}.items() if v}
+    older = f"/hr/audit?{urlencode({**searched, 'page_token': token})}" if token else ""
+    return visit.render(
+        "hr_audit.html", entries=found["items"], filters=filters, days=days, older=older
+    )
+
+
+# -- exports ----------------------------------------------------------------------------------
+
+
+@router.get("/hr/exports", name="web_hr_exports")
+async def exports(request: Request) -> Response:
+    """Links to each export of the chosen cycle (downloaded through :func:`download`)."""
+    visit = await Visit.start(request)
+    cycle, cycles = await visit.cycle()
+    return visit.render(
+        "hr_exports.html",
+        cycle=cycle,
+        cycles=cycles,
+        kinds=EXPORT_KINDS,
+        formats=EXPORT_FORMATS,
+    )
+
+
+@router.get("/hr/exports/{cycle_id}/{kind}", name="web_hr_export")
+async def download(request: Request, cycle_id: PathId, kind: str, format: str = "csv") -> Response:
+    """A cycle's export, streamed from the API with the session's token (a browser link
+    cannot send the bearer token the API asks for)."""
+    visit = await Visit.start(request)
+    if kind not in EXPORT_KINDS or format not in EXPORT_FORMATS:
+        raise ApiError(404, {"code": "not_found", "detail": "no such export"})
+    return finish(
+        request, await visit.api.download(f"/cycles/{cycle_id}/exports/{kind}", format=format)
+    )
