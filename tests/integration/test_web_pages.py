@@ -3,8 +3,9 @@
 
 Covers the session (sign-in, return to the link, first-login password change, CSRF,
 sign-out), the language switch, my OKRs, the weekly check-in of several key results in one
-submit (checked through the API), approvals, the team view, the dashboard's numbers and
-every link of Stride's e-mails (activities/messages.py).
+submit (checked through the API), approvals, the team view, the dashboard's numbers, the
+cross-department objective board, the HR console (cycles, audit search, exports) and every
+link of Stride's e-mails (activities/messages.py).
 """
 
 from __future__ import annotations
