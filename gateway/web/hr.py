@@ -119,8 +119,15 @@ async def audit(request: Request) -> Response:
     token = found.get("next_page_token", "")
     searched = {k: v for k, v in {**filters, **days}.items() if v}
     older = f"/hr/audit?{urlencode({**searched, 'page_token': token})}" if token else ""
+    # Actors are people's ids (or a service's name): named where the visitor may read them.
+    people = await visit.people(e["actor"] for e in found["items"])
     return visit.render(
-        "hr_audit.html", entries=found["items"], filters=filters, days=days, older=older
+        "hr_audit.html",
+        entries=found["items"],
+        people=people,
+        filters=filters,
+        days=days,
+        older=older,
     )
 
 
