@@ -1,9 +1,11 @@
-"""The HR console (docs/web.md): cycles, audit search and exports, for HR and admins.
+"""The HR console (docs/web.md): cycles, risk rules, audit search and exports, for HR and
+admins.
 
 As every page, these call the gateway's own API as the signed-in person: the API's rules
-decide (``cycle.create``, ``cycle.close``, ``audit.list``, ``goals.export``: HR and admin),
-and a refusal is shown as the API gives it. The navigation shows the console to HR and
-admins only; that is a convenience, not the protection.
+decide (``cycle.create``, ``cycle.close``, ``risk_rules.update``, ``audit.list``,
+``goals.export``: HR and admin), and a refusal is shown as the API gives it. The
+navigation shows the console to HR and admins only; that is a convenience, not the
+protection.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from fastapi.responses import Response
 from gateway.deps import PathId
 from gateway.policy import WEB_PAGE
 from gateway.security import Allow
-from gateway.web.pages import Visit
+from gateway.web.pages import Visit, as_number
 from gateway.web.render import redirect
 from gateway.web.session import ApiError, finish, read_form
 from workflows.vocabulary import DEFAULT_TIME_ZONE
@@ -83,6 +85,94 @@ async def close_cycle(request: Request, cycle_id: PathId) -> Response:
     except ApiError as exc:
         return await _cycles(visit, status=exc.status, error=exc)
     return redirect(request, f"/hr/cycles?{urlencode({'closed': cycle_id})}")
+
+
+# -- risk rules -------------------------------------------------------------------------------
+
+# The risk rules page lists this many versions (newest first).
+RISK_VERSIONS = 10
+
+
+def _percent(text: str) -> Any:
+    """A threshold typed in percent as the API's fraction (text the API refuses as is)."""
+    number = as_number(text)
+    return round(number / 100, 4) if isinstance(number, int | float) else number
+
+
+def risk_rules_body(form: dict[str, str], overrides: list[dict[str, Any]]) -> dict[str, Any]:
+    """PUT /risk-rules from the form: the organisation's rule, each department override
+    kept, changed or removed (``override-<department>-…``), and one new override."""
+    body: dict[str, Any] = {
+        "rule": {
+            "threshold": _percent(form.get("threshold", "")),
+            "weeks": as_number(form.get("weeks", "")),
+        },
+        "overrides": [],
+        "note": form.get("note", "").strip(),
+    }
+    for o in overrides:
+        prefix = f"override-{o['department_id']}-"
+        if form.get(prefix + "remove"):
+            continue
+        body["overrides"].append(
+            {
+                "department_id": o["department_id"],
+                "rule": {
+                    "threshold": _percent(form.get(prefix + "threshold", "")),
+                    "weeks": as_number(form.get(prefix + "weeks", "")),
+                },
+            }
+        )
+    department = form.get("new_department", "").strip()
+    if department:
+        body["overrides"].append(
+            {
+                "department_id": department,
+                "rule": {
+                    "threshold": _percent(form.get("new_threshold", "")),
+                    "weeks": as_number(form.get("new_weeks", "")),
+                },
+            }
+        )
+    return body
+
+
+async def _risk_rules(
+    visit: Visit, *, status: int = 200, error: ApiError | None = None
+) -> Response:
+    rules, versions = (
+        await visit.api.get("/risk-rules"),
+        await visit.api.get("/risk-rules/versions", page_size=RISK_VERSIONS),
+    )
+    departments = await visit.departments()
+    return visit.render(
+        "hr_risk_rules.html",
+        status=status,
+        rules=rules,
+        versions=versions["items"],
+        departments=departments,
+        department_list=sorted(departments.values(), key=lambda d: d["name"]),
+        people=await visit.people(v["created_by"] for v in versions["items"]),
+        error=error,
+        saved=visit.request.query_params.get("saved", ""),
+    )
+
+
+@router.get("/hr/risk-rules", name="web_hr_risk_rules")
+async def risk_rules(request: Request) -> Response:
+    return await _risk_rules(await Visit.start(request))
+
+
+@router.post("/hr/risk-rules", name="web_hr_risk_rules_set")
+async def set_risk_rules(request: Request) -> Response:
+    form = await read_form(request)
+    visit = await Visit.start(request)
+    current = await visit.api.get("/risk-rules")
+    try:
+        saved = await visit.api.put("/risk-rules", risk_rules_body(form, current["overrides"]))
+    except ApiError as exc:
+        return await _risk_rules(visit, status=exc.status, error=exc)
+    return redirect(request, f"/hr/risk-rules?{urlencode({'saved': saved['version']})}")
 
 
 # -- audit search -----------------------------------------------------------------------------

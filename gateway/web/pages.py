@@ -304,8 +304,8 @@ def _entry(
     prefix = f"kr-{kr['id']}-"
     entry: dict[str, Any] = {
         "key_result_id": kr["id"],
-        "value": _as_number(form.get(prefix + "value", "")),
-        "confidence": _as_number(form.get(prefix + "confidence", "")),
+        "value": as_number(form.get(prefix + "value", "")),
+        "confidence": as_number(form.get(prefix + "confidence", "")),
         "note": form.get(prefix + "note", "").strip(),
     }
     blocker = form.get(prefix + "blocker", "").strip()
@@ -323,7 +323,7 @@ def _entry(
     return entry
 
 
-def _as_number(text: str) -> Any:
+def as_number(text: str) -> Any:
     """A form's number as JSON (an int when whole); unparseable text goes to the API as is,
     which refuses it with its own 422."""
     try:
@@ -571,13 +571,7 @@ async def team(request: Request) -> Response:
     if cycle and reports:
         # The whole team's key results in one call per MAX_KEY_RESULT_OWNERS people.
         ids = [person["id"] for person in reports]
-        chunks = [
-            ids[i : i + MAX_KEY_RESULT_OWNERS] for i in range(0, len(ids), MAX_KEY_RESULT_OWNERS)
-        ]
-        found = await asyncio.gather(
-            *(visit.api.all_pages("/key-results", cycle_id=cycle["id"], owner_id=c) for c in chunks)
-        )
-        for kr in (kr for page in found for kr in page):
+        for kr in await _key_results_by_owner(visit, cycle["id"], ids):
             by_owner.setdefault(kr["owner_id"], []).append(kr)
     rows = [(person, by_owner.get(person["id"], [])) for person in reports] if cycle else []
     rows.sort(key=lambda row: row[0]["name"])
@@ -734,15 +728,46 @@ async def dashboards(request: Request) -> Response:
 
 async def _key_results_of(visit: Visit, objectives: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The key results of ``objectives`` (those with two or more: one department alone is
-    never cross-department). Organisation-wide readers list the cycle's in a few pages;
-    others ask per objective (they read a handful of objectives)."""
+    never cross-department). Organisation-wide readers list the cycle's in a few pages.
+    Others list the key results of themselves and their direct reports in one call per
+    :data:`MAX_KEY_RESULT_OWNERS` people; an objective of theirs whose key results are not
+    all among those (some owned by others), and every other objective, is read alone."""
     candidates = [o for o in objectives if o["key_result_count"] >= board.MIN_DEPARTMENTS]
     if not candidates:
         return []
+    cycle_id = candidates[0]["cycle_id"]
     if visit.roles & _ORGANISATION_ROLES:
-        return await visit.api.all_pages("/key-results", cycle_id=candidates[0]["cycle_id"])
+        return await visit.api.all_pages("/key-results", cycle_id=cycle_id)
+    reports = await visit.api.all_pages("/employees", manager_id=visit.me["id"])
+    team = {visit.me["id"], *(p["id"] for p in reports)}
+    owners = sorted({o["owner_id"] for o in candidates} & team)
+    listed = await _key_results_by_owner(visit, cycle_id, owners)
+    by_objective: dict[str, list[dict[str, Any]]] = {}
+    for kr in listed:
+        by_objective.setdefault(kr["objective_id"], []).append(kr)
+    found: list[dict[str, Any]] = []
+    alone: list[dict[str, Any]] = []
+    for o in candidates:
+        known = by_objective.get(o["id"], [])
+        if o["owner_id"] in team and len(known) == o["key_result_count"]:
+            found += known
+        else:
+            alone.append(o)
+    read = await asyncio.gather(
+        *(visit.api.all_pages(f"/objectives/{o['id']}/key-results") for o in alone)
+    )
+    return found + [kr for page in read for kr in page]
+
+
+async def _key_results_by_owner(
+    visit: Visit, cycle_id: str, owners: list[str]
+) -> list[dict[str, Any]]:
+    """The cycle's key results of ``owners``, in one call per MAX_KEY_RESULT_OWNERS people."""
+    chunks = [
+        owners[i : i + MAX_KEY_RESULT_OWNERS] for i in range(0, len(owners), MAX_KEY_RESULT_OWNERS)
+    ]
     found = await asyncio.gather(
-        *(visit.api.all_pages(f"/objectives/{o['id']}/key-results") for o in candidates)
+        *(visit.api.all_pages("/key-results", cycle_id=cycle_id, owner_id=c) for c in chunks)
     )
     return [kr for page in found for kr in page]
 

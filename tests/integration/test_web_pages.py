@@ -856,3 +856,72 @@ async def test_hr_runs_a_cycle_from_the_console_and_finds_it_in_the_audit(org: O
         assert r.content.splitlines()[0] == api.content.splitlines()[0]
         assert len(r.content.splitlines()) == len(api.content.splitlines()) > 4
         assert "Scrap rate down" in r.content.decode("utf-8-sig")
+
+
+async def test_hr_changes_the_risk_rules(org: Org) -> None:
+    hr, e = org.people["hr"], org.people["e"]
+    headers = await _token(org, hr)
+    before = (await org.stack.http.get("/risk-rules", headers=headers)).json()
+    quality = org.departments["quality"]
+    async with Browser(org.stack) as b:
+        await b.sign_in(hr)
+        page = await b.get("/hr/risk-rules")
+        assert page.status_code == 200
+        assert f'data-version="{before["version"]}"' in page.text
+        shown = round(before["rule"]["threshold"] * 100)
+        typed = re.search(r'id="threshold"[^>]*value="([^"]+)"', page.text)
+        assert typed and typed[1] == str(shown)
+        # Out of the range HR may choose: the API's 422, nothing in force changes.
+        r = await b.post("/hr/risk-rules", {"threshold": "95", "weeks": "2"})
+        assert r.status_code == 422 and 'role="alert"' in r.text
+        r = await b.post(
+            "/hr/risk-rules",
+            {
+                "threshold": "25",
+                "weeks": "3",
+                "note": "Quality gets a looser rule",
+                "new_department": quality,
+                "new_threshold": "30",
+                "new_weeks": "2",
+            },
+        )
+        assert r.status_code == 303, text(r)
+        version = int(r.headers["location"].split("saved=")[1])
+        assert version == before["version"] + 1
+        page = await b.get(r.headers["location"])
+        assert f"Version {version} of the risk rules is in force." in text(page)
+        assert f'data-override="{quality}"' in page.text
+        assert f'<tr data-risk-version="{version}">' in page.text
+    now = (await org.stack.http.get("/risk-rules", headers=headers)).json()
+    assert now["version"] == version and now["note"] == "Quality gets a looser rule"
+    assert now["rule"] == {"threshold": 0.25, "weeks": 3}
+    assert now["overrides"] == [{"department_id": quality, "rule": {"threshold": 0.3, "weeks": 2}}]
+    # An employee is refused by the API; the rules stay as they are.
+    async with Browser(org.stack) as b:
+        await b.sign_in(e)
+        r = await b.post("/hr/risk-rules", {"threshold": "50", "weeks": "1"})
+        assert r.status_code == 403
+    assert (await org.stack.http.get("/risk-rules", headers=headers)).json()["version"] == version
+    # Removing the department's own rule keeps the organisation's as typed.
+    async with Browser(org.stack) as b:
+        await b.sign_in(hr)
+        r = await b.post(
+            "/hr/risk-rules",
+            {
+                "threshold": "25",
+                "weeks": "3",
+                f"override-{quality}-threshold": "30",
+                f"override-{quality}-weeks": "2",
+                f"override-{quality}-remove": "1",
+            },
+        )
+        assert r.status_code == 303
+    now = (await org.stack.http.get("/risk-rules", headers=headers)).json()
+    assert now["overrides"] == [] and now["rule"] == {"threshold": 0.25, "weeks": 3}
+    # The rules of the other tests of this module, back in force.
+    r = await org.stack.http.put(
+        "/risk-rules",
+        json={"rule": before["rule"], "overrides": before["overrides"], "note": "test done"},
+        headers=headers,
+    )
+    assert r.status_code == 200, r.text
