@@ -318,6 +318,19 @@ async def organisation_reach(
         raise
 
 
+async def direct_reports(rpc: Rpc, manager_id: str) -> list[str]:
+    """The ids of a manager's active direct reports."""
+
+    async def fetch(page: common_pb2.PageRequest) -> Any:
+        return await rpc(
+            rpc.identity.ListEmployees,
+            identity_pb2.ListEmployeesRequest(page=page, manager_id=manager_id),
+        )
+
+    employees = await _all_pages(fetch, "employees")
+    return [e.id for e in employees if e.status == identity_pb2.EMPLOYEE_STATUS_ACTIVE]
+
+
 async def active_members(rpc: Rpc, department_id: str) -> list[str]:
     """The ids of a department's active members (not those of the departments below it)."""
 
@@ -506,17 +519,20 @@ class Access:
         return wanted
 
     async def _reached_people(self, wanted: Sequence[str]) -> set[str]:
-        """Those of ``wanted`` whose goals the caller reads by their place in the organisation
-        as identity answers it in one call (the caller, their reports, the members of the
-        departments they head), found without a call per person. The department listings
-        are made only when few (:data:`MAX_REACH_LISTINGS`). Whoever is not found here is
+        """Those of ``wanted`` whose goals the caller reads by their place in the organisation,
+        found without a call per person: the caller, their direct reports (one listing), then
+        if some are still missing, their reach as identity answers it in one call (reports
+        further down, the members of the departments they head; the department listings are
+        made only when few, :data:`MAX_REACH_LISTINGS`). Whoever is not found here is
         checked one by one, so this only saves calls, it never refuses."""
         assert self.rpc is not None
         vis = policy.visibility(self.caller, "goals.of_person")
         if self.caller.is_api_key:
             return set()
         reached = {self.caller.id} if vis.own else set()
-        if vis.reports is None and not vis.headed_departments:
+        if vis.reports is not None:  # direct reports, in one listing (a manager's team view)
+            reached.update(await direct_reports(self.rpc, self.caller.id))
+        if set(wanted) <= reached or (vis.reports is None and not vis.headed_departments):
             return reached & set(wanted)
         reach = await organisation_reach(
             self.rpc, self.caller.id, transitive=vis.reports == Reach.TRANSITIVE_REPORTS
