@@ -1,10 +1,10 @@
-"""The HR console (docs/web.md): cycles, risk rules, audit search and exports, for HR and
-admins.
+"""The HR console (docs/web.md): cycles, risk rules, org sync runs, audit search and
+exports, for HR and admins.
 
 As every page, these call the gateway's own API as the signed-in person: the API's rules
-decide (``cycle.create``, ``cycle.close``, ``risk_rules.update``, ``audit.list``,
-``goals.export``: HR and admin), and a refusal is shown as the API gives it. The
-navigation shows the console to HR and admins only; that is a convenience, not the
+decide (``cycle.create``, ``cycle.close``, ``risk_rules.update``, ``org_sync.read``,
+``audit.list``, ``goals.export``: HR and admin), and a refusal is shown as the API gives it.
+The navigation shows the console to HR and admins only; that is a convenience, not the
 protection.
 """
 
@@ -173,6 +173,20 @@ async def set_risk_rules(request: Request) -> Response:
     except ApiError as exc:
         return await _risk_rules(visit, status=exc.status, error=exc)
     return redirect(request, f"/hr/risk-rules?{urlencode({'saved': saved['version']})}")
+
+
+# -- org sync runs ----------------------------------------------------------------------------
+
+# The org sync page lists this many runs (latest first).
+SYNC_RUNS = 50
+
+
+@router.get("/hr/org-sync", name="web_hr_org_sync")
+async def org_sync_runs(request: Request) -> Response:
+    """The latest org sync runs (dry runs and failed ones included) with their counts."""
+    visit = await Visit.start(request)
+    runs = await visit.api.get("/org/sync/runs", limit=SYNC_RUNS)
+    return visit.render("hr_org_sync.html", runs=runs["items"])
 
 
 # -- audit search -----------------------------------------------------------------------------

@@ -925,3 +925,28 @@ async def test_hr_changes_the_risk_rules(org: Org) -> None:
         headers=headers,
     )
     assert r.status_code == 200, r.text
+
+
+async def test_hr_sees_the_org_sync_runs_as_the_api_lists_them(org: Org) -> None:
+    hr, e = org.people["hr"], org.people["e"]
+    headers = await _token(org, hr)
+    # A run of a source this stack has not configured: recorded (started, or failed with
+    # the reason when it cannot start) either way.
+    r = await org.stack.http.post("/org/sync", json={"source": "dingtalk"}, headers=headers)
+    assert r.status_code in (202, 409, 503), r.text
+    runs = (await org.stack.http.get("/org/sync/runs", headers=headers)).json()["items"]
+    assert runs
+    async with Browser(org.stack) as b:
+        await b.sign_in(hr)
+        assert 'href="/hr/org-sync"' in (await b.get("/hr")).text
+        page = await b.get("/hr/org-sync")
+        assert page.status_code == 200
+        shown = re.findall(r'<tr data-run="([^"]+)">', page.text)
+        assert shown == [run["run_id"] for run in runs]
+        for run in runs:
+            row = page.text.split(f'<tr data-run="{run["run_id"]}">')[1].split("</tr>")[0]
+            assert re.search(rf'data-cell="status">{run["status"]}\b', row), row
+            assert unescape(run["error"]) in unescape(row)
+    async with Browser(org.stack) as b:
+        await b.sign_in(e)
+        assert (await b.get("/hr/org-sync")).status_code == 403
