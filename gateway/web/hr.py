@@ -1,18 +1,18 @@
-"""The HR console (docs/web.md): cycles, risk rules, org sync runs, audit search and
-exports, for HR and admins.
+"""The HR console (docs/web.md): cycles, risk rules, org sync runs, invitations, audit
+search and exports, for HR and admins.
 
 As every page, these call the gateway's own API as the signed-in person: the API's rules
 decide (``cycle.create``, ``cycle.close``, ``risk_rules.update``, ``org_sync.read``,
-``audit.list``, ``goals.export``: HR and admin), and a refusal is shown as the API gives it.
-The navigation shows the console to HR and admins only; that is a convenience, not the
-protection.
+``org.invite``, ``audit.list``, ``goals.export``: HR and admin), and a refusal is shown as
+the API gives it. The navigation shows the console to HR and admins only; that is a
+convenience, not the protection.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
@@ -187,6 +187,38 @@ async def org_sync_runs(request: Request) -> Response:
     visit = await Visit.start(request)
     runs = await visit.api.get("/org/sync/runs", limit=SYNC_RUNS)
     return visit.render("hr_org_sync.html", runs=runs["items"])
+
+
+# -- invitations ------------------------------------------------------------------------------
+
+
+@router.get("/hr/invitations", name="web_hr_invitations")
+async def invitations(request: Request, job: str = "") -> Response:
+    """Invite everyone without a password; ``?job=`` follows that job (the API shows a job
+    to the person who started it only) up to its slips."""
+    visit = await Visit.start(request)
+    found = None
+    if job:
+        found = await visit.api.get(f"/org/invitations/jobs/{quote(job, safe='')}")
+    return visit.render("hr_invitations.html", job=found, error=None)
+
+
+@router.post("/hr/invitations", name="web_hr_invite")
+async def invite(request: Request) -> Response:
+    await read_form(request)
+    visit = await Visit.start(request)
+    try:
+        job = await visit.api.post("/org/invitations", {"all_without_password": True})
+    except ApiError as exc:
+        return visit.render("hr_invitations.html", status=exc.status, job=None, error=exc)
+    return redirect(request, f"/hr/invitations?{urlencode({'job': job['job_id']})}")
+
+
+@router.get("/hr/invitations/{job_id}/slips", name="web_hr_invitation_slips")
+async def invitation_slips(request: Request, job_id: PathId) -> Response:
+    """The job's slips (an XLSX to print), handed out once by the API."""
+    visit = await Visit.start(request)
+    return finish(request, await visit.api.download(f"/org/invitations/jobs/{job_id}/slips"))
 
 
 # -- audit search -----------------------------------------------------------------------------

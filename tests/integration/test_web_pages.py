@@ -4,8 +4,9 @@
 Covers the session (sign-in, return to the link, first-login password change, CSRF,
 sign-out), the language switch, my OKRs, the weekly check-in of several key results in one
 submit (checked through the API), approvals, the team view, the dashboard's numbers, the
-cross-department objective board, the HR console (cycles, audit search, exports) and every
-link of Stride's e-mails (activities/messages.py).
+cross-department objective board, the HR console (cycles, risk rules, org sync runs,
+invitations, audit search, exports) and every link of Stride's e-mails
+(activities/messages.py).
 """
 
 from __future__ import annotations
@@ -950,3 +951,39 @@ async def test_hr_sees_the_org_sync_runs_as_the_api_lists_them(org: Org) -> None
     async with Browser(org.stack) as b:
         await b.sign_in(e)
         assert (await b.get("/hr/org-sync")).status_code == 403
+
+
+async def test_hr_invites_everyone_without_a_password(org: Org) -> None:
+    """Everyone here has a password: the job is done at once (no workflow needed), and its
+    (empty) slips are handed out once through the page."""
+    hr, e = org.people["hr"], org.people["e"]
+    async with Browser(org.stack) as b:
+        await b.sign_in(hr)
+        assert 'href="/hr/invitations"' in (await b.get("/hr")).text
+        r = await b.post("/hr/invitations", {})
+        assert r.status_code == 303, text(r)
+        job_id = r.headers["location"].split("job=")[1]
+        page = await b.get(r.headers["location"])
+        api = await org.stack.http.get(
+            f"/org/invitations/jobs/{job_id}", headers=await _token(org, hr)
+        )
+        job = api.json()
+        assert job["status"] == "done" and job["total"] == 0
+        assert f'data-status="{job["status"]}"' in page.text
+        for figure in ("total", "issued", "skipped", "remaining"):
+            assert f'data-cell="{figure}">{job[figure]}<' in page.text, figure
+        assert f'href="/hr/invitations/{job_id}/slips"' in page.text
+        slips = await b.get(f"/hr/invitations/{job_id}/slips")
+        assert slips.status_code == 200
+        assert slips.headers["content-type"].startswith(
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+        assert slips.content.startswith(b"PK")  # an XLSX (a zip)
+        # Handed out once: the API's 410, shown as such; the job says so.
+        again = await b.get(f"/hr/invitations/{job_id}/slips")
+        assert again.status_code == 410
+        page = await b.get(f"/hr/invitations?job={job_id}")
+        assert "The slips were downloaded already." in text(page)
+    async with Browser(org.stack) as b:
+        await b.sign_in(e)
+        assert (await b.post("/hr/invitations", {})).status_code == 403
