@@ -222,6 +222,7 @@ EN: dict[str, str] = {
     "hr.cycles.actions": "Actions",
     "hr.cycles.close": "Close",
     "hr.cycles.close_named": "Close {name}",
+    "hr.cycles.confirm_close": "Close {name} for everybody? This cannot be undone.",
     "hr.cycles.phases_note": "The phases follow the cycle's dates and deadlines on their own; "
     "closing a cycle ends it for everybody.",
     "hr.cycles.new": "New cycle",
@@ -521,6 +522,7 @@ ZH: dict[str, str] = {
     "hr.cycles.actions": "操作",
     "hr.cycles.close": "关闭",
     "hr.cycles.close_named": "关闭 {name}",
+    "hr.cycles.confirm_close": "为所有人关闭 {name}?此操作无法撤销。",
     "hr.cycles.phases_note": "阶段按周期的日期和截止日期自动推进;关闭周期后所有人都不能再填写。",
     "hr.cycles.new": "新建周期",
     "hr.cycles.start": "开始日期",
