@@ -7,8 +7,9 @@ seeding (the generated organisation, one objective with three key results per pe
 bench/checkin.py). Each page is then fetched ``requests`` times, one request at a time (the
 time a page takes to render, not queueing), by people it suits: employees for their own
 pages, team leads (about 20 reports) for the team view, leads and the head (the whole
-organisation below them) for the dashboard. The session is the access-token cookie a
-sign-in sets (tokens minted like the check-in benchmark's). Every answer must be 200.
+organisation below them) for the dashboard, leads for the cross-department board. The
+session is the access-token cookie a sign-in sets (tokens minted like the check-in
+benchmark's). Every answer must be 200.
 
 A page's time is the sum of the API calls it makes in process (each one a full pass through
 the gateway: authentication, the rule, gRPC) and the template: the ``GET /auth/me`` row is the
@@ -76,6 +77,9 @@ def _page_viewers(seeded: Seeded) -> dict[str, list[tuple[str, Person]]]:
         "/inbox": [("/inbox", p) for p in employees],
         "/team": [(f"/team{cycle}", p) for p in leads],
         "/dashboards": [(f"/dashboards{cycle}", p) for p in leads],
+        # A lead's cross-department objectives: their own, their team's and the public ones
+        # read one objective at a time (only HR, admin and executives list the whole cycle).
+        "/board": [(f"/board{cycle}", p) for p in leads],
     }
 
 

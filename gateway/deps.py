@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Path, Query, Request
+from pydantic import StringConstraints
 
 from gateway.bootstrap import GatewayDeps
 from gateway.schemas.common import QueryInt
@@ -177,3 +178,5 @@ PathId = Annotated[str, Path(min_length=1, max_length=128, pattern=ID_PATTERN)]
 # An optional id filter in a list's query string ("" = no filter): the characters of an id
 # (a NUL or other control character reached PostgreSQL before and answered 502).
 FilterId = Annotated[str, Query(max_length=128, pattern=r"^[A-Za-z0-9_.:-]*$")]
+# One value of a repeatable id filter (``?owner_id=a&owner_id=b``), the same characters.
+FilterIdItem = Annotated[str, StringConstraints(max_length=128, pattern=r"^[A-Za-z0-9_.:-]*$")]

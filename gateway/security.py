@@ -21,11 +21,12 @@ modules.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -52,6 +53,9 @@ API_KEY_PREFIX = "sk_"
 RULE_EXTENSION = "x-stride-rule"
 # A department tree deeper than this is treated as broken (and not walked further).
 MAX_DEPARTMENT_DEPTH = 64
+# A filter naming several people lists the members of at most this many reached departments
+# to find them (Access.goals_filter_many); beyond, each person is checked alone.
+MAX_REACH_LISTINGS = 8
 
 bearer_scheme = HTTPBearer(
     auto_error=False,
@@ -314,6 +318,32 @@ async def organisation_reach(
         raise
 
 
+async def direct_reports(rpc: Rpc, manager_id: str) -> list[str]:
+    """The ids of a manager's active direct reports."""
+
+    async def fetch(page: common_pb2.PageRequest) -> Any:
+        return await rpc(
+            rpc.identity.ListEmployees,
+            identity_pb2.ListEmployeesRequest(page=page, manager_id=manager_id),
+        )
+
+    employees = await _all_pages(fetch, "employees")
+    return [e.id for e in employees if e.status == identity_pb2.EMPLOYEE_STATUS_ACTIVE]
+
+
+async def active_members(rpc: Rpc, department_id: str) -> list[str]:
+    """The ids of a department's active members (not those of the departments below it)."""
+
+    async def fetch(page: common_pb2.PageRequest) -> Any:
+        return await rpc(
+            rpc.identity.ListEmployees,
+            identity_pb2.ListEmployeesRequest(page=page, department_id=department_id),
+        )
+
+    employees = await _all_pages(fetch, "employees")
+    return [e.id for e in employees if e.status == identity_pb2.EMPLOYEE_STATUS_ACTIVE]
+
+
 async def headed_departments(rpc: Rpc, employee_id: str) -> list[str]:
     async def fetch(page: common_pb2.PageRequest) -> Any:
         return await rpc(
@@ -464,6 +494,61 @@ class Access:
             assert self.rpc is not None
             await self.check("goals.of_person", await person_facts(self.rpc, owner_id))
         return owner_id
+
+    async def goals_filter_many(self, owner_ids: Sequence[str], department_id: str) -> list[str]:
+        """:meth:`goals_filter` for a filter naming several people (a manager's team in one
+        call). People the caller reaches in the organisation (:meth:`_reached_people`, a few
+        calls for the whole list) pass; everyone else is checked as if named alone, so a list
+        with one person the caller may not read is refused exactly as that person alone would
+        be (the first such person in the order asked)."""
+        wanted = list(dict.fromkeys(o for o in owner_ids if o))
+        if len(wanted) <= 1:
+            one = await self.goals_filter(wanted[0] if wanted else "", department_id)
+            return [one] if one else []
+        if department_id:
+            await self.goals_filter("", department_id)
+        if self.sees_everything:
+            return wanted
+        reached = await self._reached_people(wanted)
+        checked = await asyncio.gather(
+            *(self.goals_filter(owner_id, "") for owner_id in wanted if owner_id not in reached),
+            return_exceptions=True,
+        )
+        for outcome in checked:  # the first refused person (in the order asked) answers
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return wanted
+
+    async def _reached_people(self, wanted: Sequence[str]) -> set[str]:
+        """Those of ``wanted`` whose goals the caller reads by their place in the organisation,
+        found without a call per person: the caller, their direct reports (one listing), then
+        if some are still missing, their reach as identity answers it in one call (reports
+        further down, the members of the departments they head; the department listings are
+        made only when few, :data:`MAX_REACH_LISTINGS`). Whoever is not found here is
+        checked one by one, so this only saves calls, it never refuses."""
+        assert self.rpc is not None
+        vis = policy.visibility(self.caller, "goals.of_person")
+        if self.caller.is_api_key:
+            return set()
+        reached = {self.caller.id} if vis.own else set()
+        if vis.reports is not None:  # direct reports, in one listing (a manager's team view)
+            reached.update(await direct_reports(self.rpc, self.caller.id))
+        if set(wanted) <= reached or (vis.reports is None and not vis.headed_departments):
+            return reached & set(wanted)
+        reach = await organisation_reach(
+            self.rpc, self.caller.id, transitive=vis.reports == Reach.TRANSITIVE_REPORTS
+        )
+        departments: list[str] = []
+        if vis.reports is not None:
+            reached.update(reach.report_ids)
+            departments += reach.report_department_ids
+        if vis.headed_departments:
+            departments += reach.headed_department_ids
+        departments = list(dict.fromkeys(departments))
+        if departments and len(departments) <= MAX_REACH_LISTINGS:
+            members = await asyncio.gather(*(active_members(self.rpc, d) for d in departments))
+            reached.update(m for found in members for m in found)
+        return reached & set(wanted)
 
     async def scope(self) -> Scope:
         """What the list this route serves may show the caller."""

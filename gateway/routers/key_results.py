@@ -14,7 +14,7 @@ from temporalio.client import (
 )
 
 from gateway.convert import enum_number, to_dict
-from gateway.deps import Deps, FilterId, Paging, PathId, RpcDep
+from gateway.deps import Deps, FilterId, FilterIdItem, Paging, PathId, RpcDep
 from gateway.problems import ProblemError
 from gateway.routers.common import created, page, temporal_client, temporal_problem
 from gateway.routes import StrideRoute
@@ -30,6 +30,7 @@ from gateway.schemas.key_results import (
 )
 from gateway.schemas.words import RiskStatus
 from gateway.security import Access, Allow
+from services.goals.domain import MAX_KEY_RESULT_OWNERS
 from stride.goals.v1 import goals_pb2 as pb
 from workflows import ids
 
@@ -45,27 +46,31 @@ ESCALATION_QUERY = "state"
     response_model=Page[KeyResult],
     name="search_key_results",
     description="Key results by owner (default: the caller's own — what the phone's check-in "
-    "screen lists), department, cycle, risk status. Others' as far as the caller may read "
-    "their goals (managers: reports; department heads: their departments; HR, admin, "
-    "executive: all).",
+    "screen lists), department, cycle, risk status. `owner_id` is repeatable (a team's key "
+    f"results in one call, at most {MAX_KEY_RESULT_OWNERS} people). Others' as far as the "
+    "caller may read their goals (managers: reports; department heads: their departments; "
+    "HR, admin, executive: all): every person named is checked, and one the caller may not read "
+    "refuses the whole request.",
 )
 async def search_key_results(
     rpc: RpcDep,
     paging: Paging,
     cycle_id: FilterId = "",
-    owner_id: FilterId = "",
+    owner_id: Annotated[list[FilterIdItem], Query(max_length=MAX_KEY_RESULT_OWNERS)] = [],  # noqa: B006
     department_id: FilterId = "",
     objective_id: FilterId = "",
     risk_status: RiskStatus | None = None,
     access: Access = Allow("key_result.list"),
 ) -> dict[str, Any]:
-    owner_id = await access.goals_filter(owner_id, department_id)
+    owners = await access.goals_filter_many(owner_id, department_id)
     msg = await rpc(
         rpc.goals.ListKeyResults,
         pb.ListKeyResultsRequest(
             page=paging.proto(),
             cycle_id=cycle_id,
-            owner_id=owner_id,
+            # One person goes in owner_id, as before owner_ids existed.
+            owner_id=owners[0] if len(owners) == 1 else "",
+            owner_ids=owners if len(owners) > 1 else [],
             department_id=department_id,
             objective_id=objective_id,
             risk_status=(

@@ -27,7 +27,7 @@ from fastapi.responses import Response
 from gateway.deps import PathId
 from gateway.policy import ADMIN, EXECUTIVE, HR, WEB_PAGE
 from gateway.security import Allow
-from gateway.web import charts, qr
+from gateway.web import board, charts, qr
 from gateway.web.i18n import LANGUAGE_COOKIE
 from gateway.web.render import redirect, render
 from gateway.web.session import (
@@ -39,6 +39,7 @@ from gateway.web.session import (
     set_cookie,
     store_tokens,
 )
+from services.goals.domain import MAX_KEY_RESULT_OWNERS
 from workflows.vocabulary import (
     DATA_SOURCE_TELEMETRY,
     DEFAULT_TIME_ZONE,
@@ -325,8 +326,8 @@ def _entry(
     prefix = f"kr-{kr['id']}-"
     entry: dict[str, Any] = {
         "key_result_id": kr["id"],
-        "value": _as_number(form.get(prefix + "value", "")),
-        "confidence": _as_number(form.get(prefix + "confidence", "")),
+        "value": as_number(form.get(prefix + "value", "")),
+        "confidence": as_number(form.get(prefix + "confidence", "")),
         "note": form.get(prefix + "note", "").strip(),
     }
     blocker = form.get(prefix + "blocker", "").strip()
@@ -344,7 +345,7 @@ def _entry(
     return entry
 
 
-def _as_number(text: str) -> Any:
+def as_number(text: str) -> Any:
     """A form's number as JSON (an int when whole); unparseable text goes to the API as is,
     which refuses it with its own 422."""
     try:
@@ -588,15 +589,13 @@ async def team(request: Request) -> Response:
     visit = await Visit.start(request)
     cycle, cycles = await visit.cycle()
     reports = await visit.api.all_pages("/employees", manager_id=visit.me["id"])
-    rows: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
-    if cycle:
-        found = await asyncio.gather(
-            *(
-                visit.api.all_pages("/key-results", cycle_id=cycle["id"], owner_id=person["id"])
-                for person in reports
-            )
-        )
-        rows = list(zip(reports, found, strict=True))
+    by_owner: dict[str, list[dict[str, Any]]] = {}
+    if cycle and reports:
+        # The whole team's key results in one call per MAX_KEY_RESULT_OWNERS people.
+        ids = [person["id"] for person in reports]
+        for kr in await _key_results_by_owner(visit, cycle["id"], ids):
+            by_owner.setdefault(kr["owner_id"], []).append(kr)
+    rows = [(person, by_owner.get(person["id"], [])) for person in reports] if cycle else []
     rows.sort(key=lambda row: row[0]["name"])
     return visit.render("team.html", cycle=cycle, cycles=cycles, rows=rows)
 
@@ -743,6 +742,102 @@ async def dashboards(request: Request) -> Response:
         departments=departments,
         score_chart=bars,
         week_chart=weeks,
+    )
+
+
+# -- the cross-department objective board ----------------------------------------------------
+
+
+async def _key_results_of(visit: Visit, objectives: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The key results of ``objectives`` (those with two or more: one department alone is
+    never cross-department). Organisation-wide readers list the cycle's in a few pages.
+    Others list the key results of themselves and their direct reports in one call per
+    :data:`MAX_KEY_RESULT_OWNERS` people; an objective of theirs whose key results are not
+    all among those (some owned by others), and every other objective, is read alone."""
+    candidates = [o for o in objectives if o["key_result_count"] >= board.MIN_DEPARTMENTS]
+    if not candidates:
+        return []
+    cycle_id = candidates[0]["cycle_id"]
+    if visit.roles & _ORGANISATION_ROLES:
+        return await visit.api.all_pages("/key-results", cycle_id=cycle_id)
+    reports = await visit.api.all_pages("/employees", manager_id=visit.me["id"])
+    team = {visit.me["id"], *(p["id"] for p in reports)}
+    owners = sorted({o["owner_id"] for o in candidates} & team)
+    listed = await _key_results_by_owner(visit, cycle_id, owners)
+    by_objective: dict[str, list[dict[str, Any]]] = {}
+    for kr in listed:
+        by_objective.setdefault(kr["objective_id"], []).append(kr)
+    found: list[dict[str, Any]] = []
+    alone: list[dict[str, Any]] = []
+    for o in candidates:
+        known = by_objective.get(o["id"], [])
+        if o["owner_id"] in team and len(known) == o["key_result_count"]:
+            found += known
+        else:
+            alone.append(o)
+    read = await asyncio.gather(
+        *(visit.api.all_pages(f"/objectives/{o['id']}/key-results") for o in alone)
+    )
+    return found + [kr for page in read for kr in page]
+
+
+async def _key_results_by_owner(
+    visit: Visit, cycle_id: str, owners: list[str]
+) -> list[dict[str, Any]]:
+    """The cycle's key results of ``owners``, in one call per MAX_KEY_RESULT_OWNERS people."""
+    chunks = [
+        owners[i : i + MAX_KEY_RESULT_OWNERS] for i in range(0, len(owners), MAX_KEY_RESULT_OWNERS)
+    ]
+    found = await asyncio.gather(
+        *(visit.api.all_pages("/key-results", cycle_id=cycle_id, owner_id=c) for c in chunks)
+    )
+    return [kr for page in found for kr in page]
+
+
+@router.get("/board", name="web_boards")
+async def boards(request: Request) -> Response:
+    """The cycle's cross-department objectives the visitor may read, each linking its board."""
+    visit = await Visit.start(request)
+    cycle, cycles = await visit.cycle()
+    found: list[tuple[dict[str, Any], list[str]]] = []
+    if cycle:
+        objectives = await visit.api.all_pages("/objectives", cycle_id=cycle["id"])
+        found = board.cross_department(objectives, await _key_results_of(visit, objectives))
+    return visit.render(
+        "boards.html",
+        cycle=cycle,
+        cycles=cycles,
+        boards=found,
+        departments=await visit.departments(),
+    )
+
+
+async def _check_ins_of(visit: Visit, key_result_id: str) -> list[dict[str, Any]]:
+    try:
+        return await visit.api.all_pages(f"/key-results/{key_result_id}/check-ins")
+    except ApiError as exc:
+        if exc.status not in (403, 404):
+            raise
+        return []  # a key result the visitor may not read in detail: no history shown
+
+
+@router.get("/board/{objective_id}", name="web_board")
+async def objective_board(request: Request, objective_id: PathId) -> Response:
+    """One objective's board: a row per key result (department, owner, risk, trend since
+    the check-in before, latest blocker)."""
+    visit = await Visit.start(request)
+    objective = await visit.api.get(f"/objectives/{objective_id}")
+    key_results = await visit.api.all_pages(f"/objectives/{objective_id}/key-results")
+    histories = await asyncio.gather(*(_check_ins_of(visit, kr["id"]) for kr in key_results))
+    people = await visit.people([objective["owner_id"], *(kr["owner_id"] for kr in key_results)])
+    departments = await visit.departments()
+    check_ins = {kr["id"]: h for kr, h in zip(key_results, histories, strict=True)}
+    return visit.render(
+        "board.html",
+        objective=objective,
+        rows=board.rows(key_results, check_ins, departments, people),
+        owner=people.get(objective["owner_id"]),
+        departments=departments,
     )
 
 

@@ -23,6 +23,8 @@ from urllib.parse import parse_qsl, quote
 
 import httpx
 from fastapi import Request, Response
+from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
 
 from gateway.problems import REQUEST_ID_HEADER
 from services.common.paging import MAX_PAGE_SIZE
@@ -40,6 +42,8 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
+# The headers of an API download a page passes on to the browser.
+_DOWNLOAD_HEADERS = frozenset({"content-type", "content-disposition", "x-total-count"})
 # The refresh cookie lives as long as a refresh token may (the API rotates it on each use).
 REFRESH_COOKIE_AGE = 30 * 24 * 3600
 
@@ -258,6 +262,38 @@ class Api:
 
     async def post(self, path: str, body: dict[str, Any]) -> Any:
         return _body(await self.call("POST", path, json=body))
+
+    async def put(self, path: str, body: dict[str, Any]) -> Any:
+        return _body(await self.call("PUT", path, json=body))
+
+    async def download(self, path: str, **params: Any) -> Response:
+        """The API's file answer at ``path`` passed on to the browser as it streams (its
+        type, name and size headers kept); a refusal raises :class:`ApiError`. The caller
+        has made an API call before (an expired token is refreshed there)."""
+        http = self._client()
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        r = await http.send(
+            http.build_request("GET", path, params=params, headers=headers), stream=True
+        )
+        if r.status_code >= 300:
+            await r.aread()
+            await r.aclose()
+            await http.aclose()
+            if r.status_code == 401:
+                raise SignInRequired
+            raise ApiError(r.status_code, _problem(r))
+
+        async def close() -> None:
+            await r.aclose()
+            await http.aclose()
+
+        kept = {k: v for k, v in r.headers.items() if k.lower() in _DOWNLOAD_HEADERS}
+        return StreamingResponse(
+            r.aiter_bytes(),
+            status_code=r.status_code,
+            headers=kept,
+            background=BackgroundTask(close),
+        )
 
     async def all_pages(self, path: str, **params: Any) -> list[Any]:
         """Every item of a paged list (``next_page_token`` followed)."""

@@ -476,6 +476,7 @@ class GoalsRepository:
         department_id: str = "",
         risk_status: str = "",
         objective_ids: Sequence[str] | None = None,
+        owner_ids: Sequence[str] | None = None,
     ) -> list[KeyResult]:
         query = select(KeyResult).order_by(KeyResult.created_at, KeyResult.id)
         if objective_id:
@@ -486,6 +487,8 @@ class GoalsRepository:
             query = query.where(KeyResult.cycle_id == cycle_id)
         if owner_id:
             query = query.where(KeyResult.owner_id == owner_id)
+        if owner_ids is not None:
+            query = query.where(KeyResult.owner_id.in_(list(owner_ids)))
         if department_id:
             query = query.where(KeyResult.department_id == department_id)
         if risk_status:

@@ -4,8 +4,9 @@ on a phone viewport and a desktop one.
 
 Sign-in, the language switch, a full weekly check-in of three key results in one submit
 (then three check-ins through the API), a manager's approval through the real approval
-workflow, and the dashboard showing the numbers the API returns. Screenshots are saved under
-build/test-artifacts/web/.
+workflow, the dashboard showing the numbers the API returns, the cross-department objective
+board, and the HR console (a cycle created, then found in the audit search). Screenshots
+are saved under build/test-artifacts/web/.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
@@ -29,7 +31,7 @@ from activities.brief_render import FONT_FILE, FONT_PACKAGE
 from services.common.channels import channel
 from services.identity.bootstrap import Bootstrap
 from stride.identity.v1 import identity_pb2
-from tests.e2e.api import post
+from tests.e2e.api import post, week
 from tests.e2e.conftest import Stack
 from tests.waiting import eventually
 
@@ -365,3 +367,105 @@ async def test_the_qr_code_opens_the_check_in_on_a_shared_device(
         await device.close()
     r = await org.stack.api.get(f"/key-results/{krs['Kaizen ideas']}/check-ins")
     assert [c["value"] for c in r.json()["items"]] == [3]
+
+
+async def test_the_cross_department_board(browser: Browser, org: Org) -> None:
+    """The customer's objective owned in two departments: the board from the dashboard,
+    one row per key result with its department, risk, trend and latest blocker."""
+    planner = await _person(org.stack, org.departments["plant"], "Zhou Planner", org.manager["id"])
+    engineer = await _person(org.stack, org.departments["quality"], "Chen Engineer")
+    objective = await post(
+        org.stack,
+        "/objectives",
+        {
+            "cycle_id": org.cycle,
+            "title": f"On-time delivery ≥ 99 % {uuid.uuid4().hex[:4]}",
+            "owner_id": org.manager["id"],
+            "key_results": [
+                {
+                    "title": "Plan changes per month",
+                    "baseline": 6,
+                    "target": 2,
+                    "weight": 50,
+                    "owner_id": planner["id"],
+                },
+                {
+                    "title": "First-pass yield",
+                    "baseline": 90,
+                    "target": 98,
+                    "weight": 50,
+                    "owner_id": engineer["id"],
+                },
+            ],
+        },
+    )
+    r = await org.stack.api.get(f"/objectives/{objective['id']}/key-results")
+    krs = {kr["title"]: kr["id"] for kr in r.json()["items"]}
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    for title, values in (("Plan changes per month", (5, 3)), ("First-pass yield", (95, 93))):
+        for weeks_ago, value in zip((1, 0), values, strict=True):
+            body: dict[str, Any] = {
+                "value": value,
+                "confidence": 6,
+                "week": week(today - timedelta(weeks=weeks_ago)),
+            }
+            if title == "First-pass yield" and weeks_ago == 0:
+                body["blockers"] = [
+                    {"text": "Die wear on press 4", "department_id": org.departments["plant"]}
+                ]
+            await post(org.stack, f"/key-results/{krs[title]}/check-ins", body)
+    context = await _context(browser, org.stack, "desktop")
+    try:
+        page = await context.new_page()
+        await _sign_in(page, org.hr, f"/dashboards?cycle={org.cycle}")
+        await page.get_by_role("link", name="The cross-department objective board").click()
+        await page.get_by_role("link", name=objective["title"]).click()
+        await expect(page.get_by_role("heading", level=1)).to_have_text(objective["title"])
+        plan = page.locator(f'tr[data-key-result="{krs["Plan changes per month"]}"]')
+        fpy = page.locator(f'tr[data-key-result="{krs["First-pass yield"]}"]')
+        await expect(plan.locator('[data-cell="department"]')).to_contain_text("Plant")
+        await expect(plan.locator('[data-cell="owner"]')).to_have_text("Zhou Planner")
+        await expect(plan.locator('[data-cell="trend"]')).to_have_attribute("data-trend", "up")
+        await expect(fpy.locator('[data-cell="department"]')).to_contain_text("Quality")
+        await expect(fpy.locator('[data-cell="trend"]')).to_have_attribute("data-trend", "down")
+        await expect(fpy.locator('[data-cell="blocker"]')).to_contain_text("Die wear on press 4")
+        for key_result_id in krs.values():
+            api = (await org.stack.api.get(f"/key-results/{key_result_id}")).json()
+            row = page.locator(f'tr[data-key-result="{key_result_id}"]')
+            await expect(row.locator('[data-cell="value"]')).to_contain_text(
+                f"{api['current_value']:g} / {api['target']:g}"
+            )
+        await _shot(page, "board", "desktop")
+    finally:
+        await context.close()
+
+
+async def test_hr_creates_a_cycle_and_finds_it_in_the_audit(browser: Browser, org: Org) -> None:
+    """The HR console: a new cycle through the form, then the audit search finds its entry."""
+    name = f"Q-browser {uuid.uuid4().hex[:6]}"
+    start = date.today() + timedelta(days=300)
+    context = await _context(browser, org.stack, "desktop")
+    try:
+        page = await context.new_page()
+        await _sign_in(page, org.hr, "/hr")
+        await expect(page.get_by_role("heading", level=1)).to_have_text("HR console")
+        await page.get_by_role("link", name="OKR cycles").click()
+        await page.get_by_label("Name", exact=True).fill(name)
+        await page.get_by_label("First day").fill(start.isoformat())
+        await page.get_by_label("Last day").fill((start + timedelta(days=90)).isoformat())
+        await page.get_by_role("button", name="Create the cycle").click()
+        await expect(page.get_by_role("status")).to_have_text("The cycle was created.")
+        await expect(page).to_have_url(re.compile(r"created="))
+        cycle_id = page.url.split("created=")[1]
+        await expect(page.locator(f'tr[data-cycle="{cycle_id}"]')).to_contain_text(name)
+        await _shot(page, "hr-cycles", "desktop")
+        r = await org.stack.api.get(f"/cycles/{cycle_id}")
+        assert r.json()["name"] == name and r.json()["start_date"] == start.isoformat()
+        await page.goto("/hr")
+        await page.get_by_role("link", name="Audit search").click()
+        await page.get_by_label("Record id").fill(cycle_id)
+        await page.get_by_role("button", name="Search").click()
+        await expect(page.locator("tr[data-seq]").first).to_contain_text("goals.cycle.create")
+        await _shot(page, "hr-audit", "desktop")
+    finally:
+        await context.close()

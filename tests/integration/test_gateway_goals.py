@@ -14,11 +14,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import grpc
 import httpx
 import pytest
 
 from stride.goals.v1 import goals_pb2 as gpb
 from stride.identity.v1 import identity_pb2
+from tests.integration.feedback_helpers import code_of
 from tests.integration.gateway_stack import GatewayStack, Person, module_stack, problem
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -705,6 +707,58 @@ async def test_list_filters_and_paging(org: Org) -> None:
         "/key-results", params={"owner_id": org.emp.id}, headers=org.manager.headers
     )
     assert {k["owner_id"] for k in ok(r)["items"]} == {org.emp.id}
+
+
+async def test_key_results_of_several_owners_in_one_call(org: Org) -> None:
+    """``owner_id`` repeated: a team's key results in one call, every person checked as if
+    named alone (the team view of the web app uses it)."""
+    _, manager_krs = await objective(org, org.manager)
+    _, emp_krs = await objective(org, org.emp)
+    _, outsider_krs = await objective(org, org.outsider)
+    both = {"cycle_id": org.cycle, "owner_id": [org.manager.id, org.emp.id], "page_size": 200}
+    # The head of Operations reads both (the manager reports to them, the operator is in
+    # their department) in one answer.
+    found = ok(await org.http.get("/key-results", params=both, headers=org.head.headers))
+    ids = {k["id"] for k in found["items"]}
+    assert {k["id"] for k in manager_krs + emp_krs} <= ids
+    assert {k["owner_id"] for k in found["items"]} == {org.manager.id, org.emp.id}
+    assert not ids & {k["id"] for k in outsider_krs}
+    # One id still works as before.
+    one = {"cycle_id": org.cycle, "owner_id": org.emp.id, "page_size": 200}
+    found = ok(await org.http.get("/key-results", params=one, headers=org.manager.headers))
+    assert {k["owner_id"] for k in found["items"]} == {org.emp.id}
+    # A manager naming their report and someone else gets the refusal of that person alone.
+    alone = await org.http.get(
+        "/key-results", params={"owner_id": org.outsider.id}, headers=org.manager.headers
+    )
+    refused = problem(alone, 403, "forbidden")
+    mixed = {"cycle_id": org.cycle, "owner_id": [org.emp.id, org.outsider.id]}
+    r = await org.http.get("/key-results", params=mixed, headers=org.manager.headers)
+    assert problem(r, 403, "forbidden")["detail"] == refused["detail"]
+    # ... and an unknown person, wherever in the list, answers as when named alone.
+    ghost = {"owner_id": [org.emp.id, "no-such-person"]}
+    r = await org.http.get("/key-results", params=ghost, headers=org.manager.headers)
+    alone = await org.http.get(
+        "/key-results", params={"owner_id": "no-such-person"}, headers=org.manager.headers
+    )
+    assert (r.status_code, r.json()["code"]) == (alone.status_code, alone.json()["code"])
+    assert r.status_code in (403, 404)
+    # HR reads anyone's.
+    found = ok(await org.http.get("/key-results", params=mixed, headers=org.hr.headers))
+    assert {k["owner_id"] for k in found["items"]} == {org.emp.id, org.outsider.id}
+    # At most 200 people at once: the gateway's 422, and goals' own refusal behind it.
+    many = {"owner_id": [f"p{i}" for i in range(201)]}
+    problem(
+        await org.http.get("/key-results", params=many, headers=org.hr.headers),
+        422,
+        "validation_error",
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as refusal:
+        await org.stack.goals.ListKeyResults(
+            gpb.ListKeyResultsRequest(owner_ids=[f"p{i}" for i in range(201)])
+        )
+    assert refusal.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert code_of(refusal.value) == "too_many_owners"
 
 
 async def test_scores_and_participation_visibility(org: Org) -> None:

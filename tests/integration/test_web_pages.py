@@ -3,24 +3,29 @@
 
 Covers the session (sign-in, return to the link, first-login password change, CSRF,
 sign-out), the language switch, my OKRs, the weekly check-in of several key results in one
-submit (checked through the API), approvals, the team view, the dashboard's numbers and
-every link of Stride's e-mails (activities/messages.py).
+submit (checked through the API), approvals, the team view, the dashboard's numbers, the
+cross-department objective board, the HR console (cycles, risk rules, org sync runs,
+invitations, audit search, exports) and every link of Stride's e-mails
+(activities/messages.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from html import unescape
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from activities.messages import TEMPLATES
+from gateway.web.render import RISK_CLASSES
 from gateway.web.session import ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE
 from services.common.channels import channel
 from stride.feedback.v1 import promotions_pb2 as ppb
@@ -658,6 +663,330 @@ async def test_goals_are_copied_from_the_previous_cycle(org: Org) -> None:
         page = await b.get(r.headers["location"])
         assert "1 objectives copied as drafts." in text(page)
         assert "Cut scrap on line 3" in text(page) and 'id="copy-goals"' not in page.text
+
+
+# -- the cross-department objective board ---------------------------------------------------
+
+
+def _iso_week(day: date) -> str:
+    year, number, _ = day.isocalendar()
+    return f"{year}-W{number:02d}"
+
+
+async def test_the_cross_department_board_shows_each_departments_key_result(org: Org) -> None:
+    s, e, hr, m = org.stack, org.people["e"], org.people["hr"], org.people["m"]
+    plant, quality = org.departments["plant"], org.departments["quality"]
+    objective = await s.goals.CreateObjective(
+        gpb.CreateObjectiveRequest(
+            cycle_id=org.cycle,
+            title="On-time delivery ≥ 99 %",
+            owner_id=m.id,
+            key_results=[
+                gpb.NewKeyResult(
+                    title="Plan changes per month", owner_id=e.id, baseline=6, target=2, weight=50
+                ),
+                gpb.NewKeyResult(
+                    title="First-pass yield", owner_id=hr.id, baseline=90, target=98, weight=50
+                ),
+            ],
+        )
+    )
+    krs = await s.goals.ListKeyResults(gpb.ListKeyResultsRequest(objective_id=objective.id))
+    kr = {k.title: k.id for k in krs.key_results}
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    last_week, this_week = _iso_week(today - timedelta(weeks=1)), _iso_week(today)
+    for key_result, week, value, blockers in (
+        ("Plan changes per month", last_week, 5, []),
+        ("Plan changes per month", this_week, 3, []),
+        ("First-pass yield", last_week, 95, []),
+        (
+            "First-pass yield",
+            this_week,
+            93,
+            [gpb.Blocker(text="Die wear on press 4", department_id=plant)],
+        ),
+    ):
+        await s.goals.RecordCheckIn(
+            gpb.RecordCheckInRequest(
+                key_result_id=kr[key_result],
+                value=value,
+                confidence=6,
+                week=week,
+                blockers=blockers,
+            )
+        )
+    # The API's numbers the board must show.
+    api = {}
+    for title, key_result_id in kr.items():
+        got = await s.http.get(f"/key-results/{key_result_id}", headers=await _token(org, m))
+        history = await s.http.get(
+            f"/key-results/{key_result_id}/check-ins", headers=await _token(org, m)
+        )
+        scores = {c["week"]: c["score"] for c in history.json()["items"]}
+        api[title] = (got.json(), round((scores[this_week] - scores[last_week]) * 100, 1))
+    assert api["Plan changes per month"][1] > 0 > api["First-pass yield"][1]
+
+    async with Browser(org.stack) as b:
+        await b.sign_in(m)
+        dashboard = await b.get(f"/dashboards?cycle={org.cycle}")
+        assert f'href="/board?cycle={org.cycle}"' in dashboard.text
+        assert 'href="/board">Cross-department board</a>' in dashboard.text
+        listed = await b.get(f"/board?cycle={org.cycle}")
+        assert listed.status_code == 200
+        assert f'href="/board/{objective.id}"' in listed.text
+        assert "2 departments" in text(listed)
+        # "Cut scrap on line 3" has four key results, all in the plant: not cross-department.
+        assert "Cut scrap on line 3" not in text(listed)
+        page = await b.get(f"/board/{objective.id}")
+        assert page.status_code == 200, text(page)
+        rows = dict(
+            re.findall(r'<tr data-key-result="([^"]+)"[^>]*>(.*?)</tr>', page.text, flags=re.S)
+        )
+        assert set(rows) == set(kr.values())
+        for title, (key_result, change) in api.items():
+            row = rows[kr[title]]
+            cells = dict(re.findall(r'data-cell="(\w+)"[^>]*>(.*?)</td>', row, flags=re.S))
+            home = "Plant" if title == "Plan changes per month" else "Quality"
+            assert cells["department"].startswith(home)
+            owner = "Wang Worker" if home == "Plant" else "HR Person"
+            assert cells["owner"] == owner
+            assert f"{key_result['current_value']:g} / {key_result['target']:g}" in cells["value"]
+            status = key_result["risk"]["status"]
+            assert f'class="risk {RISK_CLASSES[status]}"' in cells["risk"]
+            direction = "up" if change > 0 else "down"
+            assert f'data-trend="{direction}"' in row
+            assert f"{direction} {abs(change)} points since {last_week}" in unescape(row)
+        blocker = rows[kr["First-pass yield"]]
+        assert "Die wear on press 4" in blocker and f"/departments/{plant}/blockers" in blocker
+        assert "—" in rows[kr["Plan changes per month"]].split('data-cell="blocker"')[1]
+    # HR (the organisation's reader) finds it through the cycle's key results.
+    async with Browser(org.stack, lang="zh-CN") as b:
+        await b.sign_in(hr)
+        listed = await b.get(f"/board?cycle={org.cycle}")
+        assert f'href="/board/{objective.id}"' in listed.text and "跨部门目标" in text(listed)
+        assert quality in listed.text or "Quality" in text(listed)
+
+
+# -- the HR console -------------------------------------------------------------------------
+
+
+async def test_hr_runs_a_cycle_from_the_console_and_finds_it_in_the_audit(org: Org) -> None:
+    hr, e = org.people["hr"], org.people["e"]
+    name = f"Q-web {uuid.uuid4().hex[:6]}"
+    start = date.today() + timedelta(days=200)
+    body = {"name": name, "start_date": start.isoformat(), "time_zone": "Asia/Shanghai"}
+    async with Browser(org.stack) as b:
+        await b.sign_in(hr)
+        hub = await b.get("/hr")
+        assert hub.status_code == 200 and 'href="/hr">HR console</a>' in hub.text
+        for link in ("/hr/cycles", "/hr/audit", "/hr/exports"):
+            assert f'href="{link}"' in hub.text
+        # The API's validation, shown with what was typed kept.
+        wrong = {**body, "end_date": (start - timedelta(days=1)).isoformat()}
+        r = await b.post("/hr/cycles", wrong)
+        assert r.status_code == 422 and 'role="alert"' in r.text and f'value="{name}"' in r.text
+        r = await b.post(
+            "/hr/cycles", {**body, "end_date": (start + timedelta(days=90)).isoformat()}
+        )
+        assert r.status_code == 303, text(r)
+        cycle_id = r.headers["location"].split("created=")[1]
+        page = await b.get(r.headers["location"])
+        assert "The cycle was created." in text(page) and name in text(page)
+        assert f'action="/hr/cycles/{cycle_id}/close"' in page.text
+    cycle = (await org.stack.http.get(f"/cycles/{cycle_id}", headers=await _token(org, hr))).json()
+    assert (cycle["name"], cycle["start_date"], cycle["status"]) == (
+        name,
+        start.isoformat(),
+        "open",
+    )
+    # An employee gets the API's refusal, and nothing changes.
+    async with Browser(org.stack) as b:
+        await b.sign_in(e)
+        assert 'href="/hr"' not in (await b.get("/okrs")).text
+        r = await b.post(f"/hr/cycles/{cycle_id}/close", {})
+        assert r.status_code == 403 and 'role="alert"' in r.text
+        r = await b.get(f"/hr/audit?resource_id={cycle_id}")
+        assert r.status_code == 403
+        r = await b.get(f"/hr/exports/{org.cycle}/objectives?format=csv")
+        assert r.status_code == 403
+    cycle = (await org.stack.http.get(f"/cycles/{cycle_id}", headers=await _token(org, hr))).json()
+    assert cycle["status"] == "open"
+    async with Browser(org.stack) as b:
+        await b.sign_in(hr)
+        r = await b.post(f"/hr/cycles/{cycle_id}/close", {})
+        assert r.status_code == 303 and r.headers["location"] == f"/hr/cycles?closed={cycle_id}"
+        assert "The cycle was closed." in text(await b.get(r.headers["location"]))
+        api = await org.stack.http.get(f"/cycles/{cycle_id}", headers=await _token(org, hr))
+        assert api.json()["status"] == "closed"
+        # The audit search finds both changes, as the API lists them.
+        wanted = {"goals.cycle.create", "goals.cycle.close"}
+        for _ in range(50):
+            listed = await org.stack.http.get(
+                "/audit", params={"resource_id": cycle_id}, headers=await _token(org, hr)
+            )
+            if wanted <= {x["action"] for x in listed.json()["items"]}:
+                break
+            await asyncio.sleep(0.1)
+        entries = listed.json()["items"]
+        assert wanted <= {x["action"] for x in entries}
+        # Days are the organisation's (Asia/Shanghai), as people there read them.
+        today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+        page = await b.get(f"/hr/audit?resource_id={cycle_id}&from={today}&to={today}")
+        assert page.status_code == 200
+        shown = re.findall(r'<tr data-seq="(\d+)">', page.text)
+        assert shown == [str(x["seq"]) for x in entries]
+        assert "goals.cycle.create" in text(page) and "goals.cycle.close" in text(page)
+        assert f'id="audit-resource_id" name="resource_id" maxlength="200" value="{cycle_id}"' in (
+            page.text
+        )
+        # A day before anything happened finds nothing.
+        page = await b.get(f"/hr/audit?resource_id={cycle_id}&to=2000-01-01")
+        assert "No entries match." in text(page)
+        # Exports: the API's file, through the session.
+        exports = await b.get(f"/hr/exports?cycle={org.cycle}")
+        link = f"/hr/exports/{org.cycle}/key_results?format=csv"
+        assert f'href="{link}"' in unescape(exports.text)
+        r = await b.get(link)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+        assert "attachment" in r.headers["content-disposition"]
+        api = await org.stack.http.get(
+            f"/cycles/{org.cycle}/exports/key_results",
+            params={"format": "csv"},
+            headers=await _token(org, hr),
+        )
+        assert r.content.splitlines()[0] == api.content.splitlines()[0]
+        assert len(r.content.splitlines()) == len(api.content.splitlines()) > 4
+        assert "Scrap rate down" in r.content.decode("utf-8-sig")
+
+
+async def test_hr_changes_the_risk_rules(org: Org) -> None:
+    hr, e = org.people["hr"], org.people["e"]
+    headers = await _token(org, hr)
+    before = (await org.stack.http.get("/risk-rules", headers=headers)).json()
+    quality = org.departments["quality"]
+    async with Browser(org.stack) as b:
+        await b.sign_in(hr)
+        page = await b.get("/hr/risk-rules")
+        assert page.status_code == 200
+        assert f'data-version="{before["version"]}"' in page.text
+        shown = round(before["rule"]["threshold"] * 100)
+        typed = re.search(r'id="threshold"[^>]*value="([^"]+)"', page.text)
+        assert typed and typed[1] == str(shown)
+        # Out of the range HR may choose: the API's 422, nothing in force changes.
+        r = await b.post("/hr/risk-rules", {"threshold": "95", "weeks": "2"})
+        assert r.status_code == 422 and 'role="alert"' in r.text
+        r = await b.post(
+            "/hr/risk-rules",
+            {
+                "threshold": "25",
+                "weeks": "3",
+                "note": "Quality gets a looser rule",
+                "new_department": quality,
+                "new_threshold": "30",
+                "new_weeks": "2",
+            },
+        )
+        assert r.status_code == 303, text(r)
+        version = int(r.headers["location"].split("saved=")[1])
+        assert version == before["version"] + 1
+        page = await b.get(r.headers["location"])
+        assert f"Version {version} of the risk rules is in force." in text(page)
+        assert f'data-override="{quality}"' in page.text
+        assert f'<tr data-risk-version="{version}">' in page.text
+    now = (await org.stack.http.get("/risk-rules", headers=headers)).json()
+    assert now["version"] == version and now["note"] == "Quality gets a looser rule"
+    assert now["rule"] == {"threshold": 0.25, "weeks": 3}
+    assert now["overrides"] == [{"department_id": quality, "rule": {"threshold": 0.3, "weeks": 2}}]
+    # An employee is refused by the API; the rules stay as they are.
+    async with Browser(org.stack) as b:
+        await b.sign_in(e)
+        r = await b.post("/hr/risk-rules", {"threshold": "50", "weeks": "1"})
+        assert r.status_code == 403
+    assert (await org.stack.http.get("/risk-rules", headers=headers)).json()["version"] == version
+    # Removing the department's own rule keeps the organisation's as typed.
+    async with Browser(org.stack) as b:
+        await b.sign_in(hr)
+        r = await b.post(
+            "/hr/risk-rules",
+            {
+                "threshold": "25",
+                "weeks": "3",
+                f"override-{quality}-threshold": "30",
+                f"override-{quality}-weeks": "2",
+                f"override-{quality}-remove": "1",
+            },
+        )
+        assert r.status_code == 303
+    now = (await org.stack.http.get("/risk-rules", headers=headers)).json()
+    assert now["overrides"] == [] and now["rule"] == {"threshold": 0.25, "weeks": 3}
+    # The rules of the other tests of this module, back in force.
+    r = await org.stack.http.put(
+        "/risk-rules",
+        json={"rule": before["rule"], "overrides": before["overrides"], "note": "test done"},
+        headers=headers,
+    )
+    assert r.status_code == 200, r.text
+
+
+async def test_hr_sees_the_org_sync_runs_as_the_api_lists_them(org: Org) -> None:
+    hr, e = org.people["hr"], org.people["e"]
+    headers = await _token(org, hr)
+    # A run of a source this stack has not configured: recorded (started, or failed with
+    # the reason when it cannot start) either way.
+    r = await org.stack.http.post("/org/sync", json={"source": "dingtalk"}, headers=headers)
+    assert r.status_code in (202, 409, 503), r.text
+    runs = (await org.stack.http.get("/org/sync/runs", headers=headers)).json()["items"]
+    assert runs
+    async with Browser(org.stack) as b:
+        await b.sign_in(hr)
+        assert 'href="/hr/org-sync"' in (await b.get("/hr")).text
+        page = await b.get("/hr/org-sync")
+        assert page.status_code == 200
+        shown = re.findall(r'<tr data-run="([^"]+)">', page.text)
+        assert shown == [run["run_id"] for run in runs]
+        for run in runs:
+            row = page.text.split(f'<tr data-run="{run["run_id"]}">')[1].split("</tr>")[0]
+            assert re.search(rf'data-cell="status">{run["status"]}\b', row), row
+            assert unescape(run["error"]) in unescape(row)
+    async with Browser(org.stack) as b:
+        await b.sign_in(e)
+        assert (await b.get("/hr/org-sync")).status_code == 403
+
+
+async def test_hr_invites_everyone_without_a_password(org: Org) -> None:
+    """Everyone here has a password: the job is done at once (no workflow needed), and its
+    (empty) slips are handed out once through the page."""
+    hr, e = org.people["hr"], org.people["e"]
+    async with Browser(org.stack) as b:
+        await b.sign_in(hr)
+        assert 'href="/hr/invitations"' in (await b.get("/hr")).text
+        r = await b.post("/hr/invitations", {})
+        assert r.status_code == 303, text(r)
+        job_id = r.headers["location"].split("job=")[1]
+        page = await b.get(r.headers["location"])
+        api = await org.stack.http.get(
+            f"/org/invitations/jobs/{job_id}", headers=await _token(org, hr)
+        )
+        job = api.json()
+        assert job["status"] == "done" and job["total"] == 0
+        assert f'data-status="{job["status"]}"' in page.text
+        for figure in ("total", "issued", "skipped", "remaining"):
+            assert f'data-cell="{figure}">{job[figure]}<' in page.text, figure
+        assert f'href="/hr/invitations/{job_id}/slips"' in page.text
+        slips = await b.get(f"/hr/invitations/{job_id}/slips")
+        assert slips.status_code == 200
+        assert slips.headers["content-type"].startswith(
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+        assert slips.content.startswith(b"PK")  # an XLSX (a zip)
+        # Handed out once: the API's 410, shown as such; the job says so.
+        again = await b.get(f"/hr/invitations/{job_id}/slips")
+        assert again.status_code == 410
+        page = await b.get(f"/hr/invitations?job={job_id}")
+        assert "The slips were downloaded already." in text(page)
+    async with Browser(org.stack) as b:
+        await b.sign_in(e)
+        assert (await b.post("/hr/invitations", {})).status_code == 403
 
 
 async def test_with_two_running_cycles_the_current_one_is_where_my_goals_are(org: Org) -> None:

@@ -7,9 +7,16 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const button of document.querySelectorAll("[data-print]")) {
     button.addEventListener("click", () => window.print());
   }
+  // An action that cannot be undone (closing a cycle) asks first.
+  for (const form of document.querySelectorAll("form[data-confirm]")) {
+    form.addEventListener("submit", (event) => {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  }
   // One submit: prevent a double tap from sending the check-in twice.
   for (const form of document.querySelectorAll("form")) {
-    form.addEventListener("submit", () => {
+    form.addEventListener("submit", (event) => {
+      if (event.defaultPrevented) return;
       for (const b of form.querySelectorAll("button[type=submit]")) {
         setTimeout(() => { b.disabled = true; }, 0);
       }

@@ -54,12 +54,14 @@ from services.goals.domain.cycles import (
     phase_change,
 )
 from services.goals.domain.key_results import (
+    MAX_KEY_RESULT_OWNERS,
     KeyResultSpec,
     ValidKeyResult,
     check_confidence,
     check_weight,
     check_weights_total,
     key_result_spec,
+    list_owners,
     plan_points,
     spec_with,
 )
@@ -74,6 +76,7 @@ from services.goals.domain.objectives import (
 __all__ = [
     "CHECKLIST_ITEM_ID",
     "CURRENCY",
+    "MAX_KEY_RESULT_OWNERS",
     "ApprovalState",
     "CheckInActor",
     "ImportRow",
@@ -108,6 +111,7 @@ __all__ = [
     "in_scores",
     "is_backfill",
     "key_result_spec",
+    "list_owners",
     "merged_approvers",
     "new_check_in",
     "new_cycle",

@@ -20,6 +20,21 @@ from workflows.vocabulary import (
     MAX_UNIT,
 )
 
+# A list of key results names at most this many owners (a manager's team in one call; the
+# gateway's repeatable ``owner_id`` has the same bound).
+MAX_KEY_RESULT_OWNERS = 200
+
+
+def list_owners(owner_ids: Iterable[str]) -> list[str]:
+    """The distinct owners a key-result list asks for, in order (blank ones dropped); more
+    than :data:`MAX_KEY_RESULT_OWNERS` is refused (``too_many_owners``)."""
+    owners = list(dict.fromkeys(o.strip() for o in owner_ids if o.strip()))
+    if len(owners) > MAX_KEY_RESULT_OWNERS:
+        raise InvalidArgument(
+            "too_many_owners", f"ask about at most {MAX_KEY_RESULT_OWNERS} owners at once"
+        )
+    return owners
+
 
 # --- key results ----------------------------------------------------------------------------
 @dataclass(frozen=True)

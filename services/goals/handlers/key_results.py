@@ -75,6 +75,8 @@ async def get(deps: Deps, request: pb.GetKeyResultRequest) -> pb.KeyResult:
 async def list_(deps: Deps, request: pb.ListKeyResultsRequest) -> pb.ListKeyResultsResponse:
     limit, offset = page(request.page)
     risk_status = from_enum(RISK_STATUS, request.risk_status, "risk_status")
+    # owner_id and owner_ids together: key results of any of them (None: of anybody).
+    owners = domain.list_owners([request.owner_id, *request.owner_ids]) or None
     async with deps.sessions() as session:
         repo = GoalsRepository(session)
         rows = await repo.key_results(
@@ -82,7 +84,7 @@ async def list_(deps: Deps, request: pb.ListKeyResultsRequest) -> pb.ListKeyResu
             offset,
             request.objective_id,
             cycle_id=request.cycle_id,
-            owner_id=request.owner_id,
+            owner_ids=owners,
             department_id=request.department_id,
             risk_status=risk_status,
         )

@@ -2030,6 +2030,7 @@ class ListKeyResultsRequest(_message.Message):
     OWNER_ID_FIELD_NUMBER: _builtins.int
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
     RISK_STATUS_FIELD_NUMBER: _builtins.int
+    OWNER_IDS_FIELD_NUMBER: _builtins.int
     objective_id: _builtins.str
     cycle_id: _builtins.str
     owner_id: _builtins.str
@@ -2037,6 +2038,12 @@ class ListKeyResultsRequest(_message.Message):
     risk_status: Global___RiskStatus.ValueType
     @_builtins.property
     def page(self) -> _common_pb2.PageRequest: ...
+    @_builtins.property
+    def owner_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Key results of any of these people (with owner_id: of any of them all); at most 200
+        (InvalidArgument too_many_owners beyond).
+        """
+
     def __init__(
         self,
         *,
@@ -2046,10 +2053,11 @@ class ListKeyResultsRequest(_message.Message):
         owner_id: _builtins.str = ...,
         department_id: _builtins.str = ...,
         risk_status: Global___RiskStatus.ValueType = ...,
+        owner_ids: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "department_id", b"department_id", "objective_id", b"objective_id", "owner_id", b"owner_id", "page", b"page", "risk_status", b"risk_status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "department_id", b"department_id", "objective_id", b"objective_id", "owner_id", b"owner_id", "owner_ids", b"owner_ids", "page", b"page", "risk_status", b"risk_status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
