@@ -318,30 +318,26 @@ async def organisation_reach(
         raise
 
 
-async def direct_reports(rpc: Rpc, manager_id: str) -> list[str]:
-    """The ids of a manager's active direct reports."""
+async def _active_employees(rpc: Rpc, **filters: str) -> list[str]:
+    """The ids of the active employees ``ListEmployees`` answers for ``filters``."""
 
     async def fetch(page: common_pb2.PageRequest) -> Any:
         return await rpc(
-            rpc.identity.ListEmployees,
-            identity_pb2.ListEmployeesRequest(page=page, manager_id=manager_id),
+            rpc.identity.ListEmployees, identity_pb2.ListEmployeesRequest(page=page, **filters)
         )
 
     employees = await _all_pages(fetch, "employees")
     return [e.id for e in employees if e.status == identity_pb2.EMPLOYEE_STATUS_ACTIVE]
+
+
+async def direct_reports(rpc: Rpc, manager_id: str) -> list[str]:
+    """The ids of a manager's active direct reports."""
+    return await _active_employees(rpc, manager_id=manager_id)
 
 
 async def active_members(rpc: Rpc, department_id: str) -> list[str]:
     """The ids of a department's active members (not those of the departments below it)."""
-
-    async def fetch(page: common_pb2.PageRequest) -> Any:
-        return await rpc(
-            rpc.identity.ListEmployees,
-            identity_pb2.ListEmployeesRequest(page=page, department_id=department_id),
-        )
-
-    employees = await _all_pages(fetch, "employees")
-    return [e.id for e in employees if e.status == identity_pb2.EMPLOYEE_STATUS_ACTIVE]
+    return await _active_employees(rpc, department_id=department_id)
 
 
 async def headed_departments(rpc: Rpc, employee_id: str) -> list[str]:
