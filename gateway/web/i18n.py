@@ -14,7 +14,7 @@ from gateway.web.messages import MESSAGES
 from workflows.vocabulary import LANGUAGES
 
 LANGUAGE_COOKIE = "stride_lang"
-DEFAULT_LANGUAGE = "zh-CN"
+DEFAULT_LANGUAGE = LANGUAGES[0]  # Chinese: the customer's language
 
 
 def from_accept_language(header: str) -> str | None:

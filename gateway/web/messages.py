@@ -3,6 +3,8 @@ finds every key the templates use). ``{name}`` placeholders are filled by the pa
 
 from __future__ import annotations
 
+from workflows.vocabulary import LANGUAGES
+
 EN: dict[str, str] = {
     "app.name": "Stride",
     "lang.zh-CN": "中文",
@@ -599,4 +601,5 @@ ZH: dict[str, str] = {
     "qr.caption": "扫码填写周进展",
 }
 
-MESSAGES: dict[str, dict[str, str]] = {"zh-CN": ZH, "en": EN}
+# In the order of the vocabulary's LANGUAGES (Chinese, English).
+MESSAGES: dict[str, dict[str, str]] = dict(zip(LANGUAGES, (ZH, EN), strict=True))

@@ -14,17 +14,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gateway.web.i18n import LANGUAGES, Translator, language
 from gateway.web.session import CSRF_FIELD, csrf_token, finish
+from workflows.vocabulary import Risk
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 # Risk status → the CSS class of its colour (and the catalogue key of its name).
 RISK_CLASSES = {
-    "on_track": "risk-ok",
-    "behind": "risk-behind",
-    "at_risk": "risk-red",
-    "stale": "risk-stale",
-    "no_data": "risk-none",
-    "unspecified": "risk-none",
+    Risk.ON_TRACK.value: "risk-ok",
+    Risk.BEHIND.value: "risk-behind",
+    Risk.AT_RISK.value: "risk-red",
+    Risk.STALE.value: "risk-stale",
+    Risk.NO_DATA.value: "risk-none",
+    "unspecified": "risk-none",  # the API's name of a missing status
 }
 
 
