@@ -1,0 +1,89 @@
+"""The dashboard feed's refresh window (services/goals/dashboard_feed.py): an idle stream's
+first event is refreshed at once; a steady stream is gathered into one refresh per window,
+every event acknowledged after the refresh that covers it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from nats.errors import TimeoutError as NatsTimeoutError
+
+from services.goals.dashboard_feed import DashboardFeed
+from services.goals.events import CHECKIN_RECORDED
+from stride.goals.v1 import goals_pb2 as pb
+
+
+class _Msg:
+    def __init__(self, department: str) -> None:
+        kr = pb.KeyResult(id="k", objective_id="o", cycle_id="c", department_id=department)
+        self.subject = CHECKIN_RECORDED.subject
+        self.data = pb.CheckInRecorded(key_result=kr, cycle_id="c").SerializeToString()
+
+
+class _Sub:
+    """Messages put on a queue by the test; ``fetch`` returns what is waiting (at least one,
+    else it waits up to ``timeout``), as nats-py's pull subscription does."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[_Msg] = asyncio.Queue()
+
+    async def fetch(self, batch: int, timeout: float) -> list[Any]:
+        try:
+            first = await asyncio.wait_for(self.queue.get(), timeout)
+        except TimeoutError:
+            raise NatsTimeoutError from None
+        got = [first]
+        while len(got) < batch and not self.queue.empty():
+            got.append(self.queue.get_nowait())
+        return got
+
+
+class _Feed(DashboardFeed):
+    def __init__(self, refresh_seconds: float) -> None:
+        super().__init__(None, None, refresh_seconds=refresh_seconds)  # type: ignore[arg-type]
+        self.refreshes: list[tuple[int, set[tuple[str, str]]]] = []
+
+    async def handle(self, msgs: list[Any], touched: set[tuple[str, str]]) -> None:
+        self.refreshes.append((len(msgs), touched))
+
+
+async def test_an_idle_streams_event_is_refreshed_at_once() -> None:
+    feed, sub = _Feed(refresh_seconds=30.0), _Sub()
+    task = asyncio.create_task(feed.follow(sub))
+    try:
+        await sub.queue.put(_Msg("d1"))
+        async with asyncio.timeout(2):
+            while not feed.refreshes:
+                await asyncio.sleep(0.01)
+        assert feed.refreshes == [(1, {("c", "d1")})]
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_a_steady_stream_is_refreshed_once_per_window() -> None:
+    feed, sub = _Feed(refresh_seconds=0.3), _Sub()
+    task = asyncio.create_task(feed.follow(sub))
+    try:
+        sent = 0
+        loop = asyncio.get_running_loop()
+        end = loop.time() + 1.0
+        while loop.time() < end:  # ~100 events/s for a second, over four departments
+            await sub.queue.put(_Msg(f"d{sent % 4}"))
+            sent += 1
+            await asyncio.sleep(0.01)
+        async with asyncio.timeout(2):
+            while sum(n for n, _ in feed.refreshes) < sent:
+                await asyncio.sleep(0.01)
+        # One refresh for the first event, then one per 0.3 s window (not one per event).
+        assert 2 <= len(feed.refreshes) <= 6, feed.refreshes
+        assert sum(n for n, _ in feed.refreshes) == sent
+        assert feed.refreshes[-1][1] <= {("c", f"d{i}") for i in range(4)}
+        assert any(len(touched) == 4 for _, touched in feed.refreshes[1:])
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
