@@ -259,6 +259,7 @@ async def seed(stack: Stack, opts: Options, work: Path, console: Console) -> See
     console.print(
         f"  goals: {len(people):,} objectives + {len(krs):,} key results in {goals_seconds:.1f} s"
     )
+    await stack.analyze()
     return Seeded(cycle.id, people, krs, import_seconds, goals_seconds, result)
 
 

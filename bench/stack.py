@@ -53,6 +53,18 @@ class Stack:
     def pids(self) -> dict[str, int]:
         return self.sup.pids()
 
+    async def analyze(self) -> None:
+        """``ANALYZE`` the run's database after seeding, as autovacuum does on a production
+        server within a minute of a bulk load. The PostgreSQL here runs with autovacuum off:
+        without statistics the planner took thousands of rows for one (the dashboard feed's
+        refresh joined key results to check-ins by nested loops: 0.8 s a refresh, more
+        PostgreSQL CPU than the check-ins themselves)."""
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            await conn.execute("ANALYZE")
+        finally:
+            await conn.close()
+
 
 class CpuSampler:
     """CPU seconds each process used during a phase: the stack's processes and the

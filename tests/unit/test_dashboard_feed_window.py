@@ -44,9 +44,17 @@ class _Feed(DashboardFeed):
     def __init__(self, refresh_seconds: float) -> None:
         super().__init__(None, None, refresh_seconds=refresh_seconds)  # type: ignore[arg-type]
         self.refreshes: list[tuple[int, set[tuple[str, str]]]] = []
+        self.refreshed = asyncio.Event()
 
     async def handle(self, msgs: list[Any], touched: set[tuple[str, str]]) -> None:
         self.refreshes.append((len(msgs), touched))
+        self.refreshed.set()
+
+    async def until_handled(self, count: int) -> None:
+        async with asyncio.timeout(2):
+            while sum(n for n, _ in self.refreshes) < count:
+                self.refreshed.clear()
+                await self.refreshed.wait()
 
 
 async def test_an_idle_streams_event_is_refreshed_at_once() -> None:
@@ -54,9 +62,7 @@ async def test_an_idle_streams_event_is_refreshed_at_once() -> None:
     task = asyncio.create_task(feed.follow(sub))
     try:
         await sub.queue.put(_Msg("d1"))
-        async with asyncio.timeout(2):
-            while not feed.refreshes:
-                await asyncio.sleep(0.01)
+        await feed.until_handled(1)
         assert feed.refreshes == [(1, {("c", "d1")})]
     finally:
         task.cancel()
@@ -75,9 +81,7 @@ async def test_a_steady_stream_is_refreshed_once_per_window() -> None:
             await sub.queue.put(_Msg(f"d{sent % 4}"))
             sent += 1
             await asyncio.sleep(0.01)
-        async with asyncio.timeout(2):
-            while sum(n for n, _ in feed.refreshes) < sent:
-                await asyncio.sleep(0.01)
+        await feed.until_handled(sent)
         # One refresh for the first event, then one per 0.3 s window (not one per event).
         assert 2 <= len(feed.refreshes) <= 6, feed.refreshes
         assert sum(n for n, _ in feed.refreshes) == sent
