@@ -66,6 +66,8 @@ class Principal:
     employee_number: str = ""
     # Signed in with a password that must be changed: only a few actions are allowed.
     must_change_password: bool = False
+    # Signed in by employee number + PIN on a shared device: no credential changes.
+    shared_device: bool = False
 
     @property
     def is_api_key(self) -> bool:
@@ -177,6 +179,8 @@ class Rule:
     read_action: str | None = None
     # Allowed to a person who must change their password first.
     while_password_change: bool = False
+    # Refused to a session signed in by PIN on a shared device (credentials, API keys).
+    personal_device_only: bool = False
     # Allowed to every signed-in person when the object is public (Facts.public).
     public_objects: bool = False
     # The (code, detail) of the 403 when the rule is not met: a rule checked inside a route
@@ -730,6 +734,7 @@ RULES: dict[str, Rule] = _rules(
     Rule("health", "Liveness and readiness probes", public=True),
     Rule("auth.login", "Sign in with a password", public=True),
     Rule("auth.refresh", "Swap a refresh token for new tokens", public=True),
+    Rule("auth.pin_login", "Sign in on a shared device by employee number + PIN", public=True),
     # The web app's pages (gateway/web): outside the API and its OpenAPI document. A page
     # decides nothing itself: it calls the API in process with the signed-in person's token,
     # so every answer it shows passed that API route's own rule.
@@ -738,8 +743,20 @@ RULES: dict[str, Rule] = _rules(
     ),
     # one's own session
     Rule("auth.me", "Who am I", _EVERYONE, api_scope=ANY_KEY, while_password_change=True),
-    Rule("auth.password", "Change one's own password", _EVERYONE, while_password_change=True),
+    Rule(
+        "auth.password",
+        "Change one's own password",
+        _EVERYONE,
+        while_password_change=True,
+        personal_device_only=True,
+    ),
     Rule("auth.logout", "End one's session", _EVERYONE, while_password_change=True),
+    Rule(
+        "me.pin",
+        "Set one's own PIN for shared devices (with one's password)",
+        _EVERYONE,
+        personal_device_only=True,
+    ),
     Rule("me.preferences", "Set one's own preferences (the language of one's e-mail)", _EVERYONE),
     # people and credentials
     Rule(
@@ -748,10 +765,19 @@ RULES: dict[str, Rule] = _rules(
         _ORG_ADMINS,
         resource="employee",
         read_action="employee.read",
+        personal_device_only=True,
     ),
-    Rule("api_key.create", "Create an API key", {ADMIN: Reach.ALL}),
+    Rule(
+        "employee.pin_reset",
+        "Remove a person's PIN (HR, admin; only admins for HR/admin accounts)",
+        _ORG_ADMINS,
+        resource="employee",
+        read_action="employee.read",
+        personal_device_only=True,
+    ),
+    Rule("api_key.create", "Create an API key", {ADMIN: Reach.ALL}, personal_device_only=True),
     Rule("api_key.list", "List API keys", {ADMIN: Reach.ALL}),
-    Rule("api_key.revoke", "Revoke an API key", {ADMIN: Reach.ALL}),
+    Rule("api_key.revoke", "Revoke an API key", {ADMIN: Reach.ALL}, personal_device_only=True),
     Rule("audit.list", "Query the audit trail", _ORG_ADMINS, api_scope="audit:read"),
     Rule("audit.verify", "Verify the audit hash chain", _ORG_ADMINS, api_scope="audit:read"),
     # org sync, invitations, audit export
@@ -1050,6 +1076,11 @@ def precheck(principal: Principal | None, action: str) -> Decision:
         return _forbidden(
             "password_change_required", "Change your password first (POST /api/v1/auth/password)."
         )
+    if principal.shared_device and r.personal_device_only:
+        return _forbidden(
+            "shared_device_session",
+            "Not on a shared device: sign in with your password on your own device.",
+        )
     if principal.is_api_key and not reaches(principal, action):
         needed = r.api_scope if r.api_scope not in (None, ANY_KEY) else None
         return _forbidden(
@@ -1148,6 +1179,13 @@ def check_password_reset(principal: Principal, target_roles: Iterable[str]) -> D
     """HR may reset passwords, but only an admin resets an HR or admin account's."""
     if PRIVILEGED_ROLES & set(target_roles) and not principal.has_role(ADMIN):
         return _forbidden("admin_required", "Only an admin may reset an HR or admin password.")
+    return ALLOW
+
+
+def check_pin_reset(principal: Principal, target_roles: Iterable[str]) -> Decision:
+    """HR may remove PINs, but only an admin removes an HR or admin account's."""
+    if PRIVILEGED_ROLES & set(target_roles) and not principal.has_role(ADMIN):
+        return _forbidden("admin_required", "Only an admin may reset an HR or admin PIN.")
     return ALLOW
 
 

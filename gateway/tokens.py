@@ -7,7 +7,10 @@ replica can check without a call, using the shared ``STRIDE_JWT_SECRET``.
 Claims: ``iss`` "stride", ``aud`` "stride-api", ``sub`` the employee id, ``iat``/``nbf``/``exp``,
 ``jti``, ``typ`` "access", ``roles``, ``dept``, ``name``, ``num`` (employee number) and, while
 the person must change their password, ``pwd_change`` true: such a token is good only for
-changing the password, ``GET /auth/me`` and logging out (see gateway/policy.py).
+changing the password, ``GET /auth/me`` and logging out (see gateway/policy.py). A sign-in
+by employee number + PIN on a shared device gets ``shared`` true and the shorter lifetime
+``STRIDE_SHARED_DEVICE_TOKEN_TTL`` (no refresh token): such a token may not change
+credentials or create API keys (rules with ``personal_device_only``).
 """
 
 from __future__ import annotations
@@ -72,7 +75,12 @@ def _now() -> datetime:
 
 class AccessTokens:
     def __init__(
-        self, secret: bytes, ttl: timedelta, *, now: Callable[[], datetime] = _now
+        self,
+        secret: bytes,
+        ttl: timedelta,
+        *,
+        shared_ttl: timedelta | None = None,
+        now: Callable[[], datetime] = _now,
     ) -> None:
         if len(secret) < MIN_SECRET_BYTES:
             raise ConfigurationError(
@@ -82,6 +90,9 @@ class AccessTokens:
             raise ConfigurationError("STRIDE_ACCESS_TOKEN_TTL must be positive")
         self._secret = secret
         self.ttl = ttl
+        self.shared_ttl = shared_ttl or ttl
+        if self.shared_ttl <= timedelta(0):
+            raise ConfigurationError("STRIDE_SHARED_DEVICE_TOKEN_TTL must be positive")
         self._now = now
         self._verified: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
 
@@ -89,7 +100,8 @@ class AccessTokens:
         if principal.is_api_key:
             raise ValueError("API keys are not exchanged for access tokens")
         now = self._now()
-        expires = now + self.ttl
+        ttl = self.shared_ttl if principal.shared_device else self.ttl
+        expires = now + ttl
         claims: dict[str, Any] = {
             "iss": ISSUER,
             "aud": AUDIENCE,
@@ -106,8 +118,10 @@ class AccessTokens:
         }
         if principal.must_change_password:
             claims["pwd_change"] = True
+        if principal.shared_device:
+            claims["shared"] = True
         token = jwt.encode(claims, self._secret, algorithm=ALGORITHM)
-        return IssuedToken(token, expires, int(self.ttl.total_seconds()))
+        return IssuedToken(token, expires, int(ttl.total_seconds()))
 
     def verify(self, token: str) -> Principal:
         cached = self._verified.get(token)
@@ -155,6 +169,7 @@ class AccessTokens:
             name=str(claims.get("name", "")),
             employee_number=str(claims.get("num", "")),
             must_change_password=claims.get("pwd_change") is True,
+            shared_device=claims.get("shared") is True,
         )
         return principal, float(claims["exp"])
 
@@ -193,4 +208,8 @@ def jwt_secret(settings: GatewaySettings) -> bytes:
 
 
 def access_tokens(settings: GatewaySettings) -> AccessTokens:
-    return AccessTokens(jwt_secret(settings), timedelta(seconds=settings.access_token_ttl))
+    return AccessTokens(
+        jwt_secret(settings),
+        timedelta(seconds=settings.access_token_ttl),
+        shared_ttl=timedelta(seconds=settings.shared_device_token_ttl),
+    )

@@ -1,6 +1,7 @@
 """Sign-in: access tokens (JWT, minutes) and refresh tokens (opaque, rotated, days).
 
-``POST /auth/login`` and ``POST /auth/refresh`` are public; the other routes need a token.
+``POST /auth/login``, ``POST /auth/pin`` (shared devices: employee number + PIN, an access
+token only) and ``POST /auth/refresh`` are public; the other routes need a token.
 A person whose password must be changed (first sign-in of an imported account, or after an
 HR reset) gets an access token that only allows ``POST /auth/password``, ``GET /auth/me``
 and ``POST /auth/logout``; changing the password returns unrestricted tokens.
@@ -18,7 +19,15 @@ from gateway.deps import RpcDep
 from gateway.policy import Principal
 from gateway.problems import ProblemError, problem_responses
 from gateway.routes import StrideRoute
-from gateway.schemas.auth import LoginRequest, Me, PasswordChange, RefreshRequest, Tokens
+from gateway.schemas.auth import (
+    LoginRequest,
+    Me,
+    PasswordChange,
+    PinLoginRequest,
+    RefreshRequest,
+    SharedDeviceToken,
+    Tokens,
+)
 from gateway.security import Access, Allow, AuthDep, Authenticator, person_principal
 from gateway.sign_in_throttle import SignInThrottle, client_address
 from stride.identity.v1 import auth_pb2 as pb
@@ -38,6 +47,7 @@ def me(principal: Principal) -> dict[str, Any]:
         "roles": sorted(principal.roles),
         "scopes": sorted(principal.scopes),
         "must_change_password": principal.must_change_password,
+        "shared_device": principal.shared_device,
     }
 
 
@@ -95,6 +105,49 @@ async def login(
 
 
 @router.post(
+    "/pin",
+    response_model=SharedDeviceToken,
+    name="pin_login",
+    dependencies=[Allow("auth.pin_login")],
+    responses=problem_responses(401, 429),
+    description="Sign in on a shared device (the printed QR codes open it) with employee "
+    "number and PIN. Returns an access token only: short-lived (STRIDE_SHARED_DEVICE_TOKEN_TTL, "
+    "15 minutes by default), no refresh token, and refused (403 shared_device_session) for "
+    "changing the password or PIN and for API keys. A wrong PIN, an unknown number and a "
+    "person without a PIN: 401 invalid_pin. After 5 wrong PINs in a row for one employee "
+    "number it is refused for 15 minutes, whether or not it exists: 429 pin_locked; too many "
+    "failures from one address: 429 too_many_sign_in_attempts. 429 carries Retry-After.",
+)
+async def pin_login(
+    body: PinLoginRequest, request: Request, response: Response, rpc: RpcDep, auth: AuthDep
+) -> dict[str, Any]:
+    throttle: SignInThrottle = request.app.state.sign_in_throttle
+    client = client_address(request)
+    await throttle.check(client)
+    try:
+        result = await rpc(
+            rpc.auth.AuthenticatePin,
+            pb.AuthenticatePinRequest(employee_number=body.employee_number, pin=body.pin),
+        )
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() in _FAILED_SIGN_IN:
+            await throttle.failed(client)
+        raise
+    principal = dataclasses.replace(person_principal(result.principal), shared_device=True)
+    request.state.principal = principal
+    access = auth.tokens.issue(principal)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return {
+        "access_token": access.token,
+        "token_type": "bearer",
+        "expires_in": access.expires_in,
+        "shared_device": True,
+        "principal": me(principal),
+    }
+
+
+@router.post(
     "/refresh",
     response_model=Tokens,
     name="refresh",
@@ -137,7 +190,8 @@ async def logout(
     response_model=Tokens,
     name="change_password",
     description="Change one's own password; ends every other session and returns new tokens. "
-    "A wrong current password is 403 wrong_current_password; a weak new one 422 weak_password.",
+    "A wrong current password is 403 wrong_current_password; a weak new one 422 weak_password; "
+    "a session signed in by PIN on a shared device: 403 shared_device_session.",
 )
 async def change_password(
     body: PasswordChange,

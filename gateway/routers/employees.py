@@ -126,3 +126,20 @@ async def reset_password(
         "must_change_password": True,
         "temporary_password": password if generated else None,
     }
+
+
+@router.delete(
+    "/{employee_id}/pin",
+    status_code=204,
+    tags=["auth"],
+    name="reset_pin",
+    description="Remove a person's PIN for shared devices (HR, admin; only admins for HR/admin "
+    "accounts): they set a new one with their password. 204 also when they had none.",
+)
+async def reset_pin(
+    employee_id: PathId, rpc: RpcDep, access: Access = Allow("employee.pin_reset")
+) -> Response:
+    target: pb.Employee = access.resource
+    access.require(policy.check_pin_reset(access.caller, target.roles))
+    await rpc(rpc.auth.ResetPin, auth_pb2.ResetPinRequest(employee_id=target.id))
+    return Response(status_code=204)

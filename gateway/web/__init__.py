@@ -23,6 +23,10 @@ from gateway.web.session import (
 
 
 async def _sign_in(request: Request, exc: Exception) -> Response:
+    shared: str | None = getattr(request.state, "pin_sign_in", None)
+    if shared:
+        # A shared device's check-in (its session of minutes ended): its PIN sign-in.
+        return redirect(request, shared)
     return redirect(request, sign_in_url(request))
 
 

@@ -34,6 +34,7 @@ from gateway.web.session import (
     Api,
     ApiError,
     end_session,
+    forget_session,
     read_form,
     safe_next,
     set_cookie,
@@ -54,6 +55,8 @@ _ORGANISATION_ROLES = frozenset({HR, ADMIN, EXECUTIVE})
 
 # The check-in on a shared device (the QR codes open it): signs its person out after recording.
 SHARED_CHECK_IN = "/check-in?shared=1"
+# The sign-in of a shared device: employee number + PIN, then SHARED_CHECK_IN.
+PIN_SIGN_IN = "/pin-sign-in"
 # The inbox page shows the newest items only.
 INBOX_PAGE = 50
 
@@ -198,6 +201,55 @@ async def sign_in(request: Request) -> Response:
     return redirect(request, target)
 
 
+def pin_sign_in_url(department: str = "", done: int = 0) -> str:
+    query = []
+    if department:
+        query.append(f"department={quote(department, safe='')}")
+    if done:
+        query.append(f"done={done}")
+    return PIN_SIGN_IN + (f"?{'&'.join(query)}" if query else "")
+
+
+@router.get(PIN_SIGN_IN, name="web_pin_sign_in")
+async def pin_sign_in_page(request: Request, department: str = "", done: str = "") -> Response:
+    """A shared device's sign-in (the printed QR codes open it): employee number + PIN, then
+    the person's check-in; ``done``: the check-in just recorded (its person signed out)."""
+    return render(
+        request,
+        "pin_sign_in.html",
+        department=department,
+        employee_number="",
+        error="",
+        recorded=int(done) if done.isdigit() else 0,
+    )
+
+
+@router.post(PIN_SIGN_IN, name="web_pin_sign_in_post")
+async def pin_sign_in(request: Request) -> Response:
+    form = await read_form(request)
+    department = form.get("department", "")
+    number = form.get("employee_number", "").strip()
+    api = Api(request, anonymous=True)
+    # The previous person's session, if any, ends before the next one begins.
+    forget_session(request)
+    r = await api.call(
+        "POST", "/auth/pin", json={"employee_number": number, "pin": form.get("pin", "")}
+    )
+    if r.status_code != 200:
+        return render(
+            request,
+            "pin_sign_in.html",
+            status=r.status_code,
+            department=department,
+            employee_number=number,
+            error=r.json().get("code", ""),
+            recorded=0,
+        )
+    store_tokens(request, r.json())
+    target = SHARED_CHECK_IN + (f"&department={quote(department, safe='')}" if department else "")
+    return redirect(request, target)
+
+
 @router.get("/password", name="web_password")
 async def password_page(request: Request, next: str = "") -> Response:
     Api.of(request)  # signed in (possibly with a password that must change)
@@ -228,10 +280,36 @@ async def change_password(request: Request) -> Response:
     return redirect(request, target)
 
 
+@router.get("/pin", name="web_pin")
+async def pin_page(request: Request) -> Response:
+    """Set my PIN (for the shared devices), with my password."""
+    visit = await Visit.start(request)
+    return visit.render(
+        "pin.html", error="", errors=[], saved=bool(request.query_params.get("saved"))
+    )
+
+
+@router.post("/pin", name="web_pin_post")
+async def set_pin(request: Request) -> Response:
+    form = await read_form(request)
+    visit = await Visit.start(request)
+    body = {"current_password": form.get("current_password", ""), "pin": form.get("pin", "")}
+    try:
+        await visit.api.put("/me/pin", body)
+    except ApiError as exc:
+        errors = [message for _, message in exc.field_errors()]
+        return visit.render(
+            "pin.html", status=exc.status, error=exc.code, errors=errors, saved=False
+        )
+    return redirect(request, "/pin?saved=1")
+
+
 @router.post("/sign-out", name="web_sign_out")
 async def sign_out(request: Request) -> Response:
-    await read_form(request)
+    form = await read_form(request)
     await end_session(request)
+    if form.get("shared"):  # a shared device: back to its PIN sign-in
+        return redirect(request, pin_sign_in_url(form.get("department", "")))
     return redirect(request, "/sign-in")
 
 
@@ -368,6 +446,9 @@ async def _checklists(visit: Visit, key_results: list[dict[str, Any]]) -> dict[s
 @router.get("/check-in", name="web_check_in")
 @router.get("/check-ins", name="web_check_ins")
 async def check_in_page(request: Request) -> Response:
+    if request.query_params.get("shared"):
+        # A shared device whose session ended goes back to its PIN sign-in.
+        request.state.pin_sign_in = pin_sign_in_url(request.query_params.get("department", ""))
     visit = await Visit.start(request)
     return await _check_in(visit, {}, None)
 
@@ -416,6 +497,8 @@ async def _check_in(
         department_names={d: v["name"] for d, v in departments.items()},
         form=form,
         shared=bool(form.get("shared") or visit.request.query_params.get("shared")),
+        shared_department=form.get("department")
+        or visit.request.query_params.get("department", ""),
         error=error,
         error_lines=error_lines or [],
         recorded=int(done) if done.isdigit() else 0,
@@ -426,6 +509,9 @@ async def _check_in(
 @router.post("/check-ins", name="web_check_ins_post")
 async def record_check_in(request: Request) -> Response:
     form = await read_form(request)
+    # A shared device whose session ended meanwhile goes back to its PIN sign-in.
+    if form.get("shared"):
+        request.state.pin_sign_in = pin_sign_in_url(form.get("department", ""))
     visit = await Visit.start(request)
     cycle, _ = await visit.cycle()
     cycle_id = form.get("cycle", "") or (cycle["id"] if cycle else "")
@@ -443,9 +529,9 @@ async def record_check_in(request: Request) -> Response:
         return await _check_in(visit, form, exc, cycle_id=cycle_id, error_lines=lines)
     recorded = len(result["check_ins"])
     if form.get("shared"):
-        # A shared device: the next person signs in to the same screen.
+        # A shared device: the next person signs in to the same screen (by PIN).
         await end_session(request)
-        return redirect(request, f"/sign-in?next={quote(SHARED_CHECK_IN, safe='')}&done={recorded}")
+        return redirect(request, pin_sign_in_url(form.get("department", ""), recorded))
     return redirect(request, f"/check-in?cycle={cycle_id}&done={recorded}")
 
 
@@ -852,8 +938,7 @@ async def qr_sheet(request: Request) -> Response:
     if wanted:
         departments = [d for d in departments if d["id"] == wanted]
     base = str(request.base_url).rstrip("/")
-    link = f"{base}/sign-in?next={quote(SHARED_CHECK_IN, safe='')}"
-    # The department in the link names the line the code hangs at (for people reading the
-    # address; the sign-in by employee number + PIN it is meant for does not exist yet).
-    codes = [(d, qr.svg(f"{link}&department={quote(d['id'], safe='')}")) for d in departments]
+    # Each code opens the PIN sign-in of a shared device; the department in the link names the
+    # line the code hangs at and comes back to the same screen after each check-in.
+    codes = [(d, qr.svg(base + pin_sign_in_url(d["id"]))) for d in departments]
     return visit.render("qr.html", codes=codes)

@@ -3,7 +3,8 @@
 **Session.** Signing in stores the API's access token (and its refresh token) in HttpOnly,
 SameSite=Lax cookies, ``Secure`` when the request came over https. When the access token
 has expired (minutes), the first API call that answers 401 swaps the refresh token for new
-tokens once (``POST /auth/refresh``) and the response carries the new cookies.
+tokens once (``POST /auth/refresh``) and the response carries the new cookies. A PIN sign-in
+on a shared device (``POST /auth/pin``) has an access token only: its session ends with it.
 
 **CSRF.** Every form carries the value of the ``stride_csrf`` cookie (double submit): a
 cross-site form cannot read the cookie, so it cannot send the matching field.
@@ -172,13 +173,18 @@ def finish(request: Request, response: Response) -> Response:
                 tokens["access_token"],
                 max_age=int(tokens["expires_in"]) + 3600,
             )
-            set_cookie(
-                request,
-                response,
-                REFRESH_COOKIE,
-                tokens["refresh_token"],
-                max_age=REFRESH_COOKIE_AGE,
-            )
+            if tokens.get("refresh_token"):
+                set_cookie(
+                    request,
+                    response,
+                    REFRESH_COOKIE,
+                    tokens["refresh_token"],
+                    max_age=REFRESH_COOKIE_AGE,
+                )
+            else:  # a PIN sign-in on a shared device: an access token only
+                response.delete_cookie(
+                    REFRESH_COOKIE, path="/", secure=_secure(request), httponly=True
+                )
         else:
             for name in (ACCESS_COOKIE, REFRESH_COOKIE):
                 response.delete_cookie(name, path="/", secure=_secure(request), httponly=True)

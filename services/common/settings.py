@@ -171,6 +171,9 @@ class GatewaySettings(StrideSettings):
     jwt_secret: SecretStr | None = None
     # Lifetime of an access token, in seconds.
     access_token_ttl: int = 15 * 60
+    # Lifetime of the access token of a PIN sign-in on a shared device, in seconds (it has no
+    # refresh token: the session ends then at the latest).
+    shared_device_token_ttl: int = 15 * 60
     # Seconds a successful API-key check is cached; a key revoked through another gateway
     # replica stops working after at most this long (at once on the replica that revoked it).
     api_key_cache_ttl: float = 5.0

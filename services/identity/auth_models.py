@@ -1,4 +1,5 @@
-"""Credential tables: passwords, sign-in failures, refresh tokens, API keys, invitation jobs."""
+"""Credential tables: passwords, PINs, sign-in failures, refresh tokens, API keys, invitation
+jobs."""
 
 from __future__ import annotations
 
@@ -19,6 +20,20 @@ class Credential(Base):
     )
     password_hash: Mapped[str] = mapped_column(Text, nullable=False)
     must_change_password: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    updated_at: Mapped[datetime] = created_at_column()
+
+
+class PinCredential(Base):
+    """A person's PIN for signing in on a shared device (argon2, like passwords). Failed PIN
+    sign-ins are counted in ``sign_in_failures`` under the key of ``"pin:"`` + the employee
+    number (see services/identity/handlers/pins.py)."""
+
+    __tablename__ = "pin_credentials"
+
+    employee_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("employees.id"), primary_key=True
+    )
+    pin_hash: Mapped[str] = mapped_column(Text, nullable=False)
     updated_at: Mapped[datetime] = created_at_column()
 
 

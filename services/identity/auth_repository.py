@@ -1,4 +1,4 @@
-"""Credential persistence: passwords, sign-in failures, refresh tokens, API keys, invitation
+"""Credential persistence: passwords, PINs, sign-in failures, refresh tokens, API keys, invitation
 jobs (and the people they belong to)."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from services.identity.auth_models import (
     InvitationJob,
     InvitationJobChunk,
     InvitationJobItem,
+    PinCredential,
     RefreshTokenRow,
     SignInFailure,
 )
@@ -28,6 +29,18 @@ from services.identity.repository import IdentityRepository
 class AuthRepository(IdentityRepository):
     async def credential(self, employee_id: str) -> Credential | None:
         return await self.session.get(Credential, employee_id)
+
+    async def pin(self, employee_id: str) -> PinCredential | None:
+        return await self.session.get(PinCredential, employee_id)
+
+    async def delete_pin(self, employee_id: str) -> bool:
+        """Remove a person's PIN; whether there was one."""
+        gone = await self.session.execute(
+            delete(PinCredential)
+            .where(PinCredential.employee_id == employee_id)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(gone, "rowcount", 0))
 
     async def with_password(self, employee_ids: Iterable[str]) -> set[str]:
         """Which of ``employee_ids`` have a password."""

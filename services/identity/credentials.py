@@ -1,8 +1,9 @@
-"""Pure credential rules: password policy, lockout, token and API-key formats (no I/O)."""
+"""Pure credential rules: password and PIN policy, lockout, token and API-key formats (no I/O)."""
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import secrets
 from dataclasses import dataclass
@@ -42,6 +43,30 @@ def check_password_policy(password: str, employee_number: str) -> None:
         raise InvalidArgument("weak_password", "a password needs both letters and other characters")
 
 
+MIN_PIN = 4
+MAX_PIN = 8
+_DIGITS = frozenset("0123456789")
+
+
+def pin_problem(pin: str) -> str:
+    """Why ``pin`` is not a usable PIN ("" when it is): 4–8 digits (ASCII), not one digit
+    repeated (``0000``), not a plain ascending or descending run (``1234``, ``654321``)."""
+    if not MIN_PIN <= len(pin) <= MAX_PIN or not set(pin) <= _DIGITS:
+        return f"a PIN is {MIN_PIN} to {MAX_PIN} digits"
+    if len(set(pin)) == 1:
+        return "a PIN must not be one digit repeated"
+    steps = {int(b) - int(a) for a, b in itertools.pairwise(pin)}
+    if steps in ({1}, {-1}):
+        return "a PIN must not be a run of consecutive digits"
+    return ""
+
+
+def check_pin_policy(pin: str) -> None:
+    problem = pin_problem(pin)
+    if problem:
+        raise InvalidArgument("weak_pin", problem)
+
+
 @dataclass(frozen=True)
 class LockoutPolicy:
     """After ``max_failures`` failed sign-ins with one login within ``window`` (from the
@@ -58,6 +83,14 @@ class LockoutPolicy:
         if locked_until is None or locked_until <= now:
             return None
         return max(1, math.ceil((locked_until - now).total_seconds()))
+
+
+# PIN sign-in (shared devices): 5 wrong PINs in a row for one employee number lock it for 15
+# minutes. "In a row": the count only starts over after a success (or a day without failures),
+# not every 15 minutes as for passwords, because a PIN has few possible values.
+PIN_LOCKOUT = LockoutPolicy(
+    max_failures=5, window=timedelta(days=1), lock_for=timedelta(minutes=15)
+)
 
 
 # Printed on paper slips: no characters that read alike (0/O, 1/l/I).

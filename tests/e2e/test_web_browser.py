@@ -346,14 +346,37 @@ async def test_the_qr_code_opens_the_check_in_on_a_shared_device(
         link = await page.locator("figure.qr svg title").text_content() or ""
     finally:
         await context.close()
-    assert link.startswith(org.stack.config.gateway_url + "/sign-in?next=")
+    assert link == (
+        f"{org.stack.config.gateway_url}/pin-sign-in?department={org.departments['plant']}"
+    )
+    # The person sets a PIN once, on their own phone, with their password.
+    own = await _context(browser, org.stack, viewport)
+    try:
+        page = await own.new_page()
+        await _sign_in(page, e, "/pin")
+        await page.get_by_label("Current password").fill(PASSWORD)
+        await page.get_by_label("New PIN").fill("2580")
+        await page.get_by_role("button", name="Save PIN").click()
+        await expect(page.locator("#pin-saved")).to_be_visible()
+        await _shot(page, "pin-set", viewport)
+    finally:
+        await own.close()
     device = await _context(browser, org.stack, viewport)
     try:
         page = await device.new_page()
-        await page.goto(link)  # what the phone's camera opens
-        await page.get_by_label("Employee number or e-mail").fill(e["employee_number"])
-        await page.get_by_label("Password").fill(PASSWORD)
+        await page.goto(link)  # what the shared phone's camera opens
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Sign in with your PIN")
+        pin = page.get_by_label("PIN", exact=True)
+        assert await pin.get_attribute("inputmode") == "numeric"
+        await page.get_by_label("Employee number", exact=True).fill(e["employee_number"])
+        await pin.fill("9513")  # a wrong PIN first
         await page.get_by_role("button", name="Sign in").click()
+        await expect(page.locator("#sign-in-error")).to_contain_text("Wrong employee number or PIN")
+        await _shot(page, "qr-pin-sign-in", viewport)
+        # Keyboard only: the number is kept, the PIN field has the focus; Enter submits.
+        await expect(page.get_by_label("PIN", exact=True)).to_be_focused()
+        await page.keyboard.type("2580")
+        await page.keyboard.press("Enter")
         await expect(page.locator("#shared-device")).to_be_visible()
         for title in ("Scrap rate down", "Kaizen ideas"):
             card = page.locator(f'fieldset[data-key-result="{krs[title]}"]')
@@ -361,7 +384,8 @@ async def test_the_qr_code_opens_the_check_in_on_a_shared_device(
         await page.get_by_role("button", name="Record all check-ins").click()
         # Signed out: the device is ready for the next person.
         await expect(page.locator("#check-in-done")).to_contain_text("Recorded 3 check-ins")
-        await expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Sign in with your PIN")
+        await expect(page).to_have_url(re.compile(r"/pin-sign-in\?department="))
         await _shot(page, "qr-shared-device-done", viewport)
     finally:
         await device.close()

@@ -565,9 +565,22 @@ async def login_body(w: World, column: str, target: str) -> Any:
     return {"login": w.people["l"].login, "password": PASSWORD}
 
 
+MATRIX_PIN = "2580"
+
+
+async def pin_login_body(w: World, column: str, target: str) -> Any:
+    """l's employee number and PIN (set the first time: every right PIN clears the count)."""
+    person = w.people["l"]
+    await w.stack.admin_grpc.auth.SetPin(
+        auth_pb2.SetPinRequest(employee_id=person.id, current_password=PASSWORD, pin=MATRIX_PIN)
+    )
+    return {"employee_number": person.login, "pin": MATRIX_PIN}
+
+
 ENDPOINTS: list[Endpoint] = [
     # sign-in
     Endpoint("POST", "/auth/login", PUBLIC, body=login_body),
+    Endpoint("POST", "/auth/pin", PUBLIC, body=pin_login_body),
     Endpoint("POST", "/auth/refresh", PUBLIC, body=refresh_token),
     Endpoint("GET", "/auth/me", ANY_CALLER),
     Endpoint(
@@ -580,6 +593,14 @@ ENDPOINTS: list[Endpoint] = [
     ),
     Endpoint(
         "POST", "/auth/logout", PEOPLE_ONLY, ok=(204, None), body=const({"refresh_token": "x"})
+    ),
+    Endpoint(
+        "PUT",
+        "/me/pin",
+        PEOPLE_ONLY,
+        # Reaches identity, which refuses the easy PIN: nothing changes.
+        ok=(422, "weak_pin"),
+        body=const({"current_password": PASSWORD, "pin": "1111"}),
     ),
     # organisation
     Endpoint("GET", "/departments", EVERYONE),
@@ -616,6 +637,15 @@ ENDPOINTS: list[Endpoint] = [
         RESET_ADMIN,
         params=other_admin,
         body=const({}),
+        variant="(an admin)",
+    ),
+    Endpoint("DELETE", "/employees/{employee_id}/pin", HR_ADMIN, ok=(204, None), params=employee),
+    Endpoint(
+        "DELETE",
+        "/employees/{employee_id}/pin",
+        RESET_ADMIN,
+        ok=(204, None),
+        params=other_admin,
         variant="(an admin)",
     ),
     # API keys and audit
@@ -1952,6 +1982,7 @@ async def test_every_openapi_operation_names_its_rule(world: World) -> None:
         ("GET", "/healthz", "health"),
         ("GET", "/readyz", "health"),
         ("POST", f"{API}/auth/login", "auth.login"),
+        ("POST", f"{API}/auth/pin", "auth.pin_login"),
         ("POST", f"{API}/auth/refresh", "auth.refresh"),
     }
     schemes = spec["components"]["securitySchemes"]

@@ -51,6 +51,7 @@ async def test_sign_in_and_who_am_i(stack: GatewayStack, dept: str) -> None:
         "roles": ["hr"],
         "scopes": [],
         "must_change_password": False,
+        "shared_device": False,
     }
     # email works as login too
     r = await stack.http.post(

@@ -486,6 +486,7 @@ async def test_the_dashboard_shows_the_apis_numbers(org: Org) -> None:
 
 async def test_the_qr_code_opens_the_check_in_of_a_shared_device(org: Org) -> None:
     plant = org.departments["plant"]
+    e = org.people["e"]
     async with Browser(org.stack) as b:
         await b.sign_in(org.people["hr"])
         r = await b.get(f"/qr?department={plant}")
@@ -493,32 +494,63 @@ async def test_the_qr_code_opens_the_check_in_of_a_shared_device(org: Org) -> No
         assert r.text.count("<svg") == 1
         (link,) = re.findall(r"<svg[^>]*><title>([^<]+)</title>", r.text)
         link = unescape(link)
-        assert link == f"{BASE}/sign-in?next=%2Fcheck-in%3Fshared%3D1&department={plant}"
-    # The shared device: scan, sign in, check in, and the next person finds the sign-in.
-    e = org.people["e"]
+        assert link == f"{BASE}/pin-sign-in?department={plant}"
+    # e sets a PIN on their own phone first (their password proves it is them).
+    async with Browser(org.stack) as phone:
+        await phone.sign_in(e)
+        page = await phone.get("/pin")
+        assert page.status_code == 200 and 'inputmode="numeric"' in page.text
+        r = await phone.post("/pin", {"current_password": e.password, "pin": "1234"})
+        assert r.status_code == 422 and "too easy to guess" in text(r)
+        r = await phone.post("/pin", {"current_password": "Wrong-pass-99", "pin": "2580"})
+        assert r.status_code == 403 and "The current password is wrong" in text(r)
+        r = await phone.post("/pin", {"current_password": e.password, "pin": "2580"})
+        assert r.status_code == 303 and r.headers["location"] == "/pin?saved=1"
+        assert "Your PIN is saved" in text(await phone.get("/pin?saved=1"))
+    # The shared device: scan, employee number + PIN, check in, and the next person finds the
+    # PIN sign-in again.
     async with Browser(org.stack) as device:
         page = await device.get(link.removeprefix(BASE))
         assert page.status_code == 200
+        assert 'inputmode="numeric"' in page.text and 'for="pin"' in page.text
         r = await device.post(
-            "/sign-in",
-            {"login": e.login, "password": e.password, "next": "/check-in?shared=1"},
+            "/pin-sign-in", {"employee_number": e.login, "pin": "9513", "department": plant}
         )
-        assert r.headers["location"] == "/check-in?shared=1"
-        page = await device.get("/check-in?shared=1")
+        assert r.status_code == 401 and "Wrong employee number or PIN" in text(r)
+        assert ACCESS_COOKIE not in device.http.cookies
+        r = await device.post(
+            "/pin-sign-in", {"employee_number": e.login, "pin": "2580", "department": plant}
+        )
+        assert r.status_code == 303, r.text
+        assert r.headers["location"] == f"/check-in?shared=1&department={plant}"
+        # A shared-device session has no refresh token: it ends with its access token.
+        assert ACCESS_COOKIE in device.http.cookies and REFRESH_COOKIE not in device.http.cookies
+        page = await device.get(r.headers["location"])
         assert 'name="shared" value="1"' in page.text
         assert "you are signed out once your check-in is recorded" in text(page)
+        # No credential changes from the shared device.
+        r = await device.post("/pin", {"current_password": e.password, "pin": "1357"})
+        assert r.status_code == 403 and "on your own device" in text(r)
         kr = org.key_results
-        form = {"cycle": org.cycle, "shared": "1"}
+        form = {"cycle": org.cycle, "shared": "1", "department": plant}
         for title in ("Scrap rate down", "Kaizen ideas", "Poka-yoke installed"):
             form[f"kr-{kr[title]}-value"] = "1"
             form[f"kr-{kr[title]}-confidence"] = "7"
         r = await device.post("/check-in", form)
         assert r.status_code == 303
-        assert r.headers["location"] == "/sign-in?next=%2Fcheck-in%3Fshared%3D1&done=3"
+        assert r.headers["location"] == f"/pin-sign-in?department={plant}&done=3"
         assert ACCESS_COOKIE not in device.http.cookies
         page = await device.get(r.headers["location"])
         assert "Recorded 3 check-ins" in text(page) and "the next person can sign in" in text(page)
-        assert (await device.get("/check-in?shared=1")).status_code == 303
+        r = await device.get(f"/check-in?shared=1&department={plant}")
+        assert r.status_code == 303 and r.headers["location"] == f"/pin-sign-in?department={plant}"
+        # "Not you?" on the shared check-in signs out back to the PIN sign-in.
+        await device.post(
+            "/pin-sign-in", {"employee_number": e.login, "pin": "2580", "department": plant}
+        )
+        r = await device.post("/sign-out", {"shared": "1", "department": plant})
+        assert r.headers["location"] == f"/pin-sign-in?department={plant}"
+        assert ACCESS_COOKIE not in device.http.cookies
 
 
 async def test_the_inbox_opens_what_an_item_links_to(org: Org) -> None:

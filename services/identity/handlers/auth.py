@@ -159,6 +159,9 @@ class SignIn:
             cred.updated_at = utcnow()
             await repo.clear_sign_in_failures(_own_logins(employee))  # unlocks
             await repo.revoke_sessions(employee.id, utcnow())  # a new password ends every session
+            if request.reset and await repo.delete_pin(employee.id):
+                # The account was thought at risk: its PIN goes too (set again with the password).
+                await uow.audit("auth.pin_reset", "employee", employee.id, detail="password reset")
             action = "auth.password_reset" if request.reset else "auth.password_change"
             await uow.audit(action, "employee", employee.id)
 

@@ -26,6 +26,7 @@ from services.identity.handlers.inbox import Inbox
 from services.identity.handlers.invitation_jobs import InvitationJobs
 from services.identity.handlers.invitations import Invitations
 from services.identity.handlers.org_sync import OrgSync
+from services.identity.handlers.pins import Pins
 from services.identity.inbox.repository import InboxRepository
 from services.identity.passwords import Passwords
 from services.identity.repository import IdentityRepository
@@ -84,6 +85,7 @@ async def setup(ctx: ServiceContext, server: grpc.aio.Server) -> None:
             ApiKeys(auth),
             Invitations(auth, passwords),
             InvitationJobs(auth, passwords),
+            Pins(auth, passwords),
         ),
         server,
     )

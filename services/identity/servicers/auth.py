@@ -1,4 +1,4 @@
-"""AuthService: sign-in, passwords, refresh tokens, API keys, initial passwords (at once or
+"""AuthService: sign-in, passwords, PINs, refresh tokens, API keys, initial passwords (at once or
 as a background job)."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from services.identity.handlers.api_keys import ApiKeys
 from services.identity.handlers.auth import SignIn
 from services.identity.handlers.invitation_jobs import InvitationJobs
 from services.identity.handlers.invitations import Invitations
+from services.identity.handlers.pins import Pins
 from stride.identity.v1 import auth_pb2 as pb
 from stride.identity.v1 import auth_pb2_grpc
 
@@ -20,11 +21,13 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         api_keys: ApiKeys,
         invitations: Invitations,
         invitation_jobs: InvitationJobs,
+        pins: Pins,
     ) -> None:
         self.sign_in = sign_in
         self.api_keys = api_keys
         self.invitations = invitations
         self.invitation_jobs = invitation_jobs
+        self.pins = pins
 
     async def Authenticate(
         self, request: pb.AuthenticateRequest, context: grpc.aio.ServicerContext
@@ -37,6 +40,23 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     ) -> pb.SetPasswordResponse:
         await self.sign_in.set_password(request)
         return pb.SetPasswordResponse()
+
+    async def SetPin(
+        self, request: pb.SetPinRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SetPinResponse:
+        await self.pins.set_pin(request)
+        return pb.SetPinResponse()
+
+    async def ResetPin(
+        self, request: pb.ResetPinRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ResetPinResponse:
+        return await self.pins.reset_pin(request.employee_id)
+
+    async def AuthenticatePin(
+        self, request: pb.AuthenticatePinRequest, context: grpc.aio.ServicerContext
+    ) -> pb.AuthenticateResponse:
+        principal = await self.pins.authenticate(request.employee_number, request.pin)
+        return pb.AuthenticateResponse(principal=principal)
 
     async def IssueRefreshToken(
         self, request: pb.IssueRefreshTokenRequest, context: grpc.aio.ServicerContext

@@ -99,6 +99,7 @@ def test_a_pending_password_change_allows_only_a_few_actions() -> None:
     assert allowed == {
         "health",
         "auth.login",
+        "auth.pin_login",
         "auth.refresh",
         "auth.me",
         "auth.password",
@@ -108,6 +109,26 @@ def test_a_pending_password_change_allows_only_a_few_actions() -> None:
         "web.page",
     }
     assert outcome(decide(limited, "department.read")) == "403 password_change_required"
+
+
+def test_a_shared_device_session_may_not_touch_credentials() -> None:
+    """Signed in by PIN on a shared device: no password, PIN or API-key changes."""
+    admin = Principal(id="e1", roles=frozenset({"admin"}), shared_device=True)
+    refused = {a for a in policy.RULES if policy.rule(a).personal_device_only}
+    assert refused == {
+        "auth.password",
+        "me.pin",
+        "employee.password_reset",
+        "employee.pin_reset",
+        "api_key.create",
+        "api_key.revoke",
+    }
+    for action in refused:
+        assert outcome(decide(admin, action, OWN)) == "403 shared_device_session", action
+    assert decide(admin, "auth.me").allowed
+    assert decide(admin, "api_key.list").allowed
+    personal = Principal(id="e1", roles=frozenset({"admin"}))
+    assert decide(personal, "api_key.create").allowed
 
 
 def test_facts_are_only_needed_when_the_decision_depends_on_them() -> None:

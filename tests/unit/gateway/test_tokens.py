@@ -196,3 +196,18 @@ def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.access_token_ttl == 600
     assert access_tokens(settings).issue(ANNA).expires_in == 600
     assert "eeee" not in repr(settings)  # a SecretStr
+
+
+def test_shared_device_claim_and_shorter_lifetime() -> None:
+    made = AccessTokens(SECRET, timedelta(minutes=15), shared_ttl=timedelta(minutes=5))
+    shared = Principal(id="emp-3", shared_device=True)
+    issued = made.issue(shared)
+    assert issued.expires_in == 300
+    claims = _claims(issued.token)
+    assert claims["shared"] is True
+    assert claims["exp"] - claims["iat"] == 300  # type: ignore[operator]
+    assert made.verify(issued.token).shared_device
+    assert "shared" not in _claims(made.issue(ANNA).token)
+    assert made.issue(ANNA).expires_in == 900
+    with pytest.raises(ConfigurationError):
+        AccessTokens(SECRET, timedelta(minutes=15), shared_ttl=timedelta(seconds=-1))

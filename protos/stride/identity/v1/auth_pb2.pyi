@@ -144,6 +144,108 @@ class SetPasswordResponse(_message.Message):
 Global___SetPasswordResponse: _TypeAlias = SetPasswordResponse  # noqa: Y015
 
 @_typing.final
+class SetPinRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMPLOYEE_ID_FIELD_NUMBER: _builtins.int
+    CURRENT_PASSWORD_FIELD_NUMBER: _builtins.int
+    PIN_FIELD_NUMBER: _builtins.int
+    employee_id: _builtins.str
+    current_password: _builtins.str
+    """The person's password: proof that it is them (a PIN is weaker than a password)."""
+    pin: _builtins.str
+    def __init__(
+        self,
+        *,
+        employee_id: _builtins.str = ...,
+        current_password: _builtins.str = ...,
+        pin: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["current_password", b"current_password", "employee_id", b"employee_id", "pin", b"pin"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetPinRequest: _TypeAlias = SetPinRequest  # noqa: Y015
+
+@_typing.final
+class SetPinResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetPinResponse: _TypeAlias = SetPinResponse  # noqa: Y015
+
+@_typing.final
+class ResetPinRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMPLOYEE_ID_FIELD_NUMBER: _builtins.int
+    employee_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        employee_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["employee_id", b"employee_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResetPinRequest: _TypeAlias = ResetPinRequest  # noqa: Y015
+
+@_typing.final
+class ResetPinResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HAD_PIN_FIELD_NUMBER: _builtins.int
+    had_pin: _builtins.bool
+    """Whether the person had a PIN (the answer is the same otherwise: nobody has one now)."""
+    def __init__(
+        self,
+        *,
+        had_pin: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["had_pin", b"had_pin"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResetPinResponse: _TypeAlias = ResetPinResponse  # noqa: Y015
+
+@_typing.final
+class AuthenticatePinRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMPLOYEE_NUMBER_FIELD_NUMBER: _builtins.int
+    PIN_FIELD_NUMBER: _builtins.int
+    employee_number: _builtins.str
+    pin: _builtins.str
+    def __init__(
+        self,
+        *,
+        employee_number: _builtins.str = ...,
+        pin: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["employee_number", b"employee_number", "pin", b"pin"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AuthenticatePinRequest: _TypeAlias = AuthenticatePinRequest  # noqa: Y015
+
+@_typing.final
 class IssueRefreshTokenRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -47,6 +47,21 @@ class AuthServiceStub:
                 request_serializer=stride_dot_identity_dot_v1_dot_auth__pb2.SetPasswordRequest.SerializeToString,
                 response_deserializer=stride_dot_identity_dot_v1_dot_auth__pb2.SetPasswordResponse.FromString,
                 _registered_method=True)
+        self.SetPin = channel.unary_unary(
+                '/stride.identity.v1.AuthService/SetPin',
+                request_serializer=stride_dot_identity_dot_v1_dot_auth__pb2.SetPinRequest.SerializeToString,
+                response_deserializer=stride_dot_identity_dot_v1_dot_auth__pb2.SetPinResponse.FromString,
+                _registered_method=True)
+        self.ResetPin = channel.unary_unary(
+                '/stride.identity.v1.AuthService/ResetPin',
+                request_serializer=stride_dot_identity_dot_v1_dot_auth__pb2.ResetPinRequest.SerializeToString,
+                response_deserializer=stride_dot_identity_dot_v1_dot_auth__pb2.ResetPinResponse.FromString,
+                _registered_method=True)
+        self.AuthenticatePin = channel.unary_unary(
+                '/stride.identity.v1.AuthService/AuthenticatePin',
+                request_serializer=stride_dot_identity_dot_v1_dot_auth__pb2.AuthenticatePinRequest.SerializeToString,
+                response_deserializer=stride_dot_identity_dot_v1_dot_auth__pb2.AuthenticateResponse.FromString,
+                _registered_method=True)
         self.IssueRefreshToken = channel.unary_unary(
                 '/stride.identity.v1.AuthService/IssueRefreshToken',
                 request_serializer=stride_dot_identity_dot_v1_dot_auth__pb2.IssueRefreshTokenRequest.SerializeToString,
@@ -130,6 +145,31 @@ class AuthServiceServicer:
     def SetPassword(self, request, context):
         """Sets a password: by the person (current_password required) or by HR/admin (reset, which
         makes the person change it at next sign-in).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetPin(self, request, context):
+        """PINs for signing in on a shared shop-floor device (printed QR codes open it). A person sets
+        their own (current_password required; 4-8 digits, not one digit repeated, not a run like
+        1234 or 654321: weak_pin); HR/admin remove one (ResetPin); a password reset removes it too.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResetPin(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AuthenticatePin(self, request, context):
+        """PIN sign-in by employee number: the same principal as Authenticate. A wrong PIN, an
+        unknown number and a person without a PIN all answer invalid_pin (UNAUTHENTICATED); after 5
+        failures in a row for one employee number it is refused for 15 minutes: pin_locked
+        (RESOURCE_EXHAUSTED with retry-after), whether or not the number exists.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -240,6 +280,21 @@ def add_AuthServiceServicer_to_server(servicer, server):
                     servicer.SetPassword,
                     request_deserializer=stride_dot_identity_dot_v1_dot_auth__pb2.SetPasswordRequest.FromString,
                     response_serializer=stride_dot_identity_dot_v1_dot_auth__pb2.SetPasswordResponse.SerializeToString,
+            ),
+            'SetPin': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetPin,
+                    request_deserializer=stride_dot_identity_dot_v1_dot_auth__pb2.SetPinRequest.FromString,
+                    response_serializer=stride_dot_identity_dot_v1_dot_auth__pb2.SetPinResponse.SerializeToString,
+            ),
+            'ResetPin': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResetPin,
+                    request_deserializer=stride_dot_identity_dot_v1_dot_auth__pb2.ResetPinRequest.FromString,
+                    response_serializer=stride_dot_identity_dot_v1_dot_auth__pb2.ResetPinResponse.SerializeToString,
+            ),
+            'AuthenticatePin': grpc.unary_unary_rpc_method_handler(
+                    servicer.AuthenticatePin,
+                    request_deserializer=stride_dot_identity_dot_v1_dot_auth__pb2.AuthenticatePinRequest.FromString,
+                    response_serializer=stride_dot_identity_dot_v1_dot_auth__pb2.AuthenticateResponse.SerializeToString,
             ),
             'IssueRefreshToken': grpc.unary_unary_rpc_method_handler(
                     servicer.IssueRefreshToken,
@@ -364,6 +419,87 @@ class AuthService:
             '/stride.identity.v1.AuthService/SetPassword',
             stride_dot_identity_dot_v1_dot_auth__pb2.SetPasswordRequest.SerializeToString,
             stride_dot_identity_dot_v1_dot_auth__pb2.SetPasswordResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetPin(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.identity.v1.AuthService/SetPin',
+            stride_dot_identity_dot_v1_dot_auth__pb2.SetPinRequest.SerializeToString,
+            stride_dot_identity_dot_v1_dot_auth__pb2.SetPinResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResetPin(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.identity.v1.AuthService/ResetPin',
+            stride_dot_identity_dot_v1_dot_auth__pb2.ResetPinRequest.SerializeToString,
+            stride_dot_identity_dot_v1_dot_auth__pb2.ResetPinResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AuthenticatePin(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stride.identity.v1.AuthService/AuthenticatePin',
+            stride_dot_identity_dot_v1_dot_auth__pb2.AuthenticatePinRequest.SerializeToString,
+            stride_dot_identity_dot_v1_dot_auth__pb2.AuthenticateResponse.FromString,
             options,
             channel_credentials,
             insecure,

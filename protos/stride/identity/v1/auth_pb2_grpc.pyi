@@ -25,6 +25,18 @@ class AuthServiceStub:
     """Sets a password: by the person (current_password required) or by HR/admin (reset, which
     makes the person change it at next sign-in).
     """
+    SetPin: _aio.UnaryUnaryMultiCallable[_auth_pb2.SetPinRequest, _auth_pb2.SetPinResponse]
+    """PINs for signing in on a shared shop-floor device (printed QR codes open it). A person sets
+    their own (current_password required; 4-8 digits, not one digit repeated, not a run like
+    1234 or 654321: weak_pin); HR/admin remove one (ResetPin); a password reset removes it too.
+    """
+    ResetPin: _aio.UnaryUnaryMultiCallable[_auth_pb2.ResetPinRequest, _auth_pb2.ResetPinResponse]
+    AuthenticatePin: _aio.UnaryUnaryMultiCallable[_auth_pb2.AuthenticatePinRequest, _auth_pb2.AuthenticateResponse]
+    """PIN sign-in by employee number: the same principal as Authenticate. A wrong PIN, an
+    unknown number and a person without a PIN all answer invalid_pin (UNAUTHENTICATED); after 5
+    failures in a row for one employee number it is refused for 15 minutes: pin_locked
+    (RESOURCE_EXHAUSTED with retry-after), whether or not the number exists.
+    """
     IssueRefreshToken: _aio.UnaryUnaryMultiCallable[_auth_pb2.IssueRefreshTokenRequest, _auth_pb2.RefreshToken]
     """Refresh tokens: opaque, stored hashed, rotated on every use; reuse revokes the family."""
     RotateRefreshToken: _aio.UnaryUnaryMultiCallable[_auth_pb2.RotateRefreshTokenRequest, _auth_pb2.RotateRefreshTokenResponse]
@@ -80,6 +92,36 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _abc.Awaitable[_auth_pb2.SetPasswordResponse]:
         """Sets a password: by the person (current_password required) or by HR/admin (reset, which
         makes the person change it at next sign-in).
+        """
+
+    @_abc_1.abstractmethod
+    def SetPin(
+        self,
+        request: _auth_pb2.SetPinRequest,
+        context: _aio.ServicerContext[_auth_pb2.SetPinRequest, _abc.Awaitable[_auth_pb2.SetPinResponse]],
+    ) -> _abc.Awaitable[_auth_pb2.SetPinResponse]:
+        """PINs for signing in on a shared shop-floor device (printed QR codes open it). A person sets
+        their own (current_password required; 4-8 digits, not one digit repeated, not a run like
+        1234 or 654321: weak_pin); HR/admin remove one (ResetPin); a password reset removes it too.
+        """
+
+    @_abc_1.abstractmethod
+    def ResetPin(
+        self,
+        request: _auth_pb2.ResetPinRequest,
+        context: _aio.ServicerContext[_auth_pb2.ResetPinRequest, _abc.Awaitable[_auth_pb2.ResetPinResponse]],
+    ) -> _abc.Awaitable[_auth_pb2.ResetPinResponse]: ...
+
+    @_abc_1.abstractmethod
+    def AuthenticatePin(
+        self,
+        request: _auth_pb2.AuthenticatePinRequest,
+        context: _aio.ServicerContext[_auth_pb2.AuthenticatePinRequest, _abc.Awaitable[_auth_pb2.AuthenticateResponse]],
+    ) -> _abc.Awaitable[_auth_pb2.AuthenticateResponse]:
+        """PIN sign-in by employee number: the same principal as Authenticate. A wrong PIN, an
+        unknown number and a person without a PIN all answer invalid_pin (UNAUTHENTICATED); after 5
+        failures in a row for one employee number it is refused for 15 minutes: pin_locked
+        (RESOURCE_EXHAUSTED with retry-after), whether or not the number exists.
         """
 
     @_abc_1.abstractmethod
