@@ -22,7 +22,7 @@ from tests.unit.gateway.conftest import bearer, make_client
 from tests.unit.gateway.fakes import FakeServices
 
 API = "/api/v1"
-PUBLIC = {"health", "auth.login", "auth.refresh"}
+PUBLIC = {"health", "auth.login", "auth.pin_login", "auth.refresh"}
 
 
 def _operations(settings: GatewaySettings, *, pages: bool = False) -> list[tuple[str, str, str]]:
@@ -53,6 +53,7 @@ def test_every_route_has_exactly_one_rule_and_every_rule_a_route(
         ("GET", "/healthz"),
         ("GET", "/readyz"),
         ("POST", f"{API}/auth/login"),
+        ("POST", f"{API}/auth/pin"),
         ("POST", f"{API}/auth/refresh"),
     }
 
