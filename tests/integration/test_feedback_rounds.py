@@ -13,12 +13,15 @@ import grpc
 import pytest
 from sqlalchemy import text
 
+from activities.feedback_rounds import FeedbackRoundActivities
 from services.common.errors import ERROR_CODE_KEY
+from services.common.settings import WorkerSettings
 from stride.feedback.v1 import feedback_pb2, feedback_pb2_grpc, rounds_pb2_grpc
 from stride.feedback.v1 import rounds_pb2 as pb
 from stride.identity.v1 import identity_pb2 as ipb
 from stride.identity.v1 import identity_pb2_grpc
 from tests.integration.services_fixtures import FeedbackStack, feedback_stack
+from workflows.round_rules import StartRoundsInput
 
 TODAY = date.today()
 DEADLINE = (TODAY + timedelta(days=30)).isoformat()
@@ -409,3 +412,16 @@ async def test_no_rounds_for_people_out_of_the_pilot(
         )
         subjects = {r.subject_id for r in (await rounds.StartRounds(everyone)).rounds}
         assert people["in"] in subjects and people["out"] not in subjects
+        # The cycle's activity takes the refusal as "no rounds", so the cycle goes on.
+        port = stack.runtimes["feedback"].port
+        acts = FeedbackRoundActivities(WorkerSettings(feedback_addr=f"127.0.0.1:{port}"))
+        result = await acts.start_rounds(
+            StartRoundsInput(
+                cycle_id=f"pilot-{tag}-cycle",
+                template_id=template.id,
+                department_id=shop.id,
+                deadline=DEADLINE,
+                nominations_due=DUE,
+            )
+        )
+        assert (result.started, result.already) == (0, 0)
