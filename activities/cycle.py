@@ -1,7 +1,8 @@
 """Activities of the cycle workflow: move the cycle's phase, close it (final scoring), and
 work out who gets a step's notification.
 
-Who is "everyone": the active people of pilot departments (identity); who has submitted or
+Who is "everyone": the active people in the pilot (identity; the rule is
+:mod:`services.common.pilot`); who has submitted or
 checked in: goals ``GetParticipation``. The choice itself is the pure :func:`audience`.
 """
 
@@ -20,8 +21,10 @@ from activities.clients import (
     to_application_error,
     workflow_actor,
 )
+from activities.pilot import pilot_departments
 from services.common.enums import enum_values
 from services.common.paging import MAX_PAGE_SIZE
+from services.common.pilot import person_in_pilot
 from services.common.settings import WorkerSettings
 from stride.common.v1 import common_pb2
 from stride.goals.v1 import goals_pb2, goals_pb2_grpc
@@ -210,21 +213,9 @@ class CycleActivities:
 async def pilot_people(
     identity: identity_pb2_grpc.IdentityServiceStub, md: tuple[tuple[str, str], ...]
 ) -> list[Person]:
-    """Active people of departments with Stride enabled (the pilot rollout)."""
-    pilot: set[str] = set()
-    token = ""
-    while True:
-        deps = await identity.ListDepartments(
-            identity_pb2.ListDepartmentsRequest(
-                page=common_pb2.PageRequest(page_size=MAX_PAGE_SIZE, page_token=token)
-            ),
-            timeout=CALL_TIMEOUT_SECONDS,
-            metadata=md,
-        )
-        pilot.update(d.id for d in deps.departments if d.stride_enabled)
-        token = deps.page.next_page_token
-        if not token:
-            break
+    """Active people in the pilot (:mod:`services.common.pilot`: their department and every
+    one above it have Stride enabled, or they have no department)."""
+    pilot = await pilot_departments(identity, md)
     people: list[Person] = []
     token = ""
     while True:
@@ -238,7 +229,8 @@ async def pilot_people(
         people.extend(
             Person(e.id, e.manager_id)
             for e in page.employees
-            if e.department_id in pilot and e.status == identity_pb2.EMPLOYEE_STATUS_ACTIVE
+            if person_in_pilot(e.department_id, pilot)
+            and e.status == identity_pb2.EMPLOYEE_STATUS_ACTIVE
         )
         token = page.page.next_page_token
         if not token:

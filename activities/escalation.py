@@ -5,8 +5,13 @@ The owner and the owner's direct manager (the first *active* manager of identity
 chain, as approvals pick theirs); the skip-level manager (the second active one); HR (active
 employees with the ``hr`` role) with the training courses that fit the owner's history
 (goals' key results of the owner in other cycles and their check-ins, HR's course catalogue in
-identity; the rule is :func:`workflows.ladder.recommend_courses`). Read-only, so retries are
-safe; identity or goals being down fails the attempt and the retry asks again.
+identity; the rule is :func:`workflows.ladder.recommend_courses`).
+
+An owner out of the pilot (:mod:`services.common.pilot`) has nobody told about them: no
+manager, skip-level manager or HR is returned (and identity delivers nothing to the owner).
+
+Read-only, so retries are safe; identity or goals being down fails the attempt and the retry
+asks again.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from activities.clients import (
     to_application_error,
     workflow_actor,
 )
+from activities.pilot import in_pilot
 from services.common.settings import WorkerSettings
 from stride.common.v1 import common_pb2
 from stride.goals.v1 import goals_pb2, goals_pb2_grpc
@@ -80,8 +86,21 @@ class EscalationActivities:
                 raise to_application_error("identity", err, ERROR_REFUSED) from err
         return [m.id for m in chain.managers if m.status == identity_pb2.EMPLOYEE_STATUS_ACTIVE]
 
+    async def _owner_in_pilot(self, owner_id: str) -> bool:
+        """Whether the key result's owner is in the pilot: out of it, nobody is told."""
+        async with channel(self.settings.identity_addr) as ch:
+            identity = identity_pb2_grpc.IdentityServiceStub(ch)
+            try:
+                return await in_pilot(identity, metadata(workflow_actor()), owner_id)
+            except grpc.aio.AioRpcError as err:
+                raise to_application_error("identity", err, ERROR_REFUSED) from err
+
     @activity.defn(name=RECIPIENTS_ACTIVITY)
     async def recipients(self, input: RecipientsInput) -> Recipients:
+        """The owner and their direct manager; no manager when the owner is out of the pilot
+        (and identity delivers nothing to the owner then)."""
+        if not await self._owner_in_pilot(input.owner_id):
+            return Recipients(owner_id=input.owner_id)
         active = await self._active_managers(input.owner_id)
         return Recipients(owner_id=input.owner_id, manager_id=active[0] if active else "")
 
@@ -95,7 +114,10 @@ class EscalationActivities:
 
     @activity.defn(name=SKIP_LEVEL_ACTIVITY)
     async def skip_level_manager(self, input: SkipLevelInput) -> SkipLevel:
-        """The owner's manager's manager ("" when the chain has fewer than two active)."""
+        """The owner's manager's manager ("" when the chain has fewer than two active, or the
+        owner is out of the pilot)."""
+        if not await self._owner_in_pilot(input.owner_id):
+            return SkipLevel(owner_id=input.owner_id)
         active = await self._active_managers(input.owner_id)
         return SkipLevel(
             owner_id=input.owner_id, skip_level_id=active[1] if len(active) > 1 else ""
@@ -103,7 +125,10 @@ class EscalationActivities:
 
     @activity.defn(name=HR_NOTICE_ACTIVITY)
     async def hr_notice_recipients(self, input: HrNoticeInput) -> HrNotice:
-        """HR, the owner's comparable earlier key results that were at risk, and the courses."""
+        """HR, the owner's comparable earlier key results that were at risk, and the courses
+        (nobody when the owner is out of the pilot)."""
+        if not await self._owner_in_pilot(input.owner_id):
+            return HrNotice(hr_ids=[])
         async with channel(self.settings.identity_addr) as ch:
             identity = identity_pb2_grpc.IdentityServiceStub(ch)
             try:

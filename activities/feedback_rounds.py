@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import grpc
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.clients import (
     CALL_TIMEOUT_SECONDS,
@@ -44,6 +45,8 @@ from workflows.round_rules import (
 )
 from workflows.vocabulary import RATER_NOMINATED
 
+# The feedback service's refusal of rounds for a department out of the pilot.
+NOT_IN_PILOT = "department_not_in_pilot"
 T = TypeVar("T")
 Call = Callable[[rounds_pb2_grpc.RoundServiceStub], Awaitable[T]]
 # StartRounds creates a round (and its raters) per person in scope: a whole organisation.
@@ -148,9 +151,17 @@ class FeedbackRoundActivities:
             deadline=input.deadline,
             nominations_due=input.nominations_due,
         )
-        found = await self._call(
-            lambda stub: stub.StartRounds(
-                request, timeout=START_ROUNDS_TIMEOUT_SECONDS, metadata=self._md()
+        try:
+            found = await self._call(
+                lambda stub: stub.StartRounds(
+                    request, timeout=START_ROUNDS_TIMEOUT_SECONDS, metadata=self._md()
+                )
             )
-        )
+        except ApplicationError as err:
+            # The cycle's department was switched out of the pilot meanwhile: its people get
+            # no rounds, and the cycle goes on (a refusal would fail the cycle workflow).
+            if err.details and err.details[0] == NOT_IN_PILOT:
+                activity.logger.info("no 360 rounds: the department is out of the pilot")
+                return StartRoundsResult()
+            raise
         return StartRoundsResult(started=len(found.rounds), already=found.already)

@@ -10,7 +10,10 @@ identity is unavailable (a restart), since failing the attempt there would send 
 (A crash of the worker itself between the SMTP server accepting the mail and the record leaves
 one window, milliseconds wide, in which a retry re-sends it, with the same Message-ID.)
 
-A recipient identity does not know is skipped (logged); identity or the SMTP server being
+A recipient out of the pilot (their department, or one above it, does not have Stride enabled:
+:mod:`services.common.pilot`) gets nothing: identity writes no inbox item and says so, and
+no e-mail is sent (counted in :attr:`NotifyResult.out_of_pilot`). A recipient identity does
+not know is skipped (logged); identity or the SMTP server being
 down fails the attempt, and the retry picks up where it stopped.
 
 A request with an :class:`~workflows.notifications.Invitation` attaches the same ``.ics``
@@ -154,6 +157,10 @@ class NotifyActivities:
                             log.warning("notification skipped", key=key, reason=error_code(err))
                             continue
                         raise to_application_error("identity", err, ERROR_REFUSED) from err
+                    if delivered.out_of_pilot:
+                        # Out of the pilot (services/common/pilot.py): no item, no e-mail.
+                        result.out_of_pilot += 1
+                        continue
                     if delivered.created:
                         result.delivered += 1
                     else:

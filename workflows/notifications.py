@@ -164,6 +164,8 @@ class NotifyResult:
     emailed: int = 0
     # Recipients without an e-mail address (or e-mail disabled): inbox only.
     inbox_only: int = 0
+    # Recipients out of the pilot (their department does not have Stride enabled): nothing.
+    out_of_pilot: int = 0
 
 
 @dataclass

@@ -1,11 +1,11 @@
-"""The HR console (docs/web.md): cycles, risk rules, org sync runs, invitations, audit
-search and exports, for HR and admins.
+"""The HR console (docs/web.md): cycles, risk rules, org sync runs, invitations, the pilot
+rollout (which departments have Stride on), audit search and exports, for HR and admins.
 
 As every page, these call the gateway's own API as the signed-in person: the API's rules
 decide (``cycle.create``, ``cycle.close``, ``risk_rules.update``, ``org_sync.read``,
-``org.invite``, ``audit.list``, ``goals.export``: HR and admin), and a refusal is shown as
-the API gives it. The navigation shows the console to HR and admins only; that is a
-convenience, not the protection.
+``org.invite``, ``department.update``, ``audit.list``, ``goals.export``: HR and admin), and
+a refusal is shown as the API gives it. The navigation shows the console to HR and admins
+only; that is a convenience, not the protection.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from gateway.security import Allow
 from gateway.web.pages import Visit, as_number
 from gateway.web.render import redirect
 from gateway.web.session import ApiError, finish, read_form
+from services.common.pilot import PilotDepartment, enabled_departments
 from workflows.vocabulary import DEFAULT_TIME_ZONE
 
 router = APIRouter(include_in_schema=False, dependencies=[Allow(WEB_PAGE)])
@@ -219,6 +220,67 @@ async def invitation_slips(request: Request, job_id: PathId) -> Response:
     """The job's slips (an XLSX to print), handed out once by the API."""
     visit = await Visit.start(request)
     return finish(request, await visit.api.download(f"/org/invitations/jobs/{job_id}/slips"))
+
+
+# -- pilot rollout ----------------------------------------------------------------------------
+
+
+def pilot_rows(departments: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The departments as a tree (each after its parent, siblings by name) with their depth,
+    their own switch and whether they are in the pilot (:mod:`services.common.pilot`: on
+    only when every department above is on too)."""
+    enabled = enabled_departments(
+        PilotDepartment(d["id"], d.get("parent_id", ""), d.get("stride_enabled", True))
+        for d in departments.values()
+    )
+    children: dict[str, list[dict[str, Any]]] = {}
+    for d in departments.values():
+        parent = d.get("parent_id", "")
+        children.setdefault(parent if parent in departments else "", []).append(d)
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
+
+    def walk(parent: str, depth: int) -> None:
+        for d in sorted(children.get(parent, []), key=lambda d: (d["name"], d["id"])):
+            if d["id"] in seen:
+                continue
+            seen.add(d["id"])
+            rows.append({**d, "depth": depth, "in_pilot": d["id"] in enabled})
+            walk(d["id"], depth + 1)
+
+    walk("", 0)
+    return rows
+
+
+async def _pilot(visit: Visit, *, status: int = 200, error: ApiError | None = None) -> Response:
+    return visit.render(
+        "hr_pilot.html",
+        status=status,
+        rows=pilot_rows(await visit.departments()),
+        error=error,
+        saved=visit.request.query_params.get("saved", ""),
+    )
+
+
+@router.get("/hr/pilot", name="web_hr_pilot")
+async def pilot(request: Request) -> Response:
+    """Which departments have Stride on (the pilot rollout), with a switch for each."""
+    return await _pilot(await Visit.start(request))
+
+
+@router.post("/hr/pilot/{department_id}", name="web_hr_pilot_set")
+async def set_pilot(request: Request, department_id: PathId) -> Response:
+    """Switch Stride on or off for one department (``PATCH /departments/{id}``)."""
+    form = await read_form(request)
+    visit = await Visit.start(request)
+    wanted = form.get("stride_enabled", "")
+    # Anything but the form's two values goes to the API as typed, which refuses it (422).
+    switch: Any = {"true": True, "false": False}.get(wanted, wanted)
+    try:
+        await visit.api.patch(f"/departments/{department_id}", {"stride_enabled": switch})
+    except ApiError as exc:
+        return await _pilot(visit, status=exc.status, error=exc)
+    return redirect(request, f"/hr/pilot?{urlencode({'saved': department_id})}")
 
 
 # -- audit search -----------------------------------------------------------------------------

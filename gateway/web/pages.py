@@ -40,6 +40,7 @@ from gateway.web.session import (
     set_cookie,
     store_tokens,
 )
+from services.common.pilot import PilotDepartment, enabled_departments, person_in_pilot
 from services.goals.domain import MAX_KEY_RESULT_OWNERS
 from workflows.vocabulary import (
     DATA_SOURCE_TELEMETRY,
@@ -109,6 +110,16 @@ class Visit:
             found = await self.api.all_pages("/departments")
             self._departments = {d["id"]: d for d in found}
         return self._departments
+
+    async def in_pilot(self) -> bool:
+        """Whether the visitor is in the pilot (:mod:`services.common.pilot`: their department
+        and every one above it have Stride enabled). Out of it, pages show no prompts."""
+        departments = await self.departments()
+        enabled = enabled_departments(
+            PilotDepartment(d["id"], d.get("parent_id", ""), d.get("stride_enabled", True))
+            for d in departments.values()
+        )
+        return person_in_pilot(self.me.get("department_id", ""), enabled)
 
     async def people(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """id → employee, for those the visitor may read (others are left out)."""
@@ -343,6 +354,8 @@ async def my_okrs(request: Request) -> Response:
     # Key results the visitor owns under someone else's objective.
     others = [kr for kr in key_results if kr["objective_id"] not in mine]
     copied = request.query_params.get("copied", "")
+    # Out of the pilot: no prompts (check in, copy last cycle's goals), a notice instead.
+    pilot = await visit.in_pilot()
     return visit.render(
         "okrs.html",
         cycle=cycle,
@@ -350,8 +363,9 @@ async def my_okrs(request: Request) -> Response:
         objectives=objectives,
         by_objective=by_objective,
         others=others,
-        previous=previous_cycle(cycles, cycle) if cycle and not objectives else None,
+        previous=previous_cycle(cycles, cycle) if cycle and not objectives and pilot else None,
         copied=int(copied) if copied.isdigit() else None,
+        in_pilot=pilot,
     )
 
 
@@ -541,8 +555,13 @@ async def record_check_in(request: Request) -> Response:
 @router.get("/inbox", name="web_inbox")
 async def inbox(request: Request) -> Response:
     visit = await Visit.start(request)
-    found = await visit.api.get("/me/inbox", page_size=INBOX_PAGE)
-    return visit.render("inbox.html", items=found["items"], unread=found["unread_count"])
+    found, pilot = await asyncio.gather(
+        visit.api.get("/me/inbox", page_size=INBOX_PAGE), visit.in_pilot()
+    )
+    # Out of the pilot: the items stay readable, without an unread count calling for action.
+    return visit.render(
+        "inbox.html", items=found["items"], unread=found["unread_count"], in_pilot=pilot
+    )
 
 
 @router.post("/inbox/{item_id}", name="web_inbox_open")

@@ -272,6 +272,9 @@ class Api:
     async def put(self, path: str, body: dict[str, Any]) -> Any:
         return _body(await self.call("PUT", path, json=body))
 
+    async def patch(self, path: str, body: dict[str, Any]) -> Any:
+        return _body(await self.call("PATCH", path, json=body))
+
     async def download(self, path: str, **params: Any) -> Response:
         """The API's file answer at ``path`` passed on to the browser as it streams (its
         type, name and size headers kept); a refusal raises :class:`ApiError`. The caller

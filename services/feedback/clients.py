@@ -69,6 +69,8 @@ class Department:
     id: str
     parent_id: str
     head_id: str
+    # The pilot rollout flag (services/common/pilot.py decides with the ancestors').
+    stride_enabled: bool = True
 
 
 class Org:
@@ -137,7 +139,10 @@ class Org:
             lambda page: self.identity.ListDepartments(
                 ipb.ListDepartmentsRequest(page=page), timeout=DEADLINE_SECONDS
             ),
-            lambda found: [Department(d.id, d.parent_id, d.head_id) for d in found.departments],
+            lambda found: [
+                Department(d.id, d.parent_id, d.head_id, d.stride_enabled)
+                for d in found.departments
+            ],
         )
 
     async def active_employees(self, department_id: str = "") -> list[ipb.Employee]:

@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from services.common.pilot import PilotDepartment, enabled_departments
 from services.identity.domain import login_key
 from services.identity.models import Department, Employee
 
@@ -80,6 +81,15 @@ class IdentityRepository:
         up = up.union(select(parent.parent_id, parent.id).where(parent.id == up.c.id))
         rows = (await self.session.execute(select(up.c.id).where(up.c.id.is_not(None)))).all()
         return [r.id for r in rows]
+
+    async def pilot_departments(self) -> frozenset[str]:
+        """The departments in the pilot (:mod:`services.common.pilot`): one query of every
+        department's id, parent and flag (an organisation has dozens, not thousands)."""
+        query = select(Department.id, Department.parent_id, Department.stride_enabled)
+        rows = (await self.session.execute(query)).all()
+        return enabled_departments(
+            PilotDepartment(r.id, r.parent_id or "", r.stride_enabled) for r in rows
+        )
 
     async def list_departments(
         self, limit: int, offset: int, root_id: str = ""

@@ -13,12 +13,15 @@ import grpc
 import pytest
 from sqlalchemy import text
 
+from activities.feedback_rounds import FeedbackRoundActivities
 from services.common.errors import ERROR_CODE_KEY
+from services.common.settings import WorkerSettings
 from stride.feedback.v1 import feedback_pb2, feedback_pb2_grpc, rounds_pb2_grpc
 from stride.feedback.v1 import rounds_pb2 as pb
 from stride.identity.v1 import identity_pb2 as ipb
 from stride.identity.v1 import identity_pb2_grpc
 from tests.integration.services_fixtures import FeedbackStack, feedback_stack
+from workflows.round_rules import StartRoundsInput
 
 TODAY = date.today()
 DEADLINE = (TODAY + timedelta(days=30)).isoformat()
@@ -364,3 +367,61 @@ async def test_a_raised_threshold_applies_at_close(
             pb.GetRoundResultsRequest(round_id=opened.id, viewer_id=p["HR"])
         )
         assert r.threshold == 4 and not r.released and not groups(r)["all"].released
+
+
+async def test_no_rounds_for_people_out_of_the_pilot(
+    database_url: str | None, data_dir: Path, nats_url: str
+) -> None:
+    """A department switched off (or under one that is) gets no 360 rounds: asked for by
+    name it is refused, and a round for everyone leaves its people out."""
+    async with feedback_stack(database_url, data_dir, nats_url) as stack:
+        rounds = rounds_stub(stack)
+        identity = identity_pb2_grpc.IdentityServiceStub(stack.identity)
+        tag = uuid.uuid4().hex[:6]
+        plant = await identity.CreateDepartment(
+            ipb.CreateDepartmentRequest(name=f"Plant {tag}", stride_enabled=False)
+        )
+        shop = await identity.CreateDepartment(
+            ipb.CreateDepartmentRequest(name=f"Shop {tag}", parent_id=plant.id)
+        )
+        office = await identity.CreateDepartment(ipb.CreateDepartmentRequest(name=f"Office {tag}"))
+        people = {}
+        for name, dept in (("out", shop.id), ("in", office.id)):
+            e = await identity.CreateEmployee(
+                ipb.CreateEmployeeRequest(
+                    employee_number=f"E{uuid.uuid4().hex[:8]}", name=name, department_id=dept
+                )
+            )
+            people[name] = e.id
+        template = await rounds.CreateTemplate(
+            pb.CreateTemplateRequest(name="360", questions=QUESTIONS)
+        )
+        by_name = pb.StartRoundsRequest(
+            cycle_id=f"pilot-{tag}",
+            template_id=template.id,
+            department_id=shop.id,
+            deadline=DEADLINE,
+            nominations_due=DUE,
+        )
+        assert await refused(rounds.StartRounds, by_name) == (
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "department_not_in_pilot",
+        )
+        everyone = pb.StartRoundsRequest(
+            cycle_id=f"pilot-{tag}", template_id=template.id, deadline=DEADLINE, nominations_due=DUE
+        )
+        subjects = {r.subject_id for r in (await rounds.StartRounds(everyone)).rounds}
+        assert people["in"] in subjects and people["out"] not in subjects
+        # The cycle's activity takes the refusal as "no rounds", so the cycle goes on.
+        port = stack.runtimes["feedback"].port
+        acts = FeedbackRoundActivities(WorkerSettings(feedback_addr=f"127.0.0.1:{port}"))
+        result = await acts.start_rounds(
+            StartRoundsInput(
+                cycle_id=f"pilot-{tag}-cycle",
+                template_id=template.id,
+                department_id=shop.id,
+                deadline=DEADLINE,
+                nominations_due=DUE,
+            )
+        )
+        assert (result.started, result.already) == (0, 0)

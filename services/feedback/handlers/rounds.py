@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from services.common.errors import DomainError, FailedPrecondition, InvalidArgument
 from services.common.models import new_id, utcnow
 from services.common.outbox import new_event_meta
+from services.common.pilot import PilotDepartment, enabled_departments, person_in_pilot
 from services.feedback.domain.rounds import (
     approved_raters,
     checked_cycle_id,
@@ -57,15 +58,25 @@ async def _full(repo: RoundRepository, row: Round) -> pb.Round:
 
 # --- start -------------------------------------------------------------------------------------
 async def start(deps: RoundDeps, request: pb.StartRoundsRequest) -> pb.StartRoundsResponse:
-    """One round per active employee in scope, with self, manager and direct reports as
-    raters; subjects who have a round in this cycle already are counted, not touched."""
+    """One round per active employee in scope and in the pilot, with self, manager and
+    direct reports as raters; subjects who have a round in this cycle already are counted,
+    not touched. A department out of the pilot is refused (``department_not_in_pilot``)."""
     cycle_id = checked_cycle_id(request.cycle_id)
     today = datetime.now(ZoneInfo(deps.time_zone)).date()
     deadline, due = round_dates(request.deadline, request.nominations_due, today)
     department_id = request.department_id.strip()
+    departments = await deps.org.departments()
+    pilot = enabled_departments(
+        PilotDepartment(d.id, d.parent_id, d.stride_enabled) for d in departments
+    )
     if department_id:
-        if department_id not in {d.id for d in await deps.org.departments()}:
+        if department_id not in {d.id for d in departments}:
             raise InvalidArgument("unknown_department", "department not found")
+        if department_id not in pilot:
+            raise FailedPrecondition(
+                "department_not_in_pilot",
+                "Stride is not enabled for this department (or a department above it)",
+            )
     async with deps.reading() as repo:
         template = await template_of(repo, request.template_id)
     if template.archived:
@@ -75,7 +86,13 @@ async def start(deps: RoundDeps, request: pb.StartRoundsRequest) -> pb.StartRoun
     for e in everyone:
         if e.manager_id:
             reports.setdefault(e.manager_id, []).append(e.id)
-    in_scope = [e for e in everyone if not department_id or e.department_id == department_id]
+    # People out of the pilot get no round (nobody would be asked about them).
+    in_scope = [
+        e
+        for e in everyone
+        if (not department_id or e.department_id == department_id)
+        and person_in_pilot(e.department_id, pilot)
+    ]
     created: list[pb.Round] = []
     try:
         async with deps.units() as uow:

@@ -11,6 +11,7 @@ from datetime import date
 
 from services.common.errors import InvalidArgument, NotFound
 from services.common.models import rfc3339, utcnow
+from services.common.pilot import person_in_pilot
 from services.common.uow import Units
 from services.identity.channels import domain
 from services.identity.channels.models import (
@@ -148,13 +149,15 @@ class Channels:
 
     async def targets(self, employee_ids: list[str]) -> pb.RobotTargets:
         """The robots of the given people's departments (each robot once, with the people
-        in its department in the order given); people identity does not know are skipped."""
+        in its department in the order given); people identity does not know, and people out of
+        the pilot (:mod:`services.common.pilot`), are skipped."""
         async with reading(self.units) as repo:
             people = await repo.employees_by_ids(employee_ids)
+            pilot = await repo.pilot_departments()
             by_department: dict[str, list[str]] = {}
             for employee_id in dict.fromkeys(employee_ids):
                 person = people.get(employee_id)
-                if person is not None:
+                if person is not None and person_in_pilot(person.department_id, pilot):
                     by_department.setdefault(person.department_id, []).append(employee_id)
             rows = await repo.robots(by_department)
             return pb.RobotTargets(

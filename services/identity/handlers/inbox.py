@@ -2,8 +2,9 @@
 
 Deliver is idempotent by key: the row is unique by key, so a second delivery (a retried
 activity, a workflow that continued as new, two workers racing) finds the stored item and
-writes nothing. Inbox rows are not audited (they are the system talking to people, not
-people changing things) and emit no events.
+writes nothing. A recipient out of the pilot (:mod:`services.common.pilot`) gets nothing:
+the answer says ``out_of_pilot`` and no row is written. Inbox rows are not audited (they are
+the system talking to people, not people changing things) and emit no events.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from services.common.errors import InvalidArgument, NotFound
 from services.common.models import new_id, utcnow
 from services.common.paging import next_page_token, page_window
+from services.common.pilot import person_in_pilot
 from services.common.uow import Units
 from services.identity.handlers import reading
 from services.identity.inbox.models import InboxItem
@@ -63,6 +65,9 @@ class Inbox:
                 recipient = await repo.get_employee(request.recipient_id)
                 if recipient is None:
                     raise InvalidArgument("unknown_recipient", "recipient not found")
+                if not person_in_pilot(recipient.department_id, await repo.pilot_departments()):
+                    # Out of the pilot: Stride tells them nothing (see services.common.pilot).
+                    return pb.DeliverResponse(out_of_pilot=True)
                 row = await repo.by_key(request.key)
                 if row is None:
                     row = InboxItem(

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from stride.common.v1 import common_pb2 as stride_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1estride/identity/v1/inbox.proto\x12\x12stride.identity.v1\x1a\x1dstride/common/v1/common.proto\"\xd9\x01\n\tInboxItem\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0crecipient_id\x18\x02 \x01(\t\x12\x0b\n\x03key\x18\x03 \x01(\t\x12\x10\n\x08template\x18\x04 \x01(\t\x12\x10\n\x08title_zh\x18\x05 \x01(\t\x12\x10\n\x08title_en\x18\x06 \x01(\t\x12\x0f\n\x07\x62ody_zh\x18\x07 \x01(\t\x12\x0f\n\x07\x62ody_en\x18\x08 \x01(\t\x12\x0c\n\x04link\x18\t \x01(\t\x12\x12\n\ncreated_at\x18\n \x01(\t\x12\x0f\n\x07read_at\x18\x0b \x01(\t\x12\x12\n\nemailed_at\x18\x0c \x01(\t\"\x99\x01\n\x0e\x44\x65liverRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x14\n\x0crecipient_id\x18\x02 \x01(\t\x12\x10\n\x08template\x18\x03 \x01(\t\x12\x10\n\x08title_zh\x18\x04 \x01(\t\x12\x10\n\x08title_en\x18\x05 \x01(\t\x12\x0f\n\x07\x62ody_zh\x18\x06 \x01(\t\x12\x0f\n\x07\x62ody_en\x18\x07 \x01(\t\x12\x0c\n\x04link\x18\x08 \x01(\t\"n\n\x0f\x44\x65liverResponse\x12+\n\x04item\x18\x01 \x01(\x0b\x32\x1d.stride.identity.v1.InboxItem\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x0e\n\x06locale\x18\x04 \x01(\t\"j\n\x10ListInboxRequest\x12\x14\n\x0crecipient_id\x18\x01 \x01(\t\x12\x13\n\x0bunread_only\x18\x02 \x01(\x08\x12+\n\x04page\x18\x03 \x01(\x0b\x32\x1d.stride.common.v1.PageRequest\"\x85\x01\n\x11ListInboxResponse\x12,\n\x05items\x18\x01 \x03(\x0b\x32\x1d.stride.identity.v1.InboxItem\x12,\n\x04page\x18\x02 \x01(\x0b\x32\x1e.stride.common.v1.PageResponse\x12\x14\n\x0cunread_count\x18\x03 \x01(\x05\"3\n\x0fMarkReadRequest\x12\x14\n\x0crecipient_id\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\" \n\x12MarkEmailedRequest\x12\n\n\x02id\x18\x01 \x01(\t2\xe2\x02\n\x0cInboxService\x12R\n\x07\x44\x65liver\x12\".stride.identity.v1.DeliverRequest\x1a#.stride.identity.v1.DeliverResponse\x12X\n\tListInbox\x12$.stride.identity.v1.ListInboxRequest\x1a%.stride.identity.v1.ListInboxResponse\x12N\n\x08MarkRead\x12#.stride.identity.v1.MarkReadRequest\x1a\x1d.stride.identity.v1.InboxItem\x12T\n\x0bMarkEmailed\x12&.stride.identity.v1.MarkEmailedRequest\x1a\x1d.stride.identity.v1.InboxItemb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1estride/identity/v1/inbox.proto\x12\x12stride.identity.v1\x1a\x1dstride/common/v1/common.proto\"\xd9\x01\n\tInboxItem\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0crecipient_id\x18\x02 \x01(\t\x12\x0b\n\x03key\x18\x03 \x01(\t\x12\x10\n\x08template\x18\x04 \x01(\t\x12\x10\n\x08title_zh\x18\x05 \x01(\t\x12\x10\n\x08title_en\x18\x06 \x01(\t\x12\x0f\n\x07\x62ody_zh\x18\x07 \x01(\t\x12\x0f\n\x07\x62ody_en\x18\x08 \x01(\t\x12\x0c\n\x04link\x18\t \x01(\t\x12\x12\n\ncreated_at\x18\n \x01(\t\x12\x0f\n\x07read_at\x18\x0b \x01(\t\x12\x12\n\nemailed_at\x18\x0c \x01(\t\"\x99\x01\n\x0e\x44\x65liverRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x14\n\x0crecipient_id\x18\x02 \x01(\t\x12\x10\n\x08template\x18\x03 \x01(\t\x12\x10\n\x08title_zh\x18\x04 \x01(\t\x12\x10\n\x08title_en\x18\x05 \x01(\t\x12\x0f\n\x07\x62ody_zh\x18\x06 \x01(\t\x12\x0f\n\x07\x62ody_en\x18\x07 \x01(\t\x12\x0c\n\x04link\x18\x08 \x01(\t\"\x84\x01\n\x0f\x44\x65liverResponse\x12+\n\x04item\x18\x01 \x01(\x0b\x32\x1d.stride.identity.v1.InboxItem\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x0e\n\x06locale\x18\x04 \x01(\t\x12\x14\n\x0cout_of_pilot\x18\x05 \x01(\x08\"j\n\x10ListInboxRequest\x12\x14\n\x0crecipient_id\x18\x01 \x01(\t\x12\x13\n\x0bunread_only\x18\x02 \x01(\x08\x12+\n\x04page\x18\x03 \x01(\x0b\x32\x1d.stride.common.v1.PageRequest\"\x85\x01\n\x11ListInboxResponse\x12,\n\x05items\x18\x01 \x03(\x0b\x32\x1d.stride.identity.v1.InboxItem\x12,\n\x04page\x18\x02 \x01(\x0b\x32\x1e.stride.common.v1.PageResponse\x12\x14\n\x0cunread_count\x18\x03 \x01(\x05\"3\n\x0fMarkReadRequest\x12\x14\n\x0crecipient_id\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\" \n\x12MarkEmailedRequest\x12\n\n\x02id\x18\x01 \x01(\t2\xe2\x02\n\x0cInboxService\x12R\n\x07\x44\x65liver\x12\".stride.identity.v1.DeliverRequest\x1a#.stride.identity.v1.DeliverResponse\x12X\n\tListInbox\x12$.stride.identity.v1.ListInboxRequest\x1a%.stride.identity.v1.ListInboxResponse\x12N\n\x08MarkRead\x12#.stride.identity.v1.MarkReadRequest\x1a\x1d.stride.identity.v1.InboxItem\x12T\n\x0bMarkEmailed\x12&.stride.identity.v1.MarkEmailedRequest\x1a\x1d.stride.identity.v1.InboxItemb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,16 +36,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_INBOXITEM']._serialized_end=303
   _globals['_DELIVERREQUEST']._serialized_start=306
   _globals['_DELIVERREQUEST']._serialized_end=459
-  _globals['_DELIVERRESPONSE']._serialized_start=461
-  _globals['_DELIVERRESPONSE']._serialized_end=571
-  _globals['_LISTINBOXREQUEST']._serialized_start=573
-  _globals['_LISTINBOXREQUEST']._serialized_end=679
-  _globals['_LISTINBOXRESPONSE']._serialized_start=682
-  _globals['_LISTINBOXRESPONSE']._serialized_end=815
-  _globals['_MARKREADREQUEST']._serialized_start=817
-  _globals['_MARKREADREQUEST']._serialized_end=868
-  _globals['_MARKEMAILEDREQUEST']._serialized_start=870
-  _globals['_MARKEMAILEDREQUEST']._serialized_end=902
-  _globals['_INBOXSERVICE']._serialized_start=905
-  _globals['_INBOXSERVICE']._serialized_end=1259
+  _globals['_DELIVERRESPONSE']._serialized_start=462
+  _globals['_DELIVERRESPONSE']._serialized_end=594
+  _globals['_LISTINBOXREQUEST']._serialized_start=596
+  _globals['_LISTINBOXREQUEST']._serialized_end=702
+  _globals['_LISTINBOXRESPONSE']._serialized_start=705
+  _globals['_LISTINBOXRESPONSE']._serialized_end=838
+  _globals['_MARKREADREQUEST']._serialized_start=840
+  _globals['_MARKREADREQUEST']._serialized_end=891
+  _globals['_MARKEMAILEDREQUEST']._serialized_start=893
+  _globals['_MARKEMAILEDREQUEST']._serialized_end=925
+  _globals['_INBOXSERVICE']._serialized_start=928
+  _globals['_INBOXSERVICE']._serialized_end=1282
 # @@protoc_insertion_point(module_scope)

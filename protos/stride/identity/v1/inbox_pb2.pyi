@@ -125,6 +125,7 @@ class DeliverResponse(_message.Message):
     CREATED_FIELD_NUMBER: _builtins.int
     EMAIL_FIELD_NUMBER: _builtins.int
     LOCALE_FIELD_NUMBER: _builtins.int
+    OUT_OF_PILOT_FIELD_NUMBER: _builtins.int
     created: _builtins.bool
     """False when an item with the key existed already (nothing was written)."""
     email: _builtins.str
@@ -132,6 +133,10 @@ class DeliverResponse(_message.Message):
     ("zh-CN", "en"; "" when unknown: both languages), for the e-mail copy.
     """
     locale: _builtins.str
+    out_of_pilot: _builtins.bool
+    """True when the recipient is out of the pilot (their department, or one above it, does not
+    have Stride enabled): nothing was written and nothing is to be sent.
+    """
     @_builtins.property
     def item(self) -> Global___InboxItem: ...
     def __init__(
@@ -141,10 +146,11 @@ class DeliverResponse(_message.Message):
         created: _builtins.bool = ...,
         email: _builtins.str = ...,
         locale: _builtins.str = ...,
+        out_of_pilot: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["item", b"item"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "email", b"email", "item", b"item", "locale", b"locale"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "email", b"email", "item", b"item", "locale", b"locale", "out_of_pilot", b"out_of_pilot"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
