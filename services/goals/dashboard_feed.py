@@ -3,9 +3,9 @@ dashboard read models (services/goals/handlers/dashboards.py) up to date.
 
 Events are reduced to the (cycle, department) pairs they touch
 (services/goals/domain/dashboards.py ``touched``), whose rows are recomputed from the goals
-tables and acked after the commit. A refresh follows an idle stream's first event at once;
-under a steady stream (a Monday morning's check-ins) the events of up to ``REFRESH_SECONDS``
-are gathered into one refresh, so a department is recomputed at most once per window
+tables and acked after the commit. A refresh follows an idle stream's first event at once,
+and any event followed by a quiet ``QUIET_SECONDS``; under a steady stream (a Monday
+morning's check-ins) the events of up to ``REFRESH_SECONDS`` are gathered into one refresh, so a department is recomputed at most once per window
 instead of once per small batch (each refresh reads the department's key results and
 check-ins: at 245 check-ins/s, refreshing every batch cost PostgreSQL more CPU than the
 check-ins themselves). Recomputing is idempotent (the rows are a function of
@@ -44,6 +44,9 @@ NAK_DELAY_SECONDS = 2.0
 RESTART_SECONDS = 2.0
 # The longest a dashboard lags the events under a steady stream (plus one refresh).
 REFRESH_SECONDS = 2.0
+# A gap this long between events ends the window early (a quiet stack's dashboards follow
+# each change within a fraction of a second).
+QUIET_SECONDS = 0.1
 
 
 class DashboardFeed(PullConsumerTask):
@@ -95,14 +98,15 @@ class DashboardFeed(PullConsumerTask):
 
     async def follow(self, sub: Any) -> None:
         """Fetch events and refresh what they touched: at once after a quiet spell, else
-        when the window since the last refresh has passed or a full batch is waiting."""
+        when the stream pauses, the window since the last refresh has passed or a full batch
+        is waiting."""
         loop = asyncio.get_running_loop()
         pending: list[Any] = []
         touched: set[tuple[str, str]] = set()
         last_refresh = -self.refresh_seconds
         while True:
             due = last_refresh + self.refresh_seconds
-            wait = max(0.01, due - loop.time()) if pending else 1.0
+            wait = min(QUIET_SECONDS, max(0.01, due - loop.time())) if pending else 1.0
             try:
                 msgs = await sub.fetch(BATCH - len(pending), timeout=wait)
             except (NatsTimeoutError, TimeoutError):

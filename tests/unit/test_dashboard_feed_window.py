@@ -1,6 +1,7 @@
 """The dashboard feed's refresh window (services/goals/dashboard_feed.py): an idle stream's
-first event is refreshed at once; a steady stream is gathered into one refresh per window,
-every event acknowledged after the refresh that covers it."""
+first event is refreshed at once, so is an event the stream pauses after; a steady stream is
+gathered into one refresh per window, every event acknowledged after the refresh that
+covers it."""
 
 from __future__ import annotations
 
@@ -87,6 +88,23 @@ async def test_a_steady_stream_is_refreshed_once_per_window() -> None:
         assert sum(n for n, _ in feed.refreshes) == sent
         assert feed.refreshes[-1][1] <= {("c", f"d{i}") for i in range(4)}
         assert any(len(touched) == 4 for _, touched in feed.refreshes[1:])
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_a_pause_ends_the_window() -> None:
+    feed, sub = _Feed(refresh_seconds=30.0), _Sub()
+    task = asyncio.create_task(feed.follow(sub))
+    try:
+        await sub.queue.put(_Msg("d1"))
+        await feed.until_handled(1)
+        # Within the (long) window: refreshed once the stream pauses, not when it ends.
+        await sub.queue.put(_Msg("d2"))
+        await sub.queue.put(_Msg("d3"))
+        await feed.until_handled(3)
+        assert feed.refreshes[1:] == [(2, {("c", "d2"), ("c", "d3")})]
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
