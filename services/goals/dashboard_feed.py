@@ -4,14 +4,14 @@ dashboard read models (services/goals/handlers/dashboards.py) up to date.
 Events are reduced to the (cycle, department) pairs they touch
 (services/goals/domain/dashboards.py ``touched``), whose rows are recomputed from the goals
 tables and acked after the commit. A refresh follows an idle stream's first event at once,
-and any event followed by a quiet ``QUIET_SECONDS``; under a steady stream (a Monday
-morning's check-ins) the events of up to ``REFRESH_SECONDS`` are gathered into one refresh, so a department is recomputed at most once per window
-instead of once per small batch (each refresh reads the department's key results and
-check-ins: at 245 check-ins/s, refreshing every batch cost PostgreSQL more CPU than the
-check-ins themselves). Recomputing is idempotent (the rows are a function of
-the tables, keyed by cycle, department and week), so a redelivered or replayed event changes
-nothing; a failed batch is nak'ed and redelivered. A new consumer (first start, or a new
-name) builds the whole read model from the tables and follows the stream from then on.
+and any event the stream pauses ``QUIET_SECONDS`` after; under a steady stream (a Monday
+morning's check-ins) the events of up to ``REFRESH_SECONDS`` are gathered into one refresh,
+so a busy department is recomputed at most once per window instead of once per small batch
+(each refresh reads the department's key results and check-ins). Recomputing is idempotent
+(the rows are a function of the tables, keyed by cycle, department and week), so a
+redelivered or replayed event changes nothing; a failed batch is nak'ed and redelivered. A
+new consumer (first start, or a new name) builds the whole read model from the tables and
+follows the stream from then on.
 """
 
 from __future__ import annotations
