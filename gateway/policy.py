@@ -7,6 +7,7 @@ A rule grants *reaches* to roles:
 - ``direct_reports`` / ``transitive_reports``: its owner reports to the caller (directly /
   anywhere below them in the management chain);
 - ``department``: it belongs to a department the caller heads, or one below it;
+- ``member``: it belongs to the caller's own department (not those below it);
 - ``all``: any object (HR, admin, executive for reads, API keys with the right scope).
 
 Roles are the granted ``hr``, ``admin`` and ``executive`` plus three every person has:
@@ -90,6 +91,8 @@ class Reach(StrEnum):
     DIRECT_REPORTS = "direct_reports"
     TRANSITIVE_REPORTS = "transitive_reports"
     DEPARTMENT = "department"
+    # The object's department is the caller's own (a line's shared-device records).
+    MEMBER = "member"
     # The caller is among the object's approvers (an approval's approver_ids).
     APPROVER = "approver"
     ALL = "all"
@@ -102,6 +105,7 @@ class Relation(StrEnum):
     DIRECT_MANAGER = "direct_manager"
     INDIRECT_MANAGER = "indirect_manager"
     DEPARTMENT_HEAD = "department_head"
+    MEMBER = "member"
     APPROVER = "approver"
 
 
@@ -110,6 +114,7 @@ _COVERS: dict[Reach, frozenset[Relation]] = {
     Reach.DIRECT_REPORTS: frozenset({Relation.DIRECT_MANAGER}),
     Reach.TRANSITIVE_REPORTS: frozenset({Relation.DIRECT_MANAGER, Relation.INDIRECT_MANAGER}),
     Reach.DEPARTMENT: frozenset({Relation.DEPARTMENT_HEAD}),
+    Reach.MEMBER: frozenset({Relation.MEMBER}),
     Reach.APPROVER: frozenset({Relation.APPROVER}),
     Reach.ALL: frozenset(Relation),
 }
@@ -145,6 +150,8 @@ def relations(principal: Principal, facts: Facts) -> frozenset[Relation]:
             found.add(Relation.INDIRECT_MANAGER)
     if me in facts.department_heads:
         found.add(Relation.DEPARTMENT_HEAD)
+    if facts.department_id and facts.department_id == principal.department_id:
+        found.add(Relation.MEMBER)
     if me in facts.approver_ids:
         found.add(Relation.APPROVER)
     return frozenset(found)
@@ -367,6 +374,18 @@ _GOAL_RULES = (
         api_scope="goals:write",
         resource="department",
         read_action="checklist.read",
+    ),
+    # A line's daily inspection is recorded by the people of that line (the shared device's
+    # PIN session); not by its heads above, HR or API keys (machines post samples directly):
+    # a record of an inspection nobody on the line made would be made up. Admin may do
+    # everything, as everywhere (trying a line's set-up out).
+    Rule(
+        "inspection.submit",
+        "Record the daily inspection of one's own department (line): its members (admin)",
+        {EMPLOYEE: Reach.MEMBER, ADMIN: Reach.ALL},
+        resource="department",
+        read_action="department.read",
+        refusal=("not_a_member", "Only the people of this line may record its inspection."),
     ),
     Rule(
         "revision.request",

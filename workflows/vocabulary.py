@@ -265,6 +265,11 @@ WEIGHT_TOTAL = 100
 CURRENCY_CODE = r"[A-Z]{3}"
 # A checklist item's stable id, e.g. "inspection-records".
 CHECKLIST_ITEM_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+# A line's daily inspection (the department checklist ticked on a shared device) becomes one
+# telemetry sample of this metric: source = the department's id, value = the share of the
+# checklist's items ticked (0..1; 1 = the inspection record is complete), in this unit.
+INSPECTION_METRIC = "inspection_complete"
+INSPECTION_UNIT = "ratio"
 
 
 # -- feedback (services/feedback) -------------------------------------------------------------

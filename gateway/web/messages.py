@@ -356,6 +356,26 @@ EN: dict[str, str] = {
     "recorded.",
     "qr.print": "Print",
     "qr.caption": "Scan for the weekly check-in",
+    "qr.caption_inspection": "Scan for the line's daily inspection",
+    "pin_sign_in.intro_inspection": "Shared device: enter your employee number and PIN to "
+    "record the line's daily inspection. You are signed out once it is recorded.",
+    "inspection.title": "Daily inspection",
+    "inspection.line": "Line: {line}",
+    "inspection.items": "Checklist: tick what you checked and found in order",
+    "inspection.shared": "Shared device: {name}, you are signed out once the inspection is "
+    "recorded.",
+    "inspection.submit": "Record the inspection",
+    "inspection.sign_out": "Not you, or nothing to record? Sign out",
+    "inspection.done": "Inspection recorded. Thank you!",
+    "inspection.refused": "The inspection was not recorded.",
+    "inspection.no_line": "This device's line is unknown: scan the line's code again.",
+    "inspection.not_member": "This device belongs to {line}; you are in {own}. Only the people "
+    "of {line} record its inspection: sign out.",
+    "inspection.error.no_checklist": "This line has no checklist to inspect yet: its head sets "
+    "it (the same checklist as the weekly check-in's).",
+    "inspection.error.unknown_checklist_item": "The checklist changed meanwhile: the form shows "
+    "it as it is now; tick again and record.",
+    "inspection.error.not_a_member": "Only the people of this line may record its inspection.",
 }
 
 ZH: dict[str, str] = {
@@ -698,6 +718,24 @@ ZH: dict[str, str] = {
     "qr.intro": "打印此页;在共享设备上扫码后用工号和 PIN 码登录,填写周进展,提交后自动退出登录。",
     "qr.print": "打印",
     "qr.caption": "扫码填写周进展",
+    "qr.caption_inspection": "扫码填写产线日常点检",
+    "pin_sign_in.intro_inspection": "共享设备:输入工号和 PIN 码填写产线日常点检,"
+    "提交后自动退出登录。",
+    "inspection.title": "日常点检",
+    "inspection.line": "产线:{line}",
+    "inspection.items": "点检表:勾选已检查且正常的项目",
+    "inspection.shared": "共享设备:{name},点检提交后将自动退出登录。",
+    "inspection.submit": "提交点检",
+    "inspection.sign_out": "不是您本人,或无需填写?退出登录",
+    "inspection.done": "点检已记录。谢谢!",
+    "inspection.refused": "点检未能记录。",
+    "inspection.no_line": "无法识别本设备所属产线:请重新扫描产线的二维码。",
+    "inspection.not_member": "本设备属于{line};您属于{own}。"
+    "只有{line}的人员可以填写其点检:请退出登录。",
+    "inspection.error.no_checklist": "该产线还没有点检表:由其负责人设置(与周进展的检查清单相同)。",
+    "inspection.error.unknown_checklist_item": "点检表已变更:表单已按当前内容显示,"
+    "请重新勾选后提交。",
+    "inspection.error.not_a_member": "只有该产线的人员可以填写其点检。",
 }
 
 # In the order of the vocabulary's LANGUAGES (Chinese, English).

@@ -56,8 +56,12 @@ _ORGANISATION_ROLES = frozenset({HR, ADMIN, EXECUTIVE})
 
 # The check-in on a shared device (the QR codes open it): signs its person out after recording.
 SHARED_CHECK_IN = "/check-in?shared=1"
-# The sign-in of a shared device: employee number + PIN, then SHARED_CHECK_IN.
+# The sign-in of a shared device: employee number + PIN, then SHARED_CHECK_IN (or, with
+# then=inspection, the line's daily inspection: SHARED_INSPECTION).
 PIN_SIGN_IN = "/pin-sign-in"
+SHARED_INSPECTION = "/inspection?shared=1"
+# What a shared device opens after the PIN sign-in (the `then` of its QR code's link).
+THEN_INSPECTION = "inspection"
 # The inbox page shows the newest items only.
 INBOX_PAGE = 50
 
@@ -212,26 +216,45 @@ async def sign_in(request: Request) -> Response:
     return redirect(request, target)
 
 
-def pin_sign_in_url(department: str = "", done: int = 0) -> str:
+def pin_sign_in_url(
+    department: str = "", done: int = 0, *, then: str = "", inspected: bool = False
+) -> str:
     query = []
     if department:
         query.append(f"department={quote(department, safe='')}")
+    if then == THEN_INSPECTION:
+        query.append(f"then={THEN_INSPECTION}")
     if done:
         query.append(f"done={done}")
+    if inspected:
+        query.append("inspected=1")
     return PIN_SIGN_IN + (f"?{'&'.join(query)}" if query else "")
 
 
+def shared_page_url(department: str, then: str) -> str:
+    """Where a shared device goes after the PIN sign-in: the check-in, or the inspection."""
+    target = SHARED_INSPECTION if then == THEN_INSPECTION else SHARED_CHECK_IN
+    return target + (f"&department={quote(department, safe='')}" if department else "")
+
+
 @router.get(PIN_SIGN_IN, name="web_pin_sign_in")
-async def pin_sign_in_page(request: Request, department: str = "", done: str = "") -> Response:
+async def pin_sign_in_page(
+    request: Request, department: str = "", done: str = "", then: str = "", inspected: str = ""
+) -> Response:
     """A shared device's sign-in (the printed QR codes open it): employee number + PIN, then
-    the person's check-in; ``done``: the check-in just recorded (its person signed out)."""
+    the person's check-in (or, ``then=inspection``, the line's daily inspection); ``done``:
+    the check-ins just recorded, ``inspected``: the inspection just recorded (its person
+    signed out)."""
     return render(
         request,
         "pin_sign_in.html",
         department=department,
+        then=then if then == THEN_INSPECTION else "",
+        next_page=shared_page_url(department, then),
         employee_number="",
         error="",
         recorded=int(done) if done.isdigit() else 0,
+        inspected=inspected == "1",
     )
 
 
@@ -239,6 +262,7 @@ async def pin_sign_in_page(request: Request, department: str = "", done: str = "
 async def pin_sign_in(request: Request) -> Response:
     form = await read_form(request)
     department = form.get("department", "")
+    then = form.get("then", "")
     number = form.get("employee_number", "").strip()
     api = Api(request, anonymous=True)
     # The previous person's session, if any, ends before the next one begins.
@@ -252,13 +276,15 @@ async def pin_sign_in(request: Request) -> Response:
             "pin_sign_in.html",
             status=r.status_code,
             department=department,
+            then=then if then == THEN_INSPECTION else "",
+            next_page=shared_page_url(department, then),
             employee_number=number,
             error=r.json().get("code", ""),
             recorded=0,
+            inspected=False,
         )
     store_tokens(request, r.json())
-    target = SHARED_CHECK_IN + (f"&department={quote(department, safe='')}" if department else "")
-    return redirect(request, target)
+    return redirect(request, shared_page_url(department, then))
 
 
 @router.get("/password", name="web_password")
@@ -320,7 +346,9 @@ async def sign_out(request: Request) -> Response:
     form = await read_form(request)
     await end_session(request)
     if form.get("shared"):  # a shared device: back to its PIN sign-in
-        return redirect(request, pin_sign_in_url(form.get("department", "")))
+        return redirect(
+            request, pin_sign_in_url(form.get("department", ""), then=form.get("then", ""))
+        )
     return redirect(request, "/sign-in")
 
 
@@ -958,6 +986,14 @@ async def qr_sheet(request: Request) -> Response:
         departments = [d for d in departments if d["id"] == wanted]
     base = str(request.base_url).rstrip("/")
     # Each code opens the PIN sign-in of a shared device; the department in the link names the
-    # line the code hangs at and comes back to the same screen after each check-in.
-    codes = [(d, qr.svg(base + pin_sign_in_url(d["id"]))) for d in departments]
+    # line the code hangs at and comes back to the same screen after each check-in. A second
+    # code per line opens its daily inspection the same way.
+    codes = [
+        (
+            d,
+            qr.svg(base + pin_sign_in_url(d["id"])),
+            qr.svg(base + pin_sign_in_url(d["id"], then=THEN_INSPECTION)),
+        )
+        for d in departments
+    ]
     return visit.render("qr.html", codes=codes)

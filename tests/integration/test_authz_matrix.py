@@ -273,6 +273,8 @@ SELF_SCORE = grid(  # people only, the owner (and admin)
 APPROVAL_READ = grid(any="Y Y 4 Y Y 4 Y S U")
 CHECKLIST_WRITE = grid(any="F F Y Y Y F Y S U")  # Operations' checklist; h heads it
 BLOCKERS = grid(any="F F Y Y Y F Y S U")  # Operations' blockers; h heads it
+# Operations' daily inspection: e, m and h are its members (h heads it, HR does not belong).
+INSPECTION = grid(any="Y Y Y B Y B S S U")
 EVERYONE = grid(any="Y Y Y Y Y Y Y S U")
 PEOPLE_ONLY = grid(any="Y Y Y Y Y Y S S U")
 ANY_CALLER = grid(any="Y Y Y Y Y Y Y Y U")
@@ -554,6 +556,17 @@ async def import_file(w: World, column: str, target: str) -> Upload:
 
 
 CHECKLIST = {"items": [{"id": "records", "label_zh": "记录完整", "label_en": "Records complete"}]}
+
+
+async def inspection(w: World, column: str, target: str) -> Any:
+    """Operations has its checklist (whatever ran before), and the inspection ticks it."""
+    await w.stack.goals.SetChecklist(
+        gpb.SetChecklistRequest(
+            department_id=w.departments["ops"],
+            items=[gpb.ChecklistItem(**item) for item in CHECKLIST["items"]],
+        )
+    )
+    return {"checked": ["records"]}
 
 
 async def refresh_token(w: World, column: str, target: str) -> Any:
@@ -854,6 +867,14 @@ ENDPOINTS: list[Endpoint] = [
         CHECKLIST_WRITE,
         params=ops,
         body=const(CHECKLIST),
+    ),
+    Endpoint(
+        "POST",
+        "/departments/{department_id}/inspections",
+        INSPECTION,
+        ok=(201, None),
+        params=ops,
+        body=inspection,
     ),
     Endpoint("GET", "/approvals", EVERYONE),
     Endpoint(
@@ -1886,6 +1907,7 @@ EXPECTED: dict[str, tuple[int, str | None]] = {
     "N": (409, "no_manager"),
     "O": (403, "not_objective_owner"),
     "W": (403, "own_round"),
+    "B": (403, "not_a_member"),
 }
 
 

@@ -32,7 +32,8 @@ def outcome(d: Decision) -> str:
 
 
 def test_relations() -> None:
-    assert policy.relations(EMP, OWN) == {Relation.OWNER}
+    # e1 is in ops too: a member of the object's department.
+    assert policy.relations(EMP, OWN) == {Relation.OWNER, Relation.MEMBER}
     assert policy.relations(BOSS, OWN) == {Relation.DIRECT_MANAGER}
     assert policy.relations(SKIP, OWN) == {Relation.INDIRECT_MANAGER}
     assert policy.relations(HEAD, OWN_WITH_HEAD) == {Relation.DEPARTMENT_HEAD}
@@ -56,6 +57,19 @@ def test_relations() -> None:
         (EMP, "objective.read", ELSEWHERE, "404 objective_not_found"),
         (KEY_READ, "key_result.read", ELSEWHERE, "allow"),
         (KEY_TELEMETRY, "key_result.read", ELSEWHERE, "403 insufficient_scope"),
+        # a line's daily inspection: the line's members (and admin); heads above, HR and
+        # API keys not
+        (EMP, "inspection.submit", Facts(department_id="ops"), "allow"),
+        (EMP, "inspection.submit", Facts(department_id="sales"), "403 not_a_member"),
+        (
+            HEAD,
+            "inspection.submit",
+            Facts(department_id="ops", department_heads=("h1",)),
+            "403 not_a_member",
+        ),
+        (HR, "inspection.submit", Facts(department_id="ops"), "403 not_a_member"),
+        (ADMIN, "inspection.submit", Facts(department_id="ops"), "allow"),
+        (KEY_TELEMETRY, "inspection.submit", Facts(department_id="ops"), "403 insufficient_scope"),
         # writing check-ins: the owner (and admin) only
         (EMP, "checkin.record", OWN, "allow"),
         (BOSS, "checkin.record", OWN, "403 forbidden"),  # may read it: 403
