@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from gateway.web import hr, pages, static
+from gateway.web import feedback_pages, hr, pages, static
 from gateway.web.render import redirect, render
 from gateway.web.session import (
     ApiError,
@@ -46,6 +46,7 @@ async def _refused(request: Request, exc: Exception) -> Response:
 def install(app: FastAPI) -> None:
     app.include_router(pages.router)
     app.include_router(hr.router)
+    app.include_router(feedback_pages.router)
     app.include_router(static.router)
     app.add_exception_handler(SignInRequired, _sign_in)
     app.add_exception_handler(PasswordChangeRequired, _password)
