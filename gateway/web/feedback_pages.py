@@ -25,7 +25,6 @@ from gateway.web.session import ApiError, read_form
 from workflows.vocabulary import (
     ASK_OPEN,
     CHALLENGE_OPEN,
-    CHALLENGE_RESOLVED,
     PRAISE_TAG_IMPROVEMENT,
     QUESTION_RATING,
     RATING_MAX,
@@ -336,7 +335,8 @@ async def _challenge(visit: Visit, challenge_id: str, *, status: int = 200, **ct
         title=titles.get(challenge["objective_id"], ""),
         people=people,
         may_answer=owner and challenge["status"] == CHALLENGE_OPEN,
-        may_resolve=owner and challenge["status"] != CHALLENGE_RESOLVED,
+        # Answering or resolving closes an open challenge (the owner's two ways to close it).
+        may_resolve=owner and challenge["status"] == CHALLENGE_OPEN,
         **ctx,
     )
 

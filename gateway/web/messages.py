@@ -490,6 +490,7 @@ EN: dict[str, str] = {
     "error.feedback_request_not_found": "This request does not exist, or it is not yours.",
     "error.challenge_not_found": "This challenge does not exist, or you may not see it.",
     "error.objective_not_found": "This objective does not exist, or you may not see it.",
+    "error.no_manager": "You have no manager to write to.",
     "error.not_a_participant": "Only the people invited to the meeting, HR and admins see it.",
 }
 
@@ -962,6 +963,7 @@ ZH: dict[str, str] = {
     "error.feedback_request_not_found": "该请求不存在,或不是发给您的。",
     "error.challenge_not_found": "该质疑不存在,或您无权查看。",
     "error.objective_not_found": "该目标不存在,或您无权查看。",
+    "error.no_manager": "您没有可以反馈的上级。",
     "error.not_a_participant": "只有受邀参会人、人力资源和管理员可以查看。",
 }
 
