@@ -331,3 +331,40 @@ async def test_a_rater_answers_a_360_round_through_the_form(org: Org) -> None:
         # Not a rater of this round: the questions without a form.
         page = await b.get(f"/feedback-rounds/{round_.id}/answers")
         assert page.status_code == 200 and 'id="answers-form"' not in page.text
+
+
+# -- coordination meetings ----------------------------------------------------------------------
+
+
+async def test_a_key_result_with_a_blocker_links_its_coordination_page(org: Org) -> None:
+    """Without Temporal (this stack runs none) the page shows the API's refusal as a page:
+    never a 500. The meeting itself: tests/integration/test_escalation_red_flow.py (API)."""
+    e = org.people["e"]
+    krs = await org.api("e", f"/objectives/{org.objective}/key-results")
+    kr = krs["items"][0]["id"]
+    r = await org.stack.http.post(
+        "/check-ins",
+        json={
+            "check_ins": [
+                {
+                    "key_result_id": kr,
+                    "value": 35,
+                    "confidence": 5,
+                    "blockers": [{"text": "Press parts late", "department_id": org.department}],
+                }
+            ]
+        },
+        headers=e.headers,
+    )
+    assert r.status_code in (200, 201), r.text
+    async with Browser(org.stack) as b:
+        await b.sign_in(e)
+        page = await b.get(f"/key-results/{kr}")
+        assert f'href="/key-results/{kr}/coordination"' in page.text
+        assert f'href="/objectives/{org.objective}"' in page.text
+        coordination = await b.get(f"/key-results/{kr}/coordination")
+        assert coordination.status_code != 500 and coordination.status_code >= 400
+        refused = await b.post(
+            f"/key-results/{kr}/coordination", {"outcome": "", "follow_up": "2000-01-01"}
+        )
+        assert refused.status_code != 500 and refused.status_code >= 400
