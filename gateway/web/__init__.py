@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from gateway.web import hr, inspection, pages, static
+from gateway.web import feedback_pages, hr, inspection, pages, static
 from gateway.web.render import redirect, render
 from gateway.web.session import (
     ApiError,
@@ -47,6 +47,7 @@ def install(app: FastAPI) -> None:
     app.include_router(pages.router)
     app.include_router(hr.router)
     app.include_router(inspection.router)
+    app.include_router(feedback_pages.router)
     app.include_router(static.router)
     app.add_exception_handler(SignInRequired, _sign_in)
     app.add_exception_handler(PasswordChangeRequired, _password)

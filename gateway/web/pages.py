@@ -792,33 +792,7 @@ async def resolve_blocker(request: Request, department_id: PathId, blocker_id: P
     return redirect(request, f"/departments/{department_id}/blockers")
 
 
-async def _feedback_round(request: Request, round_id: str, view: str) -> Response:
-    visit = await Visit.start(request)
-    round_ = await visit.api.get(f"/feedback-rounds/{round_id}")
-    results = (
-        await visit.api.get(f"/feedback-rounds/{round_id}/results") if view == "results" else None
-    )
-    people = await visit.people(
-        [round_["subject_id"], round_["manager_id"], *(r["employee_id"] for r in round_["raters"])]
-    )
-    return visit.render(
-        "feedback_round.html", round=round_, view=view, results=results, people=people
-    )
-
-
-@router.get("/feedback-rounds/{round_id}", name="web_feedback_round")
-async def feedback_round(request: Request, round_id: PathId) -> Response:
-    return await _feedback_round(request, round_id, "round")
-
-
-@router.get("/feedback-rounds/{round_id}/answers", name="web_feedback_round_answers")
-async def feedback_round_answers(request: Request, round_id: PathId) -> Response:
-    return await _feedback_round(request, round_id, "answers")
-
-
-@router.get("/feedback-rounds/{round_id}/results", name="web_feedback_round_results")
-async def feedback_round_results(request: Request, round_id: PathId) -> Response:
-    return await _feedback_round(request, round_id, "results")
+# The 360 round pages (the rater's answer form): gateway/web/feedback_pages.py.
 
 
 @router.get("/promotions/{case_id}", name="web_promotion")
