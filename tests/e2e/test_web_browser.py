@@ -341,9 +341,10 @@ async def test_the_qr_code_opens_the_check_in_on_a_shared_device(
     try:
         page = await context.new_page()
         await _sign_in(page, org.hr, f"/qr?department={org.departments['plant']}")
-        await expect(page.locator("figure.qr svg")).to_have_count(1)
+        # The line's two codes: the weekly check-in and the daily inspection.
+        await expect(page.locator("figure.qr svg")).to_have_count(2)
         await _shot(page, "qr-sheet", "desktop")
-        link = await page.locator("figure.qr svg title").text_content() or ""
+        link = await page.locator('figure.qr[data-qr="check-in"] svg title').text_content() or ""
     finally:
         await context.close()
     assert link == (
