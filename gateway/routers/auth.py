@@ -10,7 +10,8 @@ and ``POST /auth/logout``; changing the password returns unrestricted tokens.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import grpc
 from fastapi import APIRouter, Request, Response
@@ -31,6 +32,8 @@ from gateway.schemas.auth import (
 from gateway.security import Access, Allow, AuthDep, Authenticator, person_principal
 from gateway.sign_in_throttle import SignInThrottle, client_address
 from stride.identity.v1 import auth_pb2 as pb
+
+T = TypeVar("T")
 
 router = APIRouter(prefix="/auth", tags=["auth"], route_class=StrideRoute)
 # What counts against the client address: wrong credentials, a locked login.
@@ -69,6 +72,20 @@ def _tokens(
     }
 
 
+async def _sign_in(request: Request, call: Callable[[], Awaitable[T]]) -> T:
+    """A sign-in call (password or PIN) under the per-address throttle: not made when the
+    address has failed too often, and a failed one counted against the address."""
+    throttle: SignInThrottle = request.app.state.sign_in_throttle
+    client = client_address(request)
+    await throttle.check(client)
+    try:
+        return await call()
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() in _FAILED_SIGN_IN:
+            await throttle.failed(client)
+        raise
+
+
 @router.post(
     "/login",
     response_model=Tokens,
@@ -84,17 +101,12 @@ def _tokens(
 async def login(
     body: LoginRequest, request: Request, response: Response, rpc: RpcDep, auth: AuthDep
 ) -> dict[str, Any]:
-    throttle: SignInThrottle = request.app.state.sign_in_throttle
-    client = client_address(request)
-    await throttle.check(client)
-    try:
-        result = await rpc(
+    result = await _sign_in(
+        request,
+        lambda: rpc(
             rpc.auth.Authenticate, pb.AuthenticateRequest(login=body.login, password=body.password)
-        )
-    except grpc.aio.AioRpcError as exc:
-        if exc.code() in _FAILED_SIGN_IN:
-            await throttle.failed(client)
-        raise
+        ),
+    )
     principal = person_principal(result.principal)
     # The rest of this request acts as the person who just signed in (audit actor).
     request.state.principal = principal
@@ -121,18 +133,13 @@ async def login(
 async def pin_login(
     body: PinLoginRequest, request: Request, response: Response, rpc: RpcDep, auth: AuthDep
 ) -> dict[str, Any]:
-    throttle: SignInThrottle = request.app.state.sign_in_throttle
-    client = client_address(request)
-    await throttle.check(client)
-    try:
-        result = await rpc(
+    result = await _sign_in(
+        request,
+        lambda: rpc(
             rpc.auth.AuthenticatePin,
             pb.AuthenticatePinRequest(employee_number=body.employee_number, pin=body.pin),
-        )
-    except grpc.aio.AioRpcError as exc:
-        if exc.code() in _FAILED_SIGN_IN:
-            await throttle.failed(client)
-        raise
+        ),
+    )
     principal = dataclasses.replace(person_principal(result.principal), shared_device=True)
     request.state.principal = principal
     access = auth.tokens.issue(principal)
