@@ -1,8 +1,10 @@
-"""The HR console (docs/web.md): cycles, risk rules, org sync runs, invitations, the pilot
-rollout (which departments have Stride on), audit search and exports, for HR and admins.
+"""The HR console (docs/web.md): cycles, risk rules, the org sync (a file uploaded, its dry
+run's preview, applied; every run's report), invitations, the pilot rollout (which
+departments have Stride on), audit search and exports, for HR and admins.
 
 As every page, these call the gateway's own API as the signed-in person: the API's rules
-decide (``cycle.create``, ``cycle.close``, ``risk_rules.update``, ``org_sync.read``,
+decide (``cycle.create``, ``cycle.close``, ``risk_rules.update``, ``org_sync.upload``,
+``org_sync.start``, ``org_sync.read``,
 ``org.invite``, ``department.update``, ``audit.list``, ``goals.export``: HR and admin), and
 a refusal is shown as the API gives it. The navigation shows the console to HR and admins
 only; that is a convenience, not the protection.
@@ -11,6 +13,7 @@ only; that is a convenience, not the protection.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
@@ -18,13 +21,16 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from gateway.body_limit import BULK_BODY
 from gateway.deps import PathId
 from gateway.policy import WEB_PAGE
 from gateway.security import Allow
 from gateway.web.pages import Visit, as_number
 from gateway.web.render import redirect
 from gateway.web.session import ApiError, finish, read_form
+from gateway.web.upload import UploadedFile, read_file_form
 from services.common.pilot import PilotDepartment, enabled_departments
+from services.common.tables import XLSX_MEDIA_TYPE
 from workflows.vocabulary import DEFAULT_TIME_ZONE
 
 router = APIRouter(include_in_schema=False, dependencies=[Allow(WEB_PAGE)])
@@ -176,18 +182,154 @@ async def set_risk_rules(request: Request) -> Response:
     return redirect(request, f"/hr/risk-rules?{urlencode({'saved': saved['version']})}")
 
 
-# -- org sync runs ----------------------------------------------------------------------------
+# -- org sync: upload, dry run, apply -------------------------------------------------------
 
 # The org sync page lists this many runs (latest first).
 SYNC_RUNS = 50
+# A run's report shows this many rows a page.
+SYNC_ROWS_PAGE = 100
+# While a run is in one of these states its page reloads itself (every few seconds).
+SYNC_RUNNING = frozenset({"started", "planned", "applying"})
+# The Content-Type the upload API is sent, by the file's extension (anything else goes as
+# application/octet-stream with its name: the API reads it or refuses it, 422 invalid_file).
+UPLOAD_TYPES = {
+    ".csv": "text/csv",
+    ".txt": "text/csv",
+    ".tsv": "text/tab-separated-values",
+    ".xlsx": XLSX_MEDIA_TYPE,
+}
+# The longest file name the upload API takes (?filename=).
+MAX_FILENAME = 255
+
+
+def upload_type(filename: str) -> str:
+    """The media type the upload API is sent for a file of this name."""
+    suffix = PurePosixPath(filename.lower()).suffix
+    return UPLOAD_TYPES.get(suffix, "application/octet-stream")
+
+
+async def _org_sync(visit: Visit, *, status: int = 200, error: ApiError | None = None) -> Response:
+    runs = await visit.api.get("/org/sync/runs", limit=SYNC_RUNS)
+    return visit.render("hr_org_sync.html", status=status, runs=runs["items"], error=error)
 
 
 @router.get("/hr/org-sync", name="web_hr_org_sync")
 async def org_sync_runs(request: Request) -> Response:
-    """The latest org sync runs (dry runs and failed ones included) with their counts."""
+    """The upload form (a dry run of the file first) and the latest org sync runs (dry runs
+    and failed ones included) with their counts, each linking its report."""
+    return await _org_sync(await Visit.start(request))
+
+
+@router.post("/hr/org-sync", name="web_hr_org_sync_upload", openapi_extra=BULK_BODY)
+async def org_sync_upload(request: Request) -> Response:
+    """HR's file: sent to ``POST /org/sync/uploads`` as it is, then dry run
+    (``POST /org/sync`` with ``dry_run``); the page goes to the dry run's report."""
+    form = await read_file_form(request)
     visit = await Visit.start(request)
-    runs = await visit.api.get("/org/sync/runs", limit=SYNC_RUNS)
-    return visit.render("hr_org_sync.html", runs=runs["items"])
+    file = form.files.get("file") or UploadedFile("", b"")
+    filename = file.filename[-MAX_FILENAME:]
+    try:
+        uploaded = await visit.api.upload(
+            "/org/sync/uploads",
+            file.content,
+            content_type=upload_type(filename),
+            filename=filename,
+        )
+        started = await visit.api.post(
+            "/org/sync",
+            {"source": "file", "upload_id": uploaded["upload_id"], "dry_run": True},
+        )
+    except ApiError as exc:
+        if exc.status in (401, 403):
+            raise
+        return await _org_sync(visit, status=exc.status, error=exc)
+    return redirect(request, f"/hr/org-sync/runs/{quote(started['sync_run_id'], safe='')}")
+
+
+def sync_rows_view(
+    rows: list[dict[str, Any]], action: str, page: int
+) -> tuple[list[dict[str, Any]], dict[str, int], int, int]:
+    """One page of a report's rows (``action``: only those), the number of rows per action
+    (in the report's order of first appearance), the page (clamped) and the page count."""
+    by_action: dict[str, int] = {}
+    for row in rows:
+        by_action[row["action"]] = by_action.get(row["action"], 0) + 1
+    chosen = [r for r in rows if r["action"] == action] if action else rows
+    pages = max(1, -(-len(chosen) // SYNC_ROWS_PAGE))
+    page = min(max(page, 1), pages)
+    start = (page - 1) * SYNC_ROWS_PAGE
+    return chosen[start : start + SYNC_ROWS_PAGE], by_action, page, pages
+
+
+async def _org_sync_run(
+    visit: Visit, run_id: str, *, status: int = 200, error: ApiError | None = None
+) -> Response:
+    run = await visit.api.get(f"/org/sync/runs/{quote(run_id, safe='')}")
+    query = visit.request.query_params
+    action = query.get("action", "")
+    page_text = query.get("page", "1")
+    page = int(page_text) if page_text.isascii() and page_text.isdigit() else 1
+    rows, by_action, page, pages = sync_rows_view(run["rows"], action, page)
+    base = f"/hr/org-sync/runs/{quote(run_id, safe='')}"
+
+    def link(**params: Any) -> str:
+        kept = {k: v for k, v in {"action": action, **params}.items() if v and v != 1}
+        return f"{base}?{urlencode(kept)}" if kept else base
+
+    return visit.render(
+        "hr_org_sync_run.html",
+        status=status,
+        run=run,
+        rows=rows,
+        by_action=by_action,
+        action=action,
+        page=page,
+        pages=pages,
+        newer=link(page=page - 1) if page > 1 else "",
+        older=link(page=page + 1) if page < pages else "",
+        action_link=lambda a: link(action=a),
+        running=run["status"] in SYNC_RUNNING,
+        can_apply=run["dry_run"] and run["status"] == "dry_run" and bool(run["upload_id"]),
+        error=error,
+    )
+
+
+@router.get("/hr/org-sync/runs/{run_id}", name="web_hr_org_sync_run")
+async def org_sync_run(request: Request, run_id: PathId) -> Response:
+    """A run's report: its outcome, counts and every row that is not unchanged (paged,
+    ``?action=`` one kind); a finished dry run of a file offers to apply it."""
+    return await _org_sync_run(await Visit.start(request), run_id)
+
+
+@router.post("/hr/org-sync/runs/{run_id}/apply", name="web_hr_org_sync_apply")
+async def org_sync_apply(request: Request, run_id: PathId) -> Response:
+    """Apply the dry run's file: ``POST /org/sync`` with the same upload, not dry."""
+    form = await read_form(request)
+    visit = await Visit.start(request)
+    run = await visit.api.get(f"/org/sync/runs/{quote(run_id, safe='')}")
+    try:
+        if not (run["dry_run"] and run["status"] == "dry_run" and run["upload_id"]):
+            raise ApiError(
+                409,
+                {
+                    "status": 409,
+                    "code": "org_sync_not_a_dry_run",
+                    "detail": "Only a finished dry run of an uploaded file can be applied.",
+                },
+            )
+        started = await visit.api.post(
+            "/org/sync",
+            {
+                "source": run["source"],
+                "upload_id": run["upload_id"],
+                "allow_mass_deactivation": form.get("allow_mass_deactivation") == "true",
+            },
+        )
+    except ApiError as exc:
+        if exc.status in (401, 403):
+            raise
+        return await _org_sync_run(visit, run_id, status=exc.status, error=exc)
+    return redirect(request, f"/hr/org-sync/runs/{quote(started['sync_run_id'], safe='')}")
 
 
 # -- invitations ------------------------------------------------------------------------------

@@ -17,11 +17,11 @@ import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from gateway.deps import PathId
@@ -29,11 +29,13 @@ from gateway.policy import ADMIN, EXECUTIVE, HR, WEB_PAGE
 from gateway.security import Allow
 from gateway.web import board, charts, qr
 from gateway.web.i18n import LANGUAGE_COOKIE
+from gateway.web.i18n import language as language_of
 from gateway.web.render import redirect, render
 from gateway.web.session import (
     Api,
     ApiError,
     end_session,
+    finish,
     forget_session,
     read_form,
     safe_next,
@@ -46,6 +48,7 @@ from workflows.vocabulary import (
     DATA_SOURCE_TELEMETRY,
     DEFAULT_TIME_ZONE,
     LANGUAGES,
+    MONTH_PATTERN,
     ObjectiveStatus,
 )
 
@@ -809,6 +812,44 @@ async def monthly_report(request: Request, month: PathId) -> Response:
     return visit.render(
         "monthly.html", month=month, briefs=briefs, departments=await visit.departments()
     )
+
+
+Month = Annotated[str, Path(pattern=MONTH_PATTERN)]
+# The brief's own page is data, not an app: no scripts, inline styles at most (the API's
+# policy for it, kept instead of the pages' one).
+BRIEF_HTML_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+
+
+async def _brief_document(
+    request: Request, month: str, department_id: str, suffix: str, language: str
+) -> Response:
+    visit = await Visit.start(request)
+    return finish(
+        request,
+        await visit.api.download(
+            f"/reports/monthly/{month}/{department_id}.{suffix}",
+            language=language or language_of(request),
+        ),
+    )
+
+
+@router.get("/reports/monthly/{month}/{department_id}.pdf", name="web_monthly_brief_pdf")
+async def monthly_brief_pdf(
+    request: Request, month: Month, department_id: PathId, language: str = ""
+) -> Response:
+    """A department's brief as the API's PDF, streamed with the session's token (a browser
+    link cannot send the bearer token); the API decides who may read it."""
+    return await _brief_document(request, month, department_id, "pdf", language)
+
+
+@router.get("/reports/monthly/{month}/{department_id}.html", name="web_monthly_brief_html")
+async def monthly_brief_html(
+    request: Request, month: Month, department_id: PathId, language: str = ""
+) -> Response:
+    """A department's brief as the API's HTML page (its own restrictive policy kept)."""
+    response = await _brief_document(request, month, department_id, "html", language)
+    response.headers["Content-Security-Policy"] = BRIEF_HTML_POLICY
+    return response
 
 
 # -- dashboards -------------------------------------------------------------------------------

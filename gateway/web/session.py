@@ -230,6 +230,7 @@ class Api:
 
     async def send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        headers.update(kwargs.pop("headers", None) or {})
         async with self._client() as http:
             return await http.request(method, path, headers=headers, **kwargs)
 
@@ -274,6 +275,19 @@ class Api:
 
     async def patch(self, path: str, body: dict[str, Any]) -> Any:
         return _body(await self.call("PATCH", path, json=body))
+
+    async def upload(self, path: str, content: bytes, *, content_type: str, **params: Any) -> Any:
+        """POST a file as the request body (``content_type``) to ``path`` (2xx: its JSON
+        body; else :class:`ApiError`)."""
+        return _body(
+            await self.call(
+                "POST",
+                path,
+                content=content,
+                params={k: v for k, v in params.items() if v},
+                headers={"Content-Type": content_type},
+            )
+        )
 
     async def download(self, path: str, **params: Any) -> Response:
         """The API's file answer at ``path`` passed on to the browser as it streams (its
