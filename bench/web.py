@@ -24,6 +24,7 @@ import os
 import random
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -258,7 +259,7 @@ async def seed_pages(stack: Stack, seeded: Seeded) -> Content:
 
     async with httpx.AsyncClient(base_url=stack.api_url, timeout=60) as http:
 
-        async def post(person: Person, path: str, body: dict[str, object]) -> dict[str, str]:
+        async def post(person: Person, path: str, body: Mapping[str, object]) -> dict[str, str]:
             auth = {"Authorization": f"Bearer {token_for(stack, person)}"}
             r = await http.post(path, json=body, headers=auth)
             if r.status_code not in (200, 201):
