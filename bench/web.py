@@ -139,6 +139,7 @@ APPROVALS = 10
 FEEDBACK_REQUESTS = 20
 CHALLENGES = 20
 PROMOTIONS = 5
+BLOCKERS_PER_TEAM = 3
 CHECKLIST_ITEMS = 8
 ROUND_QUESTIONS = [
     rounds_pb2.Question(id=i, kind=k, text_zh=zh, text_en=en, anonymous=True)
@@ -248,6 +249,7 @@ async def seed_pages(stack: Stack, seeded: Seeded) -> Content:
                 timeout=GRPC_TIMEOUT,
                 metadata=SEED_ACTOR,
             )
+        submitted: set[str] = set()
         # Plans submitted for approval: employees with a lead (their approver).
         for person in _some(rng, [p for p in employees if p.department_id in lead_of], APPROVALS):
             approval = await goals.SubmitPlan(
@@ -256,6 +258,7 @@ async def seed_pages(stack: Stack, seeded: Seeded) -> Content:
                 metadata=SEED_ACTOR,
             )
             content.approvals.append((approval.id, lead_of[person.department_id]))
+            submitted.add(person.id)
 
     async with httpx.AsyncClient(base_url=stack.api_url, timeout=60) as http:
 
@@ -288,6 +291,21 @@ async def seed_pages(stack: Stack, seeded: Seeded) -> Content:
             text = {"text": "The scrap target leaves out the night shift."}
             found = await post(challenger, f"/objectives/{objective}/challenges", text)
             content.challenges.append((found["id"], objective, owner))
+        # Check-ins naming a blocker in the next team (its blockers page has rows), by people
+        # whose plan is not waiting for approval.
+        kr_of = {kr.owner.id: kr.id for kr in seeded.krs}
+        teams = sorted(team)
+        for n, department in enumerate(teams):
+            blocked = teams[(n + 1) % len(teams)]
+            members = [p for p in team[department] if p.id not in submitted]
+            for person in _some(rng, members, BLOCKERS_PER_TEAM):
+                check_in = {
+                    "value": 40,
+                    "confidence": 5,
+                    "note": "Waiting for the fixtures",
+                    "blockers": [{"text": "Fixtures not delivered", "department_id": blocked}],
+                }
+                await post(person, f"/key-results/{kr_of[person.id]}/check-ins", check_in)
 
     async with channel(stack.addr("feedback")) as ch:
         promotions = promotions_pb2_grpc.PromotionServiceStub(ch)
