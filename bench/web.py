@@ -1,15 +1,19 @@
-"""The web app's server-side render time per page for a 680-person organisation (issue 16's
+"""The web app's server-side render time for every GET page at 680 people (issue 16's
 target: ≤ 300 ms p95), next to the API read every page makes first (``GET /auth/me``).
 
 What runs: the check-in benchmark's stack (a fresh PostgreSQL database, a private
 nats-server; identity, goals, feedback and the gateway as processes, no Temporal) and its
 seeding (the generated organisation, one objective with three key results per person; see
-bench/checkin.py). Each page is then fetched ``requests`` times, one request at a time (the
-time a page takes to render, not queueing), by people it suits: employees for their own
-pages, team leads (about 20 reports) for the team view, leads and the head (the whole
-organisation below them) for the dashboard, leads for the cross-department board. The
-session is the access-token cookie a sign-in sets (tokens minted like the check-in
-benchmark's). Every answer must be 200.
+bench/checkin.py), then :func:`seed_pages`: what the pages that show one thing need (an HR
+person, department heads, checklists, monthly briefs, submitted plans, feedback requests,
+challenges, blockers, promotion cases, 360 rounds). Each page of :data:`PAGES` is then fetched
+``requests`` times, one request at a time (the time a page takes to render, not queueing), by
+people it suits: employees for their own pages, team leads for their team's, the person each
+seeded thing is for, HR for the HR console; the sign-in pages signed out. The session is the
+access-token cookie a sign-in sets (tokens minted like the check-in benchmark's). Every answer
+must be 200 (``BENCH_WEB_DEBUG=1`` prints the end of any other answer). :data:`NOT_MEASURED`
+names the GET pages left out, with the reason (tests/unit/test_bench_web_pages.py holds the
+two lists against the app's routes).
 
 A page's time is the sum of the API calls it makes in process (each one a full pass through
 the gateway: authentication, the rule, gRPC) and the template: the ``GET /auth/me`` row is the

@@ -9,7 +9,7 @@ import segno
 
 # Codes kept (two per department and host the sheet is served on): the same URL always makes
 # the same code, and making one costs ~5 ms of CPU (mostly segno choosing the best mask), so a
-# sheet of 37 departments took 0.4 s at every visit (bench/web.py) and now only at the first.
+# sheet of 39 departments took 0.4 s at every visit (bench/web.py) and now only at the first.
 CACHED_CODES = 2048
 
 

@@ -31,8 +31,8 @@ async def test_every_page_renders_for_its_viewers(tmp_path: Path) -> None:
     # The seeded content is there to open (not a page of empty states only).
     assert content.approvals and content.requests and content.challenges
     assert content.promotions and content.rounds and content.closed_rounds
-    for name, result in pages.items():
-        assert (result.ok, result.errors) == (opts.requests, {}), name
+    for name, page in pages.items():
+        assert (page.ok, page.errors) == (opts.requests, {}), name
     result = web.Result(opts, len(seeded.people), 0.0, pages)
     targets = web.web_targets(result)
     assert len(targets) == len(pages) - 1  # every page but the API's own read
