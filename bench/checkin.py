@@ -158,6 +158,7 @@ class Person:
 class SeededKr:
     id: str
     owner: Person
+    objective_id: str = ""
 
 
 @dataclass
@@ -249,7 +250,7 @@ async def seed(stack: Stack, opts: Options, work: Path, console: Console) -> See
                     timeout=GRPC_TIMEOUT,
                     metadata=SEED_ACTOR,
                 )
-                krs.append(SeededKr(kr.id, person))
+                krs.append(SeededKr(kr.id, person, objective.id))
             return "ok"
 
         result = await run_load(people, [objective_with_krs] * opts.seed_concurrency)

@@ -27,6 +27,7 @@ from workflows.vocabulary import (
     CHALLENGE_OPEN,
     PRAISE_TAG_IMPROVEMENT,
     QUESTION_RATING,
+    RATER_INVITED,
     RATING_MAX,
     RATING_MIN,
     ROUND_COLLECTING,
@@ -419,10 +420,16 @@ async def give_upward_feedback(request: Request) -> Response:
 async def my_feedback_rounds(request: Request) -> Response:
     """The 360 rounds I am invited to rate in: those waiting for my answers, then the others."""
     visit = await Visit.start(request)
-    pending, every = await asyncio.gather(
-        visit.api.get("/me/feedback-rounds"), visit.api.get("/me/feedback-rounds", pending="false")
-    )
-    waiting = {r["id"] for r in pending["items"]}
+    every = await visit.api.get("/me/feedback-rounds", pending="false")
+    # Waiting for my answers (what the API's pending=true lists): collecting, and my own rater
+    # entry (each round lists it, with its true status) still invited. One call, not two.
+    me = visit.me["id"]
+    waiting = {
+        r["id"]
+        for r in every["items"]
+        if r["phase"] == ROUND_COLLECTING
+        and any(x["employee_id"] == me and x["status"] == RATER_INVITED for x in r["raters"])
+    }
     rounds = sorted(every["items"], key=lambda r: (r["id"] not in waiting, r["deadline"]))
     people = await visit.people(r["subject_id"] for r in rounds)
     return visit.render(

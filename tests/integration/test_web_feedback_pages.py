@@ -322,6 +322,10 @@ async def test_a_rater_answers_a_360_round_through_the_form(org: Org) -> None:
             {f"q-{questions['Teamwork']}": "4", f"q-{questions['Advice']}": "Share the SOPs"},
         )
         assert r.status_code == 303 and r.headers["location"] == "/feedback-rounds?saved=1"
+        # Answered: still listed, no longer waiting for the rater.
+        listed = await b.get("/feedback-rounds")
+        assert f"/feedback-rounds/{round_.id}/answers" in listed.text
+        assert "waiting for your answers" not in text(listed)
     pending = await org.api("c", "/me/feedback-rounds")
     assert round_.id not in [r["id"] for r in pending["items"]]
     rated = await org.api("c", "/me/feedback-rounds", pending="false")
