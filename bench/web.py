@@ -89,6 +89,11 @@ NOT_MEASURED = {
     "/key-results/{key_result_id}/coordination": "its state is a query to the key result's "
     "coordination workflow: Temporal, which this stack does not start (the page answers 503 "
     "without it)",
+    "/hr/org-sync/runs/{run_id}": "an org sync run's report: runs are Temporal workflows, "
+    "which this stack does not start",
+    "/reports/monthly/{month}/{department_id}.pdf": "a stored brief document streamed as it "
+    "is (no template); this stack seeds the briefs' figures, not their rendered documents",
+    "/reports/monthly/{month}/{department_id}.html": "the same, as HTML",
 }
 
 # The pages measured, as the app's routes name them (the table's rows, in this order).
