@@ -63,10 +63,12 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.fixture(scope="module", autouse=True)
-async def _end_leftover_workflows() -> AsyncIterator[None]:
-    """After each module: end the workflows it left running on the time-skipping server."""
+async def _end_leftover_workflows(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """After each module: end the workflows it left running on the time-skipping server, and
+    make sure the server still skips time (tests/temporal_leftovers.py)."""
     yield
     await STARTED.end_leftovers()
+    await STARTED.check_time_skips(request.module.__name__)
 
 
 @pytest.fixture(scope="session")

@@ -32,6 +32,7 @@ import grpc
 import httpx
 import pytest
 from fastapi.routing import APIRoute
+from temporalio import activity
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -57,6 +58,13 @@ from tests.integration.gateway_stack import (
     gateway_stack,
 )
 from tests.unit.test_org_sync_workflow import Stand
+from workflows import ids as workflow_ids
+from workflows.monthly_brief import (
+    COLLECT_ACTIVITY,
+    BriefCollected,
+    BriefCollectInput,
+    MonthlyBriefWorkflow,
+)
 from workflows.org_sync import OrgSyncWorkflow
 from workflows.vocabulary import week_of
 
@@ -125,22 +133,31 @@ async def stack(
         yield s
 
 
+@activity.defn(name=COLLECT_ACTIVITY)
+async def _collect_nothing(input: BriefCollectInput) -> BriefCollected:
+    """The brief of a month without departments: nothing to render or mail."""
+    return BriefCollected()
+
+
 @pytest.fixture(scope="module", autouse=True)
-async def _finish_org_syncs(temporal_env: WorkflowEnvironment) -> AsyncIterator[None]:
-    """The syncs the matrix started wait for a worker: run them to their end with stand-in
-    activities (terminating them instead left the shared time-skipping server unable to
-    skip time for later tests)."""
+async def _finish_workflows(temporal_env: WorkflowEnvironment) -> AsyncIterator[None]:
+    """The org syncs and the month-end brief the matrix started wait for a worker: run them to
+    their end with stand-in activities. Terminating them instead leaves the shared
+    time-skipping server unable to skip time (their first workflow task stays outstanding):
+    every later test that waits on a timer or a retry then waits in real time (the org-sync
+    outage tests took 40 s each instead of a fraction of a second)."""
     yield
     await ensure_search_attributes(temporal_env.client)
     stand = Stand(batches=0)
     async with Worker(
         temporal_env.client,
         task_queue=MATRIX_QUEUE,
-        workflows=[OrgSyncWorkflow],
-        activities=stand.activities(),
+        workflows=[OrgSyncWorkflow, MonthlyBriefWorkflow],
+        activities=[*stand.activities(), _collect_nothing],
     ):
-        for source in SYNC_SOURCES.values():
-            handle = temporal_env.client.get_workflow_handle(f"org-sync/{source}/dry-run")
+        started = [f"org-sync/{source}/dry-run" for source in SYNC_SOURCES.values()]
+        for workflow_id in [*started, workflow_ids.monthly_brief(BRIEF_MONTH)]:
+            handle = temporal_env.client.get_workflow_handle(workflow_id)
             with contextlib.suppress(RPCError):
                 await asyncio.wait_for(handle.result(), 30)
 
@@ -1861,8 +1878,11 @@ BRIEF_LIST = grid(any="F F F Y Y Y Y S U")
 BRIEF_READ = grid(any="F F Y Y Y Y Y S U")  # Operations' brief; h heads it
 
 
+BRIEF_MONTH = "2019-01"
+
+
 async def brief_month(w: World, column: str, target: str) -> dict[str, str]:
-    return {"month": "2019-01"}
+    return {"month": BRIEF_MONTH}
 
 
 async def ops_brief(w: World, column: str, target: str) -> dict[str, str]:

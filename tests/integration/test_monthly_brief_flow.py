@@ -125,6 +125,28 @@ async def gathered(make: Callable[[int], Awaitable[T]], indexes: Iterable[int]) 
     return list(await asyncio.gather(*(one(i) for i in indexes)))
 
 
+async def department_key_results(
+    stack: GatewayStack,  # noqa: F811
+    cycle_id: str,
+    department_id: str,
+) -> list[gpb.KeyResult]:
+    """Every key result of the department in the cycle, through goals' paged list."""
+    krs: list[gpb.KeyResult] = []
+    token = ""
+    while True:
+        page = await stack.goals.ListKeyResults(
+            gpb.ListKeyResultsRequest(
+                cycle_id=cycle_id,
+                department_id=department_id,
+                page=common_pb2.PageRequest(page_size=200, page_token=token),
+            )
+        )
+        krs.extend(page.key_results)
+        token = page.page.next_page_token
+        if not token:
+            return krs
+
+
 async def test_the_month_end_brief_is_rendered_mailed_and_downloadable(
     stack: GatewayStack,  # noqa: F811
     sink: MailSink,  # noqa: F811
@@ -163,13 +185,13 @@ async def _briefed(
     week = week_of(today)
     # Per person: one objective, three key results; the members' aligned to their head's. The
     # i-th person's first key result is done (value = target) when i is even, the others
-    # checked in at 30 % and 60 %.
+    # checked in at 30 % and 60 % (the person's three check-ins of the week in one request,
+    # like POST /check-ins).
     approved: dict[str, int] = {}
     for department_id, people in members.items():
-        approved[department_id] = 0
 
-        async def seed(i: int, people: list[str] = people, parent: str = "") -> str:
-            """The i-th person's objective (aligned to ``parent``), plan and check-ins."""
+        async def plan(i: int, people: list[str] = people, parent: str = "") -> str:
+            """The i-th person's objective (aligned to ``parent``) and plan approval."""
             owner = people[i]
             objective = await stack.goals.CreateObjective(
                 gpb.CreateObjectiveRequest(
@@ -183,11 +205,6 @@ async def _briefed(
                     ],
                 )
             )
-            krs = (
-                await stack.goals.ListKeyResults(
-                    gpb.ListKeyResultsRequest(objective_id=objective.id)
-                )
-            ).key_results
             # Two people in three get their plan approved (participation counts approved
             # plans' key results): the head by the general manager, members by the head.
             if i % 3 != 2:
@@ -201,20 +218,47 @@ async def _briefed(
                         decided_by=gm.id if i == 0 else people[0],
                     )
                 )
-            for kr, value in zip(krs, (TARGET if i % 2 == 0 else 50.0, 30.0, 60.0), strict=True):
-                await stack.goals.RecordCheckIn(
-                    gpb.RecordCheckInRequest(
-                        key_result_id=kr.id, value=value, confidence=5, week=week
-                    )
-                )
             return str(objective.id)
 
         # The head's objective first: the members' are aligned to it.
-        head_objective = await seed(0)
-        await gathered(
-            lambda i, o=head_objective: seed(i, parent=o),  # type: ignore[misc]
-            range(1, len(people)),
-        )
+        head_objective = await plan(0)
+        objectives = [
+            head_objective,
+            *await gathered(
+                lambda i, o=head_objective: plan(i, parent=o),  # type: ignore[misc]
+                range(1, len(people)),
+            ),
+        ]
+        # The department's key results (a few pages rather than a call per objective).
+        by_title = {
+            (kr.objective_id, kr.title): kr.id
+            for kr in await department_key_results(stack, cycle.id, department_id)
+        }
+
+        async def check_in(
+            i: int,
+            people: list[str] = people,
+            objectives: list[str] = objectives,
+            by_title: dict[tuple[str, str], str] = by_title,
+        ) -> None:
+            values = (TARGET if i % 2 == 0 else 50.0, 30.0, 60.0)
+            await stack.goals.RecordCheckIns(
+                gpb.RecordCheckInsRequest(
+                    owner_id=people[i],
+                    week=week,
+                    check_ins=[
+                        gpb.RecordCheckInRequest(
+                            key_result_id=by_title[(objectives[i], f"KR {i}.{k}")],
+                            value=value,
+                            confidence=5,
+                            week=week,
+                        )
+                        for k, value in enumerate(values)
+                    ],
+                )
+            )
+
+        await gathered(check_in, range(len(people)))
         approved[department_id] = sum(1 for i in range(len(people)) if i % 3 != 2)
 
     client = temporal_dev_env.client
@@ -228,20 +272,7 @@ async def _briefed(
     # The figures the API gives, per department: completion and mean score of its key results.
     expected: dict[str, tuple[float, float]] = {}
     for department_id in members:
-        krs: list[gpb.KeyResult] = []
-        token = ""
-        while True:
-            page = await stack.goals.ListKeyResults(
-                gpb.ListKeyResultsRequest(
-                    cycle_id=cycle.id,
-                    department_id=department_id,
-                    page=common_pb2.PageRequest(page_size=200, page_token=token),
-                )
-            )
-            krs.extend(page.key_results)
-            token = page.page.next_page_token
-            if not token:
-                break
+        krs = await department_key_results(stack, cycle.id, department_id)
         assert len(krs) == 3 * len(members[department_id])
         done = sum(1 for kr in krs if kr.score >= 1.0)
         expected[department_id] = (done / len(krs), sum(kr.score for kr in krs) / len(krs))

@@ -78,6 +78,9 @@ async def test_escalation_state_is_rendered(
         }
     finally:
         await handle.signal(FakeKrEscalationWorkflow.finish)
+        # Ended while its worker still runs: a signal's workflow task left to a worker that
+        # is gone keeps the shared time-skipping server from skipping time for later tests.
+        await handle.result()
 
 
 async def test_no_escalation_workflow_is_404(
