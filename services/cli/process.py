@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import importlib
 import os
 import signal
@@ -30,11 +29,6 @@ from services.common.telemetry import configure_metrics, configure_tracing
 from services.integrations.settings import IntegrationSettings
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
-# The youngest generation's threshold (CPython's default is 700 allocations): a request
-# through the gateway or a service allocates a few thousand tracked objects (pydantic,
-# protobuf, asyncio), which made several young collections per request, each also walking
-# whatever survived the last one.
-GC_YOUNG_THRESHOLD = 20_000
 
 
 # name → (module with `serve`, settings class)
@@ -83,17 +77,6 @@ def _force_exit() -> None:
     os._exit(130)
 
 
-def _settle_garbage_collector() -> None:
-    """After the imports: move everything they made (modules, protobuf descriptors, pydantic
-    and FastAPI models: most of a process' objects, alive until it exits) out of the
-    collector's sight, so that the oldest generation's collections stop walking them, and
-    collect the young generation less often."""
-    gc.collect()
-    gc.freeze()
-    _, middle, old = gc.get_threshold()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
-
-
 def serve_process(name: str, port: int | None = None) -> None:
     """Build the settings of process ``name`` from the environment and serve until stopped."""
     module_name, settings_cls = PROCESSES[name]
@@ -108,7 +91,6 @@ def serve_process(name: str, port: int | None = None) -> None:
     provider = configure_tracing(name, settings.otel_exporter)
     meters = configure_metrics(name, settings.otel_exporter)
     serve: Callable[[BaseSettings], Awaitable[None]] = importlib.import_module(module_name).serve
-    _settle_garbage_collector()
 
     async def main() -> None:
         await serve(settings)
