@@ -182,3 +182,50 @@ async def test_a_check_in_write_refused_after_taking_the_events_leaves_nothing(
             )
     assert await _counts(sessions) == (0, 0, 0)
     assert wakes == []
+
+
+async def test_a_unit_of_work_cancelled_in_a_statement_releases_its_connection_and_locks(
+    sessions: async_sessionmaker[AsyncSession],
+):
+    """A request cancelled while its statement runs (the caller's deadline passed, the
+    process is stopping) gives its connection back to the pool at once, its transaction
+    rolled back and its row locks released — not when the garbage collector finds it (a
+    killed worker's retries once waited minutes on such locks)."""
+    import asyncio
+    import gc
+
+    engine = sessions.kw["bind"]
+    if not db.is_postgres(engine):
+        pytest.skip("row locks and a statement that runs for seconds: PostgreSQL")
+    units = Units(sessions, GoalsRepository, events.EVENTS, lambda: None)
+    await _write(units, fail=False)
+    async with sessions() as session:
+        cycle_id = (await session.scalars(select(Cycle.id))).one()
+    locked = asyncio.Event()
+
+    async def slow_request() -> None:
+        async with units() as uow:
+            await uow.session.execute(
+                text("SELECT id FROM cycles WHERE id = :id FOR UPDATE"), {"id": cycle_id}
+            )
+            locked.set()
+            await uow.session.execute(text("SELECT pg_sleep(30)"))
+
+    gc.disable()
+    try:
+        task = asyncio.create_task(slow_request())
+        await locked.wait()
+        await asyncio.sleep(0.2)  # inside pg_sleep
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        async with asyncio.timeout(5):
+            async with sessions() as session, session.begin():
+                await session.execute(text("SET LOCAL lock_timeout = '2s'"))
+                row = await session.execute(
+                    text("SELECT id FROM cycles WHERE id = :id FOR UPDATE"), {"id": cycle_id}
+                )
+                assert row.scalar_one() == cycle_id
+        assert engine.pool.checkedout() == 0
+    finally:
+        gc.enable()
