@@ -955,8 +955,9 @@ RULES: dict[str, Rule] = _rules(
     # month-end department briefs (report/monthly/<yyyy-mm>)
     Rule(
         "report.list",
-        "List a month's department briefs: HR, admin, executives",
-        {HR: Reach.ALL, ADMIN: Reach.ALL, EXECUTIVE: Reach.ALL},
+        "List a month's department briefs: HR, admin, executives; a department head, the "
+        "departments they head and those below",
+        _DEPARTMENT_READERS,
         api_scope="goals:read",
     ),
     Rule(

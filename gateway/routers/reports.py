@@ -65,16 +65,25 @@ def _summary(brief: pb.MonthlyBrief) -> dict[str, Any]:
     response_model=MonthlyBriefList,
     name="list_monthly_briefs",
     description="The month's department briefs (headline figures and download paths), by "
-    "department name. HR, admin, executives. 404 `monthly_brief_not_found` for a month never "
-    "briefed.",
+    "department name. HR, admin, executives: every department; a department head: the "
+    "departments they head and those below (the brief's e-mail links them here). 404 "
+    "`monthly_brief_not_found` for a month never briefed (for a head: none of theirs); 403 "
+    "for anyone else.",
 )
 async def list_monthly_briefs(
     month: Month, rpc: RpcDep, access: Access = Allow("report.list")
 ) -> dict[str, Any]:
+    scope = await access.scope()
+    if not scope.everything and not scope.department_ids:
+        raise ProblemError(403, "forbidden", "Briefs are listed for management and the heads.")
     found = await rpc(rpc.goals.ListMonthlyBriefs, pb.ListMonthlyBriefsRequest(month=month))
-    if not found.briefs:
+    briefs = list(found.briefs)
+    if not scope.everything:
+        mine = set(scope.department_ids)
+        briefs = [b for b in briefs if b.department_id in mine]
+    if not briefs:
         raise ProblemError(404, *NOT_BRIEFED)
-    return {"month": month, "items": [_summary(b) for b in found.briefs]}
+    return {"month": month, "items": [_summary(b) for b in briefs]}
 
 
 async def _document(

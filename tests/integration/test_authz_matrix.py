@@ -1872,9 +1872,10 @@ ENDPOINTS += [
     Endpoint("GET", "/telemetry/dead-letters", HR_ADMIN),
 ]
 
-# Month-end department briefs: the list for HR, admin, executives (and keys with goals:read);
-# a department's brief also for its heads. No month is briefed in this world: 404.
-BRIEF_LIST = grid(any="F F F Y Y Y Y S U")
+# Month-end department briefs: the list for HR, admin, executives (and keys with goals:read)
+# and for department heads (their departments' briefs only); a department's brief for its
+# heads too. No month is briefed in this world: 404.
+BRIEF_LIST = grid(any="F F Y Y Y Y Y S U")
 BRIEF_READ = grid(any="F F Y Y Y Y Y S U")  # Operations' brief; h heads it
 
 

@@ -313,6 +313,11 @@ async def _briefed(
     assert page.status_code == 200 and "<svg" in page.text
     other = await stack.http.get(f"/reports/monthly/{month}/{second}.pdf", headers=head.headers)
     assert other.status_code == 403, other.text
+    # The brief's e-mail links the head to the month's list: theirs only.
+    own_list = await stack.http.get(f"/reports/monthly/{month}", headers=head.headers)
+    assert own_list.status_code == 200, own_list.text
+    own_ids = {b["department_id"] for b in own_list.json()["items"]}
+    assert first in own_ids and second not in own_ids
     missing = await stack.http.get("/reports/monthly/2019-01", headers=hr.headers)
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("application/problem+json")
