@@ -5,6 +5,9 @@ feedback, the 360 rater's answer form and a key result's coordination meeting.
 As every page, these call the gateway's own API as the signed-in person; the feedback
 service and the API's rules decide who may read and write what (anonymity included), and a
 refusal is shown as the API gives it: a 4xx page with the problem's code, the form kept.
+
+Longer than ~400 lines: seven small pages sharing the people picker, the tab bar and the
+form-refusal handling; one module per page would repeat those.
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@ decide (``cycle.create``, ``cycle.close``, ``risk_rules.update``, ``org_sync.upl
 ``org.invite``, ``department.update``, ``audit.list``, ``goals.export``: HR and admin), and
 a refusal is shown as the API gives it. The navigation shows the console to HR and admins
 only; that is a convenience, not the protection.
+
+Longer than ~400 lines: the console's pages share their form handling, refusal pages and
+navigation, and each page is a few short handlers; splitting per page would scatter those.
 """
 
 from __future__ import annotations
