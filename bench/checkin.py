@@ -23,6 +23,8 @@ key result's owner, ``concurrency`` requests in flight from one httpx client poo
 loop). The same requests then go to the bare app. Where the time goes: the same check-ins
 for the previous week sent straight to goals' RecordCheckIn over gRPC (a sample), and the
 CPU seconds every process used during each phase.
+
+Longer than ~400 lines: one benchmark's seeding, its four phases and their report.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Reports and dashboards: the read requests of issue 15 through the gateway at p50 / p95,
+"""Reports and dashboards: the read requests of the reports work through the gateway at p50 / p95,
 next to a PostgreSQL point select measured in the same run.
 
 What runs (one machine, like the check-in benchmark): a fresh PostgreSQL database, a private
@@ -93,7 +93,7 @@ GRPC_TIMEOUT = 600.0
 # The services besides identity (no bare ceiling app: the ceiling here is a point select).
 SERVICES = ("goals", "feedback")
 COPY_CHUNK = 50_000
-# The figure every request is held to at 10,000 people (issue 15), and the growth bound.
+# The figure every request is held to at 10,000 people (the reports target), and the growth bound.
 TARGET_P95_MS = 50.0
 TARGET_SIZE = 10_000
 

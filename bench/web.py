@@ -1,4 +1,4 @@
-"""The web app's server-side render time for every GET page at 680 people (issue 16's
+"""The web app's server-side render time for every GET page at 680 people (the web app's
 target: ≤ 300 ms p95), next to the API read every page makes first (``GET /auth/me``).
 
 What runs: the check-in benchmark's stack (a fresh PostgreSQL database, a private
@@ -18,6 +18,9 @@ two lists against the app's routes).
 A page's time is the sum of the API calls it makes in process (each one a full pass through
 the gateway: authentication, the rule, gRPC) and the template: the ``GET /auth/me`` row is the
 price of one such call.
+
+Longer than ~400 lines: the seeding each page needs for content and the table of pages with
+who opens them belong together.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ from stride.identity.v1 import identity_pb2, identity_pb2_grpc
 from workflows.brief_figures import DepartmentFigures, brief_json
 from workflows.vocabulary import SUBJECT_PERSON
 
-# The target of issue 16: every page rendered within 300 ms at the 95th percentile.
+# The web app's target: every page rendered within 300 ms at the 95th percentile.
 TARGET_P95_MS = 300.0
 # Fetches of each page before the measured ones (templates compiled, connections warm).
 WARM_UP = 3
@@ -558,7 +561,7 @@ def print_web(console: Console, result: Result) -> None:
 
 
 def web_targets(result: Result) -> list[Target]:
-    """Each page's p95 within 300 ms (issue 16), failed fetches counted as missed."""
+    """Each page's p95 within 300 ms (the web app's target), failed fetches counted as missed."""
     targets = []
     for name, r in result.pages.items():
         if name == API_ME:

@@ -1,6 +1,6 @@
 """Who an escalation tells, and with what (pure: no I/O, used by ``kr-escalation/<kr>``).
 
-Rung 1 of the ladder (issue 11): when a key result reaches the *warning* level (goals says
+Rung 1 of the ladder: when a key result reaches the *warning* level (goals says
 it is at risk: the customer's rule, behind plan by the threshold two check-in weeks running),
 its owner and the owner's direct manager each get one inbox item and one e-mail (template
 ``kr.warning``); when it is back on track they get one more (``kr.recovered``). The numbers

@@ -6,6 +6,8 @@ gateway (schemas, validation), the services (domain rules, storage) and the work
 (which is why this module lives in ``workflows/``: it is pure, deterministic and safe inside
 the workflow sandbox, and workflows may not import ``services``).
 tests/unit/test_vocabulary.py checks that nobody defines these words again.
+
+Longer than ~400 lines on purpose: being the one place these words are defined is its job.
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
 """The web app's texts: one key set, zh-CN and en (a unit test keeps the key sets equal and
-finds every key the templates use). ``{name}`` placeholders are filled by the page."""
+finds every key the templates use). ``{name}`` placeholders are filled by the page.
+
+Its length is the number of texts, twice (one table per language, side by side in review).
+"""
 
 from __future__ import annotations
 
