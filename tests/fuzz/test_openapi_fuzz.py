@@ -69,7 +69,13 @@ async def employee_token(stack: Stack) -> str:
 
         employee = identity_pb2.Employee(id=emp.json()["id"])
         await Bootstrap(ch).set_password(employee, PASSWORD, must_change=False)
-    login = await stack.api.post("/auth/login", json={"login": f"F{tag}", "password": PASSWORD})
+    # The admin's run before this one fuzzed /auth/login and /auth/pin from this address:
+    # the sign-in throttle may answer 429 until its window has passed (Retry-After).
+    for _ in range(3):
+        login = await stack.api.post("/auth/login", json={"login": f"F{tag}", "password": PASSWORD})
+        if login.status_code != 429:
+            break
+        await asyncio.sleep(float(login.headers.get("Retry-After", "5")) + 0.5)
     assert login.status_code == 200, login.text
     return str(login.json()["access_token"])
 
