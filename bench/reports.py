@@ -385,6 +385,11 @@ async def seed(stack: Stack, opts: Options, console: Console) -> Seeded:
         async with conn.transaction():
             await copy_rows(conn, identity_schema, departments, dep_records)
             await copy_rows(conn, identity_schema, employees, emp_records)
+            # COPY bypasses the ORM: count the org tree's version up ourselves, last
+            # (services/identity/org_version.py), so no cached reach outlives the load.
+            await conn.execute(
+                f'UPDATE "{identity_schema}".org_version SET version = version + 1 WHERE id = 1'
+            )
         seconds = {"identity": time.perf_counter() - t0}
 
         t0 = time.perf_counter()

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
 from services.common.models import created_at_column, id_column
@@ -86,5 +97,20 @@ class Employee(Base):
         self.email_key = login_key(value) if value else None
         return value
 
+
+class OrgVersion(Base):
+    """One row (``id`` 1): counted up by every transaction that changes the org tree, as its
+    last statement (services/identity/org_version.py); the reach cache checks it."""
+
+    __tablename__ = "org_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+# The columns of the org tree: a change to one of them (or an insert or delete of the row)
+# changes who is in whose organisation.
+EMPLOYEE_TREE_COLUMNS = ("manager_id", "department_id", "status")
+DEPARTMENT_TREE_COLUMNS = ("parent_id", "head_id")
 
 OUTBOX = outbox_table(Base.metadata)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from services.common.pilot import PilotDepartment, enabled_departments
+from services.identity import org_version  # also installs the tree-version listeners
 from services.identity.domain import login_key
 from services.identity.models import Department, Employee
 
@@ -28,11 +29,13 @@ class OrganisationReach:
     """Who is in an employee's organisation: ``report_department_ids``, departments whose
     every active member is the employee or one of their reports; ``report_ids``, the other
     active reports; ``headed_department_ids``, the departments the employee heads and every
-    department below them."""
+    department below them; ``whole_organisation``, whether those departments are every
+    department there is (whoever heads the root: ask for all departments, not thousands)."""
 
     report_department_ids: list[str]
     report_ids: list[str]
     headed_department_ids: list[str]
+    whole_organisation: bool = False
 
 
 # Deeper than any real organisation; stops a loop in bad data from running away.
@@ -189,9 +192,14 @@ class IdentityRepository:
         below = aliased(Employee)
         return tree.union(select(below.id).where(below.manager_id == tree.c.id))
 
+    async def org_version(self) -> int | None:
+        """The org tree's version now (:mod:`services.identity.org_version`)."""
+        return await org_version.current(self.session)
+
     async def reach(self, employee_id: str, *, transitive: bool) -> OrganisationReach:
-        """Who is in an employee's organisation (see :class:`OrganisationReach`), in three
-        queries over the org tree whatever its size."""
+        """Who is in an employee's organisation (see :class:`OrganisationReach`), in four
+        queries over the org tree whatever its size (cached by the handler:
+        :mod:`services.identity.reach_cache`)."""
         tree = self._report_tree(employee_id, transitive=transitive)
         # Per department with at least one active report: active members other than the
         # employee, and how many of them are reports.
@@ -225,7 +233,12 @@ class IdentityRepository:
             report_ids = list((await self.session.scalars(query)).all())
         headed = _subtree(select(Department.id).where(Department.head_id == employee_id))
         heads = list((await self.session.scalars(select(headed.c.id).order_by(headed.c.id))).all())
-        return OrganisationReach(sorted(whole), report_ids, heads)
+        covered = len(set(whole) | set(heads))
+        everything = False
+        if covered:
+            total = await self.session.scalar(select(func.count()).select_from(Department))
+            everything = covered == total
+        return OrganisationReach(sorted(whole), report_ids, heads, everything)
 
     async def manager_chain(self, employee_id: str) -> list[Employee]:
         """Managers from the direct one upwards (one recursive query)."""

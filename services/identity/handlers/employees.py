@@ -15,6 +15,7 @@ from services.identity import domain
 from services.identity.handlers import reading
 from services.identity.messages import EMPLOYEE_STATUS_NAME, employee_pb
 from services.identity.models import Employee
+from services.identity.reach_cache import ReachCache
 from services.identity.repository import IdentityRepository
 from stride.identity.v1 import identity_pb2 as pb
 
@@ -97,8 +98,9 @@ async def record_employee_change(
 
 
 class Employees:
-    def __init__(self, units: Units[IdentityRepository]) -> None:
+    def __init__(self, units: Units[IdentityRepository], reaches: ReachCache | None = None) -> None:
         self.units = units
+        self.reaches = reaches if reaches is not None else ReachCache()
 
     async def create(self, request: pb.CreateEmployeeRequest) -> pb.Employee:
         new = domain.new_employee(
@@ -218,15 +220,24 @@ class Employees:
             return await employees_pb(repo, rows)
 
     async def reach(self, employee_id: str, *, transitive: bool) -> pb.OrganisationReach:
+        """The employee's organisation, from the cache while the org tree's version is the
+        one it was computed at (the version is read first: see reach_cache)."""
         async with reading(self.units) as repo:
-            if await repo.get_employee(employee_id) is None:
-                raise _not_found()
-            found = await repo.reach(employee_id, transitive=transitive)
-            return pb.OrganisationReach(
-                report_department_ids=found.report_department_ids,
-                report_ids=found.report_ids,
-                headed_department_ids=found.headed_department_ids,
-            )
+            version = await repo.org_version()
+            found = self.reaches.get(employee_id, transitive, version)
+            if found is None:
+                # An employee inserted or deleted changes the version: a cached answer
+                # stands for an employee who exists.
+                if await repo.get_employee(employee_id) is None:
+                    raise _not_found()
+                found = await repo.reach(employee_id, transitive=transitive)
+                self.reaches.put(employee_id, transitive, version, found)
+        return pb.OrganisationReach(
+            report_department_ids=found.report_department_ids,
+            report_ids=found.report_ids,
+            headed_department_ids=found.headed_department_ids,
+            whole_organisation=found.whole_organisation,
+        )
 
     async def manager_chain(self, employee_id: str) -> list[pb.Employee]:
         async with reading(self.units) as repo:

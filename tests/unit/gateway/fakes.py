@@ -192,7 +192,11 @@ class FakeIdentity(identity_pb2_grpc.IdentityServiceServicer):
         tree = {d.id: d.parent_id for d in self.departments.values()}
         heads = {d.id: d.head_id for d in self.departments.values()}
         headed = sorted(department_subtree(tree, heads, request.employee_id))
-        return ipb.OrganisationReach(report_ids=found, headed_department_ids=headed)
+        return ipb.OrganisationReach(
+            report_ids=found,
+            headed_department_ids=headed,
+            whole_organisation=bool(headed) and set(headed) == set(self.departments),
+        )
 
     async def ListReports(self, request, context):  # type: ignore[no-untyped-def]
         self.log.record("ListReports", request, context)

@@ -995,6 +995,11 @@ class OrganisationReach(_message.Message):
     REPORT_DEPARTMENT_IDS_FIELD_NUMBER: _builtins.int
     REPORT_IDS_FIELD_NUMBER: _builtins.int
     HEADED_DEPARTMENT_IDS_FIELD_NUMBER: _builtins.int
+    WHOLE_ORGANISATION_FIELD_NUMBER: _builtins.int
+    whole_organisation: _builtins.bool
+    """The departments above are every department of the organisation (whoever heads the
+    root): a dashboard of the reach is the organisation's.
+    """
     @_builtins.property
     def report_department_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Departments whose every active member is the employee or one of their reports."""
@@ -1013,10 +1018,11 @@ class OrganisationReach(_message.Message):
         report_department_ids: _abc.Iterable[_builtins.str] | None = ...,
         report_ids: _abc.Iterable[_builtins.str] | None = ...,
         headed_department_ids: _abc.Iterable[_builtins.str] | None = ...,
+        whole_organisation: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["headed_department_ids", b"headed_department_ids", "report_department_ids", b"report_department_ids", "report_ids", b"report_ids"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["headed_department_ids", b"headed_department_ids", "report_department_ids", b"report_department_ids", "report_ids", b"report_ids", "whole_organisation", b"whole_organisation"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
