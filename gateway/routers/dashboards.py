@@ -61,10 +61,14 @@ def with_feedback(body: dict[str, Any], rows: Iterable[tuple[str, str, int]]) ->
     return body
 
 
-async def _my_organisation(rpc: RpcDep, access: Access) -> tuple[list[str], list[str]]:
-    """The caller's organisation: (whole departments, other reports); 404 when empty."""
+async def _my_organisation(rpc: RpcDep, access: Access) -> tuple[list[str] | None, list[str]]:
+    """The caller's organisation: (whole departments, other reports); ``(None, [])`` when it
+    is every department (whoever heads the root: answered as the organisation, not by naming
+    thousands of departments); 404 when empty."""
     assert access.caller is not None
     reach = await organisation_reach(rpc, access.caller.id, transitive=True)
+    if reach.whole_organisation:
+        return None, []
     departments = list(dict.fromkeys([*reach.report_department_ids, *reach.headed_department_ids]))
     if not departments and not reach.report_ids:
         raise ProblemError(
@@ -135,8 +139,9 @@ async def my_organisation_risks(
         rpc.goals.ListRisks,
         pb.ListRisksRequest(
             cycle_id=cycle_id,
-            department_ids=departments,
+            department_ids=departments or [],
             owner_ids=people,
+            all_departments=departments is None,
             page=paging.proto(),
         ),
     )

@@ -1014,27 +1014,25 @@ class GoalsRepository:
     async def at_risk(
         self,
         cycle_id: str,
-        department_ids: Sequence[str],
+        department_ids: Sequence[str] | None,
         owner_ids: Sequence[str],
         limit: int,
         offset: int,
     ) -> list[tuple[KeyResult, CheckIn | None]]:
-        """One page of a cycle's key results at risk in ``department_ids`` or owned by
-        ``owner_ids`` (by department, then id), each with its latest check-in."""
-        query = (
-            select(KeyResult)
-            .where(
-                KeyResult.cycle_id == cycle_id,
-                KeyResult.risk_status == Risk.AT_RISK,
+        """One page of a cycle's key results at risk in ``department_ids`` (``None``: every
+        department) or owned by ``owner_ids`` (by department, then id), each with its latest
+        check-in."""
+        query = select(KeyResult).where(
+            KeyResult.cycle_id == cycle_id, KeyResult.risk_status == Risk.AT_RISK
+        )
+        if department_ids is not None:
+            query = query.where(
                 or_(
                     KeyResult.department_id.in_(list(department_ids)),
                     KeyResult.owner_id.in_(list(owner_ids)),
-                ),
+                )
             )
-            .order_by(KeyResult.department_id, KeyResult.id)
-            .limit(limit)
-            .offset(offset)
-        )
+        query = query.order_by(KeyResult.department_id, KeyResult.id).limit(limit).offset(offset)
         krs = list((await self.session.scalars(query)).all())
         latest: dict[str, CheckIn] = {}
         if krs:

@@ -445,3 +445,55 @@ async def test_scores_of_a_department_include_those_below(plant: Plant) -> None:
     assert d["sales"] not in {o["department_id"] for o in body["objectives"]}
     paint = await http.get(url, params={"department_id": d["paint"]}, headers=plant.headers["hr"])
     assert {x["employee_id"] for x in paint.json()["people"]} == {p["p1"].id}
+
+
+async def test_my_organisation_of_whoever_heads_every_root_is_the_organisation(
+    plant: Plant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whoever heads the top of the organisation is answered as the organisation dashboard
+    (goals asked for every department, not for each of thousands by id: at 100,000 people
+    the top manager's reach names 5,522); the head's change shows at once (identity's reach
+    cache follows the org tree's version). Goals here names at most 2 departments a request,
+    as if the organisation were wider than MAX_DASHBOARD_DEPARTMENTS."""
+    monkeypatch.setattr("services.goals.handlers.dashboards.MAX_DASHBOARD_DEPARTMENTS", 2)
+    s, c = plant.stack, plant.cycle
+    for path in ("my-organisation", "my-organisation/at-risk"):  # gm's names 3 departments
+        problem(
+            await s.http.get(f"/dashboards/{c}/{path}", headers=plant.headers["gm"]),
+            422,
+            "dashboard_too_wide",
+        )
+    board = await s.department(f"Board {uuid.uuid4().hex[:6]}")
+    ceo = await s.person(board.id, name="Chief executive")
+    plant.headers["ceo"] = bearer(ceo.token)
+    problem(
+        await s.http.get(f"/dashboards/{c}/my-organisation", headers=plant.headers["ceo"]),
+        404,
+        "no_organisation",
+    )
+    roots = [d for d in await s.admin_grpc.departments() if not d.parent_id]
+    try:
+        for d in roots:
+            await s.admin_grpc.identity.UpdateDepartment(
+                identity_pb2.UpdateDepartmentRequest(id=d.id, head_id=ceo.id)
+            )
+        mine = await _settled(plant, f"/dashboards/{c}/my-organisation", "ceo", 5)
+        whole = await _settled(plant, f"/dashboards/{c}/organisation", "hr", 5)
+        assert mine == whole
+        assert not any(d["people_only"] for d in mine["departments"])
+        r = await s.http.get(
+            f"/dashboards/{c}/my-organisation/at-risk", headers=plant.headers["ceo"]
+        )
+        assert r.status_code == 200, r.text
+        assert [i["key_result"]["owner_id"] for i in r.json()["items"]] == [plant.people["p1"].id]
+        # Goals lists the organisation's at-risk key results without a department named.
+        every = await s.goals.ListRisks(gpb.ListRisksRequest(cycle_id=c, all_departments=True))
+        assert [k.key_result.owner_id for k in every.items] == [plant.people["p1"].id]
+    finally:
+        for d in roots:
+            await s.admin_grpc.identity.UpdateDepartment(
+                identity_pb2.UpdateDepartmentRequest(id=d.id, head_id=d.head_id)
+            )
+    monkeypatch.undo()
+    body = await _settled(plant, f"/dashboards/{c}/my-organisation", "gm", 4)
+    assert _figures(body)["krs"] == 4

@@ -120,7 +120,9 @@ async def risks(deps: Deps, request: pb.ListRisksRequest) -> pb.ListRisksRespons
     """Key results at risk across some departments and people, with their latest blockers."""
     departments = sorted({d.strip() for d in request.department_ids if d.strip()})
     owners = sorted({o.strip() for o in request.owner_ids if o.strip()})
-    if not departments and not owners:
+    if request.all_departments:
+        departments, owners = [], []
+    elif not departments and not owners:
         raise InvalidArgument("reach_required", "name departments or people")
     if len(departments) > MAX_DASHBOARD_DEPARTMENTS or len(owners) > MAX_DASHBOARD_PEOPLE:
         raise InvalidArgument(
@@ -132,7 +134,8 @@ async def risks(deps: Deps, request: pb.ListRisksRequest) -> pb.ListRisksRespons
     async with deps.sessions() as session:
         repo = GoalsRepository(session)
         cycle = await cycle_of(repo, request.cycle_id)
-        found = await repo.at_risk(cycle.id, departments, owners, limit, offset)
+        wanted = None if request.all_departments else departments
+        found = await repo.at_risk(cycle.id, wanted, owners, limit, offset)
         krs = await key_results_pb(repo, [k for k, _ in found])
     items = []
     for kr, (_, check_in) in zip(krs, found, strict=True):

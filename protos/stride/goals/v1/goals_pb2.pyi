@@ -3399,7 +3399,10 @@ class ListRisksRequest(_message.Message):
     DEPARTMENT_IDS_FIELD_NUMBER: _builtins.int
     OWNER_IDS_FIELD_NUMBER: _builtins.int
     PAGE_FIELD_NUMBER: _builtins.int
+    ALL_DEPARTMENTS_FIELD_NUMBER: _builtins.int
     cycle_id: _builtins.str
+    all_departments: _builtins.bool
+    """Every department's (the organisation's); department_ids and owner_ids are then ignored."""
     @_builtins.property
     def department_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Key results of these departments, or owned by these people (at least one is needed)."""
@@ -3415,10 +3418,11 @@ class ListRisksRequest(_message.Message):
         department_ids: _abc.Iterable[_builtins.str] | None = ...,
         owner_ids: _abc.Iterable[_builtins.str] | None = ...,
         page: _common_pb2.PageRequest | None = ...,
+        all_departments: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "department_ids", b"department_ids", "owner_ids", b"owner_ids", "page", b"page"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["all_departments", b"all_departments", "cycle_id", b"cycle_id", "department_ids", b"department_ids", "owner_ids", b"owner_ids", "page", b"page"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
