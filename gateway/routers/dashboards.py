@@ -112,7 +112,8 @@ async def department(
     name="get_my_organisation_dashboard",
     description="The caller's organisation (managers and department heads): the departments "
     "whose every member reports to them (all levels down), the departments they head with "
-    "those below, and the goals of their other reports (rows marked `people_only`).",
+    "those below, and the goals of their other reports (rows marked `people_only`); for "
+    "whoever heads every department, the organisation's dashboard.",
 )
 async def my_organisation(
     rpc: RpcDep, cycle_id: PathId, access: Access = Allow("dashboard.my_organisation")
