@@ -51,23 +51,48 @@ def _scalar(field: Any, value: Any) -> Any:
     return value
 
 
+# How to_dict renders each field of a message type, worked out once per type (reading the
+# descriptors again for every message was most of the cost of a large answer).
+_MAP, _MESSAGE, _MESSAGES, _ENUMS, _SCALARS, _OPTIONAL, _ENUM, _SCALAR = range(8)
+
+
+@cache
+def _plan(descriptor: Any) -> tuple[tuple[str, int, Any], ...]:
+    plan: list[tuple[str, int, Any]] = []
+    for field in descriptor.fields:
+        if field.message_type is not None and field.message_type.GetOptions().map_entry:
+            plan.append((field.name, _MAP, None))
+        elif field.message_type is not None:
+            plan.append((field.name, _MESSAGES if field.is_repeated else _MESSAGE, None))
+        elif field.is_repeated:
+            plan.append((field.name, _ENUMS if field.enum_type else _SCALARS, field.enum_type))
+        elif field.has_presence:
+            plan.append((field.name, _OPTIONAL, field))
+        else:
+            plan.append((field.name, _ENUM if field.enum_type else _SCALAR, field.enum_type))
+    return tuple(plan)
+
+
 def to_dict(message: Message) -> dict[str, Any]:
     """Every field of ``message`` (defaults included); unset sub-messages and unset
     ``optional`` scalars are ``None``; maps are dicts."""
     out: dict[str, Any] = {}
-    for field in message.DESCRIPTOR.fields:
-        value = getattr(message, field.name)
-        if field.message_type is not None and field.message_type.GetOptions().map_entry:
-            out[field.name] = dict(value)
-        elif field.message_type is not None:
-            if field.is_repeated:
-                out[field.name] = [to_dict(v) for v in value]
-            else:
-                out[field.name] = to_dict(value) if message.HasField(field.name) else None
-        elif field.is_repeated:
-            out[field.name] = [_scalar(field, v) for v in value]
-        elif field.has_presence and not message.HasField(field.name):
-            out[field.name] = None
-        else:
-            out[field.name] = _scalar(field, value)
+    for name, kind, extra in _plan(message.DESCRIPTOR):
+        value = getattr(message, name)
+        if kind == _SCALAR:
+            out[name] = value
+        elif kind == _ENUM:
+            out[name] = enum_label(extra, value)
+        elif kind == _MESSAGES:
+            out[name] = [to_dict(v) for v in value]
+        elif kind == _MESSAGE:
+            out[name] = to_dict(value) if message.HasField(name) else None
+        elif kind == _SCALARS:
+            out[name] = list(value)
+        elif kind == _ENUMS:
+            out[name] = [enum_label(extra, v) for v in value]
+        elif kind == _OPTIONAL:
+            out[name] = _scalar(extra, value) if message.HasField(name) else None
+        else:  # _MAP
+            out[name] = dict(value)
     return out

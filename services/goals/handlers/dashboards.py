@@ -4,12 +4,12 @@ rebuilt on demand, read per department (a dashboard costs in proportion to depar
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from services.common.errors import InvalidArgument
 from services.goals.domain import dashboards
 from services.goals.handlers.shared import Deps, cycle_of, key_results_pb, next_page, page
 from services.goals.messages import check_in_pb
-from services.goals.models import DashboardDepartment
 from services.goals.repository import GoalsRepository
 from stride.goals.v1 import goals_pb2 as pb
 from workflows.vocabulary import MAX_DASHBOARD_DEPARTMENTS, MAX_DASHBOARD_PEOPLE
@@ -49,7 +49,9 @@ async def rebuild(deps: Deps, request: pb.RebuildDashboardsRequest) -> pb.Rebuil
     return pb.RebuildDashboardsResponse(cycles=len(cycles), departments=written)
 
 
-def _figures(row: DashboardDepartment) -> dashboards.Figures:
+def _figures(row: Any) -> dashboards.Figures:
+    """A read-model row's figures (``row``: a :class:`DashboardDepartment` or a plain row of
+    its columns)."""
     return dashboards.Figures(
         key_results=row.key_results,
         score_sum=row.score_sum,
