@@ -430,7 +430,7 @@ class GoalsRepository:
         """What one page of scores is computed from, over the (cycle, owner) and objective
         indexes: the objectives ``people`` own (of ``department_ids`` / ``owner_id`` when
         given) with their status, and every key result of those objectives or owned by those
-        people with its objective's status."""
+        people with its objective's status (read by primary key)."""
         if not people:
             return [], []
         objectives = (
@@ -458,7 +458,6 @@ class GoalsRepository:
         ]
         krs = (
             select(
-                Objective.status,
                 KeyResult.id,
                 KeyResult.objective_id,
                 KeyResult.owner_id,
@@ -467,7 +466,6 @@ class GoalsRepository:
                 KeyResult.score,
                 KeyResult.self_score,
             )
-            .join(Objective, Objective.id == KeyResult.objective_id)
             .where(
                 KeyResult.cycle_id == cycle_id,
                 or_(
@@ -477,11 +475,13 @@ class GoalsRepository:
             )
             .order_by(KeyResult.created_at, KeyResult.id)
         )
-        rows = (await self.session.execute(krs)).all()
-        return found, [
-            (row[0], scoring.KeyResultFacts(*row[1:]))
-            for row in rows  # type: ignore[arg-type]
-        ]
+        facts = [scoring.KeyResultFacts(*row) for row in (await self.session.execute(krs)).all()]
+        # Their objectives' statuses by primary key (a join let PostgreSQL scan every objective).
+        statuses = {o.id: status for status, o in found}
+        statuses |= await self.objective_statuses(
+            sorted({k.objective_id for k in facts} - set(statuses))
+        )
+        return found, [(statuses.get(k.objective_id, ""), k) for k in facts]
 
     async def score_figures(
         self, cycle: Cycle, department_ids: Sequence[str], owner_id: str
@@ -492,8 +492,19 @@ class GoalsRepository:
         everything it owns, and (alignment, aligned, objectives) over the matching
         objectives. Counted as in the scores (domain.in_scores)."""
         counted: list[ColumnElement[bool]] = [Objective.cycle_id == cycle.id]
-        if cycle.status == ObjectiveStatus.CLOSED:
+        closed = cycle.status == ObjectiveStatus.CLOSED
+        if closed:
             counted.append(Objective.status == ObjectiveStatus.CLOSED)
+
+        def counted_krs(query: Any) -> Any:
+            """``query`` over the cycle's key results that count (a join to their objectives
+            only once the cycle is closed: while it is open every one counts)."""
+            query = query.where(KeyResult.cycle_id == cycle.id)
+            if closed:
+                query = query.join(Objective, Objective.id == KeyResult.objective_id).where(
+                    Objective.status == ObjectiveStatus.CLOSED
+                )
+            return query
 
         def matching(model: type[Objective] | type[KeyResult]) -> list[ColumnElement[bool]]:
             conds: list[ColumnElement[bool]] = []
@@ -511,17 +522,14 @@ class GoalsRepository:
             alignable, Objective.parent_id.is_not(None), Objective.parent_id != ""
         )
         objective_sums = (func.count(), tally(alignable), tally(aligned))
-        krs = (
+        krs = counted_krs(
             select(
                 KeyResult.department_id,
                 func.count(),
                 func.sum(KeyResult.weight * KeyResult.score),
                 func.sum(KeyResult.weight),
                 func.sum(KeyResult.score),
-            )
-            .join(Objective, Objective.id == KeyResult.objective_id)
-            .where(KeyResult.cycle_id == cycle.id, *counted)
-            .group_by(KeyResult.department_id)
+            ).group_by(KeyResult.department_id)
         )
         objectives = (
             select(Objective.department_id, *objective_sums)
@@ -540,10 +548,11 @@ class GoalsRepository:
                     ).all(),
                     *(
                         await self.session.scalars(
-                            select(KeyResult.department_id)
-                            .distinct()
-                            .join(Objective, Objective.id == KeyResult.objective_id)
-                            .where(KeyResult.cycle_id == cycle.id, *counted, *matching(KeyResult))
+                            counted_krs(
+                                select(KeyResult.department_id)
+                                .distinct()
+                                .where(*matching(KeyResult))
+                            )
                         )
                     ).all(),
                 }
