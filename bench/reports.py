@@ -28,8 +28,11 @@ people), in the services' own tables and with the rows their code would write:
 Then every request of :func:`requests` is sent sequentially through the gateway as the
 person the issue names (tokens minted with the gateway's own code, as the check-in
 benchmark does): a few warm-up calls, then ``repeats`` calls or as many as fit in
-``budget`` seconds. The CPU each process spent per call shows where the time goes. The
-ceiling: a prepared asyncpg primary-key select on the key results table, sequential.
+``budget`` seconds. HR's scores and participation are paged by person: what is measured is
+their first page at the gateway's default page size (the scores' first page also carries the
+whole cycle's department figures and alignment). The CPU each process spent per call shows
+where the time goes. The ceiling: a prepared asyncpg primary-key select on the key results
+table, sequential.
 """
 
 from __future__ import annotations

@@ -81,11 +81,15 @@ async def close_cycle(cycle_id: PathId, rpc: RpcDep) -> dict[str, Any]:
     "(share of non-company objectives aligned to a parent). HR, admin and executives see "
     "the whole cycle (or filter); department heads pass `department_id` of a department "
     "they head (or one below; the departments below it are included); managers `owner_id` "
-    "of a report; without filters everyone else sees their own.",
+    "of a report; without filters everyone else sees their own. Paged by person: a page "
+    "holds `page_size` people in employee id order with the objectives they own; "
+    "`departments`, `alignment`, `aligned_count` and `objective_count` are the whole "
+    "(filtered) cycle's and come on the first page only (empty / 0 on the following ones).",
 )
 async def get_scores(
     cycle_id: PathId,
     rpc: RpcDep,
+    paging: Paging,
     department_id: FilterId = "",
     owner_id: FilterId = "",
     access: Access = Allow("cycle.scores"),
@@ -99,9 +103,18 @@ async def get_scores(
             department_id=department_id,
             department_ids=departments,
             owner_id=owner_id,
+            page=paging.proto(),
         ),
     )
-    return to_dict(msg)
+    return paged(msg)
+
+
+def paged(message: Any) -> dict[str, Any]:
+    """A paged report as its fields and ``next_page_token``."""
+    body = to_dict(message)
+    body.pop("page", None)
+    body["next_page_token"] = message.page.next_page_token
+    return body
 
 
 @router.get(
@@ -111,11 +124,13 @@ async def get_scores(
     dependencies=[Allow("cycle.participation")],
     description="Per person: objectives drafted / pending / approved and key results checked "
     "in during `week` (default: the current week in the cycle's time zone); `owner_id` "
-    "(repeatable) and `department_id` (with the departments below it) narrow it.",
+    "(repeatable) and `department_id` (with the departments below it) narrow it. Paged by "
+    "person: `page_size` people a page in employee id order.",
 )
 async def get_participation(
     cycle_id: PathId,
     rpc: RpcDep,
+    paging: Paging,
     week: Annotated[Week | None, Query(description='ISO week "YYYY-Www"')] = None,
     owner_id: Annotated[list[str], Query(max_length=200)] = [],  # noqa: B006
     department_id: FilterId = "",
@@ -124,10 +139,14 @@ async def get_participation(
     msg = await rpc(
         rpc.goals.GetParticipation,
         pb.GetParticipationRequest(
-            cycle_id=cycle_id, week=week or "", owner_ids=owner_id, department_ids=departments
+            cycle_id=cycle_id,
+            week=week or "",
+            owner_ids=owner_id,
+            department_ids=departments,
+            page=paging.proto(),
         ),
     )
-    return to_dict(msg)
+    return paged(msg)
 
 
 @router.post(

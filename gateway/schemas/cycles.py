@@ -158,6 +158,9 @@ class Scores(ResponseModel):
     alignment: float = Field(description="share of non-company objectives aligned to a parent")
     aligned_count: int
     objective_count: int
+    next_page_token: str = Field(
+        "", description="page_token of the next page of people; empty on the last page"
+    )
 
 
 class Participation(ResponseModel):
@@ -174,3 +177,6 @@ class ParticipationReport(ResponseModel):
     cycle_id: str
     week: str
     people: list[Participation]
+    next_page_token: str = Field(
+        "", description="page_token of the next page of people; empty on the last page"
+    )

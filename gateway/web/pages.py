@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Path, Request
@@ -741,10 +741,17 @@ async def team(request: Request) -> Response:
 
 @router.get("/scores", name="web_scores")
 async def scores(request: Request) -> Response:
+    """A page of the cycle's scores (people in employee id order; the departments and the
+    cycle's alignment on the first page), with a link to the next page and back to the first."""
     visit = await Visit.start(request)
     cycle, cycles = await visit.cycle()
-    result = await visit.api.get(f"/cycles/{cycle['id']}/scores") if cycle else None
+    token = request.query_params.get("page_token", "")
+    result = (
+        await visit.api.get(f"/cycles/{cycle['id']}/scores", page_token=token) if cycle else None
+    )
     people = await visit.people(p["employee_id"] for p in (result or {}).get("people", []))
+    here = {"cycle": cycle["id"]} if cycle else {}
+    after = (result or {}).get("next_page_token", "")
     return visit.render(
         "scores.html",
         cycle=cycle,
@@ -752,6 +759,8 @@ async def scores(request: Request) -> Response:
         scores=result,
         people=people,
         departments=await visit.departments(),
+        next_page=f"/scores?{urlencode({**here, 'page_token': after})}" if after else "",
+        first_page=f"/scores?{urlencode(here)}" if token else "",
     )
 
 

@@ -36,3 +36,31 @@ def next_page_token(offset: int, limit: int, returned: int) -> str:
     if returned < limit:
         return ""
     return base64.urlsafe_b64encode(f"o:{offset + limit}".encode()).decode()
+
+
+# Keyset pages ("after this key"): a page costs what it returns however deep it lies, where
+# an offset makes the database skip every row before it. The key is an id (no control chars).
+_AFTER = re.compile(r"a:([^\x00-\x1f\x7f]{1,128})")
+
+
+def after_window(page_size: int, page_token: str) -> tuple[int, str]:
+    """(limit, the key the page starts after: "" for the first) for a keyset page; raises
+    InvalidArgument (``invalid_page_size`` / ``invalid_page_token``) as :func:`page_window`."""
+    if page_size < 0 or page_size > MAX_PAGE_SIZE:
+        raise InvalidArgument("invalid_page_size", f"page_size must be 1..{MAX_PAGE_SIZE}")
+    limit = page_size or DEFAULT_PAGE_SIZE
+    if not page_token:
+        return limit, ""
+    try:
+        decoded = base64.b64decode(page_token.encode("ascii"), altchars=b"-_", validate=True)
+        match = _AFTER.fullmatch(decoded.decode("utf-8"))
+    except (ValueError, UnicodeError) as exc:
+        raise InvalidArgument("invalid_page_token", "page_token is not valid") from exc
+    if match is None:
+        raise InvalidArgument("invalid_page_token", "page_token is not valid")
+    return limit, match[1]
+
+
+def next_after_token(last_key: str) -> str:
+    """Token of the keyset page after ``last_key`` ("" when there is none)."""
+    return base64.urlsafe_b64encode(f"a:{last_key}".encode()).decode() if last_key else ""

@@ -388,6 +388,199 @@ class GoalsRepository:
         )
         return list((await self.session.scalars(objectives)).all()), key_results
 
+    async def page_owners(
+        self,
+        cycle_id: str,
+        after: str,
+        limit: int,
+        *,
+        owner_ids: Sequence[str] = (),
+        department_ids: Sequence[str] = (),
+        closed_only: bool = False,
+    ) -> list[str]:
+        """Up to ``limit`` people after ``after`` in employee id order who own an objective or
+        a key result of the cycle (of ``department_ids`` / ``owner_ids`` when given; only of
+        closed objectives when ``closed_only``). Each table's first distinct owners are read
+        off its (cycle, owner) index, so a page costs its size, not the cycle's."""
+        found: set[str] = set()
+        for model in (Objective, KeyResult):
+            query = (
+                select(model.owner_id)
+                .distinct()
+                .where(model.cycle_id == cycle_id, model.owner_id > after)
+                .order_by(model.owner_id)
+                .limit(limit)
+            )
+            if owner_ids:
+                query = query.where(model.owner_id.in_(list(owner_ids)))
+            if department_ids:
+                query = query.where(model.department_id.in_(list(department_ids)))
+            if closed_only and model is Objective:
+                query = query.where(Objective.status == ObjectiveStatus.CLOSED)
+            elif closed_only:
+                query = query.join(Objective, Objective.id == KeyResult.objective_id).where(
+                    Objective.status == ObjectiveStatus.CLOSED
+                )
+            found.update((await self.session.scalars(query)).all())
+        return sorted(found)[:limit]
+
+    async def score_page(
+        self, cycle_id: str, people: Sequence[str], department_ids: Sequence[str], owner_id: str
+    ) -> tuple[list[tuple[str, scoring.ObjectiveFacts]], list[tuple[str, scoring.KeyResultFacts]]]:
+        """What one page of scores is computed from, over the (cycle, owner) and objective
+        indexes: the objectives ``people`` own (of ``department_ids`` / ``owner_id`` when
+        given) with their status, and every key result of those objectives or owned by those
+        people with its objective's status (read by primary key)."""
+        if not people:
+            return [], []
+        objectives = (
+            select(
+                Objective.status,
+                Objective.id,
+                Objective.title,
+                Objective.owner_id,
+                Objective.department_id,
+                Objective.level,
+                Objective.parent_id,
+            )
+            .where(Objective.cycle_id == cycle_id, Objective.owner_id.in_(list(people)))
+            .order_by(Objective.created_at, Objective.id)
+        )
+        if department_ids:
+            objectives = objectives.where(Objective.department_id.in_(list(department_ids)))
+        if owner_id:
+            objectives = objectives.where(Objective.owner_id == owner_id)
+        found = [
+            (status, scoring.ObjectiveFacts(i, title, owner, department, level, parent or ""))
+            for status, i, title, owner, department, level, parent in (
+                await self.session.execute(objectives)
+            ).all()
+        ]
+        krs = (
+            select(
+                KeyResult.id,
+                KeyResult.objective_id,
+                KeyResult.owner_id,
+                KeyResult.department_id,
+                KeyResult.weight,
+                KeyResult.score,
+                KeyResult.self_score,
+            )
+            .where(
+                KeyResult.cycle_id == cycle_id,
+                or_(
+                    KeyResult.objective_id.in_([o.id for _, o in found]),
+                    KeyResult.owner_id.in_(list(people)),
+                ),
+            )
+            .order_by(KeyResult.created_at, KeyResult.id)
+        )
+        facts = [scoring.KeyResultFacts(*row) for row in (await self.session.execute(krs)).all()]
+        # Their objectives' statuses by primary key (a join let PostgreSQL scan every objective).
+        statuses = {o.id: status for status, o in found}
+        statuses |= await self.objective_statuses(
+            sorted({k.objective_id for k in facts} - set(statuses))
+        )
+        return found, [(statuses.get(k.objective_id, ""), k) for k in facts]
+
+    async def score_figures(
+        self, cycle: Cycle, department_ids: Sequence[str], owner_id: str
+    ) -> tuple[list[scoring.DepartmentResult], tuple[float, int, int]]:
+        """A cycle's scores' figures as grouped sums (no row per objective or key result
+        leaves the database): per department (those owning matching objectives or key
+        results; all when no filter) its score, key results, objectives and alignment over
+        everything it owns, and (alignment, aligned, objectives) over the matching
+        objectives. Counted as in the scores (domain.in_scores)."""
+        counted: list[ColumnElement[bool]] = [Objective.cycle_id == cycle.id]
+        closed = cycle.status == ObjectiveStatus.CLOSED
+        if closed:
+            counted.append(Objective.status == ObjectiveStatus.CLOSED)
+
+        def counted_krs(query: Any) -> Any:
+            """``query`` over the cycle's key results that count (a join to their objectives
+            only once the cycle is closed: while it is open every one counts)."""
+            query = query.where(KeyResult.cycle_id == cycle.id)
+            if closed:
+                query = query.join(Objective, Objective.id == KeyResult.objective_id).where(
+                    Objective.status == ObjectiveStatus.CLOSED
+                )
+            return query
+
+        def matching(model: type[Objective] | type[KeyResult]) -> list[ColumnElement[bool]]:
+            conds: list[ColumnElement[bool]] = []
+            if department_ids:
+                conds.append(model.department_id.in_(list(department_ids)))
+            if owner_id:
+                conds.append(model.owner_id == owner_id)
+            return conds
+
+        def tally(condition: ColumnElement[bool]) -> Any:
+            return func.sum(sqlalchemy.case((condition, 1), else_=0))
+
+        alignable = Objective.level != Level.COMPANY
+        aligned = sqlalchemy.and_(
+            alignable, Objective.parent_id.is_not(None), Objective.parent_id != ""
+        )
+        objective_sums = (func.count(), tally(alignable), tally(aligned))
+        krs = counted_krs(
+            select(
+                KeyResult.department_id,
+                func.count(),
+                func.sum(KeyResult.weight * KeyResult.score),
+                func.sum(KeyResult.weight),
+                func.sum(KeyResult.score),
+            ).group_by(KeyResult.department_id)
+        )
+        objectives = (
+            select(Objective.department_id, *objective_sums)
+            .where(*counted)
+            .group_by(Objective.department_id)
+        )
+        if department_ids or owner_id:
+            wanted = sorted(
+                {
+                    *(
+                        await self.session.scalars(
+                            select(Objective.department_id)
+                            .distinct()
+                            .where(*counted, *matching(Objective))
+                        )
+                    ).all(),
+                    *(
+                        await self.session.scalars(
+                            counted_krs(
+                                select(KeyResult.department_id)
+                                .distinct()
+                                .where(*matching(KeyResult))
+                            )
+                        )
+                    ).all(),
+                }
+            )
+            krs = krs.where(KeyResult.department_id.in_(wanted))
+            objectives = objectives.where(Objective.department_id.in_(wanted))
+        sums: dict[str, tuple[int, float, int, float]] = {
+            dep: (int(n), float(weighted or 0.0), int(weights or 0), float(plain or 0.0))
+            for dep, n, weighted, weights, plain in (await self.session.execute(krs)).all()
+        }
+        owned: dict[str, tuple[int, int, int]] = {
+            dep: (int(n), int(can or 0), int(done or 0))
+            for dep, n, can, done in (await self.session.execute(objectives)).all()
+        }
+        departments = [
+            scoring.department_result(
+                dep, *sums.get(dep, (0, 0.0, 0, 0.0)), *owned.get(dep, (0, 0, 0))
+            )
+            for dep in sorted(set(sums) | set(owned))
+        ]
+        top = (
+            await self.session.execute(
+                select(*objective_sums).where(*counted, *matching(Objective))
+            )
+        ).one()
+        n, can, done = int(top[0]), int(top[1] or 0), int(top[2] or 0)
+        return departments, ((done / can if can else 0.0), done, n)
+
     async def participation_rows(
         self, cycle_id: str, owner_ids: Sequence[str], department_ids: Sequence[str], week: str
     ) -> tuple[list[tuple[str, str]], list[tuple[str, str, str, bool]]]:

@@ -132,6 +132,32 @@ class ScoreBoard:
     objective_count: int = 0
 
 
+def department_result(
+    department_id: str,
+    key_results: int,
+    weighted_sum: float,
+    weight_sum: int,
+    score_sum: float,
+    objectives: int,
+    alignable: int,
+    aligned: int,
+) -> DepartmentResult:
+    """A department's result from sums over what it owns (the database's grouped sums): as
+    :func:`score_board`'s, :func:`weighted_mean` over its key results (sum of weight x score
+    over the weights; equal weights when they total 0) and the share of its non-company
+    objectives that are aligned. The sums may add in another order than the board's, so a
+    score can differ from it in the last binary digit."""
+    if not key_results:
+        score = 0.0
+    elif weight_sum <= 0:
+        score = score_sum / key_results
+    else:
+        score = weighted_sum / weight_sum
+    return DepartmentResult(
+        department_id, score, key_results, objectives, aligned / alignable if alignable else 0.0
+    )
+
+
 def is_aligned(objective: ObjectiveFacts) -> bool:
     return bool(objective.parent_id)
 

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
+import httpx
 from rich.console import Console
 
 from bench import reports
-from bench.stack import benchmark_stack
+from bench.checkin import token_for
+from bench.stack import Stack, benchmark_stack
+from services.common.paging import DEFAULT_PAGE_SIZE
 
 # The top manager, HR, a division head, a department head and two teams (20 + 11).
 EMPLOYEES = 35
@@ -27,6 +31,11 @@ async def test_the_reports_bench_measures_what_it_generated(tmp_path: Path) -> N
     async with benchmark_stack(tmp_path, opts.log_level, reports.SERVICES, bare=False) as stack:
         seeded = await reports.seed(stack, opts, quiet)
         result = await reports.run_requests(stack, seeded, opts, quiet)
+        hr = next(p for p in seeded.org.people if "hr" in p.roles)
+        cycle = seeded.cycle_id
+        # Following next_page_token a few people at a time yields everyone exactly once.
+        score_pages = await all_pages(stack, hr, f"/cycles/{cycle}/scores")
+        participation_pages = await all_pages(stack, hr, f"/cycles/{cycle}/participation")
 
     org = seeded.org
     assert len(org.people) == EMPLOYEES
@@ -53,7 +62,25 @@ async def test_the_reports_bench_measures_what_it_generated(tmp_path: Path) -> N
         assert isinstance(found, dict)
         return found
 
-    assert len(body("HR /cycles/{id}/scores")["people"]) == EMPLOYEES
+    # The measured requests are first pages (the default page size).
+    first = body("HR /cycles/{id}/scores")
+    assert len(first["people"]) == min(EMPLOYEES, DEFAULT_PAGE_SIZE)
+    assert (first["objective_count"], first["aligned_count"]) == (EMPLOYEES, EMPLOYEES - 1)
+    assert sum(d["key_result_count"] for d in first["departments"]) == krs
+    everyone = sorted(p.id for p in org.people)
+    for pages in (score_pages, participation_pages):
+        assert len(pages) == -(-EMPLOYEES // PAGE)
+        ids = [p["employee_id"] for page in pages for p in page["people"]]
+        assert ids == everyone
+    objectives = [o for page in score_pages for o in page["objectives"]]
+    assert len(objectives) == len({o["objective_id"] for o in objectives}) == EMPLOYEES
+    for page in score_pages:
+        assert {o["owner_id"] for o in page["objectives"]} == {
+            p["employee_id"] for p in page["people"]
+        }
+    assert [bool(p["departments"]) for p in score_pages] == [True] + [False] * (
+        len(score_pages) - 1
+    )
     team = org.unit("team")
     members = sum(p.department_id == team.id for p in org.people)
     assert len(body("team head: their team's scores")["people"]) == members == reports.TEAM_SIZE
@@ -63,6 +90,7 @@ async def test_the_reports_bench_measures_what_it_generated(tmp_path: Path) -> N
 
     participation = body("HR /cycles/{id}/participation")
     assert participation["week"] == seeded.weeks[-1]
+    assert len(participation["people"]) == min(EMPLOYEES, DEFAULT_PAGE_SIZE)
     assert {(p["key_results"], p["checked_in"]) for p in participation["people"]} == {
         (reports.KRS, reports.KRS)
     }
@@ -90,3 +118,22 @@ async def test_the_reports_bench_measures_what_it_generated(tmp_path: Path) -> N
     assert ceiling is not None
     assert (ceiling.ok, ceiling.errors) == (opts.selects, {})
     assert 0 < ceiling.p50_ms <= ceiling.p95_ms
+
+
+PAGE = 8
+
+
+async def all_pages(stack: Stack, who: Any, path: str) -> list[dict[str, Any]]:
+    """Every page of a paged report, ``PAGE`` people a page, following next_page_token."""
+    headers = {"Authorization": f"Bearer {token_for(stack, who)}"}
+    pages: list[dict[str, Any]] = []
+    token = ""
+    async with httpx.AsyncClient(base_url=stack.api_url, timeout=60.0) as client:
+        while True:
+            params = {"page_size": str(PAGE), **({"page_token": token} if token else {})}
+            resp = await client.get(path, params=params, headers=headers)
+            assert resp.status_code == 200, resp.text
+            pages.append(resp.json())
+            token = pages[-1]["next_page_token"]
+            if not token:
+                return pages

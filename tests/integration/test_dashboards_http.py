@@ -31,6 +31,7 @@ from typing import Any
 import openpyxl
 import pytest
 
+from gateway.convert import to_dict
 from services.cli.dashboards import rebuild
 from stride.feedback.v1 import feedback_pb2 as fpb
 from stride.goals.v1 import goals_pb2 as gpb
@@ -43,6 +44,7 @@ from tests.integration.gateway_stack import (
     module_stack,
     problem,
 )
+from tests.integration.goals_helpers import assert_score_pages
 from tests.integration.test_goals_service import Q4_2025
 from tests.waiting import eventually
 
@@ -497,3 +499,77 @@ async def test_my_organisation_of_whoever_heads_every_root_is_the_organisation(
     monkeypatch.undo()
     body = await _settled(plant, f"/dashboards/{c}/my-organisation", "gm", 4)
     assert _figures(body)["krs"] == 4
+
+
+async def _pages(
+    plant: Plant, path: str, size: int, params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Every page of a paged report as HR, ``size`` people a page (next_page_token followed)."""
+    pages: list[dict[str, Any]] = []
+    token = ""
+    while True:
+        asked = {**params, "page_size": size, **({"page_token": token} if token else {})}
+        r = await plant.stack.http.get(path, params=asked, headers=plant.headers["hr"])
+        assert r.status_code == 200, r.text
+        pages.append(r.json())
+        token = pages[-1]["next_page_token"]
+        if not token:
+            return pages
+
+
+async def test_scores_and_participation_come_a_page_of_people_at_a_time(plant: Plant) -> None:
+    """HR's scores and participation, paged by person: following next_page_token yields every
+    person once, a page's objectives are its people's, and the numbers (the cycle's figures
+    on the first page) are those of goals' unpaged answer."""
+    p, d, g = plant.people, plant.departments, plant.stack.goals
+    below_plant = [d["plant"], d["assembly"], d["paint"]]
+    for params, narrowing in (
+        ({}, {}),
+        ({"department_id": d["plant"]}, {"department_ids": below_plant}),
+        ({"owner_id": p["A"].id}, {"owner_id": p["A"].id}),
+    ):
+        whole = to_dict(await g.GetScores(gpb.GetScoresRequest(cycle_id=plant.cycle, **narrowing)))
+        for size in (1, 2, 50):
+            pages = await _pages(plant, f"/cycles/{plant.cycle}/scores", size, params)
+            assert_score_pages(pages, whole, size)
+    first = await _pages(plant, f"/cycles/{plant.cycle}/scores", 50, {})
+    assert len(first) == 1 and {x["employee_id"] for x in first[0]["people"]} == {
+        p[k].id for k in ("a1", "a2", "p1", "x1", "s1")
+    }
+
+    for params, owners, departments in (
+        ({}, [], []),
+        ({"department_id": d["plant"]}, [], below_plant),
+        (
+            {"owner_id": [p["gm"].id, p["a1"].id, p["s1"].id]},
+            [p[k].id for k in ("gm", "a1", "s1")],
+            [],
+        ),
+    ):
+        unpaged = await g.GetParticipation(
+            gpb.GetParticipationRequest(
+                cycle_id=plant.cycle, week="2025-W47", owner_ids=owners, department_ids=departments
+            )
+        )
+        want = [to_dict(x) for x in unpaged.people]
+        for size in (1, 3):
+            pages = await _pages(
+                plant, f"/cycles/{plant.cycle}/participation", size, {**params, "week": "2025-W47"}
+            )
+            assert all(len(page["people"]) <= size for page in pages)
+            assert [x for page in pages for x in page["people"]] == want
+            assert [bool(page["next_page_token"]) for page in pages] == [True] * (
+                len(pages) - 1
+            ) + [False]
+
+
+@pytest.mark.parametrize("route", ["scores", "participation"])
+async def test_a_bad_page_token_is_a_problem(plant: Plant, route: str) -> None:
+    url = f"/cycles/{plant.cycle}/{route}"
+    hr = plant.headers["hr"]
+    for token in ("not a token", "bzoxMA==", "YTo="):  # junk, an offset token, an empty key
+        r = await plant.stack.http.get(url, params={"page_token": token}, headers=hr)
+        # The API's answer to any page token it did not issue (docs/security.md).
+        problem(r, 422, "invalid_page_token")
+    r = await plant.stack.http.get(url, params={"page_size": 0}, headers=hr)
+    problem(r, 422, "validation_error")

@@ -6,8 +6,15 @@ from __future__ import annotations
 import grpc
 import pytest
 
+from gateway.convert import to_dict
 from stride.goals.v1 import goals_pb2 as pb
-from tests.integration.goals_helpers import department, employee, events
+from tests.integration.goals_helpers import (
+    assert_score_pages,
+    department,
+    employee,
+    events,
+    grpc_score_pages,
+)
 from tests.integration.test_goals_service import Q4_2025, code_of, rpc_error
 from tests.integration.test_goals_service import stack as stack  # the fixture
 
@@ -173,6 +180,14 @@ async def test_cross_department_scores_participation_and_close(stack, nats_url: 
             if all(getattr(o, k) == v for k, v in narrowing.items())
         }
         assert {o.objective_id for o in narrow.objectives} == expected_objectives, narrowing
+        # Paged by person: the same people, objectives and figures, a page at a time.
+        for size in (1, 2):
+            asked = pb.GetScoresRequest(cycle_id=cycle.id, **narrowing)
+            pages = await grpc_score_pages(goals, asked, size)
+            assert_score_pages(pages, to_dict(narrow), size)
+    for size in (1, 3, 200):
+        pages = await grpc_score_pages(goals, pb.GetScoresRequest(cycle_id=cycle.id), size)
+        assert_score_pages(pages, to_dict(scores), size)
     by_head = await goals.GetScores(pb.GetScoresRequest(cycle_id=cycle.id, owner_id=head.id))
     assert [o.objective_id for o in by_head.objectives] == [delivery.id]
     assert by_head.objectives[0].score == pytest.approx(sum(expected.values()) / 4)
@@ -199,6 +214,24 @@ async def test_cross_department_scores_participation_and_close(stack, nats_url: 
         pb.GetParticipationRequest(cycle_id=cycle.id, week="2025-W49", owner_ids=two)
     )
     assert list(narrowed.people) == [seen[e] for e in sorted(two)]
+    # A page at a time (employee id order): everyone once, with the same counts.
+    for asked in (
+        pb.GetParticipationRequest(cycle_id=cycle.id, week="2025-W49"),
+        pb.GetParticipationRequest(cycle_id=cycle.id, week="2025-W49", owner_ids=two),
+        pb.GetParticipationRequest(
+            cycle_id=cycle.id, week="2025-W49", department_ids=[ops.id, depts["Quality"].id]
+        ),
+    ):
+        whole_part = await goals.GetParticipation(asked)
+        paged: list[pb.Participation] = []
+        token = "first"
+        while token:
+            asked.page.page_size, asked.page.page_token = 2, "" if token == "first" else token
+            got = await goals.GetParticipation(asked)
+            assert len(got.people) <= 2
+            paged += got.people
+            token = got.page.next_page_token
+        assert paged == list(whole_part.people)
 
     # Self-scores only in the closing phase.
     pmc_kr = krs[depts["PMC"].id]
@@ -238,6 +271,9 @@ async def test_cross_department_scores_participation_and_close(stack, nats_url: 
     assert [(p.employee_id, p.score) for p in frozen.people] == [
         (p.employee_id, p.score) for p in scores.people
     ]
+    # Closed: the pages hold the final scores too (the drafts' owners alone are on none).
+    pages = await grpc_score_pages(goals, pb.GetScoresRequest(cycle_id=cycle.id), 1)
+    assert_score_pages(pages, to_dict(frozen), 1)
     assert {d.department_id: d.score for d in frozen.departments} == {
         d.department_id: d.score for d in scores.departments
     }

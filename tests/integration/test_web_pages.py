@@ -1141,3 +1141,19 @@ async def test_people_out_of_the_pilot_see_no_prompts_and_hr_switches_department
     async with Browser(stack) as b:
         await b.sign_in(worker)
         assert 'id="check-in-prompt"' in (await b.get("/okrs")).text
+
+
+async def test_the_scores_page_shows_a_page_of_people_and_refuses_a_forged_token(
+    org: Org,
+) -> None:
+    whole = await org.stack.goals.GetScores(gpb.GetScoresRequest(cycle_id=org.cycle))
+    assert len({p.employee_id for p in whole.people}) < 50  # a small plant: one page
+    async with Browser(org.stack) as b:
+        await b.sign_in(org.people["hr"])
+        page = text(await b.get(f"/scores?cycle={org.cycle}"))
+        for o in whole.objectives:
+            assert o.title in page
+        assert "Next people" not in page and "First page" not in page
+        forged = await b.get(f"/scores?cycle={org.cycle}&page_token=forged")
+        assert forged.status_code == 422
+        assert "page_token is not valid" in text(forged)

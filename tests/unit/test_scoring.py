@@ -4,6 +4,7 @@ from services.goals.scoring import (
     KeyResultFacts,
     KeyResultShape,
     ObjectiveFacts,
+    department_result,
     filtered,
     key_result_score,
     objective_score,
@@ -90,3 +91,25 @@ def test_filtered_by_department_keeps_whole_objective_scores() -> None:
     mine = filtered(score_board(objectives, krs), krs, owner_id="coo")
     assert [o.objective.id for o in mine.objectives] == ["o"]
     assert mine.alignment == 1.0
+
+
+def test_a_department_from_sums_is_the_boards() -> None:
+    """The first page of paged scores builds departments from the database's grouped sums:
+    the same as the board's (weighted; equal weights when they total 0; alignment)."""
+    objectives = [
+        ObjectiveFacts("o1", "Ship", "e1", "d1", "department", ""),
+        ObjectiveFacts("o2", "Learn", "e2", "d1", "individual", "o1"),
+        ObjectiveFacts("o3", "Grow", "e3", "d2", "company", ""),
+    ]
+    krs = [
+        KeyResultFacts("k1", "o1", "e1", "d1", 60, 0.5),
+        KeyResultFacts("k2", "o2", "e2", "d1", 40, 1.0),
+        KeyResultFacts("k3", "o3", "e3", "d2", 0, 0.2),
+        KeyResultFacts("k4", "o3", "e3", "d2", 0, 0.6),
+    ]
+    board = {d.department_id: d for d in score_board(objectives, krs).departments}
+    d1 = department_result("d1", 2, 60 * 0.5 + 40 * 1.0, 100, 1.5, 2, 2, 1)
+    d2 = department_result("d2", 2, 0.0, 0, 0.8, 1, 0, 0)
+    assert d1 == board["d1"] and d2.score == pytest.approx(board["d2"].score)
+    assert (d2.key_result_count, d2.objective_count, d2.alignment) == (2, 1, 0.0)
+    assert department_result("d3", 0, 0.0, 0, 0.0, 1, 1, 1).score == 0.0

@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from services.common.errors import InvalidArgument
-from services.goals import scoring
+from services.common.paging import after_window, next_after_token
+from services.goals import domain, scoring
 from services.goals.calendar import local_today, parse_week, zone
 from services.goals.domain import punctuality
 from services.goals.evaluation import board_of_facts, score_board
 from services.goals.handlers.shared import Deps, cycle_of
 from services.goals.messages import scores_pb
+from services.goals.models import Cycle
 from services.goals.repository import GoalsRepository
+from stride.common.v1 import common_pb2
 from stride.goals.v1 import goals_pb2 as pb
 from workflows.vocabulary import MAX_DASHBOARD_DEPARTMENTS, ObjectiveStatus, Risk, week_of
 
@@ -30,6 +33,8 @@ async def get(deps: Deps, request: pb.GetScoresRequest) -> pb.Scores:
             raise InvalidArgument(
                 "too_many_departments", f"name at most {MAX_DASHBOARD_DEPARTMENTS} departments"
             )
+        if paged(request.page):
+            return await _scores_page(repo, cycle, request.page, departments, owner_id)
         if departments or owner_id:
             # Only what the narrowed board is computed from (see repo.score_inputs).
             objectives, krs = await repo.score_inputs(cycle.id, departments, owner_id)
@@ -40,6 +45,57 @@ async def get(deps: Deps, request: pb.GetScoresRequest) -> pb.Scores:
     return scores_pb(cycle.id, board)
 
 
+def paged(page: common_pb2.PageRequest) -> bool:
+    """Whether a request asks for a page (page_size 0 without a token: everything)."""
+    return bool(page.page_size or page.page_token)
+
+
+async def _scores_page(
+    repo: GoalsRepository,
+    cycle: Cycle,
+    page: common_pb2.PageRequest,
+    departments: list[str],
+    owner_id: str,
+) -> pb.Scores:
+    """One page of a cycle's scores: ``page_size`` people in employee id order (owning a
+    matching objective or key result), the matching objectives they own and their scores,
+    each computed from those people's and objectives' rows only; the figures of the whole
+    (narrowed) cycle on the first page only, from grouped sums."""
+    limit, after = after_window(page.page_size, page.page_token)
+    people = await repo.page_owners(
+        cycle.id,
+        after,
+        limit + 1,
+        owner_ids=[owner_id] if owner_id else [],
+        department_ids=departments,
+        closed_only=cycle.status == ObjectiveStatus.CLOSED,
+    )
+    more, people = len(people) > limit, people[:limit]
+    objectives, krs = await repo.score_page(cycle.id, people, departments, owner_id)
+    board = scoring.score_board(
+        [o for status, o in objectives if domain.in_scores(cycle.status, status)],
+        [k for status, k in krs if domain.in_scores(cycle.status, status)],
+    )
+    on_page = set(people)
+    figures: list[scoring.DepartmentResult] = []
+    share, aligned, count = 0.0, 0, 0
+    if not after:
+        figures, (share, aligned, count) = await repo.score_figures(cycle, departments, owner_id)
+    message = scores_pb(
+        cycle.id,
+        scoring.ScoreBoard(
+            board.objectives,
+            [p for p in board.people if p.employee_id in on_page],
+            figures,
+            share,
+            aligned,
+            count,
+        ),
+    )
+    message.page.next_page_token = next_after_token(people[-1]) if more else ""
+    return message
+
+
 async def participation(
     deps: Deps, request: pb.GetParticipationRequest
 ) -> pb.GetParticipationResponse:
@@ -48,9 +104,20 @@ async def participation(
         cycle = await cycle_of(repo, request.cycle_id)
         week = request.week.strip() or week_of(local_today(datetime.now(UTC), cycle.time_zone))
         parse_week(week)
-        objectives, owned = await repo.participation_rows(
-            cycle.id, sorted(set(request.owner_ids)), sorted(set(request.department_ids)), week
-        )
+        owners, departments = sorted(set(request.owner_ids)), sorted(set(request.department_ids))
+        next_token = ""
+        if paged(request.page):  # the page's people (employee id order) and their rows only
+            limit, after = after_window(request.page.page_size, request.page.page_token)
+            owners = await repo.page_owners(
+                cycle.id, after, limit + 1, owner_ids=owners, department_ids=departments
+            )
+            if len(owners) > limit:
+                owners = owners[:limit]
+                next_token = next_after_token(owners[-1])
+        objectives: list[tuple[str, str]] = []
+        owned: list[tuple[str, str, str, bool]] = []
+        if owners or not paged(request.page):  # no page people: nothing (not "no filter")
+            objectives, owned = await repo.participation_rows(cycle.id, owners, departments, week)
     people: dict[str, pb.Participation] = {}
 
     def person(employee_id: str) -> pb.Participation:
@@ -71,9 +138,12 @@ async def participation(
         p.key_results += 1
         p.checked_in += checked_in
         p.at_risk += risk_status == Risk.AT_RISK
-    return pb.GetParticipationResponse(
+    response = pb.GetParticipationResponse(
         cycle_id=cycle.id, week=week, people=[people[k] for k in sorted(people)]
     )
+    if paged(request.page):
+        response.page.next_page_token = next_token
+    return response
 
 
 MAX_PEOPLE_STATS = 1000

@@ -2992,6 +2992,7 @@ class GetScoresRequest(_message.Message):
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
     OWNER_ID_FIELD_NUMBER: _builtins.int
     DEPARTMENT_IDS_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
     cycle_id: _builtins.str
     department_id: _builtins.str
     """Optional filters."""
@@ -3002,6 +3003,14 @@ class GetScoresRequest(_message.Message):
         department_id; at most 10,000.
         """
 
+    @_builtins.property
+    def page(self) -> _common_pb2.PageRequest:
+        """People in employee id order, page_size of them a page, each page with the objectives
+        those people own and their scores; the cycle-wide figures (departments, alignment,
+        aligned_count, objective_count) on the first page only. page_size 0 without a token:
+        everything in one answer (internal callers).
+        """
+
     def __init__(
         self,
         *,
@@ -3009,10 +3018,11 @@ class GetScoresRequest(_message.Message):
         department_id: _builtins.str = ...,
         owner_id: _builtins.str = ...,
         department_ids: _abc.Iterable[_builtins.str] | None = ...,
+        page: _common_pb2.PageRequest | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "department_id", b"department_id", "department_ids", b"department_ids", "owner_id", b"owner_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "department_id", b"department_id", "department_ids", b"department_ids", "owner_id", b"owner_id", "page", b"page"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -3131,6 +3141,7 @@ class Scores(_message.Message):
     ALIGNMENT_FIELD_NUMBER: _builtins.int
     ALIGNED_COUNT_FIELD_NUMBER: _builtins.int
     OBJECTIVE_COUNT_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
     cycle_id: _builtins.str
     alignment: _builtins.float
     """Share of non-company objectives linked to a parent objective, 0..1."""
@@ -3142,6 +3153,12 @@ class Scores(_message.Message):
     def people(self) -> _containers.RepeatedCompositeFieldContainer[Global___PersonScore]: ...
     @_builtins.property
     def departments(self) -> _containers.RepeatedCompositeFieldContainer[Global___DepartmentScore]: ...
+    @_builtins.property
+    def page(self) -> _common_pb2.PageResponse:
+        """Set when GetScoresRequest.page asked for a page: the token of the next page ("" at the
+        last).
+        """
+
     def __init__(
         self,
         *,
@@ -3152,10 +3169,11 @@ class Scores(_message.Message):
         alignment: _builtins.float = ...,
         aligned_count: _builtins.int = ...,
         objective_count: _builtins.int = ...,
+        page: _common_pb2.PageResponse | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["aligned_count", b"aligned_count", "alignment", b"alignment", "cycle_id", b"cycle_id", "departments", b"departments", "objective_count", b"objective_count", "objectives", b"objectives", "people", b"people"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["aligned_count", b"aligned_count", "alignment", b"alignment", "cycle_id", b"cycle_id", "departments", b"departments", "objective_count", b"objective_count", "objectives", b"objectives", "page", b"page", "people", b"people"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -3606,6 +3624,7 @@ class GetParticipationRequest(_message.Message):
     WEEK_FIELD_NUMBER: _builtins.int
     OWNER_IDS_FIELD_NUMBER: _builtins.int
     DEPARTMENT_IDS_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
     cycle_id: _builtins.str
     week: _builtins.str
     """ISO week whose check-ins count; defaults to the current week in the cycle's zone."""
@@ -3617,6 +3636,12 @@ class GetParticipationRequest(_message.Message):
     def department_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Optional: only objectives and key results of these departments (with owner_ids: both)."""
 
+    @_builtins.property
+    def page(self) -> _common_pb2.PageRequest:
+        """People in employee id order, page_size of them a page. page_size 0 without a token:
+        everyone in one answer (internal callers).
+        """
+
     def __init__(
         self,
         *,
@@ -3624,10 +3649,11 @@ class GetParticipationRequest(_message.Message):
         week: _builtins.str = ...,
         owner_ids: _abc.Iterable[_builtins.str] | None = ...,
         department_ids: _abc.Iterable[_builtins.str] | None = ...,
+        page: _common_pb2.PageRequest | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "department_ids", b"department_ids", "owner_ids", b"owner_ids", "week", b"week"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "department_ids", b"department_ids", "owner_ids", b"owner_ids", "page", b"page", "week", b"week"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -3680,11 +3706,16 @@ class GetParticipationResponse(_message.Message):
     CYCLE_ID_FIELD_NUMBER: _builtins.int
     WEEK_FIELD_NUMBER: _builtins.int
     PEOPLE_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
     cycle_id: _builtins.str
     week: _builtins.str
     @_builtins.property
     def people(self) -> _containers.RepeatedCompositeFieldContainer[Global___Participation]:
         """Only people who own at least one objective or key result in the cycle."""
+
+    @_builtins.property
+    def page(self) -> _common_pb2.PageResponse:
+        """Set when the request asked for a page."""
 
     def __init__(
         self,
@@ -3692,10 +3723,11 @@ class GetParticipationResponse(_message.Message):
         cycle_id: _builtins.str = ...,
         week: _builtins.str = ...,
         people: _abc.Iterable[Global___Participation] | None = ...,
+        page: _common_pb2.PageResponse | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "people", b"people", "week", b"week"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "page", b"page", "people", b"people", "week", b"week"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
