@@ -491,6 +491,15 @@ async def test_my_organisation_of_whoever_heads_every_root_is_the_organisation(
         # Goals lists the organisation's at-risk key results without a department named.
         every = await s.goals.ListRisks(gpb.ListRisksRequest(cycle_id=c, all_departments=True))
         assert [k.key_result.owner_id for k in every.items] == [plant.people["p1"].id]
+        # Their objective list is the organisation's (as HR's), every department's included.
+        lists = {}
+        for who in ("ceo", "hr"):
+            r = await s.http.get(
+                "/objectives", params={"cycle_id": c, "page_size": 200}, headers=plant.headers[who]
+            )
+            assert r.status_code == 200, r.text
+            lists[who] = sorted(o["id"] for o in r.json()["items"])
+        assert lists["ceo"] == lists["hr"] and lists["hr"]
     finally:
         for d in roots:
             await s.admin_grpc.identity.UpdateDepartment(
