@@ -184,8 +184,9 @@ async def test_a_check_in_write_refused_after_taking_the_events_leaves_nothing(
     assert wakes == []
 
 
+@pytest.mark.parametrize("path", ["session", "driver"])
 async def test_a_unit_of_work_cancelled_in_a_statement_releases_its_connection_and_locks(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession], path: str
 ):
     """A request cancelled while its statement runs (the caller's deadline passed, the
     process is stopping) gives its connection back to the pool at once, its transaction
@@ -205,6 +206,11 @@ async def test_a_unit_of_work_cancelled_in_a_statement_releases_its_connection_a
 
     async def slow_request() -> None:
         async with units() as uow:
+            if path == "driver":  # the check-in's own prepared statements (repository._pg)
+                driver = await uow.repo._pg()
+                await driver.fetchrow("SELECT id FROM cycles WHERE id = $1 FOR UPDATE", cycle_id)
+                locked.set()
+                await driver.execute("SELECT pg_sleep($1::float8)", 30.0)
             await uow.session.execute(
                 text("SELECT id FROM cycles WHERE id = :id FOR UPDATE"), {"id": cycle_id}
             )
