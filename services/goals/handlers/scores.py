@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from services.common.errors import InvalidArgument
@@ -34,7 +35,7 @@ async def get(deps: Deps, request: pb.GetScoresRequest) -> pb.Scores:
                 "too_many_departments", f"name at most {MAX_DASHBOARD_DEPARTMENTS} departments"
             )
         if paged(request.page):
-            return await _scores_page(repo, cycle, request.page, departments, owner_id)
+            return await _scores_page(deps, repo, cycle, request.page, departments, owner_id)
         if departments or owner_id:
             # Only what the narrowed board is computed from (see repo.score_inputs).
             objectives, krs = await repo.score_inputs(cycle.id, departments, owner_id)
@@ -50,7 +51,16 @@ def paged(page: common_pb2.PageRequest) -> bool:
     return bool(page.page_size or page.page_token)
 
 
+async def _figures(
+    deps: Deps, cycle: Cycle, departments: list[str], owner_id: str
+) -> tuple[list[scoring.DepartmentResult], tuple[float, int, int]]:
+    """The (narrowed) cycle's figures, in a session of their own."""
+    async with deps.sessions() as session:
+        return await GoalsRepository(session).score_figures(cycle, departments, owner_id)
+
+
 async def _scores_page(
+    deps: Deps,
     repo: GoalsRepository,
     cycle: Cycle,
     page: common_pb2.PageRequest,
@@ -62,6 +72,31 @@ async def _scores_page(
     each computed from those people's and objectives' rows only; the figures of the whole
     (narrowed) cycle on the first page only, from grouped sums."""
     limit, after = after_window(page.page_size, page.page_token)
+    # The first page's figures are grouped sums over the whole (narrowed) cycle: asked for on
+    # a connection of their own while this one reads the page (the answer waits for the
+    # slower of the two, not for both).
+    figures_call = (
+        None if after else asyncio.ensure_future(_figures(deps, cycle, departments, owner_id))
+    )
+    try:
+        return await _page_of_scores(repo, cycle, limit, after, departments, owner_id, figures_call)
+    finally:
+        if figures_call is not None and not figures_call.done():
+            figures_call.cancel()
+        elif figures_call is not None and not figures_call.cancelled():
+            figures_call.exception()  # retrieved: an error raised above wins
+
+
+async def _page_of_scores(
+    repo: GoalsRepository,
+    cycle: Cycle,
+    limit: int,
+    after: str,
+    departments: list[str],
+    owner_id: str,
+    figures_call: asyncio.Future[tuple[list[scoring.DepartmentResult], tuple[float, int, int]]]
+    | None,
+) -> pb.Scores:
     people = await repo.page_owners(
         cycle.id,
         after,
@@ -79,8 +114,8 @@ async def _scores_page(
     on_page = set(people)
     figures: list[scoring.DepartmentResult] = []
     share, aligned, count = 0.0, 0, 0
-    if not after:
-        figures, (share, aligned, count) = await repo.score_figures(cycle, departments, owner_id)
+    if figures_call is not None:
+        figures, (share, aligned, count) = await figures_call
     message = scores_pb(
         cycle.id,
         scoring.ScoreBoard(
