@@ -263,7 +263,34 @@ def kill(up: Up, name: str) -> None:
     os.kill(pid, signal.SIGKILL)
 
 
-async def test_every_process_killed_under_load(up: Up) -> None:
+async def database_activity(database_url: str | None) -> str:
+    """What the stack's PostgreSQL sessions are doing, for a failure message: a check-in that
+    waits for minutes is most often a row lock some other session holds (which, and since
+    when, is what to look for)."""
+    if not database_url:
+        return "(SQLite: no session list)"
+    import asyncpg
+
+    dsn = database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    try:
+        conn = await asyncio.wait_for(asyncpg.connect(dsn), 10)
+        try:
+            rows = await conn.fetch(
+                "SELECT pid, pg_blocking_pids(pid) AS blocked_by, application_name, state, "
+                "wait_event_type, wait_event, "
+                "round(extract(epoch FROM now() - xact_start)) AS transaction_s, "
+                "left(query, 200) AS query FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND state <> 'idle' ORDER BY xact_start"
+            )
+        finally:
+            await conn.close()
+    except Exception as exc:  # a diagnosis must not hide the failure it explains
+        return f"(pg_stat_activity not read: {exc!r})"
+    return "\n".join(str(dict(r)) for r in rows) or "(no busy session)"
+
+
+async def test_every_process_killed_under_load(up: Up, database_url: str | None) -> None:
     assert set(up.children_now()) == set(KILL_ORDER) | set(SPARED), "a new process joins"
     limits = httpx.Limits(max_connections=CLIENTS + 8)
     async with httpx.AsyncClient(
@@ -304,7 +331,8 @@ async def test_every_process_killed_under_load(up: Up) -> None:
                 raise AssertionError(
                     f"the load did not finish within 240 s after the last kill (acknowledged "
                     f"{load.acked} of {load.total}, retried: {dict(load.retried)}); the "
-                    f"stack's last log lines:\n" + "\n".join(up.text().splitlines()[-60:])
+                    f"database's busy sessions:\n{await database_activity(database_url)}\n"
+                    f"the stack's last log lines:\n" + "\n".join(up.text().splitlines()[-60:])
                 ) from None
         finally:
             running.cancel()
