@@ -192,6 +192,28 @@ def _driver_value(name: str, value: Any) -> Any:
     return json.dumps(value) if name in _JSON_NAMES else value
 
 
+# What scoring reads of objectives and key results (scoring.ObjectiveFacts / KeyResultFacts,
+# the objective's status first), as plain columns.
+_OBJECTIVE_FACTS = (
+    Objective.status,
+    Objective.id,
+    Objective.title,
+    Objective.owner_id,
+    Objective.department_id,
+    Objective.level,
+    Objective.parent_id,
+)
+_KEY_RESULT_FACTS = (
+    KeyResult.id,
+    KeyResult.objective_id,
+    KeyResult.owner_id,
+    KeyResult.department_id,
+    KeyResult.weight,
+    KeyResult.score,
+    KeyResult.self_score,
+)
+
+
 class GoalsRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -290,37 +312,27 @@ class GoalsRepository:
         of the cost at 10,000 people): its objectives with their status, its key results, in
         the order of :meth:`objectives` and :meth:`key_results`."""
         objectives = (
-            select(
-                Objective.status,
-                Objective.id,
-                Objective.title,
-                Objective.owner_id,
-                Objective.department_id,
-                Objective.level,
-                Objective.parent_id,
-            )
+            select(*_OBJECTIVE_FACTS)
             .where(Objective.cycle_id == cycle_id)
             .order_by(Objective.created_at, Objective.id)
         )
         krs = (
-            select(
-                KeyResult.id,
-                KeyResult.objective_id,
-                KeyResult.owner_id,
-                KeyResult.department_id,
-                KeyResult.weight,
-                KeyResult.score,
-                KeyResult.self_score,
-            )
+            select(*_KEY_RESULT_FACTS)
             .where(KeyResult.cycle_id == cycle_id)
             .order_by(KeyResult.created_at, KeyResult.id)
         )
+        return await self._objective_facts(objectives), [
+            scoring.KeyResultFacts(*row) for row in (await self.session.execute(krs)).all()
+        ]
+
+    async def _objective_facts(self, query: Any) -> list[tuple[str, scoring.ObjectiveFacts]]:
+        """(status, facts) of the objectives ``query`` (over :data:`_OBJECTIVE_FACTS`) finds."""
         return [
             (status, scoring.ObjectiveFacts(i, title, owner, department, level, parent or ""))
             for status, i, title, owner, department, level, parent in (
-                await self.session.execute(objectives)
+                await self.session.execute(query)
             ).all()
-        ], [scoring.KeyResultFacts(*row) for row in (await self.session.execute(krs)).all()]
+        ]
 
     async def score_inputs(
         self, cycle_id: str, department_ids: Sequence[str] = (), owner_id: str = ""
@@ -434,15 +446,7 @@ class GoalsRepository:
         if not people:
             return [], []
         objectives = (
-            select(
-                Objective.status,
-                Objective.id,
-                Objective.title,
-                Objective.owner_id,
-                Objective.department_id,
-                Objective.level,
-                Objective.parent_id,
-            )
+            select(*_OBJECTIVE_FACTS)
             .where(Objective.cycle_id == cycle_id, Objective.owner_id.in_(list(people)))
             .order_by(Objective.created_at, Objective.id)
         )
@@ -450,22 +454,9 @@ class GoalsRepository:
             objectives = objectives.where(Objective.department_id.in_(list(department_ids)))
         if owner_id:
             objectives = objectives.where(Objective.owner_id == owner_id)
-        found = [
-            (status, scoring.ObjectiveFacts(i, title, owner, department, level, parent or ""))
-            for status, i, title, owner, department, level, parent in (
-                await self.session.execute(objectives)
-            ).all()
-        ]
+        found = await self._objective_facts(objectives)
         krs = (
-            select(
-                KeyResult.id,
-                KeyResult.objective_id,
-                KeyResult.owner_id,
-                KeyResult.department_id,
-                KeyResult.weight,
-                KeyResult.score,
-                KeyResult.self_score,
-            )
+            select(*_KEY_RESULT_FACTS)
             .where(
                 KeyResult.cycle_id == cycle_id,
                 or_(
