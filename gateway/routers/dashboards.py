@@ -5,19 +5,19 @@ caller's own organisation (their reports' departments and the departments they h
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
-from gateway.convert import to_dict
+from gateway.convert import model_dict, model_json
 from gateway.deps import Paging, PathId, RpcDep
 from gateway.problems import ProblemError
 from gateway.routers.common import page
 from gateway.routes import StrideRoute
 from gateway.schemas.common import Page
-from gateway.schemas.dashboards import Dashboard, RiskItem
+from gateway.schemas.dashboards import Dashboard, DepartmentDashboard, RiskItem
 from gateway.security import Access, Allow, department_and_below, organisation_reach
 from stride.feedback.v1 import feedback_pb2 as fpb
 from stride.goals.v1 import goals_pb2 as pb
@@ -28,7 +28,10 @@ router = APIRouter(prefix="/dashboards", tags=["dashboards"], route_class=Stride
 
 async def _dashboard(
     rpc: RpcDep, cycle_id: str, departments: list[str] | None, people: Sequence[str] = ()
-) -> dict[str, Any]:
+) -> Response:
+    """The dashboard's answer, serialized here: ~550 departments read straight from goals'
+    message into :class:`Dashboard`'s shape (gateway.convert.model_dict) cost half what
+    converting, then validating, every value does; the bytes are the same."""
     request = pb.GetDashboardRequest(cycle_id=cycle_id, all_departments=departments is None)
     request.department_ids.extend(departments or [])
     request.owner_ids.extend(people)
@@ -43,32 +46,37 @@ async def _dashboard(
                 from_week=week_of(date.fromisoformat(cycle.start_date)),
                 to_week=week_of(date.fromisoformat(cycle.end_date)),
                 department_ids=departments or [],
+                totals_only=True,
             ),
         )
-        body = to_dict(await dashboard)
+        answer = await dashboard
     finally:
         if not dashboard.done():
             dashboard.cancel()
         elif not dashboard.cancelled():
             dashboard.exception()  # retrieved: an error raised above wins, none is logged
-    return with_feedback(body, [(r.department_id, r.week, r.total) for r in frequency.rows])
+    return Response(model_json(with_feedback(answer, frequency)), media_type="application/json")
 
 
-def with_feedback(body: dict[str, Any], rows: Iterable[tuple[str, str, int]]) -> dict[str, Any]:
-    """The dashboard with feedback frequency: (department, week, items given) rows added up
-    per week, per whole department shown, and in all."""
-    by_department: dict[str, int] = {}
-    by_week: dict[str, int] = {}
-    for department, week, given in rows:
-        by_department[department] = by_department.get(department, 0) + given
-        by_week[week] = by_week.get(week, 0) + given
-    for row in body["departments"]:
-        row["feedback_given"] = (
-            0 if row["people_only"] else by_department.get(row["department_id"], 0)
-        )
-    body["feedback"] = [{"week": w, "given": n} for w, n in sorted(by_week.items())]
-    body["feedback_given"] = sum(by_week.values())
-    return body
+def with_feedback(dashboard: pb.Dashboard, frequency: fpb.FeedbackFrequency) -> dict[str, Any]:
+    """The dashboard (:class:`Dashboard`'s fields) with feedback frequency (its totals per
+    whole department shown, per week and in all)."""
+    by_department = {r.department_id: r.total for r in frequency.by_department}
+    weeks = [{"week": r.week, "given": r.total} for r in frequency.by_week]
+    return model_dict(
+        dashboard,
+        Dashboard,
+        departments=[
+            model_dict(
+                row,
+                DepartmentDashboard,
+                feedback_given=0 if row.people_only else by_department.get(row.department_id, 0),
+            )
+            for row in dashboard.departments
+        ],
+        feedback=weeks,
+        feedback_given=sum(w["given"] for w in weeks),
+    )
 
 
 async def _my_organisation(rpc: RpcDep, access: Access) -> tuple[list[str] | None, list[str]]:
@@ -96,7 +104,7 @@ async def _my_organisation(rpc: RpcDep, access: Access) -> tuple[list[str] | Non
 )
 async def organisation(
     rpc: RpcDep, cycle_id: PathId, access: Access = Allow("dashboard.organisation")
-) -> dict[str, Any]:
+) -> Response:
     return await _dashboard(rpc, cycle_id, None)
 
 
@@ -112,7 +120,7 @@ async def department(
     rpc: RpcDep,
     cycle_id: PathId,
     access: Access = Allow("dashboard.department"),
-) -> dict[str, Any]:
+) -> Response:
     return await _dashboard(rpc, cycle_id, await department_and_below(rpc, department_id))
 
 
@@ -127,7 +135,7 @@ async def department(
 )
 async def my_organisation(
     rpc: RpcDep, cycle_id: PathId, access: Access = Allow("dashboard.my_organisation")
-) -> dict[str, Any]:
+) -> Response:
     departments, people = await _my_organisation(rpc, access)
     return await _dashboard(rpc, cycle_id, departments, people)
 

@@ -1137,12 +1137,14 @@ class GoalsRepository:
 
     async def dashboard_rows(
         self, cycle_id: str, department_ids: Sequence[str] | None
-    ) -> tuple[list[Any], list[tuple[str, int]]]:
-        """The read model's rows of a cycle (all departments when ``department_ids`` is None):
-        per department (plain rows with :class:`DashboardDepartment`'s columns: no ORM objects
-        for what is only read, ~550 rows for the organisation at 10,000 people), and (week,
-        check-ins) summed over those departments."""
-        departments = select(*DashboardDepartment.__table__.columns).where(
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[str, int]]]:
+        """The read model's rows of a cycle (all departments when ``department_ids`` is None),
+        by department: plain tuples ``(department_id, *figures row)`` in
+        ``dashboards.FIELDS`` order (no ORM objects or named rows for what is only read, ~550
+        rows for the organisation at 10,000 people); and (week, check-ins) summed over those
+        departments."""
+        columns = [getattr(DashboardDepartment, name) for name in dashboards.FIELDS]
+        departments = select(DashboardDepartment.department_id, *columns).where(
             DashboardDepartment.cycle_id == cycle_id
         )
         weeks = (
@@ -1155,11 +1157,12 @@ class GoalsRepository:
             ids = list(department_ids)
             departments = departments.where(DashboardDepartment.department_id.in_(ids))
             weeks = weeks.where(DashboardWeek.department_id.in_(ids))
-        found = list(
-            (
-                await self.session.execute(departments.order_by(DashboardDepartment.department_id))
-            ).all()
-        )
+        found = [
+            tuple(row)
+            for row in await self.session.execute(
+                departments.order_by(DashboardDepartment.department_id)
+            )
+        ]
         return found, [(w, int(n)) for w, n in (await self.session.execute(weeks)).all()]
 
     async def cycle_ids(self) -> list[str]:

@@ -51,3 +51,19 @@ def test_counters_add_up_and_shares_are_over_the_sum() -> None:
         ("2025-W46", 1),
         ("2025-W47", 3),
     ]
+
+
+def test_rows_add_up_as_figures_do() -> None:
+    """A read model's plain rows (``FIELDS`` order) add up exactly as the figures they hold:
+    the same floats, left to right, and a row stored without bands counts as zeros."""
+    parts = [
+        dashboards.Figures(key_results=3, score_sum=0.1, score_bands=[1, 1, 1, 0], red=1),
+        dashboards.Figures(key_results=0, score_sum=0.2, score_bands=[]),
+        dashboards.Figures(key_results=2, score_sum=0.7, score_bands=[0, 0, 1, 1], stale=2),
+    ]
+    added = dashboards.Figures(score_bands=[0] * dashboards.SCORE_BANDS)
+    for p in parts:
+        added.add(dashboards.Figures(**{**vars(p), "score_bands": p.score_bands or [0] * 4}))
+    summed = dashboards.sum_rows(dashboards.row(p) for p in parts)
+    assert summed == added and summed.score_sum == 0.1 + 0.2 + 0.7  # not fsum's 1.0
+    assert dashboards.sum_rows([]) == dashboards.Figures()

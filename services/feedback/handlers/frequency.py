@@ -3,6 +3,7 @@ for the reports' dashboards. Counts only — never who wrote what."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from services.common.errors import InvalidArgument
@@ -50,15 +51,34 @@ async def get(deps: Deps, request: pb.GetFeedbackFrequencyRequest) -> pb.Feedbac
     weeks = weeks_between(first, last)
     async with deps.reading() as repo:
         counts = await repo.counts(weeks, list(request.department_ids))
-    rows: dict[tuple[str, str], dict[str, int]] = {}
+    if request.totals_only:
+        return pb.FeedbackFrequency(
+            by_department=_rows(sorted(_cells(counts, lambda d, w: (d, "")).items())),
+            by_week=_rows(sorted(_cells(counts, lambda d, w: ("", w)).items())),
+        )
+    cells = _cells(counts, lambda d, w: (d, w))
+    return pb.FeedbackFrequency(
+        rows=_rows(sorted(cells.items(), key=lambda kv: (kv[0][1], kv[0][0])))
+    )
+
+
+Cell = tuple[str, str]  # (department, week); "" where summed over them
+
+
+def _cells(
+    counts: dict[tuple[str, str, str], int], cell_of: Callable[[str, str], Cell]
+) -> dict[Cell, dict[str, int]]:
+    """Counts per (department, week, kind of item) added up per cell and column."""
+    cells: dict[Cell, dict[str, int]] = {}
     for (department, week, what), n in counts.items():
         column = _COLUMNS.get(what)
         if column is not None:
-            cell = rows.setdefault((department, week), {})
+            cell = cells.setdefault(cell_of(department, week), {})
             cell[column] = cell.get(column, 0) + n
-    return pb.FeedbackFrequency(
-        rows=[
-            pb.FrequencyRow(department_id=d, week=w, total=sum(c.values()), **c)
-            for (d, w), c in sorted(rows.items(), key=lambda kv: (kv[0][1], kv[0][0]))
-        ]
-    )
+    return cells
+
+
+def _rows(cells: list[tuple[Cell, dict[str, int]]]) -> list[pb.FrequencyRow]:
+    return [
+        pb.FrequencyRow(department_id=d, week=w, total=sum(c.values()), **c) for (d, w), c in cells
+    ]

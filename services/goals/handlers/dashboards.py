@@ -3,7 +3,7 @@ rebuilt on demand, read per department (a dashboard costs in proportion to depar
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from services.common.errors import InvalidArgument
@@ -49,39 +49,35 @@ async def rebuild(deps: Deps, request: pb.RebuildDashboardsRequest) -> pb.Rebuil
     return pb.RebuildDashboardsResponse(cycles=len(cycles), departments=written)
 
 
-def _figures(row: Any) -> dashboards.Figures:
-    """A read-model row's figures (``row``: a :class:`DashboardDepartment` or a plain row of
-    its columns)."""
-    return dashboards.Figures(
-        key_results=row.key_results,
-        score_sum=row.score_sum,
-        completed=row.completed,
-        score_bands=list(row.score_bands) or [0] * dashboards.SCORE_BANDS,
-        behind=row.behind,
-        at_risk=row.at_risk,
-        stale=row.stale,
-        red=row.red,
-        objectives=row.objectives,
-        alignable_objectives=row.alignable_objectives,
-        aligned_objectives=row.aligned_objectives,
-    )
-
-
-def _figures_pb(f: dashboards.Figures) -> pb.DashboardFigures:
+def _figures_pb(
+    key_results: int,
+    score_sum: float,
+    completed: int,
+    score_bands: list[int],
+    behind: int,
+    at_risk: int,
+    stale: int,
+    objectives: int,
+    alignable_objectives: int,
+    aligned_objectives: int,
+    red: int,
+) -> pb.DashboardFigures:
+    """The message of a figures row (``dashboards.FIELDS`` order): a read-model row's values
+    or ``dashboards.row(figures)``."""
     return pb.DashboardFigures(
-        key_results=f.key_results,
-        average_score=f.average_score,
-        completed=f.completed,
-        completed_share=f.completed_share,
-        score_bands=f.score_bands,
-        behind=f.behind,
-        at_risk=f.at_risk,
-        stale=f.stale,
-        red=f.red,
-        objectives=f.objectives,
-        alignable_objectives=f.alignable_objectives,
-        aligned_objectives=f.aligned_objectives,
-        alignment=f.alignment,
+        key_results=key_results,
+        average_score=dashboards.share(score_sum, key_results),
+        completed=completed,
+        completed_share=dashboards.share(completed, key_results),
+        score_bands=score_bands or dashboards.NO_BANDS,
+        behind=behind,
+        at_risk=at_risk,
+        stale=stale,
+        red=red,
+        objectives=objectives,
+        alignable_objectives=alignable_objectives,
+        aligned_objectives=aligned_objectives,
+        alignment=dashboards.share(aligned_objectives, alignable_objectives),
     )
 
 
@@ -105,14 +101,15 @@ async def get(deps: Deps, request: pb.GetDashboardRequest) -> pb.Dashboard:
             found, owner_weeks = await repo.dashboard_figures(cycle, None, owners)
             people = {d: f for d, f in found.items() if d not in set(whole)}
             weeks += [(w, n) for d, w, n in owner_weeks if d not in set(whole)]
-    parts = [(row.department_id, _figures(row), False) for row in rows]
-    parts += [(d, f, True) for d, f in sorted(people.items())]
+    # Rows: (department, *figures row); the people's departments after the read model's.
+    parts: list[tuple[str, Sequence[Any], bool]] = [(r[0], r[1:], False) for r in rows]
+    parts += [(d, dashboards.row(f), True) for d, f in sorted(people.items())]
     return pb.Dashboard(
         cycle_id=cycle.id,
-        total=_figures_pb(dashboards.total(f for _, f, _ in parts)),
+        total=_figures_pb(*dashboards.row(dashboards.sum_rows(v for _, v, _ in parts))),
         departments=[
-            pb.DepartmentDashboard(department_id=d, figures=_figures_pb(f), people_only=only)
-            for d, f, only in parts
+            pb.DepartmentDashboard(department_id=d, figures=_figures_pb(*v), people_only=only)
+            for d, v, only in parts
         ],
         weeks=[pb.WeekActivity(week=w, check_ins=n) for w, n in dashboards.weekly(weeks)],
     )

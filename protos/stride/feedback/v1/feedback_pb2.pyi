@@ -939,11 +939,16 @@ class GetFeedbackFrequencyRequest(_message.Message):
     FROM_WEEK_FIELD_NUMBER: _builtins.int
     TO_WEEK_FIELD_NUMBER: _builtins.int
     DEPARTMENT_IDS_FIELD_NUMBER: _builtins.int
+    TOTALS_ONLY_FIELD_NUMBER: _builtins.int
     from_week: _builtins.str
     """ISO weeks "YYYY-Www", inclusive. Defaults: to_week the current week (organisation's
     time zone), from_week 12 weeks before to_week.
     """
     to_week: _builtins.str
+    totals_only: _builtins.bool
+    """Only the sums (FeedbackFrequency.by_department and by_week, no rows): for a dashboard of
+    hundreds of departments, ~13 times fewer rows than per department and week.
+    """
     @_builtins.property
     def department_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Optional: these departments only."""
@@ -954,10 +959,11 @@ class GetFeedbackFrequencyRequest(_message.Message):
         from_week: _builtins.str = ...,
         to_week: _builtins.str = ...,
         department_ids: _abc.Iterable[_builtins.str] | None = ...,
+        totals_only: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_ids", b"department_ids", "from_week", b"from_week", "to_week", b"to_week"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_ids", b"department_ids", "from_week", b"from_week", "to_week", b"to_week", "totals_only", b"totals_only"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1005,16 +1011,30 @@ class FeedbackFrequency(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     ROWS_FIELD_NUMBER: _builtins.int
+    BY_DEPARTMENT_FIELD_NUMBER: _builtins.int
+    BY_WEEK_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def rows(self) -> _containers.RepeatedCompositeFieldContainer[Global___FrequencyRow]: ...
+    def rows(self) -> _containers.RepeatedCompositeFieldContainer[Global___FrequencyRow]:
+        """Per department and week (empty with totals_only), by week then department."""
+
+    @_builtins.property
+    def by_department(self) -> _containers.RepeatedCompositeFieldContainer[Global___FrequencyRow]:
+        """With totals_only: per department over the weeks (week ""), by department; and per week
+        over the departments (department_id ""), oldest first. Weeks without feedback are left out.
+        """
+
+    @_builtins.property
+    def by_week(self) -> _containers.RepeatedCompositeFieldContainer[Global___FrequencyRow]: ...
     def __init__(
         self,
         *,
         rows: _abc.Iterable[Global___FrequencyRow] | None = ...,
+        by_department: _abc.Iterable[Global___FrequencyRow] | None = ...,
+        by_week: _abc.Iterable[Global___FrequencyRow] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["rows", b"rows"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["by_department", b"by_department", "by_week", b"by_week", "rows", b"rows"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
