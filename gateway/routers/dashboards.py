@@ -19,6 +19,7 @@ from gateway.routes import StrideRoute
 from gateway.schemas.common import Page
 from gateway.schemas.dashboards import Dashboard, DepartmentDashboard, RiskItem
 from gateway.security import Access, Allow, department_and_below, organisation_reach
+from services.common.tasks import settle
 from stride.feedback.v1 import feedback_pb2 as fpb
 from stride.goals.v1 import goals_pb2 as pb
 from workflows.vocabulary import week_of
@@ -51,10 +52,7 @@ async def _dashboard(
         )
         answer = await dashboard
     finally:
-        if not dashboard.done():
-            dashboard.cancel()
-        elif not dashboard.cancelled():
-            dashboard.exception()  # retrieved: an error raised above wins, none is logged
+        settle(dashboard)
     return Response(model_json(with_feedback(answer, frequency)), media_type="application/json")
 
 

@@ -80,3 +80,15 @@ def log_loop_failure(logger: Any, event: str, exc: BaseException, **fields: Any)
         logger.warning(event, error=str(exc), database="unreachable", **fields)
     else:
         logger.error(event, exc_info=exc, **fields)
+
+
+def settle(call: asyncio.Future[Any] | None) -> None:
+    """A call started alongside others: cancelled when still running (an error elsewhere
+    ended the request), its error retrieved when it failed (the one raised first wins, and
+    none is logged as never retrieved)."""
+    if call is None:
+        return
+    if not call.done():
+        call.cancel()
+    elif not call.cancelled():
+        call.exception()

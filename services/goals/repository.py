@@ -214,6 +214,79 @@ _KEY_RESULT_FACTS = (
 )
 
 
+@dataclass(frozen=True)
+class FigureQueries:
+    """The grouped sums a cycle's scores' figures come from (no row per objective or key
+    result leaves the database), for :func:`figure_queries`; each runs on its own, so they
+    may run on separate connections at once."""
+
+    key_results: Any
+    objectives: Any
+    top: Any
+    # The queries naming the departments a narrowed request shows (None: no filter).
+    wanted: tuple[Any, ...] | None
+
+
+def figure_queries(cycle: Cycle, department_ids: Sequence[str], owner_id: str) -> FigureQueries:
+    """The scores' figures of ``cycle``: per department (those owning matching objectives or
+    key results; all when no filter) its score, key results, objectives and alignment over
+    everything it owns, and (alignment, aligned, objectives) over the matching objectives.
+    Counted as in the scores (domain.in_scores)."""
+    counted: list[ColumnElement[bool]] = [Objective.cycle_id == cycle.id]
+    closed = cycle.status == ObjectiveStatus.CLOSED
+    if closed:
+        counted.append(Objective.status == ObjectiveStatus.CLOSED)
+
+    def counted_krs(query: Any) -> Any:
+        """``query`` over the cycle's key results that count (a join to their objectives
+        only once the cycle is closed: while it is open every one counts)."""
+        query = query.where(KeyResult.cycle_id == cycle.id)
+        if closed:
+            query = query.join(Objective, Objective.id == KeyResult.objective_id).where(
+                Objective.status == ObjectiveStatus.CLOSED
+            )
+        return query
+
+    def matching(model: type[Objective] | type[KeyResult]) -> list[ColumnElement[bool]]:
+        conds: list[ColumnElement[bool]] = []
+        if department_ids:
+            conds.append(model.department_id.in_(list(department_ids)))
+        if owner_id:
+            conds.append(model.owner_id == owner_id)
+        return conds
+
+    def tally(condition: ColumnElement[bool]) -> Any:
+        return func.sum(sqlalchemy.case((condition, 1), else_=0))
+
+    alignable = Objective.level != Level.COMPANY
+    aligned = sqlalchemy.and_(
+        alignable, Objective.parent_id.is_not(None), Objective.parent_id != ""
+    )
+    objective_sums = (func.count(), tally(alignable), tally(aligned))
+    wanted = None
+    if department_ids or owner_id:
+        wanted = (
+            select(Objective.department_id).distinct().where(*counted, *matching(Objective)),
+            counted_krs(select(KeyResult.department_id).distinct().where(*matching(KeyResult))),
+        )
+    return FigureQueries(
+        key_results=counted_krs(
+            select(
+                KeyResult.department_id,
+                func.count(),
+                func.sum(KeyResult.weight * KeyResult.score),
+                func.sum(KeyResult.weight),
+                func.sum(KeyResult.score),
+            ).group_by(KeyResult.department_id)
+        ),
+        objectives=select(Objective.department_id, *objective_sums)
+        .where(*counted)
+        .group_by(Objective.department_id),
+        top=select(*objective_sums).where(*counted, *matching(Objective)),
+        wanted=wanted,
+    )
+
+
 class GoalsRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -474,103 +547,43 @@ class GoalsRepository:
         )
         return found, [(statuses.get(k.objective_id, ""), k) for k in facts]
 
-    async def score_figures(
-        self, cycle: Cycle, department_ids: Sequence[str], owner_id: str
-    ) -> tuple[list[scoring.DepartmentResult], tuple[float, int, int]]:
-        """A cycle's scores' figures as grouped sums (no row per objective or key result
-        leaves the database): per department (those owning matching objectives or key
-        results; all when no filter) its score, key results, objectives and alignment over
-        everything it owns, and (alignment, aligned, objectives) over the matching
-        objectives. Counted as in the scores (domain.in_scores)."""
-        counted: list[ColumnElement[bool]] = [Objective.cycle_id == cycle.id]
-        closed = cycle.status == ObjectiveStatus.CLOSED
-        if closed:
-            counted.append(Objective.status == ObjectiveStatus.CLOSED)
+    async def figure_departments(self, figures: FigureQueries) -> list[str] | None:
+        """The departments whose figures a narrowed request shows (those owning matching
+        objectives or key results); None without a filter (every department)."""
+        if figures.wanted is None:
+            return None
+        found: set[str] = set()
+        for query in figures.wanted:
+            found.update((await self.session.scalars(query)).all())
+        return sorted(found)
 
-        def counted_krs(query: Any) -> Any:
-            """``query`` over the cycle's key results that count (a join to their objectives
-            only once the cycle is closed: while it is open every one counts)."""
-            query = query.where(KeyResult.cycle_id == cycle.id)
-            if closed:
-                query = query.join(Objective, Objective.id == KeyResult.objective_id).where(
-                    Objective.status == ObjectiveStatus.CLOSED
-                )
-            return query
-
-        def matching(model: type[Objective] | type[KeyResult]) -> list[ColumnElement[bool]]:
-            conds: list[ColumnElement[bool]] = []
-            if department_ids:
-                conds.append(model.department_id.in_(list(department_ids)))
-            if owner_id:
-                conds.append(model.owner_id == owner_id)
-            return conds
-
-        def tally(condition: ColumnElement[bool]) -> Any:
-            return func.sum(sqlalchemy.case((condition, 1), else_=0))
-
-        alignable = Objective.level != Level.COMPANY
-        aligned = sqlalchemy.and_(
-            alignable, Objective.parent_id.is_not(None), Objective.parent_id != ""
-        )
-        objective_sums = (func.count(), tally(alignable), tally(aligned))
-        krs = counted_krs(
-            select(
-                KeyResult.department_id,
-                func.count(),
-                func.sum(KeyResult.weight * KeyResult.score),
-                func.sum(KeyResult.weight),
-                func.sum(KeyResult.score),
-            ).group_by(KeyResult.department_id)
-        )
-        objectives = (
-            select(Objective.department_id, *objective_sums)
-            .where(*counted)
-            .group_by(Objective.department_id)
-        )
-        if department_ids or owner_id:
-            wanted = sorted(
-                {
-                    *(
-                        await self.session.scalars(
-                            select(Objective.department_id)
-                            .distinct()
-                            .where(*counted, *matching(Objective))
-                        )
-                    ).all(),
-                    *(
-                        await self.session.scalars(
-                            counted_krs(
-                                select(KeyResult.department_id)
-                                .distinct()
-                                .where(*matching(KeyResult))
-                            )
-                        )
-                    ).all(),
-                }
-            )
-            krs = krs.where(KeyResult.department_id.in_(wanted))
-            objectives = objectives.where(Objective.department_id.in_(wanted))
-        sums: dict[str, tuple[int, float, int, float]] = {
+    async def figure_key_result_sums(
+        self, figures: FigureQueries, departments: list[str] | None
+    ) -> dict[str, tuple[int, float, int, float]]:
+        """Per department: (key results, sum of weight × score, sum of weights, sum of
+        scores) over the key results that count."""
+        query = figures.key_results
+        if departments is not None:
+            query = query.where(KeyResult.department_id.in_(departments))
+        return {
             dep: (int(n), float(weighted or 0.0), int(weights or 0), float(plain or 0.0))
-            for dep, n, weighted, weights, plain in (await self.session.execute(krs)).all()
+            for dep, n, weighted, weights, plain in (await self.session.execute(query)).all()
         }
-        owned: dict[str, tuple[int, int, int]] = {
+
+    async def figure_objective_sums(
+        self, figures: FigureQueries, departments: list[str] | None
+    ) -> tuple[dict[str, tuple[int, int, int]], tuple[int, int, int]]:
+        """Per department: (objectives, alignable, aligned) over the objectives that count;
+        and the same over the matching objectives."""
+        query = figures.objectives
+        if departments is not None:
+            query = query.where(Objective.department_id.in_(departments))
+        owned = {
             dep: (int(n), int(can or 0), int(done or 0))
-            for dep, n, can, done in (await self.session.execute(objectives)).all()
+            for dep, n, can, done in (await self.session.execute(query)).all()
         }
-        departments = [
-            scoring.department_result(
-                dep, *sums.get(dep, (0, 0.0, 0, 0.0)), *owned.get(dep, (0, 0, 0))
-            )
-            for dep in sorted(set(sums) | set(owned))
-        ]
-        top = (
-            await self.session.execute(
-                select(*objective_sums).where(*counted, *matching(Objective))
-            )
-        ).one()
-        n, can, done = int(top[0]), int(top[1] or 0), int(top[2] or 0)
-        return departments, ((done / can if can else 0.0), done, n)
+        top = (await self.session.execute(figures.top)).one()
+        return owned, (int(top[0]), int(top[1] or 0), int(top[2] or 0))
 
     async def participation_rows(
         self, cycle_id: str, owner_ids: Sequence[str], department_ids: Sequence[str], week: str

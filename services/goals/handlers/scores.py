@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from services.common.errors import InvalidArgument
 from services.common.paging import after_window, next_after_token
+from services.common.tasks import settle
 from services.goals import domain, scoring
 from services.goals.calendar import local_today, parse_week, zone
 from services.goals.domain import punctuality
@@ -14,7 +15,7 @@ from services.goals.evaluation import board_of_facts, score_board
 from services.goals.handlers.shared import Deps, cycle_of
 from services.goals.messages import scores_pb
 from services.goals.models import Cycle
-from services.goals.repository import GoalsRepository
+from services.goals.repository import GoalsRepository, figure_queries
 from stride.common.v1 import common_pb2
 from stride.goals.v1 import goals_pb2 as pb
 from workflows.vocabulary import MAX_DASHBOARD_DEPARTMENTS, ObjectiveStatus, Risk, week_of
@@ -54,9 +55,31 @@ def paged(page: common_pb2.PageRequest) -> bool:
 async def _figures(
     deps: Deps, cycle: Cycle, departments: list[str], owner_id: str
 ) -> tuple[list[scoring.DepartmentResult], tuple[float, int, int]]:
-    """The (narrowed) cycle's figures, in a session of their own."""
+    """The (narrowed) cycle's figures: the key results' sums and the objectives' sums on two
+    connections at once (at 10,000 people the key results' pass is ~20 ms of PostgreSQL
+    time, the objectives' ~10 ms)."""
+    queries = figure_queries(cycle, departments, owner_id)
     async with deps.sessions() as session:
-        return await GoalsRepository(session).score_figures(cycle, departments, owner_id)
+        wanted = await GoalsRepository(session).figure_departments(queries)
+
+    async def key_result_sums() -> dict[str, tuple[int, float, int, float]]:
+        async with deps.sessions() as session:
+            return await GoalsRepository(session).figure_key_result_sums(queries, wanted)
+
+    sums_call = asyncio.ensure_future(key_result_sums())
+    try:
+        async with deps.sessions() as session:
+            owned, (n, can, done) = await GoalsRepository(session).figure_objective_sums(
+                queries, wanted
+            )
+        sums = await sums_call
+    finally:
+        settle(sums_call)
+    departments_figures = [
+        scoring.department_result(dep, *sums.get(dep, (0, 0.0, 0, 0.0)), *owned.get(dep, (0, 0, 0)))
+        for dep in sorted(set(sums) | set(owned))
+    ]
+    return departments_figures, ((done / can if can else 0.0), done, n)
 
 
 async def _scores_page(
@@ -81,10 +104,7 @@ async def _scores_page(
     try:
         return await _page_of_scores(repo, cycle, limit, after, departments, owner_id, figures_call)
     finally:
-        if figures_call is not None and not figures_call.done():
-            figures_call.cancel()
-        elif figures_call is not None and not figures_call.cancelled():
-            figures_call.exception()  # retrieved: an error raised above wins
+        settle(figures_call)
 
 
 async def _page_of_scores(
