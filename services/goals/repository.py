@@ -582,6 +582,13 @@ class GoalsRepository:
             dep: (int(n), int(can or 0), int(done or 0))
             for dep, n, can, done in (await self.session.execute(query)).all()
         }
+        if figures.wanted is None:  # no filter: the matching objectives are all of them
+            every = owned.values()
+            return owned, (
+                sum(v[0] for v in every),
+                sum(v[1] for v in every),
+                sum(v[2] for v in every),
+            )
         top = (await self.session.execute(figures.top)).one()
         return owned, (int(top[0]), int(top[1] or 0), int(top[2] or 0))
 
