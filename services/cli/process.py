@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import importlib
 import os
 import signal
@@ -96,12 +95,6 @@ def serve_process(name: str, port: int | None = None) -> None:
     async def main() -> None:
         await serve(settings)
 
-    # What the imports built (modules, classes, protobuf descriptors, SQLAlchemy metadata)
-    # lives as long as the process: kept out of the collector's full passes, which then look
-    # only at what requests allocate (a 1.8 MB dashboard answer no longer waits on a pass
-    # over the whole heap). The collector's thresholds are left as they are.
-    gc.collect()
-    gc.freeze()
     try:
         run(run_until_signal(main, on_second_signal=_force_exit), settings.event_loop)
     finally:

@@ -54,7 +54,11 @@ from tests.waiting import until
 from workflows import ids
 from workflows.kr_escalation import COORDINATION_LEVEL
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(480)]
+# Generous: on a busy CI machine a few key results' check-ins have waited minutes after the
+# worker's kill (the cause is not known yet: the failure message of the load's own deadline
+# lists the database's busy sessions and who blocks whom); this test's own deadlines below
+# fire before this one, so that message is printed.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 KILL_ORDER = (
     "goals",
@@ -72,6 +76,8 @@ SPARED = {
     "mail-sink": "the mail sink is the test's witness",
 }
 CLIENTS = 24
+# Seconds the load may take after the last kill (~1 min alone).
+LOAD_AFTER_KILLS = 420
 LAGGING = 132  # key results behind plan for 2..12 weeks (levels 1..5)
 ON_PLAN = 90  # key results on plan all 12 weeks
 WEEKS = 12
@@ -326,10 +332,11 @@ async def test_every_process_killed_under_load(up: Up, database_url: str | None)
                 await load.allow(marks[i + 1] + slack if i + 1 < len(marks) else load.total)
             # The rest of the load after the last kill: ~1 min alone, slower on a busy CI machine.
             try:
-                await asyncio.wait_for(running, 240)
+                await asyncio.wait_for(running, LOAD_AFTER_KILLS)
             except TimeoutError:
                 raise AssertionError(
-                    f"the load did not finish within 240 s after the last kill (acknowledged "
+                    f"the load did not finish within {LOAD_AFTER_KILLS} s after the last kill "
+                    f"(acknowledged "
                     f"{load.acked} of {load.total}, retried: {dict(load.retried)}); the "
                     f"database's busy sessions:\n{await database_activity(database_url)}\n"
                     f"the stack's last log lines:\n" + "\n".join(up.text().splitlines()[-60:])
