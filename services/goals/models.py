@@ -375,10 +375,14 @@ class DashboardDepartment(Base):
     behind: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     at_risk: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     stale: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    red: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     objectives: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     alignable_objectives: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     aligned_objectives: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    red: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    weighted_score_sum: Mapped[float] = mapped_column(
+        Float, nullable=False, default=0.0, server_default="0"
+    )
+    weight_sum: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
 
 class DashboardWeek(Base):

@@ -227,6 +227,15 @@ class FigureQueries:
     wanted: tuple[Any, ...] | None
 
 
+def alignment_conditions() -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """Whether an objective can be aligned (not a company objective) and whether it is (and
+    has a parent): as scoring.alignment, for the scores' figures and the dashboards alike."""
+    alignable = Objective.level != Level.COMPANY
+    return alignable, sqlalchemy.and_(
+        alignable, Objective.parent_id.is_not(None), Objective.parent_id != ""
+    )
+
+
 def figure_queries(cycle: Cycle, department_ids: Sequence[str], owner_id: str) -> FigureQueries:
     """The scores' figures of ``cycle``: per department (those owning matching objectives or
     key results; all when no filter) its score, key results, objectives and alignment over
@@ -258,10 +267,7 @@ def figure_queries(cycle: Cycle, department_ids: Sequence[str], owner_id: str) -
     def tally(condition: ColumnElement[bool]) -> Any:
         return func.sum(sqlalchemy.case((condition, 1), else_=0))
 
-    alignable = Objective.level != Level.COMPANY
-    aligned = sqlalchemy.and_(
-        alignable, Objective.parent_id.is_not(None), Objective.parent_id != ""
-    )
+    alignable, aligned = alignment_conditions()
     objective_sums = (func.count(), tally(alignable), tally(aligned))
     wanted = None
     if department_ids or owner_id:
@@ -1076,20 +1082,17 @@ class GoalsRepository:
                 tally(risk == Risk.AT_RISK),
                 tally(or_(risk == Risk.STALE, KeyResult.machine_stale.is_(True))),
                 tally(sqlalchemy.and_(risk == Risk.AT_RISK, named_elsewhere)),
+                func.sum(KeyResult.weight * KeyResult.score),
+                func.sum(KeyResult.weight),
                 *bands,
             )
             .join(Objective, Objective.id == KeyResult.objective_id)
             .where(KeyResult.cycle_id == cycle.id, *counted)
             .group_by(KeyResult.department_id)
         )
-        alignable = Objective.level != Level.COMPANY
+        alignable, aligned = alignment_conditions()
         objectives = (
-            select(
-                Objective.department_id,
-                func.count(),
-                tally(alignable),
-                tally(sqlalchemy.and_(alignable, Objective.parent_id.is_not(None))),
-            )
+            select(Objective.department_id, func.count(), tally(alignable), tally(aligned))
             .where(*counted)
             .group_by(Objective.department_id)
         )
@@ -1111,13 +1114,14 @@ class GoalsRepository:
             objectives = objectives.where(Objective.owner_id.in_(owners))
             weeks = weeks.where(KeyResult.owner_id.in_(owners))
         found: dict[str, dashboards.Figures] = {}
-        for dep, n, total, done, behind, at_risk, stale, red, *below in (
+        for dep, n, total, done, behind, at_risk, stale, red, weighted, weights, *below in (
             await self.session.execute(krs)
         ).all():
             f = found.setdefault(dep, dashboards.Figures())
             f.key_results, f.score_sum, f.completed = int(n), float(total or 0.0), int(done or 0)
             f.behind, f.at_risk, f.stale = int(behind or 0), int(at_risk or 0), int(stale or 0)
             f.red = int(red or 0)
+            f.weighted_score_sum, f.weight_sum = float(weighted or 0.0), int(weights or 0)
             f.score_bands = dashboards.bands_from_cumulative([int(b or 0) for b in below], int(n))
         for dep, n, can, aligned in (await self.session.execute(objectives)).all():
             f = found.setdefault(dep, dashboards.Figures())
@@ -1184,6 +1188,32 @@ class GoalsRepository:
             )
         ]
         return found, [(w, int(n)) for w, n in (await self.session.execute(weeks)).all()]
+
+    async def dashboard_score_sums(
+        self, cycle_id: str, department_ids: Sequence[str] | None
+    ) -> list[tuple[str, int, float, int, float, int, int, int]]:
+        """The read model's sums a cycle's scores' figures come from, by department (all when
+        ``department_ids`` is None): (department, key results, sum of weight x score, sum of
+        weights, sum of scores, objectives, alignable, aligned)."""
+        d = DashboardDepartment
+        query = select(
+            d.department_id,
+            d.key_results,
+            d.weighted_score_sum,
+            d.weight_sum,
+            d.score_sum,
+            d.objectives,
+            d.alignable_objectives,
+            d.aligned_objectives,
+        ).where(d.cycle_id == cycle_id)
+        if department_ids is not None:
+            query = query.where(d.department_id.in_(list(department_ids)))
+        return [
+            (dep, int(n), float(w), int(ws), float(s), int(o), int(can), int(done))
+            for dep, n, w, ws, s, o, can, done in await self.session.execute(
+                query.order_by(d.department_id)
+            )
+        ]
 
     async def cycle_ids(self) -> list[str]:
         return list((await self.session.scalars(select(Cycle.id).order_by(Cycle.id))).all())

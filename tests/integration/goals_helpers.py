@@ -3,9 +3,10 @@ read back from JetStream."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import pytest
@@ -83,6 +84,25 @@ async def grpc_score_pages(
         token = page.page.next_page_token
         if not token:
             return pages
+
+
+async def settled_score_pages(
+    fetch: Callable[[], Awaitable[list[dict[str, Any]]]], whole: dict[str, Any], size: int
+) -> list[dict[str, Any]]:
+    """Every page (``fetch()``) once they hold what ``whole`` holds (assert_score_pages): the
+    first page's per-department figures come from the dashboard read model, which follows the
+    goals event stream within moments of a write, so they are read again until it has caught
+    up (10 s at most; then the last mismatch fails the test)."""
+    for attempt in range(40):
+        pages = await fetch()
+        try:
+            assert_score_pages(pages, whole, size)
+            return pages
+        except AssertionError:
+            if attempt == 39:
+                raise
+            await asyncio.sleep(0.25)
+    raise AssertionError("unreachable")
 
 
 def assert_score_pages(pages: list[dict[str, Any]], whole: dict[str, Any], size: int) -> None:

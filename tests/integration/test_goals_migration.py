@@ -1,4 +1,5 @@
-"""Migration 0002 on a goals database that already holds older rows (PostgreSQL and SQLite)."""
+"""Migrations on a goals database that already holds older rows (PostgreSQL and SQLite): 0002's
+defaults, and 0013 filling the dashboard read model's weighted sums from the key results."""
 
 from __future__ import annotations
 
@@ -60,8 +61,24 @@ async def test_existing_rows_migrate_with_defaults(database_url: str | None, dat
             for sql in OLD_ROWS:
                 await conn.execute(text(sql))
             await conn.commit()
+            await conn.run_sync(_upgrade, "0012")
+            for department in ("d1", "d2"):  # d2: a row without key results
+                await conn.execute(
+                    text(
+                        "INSERT INTO dashboard_departments (cycle_id, department_id, "
+                        "key_results, score_sum, completed, score_bands, behind, at_risk, "
+                        "stale, objectives, alignable_objectives, aligned_objectives) VALUES "
+                        f"('c1', '{department}', 0, 0, 0, '[]', 0, 0, 0, 0, 0, 0)"
+                    )
+                )
+            await conn.commit()
             await conn.run_sync(_upgrade, "head")
             await conn.commit()
+            weighted = await conn.run_sync(
+                _scalar_rows,
+                "SELECT department_id, weighted_score_sum, weight_sum FROM dashboard_departments "
+                "ORDER BY department_id",
+            )
             cycles = await conn.run_sync(
                 _scalar_rows,
                 "SELECT id, phase, planning_deadline, approval_deadline, closing_deadline "
@@ -102,3 +119,5 @@ async def test_existing_rows_migrate_with_defaults(database_url: str | None, dat
         ("k3", "increase", 33, 5, 0.0, "", "number"),
     ]
     assert history == [("ci1", 1, 40), ("ci2", 2, 60)]
+    # The open cycle's key results all count: 34 x 0.6 over weights 34 + 33 + 33.
+    assert [(d, round(w, 9), n) for d, w, n in weighted] == [("d1", 20.4, 100), ("d2", 0.0, 0)]

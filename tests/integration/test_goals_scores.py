@@ -3,17 +3,19 @@ identity over gRPC, real database and NATS."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import grpc
 import pytest
 
 from gateway.convert import to_dict
 from stride.goals.v1 import goals_pb2 as pb
 from tests.integration.goals_helpers import (
-    assert_score_pages,
     department,
     employee,
     events,
     grpc_score_pages,
+    settled_score_pages,
 )
 from tests.integration.test_goals_service import Q4_2025, code_of, rpc_error
 from tests.integration.test_goals_service import stack as stack  # the fixture
@@ -183,11 +185,14 @@ async def test_cross_department_scores_participation_and_close(stack, nats_url: 
         # Paged by person: the same people, objectives and figures, a page at a time.
         for size in (1, 2):
             asked = pb.GetScoresRequest(cycle_id=cycle.id, **narrowing)
-            pages = await grpc_score_pages(goals, asked, size)
-            assert_score_pages(pages, to_dict(narrow), size)
+            await settled_score_pages(
+                partial(grpc_score_pages, goals, asked, size), to_dict(narrow), size
+            )
     for size in (1, 3, 200):
-        pages = await grpc_score_pages(goals, pb.GetScoresRequest(cycle_id=cycle.id), size)
-        assert_score_pages(pages, to_dict(scores), size)
+        asked = pb.GetScoresRequest(cycle_id=cycle.id)
+        await settled_score_pages(
+            partial(grpc_score_pages, goals, asked, size), to_dict(scores), size
+        )
     by_head = await goals.GetScores(pb.GetScoresRequest(cycle_id=cycle.id, owner_id=head.id))
     assert [o.objective_id for o in by_head.objectives] == [delivery.id]
     assert by_head.objectives[0].score == pytest.approx(sum(expected.values()) / 4)
@@ -272,8 +277,11 @@ async def test_cross_department_scores_participation_and_close(stack, nats_url: 
         (p.employee_id, p.score) for p in scores.people
     ]
     # Closed: the pages hold the final scores too (the drafts' owners alone are on none).
-    pages = await grpc_score_pages(goals, pb.GetScoresRequest(cycle_id=cycle.id), 1)
-    assert_score_pages(pages, to_dict(frozen), 1)
+    await settled_score_pages(
+        partial(grpc_score_pages, goals, pb.GetScoresRequest(cycle_id=cycle.id), 1),
+        to_dict(frozen),
+        1,
+    )
     assert {d.department_id: d.score for d in frozen.departments} == {
         d.department_id: d.score for d in scores.departments
     }

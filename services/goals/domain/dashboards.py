@@ -71,6 +71,10 @@ class Figures:
     aligned_objectives: int = 0
     # At risk with an open blocker naming another department (within at_risk).
     red: int = 0
+    # Sum of weight x score and of the weights over the key results: the department's score
+    # in the cycle's scores (scoring.department_result), read from here by their first page.
+    weighted_score_sum: float = 0.0
+    weight_sum: int = 0
 
     def add(self, other: Figures) -> None:
         for f in fields(self):

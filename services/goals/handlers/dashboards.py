@@ -61,9 +61,11 @@ def _figures_pb(
     alignable_objectives: int,
     aligned_objectives: int,
     red: int,
+    weighted_score_sum: float = 0.0,
+    weight_sum: int = 0,
 ) -> pb.DashboardFigures:
     """The message of a figures row (``dashboards.FIELDS`` order): a read-model row's values
-    or ``dashboards.row(figures)``."""
+    or ``dashboards.row(figures)`` (the weighted sums serve the scores, not the dashboard)."""
     return pb.DashboardFigures(
         key_results=key_results,
         average_score=dashboards.share(score_sum, key_results),
