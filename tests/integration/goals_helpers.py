@@ -3,7 +3,6 @@ read back from JetStream."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import uuid
 from collections.abc import Awaitable, Callable
@@ -16,6 +15,7 @@ from gateway.convert import to_dict
 from services.common.nats import GOALS_STREAM, connect
 from stride.goals.v1 import goals_pb2 as gpb
 from stride.identity.v1 import identity_pb2 as ipb
+from tests.waiting import eventually
 
 M = TypeVar("M", bound=Message)
 
@@ -92,17 +92,14 @@ async def settled_score_pages(
     """Every page (``fetch()``) once they hold what ``whole`` holds (assert_score_pages): the
     first page's per-department figures come from the dashboard read model, which follows the
     goals event stream within moments of a write, so they are read again until it has caught
-    up (10 s at most; then the last mismatch fails the test)."""
-    for attempt in range(40):
+    up (the last mismatch fails the test after 15 s)."""
+
+    async def caught_up() -> list[dict[str, Any]]:
         pages = await fetch()
-        try:
-            assert_score_pages(pages, whole, size)
-            return pages
-        except AssertionError:
-            if attempt == 39:
-                raise
-            await asyncio.sleep(0.25)
-    raise AssertionError("unreachable")
+        assert_score_pages(pages, whole, size)
+        return pages
+
+    return await eventually(caught_up, timeout=15)
 
 
 def assert_score_pages(pages: list[dict[str, Any]], whole: dict[str, Any], size: int) -> None:
