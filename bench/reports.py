@@ -577,7 +577,10 @@ class Request:
 
 def requests(seeded: Seeded) -> list[Request]:
     """The issue's table (scores, participation, objective and key-result lists) and every
-    dashboard route (gateway/routers/dashboards.py), each as the person who would ask."""
+    dashboard route (gateway/routers/dashboards.py), each as the person who would ask; the
+    paged ones (scores, participation, lists, dashboards) read their first page at the
+    default page size, what a user gets (a dashboard's first 50 departments with the whole
+    dashboard's totals)."""
     org, cycle = seeded.org, seeded.cycle_id
     company = org.unit("company")
     top = org.person(company.head_id)

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from gateway.convert import model_dict, model_json
-from gateway.deps import Paging, PathId, RpcDep
+from gateway.deps import PageParams, Paging, PathId, RpcDep
 from gateway.problems import ProblemError
 from gateway.routers.common import page
 from gateway.routes import StrideRoute
@@ -26,14 +26,26 @@ from workflows.vocabulary import week_of
 
 router = APIRouter(prefix="/dashboards", tags=["dashboards"], route_class=StrideRoute)
 
+PAGED = (
+    " Paged by department: `departments` is one page of `page_size` departments in "
+    "department id order (people_only rows among them; follow `next_page_token`); `total`, "
+    "`weeks`, `feedback` and `feedback_given` cover every department shown, on every page."
+)
+
 
 async def _dashboard(
-    rpc: RpcDep, cycle_id: str, departments: list[str] | None, people: Sequence[str] = ()
+    rpc: RpcDep,
+    cycle_id: str,
+    departments: list[str] | None,
+    paging: PageParams,
+    people: Sequence[str] = (),
 ) -> Response:
-    """The dashboard's answer, serialized here: ~550 departments read straight from goals'
-    message into :class:`Dashboard`'s shape (gateway.convert.model_dict) cost half what
-    converting, then validating, every value does; the bytes are the same."""
-    request = pb.GetDashboardRequest(cycle_id=cycle_id, all_departments=departments is None)
+    """The dashboard's answer, serialized here: a page of departments read straight from
+    goals' message into :class:`Dashboard`'s shape (gateway.convert.model_dict) cost half
+    what converting, then validating, every value does; the bytes are the same."""
+    request = pb.GetDashboardRequest(
+        cycle_id=cycle_id, all_departments=departments is None, page=paging.proto()
+    )
     request.department_ids.extend(departments or [])
     request.owner_ids.extend(people)
     # The read model's answer is asked for while the cycle and feedback calls run: the
@@ -57,8 +69,9 @@ async def _dashboard(
 
 
 def with_feedback(dashboard: pb.Dashboard, frequency: fpb.FeedbackFrequency) -> dict[str, Any]:
-    """The dashboard (:class:`Dashboard`'s fields) with feedback frequency (its totals per
-    whole department shown, per week and in all)."""
+    """The dashboard (:class:`Dashboard`'s fields) with feedback frequency (per whole
+    department of the page's rows; per week and in all over every department shown) and the
+    next page's token."""
     by_department = {r.department_id: r.total for r in frequency.by_department}
     weeks = [{"week": r.week, "given": r.total} for r in frequency.by_week]
     return model_dict(
@@ -74,6 +87,7 @@ def with_feedback(dashboard: pb.Dashboard, frequency: fpb.FeedbackFrequency) -> 
         ],
         feedback=weeks,
         feedback_given=sum(w["given"] for w in weeks),
+        next_page_token=dashboard.page.next_page_token,
     )
 
 
@@ -98,12 +112,12 @@ async def _my_organisation(rpc: RpcDep, access: Access) -> tuple[list[str] | Non
     response_model=Dashboard,
     name="get_organisation_dashboard",
     description="Every department of the cycle: completion, score distribution, weekly "
-    "check-ins, behind / at-risk / stale counts and alignment % (HR, admin, executives).",
+    "check-ins, behind / at-risk / stale counts and alignment % (HR, admin, executives)." + PAGED,
 )
 async def organisation(
-    rpc: RpcDep, cycle_id: PathId, access: Access = Allow("dashboard.organisation")
+    rpc: RpcDep, paging: Paging, cycle_id: PathId, access: Access = Allow("dashboard.organisation")
 ) -> Response:
-    return await _dashboard(rpc, cycle_id, None)
+    return await _dashboard(rpc, cycle_id, None, paging)
 
 
 @router.get(
@@ -111,15 +125,17 @@ async def organisation(
     response_model=Dashboard,
     name="get_department_dashboard",
     description="A department and every department below it (its heads and heads above, "
-    "HR, admin, executives).",
+    "HR, admin, executives)." + PAGED,
 )
 async def department(
     department_id: PathId,
     rpc: RpcDep,
+    paging: Paging,
     cycle_id: PathId,
     access: Access = Allow("dashboard.department"),
 ) -> Response:
-    return await _dashboard(rpc, cycle_id, await department_and_below(rpc, department_id))
+    departments = await department_and_below(rpc, department_id)
+    return await _dashboard(rpc, cycle_id, departments, paging)
 
 
 @router.get(
@@ -129,13 +145,16 @@ async def department(
     description="The caller's organisation (managers and department heads): the departments "
     "whose every member reports to them (all levels down), the departments they head with "
     "those below, and the goals of their other reports (rows marked `people_only`); for "
-    "whoever heads every department, the organisation's dashboard.",
+    "whoever heads every department, the organisation's dashboard." + PAGED,
 )
 async def my_organisation(
-    rpc: RpcDep, cycle_id: PathId, access: Access = Allow("dashboard.my_organisation")
+    rpc: RpcDep,
+    paging: Paging,
+    cycle_id: PathId,
+    access: Access = Allow("dashboard.my_organisation"),
 ) -> Response:
     departments, people = await _my_organisation(rpc, access)
-    return await _dashboard(rpc, cycle_id, departments, people)
+    return await _dashboard(rpc, cycle_id, departments, paging, people)
 
 
 @router.get(

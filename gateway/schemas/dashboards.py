@@ -63,6 +63,9 @@ class Dashboard(ResponseModel):
         "of the departments shown (whole departments; the feedback service's counts)"
     )
     feedback_given: int
+    next_page_token: str = Field(
+        "", description="page_token of the next page of departments; empty on the last page"
+    )
 
 
 class RiskItem(ResponseModel):

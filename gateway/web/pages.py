@@ -42,6 +42,7 @@ from gateway.web.session import (
     set_cookie,
     store_tokens,
 )
+from services.common.paging import DEFAULT_PAGE_SIZE
 from services.common.pilot import PilotDepartment, enabled_departments, person_in_pilot
 from services.goals.domain import MAX_KEY_RESULT_OWNERS
 from workflows.vocabulary import (
@@ -864,11 +865,18 @@ async def monthly_brief_html(
 # -- dashboards -------------------------------------------------------------------------------
 
 
+# Departments a dashboard page shows (the API's default page).
+DASHBOARD_PAGE_SIZE = DEFAULT_PAGE_SIZE
+
+
 @router.get("/dashboards", name="web_dashboards")
 async def dashboards(request: Request) -> Response:
+    """A page of the dashboard's departments (department id order; the totals, feedback and
+    charts of every department shown), with a link to the next page and back to the first."""
     visit = await Visit.start(request)
     cycle, cycles = await visit.cycle()
     department = request.query_params.get("department", "")
+    token = request.query_params.get("page_token", "")
     dashboard = None
     scope = "none"
     if cycle:
@@ -882,7 +890,7 @@ async def dashboards(request: Request) -> Response:
             scope = "my_organisation"
             path = f"/dashboards/{cycle['id']}/my-organisation"
         try:
-            dashboard = await visit.api.get(path)
+            dashboard = await visit.api.get(path, page_size=DASHBOARD_PAGE_SIZE, page_token=token)
         except ApiError as exc:
             if exc.code != "no_organisation":
                 raise
@@ -890,6 +898,10 @@ async def dashboards(request: Request) -> Response:
     departments = await visit.departments()
     bars = charts.department_scores(dashboard, departments) if dashboard else ""
     weeks = charts.weekly_check_ins(dashboard) if dashboard else ""
+    here = {"cycle": cycle["id"]} if cycle else {}
+    if department:
+        here["department"] = department
+    after = (dashboard or {}).get("next_page_token", "")
     return visit.render(
         "dashboards.html",
         cycle=cycle,
@@ -899,6 +911,8 @@ async def dashboards(request: Request) -> Response:
         departments=departments,
         score_chart=bars,
         week_chart=weeks,
+        next_page=f"/dashboards?{urlencode({**here, 'page_token': after})}" if after else "",
+        first_page=f"/dashboards?{urlencode(here)}" if token and dashboard else "",
     )
 
 

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import base64
 import re
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from services.common.errors import InvalidArgument
+
+T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -64,3 +69,15 @@ def after_window(page_size: int, page_token: str) -> tuple[int, str]:
 def next_after_token(last_key: str) -> str:
     """Token of the keyset page after ``last_key`` ("" when there is none)."""
     return base64.urlsafe_b64encode(f"a:{last_key}".encode()).decode() if last_key else ""
+
+
+def after_page(
+    items: Sequence[T], key: Callable[[T], str], limit: int, after: str
+) -> tuple[list[T], str]:
+    """The keyset page of ``items`` (in ``key`` order, keys unique) that starts after the key
+    ``after`` ("": the first), ``limit`` of them; and the next page's token ("" at the last).
+    For what is read whole anyway (to be summed): only the page's items go on."""
+    start = bisect_right(items, after, key=key) if after else 0
+    found = list(items[start : start + limit])
+    more = start + limit < len(items)
+    return found, next_after_token(key(found[-1])) if more and found else ""

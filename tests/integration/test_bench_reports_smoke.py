@@ -106,6 +106,11 @@ async def test_the_reports_bench_measures_what_it_generated(tmp_path: Path) -> N
     ]
     mine = body("dashboard: my organisation (top manager)")
     assert mine["total"]["key_results"] == krs
+    # The dashboards' first page: at most a page of departments, by id, the whole totals.
+    for dashboard in (organisation, mine):
+        ids = [d["department_id"] for d in dashboard["departments"]]
+        assert 0 < len(ids) <= DEFAULT_PAGE_SIZE and ids == sorted(ids)
+        assert dashboard["next_page_token"] == "" or len(ids) == DEFAULT_PAGE_SIZE
 
     at_risk = body("HR: at-risk key results, page 1")["items"]
     assert len(at_risk) == seeded.at_risk

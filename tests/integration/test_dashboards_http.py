@@ -29,11 +29,14 @@ from datetime import date, timedelta
 from functools import partial
 from typing import Any
 
+import grpc
 import openpyxl
 import pytest
 
 from gateway.convert import to_dict
 from services.cli.dashboards import rebuild
+from services.common.paging import MAX_PAGE_SIZE
+from stride.common.v1 import common_pb2
 from stride.feedback.v1 import feedback_pb2 as fpb
 from stride.goals.v1 import goals_pb2 as gpb
 from stride.identity.v1 import identity_pb2
@@ -46,6 +49,7 @@ from tests.integration.gateway_stack import (
     problem,
 )
 from tests.integration.goals_helpers import settled_score_pages
+from tests.integration.test_gateway_input import grpc_code
 from tests.integration.test_goals_service import Q4_2025
 from tests.waiting import eventually
 
@@ -583,3 +587,141 @@ async def test_a_bad_page_token_is_a_problem(plant: Plant, route: str) -> None:
         problem(r, 422, "invalid_page_token")
     r = await plant.stack.http.get(url, params={"page_size": 0}, headers=hr)
     problem(r, 422, "validation_error")
+
+
+# -- dashboards a page of departments at a time -------------------------------------------------
+_WHOLE = ("cycle_id", "total", "weeks", "feedback", "feedback_given")
+
+
+def _dashboard_routes(plant: Plant) -> list[tuple[str, str, int]]:
+    """(path, who, key results) of the three dashboards: the organisation (4 departments),
+    Plant and below (3), the general manager's organisation (3 whole, Sales people_only)."""
+    c, d = plant.cycle, plant.departments
+    return [
+        (f"/dashboards/{c}/organisation", "hr", 5),
+        (f"/dashboards/{c}/departments/{d['plant']}", "hr", 3),
+        (f"/dashboards/{c}/my-organisation", "gm", 4),
+    ]
+
+
+async def test_goals_pages_a_dashboard_by_department_id(plant: Plant) -> None:
+    """GetDashboard with a page: every department once, in department id order (people_only
+    rows among the others), with the unpaged answer's figures; the total and weeks are the
+    whole dashboard's on every page; no page is empty."""
+    g, c, d, p = plant.stack.goals, plant.cycle, plant.departments, plant.people
+    await _settled(plant, f"/dashboards/{c}/organisation", "hr", 5)
+    await _settled(plant, f"/dashboards/{c}/my-organisation", "gm", 4)
+    mine = [d["plant"], d["assembly"], d["paint"]]
+    narrowings: list[tuple[dict[str, Any], int]] = [
+        ({"all_departments": True}, 4),
+        ({"department_ids": mine}, 3),
+        ({"department_ids": mine, "owner_ids": [p["x1"].id]}, 4),  # gm's: Sales people_only
+    ]
+    for narrowing, departments in narrowings:
+        whole = await g.GetDashboard(gpb.GetDashboardRequest(cycle_id=c, **narrowing))
+        assert not whole.HasField("page")  # unpaged (internal callers): as before
+        want = sorted((to_dict(r) for r in whole.departments), key=lambda r: r["department_id"])
+        assert len(want) == departments
+        for size in (1, 2, 3, 200):
+            rows: list[dict[str, Any]] = []
+            token = ""
+            while True:
+                msg = await g.GetDashboard(
+                    gpb.GetDashboardRequest(
+                        cycle_id=c,
+                        page=common_pb2.PageRequest(page_size=size, page_token=token),
+                        **narrowing,
+                    )
+                )
+                assert 0 < len(msg.departments) <= size
+                assert msg.total == whole.total and list(msg.weeks) == list(whole.weeks)
+                rows += [to_dict(r) for r in msg.departments]
+                token = msg.page.next_page_token
+                if not token:
+                    break
+            assert rows == want, (narrowing, size)
+    people_only = await g.GetDashboard(
+        gpb.GetDashboardRequest(
+            cycle_id=c,
+            department_ids=mine,
+            owner_ids=[p["x1"].id],
+            page=common_pb2.PageRequest(page_size=200),
+        )
+    )
+    assert [(r.department_id, r.people_only) for r in people_only.departments] == sorted(
+        [(x, False) for x in mine] + [(d["sales"], True)]
+    )
+
+
+@pytest.mark.parametrize(
+    ("page", "code"),
+    [
+        (common_pb2.PageRequest(page_size=MAX_PAGE_SIZE + 1), "invalid_page_size"),
+        (common_pb2.PageRequest(page_size=-1), "invalid_page_size"),
+        (common_pb2.PageRequest(page_token="junk"), "invalid_page_token"),
+        (common_pb2.PageRequest(page_token="bzoxMA=="), "invalid_page_token"),  # an offset's
+    ],
+)
+async def test_goals_refuses_a_bad_dashboard_page(
+    plant: Plant, page: common_pb2.PageRequest, code: str
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await plant.stack.goals.GetDashboard(
+            gpb.GetDashboardRequest(cycle_id=plant.cycle, all_departments=True, page=page)
+        )
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert grpc_code(refused.value) == code
+
+
+async def test_dashboards_come_a_page_of_departments_at_a_time(plant: Plant) -> None:
+    """The three dashboard routes, paged by department: following next_page_token yields
+    every department once in id order with goals' unpaged figures; total, weeks and feedback
+    are the same on every page (the whole dashboard's)."""
+    g, c, d, p = plant.stack.goals, plant.cycle, plant.departments, plant.people
+    unpaged = {
+        "organisation": {"all_departments": True},
+        "departments": {"department_ids": [d["plant"], d["assembly"], d["paint"]]},
+        "my-organisation": {
+            "department_ids": [d["plant"], d["assembly"], d["paint"]],
+            "owner_ids": [p["x1"].id],
+        },
+    }
+    for path, who, key_results in _dashboard_routes(plant):
+        first = await _settled(plant, path, who, key_results)
+        assert first["next_page_token"] == ""  # at most 50 departments: one page
+        whole = await g.GetDashboard(
+            gpb.GetDashboardRequest(cycle_id=c, **unpaged[path.split("/")[3]])
+        )
+        want = sorted((to_dict(r) for r in whole.departments), key=lambda r: r["department_id"])
+        assert [r["department_id"] for r in first["departments"]] == [
+            r["department_id"] for r in want
+        ]
+        for size in (1, 2, 3):
+            pages: list[dict[str, Any]] = []
+            token = ""
+            while True:
+                asked = {"page_size": size, **({"page_token": token} if token else {})}
+                r = await plant.stack.http.get(path, params=asked, headers=plant.headers[who])
+                assert r.status_code == 200, r.text
+                pages.append(r.json())
+                token = pages[-1]["next_page_token"]
+                if not token:
+                    break
+            assert len(pages) == -(-len(want) // size)
+            assert all(0 < len(page["departments"]) <= size for page in pages)
+            for page in pages:
+                assert {k: page[k] for k in _WHOLE} == {k: first[k] for k in _WHOLE}
+            rows = [r for page in pages for r in page["departments"]]
+            assert [{k: v for k, v in r.items() if k != "feedback_given"} for r in rows] == want
+            assert rows == first["departments"]
+
+
+async def test_a_bad_dashboard_page_is_a_problem(plant: Plant) -> None:
+    for path, who, _ in _dashboard_routes(plant):
+        h = plant.headers[who]
+        for token in ("not a token", "bzoxMA==", "YTo="):  # junk, an offset token, an empty key
+            r = await plant.stack.http.get(path, params={"page_token": token}, headers=h)
+            problem(r, 422, "invalid_page_token")
+        for size in (0, MAX_PAGE_SIZE + 1):
+            r = await plant.stack.http.get(path, params={"page_size": size}, headers=h)
+            problem(r, 422, "validation_error")

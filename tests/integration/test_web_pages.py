@@ -34,6 +34,7 @@ from stride.feedback.v1 import rounds_pb2 as rpb
 from stride.goals.v1 import goals_pb2 as gpb
 from stride.identity.v1 import identity_pb2, inbox_pb2, inbox_pb2_grpc
 from tests.integration.gateway_stack import BASE, PASSWORD, GatewayStack, Person, module_stack
+from tests.waiting import eventually
 from workflows.brief_figures import DepartmentFigures, brief_json
 
 stack = module_stack("gw-web")
@@ -1157,3 +1158,69 @@ async def test_the_scores_page_shows_a_page_of_people_and_refuses_a_forged_token
         forged = await b.get(f"/scores?cycle={org.cycle}&page_token=forged")
         assert forged.status_code == 422
         assert "page_token is not valid" in text(forged)
+
+
+async def test_the_dashboard_page_shows_a_page_of_departments_with_next_and_first_links(
+    org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page of departments in id order, a link to the next page and back to the first; the
+    totals are the whole organisation's on every page."""
+    hr, g = org.people["hr"], org.stack.goals
+    # A past cycle of its own (not the current one other tests read) with goals in two
+    # departments: Plant (e) and Quality (hr).
+    cycle = (
+        await g.CreateCycle(
+            gpb.CreateCycleRequest(
+                name=f"Paged {uuid.uuid4().hex[:6]}", start_date="2025-10-01", end_date="2025-12-31"
+            )
+        )
+    ).id
+    for owner in (org.people["e"], hr):
+        await g.CreateObjective(
+            gpb.CreateObjectiveRequest(
+                cycle_id=cycle,
+                title=f"Objective of {owner.id[:6]}",
+                owner_id=owner.id,
+                key_results=[
+                    gpb.NewKeyResult(
+                        title="KR", owner_id=owner.id, baseline=0, target=10, weight=100
+                    )
+                ],
+            )
+        )
+    headers = await _token(org, hr)
+
+    async def organisation() -> dict[str, Any]:  # once the read model has both departments
+        r = await org.stack.http.get(f"/dashboards/{cycle}/organisation", headers=headers)
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        assert len(body["departments"]) == 2 and body["total"]["key_results"] == 2
+        return body
+
+    whole = await eventually(organisation)
+    want = [d["department_id"] for d in whole["departments"]]
+    assert want == sorted(want)
+    monkeypatch.setattr("gateway.web.pages.DASHBOARD_PAGE_SIZE", 1)
+    async with Browser(org.stack) as b:
+        await b.sign_in(hr)
+        shown: list[str] = []
+        url = f"/dashboards?cycle={cycle}"
+        totals = set()
+        while True:
+            page = await b.get(url)
+            assert page.status_code == 200
+            rows = re.findall(r'<tr data-department="([^"]+)"', page.text)
+            assert len(rows) == 1
+            shown += rows
+            totals.add(re.search(r'data-figure="key_results">([^<]+)<', page.text)[1])
+            assert ('rel="first"' in page.text) == (len(shown) > 1)
+            after = re.search(r'<a href="([^"]+)" rel="next">Next departments</a>', page.text)
+            if after is None:
+                break
+            url = unescape(after[1])
+        assert shown == want
+        assert totals == {"2"}  # the whole organisation's key results on every page
+        first = re.search(r'<a href="([^"]+)" rel="first">First page</a>', page.text)
+        assert first and unescape(first[1]) == f"/dashboards?cycle={cycle}"
+        forged = await b.get(f"/dashboards?cycle={cycle}&page_token=forged")
+        assert forged.status_code == 422 and "page_token is not valid" in text(forged)

@@ -8,6 +8,7 @@ from services.common.errors import InvalidArgument
 from services.common.paging import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
+    after_page,
     after_window,
     next_after_token,
     next_page_token,
@@ -40,3 +41,17 @@ def test_the_page_size_is_bounded() -> None:
     with pytest.raises(InvalidArgument) as refused:
         after_window(MAX_PAGE_SIZE + 1, "")
     assert refused.value.code == "invalid_page_size"
+
+
+def test_a_keyset_page_of_what_is_read_whole() -> None:
+    items = [("a", 1), ("b", 2), ("c", 3), ("e", 4)]
+
+    def key(item: tuple[str, int]) -> str:
+        return item[0]
+
+    assert after_page(items, key, 2, "") == (items[:2], next_after_token("b"))
+    assert after_page(items, key, 2, "b") == (items[2:], "")  # the last page: no token
+    assert after_page(items, key, 2, "d") == (items[3:], "")  # after a key no longer there
+    assert after_page(items, key, 5, "") == (items, "")
+    assert after_page(items, key, 1, "e") == ([], "")
+    assert after_page([], key, 1, "") == ([], "")

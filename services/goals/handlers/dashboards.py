@@ -7,8 +7,16 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from services.common.errors import InvalidArgument
+from services.common.paging import after_page, after_window
 from services.goals.domain import dashboards
-from services.goals.handlers.shared import Deps, cycle_of, key_results_pb, next_page, page
+from services.goals.handlers.shared import (
+    Deps,
+    cycle_of,
+    key_results_pb,
+    next_page,
+    page,
+    paged,
+)
 from services.goals.messages import check_in_pb
 from services.goals.repository import GoalsRepository
 from stride.goals.v1 import goals_pb2 as pb
@@ -92,6 +100,7 @@ async def get(deps: Deps, request: pb.GetDashboardRequest) -> pb.Dashboard:
             f"name at most {MAX_DASHBOARD_DEPARTMENTS} departments and "
             f"{MAX_DASHBOARD_PEOPLE} people (or ask for all departments)",
         )
+    window = after_window(request.page.page_size, request.page.page_token)
     async with deps.sessions() as session:
         repo = GoalsRepository(session)
         cycle = await cycle_of(repo, request.cycle_id)
@@ -106,15 +115,28 @@ async def get(deps: Deps, request: pb.GetDashboardRequest) -> pb.Dashboard:
     # Rows: (department, *figures row); the people's departments after the read model's.
     parts: list[tuple[str, Sequence[Any], bool]] = [(r[0], r[1:], False) for r in rows]
     parts += [(d, dashboards.row(f), True) for d, f in sorted(people.items())]
-    return pb.Dashboard(
+    # The total and weeks are the whole dashboard's (summed in the unpaged order: the same
+    # floats on every page); a page's messages are built for its rows only.
+    total = _figures_pb(*dashboards.row(dashboards.sum_rows(v for _, v, _ in parts)))
+    shown, token = parts, ""
+    if paged(request.page):  # department id order (people_only rows among the others)
+        shown, token = after_page(sorted(parts, key=_department), _department, *window)
+    message = pb.Dashboard(
         cycle_id=cycle.id,
-        total=_figures_pb(*dashboards.row(dashboards.sum_rows(v for _, v, _ in parts))),
+        total=total,
         departments=[
             pb.DepartmentDashboard(department_id=d, figures=_figures_pb(*v), people_only=only)
-            for d, v, only in parts
+            for d, v, only in shown
         ],
         weeks=[pb.WeekActivity(week=w, check_ins=n) for w, n in dashboards.weekly(weeks)],
     )
+    if paged(request.page):
+        message.page.next_page_token = token
+    return message
+
+
+def _department(part: tuple[str, Sequence[Any], bool]) -> str:
+    return part[0]
 
 
 async def risks(deps: Deps, request: pb.ListRisksRequest) -> pb.ListRisksResponse:

@@ -12,7 +12,7 @@ from services.goals import domain, scoring
 from services.goals.calendar import local_today, parse_week, zone
 from services.goals.domain import punctuality
 from services.goals.evaluation import board_of_facts, score_board
-from services.goals.handlers.shared import Deps, cycle_of
+from services.goals.handlers.shared import Deps, cycle_of, paged
 from services.goals.messages import scores_pb
 from services.goals.models import Cycle
 from services.goals.repository import GoalsRepository, figure_queries
@@ -45,11 +45,6 @@ async def get(deps: Deps, request: pb.GetScoresRequest) -> pb.Scores:
             board, facts = board_of_facts(cycle, *await repo.score_facts(cycle.id))
     board = scoring.filtered(board, facts, departments, owner_id)
     return scores_pb(cycle.id, board)
-
-
-def paged(page: common_pb2.PageRequest) -> bool:
-    """Whether a request asks for a page (page_size 0 without a token: everything)."""
-    return bool(page.page_size or page.page_token)
 
 
 async def _figures(

@@ -76,6 +76,11 @@ def next_page(offset: int, limit: int, returned: int) -> common_pb2.PageResponse
     return common_pb2.PageResponse(next_page_token=next_page_token(offset, limit, returned))
 
 
+def paged(page: common_pb2.PageRequest) -> bool:
+    """Whether a request asks for a page (page_size 0 without a token: everything)."""
+    return bool(page.page_size or page.page_token)
+
+
 # --- reads that answer NOT_FOUND ------------------------------------------------------------
 async def cycle_of(repo: GoalsRepository, cycle_id: str, *, lock: bool = False) -> Cycle:
     row = await repo.cycle(cycle_id, lock=lock)

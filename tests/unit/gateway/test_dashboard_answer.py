@@ -13,6 +13,7 @@ from gateway.convert import model_dict, model_json, to_dict
 from gateway.routers.dashboards import with_feedback
 from gateway.schemas.dashboards import Dashboard, DashboardFigures, DepartmentDashboard
 from gateway.schemas.key_results import KeyResult
+from stride.common.v1 import common_pb2
 from stride.feedback.v1 import feedback_pb2 as fpb
 from stride.goals.v1 import goals_pb2 as pb
 
@@ -33,6 +34,8 @@ def _validated(dashboard: pb.Dashboard, frequency: fpb.FeedbackFrequency) -> byt
         row["feedback_given"] = 0 if row["people_only"] else given.get(row["department_id"], 0)
     body["feedback"] = [{"week": r.week, "given": r.total} for r in frequency.by_week]
     body["feedback_given"] = sum(r.total for r in frequency.by_week)
+    page = body.pop("page")
+    body["next_page_token"] = page["next_page_token"] if page else ""
     adapter = TypeAdapter(Dashboard)
     return adapter.dump_json(adapter.validate_python(body, from_attributes=True))
 
@@ -49,6 +52,7 @@ def test_same_bytes_as_validating_every_value() -> None:
             pb.DepartmentDashboard(department_id="部门", figures=pb.DashboardFigures()),
         ],
         weeks=[pb.WeekActivity(week="2026-W01", check_ins=3)],
+        page=common_pb2.PageResponse(next_page_token="YTpkLTI5"),
     )
     frequency = fpb.FeedbackFrequency(
         by_department=[fpb.FrequencyRow(department_id="d-3", total=5)],
@@ -61,6 +65,7 @@ def test_same_bytes_as_validating_every_value() -> None:
     assert answer == _validated(dashboard, frequency)
     assert b'"feedback_given":5,"people_only":false' in answer  # d-3 as a whole department
     assert b'"feedback_given":0,"people_only":true' in answer  # d-3's other reports
+    assert answer.endswith(b',"next_page_token":"YTpkLTI5"}')
     empty = pb.Dashboard(cycle_id="c-2", total=pb.DashboardFigures())
     assert model_json(with_feedback(empty, fpb.FeedbackFrequency())) == _validated(
         empty, fpb.FeedbackFrequency()

@@ -3187,6 +3187,7 @@ class GetDashboardRequest(_message.Message):
     ALL_DEPARTMENTS_FIELD_NUMBER: _builtins.int
     DEPARTMENT_IDS_FIELD_NUMBER: _builtins.int
     OWNER_IDS_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
     cycle_id: _builtins.str
     all_departments: _builtins.bool
     """Every department of the cycle when all_departments; else only these."""
@@ -3198,6 +3199,14 @@ class GetDashboardRequest(_message.Message):
         live (a manager's reports who work in departments not wholly theirs).
         """
 
+    @_builtins.property
+    def page(self) -> _common_pb2.PageRequest:
+        """Departments (read-model and people_only rows alike) in department id order, page_size
+        of them a page (default 50, at most 200; the token is keyset: after a department id);
+        Dashboard.total and weeks are the whole dashboard's on every page. page_size 0 without
+        a token: every department in one answer (internal callers).
+        """
+
     def __init__(
         self,
         *,
@@ -3205,10 +3214,11 @@ class GetDashboardRequest(_message.Message):
         all_departments: _builtins.bool = ...,
         department_ids: _abc.Iterable[_builtins.str] | None = ...,
         owner_ids: _abc.Iterable[_builtins.str] | None = ...,
+        page: _common_pb2.PageRequest | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["all_departments", b"all_departments", "cycle_id", b"cycle_id", "department_ids", b"department_ids", "owner_ids", b"owner_ids"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["all_departments", b"all_departments", "cycle_id", b"cycle_id", "department_ids", b"department_ids", "owner_ids", b"owner_ids", "page", b"page"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -3340,16 +3350,25 @@ class Dashboard(_message.Message):
     TOTAL_FIELD_NUMBER: _builtins.int
     DEPARTMENTS_FIELD_NUMBER: _builtins.int
     WEEKS_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
     cycle_id: _builtins.str
     @_builtins.property
     def total(self) -> Global___DashboardFigures: ...
     @_builtins.property
     def departments(self) -> _containers.RepeatedCompositeFieldContainer[Global___DepartmentDashboard]:
-        """Departments with key results or objectives in the cycle, by id."""
+        """Departments with key results or objectives in the cycle, by id (unpaged: the read
+        model's rows, then the people_only rows); one page of them when the request asked for one.
+        """
 
     @_builtins.property
     def weeks(self) -> _containers.RepeatedCompositeFieldContainer[Global___WeekActivity]:
         """Check-ins per ISO week, oldest first."""
+
+    @_builtins.property
+    def page(self) -> _common_pb2.PageResponse:
+        """Set when GetDashboardRequest.page asked for a page: the token of the next page ("" at
+        the last).
+        """
 
     def __init__(
         self,
@@ -3358,10 +3377,11 @@ class Dashboard(_message.Message):
         total: Global___DashboardFigures | None = ...,
         departments: _abc.Iterable[Global___DepartmentDashboard] | None = ...,
         weeks: _abc.Iterable[Global___WeekActivity] | None = ...,
+        page: _common_pb2.PageResponse | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["total", b"total"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page", "total", b"total"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "departments", b"departments", "total", b"total", "weeks", b"weeks"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "departments", b"departments", "page", b"page", "total", b"total", "weeks", b"weeks"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

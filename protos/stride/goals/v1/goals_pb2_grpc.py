@@ -516,7 +516,8 @@ class GoalsServiceServicer:
     def GetDashboard(self, request, context):
         """Per owner: what they have planned and checked in (for reminders and digests).
         Dashboard figures of a cycle from the read model (per department, kept up to date from
-        the goals event stream): every department, or those in department_ids.
+        the goals event stream): every department, or those in department_ids; optionally a
+        page of departments at a time (the totals and weeks always the whole dashboard's).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -87,7 +87,8 @@ class GoalsServiceStub:
     GetDashboard: _aio.UnaryUnaryMultiCallable[_goals_pb2.GetDashboardRequest, _goals_pb2.Dashboard]
     """Per owner: what they have planned and checked in (for reminders and digests).
     Dashboard figures of a cycle from the read model (per department, kept up to date from
-    the goals event stream): every department, or those in department_ids.
+    the goals event stream): every department, or those in department_ids; optionally a
+    page of departments at a time (the totals and weeks always the whole dashboard's).
     """
     RebuildDashboards: _aio.UnaryUnaryMultiCallable[_goals_pb2.RebuildDashboardsRequest, _goals_pb2.RebuildDashboardsResponse]
     """Recomputes the dashboard read model from the goals tables (one cycle, or every cycle)."""
@@ -420,7 +421,8 @@ class GoalsServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _abc.Awaitable[_goals_pb2.Dashboard]:
         """Per owner: what they have planned and checked in (for reminders and digests).
         Dashboard figures of a cycle from the read model (per department, kept up to date from
-        the goals event stream): every department, or those in department_ids.
+        the goals event stream): every department, or those in department_ids; optionally a
+        page of departments at a time (the totals and weeks always the whole dashboard's).
         """
 
     @_abc_1.abstractmethod
