@@ -302,6 +302,33 @@ async def test_a_goal_challenge_is_answered_by_the_owner(team: Team, stack: Gate
 
 async def test_frequency_is_for_heads_and_hr(team: Team) -> None:
     http = team.http
+    # What the line's rows count, given here (other tests may add more).
+    for author in team.reports:
+        ok(
+            await http.post("/me/upward-feedback", json={"text": "Note"}, headers=author.headers),
+            201,
+        )
+    badge = ok(
+        await http.put(
+            "/badges/line-hero",
+            json={"name_zh": "产线之星", "name_en": "Line hero"},
+            headers=team.hr.headers,
+        )
+    )
+    a, b, *_ = team.reports
+    ok(
+        await http.post(
+            "/feedback",
+            json={
+                "subject_id": a.id,
+                "visibility": "praise",
+                "badge_id": badge["id"],
+                "text": "Hi",
+            },
+            headers=b.headers,
+        ),
+        201,
+    )
     report = ok(await http.get("/feedback/frequency", headers=team.lead.headers))
     line = [r for r in report["rows"] if r["department_id"] == team.line]
     assert sum(r["upward"] for r in line) >= 4 and sum(r["praise"] for r in line) >= 1

@@ -355,6 +355,16 @@ async def test_frequency_counts_items_per_department_and_week(env) -> None:
     given = await fb.GiveFeedback(
         pb.GiveFeedbackRequest(author_id=p.eve, subject_id=p.bob, text="Thanks for the help")
     )
+    # What the line's row counts, given here (other tests may add more).
+    for author in (p.alice, p.bob, p.carol, p.dave):
+        await fb.GiveUpwardFeedback(
+            pb.GiveUpwardFeedbackRequest(author_id=author, text="Weekly note", anonymous=True)
+        )
+    await fb.RaiseChallenge(
+        pb.RaiseChallengeRequest(
+            objective_id=p.objective, challenger_id=p.bob, text="Why 1 % this quarter?"
+        )
+    )
     report = await fb.GetFeedbackFrequency(
         pb.GetFeedbackFrequencyRequest(
             from_week=given.week, to_week=given.week, department_ids=[p.quality, p.line]
