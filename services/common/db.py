@@ -54,6 +54,16 @@ def is_postgres(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+def _server_settings(settings: StrideSettings, service: str) -> dict[str, str]:
+    """PostgreSQL session settings of every connection: the service's schema first on the
+    search path, and how long a session may sit idle inside a transaction."""
+    found = {"search_path": schema_name(settings, service)}
+    if settings.db_idle_in_transaction_timeout > 0:
+        millis = max(1, round(settings.db_idle_in_transaction_timeout * 1000))
+        found["idle_in_transaction_session_timeout"] = str(millis)
+    return found
+
+
 def create_engine(settings: StrideSettings, service: str, **kwargs: Any) -> AsyncEngine:
     """An async engine whose unqualified tables are the service's own."""
     url = service_database_url(settings, service)
@@ -66,7 +76,7 @@ def create_engine(settings: StrideSettings, service: str, **kwargs: Any) -> Asyn
             max_overflow=kwargs.pop("max_overflow", settings.db_max_overflow),
             pool_timeout=kwargs.pop("pool_timeout", settings.db_pool_timeout),
             pool_recycle=kwargs.pop("pool_recycle", settings.db_pool_recycle),
-            connect_args={"server_settings": {"search_path": schema_name(settings, service)}},
+            connect_args={"server_settings": _server_settings(settings, service)},
             **kwargs,
         )
     else:

@@ -54,6 +54,12 @@ class StrideSettings(BaseSettings):
     db_pool_timeout: float = Field(default=30.0, gt=0)
     db_pool_recycle: int = Field(default=1800, ge=-1)
     db_pool_pre_ping: bool = False
+    # PostgreSQL ends a session left idle inside a transaction this many seconds (0: never),
+    # releasing its row locks: a backstop for a connection a bug or a cancelled request left
+    # checked out mid-transaction, which would otherwise block every writer of those rows (a
+    # key result's check-ins answer 409 concurrent_check_in) until the garbage collector
+    # finds it. No Stride transaction waits on anything for that long between statements.
+    db_idle_in_transaction_timeout: float = Field(default=60.0, ge=0)
     nats_url: str = "nats://127.0.0.1:4222"
     # JetStream replicas of Stride's streams (3 on a production NATS cluster).
     nats_stream_replicas: int = 1

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services import goals
@@ -235,3 +235,45 @@ async def test_a_unit_of_work_cancelled_in_a_statement_releases_its_connection_a
         assert engine.pool.checkedout() == 0
     finally:
         gc.enable()
+
+
+async def test_a_transaction_left_idle_is_ended_by_postgresql_and_frees_its_locks(
+    database_url: str | None, data_dir: Path
+):
+    """A connection left checked out inside a transaction (a bug, a request cancelled where
+    nothing closed its session) blocks the rows it locked only until PostgreSQL ends the idle
+    session (``db_idle_in_transaction_timeout``), not until the garbage collector runs."""
+    import asyncio
+
+    if not database_url or not database_url.startswith("postgresql"):
+        pytest.skip("idle_in_transaction_session_timeout: PostgreSQL")
+    settings = StrideSettings(
+        database_url=database_url,
+        data_dir=data_dir,
+        schema_prefix=f"u{uuid.uuid4().hex[:6]}_",
+        db_idle_in_transaction_timeout=0.5,
+    )
+    engine = db.create_engine(settings, "goals")
+    schema = db.schema_name(settings, "goals")
+    sessions = db.session_factory(engine)
+    leaked = sessions()
+    try:
+        await db.migrate(engine, schema, MIGRATIONS)
+        units = Units(sessions, GoalsRepository, events.EVENTS, lambda: None)
+        await _write(units, fail=False)
+        async with sessions() as session:
+            cycle_id = (await session.scalars(select(Cycle.id))).one()
+        await leaked.begin()
+        lock = text("SELECT id FROM cycles WHERE id = :id FOR UPDATE")
+        await leaked.execute(lock, {"id": cycle_id})
+        async with asyncio.timeout(10):
+            async with sessions() as session, session.begin():
+                await session.execute(text("SET LOCAL lock_timeout = '5s'"))
+                assert (await session.execute(lock, {"id": cycle_id})).scalar_one() == cycle_id
+        with pytest.raises(DBAPIError):  # its session was ended under it
+            await leaked.execute(text("SELECT 1"))
+    finally:
+        await leaked.close()
+        async with engine.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await engine.dispose()
