@@ -63,7 +63,9 @@ async def _figures(
             rows = await GoalsRepository(session).dashboard_score_sums(
                 cycle.id, departments or None
             )
-        n, can, done = (sum(r[i] for r in rows) for i in (5, 6, 7))
+        n = sum(r[5] for r in rows)
+        can = sum(r[6] for r in rows)
+        done = sum(r[7] for r in rows)
         results = [scoring.department_result(*r) for r in rows]
         return results, ((done / can if can else 0.0), done, n)
     queries = figure_queries(cycle, departments, owner_id)
