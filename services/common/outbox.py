@@ -43,6 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common import metrics
+from services.common.tasks import to_completion
 from services.common.telemetry import suppress_instrumentation
 from stride.common.v1 import common_pb2
 
@@ -253,7 +254,9 @@ class OutboxRelay:
                         total += await marking
                         marking = None
                 except BaseException:
-                    await session.close()  # rolls back: nothing of this batch is marked
+                    # Rolls back (nothing of this batch is marked), to the end even when
+                    # cancelled again meanwhile.
+                    await to_completion(session.close())
                     raise
                 marking = asyncio.create_task(self._mark_and_commit(session, done))
                 if failure is not None:
@@ -266,7 +269,7 @@ class OutboxRelay:
                     return total
         finally:
             if marking is not None:  # cancelled or failed meanwhile: the acked rows still count
-                await asyncio.shield(asyncio.wait([marking]))
+                await to_completion(asyncio.wait([marking]))
                 if not marking.cancelled() and marking.exception() is None:
                     total += marking.result()
 
@@ -275,7 +278,7 @@ class OutboxRelay:
             await self._mark(session, done)
             await session.commit()
         finally:
-            await session.close()
+            await to_completion(session.close())
         self.published += len(done)
         return len(done)
 

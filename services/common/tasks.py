@@ -82,6 +82,28 @@ def log_loop_failure(logger: Any, event: str, exc: BaseException, **fields: Any)
         logger.error(event, exc_info=exc, **fields)
 
 
+async def to_completion(cleanup: Coroutine[Any, Any, T]) -> T:
+    """Run ``cleanup`` (closing a session, waiting for a commit) to its end even when the
+    caller is cancelled meanwhile, again and again (:func:`cancel_and_wait` cancels every
+    second): a session's close cut short leaves its connection checked out, in its
+    transaction, until the garbage collector finds it. A cancellation received meanwhile is
+    raised once ``cleanup`` has ended."""
+    task = asyncio.ensure_future(cleanup)
+    cancelled: asyncio.CancelledError | None = None
+    while True:
+        try:
+            result = await asyncio.shield(task)
+        except asyncio.CancelledError as err:
+            if task.done():
+                raise
+            cancelled = err
+        else:
+            break
+    if cancelled is not None:
+        raise cancelled
+    return result
+
+
 def settle(call: asyncio.Future[Any] | None) -> None:
     """A call started alongside others: cancelled when still running (an error elsewhere
     ended the request), its error retrieved when it failed (the one raised first wins, and

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.common import audit
 from services.common.events import EventRegistry
 from services.common.outbox import event_row
+from services.common.tasks import to_completion
 
 R = TypeVar("R")
 
@@ -92,7 +93,10 @@ class UnitOfWork(Generic[R]):
             else:
                 await session.rollback()
         finally:
-            await session.close()
+            # To its end even when the request is cancelled (again) meanwhile, as SQLAlchemy's
+            # own `async with session` does: a close cut short would leave the connection
+            # checked out in its transaction, holding its row locks.
+            await to_completion(session.close())
         if exc_type is None and self.queued:
             self._committed()
 

@@ -277,3 +277,52 @@ async def test_a_transaction_left_idle_is_ended_by_postgresql_and_frees_its_lock
         async with engine.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         await engine.dispose()
+
+
+async def test_a_unit_of_work_cancelled_again_while_it_winds_down_returns_its_connection(
+    sessions: async_sessionmaker[AsyncSession],
+):
+    """Cancelled mid-request, then again while rolling back and again while closing (a
+    service stopping cancels its tasks every second until they end; a slow database): the
+    close still runs to its end, so the connection goes back to the pool, its transaction
+    rolled back, instead of waiting in it for the garbage collector."""
+    import asyncio
+    import gc
+
+    rolling, closing = asyncio.Event(), asyncio.Event()
+
+    class SlowSession(AsyncSession):
+        async def rollback(self) -> None:
+            rolling.set()
+            await asyncio.sleep(0.2)
+            await super().rollback()
+
+        async def close(self) -> None:
+            closing.set()
+            await asyncio.sleep(0.2)
+            await super().close()
+
+    engine = sessions.kw["bind"]
+    slow = async_sessionmaker(engine, class_=SlowSession, expire_on_commit=False)
+    units = Units(slow, GoalsRepository, events.EVENTS, lambda: None)
+    writing = asyncio.Event()
+
+    async def request() -> None:
+        async with units() as uow:
+            uow.repo.add(_cycle())
+            await uow.session.flush()  # the connection is checked out, in its transaction
+            writing.set()
+            await asyncio.sleep(30)
+
+    gc.disable()
+    try:
+        task = asyncio.create_task(request())
+        for stage in (writing, rolling, closing):
+            await stage.wait()
+            task.cancel()
+        await asyncio.wait({task}, timeout=10)
+        assert task.cancelled()
+        assert engine.pool.checkedout() == 0
+    finally:
+        gc.enable()
+    assert await _counts(sessions) == (0, 0, 0)
