@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.schema import MetaData
 
 from services.common.settings import StrideSettings
+from services.common.tasks import to_completion
 from services.common.telemetry import instrument_engine, recording
 
 # Any 64-bit number works; one lock for every service's migrations in a database.
@@ -64,6 +65,25 @@ def _server_settings(settings: StrideSettings, service: str) -> dict[str, str]:
     return found
 
 
+def _refuse_open_transaction(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled connection still inside a transaction is discarded (the pool closes it, which
+    rolls that back, and hands out another) instead of being used.
+
+    How one gets there: a request cancelled while its first statement's ``BEGIN`` was in
+    flight (the caller gave up, a process stopped). PostgreSQL ran the ``BEGIN``; asyncpg
+    keeps the failed transaction as the connection's outermost one and SQLAlchemy, which
+    tracks a transaction only once ``BEGIN`` returned, has nothing to roll back when the
+    connection comes back. Every later transaction on it would then be a savepoint inside
+    that one: answered as committed (``RELEASE SAVEPOINT``) while nothing is, holding every
+    row lock it took, until the connection dies and all of it is rolled back. Checked here
+    at no cost (the driver's state, no round trip)."""
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    if driver is None:
+        return
+    if driver.is_in_transaction() or getattr(driver, "_top_xact", None) is not None:
+        raise sa_exc.DisconnectionError("pooled connection left inside a transaction")
+
+
 def create_engine(settings: StrideSettings, service: str, **kwargs: Any) -> AsyncEngine:
     """An async engine whose unqualified tables are the service's own."""
     url = service_database_url(settings, service)
@@ -79,6 +99,7 @@ def create_engine(settings: StrideSettings, service: str, **kwargs: Any) -> Asyn
             connect_args={"server_settings": _server_settings(settings, service)},
             **kwargs,
         )
+        event.listen(engine.sync_engine, "checkout", _refuse_open_transaction)
     else:
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 
@@ -112,7 +133,14 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     raw = await conn.get_raw_connection()
     adapted: Any = raw.dbapi_connection
     if adapted._transaction is None:  # the adapter's own lazy begin (SQLAlchemy 2.x)
-        await adapted._start_transaction()
+        try:
+            await adapted._start_transaction()
+        except BaseException:
+            # Cancelled or failed with the BEGIN perhaps run by the server: unlike a statement
+            # run through the session, this is outside SQLAlchemy's handling, so the
+            # connection is discarded here (see _refuse_open_transaction).
+            await to_completion(conn.invalidate())
+            raise
     driver: asyncpg.Connection = raw.driver_connection
     return driver
 

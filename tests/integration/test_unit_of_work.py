@@ -326,3 +326,46 @@ async def test_a_unit_of_work_cancelled_again_while_it_winds_down_returns_its_co
     finally:
         gc.enable()
     assert await _counts(sessions) == (0, 0, 0)
+
+
+async def test_a_request_cancelled_while_its_transaction_begins_loses_no_later_write(
+    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+):
+    """A request cancelled while its ``BEGIN`` was in flight (PostgreSQL ran it, the answer
+    was never read) must not leave its connection inside that transaction: the next unit of
+    work on it would commit only a savepoint, answer "committed", hold its row locks, and
+    lose everything when the connection closes (what the chaos test met after a kill)."""
+    import asyncio
+
+    import asyncpg
+
+    engine = sessions.kw["bind"]
+    if not db.is_postgres(engine):
+        pytest.skip("asyncpg's transactions: PostgreSQL")
+    began = asyncio.Event()
+    execute = asyncpg.Connection.execute
+
+    async def begin_then_wait(self: asyncpg.Connection, query: str, *args: object) -> str:
+        answer = await execute(self, query, *args)
+        if query.startswith("BEGIN"):
+            began.set()
+            await asyncio.sleep(30)  # the answer "read" late: the caller is cancelled here
+        return answer
+
+    monkeypatch.setattr(asyncpg.Connection, "execute", begin_then_wait)
+
+    async def request() -> None:  # as the check-in does: its own statements on the driver
+        async with sessions() as session:
+            driver = await db.driver_connection(session)
+            await driver.fetchval("SELECT 1")
+
+    task = asyncio.create_task(request())
+    await began.wait()
+    task.cancel()
+    await asyncio.wait({task}, timeout=10)
+    assert task.cancelled()
+    monkeypatch.undo()
+    units = Units(sessions, GoalsRepository, events.EVENTS, lambda: None)
+    await _write(units, fail=False)  # acknowledged
+    await engine.dispose()  # every pooled connection closed: anything uncommitted is gone
+    assert await _counts(sessions) == (1, 1, 1)
