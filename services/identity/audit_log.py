@@ -134,14 +134,18 @@ class AuditRepository:
         return added
 
     async def list(
-        self, request: audit_pb2.ListAuditEntriesRequest, limit: int, offset: int
+        self, request: audit_pb2.ListAuditEntriesRequest, limit: int, before_seq: int = 0
     ) -> list[AuditLog]:
+        """A keyset page: oldest first after ``request.after_seq``, or newest first before
+        ``before_seq`` (0: from the newest). Rows appended meanwhile cannot shift a page."""
         if request.oldest_first:
             query = select(AuditLog).order_by(AuditLog.seq).where(AuditLog.seq > request.after_seq)
         else:
             query = select(AuditLog).order_by(AuditLog.seq.desc())
+            if before_seq:
+                query = query.where(AuditLog.seq < before_seq)
         query = filtered(query, request)
-        return list((await self.session.scalars(query.limit(limit).offset(offset))).all())
+        return list((await self.session.scalars(query.limit(limit))).all())
 
     async def queued(self, event_id: str) -> bool:
         """Whether an audit event is still in identity's outbox (not yet relayed)."""

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from pathlib import Path
 
+import grpc
 import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
@@ -120,3 +121,47 @@ async def test_removed_row_is_named(database_url: str | None, data_dir: Path, na
         verdict = await audit.VerifyAuditLog(audit_pb2.VerifyAuditLogRequest())
         assert not verdict.ok and "missing" in verdict.reason
         assert verdict.first_bad_seq == middle + 1
+
+
+async def test_newest_first_pages_neither_repeat_nor_skip_while_entries_arrive(
+    database_url: str | None, data_dir: Path, nats_url: str
+) -> None:
+    """Someone reads the trail page by page while the organisation keeps changing: each
+    entry shows exactly once (an offset would shift by every entry appended meanwhile)."""
+    rt = identity_server.runtime(service_settings(database_url, data_dir, nats_url))
+    async with running(rt) as ich:
+        identity = identity_pb2_grpc.IdentityServiceStub(ich)
+        audit = audit_pb2_grpc.AuditServiceStub(ich)
+        actor = f"hr-{uuid.uuid4().hex[:8]}"
+        md = (("x-stride-actor", actor),)
+
+        async def departments(*names: str) -> None:
+            for name in names:
+                await identity.CreateDepartment(
+                    pb.CreateDepartmentRequest(name=f"{name} {actor}"), metadata=md
+                )
+
+        await departments("Press", "Paint", "Assembly")
+        before = [e.seq for e in await wait_for_entries(audit, 3, actor=actor)]
+        first = await audit.ListAuditEntries(
+            audit_pb2.ListAuditEntriesRequest(actor=actor, page={"page_size": 2})
+        )
+        await departments("Logistics", "Quality")  # appended between the two pages
+        await wait_for_entries(audit, 5, actor=actor)
+        second = await audit.ListAuditEntries(
+            audit_pb2.ListAuditEntriesRequest(
+                actor=actor,
+                page={"page_size": 2, "page_token": first.page.next_page_token},
+            )
+        )
+        seen = [e.seq for e in first.entries] + [e.seq for e in second.entries]
+        # The three there when paging began, newest first, each once; the later two wait for
+        # a fresh first page.
+        assert seen == before
+        assert second.page.next_page_token == ""
+
+        with pytest.raises(grpc.aio.AioRpcError) as bad:
+            await audit.ListAuditEntries(
+                audit_pb2.ListAuditEntriesRequest(page={"page_token": "bm90LWEtdG9rZW4="})
+            )
+        assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -27,10 +27,10 @@ class AuditTrail:
         self.units = units
 
     async def page(
-        self, request: audit_pb2.ListAuditEntriesRequest, limit: int, offset: int
+        self, request: audit_pb2.ListAuditEntriesRequest, limit: int, before_seq: int
     ) -> list[audit_pb2.AuditEntry]:
         async with reading(self.units) as repo:
-            return [entry_pb(r) for r in await repo.list(request, limit, offset)]
+            return [entry_pb(r) for r in await repo.list(request, limit, before_seq)]
 
     async def record_decision(self, request: audit_pb2.RecordAuditEntryRequest) -> str:
         """Queue a workflow's decision once per idempotency key; returns its event id."""
