@@ -17,7 +17,7 @@ from gateway.bootstrap import GatewayDeps, build_deps
 from gateway.middleware import RequestIdMiddleware
 from gateway.problems import install_handlers
 from gateway.routers import api_router, health
-from gateway.routes import method_not_allowed
+from gateway.routes import API_PREFIX, method_not_allowed
 from gateway.security import ApiKeyCache, Authenticator, iter_routes
 from gateway.sign_in_throttle import SignInThrottle
 from gateway.tokens import access_tokens
@@ -27,7 +27,6 @@ from services.common.telemetry import recording
 
 log = structlog.get_logger(__name__)
 
-API_PREFIX = "/api/v1"
 OPENAPI_URL = f"{API_PREFIX}/openapi.json"
 DOCS_URL = f"{API_PREFIX}/docs"
 # Routes FastAPI adds itself (the API description and its viewer): public, no rule object.

@@ -18,6 +18,12 @@ The wrapper runs after the dependencies (the permission check), before the endpo
 **405.** Starlette answers a method a path does not have with the methods of the first route
 whose path matched, so ``DELETE /cycles`` listed ``POST`` but not ``GET``.
 :func:`method_not_allowed` lists the methods of every route serving the path.
+
+**Matching.** FastAPI finds a request's route by trying every route of every included
+router in turn (a regular expression each), once to choose and again to handle: ~70 µs of
+the gateway's CPU for a check-in, ~350 µs for a monthly report, before any work. Every
+resource router is a :class:`ResourceRouter`, which turns away at once a path under
+:data:`API_PREFIX` whose first segment none of its routes has.
 """
 
 from __future__ import annotations
@@ -30,10 +36,11 @@ from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import compile_path
+from starlette.routing import BaseRoute, Match, compile_path
+from starlette.types import Scope
 
 from gateway.problems import MalformedJson, ProblemError, request_problem
 from gateway.security import iter_routes
@@ -84,6 +91,41 @@ def _refusing_malformed(endpoint: Callable[..., Any]) -> Callable[..., Any]:
         return endpoint(*args, **kwargs)
 
     return run
+
+
+API_PREFIX = "/api/v1"
+
+
+def _head(path: str) -> str:
+    """A path's first segment: "key-results" of "/key-results/{id}/check-ins"."""
+    return path.lstrip("/").partition("/")[0]
+
+
+def _route_heads(routes: list[BaseRoute]) -> frozenset[str] | None:
+    """The first segments of ``routes``' paths, or None when one of them starts with a
+    path parameter (then any path may be theirs)."""
+    heads = {_head(getattr(route, "path", "{}")) for route in routes}
+    return None if any("{" in head for head in heads) else frozenset(heads)
+
+
+class ResourceRouter(APIRouter):
+    """A resource's router, included under :data:`API_PREFIX`: a path there whose first
+    segment none of its routes has is no match, without trying each route's pattern."""
+
+    _heads: frozenset[str] | None = None
+    _heads_of = -1  # len(self.routes) when _heads was taken (routes are only appended)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if len(self.routes) != self._heads_of:
+            self._heads, self._heads_of = _route_heads(self.routes), len(self.routes)
+        path: str = scope["path"]
+        if (
+            self._heads is not None
+            and path.startswith(API_PREFIX + "/")
+            and _head(path[len(API_PREFIX) :]) not in self._heads
+        ):
+            return Match.NONE, {}
+        return super().matches(scope)
 
 
 class StrideRoute(APIRoute):

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from gateway.convert import to_dict
 from gateway.deps import PathId, RpcDep
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.api_keys import ApiKey, ApiKeyCreate, ApiKeyCreated
 from gateway.schemas.common import Page
 from gateway.security import Access, Allow, AuthDep
 from stride.identity.v1 import auth_pb2 as pb
 
-router = APIRouter(prefix="/api-keys", tags=["api-keys"], route_class=StrideRoute)
+router = ResourceRouter(prefix="/api-keys", tags=["api-keys"], route_class=StrideRoute)
 
 
 @router.post(

@@ -19,7 +19,6 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from fastapi import APIRouter
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
@@ -27,7 +26,7 @@ from gateway.deps import Deps, PathId
 from gateway.policy import ADMIN, HR
 from gateway.problems import ProblemError
 from gateway.routers.common import temporal_client, temporal_problem
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.approval_decisions import DecidedApproval, DecisionBody
 from gateway.security import Access, Allow
 from stride.goals.v1 import goals_pb2 as pb
@@ -48,7 +47,7 @@ from workflows.plan_approval import (
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(prefix="/approvals", tags=["approvals"], route_class=StrideRoute)
+router = ResourceRouter(prefix="/approvals", tags=["approvals"], route_class=StrideRoute)
 
 # A decision waits for goals to record it (the workflow's activity, retried a few times).
 UPDATE_TIMEOUT = timedelta(seconds=60)

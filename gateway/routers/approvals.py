@@ -5,20 +5,18 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter
-
 from gateway.convert import enum_number, to_dict
 from gateway.deps import FilterId, Paging, PathId, RpcDep
 from gateway.problems import ProblemError
 from gateway.routers.common import page
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.approvals import Approval
 from gateway.schemas.common import Page
 from gateway.schemas.words import ApprovalStatus
 from gateway.security import Access, Allow
 from stride.goals.v1 import goals_pb2 as pb
 
-router = APIRouter(prefix="/approvals", tags=["approvals"], route_class=StrideRoute)
+router = ResourceRouter(prefix="/approvals", tags=["approvals"], route_class=StrideRoute)
 
 
 @router.get(

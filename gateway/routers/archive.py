@@ -13,14 +13,14 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from gateway import archive_export
 from gateway.convert import to_dict
 from gateway.deps import FilterId, PathId, RpcDep
 from gateway.routers.common import created
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.archive import (
     ArchivedCycle,
     Calibration,
@@ -39,7 +39,7 @@ from services.common.tables import XLSX_MEDIA_TYPE
 from stride.common.v1 import common_pb2
 from stride.feedback.v1 import archive_pb2 as pb
 
-router = APIRouter(tags=["archive"], route_class=StrideRoute)
+router = ResourceRouter(tags=["archive"], route_class=StrideRoute)
 
 
 def _record(msg: pb.ArchiveRecord) -> dict[str, Any]:

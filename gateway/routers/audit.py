@@ -6,13 +6,13 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 from fastapi.responses import StreamingResponse
 
 from gateway.convert import to_dict
 from gateway.deps import Paging, RpcDep
 from gateway.routers.common import page
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.audit import AuditEntry, AuditVerification
 from gateway.schemas.common import Instant, Page
 from gateway.security import Allow
@@ -20,7 +20,7 @@ from services.common.tables import XLSX_MEDIA_TYPE
 from services.identity import audit_export
 from stride.audit.v1 import audit_pb2 as pb
 
-router = APIRouter(prefix="/audit", tags=["audit"], route_class=StrideRoute)
+router = ResourceRouter(prefix="/audit", tags=["audit"], route_class=StrideRoute)
 
 # Recomputing the whole chain takes longer than an ordinary call (seconds).
 VERIFY_TIMEOUT = 120.0

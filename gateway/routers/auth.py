@@ -14,12 +14,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from gateway.deps import RpcDep
 from gateway.policy import Principal
 from gateway.problems import ProblemError, problem_responses
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.auth import (
     LoginRequest,
     Me,
@@ -35,7 +35,7 @@ from stride.identity.v1 import auth_pb2 as pb
 
 T = TypeVar("T")
 
-router = APIRouter(prefix="/auth", tags=["auth"], route_class=StrideRoute)
+router = ResourceRouter(prefix="/auth", tags=["auth"], route_class=StrideRoute)
 # What counts against the client address: wrong credentials, a locked login.
 _FAILED_SIGN_IN = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.RESOURCE_EXHAUSTED)
 

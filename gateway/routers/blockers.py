@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from gateway.convert import to_dict
 from gateway.deps import Paging, PathId, RpcDep
 from gateway.routers.common import page
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.blockers import DepartmentBlocker
 from gateway.schemas.common import Page, QueryBool
 from gateway.security import Access, Allow
 from stride.goals.v1 import goals_pb2 as pb
 
-router = APIRouter(prefix="/departments", tags=["blockers"], route_class=StrideRoute)
+router = ResourceRouter(prefix="/departments", tags=["blockers"], route_class=StrideRoute)
 
 
 @router.get(

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from gateway.convert import to_dict
 from gateway.deps import FilterId, Paging, PathId, RpcDep
 from gateway.routers.common import page
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.common import QueryBool
 from gateway.schemas.feedback import (
     Challenge,
@@ -23,7 +23,7 @@ from gateway.schemas.feedback import (
 from gateway.security import Access, Allow
 from stride.feedback.v1 import feedback_pb2 as pb
 
-router = APIRouter(tags=["challenges"], route_class=StrideRoute)
+router = ResourceRouter(tags=["challenges"], route_class=StrideRoute)
 
 ChallengeStatus = Annotated[
     ChallengeStatusFilter, Query(description="only challenges in this status")

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 
 from gateway.body_limit import BULK_BODY
 from gateway.convert import to_dict
 from gateway.deps import PathId, RpcDep
 from gateway.problems import PROBLEM_JSON, ProblemError
 from gateway.routers.common import read_upload, upload_body
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.check_ins import CheckInImport
 from gateway.schemas.problems import Problem
 from gateway.security import Access, Allow
@@ -24,7 +24,7 @@ from services.common.tables import is_xlsx
 from stride.goals.v1 import goals_pb2 as pb
 from workflows.vocabulary import MAX_IMPORT_BYTES, MAX_IMPORT_ROWS
 
-router = APIRouter(prefix="/cycles", tags=["check-ins"], route_class=StrideRoute)
+router = ResourceRouter(prefix="/cycles", tags=["check-ins"], route_class=StrideRoute)
 
 # Thousands of rows, each through the single check-in's path.
 IMPORT_TIMEOUT = 300.0

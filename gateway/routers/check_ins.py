@@ -6,18 +6,17 @@ import re
 from typing import Any
 
 import grpc
-from fastapi import APIRouter
 
 from gateway.body_limit import BULK_BODY
 from gateway.convert import to_dict
 from gateway.deps import RpcDep
 from gateway.problems import ProblemError, service_code
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.check_ins import BulkCheckIn, BulkCheckInResult
 from gateway.security import Access, Allow
 from stride.goals.v1 import goals_pb2 as pb
 
-router = APIRouter(prefix="/check-ins", tags=["check-ins"], route_class=StrideRoute)
+router = ResourceRouter(prefix="/check-ins", tags=["check-ins"], route_class=StrideRoute)
 
 _ENTRY = re.compile(r"^(check_ins\[\d+\]): ")
 

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-
 from gateway.convert import to_dict
 from gateway.deps import PathId, RpcDep
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.checklists import Checklist, ChecklistUpdate
 from gateway.security import Access, Allow
 from stride.goals.v1 import goals_pb2 as pb
 
-router = APIRouter(prefix="/departments", tags=["checklists"], route_class=StrideRoute)
+router = ResourceRouter(prefix="/departments", tags=["checklists"], route_class=StrideRoute)
 
 
 @router.get(

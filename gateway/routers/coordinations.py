@@ -18,7 +18,6 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from fastapi import APIRouter
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
@@ -26,7 +25,7 @@ from gateway import policy
 from gateway.deps import Deps, PathId
 from gateway.problems import ProblemError
 from gateway.routers.common import temporal_client, temporal_problem
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.blockers import CoordinationOutcomeBody, CoordinationState
 from gateway.security import Access, Allow
 from workflows import ids
@@ -41,7 +40,7 @@ from workflows.coordination import (
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(prefix="/key-results", tags=["escalations"], route_class=StrideRoute)
+router = ResourceRouter(prefix="/key-results", tags=["escalations"], route_class=StrideRoute)
 
 STATE_QUERY = "state"
 UPDATE_TIMEOUT = timedelta(seconds=30)

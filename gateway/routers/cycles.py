@@ -4,14 +4,14 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from gateway import goals_export
 from gateway.convert import to_dict
 from gateway.deps import FilterId, Paging, PathId, RpcDep
 from gateway.routers.common import created, page
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.approvals import Approval
 from gateway.schemas.common import Page, Week
 from gateway.schemas.cycles import Cycle, CycleCreate, ParticipationReport, PlanSubmit, Scores
@@ -21,7 +21,7 @@ from services.common.tables import XLSX_MEDIA_TYPE
 from stride.common.v1 import common_pb2
 from stride.goals.v1 import goals_pb2 as pb
 
-router = APIRouter(prefix="/cycles", tags=["cycles"], route_class=StrideRoute)
+router = ResourceRouter(prefix="/cycles", tags=["cycles"], route_class=StrideRoute)
 
 
 @router.post(

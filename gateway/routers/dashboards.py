@@ -9,13 +9,13 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from gateway.convert import model_dict, model_json
 from gateway.deps import PageParams, Paging, PathId, RpcDep
 from gateway.problems import ProblemError
 from gateway.routers.common import page
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.common import Page
 from gateway.schemas.dashboards import Dashboard, DepartmentDashboard, RiskItem
 from gateway.security import Access, Allow, department_and_below, organisation_reach
@@ -24,7 +24,7 @@ from stride.feedback.v1 import feedback_pb2 as fpb
 from stride.goals.v1 import goals_pb2 as pb
 from workflows.vocabulary import week_of
 
-router = APIRouter(prefix="/dashboards", tags=["dashboards"], route_class=StrideRoute)
+router = ResourceRouter(prefix="/dashboards", tags=["dashboards"], route_class=StrideRoute)
 
 PAGED = (
     " Paged by department: `departments` is one page of `page_size` departments in "

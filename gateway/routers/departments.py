@@ -2,18 +2,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from gateway.convert import to_dict
 from gateway.deps import Paging, PathId, RpcDep
 from gateway.routers.common import created, page
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.common import Page
 from gateway.schemas.departments import Department, DepartmentCreate, DepartmentUpdate
 from gateway.security import Allow
 from stride.identity.v1 import identity_pb2 as pb
 
-router = APIRouter(prefix="/departments", tags=["departments"], route_class=StrideRoute)
+router = ResourceRouter(prefix="/departments", tags=["departments"], route_class=StrideRoute)
 
 
 @router.post(

@@ -3,13 +3,13 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from gateway import policy
 from gateway.convert import enum_number, to_dict
 from gateway.deps import FilterId, Paging, PathId, RpcDep
 from gateway.routers.common import created, page
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.common import Page
 from gateway.schemas.employees import (
     Employee,
@@ -22,7 +22,7 @@ from gateway.security import Access, Allow
 from stride.identity.v1 import auth_pb2
 from stride.identity.v1 import identity_pb2 as pb
 
-router = APIRouter(prefix="/employees", tags=["employees"], route_class=StrideRoute)
+router = ResourceRouter(prefix="/employees", tags=["employees"], route_class=StrideRoute)
 
 
 @router.post("", status_code=201, response_model=Employee, name="create_employee")

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 
 from gateway.convert import to_dict
 from gateway.deps import FilterId, Paging, PathId, RpcDep
 from gateway.policy import Facts
 from gateway.routers.common import page
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.common import QueryBool, Week
 from gateway.schemas.feedback import (
     AskBox,
@@ -40,7 +40,7 @@ from gateway.security import Access, Allow, headed_departments
 from stride.feedback.v1 import feedback_pb2 as pb
 from workflows.vocabulary import BADGE_CODE_PATTERN
 
-router = APIRouter(tags=["feedback"], route_class=StrideRoute)
+router = ResourceRouter(tags=["feedback"], route_class=StrideRoute)
 
 BadgeCode = Annotated[str, Path(max_length=64, pattern=BADGE_CODE_PATTERN)]
 Box = Annotated[

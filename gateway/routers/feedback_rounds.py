@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from gateway.convert import to_dict
 from gateway.deps import Paging, PathId, RpcDep
 from gateway.routers.common import created, page
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.common import Page, QueryBool
 from gateway.schemas.feedback_rounds import (
     AnswersBody,
@@ -32,7 +32,7 @@ from gateway.schemas.feedback_rounds import (
 from gateway.security import Access, Allow
 from stride.feedback.v1 import rounds_pb2 as pb
 
-router = APIRouter(tags=["feedback rounds"], route_class=StrideRoute)
+router = ResourceRouter(tags=["feedback rounds"], route_class=StrideRoute)
 
 
 def _questions(body: list[QuestionBody]) -> list[pb.Question]:

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from gateway.convert import to_dict
 from gateway.deps import Paging, PathId, RpcDep
 from gateway.routers.common import page
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.common import QueryBool
 from gateway.schemas.inbox import InboxItem, InboxPage
 from gateway.security import Access, Allow
 from stride.identity.v1 import inbox_pb2 as pb
 
-router = APIRouter(prefix="/me/inbox", tags=["inbox"], route_class=StrideRoute)
+router = ResourceRouter(prefix="/me/inbox", tags=["inbox"], route_class=StrideRoute)
 
 
 @router.get(

@@ -14,19 +14,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 import grpc
-from fastapi import APIRouter
 
 from gateway.deps import PathId, Rpc, RpcDep
 from gateway.inspection import InspectionRefused, inspection, sample_id
 from gateway.problems import ProblemError, service_code
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.inspections import InspectionRecorded, InspectionSubmit
 from gateway.security import Access, Allow
 from stride.goals.v1 import goals_pb2 as gpb
 from stride.telemetry.v1 import telemetry_pb2 as pb
 from workflows.vocabulary import INSPECTION_METRIC, INSPECTION_UNIT
 
-router = APIRouter(prefix="/departments", tags=["inspections"], route_class=StrideRoute)
+router = ResourceRouter(prefix="/departments", tags=["inspections"], route_class=StrideRoute)
 
 METRIC_DESCRIPTION = (
     "Daily inspection of a line: share of its checklist's items ticked (1 = complete); "

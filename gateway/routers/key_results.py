@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import grpc
 import structlog
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from pydantic import ValidationError
 from temporalio.client import (
     WorkflowQueryFailedError,
@@ -17,7 +17,7 @@ from gateway.convert import enum_number, to_dict
 from gateway.deps import Deps, FilterId, FilterIdItem, Paging, PathId, RpcDep
 from gateway.problems import ProblemError
 from gateway.routers.common import created, page, temporal_client, temporal_problem
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.check_ins import CheckIn, CheckInCreate
 from gateway.schemas.common import Page, Week
 from gateway.schemas.key_results import (
@@ -36,7 +36,7 @@ from workflows import ids
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(prefix="/key-results", tags=["key-results"], route_class=StrideRoute)
+router = ResourceRouter(prefix="/key-results", tags=["key-results"], route_class=StrideRoute)
 
 ESCALATION_QUERY = "state"
 

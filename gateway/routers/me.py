@@ -6,19 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from gateway.convert import to_dict
 from gateway.deps import RpcDep
 from gateway.problems import ProblemError
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.auth import PinChange
 from gateway.schemas.employees import Employee, Preferences
 from gateway.security import Access, Allow
 from stride.identity.v1 import auth_pb2
 from stride.identity.v1 import identity_pb2 as pb
 
-router = APIRouter(prefix="/me", tags=["me"], route_class=StrideRoute)
+router = ResourceRouter(prefix="/me", tags=["me"], route_class=StrideRoute)
 
 
 @router.put(

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from gateway.convert import enum_number, to_dict
 from gateway.deps import FilterId, Paging, PathId, RpcDep
 from gateway.policy import Facts
 from gateway.routers.common import created, page
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.common import Page
 from gateway.schemas.key_results import KeyResult, KeyResultCreate
 from gateway.schemas.objectives import (
@@ -23,7 +23,7 @@ from gateway.schemas.words import Level, ObjectiveStatusName
 from gateway.security import Access, Allow
 from stride.goals.v1 import goals_pb2 as pb
 
-router = APIRouter(prefix="/objectives", tags=["objectives"], route_class=StrideRoute)
+router = ResourceRouter(prefix="/objectives", tags=["objectives"], route_class=StrideRoute)
 
 
 def _level(label: str) -> pb.ObjectiveLevel.ValueType:

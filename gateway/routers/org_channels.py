@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import Path, Response
 
 from gateway.convert import to_dict
 from gateway.deps import PathId, RpcDep
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.org_channels import (
     CalendarYear,
     CalendarYearPut,
@@ -23,7 +23,7 @@ from gateway.schemas.org_channels import (
 from gateway.security import Allow
 from stride.identity.v1 import identity_pb2 as pb
 
-router = APIRouter(tags=["notifications"], route_class=StrideRoute)
+router = ResourceRouter(tags=["notifications"], route_class=StrideRoute)
 
 Year = Annotated[int, Path(ge=1970, le=2200)]
 

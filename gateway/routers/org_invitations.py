@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 import grpc
 import structlog
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
@@ -26,7 +26,7 @@ from gateway.convert import to_dict
 from gateway.deps import Deps, PathId, Rpc, RpcDep
 from gateway.problems import PROBLEM_JSON, ProblemError, service_code
 from gateway.routers.common import temporal_client, temporal_unavailable
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.org_invitations import InvitationJob, InvitationRequest, Invitations
 from gateway.schemas.problems import Problem
 from gateway.security import Access, Allow
@@ -39,7 +39,7 @@ from workflows.invitations import InvitationInput, InvitationWorkflow, memo_titl
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(prefix="/org", tags=["org sync"], route_class=StrideRoute)
+router = ResourceRouter(prefix="/org", tags=["org sync"], route_class=StrideRoute)
 
 JOBS = "/api/v1/org/invitations/jobs"
 NO_STORE = {"Cache-Control": "no-store"}

@@ -17,7 +17,7 @@ import uuid
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -26,7 +26,7 @@ from gateway.convert import to_dict
 from gateway.deps import Deps, PathId, RpcDep
 from gateway.problems import PROBLEM_JSON, ProblemError
 from gateway.routers.common import read_upload, temporal_client, temporal_unavailable
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.common import QueryInt
 from gateway.schemas.org_sync import (
     OrgSyncRun,
@@ -44,7 +44,7 @@ from workflows.vocabulary import MAX_ORG_UPLOAD_BYTES
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(prefix="/org/sync", tags=["org sync"], route_class=StrideRoute)
+router = ResourceRouter(prefix="/org/sync", tags=["org sync"], route_class=StrideRoute)
 
 FILE_SOURCE = "file"
 # Content types of an uploaded org file, and the file name each stands for when the request

@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
@@ -34,7 +34,7 @@ from gateway.routers.common import (
     temporal_problem,
     update_once_started,
 )
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.promotions import (
     ApplyBody,
     CaseList,
@@ -77,7 +77,7 @@ from workflows.vocabulary import PROMOTION_ENDED, PROMOTION_PHASES
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(tags=["promotions"], route_class=StrideRoute)
+router = ResourceRouter(tags=["promotions"], route_class=StrideRoute)
 
 # A step waits for the feedback service to record it (the workflow's activity).
 UPDATE_TIMEOUT = timedelta(seconds=60)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import Path, Query, Response
 from fastapi.responses import HTMLResponse
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
@@ -24,7 +24,7 @@ from temporalio.service import RPCError
 from gateway.deps import Deps, PathId, RpcDep
 from gateway.problems import ProblemError
 from gateway.routers.common import temporal_client, temporal_unavailable
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.reports import MonthlyBriefList, MonthlyBriefRun
 from gateway.schemas.words import Language
 from gateway.security import Access, Allow
@@ -34,7 +34,7 @@ from workflows import ids
 from workflows.brief_figures import parse_brief_json
 from workflows.vocabulary import DEFAULT_TIME_ZONE, MONTH_PATTERN, month_bounds
 
-router = APIRouter(prefix="/reports/monthly", tags=["reports"], route_class=StrideRoute)
+router = ResourceRouter(prefix="/reports/monthly", tags=["reports"], route_class=StrideRoute)
 
 Month = Annotated[str, Path(pattern=MONTH_PATTERN, description="yyyy-mm")]
 LanguageQuery = Annotated[Language, Query(description="zh-CN or en")]

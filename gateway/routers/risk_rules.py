@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import Path
 
 from gateway.convert import to_dict
 from gateway.deps import Paging, RpcDep
 from gateway.routers.common import page
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.common import Page
 from gateway.schemas.risk_rules import RiskRules, RiskRulesUpdate
 from gateway.security import Allow
 from stride.goals.v1 import goals_pb2 as pb
 
-router = APIRouter(prefix="/risk-rules", tags=["risk rules"], route_class=StrideRoute)
+router = ResourceRouter(prefix="/risk-rules", tags=["risk rules"], route_class=StrideRoute)
 
 Version = Annotated[int, Path(ge=1, le=2**31 - 1)]
 

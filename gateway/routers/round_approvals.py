@@ -20,7 +20,6 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from fastapi import APIRouter
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
@@ -28,7 +27,7 @@ from gateway.deps import Deps, PathId, RpcDep
 from gateway.policy import HR
 from gateway.problems import ProblemError
 from gateway.routers.common import temporal_client, temporal_problem, update_once_started
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.round_approvals import ApprovedRound, ApproveNominationsBody
 from gateway.security import Access, Allow
 from stride.feedback.v1 import rounds_pb2 as pb
@@ -49,7 +48,9 @@ from workflows.round_rules import (
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(prefix="/feedback-rounds", tags=["feedback-rounds"], route_class=StrideRoute)
+router = ResourceRouter(
+    prefix="/feedback-rounds", tags=["feedback-rounds"], route_class=StrideRoute
+)
 
 # The approval waits for the feedback service to record it (the workflow's activity).
 UPDATE_TIMEOUT = timedelta(seconds=60)

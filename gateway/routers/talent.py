@@ -7,12 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-
 from gateway.convert import to_dict
 from gateway.deps import FilterId, Paging, PathId, RpcDep
 from gateway.routers.common import page
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.common import Page
 from gateway.schemas.talent import (
     ManagerDimensions,
@@ -25,7 +23,7 @@ from gateway.schemas.talent import (
 from gateway.security import Access, Allow
 from stride.feedback.v1 import talent_pb2 as pb
 
-router = APIRouter(tags=["talent"], route_class=StrideRoute)
+router = ResourceRouter(tags=["talent"], route_class=StrideRoute)
 
 
 @router.post(

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import grpc
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 
 from gateway.body_limit import BULK_BODY
 from gateway.convert import enum_number, to_dict
@@ -26,7 +26,7 @@ from gateway.deps import FilterId, Paging, PathId, Rpc, RpcDep
 from gateway.policy import Facts
 from gateway.problems import ProblemError
 from gateway.routers.common import page
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.common import Instant, Page
 from gateway.schemas.telemetry import (
     METRIC_NAME,
@@ -48,7 +48,7 @@ from stride.goals.v1 import goals_pb2 as gpb
 from stride.telemetry.v1 import telemetry_pb2 as pb
 from workflows.vocabulary import DATE_PATTERN, FIRST_CYCLE_YEAR, LAST_CYCLE_YEAR, parse_day
 
-router = APIRouter(prefix="/telemetry", tags=["telemetry"], route_class=StrideRoute)
+router = ResourceRouter(prefix="/telemetry", tags=["telemetry"], route_class=StrideRoute)
 
 MetricPath = Annotated[str, Path(max_length=64, pattern=METRIC_NAME)]
 MetricQuery = Annotated[str, Query(max_length=64, pattern=METRIC_NAME)]

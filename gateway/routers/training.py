@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-
 from gateway.convert import to_dict
 from gateway.deps import RpcDep
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.training import CourseList, CoursesPut
 from gateway.security import Allow
 from stride.identity.v1 import identity_pb2 as pb
 
-router = APIRouter(tags=["training"], route_class=StrideRoute)
+router = ResourceRouter(tags=["training"], route_class=StrideRoute)
 
 
 def _list(msg: pb.ListTrainingCoursesResponse) -> dict[str, Any]:

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from gateway.convert import to_dict
 from gateway.deps import RpcDep
-from gateway.routes import StrideRoute
+from gateway.routes import ResourceRouter, StrideRoute
 from gateway.schemas.feedback import UpwardGive, UpwardReceipt, UpwardSummary
 from gateway.security import Access, Allow
 from stride.feedback.v1 import feedback_pb2 as pb
 from workflows.vocabulary import QUARTER_PATTERN
 
-router = APIRouter(tags=["feedback"], route_class=StrideRoute)
+router = ResourceRouter(tags=["feedback"], route_class=StrideRoute)
 
 Period = Annotated[
     str,

@@ -17,10 +17,10 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from gateway import policy
-from gateway.app import API_PREFIX, PUBLIC_DOC_ROUTES, create_app
+from gateway.app import PUBLIC_DOC_ROUTES, create_app
 from gateway.policy import WEB_PAGE
 from gateway.problems import PROBLEM_JSON
-from gateway.routes import StrideRoute
+from gateway.routes import API_PREFIX, StrideRoute
 from gateway.schemas.common import RequestModel
 from gateway.security import RULE_EXTENSION, iter_routes, route_rules
 from tests.unit.gateway.conftest import gateway_settings
