@@ -93,6 +93,9 @@ class StrideSettings(BaseSettings):
     # process class: uvloop for the gateway and the services (request paths), asyncio for the
     # worker and the commands.
     event_loop: Literal["asyncio", "uvloop"] = "asyncio"
+    # CPython's young-generation collection threshold for `stride serve` processes (its
+    # default is 700 allocations, about one collection per request); 0 keeps the default.
+    gc_young_threshold: int = Field(default=10_000, ge=0)
     log_level: str = "INFO"
     # "console" for people, "json" for log shippers.
     log_format: str = "console"
