@@ -206,6 +206,47 @@ async def test_inbox_read_unread_paging_and_ownership(identity: Identity) -> Non
     assert skipped.delivered == 0
 
 
+async def test_reading_unread_items_page_by_page_skips_none(identity: Identity) -> None:
+    """Someone opens the unread view, reads the first page's items, then asks for the next
+    page: the items after those come, none skipped (an offset would skip as many as were
+    read), and one delivered meanwhile is not repeated either."""
+    me = await identity.person()
+    acts = NotifyActivities(WorkerSettings(identity_addr=identity.addr))
+
+    async def deliver(n: int) -> None:
+        await ActivityEnvironment().run(
+            acts.notify,
+            NotifyRequest(
+                key=f"cycle/cyc-4/midpoint/{uuid.uuid4().hex[:6]}-{n}",
+                template="cycle.midpoint",
+                messages=[Outgoing(me.id, {"cycle_id": "cyc-4"})],
+            ),
+        )
+
+    for n in range(5):
+        await deliver(n)
+    everything = await identity.inbox.ListInbox(inbox_pb2.ListInboxRequest(recipient_id=me.id))
+    first = await identity.inbox.ListInbox(
+        inbox_pb2.ListInboxRequest(recipient_id=me.id, unread_only=True, page={"page_size": 2})
+    )
+    for item in first.items:
+        await identity.inbox.MarkRead(inbox_pb2.MarkReadRequest(recipient_id=me.id, id=item.id))
+    await deliver(5)
+    token = first.page.next_page_token
+    rest = await identity.inbox.ListInbox(
+        inbox_pb2.ListInboxRequest(
+            recipient_id=me.id, unread_only=True, page={"page_size": 10, "page_token": token}
+        )
+    )
+    assert [i.id for i in [*first.items, *rest.items]] == [i.id for i in everything.items]
+    assert rest.unread_count == 4 and rest.page.next_page_token == ""
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await identity.inbox.ListInbox(
+            inbox_pb2.ListInboxRequest(recipient_id=me.id, page={"page_token": "bm9wZQ=="})
+        )
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
 async def test_an_invitation_goes_out_once_per_person_as_the_same_ics_event(
     identity: Identity, sink: MailSink
 ) -> None:

@@ -9,11 +9,13 @@ the system talking to people, not people changing things) and emit no events.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.exc import IntegrityError
 
 from services.common.errors import InvalidArgument, NotFound
 from services.common.models import new_id, utcnow
-from services.common.paging import next_page_token, page_window
+from services.common.paging import after_window, next_after_token
 from services.common.pilot import person_in_pilot
 from services.common.uow import Units
 from services.identity.handlers import reading
@@ -108,15 +110,18 @@ class Inbox:
         """A page of a recipient's items (newest first) and how many of all are unread."""
         if not recipient_id:
             raise InvalidArgument("recipient_required", "recipient_id is required")
-        limit, offset = page_window(page.page_size, page.page_token)
+        # Keyset pages: a notification delivered (or one read, in the unread view) while
+        # someone pages neither repeats an item nor hides one, as an offset would.
+        limit, key = after_window(page.page_size, page.page_token)
         async with reading(self.units) as repo:
             rows = await repo.items(
-                recipient_id, unread_only=unread_only, limit=limit, offset=offset
+                recipient_id, unread_only=unread_only, limit=limit, before=_position(key)
             )
             unread = await repo.unread_count(recipient_id)
+        last = f"{rows[-1].created_at.isoformat()}|{rows[-1].id}" if len(rows) == limit else ""
         return pb.ListInboxResponse(
             items=[inbox_item_pb(r) for r in rows],
-            page=common_pb2.PageResponse(next_page_token=next_page_token(offset, limit, len(rows))),
+            page=common_pb2.PageResponse(next_page_token=next_after_token(last)),
             unread_count=unread,
         )
 
@@ -137,3 +142,14 @@ class Inbox:
             if row.emailed_at is None:
                 await uow.repo.mark_emailed(row)
             return inbox_item_pb(row)
+
+
+def _position(key: str) -> tuple[datetime, str] | None:
+    """The (created at, id) a page token of :meth:`Inbox.page` names; None for the first."""
+    if not key:
+        return None
+    at, _, item_id = key.partition("|")
+    try:
+        return datetime.fromisoformat(at), item_id
+    except ValueError as exc:
+        raise InvalidArgument("invalid_page_token", "page_token is not valid") from exc

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select, update
 
 from services.common.models import utcnow
 from services.identity.inbox.models import InboxItem
@@ -18,14 +20,28 @@ class InboxRepository(IdentityRepository):
         return (await self.session.execute(query)).scalar_one_or_none()
 
     async def items(
-        self, recipient_id: str, *, unread_only: bool, limit: int, offset: int
+        self,
+        recipient_id: str,
+        *,
+        unread_only: bool,
+        limit: int,
+        before: tuple[datetime, str] | None = None,
     ) -> list[InboxItem]:
-        """A recipient's items, newest first."""
+        """A recipient's items, newest first; only those older than ``before`` (created at,
+        id of the last item of the previous page) when given."""
         query = select(InboxItem).where(InboxItem.recipient_id == recipient_id)
         if unread_only:
             query = query.where(InboxItem.read_at.is_(None))
+        if before is not None:
+            at, item_id = before
+            query = query.where(
+                or_(
+                    InboxItem.created_at < at,
+                    and_(InboxItem.created_at == at, InboxItem.id < item_id),
+                )
+            )
         query = query.order_by(InboxItem.created_at.desc(), InboxItem.id.desc())
-        return list((await self.session.scalars(query.limit(limit).offset(offset))).all())
+        return list((await self.session.scalars(query.limit(limit))).all())
 
     async def unread_count(self, recipient_id: str) -> int:
         query = select(func.count()).where(
