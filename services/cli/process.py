@@ -75,16 +75,18 @@ async def run_until_signal(
 
 
 def settle_heap(young_threshold: int) -> None:
-    """Leave what importing the process' code built (modules, classes, schemas: most of its
-    heap, alive until exit) out of every later collection — a full collection walked all of
-    it, 75–130 ms with every request of the process waiting — and collect the young
-    generation every ``young_threshold`` allocations (0: CPython's 700). A request allocates
-    a few thousand tracked objects, nearly all freed by reference counting before it ends, so
-    at 700 a young collection ran about once a request to find almost nothing."""
+    """For a request path (``young_threshold`` > 0; 0 changes nothing): leave what importing
+    the process' code built (modules, classes, schemas: most of its heap, alive until exit)
+    out of every later collection — a full collection walked all of it, 75–130 ms with every
+    request of the process waiting — and collect the young generation every
+    ``young_threshold`` allocations. A request allocates a few thousand tracked objects,
+    nearly all freed by reference counting before it ends, so at CPython's 700 a young
+    collection ran about once a request to find almost nothing."""
+    if not young_threshold:
+        return
     gc.collect()
     gc.freeze()
-    if young_threshold:
-        gc.set_threshold(young_threshold, *gc.get_threshold()[1:])
+    gc.set_threshold(young_threshold, *gc.get_threshold()[1:])
 
 
 def _force_exit() -> None:

@@ -24,6 +24,10 @@ SERVICE_PORTS: dict[str, int] = {
 }
 
 
+# The young-generation threshold of the request paths (see StrideSettings.gc_young_threshold).
+GC_YOUNG_THRESHOLD = 10_000
+
+
 class StrideSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="STRIDE_", extra="ignore")
 
@@ -93,9 +97,11 @@ class StrideSettings(BaseSettings):
     # process class: uvloop for the gateway and the services (request paths), asyncio for the
     # worker and the commands.
     event_loop: Literal["asyncio", "uvloop"] = "asyncio"
-    # CPython's young-generation collection threshold for `stride serve` processes (its
-    # default is 700 allocations, about one collection per request); 0 keeps the default.
-    gc_young_threshold: int = Field(default=10_000, ge=0)
+    # Request paths (the gateway and the services): `stride serve` freezes the imported heap
+    # and collects the young generation every this many allocations (CPython: 700, about
+    # once a request). 0 leaves the collector as CPython sets it: the default for the worker,
+    # whose idle memory grew by 7 MB with the frozen heap and which serves no requests.
+    gc_young_threshold: int = Field(default=0, ge=0)
     log_level: str = "INFO"
     # "console" for people, "json" for log shippers.
     log_format: str = "console"
@@ -107,6 +113,7 @@ class ServiceSettings(StrideSettings):
     """A gRPC service process (identity, goals, ...)."""
 
     event_loop: Literal["asyncio", "uvloop"] = "uvloop"
+    gc_young_threshold: int = Field(default=GC_YOUNG_THRESHOLD, ge=0)
 
     grpc_host: str = "127.0.0.1"
     # 0 means: the service's default port from SERVICE_PORTS.
@@ -170,6 +177,7 @@ class TelemetrySettings(ServiceSettings):
 
 class GatewaySettings(StrideSettings):
     event_loop: Literal["asyncio", "uvloop"] = "uvloop"
+    gc_young_threshold: int = Field(default=GC_YOUNG_THRESHOLD, ge=0)
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     # "production": missing secrets are a start-up error instead of being generated.

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from services.cli.process import settle_heap
-from services.common.settings import ServiceSettings
+from services.common.settings import GatewaySettings, ServiceSettings, WorkerSettings
 
 
 @pytest.fixture
@@ -29,10 +29,11 @@ def test_the_imported_heap_is_frozen_and_the_threshold_is_the_settings(
     settle_heap(ServiceSettings().gc_young_threshold)
     assert gc.get_freeze_count() > 10_000  # this test process' modules, at least
     assert gc.get_threshold()[0] == 25_000
+    assert GatewaySettings.model_fields["gc_young_threshold"].default == 10_000
     assert ServiceSettings.model_fields["gc_young_threshold"].default == 10_000
 
 
-def test_zero_keeps_cpython_s_threshold(restored_gc: None) -> None:
+def test_the_worker_keeps_cpython_s_collector(restored_gc: None) -> None:
     before = gc.get_threshold()
-    settle_heap(0)
-    assert gc.get_threshold() == before
+    settle_heap(WorkerSettings().gc_young_threshold)
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
