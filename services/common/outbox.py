@@ -251,20 +251,24 @@ class OutboxRelay:
                     done: list[int] = []
                     failure = await self._publish(rows, done)
                     if marking is not None:  # the previous batch: committed first
-                        total += await marking
+                        total += await asyncio.shield(marking)
                         marking = None
                 except BaseException:
                     # Rolls back (nothing of this batch is marked), to the end even when
                     # cancelled again meanwhile.
                     await to_completion(session.close())
                     raise
+                # Awaited only through a shield: a cancellation of the drain must not cancel
+                # the marking, least of all before it starts (its session, in its transaction
+                # with the batch's row locks, would then never be closed); the finally below
+                # waits for it instead.
                 marking = asyncio.create_task(self._mark_and_commit(session, done))
                 if failure is not None:
-                    total += await marking
+                    total += await asyncio.shield(marking)
                     marking = None
                     raise failure
                 if len(rows) < self._batch_size:
-                    total += await marking
+                    total += await asyncio.shield(marking)
                     marking = None
                     return total
         finally:

@@ -54,3 +54,44 @@ async def test_a_relay_cancelled_twice_while_it_winds_down_returns_its_connectio
             gc.enable()
         # Nothing of the interrupted batch was marked: it is all published again later.
         assert await OutboxRelay(plain, table, FakeJetStream(), lock_rows=pg).drain() == 40
+
+
+async def test_a_relay_cancelled_just_as_it_hands_a_batch_to_be_marked_returns_it(
+    database_url: str | None, data_dir: Path
+) -> None:
+    """The cancellation lands after the last acknowledgement, when the batch's marking task
+    is created but has not run yet: the marking still runs to its commit (those events were
+    acknowledged) and its connection goes back to the pool."""
+    async with scratch_outbox(database_url, data_dir, "relaymark") as (plain, table, pg):
+        await write_events(plain, table, 10, "stride.identity.v1.department.created")
+        engine = plain.kw["bind"]
+        acked: list[str] = []
+        last = asyncio.Event()
+
+        async def count(event_id: str) -> None:
+            acked.append(event_id)
+            if len(acked) == 10:
+                last.set()  # no await after it: the relay goes straight on to the marking
+
+        relay = OutboxRelay(plain, table, FakeJetStream(), lock_rows=pg, after_publish=count)
+        gc.disable()
+        try:
+            task = asyncio.create_task(relay.drain())
+
+            async def cancel_at_the_last_ack() -> None:
+                await last.wait()
+                task.cancel()
+
+            canceller = asyncio.create_task(cancel_at_the_last_ack())
+            done, _ = await asyncio.wait({task}, timeout=10)
+            await canceller
+            assert task in done
+            assert engine.pool.checkedout() == 0
+        finally:
+            gc.enable()
+        again = FakeJetStream()
+        republished = await OutboxRelay(plain, table, again, lock_rows=pg).drain()
+        if pg:  # the acknowledged batch was marked: nothing is published twice
+            assert republished == 0
+        else:  # one transaction per batch: published again under the same ids (deduplicated)
+            assert {h["Nats-Msg-Id"] for _s, _p, h in again.messages} == set(acked)
