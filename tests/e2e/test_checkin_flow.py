@@ -27,6 +27,7 @@ from tests.e2e.api import temporal_cli_list
 from tests.e2e.api import unique as _unique
 from tests.e2e.api import week as _week
 from tests.e2e.conftest import Stack
+from tests.waiting import eventually
 from workflows.search_attributes import STRIDE_CYCLE, STRIDE_DEPARTMENT, STRIDE_RISK_LEVEL
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -191,9 +192,15 @@ async def test_escalation_workflow_starts_at_warning(stack: Stack, flow: Flow) -
     assert state["level_name"] == "warning"
     assert state["status"] == "active"
     assert flow.check_ins[1]["week"] in state["at_risk_weeks"]
-    # Ops find it by search attribute; no personal data in them.
-    attrs = description.typed_search_attributes
-    assert attrs.get(STRIDE_RISK_LEVEL) == "warning"
+    # Ops find it by search attribute; no personal data in them. The workflow sets them in
+    # its first task, which the first describe() may have come before.
+
+    async def described_at_warning() -> WorkflowExecutionDescription:
+        found = await client.get_workflow_handle(workflow_id).describe()
+        assert found.typed_search_attributes.get(STRIDE_RISK_LEVEL) == "warning"
+        return found
+
+    attrs = (await eventually(described_at_warning)).typed_search_attributes
     assert attrs.get(STRIDE_CYCLE) == flow.cycle["id"]
     assert attrs.get(STRIDE_DEPARTMENT) == flow.department["id"]
 
