@@ -8,11 +8,17 @@ methods return awaitables and a servicer method receives a ``grpc.aio.ServicerCo
 
 The generated modules are committed next to the .proto files (package ``stride.<area>.v1``);
 ``tests/unit/test_protos_fresh.py`` regenerates into a temporary folder and fails when the
-committed code is stale.
+committed code is stale. The generators stamp their own version into the code
+(``GRPC_GENERATED_VERSION``, ``Protobuf Python Version`` and the runtime check's numbers): a
+patch release of grpcio-tools changes those stamps and nothing of the contracts, so the
+comparison leaves them out (``without_version_stamps``); a second test holds the stamps to the
+lower bounds pyproject.toml pins for grpcio and protobuf, which the generated code requires at
+run time.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -35,6 +41,34 @@ def generated_files(root: Path) -> dict[str, bytes]:
         if path.is_file() and path.name.endswith(GENERATED_SUFFIXES):
             out[str(path.relative_to(root))] = path.read_bytes()
     return out
+
+
+# What a generator writes about its own version, not about the .proto files.
+_VERSION_STAMPS = (
+    re.compile(rb"^GRPC_GENERATED_VERSION = '[^']*'$", re.MULTILINE),
+    re.compile(rb"^# Protobuf Python Version: .*$", re.MULTILINE),
+    re.compile(
+        rb"(_runtime_version\.ValidateProtobufRuntimeVersion\(\s*_runtime_version\.Domain\.PUBLIC,)"
+        rb"\s*\d+,\s*\d+,\s*\d+,\s*'[^']*',"
+    ),
+)
+
+
+def without_version_stamps(data: bytes) -> bytes:
+    """Generated code with the generators' version stamps blanked out."""
+    for pattern in _VERSION_STAMPS:
+        data = pattern.sub(lambda m: m.group(1) if m.groups() else b"", data)
+    return data
+
+
+def stamped_versions(root: Path = PROTO_ROOT) -> dict[str, set[str]]:
+    """The grpcio and protobuf versions the generated code below ``root`` requires at run time."""
+    versions: dict[str, set[str]] = {"grpcio": set(), "protobuf": set()}
+    for path in sorted(root.rglob("*_pb2*.py")):
+        text = path.read_text()
+        versions["grpcio"].update(re.findall(r"^GRPC_GENERATED_VERSION = '([^']*)'$", text, re.M))
+        versions["protobuf"].update(re.findall(r"^# Protobuf Python Version: (\S+)$", text, re.M))
+    return versions
 
 
 def generate(out_dir: Path, proto_root: Path = PROTO_ROOT) -> None:
