@@ -27,7 +27,7 @@ from rich.table import Table
 
 from bench.load import percentile
 from bench.report import Target
-from services.cli.stack import StackConfig
+from services.cli.stack import StackConfig, start_stack
 from services.cli.supervisor import Supervisor
 from services.common.mail_sink import MailSink
 from services.identity.bootstrap import create_admin
@@ -137,8 +137,7 @@ async def run(samples: int = SAMPLES, console: Console | None = None) -> Result:
         )
         async with Supervisor(config.log_dir) as sup:
             console.print("  starting the stack …")
-            for group in config.groups():
-                await sup.start(*group)
+            await start_stack(sup, config)
             await create_admin(
                 config.service_addr("identity"),
                 employee_number=ADMIN,

@@ -179,6 +179,26 @@ class Supervisor:
             if task in done and (error := task.exception()) is not None:
                 raise error
 
+    async def run_once(self, spec: ProcessSpec) -> None:
+        """Run a one-shot child (e.g. ``stride migrate``) to its exit, its output in its log.
+
+        Raises :class:`ProcessFailed` when it exits with a code other than 0 or is still
+        running after ``spec.start_timeout`` (then killed). Once it has exited it is no child
+        of this supervisor any more: not supervised, not restarted, not stopped again.
+        """
+        child = await self._spawn(spec)
+        try:
+            await asyncio.wait_for(asyncio.shield(child.process.wait()), spec.start_timeout)
+        except TimeoutError:
+            await self.kill(spec.name)
+            raise self._failure(child, f"still running after {spec.start_timeout:.0f}s") from None
+        finally:
+            if not child.running and self._children.get(spec.name) is child:
+                del self._children[spec.name]
+                self._order.remove(spec.name)
+        if child.process.returncode != 0:
+            raise self._failure(child, f"exited with code {child.process.returncode}")
+
     async def _spawn(self, spec: ProcessSpec) -> Child:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_path(spec.name)

@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -25,8 +25,8 @@ from rich.text import Text
 
 from services.cli.restarts import Restarted, SupervisorEvent
 from services.cli.seed import SeedError, seed_demo
-from services.cli.stack import StackConfig
-from services.cli.supervisor import PortInUse, ProcessFailed, Supervisor
+from services.cli.stack import StackConfig, start_stack
+from services.cli.supervisor import PortInUse, ProcessFailed, ProcessSpec, Supervisor
 from services.common.binaries import free_port, port_open
 from services.common.logging import configure_logging
 from services.common.settings import StrideSettings, WorkerSettings
@@ -142,15 +142,31 @@ def write_state(config: StackConfig, sup: Supervisor) -> None:
 
 
 async def _start(sup: Supervisor, config: StackConfig, console: Console) -> None:
-    for group in config.groups():
-        names = ", ".join(spec.name for spec in group)
-        with console.status(f"Starting {names} …"):
-            await sup.start(*group)
-        for spec in group:
-            child = sup.child(spec.name)
-            console.print(
-                f"  [green]✓[/] {spec.name:<9} pid {child.pid:<8} [dim]{_shown(child.log_path)}[/]"
-            )
+    """Start the stack, with one spinner naming what is still on its way."""
+    pending: dict[str, None] = {}  # names in the order they started
+    spinner = console.status("")
+
+    def progress(event: str, specs: Sequence[ProcessSpec]) -> None:
+        if event == "starting":
+            pending.update(dict.fromkeys(spec.name for spec in specs))
+        else:
+            for spec in specs:
+                pending.pop(spec.name, None)
+                log = _shown(sup.log_path(spec.name))
+                state = (
+                    f"pid {sup.child(spec.name).pid:<8}" if spec.name in sup else "done" + " " * 8
+                )
+                console.print(f"  [green]✓[/] {spec.name:<9} {state} [dim]{log}[/]")
+        if pending:
+            spinner.update(f"Starting {', '.join(pending)} …")
+            spinner.start()
+        else:
+            spinner.stop()
+
+    try:
+        await start_stack(sup, config, progress)
+    finally:
+        spinner.stop()
 
 
 async def _seed(config: StackConfig, console: Console) -> None:

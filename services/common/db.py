@@ -3,10 +3,16 @@
 Each service owns its tables: in PostgreSQL a schema named after the service (selected through
 ``search_path``, so models and migrations stay schema-agnostic); in the embedded mode its own
 SQLite file under ``data_dir``.
+
+A service whose database is already at its scripts' head does not import Alembic at start
+(``migrate`` compares the recorded revision with ``script_heads`` first): importing Alembic
+costs a process ~10 MB it keeps until it exits, and only a start that has something to apply
+needs it. ``stride up`` and the Kubernetes Job run ``stride migrate`` before the services.
 """
 
 from __future__ import annotations
 
+import ast
 import errno
 import socket
 from collections.abc import AsyncIterator
@@ -16,8 +22,6 @@ from typing import Any
 
 import asyncpg
 import asyncpg.exceptions
-from alembic import command
-from alembic.config import Config
 from opentelemetry import trace
 from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
@@ -168,17 +172,72 @@ async def driver_errors(statement: str) -> AsyncIterator[None]:
 
 
 def _upgrade(conn: Connection, script_location: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", script_location)
     cfg.attributes["connection"] = conn
     command.upgrade(cfg, "head")
 
 
+def _literal_assignments(path: Path, names: frozenset[str]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for node in ast.parse(path.read_text(encoding="utf-8"), str(path)).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and target.id in names:
+            found[target.id] = ast.literal_eval(value)
+    return found
+
+
+def script_heads(migrations: Path) -> frozenset[str] | None:
+    """The head revisions of the Alembic scripts in ``migrations/versions``, read from each
+    script's ``revision`` and ``down_revision`` literals (None when a script does not state
+    them as literals: then only Alembic can say)."""
+    parents: set[str] = set()
+    revisions: set[str] = set()
+    for path in sorted((migrations / "versions").glob("*.py")):
+        try:
+            found = _literal_assignments(path, frozenset({"revision", "down_revision"}))
+        except (SyntaxError, ValueError):
+            return None
+        revision, down = found.get("revision"), found.get("down_revision")
+        if not isinstance(revision, str):
+            return None
+        revisions.add(revision)
+        if isinstance(down, str):
+            parents.add(down)
+        elif isinstance(down, (tuple, list)):
+            parents.update(str(d) for d in down)
+        elif down is not None:
+            return None
+    return frozenset(revisions - parents) or None
+
+
+async def applied_revisions(engine: AsyncEngine) -> frozenset[str]:
+    """The revisions Alembic recorded in the service's database (empty before the first)."""
+    async with engine.connect() as conn:
+        try:
+            rows = await conn.execute(text("SELECT version_num FROM alembic_version"))
+        except sa_exc.DBAPIError:  # no schema or no version table yet
+            return frozenset()
+        return frozenset(str(row[0]) for row in rows)
+
+
 async def migrate(engine: AsyncEngine, schema: str, migrations: Path) -> None:
-    """Create the service's schema (PostgreSQL) and apply its Alembic migrations to head.
+    """Create the service's schema (PostgreSQL) and apply its Alembic migrations to head;
+    nothing (and no Alembic import) when the database is at head already.
 
     Safe when several replicas start at once: PostgreSQL serialises them with an advisory lock.
     """
+    heads = script_heads(migrations)
+    if heads is not None and heads == await applied_revisions(engine):
+        return
     async with engine.connect() as conn:
         if is_postgres(engine):
             await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK})

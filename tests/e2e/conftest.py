@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.cli.stack import StackConfig
+from services.cli.stack import StackConfig, start_stack
 from services.cli.supervisor import ProcessFailed, Supervisor, tail
 from services.common.mail_sink import MailSink
 from services.identity.bootstrap import create_admin
@@ -76,8 +76,7 @@ async def stack(
         cleanup.callback(mail.stop)
         sup = await cleanup.enter_async_context(Supervisor(config.log_dir))
         try:
-            for group in config.groups():
-                await sup.start(*group)
+            await start_stack(sup, config)
         except ProcessFailed as err:
             pytest.fail(_failure_message(err), pytrace=False)
         await create_admin(

@@ -68,6 +68,16 @@ def test_stride_up_seeds_once_and_leaves_no_process_behind(
         gateway = state["gateway_url"]
         assert httpx.get(f"{gateway}/readyz", timeout=10).status_code == 200
         assert "Demo data: created 6 departments, 9 employees" in first.text()
+        # Every service's database was brought to head once, before the services started
+        # (they then never import Alembic): a one-shot step, not a child left running.
+        assert re.search(r"✓ migrate\s+done", first.text()), first.text()
+        migrated = re.findall(r"migrated: (.*)", (data_dir / "logs" / "migrate.log").read_text())
+        assert migrated and set(migrated[-1].split(", ")) == {
+            "identity",
+            "goals",
+            "feedback",
+            "telemetry",
+        }
         paths = ("/departments", "/employees", "/cycles", "/objectives")
         counts = {p: _count(gateway, p) for p in paths}
         # The 9 demo employees and the demo admin; line 3's objective, the company objective
