@@ -6,28 +6,99 @@ and their type stubs ``<name>_pb2.pyi`` and ``<name>_pb2_grpc.pyi`` (mypy-protob
 every Stride process talks gRPC through asyncio, so a stub takes a ``grpc.aio.Channel``, its
 methods return awaitables and a servicer method receives a ``grpc.aio.ServicerContext``.
 
-The generated modules are committed next to the .proto files (package ``stride.<area>.v1``);
-``tests/unit/test_protos_fresh.py`` regenerates into a temporary folder and fails when the
-committed code is stale. The generators stamp their own version into the code
-(``GRPC_GENERATED_VERSION``, ``Protobuf Python Version`` and the runtime check's numbers): a
-patch release of grpcio-tools changes those stamps and nothing of the contracts, so the
-comparison leaves them out (``without_version_stamps``); a second test holds the stamps to the
-lower bounds pyproject.toml pins for grpcio and protobuf, which the generated code requires at
-run time.
+The generated modules are committed next to the .proto files (package ``stride.<area>.v1``),
+with the versions of the generators that wrote them (``generated-with.json``).
+``tests/unit/test_protos_fresh.py`` checks them two ways:
+
+- the contracts: the descriptor protoc builds from each .proto must equal the one the
+  committed ``_pb2`` module carries (a .proto edited without ``make protos`` fails here,
+  whatever generator versions are installed);
+- the code: regenerated into a temporary folder, every file must equal the committed one —
+  run only where the installed generators are the recorded ones, since another release
+  writes the same contracts differently (grpcio-tools stamps its own version into every
+  ``_pb2_grpc.py``; the registry's newest one is what a clean CI installs).
+
+The generated code refuses to import under an older grpcio or protobuf than the one it was
+generated for (``stamped_versions``); a third test holds pyproject.toml's lower bounds to that.
 """
 
 from __future__ import annotations
 
+import importlib
+import json
 import re
 import shutil
 import sys
+import tempfile
+from collections.abc import Iterable
+from importlib import metadata
 from pathlib import Path
 
+from google.protobuf import descriptor_pb2
 from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parents[2]
 PROTO_ROOT = ROOT / "protos"
 GENERATED_SUFFIXES = ("_pb2.py", "_pb2_grpc.py", "_pb2.pyi", "_pb2_grpc.pyi")
+GENERATORS_FILE = PROTO_ROOT / "generated-with.json"
+# The packages whose releases decide the generated text (protoc comes with grpcio-tools).
+GENERATORS = ("grpcio-tools", "mypy-protobuf")
+
+
+def generator_versions() -> dict[str, str]:
+    """The installed versions of :data:`GENERATORS`."""
+    return {name: metadata.version(name) for name in GENERATORS}
+
+
+def recorded_generator_versions() -> dict[str, str]:
+    """The versions that generated the committed code (written by ``make protos``)."""
+    recorded: dict[str, str] = json.loads(GENERATORS_FILE.read_text())
+    return recorded
+
+
+def _without_json_names(messages: Iterable[descriptor_pb2.DescriptorProto]) -> None:
+    for message in messages:
+        for field in (*message.field, *message.extension):
+            field.ClearField("json_name")
+        _without_json_names(message.nested_type)
+
+
+def fresh_descriptors(proto_root: Path = PROTO_ROOT) -> dict[str, bytes]:
+    """Each .proto's descriptor as protoc builds it, serialized as the ``_pb2`` modules embed
+    it (protoc's descriptor set adds ``json_name`` to every field; the modules leave it out)."""
+    include = Path(protoc.__file__).parent / "_proto"
+    files = [str(p.relative_to(proto_root)) for p in proto_files(proto_root)]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "descriptors.pb"
+        code = protoc.main(
+            [
+                "grpc_tools.protoc",
+                f"-I{proto_root}",
+                f"-I{include}",
+                f"--descriptor_set_out={out}",
+                *files,
+            ]
+        )
+        if code != 0:
+            raise RuntimeError(f"protoc failed with exit code {code}")
+        found = descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes())
+    descriptors = {}
+    for file in found.file:
+        _without_json_names(file.message_type)
+        for field in file.extension:
+            field.ClearField("json_name")
+        descriptors[file.name] = file.SerializeToString()
+    return descriptors
+
+
+def committed_descriptors(proto_root: Path = PROTO_ROOT) -> dict[str, bytes]:
+    """Each .proto's descriptor as its committed ``_pb2`` module carries it."""
+    descriptors = {}
+    for proto in proto_files(proto_root):
+        name = str(proto.relative_to(proto_root))
+        module = importlib.import_module(name.removesuffix(".proto").replace("/", ".") + "_pb2")
+        descriptors[name] = bytes(module.DESCRIPTOR.serialized_pb)
+    return descriptors
 
 
 def proto_files(root: Path = PROTO_ROOT) -> list[Path]:
@@ -41,24 +112,6 @@ def generated_files(root: Path) -> dict[str, bytes]:
         if path.is_file() and path.name.endswith(GENERATED_SUFFIXES):
             out[str(path.relative_to(root))] = path.read_bytes()
     return out
-
-
-# What a generator writes about its own version, not about the .proto files.
-_VERSION_STAMPS = (
-    re.compile(rb"^GRPC_GENERATED_VERSION = '[^']*'$", re.MULTILINE),
-    re.compile(rb"^# Protobuf Python Version: .*$", re.MULTILINE),
-    re.compile(
-        rb"(_runtime_version\.ValidateProtobufRuntimeVersion\(\s*_runtime_version\.Domain\.PUBLIC,)"
-        rb"\s*\d+,\s*\d+,\s*\d+,\s*'[^']*',"
-    ),
-)
-
-
-def without_version_stamps(data: bytes) -> bytes:
-    """Generated code with the generators' version stamps blanked out."""
-    for pattern in _VERSION_STAMPS:
-        data = pattern.sub(lambda m: m.group(1) if m.groups() else b"", data)
-    return data
 
 
 def stamped_versions(root: Path = PROTO_ROOT) -> dict[str, set[str]]:
@@ -105,6 +158,7 @@ def main() -> None:
     for path in generated_files(PROTO_ROOT):
         (PROTO_ROOT / path).unlink()
     generate(PROTO_ROOT)
+    GENERATORS_FILE.write_text(json.dumps(generator_versions(), indent=2) + "\n")
     for stale in PROTO_ROOT.rglob("__pycache__"):
         shutil.rmtree(stale, ignore_errors=True)
     print(f"generated {len(generated_files(PROTO_ROOT))} files from {len(proto_files())} protos")

@@ -5,7 +5,7 @@ import warnings
 
 from stride.feedback.v1 import feedback_pb2 as stride_dot_feedback_dot_v1_dot_feedback__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.85.4'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 

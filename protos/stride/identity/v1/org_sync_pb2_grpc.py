@@ -5,7 +5,7 @@ import warnings
 
 from stride.identity.v1 import org_sync_pb2 as stride_dot_identity_dot_v1_dot_org__sync__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.85.4'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
