@@ -6,8 +6,9 @@ other registered subject with the reason no workflow needs it (tests/unit/test_e
 checks that each registered subject is in exactly one of them). A new event is one registry
 line plus its route here. The bridge has one durable pull consumer per stream that holds a
 routed subject (``STRIDE_GOALS``: the configured name; others ``<name>-<area>``, e.g.
-``worker-bridge-feedback``), each filtered to its routed subjects and fetched concurrently;
-messages are decoded with the registry's ``decode``.
+``worker-bridge-feedback``), each filtered to its routed subjects and followed on its own
+(a batch is handled as soon as its stream delivers it); messages are decoded with the
+registry's ``decode``.
 
 ``stride.goals.v1.checkin.recorded`` (ordered by key result):
 
@@ -421,27 +422,19 @@ class EventBridge:
         self._stopping.set()
 
     async def run(self) -> None:
-        """Fetch and handle batches until :meth:`stop`; unsubscribes on the way out."""
+        """Fetch and handle batches until :meth:`stop`; unsubscribes on the way out.
+
+        Each stream is followed on its own: a batch of one stream is handled as soon as it
+        arrives, not when every other stream's fetch has returned too (an idle stream's fetch
+        only returns at its timeout, which delayed every goals event by up to a second)."""
         if not self._subs:
             await self.setup()
         subs = self._subs
         log.info("event bridge started", consumer=self._consumer, task_queue=self._task_queue)
         try:
-            while not self._stopping.is_set():
-                results = await asyncio.gather(
-                    *(self._fetch(sub) for sub in subs), return_exceptions=True
-                )
-                msgs = [m for r in results if isinstance(r, list) for m in r]
-                failed = [r for r in results if isinstance(r, BaseException)]
-                if failed and not msgs:
-                    # E.g. NATS reconnecting: nats-py reconnects by itself, so keep going.
-                    log.warning("bridge: fetch failed, retrying", error=repr(failed[0]))
-                    await asyncio.sleep(1.0)
-                    continue
-                self.last_fetch = asyncio.get_running_loop().time()
-                if msgs:
-                    # Shielded: a cancelled run still settles (acks / naks) the batch in hand.
-                    await asyncio.shield(self.handle_batch(msgs))
+            async with asyncio.TaskGroup() as streams:
+                for sub in subs:
+                    streams.create_task(self._follow(sub))
         finally:
             self._subs = []
             for sub in subs:
@@ -450,6 +443,23 @@ class EventBridge:
                 except Exception as err:  # connection already closed: nothing to release
                     log.debug("bridge unsubscribe failed", error=str(err))
             log.info("event bridge stopped", consumer=self._consumer)
+
+    async def _follow(self, sub: JetStreamContext.PullSubscription) -> None:
+        """One stream's batches, each handled before the next fetch, until :meth:`stop`.
+        The streams' keys are their own (``kr:``, ``plan:``, ``cycle:`` on STRIDE_GOALS;
+        ``round:``, ``promotion:`` on STRIDE_FEEDBACK), so their batches need no common order."""
+        while not self._stopping.is_set():
+            try:
+                msgs = await self._fetch(sub)
+            except Exception as err:
+                # E.g. NATS reconnecting: nats-py reconnects by itself, so keep going.
+                log.warning("bridge: fetch failed, retrying", error=repr(err))
+                await asyncio.sleep(1.0)
+                continue
+            self.last_fetch = asyncio.get_running_loop().time()
+            if msgs:
+                # Shielded: a cancelled run still settles (acks / naks) the batch in hand.
+                await asyncio.shield(self.handle_batch(msgs))
 
     async def _fetch(self, sub: JetStreamContext.PullSubscription) -> list[Msg]:
         """One stream's next batch; empty when none came before the timeout (an idle stream,

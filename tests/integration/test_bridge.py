@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -586,3 +587,48 @@ async def test_failed_deliveries_are_nakd_redelivered_and_applied_once(
         desc = await handle.describe()
         if desc.status == WorkflowExecutionStatus.RUNNING:
             await handle.terminate("test over")
+
+
+async def test_a_goals_event_does_not_wait_for_an_idle_streams_fetch(
+    temporal_dev_env: WorkflowEnvironment, nats_url: str, js: JetStreamContext, worker: Worker
+) -> None:
+    """The bridge follows STRIDE_GOALS and STRIDE_FEEDBACK; with nothing on the feedback
+    stream, its fetch only returns at the fetch timeout. A check-in event must be handed to
+    Temporal when it arrives, not when that fetch gives up (it waited for it before: up to
+    the whole timeout, about a second with the default, on every goals event)."""
+    fetch_timeout = 4.0
+    consumer = f"bridge-{uuid.uuid4().hex[:12]}"
+    nc: Nats = await nats.connect(nats_url)
+    client = temporal_dev_env.client
+    bridge = EventBridge(
+        nc.jetstream(),
+        client,
+        task_queue=worker.task_queue,
+        consumer=consumer,
+        fetch_timeout=fetch_timeout,
+    )
+    await bridge.setup()
+    running = asyncio.create_task(bridge.run())
+    handles = []
+    try:
+        await consumer_settled(js, consumer)  # what earlier tests left on the stream
+        loop = asyncio.get_running_loop()
+        waited = []
+        for week in ("2026-W45", "2026-W46", "2026-W47"):
+            kr = new_kr()
+            handle = client.get_workflow_handle_for(KrEscalationWorkflow.run, ids.kr_escalation(kr))
+            handles.append(handle)
+            event = check_in_recorded(kr, week, "at_risk")
+            sent = loop.time()
+            assert await publish(js, event, event.meta.event_id)
+            await signals_handled(handle, 1)
+            waited.append(loop.time() - sent)
+        # Each one well within the feedback fetch's timeout (milliseconds, in practice).
+        assert max(waited) < fetch_timeout / 2, waited
+    finally:
+        bridge.stop()
+        await asyncio.wait_for(running, 30)
+        await nc.drain()
+        for handle in handles:
+            with contextlib.suppress(RPCError):
+                await handle.terminate("test over")
