@@ -72,7 +72,8 @@ def test_stride_up_seeds_once_and_leaves_no_process_behind(
         # (they then never import Alembic): a one-shot step, not a child left running.
         assert re.search(r"✓ migrate\s+done", first.text()), first.text()
         migrated = re.findall(r"migrated: (.*)", (data_dir / "logs" / "migrate.log").read_text())
-        assert migrated and set(migrated[-1].split(", ")) == {
+        # Schemas (PostgreSQL: <prefix>_<service>) or SQLite files, one per service.
+        assert migrated and {s.rsplit("_", 1)[-1] for s in migrated[-1].split(", ")} == {
             "identity",
             "goals",
             "feedback",
