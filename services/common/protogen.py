@@ -66,21 +66,9 @@ def _without_json_names(messages: Iterable[descriptor_pb2.DescriptorProto]) -> N
 def fresh_descriptors(proto_root: Path = PROTO_ROOT) -> dict[str, bytes]:
     """Each .proto's descriptor as protoc builds it, serialized as the ``_pb2`` modules embed
     it (protoc's descriptor set adds ``json_name`` to every field; the modules leave it out)."""
-    include = Path(protoc.__file__).parent / "_proto"
-    files = [str(p.relative_to(proto_root)) for p in proto_files(proto_root)]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "descriptors.pb"
-        code = protoc.main(
-            [
-                "grpc_tools.protoc",
-                f"-I{proto_root}",
-                f"-I{include}",
-                f"--descriptor_set_out={out}",
-                *files,
-            ]
-        )
-        if code != 0:
-            raise RuntimeError(f"protoc failed with exit code {code}")
+        _protoc(proto_root, f"--descriptor_set_out={out}")
         found = descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes())
     descriptors = {}
     for file in found.file:
@@ -124,27 +112,29 @@ def stamped_versions(root: Path = PROTO_ROOT) -> dict[str, set[str]]:
     return versions
 
 
+def _protoc(proto_root: Path, *outputs: str) -> list[str]:
+    """Run protoc with ``outputs`` over every .proto below ``proto_root``; the files given."""
+    include = Path(protoc.__file__).parent / "_proto"
+    files = [str(p.relative_to(proto_root)) for p in proto_files(proto_root)]
+    code = protoc.main(["grpc_tools.protoc", f"-I{proto_root}", f"-I{include}", *outputs, *files])
+    if code != 0:
+        raise RuntimeError(f"protoc failed with exit code {code}")
+    return files
+
+
 def generate(out_dir: Path, proto_root: Path = PROTO_ROOT) -> None:
     """Run protoc for every .proto below ``proto_root`` writing into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    include = Path(protoc.__file__).parent / "_proto"
-    files = [str(p.relative_to(proto_root)) for p in proto_files(proto_root)]
     plugins = Path(sys.executable).parent
-    args = [
-        "grpc_tools.protoc",
-        f"-I{proto_root}",
-        f"-I{include}",
+    files = _protoc(
+        proto_root,
         f"--python_out={out_dir}",
         f"--grpc_python_out={out_dir}",
         f"--plugin=protoc-gen-mypy={plugins / 'protoc-gen-mypy'}",
         f"--mypy_out={out_dir}",
         f"--plugin=protoc-gen-mypy_grpc={plugins / 'protoc-gen-mypy_grpc'}",
         f"--mypy_grpc_out=only_async:{out_dir}",
-        *files,
-    ]
-    code = protoc.main(args)
-    if code != 0:
-        raise RuntimeError(f"protoc failed with exit code {code}")
+    )
     # Every folder holding generated code is a package.
     for rel in files:
         pkg = (out_dir / rel).parent
