@@ -5,6 +5,8 @@ from __future__ import annotations
 import grpc
 import pytest
 
+from services.common.nats import AUDIT_STREAM
+from stride.audit.v1 import audit_pb2 as apb
 from stride.goals.v1 import goals_pb2 as pb
 from tests.integration.goals_helpers import department, employee, events
 from tests.integration.test_goals_service import Q4_2025, code_of, rpc_error
@@ -333,3 +335,124 @@ async def test_a_check_in_waiting_for_the_key_results_lock_sees_what_the_holder_
     listed = await goals.ListCheckIns(pb.ListCheckInsRequest(key_result_id=kr.id))
     assert [(c.week, c.value) for c in listed.check_ins] == [("2025-W46", 40), ("2025-W48", 64)]
     assert owner.id == kr.owner_id
+
+
+async def test_check_ins_of_one_key_result_at_the_same_moment_each_become_a_revision(
+    stack, nats_url: str
+) -> None:
+    """Eight people's phones (or retries) send the same key result's check-in for the same week
+    at once. Each is assessed after the one before it: all succeed, as revisions 1 to 8 of the
+    week's check-in, each kept in the history; the key result holds the last one's value; and
+    each is published once, in revision order (the order the escalation bridge relies on)."""
+    import asyncio
+
+    from tests.integration.test_goals_service import make_kr
+
+    identity, goals = stack
+    _dept, owner, _cycle, _objective, kr = await make_kr(identity, goals)
+    values = [10.0 * i for i in range(1, 9)]
+    recorded = await asyncio.gather(
+        *(
+            goals.RecordCheckIn(
+                pb.RecordCheckInRequest(
+                    key_result_id=kr.id,
+                    value=v,
+                    confidence=6,
+                    week="2025-W46",
+                    actor=pb.CheckInActor(employee_id=owner.id),
+                )
+            )
+            for v in values
+        )
+    )
+    assert sorted(c.revision for c in recorded) == list(range(1, 9))
+    last = max(recorded, key=lambda c: c.revision)
+    after = await goals.GetKeyResult(pb.GetKeyResultRequest(id=kr.id))
+    assert after.current_value == last.value
+    history = await goals.ListCheckInHistory(
+        pb.ListCheckInHistoryRequest(key_result_id=kr.id, week="2025-W46")
+    )
+    assert [(c.revision, c.value) for c in history.check_ins] == sorted(
+        (c.revision, c.value) for c in recorded
+    )
+    published = await events(
+        nats_url,
+        "stride.goals.v1.checkin.recorded",
+        pb.CheckInRecorded,
+        lambda e: e.check_in.key_result_id == kr.id,
+        expected=8,
+    )
+    assert [e.check_in.revision for e in published] == list(range(1, 9))
+
+
+async def test_a_check_in_is_assessed_against_what_another_transaction_changed_meanwhile(
+    stack, database_url: str | None, data_dir, nats_url: str
+) -> None:
+    """On PostgreSQL another transaction changes a key result (its target, by hand) and has not
+    committed when a check-in of it arrives: the check-in waits for it and is assessed against
+    the new target — its score, the key result's and the published event say so — and it is
+    recorded once (one version, one event, one audit entry)."""
+    if database_url is None:
+        pytest.skip("row locks that make a check-in wait: PostgreSQL only")
+    import asyncio
+
+    import asyncpg
+
+    from services.common.db import schema_name
+    from tests.integration.services_fixtures import service_settings
+    from tests.integration.test_goals_service import make_kr
+
+    identity, goals = stack
+    _dept, owner, _cycle, _objective, kr = await make_kr(identity, goals, target=100)
+    schema = schema_name(service_settings(database_url, data_dir, "nats://unused"), "goals")
+    holder = await asyncpg.connect(
+        database_url.replace("postgresql+asyncpg://", "postgresql://"),
+        server_settings={"search_path": schema},
+    )
+    try:
+        tx = holder.transaction()
+        await tx.start()
+        # Changed, not committed: the check-in cannot be assessed until this commits.
+        await holder.execute("UPDATE key_results SET target = 50 WHERE id = $1", kr.id)
+        waiting = asyncio.ensure_future(
+            goals.RecordCheckIn(
+                pb.RecordCheckInRequest(
+                    key_result_id=kr.id,
+                    value=40,
+                    confidence=6,
+                    week="2025-W46",
+                    actor=pb.CheckInActor(employee_id=owner.id),
+                )
+            )
+        )
+        await asyncio.sleep(0.5)
+        assert not waiting.done()  # it waits for the key result's row
+        await tx.commit()
+        recorded = await waiting
+    finally:
+        await holder.close()
+    assert (recorded.revision, recorded.value) == (1, 40)
+    assert recorded.score == pytest.approx(0.8)  # 40 of the new target 50, not of 100
+    after = await goals.GetKeyResult(pb.GetKeyResultRequest(id=kr.id))
+    assert (after.target, after.current_value, after.score) == (50, 40, pytest.approx(0.8))
+    history = await goals.ListCheckInHistory(pb.ListCheckInHistoryRequest(key_result_id=kr.id))
+    assert [(c.revision, c.value) for c in history.check_ins] == [(1, 40)]
+    published = await events(
+        nats_url,
+        "stride.goals.v1.checkin.recorded",
+        pb.CheckInRecorded,
+        lambda e: e.check_in.key_result_id == kr.id,
+        expected=1,
+    )
+    assert [(e.check_in.score, e.key_result.target) for e in published] == [
+        (pytest.approx(0.8), 50)
+    ]
+    audited = await events(
+        nats_url,
+        "stride.audit.v1.goals.recorded",
+        apb.AuditRecorded,
+        lambda e: e.entry.resource_id == recorded.id,
+        expected=1,
+        stream=AUDIT_STREAM,
+    )
+    assert [e.entry.action for e in audited] == ["goals.checkin.record"]
