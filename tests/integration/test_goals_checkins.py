@@ -338,12 +338,15 @@ async def test_a_check_in_waiting_for_the_key_results_lock_sees_what_the_holder_
 
 
 async def test_check_ins_of_one_key_result_at_the_same_moment_each_become_a_revision(
-    stack, nats_url: str
+    stack, nats_url: str, database_url: str | None
 ) -> None:
     """Eight people's phones (or retries) send the same key result's check-in for the same week
-    at once. Each is assessed after the one before it: all succeed, as revisions 1 to 8 of the
-    week's check-in, each kept in the history; the key result holds the last one's value; and
-    each is published once, in revision order (the order the escalation bridge relies on)."""
+    at once. Each is assessed after the one before it: on PostgreSQL all succeed (the key
+    result's row lock orders them), as revisions 1 to 8 of the week's check-in; on SQLite
+    (embedded mode, no row locks) one that collides is refused with 409-like ABORTED
+    ``concurrent_check_in`` (retry) instead. Every saved one is kept in the history, the key
+    result holds the last one's value, and each is published once, in revision order (the
+    order the escalation bridge relies on)."""
     import asyncio
 
     from tests.integration.test_goals_service import make_kr
@@ -351,7 +354,7 @@ async def test_check_ins_of_one_key_result_at_the_same_moment_each_become_a_revi
     identity, goals = stack
     _dept, owner, _cycle, _objective, kr = await make_kr(identity, goals)
     values = [10.0 * i for i in range(1, 9)]
-    recorded = await asyncio.gather(
+    outcomes = await asyncio.gather(
         *(
             goals.RecordCheckIn(
                 pb.RecordCheckInRequest(
@@ -363,9 +366,17 @@ async def test_check_ins_of_one_key_result_at_the_same_moment_each_become_a_revi
                 )
             )
             for v in values
-        )
+        ),
+        return_exceptions=True,
     )
-    assert sorted(c.revision for c in recorded) == list(range(1, 9))
+    recorded = [o for o in outcomes if isinstance(o, pb.CheckIn)]
+    refused = [o for o in outcomes if not isinstance(o, pb.CheckIn)]
+    for err in refused:
+        assert isinstance(err, grpc.aio.AioRpcError), err
+        assert (err.code(), code_of(err)) == (grpc.StatusCode.ABORTED, "concurrent_check_in")
+    if database_url is not None:
+        assert refused == []
+    assert sorted(c.revision for c in recorded) == list(range(1, len(recorded) + 1))
     last = max(recorded, key=lambda c: c.revision)
     after = await goals.GetKeyResult(pb.GetKeyResultRequest(id=kr.id))
     assert after.current_value == last.value
@@ -380,9 +391,9 @@ async def test_check_ins_of_one_key_result_at_the_same_moment_each_become_a_revi
         "stride.goals.v1.checkin.recorded",
         pb.CheckInRecorded,
         lambda e: e.check_in.key_result_id == kr.id,
-        expected=8,
+        expected=len(recorded),
     )
-    assert [e.check_in.revision for e in published] == list(range(1, 9))
+    assert [e.check_in.revision for e in published] == list(range(1, len(recorded) + 1))
 
 
 async def test_a_check_in_is_assessed_against_what_another_transaction_changed_meanwhile(
