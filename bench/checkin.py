@@ -414,6 +414,12 @@ async def _goals_phase(
         return await run_load(krs, [record] * opts.concurrency, deadline=opts.duration)
 
 
+async def _settled(stack: Stack, console: Console) -> None:
+    """Each phase starts on an idle stack: what the one before queued is done first."""
+    waited = await stack.settle()
+    console.print(f"  {waited:.1f} s for the stack to go idle")
+
+
 async def run_phases(stack: Stack, seeded: Seeded, opts: Options, console: Console) -> Result:
     result = Result(opts, seeded, load_average=os.getloadavg())
     today = local_today(datetime.now(UTC), TIME_ZONE)
@@ -429,10 +435,12 @@ async def run_phases(stack: Stack, seeded: Seeded, opts: Options, console: Conso
     warm_up = items[: opts.concurrency * WARM_UP_ROUNDS]
     console.print(f"  warm-up: {len(warm_up):,} reads through the gateway …")
     await _http_phase(stack.api_url, warm_up, None, opts)
+    await _settled(stack, console)
     console.print(f"  gateway: {len(items):,} check-ins, {opts.concurrency} in flight …")
     result.phases["gateway"] = await _measured(
         stack, "gateway", _http_phase(stack.api_url, items, body, opts)
     )
+    await _settled(stack, console)
     console.print(f"  bare FastAPI + asyncpg: {len(items):,} inserts …")
     result.phases["bare"] = await _measured(
         stack, "bare", _http_phase(stack.bare_url, items, body, opts)
@@ -440,6 +448,7 @@ async def run_phases(stack: Stack, seeded: Seeded, opts: Options, console: Conso
     if opts.goals_sample > 0:
         sample = order[: opts.goals_sample]
         previous = week_of(today - timedelta(weeks=1))
+        await _settled(stack, console)
         console.print(f"  goals gRPC directly: {len(sample):,} check-ins for {previous} …")
         result.phases["goals"] = await _measured(
             stack, "goals", _goals_phase(stack, sample, previous, opts)
@@ -449,6 +458,7 @@ async def run_phases(stack: Stack, seeded: Seeded, opts: Options, console: Conso
         for kr in order:
             owners.setdefault(kr.owner.id, []).append(kr.id)
         people = list(owners.items())[: opts.bulk_sample]
+        await _settled(stack, console)
         console.print(f"  gateway bulk: {len(people):,} people's check-ins, one request each …")
         result.phases["bulk"] = await _measured(
             stack,

@@ -53,6 +53,29 @@ class Stack:
     def pids(self) -> dict[str, int]:
         return self.sup.pids()
 
+    async def settle(
+        self, idle_share: float = 0.05, window: float = 1.0, limit: float = 60.0
+    ) -> float:
+        """Wait until the stack's processes together use less than ``idle_share`` of one CPU
+        over ``window`` seconds, at most ``limit`` seconds; returns the seconds waited. The
+        work a phase (or the seeding) leaves queued — outbox events still to publish, audit
+        entries to append, the dashboard feed's refresh — is then done, instead of being
+        counted against the next phase's rate and CPU."""
+        started = loop_time = asyncio.get_running_loop().time()
+
+        def used() -> float:
+            return sum(cpu_seconds(pid) or 0.0 for pid in self.pids().values())
+
+        before = used()
+        while loop_time - started < limit:
+            await asyncio.sleep(window)
+            loop_time = asyncio.get_running_loop().time()
+            now = used()
+            if now - before < idle_share * window:
+                break
+            before = now
+        return loop_time - started
+
     async def analyze(self) -> None:
         """``ANALYZE`` the run's database after seeding, as autovacuum does on a production
         server within a minute of a bulk load. The PostgreSQL here runs with autovacuum off:
