@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import asyncpg
 import grpc
 import pytest
 
+from services.common.db import schema_name
 from services.common.nats import AUDIT_STREAM
 from stride.audit.v1 import audit_pb2 as apb
 from stride.goals.v1 import goals_pb2 as pb
 from tests.integration.goals_helpers import department, employee, events
+from tests.integration.services_fixtures import service_settings
 from tests.integration.test_goals_service import Q4_2025, code_of, rpc_error
 from tests.integration.test_goals_service import stack as stack  # the fixture
+
+
+async def _goals_connection(database_url: str, data_dir: Path) -> asyncpg.Connection:
+    """A connection of its own to goals' schema: another transaction beside the service's."""
+    schema = schema_name(service_settings(database_url, data_dir, "nats://unused"), "goals")
+    return await asyncpg.connect(
+        database_url.replace("postgresql+asyncpg://", "postgresql://"),
+        server_settings={"search_path": schema},
+    )
 
 
 async def test_bulk_check_in_is_all_or_nothing_and_keeps_history(stack, nats_url: str) -> None:
@@ -285,19 +299,11 @@ async def test_a_check_in_waiting_for_the_key_results_lock_sees_what_the_holder_
     import asyncio
     import uuid as uuid_
 
-    import asyncpg
-
-    from services.common.db import schema_name
-    from tests.integration.services_fixtures import service_settings
     from tests.integration.test_goals_service import make_kr
 
     identity, goals = stack
     _dept, owner, _cycle, _objective, kr = await make_kr(identity, goals)
-    schema = schema_name(service_settings(database_url, data_dir, "nats://unused"), "goals")
-    holder = await asyncpg.connect(
-        database_url.replace("postgresql+asyncpg://", "postgresql://"),
-        server_settings={"search_path": schema},
-    )
+    holder = await _goals_connection(database_url, data_dir)
     try:
         tx = holder.transaction()
         await tx.start()
@@ -407,19 +413,11 @@ async def test_a_check_in_is_assessed_against_what_another_transaction_changed_m
         pytest.skip("row locks that make a check-in wait: PostgreSQL only")
     import asyncio
 
-    import asyncpg
-
-    from services.common.db import schema_name
-    from tests.integration.services_fixtures import service_settings
     from tests.integration.test_goals_service import make_kr
 
     identity, goals = stack
     _dept, owner, _cycle, _objective, kr = await make_kr(identity, goals, target=100)
-    schema = schema_name(service_settings(database_url, data_dir, "nats://unused"), "goals")
-    holder = await asyncpg.connect(
-        database_url.replace("postgresql+asyncpg://", "postgresql://"),
-        server_settings={"search_path": schema},
-    )
+    holder = await _goals_connection(database_url, data_dir)
     try:
         tx = holder.transaction()
         await tx.start()
