@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from pathlib import Path
 
 import asyncpg
@@ -14,7 +16,7 @@ from stride.audit.v1 import audit_pb2 as apb
 from stride.goals.v1 import goals_pb2 as pb
 from tests.integration.goals_helpers import department, employee, events
 from tests.integration.services_fixtures import service_settings
-from tests.integration.test_goals_service import Q4_2025, code_of, rpc_error
+from tests.integration.test_goals_service import Q4_2025, code_of, make_kr, rpc_error
 from tests.integration.test_goals_service import stack as stack  # the fixture
 
 
@@ -296,11 +298,6 @@ async def test_a_check_in_waiting_for_the_key_results_lock_sees_what_the_holder_
     the later week's, not the one of the check-in that waited."""
     if database_url is None:
         pytest.skip("row locks that make a check-in wait: PostgreSQL only")
-    import asyncio
-    import uuid as uuid_
-
-    from tests.integration.test_goals_service import make_kr
-
     identity, goals = stack
     _dept, owner, _cycle, _objective, kr = await make_kr(identity, goals)
     holder = await _goals_connection(database_url, data_dir)
@@ -314,7 +311,7 @@ async def test_a_check_in_waiting_for_the_key_results_lock_sees_what_the_holder_
             " risk_shortfall, risk_behind_streak, risk_rule_version, recorded_at, blockers,"
             " answers, score, recorded_by) VALUES ($1, $2, '2025-W48', 1, 64, 6, '', 'on_track',"
             " 0.64, 0.6, 60, 0, 0, 1, now(), '[]', '[]', 0.64, 'test')",
-            str(uuid_.uuid4()),
+            str(uuid.uuid4()),
             kr.id,
         )
         await holder.execute(
@@ -353,10 +350,6 @@ async def test_check_ins_of_one_key_result_at_the_same_moment_each_become_a_revi
     ``concurrent_check_in`` (retry) instead. Every saved one is kept in the history, the key
     result holds the last one's value, and each is published once, in revision order (the
     order the escalation bridge relies on)."""
-    import asyncio
-
-    from tests.integration.test_goals_service import make_kr
-
     identity, goals = stack
     _dept, owner, _cycle, _objective, kr = await make_kr(identity, goals)
     values = [10.0 * i for i in range(1, 9)]
@@ -382,6 +375,7 @@ async def test_check_ins_of_one_key_result_at_the_same_moment_each_become_a_revi
         assert (err.code(), code_of(err)) == (grpc.StatusCode.ABORTED, "concurrent_check_in")
     if database_url is not None:
         assert refused == []
+    assert recorded  # the first of them at least
     assert sorted(c.revision for c in recorded) == list(range(1, len(recorded) + 1))
     last = max(recorded, key=lambda c: c.revision)
     after = await goals.GetKeyResult(pb.GetKeyResultRequest(id=kr.id))
@@ -411,10 +405,6 @@ async def test_a_check_in_is_assessed_against_what_another_transaction_changed_m
     recorded once (one version, one event, one audit entry)."""
     if database_url is None:
         pytest.skip("row locks that make a check-in wait: PostgreSQL only")
-    import asyncio
-
-    from tests.integration.test_goals_service import make_kr
-
     identity, goals = stack
     _dept, owner, _cycle, _objective, kr = await make_kr(identity, goals, target=100)
     holder = await _goals_connection(database_url, data_dir)
