@@ -251,12 +251,17 @@ async def test_a_transaction_left_idle_is_ended_by_postgresql_and_frees_its_lock
         database_url=database_url,
         data_dir=data_dir,
         schema_prefix=f"u{uuid.uuid4().hex[:6]}_",
-        db_idle_in_transaction_timeout=0.5,
     )
+    # Setting up, checking and cleaning up run on an engine with the default timeout: on a
+    # loaded machine a pause of half a second inside the migration's transaction would
+    # otherwise end that session too. Only the leaked session uses the short one.
     engine = db.create_engine(settings, "goals")
+    short = db.create_engine(
+        settings.model_copy(update={"db_idle_in_transaction_timeout": 0.5}), "goals"
+    )
     schema = db.schema_name(settings, "goals")
     sessions = db.session_factory(engine)
-    leaked = sessions()
+    leaked = db.session_factory(short)()
     try:
         await db.migrate(engine, schema, MIGRATIONS)
         units = Units(sessions, GoalsRepository, events.EVENTS, lambda: None)
@@ -277,6 +282,7 @@ async def test_a_transaction_left_idle_is_ended_by_postgresql_and_frees_its_lock
         async with engine.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         await engine.dispose()
+        await short.dispose()
 
 
 async def test_a_unit_of_work_cancelled_again_while_it_winds_down_returns_its_connection(
