@@ -16,7 +16,7 @@ from gateway.body_limit import BodyLimitMiddleware, BodyLimits, bulk_routes
 from gateway.bootstrap import GatewayDeps, build_deps
 from gateway.middleware import RequestIdMiddleware
 from gateway.problems import install_handlers
-from gateway.routers import api_router, health
+from gateway.routers import API_ROUTERS, health
 from gateway.routes import API_PREFIX, method_not_allowed
 from gateway.security import ApiKeyCache, Authenticator, iter_routes
 from gateway.sign_in_throttle import SignInThrottle
@@ -104,7 +104,8 @@ def create_app(settings: GatewaySettings, deps: GatewayDeps | None = None) -> Fa
     install_handlers(app)
     # Any method a path does not have: 405 with every method it has in Allow.
     app.add_exception_handler(405, method_not_allowed)
-    app.include_router(api_router, prefix=API_PREFIX)
+    for router in API_ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
     # The web app's pages (outside /api/v1 and the OpenAPI document).
     install_web(app)

@@ -47,3 +47,19 @@ async def test_each_path_reaches_its_router_and_no_other() -> None:
         assert r.status_code == 405
         r = await http.get("/cycles/q1")  # outside the API prefix: nobody's
         assert r.status_code == 404
+
+
+def test_every_api_router_is_a_resource_router_straight_under_the_app() -> None:
+    """Finding a route is cheap only when each resource router sits directly under the app
+    (FastAPI walks every router a nested one includes, on each request) and turns away the
+    paths that are not its own."""
+    from gateway.app import create_app
+    from gateway.routers import API_ROUTERS
+    from tests.unit.gateway.conftest import gateway_settings
+
+    assert all(isinstance(r, ResourceRouter) for r in API_ROUTERS)
+    included = [
+        getattr(r, "original_router", None) for r in create_app(gateway_settings()).router.routes
+    ]
+    assert all(r in included for r in API_ROUTERS)
+    assert all(not isinstance(r, ResourceRouter) or r in API_ROUTERS for r in included)
