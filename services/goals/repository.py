@@ -14,6 +14,7 @@ import asyncpg
 import sqlalchemy
 from sqlalchemy import JSON, ColumnElement, FromClause, bindparam, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import configure_mappers
 from sqlalchemy.orm.instrumentation import manager_of_class
 
 from services.common.db import driver_connection, driver_errors
@@ -80,7 +81,10 @@ def _loaded(cls: type[_T], keys: Sequence[str], values: Sequence[Any]) -> _T:
     ORM builds a query's results (a new instance, its attribute dict filled in, no attribute
     events): about 15 times cheaper than the constructor (~50 µs for a key result), which
     fires an event per column. Later changes to it are tracked as on any object."""
-    obj: _T = manager_of_class(cls).new_instance()
+    manager = manager_of_class(cls)
+    if not manager.mapper.configured:  # the constructor would have configured the mappers
+        configure_mappers()
+    obj: _T = manager.new_instance()
     obj.__dict__.update(zip(keys, values, strict=True))
     return obj
 
