@@ -14,6 +14,7 @@ from services.common.db import schema_name
 from services.common.nats import AUDIT_STREAM
 from stride.audit.v1 import audit_pb2 as apb
 from stride.goals.v1 import goals_pb2 as pb
+from stride.goals.v1 import goals_pb2_grpc
 from tests.integration.goals_helpers import department, employee, events
 from tests.integration.services_fixtures import service_settings
 from tests.integration.test_goals_service import Q4_2025, code_of, make_kr, rpc_error
@@ -27,6 +28,31 @@ async def _goals_connection(database_url: str, data_dir: Path) -> asyncpg.Connec
         database_url.replace("postgresql+asyncpg://", "postgresql://"),
         server_settings={"search_path": schema},
     )
+
+
+async def _check_in_while_held(
+    goals: goals_pb2_grpc.GoalsServiceStub,
+    database_url: str,
+    data_dir: Path,
+    request: pb.RecordCheckInRequest,
+    *statements: tuple[str, tuple[object, ...]],
+) -> pb.CheckIn:
+    """Record ``request`` while another transaction, which ran ``statements`` (SQL, arguments)
+    on goals' tables, has not committed: the check-in must wait for it (it locks its key
+    result), and goes through once that transaction commits."""
+    holder = await _goals_connection(database_url, data_dir)
+    try:
+        tx = holder.transaction()
+        await tx.start()
+        for sql, args in statements:
+            await holder.execute(sql, *args)
+        waiting = asyncio.ensure_future(goals.RecordCheckIn(request))
+        await asyncio.sleep(0.5)
+        assert not waiting.done()  # it waits for the key result's row
+        await tx.commit()
+        return await waiting
+    finally:
+        await holder.close()
 
 
 async def test_bulk_check_in_is_all_or_nothing_and_keeps_history(stack, nats_url: str) -> None:
@@ -300,38 +326,26 @@ async def test_a_check_in_waiting_for_the_key_results_lock_sees_what_the_holder_
         pytest.skip("row locks that make a check-in wait: PostgreSQL only")
     identity, goals = stack
     _dept, owner, _cycle, _objective, kr = await make_kr(identity, goals)
-    holder = await _goals_connection(database_url, data_dir)
-    try:
-        tx = holder.transaction()
-        await tx.start()
-        await holder.execute("SELECT id FROM key_results WHERE id = $1 FOR UPDATE", kr.id)
-        await holder.execute(
+    recorded = await _check_in_while_held(
+        goals,
+        database_url,
+        data_dir,
+        pb.RecordCheckInRequest(key_result_id=kr.id, value=40, confidence=6, week="2025-W46"),
+        ("SELECT id FROM key_results WHERE id = $1 FOR UPDATE", (kr.id,)),
+        (
             "INSERT INTO check_ins (id, key_result_id, week, revision, value, confidence, note,"
             " risk_status, risk_progress, risk_expected_progress, risk_expected_value,"
             " risk_shortfall, risk_behind_streak, risk_rule_version, recorded_at, blockers,"
             " answers, score, recorded_by) VALUES ($1, $2, '2025-W48', 1, 64, 6, '', 'on_track',"
             " 0.64, 0.6, 60, 0, 0, 1, now(), '[]', '[]', 0.64, 'test')",
-            str(uuid.uuid4()),
-            kr.id,
-        )
-        await holder.execute(
+            (str(uuid.uuid4()), kr.id),
+        ),
+        (
             "UPDATE key_results SET current_value = 64, last_check_in_week = '2025-W48'"
             " WHERE id = $1",
-            kr.id,
-        )
-        waiting = asyncio.ensure_future(
-            goals.RecordCheckIn(
-                pb.RecordCheckInRequest(
-                    key_result_id=kr.id, value=40, confidence=6, week="2025-W46"
-                )
-            )
-        )
-        await asyncio.sleep(0.5)
-        assert not waiting.done()  # it waits for the key result's lock
-        await tx.commit()
-        recorded = await waiting
-    finally:
-        await holder.close()
+            (kr.id,),
+        ),
+    )
     assert recorded.week == "2025-W46" and recorded.value == 40
     after = await goals.GetKeyResult(pb.GetKeyResultRequest(id=kr.id))
     assert (after.current_value, after.last_check_in_week) == (64, "2025-W48")
@@ -407,29 +421,20 @@ async def test_a_check_in_is_assessed_against_what_another_transaction_changed_m
         pytest.skip("row locks that make a check-in wait: PostgreSQL only")
     identity, goals = stack
     _dept, owner, _cycle, _objective, kr = await make_kr(identity, goals, target=100)
-    holder = await _goals_connection(database_url, data_dir)
-    try:
-        tx = holder.transaction()
-        await tx.start()
-        # Changed, not committed: the check-in cannot be assessed until this commits.
-        await holder.execute("UPDATE key_results SET target = 50 WHERE id = $1", kr.id)
-        waiting = asyncio.ensure_future(
-            goals.RecordCheckIn(
-                pb.RecordCheckInRequest(
-                    key_result_id=kr.id,
-                    value=40,
-                    confidence=6,
-                    week="2025-W46",
-                    actor=pb.CheckInActor(employee_id=owner.id),
-                )
-            )
-        )
-        await asyncio.sleep(0.5)
-        assert not waiting.done()  # it waits for the key result's row
-        await tx.commit()
-        recorded = await waiting
-    finally:
-        await holder.close()
+    # Changed, not committed: the check-in cannot be assessed until this commits.
+    recorded = await _check_in_while_held(
+        goals,
+        database_url,
+        data_dir,
+        pb.RecordCheckInRequest(
+            key_result_id=kr.id,
+            value=40,
+            confidence=6,
+            week="2025-W46",
+            actor=pb.CheckInActor(employee_id=owner.id),
+        ),
+        ("UPDATE key_results SET target = 50 WHERE id = $1", (kr.id,)),
+    )
     assert (recorded.revision, recorded.value) == (1, 40)
     assert recorded.score == pytest.approx(0.8)  # 40 of the new target 50, not of 100
     after = await goals.GetKeyResult(pb.GetKeyResultRequest(id=kr.id))
