@@ -12,6 +12,7 @@ import pytest
 
 from services.common.db import schema_name
 from services.common.nats import AUDIT_STREAM
+from services.common.request_context import ACTOR_KEY, REQUEST_ID_KEY
 from stride.audit.v1 import audit_pb2 as apb
 from stride.goals.v1 import goals_pb2 as pb
 from stride.goals.v1 import goals_pb2_grpc
@@ -460,3 +461,83 @@ async def test_a_check_in_is_assessed_against_what_another_transaction_changed_m
         stream=AUDIT_STREAM,
     )
     assert [e.entry.action for e in audited] == ["goals.checkin.record"]
+
+
+async def test_check_ins_arriving_together_share_a_transaction_and_keep_their_callers(
+    stack, database_url: str | None, data_dir, nats_url: str
+) -> None:
+    """Check-ins that arrive while the goals service is busy writing others are written in one
+    transaction (group commit, services/common/group_commit.py): here two of them wait on key
+    results another transaction holds, so the four sent next queue and go together — their
+    rows carry one transaction id. Each is still its caller's: its audit entry names its
+    actor and request id, and the one whose sender does not own the key result is refused
+    (403-like) while the others of its batch are recorded."""
+    if database_url is None:
+        pytest.skip("row locks that keep the service busy: PostgreSQL only")
+    identity, goals = stack
+    made = [await make_kr(identity, goals) for _ in range(6)]
+    owners = [m[1] for m in made]
+    krs = [m[4] for m in made]
+
+    def send(i: int, actor_index: int | None = None) -> asyncio.Future[pb.CheckIn]:
+        actor = owners[i if actor_index is None else actor_index]
+        return asyncio.ensure_future(
+            goals.RecordCheckIn(
+                pb.RecordCheckInRequest(
+                    key_result_id=krs[i].id,
+                    value=10.0 * (i + 1),
+                    confidence=7,
+                    week="2025-W46",
+                    actor=pb.CheckInActor(employee_id=actor.id),
+                ),
+                metadata=((ACTOR_KEY, f"employee:{actor.id}"), (REQUEST_ID_KEY, f"req-{i}")),
+            )
+        )
+
+    holder = await _goals_connection(database_url, data_dir)
+    try:
+        tx = holder.transaction()
+        await tx.start()
+        await holder.execute(
+            "SELECT id FROM key_results WHERE id = ANY($1::text[]) FOR UPDATE",
+            [krs[0].id, krs[1].id],
+        )
+        first = [send(0), send(1)]  # each a batch of its own, both waiting for the holder
+        await asyncio.sleep(0.5)
+        later = [send(2), send(3), send(4, actor_index=2), send(5)]  # #4: not its owner
+        await asyncio.sleep(0.5)
+        assert not any(f.done() for f in first + later)
+        await tx.commit()
+        outcomes = await asyncio.gather(*first, *later, return_exceptions=True)
+    finally:
+        await holder.close()
+    refused = outcomes[4]
+    assert isinstance(refused, grpc.aio.AioRpcError)
+    assert refused.code() == grpc.StatusCode.PERMISSION_DENIED
+    recorded = [o for i, o in enumerate(outcomes) if i != 4]
+    assert all(isinstance(o, pb.CheckIn) for o in recorded), recorded
+    assert [o.value for o in recorded] == [10, 20, 30, 40, 60]  # type: ignore[union-attr]
+    conn = await _goals_connection(database_url, data_dir)
+    try:
+        rows = await conn.fetch(
+            "SELECT key_result_id, xmin::text AS tx FROM check_ins WHERE key_result_id = ANY($1)",
+            [kr.id for kr in krs],
+        )
+    finally:
+        await conn.close()
+    tx_of = {r["key_result_id"]: r["tx"] for r in rows}
+    assert krs[4].id not in tx_of  # refused: nothing written
+    assert tx_of[krs[2].id] == tx_of[krs[3].id] == tx_of[krs[5].id]  # one transaction
+    assert tx_of[krs[0].id] != tx_of[krs[2].id]
+    by_check_in = {o.id: i for i, o in enumerate(outcomes) if isinstance(o, pb.CheckIn)}
+    audited = await events(
+        nats_url,
+        "stride.audit.v1.goals.recorded",
+        apb.AuditRecorded,
+        lambda e: e.entry.resource_id in by_check_in,
+        expected=5,
+        stream=AUDIT_STREAM,
+    )
+    assert sorted(
+        (by_check_in[e.entry.resource_id], e.entry.actor, e.entry.request_id) for e in audited
+    ) == [(i, f"employee:{owners[i].id}", f"req-{i}") for i in (0, 1, 2, 3, 5)]

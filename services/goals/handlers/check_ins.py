@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.common import metrics
 from services.common.errors import DomainError, InvalidArgument, NotFound
+from services.common.group_commit import Pending
 from services.common.models import new_id, utcnow
 from services.common.outbox import new_event_meta
 from services.goals import domain
@@ -79,7 +82,19 @@ def _not_found(kr_id: str) -> NotFound:
 
 
 async def record(deps: Deps, request: pb.RecordCheckInRequest) -> pb.CheckIn:
+    """One check-in; concurrent ones share a transaction (services/common/group_commit.py)."""
     await _check_blocker_departments(deps, [request])
+    result = await deps.check_ins.submit(
+        request,
+        request.key_result_id,
+        functools.partial(_record_batch, deps),
+        functools.partial(_record_alone, deps),
+    )
+    metrics.check_in_recorded()
+    return result
+
+
+async def _record_alone(deps: Deps, request: pb.RecordCheckInRequest) -> pb.CheckIn:
     try:
         async with deps.units() as uow:
             # One read locks the key result (PostgreSQL) with its objective and cycle, so
@@ -104,8 +119,50 @@ async def record(deps: Deps, request: pb.RecordCheckInRequest) -> pb.CheckIn:
             )
     except IntegrityError as exc:  # the same week submitted twice at the same instant
         raise _concurrent_check_in() from exc
-    metrics.check_in_recorded()
     return result
+
+
+async def _record_batch(
+    deps: Deps, batch: Sequence[Pending[pb.RecordCheckInRequest, pb.CheckIn]]
+) -> list[pb.CheckIn | DomainError]:
+    """Several people's check-ins (one per key result) in one unit of work: one locking read
+    for all, each recorded in its caller's context (its audit entry's actor, request id and
+    trace). A key result that is not there or not the caller's leaves that check-in out with
+    the error it would have had alone; any other failure rolls everything back and each is
+    then recorded alone (GroupCommit)."""
+    outcomes: list[pb.CheckIn | DomainError] = []
+    siblings: dict[str, dict[str, tuple[int, float]]] = {}
+    async with deps.units() as uow:
+        wanted = [(p.request.key_result_id, p.request.week.strip()) for p in batch]
+        targets = await uow.repo.lock_for_check_in(wanted)
+        rules = await deps.rules.current(uow.repo)
+        for pending in batch:
+            request = pending.request
+            found = targets.get(request.key_result_id)
+            if found is None:
+                outcomes.append(NotFound("key_result_not_found", "key result not found"))
+                continue
+            kr, objective, cycle, snapshot = found
+            try:
+                domain.check_may_check_in(_actor(request), kr.owner_id, kr.id)
+            except DomainError as exc:
+                outcomes.append(exc)
+                continue
+            recorded = asyncio.create_task(
+                _record(
+                    uow,
+                    rules,
+                    (kr, objective, cycle),
+                    request,
+                    request.week,
+                    request.recorded_by,
+                    siblings,
+                    snapshot=snapshot,
+                ),
+                context=pending.context,
+            )
+            outcomes.append(await recorded)
+    return outcomes
 
 
 async def record_many(deps: Deps, request: pb.RecordCheckInsRequest) -> pb.RecordCheckInsResponse:

@@ -13,6 +13,7 @@ from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.errors import NotFound
+from services.common.group_commit import GroupCommit
 from services.common.outbox import new_event_meta
 from services.common.paging import next_page_token, page_window
 from services.common.uow import UnitOfWork, Units
@@ -64,6 +65,8 @@ class Deps:
     time_zone: str
     # The risk rule set in force (cached).
     rules: RuleSets = field(default_factory=RuleSets)
+    # Single check-ins arriving together share a transaction (handlers/check_ins.record).
+    check_ins: GroupCommit[pb.RecordCheckInRequest, pb.CheckIn] = field(default_factory=GroupCommit)
 
 
 # --- paging ---------------------------------------------------------------------------------
