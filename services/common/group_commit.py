@@ -32,6 +32,7 @@ from typing import Generic, TypeVar
 
 import structlog
 
+from services.common import metrics
 from services.common.errors import DomainError
 
 log = structlog.get_logger(__name__)
@@ -65,10 +66,15 @@ class GroupCommit(Generic[Req, Res]):
     """Batches concurrent requests for one ``write`` (see the module's docstring)."""
 
     def __init__(
-        self, concurrency: int = DEFAULT_CONCURRENCY, max_size: int = DEFAULT_MAX_SIZE
+        self,
+        kind: str = "batch",
+        concurrency: int = DEFAULT_CONCURRENCY,
+        max_size: int = DEFAULT_MAX_SIZE,
     ) -> None:
+        """``kind`` names the requests in the ``stride.batches.size`` metric."""
         if concurrency < 1 or max_size < 1:
             raise ValueError("concurrency and max_size must be at least 1")
+        self.kind = kind
         self.concurrency = concurrency
         self.max_size = max_size
         self._queue: deque[Pending[Req, Res]] = deque()
@@ -132,12 +138,19 @@ class GroupCommit(Generic[Req, Res]):
         try:
             outcomes = await write(batch)
             self.sizes[len(batch)] += 1
+            metrics.batch_written(self.kind, len(batch), "committed")
         except asyncio.CancelledError:  # the service is stopping
             for pending in batch:
                 pending.future.cancel()
             raise
         except Exception as exc:  # rolled back: each is written alone by its caller
-            log.info("batch rolled back, its requests are written one by one", error=str(exc))
+            log.info(
+                "batch rolled back, its requests are written one by one",
+                kind=self.kind,
+                size=len(batch),
+                error=str(exc),
+            )
+            metrics.batch_written(self.kind, len(batch), "rolled_back")
             outcomes = [None] * len(batch)
         finally:
             self._busy.difference_update(p.key for p in batch)

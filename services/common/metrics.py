@@ -33,6 +33,7 @@ RPC_SERVER_DURATION = "rpc.server.duration"
 TELEMETRY_SAMPLES = "stride.telemetry.samples"
 TELEMETRY_DEAD_LETTERS = "stride.telemetry.dead_letters"
 TELEMETRY_PUSHES = "stride.telemetry.pushes"
+BATCH_SIZE = "stride.batches.size"
 
 _check_ins = _meter.create_counter(
     CHECK_INS_RECORDED, unit="{check_in}", description="Check-ins saved by the goals service."
@@ -79,6 +80,18 @@ _telemetry_pushes = _meter.create_counter(
     unit="{call}",
     description="Telemetry's calls to goals (value, stale), by kind and outcome.",
 )
+_batch_size = _meter.create_histogram(
+    BATCH_SIZE,
+    unit="{request}",
+    description="Requests written in one transaction by group commit, by kind and outcome.",
+    explicit_bucket_boundaries_advisory=(1, 2, 4, 8, 16, 32, 64),
+)
+
+
+def batch_written(kind: str, size: int, outcome: str) -> None:
+    """A group-commit batch of ``size`` requests was ``committed`` or ``rolled_back`` (its
+    requests then written one by one)."""
+    _batch_size.record(size, {"kind": kind, "outcome": outcome})
 
 
 def telemetry_samples(outcome: str, count: int) -> None:

@@ -11,6 +11,8 @@ import pytest
 
 from services.common.errors import DomainError, FailedPrecondition
 from services.common.group_commit import GroupCommit, Pending
+from services.common.metrics import BATCH_SIZE
+from tests.otel import recorder
 
 CALLER: contextvars.ContextVar[str] = contextvars.ContextVar("caller", default="nobody")
 
@@ -50,7 +52,7 @@ async def _submit(gc: GroupCommit[str, str], store: FakeStore, request: str, key
 
 async def test_requests_arriving_during_a_batch_go_together_one_per_key_in_order() -> None:
     store = FakeStore()
-    gc: GroupCommit[str, str] = GroupCommit(concurrency=1, max_size=3)
+    gc: GroupCommit[str, str] = GroupCommit("test", concurrency=1, max_size=3)
     first = asyncio.create_task(_submit(gc, store, "a1", "a"))
     await asyncio.sleep(0)
     rest = [
@@ -68,7 +70,7 @@ async def test_requests_arriving_during_a_batch_go_together_one_per_key_in_order
 
 async def test_a_key_a_running_batch_holds_waits_for_its_commit() -> None:
     store = FakeStore()
-    gc: GroupCommit[str, str] = GroupCommit(concurrency=2)
+    gc: GroupCommit[str, str] = GroupCommit("test", concurrency=2)
     tasks = [asyncio.create_task(_submit(gc, store, "a1", "a"))]
     await asyncio.sleep(0)
     tasks += [asyncio.create_task(_submit(gc, store, r, r[0])) for r in ("a2", "b1")]
@@ -82,7 +84,7 @@ async def test_a_key_a_running_batch_holds_waits_for_its_commit() -> None:
 async def test_a_lone_request_is_written_at_once() -> None:
     store = FakeStore()
     store.release.set()
-    gc: GroupCommit[str, str] = GroupCommit()
+    gc: GroupCommit[str, str] = GroupCommit("test")
     assert await _submit(gc, store, "a1", "a") == "a1 by caller-of-a1"
     assert store.batches == [["a1"]]
 
@@ -91,7 +93,7 @@ async def test_a_refused_request_gets_its_error_and_the_others_their_results() -
     store = FakeStore()
     store.refuse = {"b1"}
     store.release.set()
-    gc: GroupCommit[str, str] = GroupCommit(concurrency=1)
+    gc: GroupCommit[str, str] = GroupCommit("test", concurrency=1)
     tasks = [asyncio.create_task(_submit(gc, store, r, r[0])) for r in ("a1", "b1", "c1")]
     outcomes = await asyncio.gather(*tasks, return_exceptions=True)
     assert outcomes[0] == "a1 by caller-of-a1" and outcomes[2] == "c1 by caller-of-c1"
@@ -99,9 +101,20 @@ async def test_a_refused_request_gets_its_error_and_the_others_their_results() -
     assert store.alone == []
 
 
+def _batches(kind: str, outcome: str) -> tuple[int, float]:
+    """(batches, requests) recorded in ``stride.batches.size`` for ``kind`` and ``outcome``."""
+    points = [
+        p
+        for p in recorder().points(BATCH_SIZE)
+        if dict(p.attributes or {}) == {"kind": kind, "outcome": outcome}
+    ]
+    return sum(p.count for p in points), sum(p.sum for p in points)
+
+
 async def test_a_failed_batch_is_written_again_one_by_one_by_each_caller() -> None:
+    recorder()
     store = FakeStore()
-    gc: GroupCommit[str, str] = GroupCommit(concurrency=1)
+    gc: GroupCommit[str, str] = GroupCommit("failing", concurrency=1)
     first = asyncio.create_task(_submit(gc, store, "a1", "a"))
     await asyncio.sleep(0)
     store.fail_on = {"c1"}
@@ -115,11 +128,14 @@ async def test_a_failed_batch_is_written_again_one_by_one_by_each_caller() -> No
     assert results[1:] == [f"{r} alone by caller-of-{r}" for r in ("b1", "c1", "d1")]
     assert sorted(store.alone) == ["b1", "c1", "d1"]
     assert gc.sizes == {1: 1}
+    # What operators see: one batch of 1 committed, one of 3 rolled back.
+    assert _batches("failing", "committed") == (1, 1)
+    assert _batches("failing", "rolled_back") == (1, 3)
 
 
 async def test_a_caller_that_gave_up_while_queued_is_left_out() -> None:
     store = FakeStore()
-    gc: GroupCommit[str, str] = GroupCommit(concurrency=1)
+    gc: GroupCommit[str, str] = GroupCommit("test", concurrency=1)
     first = asyncio.create_task(_submit(gc, store, "a1", "a"))
     await asyncio.sleep(0)
     gone = asyncio.create_task(_submit(gc, store, "b1", "b"))
@@ -136,6 +152,6 @@ async def test_a_caller_that_gave_up_while_queued_is_left_out() -> None:
 
 def test_it_needs_room_for_one_batch_of_one() -> None:
     with pytest.raises(ValueError):
-        GroupCommit(concurrency=0)
+        GroupCommit("test", concurrency=0)
     with pytest.raises(ValueError):
-        GroupCommit(max_size=0)
+        GroupCommit("test", max_size=0)

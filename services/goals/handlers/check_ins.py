@@ -94,6 +94,39 @@ async def record(deps: Deps, request: pb.RecordCheckInRequest) -> pb.CheckIn:
     return result
 
 
+def _locked_target(
+    targets: dict[str, tuple[KeyResult, Objective, Cycle, CheckInSnapshot | None]],
+    request: pb.RecordCheckInRequest,
+) -> tuple[KeyResult, Objective, Cycle, CheckInSnapshot | None]:
+    """The locked key result ``request`` checks in on, if its sender may (else NotFound or the
+    owner rule's error, raised before anything is written)."""
+    found = targets.get(request.key_result_id)
+    if found is None:
+        raise NotFound("key_result_not_found", "key result not found")
+    domain.check_may_check_in(_actor(request), found[0].owner_id, found[0].id)
+    return found
+
+
+async def _record_request(
+    uow: Uow,
+    rules: RuleSet,
+    found: tuple[KeyResult, Objective, Cycle, CheckInSnapshot | None],
+    request: pb.RecordCheckInRequest,
+    siblings: dict[str, dict[str, tuple[int, float]]] | None = None,
+) -> pb.CheckIn:
+    kr, objective, cycle, snapshot = found
+    return await _record(
+        uow,
+        rules,
+        (kr, objective, cycle),
+        request,
+        request.week,
+        request.recorded_by,
+        siblings,
+        snapshot=snapshot,
+    )
+
+
 async def _record_alone(deps: Deps, request: pb.RecordCheckInRequest) -> pb.CheckIn:
     try:
         async with deps.units() as uow:
@@ -102,21 +135,9 @@ async def _record_alone(deps: Deps, request: pb.RecordCheckInRequest) -> pb.Chec
             # On PostgreSQL the same round trip reads its check-ins and its objective's
             # weights (repository.lock_for_check_in).
             wanted = [(request.key_result_id, request.week.strip())]
-            found = (await uow.repo.lock_for_check_in(wanted)).get(request.key_result_id)
-            if found is None:
-                raise NotFound("key_result_not_found", "key result not found")
-            kr, objective, cycle, snapshot = found
-            domain.check_may_check_in(_actor(request), kr.owner_id, kr.id)
+            found = _locked_target(await uow.repo.lock_for_check_in(wanted), request)
             rules = await deps.rules.current(uow.repo)
-            result = await _record(
-                uow,
-                rules,
-                (kr, objective, cycle),
-                request,
-                request.week,
-                request.recorded_by,
-                snapshot=snapshot,
-            )
+            result = await _record_request(uow, rules, found, request)
     except IntegrityError as exc:  # the same week submitted twice at the same instant
         raise _concurrent_check_in() from exc
     return result
@@ -137,28 +158,13 @@ async def _record_batch(
         targets = await uow.repo.lock_for_check_in(wanted)
         rules = await deps.rules.current(uow.repo)
         for pending in batch:
-            request = pending.request
-            found = targets.get(request.key_result_id)
-            if found is None:
-                outcomes.append(NotFound("key_result_not_found", "key result not found"))
-                continue
-            kr, objective, cycle, snapshot = found
             try:
-                domain.check_may_check_in(_actor(request), kr.owner_id, kr.id)
+                found = _locked_target(targets, pending.request)
             except DomainError as exc:
                 outcomes.append(exc)
                 continue
             recorded = asyncio.create_task(
-                _record(
-                    uow,
-                    rules,
-                    (kr, objective, cycle),
-                    request,
-                    request.week,
-                    request.recorded_by,
-                    siblings,
-                    snapshot=snapshot,
-                ),
+                _record_request(uow, rules, found, pending.request, siblings),
                 context=pending.context,
             )
             outcomes.append(await recorded)
