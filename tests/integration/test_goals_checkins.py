@@ -467,9 +467,9 @@ async def test_check_ins_arriving_together_share_a_transaction_and_keep_their_ca
     stack, database_url: str | None, data_dir, nats_url: str
 ) -> None:
     """Check-ins that arrive while the goals service is busy writing others are written in one
-    transaction (group commit, services/common/group_commit.py): here two of them wait on key
-    results another transaction holds, so the four sent next queue and go together — their
-    rows carry one transaction id. Each is still its caller's: its audit entry names its
+    transaction (group commit, services/common/group_commit.py): here the first waits on its
+    key result, which another transaction holds, so the five sent next queue and go together —
+    their rows carry one transaction id. Each is still its caller's: its audit entry names its
     actor and request id, and the one whose sender does not own the key result is refused
     (403-like) while the others of its batch are recorded."""
     if database_url is None:
@@ -498,13 +498,10 @@ async def test_check_ins_arriving_together_share_a_transaction_and_keep_their_ca
     try:
         tx = holder.transaction()
         await tx.start()
-        await holder.execute(
-            "SELECT id FROM key_results WHERE id = ANY($1::text[]) FOR UPDATE",
-            [krs[0].id, krs[1].id],
-        )
-        first = [send(0), send(1)]  # each a batch of its own, both waiting for the holder
+        await holder.execute("SELECT id FROM key_results WHERE id = $1 FOR UPDATE", krs[0].id)
+        first = [send(0)]  # a batch of its own, waiting for the holder
         await asyncio.sleep(0.5)
-        later = [send(2), send(3), send(4, actor_index=2), send(5)]  # #4: not its owner
+        later = [send(1), send(2), send(3), send(4, actor_index=2), send(5)]  # #4: not its owner
         await asyncio.sleep(0.5)
         assert not any(f.done() for f in first + later)
         await tx.commit()
@@ -527,7 +524,7 @@ async def test_check_ins_arriving_together_share_a_transaction_and_keep_their_ca
         await conn.close()
     tx_of = {r["key_result_id"]: r["tx"] for r in rows}
     assert krs[4].id not in tx_of  # refused: nothing written
-    assert tx_of[krs[2].id] == tx_of[krs[3].id] == tx_of[krs[5].id]  # one transaction
+    assert tx_of[krs[1].id] == tx_of[krs[2].id] == tx_of[krs[3].id] == tx_of[krs[5].id]
     assert tx_of[krs[0].id] != tx_of[krs[2].id]
     by_check_in = {o.id: i for i, o in enumerate(outcomes) if isinstance(o, pb.CheckIn)}
     audited = await events(

@@ -68,9 +68,26 @@ async def test_requests_arriving_during_a_batch_go_together_one_per_key_in_order
     assert gc.sizes == {1: 1, 3: 1, 2: 1}
 
 
+async def test_a_second_batch_starts_only_when_a_full_one_is_waiting() -> None:
+    store = FakeStore()
+    gc: GroupCommit[str, str] = GroupCommit("test", concurrency=2, max_size=3)
+    tasks = [asyncio.create_task(_submit(gc, store, "a1", "a"))]
+    await asyncio.sleep(0)
+    tasks += [asyncio.create_task(_submit(gc, store, r, r[0])) for r in ("b1", "c1")]
+    await asyncio.sleep(0.01)
+    assert store.batches == [["a1"]]  # two waiting: they gather behind a1
+    tasks.append(asyncio.create_task(_submit(gc, store, "d1", "d")))
+    await asyncio.sleep(0.01)
+    assert store.batches == [["a1"], ["b1", "c1", "d1"]]  # a full batch: it starts
+    store.release.set()
+    assert await asyncio.gather(*tasks) == [
+        f"{r} by caller-of-{r}" for r in ("a1", "b1", "c1", "d1")
+    ]
+
+
 async def test_a_key_a_running_batch_holds_waits_for_its_commit() -> None:
     store = FakeStore()
-    gc: GroupCommit[str, str] = GroupCommit("test", concurrency=2)
+    gc: GroupCommit[str, str] = GroupCommit("test", concurrency=2, max_size=1)
     tasks = [asyncio.create_task(_submit(gc, store, "a1", "a"))]
     await asyncio.sleep(0)
     tasks += [asyncio.create_task(_submit(gc, store, r, r[0])) for r in ("a2", "b1")]
