@@ -2,11 +2,14 @@
 
 Under load every small write paying for its own transaction (a session, BEGIN, COMMIT and
 its WAL flush, the relay's wake-up) costs a service and PostgreSQL more than the write
-itself. :class:`GroupCommit` lets such writes queue while ``concurrency`` batches are being
-written; the next batch takes everything queued (up to ``max_size``, at most one request per
-key, in arrival order) and one call of ``write`` records them all. There is no timer: on an
-idle service a lone request starts its batch at once, so batching adds no latency; it only
-forms while the service is busy.
+itself. :class:`GroupCommit` lets such writes queue while a batch is being written; the
+next batch takes everything queued (up to ``max_size``, at most one request per key, in
+arrival order) and one call of ``write`` records them all. A second batch (up to
+``concurrency``) runs beside the first only when a full one is waiting. There is no timer: on
+an idle service a lone request starts its batch at once, so batching adds no latency; it
+only forms while the service is busy. The price: a batch that waits (a row lock another
+transaction holds) holds up the requests queued behind it, until a full batch has gathered
+or it ends.
 
 A batch is a shortcut, never a change of outcome. ``write`` answers each request's result,
 or the :class:`~services.common.errors.DomainError` it met *before writing anything* (the
