@@ -50,18 +50,25 @@ async def _submit(gc: GroupCommit[str, str], store: FakeStore, request: str, key
     return await gc.submit(request, key, store.write, store.write_alone)
 
 
+async def _behind(
+    gc: GroupCommit[str, str], store: FakeStore, first: str, rest: Sequence[str]
+) -> list[asyncio.Task[str]]:
+    """Submit ``first`` (its batch starts and waits for ``store.release``), then ``rest``;
+    the tasks of all, in that order, once the queue has settled."""
+    tasks = [asyncio.create_task(_submit(gc, store, first, first[0]))]
+    await asyncio.sleep(0)
+    tasks += [asyncio.create_task(_submit(gc, store, r, r[0])) for r in rest]
+    await asyncio.sleep(0.01)
+    return tasks
+
+
 async def test_requests_arriving_during_a_batch_go_together_one_per_key_in_order() -> None:
     store = FakeStore()
     gc: GroupCommit[str, str] = GroupCommit("test", concurrency=1, max_size=3)
-    first = asyncio.create_task(_submit(gc, store, "a1", "a"))
-    await asyncio.sleep(0)
-    rest = [
-        asyncio.create_task(_submit(gc, store, r, r[0])) for r in ("b1", "b2", "c1", "d1", "e1")
-    ]
-    await asyncio.sleep(0.01)
+    tasks = await _behind(gc, store, "a1", ("b1", "b2", "c1", "d1", "e1"))
     assert store.batches == [["a1"]]  # the others wait for it
     store.release.set()
-    results = await asyncio.gather(first, *rest)
+    results = await asyncio.gather(*tasks)
     # b1, c1, d1 fill the next (max 3; b2 is b1's key); then b2 and e1.
     assert store.batches == [["a1"], ["b1", "c1", "d1"], ["b2", "e1"]]
     assert results == [f"{r} by caller-of-{r}" for r in ("a1", "b1", "b2", "c1", "d1", "e1")]
@@ -71,10 +78,7 @@ async def test_requests_arriving_during_a_batch_go_together_one_per_key_in_order
 async def test_a_second_batch_starts_only_when_a_full_one_is_waiting() -> None:
     store = FakeStore()
     gc: GroupCommit[str, str] = GroupCommit("test", concurrency=2, max_size=3)
-    tasks = [asyncio.create_task(_submit(gc, store, "a1", "a"))]
-    await asyncio.sleep(0)
-    tasks += [asyncio.create_task(_submit(gc, store, r, r[0])) for r in ("b1", "c1")]
-    await asyncio.sleep(0.01)
+    tasks = await _behind(gc, store, "a1", ("b1", "c1"))
     assert store.batches == [["a1"]]  # two waiting: they gather behind a1
     tasks.append(asyncio.create_task(_submit(gc, store, "d1", "d")))
     await asyncio.sleep(0.01)
@@ -88,10 +92,7 @@ async def test_a_second_batch_starts_only_when_a_full_one_is_waiting() -> None:
 async def test_a_key_a_running_batch_holds_waits_for_its_commit() -> None:
     store = FakeStore()
     gc: GroupCommit[str, str] = GroupCommit("test", concurrency=2, max_size=1)
-    tasks = [asyncio.create_task(_submit(gc, store, "a1", "a"))]
-    await asyncio.sleep(0)
-    tasks += [asyncio.create_task(_submit(gc, store, r, r[0])) for r in ("a2", "b1")]
-    await asyncio.sleep(0.01)
+    tasks = await _behind(gc, store, "a1", ("a2", "b1"))
     assert store.batches == [["a1"], ["b1"]]  # a2 stays queued though a slot was free
     store.release.set()
     assert await asyncio.gather(*tasks) == [f"{r} by caller-of-{r}" for r in ("a1", "a2", "b1")]
