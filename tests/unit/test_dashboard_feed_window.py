@@ -1,7 +1,8 @@
 """The dashboard feed's refresh window (services/goals/dashboard_feed.py): an idle stream's
 first event is refreshed at once, so is an event the stream pauses after; a steady stream is
 gathered into one refresh per window, every event acknowledged after the refresh that
-covers it."""
+covers it. A full fetch does not end a window; a slow refresh makes the next one wait
+(the refreshes' share of the time is bounded)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 from nats.errors import TimeoutError as NatsTimeoutError
 
+from services.goals import dashboard_feed
 from services.goals.dashboard_feed import DashboardFeed
 from services.goals.events import CHECKIN_RECORDED
 from stride.goals.v1 import goals_pb2 as pb
@@ -105,6 +107,66 @@ async def test_a_pause_ends_the_window() -> None:
         await sub.queue.put(_Msg("d3"))
         await feed.until_handled(3)
         assert feed.refreshes[1:] == [(2, {("c", "d2"), ("c", "d3")})]
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_more_events_than_one_fetch_make_one_refresh() -> None:
+    feed, sub = _Feed(refresh_seconds=30.0), _Sub()
+    task = asyncio.create_task(feed.follow(sub))
+    try:
+        await sub.queue.put(_Msg("d1"))
+        await feed.until_handled(1)
+        # 1,200 events at once: three fetches of up to 500, then the pause; one refresh (a
+        # full fetch is not a reason to refresh).
+        for i in range(1_200):
+            await sub.queue.put(_Msg(f"d{i % 3}"))
+        await feed.until_handled(1_201)
+        assert [n for n, _ in feed.refreshes] == [1, 1_200]
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+class _SlowFeed(_Feed):
+    """A refresh that takes ``took`` seconds (a large organisation's grouped queries)."""
+
+    def __init__(self, refresh_seconds: float, took: float) -> None:
+        super().__init__(refresh_seconds)
+        self.took = took
+        self.spans: list[tuple[float, float]] = []
+
+    async def handle(self, msgs: list[Any], touched: set[tuple[str, str]]) -> None:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        await asyncio.sleep(self.took)
+        self.spans.append((start, loop.time()))
+        await super().handle(msgs, touched)
+
+
+async def test_a_slow_refresh_rests_before_the_next(monkeypatch: Any) -> None:
+    monkeypatch.setattr(dashboard_feed, "MAX_PENDING", 40)
+    feed, sub = _SlowFeed(refresh_seconds=0.01, took=0.06), _Sub()
+    task = asyncio.create_task(feed.follow(sub))
+    try:
+        sent = 0
+        loop = asyncio.get_running_loop()
+        end = loop.time() + 1.2
+        while loop.time() < end:  # ~100 events/s, a 10 ms window: a refresh per pause before
+            await sub.queue.put(_Msg(f"d{sent % 4}"))
+            sent += 1
+            await asyncio.sleep(0.01)
+        await feed.until_handled(sent)
+        # Each refresh took >= 60 ms, so the next started >= 9 x 60 ms after it ended, and
+        # none held more than MAX_PENDING events (the feed stopped fetching meanwhile).
+        rests = [b[0] - a[1] for a, b in zip(feed.spans, feed.spans[1:], strict=False)]
+        assert rests and min(rests) >= 0.53, rests
+        assert len(feed.refreshes) <= 4, feed.refreshes
+        assert all(n <= 40 for n, _ in feed.refreshes), feed.refreshes
+        assert sum(n for n, _ in feed.refreshes) == sent
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
