@@ -7,6 +7,10 @@ between publish and mark republishes the row on restart; JetStream's duplicate w
 (see services.common.nats.DUPLICATE_WINDOW_SECONDS) drops the copy, so every event reaches
 the stream exactly once.
 
+Published rows are kept ``outbox_keep_published_hours`` (7 days by default: what was sent
+and when, for an operator looking into a delivery) and then deleted by the relay's process
+(:meth:`OutboxRelay.prune`), so the table holds about a week of events, not every event ever.
+
 (Over 400 lines on purpose: the table, the writer and the relay share one set of rules —
 which rows count as published and in which order they go out — best read in one place.)
 """
@@ -19,7 +23,7 @@ import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
@@ -36,6 +40,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    delete,
     func,
     select,
     update,
@@ -43,7 +48,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common import metrics
-from services.common.tasks import to_completion
+from services.common.tasks import log_loop_failure, to_completion
 from services.common.telemetry import suppress_instrumentation
 from stride.common.v1 import common_pb2
 
@@ -51,6 +56,8 @@ log = structlog.get_logger(__name__)
 _tracer = trace.get_tracer(__name__)
 
 OUTBOX_TABLE = "outbox"
+# Published rows deleted per transaction when the outbox is pruned (OutboxRelay.prune).
+PRUNE_BATCH = 5_000
 
 
 def _outbox_columns() -> list[Column[Any]]:
@@ -386,6 +393,42 @@ class OutboxRelay:
                     )
                 ).one()
         return int(row[0] or 0), row[1]
+
+    async def prune(self, published_before: datetime, *, batch: int = PRUNE_BATCH) -> int:
+        """Delete the rows published before ``published_before``, oldest first, ``batch`` per
+        transaction (no long lock, no burst of WAL); how many were deleted. A published row
+        is in the stream already (JetStream keeps the events, not the outbox), and a row
+        not yet published is never deleted, however old."""
+        t = self._table
+        oldest = (
+            select(t.c.id).where(t.c.published_at < published_before).order_by(t.c.id).limit(batch)
+        )
+        total = 0
+        with suppress_instrumentation():
+            while True:
+                async with self._sessions() as session, session.begin():
+                    result = await session.execute(
+                        delete(t).where(t.c.id.in_(oldest.scalar_subquery()))
+                    )
+                deleted = int(getattr(result, "rowcount", 0) or 0)
+                total += deleted
+                if deleted < batch:
+                    return total
+
+    async def prune_forever(self, keep: timedelta, interval: float) -> None:
+        """Every ``interval`` seconds, delete the rows published more than ``keep`` ago
+        (settings ``outbox_keep_published_hours``); a failure is retried at the next pass."""
+        while True:
+            try:
+                pruned = await self.prune(datetime.now(UTC) - keep)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log_loop_failure(log, "outbox prune failed; retrying", exc, service=self._service)
+            else:
+                if pruned:
+                    log.info("outbox pruned", service=self._service, rows=pruned)
+            await asyncio.sleep(interval)
 
     async def poll_metrics(self, interval: float) -> None:
         """Feed the outbox backlog / age gauges every ``interval`` seconds until cancelled."""

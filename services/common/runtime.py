@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import grpc
@@ -70,6 +71,7 @@ class ServiceRuntime:
         self.port = 0
         self._relay_task: asyncio.Task[None] | None = None
         self._metrics_task: asyncio.Task[None] | None = None
+        self._prune_task: asyncio.Task[None] | None = None
         self._ctx: ServiceContext | None = None
 
     async def start(self) -> None:
@@ -113,6 +115,13 @@ class ServiceRuntime:
         self.port = self.grpc.port
         if s.outbox_relay:
             self._relay_task = asyncio.create_task(relay.run(), name=f"{self.name}-outbox-relay")
+        if s.outbox_relay and s.outbox_keep_published_hours > 0:
+            self._prune_task = asyncio.create_task(
+                relay.prune_forever(
+                    timedelta(hours=s.outbox_keep_published_hours), s.outbox_prune_interval
+                ),
+                name=f"{self.name}-outbox-prune",
+            )
         if s.outbox_metrics_interval > 0:
             self._metrics_task = asyncio.create_task(
                 relay.poll_metrics(s.outbox_metrics_interval), name=f"{self.name}-outbox-metrics"
@@ -125,8 +134,9 @@ class ServiceRuntime:
             await self.grpc.stop()
         if self._relay_task is not None:
             await cancel_and_wait(self._relay_task)
-        if self._metrics_task is not None:
-            await cancel_and_wait(self._metrics_task)
+        for task in (self._metrics_task, self._prune_task):
+            if task is not None:
+                await cancel_and_wait(task)
         if self._ctx is not None:
             for close in reversed(self._ctx.closers):
                 await close()

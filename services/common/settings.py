@@ -136,6 +136,11 @@ class ServiceSettings(StrideSettings):
     outbox_relay: bool = True
     # How often the outbox backlog / age gauges are refreshed (seconds; 0: never).
     outbox_metrics_interval: float = 15.0
+    # Published outbox rows are deleted this many hours after their publish (the events are
+    # in JetStream; 0: kept for ever), checked every outbox_prune_interval seconds by the
+    # process that runs the relay. Unpublished rows are never deleted.
+    outbox_keep_published_hours: float = Field(default=168.0, ge=0)
+    outbox_prune_interval: float = Field(default=3600.0, gt=0)
     # argon2 parameter profile (argon2.profiles): RFC_9106_LOW_MEMORY in production;
     # tests use CHEAPEST so hashing does not dominate their run time.
     password_hash_profile: str = "RFC_9106_LOW_MEMORY"
