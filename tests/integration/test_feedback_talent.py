@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.common.models import new_id
 from services.feedback.archive_models import ArchiveRecord
 from services.feedback.domain.talent import TAG_INNOVATIVE, TAG_STABLE, TAG_TOP_RATED
+from services.goals.calendar import local_today
 from services.goals.domain.punctuality import finished_weeks
 from stride.audit.v1 import audit_pb2
 from stride.feedback.v1 import feedback_pb2 as fpb
@@ -236,7 +237,13 @@ async def test_suggestions_from_seeded_goals_and_feedback(
         assert dims.stretch_share == pytest.approx(1 / 3)
         assert dims.ambition == pytest.approx(0.2)
         # The lead owns no key result; alice, bob and dave one each, checked in late or not.
-        weeks = len(finished_weeks(date(2026, 10, 1), date(2026, 12, 31), datetime.now(UTC).date()))
+        # Finished as of today in the cycle's time zone, as goals counts them (a Sunday evening
+        # in UTC is already Monday in Shanghai).
+        cycle = await goals_pb2_grpc.GoalsServiceStub(stack.goals).GetCycle(
+            gpb.GetCycleRequest(id=cycle_id)
+        )
+        today = local_today(datetime.now(UTC), cycle.time_zone)
+        weeks = len(finished_weeks(date(2026, 10, 1), date(2026, 12, 31), today))
         assert (dims.manager_expected, dims.HasField("manager_on_time_share")) == (0, False)
         assert (dims.team_expected, dims.team_on_time) == (3 * weeks, 0)
         with pytest.raises(grpc.aio.AioRpcError) as err:
