@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from nats.errors import TimeoutError as NatsTimeoutError
 
+from services.common.tasks import cancel_and_wait
 from services.goals import dashboard_feed
 from services.goals.dashboard_feed import DashboardFeed
 from services.goals.events import CHECKIN_RECORDED
@@ -60,23 +62,27 @@ class _Feed(DashboardFeed):
                 await self.refreshed.wait()
 
 
-async def test_an_idle_streams_event_is_refreshed_at_once() -> None:
-    feed, sub = _Feed(refresh_seconds=30.0), _Sub()
+@contextlib.asynccontextmanager
+async def _following(feed: DashboardFeed, sub: _Sub) -> AsyncIterator[None]:
+    """``feed`` follows ``sub`` for the duration of the block."""
     task = asyncio.create_task(feed.follow(sub))
     try:
+        yield
+    finally:
+        await cancel_and_wait(task)
+
+
+async def test_an_idle_streams_event_is_refreshed_at_once() -> None:
+    feed, sub = _Feed(refresh_seconds=30.0), _Sub()
+    async with _following(feed, sub):
         await sub.queue.put(_Msg("d1"))
         await feed.until_handled(1)
         assert feed.refreshes == [(1, {("c", "d1")})]
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def test_a_steady_stream_is_refreshed_once_per_window() -> None:
     feed, sub = _Feed(refresh_seconds=0.3), _Sub()
-    task = asyncio.create_task(feed.follow(sub))
-    try:
+    async with _following(feed, sub):
         sent = 0
         loop = asyncio.get_running_loop()
         end = loop.time() + 1.0
@@ -90,16 +96,11 @@ async def test_a_steady_stream_is_refreshed_once_per_window() -> None:
         assert sum(n for n, _ in feed.refreshes) == sent
         assert feed.refreshes[-1][1] <= {("c", f"d{i}") for i in range(4)}
         assert any(len(touched) == 4 for _, touched in feed.refreshes[1:])
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def test_a_pause_ends_the_window() -> None:
     feed, sub = _Feed(refresh_seconds=30.0), _Sub()
-    task = asyncio.create_task(feed.follow(sub))
-    try:
+    async with _following(feed, sub):
         await sub.queue.put(_Msg("d1"))
         await feed.until_handled(1)
         # Within the (long) window: refreshed once the stream pauses, not when it ends.
@@ -107,16 +108,11 @@ async def test_a_pause_ends_the_window() -> None:
         await sub.queue.put(_Msg("d3"))
         await feed.until_handled(3)
         assert feed.refreshes[1:] == [(2, {("c", "d2"), ("c", "d3")})]
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def test_more_events_than_one_fetch_make_one_refresh() -> None:
     feed, sub = _Feed(refresh_seconds=30.0), _Sub()
-    task = asyncio.create_task(feed.follow(sub))
-    try:
+    async with _following(feed, sub):
         await sub.queue.put(_Msg("d1"))
         await feed.until_handled(1)
         # 1,200 events at once: three fetches of up to 500, then the pause; one refresh (a
@@ -125,10 +121,6 @@ async def test_more_events_than_one_fetch_make_one_refresh() -> None:
             await sub.queue.put(_Msg(f"d{i % 3}"))
         await feed.until_handled(1_201)
         assert [n for n, _ in feed.refreshes] == [1, 1_200]
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 class _SlowFeed(_Feed):
@@ -150,8 +142,7 @@ class _SlowFeed(_Feed):
 async def test_a_slow_refresh_rests_before_the_next(monkeypatch: Any) -> None:
     monkeypatch.setattr(dashboard_feed, "MAX_PENDING", 40)
     feed, sub = _SlowFeed(refresh_seconds=0.01, took=0.06), _Sub()
-    task = asyncio.create_task(feed.follow(sub))
-    try:
+    async with _following(feed, sub):
         sent = 0
         loop = asyncio.get_running_loop()
         end = loop.time() + 1.2
@@ -167,7 +158,3 @@ async def test_a_slow_refresh_rests_before_the_next(monkeypatch: Any) -> None:
         assert len(feed.refreshes) <= 4, feed.refreshes
         assert all(n <= 40 for n, _ in feed.refreshes), feed.refreshes
         assert sum(n for n, _ in feed.refreshes) == sent
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
